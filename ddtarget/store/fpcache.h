@@ -1,0 +1,48 @@
+/* fpcache.h - the locality-preserved cache (DDFS, FAST '08).
+ *
+ * When a lookup finds a fingerprint in the index, the fingerprints of its
+ * whole container are loaded here, because the next segments of the stream
+ * being written were almost certainly stored right after it. The following
+ * lookups then hit memory instead of the index. Containers are evicted whole,
+ * least recently used first; pinned ones (the open container) never are. */
+#ifndef FPCACHE_H
+#define FPCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "container.h"
+#include "fp.h"
+
+typedef struct fpc fpc;
+
+/* Keep up to max_containers unpinned containers. 0 or -ENOMEM. */
+int fpc_new(fpc **out, size_t max_containers);
+void fpc_free(fpc *c);
+
+/* 1 and the location if fp is cached (and its container becomes most
+ * recently used); 0 if not. */
+int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot);
+
+/* Whether container cid is cached. */
+int fpc_has_container(const fpc *c, uint64_t cid);
+
+/* Cache a container's fingerprints (slot i is ents[i]), evicting the least
+ * recently used unpinned container if full. 0 or -ENOMEM. */
+int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
+	       int pinned);
+
+/* Add one fingerprint at the next slot of a cached container (the open
+ * container grows one segment at a time). 0, -ENOENT, -ENOMEM. */
+int fpc_append(fpc *c, uint64_t cid, const fp_t *fp);
+
+/* Pin or unpin a cached container. */
+void fpc_pin(fpc *c, uint64_t cid, int pinned);
+
+/* Drop a container (for example one that cleaning removed). */
+void fpc_remove(fpc *c, uint64_t cid);
+
+size_t fpc_containers(const fpc *c);
+size_t fpc_fingerprints(const fpc *c);
+
+#endif

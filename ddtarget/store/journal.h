@@ -1,0 +1,57 @@
+/* journal.h - the write-ahead log of the open container.
+ *
+ * A put is acknowledged only after its segments are in this log and the log
+ * is fsynced; the index learns of a segment only when its container is
+ * sealed. So after a crash the index never points at bytes that were not
+ * written, and replaying the log rebuilds the open container exactly.
+ *
+ * File layout, little-endian: a 16-byte header (magic "DDTJNL01", cid u64),
+ * then records:
+ *    0 magic u32 0x4745534a ("JSEG")   4 stored_len u32   8 raw_len u32
+ *   12 codec u8, reserved (3)          16 fingerprint (32)
+ *   48 crc32c u32 over bytes 0..47 and the data      52 data (stored_len)
+ * Replay stops at the first record that is short or fails its CRC (a batch
+ * torn by a crash was never acknowledged) and truncates the log there. */
+#ifndef JOURNAL_H
+#define JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fp.h"
+
+typedef struct jnl jnl;
+
+/* Create a new, empty log for container cid (durably: file and directory
+ * fsynced). Returns 0 or -errno with a ddterr message. */
+int jnl_create(jnl **out, const char *path, uint64_t cid);
+
+/* Reopen an existing log after replay, to append to it. */
+int jnl_reopen(jnl **out, const char *path, uint64_t cid, uint64_t tail);
+
+/* Stage one record in memory; nothing is written until jnl_commit(). */
+int jnl_add(jnl *j, const fp_t *fp, int codec, uint32_t raw_len,
+	    const void *data, uint32_t stored_len);
+
+/* Write the staged records in one write and fsync. On failure the staged
+ * records are dropped and the log is cut back to its last good end, so a
+ * failed batch leaves no trace. */
+int jnl_commit(jnl *j);
+
+/* Staged bytes not yet committed. */
+size_t jnl_pending(const jnl *j);
+
+void jnl_close(jnl *j);
+
+typedef int (*jnl_replay_cb)(void *arg, const fp_t *fp, int codec,
+			     uint32_t raw_len, const void *data,
+			     uint32_t stored_len);
+
+/* Read a log: *out_cid is its container, cb is called for every intact
+ * record in order (a non-zero return stops replay and is returned), a torn
+ * tail is truncated away, and *out_tail is the offset after the last good
+ * record. -EBADMSG if the header itself is bad. */
+int jnl_replay(const char *path, uint64_t *out_cid, jnl_replay_cb cb,
+	       void *arg, uint64_t *out_tail);
+
+#endif

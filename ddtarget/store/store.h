@@ -1,0 +1,106 @@
+/* store.h - the segment store: what the rest of ddtarget sees of containers,
+ * erasure coding and the fingerprint index.
+ *
+ * Segments go in compressed (as the segmenter's codec made them) and are
+ * named by the SHA-256 of their raw bytes. The store re-hashes every segment
+ * before it trusts it, so a client cannot file bytes under another's name.
+ * All calls are thread-safe; put verifies and get decodes outside the store's
+ * lock, so callers on several threads use several cores. */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fp.h"
+
+#define STORE_MAX_DIRS 16	/* = EC_MAX_FRAGS */
+
+typedef struct store store;
+
+typedef struct store_config {
+	const char *root;	/* index/ and journal/ live here */
+	/* One directory per disk. None given: root/data/dir0 .. dir{k+m-1}.
+	 * At least k + m; each container's fragments go to k + m distinct
+	 * directories, rotating so that parity is spread over all of them. */
+	const char *dirs[STORE_MAX_DIRS];
+	int ndirs;
+	int k, m;			/* 4 + 2 by default; 1 + 0 is one disk */
+	uint32_t container_size;	/* bytes; CTR_SIZE_DEFAULT */
+	uint64_t bloom_capacity;	/* fingerprints before the filter grows */
+	size_t cache_containers;	/* locality cache, in containers */
+	size_t read_cache_containers;	/* decoded containers kept for reads */
+} store_config;
+
+/* The defaults, for a store under root. */
+void store_config_default(store_config *c, const char *root);
+
+/* Open or create a store. A store remembers its geometry: reopening with
+ * another k, m or directory count is refused with a message saying what it
+ * was created with. The open container's log is replayed, so everything a
+ * put acknowledged before a crash is there again. Returns 0 or -errno with a
+ * ddterr message. */
+int store_open(store **out, const store_config *cfg);
+
+/* Make everything durable (the open container stays in its log) and free
+ * the store. Returns the first error met; the store is freed regardless. */
+int store_close(store *s);
+
+/* One segment as a writer hands it over. */
+typedef struct store_seg {
+	fp_t fp;		/* SHA-256 of the raw bytes */
+	int codec;		/* enum codec_id of the stored form */
+	uint32_t raw_len;
+	uint32_t stored_len;
+	const void *data;	/* stored_len bytes */
+} store_seg;
+
+/* For each of fps[0..n), present[i] = 1 if the store holds it, else 0. This
+ * is the dedup hot path: the Bloom filter answers most new fingerprints and
+ * the locality cache most old ones; only the rest reach the index. */
+int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present);
+
+/* Store a batch. Each segment is decompressed and hashed first; if any does
+ * not hash to its fingerprint (or is malformed) nothing of the batch is
+ * stored and -EBADMSG names it. Segments already present are skipped. When
+ * put returns 0 every segment of the batch is durable. *out_new (may be
+ * NULL) is how many were new. On an I/O error (-ENOSPC, -EIO) the segments
+ * that could not be made durable are not stored, and the store stays
+ * consistent and usable. */
+int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new);
+
+/* The stored form of a segment: a malloc'd copy of its bytes in *out_data
+ * (free() it) with its codec and lengths. -ENOENT if absent; -EIO with a
+ * message if its container cannot be read even with erasure coding. */
+int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
+	      uint32_t *out_stored_len, uint32_t *out_raw_len);
+
+/* The raw bytes of a segment, decompressed and checked against the
+ * fingerprint, into buf (cap bytes); *out_len is its length. -ENOBUFS if
+ * cap is too small, -ENOENT, -EIO, -EBADMSG. */
+int store_read(store *s, const fp_t *fp, void *buf, size_t cap,
+	       size_t *out_len);
+
+/* Seal the open container now (normally it is sealed when full). */
+int store_flush(store *s);
+
+typedef struct store_stats {
+	uint64_t logical_bytes;	 /* raw bytes offered to put, duplicates too */
+	uint64_t raw_bytes;	 /* raw bytes of the distinct segments held */
+	uint64_t stored_bytes;	 /* the same, as stored (after compression) */
+	uint64_t physical_bytes; /* on the disks: fragments with parity */
+	uint64_t segments;	 /* distinct segments */
+	uint64_t containers;	 /* sealed containers */
+	uint64_t open_segments;	 /* segments in the open container */
+	uint64_t index_lookups;	 /* lookups that reached RocksDB */
+	uint64_t bloom_negatives; /* lookups the Bloom filter answered */
+	uint64_t cache_hits;	 /* lookups the locality cache answered */
+	uint64_t fragments_rebuilt; /* reads that needed erasure decoding */
+} store_stats;
+
+int store_get_stats(store *s, store_stats *out);
+
+/* The store's geometry, for status displays. */
+void store_geometry(const store *s, int *out_k, int *out_m, int *out_ndirs);
+
+#endif
