@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>		/* rename */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -181,7 +182,7 @@ int fio_fsync(int fd)
 
 int fio_fsync_dir(const char *dir)
 {
-	int fd, rc, rc2;
+	int fd = -1, rc, rc2;
 
 	rc = fio_open(dir, O_RDONLY | O_DIRECTORY, 0, &fd);
 	if (rc)
@@ -324,7 +325,7 @@ int fio_read_file(const char *path, void **out_buf, size_t *out_n)
 	struct stat st;
 	uint8_t *buf = NULL;
 	size_t got = 0;
-	int fd, rc;
+	int fd = -1, rc;
 
 	rc = fio_open(path, O_RDONLY, 0, &fd);
 	if (rc)

@@ -277,7 +277,7 @@ int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
 		return -ENOMEM;
 	r->cid = cid;
 	r->used = 1;
-	r->pinned = pinned;
+	r->pinned = !!pinned;	/* fpc_pin compares with !!pinned */
 	r->prev = r->next = NIL;
 	for (uint32_t s = 0; s < n; s++) {
 		r->fps[s] = ents[s].fp;

@@ -4,6 +4,7 @@
  * way a fragment can go bad reads back as -EBADMSG and is rebuilt, never used. */
 #include "frag.h"
 
+#include "bytes.h"
 #include "ddterr.h"
 #include "fio.h"
 
@@ -46,31 +47,6 @@ uint32_t frag_crc32c(const void *buf, size_t n)
 		n -= (size_t)chunk;
 	}
 	return crc;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
 /* The same sanity rule on both sides: a header that claims more container
@@ -190,7 +166,7 @@ int frag_read(const char *path, const frag_hdr *want, void *payload,
 	uint8_t hdr[FRAG_HDR_LEN], extra;
 	frag_hdr got;
 	size_t n;
-	int fd, rc;
+	int fd = -1, rc;
 
 	rc = fio_open(path, O_RDONLY, 0, &fd);
 	if (rc)

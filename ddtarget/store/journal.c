@@ -46,40 +46,28 @@ static int jnl_alloc(jnl **out, const char *path, uint64_t cid, int fd,
 	return 0;
 }
 
-static int fsync_parent(const char *path)
-{
-	char *copy = strdup(path);
-	int r;
-
-	if (!copy)
-		return -ENOMEM;
-	r = fio_fsync_dir(dirname(copy));
-	free(copy);
-	return r;
-}
-
+/* The header goes in through a temp file and a rename, so a crash while
+ * creating leaves either no journal or one with a whole header: a journal
+ * whose header is bad was damaged later, and replay must not ignore it. */
 int jnl_create(jnl **out, const char *path, uint64_t cid)
 {
 	uint8_t hdr[JNL_HDR_LEN];
 	int fd = -1, r;
 
-	r = fio_open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644, &fd);
+	memcpy(hdr, jnl_magic, sizeof(jnl_magic));
+	put_le64(hdr + 8, cid);
+	r = fio_write_file_atomic(path, hdr, sizeof(hdr));
 	if (r < 0)
 		return ddterr_set(r, "journal %s: cannot create: %s", path,
 				  strerror(-r));
-	memcpy(hdr, jnl_magic, sizeof(jnl_magic));
-	put_le64(hdr + 8, cid);
-	r = fio_pwrite(fd, hdr, sizeof(hdr), 0);
-	if (r == 0)
-		r = fio_fsync(fd);
-	if (r == 0)
-		r = fsync_parent(path);
+	r = fio_open(path, O_WRONLY, 0644, &fd);
 	if (r == 0)
 		r = jnl_alloc(out, path, cid, fd, JNL_HDR_LEN);
 	if (r < 0) {
-		fio_close(fd);
+		if (fd >= 0)
+			fio_close(fd);
 		fio_unlink(path);
-		return ddterr_set(r, "journal %s: cannot write: %s", path,
+		return ddterr_set(r, "journal %s: cannot open: %s", path,
 				  strerror(-r));
 	}
 	return 0;

@@ -25,7 +25,9 @@ typedef struct store_config {
 	 * directories, rotating so that parity is spread over all of them. */
 	const char *dirs[STORE_MAX_DIRS];
 	int ndirs;
-	int k, m;			/* 4 + 2 by default; 1 + 0 is one disk */
+	/* 0: what the store was created with, 4 + 2 for a new store.
+	 * 1 + 0 is one disk. */
+	int k, m;
 	uint32_t container_size;	/* bytes; CTR_SIZE_DEFAULT */
 	uint64_t bloom_capacity;	/* fingerprints before the filter grows */
 	size_t cache_containers;	/* locality cache, in containers */
@@ -37,7 +39,8 @@ void store_config_default(store_config *c, const char *root);
 
 /* Open or create a store. A store remembers its geometry: reopening with
  * another k, m or directory count is refused with a message saying what it
- * was created with. The open container's log is replayed, so everything a
+ * was created with (k = 0 takes it as created). -EBUSY if another process
+ * has it open. The open container's log is replayed, so everything a
  * put acknowledged before a crash is there again. Returns 0 or -errno with a
  * ddterr message. */
 int store_open(store **out, const store_config *cfg);

@@ -26,14 +26,17 @@ size_t codec_bound(size_t n);
  * On success *out_codec is want, or CODEC_NONE when the result did not save
  * CODEC_MIN_SAVING percent, in which case dst holds a copy of src and
  * *out_len == n. Thread-safe (per-thread codec contexts). Returns 0, -EINVAL
- * for an unknown codec or small cap, -ENOMEM. */
+ * for an unknown codec or small cap, -ENOMEM, or -EIO if a codec library
+ * fails in a way that is not "did not fit". */
 int codec_compress(int want, const void *src, size_t n, void *dst, size_t cap,
 		   size_t *out_len, int *out_codec);
 
 /* Decompress src[0..n), stored with codec, into dst, which must come out at
- * exactly raw_len bytes. Returns 0, -EINVAL for an unknown codec, or
- * -EBADMSG when the input is corrupt or decodes to another length. Never
- * reads or writes outside the two buffers whatever the input holds. */
+ * exactly raw_len bytes. Returns 0, -EINVAL for an unknown codec, -ENOMEM,
+ * or -EBADMSG when the input is corrupt or decodes to another length. Never
+ * reads or writes outside the two buffers whatever the input holds. No
+ * codec here carries a checksum, so damaged input can still decode to wrong
+ * bytes of the right length: callers verify the fingerprint. */
 int codec_decompress(int codec, const void *src, size_t n, void *dst,
 		     size_t raw_len);
 

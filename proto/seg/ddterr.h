@@ -13,8 +13,9 @@
 int ddterr_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The last message set on this thread, or strerror(-code) if none was set
- * since the last ddterr_clear(). Never NULL. */
+/* The last message set on this thread for this very code, or
+ * strerror(-code) if the last one was set for another code (or cleared).
+ * Never NULL. */
 const char *ddterr_last(int code);
 
 void ddterr_clear(void);

@@ -16,13 +16,15 @@ typedef struct fp_t {
 	uint8_t b[FP_LEN];
 } fp_t;
 
-/* Fingerprint len bytes at data. Returns 0 or -EIO if OpenSSL fails. */
+/* Fingerprint len bytes at data. Thread-safe (a context per thread).
+ * Returns 0, -ENOMEM, or -EIO if OpenSSL fails. */
 int fp_compute(fp_t *out, const void *data, size_t len);
 
 /* Lower-case hex, NUL-terminated (buf must hold FP_HEX_LEN + 1). */
 void fp_to_hex(const fp_t *f, char *buf);
 
-/* Parse 64 hex digits. Returns 0 or -EINVAL. */
+/* Parse exactly 64 hex digits (either case) ending the string. Returns 0,
+ * or -EINVAL with *out untouched. */
 int fp_from_hex(fp_t *out, const char *hex);
 
 static inline int fp_equal(const fp_t *a, const fp_t *b)

@@ -20,7 +20,9 @@ int seg_encode(int want, const void *raw, size_t n, fp_t *out_fp, void *dst,
 /* Cuts the bytes read from a file descriptor into segments. */
 typedef struct seg_reader seg_reader;
 
-/* Read fd (not closed here) through chunker c (copied). 0 or -ENOMEM. */
+/* Read fd (not closed here) through chunker c (copied; set up by
+ * cdc_init()). 0, -EINVAL for a chunker cdc_init() did not set up, or
+ * -ENOMEM. */
 int segr_new(seg_reader **out, const cdc *c, int fd);
 void segr_free(seg_reader *r);
 

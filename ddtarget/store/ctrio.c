@@ -1,0 +1,197 @@
+/* ctrio.c - writing a container as erasure-coded fragments and reading it
+ * back, rebuilding whatever fragments are missing or damaged. */
+#include "ctrio.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ddterr.h"
+#include "fio.h"
+#include "frag.h"
+
+#define FRAG_ALIGN	64	/* ISA-L's vector code likes aligned lengths */
+#define CIO_GROUP_SHIFT	12	/* containers per subdirectory: 4096 */
+
+uint32_t cio_frag_len(const cio_layout *L, size_t len)
+{
+	size_t k = (size_t)ec_k(L->e);
+	size_t f = (len + k - 1) / k;
+
+	f = (f + FRAG_ALIGN - 1) / FRAG_ALIGN * FRAG_ALIGN;
+	return (uint32_t)(f ? f : FRAG_ALIGN);
+}
+
+static const char *dir_of(const cio_layout *L, uint64_t cid, int index)
+{
+	return L->dirs[(cid + (uint64_t)index) % (uint64_t)L->ndirs];
+}
+
+void cio_frag_path(const cio_layout *L, uint64_t cid, int index, char *buf,
+		   size_t cap)
+{
+	snprintf(buf, cap, "%s/%05llx/%016llx.frag", dir_of(L, cid, index),
+		 (unsigned long long)(cid >> CIO_GROUP_SHIFT),
+		 (unsigned long long)cid);
+}
+
+/* The group subdirectory must exist, and a new one must be durable before
+ * a fragment inside it can be. */
+static int ensure_group_dir(const cio_layout *L, uint64_t cid, int index)
+{
+	const char *dir = dir_of(L, cid, index);
+	char sub[4096];
+	int rc;
+
+	snprintf(sub, sizeof(sub), "%s/%05llx", dir,
+		 (unsigned long long)(cid >> CIO_GROUP_SHIFT));
+	if (mkdir(sub, 0755) == 0)
+		rc = fio_fsync_dir(dir);
+	else
+		rc = errno == EEXIST ? 0 : -errno;
+	if (rc < 0)
+		return ddterr_set(rc, "storage directory %s: cannot create %s: %s",
+				  dir, sub, strerror(-rc));
+	return 0;
+}
+
+/* One fragment's write, run on a thread of its own: the k + m files go to
+ * k + m disks, and each write ends in fsyncs that the others should not
+ * queue behind. */
+typedef struct frag_job {
+	const cio_layout *L;
+	uint64_t cid;
+	frag_hdr h;
+	const uint8_t *payload;
+	int rc;
+	char msg[512];
+} frag_job;
+
+static void *frag_job_run(void *arg)
+{
+	frag_job *j = arg;
+	char path[4096];
+
+	j->rc = ensure_group_dir(j->L, j->cid, j->h.index);
+	if (j->rc == 0) {
+		cio_frag_path(j->L, j->cid, j->h.index, path, sizeof(path));
+		j->rc = frag_write(path, &j->h, j->payload);
+	}
+	if (j->rc < 0)	/* ddterr is per thread: carry the message home */
+		snprintf(j->msg, sizeof(j->msg), "%s", ddterr_last(j->rc));
+	return NULL;
+}
+
+int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
+	      uint32_t container_len, uint32_t frag_len)
+{
+	int k = ec_k(L->e), m = ec_m(L->e), n = k + m, rc;
+	uint8_t *frags[EC_MAX_FRAGS];
+	pthread_t tid[EC_MAX_FRAGS];
+	frag_job jobs[EC_MAX_FRAGS];
+	int started[EC_MAX_FRAGS] = { 0 };
+
+	for (int i = 0; i < n; i++)
+		frags[i] = buf + (size_t)i * frag_len;
+	memset(buf + container_len, 0, (size_t)k * frag_len - container_len);
+	rc = ec_encode(L->e, frag_len, frags, frags + k);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		jobs[i] = (frag_job){
+			.L = L, .cid = cid, .payload = frags[i],
+			.h = { .cid = cid, .payload_len = frag_len,
+			       .container_len = container_len,
+			       .k = (uint8_t)k, .m = (uint8_t)m,
+			       .index = (uint8_t)i },
+		};
+		/* Without a thread the write still happens, just serially. */
+		started[i] = n > 1 &&
+			pthread_create(&tid[i], NULL, frag_job_run, &jobs[i]) == 0;
+		if (!started[i])
+			frag_job_run(&jobs[i]);
+	}
+	for (int i = 0; i < n; i++)
+		if (started[i])
+			pthread_join(tid[i], NULL);
+	for (int i = 0; i < n; i++)
+		if (jobs[i].rc < 0)
+			return ddterr_set(jobs[i].rc, "%s", jobs[i].msg);
+	return 0;
+}
+
+/* Read fragment i into its place; 0 or the frag_read error. A fragment
+ * whose header disagrees on the container length is as bad as a torn one. */
+static int read_one(const cio_layout *L, uint64_t cid, int i,
+		    uint32_t container_len, uint32_t frag_len, uint8_t *dst)
+{
+	frag_hdr want = {
+		.cid = cid, .payload_len = frag_len,
+		.k = (uint8_t)ec_k(L->e), .m = (uint8_t)ec_m(L->e),
+		.index = (uint8_t)i,
+	};
+	char path[4096];
+	uint32_t clen;
+	int rc;
+
+	cio_frag_path(L, cid, i, path, sizeof(path));
+	rc = frag_read(path, &want, dst, &clen);
+	if (rc == 0 && clen != container_len)
+		rc = ddterr_set(-EBADMSG, "fragment %s: container length %u, "
+				"expected %u", path, clen, container_len);
+	return rc;
+}
+
+int cio_read(const cio_layout *L, uint64_t cid, uint32_t container_len,
+	     uint32_t frag_len, uint8_t **out_buf, int *out_rebuilt)
+{
+	int k = ec_k(L->e), m = ec_m(L->e), good = 0, lost = 0, rc = 0;
+	uint8_t *frags[EC_MAX_FRAGS], present[EC_MAX_FRAGS] = { 0 };
+	char first_err[512] = "";
+	uint8_t *buf;
+
+	buf = malloc((size_t)(k + m) * frag_len);
+	if (!buf)
+		return -ENOMEM;
+	/* Data fragments first: when all k are good no decoding is needed.
+	 * Parity is read only to replace what failed. */
+	for (int i = 0; i < k + m && good < k; i++) {
+		frags[i] = buf + (size_t)i * frag_len;
+		rc = read_one(L, cid, i, container_len, frag_len, frags[i]);
+		if (rc == 0) {
+			present[i] = 1;
+			good++;
+			continue;
+		}
+		if (rc == -ENOMEM)
+			goto fail;
+		if (!first_err[0])
+			snprintf(first_err, sizeof(first_err), "%s",
+				 ddterr_last(rc));
+		if (i < k)
+			lost++;
+	}
+	for (int i = 0; i < k + m; i++)
+		frags[i] = buf + (size_t)i * frag_len;
+	if (good < k) {
+		rc = ddterr_set(-EIO, "container %llu: only %d of %d fragments "
+				"readable, %d needed (%s)",
+				(unsigned long long)cid, good, k + m, k, first_err);
+		goto fail;
+	}
+	if (lost) {
+		rc = ec_reconstruct(L->e, frag_len, frags, present);
+		if (rc < 0)
+			goto fail;
+	}
+	if (out_rebuilt)
+		*out_rebuilt = lost;
+	*out_buf = buf;
+	return 0;
+fail:
+	free(buf);
+	return rc;
+}

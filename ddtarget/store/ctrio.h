@@ -1,0 +1,43 @@
+/* ctrio.h - a sealed container on disk: k + m erasure-coded fragment files,
+ * one per storage directory.
+ *
+ * Fragment i of container c lives in directory (c + i) mod ndirs, so parity
+ * is spread over every disk and the loss of any m directories costs each
+ * container at most m fragments. Files are grouped 4096 containers to a
+ * subdirectory: dirN/<cid / 4096, 5 hex>/<cid, 16 hex>.frag. */
+#ifndef CTRIO_H
+#define CTRIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ec.h"
+
+typedef struct cio_layout {
+	const ec *e;
+	int ndirs;
+	char *const *dirs;
+} cio_layout;
+
+/* Payload bytes per fragment for a container of len bytes. */
+uint32_t cio_frag_len(const cio_layout *L, size_t len);
+
+/* The path of fragment index of container cid, into buf (cap bytes). */
+void cio_frag_path(const cio_layout *L, uint64_t cid, int index, char *buf,
+		   size_t cap);
+
+/* buf holds (k + m) * frag_len bytes: the container (container_len bytes)
+ * zero-padded to k * frag_len, then room for parity. Computes the parity and
+ * writes every fragment durably. 0 or -errno with a ddterr message. */
+int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
+	      uint32_t container_len, uint32_t frag_len);
+
+/* Read container cid back into a malloc'd buffer of (k + m) * frag_len
+ * bytes whose first container_len bytes are the container. Lost or damaged
+ * fragments are rebuilt in memory; *out_rebuilt (may be NULL) counts them.
+ * -EIO when fewer than k fragments are good, with a message naming the
+ * first failure. */
+int cio_read(const cio_layout *L, uint64_t cid, uint32_t container_len,
+	     uint32_t frag_len, uint8_t **out_buf, int *out_rebuilt);
+
+#endif

@@ -1,0 +1,345 @@
+/* index.c - the store's RocksDB index (see index.h for what it holds).
+ *
+ * The fingerprint family is tuned for point lookups of random keys: a
+ * whole-key Bloom filter per table so a miss costs no data-block read, and no
+ * compression, since SHA-256 digests do not compress. */
+#include "index.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+#include "bytes.h"
+#include "ddterr.h"
+
+enum { CF_DEFAULT, CF_FP, CF_CTR, CF_COUNT };
+
+static const char *const cf_names[CF_COUNT] = { "default", "fp", "ctr" };
+
+/* The "ctr" record: a fixed head, then the directory (container.h's
+ * encoding, so the locality cache loads it without reading fragments). */
+#define CTR_REC_VERSION	1
+#define CTR_REC_HEAD	40
+#define FP_VAL_LEN	12
+
+struct idx {
+	rocksdb_t *db;
+	rocksdb_options_t *opts[CF_COUNT];
+	rocksdb_options_t *dbopts;
+	rocksdb_block_based_table_options_t *tbl;
+	rocksdb_cache_t *cache;
+	rocksdb_column_family_handle_t *cf[CF_COUNT];
+	rocksdb_readoptions_t *ropts;
+	rocksdb_writeoptions_t *wsync;
+};
+
+/* Turn a RocksDB error string into our convention; it must be freed. */
+static int db_err(char *err, const char *what)
+{
+	int rc = ddterr_set(-EIO, "index: %s: %s", what, err);
+
+	free(err);
+	return rc;
+}
+
+static int make_options(idx *x, size_t cache_mb)
+{
+	x->dbopts = rocksdb_options_create();
+	x->tbl = rocksdb_block_based_options_create();
+	x->cache = rocksdb_cache_create_lru(cache_mb << 20);
+	x->ropts = rocksdb_readoptions_create();
+	x->wsync = rocksdb_writeoptions_create();
+	if (!x->dbopts || !x->tbl || !x->cache || !x->ropts || !x->wsync)
+		return -ENOMEM;
+	rocksdb_options_set_create_if_missing(x->dbopts, 1);
+	rocksdb_options_set_create_missing_column_families(x->dbopts, 1);
+	rocksdb_options_increase_parallelism(x->dbopts, 2);
+	rocksdb_block_based_options_set_block_cache(x->tbl, x->cache);
+	rocksdb_block_based_options_set_filter_policy(
+		x->tbl, rocksdb_filterpolicy_create_bloom_full(10));
+	rocksdb_block_based_options_set_cache_index_and_filter_blocks(x->tbl, 1);
+	rocksdb_writeoptions_set_sync(x->wsync, 1);
+	for (int i = 0; i < CF_COUNT; i++) {
+		x->opts[i] = rocksdb_options_create_copy(x->dbopts);
+		if (!x->opts[i])
+			return -ENOMEM;
+		rocksdb_options_set_block_based_table_factory(x->opts[i], x->tbl);
+	}
+	rocksdb_options_set_compression(x->opts[CF_FP], rocksdb_no_compression);
+	return 0;
+}
+
+int idx_open(idx **out, const char *path, size_t cache_mb)
+{
+	const rocksdb_options_t *cfo[CF_COUNT];
+	char *err = NULL;
+	idx *x;
+	int rc;
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	rc = make_options(x, cache_mb ? cache_mb : 64);
+	if (rc < 0)
+		goto fail;
+	for (int i = 0; i < CF_COUNT; i++)
+		cfo[i] = x->opts[i];
+	x->db = rocksdb_open_column_families(x->dbopts, path, CF_COUNT,
+					     cf_names, cfo, x->cf, &err);
+	if (err) {
+		/* RocksDB's LOCK file: another process has this store open. */
+		if (strstr(err, "lock file") || strstr(err, "LOCK"))
+			rc = ddterr_set(-EBUSY, "index %s is in use by another "
+					"process (%s)", path, err);
+		else
+			rc = ddterr_set(-EIO, "index %s: cannot open: %s", path,
+					err);
+		free(err);
+		goto fail;
+	}
+	*out = x;
+	return 0;
+fail:
+	idx_close(x);
+	return rc;
+}
+
+void idx_close(idx *x)
+{
+	if (!x)
+		return;
+	for (int i = 0; i < CF_COUNT; i++)
+		if (x->cf[i])
+			rocksdb_column_family_handle_destroy(x->cf[i]);
+	if (x->db)
+		rocksdb_close(x->db);
+	for (int i = 0; i < CF_COUNT; i++)
+		if (x->opts[i])
+			rocksdb_options_destroy(x->opts[i]);
+	if (x->dbopts)
+		rocksdb_options_destroy(x->dbopts);
+	if (x->tbl)
+		rocksdb_block_based_options_destroy(x->tbl);
+	if (x->cache)
+		rocksdb_cache_destroy(x->cache);
+	if (x->ropts)
+		rocksdb_readoptions_destroy(x->ropts);
+	if (x->wsync)
+		rocksdb_writeoptions_destroy(x->wsync);
+	free(x);
+}
+
+/* Fetch a value: 0 with *out (free()), -ENOENT, or -EIO. */
+static int get(idx *x, int cf, const void *key, size_t klen, char **out,
+	       size_t *out_len)
+{
+	char *err = NULL, *v;
+
+	v = rocksdb_get_cf(x->db, x->ropts, x->cf[cf], key, klen, out_len, &err);
+	if (err)
+		return db_err(err, "read");
+	if (!v)
+		return -ENOENT;
+	*out = v;
+	return 0;
+}
+
+int idx_get_fp(idx *x, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot)
+{
+	size_t len;
+	char *v;
+	int rc;
+
+	rc = get(x, CF_FP, fp->b, FP_LEN, &v, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (len != FP_VAL_LEN) {
+		free(v);
+		return ddterr_set(-EBADMSG, "index: fingerprint entry of %zu "
+				  "bytes, expected %d", len, FP_VAL_LEN);
+	}
+	*out_cid = get_le64((uint8_t *)v);
+	*out_slot = get_le32((uint8_t *)v + 8);
+	free(v);
+	return 1;
+}
+
+static void encode_ctr_head(const idx_ctr *c, uint8_t *p)
+{
+	memset(p, 0, CTR_REC_HEAD);
+	p[0] = CTR_REC_VERSION;
+	p[1] = c->k;
+	p[2] = c->m;
+	put_le32(p + 4, c->frag_len);
+	put_le32(p + 8, c->container_len);
+	put_le32(p + 12, c->nseg);
+	put_le64(p + 16, c->raw_bytes);
+	put_le64(p + 24, c->stored_bytes);
+	put_le32(p + 32, c->data_len);
+}
+
+int idx_get_ctr(idx *x, uint64_t cid, int want_dir, idx_ctr *out)
+{
+	uint8_t key[8], *p;
+	size_t len;
+	char *v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	put_be64(key, cid);
+	rc = get(x, CF_CTR, key, sizeof(key), &v, &len);
+	if (rc < 0)
+		return rc;
+	p = (uint8_t *)v;
+	if (len < CTR_REC_HEAD || p[0] != CTR_REC_VERSION) {
+		rc = ddterr_set(-EBADMSG, "index: container %llu: damaged record",
+				(unsigned long long)cid);
+		goto out;
+	}
+	out->cid = cid;
+	out->k = p[1];
+	out->m = p[2];
+	out->frag_len = get_le32(p + 4);
+	out->container_len = get_le32(p + 8);
+	out->nseg = get_le32(p + 12);
+	out->raw_bytes = get_le64(p + 16);
+	out->stored_bytes = get_le64(p + 24);
+	out->data_len = get_le32(p + 32);
+	if (len - CTR_REC_HEAD != ctr_dir_len(out->nseg)) {
+		rc = ddterr_set(-EBADMSG, "index: container %llu: record length "
+				"%zu does not match %u segments",
+				(unsigned long long)cid, len, out->nseg);
+		goto out;
+	}
+	if (want_dir) {
+		uint32_t n;
+
+		rc = ctr_dir_decode(p + CTR_REC_HEAD, len - CTR_REC_HEAD,
+				    out->data_len, &out->ents, &n);
+	}
+out:
+	free(v);
+	return rc;
+}
+
+void idx_ctr_free(idx_ctr *c)
+{
+	free(c->ents);
+	c->ents = NULL;
+}
+
+int idx_get_value(idx *x, const char *name, void *buf, size_t len)
+{
+	size_t got;
+	char *v;
+	int rc;
+
+	rc = get(x, CF_DEFAULT, name, strlen(name), &v, &got);
+	if (rc < 0)
+		return rc;
+	if (got != len)
+		rc = ddterr_set(-EBADMSG, "index: value %s has %zu bytes, "
+				"expected %zu", name, got, len);
+	else
+		memcpy(buf, v, len);
+	free(v);
+	return rc;
+}
+
+static int write_batch(idx *x, rocksdb_writebatch_t *b, const char *what)
+{
+	char *err = NULL;
+
+	rocksdb_write(x->db, x->wsync, b, &err);
+	rocksdb_writebatch_destroy(b);
+	return err ? db_err(err, what) : 0;
+}
+
+int idx_put_value(idx *x, const char *name, const void *buf, size_t len)
+{
+	rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+
+	if (!b)
+		return -ENOMEM;
+	rocksdb_writebatch_put_cf(b, x->cf[CF_DEFAULT], name, strlen(name),
+				  buf, len);
+	return write_batch(x, b, name);
+}
+
+int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
+	     const void *const *vals, const size_t *lens)
+{
+	size_t rlen = CTR_REC_HEAD + ctr_dir_len(c->nseg);
+	uint8_t key[8], fpv[FP_VAL_LEN], *rec;
+	rocksdb_writebatch_t *b;
+
+	rec = malloc(rlen);
+	b = rocksdb_writebatch_create();
+	if (!rec || !b) {
+		free(rec);
+		if (b)
+			rocksdb_writebatch_destroy(b);
+		return -ENOMEM;
+	}
+	encode_ctr_head(c, rec);
+	ctr_dir_encode(c->ents, c->nseg, rec + CTR_REC_HEAD);
+	put_be64(key, c->cid);
+	rocksdb_writebatch_put_cf(b, x->cf[CF_CTR], (char *)key, sizeof(key),
+				  (char *)rec, rlen);
+	free(rec);
+	put_le64(fpv, c->cid);
+	for (uint32_t i = 0; i < c->nseg; i++) {
+		put_le32(fpv + 8, i);
+		rocksdb_writebatch_put_cf(b, x->cf[CF_FP],
+					  (char *)c->ents[i].fp.b, FP_LEN,
+					  (char *)fpv, sizeof(fpv));
+	}
+	for (int i = 0; i < nvals; i++)
+		rocksdb_writebatch_put_cf(b, x->cf[CF_DEFAULT], names[i],
+					  strlen(names[i]), vals[i], lens[i]);
+	return write_batch(x, b, "seal container");
+}
+
+int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg)
+{
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_iterator_t *it;
+	char *err = NULL;
+	int rc = 0;
+
+	if (!ro)
+		return -ENOMEM;
+	/* A full scan would flush the block cache of everything useful. */
+	rocksdb_readoptions_set_fill_cache(ro, 0);
+	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[CF_FP]);
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
+	     rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		const char *v = rocksdb_iter_value(it, &vl);
+		fp_t fp;
+
+		if (kl != FP_LEN || vl != FP_VAL_LEN) {
+			rc = ddterr_set(-EBADMSG, "index: malformed fingerprint "
+					"entry (%zu/%zu bytes)", kl, vl);
+			break;
+		}
+		memcpy(fp.b, k, FP_LEN);
+		rc = cb(arg, &fp, get_le64((const uint8_t *)v),
+			get_le32((const uint8_t *)v + 8));
+		if (rc)
+			break;
+	}
+	if (rc == 0) {
+		rocksdb_iter_get_error(it, &err);
+		if (err)
+			rc = db_err(err, "scan");
+	}
+	rocksdb_iter_destroy(it);
+	rocksdb_readoptions_destroy(ro);
+	return rc;
+}

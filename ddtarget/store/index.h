@@ -1,0 +1,61 @@
+/* index.h - the store's metadata in RocksDB: fingerprint -> (container,
+ * slot), one record per sealed container, and a few store-wide values.
+ *
+ * Column families: "fp" (key: the 32-byte fingerprint; value: cid u64le,
+ * slot u32le), "ctr" (key: cid u64be, so containers sort in the order they
+ * were written; value: the record below), and "default" for named values
+ * (geometry, next_cid, stats). A container becomes visible in one synced
+ * write batch that holds its record, all its fingerprints and the new
+ * store-wide counters: the index never knows half a container. */
+#ifndef INDEX_H
+#define INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "container.h"
+#include "fp.h"
+
+typedef struct idx idx;
+
+/* A sealed container as the index records it. */
+typedef struct idx_ctr {
+	uint64_t cid;
+	uint8_t k, m;
+	uint32_t frag_len;	/* bytes of payload per fragment */
+	uint32_t container_len;	/* serialized container, before padding */
+	uint32_t nseg;
+	uint32_t data_len;	/* the segments' bytes in the container */
+	uint64_t raw_bytes, stored_bytes;
+	ctr_entry *ents;	/* nseg entries, malloc'd by idx_get_ctr */
+} idx_ctr;
+
+/* Open or create the index at path. 0 or -EIO with a ddterr message. */
+int idx_open(idx **out, const char *path, size_t cache_mb);
+void idx_close(idx *x);
+
+/* 1 and the location if fp is indexed, 0 if not, -EIO. */
+int idx_get_fp(idx *x, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot);
+
+/* A container's record with (want_dir) or without its directory.
+ * 0, -ENOENT, -EBADMSG for a damaged record, -EIO, -ENOMEM. */
+int idx_get_ctr(idx *x, uint64_t cid, int want_dir, idx_ctr *out);
+void idx_ctr_free(idx_ctr *c);
+
+/* A named value of exactly len bytes: 0, -ENOENT, -EBADMSG (other length),
+ * -EIO. */
+int idx_get_value(idx *x, const char *name, void *buf, size_t len);
+/* Write a named value durably. */
+int idx_put_value(idx *x, const char *name, const void *buf, size_t len);
+
+/* Make container c and its fingerprints visible, and set the named values
+ * names[i] = vals[i] (lens[i] bytes), in one synced batch. */
+int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
+	     const void *const *vals, const size_t *lens);
+
+/* Call cb for every indexed fingerprint; a non-zero return stops. */
+typedef int (*idx_fp_cb)(void *arg, const fp_t *fp, uint64_t cid,
+			 uint32_t slot);
+int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,580 @@
+/* test_journal.c - the open container's log gives back exactly what was
+ * committed: a torn tail is cut away, a commit that fails leaves no trace,
+ * and a crash in the middle of a commit loses only that batch. */
+#include "journal.h"
+#include "ddterr.h"
+#include "fio.h"
+#include "tap.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define REC_HDR 52	/* journal.h: record header bytes */
+#define LOG_HDR 16
+
+static char *dir;
+
+static uint64_t rng_state = 0x10610610ABCull;
+
+static uint64_t rnd64(void)
+{
+	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static char *path_of(const char *name)
+{
+	static char p[4][1024];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
+	return p[i];
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* ---- records: what was committed, and what replay gave back ---- */
+
+typedef struct rec {
+	fp_t fp;
+	int codec;
+	uint32_t raw_len, stored_len;
+	uint8_t *data;
+} rec;
+
+typedef struct recs {
+	rec *r;
+	int n, cap;
+	int stop_after;		/* callback returns 99 after this many; 0: never */
+} recs;
+
+static void recs_push(recs *s, const fp_t *fp, int codec, uint32_t raw_len,
+		      const void *data, uint32_t stored_len)
+{
+	rec *r;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->r = realloc(s->r, (size_t)s->cap * sizeof(*s->r));
+		if (!s->r)
+			tap_bail("realloc");
+	}
+	r = &s->r[s->n++];
+	r->fp = *fp;
+	r->codec = codec;
+	r->raw_len = raw_len;
+	r->stored_len = stored_len;
+	r->data = malloc(stored_len ? stored_len : 1);
+	if (!r->data)
+		tap_bail("malloc");
+	if (stored_len)
+		memcpy(r->data, data, stored_len);
+}
+
+static void recs_clear(recs *s)
+{
+	for (int i = 0; i < s->n; i++)
+		free(s->r[i].data);
+	free(s->r);
+	memset(s, 0, sizeof(*s));
+}
+
+static int collect(void *arg, const fp_t *fp, int codec, uint32_t raw_len,
+		   const void *data, uint32_t stored_len)
+{
+	recs *s = arg;
+
+	if (s->stop_after && s->n == s->stop_after)
+		return 99;
+	recs_push(s, fp, codec, raw_len, data, stored_len);
+	return 0;
+}
+
+/* Whether got[gi..gi+n) equals want[wi..wi+n). */
+static int recs_same(const recs *got, int gi, const recs *want, int wi, int n)
+{
+	if (gi + n > got->n || wi + n > want->n)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const rec *a = &got->r[gi + i], *b = &want->r[wi + i];
+
+		if (!fp_equal(&a->fp, &b->fp) || a->codec != b->codec ||
+		    a->raw_len != b->raw_len || a->stored_len != b->stored_len ||
+		    memcmp(a->data, b->data, a->stored_len))
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether got is exactly want[from..from+n). */
+static int recs_equal(const recs *got, const recs *want, int from, int n)
+{
+	return got->n == n && recs_same(got, 0, want, from, n);
+}
+
+/* Stage one random record (up to maxlen bytes, raw_len = stored_len + 7)
+ * into j and remember it in s; returns its size on disk. */
+static size_t stage(jnl *j, recs *s, uint32_t maxlen)
+{
+	static uint8_t data[70000];
+	uint32_t len = (uint32_t)(rnd64() % (maxlen + 1));
+	int codec = (int)(rnd64() % 4);
+	fp_t fp;
+
+	for (uint32_t i = 0; i < len; i++)
+		data[i] = (uint8_t)rnd64();
+	for (int i = 0; i < FP_LEN; i++)
+		fp.b[i] = (uint8_t)rnd64();
+	if (jnl_add(j, &fp, codec, len + 7, data, len) != 0)
+		tap_bail("jnl_add");
+	recs_push(s, &fp, codec, len + 7, data, len);
+	return REC_HDR + len;
+}
+
+/* Replay path into a fresh recs. */
+static int replay(const char *path, recs *got, uint64_t *cid, uint64_t *tail)
+{
+	memset(got, 0, sizeof(*got));
+	*cid = 0;
+	*tail = 0;
+	return jnl_replay(path, cid, collect, got, tail);
+}
+
+static void test_round_trip(void)
+{
+	recs want = { 0 }, got;
+	jnl *j = NULL;
+	uint64_t cid, tail;
+	size_t pend = 0, total = LOG_HDR;
+	int rc;
+
+	rc = jnl_create(&j, path_of("j1"), 77);
+	ok(rc == 0 && file_size(path_of("j1")) == LOG_HDR,
+	   "jnl_create writes a %d-byte header (rc %d)", LOG_HDR, rc);
+	if (rc)
+		tap_bail("%s", ddterr_last(rc));
+	for (int i = 0; i < 50; i++)
+		pend += stage(j, &want, 20000);
+	ok(jnl_pending(j) == pend && file_size(path_of("j1")) == LOG_HDR,
+	   "jnl_add only stages (%zu bytes pending, nothing written)", pend);
+	rc = jnl_commit(j);
+	total += pend;
+	ok(rc == 0 && jnl_pending(j) == 0 &&
+	   file_size(path_of("j1")) == (long)total,
+	   "jnl_commit writes the batch (rc %d, %ld bytes)", rc,
+	   file_size(path_of("j1")));
+	ok(jnl_commit(j) == 0 && file_size(path_of("j1")) == (long)total,
+	   "an empty commit is a no-op");
+	pend = 0;
+	for (int i = 0; i < 30; i++)
+		pend += stage(j, &want, i == 0 ? 0 : 3000);
+	rc = jnl_commit(j);
+	total += pend;
+	jnl_close(j);
+	ok(rc == 0, "a second batch (one record empty) commits");
+
+	rc = replay(path_of("j1"), &got, &cid, &tail);
+	ok(rc == 0 && cid == 77 && tail == total &&
+	   recs_equal(&got, &want, 0, 80),
+	   "replay gives back all 80 records in order, cid 77, tail %llu "
+	   "(rc %d, %d records)", (unsigned long long)tail, rc, got.n);
+	ok(file_size(path_of("j1")) == (long)total,
+	   "replaying an intact log leaves it alone");
+	recs_clear(&got);
+
+	/* Reopen at the tail and keep appending. */
+	rc = jnl_reopen(&j, path_of("j1"), 77, tail);
+	if (rc)
+		tap_bail("jnl_reopen: %d", rc);
+	for (int i = 0; i < 5; i++)
+		stage(j, &want, 1000);
+	rc = jnl_commit(j);
+	jnl_close(j);
+	ok(rc == 0 && replay(path_of("j1"), &got, &cid, &tail) == 0 &&
+	   recs_equal(&got, &want, 0, 85),
+	   "after jnl_reopen a new batch is appended after the old ones");
+	recs_clear(&got);
+
+	/* A non-zero callback return stops replay and is returned; the log
+	 * is not cut. */
+	memset(&got, 0, sizeof(got));
+	got.stop_after = 10;
+	rc = jnl_replay(path_of("j1"), &cid, collect, &got, &tail);
+	ok(rc == 99 && got.n == 10 &&
+	   file_size(path_of("j1")) == (long)tail,
+	   "a callback's non-zero return stops replay, is returned, and "
+	   "truncates nothing (rc %d)", rc);
+	recs_clear(&got);
+
+	/* jnl_create over an old log starts a fresh one. */
+	rc = jnl_create(&j, path_of("j1"), 78);
+	jnl_close(j);
+	ok(rc == 0 && replay(path_of("j1"), &got, &cid, &tail) == 0 &&
+	   got.n == 0 && cid == 78 && tail == LOG_HDR,
+	   "jnl_create over an existing log starts an empty one");
+	recs_clear(&got);
+	recs_clear(&want);
+}
+
+/* A log of n records committed in batches of four; ends[i] is the offset
+ * just after record i. */
+static void make_log(const char *path, recs *want, long *ends, int n)
+{
+	jnl *j = NULL;
+	long off = LOG_HDR;
+
+	memset(want, 0, sizeof(*want));
+	if (jnl_create(&j, path, 5) != 0)
+		tap_bail("jnl_create");
+	for (int i = 0; i < n; i++) {
+		off += (long)stage(j, want, 5000);
+		ends[i] = off;
+		if (i % 4 == 3 && jnl_commit(j) != 0)
+			tap_bail("commit");
+	}
+	if (jnl_commit(j) != 0)
+		tap_bail("commit");
+	jnl_close(j);
+}
+
+static void cut_to(const char *path, long len)
+{
+	if (truncate(path, len) != 0)
+		tap_bail("truncate");
+}
+
+static void append_bytes(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "ab");
+
+	if (!f || fwrite(p, 1, n, f) != n)
+		tap_bail("append");
+	fclose(f);
+}
+
+static void flip_at(const char *path, long off)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
+	if (fd < 0 || pread(fd, &b, 1, off) != 1)
+		tap_bail("flip read");
+	b ^= 0x40;
+	if (pwrite(fd, &b, 1, off) != 1)
+		tap_bail("flip write");
+	close(fd);
+}
+
+/* Replay and expect exactly want[0..n) with the log cut at `end`. */
+static int replay_expect(const char *path, const recs *want, int n, long end)
+{
+	recs got;
+	uint64_t cid, tail;
+	int rc = replay(path, &got, &cid, &tail), good;
+
+	good = rc == 0 && cid == 5 && recs_equal(&got, want, 0, n) &&
+	       tail == (uint64_t)end && file_size(path) == end;
+	if (!good)
+		diag("replay rc %d, %d records (want %d), tail %llu, size %ld "
+		     "(want %ld)", rc, got.n, n, (unsigned long long)tail,
+		     file_size(path), end);
+	recs_clear(&got);
+	return good;
+}
+
+static void test_torn_tail(void)
+{
+	enum { N = 12 };
+	const char *p = path_of("j2");
+	recs want;
+	long ends[N];
+	jnl *j = NULL;
+	int bad = 0;
+
+	/* Cut inside the last record: in its header, in its data, one byte
+	 * short of its end. */
+	for (int c = 0; c < 3; c++) {
+		long start, end, cut;
+
+		make_log(p, &want, ends, N);
+		start = ends[N - 2];
+		end = ends[N - 1];
+		cut = c == 0 ? start + 10 :
+		      c == 1 ? start + REC_HDR + (end - start - REC_HDR) / 2 :
+		      end - 1;
+		cut_to(p, cut);
+		if (!replay_expect(p, &want, N - 1, start))
+			bad++;
+		recs_clear(&want);
+	}
+	ok(bad == 0, "a log cut inside its last record (header, data, last "
+	   "byte) replays the %d intact records and is cut back to them",
+	   N - 1);
+
+	/* A cut in the middle of the log: everything before it. */
+	make_log(p, &want, ends, N);
+	cut_to(p, ends[4] + 3);
+	ok(replay_expect(p, &want, 5, ends[4]),
+	   "a cut after record 5 keeps records 1..5");
+	ok(replay_expect(p, &want, 5, ends[4]),
+	   "replaying again (now clean) gives the same records");
+
+	/* The log keeps working after recovery. */
+	{
+		recs more = { 0 };
+		uint64_t cid, tail;
+		recs got;
+		int rc;
+
+		rc = jnl_reopen(&j, p, 5, (uint64_t)ends[4]);
+		if (rc)
+			tap_bail("reopen");
+		for (int i = 0; i < 3; i++)
+			stage(j, &more, 500);
+		rc = jnl_commit(j);
+		jnl_close(j);
+		rc = rc ? rc : replay(p, &got, &cid, &tail);
+		ok(rc == 0 && got.n == 8 && recs_same(&got, 0, &want, 0, 5) &&
+		   recs_same(&got, 5, &more, 0, 3),
+		   "after recovery, new records follow the intact prefix");
+		recs_clear(&got);
+		recs_clear(&more);
+	}
+	recs_clear(&want);
+
+	/* Garbage appended: short, long, and a plausible record header. */
+	{
+		uint8_t junk[300];
+		int b2 = 0;
+
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (uint8_t)rnd64();
+		make_log(p, &want, ends, N);
+		append_bytes(p, junk, 7);
+		b2 += !replay_expect(p, &want, N, ends[N - 1]);
+		append_bytes(p, junk, sizeof(junk));
+		b2 += !replay_expect(p, &want, N, ends[N - 1]);
+		/* The magic and a small length, then noise: only the CRC
+		 * can tell. */
+		junk[0] = 0x4a, junk[1] = 0x53, junk[2] = 0x45, junk[3] = 0x47;
+		junk[4] = 100, junk[5] = junk[6] = junk[7] = 0;
+		append_bytes(p, junk, REC_HDR + 100);
+		b2 += !replay_expect(p, &want, N, ends[N - 1]);
+		/* A huge claimed length must not be believed. */
+		junk[4] = junk[5] = junk[6] = junk[7] = 0xFF;
+		append_bytes(p, junk, REC_HDR + 10);
+		b2 += !replay_expect(p, &want, N, ends[N - 1]);
+		ok(b2 == 0, "appended garbage (short, long, magic with a bad "
+		   "CRC, a huge length) is cut away, all %d records kept", N);
+		recs_clear(&want);
+	}
+
+	/* A flipped byte inside record 7 (header or data): records 1..6. */
+	make_log(p, &want, ends, N);
+	flip_at(p, ends[5] + 20);
+	ok(replay_expect(p, &want, 6, ends[5]),
+	   "a flipped fingerprint byte in record 7 stops replay there");
+	recs_clear(&want);
+	make_log(p, &want, ends, N);
+	flip_at(p, ends[5] + 5);
+	ok(replay_expect(p, &want, 6, ends[5]),
+	   "a flipped length byte in record 7 stops replay there");
+	recs_clear(&want);
+	make_log(p, &want, ends, N);
+	flip_at(p, ends[N - 1] - 1);
+	ok(ends[N - 1] - ends[N - 2] == REC_HDR ||
+	   replay_expect(p, &want, N - 1, ends[N - 2]),
+	   "a flipped last data byte drops the last record");
+	recs_clear(&want);
+}
+
+/* Commit under a fault: it fails, leaves the log at its last good end, and
+ * a later commit + replay sees exactly the good records. */
+static int fault_case(enum fio_fault kind, long after, int want_rc)
+{
+	const char *p = path_of("j3");
+	recs want = { 0 }, lost = { 0 }, got;
+	jnl *j = NULL;
+	uint64_t cid, tail;
+	long good_end;
+	int rc, ok_ = 1;
+
+	if (jnl_create(&j, p, 5) != 0)
+		tap_bail("create");
+	for (int i = 0; i < 6; i++)
+		stage(j, &want, 4000);
+	if (jnl_commit(j) != 0)
+		tap_bail("commit");
+	good_end = file_size(p);
+	for (int i = 0; i < 6; i++)
+		stage(j, &lost, 4000);
+	fio_fault_arm(kind, after, 0);
+	rc = jnl_commit(j);
+	fio_fault_clear();
+	if (rc != want_rc || jnl_pending(j) != 0 || file_size(p) != good_end) {
+		diag("fault %d: commit rc %d (want %d), pending %zu, size %ld "
+		     "(want %ld)", kind, rc, want_rc, jnl_pending(j),
+		     file_size(p), good_end);
+		ok_ = 0;
+	}
+	for (int i = 0; i < 4; i++)
+		stage(j, &want, 4000);
+	if (jnl_commit(j) != 0)
+		ok_ = 0;
+	jnl_close(j);
+	rc = replay(p, &got, &cid, &tail);
+	if (rc != 0 || !recs_equal(&got, &want, 0, 10) ||
+	    tail != (uint64_t)file_size(p)) {
+		diag("fault %d: replay rc %d, %d records", kind, rc, got.n);
+		ok_ = 0;
+	}
+	recs_clear(&got);
+	recs_clear(&want);
+	recs_clear(&lost);
+	return ok_;
+}
+
+static void test_commit_faults(void)
+{
+	ok(fault_case(FIO_FAULT_SHORT, 0, -ENOSPC),
+	   "a torn commit (SHORT) fails, leaves the log at its good end, and "
+	   "a later commit + replay sees exactly the good records");
+	ok(fault_case(FIO_FAULT_ENOSPC, 0, -ENOSPC),
+	   "same for ENOSPC");
+	ok(fault_case(FIO_FAULT_EIO, 0, -EIO), "same for EIO");
+	ok(fault_case(FIO_FAULT_FSYNC_EIO, 0, -EIO),
+	   "FSYNC_EIO makes commit fail, and the batch is cut away");
+
+	/* A create that cannot write its header leaves no file. */
+	{
+		jnl *j = NULL;
+		int rc;
+
+		fio_fault_arm(FIO_FAULT_ENOSPC, 0, 0);
+		rc = jnl_create(&j, path_of("j4"), 1);
+		fio_fault_clear();
+		ok(rc == -ENOSPC && j == NULL && file_size(path_of("j4")) < 0,
+		   "jnl_create under ENOSPC fails and leaves no file");
+		fio_fault_arm(FIO_FAULT_FSYNC_EIO, 1, 0);
+		rc = jnl_create(&j, path_of("j4"), 1);
+		fio_fault_clear();
+		ok(rc == -EIO && file_size(path_of("j4")) < 0,
+		   "jnl_create whose directory fsync fails leaves no file");
+	}
+}
+
+/* Crash in the middle of the second batch's write: everything committed
+ * survives, and the log is cut at a record boundary. */
+static void test_crash(void)
+{
+	const char *p = path_of("j5");
+	recs crash_want = { 0 }, lost = { 0 }, got;
+	uint64_t cid, tail;
+	jnl *j = NULL;
+	size_t batch = 0, torn_end = 0;
+	long committed, good_end = 0;
+	pid_t pid;
+	int st = 0, rc, whole = 0;
+
+	if (jnl_create(&j, p, 5) != 0)
+		tap_bail("create");
+	for (int i = 0; i < 8; i++)
+		stage(j, &crash_want, 8000);
+	if (jnl_commit(j) != 0)
+		tap_bail("commit");
+	committed = file_size(p);
+	for (int i = 0; i < 8; i++)
+		batch += stage(j, &lost, 8000);
+	/* The torn write lands batch / 2 bytes: the lost batch's records
+	 * that end inside them are whole and pass their CRCs, so replay may
+	 * (and does) keep them; it must stop at the first torn one. */
+	for (int i = 0; i < lost.n; i++) {
+		torn_end += REC_HDR + lost.r[i].stored_len;
+		if (torn_end > batch / 2)
+			break;
+		whole++;
+		good_end = (long)torn_end;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		tap_bail("fork");
+	if (pid == 0) {
+		fio_fault_arm(FIO_FAULT_CRASH, 0, 0);
+		jnl_commit(j);
+		_exit(0);
+	}
+	jnl_close(j);
+	if (waitpid(pid, &st, 0) != pid)
+		tap_bail("waitpid");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == FIO_CRASH_STATUS,
+	   "the child dies in the middle of its commit");
+	ok(file_size(p) == committed + (long)(batch / 2),
+	   "it left the committed batch and half of the torn one on disk");
+	rc = replay(p, &got, &cid, &tail);
+	ok(rc == 0 && got.n == 8 + whole &&
+	   recs_same(&got, 0, &crash_want, 0, 8) &&
+	   recs_same(&got, 8, &lost, 0, whole) &&
+	   tail == (uint64_t)(committed + good_end) &&
+	   file_size(p) == (long)tail,
+	   "replay gives every committed record, then the %d whole records of "
+	   "the torn batch, and cuts the log at the first torn one (%d "
+	   "records, tail %llu)", whole, got.n, (unsigned long long)tail);
+	recs_clear(&got);
+	recs_clear(&lost);
+	recs_clear(&crash_want);
+}
+
+static void test_bad_header(void)
+{
+	const char *p = path_of("j6");
+	recs got = { 0 };
+	uint64_t cid, tail;
+	jnl *j = NULL;
+	int rc;
+
+	if (jnl_create(&j, p, 5) != 0)
+		tap_bail("create");
+	jnl_close(j);
+	flip_at(p, 2);
+	ddterr_clear();
+	rc = jnl_replay(p, &cid, collect, &got, &tail);
+	ok(rc == -EBADMSG && strstr(ddterr_last(rc), "bad header") &&
+	   got.n == 0 && file_size(p) == LOG_HDR,
+	   "a bad magic: -EBADMSG, and the file is left alone (\"%s\")",
+	   ddterr_last(rc));
+	cut_to(p, LOG_HDR - 1);
+	ok(jnl_replay(p, &cid, collect, &got, &tail) == -EBADMSG,
+	   "a header cut short: -EBADMSG");
+	cut_to(p, 0);
+	ok(jnl_replay(p, &cid, collect, &got, &tail) == -EBADMSG,
+	   "an empty file: -EBADMSG");
+	ok(jnl_replay(path_of("none"), &cid, collect, &got, &tail) == -ENOENT,
+	   "a missing log: -ENOENT");
+	ok(jnl_reopen(&j, path_of("none"), 5, LOG_HDR) == -ENOENT,
+	   "reopening a missing log: -ENOENT");
+}
+
+int main(void)
+{
+	dir = tap_tmpdir("journal");
+	test_round_trip();
+	test_torn_tail();
+	test_commit_faults();
+	test_crash();
+	test_bad_header();
+	tap_rmtree(dir);
+	free(dir);
+	return tap_done();
+}

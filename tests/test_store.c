@@ -1,0 +1,369 @@
+/* test_store.c - the segment store end to end: batched has/put/get over
+ * many thousands of segments, dedup, verification of what is put, reopen,
+ * geometry, and reads that survive lost and damaged fragments. */
+#include "store.h"
+#include "ctrio.h"
+#include "ddterr.h"
+#include "fio.h"
+#include "frag.h"
+#include "segdata.h"
+#include "tap.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SEED	7
+#define NSEG	10000
+#define BATCH	256
+
+static store *open_store(const char *root, int k, int m)
+{
+	store_config c;
+	store *s = NULL;
+	int rc;
+
+	store_config_default(&c, root);
+	c.k = k;
+	c.m = m;
+	c.container_size = 512 * 1024;	/* many containers from little data */
+	c.cache_containers = 8;
+	rc = store_open(&s, &c);
+	if (rc)
+		diag("store_open %s: %s", root, ddterr_last(rc));
+	return s;
+}
+
+/* Put segments first..first+n-1 in batches; returns new ones, or -1. */
+static long put_range(store *s, uint64_t seed, uint64_t first, size_t n)
+{
+	long fresh = 0;
+
+	for (size_t done = 0; done < n; done += BATCH) {
+		size_t cnt = n - done < BATCH ? n - done : BATCH, nw = 0;
+		segbatch b;
+		int rc;
+
+		if (segbatch_make(&b, seed, first + done, cnt) != 0)
+			tap_bail("segbatch_make");
+		rc = store_put(s, b.segs, b.n, &nw);
+		segbatch_free(&b);
+		if (rc) {
+			diag("store_put: %s", ddterr_last(rc));
+			return -1;
+		}
+		fresh += (long)nw;
+	}
+	return fresh;
+}
+
+/* How many of the range store_has reports absent. */
+static size_t count_absent(store *s, uint64_t seed, uint64_t first, size_t n)
+{
+	uint8_t raw[16 * 1024], *present = calloc(n, 1);
+	fp_t *fps = calloc(n, sizeof(*fps));
+	size_t absent = 0;
+
+	if (!present || !fps)
+		tap_bail("calloc");
+	for (size_t i = 0; i < n; i++)
+		fp_compute(&fps[i], raw, segdata_raw(seed, first + i, raw));
+	if (store_has(s, fps, n, present) != 0)
+		absent = n;
+	else
+		for (size_t i = 0; i < n; i++)
+			absent += !present[i];
+	free(present);
+	free(fps);
+	return absent;
+}
+
+static void test_bulk(const char *root)
+{
+	store_stats st;
+	store *s = open_store(root, 4, 2);
+	long fresh;
+
+	if (!s)
+		tap_bail("open");
+	ok(count_absent(s, SEED, 0, NSEG) == NSEG, "an empty store has none");
+	fresh = put_range(s, SEED, 0, NSEG);
+	ok(fresh == NSEG, "%d segments put, %ld new", NSEG, fresh);
+	ok(count_absent(s, SEED, 0, NSEG) == 0, "has() finds all of them");
+	ok(count_absent(s, SEED + 1, 0, 5000) == 5000,
+	   "has() finds none of 5000 others");
+	ok(segdata_check(s, SEED, 0, NSEG) == 0, "every segment reads back");
+	fresh = put_range(s, SEED, 0, NSEG);
+	ok(fresh == 0, "putting them again stores nothing new (%ld)", fresh);
+	store_get_stats(s, &st);
+	diag("segments %llu containers %llu raw %llu stored %llu physical %llu "
+	     "logical %llu; lookups: cache %llu bloom %llu index %llu",
+	     (unsigned long long)st.segments, (unsigned long long)st.containers,
+	     (unsigned long long)st.raw_bytes, (unsigned long long)st.stored_bytes,
+	     (unsigned long long)st.physical_bytes,
+	     (unsigned long long)st.logical_bytes,
+	     (unsigned long long)st.cache_hits,
+	     (unsigned long long)st.bloom_negatives,
+	     (unsigned long long)st.index_lookups);
+	ok(st.segments == NSEG && st.containers > 50,
+	   "stats: %llu segments in %llu sealed containers",
+	   (unsigned long long)st.segments, (unsigned long long)st.containers);
+	ok(st.logical_bytes == 2 * st.raw_bytes && st.stored_bytes < st.raw_bytes &&
+	   st.physical_bytes > st.stored_bytes * 3 / 2,
+	   "stats: logical twice raw, compression below raw, 6/4 parity above");
+	ok(store_close(s) == 0, "close");
+
+	s = open_store(root, 4, 2);
+	ok(s != NULL, "reopen");
+	if (!s)
+		return;
+	ok(segdata_check(s, SEED, 0, NSEG) == 0, "every segment reads after reopen");
+	store_get_stats(s, &st);
+	ok(st.segments == NSEG && st.logical_bytes > 0,
+	   "stats survive reopen (%llu segments)", (unsigned long long)st.segments);
+	ok(put_range(s, SEED, 0, 2000) == 0, "still deduplicates after reopen");
+	store_close(s);
+}
+
+static void test_batch_rules(const char *root)
+{
+	store *s = open_store(root, 4, 2);
+	segbatch b;
+	size_t nw = 99;
+	uint8_t *mut;
+	int rc;
+
+	if (!s)
+		tap_bail("open");
+	if (segbatch_make(&b, SEED + 2, 0, 4) != 0)
+		tap_bail("segbatch_make");
+	b.segs[3] = b.segs[1];	/* the same segment twice in one batch */
+	rc = store_put(s, b.segs, b.n, &nw);
+	ok(rc == 0 && nw == 3, "a batch repeating a segment stores it once (%zu)", nw);
+	segbatch_free(&b);
+
+	if (segbatch_make(&b, SEED + 3, 0, 3) != 0)
+		tap_bail("segbatch_make");
+	mut = (uint8_t *)b.segs[2].data;
+	if (b.segs[2].codec == CODEC_NONE)
+		mut[b.segs[2].stored_len / 2] ^= 1;
+	else
+		b.segs[2].fp.b[0] ^= 1;
+	ddterr_clear();
+	rc = store_put(s, b.segs, b.n, &nw);
+	ok(rc == -EBADMSG && strstr(ddterr_last(rc), "segment 2"),
+	   "a segment that does not hash to its name is refused: %s",
+	   ddterr_last(rc));
+	ok(count_absent(s, SEED + 3, 0, 2) == 2,
+	   "nothing of a refused batch is stored");
+	b.segs[1].raw_len = CDC_MAX_LIMIT + 1;
+	rc = store_put(s, b.segs, 2, &nw);
+	ok(rc == -EBADMSG, "an impossible raw length is refused: %s",
+	   ddterr_last(rc));
+	b.segs[1].raw_len = 1;
+	b.segs[1].codec = 77;
+	rc = store_put(s, b.segs + 1, 1, &nw);
+	ok(rc == -EBADMSG, "an unknown codec is refused: %s", ddterr_last(rc));
+	segbatch_free(&b);
+
+	{
+		fp_t fp;
+		uint8_t buf[64];
+		size_t len;
+
+		memset(&fp, 0x5a, sizeof(fp));
+		ok(store_read(s, &fp, buf, sizeof(buf), &len) == -ENOENT,
+		   "reading an absent segment gives -ENOENT");
+	}
+	store_close(s);
+
+	{
+		store_config c;
+		store *s2 = NULL;
+
+		store_config_default(&c, root);
+		c.k = 2;
+		c.m = 1;
+		ddterr_clear();
+		rc = store_open(&s2, &c);
+		ok(rc == -EINVAL && strstr(ddterr_last(rc), "created with k=4 m=2"),
+		   "reopening with another geometry is refused: %s",
+		   ddterr_last(rc));
+		if (s2)
+			store_close(s2);
+	}
+}
+
+static void test_single_disk(const char *root)
+{
+	store *s = open_store(root, 1, 0);
+
+	if (!s)
+		tap_bail("open k=1 m=0");
+	ok(put_range(s, SEED, 0, 3000) == 3000 && store_flush(s) == 0,
+	   "k=1 m=0: put and seal");
+	ok(segdata_check(s, SEED, 0, 3000) == 0, "k=1 m=0: all read back");
+	store_close(s);
+	s = open_store(root, 1, 0);
+	ok(s && segdata_check(s, SEED, 0, 3000) == 0,
+	   "k=1 m=0: all read back after reopen");
+	store_close(s);
+}
+
+static void flip_byte(const char *path, off_t off)
+{
+	uint8_t c;
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0 || pread(fd, &c, 1, off) != 1)
+		tap_bail("open %s", path);
+	c ^= 0x40;
+	if (pwrite(fd, &c, 1, off) != 1)
+		tap_bail("pwrite %s", path);
+	close(fd);
+}
+
+/* The path of fragment index of container cid in a default store. */
+static void frag_path(const char *root, uint64_t cid, int index, char *out,
+		      size_t cap)
+{
+	char *dirs[6], p[1024];
+	cio_layout L;
+	ec *e;
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(p, sizeof(p), "%s/data/dir%d", root, i);
+		dirs[i] = strdup(p);
+	}
+	if (ec_new(&e, 4, 2) != 0)
+		tap_bail("ec_new");
+	L.e = e;
+	L.ndirs = 6;
+	L.dirs = dirs;
+	cio_frag_path(&L, cid, index, out, cap);
+	for (int i = 0; i < 6; i++)
+		free(dirs[i]);
+	ec_free(e);
+}
+
+/* Read the range; count failures and keep the first failure's message. */
+static size_t check_errors(store *s, size_t n, int *first_rc, char *msg,
+			   size_t cap)
+{
+	uint8_t want[16 * 1024], got[16 * 1024];
+	size_t bad = 0, len, glen;
+	fp_t fp;
+	int rc;
+
+	*first_rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		len = segdata_raw(SEED, i, want);
+		fp_compute(&fp, want, len);
+		rc = store_read(s, &fp, got, sizeof(got), &glen);
+		if (rc == 0 && glen == len && memcmp(got, want, len) == 0)
+			continue;
+		if (!bad++) {
+			*first_rc = rc;
+			snprintf(msg, cap, "%s", ddterr_last(rc));
+		}
+	}
+	return bad;
+}
+
+/* Flip, truncate and delete fragments of one container: reads stay right
+ * up to m losses and fail cleanly, for that container only, past them. */
+static void test_damage(const char *root)
+{
+	char path[1024], msg[512];
+	store_stats st;
+	store *s = open_store(root, 4, 2);
+	size_t bad;
+	int rc;
+
+	if (!s)
+		tap_bail("open");
+	if (put_range(s, SEED, 0, 6000) != 6000 || store_flush(s) != 0)
+		tap_bail("put");
+	store_close(s);
+
+	frag_path(root, 2, 0, path, sizeof(path));
+	flip_byte(path, FRAG_HDR_LEN + 100);
+	s = open_store(root, 4, 2);
+	ok(s && segdata_check(s, SEED, 0, 6000) == 0,
+	   "all reads right with a flipped byte in a fragment");
+	store_get_stats(s, &st);
+	ok(st.fragments_rebuilt == 1, "one fragment was rebuilt (%llu)",
+	   (unsigned long long)st.fragments_rebuilt);
+	store_close(s);
+
+	frag_path(root, 2, 3, path, sizeof(path));
+	if (truncate(path, 1000) != 0)
+		tap_bail("truncate");
+	s = open_store(root, 4, 2);
+	ok(s && segdata_check(s, SEED, 0, 6000) == 0,
+	   "all reads right with a second fragment truncated");
+	store_close(s);
+
+	frag_path(root, 2, 5, path, sizeof(path));
+	if (unlink(path) != 0)
+		tap_bail("unlink");
+	s = open_store(root, 4, 2);
+	bad = check_errors(s, 6000, &rc, msg, sizeof(msg));
+	ok(bad > 0 && bad < 100 && rc == -EIO && strstr(msg, "only 3 of 6"),
+	   "with 3 fragments lost only that container fails (%zu segments), "
+	   "cleanly: %s", bad, msg);
+	store_close(s);
+}
+
+/* Whole disks gone: any m directories may go. */
+static void test_lost_dirs(const char *root)
+{
+	char cmd[2048];
+	store_stats st;
+	store *s = open_store(root, 4, 2);
+
+	if (!s)
+		tap_bail("open");
+	if (put_range(s, SEED, 0, 6000) != 6000 || store_flush(s) != 0)
+		tap_bail("put");
+	store_close(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/data/dir1' '%s/data/dir4'",
+		 root, root);
+	if (system(cmd) != 0)
+		tap_bail("rm");
+	s = open_store(root, 4, 2);
+	ok(s != NULL, "the store opens with two of six directories gone");
+	if (!s)
+		return;
+	ok(segdata_check(s, SEED, 0, 6000) == 0,
+	   "every segment reads with two directories gone");
+	store_get_stats(s, &st);
+	ok(st.fragments_rebuilt >= 2 * st.containers / 2,
+	   "reads rebuilt %llu fragments of %llu containers",
+	   (unsigned long long)st.fragments_rebuilt,
+	   (unsigned long long)st.containers);
+	ok(put_range(s, SEED, 6000, 2000) == 2000 && store_flush(s) == 0 &&
+	   segdata_check(s, SEED, 0, 8000) == 0,
+	   "new writes recreate the directories and read back");
+	store_close(s);
+}
+
+int main(void)
+{
+	char *root = tap_tmpdir("store");
+	char sub[512];
+
+	snprintf(sub, sizeof(sub), "%s/bulk", root);
+	test_bulk(sub);
+	snprintf(sub, sizeof(sub), "%s/rules", root);
+	test_batch_rules(sub);
+	snprintf(sub, sizeof(sub), "%s/single", root);
+	test_single_disk(sub);
+	snprintf(sub, sizeof(sub), "%s/damage", root);
+	test_damage(sub);
+	snprintf(sub, sizeof(sub), "%s/lostdirs", root);
+	test_lost_dirs(sub);
+	tap_rmtree(root);
+	return tap_done();
+}
