@@ -57,9 +57,13 @@ int jnl_create(jnl **out, const char *path, uint64_t cid)
 	memcpy(hdr, jnl_magic, sizeof(jnl_magic));
 	put_le64(hdr + 8, cid);
 	r = fio_write_file_atomic(path, hdr, sizeof(hdr));
-	if (r < 0)
+	if (r < 0) {
+		/* The rename may have happened before the directory fsync
+		 * failed; a journal we report as not created must not be. */
+		(void)fio_unlink(path);
 		return ddterr_set(r, "journal %s: cannot create: %s", path,
 				  strerror(-r));
+	}
 	r = fio_open(path, O_WRONLY, 0644, &fd);
 	if (r == 0)
 		r = jnl_alloc(out, path, cid, fd, JNL_HDR_LEN);

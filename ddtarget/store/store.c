@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bloom.h"
 #include "bytes.h"
@@ -39,6 +40,7 @@
 #include "journal.h"
 
 #define SEAL_QUEUE	2	/* full containers that may wait for the sealer */
+#define SEAL_RETRY_SECONDS 1
 #define GEOMETRY_VERSION 1
 #define STATS_WORDS	6
 
@@ -253,6 +255,23 @@ static void seal_done_locked(store *s)
 	octr_free(o);
 }
 
+/* After a failed seal, wait SEAL_RETRY_SECONDS (or until a writer or a
+ * flush asks for a retry by clearing seal_err) before trying again: an
+ * error that passes heals by itself, and one that stays (a full disk) is
+ * not retried in a busy loop. */
+static void wait_to_retry_locked(store *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SEAL_RETRY_SECONDS;
+	while (s->seal_err && !s->stopping &&
+	       pthread_cond_timedwait(&s->work_cv, &s->lock, &until) == 0)
+		;
+	if (!s->stopping)
+		s->seal_err = 0;
+}
+
 static void *sealer_main(void *arg)
 {
 	store *s = arg;
@@ -260,9 +279,11 @@ static void *sealer_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stopping && (s->nqueue == 0 || s->seal_err))
+		while (!s->stopping && s->nqueue == 0)
 			pthread_cond_wait(&s->work_cv, &s->lock);
-		if (s->nqueue == 0 || s->seal_err)
+		if (s->seal_err && !s->stopping)
+			wait_to_retry_locked(s);
+		if (s->nqueue == 0 || (s->stopping && s->seal_err))
 			break;		/* stopping, nothing (more) to do */
 		pthread_mutex_unlock(&s->lock);
 		rc = seal_one(s, s->queue[0]);
