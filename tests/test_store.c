@@ -365,5 +365,6 @@ int main(void)
 	snprintf(sub, sizeof(sub), "%s/lostdirs", root);
 	test_lost_dirs(sub);
 	tap_rmtree(root);
+	free(root);
 	return tap_done();
 }

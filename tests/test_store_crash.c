@@ -149,5 +149,6 @@ int main(void)
 		store_close(s);
 	}
 	tap_rmtree(root);
+	free(root);
 	return tap_done();
 }

@@ -86,5 +86,5 @@ if [ ! -d "$data/$gen" ]; then
 	trap - EXIT INT TERM
 fi
 
-echo "store-bench.sh: $bin $* $data/$gen" >&2
+echo "store-bench.sh: $bin ${*:+$* }$data/$gen" >&2
 exec "$bin" "$@" "$data/$gen"

@@ -131,6 +131,11 @@ int jnl_add(jnl *j, const fp_t *fp, int codec, uint32_t raw_len,
 	return 0;
 }
 
+void jnl_discard(jnl *j)
+{
+	j->len = 0;
+}
+
 size_t jnl_pending(const jnl *j)
 {
 	return j->len;

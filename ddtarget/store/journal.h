@@ -38,6 +38,9 @@ int jnl_add(jnl *j, const fp_t *fp, int codec, uint32_t raw_len,
  * failed batch leaves no trace. */
 int jnl_commit(jnl *j);
 
+/* Drop the staged records without writing them. */
+void jnl_discard(jnl *j);
+
 /* Staged bytes not yet committed. */
 size_t jnl_pending(const jnl *j);
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "bloom.h"
@@ -39,7 +40,8 @@
 #include "index.h"
 #include "journal.h"
 
-#define SEAL_QUEUE	2	/* full containers that may wait for the sealer */
+#define SEAL_QUEUE	2	/* full containers that writers may queue */
+#define SEAL_QUEUE_MAX	8	/* and what recovery may find waiting */
 #define SEAL_RETRY_SECONDS 1
 #define GEOMETRY_VERSION 1
 #define STATS_WORDS	6
@@ -62,6 +64,7 @@ struct store {
 	char *dirs[STORE_MAX_DIRS];
 	int ndirs;
 	uint32_t container_size;
+	uint64_t reserve_cfg;
 	ec *e;
 	cio_layout L;
 	idx *ix;
@@ -75,7 +78,7 @@ struct store {
 	pthread_t sealer;
 	int sealer_started, stopping;
 	octr *open;
-	octr *queue[SEAL_QUEUE];
+	octr *queue[SEAL_QUEUE_MAX];
 	int nqueue;
 	int seal_err;		/* the sealer's last failure, until retried */
 	char seal_msg[512];
@@ -331,7 +334,7 @@ static int rotate_locked(store *s)
 	octr *old = s->open;
 	int rc;
 
-	while (s->nqueue == SEAL_QUEUE) {
+	while (s->nqueue >= SEAL_QUEUE) {
 		if (s->seal_err) {
 			rc = seal_error(s);
 			s->seal_err = 0;
@@ -446,6 +449,49 @@ static int verify_batch(const store_seg *segs, size_t n)
 	return rc;
 }
 
+/* The free space a disk must keep (see store_config.reserve_bytes). */
+static uint64_t reserve_for(const store *s, const struct statvfs *v)
+{
+	uint64_t size = (uint64_t)v->f_blocks * v->f_frsize, pct;
+	int k = ec_k(s->e), m = ec_m(s->e);
+
+	if (s->reserve_cfg)
+		return s->reserve_cfg;
+	pct = size / 100 < (1ull << 30) ? size / 100 : 1ull << 30;
+	return (uint64_t)(SEAL_QUEUE + 1) * s->container_size * (k + m) / k +
+	       (24u << 20) + pct;	/* the index: its WAL preallocation, SSTs */
+}
+
+static int check_one_disk(const store *s, const char *path)
+{
+	struct statvfs v;
+	uint64_t avail, reserve;
+
+	if (statvfs(path, &v) != 0)
+		return ddterr_set(-errno, "store: cannot stat %s: %s", path,
+				  strerror(errno));
+	avail = (uint64_t)v.f_bavail * v.f_frsize;
+	reserve = reserve_for(s, &v);
+	if (avail < reserve)
+		return ddterr_set(-ENOSPC, "store full: %s has %llu MiB free, "
+				  "less than the %llu MiB kept in reserve (free "
+				  "space or add disks)", path,
+				  (unsigned long long)(avail >> 20),
+				  (unsigned long long)(reserve >> 20));
+	return 0;
+}
+
+/* Refuse new data before a disk is really full: a full disk would stop the
+ * sealer, the index and even the next open's recovery. */
+static int check_space(const store *s)
+{
+	int rc = check_one_disk(s, s->jdir);
+
+	for (int i = 0; rc == 0 && i < s->ndirs; i++)
+		rc = check_one_disk(s, s->dirs[i]);
+	return rc;
+}
+
 /* Undo the appends since the open container had n segments and len bytes:
  * they never reached the disk. The Bloom filter keeps their bits, which
  * only costs an index lookup if they are asked for. */
@@ -462,7 +508,8 @@ static int grow_bloom_locked(store *s);
 
 /* Append one new segment to the open container, rotating it first if the
  * segment does not fit. Journal records staged before a rotation are
- * committed first, so a rotation never strands staged bytes. */
+ * committed first, so a rotation never strands staged bytes, and *n0 and
+ * *len0 follow what is durable. On failure the caller rolls back to them. */
 static int append_locked(store *s, const store_seg *g, uint32_t *n0,
 			 uint32_t *len0)
 {
@@ -473,15 +520,15 @@ static int append_locked(store *s, const store_seg *g, uint32_t *n0,
 	 * rotated and filled the new container too. */
 	while (!ctr_builder_fits(&s->open->b, g->stored_len)) {
 		rc = jnl_commit(s->open->j);
-		if (rc < 0) {
-			rollback_locked(s, *n0, *len0);
-			return rc;
-		}
-		rc = rotate_locked(s);
 		if (rc < 0)
 			return rc;
 		*n0 = s->open->b.n;
 		*len0 = s->open->b.data_len;
+		rc = rotate_locked(s);
+		*n0 = s->open->b.n;
+		*len0 = s->open->b.data_len;
+		if (rc < 0)
+			return rc;
 	}
 	rc = ctr_builder_append(&s->open->b, &g->fp, g->codec, g->raw_len,
 			       g->data, g->stored_len, &slot);
@@ -490,12 +537,9 @@ static int append_locked(store *s, const store_seg *g, uint32_t *n0,
 			     g->stored_len);
 	if (rc == 0)
 		rc = fpc_append(s->fc, s->open->b.cid, &g->fp);
-	if (rc < 0) {
-		rollback_locked(s, *n0, *len0);
-		return rc;
-	}
-	bloom_add(s->bl, &g->fp);
-	return 0;
+	if (rc == 0)
+		bloom_add(s->bl, &g->fp);
+	return rc;
 }
 
 int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
@@ -518,22 +562,28 @@ int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 			goto out;
 		if (rc == 1)
 			continue;
+		if (fresh == 0 && (rc = check_space(s)) < 0)
+			goto out;
 		rc = append_locked(s, &segs[i], &n0, &len0);
 		if (rc < 0)
 			goto out;
 		fresh++;
 	}
 	rc = jnl_commit(s->open->j);
-	if (rc < 0) {
-		rollback_locked(s, n0, len0);
+	if (rc < 0)
 		goto out;
-	}
 	s->sealed.logical += logical;
 	if (bloom_count(s->bl) > bloom_capacity(s->bl))
 		(void)grow_bloom_locked(s);
 	if (out_new)
 		*out_new = fresh;
 out:
+	/* Whatever of this batch is not durable must not be findable: a
+	 * writer told it is there would never send it again. */
+	if (rc < 0) {
+		jnl_discard(s->open->j);
+		rollback_locked(s, n0, len0);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -993,9 +1043,11 @@ fail:
 	return rc;
 }
 
-/* Replay every journal left by the last run. All but the newest are sealed
- * now; the newest becomes the open container again, so a clean restart
- * does not leave a small container behind. */
+/* Replay every journal left by the last run. The newest becomes the open
+ * container again, so a clean restart does not leave a small container
+ * behind; older ones were waiting for the sealer and wait again. Nothing is
+ * written here beyond the journals' torn tails, so a store whose disks are
+ * full still opens and reads. */
 static int recover(store *s)
 {
 	uint64_t *cids = NULL;
@@ -1008,22 +1060,25 @@ static int recover(store *s)
 		rc = recover_journal(s, cids[i], &o);
 		if (rc < 0 || !o)
 			continue;
+		if (s->open && s->nqueue == SEAL_QUEUE_MAX) {
+			rc = ddterr_set(-EINVAL, "store %s: more than %d unsealed "
+					"journals in %s", s->root, SEAL_QUEUE_MAX,
+					s->jdir);
+			octr_free(o);
+			break;
+		}
 		if (s->open) {
-			/* An older one that was waiting for the sealer. */
-			rc = seal_one(s, s->open);
-			if (rc == 0)
-				(void)fio_unlink(s->open->jpath);
-			octr_free(s->open);
+			jnl_close(s->open->j);
+			s->open->j = NULL;
+			s->queue[s->nqueue++] = s->open;
 		}
 		s->open = o;
+		rc = fpc_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
 	}
 	free(cids);
 	if (rc < 0)
 		return rc;
-	if (!s->open)
-		return open_new_locked(s);
-	rc = fpc_insert(s->fc, s->open->b.cid, s->open->b.ents, s->open->b.n, 1);
-	return rc;
+	return s->open ? 0 : open_new_locked(s);
 }
 
 static int load_bloom(store *s, uint64_t capacity)
@@ -1120,6 +1175,7 @@ int store_open(store **out, const store_config *cfg)
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
 	s->container_size = cfg->container_size;
+	s->reserve_cfg = cfg->reserve_bytes;
 	s->root = strdup(cfg->root);
 	s->jdir = path_join(cfg->root, "journal");
 	if (!s->root || !s->jdir) {

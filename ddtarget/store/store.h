@@ -32,6 +32,11 @@ typedef struct store_config {
 	uint64_t bloom_capacity;	/* fingerprints before the filter grows */
 	size_t cache_containers;	/* locality cache, in containers */
 	size_t read_cache_containers;	/* decoded containers kept for reads */
+	/* New segments are refused ("store full") while a disk has less
+	 * free space than this, so that sealing, the index and recovery
+	 * always have room. 0: room for the seal queue plus 1% of the disk,
+	 * at most 1 GiB of it. */
+	uint64_t reserve_bytes;
 } store_config;
 
 /* The defaults, for a store under root. */
@@ -65,7 +70,9 @@ int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present);
 
 /* Store a batch. Each segment is decompressed and hashed first; if any does
  * not hash to its fingerprint (or is malformed) nothing of the batch is
- * stored and -EBADMSG names it. Segments already present are skipped. When
+ * stored and -EBADMSG names it. Segments already present are skipped; new
+ * ones are refused with -ENOSPC ("store full") while a disk is within its
+ * reserve of full, before it actually is. When
  * put returns 0 every segment of the batch is durable. *out_new (may be
  * NULL) is how many were new. On an I/O error (-ENOSPC, -EIO) the segments
  * that could not be made durable are not stored, and the store stays
