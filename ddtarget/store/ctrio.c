@@ -78,7 +78,7 @@ static void *frag_job_run(void *arg)
 	j->rc = ensure_group_dir(j->L, j->cid, j->h.index);
 	if (j->rc == 0) {
 		cio_frag_path(j->L, j->cid, j->h.index, path, sizeof(path));
-		j->rc = frag_write(path, &j->h, j->payload);
+		j->rc = frag_write_new(path, &j->h, j->payload);
 	}
 	if (j->rc < 0)	/* ddterr is per thread: carry the message home */
 		snprintf(j->msg, sizeof(j->msg), "%s", ddterr_last(j->rc));

@@ -89,12 +89,15 @@ static char *parent_dir(const char *path)
 	return d;
 }
 
-int frag_write(const char *path, const frag_hdr *h, const void *payload)
+/* Write a fragment file and fsync it and its directory. atomic: through a
+ * temp file and a rename, so a crash leaves the old file or the new one. */
+static int write_frag(const char *path, const frag_hdr *h, const void *payload,
+		      int atomic)
 {
 	uint8_t hdr[FRAG_HDR_LEN];
 	size_t plen = strlen(path);
 	char *tmp = NULL, *dir = NULL;
-	const char *step = "";
+	const char *step = "", *target;
 	int fd = -1, rc, have_tmp = 0;
 
 	if (!hdr_sane(h) || (h->payload_len > 0 && !payload))
@@ -111,13 +114,14 @@ int frag_write(const char *path, const frag_hdr *h, const void *payload)
 	}
 	memcpy(tmp, path, plen);
 	memcpy(tmp + plen, ".tmp", sizeof(".tmp"));
+	target = atomic ? tmp : path;
 	hdr_pack(hdr, h, frag_crc32c(payload, h->payload_len));
 
-	step = "create temp file";
-	rc = fio_open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0644, &fd);
+	step = "create";
+	rc = fio_open(target, O_CREAT | O_TRUNC | O_WRONLY, 0644, &fd);
 	if (rc)
 		goto out;
-	have_tmp = 1;
+	have_tmp = atomic;
 	/* Two writes rather than one joined buffer: the payload is up to a
 	 * container's worth and copying it would cost more than a syscall. */
 	step = "write";
@@ -135,11 +139,13 @@ int frag_write(const char *path, const frag_hdr *h, const void *payload)
 	fd = -1;
 	if (rc)
 		goto out;
-	step = "rename";
-	rc = fio_rename(tmp, path);
-	if (rc)
-		goto out;
-	have_tmp = 0;
+	if (atomic) {
+		step = "rename";
+		rc = fio_rename(tmp, path);
+		if (rc)
+			goto out;
+		have_tmp = 0;
+	}
 	step = "fsync directory";
 	rc = fio_fsync_dir(dir);
 out:
@@ -153,6 +159,16 @@ out:
 		rc = ddterr_set(rc, "fragment %s: %s: %s", path, step,
 				strerror(-rc));
 	return rc;
+}
+
+int frag_write(const char *path, const frag_hdr *h, const void *payload)
+{
+	return write_frag(path, h, payload, 1);
+}
+
+int frag_write_new(const char *path, const frag_hdr *h, const void *payload)
+{
+	return write_frag(path, h, payload, 0);
 }
 
 static int bad(const char *path, const char *why)

@@ -32,6 +32,11 @@ typedef struct frag_hdr {
  * Returns 0 or -errno with a ddterr message naming the path. */
 int frag_write(const char *path, const frag_hdr *h, const void *payload);
 
+/* The same without the temp file and rename, for a fragment that nothing
+ * refers to yet (a container being sealed, not yet in the index): a crash
+ * may leave it torn, and it is rewritten before it is ever read. */
+int frag_write_new(const char *path, const frag_hdr *h, const void *payload);
+
 /* Read and check a fragment. `want` gives the expected cid, k, m, index and
  * payload_len; a file that disagrees, or fails either CRC, or is short, gives
  * -EBADMSG; a missing file -ENOENT; other failures -errno. payload must hold

@@ -33,7 +33,7 @@ struct idx {
 	rocksdb_cache_t *cache;
 	rocksdb_column_family_handle_t *cf[CF_COUNT];
 	rocksdb_readoptions_t *ropts;
-	rocksdb_writeoptions_t *wsync;
+	rocksdb_writeoptions_t *wsync, *wnosync;
 };
 
 /* Turn a RocksDB error string into our convention; it must be freed. */
@@ -52,7 +52,9 @@ static int make_options(idx *x, size_t cache_mb)
 	x->cache = rocksdb_cache_create_lru(cache_mb << 20);
 	x->ropts = rocksdb_readoptions_create();
 	x->wsync = rocksdb_writeoptions_create();
-	if (!x->dbopts || !x->tbl || !x->cache || !x->ropts || !x->wsync)
+	x->wnosync = rocksdb_writeoptions_create();
+	if (!x->dbopts || !x->tbl || !x->cache || !x->ropts || !x->wsync ||
+	    !x->wnosync)
 		return -ENOMEM;
 	rocksdb_options_set_create_if_missing(x->dbopts, 1);
 	rocksdb_options_set_create_missing_column_families(x->dbopts, 1);
@@ -134,6 +136,8 @@ void idx_close(idx *x)
 		rocksdb_readoptions_destroy(x->ropts);
 	if (x->wsync)
 		rocksdb_writeoptions_destroy(x->wsync);
+	if (x->wnosync)
+		rocksdb_writeoptions_destroy(x->wnosync);
 	free(x);
 }
 
@@ -256,11 +260,12 @@ int idx_get_value(idx *x, const char *name, void *buf, size_t len)
 	return rc;
 }
 
-static int write_batch(idx *x, rocksdb_writebatch_t *b, const char *what)
+static int write_batch(idx *x, rocksdb_writebatch_t *b, int sync,
+		       const char *what)
 {
 	char *err = NULL;
 
-	rocksdb_write(x->db, x->wsync, b, &err);
+	rocksdb_write(x->db, sync ? x->wsync : x->wnosync, b, &err);
 	rocksdb_writebatch_destroy(b);
 	return err ? db_err(err, what) : 0;
 }
@@ -273,7 +278,7 @@ int idx_put_value(idx *x, const char *name, const void *buf, size_t len)
 		return -ENOMEM;
 	rocksdb_writebatch_put_cf(b, x->cf[CF_DEFAULT], name, strlen(name),
 				  buf, len);
-	return write_batch(x, b, name);
+	return write_batch(x, b, 1, name);
 }
 
 int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
@@ -307,7 +312,15 @@ int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
 	for (int i = 0; i < nvals; i++)
 		rocksdb_writebatch_put_cf(b, x->cf[CF_DEFAULT], names[i],
 					  strlen(names[i]), vals[i], lens[i]);
-	return write_batch(x, b, "seal container");
+	return write_batch(x, b, 0, "seal container");
+}
+
+int idx_sync(idx *x)
+{
+	char *err = NULL;
+
+	rocksdb_flush_wal(x->db, 1, &err);
+	return err ? db_err(err, "sync") : 0;
 }
 
 int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg)

@@ -49,9 +49,14 @@ int idx_get_value(idx *x, const char *name, void *buf, size_t len);
 int idx_put_value(idx *x, const char *name, const void *buf, size_t len);
 
 /* Make container c and its fingerprints visible, and set the named values
- * names[i] = vals[i] (lens[i] bytes), in one synced batch. */
+ * names[i] = vals[i] (lens[i] bytes), in one atomic batch. The batch is
+ * not yet durable: after a crash the index may come back without the last
+ * few seals (never with a part of one) until idx_sync() returns. */
 int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
 	     const void *const *vals, const size_t *lens);
+
+/* Make every earlier write durable. */
+int idx_sync(idx *x);
 
 /* Call cb for every indexed fingerprint; a non-zero return stops. */
 typedef int (*idx_fp_cb)(void *arg, const fp_t *fp, uint64_t cid,

@@ -1,12 +1,21 @@
-/* journal.c - the open container's write-ahead log (see journal.h). One
- * write and one fsync per batch of segments: the cost of durability is paid
- * per batch, not per segment. */
+/* journal.c - the open container's write-ahead log (see journal.h).
+ *
+ * Group commit: writers stage records under the store's lock (cheap
+ * copies), then each waits, outside that lock, for its own records to be
+ * durable. The first waiter to find nobody writing takes everything staged
+ * so far — its own records and any that others staged meanwhile — writes it
+ * in one pwrite and fsyncs once; the others sleep and usually find their
+ * records already covered. So with several streams the fsync cost is
+ * shared, and no lookup ever waits behind a disk flush. Two buffers swap
+ * roles so staging goes on while a write is in flight. */
 #include "journal.h"
 
 #include <errno.h>
 #include <isa-l/crc.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +33,21 @@ static const char jnl_magic[8] = { 'D', 'D', 'T', 'J', 'N', 'L', '0', '1' };
 struct jnl {
 	int fd;
 	uint64_t cid;
-	uint64_t tail;		/* end of the last committed record */
+	char *path;
+	atomic_int refs;
+	pthread_mutex_t mu;	/* everything below */
+	pthread_cond_t cv;	/* a write finished */
+	uint64_t tail;		/* end of the last durable record */
 	uint8_t *buf;		/* staged records */
 	size_t len, cap;
-	char *path;
+	uint8_t *spare;		/* the other buffer, while not writing */
+	size_t spare_cap;
+	uint32_t staged_recs;	/* records ever staged */
+	uint32_t durable_recs;	/* of those, durable */
+	int writing;		/* a write is in flight */
+	int broken;		/* a write failed (with err_code): no more records */
+	int err_code;
+	char err[512];
 };
 
 static int jnl_alloc(jnl **out, const char *path, uint64_t cid, int fd,
@@ -42,6 +62,9 @@ static int jnl_alloc(jnl **out, const char *path, uint64_t cid, int fd,
 	j->fd = fd;
 	j->cid = cid;
 	j->tail = tail;
+	atomic_init(&j->refs, 1);
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
 	*out = j;
 	return 0;
 }
@@ -100,24 +123,38 @@ static uint32_t rec_crc(const uint8_t *hdr, const void *data, uint32_t n)
 	return crc32_iscsi((unsigned char *)data, (int)n, c);
 }
 
-int jnl_add(jnl *j, const fp_t *fp, int codec, uint32_t raw_len,
-	    const void *data, uint32_t stored_len)
+/* Grow the staging buffer to hold need bytes. Called under mu. */
+static int stage_room(jnl *j, size_t need)
 {
-	size_t need = j->len + JNL_REC_HDR + stored_len;
+	size_t ncap = j->cap ? j->cap : 1 << 20;
+	uint8_t *nb;
+
+	if (need <= j->cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	nb = realloc(j->buf, ncap);
+	if (!nb)
+		return -ENOMEM;
+	j->buf = nb;
+	j->cap = ncap;
+	return 0;
+}
+
+int jnl_add(jnl *j, const fp_t *fp, int codec, uint32_t raw_len,
+	    const void *data, uint32_t stored_len, uint64_t *out_ticket)
+{
 	uint8_t *rec;
+	int rc;
 
-	if (need > j->cap) {
-		size_t ncap = j->cap ? j->cap : 1 << 20;
-		uint8_t *nb;
-
-		while (ncap < need)
-			ncap *= 2;
-		nb = realloc(j->buf, ncap);
-		if (!nb)
-			return -ENOMEM;
-		j->buf = nb;
-		j->cap = ncap;
+	pthread_mutex_lock(&j->mu);
+	if (j->broken) {
+		rc = ddterr_set(j->err_code, "%s", j->err);
+		goto out;
 	}
+	rc = stage_room(j, j->len + JNL_REC_HDR + stored_len);
+	if (rc < 0)
+		goto out;
 	rec = j->buf + j->len;
 	put_le32(rec, JNL_REC_MAGIC);
 	put_le32(rec + 4, stored_len);
@@ -126,49 +163,130 @@ int jnl_add(jnl *j, const fp_t *fp, int codec, uint32_t raw_len,
 	rec[13] = rec[14] = rec[15] = 0;
 	memcpy(rec + 16, fp->b, FP_LEN);
 	put_le32(rec + 48, rec_crc(rec, data, stored_len));
-	memcpy(rec + JNL_REC_HDR, data, stored_len);
-	j->len = need;
-	return 0;
+	if (stored_len)
+		memcpy(rec + JNL_REC_HDR, data, stored_len);
+	j->len += JNL_REC_HDR + stored_len;
+	j->staged_recs++;
+	if (out_ticket)
+		*out_ticket = j->tail + j->len;
+out:
+	pthread_mutex_unlock(&j->mu);
+	return rc;
 }
 
-void jnl_discard(jnl *j)
+size_t jnl_pending(jnl *j)
 {
+	size_t n;
+
+	pthread_mutex_lock(&j->mu);
+	n = j->len;
+	pthread_mutex_unlock(&j->mu);
+	return n;
+}
+
+uint32_t jnl_durable_records(jnl *j)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&j->mu);
+	n = j->durable_recs;
+	pthread_mutex_unlock(&j->mu);
+	return n;
+}
+
+int jnl_broken(jnl *j)
+{
+	int b;
+
+	pthread_mutex_lock(&j->mu);
+	b = j->broken;
+	pthread_mutex_unlock(&j->mu);
+	return b;
+}
+
+/* Write out everything staged, as the one writer. Entered and left with
+ * mu held; the disk work happens without it. */
+static void write_staged(jnl *j)
+{
+	uint8_t *wbuf = j->buf;
+	size_t wlen = j->len, wcap = j->cap;
+	uint32_t wrecs = j->staged_recs;
+	uint64_t off = j->tail;
+	int r;
+
+	j->writing = 1;
+	j->buf = j->spare;
+	j->cap = j->spare_cap;
 	j->len = 0;
+	pthread_mutex_unlock(&j->mu);
+	r = fio_pwrite(j->fd, wbuf, wlen, (off_t)off);
+	if (r == 0)
+		r = fio_fsync(j->fd);
+	if (r < 0)
+		/* Cut a torn part away; if even that fails, replay stops at
+		 * the bad CRC anyway. */
+		(void)fio_truncate(j->fd, (off_t)off);
+	pthread_mutex_lock(&j->mu);
+	j->spare = wbuf;
+	j->spare_cap = wcap;
+	if (r == 0) {
+		j->tail = off + wlen;
+		j->durable_recs = wrecs;
+	} else {
+		/* What was staged after this write cannot follow it: the
+		 * journal is done, and its records past tail are lost. */
+		j->broken = 1;
+		j->err_code = r;
+		j->len = 0;
+		snprintf(j->err, sizeof(j->err), "journal %s: write failed: %s",
+			 j->path, strerror(-r));
+	}
+	j->writing = 0;
+	pthread_cond_broadcast(&j->cv);
 }
 
-size_t jnl_pending(const jnl *j)
+int jnl_sync(jnl *j, uint64_t ticket)
 {
-	return j->len;
+	int rc = 0;
+
+	pthread_mutex_lock(&j->mu);
+	while (j->tail < ticket && !j->broken) {
+		if (j->writing)
+			pthread_cond_wait(&j->cv, &j->mu);
+		else
+			write_staged(j);
+	}
+	if (j->tail < ticket)
+		rc = ddterr_set(j->err_code, "%s", j->err);
+	pthread_mutex_unlock(&j->mu);
+	return rc;
 }
 
 int jnl_commit(jnl *j)
 {
-	int r;
+	uint64_t ticket;
 
-	if (j->len == 0)
-		return 0;
-	r = fio_pwrite(j->fd, j->buf, j->len, (off_t)j->tail);
-	if (r == 0)
-		r = fio_fsync(j->fd);
-	if (r < 0) {
-		/* Cut any torn part away so the next commit starts clean; if
-		 * even that fails, replay will stop at the bad CRC anyway. */
-		(void)fio_truncate(j->fd, (off_t)j->tail);
-		j->len = 0;
-		return ddterr_set(r, "journal %s: write failed: %s", j->path,
-				  strerror(-r));
-	}
-	j->tail += j->len;
-	j->len = 0;
-	return 0;
+	pthread_mutex_lock(&j->mu);
+	ticket = j->tail + j->len;
+	pthread_mutex_unlock(&j->mu);
+	return jnl_sync(j, ticket);
+}
+
+jnl *jnl_ref(jnl *j)
+{
+	atomic_fetch_add(&j->refs, 1);
+	return j;
 }
 
 void jnl_close(jnl *j)
 {
-	if (!j)
+	if (!j || atomic_fetch_sub(&j->refs, 1) != 1)
 		return;
 	fio_close(j->fd);
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->cv);
 	free(j->buf);
+	free(j->spare);
 	free(j->path);
 	free(j);
 }

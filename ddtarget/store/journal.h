@@ -29,21 +29,34 @@ int jnl_create(jnl **out, const char *path, uint64_t cid);
 /* Reopen an existing log after replay, to append to it. */
 int jnl_reopen(jnl **out, const char *path, uint64_t cid, uint64_t tail);
 
-/* Stage one record in memory; nothing is written until jnl_commit(). */
+/* Stage one record in memory; nothing is written until a sync. The
+ * record is durable once jnl_sync(j, *out_ticket) returns 0 (out_ticket
+ * may be NULL). -EIO (or the failed write's error) once the journal is
+ * broken. Thread-safe, like everything here. */
 int jnl_add(jnl *j, const fp_t *fp, int codec, uint32_t raw_len,
-	    const void *data, uint32_t stored_len);
+	    const void *data, uint32_t stored_len, uint64_t *out_ticket);
 
-/* Write the staged records in one write and fsync. On failure the staged
- * records are dropped and the log is cut back to its last good end, so a
- * failed batch leaves no trace. */
+/* Wait until everything up to ticket is durable, writing (one pwrite, one
+ * fsync) whatever is staged if no other thread is already doing so: group
+ * commit. A failed write breaks the journal for good: its tail is cut back
+ * to the last durable record, records staged after it are dropped, and
+ * every later add and sync past that point fails with the write's error.
+ * Returns 0 when the ticket is durable. */
+int jnl_sync(jnl *j, uint64_t ticket);
+
+/* Sync everything staged so far. */
 int jnl_commit(jnl *j);
 
-/* Drop the staged records without writing them. */
-void jnl_discard(jnl *j);
+/* Bytes staged and not yet written. */
+size_t jnl_pending(jnl *j);
 
-/* Staged bytes not yet committed. */
-size_t jnl_pending(const jnl *j);
+/* How many records (of all ever added) are durable; whether it broke. */
+uint32_t jnl_durable_records(jnl *j);
+int jnl_broken(jnl *j);
 
+/* Another reference: a writer that syncs after the store has moved on
+ * keeps the journal alive. jnl_close() drops one; the last frees. */
+jnl *jnl_ref(jnl *j);
 void jnl_close(jnl *j);
 
 typedef int (*jnl_replay_cb)(void *arg, const fp_t *fp, int codec,

@@ -2,17 +2,20 @@
  * pack), the sealer thread (erasure code, write fragments, index), the read
  * path, and recovery at open.
  *
- * The life of a segment: store_put() hashes it (outside the lock), finds it
- * new, appends it to the open container in memory and to that container's
- * journal, and fsyncs the journal before returning: from then on it is
- * durable. When the open container is full it joins the seal queue and a
- * new one opens; the sealer thread erasure-codes the full one into fragment
- * files and only then, in one synced RocksDB batch, indexes its
- * fingerprints, and finally deletes its journal. So at any instant a segment
- * is findable in memory (open or queued container, pinned in the locality
- * cache) or through the index, and durable in a journal or in fragments.
- * After a crash every journal whose container the index does not know is
- * replayed; one the index knows is simply deleted. */
+ * The life of a segment: store_put() finds it new (under the lock),
+ * hashes it (outside), appends it to the open container in memory and
+ * stages its journal record (under the lock), then waits outside the lock
+ * until the journal is fsynced (group commit, journal.c): from then on it is
+ * durable and put returns. When the open container is full it joins the
+ * seal queue and a new one opens; the sealer thread erasure-codes the full
+ * one into fragment files, fsyncs them, and only then indexes its
+ * fingerprints in one RocksDB batch. That batch is not synced by itself:
+ * the container's journal is kept until a later idx_sync() (every few
+ * containers, or when the queue runs dry), so a crash that loses the last
+ * index writes finds their journals and seals them again. At any instant a
+ * segment is findable in memory (open or queued container, pinned in the
+ * locality cache) or through the index, and durable in a journal or in
+ * fragments with a durable index entry. */
 #include "store.h"
 
 #include <dirent.h>
@@ -43,6 +46,8 @@
 #define SEAL_QUEUE	2	/* full containers that writers may queue */
 #define SEAL_QUEUE_MAX	8	/* and what recovery may find waiting */
 #define SEAL_RETRY_SECONDS 1
+#define LINGER_MAX	4	/* sealed containers whose index entry may not
+				   be durable yet; their journals stay */
 #define GEOMETRY_VERSION 1
 #define STATS_WORDS	6
 
@@ -51,6 +56,7 @@
 typedef struct octr {
 	ctr_builder b;
 	jnl *j;			/* closed once the container is queued */
+	uint32_t base;		/* segments replayed before j was reopened */
 	char *jpath;
 } octr;
 
@@ -83,6 +89,8 @@ struct store {
 	int seal_err;		/* the sealer's last failure, until retried */
 	char seal_msg[512];
 	uint64_t next_cid;
+	char *linger[LINGER_MAX];	/* see seal_done_locked() */
+	int nlinger;
 	sums sealed;		/* as last written to the index, + logical */
 	store_stats run;	/* the runtime counters of store_stats */
 };
@@ -246,7 +254,9 @@ static int seal_one(store *s, const octr *o)
 }
 
 /* After a seal: the container is found through the index now. Its journal
- * goes last; if that unlink is lost to a crash, open deletes it again. */
+ * must outlive the index write, which is not synced per seal (a flush per
+ * container would halve the sealer's speed); it waits in s->linger until
+ * the next idx_sync(). */
 static void seal_done_locked(store *s)
 {
 	octr *o = s->queue[0];
@@ -254,8 +264,34 @@ static void seal_done_locked(store *s)
 	memmove(s->queue, s->queue + 1, (size_t)(s->nqueue - 1) * sizeof(octr *));
 	s->nqueue--;
 	fpc_pin(s->fc, o->b.cid, 0);
-	(void)fio_unlink(o->jpath);
+	s->linger[s->nlinger++] = o->jpath;
+	o->jpath = NULL;
 	octr_free(o);
+}
+
+/* Sync the index, then drop the journals of the containers it now holds
+ * durably. If an unlink is lost to a crash, open deletes the journal again
+ * (its container is indexed). Called without the lock by the sealer, or
+ * with no sealer running. */
+static int drop_lingering(store *s)
+{
+	char *paths[LINGER_MAX];
+	int n, rc;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->nlinger;
+	memcpy(paths, s->linger, (size_t)n * sizeof(paths[0]));
+	s->nlinger = 0;
+	pthread_mutex_unlock(&s->lock);
+	if (n == 0)
+		return 0;
+	rc = idx_sync(s->ix);
+	for (int i = 0; i < n; i++) {
+		if (rc == 0)
+			(void)fio_unlink(paths[i]);
+		free(paths[i]);
+	}
+	return rc;
 }
 
 /* After a failed seal, wait SEAL_RETRY_SECONDS (or until a writer or a
@@ -298,6 +334,19 @@ static void *sealer_main(void *arg)
 				 s->queue[0]->b.cid, ddterr_last(rc));
 		} else {
 			seal_done_locked(s);
+			/* Sync when the linger list is full, or when the
+			 * queue has run dry (a pause, or a flush waiting). */
+			if (s->nlinger == LINGER_MAX || s->nqueue == 0) {
+				pthread_mutex_unlock(&s->lock);
+				rc = drop_lingering(s);
+				pthread_mutex_lock(&s->lock);
+				if (rc < 0) {
+					s->seal_err = rc;
+					snprintf(s->seal_msg, sizeof(s->seal_msg),
+						 "cannot sync the index: %s",
+						 ddterr_last(rc));
+				}
+			}
 		}
 		pthread_cond_broadcast(&s->done_cv);
 	}
@@ -326,9 +375,25 @@ static int open_new_locked(store *s)
 	return 0;
 }
 
+/* A container whose journal broke keeps only what the journal made
+ * durable: later segments were never acknowledged, so they go. */
+static void trim_to_durable_locked(store *s, octr *o)
+{
+	uint32_t keep = o->base + jnl_durable_records(o->j);
+
+	if (keep >= o->b.n)
+		return;
+	o->b.n = keep;
+	o->b.data_len = keep ? o->b.ents[keep - 1].off +
+			       o->b.ents[keep - 1].stored_len : 0;
+	(void)fpc_insert(s->fc, o->b.cid, o->b.ents, keep, 1);
+}
+
 /* Queue the open container for sealing and open a new one. Waits while
  * the queue is full; a sealer that failed is told to try again and its
- * error is returned, so a full disk stops writers with its own message. */
+ * error is returned, so a full disk stops writers with its own message.
+ * A container whose journal broke is trimmed first, and dropped if nothing
+ * of it was durable. */
 static int rotate_locked(store *s)
 {
 	octr *old = s->open;
@@ -348,8 +413,16 @@ static int rotate_locked(store *s)
 	rc = open_new_locked(s);
 	if (rc < 0)
 		return rc;
+	if (jnl_broken(old->j))
+		trim_to_durable_locked(s, old);
 	jnl_close(old->j);
 	old->j = NULL;
+	if (old->b.n == 0) {
+		fpc_remove(s->fc, old->b.cid);
+		(void)fio_unlink(old->jpath);
+		octr_free(old);
+		return 0;
+	}
 	s->queue[s->nqueue++] = old;
 	pthread_cond_signal(&s->work_cv);
 	return 0;
@@ -436,19 +509,6 @@ static int verify_seg(const store_seg *g, size_t i, uint8_t *scratch)
 	return 0;
 }
 
-static int verify_batch(const store_seg *segs, size_t n)
-{
-	uint8_t *scratch = malloc(CDC_MAX_LIMIT);
-	int rc = 0;
-
-	if (!scratch)
-		return -ENOMEM;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = verify_seg(&segs[i], i, scratch);
-	free(scratch);
-	return rc;
-}
-
 /* The free space a disk must keep (see store_config.reserve_bytes). */
 static uint64_t reserve_for(const store *s, const struct statvfs *v)
 {
@@ -492,97 +552,213 @@ static int check_space(const store *s)
 	return rc;
 }
 
-/* Undo the appends since the open container had n segments and len bytes:
- * they never reached the disk. The Bloom filter keeps their bits, which
- * only costs an index lookup if they are asked for. */
-static void rollback_locked(store *s, uint32_t n, uint32_t len)
-{
-	octr *o = s->open;
-
-	o->b.n = n;
-	o->b.data_len = len;
-	(void)fpc_insert(s->fc, o->b.cid, o->b.ents, n, 1);
-}
-
 static int grow_bloom_locked(store *s);
 
-/* Append one new segment to the open container, rotating it first if the
- * segment does not fit. Journal records staged before a rotation are
- * committed first, so a rotation never strands staged bytes, and *n0 and
- * *len0 follow what is durable. On failure the caller rolls back to them. */
-static int append_locked(store *s, const store_seg *g, uint32_t *n0,
-			 uint32_t *len0)
+/* The journals one put staged records in, and how far each must be
+ * durable before the put may return. Usually one; a batch that fills the
+ * open container spans two or more. */
+#define PUT_JOURNALS 8
+
+typedef struct put_sync {
+	jnl *j[PUT_JOURNALS];
+	uint64_t ticket[PUT_JOURNALS];
+	int n;
+} put_sync;
+
+/* Remember that j must be durable up to ticket. With no room left the
+ * oldest is synced now, under the lock; only tiny containers get here. */
+static int note_ticket(put_sync *ps, jnl *j, uint64_t ticket)
 {
+	int rc;
+
+	if (ps->n > 0 && ps->j[ps->n - 1] == j) {
+		ps->ticket[ps->n - 1] = ticket;
+		return 0;
+	}
+	if (ps->n == PUT_JOURNALS) {
+		rc = jnl_sync(ps->j[0], ps->ticket[0]);
+		jnl_close(ps->j[0]);
+		memmove(ps->j, ps->j + 1, (PUT_JOURNALS - 1) * sizeof(ps->j[0]));
+		memmove(ps->ticket, ps->ticket + 1,
+			(PUT_JOURNALS - 1) * sizeof(ps->ticket[0]));
+		ps->n--;
+		if (rc < 0)
+			return rc;
+	}
+	ps->j[ps->n] = jnl_ref(j);
+	ps->ticket[ps->n++] = ticket;
+	return 0;
+}
+
+/* Wait for every noted journal; the first error wins. Without the lock. */
+static int sync_all(put_sync *ps)
+{
+	int rc = 0, r;
+
+	for (int i = 0; i < ps->n; i++) {
+		r = jnl_sync(ps->j[i], ps->ticket[i]);
+		if (r < 0 && rc == 0)
+			rc = r;
+		jnl_close(ps->j[i]);
+	}
+	ps->n = 0;
+	return rc;
+}
+
+/* Append one new segment to the open container (rotating it first if the
+ * segment does not fit) and stage its journal record. Each step that fails
+ * undoes the ones before it, so builder, journal and cache stay in step. */
+static int append_locked(store *s, const store_seg *g, put_sync *ps)
+{
+	ctr_builder *b;
+	uint64_t ticket;
 	uint32_t slot;
 	int rc;
 
 	/* A loop: while we waited for the sealer, other writers may have
 	 * rotated and filled the new container too. */
 	while (!ctr_builder_fits(&s->open->b, g->stored_len)) {
-		rc = jnl_commit(s->open->j);
-		if (rc < 0)
-			return rc;
-		*n0 = s->open->b.n;
-		*len0 = s->open->b.data_len;
 		rc = rotate_locked(s);
-		*n0 = s->open->b.n;
-		*len0 = s->open->b.data_len;
 		if (rc < 0)
 			return rc;
 	}
-	rc = ctr_builder_append(&s->open->b, &g->fp, g->codec, g->raw_len,
-			       g->data, g->stored_len, &slot);
-	if (rc == 0)
-		rc = jnl_add(s->open->j, &g->fp, g->codec, g->raw_len, g->data,
-			     g->stored_len);
-	if (rc == 0)
-		rc = fpc_append(s->fc, s->open->b.cid, &g->fp);
-	if (rc == 0)
-		bloom_add(s->bl, &g->fp);
+	b = &s->open->b;
+	rc = ctr_builder_append(b, &g->fp, g->codec, g->raw_len, g->data,
+			       g->stored_len, &slot);
+	if (rc < 0)
+		return rc;
+	rc = jnl_add(s->open->j, &g->fp, g->codec, g->raw_len, g->data,
+		     g->stored_len, &ticket);
+	if (rc < 0) {
+		b->n--;
+		b->data_len -= g->stored_len;
+		return rc;
+	}
+	if (fpc_append(s->fc, b->cid, &g->fp) < 0)
+		/* Rebuild the cache record, slots in step; if even that
+		 * fails, reads check fingerprints and only speed suffers. */
+		(void)fpc_insert(s->fc, b->cid, b->ents, b->n, 1);
+	bloom_add(s->bl, &g->fp);
+	return note_ticket(ps, s->open->j, ticket);
+}
+
+/* Which segments of the batch the store lacks (isnew[i]), under the lock.
+ * Only those are verified: a duplicate's bytes are never stored. */
+static int find_new(store *s, const store_seg *segs, size_t n,
+		    uint8_t *isnew, size_t *out_nnew)
+{
+	uint64_t cid;
+	uint32_t slot;
+	size_t nnew = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < n; i++) {
+		rc = lookup_locked(s, &segs[i].fp, &cid, &slot);
+		if (rc < 0)
+			break;
+		isnew[i] = rc == 0;
+		nnew += isnew[i];
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	*out_nnew = nnew;
+	return rc;
+}
+
+static int verify_new(const store_seg *segs, size_t n, const uint8_t *isnew)
+{
+	uint8_t *scratch = malloc(CDC_MAX_LIMIT);
+	int rc = 0;
+
+	if (!scratch)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (isnew[i])
+			rc = verify_seg(&segs[i], i, scratch);
+	free(scratch);
+	return rc;
+}
+
+/* A journal that broke under the open container is replaced, keeping
+ * what it made durable; trimmed first, so that if no new container can be
+ * opened (the disk is still full) the undurable segments at least stop
+ * being findable. Returns 0 when the open container is usable again. */
+static int repair_locked(store *s)
+{
+	if (!jnl_broken(s->open->j))
+		return 0;
+	trim_to_durable_locked(s, s->open);
+	return rotate_locked(s);
+}
+
+/* Stage the segments still new (another writer may have stored some since
+ * find_new) into the open container and its journal. */
+static int stage_new(store *s, const store_seg *segs, size_t n,
+		     const uint8_t *isnew, put_sync *ps, size_t *out_fresh)
+{
+	uint64_t cid;
+	uint32_t slot;
+	size_t fresh = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	rc = repair_locked(s);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!isnew[i])
+			continue;
+		rc = lookup_locked(s, &segs[i].fp, &cid, &slot);
+		if (rc != 0)
+			continue;	/* 1: stored meanwhile; < 0: stop */
+		if (fresh == 0 && (rc = check_space(s)) < 0)
+			break;
+		rc = append_locked(s, &segs[i], ps);
+		fresh += rc == 0;
+	}
+	if (rc > 0)
+		rc = 0;
+	pthread_mutex_unlock(&s->lock);
+	*out_fresh = fresh;
 	return rc;
 }
 
 int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 {
-	uint64_t cid, logical = 0;
-	uint32_t slot, n0, len0;
-	size_t fresh = 0;
-	int rc;
+	put_sync ps = { .n = 0 };
+	size_t nnew = 0, fresh = 0;
+	char msg[512];
+	uint64_t logical = 0;
+	uint8_t *isnew;
+	int rc, rc2;
 
-	rc = verify_batch(segs, n);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&s->lock);
-	n0 = s->open->b.n;
-	len0 = s->open->b.data_len;
-	for (size_t i = 0; i < n; i++) {
+	isnew = malloc(n ? n : 1);
+	if (!isnew)
+		return -ENOMEM;
+	rc = find_new(s, segs, n, isnew, &nnew);
+	if (rc == 0 && nnew > 0)
+		rc = verify_new(segs, n, isnew);
+	if (rc == 0 && nnew > 0)
+		rc = stage_new(s, segs, n, isnew, &ps, &fresh);
+	/* Whatever was staged is synced even if the put failed later: it is
+	 * findable already, so it must not stay undurable. */
+	rc2 = sync_all(&ps);
+	if (rc == 0)
+		rc = rc2;
+	free(isnew);
+	for (size_t i = 0; i < n; i++)
 		logical += segs[i].raw_len;
-		rc = lookup_locked(s, &segs[i].fp, &cid, &slot);
-		if (rc < 0)
-			goto out;
-		if (rc == 1)
-			continue;
-		if (fresh == 0 && (rc = check_space(s)) < 0)
-			goto out;
-		rc = append_locked(s, &segs[i], &n0, &len0);
-		if (rc < 0)
-			goto out;
-		fresh++;
-	}
-	rc = jnl_commit(s->open->j);
-	if (rc < 0)
-		goto out;
-	s->sealed.logical += logical;
-	if (bloom_count(s->bl) > bloom_capacity(s->bl))
-		(void)grow_bloom_locked(s);
-	if (out_new)
-		*out_new = fresh;
-out:
-	/* Whatever of this batch is not durable must not be findable: a
-	 * writer told it is there would never send it again. */
+	pthread_mutex_lock(&s->lock);
 	if (rc < 0) {
-		jnl_discard(s->open->j);
-		rollback_locked(s, n0, len0);
+		/* Keep the put's own message over a failed repair's. */
+		snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
+		if (repair_locked(s) < 0)
+			ddterr_set(rc, "%s", msg);
+	} else {
+		s->sealed.logical += logical;
+		if (bloom_count(s->bl) > bloom_capacity(s->bl))
+			(void)grow_bloom_locked(s);
+		if (out_new)
+			*out_new = fresh;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -689,8 +865,13 @@ int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
 	pthread_mutex_lock(&s->lock);
 	rc = lookup_locked(s, fp, &cid, &slot);
 	if (rc == 1 && (o = find_unsealed_locked(s, cid)) != NULL) {
-		rc = copy_entry(&o->b.ents[slot], o->b.data, out_data,
-				out_codec, out_stored_len, out_raw_len);
+		if (slot < o->b.n && fp_equal(&o->b.ents[slot].fp, fp))
+			rc = copy_entry(&o->b.ents[slot], o->b.data, out_data,
+					out_codec, out_stored_len, out_raw_len);
+		else
+			rc = ddterr_set(-EIO, "open container %" PRIu64 ": "
+					"slot %u does not hold the segment",
+					cid, slot);
 		pthread_mutex_unlock(&s->lock);
 		return rc;
 	}
@@ -1032,6 +1213,7 @@ static int recover_journal(store *s, uint64_t cid, octr **out)
 	rc = jnl_reopen(&o->j, o->jpath, cid, tail);
 	if (rc < 0)
 		goto fail;
+	o->base = o->b.n;
 	*out = o;
 	return 0;
 drop:
@@ -1140,6 +1322,8 @@ static int open_engines(store *s, const store_config *cfg)
 
 static void store_free(store *s)
 {
+	for (int i = 0; i < s->nlinger; i++)
+		free(s->linger[i]);
 	for (int i = 0; i < s->nqueue; i++)
 		octr_free(s->queue[i]);
 	octr_free(s->open);
@@ -1225,6 +1409,9 @@ int store_close(store *s)
 	/* What the sealer could not seal is safe in its journal. */
 	if (s->seal_err)
 		rc = seal_error(s);
+	rc2 = drop_lingering(s);
+	if (rc == 0)
+		rc = rc2;
 	sums_encode(&s->sealed, buf);
 	rc2 = idx_put_value(s->ix, "stats", buf, sizeof(buf));
 	store_free(s);
