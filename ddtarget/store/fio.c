@@ -256,8 +256,7 @@ out:
 	return rc;
 }
 
-/* "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/". Caller frees. */
-static char *parent_dir(const char *path)
+char *fio_parent_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	size_t len;
@@ -281,7 +280,7 @@ int fio_write_file_atomic(const char *path, const void *buf, size_t n)
 	int fd = -1, rc, have_tmp = 0;
 
 	tmp = malloc(plen + sizeof(".tmp"));
-	dir = parent_dir(path);
+	dir = fio_parent_dir(path);
 	if (!tmp || !dir) {
 		rc = -ENOMEM;
 		goto out;

@@ -29,6 +29,10 @@ int fio_rename(const char *from, const char *to);
 int fio_unlink(const char *path);	/* -ENOENT is reported, not hidden */
 int fio_mkdir_p(const char *path, mode_t mode);	/* like mkdir -p */
 
+/* The directory part of a path: "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/".
+ * malloc'd; NULL if out of memory. */
+char *fio_parent_dir(const char *path);
+
 /* Write a whole file durably: path.tmp, fsync, rename over path, fsync the
  * directory. A crash leaves the old file or the new one, never a mix. */
 int fio_write_file_atomic(const char *path, const void *buf, size_t n);

@@ -71,24 +71,6 @@ static void hdr_pack(uint8_t *b, const frag_hdr *h, uint32_t payload_crc)
 	put_le32(b + OFF_HDR_CRC, frag_crc32c(b, OFF_HDR_CRC));
 }
 
-/* "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/". Caller frees. */
-static char *parent_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	size_t len;
-	char *d;
-
-	if (!slash)
-		return strdup(".");
-	len = slash == path ? 1 : (size_t)(slash - path);
-	d = malloc(len + 1);
-	if (!d)
-		return NULL;
-	memcpy(d, path, len);
-	d[len] = '\0';
-	return d;
-}
-
 /* Write a fragment file and fsync it and its directory. atomic: through a
  * temp file and a rename, so a crash leaves the old file or the new one. */
 static int write_frag(const char *path, const frag_hdr *h, const void *payload,
@@ -106,7 +88,7 @@ static int write_frag(const char *path, const frag_hdr *h, const void *payload,
 				  path, h->k, h->m, h->index, h->container_len,
 				  h->payload_len);
 	tmp = malloc(plen + sizeof(".tmp"));
-	dir = parent_dir(path);
+	dir = fio_parent_dir(path);
 	if (!tmp || !dir) {
 		rc = -ENOMEM;
 		step = "allocate";

@@ -14,9 +14,17 @@
 #include "bytes.h"
 #include "ddterr.h"
 
-enum { CF_DEFAULT, CF_FP, CF_CTR, CF_COUNT };
+enum { CF_DEFAULT, CF_FP, CF_CTR, CF_NS, CF_USERS, CF_COUNT };
 
-static const char *const cf_names[CF_COUNT] = { "default", "fp", "ctr" };
+static const char *const cf_names[CF_COUNT] = {
+	"default", "fp", "ctr", "ns", "users",
+};
+
+/* idx_space values to column families. */
+static int space_cf(int space)
+{
+	return space == IDX_USERS ? CF_USERS : CF_NS;
+}
 
 /* The "ctr" record: a fixed head, then the directory (container.h's
  * encoding, so the locality cache loads it without reading fragments). */
@@ -321,6 +329,154 @@ int idx_sync(idx *x)
 
 	rocksdb_flush_wal(x->db, 1, &err);
 	return err ? db_err(err, "sync") : 0;
+}
+
+int idx_kv_get(idx *x, int space, const void *key, size_t klen, void **out,
+	       size_t *out_len)
+{
+	char *v = NULL;
+	int rc;
+
+	rc = get(x, space_cf(space), key, klen, &v, out_len);
+	if (rc == 0)
+		*out = v;
+	return rc;
+}
+
+/* RocksDB's C write batch wants a column family handle per operation, and
+ * handles belong to an open database; a batch is made before it meets
+ * one, so it records its operations in a small log of its own and replays
+ * them into a RocksDB batch at write time. */
+typedef struct batch_op {
+	uint8_t del, space;
+	uint32_t klen, vlen;	/* key then value follow in the log */
+} batch_op;
+
+struct idx_batch {
+	uint8_t *log;
+	size_t len, cap;
+	int err;
+};
+
+int idx_batch_new(idx_batch **out)
+{
+	idx_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	*out = b;
+	return 0;
+}
+
+static void batch_add(idx_batch *b, int del, int space, const void *key,
+		      size_t klen, const void *val, size_t vlen)
+{
+	size_t need = sizeof(batch_op) + klen + vlen;
+	batch_op op = { .del = (uint8_t)del, .space = (uint8_t)space,
+			.klen = (uint32_t)klen, .vlen = (uint32_t)vlen };
+
+	if (b->err)
+		return;
+	if (b->len + need > b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 4096;
+		uint8_t *nl;
+
+		while (ncap < b->len + need)
+			ncap *= 2;
+		nl = realloc(b->log, ncap);
+		if (!nl) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->log = nl;
+		b->cap = ncap;
+	}
+	memcpy(b->log + b->len, &op, sizeof(op));
+	memcpy(b->log + b->len + sizeof(op), key, klen);
+	if (vlen)
+		memcpy(b->log + b->len + sizeof(op) + klen, val, vlen);
+	b->len += need;
+}
+
+void idx_batch_put(idx_batch *b, int space, const void *key, size_t klen,
+		   const void *val, size_t vlen)
+{
+	batch_add(b, 0, space, key, klen, val, vlen);
+}
+
+void idx_batch_del(idx_batch *b, int space, const void *key, size_t klen)
+{
+	batch_add(b, 1, space, key, klen, NULL, 0);
+}
+
+int idx_batch_write(idx *x, idx_batch *b, int sync)
+{
+	rocksdb_writebatch_t *wb;
+	size_t off = 0;
+
+	if (b->err)
+		return b->err;
+	wb = rocksdb_writebatch_create();
+	if (!wb)
+		return -ENOMEM;
+	while (off < b->len) {
+		batch_op op;
+		const char *key;
+
+		memcpy(&op, b->log + off, sizeof(op));
+		key = (const char *)b->log + off + sizeof(op);
+		if (op.del)
+			rocksdb_writebatch_delete_cf(wb, x->cf[space_cf(op.space)],
+						     key, op.klen);
+		else
+			rocksdb_writebatch_put_cf(wb, x->cf[space_cf(op.space)],
+						  key, op.klen, key + op.klen,
+						  op.vlen);
+		off += sizeof(op) + op.klen + op.vlen;
+	}
+	return write_batch(x, wb, sync, "namespace update");
+}
+
+void idx_batch_free(idx_batch *b)
+{
+	if (!b)
+		return;
+	free(b->log);
+	free(b);
+}
+
+int idx_kv_scan(idx *x, int space, const void *prefix, size_t plen,
+		const void *start, size_t slen, idx_kv_cb cb, void *arg)
+{
+	rocksdb_iterator_t *it;
+	char *err = NULL;
+	int rc = 0;
+
+	it = rocksdb_create_iterator_cf(x->db, x->ropts, x->cf[space_cf(space)]);
+	if (!it)
+		return -ENOMEM;
+	if (start)
+		rocksdb_iter_seek(it, start, slen);
+	else
+		rocksdb_iter_seek(it, prefix, plen);
+	for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		const char *v = rocksdb_iter_value(it, &vl);
+
+		if (kl < plen || memcmp(k, prefix, plen) != 0)
+			break;
+		rc = cb(arg, (const uint8_t *)k, kl, (const uint8_t *)v, vl);
+		if (rc)
+			break;
+	}
+	if (rc == 0) {
+		rocksdb_iter_get_error(it, &err);
+		if (err)
+			rc = db_err(err, "scan");
+	}
+	rocksdb_iter_destroy(it);
+	return rc;
 }
 
 int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg)

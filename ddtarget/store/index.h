@@ -58,6 +58,33 @@ int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
 /* Make every earlier write durable. */
 int idx_sync(idx *x);
 
+/* ---- generic key/value access, for the layers above the store ----
+ * The namespace and the users live in the same RocksDB as the segment
+ * index, so that one checkpoint captures all of it consistently. */
+enum idx_space { IDX_NS = 0, IDX_USERS = 1 };
+
+/* The value of key in space, malloc'd into *out (free()). 0, -ENOENT, -EIO. */
+int idx_kv_get(idx *x, int space, const void *key, size_t klen, void **out,
+	       size_t *out_len);
+
+/* A set of puts and deletes applied atomically by idx_batch_write(). */
+typedef struct idx_batch idx_batch;
+int idx_batch_new(idx_batch **out);
+void idx_batch_put(idx_batch *b, int space, const void *key, size_t klen,
+		   const void *val, size_t vlen);
+void idx_batch_del(idx_batch *b, int space, const void *key, size_t klen);
+/* Apply it; sync: durable before returning. The batch stays the caller's. */
+int idx_batch_write(idx *x, idx_batch *b, int sync);
+void idx_batch_free(idx_batch *b);
+
+/* Call cb for every key in space that starts with prefix, in byte order,
+ * from the first key >= start (start, if not NULL, begins with prefix). A non-zero return from
+ * cb stops the scan and is returned (a positive one as "stopped early"). */
+typedef int (*idx_kv_cb)(void *arg, const uint8_t *key, size_t klen,
+			 const uint8_t *val, size_t vlen);
+int idx_kv_scan(idx *x, int space, const void *prefix, size_t plen,
+		const void *start, size_t slen, idx_kv_cb cb, void *arg);
+
 /* Call cb for every indexed fingerprint; a non-zero return stops. */
 typedef int (*idx_fp_cb)(void *arg, const fp_t *fp, uint64_t cid,
 			 uint32_t slot);

@@ -415,8 +415,6 @@ static int rotate_locked(store *s)
 		return rc;
 	if (jnl_broken(old->j))
 		trim_to_durable_locked(s, old);
-	jnl_close(old->j);
-	old->j = NULL;
 	if (old->b.n == 0) {
 		fpc_remove(s->fc, old->b.cid);
 		(void)fio_unlink(old->jpath);
@@ -970,6 +968,53 @@ int store_get_stats(store *s, store_stats *out)
 	return 0;
 }
 
+struct idx *store_index(store *s)
+{
+	return s->ix;
+}
+
+static int queued_locked(const store *s, uint64_t cid)
+{
+	for (int i = 0; i < s->nqueue; i++)
+		if (s->queue[i]->b.cid == cid)
+			return 1;
+	return 0;
+}
+
+/* Every journal with staged records gets synced. A queued container whose
+ * journal broke holds segments that only its seal will make durable, so
+ * the barrier waits for that seal. */
+int store_barrier(store *s)
+{
+	jnl *js[SEAL_QUEUE_MAX + 1];
+	uint64_t wait_cid[SEAL_QUEUE_MAX];
+	int nj = 0, nw = 0, rc = 0, r;
+
+	pthread_mutex_lock(&s->lock);
+	rc = repair_locked(s);
+	js[nj++] = jnl_ref(s->open->j);
+	for (int i = 0; i < s->nqueue; i++) {
+		if (jnl_broken(s->queue[i]->j))
+			wait_cid[nw++] = s->queue[i]->b.cid;
+		else
+			js[nj++] = jnl_ref(s->queue[i]->j);
+	}
+	for (int i = 0; i < nw && rc == 0; i++) {
+		while (queued_locked(s, wait_cid[i]) && !s->seal_err)
+			pthread_cond_wait(&s->done_cv, &s->lock);
+		if (queued_locked(s, wait_cid[i]))
+			rc = seal_error(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < nj; i++) {
+		r = jnl_commit(js[i]);
+		if (r < 0 && rc == 0)
+			rc = r;
+		jnl_close(js[i]);
+	}
+	return rc;
+}
+
 void store_geometry(const store *s, int *out_k, int *out_m, int *out_ndirs)
 {
 	*out_k = ec_k(s->e);
@@ -1249,11 +1294,8 @@ static int recover(store *s)
 			octr_free(o);
 			break;
 		}
-		if (s->open) {
-			jnl_close(s->open->j);
-			s->open->j = NULL;
+		if (s->open)
 			s->queue[s->nqueue++] = s->open;
-		}
 		s->open = o;
 		rc = fpc_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
 	}

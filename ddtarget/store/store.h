@@ -110,6 +110,15 @@ typedef struct store_stats {
 
 int store_get_stats(store *s, store_stats *out);
 
+/* The RocksDB index the store keeps its metadata in; the namespace and
+ * the users live there too (index.h's key/value calls). */
+struct idx *store_index(store *s);
+
+/* Wait until every segment that store_has() reports present is durable
+ * (segments another writer staged may still be on their way to disk).
+ * A commit that binds a file to segments calls this first. */
+int store_barrier(store *s);
+
 /* The store's geometry, for status displays. */
 void store_geometry(const store *s, int *out_k, int *out_m, int *out_ndirs);
 

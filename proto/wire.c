@@ -1,0 +1,387 @@
+/* wire.c - frame headers and the payload codec of the transfer protocol
+ * (see wire.h and PROTOCOL.md). The decoder is the part that faces the
+ * network: it trusts no count and no length it reads. */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "ddterr.h"
+
+void ddt_hdr_pack(const ddt_hdr *h, uint8_t *out)
+{
+	put_le32(out, h->length);
+	out[4] = h->version;
+	out[5] = h->opcode;
+	put_le16(out + 6, h->flags);
+	put_le32(out + 8, h->id);
+	put_le32(out + 12, h->status);
+}
+
+int ddt_hdr_parse(const uint8_t *in, ddt_hdr *h)
+{
+	h->length = get_le32(in);
+	h->version = in[4];
+	h->opcode = in[5];
+	h->flags = get_le16(in + 6);
+	h->id = get_le32(in + 8);
+	h->status = get_le32(in + 12);
+	if (h->length < DDT_HDR_LEN - 4 || h->length > DDT_MAX_FRAME)
+		return ddterr_set(-EPROTO, "frame length %u out of range "
+				  "(12..%u)", h->length, DDT_MAX_FRAME);
+	if (h->version != DDT_PROTO_VERSION)
+		return ddterr_set(-EPROTO, "protocol version %u, this end "
+				  "speaks %u", h->version, DDT_PROTO_VERSION);
+	return 0;
+}
+
+/* ---- encoding ---- */
+
+void wb_init(wbuf *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void wb_free(wbuf *w)
+{
+	free(w->p);
+	memset(w, 0, sizeof(*w));
+}
+
+void wb_reset(wbuf *w)
+{
+	w->len = 0;
+	w->err = 0;
+}
+
+uint8_t *wb_reserve(wbuf *w, size_t n)
+{
+	uint8_t *p;
+
+	if (w->err)
+		return NULL;
+	if (n > DDT_MAX_FRAME || w->len + n > DDT_MAX_FRAME + DDT_HDR_LEN) {
+		w->err = -E2BIG;
+		return NULL;
+	}
+	if (w->len + n > w->cap) {
+		size_t ncap = w->cap ? w->cap : 256;
+
+		while (ncap < w->len + n)
+			ncap *= 2;
+		p = realloc(w->p, ncap);
+		if (!p) {
+			w->err = -ENOMEM;
+			return NULL;
+		}
+		w->p = p;
+		w->cap = ncap;
+	}
+	p = w->p + w->len;
+	w->len += n;
+	return p;
+}
+
+void wb_u8(wbuf *w, uint8_t v)
+{
+	uint8_t *p = wb_reserve(w, 1);
+
+	if (p)
+		*p = v;
+}
+
+void wb_u16(wbuf *w, uint16_t v)
+{
+	uint8_t *p = wb_reserve(w, 2);
+
+	if (p)
+		put_le16(p, v);
+}
+
+void wb_u32(wbuf *w, uint32_t v)
+{
+	uint8_t *p = wb_reserve(w, 4);
+
+	if (p)
+		put_le32(p, v);
+}
+
+void wb_u64(wbuf *w, uint64_t v)
+{
+	uint8_t *p = wb_reserve(w, 8);
+
+	if (p)
+		put_le64(p, v);
+}
+
+void wb_i64(wbuf *w, int64_t v)
+{
+	wb_u64(w, (uint64_t)v);
+}
+
+void wb_fp(wbuf *w, const fp_t *f)
+{
+	wb_bytes(w, f->b, FP_LEN);
+}
+
+void wb_bytes(wbuf *w, const void *src, size_t n)
+{
+	uint8_t *p = wb_reserve(w, n);
+
+	if (p && n)
+		memcpy(p, src, n);
+}
+
+void wb_strn(wbuf *w, const char *s, size_t n)
+{
+	if (n > DDT_MAX_STR) {
+		if (!w->err)
+			w->err = -E2BIG;
+		return;
+	}
+	wb_u16(w, (uint16_t)n);
+	wb_bytes(w, s, n);
+}
+
+void wb_str(wbuf *w, const char *s)
+{
+	wb_strn(w, s, strlen(s));
+}
+
+void wb_blob(wbuf *w, const void *p, uint32_t n)
+{
+	wb_u32(w, n);
+	wb_bytes(w, p, n);
+}
+
+void wb_attr(wbuf *w, const ddt_attr *a)
+{
+	wb_u64(w, a->ino);
+	wb_u8(w, a->type);
+	wb_u32(w, a->mode);
+	wb_u32(w, a->uid);
+	wb_u32(w, a->gid);
+	wb_u32(w, a->nlink);
+	wb_u64(w, a->size);
+	wb_i64(w, a->atime);
+	wb_i64(w, a->mtime);
+	wb_i64(w, a->ctime);
+	wb_u32(w, a->flags);
+	wb_u8(w, a->level);
+	wb_fp(w, &a->root);
+}
+
+void wb_put_u32_at(wbuf *w, size_t off, uint32_t v)
+{
+	if (!w->err && off + 4 <= w->len)
+		put_le32(w->p + off, v);
+}
+
+void ddt_frame_begin(wbuf *w, uint8_t opcode, uint16_t flags, uint32_t id,
+		     uint32_t status)
+{
+	ddt_hdr h = { .length = 0, .version = DDT_PROTO_VERSION,
+		      .opcode = opcode, .flags = flags, .id = id,
+		      .status = status };
+	uint8_t *p = wb_reserve(w, DDT_HDR_LEN);
+
+	if (p)
+		ddt_hdr_pack(&h, p);
+}
+
+int ddt_frame_finish(wbuf *w, size_t start)
+{
+	size_t n;
+
+	if (w->err)
+		return w->err;
+	n = w->len - start - 4;
+	if (n > DDT_MAX_FRAME)
+		return w->err = -E2BIG;
+	put_le32(w->p + start, (uint32_t)n);
+	return 0;
+}
+
+/* ---- decoding ---- */
+
+void rb_init(rbuf *r, const void *p, size_t len)
+{
+	r->p = p;
+	r->len = len;
+	r->off = 0;
+	r->err = 0;
+}
+
+size_t rb_left(const rbuf *r)
+{
+	return r->err ? 0 : r->len - r->off;
+}
+
+const uint8_t *rb_bytes(rbuf *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (r->err || n > r->len - r->off) {
+		r->err = -EPROTO;
+		return NULL;
+	}
+	p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+uint8_t rb_u8(rbuf *r)
+{
+	const uint8_t *p = rb_bytes(r, 1);
+
+	return p ? *p : 0;
+}
+
+uint16_t rb_u16(rbuf *r)
+{
+	const uint8_t *p = rb_bytes(r, 2);
+
+	return p ? get_le16(p) : 0;
+}
+
+uint32_t rb_u32(rbuf *r)
+{
+	const uint8_t *p = rb_bytes(r, 4);
+
+	return p ? get_le32(p) : 0;
+}
+
+uint64_t rb_u64(rbuf *r)
+{
+	const uint8_t *p = rb_bytes(r, 8);
+
+	return p ? get_le64(p) : 0;
+}
+
+int64_t rb_i64(rbuf *r)
+{
+	return (int64_t)rb_u64(r);
+}
+
+void rb_fp(rbuf *r, fp_t *out)
+{
+	const uint8_t *p = rb_bytes(r, FP_LEN);
+
+	if (p)
+		memcpy(out->b, p, FP_LEN);
+	else
+		memset(out->b, 0, FP_LEN);
+}
+
+void rb_str(rbuf *r, char *buf, size_t cap)
+{
+	uint16_t n = rb_u16(r);
+	const uint8_t *p;
+
+	buf[0] = '\0';
+	if (n > DDT_MAX_STR || (size_t)n + 1 > cap) {
+		r->err = -EPROTO;
+		return;
+	}
+	p = rb_bytes(r, n);
+	if (!p)
+		return;
+	if (memchr(p, '\0', n)) {
+		r->err = -EPROTO;
+		return;
+	}
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+}
+
+const uint8_t *rb_blob(rbuf *r, uint32_t *out_n)
+{
+	uint32_t n = rb_u32(r);
+	const uint8_t *p = rb_bytes(r, n);
+
+	*out_n = p ? n : 0;
+	return p;
+}
+
+void rb_attr(rbuf *r, ddt_attr *a)
+{
+	a->ino = rb_u64(r);
+	a->type = rb_u8(r);
+	a->mode = rb_u32(r);
+	a->uid = rb_u32(r);
+	a->gid = rb_u32(r);
+	a->nlink = rb_u32(r);
+	a->size = rb_u64(r);
+	a->atime = rb_i64(r);
+	a->mtime = rb_i64(r);
+	a->ctime = rb_i64(r);
+	a->flags = rb_u32(r);
+	a->level = rb_u8(r);
+	rb_fp(r, &a->root);
+}
+
+uint32_t rb_count(rbuf *r, size_t elem_min, uint32_t max)
+{
+	uint32_t n = rb_u32(r);
+
+	if (r->err)
+		return 0;
+	if (n > max || (elem_min && n > rb_left(r) / elem_min)) {
+		r->err = -EPROTO;
+		return 0;
+	}
+	return n;
+}
+
+int rb_done(const rbuf *r)
+{
+	if (r->err || r->off != r->len)
+		return -EPROTO;
+	return 0;
+}
+
+int ddt_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > DDT_MAX_NAME || strchr(name, '/') ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	return 1;
+}
+
+static const struct {
+	uint8_t op;
+	const char *name;
+} op_names[] = {
+	{ DDT_OP_HELLO, "HELLO" }, { DDT_OP_AUTH, "AUTH" },
+	{ DDT_OP_STATUS, "STATUS" }, { DDT_OP_SU_CREATE, "SU_CREATE" },
+	{ DDT_OP_SU_LIST, "SU_LIST" }, { DDT_OP_SU_DELETE, "SU_DELETE" },
+	{ DDT_OP_SU_OPEN, "SU_OPEN" }, { DDT_OP_LOOKUP, "LOOKUP" },
+	{ DDT_OP_GETATTR, "GETATTR" }, { DDT_OP_MKDIR, "MKDIR" },
+	{ DDT_OP_READDIR, "READDIR" }, { DDT_OP_RENAME, "RENAME" },
+	{ DDT_OP_UNLINK, "UNLINK" }, { DDT_OP_RMDIR, "RMDIR" },
+	{ DDT_OP_SETATTR, "SETATTR" }, { DDT_OP_SYMLINK, "SYMLINK" },
+	{ DDT_OP_READLINK, "READLINK" }, { DDT_OP_LINK, "LINK" },
+	{ DDT_OP_FP_QUERY, "FP_QUERY" }, { DDT_OP_SEG_PUT, "SEG_PUT" },
+	{ DDT_OP_COMMIT, "COMMIT" }, { DDT_OP_SEG_GET, "SEG_GET" },
+	{ DDT_OP_READ, "READ" }, { DDT_OP_BACKUP_BEGIN, "BACKUP_BEGIN" },
+	{ DDT_OP_BACKUP_END, "BACKUP_END" },
+	{ DDT_OP_BACKUP_LIST, "BACKUP_LIST" },
+	{ DDT_OP_BACKUP_DELETE, "BACKUP_DELETE" },
+};
+
+const char *ddt_op_name(uint8_t op)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (op_names[i].op == op)
+			return op_names[i].name;
+	return "?";
+}
+
+int ddt_op_known(uint8_t op)
+{
+	return ddt_op_name(op)[0] != '?';
+}
