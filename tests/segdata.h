@@ -1,16 +1,22 @@
 /* segdata.h - deterministic segments for the store tests: segment i of a
  * seed is always the same bytes, so a test (or a parent process checking a
- * killed child's work) can rebuild any segment from its number alone. */
+ * killed child's work) can rebuild any segment from its number alone. Also
+ * the opening, filling and fragment paths of the stores they go into. */
 #ifndef SEGDATA_H
 #define SEGDATA_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
+#include "ctrio.h"
+#include "ddterr.h"
+#include "ec.h"
 #include "segmenter.h"
 #include "store.h"
+#include "tap.h"
 
 /* Segment i: 1..16 KiB, half of it text-like so LZ4 keeps some of it
  * compressed and some raw. */
@@ -81,6 +87,81 @@ static inline void segbatch_free(segbatch *b)
 	free(b->segs);
 	free(b->arena);
 	memset(b, 0, sizeof(*b));
+}
+
+/* Open (or create) the store c describes; NULL, with a diag, on failure. */
+static inline store *segdata_open_config(const store_config *c)
+{
+	store *s = NULL;
+	int rc = store_open(&s, c);
+
+	if (rc)
+		diag("store_open %s: %s", c->root, ddterr_last(rc));
+	return s;
+}
+
+/* The store at root with the default configuration but for container_size:
+ * small containers make many containers from little data. */
+static inline store *segdata_open(const char *root, uint32_t container_size)
+{
+	store_config c;
+
+	store_config_default(&c, root);
+	c.container_size = container_size;
+	return segdata_open_config(&c);
+}
+
+#define SEGDATA_BATCH 256
+
+/* Put segments first..first+n-1, SEGDATA_BATCH to a store_put. Returns 0,
+ * or the error of the first store_put that fails (later batches are not
+ * tried); *fresh, if not NULL, counts the segments that were new. */
+static inline int segdata_put(store *s, uint64_t seed, uint64_t first,
+			      size_t n, size_t *fresh)
+{
+	if (fresh)
+		*fresh = 0;
+	for (size_t done = 0; done < n; done += SEGDATA_BATCH) {
+		size_t cnt = n - done, nw = 0;
+		segbatch b;
+		int rc;
+
+		if (cnt > SEGDATA_BATCH)
+			cnt = SEGDATA_BATCH;
+		if (segbatch_make(&b, seed, first + done, cnt) != 0)
+			tap_bail("segbatch_make");
+		rc = store_put(s, b.segs, b.n, &nw);
+		segbatch_free(&b);
+		if (rc)
+			return rc;
+		if (fresh)
+			*fresh += nw;
+	}
+	return 0;
+}
+
+/* The path of fragment index of container cid in a store with the default
+ * data directories (root/data/dir0..5) and geometry (4 + 2). */
+static inline void segdata_frag_path(const char *root, uint64_t cid,
+				     int index, char *out, size_t cap)
+{
+	char *dirs[6], p[1024];
+	cio_layout L;
+	ec *e;
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(p, sizeof(p), "%s/data/dir%d", root, i);
+		dirs[i] = strdup(p);
+		if (!dirs[i])
+			tap_bail("strdup");
+	}
+	if (ec_new(&e, 4, 2) != 0)
+		tap_bail("ec_new");
+	L = (cio_layout){ .e = e, .ndirs = 6, .dirs = dirs };
+	cio_frag_path(&L, cid, index, out, cap);
+	for (int i = 0; i < 6; i++)
+		free(dirs[i]);
+	ec_free(e);
 }
 
 /* How many of segments first..first+n-1 store_read does NOT return intact. */

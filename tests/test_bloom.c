@@ -5,29 +5,9 @@
  * filter only needs 32 uniform bytes, and a failure then reproduces. */
 #include "bloom.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <stdint.h>
-
-/* splitmix64: every output bit is well mixed, like a digest's. */
-static uint64_t rng_state = 0x0DDBA11CAFEF00Dull;
-
-static uint64_t rnd64(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static void rnd_fp(fp_t *f)
-{
-	for (int i = 0; i < FP_LEN; i += 8) {
-		uint64_t v = rnd64();
-
-		memcpy(f->b + i, &v, 8);
-	}
-}
 
 enum { N = 100000 };
 
@@ -124,6 +104,7 @@ static void test_small_and_edge(void)
 
 int main(void)
 {
+	rnd_seed(0x0DDBA11CAFEF00Dull);
 	test_no_false_negatives_and_fp_rate();
 	test_small_and_edge();
 	return tap_done();

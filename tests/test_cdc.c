@@ -5,37 +5,27 @@
 #include "cdc.h"
 #include "ddterr.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <stdint.h>
 
 #define MIB (1024u * 1024)
 
-/* xorshift64*: deterministic, so a failure reproduces. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd64(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
+/*
+ * Not testutil.h's rnd_fill(): test_pinned() pins the cut points of the
+ * bytes this xorshift64* stream makes from this seed, so both must stay
+ * exactly as they are. Deterministic, so a failure reproduces.
+ */
+static uint64_t pin_state = 0x9E3779B97F4A7C15ull;
 
 static void fill_random(uint8_t *p, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(rnd64() >> 56);
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		tap_bail("malloc %zu", n);
-	return p;
+	for (size_t i = 0; i < n; i++) {
+		pin_state ^= pin_state >> 12;
+		pin_state ^= pin_state << 25;
+		pin_state ^= pin_state >> 27;
+		p[i] = (uint8_t)((pin_state * 0x2545F4914F6CDD1Dull) >> 56);
+	}
 }
 
 /* Segment lengths of p[0..n), cut as a writer would with the whole stream

@@ -6,6 +6,7 @@
 #include "codec.h"
 #include "ddterr.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -14,25 +15,6 @@
 
 static const int packers[] = { CODEC_LZ4, CODEC_ZSTD, CODEC_GZFAST };
 #define NPACKERS ((int)(sizeof(packers) / sizeof(packers[0])))
-
-/* xorshift64*: deterministic, so a failure reproduces. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd64(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static void fill_random(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(rnd64() >> 56);
-}
 
 /* Words drawn at random from a small vocabulary: compresses about 3:1
  * with any codec, but has no long exact repeats for a codec to cheat on. */
@@ -54,15 +36,6 @@ static void fill_text(uint8_t *p, size_t n)
 		if (i < n)
 			p[i++] = (rnd64() % 11) ? ' ' : '\n';
 	}
-}
-
-static uint8_t *xmalloc(size_t n)
-{
-	uint8_t *p = malloc(n ? n : 1);
-
-	if (!p)
-		tap_bail("malloc %zu", n);
-	return p;
 }
 
 /* Decompress into an exact-size buffer followed by a guard zone; returns
@@ -89,7 +62,7 @@ static void test_round_trip(void)
 	int i, codec, rc;
 
 	fill_text(text, N);
-	fill_random(rnd, N);
+	rnd_fill(rnd, N);
 	for (i = 0; i < NPACKERS; i++) {
 		int want = packers[i];
 
@@ -133,7 +106,7 @@ static void test_saving_rule(void)
 
 	for (i = 0; i < NPACKERS; i++) {
 		memset(src, 0, N);
-		fill_random(src, N * 60 / 100);
+		rnd_fill(src, N * 60 / 100);
 		rc = codec_compress(packers[i], src, N, packed,
 				    codec_bound(N), &len, &codec);
 		if (rc != 0 || codec != packers[i] || len > N * 3 / 4 ||
@@ -144,7 +117,7 @@ static void test_saving_rule(void)
 			bad_lo++;
 		}
 		memset(src, 0, N);
-		fill_random(src, N * 85 / 100);
+		rnd_fill(src, N * 85 / 100);
 		rc = codec_compress(packers[i], src, N, packed,
 				    codec_bound(N), &len, &codec);
 		if (rc != 0 || codec != CODEC_NONE || len != N ||
@@ -292,7 +265,7 @@ static void test_corruption(int want)
 	bad = 0;
 	src = xmalloc(len);
 	for (i = 0; i < 50; i++) {
-		fill_random(src, len);
+		rnd_fill(src, len);
 		if (unpack_guarded(want, src, len, back, N) != -EBADMSG)
 			bad++;
 	}
@@ -413,6 +386,7 @@ int main(void)
 {
 	int i;
 
+	rnd_seed(0x9E3779B97F4A7C15ull);
 	test_round_trip();
 	test_saving_rule();
 	test_tiny();

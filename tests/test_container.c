@@ -11,34 +11,9 @@
 #include "frag.h"
 #include "bytes.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <stdint.h>
-
-static uint64_t rng_state = 0xC0FFEE1234567ull;
-
-static uint64_t rnd64(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static void rnd_fp(fp_t *f)
-{
-	for (int i = 0; i < FP_LEN; i += 8) {
-		uint64_t v = rnd64();
-
-		memcpy(f->b + i, &v, 8);
-	}
-}
-
-static void rnd_fill(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd64();
-}
 
 /* An exact-size copy of a buffer, so any overread is a heap overflow. */
 static uint8_t *dup_buf(const uint8_t *p, size_t n)
@@ -441,6 +416,7 @@ static void test_dir_codec(void)
 
 int main(void)
 {
+	rnd_seed(0xC0FFEE1234567ull);
 	test_round_trip();
 	test_fits();
 	test_parse_rejects();

@@ -6,19 +6,9 @@
 #include "ec.h"
 #include "ddterr.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <stdint.h>
-
-/* xorshift64*: deterministic, so a failure reproduces. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint8_t rnd8(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint8_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 56);
-}
 
 /* Advance comb[0..r) to the next r-subset of 0..n-1 in lexicographic
  * order; returns 0 after the last one. */
@@ -57,8 +47,7 @@ static int run_geometry(int k, int m, size_t len, int *out_trials)
 		}
 	}
 	for (i = 0; i < k; i++)
-		for (size_t j = 0; j < len; j++)
-			orig[i][j] = rnd8();
+		rnd_fill(orig[i], len);
 	if (ec_encode(e, len, orig, orig + k) != 0) {
 		fails = -1;
 		goto out;
@@ -156,6 +145,7 @@ int main(void)
 	static const size_t lens[] = { 1, 4096, 65537 };
 	size_t g, l;
 
+	rnd_seed(0x9E3779B97F4A7C15ull);
 	for (g = 0; g < sizeof(geom) / sizeof(geom[0]); g++) {
 		for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
 			int k = geom[g][0], m = geom[g][1], trials = 0;

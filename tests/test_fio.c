@@ -4,6 +4,7 @@
  * process mid-write (checked from the parent of a fork()ed child). */
 #include "fio.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -12,39 +13,7 @@
 
 static char *dir;
 
-static uint64_t rng_state = 0xF10F10F10ull;
-
-static uint8_t rnd8(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint8_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 56);
-}
-
-static char *path_of(const char *name)
-{
-	static char p[4][1024];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
-
-static long file_size(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (long)st.st_size : -1;
-}
-
-static int exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
+#define path_of(name) path_join(dir, name)
 
 /* A fresh empty file opened for writing. */
 static int fresh(const char *name)
@@ -66,10 +35,9 @@ static void test_atomic_round_trip(void)
 
 	if (!buf)
 		tap_bail("malloc");
-	for (size_t i = 0; i < N; i++)
-		buf[i] = rnd8();
+	rnd_fill(buf, N);
 	rc = fio_write_file_atomic(path_of("f1"), buf, N);
-	ok(rc == 0 && !exists(path_of("f1.tmp")),
+	ok(rc == 0 && !file_exists(path_of("f1.tmp")),
 	   "write_file_atomic writes 1 MiB and leaves no .tmp (rc %d)", rc);
 	rc = fio_read_file(path_of("f1"), &got, &n);
 	ok(rc == 0 && n == N && memcmp(got, buf, N) == 0,
@@ -123,7 +91,7 @@ static void test_basics(void)
 	ok(fio_open(path_of("missing"), O_RDONLY, 0, &fd2) == -ENOENT,
 	   "opening a missing file gives -ENOENT");
 	ok(fio_rename(path_of("b"), path_of("c")) == 0 &&
-	   !exists(path_of("b")) && exists(path_of("c")), "rename");
+	   !file_exists(path_of("b")) && file_exists(path_of("c")), "rename");
 	ok(fio_unlink(path_of("c")) == 0 &&
 	   fio_unlink(path_of("c")) == -ENOENT,
 	   "unlink, and a second unlink reports -ENOENT");
@@ -267,7 +235,7 @@ static void test_atomic_under_faults(void)
 	fio_fault_clear();
 	rc = fio_read_file(path_of("a"), &got, &n);
 	ok(rc == 0 && n == 12 && memcmp(got, "old contents", 12) == 0 &&
-	   !exists(path_of("a.tmp")),
+	   !file_exists(path_of("a.tmp")),
 	   "after all three failures the old file is intact and no .tmp "
 	   "is left");
 	free(got);
@@ -317,8 +285,7 @@ static void test_crash(void)
 	size_t n = 0;
 	int st, rc;
 
-	for (size_t i = 0; i < sizeof(crash_buf); i++)
-		crash_buf[i] = rnd8();
+	rnd_fill(crash_buf, sizeof(crash_buf));
 	st = in_child(child_crash_now);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == FIO_CRASH_STATUS,
 	   "CRASH: the child _exits with FIO_CRASH_STATUS (%d)",
@@ -342,6 +309,7 @@ static void test_crash(void)
 
 int main(void)
 {
+	rnd_seed(0xF10F10F10ull);
 	dir = tap_tmpdir("fio");
 	test_atomic_round_trip();
 	test_basics();

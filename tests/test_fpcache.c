@@ -7,28 +7,9 @@
  * and compares every answer. */
 #include "fpcache.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <stdint.h>
-
-static uint64_t rng_state = 0xFEEDFACE5EEDull;
-
-static uint64_t rnd64(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static void rnd_fp(fp_t *f)
-{
-	for (int i = 0; i < FP_LEN; i += 8) {
-		uint64_t v = rnd64();
-
-		memcpy(f->b + i, &v, 8);
-	}
-}
 
 static ctr_entry *make_ents(uint32_t n)
 {
@@ -432,6 +413,7 @@ static void test_model(void)
 
 int main(void)
 {
+	rnd_seed(0xFEEDFACE5EEDull);
 	test_lru();
 	test_pinned();
 	test_many();

@@ -6,6 +6,7 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,32 +15,7 @@
 
 static char *dir;
 
-static uint64_t rng_state = 0xF4A6F4A6F4A6ull;
-
-static uint8_t rnd8(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint8_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 56);
-}
-
-static char *path_of(const char *name)
-{
-	static char p[4][1024];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
-
-static int exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
+#define path_of(name) path_join(dir, name)
 
 /* Entries in dir other than . and .. */
 static int dir_entries(const char *d)
@@ -126,8 +102,7 @@ static void test_crc(void)
 	   "its complement is the standard CRC-32C check value");
 	ok(frag_crc32c(NULL, 0) == 0xFFFFFFFFu, "the CRC of nothing is the "
 	   "seed");
-	for (size_t i = 0; i < sizeof(big); i++)
-		big[i] = rnd8();
+	rnd_fill(big, sizeof(big));
 	a = frag_crc32c(big, 300);
 	ab = frag_crc32c(big, sizeof(big));
 	ok(ab != a && ab != frag_crc32c(big + 1, sizeof(big) - 1),
@@ -141,10 +116,9 @@ static void test_round_trip(void)
 			.k = 1, .m = 0, .index = 0 };
 	int rc;
 
-	for (size_t i = 0; i < PLEN; i++)
-		payload[i] = rnd8();
+	rnd_fill(payload, PLEN);
 	rc = frag_write(path_of("f"), &H, payload);
-	ok(rc == 0 && !exists(path_of("f.tmp")),
+	ok(rc == 0 && !file_exists(path_of("f.tmp")),
 	   "frag_write succeeds and leaves no .tmp (rc %d)", rc);
 	rc = frag_read(path_of("f"), &H, got, &clen);
 	ok(rc == 0 && memcmp(got, payload, PLEN) == 0 &&
@@ -344,6 +318,7 @@ static void test_write_faults(void)
 
 int main(void)
 {
+	rnd_seed(0xF4A6F4A6F4A6ull);
 	dir = tap_tmpdir("frag");
 	test_crc();
 	test_round_trip();

@@ -5,10 +5,9 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "tap.h"
+#include "testutil.h"
 
-#include <fcntl.h>
 #include <stdint.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #define REC_HDR 52	/* journal.h: record header bytes */
@@ -16,33 +15,7 @@
 
 static char *dir;
 
-static uint64_t rng_state = 0x10610610ABCull;
-
-static uint64_t rnd64(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static char *path_of(const char *name)
-{
-	static char p[4][1024];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
-
-static long file_size(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (long)st.st_size : -1;
-}
+#define path_of(name) path_join(dir, name)
 
 /* ---- records: what was committed, and what replay gave back ---- */
 
@@ -263,19 +236,6 @@ static void append_bytes(const char *path, const void *p, size_t n)
 	fclose(f);
 }
 
-static void flip_at(const char *path, long off)
-{
-	int fd = open(path, O_RDWR);
-	uint8_t b;
-
-	if (fd < 0 || pread(fd, &b, 1, off) != 1)
-		tap_bail("flip read");
-	b ^= 0x40;
-	if (pwrite(fd, &b, 1, off) != 1)
-		tap_bail("flip write");
-	close(fd);
-}
-
 /* Replay and expect exactly want[0..n) with the log cut at `end`. */
 static int replay_expect(const char *path, const recs *want, int n, long end)
 {
@@ -382,17 +342,17 @@ static void test_torn_tail(void)
 
 	/* A flipped byte inside record 7 (header or data): records 1..6. */
 	make_log(p, &want, ends, N);
-	flip_at(p, ends[5] + 20);
+	flip_byte(p, ends[5] + 20);
 	ok(replay_expect(p, &want, 6, ends[5]),
 	   "a flipped fingerprint byte in record 7 stops replay there");
 	recs_clear(&want);
 	make_log(p, &want, ends, N);
-	flip_at(p, ends[5] + 5);
+	flip_byte(p, ends[5] + 5);
 	ok(replay_expect(p, &want, 6, ends[5]),
 	   "a flipped length byte in record 7 stops replay there");
 	recs_clear(&want);
 	make_log(p, &want, ends, N);
-	flip_at(p, ends[N - 1] - 1);
+	flip_byte(p, ends[N - 1] - 1);
 	ok(ends[N - 1] - ends[N - 2] == REC_HDR ||
 	   replay_expect(p, &want, N - 1, ends[N - 2]),
 	   "a flipped last data byte drops the last record");
@@ -556,7 +516,7 @@ static void test_bad_header(void)
 	if (jnl_create(&j, p, 5) != 0)
 		tap_bail("create");
 	jnl_close(j);
-	flip_at(p, 2);
+	flip_byte(p, 2);
 	ddterr_clear();
 	rc = jnl_replay(p, &cid, collect, &got, &tail);
 	ok(rc == -EBADMSG && strstr(ddterr_last(rc), "bad header") &&
@@ -577,6 +537,7 @@ static void test_bad_header(void)
 
 int main(void)
 {
+	rnd_seed(0x10610610ABCull);
 	dir = tap_tmpdir("journal");
 	test_round_trip();
 	test_torn_tail();

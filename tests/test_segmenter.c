@@ -6,6 +6,7 @@
 #include "codec.h"
 #include "ddterr.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -14,31 +15,11 @@
 
 #define MIB (1024u * 1024)
 
-/* xorshift64*: deterministic, so a failure reproduces. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd64(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		tap_bail("malloc %zu", n);
-	return p;
-}
-
 /* Random runs mixed with repeated earlier runs and zero runs: cut points
  * of every kind, including segments forced at max. */
 static void fill_mixed(uint8_t *p, size_t n)
 {
-	size_t i = 0, run, j;
+	size_t i = 0, run;
 
 	while (i < n) {
 		run = 1 + rnd64() % 100000;
@@ -55,8 +36,7 @@ static void fill_mixed(uint8_t *p, size_t n)
 			}
 			/* fall through */
 		default:
-			for (j = 0; j < run; j++)
-				p[i + j] = (uint8_t)(rnd64() >> 56);
+			rnd_fill(p + i, run);
 		}
 		i += run;
 	}
@@ -146,11 +126,10 @@ static int write_file(const char *path, const uint8_t *p, size_t n)
 static void test_file(const char *dir, const cdc *c, const uint8_t *data,
 		      size_t n, const char *what)
 {
-	char path[600];
+	const char *path = path_join(dir, "in");
 	size_t k = 0;
 	int fd, bad;
 
-	snprintf(path, sizeof(path), "%s/in", dir);
 	if (write_file(path, data, n) != 0)
 		tap_bail("write %s: %s", path, strerror(errno));
 	fd = open(path, O_RDONLY);
@@ -209,12 +188,11 @@ static void test_empty_and_errors(const char *dir, const cdc *c)
 {
 	const uint8_t *seg = NULL;
 	seg_reader *r = NULL;
-	char path[600];
+	const char *path = path_join(dir, "empty");
 	size_t sn = 0;
 	int fd, rc, rc2;
 	cdc bogus;
 
-	snprintf(path, sizeof(path), "%s/empty", dir);
 	if (write_file(path, NULL, 0) != 0)
 		tap_bail("write %s", path);
 	fd = open(path, O_RDONLY);
@@ -270,8 +248,7 @@ static void test_encode(void)
 	   "the stored form is lz4, %u of %d bytes, and unpacks to the "
 	   "raw bytes", stored, N);
 
-	for (i = 0; i < N; i++)
-		raw[i] = (uint8_t)(rnd64() >> 56);
+	rnd_fill(raw, N);
 	rc = seg_encode(CODEC_ZSTD, raw, N, &f, dst, codec_bound(N), &stored,
 			&codec);
 	fp_compute(&want, raw, N);
@@ -301,6 +278,7 @@ int main(void)
 	char *dir = tap_tmpdir("segmenter");
 	cdc c, small, big;
 
+	rnd_seed(0x9E3779B97F4A7C15ull);
 	if (cdc_init(&c, CDC_MIN_DEFAULT, CDC_AVG_DEFAULT, CDC_MAX_DEFAULT) ||
 	    cdc_init(&small, 64, 256, 1024) ||
 	    cdc_init(&big, 64 * 1024, 256 * 1024, CDC_MAX_LIMIT))

@@ -2,60 +2,42 @@
  * many thousands of segments, dedup, verification of what is put, reopen,
  * geometry, and reads that survive lost and damaged fragments. */
 #include "store.h"
-#include "ctrio.h"
 #include "ddterr.h"
 #include "fio.h"
 #include "frag.h"
 #include "segdata.h"
 #include "tap.h"
+#include "testutil.h"
 
-#include <fcntl.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define SEED	7
 #define NSEG	10000
-#define BATCH	256
 
 static store *open_store(const char *root, int k, int m)
 {
 	store_config c;
-	store *s = NULL;
-	int rc;
 
 	store_config_default(&c, root);
 	c.k = k;
 	c.m = m;
 	c.container_size = 512 * 1024;	/* many containers from little data */
 	c.cache_containers = 8;
-	rc = store_open(&s, &c);
-	if (rc)
-		diag("store_open %s: %s", root, ddterr_last(rc));
-	return s;
+	return segdata_open_config(&c);
 }
 
 /* Put segments first..first+n-1 in batches; returns new ones, or -1. */
 static long put_range(store *s, uint64_t seed, uint64_t first, size_t n)
 {
-	long fresh = 0;
+	size_t fresh = 0;
+	int rc = segdata_put(s, seed, first, n, &fresh);
 
-	for (size_t done = 0; done < n; done += BATCH) {
-		size_t cnt = n - done < BATCH ? n - done : BATCH, nw = 0;
-		segbatch b;
-		int rc;
-
-		if (segbatch_make(&b, seed, first + done, cnt) != 0)
-			tap_bail("segbatch_make");
-		rc = store_put(s, b.segs, b.n, &nw);
-		segbatch_free(&b);
-		if (rc) {
-			diag("store_put: %s", ddterr_last(rc));
-			return -1;
-		}
-		fresh += (long)nw;
+	if (rc) {
+		diag("store_put: %s", ddterr_last(rc));
+		return -1;
 	}
-	return fresh;
+	return (long)fresh;
 }
 
 /* How many of the range store_has reports absent. */
@@ -211,42 +193,6 @@ static void test_single_disk(const char *root)
 	store_close(s);
 }
 
-static void flip_byte(const char *path, off_t off)
-{
-	uint8_t c;
-	int fd = open(path, O_RDWR);
-
-	if (fd < 0 || pread(fd, &c, 1, off) != 1)
-		tap_bail("open %s", path);
-	c ^= 0x40;
-	if (pwrite(fd, &c, 1, off) != 1)
-		tap_bail("pwrite %s", path);
-	close(fd);
-}
-
-/* The path of fragment index of container cid in a default store. */
-static void frag_path(const char *root, uint64_t cid, int index, char *out,
-		      size_t cap)
-{
-	char *dirs[6], p[1024];
-	cio_layout L;
-	ec *e;
-
-	for (int i = 0; i < 6; i++) {
-		snprintf(p, sizeof(p), "%s/data/dir%d", root, i);
-		dirs[i] = strdup(p);
-	}
-	if (ec_new(&e, 4, 2) != 0)
-		tap_bail("ec_new");
-	L.e = e;
-	L.ndirs = 6;
-	L.dirs = dirs;
-	cio_frag_path(&L, cid, index, out, cap);
-	for (int i = 0; i < 6; i++)
-		free(dirs[i]);
-	ec_free(e);
-}
-
 /* Read the range; count failures and keep the first failure's message. */
 static size_t check_errors(store *s, size_t n, int *first_rc, char *msg,
 			   size_t cap)
@@ -287,7 +233,7 @@ static void test_damage(const char *root)
 		tap_bail("put");
 	store_close(s);
 
-	frag_path(root, 2, 0, path, sizeof(path));
+	segdata_frag_path(root, 2, 0, path, sizeof(path));
 	flip_byte(path, FRAG_HDR_LEN + 100);
 	s = open_store(root, 4, 2);
 	ok(s && segdata_check(s, SEED, 0, 6000) == 0,
@@ -297,7 +243,7 @@ static void test_damage(const char *root)
 	   (unsigned long long)st.fragments_rebuilt);
 	store_close(s);
 
-	frag_path(root, 2, 3, path, sizeof(path));
+	segdata_frag_path(root, 2, 3, path, sizeof(path));
 	if (truncate(path, 1000) != 0)
 		tap_bail("truncate");
 	s = open_store(root, 4, 2);
@@ -305,7 +251,7 @@ static void test_damage(const char *root)
 	   "all reads right with a second fragment truncated");
 	store_close(s);
 
-	frag_path(root, 2, 5, path, sizeof(path));
+	segdata_frag_path(root, 2, 5, path, sizeof(path));
 	if (unlink(path) != 0)
 		tap_bail("unlink");
 	s = open_store(root, 4, 2);
@@ -352,18 +298,12 @@ static void test_lost_dirs(const char *root)
 int main(void)
 {
 	char *root = tap_tmpdir("store");
-	char sub[512];
 
-	snprintf(sub, sizeof(sub), "%s/bulk", root);
-	test_bulk(sub);
-	snprintf(sub, sizeof(sub), "%s/rules", root);
-	test_batch_rules(sub);
-	snprintf(sub, sizeof(sub), "%s/single", root);
-	test_single_disk(sub);
-	snprintf(sub, sizeof(sub), "%s/damage", root);
-	test_damage(sub);
-	snprintf(sub, sizeof(sub), "%s/lostdirs", root);
-	test_lost_dirs(sub);
+	run_in(root, "bulk", test_bulk);
+	run_in(root, "rules", test_batch_rules);
+	run_in(root, "single", test_single_disk);
+	run_in(root, "damage", test_damage);
+	run_in(root, "lostdirs", test_lost_dirs);
 	tap_rmtree(root);
 	free(root);
 	return tap_done();

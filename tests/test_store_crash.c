@@ -18,27 +18,14 @@
 
 #define BATCH	64
 #define ROUNDS	6
-
-static store *open_store(const char *root)
-{
-	store_config c;
-	store *s = NULL;
-	int rc;
-
-	store_config_default(&c, root);
-	c.container_size = 128 * 1024;
-	rc = store_open(&s, &c);
-	if (rc)
-		diag("store_open: %s", ddterr_last(rc));
-	return s;
-}
+#define CONTAINER_SIZE	(128 * 1024)
 
 /* The child: put batches of seed until killed, writing the number of each
  * acknowledged batch to fd. With crash_after >= 0 it dies by itself at that
  * write. */
 static void child(const char *root, uint64_t seed, int fd, long crash_after)
 {
-	store *s = open_store(root);
+	store *s = segdata_open(root, CONTAINER_SIZE);
 
 	if (!s)
 		_exit(2);
@@ -118,7 +105,7 @@ int main(void)
 			ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 			   "round %d: the child was killed after %ld acknowledged "
 			   "batches", r, acked[r]);
-		s = open_store(root);
+		s = segdata_open(root, CONTAINER_SIZE);
 		if (!s) {
 			ok(0, "round %d: the store reopens", r);
 			continue;
@@ -133,7 +120,7 @@ int main(void)
 
 	/* After all that the store still takes writes and seals. */
 	{
-		store *s = open_store(root);
+		store *s = segdata_open(root, CONTAINER_SIZE);
 		segbatch sb;
 		int rc = -1;
 

@@ -4,88 +4,64 @@
  * whose header is not, a second process on the same store. Each gives a
  * clear error, and nothing stored before is lost. */
 #include "store.h"
-#include "ctrio.h"
 #include "ddterr.h"
 #include "fio.h"
 #include "frag.h"
 #include "segdata.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static store *open_store(const char *root)
-{
-	store_config c;
-	store *s = NULL;
-	int rc;
-
-	store_config_default(&c, root);
-	c.container_size = 256 * 1024;
-	rc = store_open(&s, &c);
-	if (rc)
-		diag("store_open %s: %s", root, ddterr_last(rc));
-	return s;
-}
-
-static int put_range(store *s, uint64_t seed, uint64_t first, size_t n)
-{
-	segbatch b;
-	int rc;
-
-	if (segbatch_make(&b, seed, first, n) != 0)
-		tap_bail("segbatch_make");
-	rc = store_put(s, b.segs, b.n, NULL);
-	segbatch_free(&b);
-	return rc;
-}
+#define CONTAINER_SIZE	(256 * 1024)
 
 static void test_journal_full(const char *root)
 {
-	store *s = open_store(root);
+	store *s = segdata_open(root, CONTAINER_SIZE);
 	int rc;
 
 	/* Flushed first, so no seal runs while the fault is armed. */
-	if (!s || put_range(s, 1, 0, 100) != 0 || store_flush(s) != 0)
+	if (!s || segdata_put(s, 1, 0, 100, NULL) != 0 || store_flush(s) != 0)
 		tap_bail("setup");
 	fio_fault_arm(FIO_FAULT_ENOSPC, 0, 1);
 	ddterr_clear();
-	rc = put_range(s, 1, 100, 20);
+	rc = segdata_put(s, 1, 100, 20, NULL);
 	ok(rc == -ENOSPC && strstr(ddterr_last(rc), "journal"),
 	   "a full disk under the journal fails the put: %s", ddterr_last(rc));
-	rc = put_range(s, 1, 100, 20);
+	rc = segdata_put(s, 1, 100, 20, NULL);
 	ok(rc == -ENOSPC, "and keeps failing while the disk is full");
 	fio_fault_clear();
 	ok(segdata_check(s, 1, 0, 100) == 0, "earlier segments still read");
-	rc = put_range(s, 1, 100, 20);
+	rc = segdata_put(s, 1, 100, 20, NULL);
 	ok(rc == 0 && segdata_check(s, 1, 0, 120) == 0,
 	   "once space is back the same batch goes in and reads back");
 	store_close(s);
-	s = open_store(root);
+	s = segdata_open(root, CONTAINER_SIZE);
 	ok(s && segdata_check(s, 1, 0, 120) == 0, "and survives a reopen");
 	store_close(s);
 }
 
 static void test_torn_journal_write(const char *root)
 {
-	store *s = open_store(root);
+	store *s = segdata_open(root, CONTAINER_SIZE);
 	int rc;
 
 	/* Small batches: the container never fills, so the one write the
 	 * fault tears is the journal's. */
-	if (!s || put_range(s, 2, 0, 10) != 0)
+	if (!s || segdata_put(s, 2, 0, 10, NULL) != 0)
 		tap_bail("setup");
 	fio_fault_arm(FIO_FAULT_SHORT, 0, 0);
-	rc = put_range(s, 2, 50, 10);
+	rc = segdata_put(s, 2, 50, 10, NULL);
 	fio_fault_clear();
 	ok(rc == -ENOSPC, "a torn journal write fails the put: %s",
 	   ddterr_last(rc));
-	rc = put_range(s, 2, 100, 10);
+	rc = segdata_put(s, 2, 100, 10, NULL);
 	ok(rc == 0, "the next put works (%s)", rc ? ddterr_last(rc) : "ok");
 	store_close(s);
-	s = open_store(root);
+	s = segdata_open(root, CONTAINER_SIZE);
 	ok(s && segdata_check(s, 2, 0, 10) == 0 && segdata_check(s, 2, 100, 10) == 0,
 	   "after reopen both acknowledged batches read back");
 	store_close(s);
@@ -93,17 +69,18 @@ static void test_torn_journal_write(const char *root)
 
 static void test_fsync_error(const char *root)
 {
-	store *s = open_store(root);
+	store *s = segdata_open(root, CONTAINER_SIZE);
 	int rc;
 
 	if (!s)
 		tap_bail("setup");
 	fio_fault_arm(FIO_FAULT_FSYNC_EIO, 0, 0);
 	ddterr_clear();
-	rc = put_range(s, 3, 0, 10);
+	rc = segdata_put(s, 3, 0, 10, NULL);
 	fio_fault_clear();
 	ok(rc == -EIO, "a failed fsync fails the put: %s", ddterr_last(rc));
-	ok(put_range(s, 3, 0, 10) == 0 && segdata_check(s, 3, 0, 10) == 0,
+	ok(segdata_put(s, 3, 0, 10, NULL) == 0 &&
+	   segdata_check(s, 3, 0, 10) == 0,
 	   "a retry succeeds and reads back");
 	store_close(s);
 }
@@ -112,15 +89,15 @@ static void test_fsync_error(const char *root)
  * sealer writes fragments. */
 static void test_seal_full(const char *root)
 {
-	store *s = open_store(root);
+	store *s = segdata_open(root, CONTAINER_SIZE);
 	int rc;
 
-	if (!s || put_range(s, 4, 0, 200) != 0 || store_flush(s) != 0)
+	if (!s || segdata_put(s, 4, 0, 200, NULL) != 0 || store_flush(s) != 0)
 		tap_bail("setup");
 	/* A few segments: they fit the open container, so nothing is sealed
 	 * until the flush, whose one write before the seal is the new
 	 * container's journal header; the fault lets that one through. */
-	if (put_range(s, 4, 200, 10) != 0)
+	if (segdata_put(s, 4, 200, 10, NULL) != 0)
 		tap_bail("put");
 	fio_fault_arm(FIO_FAULT_ENOSPC, 1, 1);
 	ddterr_clear();
@@ -134,19 +111,19 @@ static void test_seal_full(const char *root)
 	ok(rc == 0, "with space back the seal is retried and succeeds (%s)",
 	   rc ? ddterr_last(rc) : "ok");
 	store_close(s);
-	s = open_store(root);
+	s = segdata_open(root, CONTAINER_SIZE);
 	ok(s && segdata_check(s, 4, 0, 210) == 0, "all of it after a reopen");
 	store_close(s);
 
 	/* A full disk and a close: the journal keeps it for the next open. */
-	s = open_store(root);
-	if (!s || put_range(s, 4, 300, 10) != 0)
+	s = segdata_open(root, CONTAINER_SIZE);
+	if (!s || segdata_put(s, 4, 300, 10, NULL) != 0)
 		tap_bail("setup 2");
 	fio_fault_arm(FIO_FAULT_ENOSPC, 1, 1);
 	rc = store_flush(s);
 	store_close(s);
 	fio_fault_clear();
-	s = open_store(root);
+	s = segdata_open(root, CONTAINER_SIZE);
 	ok(rc == -ENOSPC && s && segdata_check(s, 4, 0, 210) == 0 &&
 	   segdata_check(s, 4, 300, 10) == 0,
 	   "a store closed with an unsealable container reopens whole");
@@ -178,7 +155,7 @@ static void test_bad_dir(const char *root)
 
 static void test_busy(const char *root)
 {
-	store *s = open_store(root), *s2 = NULL;
+	store *s = segdata_open(root, CONTAINER_SIZE), *s2 = NULL;
 	store_config c;
 	int rc;
 
@@ -196,26 +173,18 @@ static void test_busy(const char *root)
  * a valid fragment CRC: the damage is caught by the container's own CRC. */
 static void test_bad_container_header(const char *root)
 {
-	char *dirs[6], p[1024], path[1024];
+	char path[1024];
 	frag_hdr want = { .cid = 1, .k = 4, .m = 2, .index = 0 };
 	uint8_t *payload;
 	uint32_t clen;
 	struct stat st;
-	cio_layout L;
-	store *s = open_store(root);
+	store *s = segdata_open(root, CONTAINER_SIZE);
 	size_t bad;
-	ec *e;
 
-	if (!s || put_range(s, 6, 0, 200) != 0 || store_flush(s) != 0)
+	if (!s || segdata_put(s, 6, 0, 200, NULL) != 0 || store_flush(s) != 0)
 		tap_bail("setup");
 	store_close(s);
-	for (int i = 0; i < 6; i++) {
-		snprintf(p, sizeof(p), "%s/data/dir%d", root, i);
-		dirs[i] = strdup(p);
-	}
-	ec_new(&e, 4, 2);
-	L = (cio_layout){ .e = e, .ndirs = 6, .dirs = dirs };
-	cio_frag_path(&L, 1, 0, path, sizeof(path));
+	segdata_frag_path(root, 1, 0, path, sizeof(path));
 	if (stat(path, &st) != 0)
 		tap_bail("stat %s", path);
 	want.payload_len = (uint32_t)(st.st_size - FRAG_HDR_LEN);
@@ -228,8 +197,8 @@ static void test_bad_container_header(const char *root)
 		tap_bail("frag_write");
 	free(payload);
 
-	s = open_store(root);
-	bad = s ? 200 - 0 : 0;
+	s = segdata_open(root, CONTAINER_SIZE);
+	ok(s != NULL, "the store opens with a damaged container header");
 	if (s) {
 		uint8_t buf[16 * 1024], raw[16 * 1024];
 		size_t len, n;
@@ -252,30 +221,19 @@ static void test_bad_container_header(const char *root)
 		   "(%zu), with -EBADMSG", bad);
 	}
 	store_close(s);
-	for (int i = 0; i < 6; i++)
-		free(dirs[i]);
-	ec_free(e);
 }
 
 int main(void)
 {
 	char *root = tap_tmpdir("faults");
-	char sub[512];
 
-	snprintf(sub, sizeof(sub), "%s/jfull", root);
-	test_journal_full(sub);
-	snprintf(sub, sizeof(sub), "%s/torn", root);
-	test_torn_journal_write(sub);
-	snprintf(sub, sizeof(sub), "%s/fsync", root);
-	test_fsync_error(sub);
-	snprintf(sub, sizeof(sub), "%s/sealfull", root);
-	test_seal_full(sub);
-	snprintf(sub, sizeof(sub), "%s/baddir", root);
-	test_bad_dir(sub);
-	snprintf(sub, sizeof(sub), "%s/busy", root);
-	test_busy(sub);
-	snprintf(sub, sizeof(sub), "%s/badhdr", root);
-	test_bad_container_header(sub);
+	run_in(root, "jfull", test_journal_full);
+	run_in(root, "torn", test_torn_journal_write);
+	run_in(root, "fsync", test_fsync_error);
+	run_in(root, "sealfull", test_seal_full);
+	run_in(root, "baddir", test_bad_dir);
+	run_in(root, "busy", test_busy);
+	run_in(root, "badhdr", test_bad_container_header);
 	tap_rmtree(root);
 	free(root);
 	return tap_done();

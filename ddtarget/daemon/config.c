@@ -1,0 +1,167 @@
+/* config.c - defaults, the configuration file and single settings for
+ * ddtargetd (see config.h). The file format is deliberately plain: one
+ * "key = value" per line, '#' starts a comment, no sections, no quoting. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddterr.h"
+#include "wire.h"
+
+void config_default(ddtd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1");
+	c->port = DDT_DEFAULT_PORT;
+	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
+	c->max_sessions = 64;
+}
+
+static int parse_int(const char *key, const char *v, long lo, long hi,
+		     int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi)
+		return ddterr_set(-EINVAL, "%s: '%s' is not a number from %ld "
+				  "to %ld", key, v, lo, hi);
+	*out = (int)n;
+	return 0;
+}
+
+static int parse_bool(const char *key, const char *v, int *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return ddterr_set(-EINVAL, "%s: '%s' is not yes or no", key, v);
+	return 0;
+}
+
+static int copy_path(const char *key, const char *v, char *dst, size_t cap)
+{
+	if (strlen(v) >= cap)
+		return ddterr_set(-EINVAL, "%s: path too long", key);
+	snprintf(dst, cap, "%s", v);
+	return 0;
+}
+
+/* "a, b,c" -> up to STORE_MAX_DIRS entries. */
+static int parse_dirs(ddtd_config *c, const char *v)
+{
+	char buf[STORE_MAX_DIRS * 256], *save = NULL, *tok;
+
+	if (strlen(v) >= sizeof(buf))
+		return ddterr_set(-EINVAL, "data_dirs: list too long");
+	snprintf(buf, sizeof(buf), "%s", v);
+	c->ndata_dirs = 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*tok))
+			tok++;
+		for (char *e = tok + strlen(tok);
+		     e > tok && isspace((unsigned char)e[-1]); e--)
+			e[-1] = '\0';
+		if (!*tok)
+			continue;
+		if (c->ndata_dirs == STORE_MAX_DIRS)
+			return ddterr_set(-EINVAL, "data_dirs: more than %d "
+					  "directories", STORE_MAX_DIRS);
+		if (copy_path("data_dirs", tok, c->data_dirs[c->ndata_dirs],
+			      sizeof(c->data_dirs[0])) < 0)
+			return -EINVAL;
+		c->ndata_dirs++;
+	}
+	return 0;
+}
+
+int config_set(ddtd_config *c, const char *key, const char *v)
+{
+	if (!strcmp(key, "listen"))
+		return copy_path(key, v, c->listen, sizeof(c->listen));
+	if (!strcmp(key, "port"))
+		return parse_int(key, v, 1, 65535, &c->port);
+	if (!strcmp(key, "store"))
+		return copy_path(key, v, c->store, sizeof(c->store));
+	if (!strcmp(key, "data_dirs"))
+		return parse_dirs(c, v);
+	if (!strcmp(key, "ec_k"))
+		return parse_int(key, v, 1, STORE_MAX_DIRS, &c->k);
+	if (!strcmp(key, "ec_m"))
+		return parse_int(key, v, 0, STORE_MAX_DIRS - 1, &c->m);
+	if (!strcmp(key, "workers"))
+		return parse_int(key, v, 0, 256, &c->workers);
+	if (!strcmp(key, "max_sessions"))
+		return parse_int(key, v, 1, 100000, &c->max_sessions);
+	if (!strcmp(key, "pid_file"))
+		return copy_path(key, v, c->pid_file, sizeof(c->pid_file));
+	if (!strcmp(key, "admin_password_file"))
+		return copy_path(key, v, c->admin_password_file,
+				 sizeof(c->admin_password_file));
+	if (!strcmp(key, "syslog"))
+		return parse_bool(key, v, &c->use_syslog);
+	if (!strcmp(key, "verbose"))
+		return parse_bool(key, v, &c->verbose);
+	return ddterr_set(-EINVAL, "unknown setting '%s'", key);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int config_load(ddtd_config *c, const char *path)
+{
+	char line[8192], msg[512];
+	int lineno = 0, rc = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return ddterr_set(-errno, "config %s: %s", path, strerror(errno));
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		char *hash = strchr(line, '#'), *eq, *key, *val;
+
+		lineno++;
+		if (hash)
+			*hash = '\0';
+		key = trim(line);
+		if (!*key)
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			rc = ddterr_set(-EINVAL, "config %s:%d: expected "
+					"'key = value'", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		val = trim(eq + 1);
+		key = trim(key);
+		rc = config_set(c, key, val);
+		if (rc < 0) {
+			snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
+			rc = ddterr_set(rc, "config %s:%d: %s", path, lineno,
+					msg);
+		}
+	}
+	if (rc == 0 && ferror(f))
+		rc = ddterr_set(-EIO, "config %s: read error", path);
+	fclose(f);
+	return rc;
+}

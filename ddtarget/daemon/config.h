@@ -1,0 +1,37 @@
+/* config.h - ddtargetd's settings: built-in defaults (it starts with no
+ * configuration at all), then a "key = value" file, then command-line
+ * flags, each overriding the one before. contrib/ddtargetd.conf documents
+ * every key. */
+#ifndef DDTD_CONFIG_H
+#define DDTD_CONFIG_H
+
+#include <limits.h>
+
+#include "store.h"
+
+typedef struct ddtd_config {
+	char listen[256];		/* address to bind; "127.0.0.1" */
+	int port;			/* DDT_DEFAULT_PORT */
+	char store[PATH_MAX];		/* the store's root directory */
+	char data_dirs[STORE_MAX_DIRS][PATH_MAX];	/* one per disk */
+	int ndata_dirs;			/* 0: <store>/data/dirN */
+	int k, m;			/* erasure code, at creation; 0: 4+2 */
+	int workers;			/* worker threads; 0: one per CPU, >= 2 */
+	int max_sessions;		/* concurrent sessions (streams) */
+	char pid_file[PATH_MAX];	/* "" for none */
+	char admin_password_file[PATH_MAX]; /* "": <store>/admin.password */
+	int use_syslog;
+	int verbose;
+	int foreground;
+} ddtd_config;
+
+void config_default(ddtd_config *c);
+
+/* Read a configuration file over c. Returns 0, or -errno / -EINVAL with a
+ * ddterr message naming the file, the line and what is wrong with it. */
+int config_load(ddtd_config *c, const char *path);
+
+/* Set one key from a string, as the file would ("port", "7410"). */
+int config_set(ddtd_config *c, const char *key, const char *value);
+
+#endif

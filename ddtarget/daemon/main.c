@@ -1,0 +1,314 @@
+/* main.c - ddtargetd: options, the store and the namespace, the first
+ * admin user, the pid file, then the server until SIGTERM; and a few
+ * offline administration commands that work on a stopped store. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "auth.h"
+#include "config.h"
+#include "ddterr.h"
+#include "fio.h"
+#include "log.h"
+#include "ns.h"
+#include "ops.h"
+#include "server.h"
+#include "store.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+static const char usage_text[] =
+"usage: ddtargetd [OPTIONS]\n"
+"       ddtargetd [-c FILE] [-s DIR] --set-password USER [--admin]\n"
+"\n"
+"The ddtarget storage daemon: serves the deduplicating transfer protocol\n"
+"(proto/PROTOCOL.md) from a store of erasure-coded containers.\n"
+"With no configuration it listens on 127.0.0.1:7410 and keeps its store in\n"
+"/var/lib/ddtarget. On first start it creates the user 'admin' with a\n"
+"random password, written to <store>/admin.password (mode 0600).\n"
+"\n"
+"  -c, --config FILE       read settings from FILE (see contrib/ddtargetd.conf)\n"
+"  -s, --store DIR         the store's root directory\n"
+"  -l, --listen ADDR       address to listen on (127.0.0.1; 0.0.0.0 for all)\n"
+"  -p, --port PORT         TCP port (7410)\n"
+"  -w, --workers N         worker threads (default: 2 per CPU)\n"
+"      --max-sessions N    concurrent sessions; more are told 'busy' (64)\n"
+"      --ec K+M            erasure code for a new store (4+2; 1+0: one disk)\n"
+"  -f, --foreground        stay in the foreground (the default; kept for\n"
+"                          service managers that pass it)\n"
+"  -d, --daemon            detach from the terminal\n"
+"      --pid-file FILE     write the process id to FILE\n"
+"      --syslog            log to syslog instead of stderr\n"
+"  -v, --verbose           log every session and failed request\n"
+"      --set-password USER set USER's password from standard input (one\n"
+"                          line), creating the user; with the daemon stopped\n"
+"      --admin             with --set-password: the user is an admin\n"
+"  -h, --help              this text\n"
+"  -V, --version           the version\n";
+
+enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
+       OPT_SETPW, OPT_ADMIN };
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "store", required_argument, NULL, 's' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "workers", required_argument, NULL, 'w' },
+	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
+	{ "ec", required_argument, NULL, OPT_EC },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "daemon", no_argument, NULL, 'd' },
+	{ "pid-file", required_argument, NULL, OPT_PIDFILE },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "set-password", required_argument, NULL, OPT_SETPW },
+	{ "admin", no_argument, NULL, OPT_ADMIN },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+typedef struct cmdline {
+	const char *set_password_user;
+	int admin, daemonize;
+} cmdline;
+
+static void die_usage(const char *msg)
+{
+	fprintf(stderr, "ddtargetd: %s (see ddtargetd --help)\n", msg);
+	exit(2);
+}
+
+static int set(ddtd_config *c, const char *key, const char *val)
+{
+	int rc = config_set(c, key, val);
+
+	if (rc < 0)
+		die_usage(ddterr_last(rc));
+	return rc;
+}
+
+static void parse_ec(ddtd_config *c, const char *arg)
+{
+	int k, m;
+	char tail;
+
+	if (sscanf(arg, "%d+%d%c", &k, &m, &tail) != 2 || k < 1 || m < 0 ||
+	    k + m > STORE_MAX_DIRS)
+		die_usage("--ec wants K+M, such as 4+2 or 1+0");
+	c->k = k;
+	c->m = m;
+}
+
+/* Command-line flags are applied after the file, so the file is found
+ * first in a pass of its own. */
+static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
+{
+	const char *config_file = NULL;
+	int o, rc;
+
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "c:s:l:p:w:fdvhV", long_opts,
+				NULL)) != -1)
+		if (o == 'c')
+			config_file = optarg;
+	if (config_file && (rc = config_load(c, config_file)) < 0) {
+		fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
+		exit(1);
+	}
+	optind = 1;
+	opterr = 1;
+	while ((o = getopt_long(argc, argv, "c:s:l:p:w:fdvhV", long_opts,
+				NULL)) != -1) {
+		switch (o) {
+		case 'c': break;
+		case 's': set(c, "store", optarg); break;
+		case 'l': set(c, "listen", optarg); break;
+		case 'p': set(c, "port", optarg); break;
+		case 'w': set(c, "workers", optarg); break;
+		case OPT_MAX_SESSIONS: set(c, "max_sessions", optarg); break;
+		case OPT_EC: parse_ec(c, optarg); break;
+		case 'f': cl->daemonize = 0; break;
+		case 'd': cl->daemonize = 1; break;
+		case OPT_PIDFILE: set(c, "pid_file", optarg); break;
+		case OPT_SYSLOG: c->use_syslog = 1; break;
+		case 'v': c->verbose = 1; break;
+		case OPT_SETPW: cl->set_password_user = optarg; break;
+		case OPT_ADMIN: cl->admin = 1; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': printf("ddtargetd %s\n", PACKAGE_VERSION); exit(0);
+		default: die_usage("unknown option");
+		}
+	}
+	if (optind < argc)
+		die_usage("unexpected arguments");
+}
+
+static int open_engine(ddtd *d)
+{
+	store_config sc;
+	int rc;
+
+	store_config_default(&sc, d->cfg.store);
+	sc.k = d->cfg.k;
+	sc.m = d->cfg.k ? d->cfg.m : 0;
+	sc.ndirs = d->cfg.ndata_dirs;
+	for (int i = 0; i < sc.ndirs; i++)
+		sc.dirs[i] = d->cfg.data_dirs[i];
+	rc = store_open(&d->st, &sc);
+	if (rc < 0)
+		return rc;
+	d->ix = store_index(d->st);
+	return ns_open(&d->ns, d->ix);
+}
+
+static void close_engine(ddtd *d)
+{
+	int rc;
+
+	if (d->ns) {
+		if ((rc = ns_sync(d->ns)) < 0)
+			log_err("namespace sync: %s", ddterr_last(rc));
+		ns_close(d->ns);
+	}
+	if (d->st && (rc = store_close(d->st)) < 0)
+		log_err("store close: %s", ddterr_last(rc));
+}
+
+static void password_path(const ddtd *d, char *buf, size_t cap)
+{
+	if (d->cfg.admin_password_file[0])
+		snprintf(buf, cap, "%s", d->cfg.admin_password_file);
+	else
+		snprintf(buf, cap, "%s/admin.password", d->cfg.store);
+}
+
+/* A new store gets one admin with a random password, kept in a file only
+ * root can read, so that the first ddt command has something to log in
+ * with and no default password ever exists. */
+static int ensure_admin(ddtd *d)
+{
+	static const char alphabet[] =
+		"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char rnd[20];
+	char pw[sizeof(rnd) + 2], path[PATH_MAX + 32];
+	uint64_t n;
+	int rc;
+
+	rc = auth_count(d->ix, &n);
+	if (rc < 0 || n > 0)
+		return rc;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return ddterr_set(-EIO, "no randomness for the admin password");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		pw[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	pw[sizeof(rnd)] = '\n';
+	pw[sizeof(rnd) + 1] = '\0';
+	password_path(d, path, sizeof(path));
+	rc = fio_write_file_atomic(path, pw, strlen(pw));
+	if (rc == 0 && chmod(path, 0600) != 0)
+		rc = -errno;
+	if (rc < 0)
+		return ddterr_set(rc, "cannot write the admin password to %s: %s",
+				  path, strerror(-rc));
+	pw[sizeof(rnd)] = '\0';
+	rc = auth_set_user(d->ix, "admin", pw, DDT_ROLE_ADMIN);
+	memset(pw, 0, sizeof(pw));
+	if (rc == 0)
+		log_info("created user admin; its password is in %s", path);
+	return rc;
+}
+
+static int set_password(ddtd *d, const cmdline *cl)
+{
+	char line[AUTH_MAX_PASSWORD + 2];
+	size_t n;
+	int rc;
+
+	if (!fgets(line, sizeof(line), stdin))
+		return ddterr_set(-EINVAL, "no password on standard input");
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0)
+		return ddterr_set(-EINVAL, "an empty password is not allowed");
+	rc = auth_set_user(d->ix, cl->set_password_user, line,
+			   cl->admin ? DDT_ROLE_ADMIN : DDT_ROLE_USER);
+	memset(line, 0, sizeof(line));
+	if (rc == 0)
+		printf("password set for %s (%s)\n", cl->set_password_user,
+		       cl->admin ? "admin" : "user");
+	return rc;
+}
+
+static void write_pid_file(ddtd *d)
+{
+	char buf[32];
+	int rc;
+
+	if (!d->cfg.pid_file[0])
+		return;
+	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	rc = fio_write_file_atomic(d->cfg.pid_file, buf, strlen(buf));
+	if (rc < 0)
+		log_warn("cannot write pid file %s: %s", d->cfg.pid_file,
+			 strerror(-rc));
+}
+
+int main(int argc, char **argv)
+{
+	cmdline cl = { 0 };
+	struct timespec ts;
+	ddtd d = { 0 };
+	int rc;
+
+	config_default(&d.cfg);
+	parse_args(argc, argv, &d.cfg, &cl);
+	log_setup("ddtargetd", d.cfg.use_syslog, d.cfg.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d.started = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+
+	/* Detach first: a fork would leave the store's threads behind. */
+	if (cl.daemonize && !cl.set_password_user && daemon(0, 1) != 0) {
+		fprintf(stderr, "ddtargetd: cannot detach: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	rc = open_engine(&d);
+	if (rc < 0) {
+		fprintf(stderr, "ddtargetd: cannot open the store %s: %s\n",
+			d.cfg.store, ddterr_last(rc));
+		close_engine(&d);
+		return 1;
+	}
+	if (cl.set_password_user) {
+		rc = set_password(&d, &cl);
+		if (rc < 0)
+			fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
+		close_engine(&d);
+		return rc < 0;
+	}
+	rc = ensure_admin(&d);
+	if (rc == 0)
+		rc = server_run(&d, write_pid_file);
+	if (rc < 0)
+		log_err("%s", ddterr_last(rc));
+	close_engine(&d);
+	if (d.cfg.pid_file[0])
+		unlink(d.cfg.pid_file);
+	if (rc == 0)
+		log_info("stopped");
+	return rc < 0;
+}

@@ -1,0 +1,911 @@
+/* ops.c - one handler per opcode: parse the request payload (trusting no
+ * count and no length), call the engine, encode the reply. The handlers run
+ * on worker threads, several per session at once. */
+#include "ops.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "cdc.h"
+#include "codec.h"
+#include "ddterr.h"
+#include "tree.h"
+
+#define SERVER_NAME	"ddtargetd " PACKAGE_VERSION
+#define READ_MAX_SEGS	2048	/* data segments one READ looks up */
+#define HAS_BATCH	4096	/* fingerprints per store_has in a walk */
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+void ops_session_init(ops_session *ss, const char *peer)
+{
+	memset(ss, 0, sizeof(*ss));
+	pthread_mutex_init(&ss->mu, NULL);
+	snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
+}
+
+void ops_session_destroy(ops_session *ss)
+{
+	pthread_mutex_destroy(&ss->mu);
+}
+
+uint32_t ops_status(int rc)
+{
+	switch (-rc) {
+	case DDT_EPERM: case DDT_ENOENT: case DDT_EIO: case DDT_EACCES:
+	case DDT_EBUSY: case DDT_EEXIST: case DDT_ENOTDIR: case DDT_EISDIR:
+	case DDT_EINVAL: case DDT_ENOSPC: case DDT_ENAMETOOLONG:
+	case DDT_ENOTEMPTY: case DDT_EPROTO: case DDT_EBADMSG:
+		return (uint32_t)-rc;
+	default:
+		return DDT_EIO;
+	}
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int bad_payload(const char *op)
+{
+	return ddterr_set(-EPROTO, "malformed %s request", op);
+}
+
+/* Parsing ends here: every field read and nothing left over. */
+static int parsed(const rbuf *r, uint8_t op)
+{
+	return rb_done(r) ? bad_payload(ddt_op_name(op)) : 0;
+}
+
+static int role_of(ops_session *ss, int *authed)
+{
+	int role;
+
+	pthread_mutex_lock(&ss->mu);
+	*authed = ss->authed;
+	role = ss->role;
+	pthread_mutex_unlock(&ss->mu);
+	return role;
+}
+
+/* ---- session ---- */
+
+static int op_hello(ddtd *d, rbuf *r, wbuf *w)
+{
+	char client[DDT_MAX_STR + 1];
+	uint32_t version = rb_u32(r);
+	uint64_t codecs = 0;
+
+	rb_str(r, client, sizeof(client));
+	if (rb_done(r))
+		return bad_payload("HELLO");
+	if (version != DDT_PROTO_VERSION)
+		return ddterr_set(-EPROTO, "client speaks protocol %u, this "
+				  "target %u", version, DDT_PROTO_VERSION);
+	for (int c = 0; c < CODEC_COUNT; c++)
+		codecs |= 1ull << c;
+	wb_u32(w, DDT_PROTO_VERSION);
+	wb_str(w, SERVER_NAME);
+	wb_u32(w, DDT_MAX_PAYLOAD);
+	wb_u32(w, DDT_MAX_INFLIGHT);
+	wb_u32(w, CDC_MIN_DEFAULT);
+	wb_u32(w, CDC_AVG_DEFAULT);
+	wb_u32(w, CDC_MAX_DEFAULT);
+	wb_u64(w, codecs);
+	(void)d;
+	return 0;
+}
+
+static int op_auth(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
+{
+	char user[DDT_MAX_NAME + 1], pass[DDT_MAX_STR + 1];
+	int role, rc;
+
+	rb_str(r, user, sizeof(user));
+	rb_str(r, pass, sizeof(pass));
+	if (rb_done(r))
+		return bad_payload("AUTH");
+	rc = auth_check(d->ix, user, pass, &role);
+	memset(pass, 0, sizeof(pass));
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&ss->mu);
+	ss->authed = 1;
+	ss->role = role;
+	snprintf(ss->user, sizeof(ss->user), "%s", user);
+	pthread_mutex_unlock(&ss->mu);
+	wb_u8(w, (uint8_t)role);
+	return 0;
+}
+
+static void kv(wbuf *w, uint32_t *n, const char *key, uint64_t v)
+{
+	wb_str(w, key);
+	wb_u64(w, v);
+	(*n)++;
+}
+
+/* Capacity of the data directories' file systems, each counted once. */
+static void data_capacity(ddtd *d, uint64_t *cap, uint64_t *avail)
+{
+	unsigned long seen[STORE_MAX_DIRS];
+	int nseen = 0, k, m, ndirs;
+	char path[PATH_MAX + 32];
+	struct statvfs v;
+
+	*cap = *avail = 0;
+	store_geometry(d->st, &k, &m, &ndirs);
+	for (int i = 0; i < ndirs; i++) {
+		int dup = 0;
+
+		if (d->cfg.ndata_dirs)
+			snprintf(path, sizeof(path), "%s", d->cfg.data_dirs[i]);
+		else
+			snprintf(path, sizeof(path), "%s/data/dir%d",
+				 d->cfg.store, i);
+		if (statvfs(path, &v) != 0)
+			continue;
+		for (int j = 0; j < nseen; j++)
+			dup |= seen[j] == v.f_fsid;
+		if (dup)
+			continue;
+		seen[nseen++] = v.f_fsid;
+		*cap += (uint64_t)v.f_blocks * v.f_frsize;
+		*avail += (uint64_t)v.f_bavail * v.f_frsize;
+	}
+}
+
+static int op_status(ddtd *d, rbuf *r, wbuf *w)
+{
+	store_stats st;
+	ns_stats nst;
+	uint64_t cap, avail;
+	uint32_t n = 0;
+	size_t at;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_STATUS)) < 0)
+		return rc;
+	store_get_stats(d->st, &st);
+	rc = ns_get_stats(d->ns, &nst);
+	if (rc < 0)
+		return rc;
+	data_capacity(d, &cap, &avail);
+	at = w->len;
+	wb_u32(w, 0);
+	kv(w, &n, "capacity_bytes", cap);
+	kv(w, &n, "used_bytes", cap - avail);
+	kv(w, &n, "free_bytes", avail);
+	kv(w, &n, "logical_bytes", nst.logical_bytes);
+	kv(w, &n, "stored_bytes", st.stored_bytes);
+	kv(w, &n, "raw_bytes", st.raw_bytes);
+	kv(w, &n, "physical_bytes", st.physical_bytes);
+	kv(w, &n, "segments", st.segments);
+	kv(w, &n, "containers", st.containers);
+	kv(w, &n, "files", nst.files);
+	kv(w, &n, "sessions", (uint64_t)__atomic_load_n(&d->sessions,
+							  __ATOMIC_RELAXED));
+	kv(w, &n, "max_sessions", (uint64_t)d->cfg.max_sessions);
+	kv(w, &n, "storage_units", nst.storage_units);
+	kv(w, &n, "backups", nst.backups);
+	kv(w, &n, "uptime_seconds",
+	   (uint64_t)((now_ns() - d->started) / 1000000000));
+	wb_put_u32_at(w, at, n);
+	return 0;
+}
+
+/* ---- storage units ---- */
+
+static int need_admin(ops_session *ss, const char *what)
+{
+	int authed;
+
+	if (role_of(ss, &authed) != DDT_ROLE_ADMIN)
+		return ddterr_set(-EPERM, "%s needs an admin user", what);
+	return 0;
+}
+
+static int op_su_create(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
+{
+	char name[DDT_MAX_STR + 1];
+	ns_su su;
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	if ((rc = parsed(r, DDT_OP_SU_CREATE)) < 0 ||
+	    (rc = need_admin(ss, "creating a storage unit")) < 0 ||
+	    (rc = ns_su_create(d->ns, name, &su)) < 0)
+		return rc;
+	wb_u64(w, su.root);
+	return 0;
+}
+
+static int su_list_cb(void *arg, const ns_su *su)
+{
+	void **a = arg;
+	wbuf *w = a[0];
+
+	wb_str(w, su->name);
+	wb_u64(w, su->root);
+	wb_u64(w, su->files);
+	wb_u64(w, su->logical_bytes);
+	wb_i64(w, su->created);
+	(*(uint32_t *)a[1])++;
+	return w->err;
+}
+
+static int op_su_list(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint32_t n = 0;
+	void *a[2] = { w, &n };
+	size_t at;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_SU_LIST)) < 0)
+		return rc;
+	at = w->len;
+	wb_u32(w, 0);
+	rc = ns_su_list(d->ns, su_list_cb, a);
+	wb_put_u32_at(w, at, n);
+	return rc;
+}
+
+static int op_su_delete(ddtd *d, ops_session *ss, rbuf *r)
+{
+	char name[DDT_MAX_STR + 1];
+	uint8_t recursive;
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	recursive = rb_u8(r);
+	if ((rc = parsed(r, DDT_OP_SU_DELETE)) < 0 ||
+	    (rc = need_admin(ss, "deleting a storage unit")) < 0)
+		return rc;
+	return ns_su_delete(d->ns, name, recursive);
+}
+
+static int op_su_open(ddtd *d, rbuf *r, wbuf *w)
+{
+	char name[DDT_MAX_STR + 1];
+	ns_su su;
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	if ((rc = parsed(r, DDT_OP_SU_OPEN)) < 0 ||
+	    (rc = ns_su_get(d->ns, name, &su)) < 0)
+		return rc;
+	wb_u64(w, su.root);
+	wb_u64(w, su.files);
+	wb_u64(w, su.logical_bytes);
+	return 0;
+}
+
+/* ---- namespace ---- */
+
+static int reply_attr(wbuf *w, int rc, const ddt_attr *a)
+{
+	if (rc == 0)
+		wb_attr(w, a);
+	return rc;
+}
+
+static int op_lookup(ddtd *d, rbuf *r, wbuf *w)
+{
+	char name[DDT_MAX_STR + 1];
+	uint64_t dir = rb_u64(r);
+	ddt_attr a;
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	if ((rc = parsed(r, DDT_OP_LOOKUP)) < 0)
+		return rc;
+	return reply_attr(w, ns_lookup(d->ns, dir, name, &a), &a);
+}
+
+static int op_getattr(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint64_t ino = rb_u64(r);
+	ddt_attr a;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_GETATTR)) < 0)
+		return rc;
+	return reply_attr(w, ns_getattr(d->ns, ino, &a), &a);
+}
+
+static int op_mkdir(ddtd *d, rbuf *r, wbuf *w)
+{
+	char name[DDT_MAX_STR + 1];
+	uint64_t dir = rb_u64(r);
+	uint32_t mode, uid, gid;
+	int64_t mtime;
+	ddt_attr a;
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	mode = rb_u32(r);
+	uid = rb_u32(r);
+	gid = rb_u32(r);
+	mtime = rb_i64(r);
+	if ((rc = parsed(r, DDT_OP_MKDIR)) < 0)
+		return rc;
+	return reply_attr(w, ns_mkdir(d->ns, dir, name, mode, uid, gid, mtime,
+				      &a), &a);
+}
+
+typedef struct readdir_ctx {
+	wbuf *w;
+	uint32_t n;
+} readdir_ctx;
+
+static int readdir_cb(void *arg, const char *name, const ddt_attr *a)
+{
+	readdir_ctx *c = arg;
+
+	/* Stop before the reply outgrows a payload. */
+	if (c->w->len + DDT_MAX_STR + 256 > DDT_MAX_PAYLOAD)
+		return 1;
+	wb_str(c->w, name);
+	wb_attr(c->w, a);
+	c->n++;
+	return c->w->err;
+}
+
+static int op_readdir(ddtd *d, rbuf *r, wbuf *w)
+{
+	char after[DDT_MAX_STR + 1];
+	readdir_ctx c = { .w = w, .n = 0 };
+	uint64_t dir = rb_u64(r);
+	uint32_t max;
+	size_t at;
+	int eof = 0, rc;
+
+	rb_str(r, after, sizeof(after));
+	max = rb_u32(r);
+	if ((rc = parsed(r, DDT_OP_READDIR)) < 0)
+		return rc;
+	if (max == 0 || max > 100000)
+		max = 100000;
+	at = w->len;
+	wb_u32(w, 0);
+	rc = ns_readdir(d->ns, dir, after, max, readdir_cb, &c, &eof);
+	if (rc > 0) {		/* the callback stopped it: more to come */
+		rc = 0;
+		eof = 0;
+	}
+	if (rc < 0)
+		return rc;
+	wb_put_u32_at(w, at, c.n);
+	wb_u8(w, (uint8_t)eof);
+	return 0;
+}
+
+static int op_rename(ddtd *d, rbuf *r)
+{
+	char sname[DDT_MAX_STR + 1], dname[DDT_MAX_STR + 1];
+	uint64_t sdir, ddir;
+	int rc;
+
+	sdir = rb_u64(r);
+	rb_str(r, sname, sizeof(sname));
+	ddir = rb_u64(r);
+	rb_str(r, dname, sizeof(dname));
+	if ((rc = parsed(r, DDT_OP_RENAME)) < 0)
+		return rc;
+	return ns_rename(d->ns, sdir, sname, ddir, dname);
+}
+
+static int op_unlink_rmdir(ddtd *d, rbuf *r, uint8_t op)
+{
+	char name[DDT_MAX_STR + 1];
+	uint64_t dir = rb_u64(r);
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	if ((rc = parsed(r, op)) < 0)
+		return rc;
+	return op == DDT_OP_RMDIR ? ns_rmdir(d->ns, dir, name)
+				  : ns_unlink(d->ns, dir, name);
+}
+
+static int op_setattr(ddtd *d, rbuf *r, wbuf *w)
+{
+	ddt_attr v = { 0 }, a;
+	uint64_t ino = rb_u64(r);
+	uint32_t mask = rb_u32(r);
+	int rc;
+
+	v.mode = rb_u32(r);
+	v.uid = rb_u32(r);
+	v.gid = rb_u32(r);
+	v.atime = rb_i64(r);
+	v.mtime = rb_i64(r);
+	if ((rc = parsed(r, DDT_OP_SETATTR)) < 0)
+		return rc;
+	return reply_attr(w, ns_setattr(d->ns, ino, mask, &v, &a), &a);
+}
+
+static int op_symlink(ddtd *d, rbuf *r, wbuf *w)
+{
+	char name[DDT_MAX_STR + 1], target[DDT_MAX_STR + 1];
+	uint64_t dir = rb_u64(r);
+	uint32_t uid, gid;
+	int64_t mtime;
+	ddt_attr a;
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	rb_str(r, target, sizeof(target));
+	uid = rb_u32(r);
+	gid = rb_u32(r);
+	mtime = rb_i64(r);
+	if ((rc = parsed(r, DDT_OP_SYMLINK)) < 0)
+		return rc;
+	return reply_attr(w, ns_symlink(d->ns, dir, name, target, uid, gid,
+					mtime, &a), &a);
+}
+
+static int op_readlink(ddtd *d, rbuf *r, wbuf *w)
+{
+	char target[DDT_MAX_STR + 1];
+	uint64_t ino = rb_u64(r);
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_READLINK)) < 0 ||
+	    (rc = ns_readlink(d->ns, ino, target, sizeof(target))) < 0)
+		return rc;
+	wb_str(w, target);
+	return 0;
+}
+
+static int op_link(ddtd *d, rbuf *r, wbuf *w)
+{
+	char name[DDT_MAX_STR + 1];
+	uint64_t ino = rb_u64(r), dir = rb_u64(r);
+	ddt_attr a;
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	if ((rc = parsed(r, DDT_OP_LINK)) < 0)
+		return rc;
+	return reply_attr(w, ns_link(d->ns, ino, dir, name, &a), &a);
+}
+
+/* ---- the deduplicated write ---- */
+
+static int op_fp_query(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint32_t n = rb_count(r, FP_LEN, DDT_MAX_QUERY), nbytes = (n + 7) / 8;
+	uint8_t *present = NULL, *bits;
+	fp_t *fps;
+	int rc;
+
+	fps = malloc((n ? n : 1) * sizeof(*fps));
+	if (!fps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		rb_fp(r, &fps[i]);
+	if ((rc = parsed(r, DDT_OP_FP_QUERY)) < 0)
+		goto out;
+	present = malloc(n ? n : 1);
+	if (!present) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = store_has(d->st, fps, n, present);
+	if (rc < 0)
+		goto out;
+	wb_u32(w, nbytes);
+	bits = wb_reserve(w, nbytes);
+	if (!bits) {
+		rc = w->err;
+		goto out;
+	}
+	memset(bits, 0, nbytes);
+	for (uint32_t i = 0; i < n; i++)
+		if (present[i])
+			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+out:
+	free(present);
+	free(fps);
+	return rc;
+}
+
+static int op_seg_put(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint32_t n = rb_count(r, FP_LEN + 9, UINT32_MAX);
+	store_seg *segs;
+	size_t fresh = 0;
+	int rc;
+
+	segs = calloc(n ? n : 1, sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		rb_fp(r, &segs[i].fp);
+		segs[i].codec = rb_u8(r);
+		segs[i].raw_len = rb_u32(r);
+		segs[i].stored_len = rb_u32(r);
+		segs[i].data = rb_bytes(r, segs[i].stored_len);
+	}
+	rc = parsed(r, DDT_OP_SEG_PUT);
+	if (rc == 0)
+		rc = store_put(d->st, segs, n, &fresh);
+	if (rc == 0)
+		wb_u32(w, (uint32_t)fresh);
+	free(segs);
+	return rc;
+}
+
+/* Metadata segments come from the store whole, decompressed and checked
+ * against their fingerprints by store_read. */
+static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
+{
+	store *st = arg;
+	uint8_t *buf = malloc(TREE_MAX_SEG_LEN);
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	rc = store_read(st, fp, buf, TREE_MAX_SEG_LEN, out_len);
+	if (rc == -ENOBUFS)
+		rc = ddterr_set(-EBADMSG, "a tree's metadata segment is larger "
+				"than any metadata segment can be");
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	return 0;
+}
+
+typedef struct check_ctx {
+	store *st;
+	fp_t batch[HAS_BATCH];
+	uint32_t n;
+} check_ctx;
+
+static int check_flush(check_ctx *c)
+{
+	uint8_t present[HAS_BATCH];
+	char hex[FP_HEX_LEN + 1];
+	int rc;
+
+	rc = store_has(c->st, c->batch, c->n, present);
+	for (uint32_t i = 0; rc == 0 && i < c->n; i++) {
+		if (!present[i]) {
+			fp_to_hex(&c->batch[i], hex);
+			rc = ddterr_set(-ENOENT, "segment %s is not on the "
+					"target: send it before the commit",
+					hex);
+		}
+	}
+	c->n = 0;
+	return rc;
+}
+
+static int check_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
+{
+	check_ctx *c = arg;
+
+	(void)bytes;
+	if (level > 0)
+		return 0;	/* fetched by the walk: it is there */
+	c->batch[c->n++] = *fp;
+	return c->n == HAS_BATCH ? check_flush(c) : 0;
+}
+
+/* The tree under root is complete, adds up to size, and is on the target. */
+static int check_tree(ddtd *d, const fp_t *root, uint8_t level, uint64_t size)
+{
+	static const fp_t zero;
+	check_ctx *c;
+	int rc;
+
+	if (size == 0) {
+		if (level != 0 || !fp_equal(root, &zero))
+			return ddterr_set(-EINVAL, "an empty file has level 0 "
+					  "and a zero root");
+		return 0;
+	}
+	if (level > TREE_MAX_LEVEL)
+		return ddterr_set(-EINVAL, "tree level %u is over %d", level,
+				  TREE_MAX_LEVEL);
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->st = d->st;
+	c->n = 0;
+	if (level == 0)
+		rc = check_visit(c, 0, root, size);
+	else
+		rc = tree_walk(root, level, size, fetch_seg, d->st,
+			       check_visit, c);
+	if (rc == 0 && c->n)
+		rc = check_flush(c);
+	free(c);
+	return rc;
+}
+
+static int op_commit(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint64_t dir = rb_u64(r);
+	uint32_t flags = rb_u32(r);
+	uint32_t n = rb_count(r, 2 + 3 * 4 + 3 * 8 + 1 + FP_LEN, 100000);
+	ns_entry *e;
+	ddt_attr *out = NULL;
+	int rc;
+
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		rb_str(r, e[i].name, sizeof(e[i].name));
+		e[i].mode = rb_u32(r);
+		e[i].uid = rb_u32(r);
+		e[i].gid = rb_u32(r);
+		e[i].atime = rb_i64(r);
+		e[i].mtime = rb_i64(r);
+		e[i].size = rb_u64(r);
+		e[i].level = rb_u8(r);
+		rb_fp(r, &e[i].root);
+	}
+	rc = parsed(r, DDT_OP_COMMIT);
+	for (uint32_t i = 0; rc == 0 && i < n; i++)
+		rc = check_tree(d, &e[i].root, e[i].level, e[i].size);
+	/* Present is not yet durable: another session may have staged a
+	 * segment this file shares. */
+	if (rc == 0)
+		rc = store_barrier(d->st);
+	if (rc == 0 && !(out = calloc(n ? n : 1, sizeof(*out))))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = ns_commit(d->ns, dir, e, n, flags & DDT_CF_SYNC, out);
+	if (rc == 0) {
+		wb_u32(w, n);
+		for (uint32_t i = 0; i < n; i++)
+			wb_attr(w, &out[i]);
+	}
+	free(out);
+	free(e);
+	return rc;
+}
+
+/* ---- reads ---- */
+
+static int put_seg(ddtd *d, wbuf *w, const fp_t *fp)
+{
+	uint32_t stored, raw;
+	void *data;
+	int codec, rc;
+
+	rc = store_get(d->st, fp, &data, &codec, &stored, &raw);
+	if (rc < 0)
+		return rc;
+	wb_fp(w, fp);
+	wb_u8(w, (uint8_t)codec);
+	wb_u32(w, raw);
+	wb_u32(w, stored);
+	wb_bytes(w, data, stored);
+	free(data);
+	return w->err;
+}
+
+static int op_seg_get(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint32_t n = rb_count(r, FP_LEN, DDT_MAX_GET);
+	fp_t *fps = malloc((n ? n : 1) * sizeof(*fps));
+	int rc;
+
+	if (!fps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		rb_fp(r, &fps[i]);
+	rc = parsed(r, DDT_OP_SEG_GET);
+	if (rc == 0)
+		wb_u32(w, n);
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		rc = put_seg(d, w, &fps[i]);
+		if (rc == 0 && w->len > DDT_MAX_PAYLOAD)
+			rc = ddterr_set(-EINVAL, "SEG_GET: the segments asked "
+					"for do not fit one reply; ask for fewer");
+	}
+	free(fps);
+	return rc;
+}
+
+static int op_read(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint64_t ino = rb_u64(r), off = rb_u64(r);
+	uint32_t len = rb_u32(r), n = 0, sent = 0;
+	tree_entry *segs = NULL;
+	uint64_t *offs = NULL;
+	ddt_attr a;
+	size_t at;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_READ)) < 0 ||
+	    (rc = ns_getattr(d->ns, ino, &a)) < 0)
+		return rc;
+	if (a.type != DDT_T_FILE)
+		return ddterr_set(a.type == DDT_T_DIR ? -EISDIR : -EINVAL,
+				  "inode %" PRIu64 " is not a regular file", ino);
+	wb_u64(w, a.size);
+	at = w->len;
+	wb_u32(w, 0);
+	if (off >= a.size || len == 0)
+		return 0;
+	segs = malloc(READ_MAX_SEGS * sizeof(*segs));
+	offs = malloc(READ_MAX_SEGS * sizeof(*offs));
+	if (!segs || !offs) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = tree_map(&a.root, a.level, a.size, off, len, fetch_seg, d->st,
+		      segs, offs, READ_MAX_SEGS, &n);
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		size_t before = w->len;
+
+		wb_u64(w, offs[i]);
+		rc = put_seg(d, w, &segs[i].fp);
+		if (rc == 0 && w->len > DDT_MAX_PAYLOAD && sent > 0) {
+			w->len = before;	/* the rest in the next READ */
+			break;
+		}
+		sent++;
+	}
+	wb_put_u32_at(w, at, sent);
+out:
+	free(segs);
+	free(offs);
+	return rc;
+}
+
+/* ---- backups ---- */
+
+static int op_backup_begin(ddtd *d, rbuf *r, wbuf *w)
+{
+	char su[DDT_MAX_STR + 1], name[DDT_MAX_STR + 1];
+	ns_backup b;
+	ddt_attr a;
+	int rc;
+
+	rb_str(r, su, sizeof(su));
+	rb_str(r, name, sizeof(name));
+	if ((rc = parsed(r, DDT_OP_BACKUP_BEGIN)) < 0 ||
+	    (rc = ns_backup_begin(d->ns, su, name, now_ns(), &b, &a)) < 0)
+		return rc;
+	wb_str(w, b.id);
+	wb_attr(w, &a);
+	return 0;
+}
+
+static int op_backup_end(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint64_t ino = rb_u64(r), files = rb_u64(r), bytes = rb_u64(r);
+	ddt_attr a;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_BACKUP_END)) < 0)
+		return rc;
+	/* Everything the backup's commits name must be durable before the
+	 * backup is called complete. */
+	rc = store_barrier(d->st);
+	if (rc == 0)
+		rc = ns_backup_end(d->ns, ino, files, bytes, &a);
+	return reply_attr(w, rc, &a);
+}
+
+static int backup_list_cb(void *arg, const ns_backup *b)
+{
+	void **a = arg;
+	wbuf *w = a[0];
+
+	wb_str(w, b->id);
+	wb_u64(w, b->ino);
+	wb_u32(w, b->flags);
+	wb_i64(w, b->created);
+	wb_u64(w, b->files);
+	wb_u64(w, b->bytes);
+	(*(uint32_t *)a[1])++;
+	return w->err;
+}
+
+static int op_backup_list(ddtd *d, rbuf *r, wbuf *w)
+{
+	char su[DDT_MAX_STR + 1];
+	uint32_t n = 0;
+	void *a[2] = { w, &n };
+	size_t at;
+	int rc;
+
+	rb_str(r, su, sizeof(su));
+	if ((rc = parsed(r, DDT_OP_BACKUP_LIST)) < 0)
+		return rc;
+	at = w->len;
+	wb_u32(w, 0);
+	rc = ns_backup_list(d->ns, su, backup_list_cb, a);
+	wb_put_u32_at(w, at, n);
+	return rc;
+}
+
+static int op_backup_delete(ddtd *d, rbuf *r)
+{
+	char su[DDT_MAX_STR + 1], id[DDT_MAX_STR + 1];
+	int rc;
+
+	rb_str(r, su, sizeof(su));
+	rb_str(r, id, sizeof(id));
+	if ((rc = parsed(r, DDT_OP_BACKUP_DELETE)) < 0)
+		return rc;
+	return ns_backup_delete(d->ns, su, id);
+}
+
+/* ---- dispatch ---- */
+
+static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
+{
+	switch (op) {
+	case DDT_OP_STATUS:	return op_status(d, r, w);
+	case DDT_OP_SU_CREATE:	return op_su_create(d, ss, r, w);
+	case DDT_OP_SU_LIST:	return op_su_list(d, r, w);
+	case DDT_OP_SU_DELETE:	return op_su_delete(d, ss, r);
+	case DDT_OP_SU_OPEN:	return op_su_open(d, r, w);
+	case DDT_OP_LOOKUP:	return op_lookup(d, r, w);
+	case DDT_OP_GETATTR:	return op_getattr(d, r, w);
+	case DDT_OP_MKDIR:	return op_mkdir(d, r, w);
+	case DDT_OP_READDIR:	return op_readdir(d, r, w);
+	case DDT_OP_RENAME:	return op_rename(d, r);
+	case DDT_OP_UNLINK:
+	case DDT_OP_RMDIR:	return op_unlink_rmdir(d, r, op);
+	case DDT_OP_SETATTR:	return op_setattr(d, r, w);
+	case DDT_OP_SYMLINK:	return op_symlink(d, r, w);
+	case DDT_OP_READLINK:	return op_readlink(d, r, w);
+	case DDT_OP_LINK:	return op_link(d, r, w);
+	case DDT_OP_FP_QUERY:	return op_fp_query(d, r, w);
+	case DDT_OP_SEG_PUT:	return op_seg_put(d, r, w);
+	case DDT_OP_COMMIT:	return op_commit(d, r, w);
+	case DDT_OP_SEG_GET:	return op_seg_get(d, r, w);
+	case DDT_OP_READ:	return op_read(d, r, w);
+	case DDT_OP_BACKUP_BEGIN: return op_backup_begin(d, r, w);
+	case DDT_OP_BACKUP_END:	return op_backup_end(d, r, w);
+	case DDT_OP_BACKUP_LIST: return op_backup_list(d, r, w);
+	case DDT_OP_BACKUP_DELETE: return op_backup_delete(d, r);
+	}
+	return ddterr_set(-EPROTO, "unknown opcode 0x%02x", op);
+}
+
+int ops_handle(ddtd *d, ops_session *ss, uint8_t op, const uint8_t *payload,
+	       size_t len, wbuf *w)
+{
+	rbuf r;
+	int authed, rc;
+
+	ddterr_clear();
+	rb_init(&r, payload, len);
+	if (op == DDT_OP_HELLO)
+		return op_hello(d, &r, w);
+	if (op == DDT_OP_AUTH)
+		return op_auth(d, ss, &r, w);
+	role_of(ss, &authed);
+	if (!authed)
+		return ddterr_set(-EPERM, "authenticate first (AUTH)");
+	rc = dispatch(d, ss, op, &r, w);
+	if (rc == 0 && w->err)
+		rc = w->err == -E2BIG ?
+			ddterr_set(-EINVAL, "%s: the reply would exceed the "
+				   "largest frame; ask for less",
+				   ddt_op_name(op)) : w->err;
+	return rc;
+}

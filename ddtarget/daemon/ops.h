@@ -1,0 +1,51 @@
+/* ops.h - the session layer's requests: one function per opcode turns a
+ * parsed payload into engine calls (store, namespace, users) and the reply
+ * payload. It knows nothing of sockets; server.c feeds it frames. */
+#ifndef DDTD_OPS_H
+#define DDTD_OPS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "ns.h"
+#include "store.h"
+#include "wire.h"
+
+/* The daemon's one context. */
+typedef struct ddtd {
+	ddtd_config cfg;
+	store *st;
+	ns *ns;
+	idx *ix;
+	int64_t started;	/* ns since the epoch */
+	int sessions;		/* open sessions; atomic access */
+} ddtd;
+
+/* What a session has established; requests of one session run
+ * concurrently, so the fields are guarded by mu. */
+typedef struct ops_session {
+	pthread_mutex_t mu;
+	int authed;
+	int role;
+	char user[DDT_MAX_NAME + 1];
+	char peer[64];		/* "address:port", for the log */
+} ops_session;
+
+void ops_session_init(ops_session *ss, const char *peer);
+void ops_session_destroy(ops_session *ss);
+
+/* Handle one request. The reply's payload is appended to w (the caller
+ * has already begun the frame). Returns 0, or a negative errno whose
+ * message is in ddterr; then w's payload is discarded and an error reply
+ * is sent instead. -EPROTO means the payload did not parse: the session is
+ * closed after the reply. */
+int ops_handle(ddtd *d, ops_session *ss, uint8_t opcode, const uint8_t *payload,
+	       size_t len, wbuf *w);
+
+/* The protocol status for an engine error. */
+uint32_t ops_status(int rc);
+
+#endif

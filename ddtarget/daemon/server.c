@@ -1,0 +1,461 @@
+/* server.c - sessions on libevent (memcached's shape: an event loop for the
+ * sockets, a worker pool for the work).
+ *
+ * The loop thread only frames: it reads a header, waits for the whole
+ * payload, and queues the request. A worker runs it (ops.c) and writes the
+ * reply into the session's bufferevent, which is thread-safe. A session
+ * with DDT_MAX_INFLIGHT requests queued stops being read until replies
+ * drain, so a fast client cannot queue unbounded work. A session lives
+ * until its socket is gone and its last request has finished: requests and
+ * the loop each hold a reference, and the last one frees it on the loop
+ * thread. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "ddterr.h"
+#include "log.h"
+#include "workq.h"
+
+typedef struct server server;
+
+typedef struct session {
+	server *srv;
+	struct bufferevent *bev;
+	ops_session ss;
+	atomic_int refs;
+	atomic_int inflight;
+	atomic_int closing;	/* no more requests are read */
+	int busy;		/* over max_sessions: refuse the HELLO */
+	int paused;		/* reading stopped at the in-flight limit */
+	struct session *prev, *next;	/* the server's list; loop thread */
+} session;
+
+struct server {
+	ddtd *d;
+	struct event_base *base;
+	workq *wq;
+	session *sessions;	/* loop thread only */
+};
+
+typedef struct request {
+	session *s;
+	ddt_hdr h;
+	uint8_t *payload;
+} request;
+
+static void session_unref(session *s);
+
+/* ---- session lifetime ---- */
+
+static void session_free(session *s)
+{
+	server *srv = s->srv;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	bufferevent_free(s->bev);
+	ops_session_destroy(&s->ss);
+	__atomic_fetch_sub(&srv->d->sessions, 1, __ATOMIC_RELAXED);
+	free(s);
+}
+
+static void session_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_free(arg);
+}
+
+/* The last reference may drop on a worker: the free happens on the loop,
+ * which owns the session list and the bufferevent's callbacks. */
+static void session_unref(session *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	if (event_base_once(s->srv->base, -1, EV_TIMEOUT, session_free_cb, s,
+			    NULL) != 0)
+		log_err("cannot schedule freeing session %s", s->ss.peer);
+}
+
+/* Stop reading; drop the loop's reference once the output has drained, so
+ * a final error reply still reaches the client. Loop thread. */
+static void write_drained_cb(struct bufferevent *bev, void *arg)
+{
+	session *s = arg;
+
+	(void)bev;
+	bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
+	session_unref(s);
+}
+
+static void session_close(session *s, int flush)
+{
+	if (atomic_exchange(&s->closing, 1))
+		return;
+	bufferevent_disable(s->bev, EV_READ);
+	if (flush && evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
+		bufferevent_setcb(s->bev, NULL, write_drained_cb, NULL, s);
+		return;
+	}
+	bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
+	session_unref(s);
+}
+
+static void session_close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session *s = arg;
+
+	(void)fd;
+	(void)what;
+	session_close(s, 1);
+	session_unref(s);	/* the reference the worker handed over */
+}
+
+/* ---- replies ---- */
+
+static void send_frame(session *s, wbuf *w, size_t start)
+{
+	if (ddt_frame_finish(w, start) < 0)
+		return;
+	if (bufferevent_write(s->bev, w->p + start, w->len - start) < 0)
+		log_warn("session %s: cannot queue a reply", s->ss.peer);
+}
+
+/* An error reply: status and a one-line message. */
+static void send_error(session *s, uint8_t op, uint32_t id, int rc)
+{
+	wbuf w;
+
+	wb_init(&w);
+	ddt_frame_begin(&w, op, DDT_F_REPLY, id, ops_status(rc));
+	wb_str(&w, ddterr_last(rc));
+	send_frame(s, &w, 0);
+	wb_free(&w);
+}
+
+static void run_request(void *arg)
+{
+	request *q = arg;
+	session *s = q->s;
+	wbuf w;
+	int rc = 0;
+
+	wb_init(&w);
+	if (s->busy) {
+		rc = ddterr_set(-EBUSY, "server busy: %d of %d streams in use, "
+				"try again later",
+				__atomic_load_n(&s->srv->d->sessions,
+						__ATOMIC_RELAXED) - 1,
+				s->srv->d->cfg.max_sessions);
+	} else if (!atomic_load(&s->closing)) {
+		ddt_frame_begin(&w, q->h.opcode, DDT_F_REPLY, q->h.id, 0);
+		rc = ops_handle(s->srv->d, &s->ss, q->h.opcode, q->payload,
+				ddt_payload_len(&q->h), &w);
+	}
+	if (rc == 0 && !atomic_load(&s->closing))
+		send_frame(s, &w, 0);
+	else if (rc < 0)
+		send_error(s, q->h.opcode, q->h.id, rc);
+	if (rc < 0 && rc != -EPROTO && rc != -EBUSY)
+		log_debug("session %s: %s: %s", s->ss.peer,
+			  ddt_op_name(q->h.opcode), ddterr_last(rc));
+	wb_free(&w);
+	free(q->payload);
+	free(q);
+
+	if (rc == -EPROTO || rc == -EBUSY) {
+		if (rc == -EPROTO)
+			log_warn("session %s: protocol error, closing: %s",
+				 s->ss.peer, ddterr_last(rc));
+		/* Our reference goes to the loop, which closes. */
+		if (event_base_once(s->srv->base, -1, EV_TIMEOUT,
+				    session_close_cb, s, NULL) == 0) {
+			atomic_fetch_sub(&s->inflight, 1);
+			return;
+		}
+	}
+	/* Below the limit again: let the loop read (and frame what is
+	 * already buffered, which no new data would announce). */
+	if (atomic_fetch_sub(&s->inflight, 1) == DDT_MAX_INFLIGHT)
+		bufferevent_trigger(s->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
+	session_unref(s);
+}
+
+/* ---- framing (loop thread) ---- */
+
+static void protocol_error(session *s, uint32_t id, int rc)
+{
+	log_warn("session %s: protocol error, closing: %s", s->ss.peer,
+		 ddterr_last(rc));
+	send_error(s, 0, id, rc);
+	session_close(s, 1);
+}
+
+/* Take one whole frame off the input, if there is one. 1: queued a
+ * request; 0: need more bytes (or paused); -1: the session is closing. */
+static int take_frame(session *s, struct evbuffer *in)
+{
+	uint8_t hb[DDT_HDR_LEN];
+	request *q;
+	size_t plen;
+	int rc;
+
+	if (evbuffer_get_length(in) < DDT_HDR_LEN)
+		return 0;
+	evbuffer_copyout(in, hb, sizeof(hb));
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		protocol_error(s, 0, ddterr_set(-EIO, "out of memory"));
+		return -1;
+	}
+	rc = ddt_hdr_parse(hb, &q->h);
+	if (rc == 0 && (q->h.flags & DDT_F_REPLY))
+		rc = ddterr_set(-EPROTO, "a reply frame sent to the target");
+	if (rc == 0 && !ddt_op_known(q->h.opcode))
+		rc = ddterr_set(-EPROTO, "unknown opcode 0x%02x", q->h.opcode);
+	if (rc < 0) {
+		protocol_error(s, q->h.id, rc);
+		free(q);
+		return -1;
+	}
+	plen = ddt_payload_len(&q->h);
+	if (evbuffer_get_length(in) < DDT_HDR_LEN + plen) {
+		free(q);
+		return 0;
+	}
+	q->payload = malloc(plen ? plen : 1);
+	if (!q->payload) {
+		free(q);
+		protocol_error(s, 0, ddterr_set(-EIO, "out of memory"));
+		return -1;
+	}
+	evbuffer_drain(in, DDT_HDR_LEN);
+	evbuffer_remove(in, q->payload, plen);
+	q->s = s;
+	atomic_fetch_add(&s->refs, 1);
+	atomic_fetch_add(&s->inflight, 1);
+	if (workq_push(s->srv->wq, run_request, q) < 0) {
+		atomic_fetch_sub(&s->inflight, 1);
+		session_unref(s);
+		free(q->payload);
+		free(q);
+		protocol_error(s, 0, ddterr_set(-EIO, "out of memory"));
+		return -1;
+	}
+	return 1;
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!atomic_load(&s->closing)) {
+		if (atomic_load(&s->inflight) >= DDT_MAX_INFLIGHT) {
+			/* Flow control: the kernel's buffers fill and TCP
+			 * slows the client down. */
+			bufferevent_disable(bev, EV_READ);
+			s->paused = 1;
+			return;
+		}
+		if (s->paused) {
+			bufferevent_enable(bev, EV_READ);
+			s->paused = 0;
+		}
+		if (take_frame(s, in) <= 0)
+			return;
+	}
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	session *s = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (what & BEV_EVENT_ERROR)
+			log_debug("session %s: %s", s->ss.peer,
+				  evutil_socket_error_to_string(
+					  EVUTIL_SOCKET_ERROR()));
+		log_debug("session %s: closed", s->ss.peer);
+		session_close(s, 0);
+	}
+}
+
+static void peer_name(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(buf, cap, "%s:%d", host, port);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	server *srv = arg;
+	session *s;
+	char peer[64];
+	int one = 1, n;
+
+	(void)l;
+	(void)salen;
+	peer_name(sa, peer, sizeof(peer));
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		evutil_closesocket(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->srv = srv;
+	atomic_init(&s->refs, 1);
+	ops_session_init(&s->ss, peer);
+	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE |
+					BEV_OPT_THREADSAFE);
+	if (!s->bev) {
+		evutil_closesocket(fd);
+		ops_session_destroy(&s->ss);
+		free(s);
+		return;
+	}
+	n = __atomic_add_fetch(&srv->d->sessions, 1, __ATOMIC_RELAXED);
+	s->busy = n > srv->d->cfg.max_sessions;
+	s->next = srv->sessions;
+	if (s->next)
+		s->next->prev = s;
+	srv->sessions = s;
+	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_debug("session %s: connected%s", peer, s->busy ? " (busy)" : "");
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	server *srv = arg;
+
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(srv->base, NULL);
+}
+
+/* After the loop: the workers finish what was queued (their replies may
+ * go nowhere), then every session is freed whatever its references. */
+static void teardown(server *srv)
+{
+	workq_free(srv->wq);
+	srv->wq = NULL;
+	while (srv->sessions)
+		session_free(srv->sessions);
+}
+
+static struct evconnlistener *listen_on(server *srv, const ddtd_config *c)
+{
+	struct evutil_addrinfo hints = { 0 }, *ai = NULL;
+	struct evconnlistener *l = NULL;
+	char port[16];
+	int rc;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	snprintf(port, sizeof(port), "%d", c->port);
+	rc = evutil_getaddrinfo(c->listen, port, &hints, &ai);
+	if (rc != 0) {
+		ddterr_set(-EINVAL, "listen address %s: %s", c->listen,
+			   evutil_gai_strerror(rc));
+		return NULL;
+	}
+	l = evconnlistener_new_bind(srv->base, accept_cb, srv,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+				    128, ai->ai_addr, (int)ai->ai_addrlen);
+	if (!l)
+		ddterr_set(-errno, "cannot listen on %s port %d: %s", c->listen,
+			   c->port, strerror(errno));
+	evutil_freeaddrinfo(ai);
+	return l;
+}
+
+int server_run(ddtd *d, void (*ready)(ddtd *d))
+{
+	struct evconnlistener *l = NULL;
+	struct event *sigterm = NULL, *sigint = NULL;
+	server srv = { .d = d };
+	int rc = 0, nworkers;
+
+	if (evthread_use_pthreads() != 0)
+		return ddterr_set(-EINVAL, "libevent has no thread support");
+	srv.base = event_base_new();
+	if (!srv.base)
+		return ddterr_set(-ENOMEM, "cannot create the event loop");
+	nworkers = d->cfg.workers > 0 ? d->cfg.workers
+				      : (int)sysconf(_SC_NPROCESSORS_ONLN) * 2;
+	if (nworkers < 2)
+		nworkers = 2;
+	rc = workq_new(&srv.wq, nworkers);
+	if (rc < 0) {
+		ddterr_set(rc, "cannot start %d worker threads", nworkers);
+		goto out;
+	}
+	l = listen_on(&srv, &d->cfg);
+	if (!l) {
+		rc = -EADDRINUSE;
+		goto out;
+	}
+	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
+	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
+	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) ||
+	    evsignal_add(sigint, NULL)) {
+		rc = ddterr_set(-ENOMEM, "cannot install signal handlers");
+		goto out;
+	}
+	log_info("listening on %s port %d, %d workers, at most %d sessions",
+		 d->cfg.listen, d->cfg.port, nworkers, d->cfg.max_sessions);
+	if (ready)
+		ready(d);
+	event_base_dispatch(srv.base);
+	evconnlistener_free(l);
+	l = NULL;
+	teardown(&srv);
+out:
+	if (l)
+		evconnlistener_free(l);
+	if (srv.wq)
+		workq_free(srv.wq);
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	event_base_free(srv.base);
+	return rc;
+}

@@ -1,0 +1,34 @@
+/* auth.h - users and their passwords, in the store's RocksDB (IDX_USERS).
+ *
+ * Passwords are never stored: each user has a random 16-byte salt and the
+ * PBKDF2-HMAC-SHA256 of the password under it (AUTH_ITERATIONS rounds,
+ * OpenSSL), compared in constant time. */
+#ifndef AUTH_H
+#define AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index.h"
+
+#define AUTH_ITERATIONS 50000
+#define AUTH_MAX_PASSWORD 1024
+
+/* Create or replace a user (role: DDT_ROLE_USER or DDT_ROLE_ADMIN). A user
+ * name is 1..64 bytes of letters, digits, '-', '_', '.'; -EINVAL otherwise. */
+int auth_set_user(idx *ix, const char *user, const char *password, int role);
+
+/* 0 and *out_role if the password is right; -EACCES ("wrong user name or
+ * password", the same for an unknown user, so names cannot be probed). */
+int auth_check(idx *ix, const char *user, const char *password,
+	       int *out_role);
+
+int auth_delete_user(idx *ix, const char *user);	/* -ENOENT */
+
+/* How many users exist (the daemon creates the first admin if none). */
+int auth_count(idx *ix, uint64_t *out_n);
+
+typedef int (*auth_user_cb)(void *arg, const char *user, int role);
+int auth_list(idx *ix, auth_user_cb cb, void *arg);
+
+#endif

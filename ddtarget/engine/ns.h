@@ -1,0 +1,133 @@
+/* ns.h - the namespace: storage units, and in each a POSIX-like tree of
+ * directories, files, symbolic links and hard links, plus backups (marked
+ * directories at a storage unit's root). It lives in the store's RocksDB
+ * (index.h's IDX_NS space), so the same checkpoint holds it and the segment
+ * index. Inode numbers are global to the target.
+ *
+ * Files are never written in place: ns_commit() binds a name to a whole,
+ * already stored tree of segments (root, level, size), so a file appears
+ * complete or not at all. What lies behind a root is the caller's to check
+ * (the session layer walks the tree before it commits).
+ *
+ * All calls are thread-safe (one mutex: namespace updates are small), and
+ * return 0 or a negative errno that maps to the protocol's codes (wire.h),
+ * with a ddterr message. */
+#ifndef NS_H
+#define NS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index.h"
+#include "wire.h"
+
+typedef struct ns ns;
+
+int ns_open(ns **out, idx *ix);
+void ns_close(ns *n);
+
+/* Make every earlier change durable. */
+int ns_sync(ns *n);
+
+/* ---- storage units ---- */
+
+typedef struct ns_su {
+	char name[DDT_MAX_NAME + 1];
+	uint64_t root;		/* its root directory's inode */
+	uint64_t files;		/* regular files in it */
+	uint64_t logical_bytes;	/* their sizes, added up */
+	int64_t created;	/* ns since the epoch */
+} ns_su;
+
+/* -EEXIST, -ENAMETOOLONG / -EINVAL for a bad name. */
+int ns_su_create(ns *n, const char *name, ns_su *out);
+int ns_su_get(ns *n, const char *name, ns_su *out);	/* -ENOENT */
+typedef int (*ns_su_cb)(void *arg, const ns_su *su);
+int ns_su_list(ns *n, ns_su_cb cb, void *arg);
+/* -ENOTEMPTY unless empty or recursive. */
+int ns_su_delete(ns *n, const char *name, int recursive);
+
+/* ---- the tree ---- */
+
+int ns_getattr(ns *n, uint64_t ino, ddt_attr *out);
+int ns_lookup(ns *n, uint64_t dir, const char *name, ddt_attr *out);
+int ns_mkdir(ns *n, uint64_t dir, const char *name, uint32_t mode,
+	     uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);
+int ns_symlink(ns *n, uint64_t dir, const char *name, const char *target,
+	       uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);
+/* target into buf (cap bytes, NUL-terminated); -ENAMETOOLONG if short. */
+int ns_readlink(ns *n, uint64_t ino, char *buf, size_t cap);
+int ns_link(ns *n, uint64_t ino, uint64_t dir, const char *name,
+	    ddt_attr *out);
+/* Files and symlinks; -EISDIR for a directory. */
+int ns_unlink(ns *n, uint64_t dir, const char *name);
+/* Empty directories; -ENOTEMPTY, -ENOTDIR. */
+int ns_rmdir(ns *n, uint64_t dir, const char *name);
+/* Replaces an existing file or empty directory of a compatible type. */
+int ns_rename(ns *n, uint64_t sdir, const char *sname, uint64_t ddir,
+	      const char *dname);
+/* mask: DDT_SA_* bits saying which of v's fields apply. */
+int ns_setattr(ns *n, uint64_t ino, uint32_t mask, const ddt_attr *v,
+	       ddt_attr *out);
+
+/* Entries of dir with names after `after` (byte order; "" from the
+ * start), at most max; *out_eof set when none remain after those given. */
+typedef int (*ns_dirent_cb)(void *arg, const char *name, const ddt_attr *a);
+int ns_readdir(ns *n, uint64_t dir, const char *after, uint32_t max,
+	       ns_dirent_cb cb, void *arg, int *out_eof);
+
+/* ---- file content ---- */
+
+typedef struct ns_entry {
+	char name[DDT_MAX_NAME + 1];
+	uint32_t mode, uid, gid;
+	int64_t atime, mtime;
+	uint64_t size;
+	uint8_t level;
+	fp_t root;
+} ns_entry;
+
+/* Create or replace files e[0..count) in dir, all or none; out[i] gets
+ * each one's attributes. Replacing a directory is -EISDIR. sync: durable
+ * before returning. Keeps the storage unit's file and byte counts. */
+int ns_commit(ns *n, uint64_t dir, const ns_entry *e, size_t count, int sync,
+	      ddt_attr *out);
+
+/* Every file root under ino (a file: itself; a directory: recursively),
+ * for cleaning and for verifying a backup. */
+typedef int (*ns_root_cb)(void *arg, const fp_t *root, uint8_t level,
+			  uint64_t size);
+int ns_foreach_root(ns *n, uint64_t ino, ns_root_cb cb, void *arg);
+
+/* ---- backups ---- */
+
+typedef struct ns_backup {
+	char id[DDT_MAX_NAME + 1];	/* NAME@YYYYMMDDTHHMMSSZ */
+	uint64_t ino;
+	uint32_t flags;			/* DDT_AF_* */
+	int64_t created;
+	uint64_t files, bytes;
+} ns_backup;
+
+/* A new backup directory at the root of storage unit su, flagged backup
+ * and incomplete; id from name and now (ns). -EEXIST if one of that
+ * second exists. */
+int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
+		    ns_backup *out, ddt_attr *out_attr);
+/* Clear the incomplete flag, record the totals; synced. */
+int ns_backup_end(ns *n, uint64_t ino, uint64_t files, uint64_t bytes,
+		  ddt_attr *out);
+typedef int (*ns_backup_cb)(void *arg, const ns_backup *b);
+int ns_backup_list(ns *n, const char *su, ns_backup_cb cb, void *arg);
+/* Remove a backup and everything under it. */
+int ns_backup_delete(ns *n, const char *su, const char *id);
+
+/* ---- figures ---- */
+
+typedef struct ns_stats {
+	uint64_t storage_units, backups, files, logical_bytes;
+} ns_stats;
+
+int ns_get_stats(ns *n, ns_stats *out);
+
+#endif

@@ -1,0 +1,162 @@
+/* ddtc.h - the ddtarget client library: the one header that ddt, the NFS,
+ * CIFS and tape gateways and the SNMP subagent include.
+ *
+ * A ddtc is one authenticated session with ddtargetd. Calls block, but the
+ * connection is pipelined underneath: any number of threads may call at
+ * once, and the file writer keeps many requests in flight by itself, so a
+ * single writer still fills the link and the target's cores.
+ *
+ * Deduplication happens here, on the client: ddtc_file_write() cuts the
+ * data into segments (the chunker sizes come from the target's HELLO),
+ * fingerprints them, asks the target which it lacks, and sends only those,
+ * compressed. Every call returns 0 or a negative errno (the protocol's error
+ * codes, wire.h); ddtc_errmsg() then says what failed in one line. */
+#ifndef DDTC_H
+#define DDTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+typedef struct ddtc ddtc;
+
+typedef struct ddtc_opts {
+	const char *host;	/* default "127.0.0.1" */
+	int port;		/* default DDT_DEFAULT_PORT */
+	const char *user;	/* default "admin" */
+	const char *password;
+	const char *client_name; /* for the target's log; default "ddtc" */
+	int codec;		/* codec_id for new segments; default LZ4 */
+	int threads;		/* segmenting/compressing threads; 0: one per CPU */
+	/* Fingerprints known to be on the target, kept across sessions in
+	 * this file (see ddtc_cache.h); NULL: none. */
+	const char *seg_cache_path;
+} ddtc_opts;
+
+void ddtc_opts_default(ddtc_opts *o);
+
+/* Connect, HELLO, AUTH. -ECONNREFUSED, -EACCES (wrong password), -EBUSY... */
+int ddtc_connect(ddtc **out, const ddtc_opts *o);
+void ddtc_close(ddtc *c);
+
+/* The last error's message on this thread (never NULL). */
+const char *ddtc_errmsg(int rc);
+
+/* The role AUTH granted, the chunker sizes the target asked for. */
+int ddtc_role(const ddtc *c);
+
+/* ---- status and storage units ---- */
+
+typedef int (*ddtc_kv_cb)(void *arg, const char *key, uint64_t value);
+int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg);
+
+typedef struct ddtc_su {
+	char name[DDT_MAX_NAME + 1];
+	uint64_t root, files, logical_bytes;
+	int64_t created;
+} ddtc_su;
+
+int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root);
+int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out);
+typedef int (*ddtc_su_cb)(void *arg, const ddtc_su *su);
+int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg);
+int ddtc_su_delete(ddtc *c, const char *name, int recursive);
+
+/* ---- namespace ---- */
+
+int ddtc_lookup(ddtc *c, uint64_t dir, const char *name, ddt_attr *out);
+int ddtc_getattr(ddtc *c, uint64_t ino, ddt_attr *out);
+/* Walk a '/'-separated path from dir. */
+int ddtc_lookup_path(ddtc *c, uint64_t dir, const char *path, ddt_attr *out);
+int ddtc_mkdir(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
+	       uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);
+typedef int (*ddtc_dirent_cb)(void *arg, const char *name, const ddt_attr *a);
+/* All entries of dir, in name order, however many READDIR calls it takes. */
+int ddtc_readdir(ddtc *c, uint64_t dir, ddtc_dirent_cb cb, void *arg);
+int ddtc_rename(ddtc *c, uint64_t sdir, const char *sname, uint64_t ddir,
+		const char *dname);
+int ddtc_unlink(ddtc *c, uint64_t dir, const char *name);
+int ddtc_rmdir(ddtc *c, uint64_t dir, const char *name);
+int ddtc_setattr(ddtc *c, uint64_t ino, uint32_t mask, const ddt_attr *v,
+		 ddt_attr *out);
+int ddtc_symlink(ddtc *c, uint64_t dir, const char *name, const char *target,
+		 uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);
+int ddtc_readlink(ddtc *c, uint64_t ino, char *buf, size_t cap);
+int ddtc_link(ddtc *c, uint64_t ino, uint64_t dir, const char *name,
+	      ddt_attr *out);
+
+/* ---- writing files ---- */
+
+typedef struct ddtc_file ddtc_file;
+
+/* What a finished file will be called and carry. */
+typedef struct ddtc_meta {
+	uint64_t dir;
+	char name[DDT_MAX_NAME + 1];
+	uint32_t mode, uid, gid;
+	int64_t atime, mtime;
+} ddtc_meta;
+
+/* Start a file; nothing is visible until ddtc_file_close(). */
+int ddtc_file_create(ddtc *c, const ddtc_meta *m, ddtc_file **out);
+/* Append bytes. Segments go out as they are cut; returns quickly. */
+int ddtc_file_write(ddtc_file *f, const void *buf, size_t n);
+/* Finish: the last segments, the tree, the COMMIT (sync: DDT_CF_SYNC).
+ * The file is then visible with out's attributes. Frees f either way. */
+int ddtc_file_close(ddtc_file *f, int sync, ddt_attr *out);
+/* Give up on a file: nothing becomes visible. */
+void ddtc_file_abort(ddtc_file *f);
+
+/* Bind names to content already on the target (an unchanged file's root
+ * from a client cache): one COMMIT for e[0..n) in dir. */
+typedef struct ddtc_entry {
+	char name[DDT_MAX_NAME + 1];
+	uint32_t mode, uid, gid;
+	int64_t atime, mtime;
+	uint64_t size;
+	uint8_t level;
+	fp_t root;
+} ddtc_entry;
+int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
+		int sync, ddt_attr *out);
+
+/* ---- reading files ---- */
+
+/* Read up to n bytes of file ino at off into buf; *out_n is what was read
+ * (less only at the end of the file). */
+int ddtc_read(ddtc *c, uint64_t ino, uint64_t off, void *buf, size_t n,
+	      size_t *out_n);
+
+/* Stream a whole file to fd (restores use this: several READs in flight). */
+int ddtc_read_to_fd(ddtc *c, uint64_t ino, int fd, uint64_t *out_bytes);
+
+/* ---- backups ---- */
+
+typedef struct ddtc_backup {
+	char id[DDT_MAX_NAME + 1];
+	uint64_t ino;
+	uint32_t flags;
+	int64_t created;
+	uint64_t files, bytes;
+} ddtc_backup;
+
+int ddtc_backup_begin(ddtc *c, const char *su, const char *name,
+		      ddtc_backup *out);
+int ddtc_backup_end(ddtc *c, uint64_t ino, uint64_t files, uint64_t bytes);
+typedef int (*ddtc_backup_cb)(void *arg, const ddtc_backup *b);
+int ddtc_backup_list(ddtc *c, const char *su, ddtc_backup_cb cb, void *arg);
+int ddtc_backup_delete(ddtc *c, const char *su, const char *id);
+
+/* ---- counters, for progress displays ---- */
+
+typedef struct ddtc_counters {
+	uint64_t logical_bytes;	/* handed to ddtc_file_write() */
+	uint64_t wire_bytes;	/* sent on the socket, all frames */
+	uint64_t segments, segments_sent, bytes_sent_stored;
+	uint64_t queries_saved;	/* fingerprints the segment cache answered */
+} ddtc_counters;
+
+void ddtc_get_counters(ddtc *c, ddtc_counters *out);
+
+#endif
