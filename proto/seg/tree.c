@@ -163,7 +163,7 @@ int tree_add(tree_builder *t, const fp_t *fp, uint64_t bytes)
 	t->size += bytes;
 	rc = add_child(t, 1, fp, bytes);
 	if (rc)
-		t->err = rc;	/* groups half-handed up: the file is lost */
+		t->err = rc;	/* groups half handed up: file lost */
 	return rc;
 }
 
@@ -203,7 +203,7 @@ int tree_finish(tree_builder *t, fp_t *out_root, uint8_t *out_level,
 	for (level = 0; level <= TREE_MAX_LEVEL; level++) {
 		pending = level > 0 && t->lv[level].n > 0;
 		nodes = t->lv[level + 1].added + (uint64_t)pending;
-		if (nodes == 0)		/* only at level 0: an empty file */
+		if (nodes == 0)	/* only at level 0: an empty file */
 			break;
 		if (pending) {
 			rc = close_group(t, level);

@@ -16,8 +16,8 @@
 #define TREE_HDR_LEN		16
 #define TREE_ENTRY_LEN		40	/* fp + u64 bytes */
 #define TREE_MIN_FANOUT		64
-#define TREE_AVG_FANOUT		512	/* DDT_TREE_AVG_FANOUT */
-#define TREE_MAX_FANOUT		2048	/* DDT_TREE_MAX_FANOUT */
+#define TREE_AVG_FANOUT		512
+#define TREE_MAX_FANOUT		2048
 #define TREE_MAX_LEVEL		8
 /* The largest metadata segment: a full group. */
 #define TREE_MAX_SEG_LEN	(TREE_HDR_LEN + TREE_MAX_FANOUT * TREE_ENTRY_LEN)

@@ -1,0 +1,148 @@
+/* daemon.h - start a real ddtargetd for a test: its own store directory
+ * and a free loopback port, the admin password it generated, and a clean
+ * stop (SIGTERM) or a crash (SIGKILL). Tests run in parallel, so nothing
+ * here is shared between them. */
+#ifndef TEST_DAEMON_H
+#define TEST_DAEMON_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct test_daemon {
+	pid_t pid;
+	int port;
+	char store[512];
+	char password[128];
+	char log[600];
+} test_daemon;
+
+/* A port nobody listens on right now. */
+static inline int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static inline int tcp_connect(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static inline void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Start ddtargetd on store (created if new) with extra arguments (NULL
+ * terminated, may be NULL); wait until it accepts connections. 0 or -1. */
+static inline int daemon_start(test_daemon *d, const char *store,
+			       const char *const *extra)
+{
+	const char *bin = getenv("DDTARGETD");
+	char port[16], pwpath[600], bbuf[600];
+	const char *argv[32];
+	int n = 0, fd;
+	FILE *f;
+
+	if (!bin) {
+		const char *top = getenv("top_builddir");
+
+		snprintf(bbuf, sizeof(bbuf), "%s/ddtargetd", top ? top : ".");
+		bin = bbuf;
+	}
+	snprintf(d->store, sizeof(d->store), "%s", store);
+	snprintf(d->log, sizeof(d->log), "%s.log", store);
+	d->port = free_port();
+	snprintf(port, sizeof(port), "%d", d->port);
+	argv[n++] = bin;
+	argv[n++] = "-s";
+	argv[n++] = store;
+	argv[n++] = "-p";
+	argv[n++] = port;
+	argv[n++] = "-v";
+	for (int i = 0; extra && extra[i] && n < 30; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	d->pid = fork();
+	if (d->pid < 0)
+		return -1;
+	if (d->pid == 0) {
+		int lfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (lfd >= 0) {
+			dup2(lfd, 2);
+			dup2(lfd, 1);
+		}
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		int st;
+
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return -1;	/* it died: see d->log */
+		}
+		fd = tcp_connect(d->port);
+		if (fd >= 0) {
+			close(fd);
+			break;
+		}
+		sleep_ms(20);
+	}
+	snprintf(pwpath, sizeof(pwpath), "%s/admin.password", store);
+	f = fopen(pwpath, "r");
+	if (!f || !fgets(d->password, sizeof(d->password), f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	d->password[strcspn(d->password, "\n")] = '\0';
+	return 0;
+}
+
+/* SIGTERM (clean) or SIGKILL (crash); returns the wait status. */
+static inline int daemon_stop(test_daemon *d, int sig)
+{
+	int st = -1;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, sig);
+	waitpid(d->pid, &st, 0);
+	d->pid = 0;
+	return st;
+}
+
+#endif

@@ -1,0 +1,609 @@
+/* test_daemon.c - ddtargetd over a raw socket, speaking PROTOCOL.md by hand
+ * (no client library): the session rules, a deduplicated write and read of
+ * a file, the errors a client can provoke, malformed frames that must end
+ * only their own session, and the session limit. */
+#include "ddterr.h"
+#include "segmenter.h"
+#include "codec.h"
+#include "tree.h"
+#include "wire.h"
+#include "tap.h"
+#include "testutil.h"
+#include "daemon.h"
+
+#include <poll.h>
+
+static uint32_t next_id = 1;
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t r = read(fd, b, n);
+
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* One reply: 0 and its header and payload (malloc'd), or -1 at EOF. */
+static int recv_frame(int fd, ddt_hdr *h, uint8_t **payload)
+{
+	uint8_t hb[DDT_HDR_LEN];
+	size_t n;
+
+	*payload = NULL;
+	if (read_all(fd, hb, sizeof(hb)) < 0 || ddt_hdr_parse(hb, h) < 0)
+		return -1;
+	n = ddt_payload_len(h);
+	*payload = malloc(n ? n : 1);
+	if (!*payload || read_all(fd, *payload, n) < 0)
+		return -1;
+	return 0;
+}
+
+/* Send op with payload p (may be NULL) and wait for its reply. Returns the
+ * reply's status, or -1 if the connection ended. *out (if not NULL) gets
+ * the payload, to free; errmsg (if not NULL) an error reply's message. */
+static int call(int fd, uint8_t op, const wbuf *p, uint8_t **out,
+		size_t *out_len, char *errmsg)
+{
+	uint32_t id = next_id++;
+	uint8_t *payload;
+	ddt_hdr h;
+	wbuf w;
+	int rc;
+
+	wb_init(&w);
+	ddt_frame_begin(&w, op, 0, id, 0);
+	if (p && p->len)
+		wb_bytes(&w, p->p, p->len);
+	ddt_frame_finish(&w, 0);
+	rc = write_all(fd, w.p, w.len);
+	wb_free(&w);
+	if (rc < 0 || recv_frame(fd, &h, &payload) < 0)
+		return -1;
+	if (h.id != id || !(h.flags & DDT_F_REPLY) || h.opcode != op) {
+		free(payload);
+		return -1;
+	}
+	if (h.status && errmsg) {
+		rbuf r;
+
+		rb_init(&r, payload, ddt_payload_len(&h));
+		rb_str(&r, errmsg, DDT_MAX_STR + 1);
+	}
+	if (out) {
+		*out = payload;
+		if (out_len)
+			*out_len = ddt_payload_len(&h);
+	} else {
+		free(payload);
+	}
+	return (int)h.status;
+}
+
+static int hello(int fd, char *msg)
+{
+	wbuf p;
+	int st;
+
+	wb_init(&p);
+	wb_u32(&p, DDT_PROTO_VERSION);
+	wb_str(&p, "test_daemon");
+	st = call(fd, DDT_OP_HELLO, &p, NULL, NULL, msg);
+	wb_free(&p);
+	return st;
+}
+
+static int auth(int fd, const char *user, const char *pw, char *msg)
+{
+	wbuf p;
+	int st;
+
+	wb_init(&p);
+	wb_str(&p, user);
+	wb_str(&p, pw);
+	st = call(fd, DDT_OP_AUTH, &p, NULL, NULL, msg);
+	wb_free(&p);
+	return st;
+}
+
+static int login(const test_daemon *d)
+{
+	int fd = tcp_connect(d->port);
+
+	if (fd < 0 || hello(fd, NULL) != 0 ||
+	    auth(fd, "admin", d->password, NULL) != 0)
+		tap_bail("cannot log in to the daemon (see %s)", d->log);
+	return fd;
+}
+
+/* The connection was closed by the daemon (after its error reply). */
+static int closed_by_peer(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint8_t b;
+
+	if (poll(&p, 1, 5000) <= 0)
+		return 0;
+	return read(fd, &b, 1) == 0;
+}
+
+static void test_session_rules(const test_daemon *d)
+{
+	char msg[DDT_MAX_STR + 1] = "";
+	int fd = tcp_connect(d->port), st;
+
+	ok(fd >= 0 && hello(fd, NULL) == 0, "HELLO is answered");
+	st = call(fd, DDT_OP_STATUS, NULL, NULL, NULL, msg);
+	ok(st == DDT_EPERM && strstr(msg, "authenticate"),
+	   "a request before AUTH is refused: %s", msg);
+	st = auth(fd, "admin", "not-the-password", msg);
+	ok(st == DDT_EACCES && strstr(msg, "wrong user name or password"),
+	   "a wrong password is refused: %s", msg);
+	st = auth(fd, "nobody", d->password, msg);
+	ok(st == DDT_EACCES, "an unknown user gets the same answer: %s", msg);
+	ok(auth(fd, "admin", d->password, NULL) == 0,
+	   "the right password then works on the same session");
+	close(fd);
+}
+
+static int su_open(int fd, const char *name, uint64_t *root, char *msg)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	wbuf p;
+	rbuf r;
+	int st;
+
+	wb_init(&p);
+	wb_str(&p, name);
+	st = call(fd, DDT_OP_SU_OPEN, &p, &out, &len, msg);
+	wb_free(&p);
+	if (st == 0) {
+		rb_init(&r, out, len);
+		*root = rb_u64(&r);
+	}
+	free(out);
+	return st;
+}
+
+/* A deduplicated write by hand: cut, fingerprint, query, put what is
+ * missing, the tree's metadata segments too, and commit. */
+typedef struct upload {
+	int fd;
+	wbuf segs;		/* SEG_PUT payload being built */
+	uint32_t nsegs;
+	size_t count_at;
+	int err;
+} upload;
+
+static void up_add(upload *u, const fp_t *fp, const void *raw, size_t n)
+{
+	uint8_t *dst = malloc(codec_bound(n));
+	uint32_t stored;
+	int codec;
+	fp_t f;
+
+	if (!dst || seg_encode(CODEC_LZ4, raw, n, &f, dst, codec_bound(n),
+			       &stored, &codec) != 0 || !fp_equal(&f, fp)) {
+		u->err = 1;
+		free(dst);
+		return;
+	}
+	wb_fp(&u->segs, fp);
+	wb_u8(&u->segs, (uint8_t)codec);
+	wb_u32(&u->segs, (uint32_t)n);
+	wb_u32(&u->segs, stored);
+	wb_bytes(&u->segs, dst, stored);
+	u->nsegs++;
+	free(dst);
+}
+
+static int emit_meta(void *arg, int level, const uint8_t *raw, size_t len,
+		     const fp_t *fp)
+{
+	(void)level;
+	up_add(arg, fp, raw, len);
+	return 0;
+}
+
+static int put_segs(upload *u, uint32_t *out_new, char *msg)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	rbuf r;
+	int st;
+
+	wb_put_u32_at(&u->segs, 0, u->nsegs);
+	st = call(u->fd, DDT_OP_SEG_PUT, &u->segs, &out, &len, msg);
+	if (st == 0) {
+		rb_init(&r, out, len);
+		*out_new = rb_u32(&r);
+	}
+	free(out);
+	return st;
+}
+
+/* How many of fps[0..n) the target has. */
+static int query(int fd, const fp_t *fps, uint32_t n, uint32_t *out_have)
+{
+	uint8_t *out = NULL;
+	const uint8_t *bits;
+	uint32_t blen, have = 0;
+	size_t len;
+	wbuf p;
+	rbuf r;
+	int st;
+
+	wb_init(&p);
+	wb_u32(&p, n);
+	for (uint32_t i = 0; i < n; i++)
+		wb_fp(&p, &fps[i]);
+	st = call(fd, DDT_OP_FP_QUERY, &p, &out, &len, NULL);
+	wb_free(&p);
+	if (st == 0) {
+		rb_init(&r, out, len);
+		bits = rb_blob(&r, &blen);
+		for (uint32_t i = 0; bits && i < n && i / 8 < blen; i++)
+			have += (bits[i / 8] >> (i % 8)) & 1;
+	}
+	free(out);
+	*out_have = have;
+	return st;
+}
+
+static int commit(int fd, uint64_t dir, const char *name, uint64_t size,
+		  uint8_t level, const fp_t *root, uint64_t *out_ino, char *msg)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	ddt_attr a;
+	wbuf p;
+	rbuf r;
+	int st;
+
+	wb_init(&p);
+	wb_u64(&p, dir);
+	wb_u32(&p, DDT_CF_SYNC);
+	wb_u32(&p, 1);
+	wb_str(&p, name);
+	wb_u32(&p, 0644);
+	wb_u32(&p, 0);
+	wb_u32(&p, 0);
+	wb_i64(&p, 1);
+	wb_i64(&p, 2);
+	wb_u64(&p, size);
+	wb_u8(&p, level);
+	wb_fp(&p, root);
+	st = call(fd, DDT_OP_COMMIT, &p, &out, &len, msg);
+	wb_free(&p);
+	if (st == 0) {
+		rb_init(&r, out, len);
+		rb_u32(&r);
+		rb_attr(&r, &a);
+		*out_ino = a.ino;
+	}
+	free(out);
+	return st;
+}
+
+/* READ the whole file back into buf; bytes read, or -1. */
+static long read_file(int fd, uint64_t ino, uint8_t *buf, size_t cap)
+{
+	uint64_t off = 0, size = 1;
+
+	while (off < size) {
+		uint8_t *out = NULL;
+		uint32_t n, last_end = 0;
+		size_t len;
+		wbuf p;
+		rbuf r;
+
+		wb_init(&p);
+		wb_u64(&p, ino);
+		wb_u64(&p, off);
+		wb_u32(&p, 1 << 20);
+		if (call(fd, DDT_OP_READ, &p, &out, &len, NULL) != 0) {
+			wb_free(&p);
+			free(out);
+			return -1;
+		}
+		wb_free(&p);
+		rb_init(&r, out, len);
+		size = rb_u64(&r);
+		n = rb_count(&r, 8 + FP_LEN + 9, UINT32_MAX);
+		if (size > cap || n == 0) {
+			free(out);
+			return size == 0 ? 0 : -1;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t at = rb_u64(&r);
+			uint32_t raw, stored;
+			const uint8_t *data;
+			uint8_t codec;
+			fp_t f;
+
+			rb_fp(&r, &f);
+			codec = rb_u8(&r);
+			raw = rb_u32(&r);
+			stored = rb_u32(&r);
+			data = rb_bytes(&r, stored);
+			if (!data || at + raw > cap ||
+			    codec_decompress(codec, data, stored, buf + at, raw)) {
+				free(out);
+				return -1;
+			}
+			last_end = (uint32_t)(at + raw);
+		}
+		free(out);
+		off = last_end;
+	}
+	return (long)size;
+}
+
+#define FILE_BYTES (3 << 20)
+
+static void test_write_read(const test_daemon *d)
+{
+	char msg[DDT_MAX_STR + 1] = "";
+	uint8_t *data = xmalloc(FILE_BYTES), *back = xmalloc(FILE_BYTES);
+	fp_t *fps = xmalloc(4096 * sizeof(fp_t)), root;
+	uint32_t nf = 0, have, fresh = 0;
+	upload u = { .fd = login(d) };
+	tree_builder *tb;
+	uint64_t suroot, ino;
+	uint8_t level;
+	uint64_t size;
+	size_t off = 0;
+	cdc c;
+	int st;
+
+	st = su_open(u.fd, "nope", &suroot, msg);
+	ok(st == DDT_ENOENT && strstr(msg, "nope"),
+	   "an unknown storage unit is refused: %s", msg);
+	{
+		wbuf p;
+
+		wb_init(&p);
+		wb_str(&p, "su1");
+		st = call(u.fd, DDT_OP_SU_CREATE, &p, NULL, NULL, msg);
+		wb_free(&p);
+	}
+	ok(st == 0 && su_open(u.fd, "su1", &suroot, NULL) == 0,
+	   "a storage unit is created and opened");
+
+	rnd_seed(7);
+	rnd_fill(data, FILE_BYTES);
+	for (size_t i = FILE_BYTES / 2; i < FILE_BYTES; i++)
+		data[i] = (uint8_t)('a' + (data[i] & 7));	/* compressible */
+	cdc_init(&c, CDC_MIN_DEFAULT, CDC_AVG_DEFAULT, CDC_MAX_DEFAULT);
+	wb_init(&u.segs);
+	wb_u32(&u.segs, 0);
+	tree_builder_new(&tb, emit_meta, &u);
+	while (off < FILE_BYTES) {
+		size_t n = cdc_cut(&c, data + off, FILE_BYTES - off);
+
+		fp_compute(&fps[nf], data + off, n);
+		up_add(&u, &fps[nf], data + off, n);
+		tree_add(tb, &fps[nf], n);
+		nf++;
+		off += n;
+	}
+	ok(query(u.fd, fps, nf, &have) == 0 && have == 0,
+	   "FP_QUERY: the target has none of %u new segments", nf);
+	tree_finish(tb, &root, &level, &size);
+	tree_builder_free(tb);
+	st = put_segs(&u, &fresh, msg);
+	ok(st == 0 && fresh == u.nsegs && !u.err,
+	   "SEG_PUT stores all %u (data and metadata): %u new", u.nsegs, fresh);
+	ok(query(u.fd, fps, nf, &have) == 0 && have == nf,
+	   "FP_QUERY: now it has all of them");
+	st = put_segs(&u, &fresh, msg);
+	ok(st == 0 && fresh == 0, "the same SEG_PUT again stores nothing new");
+	st = commit(u.fd, suroot, "file1", size, level, &root, &ino, msg);
+	ok(st == 0 && size == FILE_BYTES && level >= 1,
+	   "COMMIT binds a %llu-byte, level-%u tree: %s",
+	   (unsigned long long)size, level, st ? msg : "ok");
+	ok(read_file(u.fd, ino, back, FILE_BYTES) == FILE_BYTES &&
+	   memcmp(back, data, FILE_BYTES) == 0,
+	   "READ returns every byte as written");
+
+	st = commit(u.fd, suroot, "file2", size + 1, level, &root, &ino, msg);
+	ok(st == DDT_EBADMSG || st == DDT_EINVAL,
+	   "a COMMIT whose size does not match its tree is refused: %s", msg);
+	root.b[0] ^= 1;
+	st = commit(u.fd, suroot, "file3", size, level, &root, &ino, msg);
+	ok(st == DDT_ENOENT, "a COMMIT naming a missing tree is refused: %s", msg);
+	st = commit(u.fd, suroot, "bad/name", 0, 0, &(fp_t){ { 0 } }, &ino, msg);
+	ok(st == DDT_ENAMETOOLONG || st == DDT_EINVAL,
+	   "a name with a slash is refused: %s", msg);
+
+	/* A segment whose bytes are not what its fingerprint says. */
+	wb_reset(&u.segs);
+	wb_u32(&u.segs, 0);
+	u.nsegs = 0;
+	memset(back, 'q', 5000);
+	fp_compute(&root, back, 5000);
+	back[10] = 'x';
+	up_add(&u, &root, back, 5000);		/* fails its own check */
+	u.err = 0;
+	{
+		fp_t f;
+		uint8_t *dst = xmalloc(codec_bound(5000));
+		uint32_t stored;
+		int codec;
+
+		seg_encode(CODEC_NONE, back, 5000, &f, dst, codec_bound(5000),
+			   &stored, &codec);
+		wb_fp(&u.segs, &root);		/* the wrong name */
+		wb_u8(&u.segs, (uint8_t)codec);
+		wb_u32(&u.segs, 5000);
+		wb_u32(&u.segs, stored);
+		wb_bytes(&u.segs, dst, stored);
+		u.nsegs = 1;
+		free(dst);
+	}
+	st = put_segs(&u, &fresh, msg);
+	ok(st == DDT_EBADMSG && strstr(msg, "fingerprint"),
+	   "a segment that does not match its fingerprint is refused: %s", msg);
+	ok(query(u.fd, &root, 1, &have) == 0 && have == 0,
+	   "and it is not stored");
+	wb_free(&u.segs);
+	close(u.fd);
+	free(data);
+	free(back);
+	free(fps);
+}
+
+/* A raw frame: header fields as given, payload p. */
+static int send_raw(int fd, uint32_t length, uint8_t version, uint8_t op,
+		    uint16_t flags, const void *p, size_t n)
+{
+	ddt_hdr h = { .length = length, .version = version, .opcode = op,
+		      .flags = flags, .id = 99 };
+	uint8_t hb[DDT_HDR_LEN];
+
+	ddt_hdr_pack(&h, hb);
+	return write_all(fd, hb, sizeof(hb)) || (n && write_all(fd, p, n));
+}
+
+static int expect_eproto(int fd)
+{
+	uint8_t *payload = NULL;
+	ddt_hdr h;
+	int good;
+
+	good = recv_frame(fd, &h, &payload) == 0 && h.status == DDT_EPROTO &&
+	       closed_by_peer(fd);
+	free(payload);
+	close(fd);
+	return good;
+}
+
+static void test_malformed(const test_daemon *d)
+{
+	uint8_t junk[64] = { 0 };
+	int fd;
+
+	fd = login(d);
+	send_raw(fd, DDT_MAX_FRAME + 100, DDT_PROTO_VERSION, DDT_OP_STATUS,
+		 0, NULL, 0);
+	ok(expect_eproto(fd), "an oversized frame: EPROTO, session closed");
+
+	fd = login(d);
+	send_raw(fd, 12, DDT_PROTO_VERSION, 0x77, 0, NULL, 0);
+	ok(expect_eproto(fd), "an unknown opcode: EPROTO, session closed");
+
+	fd = login(d);
+	send_raw(fd, 12, 9, DDT_OP_STATUS, 0, NULL, 0);
+	ok(expect_eproto(fd), "another protocol version: EPROTO, closed");
+
+	fd = login(d);
+	send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_STATUS, DDT_F_REPLY,
+		 NULL, 0);
+	ok(expect_eproto(fd), "a reply sent to the target: EPROTO, closed");
+
+	/* A COMMIT whose entry count claims far more than the payload. */
+	fd = login(d);
+	junk[8] = 0;
+	junk[12] = 0xff;
+	junk[13] = 0xff;
+	send_raw(fd, 12 + sizeof(junk), DDT_PROTO_VERSION, DDT_OP_COMMIT, 0,
+		 junk, sizeof(junk));
+	ok(expect_eproto(fd), "a COMMIT with a lying count: EPROTO, closed");
+
+	/* A SEG_PUT whose segment length runs past the payload. */
+	fd = login(d);
+	memset(junk, 0, sizeof(junk));
+	junk[0] = 1;			/* one segment */
+	junk[4 + 32] = 1;		/* codec */
+	junk[4 + 33] = 100;		/* raw_len */
+	junk[4 + 37] = 0xff;		/* stored_len: huge */
+	junk[4 + 38] = 0xff;
+	send_raw(fd, 12 + sizeof(junk), DDT_PROTO_VERSION, DDT_OP_SEG_PUT, 0,
+		 junk, sizeof(junk));
+	ok(expect_eproto(fd), "a SEG_PUT with a lying length: EPROTO, closed");
+
+	/* Garbage instead of a header, then a vanished client mid-frame. */
+	fd = tcp_connect(d->port);
+	memset(junk, 0xee, sizeof(junk));
+	write_all(fd, junk, sizeof(junk));
+	ok(expect_eproto(fd), "garbage bytes: EPROTO, closed");
+	fd = login(d);
+	send_raw(fd, 12 + 1000, DDT_PROTO_VERSION, DDT_OP_SEG_PUT, 0, junk, 10);
+	close(fd);
+
+	fd = login(d);
+	ok(fd >= 0 && call(fd, DDT_OP_STATUS, NULL, NULL, NULL, NULL) == 0,
+	   "after all that, the daemon still serves new sessions");
+	close(fd);
+}
+
+static void test_busy(const char *root)
+{
+	const char *extra[] = { "--max-sessions", "1", NULL };
+	char store[600], msg[DDT_MAX_STR + 1] = "";
+	test_daemon d;
+	int a, b, st;
+
+	snprintf(store, sizeof(store), "%s/busy", root);
+	if (daemon_start(&d, store, extra) != 0)
+		tap_bail("daemon did not start (see %s)", d.log);
+	a = login(&d);
+	b = tcp_connect(d.port);
+	st = hello(b, msg);
+	ok(st == DDT_EBUSY && strstr(msg, "busy"),
+	   "a session over the limit is told: %s", msg);
+	close(b);
+	close(a);
+	sleep_ms(100);
+	b = tcp_connect(d.port);
+	ok(b >= 0 && hello(b, NULL) == 0,
+	   "once a session ends the next one is served");
+	close(b);
+	st = daemon_stop(&d, SIGTERM);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM stops it cleanly");
+}
+
+int main(void)
+{
+	char *root = tap_tmpdir("daemon");
+	char store[600];
+	test_daemon d;
+	int st;
+
+	snprintf(store, sizeof(store), "%s/store", root);
+	if (daemon_start(&d, store, NULL) != 0)
+		tap_bail("ddtargetd did not start (log: %s)", d.log);
+	test_session_rules(&d);
+	test_write_read(&d);
+	test_malformed(&d);
+	st = daemon_stop(&d, SIGTERM);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "the daemon stops cleanly on SIGTERM");
+	test_busy(root);
+	tap_rmtree(root);
+	free(root);
+	return tap_done();
+}
