@@ -559,7 +559,13 @@ static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
 	if (!buf)
 		return -ENOMEM;
 	rc = store_read(st, fp, buf, TREE_MAX_SEG_LEN, out_len);
-	if (rc == -ENOBUFS)
+	if (rc == -ENOENT) {
+		char hex[FP_HEX_LEN + 1];
+
+		fp_to_hex(fp, hex);
+		rc = ddterr_set(-ENOENT, "metadata segment %s is not on the "
+				"target: send it before the commit", hex);
+	} else if (rc == -ENOBUFS)
 		rc = ddterr_set(-EBADMSG, "a tree's metadata segment is larger "
 				"than any metadata segment can be");
 	if (rc < 0) {

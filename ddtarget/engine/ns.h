@@ -9,9 +9,15 @@
  * complete or not at all. What lies behind a root is the caller's to check
  * (the session layer walks the tree before it commits).
  *
- * All calls are thread-safe (one mutex: namespace updates are small), and
- * return 0 or a negative errno that maps to the protocol's codes (wire.h),
- * with a ddterr message. */
+ * All calls are thread-safe: updates take one mutex (they are small) and
+ * each is one atomic RocksDB batch, but for the recursive deletes, which
+ * leave a sound tree after every batch. Reads take no lock: each record
+ * they read is as some whole update left it (a lookup racing an unlink
+ * may find the name, then no inode: -ENOENT). Callbacks run outside the
+ * lock, so they may call back into the namespace. Calls return 0 or a
+ * negative errno that maps to the protocol's codes (wire.h), with a ddterr
+ * message. Moving or linking between storage units is -EINVAL: a unit's figures
+ * would otherwise have to follow whole subtrees. */
 #ifndef NS_H
 #define NS_H
 
@@ -44,7 +50,7 @@ int ns_su_create(ns *n, const char *name, ns_su *out);
 int ns_su_get(ns *n, const char *name, ns_su *out);	/* -ENOENT */
 typedef int (*ns_su_cb)(void *arg, const ns_su *su);
 int ns_su_list(ns *n, ns_su_cb cb, void *arg);
-/* -ENOTEMPTY unless empty or recursive. */
+/* -ENOTEMPTY unless empty or recursive. Synced. */
 int ns_su_delete(ns *n, const char *name, int recursive);
 
 /* ---- the tree ---- */
@@ -87,14 +93,20 @@ typedef struct ns_entry {
 	fp_t root;
 } ns_entry;
 
-/* Create or replace files e[0..count) in dir, all or none; out[i] gets
- * each one's attributes. Replacing a directory is -EISDIR. sync: durable
- * before returning. Keeps the storage unit's file and byte counts. */
+/* Create or replace files e[0..count) in dir, all or none; out[i] (out may
+ * be NULL) gets each one's attributes. Replacing a directory is -EISDIR, a
+ * name given twice -EINVAL. A replaced file keeps its inode number (and
+ * every hard link sees the new content); a replaced symlink gives way to
+ * a new inode. sync: durable before returning. Keeps the storage unit's
+ * file and byte counts (a file counts once, however many links). */
 int ns_commit(ns *n, uint64_t dir, const ns_entry *e, size_t count, int sync,
 	      ddt_attr *out);
 
 /* Every file root under ino (a file: itself; a directory: recursively),
- * for cleaning and for verifying a backup. */
+ * for cleaning and for verifying a backup; a file with several names in
+ * the tree is reported once per name. Runs without the lock: a tree that
+ * changes meanwhile is seen one directory at a time, so a cleaner must
+ * also keep what is committed while it walks. */
 typedef int (*ns_root_cb)(void *arg, const fp_t *root, uint8_t level,
 			  uint64_t size);
 int ns_foreach_root(ns *n, uint64_t ino, ns_root_cb cb, void *arg);
@@ -119,7 +131,8 @@ int ns_backup_end(ns *n, uint64_t ino, uint64_t files, uint64_t bytes,
 		  ddt_attr *out);
 typedef int (*ns_backup_cb)(void *arg, const ns_backup *b);
 int ns_backup_list(ns *n, const char *su, ns_backup_cb cb, void *arg);
-/* Remove a backup and everything under it. */
+/* Remove a backup and everything under it; synced, so that what the
+ * cleaner then reclaims cannot reappear after a crash. */
 int ns_backup_delete(ns *n, const char *su, const char *id);
 
 /* ---- figures ---- */

@@ -1,0 +1,255 @@
+/* auth.c - users and password checks (see auth.h). A user's record keeps
+ * the iteration count it was hashed with, so the default can be raised
+ * later and old records still verify (and are rehashed when next set). */
+#include "auth.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "bytes.h"
+#include "ddterr.h"
+#include "wire.h"
+
+#define AUTH_VERSION	1
+#define AUTH_SALT_LEN	16
+#define AUTH_HASH_LEN	32
+#define AUTH_MAX_USER	64
+#define AUTH_MAX_ITER	10000000u	/* beyond it a record is damage */
+/* version u8, role u8, iterations u32, salt, hash */
+#define AUTH_REC_LEN	(6 + AUTH_SALT_LEN + AUTH_HASH_LEN)
+
+typedef struct user_rec {
+	int role;
+	uint32_t iterations;
+	uint8_t salt[AUTH_SALT_LEN];
+	uint8_t hash[AUTH_HASH_LEN];
+} user_rec;
+
+static int user_ok(const char *user)
+{
+	size_t len = strlen(user);
+
+	if (len == 0 || len > AUTH_MAX_USER)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = user[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int hash_password(const char *password, const uint8_t *salt,
+			 uint32_t iterations, uint8_t *out)
+{
+	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt,
+			      AUTH_SALT_LEN, (int)iterations, EVP_sha256(),
+			      AUTH_HASH_LEN, out) != 1)
+		return ddterr_set(-EIO, "auth: PBKDF2 failed in OpenSSL");
+	return 0;
+}
+
+static void encode_rec(const user_rec *r, uint8_t *p)
+{
+	p[0] = AUTH_VERSION;
+	p[1] = (uint8_t)r->role;
+	put_le32(p + 2, r->iterations);
+	memcpy(p + 6, r->salt, AUTH_SALT_LEN);
+	memcpy(p + 6 + AUTH_SALT_LEN, r->hash, AUTH_HASH_LEN);
+}
+
+static int decode_rec(const char *user, const uint8_t *p, size_t len,
+		      user_rec *r)
+{
+	if (len != AUTH_REC_LEN || p[0] != AUTH_VERSION ||
+	    (p[1] != DDT_ROLE_USER && p[1] != DDT_ROLE_ADMIN) ||
+	    get_le32(p + 2) == 0 || get_le32(p + 2) > AUTH_MAX_ITER)
+		return ddterr_set(-EBADMSG, "auth: the record of user \"%s\" "
+				  "is damaged; set the password again", user);
+	r->role = p[1];
+	r->iterations = get_le32(p + 2);
+	memcpy(r->salt, p + 6, AUTH_SALT_LEN);
+	memcpy(r->hash, p + 6 + AUTH_SALT_LEN, AUTH_HASH_LEN);
+	return 0;
+}
+
+/* 0 and the record, -ENOENT, -EBADMSG, -EIO. */
+static int get_rec(idx *ix, const char *user, user_rec *r)
+{
+	size_t len;
+	void *v;
+	int rc;
+
+	rc = idx_kv_get(ix, IDX_USERS, user, strlen(user), &v, &len);
+	if (rc < 0)
+		return rc;
+	rc = decode_rec(user, v, len, r);
+	OPENSSL_cleanse(v, len);
+	free(v);
+	return rc;
+}
+
+static int write_one(idx *ix, const char *user, const void *val, size_t vlen)
+{
+	idx_batch *b;
+	int rc;
+
+	rc = idx_batch_new(&b);
+	if (rc < 0)
+		return rc;
+	if (val)
+		idx_batch_put(b, IDX_USERS, user, strlen(user), val, vlen);
+	else
+		idx_batch_del(b, IDX_USERS, user, strlen(user));
+	rc = idx_batch_write(ix, b, 1);
+	idx_batch_free(b);
+	return rc;
+}
+
+int auth_set_user(idx *ix, const char *user, const char *password, int role)
+{
+	uint8_t rec[AUTH_REC_LEN];
+	user_rec r = { .role = role, .iterations = AUTH_ITERATIONS };
+	size_t plen = strlen(password);
+	int rc;
+
+	if (!user_ok(user))
+		return ddterr_set(-EINVAL, "user name \"%.64s\": 1 to %d "
+				  "letters, digits, '.', '_' or '-'", user,
+				  AUTH_MAX_USER);
+	if (plen == 0 || plen > AUTH_MAX_PASSWORD)
+		return ddterr_set(-EINVAL, "a password is 1 to %d bytes",
+				  AUTH_MAX_PASSWORD);
+	if (role != DDT_ROLE_USER && role != DDT_ROLE_ADMIN)
+		return ddterr_set(-EINVAL, "unknown role %d", role);
+	if (RAND_bytes(r.salt, AUTH_SALT_LEN) != 1)
+		return ddterr_set(-EIO, "auth: no random bytes for a salt");
+	rc = hash_password(password, r.salt, r.iterations, r.hash);
+	if (rc == 0) {
+		encode_rec(&r, rec);
+		rc = write_one(ix, user, rec, sizeof(rec));
+	}
+	OPENSSL_cleanse(&r, sizeof(r));
+	OPENSSL_cleanse(rec, sizeof(rec));
+	return rc;
+}
+
+/* Every refusal looks alike, so a caller cannot tell a wrong name from a
+ * wrong password. */
+static int refuse(void)
+{
+	return ddterr_set(-EACCES, "wrong user name or password");
+}
+
+int auth_check(idx *ix, const char *user, const char *password,
+	       int *out_role)
+{
+	static const uint8_t dummy_salt[AUTH_SALT_LEN];
+	uint8_t got[AUTH_HASH_LEN];
+	user_rec r;
+	int rc, known, same;
+
+	known = user_ok(user) && strlen(password) <= AUTH_MAX_PASSWORD;
+	rc = known ? get_rec(ix, user, &r) : -ENOENT;
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (rc == -ENOENT) {
+		/* The same work as for a real user: timing tells nothing. */
+		known = 0;
+		memset(&r, 0, sizeof(r));
+		memcpy(r.salt, dummy_salt, AUTH_SALT_LEN);
+		r.iterations = AUTH_ITERATIONS;
+	}
+	rc = hash_password(password, r.salt, r.iterations, got);
+	same = CRYPTO_memcmp(got, r.hash, AUTH_HASH_LEN) == 0;
+	OPENSSL_cleanse(got, sizeof(got));
+	OPENSSL_cleanse(r.hash, sizeof(r.hash));
+	if (rc < 0)
+		return rc;
+	if (!known || !same)
+		return refuse();
+	if (out_role)
+		*out_role = r.role;
+	return 0;
+}
+
+int auth_delete_user(idx *ix, const char *user)
+{
+	size_t len;
+	void *v;
+	int rc;
+
+	if (!user_ok(user))
+		return ddterr_set(-ENOENT, "no user \"%.64s\"", user);
+	rc = idx_kv_get(ix, IDX_USERS, user, strlen(user), &v, &len);
+	if (rc == -ENOENT)
+		return ddterr_set(-ENOENT, "no user \"%s\"", user);
+	if (rc < 0)
+		return rc;
+	free(v);
+	return write_one(ix, user, NULL, 0);
+}
+
+typedef struct list_args {
+	auth_user_cb cb;
+	void *arg;
+	uint64_t n;
+	int err;
+} list_args;
+
+static int list_cb(void *arg, const uint8_t *key, size_t klen,
+		   const uint8_t *val, size_t vlen)
+{
+	list_args *l = arg;
+	char name[AUTH_MAX_USER + 1];
+	user_rec r;
+	int rc;
+
+	if (klen == 0 || klen > AUTH_MAX_USER) {
+		l->err = ddterr_set(-EBADMSG, "auth: a user record with a "
+				    "damaged name (%zu bytes)", klen);
+		return 1;
+	}
+	memcpy(name, key, klen);
+	name[klen] = '\0';
+	rc = decode_rec(name, val, vlen, &r);
+	OPENSSL_cleanse(&r, sizeof(r));
+	if (rc < 0) {
+		l->err = rc;
+		return 1;
+	}
+	l->n++;
+	return l->cb ? l->cb(l->arg, name, val[1]) : 0;
+}
+
+static int scan_users(idx *ix, list_args *l)
+{
+	int rc = idx_kv_scan(ix, IDX_USERS, "", 0, NULL, 0, list_cb, l);
+
+	return l->err ? l->err : rc;
+}
+
+int auth_count(idx *ix, uint64_t *out_n)
+{
+	list_args l = { 0 };
+	int rc = scan_users(ix, &l);
+
+	if (rc == 0)
+		*out_n = l.n;
+	return rc;
+}
+
+int auth_list(idx *ix, auth_user_cb cb, void *arg)
+{
+	list_args l = { .cb = cb, .arg = arg };
+
+	return scan_users(ix, &l);
+}
