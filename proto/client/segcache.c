@@ -3,10 +3,10 @@
  * file, read whole at open and rewritten whole at save.
  *
  * The array is the file's body and the eviction order at once: oldest
- * first. When it is full, what this session used (looked up with a hit,
- * or added) is kept before what it did not, newest first, down to half;
- * so the segments of the data backed up every day stay, and a one-off
- * burst of new data pushes out only older one-offs. Halving keeps
+ * first. When it is full it is cut to half: first kept are the entries
+ * this session found (hits: data backed up again and again), then those
+ * it added, then the rest, newest first within each kind. So a burst of
+ * new data pushes out older one-offs, never what every backup uses. Halving keeps
  * insertion amortised O(1): the index is rebuilt once per max/2 adds.
  *
  * The file: a 40-byte header, then count fingerprints of 32 bytes.
@@ -37,13 +37,16 @@
 #define SC_HDR_LEN	40
 #define SC_MIN_CAP	1024	/* entries allocated at first */
 
+/* What this session did with an entry: eviction keeps the higher. */
+enum { SC_UNUSED, SC_ADDED, SC_HIT, SC_KINDS };
+
 struct segcache {
 	pthread_mutex_t mu;	/* everything below */
 	char *path;		/* NULL: not kept in a file */
 	uint64_t tag;
 	uint32_t max;
 	fp_t *ent;		/* oldest first */
-	uint8_t *used;		/* per entry: this session hit or added it */
+	uint8_t *used;		/* per entry: SC_UNUSED, SC_ADDED or SC_HIT */
 	uint32_t n, cap;
 	uint32_t *slot;		/* 0 empty, else an index into ent + 1 */
 	uint32_t mask;		/* slots - 1; slots >= 2 * cap */
@@ -141,27 +144,24 @@ static int sc_resize(segcache *s, uint32_t cap)
 	return 0;
 }
 
-/* Keep half: used entries before unused ones, newer before older, in
- * their original order. */
+/* Keep half: entries hit in this session, then those added in it, then
+ * the rest; newer before older within each kind; original order kept. */
 static void sc_evict(segcache *s)
 {
-	uint32_t keep = s->cap / 2, nused = 0, take_used, take_free;
-	uint32_t i, j = 0, seen_used = 0, seen_free = 0;
+	uint32_t total[SC_KINDS] = { 0 }, take[SC_KINDS], seen[SC_KINDS] = { 0 };
+	uint32_t budget = s->cap / 2, i, j = 0;
+	int k;
 
 	for (i = 0; i < s->n; i++)
-		nused += s->used[i];
-	take_used = nused < keep ? nused : keep;
-	take_free = keep - take_used;
-	if (take_free > s->n - nused)
-		take_free = s->n - nused;
+		total[s->used[i]]++;
+	for (k = SC_KINDS - 1; k >= 0; k--) {
+		take[k] = total[k] < budget ? total[k] : budget;
+		budget -= take[k];
+	}
 	/* Walking oldest first, skip the oldest of each kind. */
 	for (i = 0; i < s->n; i++) {
-		int u = s->used[i];
-		uint32_t rank = u ? seen_used++ : seen_free++;
-		uint32_t total = u ? nused : s->n - nused;
-		uint32_t want = u ? take_used : take_free;
-
-		if (rank < total - want)
+		k = s->used[i];
+		if (seen[k]++ < total[k] - take[k])
 			continue;
 		s->ent[j] = s->ent[i];
 		s->used[j] = s->used[i];
@@ -187,7 +187,7 @@ static void sc_room(segcache *s)
 	sc_evict(s);
 }
 
-static void sc_insert(segcache *s, const fp_t *fp, int used)
+static void sc_insert(segcache *s, const fp_t *fp)
 {
 	uint32_t *sl;
 
@@ -196,7 +196,8 @@ static void sc_insert(segcache *s, const fp_t *fp, int used)
 		return;
 	sl = sc_slot(s, fp);
 	if (*sl) {
-		s->used[*sl - 1] |= (uint8_t)used;
+		if (s->used[*sl - 1] == SC_UNUSED)
+			s->used[*sl - 1] = SC_ADDED;
 		return;
 	}
 	if (s->n == s->cap) {
@@ -206,7 +207,7 @@ static void sc_insert(segcache *s, const fp_t *fp, int used)
 		sl = sc_slot(s, fp);
 	}
 	s->ent[s->n] = *fp;
-	s->used[s->n] = (uint8_t)used;
+	s->used[s->n] = SC_ADDED;
 	*sl = ++s->n;
 	s->dirty = 1;
 }
@@ -224,7 +225,7 @@ void segcache_lookup(segcache *s, const fp_t *fps, const uint32_t *idx,
 		sl = sc_slot(s, &fps[idx ? idx[k] : k]);
 		if (*sl) {
 			hit[k] = 1;
-			s->used[*sl - 1] = 1;
+			s->used[*sl - 1] = SC_HIT;
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -237,7 +238,7 @@ void segcache_add(segcache *s, const fp_t *fps, const uint32_t *idx,
 
 	pthread_mutex_lock(&s->mu);
 	for (k = 0; k < n; k++)
-		sc_insert(s, &fps[idx ? idx[k] : k], 1);
+		sc_insert(s, &fps[idx ? idx[k] : k]);
 	pthread_mutex_unlock(&s->mu);
 }
 

@@ -1,0 +1,29 @@
+/* backup.h - ddt backup: mirror a local directory tree into a new backup
+ * on the target (BACKUP_BEGIN ... BACKUP_END), skipping the reading of
+ * files the file cache knows unchanged. */
+#ifndef DDT_BACKUP_H
+#define DDT_BACKUP_H
+
+#include "ddtc.h"
+
+typedef struct backup_opts {
+	const char *dir;	/* the tree to back up */
+	const char *su;		/* storage unit */
+	const char *name;	/* backup name; NULL: from dir's base name */
+	const char *host;	/* the target, to name the file cache */
+	int port;
+	int one_fs;		/* do not descend into other file systems */
+	int show_progress;	/* a progress line if stderr is a terminal */
+	int no_cache;		/* neither use nor update the file cache */
+} backup_opts;
+
+/* Run the backup on session c. Prints warnings, errors and the summary;
+ * returns the exit status: 0, or EXIT_RUNTIME after a failure or when any
+ * file could not be backed up. */
+int backup_run(ddtc *c, const backup_opts *o);
+
+/* The default backup name for dir: its base name with every byte outside
+ * [A-Za-z0-9._-] replaced by '_' ("root" for "/"). out holds 256. */
+void backup_default_name(const char *dir, char *out);
+
+#endif

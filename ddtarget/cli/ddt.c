@@ -1,0 +1,1044 @@
+/* ddt.c - the command-line client of a ddtarget: option parsing, the login,
+ * and the commands that are one or two requests (list, ls, rm, status, su);
+ * backup.c and restore.c hold the two that move data.
+ *
+ * Every command takes the same connection options, so they are parsed once
+ * for all, anywhere on the line (getopt permutes), and each command then
+ * says which of the other options it accepts. The password never comes
+ * from the command line, where every user of the machine could read it. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "ddtc.h"
+#include "fcache.h"
+#include "progress.h"
+#include "restore.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define HOST_DEFAULT	"127.0.0.1"
+#define USER_DEFAULT	"admin"
+#define PASSWORD_FILE	".config/ddt/password"	/* under $HOME */
+#define BACKUP_NAME_MAX	(DDT_MAX_NAME - 17)	/* room for "@YYYY...Z" */
+
+/* Options other than the connection's, and which command takes which. */
+enum {
+	OP_SU = 1 << 0,
+	OP_NAME = 1 << 1,
+	OP_PATH = 1 << 2,
+	OP_FORCE = 1 << 3,
+	OP_RECURSIVE = 1 << 4,
+	OP_ONE_FS = 1 << 5,
+	OP_NO_CACHE = 1 << 6,
+	OP_QUIET = 1 << 7,
+};
+
+typedef struct gopts {
+	const char *host, *user, *password_file;
+	int port;
+	const char *su, *name, *path;
+	unsigned given;		/* OP_* seen on the command line */
+} gopts;
+
+typedef struct cmd {
+	const char *name;
+	int (*fn)(const struct cmd *cmd, const gopts *g, int argc,
+		  char **argv);
+	int min_args, max_args;
+	unsigned takes;		/* OP_* accepted */
+	unsigned needs;		/* OP_* required */
+	const char *usage;	/* after "ddt NAME " */
+	const char *help;	/* what it does, and its own options */
+} cmd;
+
+static const cmd *find_cmd(const char *name);
+
+/* ---- usage and help ---- */
+
+static int usage_error(const cmd *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int usage_error(const cmd *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (run '%s %s%s--help' for usage)\n", PROG,
+		c ? c->name : "", c ? " " : "");
+	return EXIT_USAGE;
+}
+
+static const char conn_help[] =
+"Connection options (every command):\n"
+"  -H, --host HOST          the target (default " HOST_DEFAULT ")\n"
+"  -p, --port PORT          its port (default 7410)\n"
+"  -u, --user USER          log in as USER (default " USER_DEFAULT ")\n"
+"      --password-file FILE read the password from the first line of FILE\n"
+"  -h, --help               show help and exit\n";
+
+static const char password_help[] =
+"\n"
+"The password is read from --password-file, else $DDT_PASSWORD, else\n"
+"~/" PASSWORD_FILE "; never from the command line.\n";
+
+static void print_help(void)
+{
+	printf(
+"Usage: %s [OPTION]... COMMAND [ARG]...\n"
+"Back up to and restore from a ddtarget deduplicating storage target.\n"
+"\n"
+"Commands:\n"
+"  backup DIR --su SU [--name NAME]   back up the tree at DIR\n"
+"  list --su SU                       list the backups in a storage unit\n"
+"  ls BACKUP [PATH] --su SU           list a directory inside a backup\n"
+"  restore BACKUP DIR --su SU         restore a backup, or with --path a\n"
+"                                     part of it, into DIR\n"
+"  rm BACKUP --su SU                  remove a backup\n"
+"  status                             show the target's capacity and figures\n"
+"  su create|list|delete [NAME]       manage storage units\n"
+"  help [COMMAND]                     show a command's help\n"
+"\n"
+"%s"
+"  -V, --version            show the version and exit\n"
+"%s"
+"\n"
+"Run '%s COMMAND --help' for a command's own options.\n"
+"Exit status: 0 success; 1 a runtime error, or entries that could not be\n"
+"backed up or restored; 2 a usage error.\n", PROG, conn_help,
+	       password_help, PROG);
+}
+
+static void print_cmd_help(const cmd *c)
+{
+	printf("Usage: %s %s %s\n%s\n%s%s", PROG, c->name, c->usage, c->help,
+	       conn_help, password_help);
+}
+
+/* ---- the password and the login ---- */
+
+/* The first line of file into buf. */
+static int read_password_file(const char *file, char *buf, size_t cap)
+{
+	struct stat st;
+	FILE *f;
+	size_t n;
+
+	f = fopen(file, "re");
+	if (!f)
+		return out_fail_errno(errno, "give --password-file a readable "
+				      "file, or set DDT_PASSWORD",
+				      "read password file %s", file);
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		out_warn("password file %s can be read by others (chmod 600 "
+			 "%s)", file, file);
+	if (!fgets(buf, (int)cap, f)) {
+		fclose(f);
+		return out_fail_errno(EINVAL, "write the password on its first "
+				      "line", "read password file %s", file);
+	}
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return 0;
+}
+
+static int get_password(const gopts *g, char *buf, size_t cap)
+{
+	const char *env = getenv("DDT_PASSWORD");
+	const char *home = getenv("HOME");
+	char file[PATH_MAX];
+
+	/* What the command line names wins over what is lying around. */
+	if (g->password_file)
+		return read_password_file(g->password_file, buf, cap);
+	if (env) {
+		snprintf(buf, cap, "%s", env);
+		return 0;
+	}
+	if (home && snprintf(file, sizeof(file), "%s/" PASSWORD_FILE, home) <
+	    (int)sizeof(file) && access(file, F_OK) == 0)
+		return read_password_file(file, buf, cap);
+	out_warn("log in as %s on %s:%d: no password (set DDT_PASSWORD, give "
+		 "--password-file FILE, or write it to ~/" PASSWORD_FILE ")",
+		 g->user, g->host, g->port);
+	return EXIT_RUNTIME;
+}
+
+/* Connect and log in; seg_cache: keep the segment cache (writers only). */
+static int login(const gopts *g, int seg_cache, ddtc **out)
+{
+	char password[DDT_MAX_STR + 2], cache[PATH_MAX];
+	ddtc_opts o;
+	int rc, ret;
+
+	ret = get_password(g, password, sizeof(password));
+	if (ret)
+		return ret;
+	ddtc_opts_default(&o);
+	o.host = g->host;
+	o.port = g->port;
+	o.user = g->user;
+	o.password = password;
+	o.client_name = "ddt " PACKAGE_VERSION;
+	if (seg_cache) {
+		rc = fcache_path(cache, sizeof(cache), "segs", g->host,
+				 g->port, NULL);
+		if (rc == 0)
+			o.seg_cache_path = cache;
+		else
+			out_warn("segment cache: %s (set DDT_CACHE_DIR or "
+				 "HOME; the target is asked about every "
+				 "segment)", strerror(-rc));
+	}
+	rc = ddtc_connect(out, &o);
+	explicit_bzero(password, sizeof(password));
+	if (rc == 0)
+		return 0;
+	/* The library's message says whether the connection or the login
+	 * failed, and what to do. */
+	return out_fail(rc, "log in as %s on %s:%d", g->user, g->host,
+			g->port);
+}
+
+/* ---- names and backups ---- */
+
+/* The protocol's rule for names: letters, digits, '-', '_', '.'. */
+static int name_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		      *s == '.'))
+			return 0;
+	return 1;
+}
+
+typedef struct blist {
+	ddtc_backup *v;
+	size_t n, cap;
+} blist;
+
+static int blist_add(void *arg, const ddtc_backup *b)
+{
+	blist *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		ddtc_backup *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *b;
+	return 0;
+}
+
+static int by_created(const void *a, const void *b)
+{
+	const ddtc_backup *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int list_backups(ddtc *c, const char *su, blist *l)
+{
+	int rc = ddtc_backup_list(c, su, blist_add, l);
+
+	if (rc == -ENOMEM)
+		return out_fail_errno(ENOMEM, "free some memory",
+				      "list backups in storage unit %s", su);
+	if (rc < 0)
+		return out_fail(rc, "list backups in storage unit %s", su);
+	qsort(l->v, l->n, sizeof(*l->v), by_created);
+	return 0;
+}
+
+/* BACKUP on the command line: a full id (NAME@YYYYMMDDTHHMMSSZ), or a
+ * name for the newest complete backup of that name, or "latest" for the
+ * newest complete one of all. exact: only a full id will do. */
+static int find_backup(ddtc *c, const char *su, const char *arg, int exact,
+		       ddtc_backup *out)
+{
+	int by_id = strchr(arg, '@') != NULL, latest = !strcmp(arg, "latest");
+	size_t nl = strlen(arg), i;
+	const ddtc_backup *hit = NULL;
+	blist l = { 0 };
+	int ret;
+
+	if (exact && !by_id) {
+		out_warn("remove backup %s: not a backup id (give the whole "
+			 "id, like %s@20240101T000000Z, as 'ddt list --su %s' "
+			 "shows it)", arg, arg, su);
+		return EXIT_RUNTIME;
+	}
+	ret = list_backups(c, su, &l);
+	if (ret)
+		return ret;
+	for (i = l.n; i-- > 0 && !hit;) {
+		const ddtc_backup *b = &l.v[i];
+
+		if (by_id ? strcmp(b->id, arg) == 0 :
+		    !(b->flags & DDT_AF_INCOMPLETE) &&
+		    (latest || (strncmp(b->id, arg, nl) == 0 &&
+				b->id[nl] == '@')))
+			hit = b;
+	}
+	if (hit)
+		*out = *hit;
+	else
+		out_warn("find backup %s in storage unit %s: no such %sbackup "
+			 "(see 'ddt list --su %s')", arg, su,
+			 by_id ? "" : "complete ", su);
+	free(l.v);
+	return hit ? 0 : EXIT_RUNTIME;
+}
+
+/* ---- backup, restore ---- */
+
+static int cmd_backup(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	backup_opts o = {
+		.dir = argv[0],
+		.su = g->su,
+		.name = g->name,
+		.host = g->host,
+		.port = g->port,
+		.one_fs = !!(g->given & OP_ONE_FS),
+		.show_progress = !(g->given & OP_QUIET),
+		.no_cache = !!(g->given & OP_NO_CACHE),
+	};
+	ddtc *c;
+	int ret;
+
+	if (g->name && !name_valid(g->name, BACKUP_NAME_MAX))
+		return usage_error(cm, "--name '%s': use 1 to %d letters, "
+				   "digits, '-', '_' or '.'", g->name,
+				   BACKUP_NAME_MAX);
+	ret = login(g, 1, &c);
+	if (ret)
+		return ret;
+	ret = backup_run(c, &o);
+	ddtc_close(c);
+	return ret;
+}
+
+static int cmd_restore(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	restore_opts o = {
+		.path = g->path,
+		.dir = argv[1],
+		.force = !!(g->given & OP_FORCE),
+		.show_progress = !(g->given & OP_QUIET),
+	};
+	ddtc_backup b;
+	ddtc *c;
+	int ret;
+
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	ret = find_backup(c, g->su, argv[0], 0, &b);
+	if (ret)
+		goto out;
+	if (b.flags & DDT_AF_INCOMPLETE)
+		out_warn("backup %s is incomplete: it may lack files", b.id);
+	o.backup = b.id;
+	o.ino = b.ino;
+	if (!g->path || !*g->path || strspn(g->path, "/") == strlen(g->path))
+		o.total = b.bytes;
+	ret = restore_run(c, &o);
+out:
+	ddtc_close(c);
+	return ret;
+}
+
+/* ---- list, ls, rm ---- */
+
+static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	char b1[FMT_LEN], b2[FMT_LEN];
+	blist l = { 0 };
+	ddtc *c;
+	int ret;
+
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	ret = list_backups(c, g->su, &l);
+	ddtc_close(c);
+	if (ret)
+		return ret;
+	if (l.n == 0) {
+		printf("no backups in storage unit %s\n", g->su);
+		free(l.v);
+		return 0;
+	}
+	printf("%-40s  %-19s  %10s  %10s  %s\n", "ID", "DATE", "FILES", "BYTES",
+	       "STATE");
+	for (size_t i = 0; i < l.n; i++)
+		printf("%-40s  %-19s  %10" PRIu64 "  %10s  %s\n", l.v[i].id,
+		       fmt_date(l.v[i].created, b1), l.v[i].files,
+		       fmt_bytes(l.v[i].bytes, b2),
+		       l.v[i].flags & DDT_AF_INCOMPLETE ? "incomplete" :
+		       "complete");
+	free(l.v);
+	return 0;
+}
+
+typedef struct lent {
+	char *name;
+	ddt_attr a;
+	char *target;		/* symlinks */
+} lent;
+
+typedef struct llist {
+	lent *v;
+	size_t n, cap;
+} llist;
+
+static int llist_add(void *arg, const char *name, const ddt_attr *a)
+{
+	llist *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		lent *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].name = strdup(name);
+	if (!l->v[l->n].name)
+		return -ENOMEM;
+	l->v[l->n].a = *a;
+	l->v[l->n].target = NULL;
+	l->n++;
+	return 0;
+}
+
+static void mode_string(const ddt_attr *a, char *s)
+{
+	static const char rwx[] = "rwxrwxrwx";
+	uint32_t m = a->mode;
+
+	s[0] = a->type == DDT_T_DIR ? 'd' : a->type == DDT_T_SYMLINK ? 'l' :
+	       '-';
+	for (int i = 0; i < 9; i++)
+		s[1 + i] = m & (0400u >> i) ? rwx[i] : '-';
+	if (m & 04000)
+		s[3] = m & 0100 ? 's' : 'S';
+	if (m & 02000)
+		s[6] = m & 0010 ? 's' : 'S';
+	if (m & 01000)
+		s[9] = m & 0001 ? 't' : 'T';
+	s[10] = '\0';
+}
+
+/* Like ls -ln --time-style=long-iso. */
+static void print_ls(const llist *l)
+{
+	int wl = 1, wu = 1, wg = 1, ws = 1;
+	char mode[11], date[FMT_LEN], num[32];
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const ddt_attr *a = &l->v[i].a;
+		int n;
+
+		n = snprintf(num, sizeof(num), "%" PRIu32, a->nlink);
+		wl = n > wl ? n : wl;
+		n = snprintf(num, sizeof(num), "%" PRIu32, a->uid);
+		wu = n > wu ? n : wu;
+		n = snprintf(num, sizeof(num), "%" PRIu32, a->gid);
+		wg = n > wg ? n : wg;
+		n = snprintf(num, sizeof(num), "%" PRIu64, a->size);
+		ws = n > ws ? n : ws;
+	}
+	for (i = 0; i < l->n; i++) {
+		const lent *e = &l->v[i];
+		time_t t = (time_t)(e->a.mtime / 1000000000);
+		struct tm tm;
+
+		mode_string(&e->a, mode);
+		if (!localtime_r(&t, &tm) ||
+		    !strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm))
+			strcpy(date, "?");
+		printf("%s %*" PRIu32 " %*" PRIu32 " %*" PRIu32 " %*" PRIu64
+		       " %s %s%s%s\n", mode, wl, e->a.nlink, wu, e->a.uid, wg,
+		       e->a.gid, ws, e->a.size, date, e->name,
+		       e->target ? " -> " : "", e->target ? e->target : "");
+	}
+}
+
+/* The symlinks' targets, for the "-> target" column. */
+static int ls_targets(ddtc *c, llist *l)
+{
+	char buf[DDT_MAX_STR + 1];
+	int rc;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].a.type != DDT_T_SYMLINK)
+			continue;
+		rc = ddtc_readlink(c, l->v[i].a.ino, buf, sizeof(buf));
+		if (rc < 0)
+			return out_fail(rc, "read symbolic link %s",
+					l->v[i].name);
+		l->v[i].target = strdup(buf);
+		if (!l->v[i].target)
+			return out_fail_errno(ENOMEM, "free some memory", "ls");
+	}
+	return 0;
+}
+
+static int ls_path(ddtc *c, const ddtc_backup *b, const char *path)
+{
+	llist l = { 0 };
+	ddt_attr a;
+	int rc, ret = 0;
+
+	while (*path == '/')
+		path++;
+	rc = *path ? ddtc_lookup_path(c, b->ino, path, &a) :
+	     ddtc_getattr(c, b->ino, &a);
+	if (rc < 0)
+		return out_fail(rc, "find '%s' in backup %s", path, b->id);
+	if (a.type == DDT_T_DIR) {
+		rc = ddtc_readdir(c, a.ino, llist_add, &l);
+		if (rc == -ENOMEM)
+			ret = out_fail_errno(ENOMEM, "free some memory", "ls");
+		else if (rc < 0)
+			ret = out_fail(rc, "list '%s' in backup %s", path,
+				       b->id);
+	} else {
+		const char *base = strrchr(path, '/');
+
+		rc = llist_add(&l, base ? base + 1 : path, &a);
+		if (rc < 0)
+			ret = out_fail_errno(ENOMEM, "free some memory", "ls");
+	}
+	if (!ret)
+		ret = ls_targets(c, &l);
+	if (!ret)
+		print_ls(&l);
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.v[i].name);
+		free(l.v[i].target);
+	}
+	free(l.v);
+	return ret;
+}
+
+static int cmd_ls(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	ddtc_backup b;
+	ddtc *c;
+	int ret;
+
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	ret = find_backup(c, g->su, argv[0], 0, &b);
+	if (!ret)
+		ret = ls_path(c, &b, argc > 1 ? argv[1] : "");
+	ddtc_close(c);
+	return ret;
+}
+
+static int cmd_rm(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	ddtc_backup b;
+	ddtc *c;
+	int rc, ret;
+
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	ret = find_backup(c, g->su, argv[0], 1, &b);
+	if (!ret) {
+		rc = ddtc_backup_delete(c, g->su, b.id);
+		if (rc < 0)
+			ret = out_fail(rc, "remove backup %s", b.id);
+		else
+			printf("removed backup %s from storage unit %s\n",
+			       b.id, g->su);
+	}
+	ddtc_close(c);
+	return ret;
+}
+
+/* ---- status ---- */
+
+typedef struct kv {
+	char key[64];
+	uint64_t v;
+	int shown;
+} kv;
+
+typedef struct kvlist {
+	kv v[128];
+	size_t n;
+} kvlist;
+
+static int kv_add(void *arg, const char *key, uint64_t value)
+{
+	kvlist *l = arg;
+
+	if (l->n < sizeof(l->v) / sizeof(l->v[0])) {
+		snprintf(l->v[l->n].key, sizeof(l->v[0].key), "%s", key);
+		l->v[l->n].v = value;
+		l->v[l->n].shown = 0;
+		l->n++;
+	}
+	return 0;
+}
+
+/* The value of key (marked shown), or -1 if the target did not send it. */
+static int64_t kv_get(kvlist *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].key, key) == 0) {
+			l->v[i].shown = 1;
+			return (int64_t)l->v[i].v;
+		}
+	return -1;
+}
+
+static void show_bytes(kvlist *l, const char *label, const char *key,
+		       const char *note)
+{
+	char b[FMT_LEN];
+	int64_t v = kv_get(l, key);
+
+	if (v >= 0)
+		printf("%-17s%s (%" PRId64 " bytes)%s\n", label,
+		       fmt_bytes((uint64_t)v, b), v, note);
+}
+
+static void show_count(kvlist *l, const char *label, const char *key)
+{
+	int64_t v = kv_get(l, key);
+
+	if (v >= 0)
+		printf("%-17s%" PRId64 "\n", label, v);
+}
+
+static void show_status(kvlist *l, const gopts *g)
+{
+	int64_t cap = kv_get(l, "capacity_bytes"), used = kv_get(l,
+		      "used_bytes"), logical = kv_get(l, "logical_bytes"),
+		stored = kv_get(l, "stored_bytes"), raw = kv_get(l,
+		"raw_bytes"), phys = kv_get(l, "physical_bytes"),
+		sess = kv_get(l, "sessions"), maxs = kv_get(l, "max_sessions"),
+		up = kv_get(l, "uptime_seconds");
+	char b[FMT_LEN], n[64] = "";
+
+	printf("%-17s%s:%d\n", "target:", g->host, g->port);
+	if (cap > 0 && used >= 0)
+		snprintf(n, sizeof(n), ", %.0f%% used",
+			 100.0 * (double)used / (double)cap);
+	show_bytes(l, "capacity:", "capacity_bytes", n);
+	show_bytes(l, "used:", "used_bytes", "");
+	show_bytes(l, "free:", "free_bytes", "");
+	show_bytes(l, "logical:", "logical_bytes", ", the files' sizes");
+	show_bytes(l, "stored:", "stored_bytes", ", unique and compressed");
+	show_bytes(l, "physical:", "physical_bytes", ", with erasure coding");
+	if (logical >= 0 && stored >= 0 && raw < 0) {
+		printf("%-17s%s (logical / stored)\n", "dedup ratio:",
+		       fmt_ratio((uint64_t)logical, (uint64_t)stored, b));
+		printf("%-17s%s\n", "compression:",
+		       "not reported (the target sends no raw_bytes)");
+	} else if (logical >= 0 && stored >= 0) {
+		printf("%-17s%s (logical / raw)\n", "dedup ratio:",
+		       fmt_ratio((uint64_t)logical, (uint64_t)raw, b));
+		printf("%-17s%s (raw / stored)\n", "compression:",
+		       fmt_ratio((uint64_t)raw, (uint64_t)stored, b));
+	}
+	if (phys >= 0 && stored >= 0)
+		printf("%-17s%s (physical / stored)\n", "ec overhead:",
+		       fmt_ratio((uint64_t)phys, (uint64_t)stored, b));
+	show_count(l, "segments:", "segments");
+	show_count(l, "containers:", "containers");
+	show_count(l, "storage units:", "storage_units");
+	show_count(l, "backups:", "backups");
+	if (sess >= 0 && maxs >= 0)
+		printf("%-17s%" PRId64 " of %" PRId64 "\n", "sessions:", sess,
+		       maxs);
+	if (up >= 0)
+		printf("%-17s%s\n", "uptime:", fmt_secs((double)up, b));
+	/* Keys this ddt does not know yet, as they come. */
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->v[i].shown)
+			printf("%s:%*s%" PRIu64 "\n", l->v[i].key,
+			       (int)(strlen(l->v[i].key) < 16 ?
+				     16 - strlen(l->v[i].key) : 1), "",
+			       l->v[i].v);
+}
+
+static int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	kvlist *l;
+	ddtc *c;
+	int rc, ret;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return out_fail_errno(ENOMEM, "free some memory", "status");
+	ret = login(g, 0, &c);
+	if (ret) {
+		free(l);
+		return ret;
+	}
+	rc = ddtc_status(c, kv_add, l);
+	ddtc_close(c);
+	if (rc < 0)
+		ret = out_fail(rc, "read the status of %s:%d", g->host,
+			       g->port);
+	else
+		show_status(l, g);
+	free(l);
+	return ret;
+}
+
+/* ---- storage units ---- */
+
+static int su_print(void *arg, const ddtc_su *su)
+{
+	char b1[FMT_LEN], b2[FMT_LEN];
+
+	++*(size_t *)arg;
+	if (*(size_t *)arg == 1)
+		printf("%-32s  %10s  %10s  %s\n", "NAME", "FILES", "LOGICAL",
+		       "CREATED");
+	printf("%-32s  %10" PRIu64 "  %10s  %s\n", su->name, su->files,
+	       fmt_bytes(su->logical_bytes, b1), fmt_date(su->created, b2));
+	return 0;
+}
+
+static int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	const char *op = argv[0], *name = argc > 1 ? argv[1] : NULL;
+	int is_list = strcmp(op, "list") == 0;
+	size_t n = 0;
+	uint64_t root;
+	ddtc *c;
+	int rc = 0, ret;
+
+	if (!is_list && strcmp(op, "create") != 0 && strcmp(op, "delete") != 0)
+		return usage_error(cm, "su: unknown operation '%s' (create, "
+				   "list or delete)", op);
+	if (is_list ? argc != 1 : argc != 2)
+		return usage_error(cm, is_list ? "su list: takes no NAME" :
+				   "su %s: give one NAME", op);
+	if (name && !name_valid(name, DDT_MAX_NAME))
+		return usage_error(cm, "storage unit '%s': use 1 to %d letters, "
+				   "digits, '-', '_' or '.'", name,
+				   DDT_MAX_NAME);
+	if ((g->given & OP_RECURSIVE) && strcmp(op, "delete") != 0)
+		return usage_error(cm, "--recursive goes with su delete only");
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	if (is_list) {
+		rc = ddtc_su_list(c, su_print, &n);
+		if (rc == 0 && n == 0)
+			printf("no storage units\n");
+	} else if (op[0] == 'c') {
+		rc = ddtc_su_create(c, name, &root);
+		if (rc == 0)
+			printf("created storage unit %s\n", name);
+	} else {
+		rc = ddtc_su_delete(c, name, !!(g->given & OP_RECURSIVE));
+		if (rc == 0)
+			printf("deleted storage unit %s\n", name);
+	}
+	if (rc < 0)
+		ret = out_fail(rc, "%s storage unit%s%s", is_list ? "list" : op,
+			       name ? " " : "s", name ? name : "");
+	ddtc_close(c);
+	return ret;
+}
+
+static int cmd_help(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	const cmd *c;
+
+	if (argc == 0) {
+		print_help();
+		return 0;
+	}
+	c = find_cmd(argv[0]);
+	if (!c)
+		return usage_error(NULL, "help: unknown command '%s'", argv[0]);
+	print_cmd_help(c);
+	return 0;
+}
+
+/* ---- the command table ---- */
+
+static const cmd cmds[] = {
+	{ "backup", cmd_backup, 1, 1,
+	  OP_SU | OP_NAME | OP_ONE_FS | OP_NO_CACHE | OP_QUIET, OP_SU,
+	  "DIR --su SU [--name NAME] [OPTION]...",
+	  "Back up the tree at DIR into a new backup in storage unit SU.\n"
+	  "Files, directories, symbolic links and hard links are stored with\n"
+	  "their modes, owners and times; sockets, fifos and devices are\n"
+	  "skipped. Files the file cache knows unchanged (same size, times,\n"
+	  "inode and device) are not read again.\n"
+	  "\n"
+	  "      --su SU              the storage unit (required)\n"
+	  "      --name NAME          the backup's name (default: DIR's base "
+	  "name);\n"
+	  "                           its id is NAME@YYYYMMDDTHHMMSSZ\n"
+	  "  -x, --one-file-system    do not descend into other file systems\n"
+	  "      --no-cache           read every file; neither use nor update "
+	  "the\n"
+	  "                           file cache\n"
+	  "  -q, --quiet              no progress line\n" },
+	{ "list", cmd_list, 0, 0, OP_SU, OP_SU,
+	  "--su SU",
+	  "List the backups in storage unit SU, oldest first.\n"
+	  "\n"
+	  "      --su SU              the storage unit (required)\n" },
+	{ "ls", cmd_ls, 1, 2, OP_SU, OP_SU,
+	  "BACKUP [PATH] --su SU",
+	  "List the directory PATH (default: the root) inside BACKUP, like\n"
+	  "ls -ln. BACKUP is a backup id, a backup name (its newest complete\n"
+	  "backup) or 'latest'.\n"
+	  "\n"
+	  "      --su SU              the storage unit (required)\n" },
+	{ "restore", cmd_restore, 2, 2, OP_SU | OP_PATH | OP_FORCE | OP_QUIET,
+	  OP_SU,
+	  "BACKUP DIR --su SU [--path PATH] [--force]",
+	  "Restore BACKUP, or the part of it at PATH, into DIR. A directory's\n"
+	  "contents go into DIR; a file or symbolic link goes into DIR under\n"
+	  "its own name. DIR is created if missing. Owners are restored when\n"
+	  "run as root. BACKUP is a backup id, a backup name (its newest\n"
+	  "complete backup) or 'latest'.\n"
+	  "\n"
+	  "      --su SU              the storage unit (required)\n"
+	  "      --path PATH          restore only PATH inside the backup\n"
+	  "  -f, --force              restore into a non-empty DIR, replacing\n"
+	  "                           entries of the same names\n"
+	  "  -q, --quiet              no progress line\n" },
+	{ "rm", cmd_rm, 1, 1, OP_SU, OP_SU,
+	  "BACKUP --su SU",
+	  "Remove the backup whose id is BACKUP from storage unit SU. The\n"
+	  "space its unique segments take is freed by the target's cleaning.\n"
+	  "\n"
+	  "      --su SU              the storage unit (required)\n" },
+	{ "status", cmd_status, 0, 0, 0, 0,
+	  "",
+	  "Show the target's capacity, usage, data reduction and sessions.\n" },
+	{ "su", cmd_su, 1, 2, OP_RECURSIVE, 0,
+	  "create NAME | list | delete NAME [--recursive]",
+	  "Create, list or delete storage units. A storage unit holds backups\n"
+	  "under its own name space and figures. Names are 1 to 255 letters,\n"
+	  "digits, '-', '_' or '.'.\n"
+	  "\n"
+	  "  -r, --recursive          delete a storage unit with everything in "
+	  "it\n" },
+	{ "help", cmd_help, 0, 1, 0, 0,
+	  "[COMMAND]",
+	  "Show the help of COMMAND, or the general help.\n" },
+};
+
+static const cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+/* ---- main ---- */
+
+static const char *op_name(unsigned op)
+{
+	switch (op) {
+	case OP_SU: return "--su";
+	case OP_NAME: return "--name";
+	case OP_PATH: return "--path";
+	case OP_FORCE: return "--force";
+	case OP_RECURSIVE: return "--recursive";
+	case OP_ONE_FS: return "--one-file-system";
+	case OP_NO_CACHE: return "--no-cache";
+	default: return "--quiet";
+	}
+}
+
+/* Check what the command line gave against what the command takes. */
+static int check_cmd(const cmd *c, const gopts *g, int argc)
+{
+	unsigned extra = g->given & ~c->takes, missing = c->needs & ~g->given;
+
+	if (extra)
+		return usage_error(c, "%s is not an option of '%s %s'",
+				   op_name(extra & -extra), PROG, c->name);
+	if (argc < c->min_args)
+		return usage_error(c, "%s: missing arguments (%s %s %s)",
+				   c->name, PROG, c->name, c->usage);
+	if (argc > c->max_args)
+		return usage_error(c, "%s: too many arguments (%s %s %s)",
+				   c->name, PROG, c->name, c->usage);
+	if (missing)
+		return usage_error(c, "%s: %s is required", c->name,
+				   op_name(missing & -missing));
+	if (g->su && !name_valid(g->su, DDT_MAX_NAME))
+		return usage_error(c, "--su '%s': not a storage unit name "
+				   "(letters, digits, '-', '_', '.')", g->su);
+	return 0;
+}
+
+static int parse_port(const char *arg, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1 || v > 65535)
+		return usage_error(NULL, "-p '%s': need a port number from 1 "
+				   "to 65535", arg);
+	*out = (int)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_PWFILE = 256, OPT_SU, OPT_NAME, OPT_PATH, OPT_NO_CACHE };
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "password-file", required_argument, NULL, OPT_PWFILE },
+		{ "su", required_argument, NULL, OPT_SU },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "force", no_argument, NULL, 'f' },
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "one-file-system", no_argument, NULL, 'x' },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	gopts g = { .host = HOST_DEFAULT, .user = USER_DEFAULT,
+		    .port = DDT_DEFAULT_PORT };
+	const cmd *c = NULL;
+	int opt, help = 0, rc;
+
+	/* A closed pipe is an error to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":H:p:u:frxqhV", longopts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'H':
+			if (!*optarg)
+				return usage_error(NULL, "-H: empty host");
+			g.host = optarg;
+			break;
+		case 'p':
+			rc = parse_port(optarg, &g.port);
+			if (rc)
+				return rc;
+			break;
+		case 'u':
+			if (!*optarg)
+				return usage_error(NULL, "-u: empty user");
+			g.user = optarg;
+			break;
+		case OPT_PWFILE:
+			g.password_file = optarg;
+			break;
+		case OPT_SU:
+			g.su = optarg;
+			g.given |= OP_SU;
+			break;
+		case OPT_NAME:
+			g.name = optarg;
+			g.given |= OP_NAME;
+			break;
+		case OPT_PATH:
+			g.path = optarg;
+			g.given |= OP_PATH;
+			break;
+		case 'f':
+			g.given |= OP_FORCE;
+			break;
+		case 'r':
+			g.given |= OP_RECURSIVE;
+			break;
+		case 'x':
+			g.given |= OP_ONE_FS;
+			break;
+		case OPT_NO_CACHE:
+			g.given |= OP_NO_CACHE;
+			break;
+		case 'q':
+			g.given |= OP_QUIET;
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case 'V':
+			printf("%s (ddtarget) %s\n", PROG, PACKAGE_VERSION);
+			return 0;
+		case ':':
+			return usage_error(NULL, "option '%s' needs an argument",
+					   argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_error(NULL, "unknown option '-%c'",
+						   optopt);
+			return usage_error(NULL, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		c = find_cmd(argv[optind]);
+		if (!c)
+			return usage_error(NULL, "unknown command '%s'",
+					   argv[optind]);
+		optind++;
+	}
+	if (help) {
+		if (c && c->fn != cmd_help)
+			print_cmd_help(c);
+		else
+			print_help();
+		return 0;
+	}
+	if (!c)
+		return usage_error(NULL, "no command given");
+	rc = check_cmd(c, &g, argc - optind);
+	if (rc)
+		return rc;
+	return c->fn(c, &g, argc - optind, argv + optind);
+}

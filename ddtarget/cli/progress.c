@@ -1,0 +1,317 @@
+/* progress.c - ddt's output to a person: error and warning lines, human
+ * figures, and the progress line. The line is drawn by a thread of its own,
+ * so it keeps moving while one large file holds every worker, and is
+ * redrawn in place with "\r...\033[K"; every other stderr line takes the
+ * same lock and wipes it first, so no warning is ever glued to it. */
+#include "progress.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ddtc.h"
+
+#define TICK_NS		200000000L	/* 5 redraws a second at most */
+#define RATE_WINDOW	25		/* ticks the rate is averaged over */
+#define LINE_MAX_LEN	160
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static int line_shown;		/* a progress line is on the terminal */
+
+static void wipe_line_locked(void)
+{
+	if (line_shown) {
+		fputs("\r\033[K", stderr);
+		line_shown = 0;
+	}
+}
+
+static void vline(const char *what, const char *why, const char *todo)
+{
+	pthread_mutex_lock(&out_lock);
+	wipe_line_locked();
+	if (why && todo)
+		fprintf(stderr, "%s: %s: %s (%s)\n", PROG, what, why, todo);
+	else if (why)
+		fprintf(stderr, "%s: %s: %s\n", PROG, what, why);
+	else
+		fprintf(stderr, "%s: %s\n", PROG, what);
+	fflush(stderr);
+	pthread_mutex_unlock(&out_lock);
+}
+
+int out_fail(int rc, const char *fmt, ...)
+{
+	/* Fetch the message first: it lives in this thread's slot. */
+	const char *why = ddtc_errmsg(rc);
+	char what[4096 + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vline(what, why, NULL);
+	return EXIT_RUNTIME;
+}
+
+int out_fail_errno(int err, const char *todo, const char *fmt, ...)
+{
+	char what[4096 + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vline(what, strerror(err), todo);
+	return EXIT_RUNTIME;
+}
+
+void out_warn(const char *fmt, ...)
+{
+	char what[4096 + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vline(what, NULL, NULL);
+}
+
+/* ---- figures ---- */
+
+const char *fmt_bytes(uint64_t n, char *buf)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
+					    "PiB", "EiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024.0 && u < 6) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, FMT_LEN, "%" PRIu64 " B", n);
+	else
+		snprintf(buf, FMT_LEN, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+const char *fmt_ratio(uint64_t a, uint64_t b, char *buf)
+{
+	if (b == 0)
+		snprintf(buf, FMT_LEN, "-");
+	else
+		snprintf(buf, FMT_LEN, "%.2fx", (double)a / (double)b);
+	return buf;
+}
+
+const char *fmt_date(int64_t ns, char *buf)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) ||
+	    strftime(buf, FMT_LEN, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, FMT_LEN, "?");
+	return buf;
+}
+
+const char *fmt_secs(double s, char *buf)
+{
+	unsigned long t;
+
+	if (s < 0)
+		s = 0;
+	if (s < 60) {
+		snprintf(buf, FMT_LEN, "%.1f s", s);
+		return buf;
+	}
+	t = (unsigned long)(s + 0.5);
+	if (t < 3600)
+		snprintf(buf, FMT_LEN, "%lu:%02lu", t / 60, t % 60);
+	else
+		snprintf(buf, FMT_LEN, "%lu:%02lu:%02lu", t / 3600,
+			 t / 60 % 60, t % 60);
+	return buf;
+}
+
+double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t now_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the progress line ---- */
+
+struct progress {
+	const char *verb;
+	progress_fn fn;
+	void *arg;
+	pthread_t thread;
+	int running;
+	int stop;			/* under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	/* The last RATE_WINDOW samples: the rate shown is a recent one, so
+	 * the ETA follows a change from small files to large ones. */
+	double wt[RATE_WINDOW];
+	uint64_t wb[RATE_WINDOW];
+	unsigned wn, wi;
+};
+
+static int term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* Bytes per second over the window, and record this sample in it. */
+static double window_rate(progress *p, double t, uint64_t bytes)
+{
+	unsigned oldest = p->wn < RATE_WINDOW ? 0 : p->wi;
+	double rate = 0;
+
+	if (p->wn > 0 && t > p->wt[oldest] && bytes >= p->wb[oldest])
+		rate = (double)(bytes - p->wb[oldest]) / (t - p->wt[oldest]);
+	p->wt[p->wi] = t;
+	p->wb[p->wi] = bytes;
+	p->wi = (p->wi + 1) % RATE_WINDOW;
+	if (p->wn < RATE_WINDOW)
+		p->wn++;
+	return rate;
+}
+
+static void draw(progress *p)
+{
+	char line[LINE_MAX_LEN + 1], b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN];
+	progress_sample s = { 0 };
+	double rate, t = now_sec();
+	int n, w;
+
+	p->fn(p->arg, &s);
+	rate = window_rate(p, t, s.bytes);
+	if (s.total > 0 && s.bytes <= s.total)
+		n = snprintf(line, sizeof(line), "%s %d%%: %s of %s", p->verb,
+			     (int)(100.0 * (double)s.bytes / (double)s.total),
+			     fmt_bytes(s.bytes, b1), fmt_bytes(s.total, b2));
+	else
+		n = snprintf(line, sizeof(line), "%s: %s", p->verb,
+			     fmt_bytes(s.bytes, b1));
+	if (n < 0 || n >= (int)sizeof(line))
+		n = (int)sizeof(line) - 1;
+	n += snprintf(line + n, sizeof(line) - (size_t)n,
+		      ", %" PRIu64 " files, %.1f MB/s", s.files, rate / 1e6);
+	if (n < (int)sizeof(line) && s.wire > 0)
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+			      ", dedup %.1fx", (double)s.bytes /
+			      (double)s.wire);
+	if (n < (int)sizeof(line) && s.total > s.bytes && rate > 0)
+		snprintf(line + n, sizeof(line) - (size_t)n, ", ETA %s",
+			 fmt_secs((double)(s.total - s.bytes) / rate, b3));
+	/* A line that wraps cannot be redrawn with \r. */
+	w = term_width() - 1;
+	if (w < (int)sizeof(line))
+		line[w] = '\0';
+
+	pthread_mutex_lock(&out_lock);
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	line_shown = 1;
+	pthread_mutex_unlock(&out_lock);
+}
+
+static void *progress_main(void *arg)
+{
+	progress *p = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += TICK_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->wake, &p->lock, &ts);
+		if (p->stop)
+			break;
+		pthread_mutex_unlock(&p->lock);
+		draw(p);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int progress_start(progress **out, const char *verb, int show,
+		   progress_fn fn, void *arg)
+{
+	pthread_condattr_t ca;
+	progress *p;
+	int rc;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->verb = verb;
+	p->fn = fn;
+	p->arg = arg;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	*out = p;
+	if (!show || !isatty(STDERR_FILENO))
+		return 0;
+	rc = pthread_create(&p->thread, NULL, progress_main, p);
+	if (rc != 0) {
+		progress_stop(p);
+		*out = NULL;
+		return -rc;
+	}
+	p->running = 1;
+	return 0;
+}
+
+void progress_stop(progress *p)
+{
+	if (!p)
+		return;
+	if (p->running) {
+		pthread_mutex_lock(&p->lock);
+		p->stop = 1;
+		pthread_cond_signal(&p->wake);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->thread, NULL);
+		pthread_mutex_lock(&out_lock);
+		wipe_line_locked();
+		fflush(stderr);
+		pthread_mutex_unlock(&out_lock);
+	}
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

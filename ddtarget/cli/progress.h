@@ -1,0 +1,60 @@
+/* progress.h - everything ddt shows a person: error and warning lines,
+ * figures in human units, and the one updating progress line on a terminal.
+ * Warnings and the progress line share stderr, so both go through here: a
+ * warning wipes the line first and the next tick redraws it. */
+#ifndef DDT_PROGRESS_H
+#define DDT_PROGRESS_H
+
+#include <stdint.h>
+
+#define PROG "ddt"
+
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+
+/* "ddt: <what>: <ddtc_errmsg(rc)>". Call it on the thread that got rc:
+ * the library keeps its message per thread. Returns EXIT_RUNTIME. */
+int out_fail(int rc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "ddt: <what>: <strerror(err)> (<todo>)", for failed system calls; todo
+ * may be NULL. Returns EXIT_RUNTIME. */
+int out_fail_errno(int err, const char *todo, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "ddt: <text>": one line that does not end the run. Thread-safe. */
+void out_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Figures; buf holds FMT_LEN bytes. */
+#define FMT_LEN 40
+const char *fmt_bytes(uint64_t n, char *buf);		/* "12.3 MiB" */
+const char *fmt_ratio(uint64_t a, uint64_t b, char *buf); /* "2.50x", "-" */
+const char *fmt_date(int64_t ns, char *buf);		/* local time */
+const char *fmt_secs(double s, char *buf);		/* "4.2 s", "1:02:03" */
+double now_sec(void);					/* monotonic */
+int64_t now_real_ns(void);				/* wall clock */
+
+/* ---- the progress line ---- */
+
+/* What the line shows, filled in by its owner on every tick. */
+typedef struct progress_sample {
+	uint64_t bytes;		/* done so far */
+	uint64_t total;		/* 0: not known (yet) */
+	uint64_t files;
+	uint64_t wire;		/* bytes sent; 0: show no reduction ratio */
+} progress_sample;
+
+typedef void (*progress_fn)(void *arg, progress_sample *s);
+
+typedef struct progress progress;
+
+/* Draw "<verb> ..." on stderr up to 5 times a second, sampling fn from
+ * its own thread, when show is set and stderr is a terminal; otherwise
+ * *out is a handle that draws nothing. -ENOMEM, or -errno from
+ * pthread_create. */
+int progress_start(progress **out, const char *verb, int show,
+		   progress_fn fn, void *arg);
+/* Stop, wipe the line, free. NULL is fine. */
+void progress_stop(progress *p);
+
+#endif

@@ -1,0 +1,929 @@
+/* restore.c - ddt restore. This thread walks the backup's tree on the
+ * target, in name order, and creates every directory, symbolic link and
+ * (empty) file locally as it meets it; workers then stream the files'
+ * contents with ddtc_read_to_fd(), several files in flight, so small files
+ * do not wait on each other's round trips. Each file is opened by the walk
+ * and handed over with its descriptor, so the queue bounds the open files.
+ *
+ * As in backup.c, two things wait for the end: hard links (made only once
+ * the first name's content is complete, so no name ever shows a partial
+ * file) and directory modes and times (the walk needs to write into the
+ * directories, and creating entries changes their times), which are applied
+ * deepest first. Files restore dense: the client library writes every byte,
+ * holes included. */
+#include "restore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "progress.h"
+
+#define WORKERS		16	/* files in flight at once */
+#define QUEUE_MAX	64	/* opened files waiting for a worker */
+
+/* A target inode with several names, by target inode number. */
+typedef struct rino {
+	struct rino *next;
+	uint64_t ino;
+	char *path;		/* its first name, here */
+	int ok;			/* its content is complete */
+} rino;
+
+/* A file whose content a worker is to fetch. */
+typedef struct rjob {
+	struct rjob *next;
+	char *path;
+	int fd;
+	ddt_attr a;
+	rino *li;		/* set when the inode has other names */
+} rjob;
+
+/* A hard link to make at the end, or a directory to finish. */
+typedef struct rlink {
+	struct rlink *next;
+	char *path;
+	rino *first;
+} rlink;
+
+typedef struct rdir {
+	char *path;
+	ddt_attr a;
+} rdir;
+
+typedef struct rs rs;
+
+typedef struct rworker {
+	rs *r;
+	pthread_t thread;
+	pthread_mutex_t lock;	/* fd, for the progress line's fstat */
+	int fd;
+} rworker;
+
+struct rs {
+	ddtc *c;
+	const restore_opts *o;
+	int as_root;
+
+	pthread_mutex_t lock;	/* the queue, busy, stop */
+	pthread_cond_t more, room, idle;
+	rjob *head, *tail;
+	size_t n;
+	unsigned busy;
+	int stop;
+	rworker w[WORKERS];
+	unsigned nw;
+
+	atomic_int failed;
+	atomic_uint_fast64_t files, dirs, symlinks, nlinks, bytes, done_bytes,
+		warnings;
+
+	/* Walk thread only. */
+	rino **ino;
+	size_t ino_nb, ino_n;
+	rlink *links, **links_tail;
+	rdir *dv;
+	size_t ndv, dv_cap;
+};
+
+static struct timespec ts_of(int64_t ns)
+{
+	struct timespec t;
+
+	t.tv_sec = (time_t)(ns / 1000000000);
+	t.tv_nsec = (long)(ns % 1000000000);
+	if (t.tv_nsec < 0) {
+		t.tv_sec--;
+		t.tv_nsec += 1000000000;
+	}
+	return t;
+}
+
+/* ---- errors ---- */
+
+/* Local errors after which nothing more can be restored. */
+static int local_fatal_err(int err)
+{
+	return err == ENOSPC || err == EDQUOT || err == EROFS ||
+	       err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
+/* Target errors that concern one entry: its data is missing or damaged,
+ * or the target could not read it. The restore goes on. */
+static int entry_error(int rc)
+{
+	return rc == -ENOENT || rc == -EBADMSG || rc == -EIO ||
+	       rc == -ENAMETOOLONG || rc == -EINVAL;
+}
+
+static void fail_local(rs *r, int err, const char *verb, const char *path)
+{
+	if (!local_fatal_err(err)) {
+		out_warn("%s %s: %s", verb, path, strerror(err));
+		atomic_fetch_add(&r->warnings, 1);
+		return;
+	}
+	if (atomic_exchange(&r->failed, 1) == 0)
+		out_fail_errno(err, "free some space, then restore again",
+			       "%s %s", verb, path);
+}
+
+static void fail_target(rs *r, int rc, const char *verb, const char *path)
+{
+	/* The message is per thread: take it before anything else runs. */
+	const char *why = ddtc_errmsg(rc);
+
+	if (local_fatal_err(-rc) || !entry_error(rc)) {
+		if (atomic_exchange(&r->failed, 1) == 0)
+			out_warn("%s %s: %s", verb, path, why);
+		return;
+	}
+	out_warn("%s %s: %s", verb, path, why);
+	atomic_fetch_add(&r->warnings, 1);
+}
+
+/* ---- the workers ---- */
+
+static void rjob_free(rjob *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	free(j);
+}
+
+/* Owner, mode, times, on an open file. Owner first: chown clears the
+ * set-user-ID bits that the mode then sets. */
+static int set_fd_attrs(rs *r, int fd, const ddt_attr *a)
+{
+	struct timespec ts[2] = { ts_of(a->atime), ts_of(a->mtime) };
+
+	if (r->as_root && fchown(fd, a->uid, a->gid) < 0)
+		return -errno;
+	if (fchmod(fd, a->mode & 07777) < 0)
+		return -errno;
+	if (futimens(fd, ts) < 0)
+		return -errno;
+	return 0;
+}
+
+static void fetch(rworker *w, rjob *j)
+{
+	rs *r = w->r;
+	uint64_t n = 0;
+	int rc, fd = j->fd;
+
+	pthread_mutex_lock(&w->lock);
+	w->fd = fd;
+	pthread_mutex_unlock(&w->lock);
+	rc = ddtc_read_to_fd(r->c, j->a.ino, fd, &n);
+	pthread_mutex_lock(&w->lock);
+	w->fd = -1;
+	pthread_mutex_unlock(&w->lock);
+	if (rc < 0) {
+		fail_target(r, rc, "restore", j->path);
+		goto bad;
+	}
+	atomic_fetch_add(&r->done_bytes, n);
+	if (n != j->a.size) {
+		out_warn("restore %s: got %" PRIu64 " bytes of %" PRIu64,
+			 j->path, n, j->a.size);
+		atomic_fetch_add(&r->warnings, 1);
+		goto bad;
+	}
+	rc = set_fd_attrs(r, fd, &j->a);
+	j->fd = -1;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0) {
+		fail_local(r, -rc, "restore", j->path);
+		goto bad;
+	}
+	if (j->li)
+		j->li->ok = 1;
+	atomic_fetch_add(&r->files, 1);
+	atomic_fetch_add(&r->bytes, n);
+	return;
+bad:
+	/* A partial file would pass for a restored one. */
+	unlink(j->path);
+}
+
+static void *worker_main(void *arg)
+{
+	rworker *w = arg;
+	rs *r = w->r;
+	rjob *j;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		while (!r->head && !r->stop)
+			pthread_cond_wait(&r->more, &r->lock);
+		j = r->head;
+		if (!j) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		r->head = j->next;
+		if (!r->head)
+			r->tail = NULL;
+		r->n--;
+		r->busy++;
+		pthread_cond_signal(&r->room);
+		pthread_mutex_unlock(&r->lock);
+
+		if (!atomic_load(&r->failed))
+			fetch(w, j);
+		else
+			unlink(j->path);
+		rjob_free(j);
+
+		pthread_mutex_lock(&r->lock);
+		r->busy--;
+		if (!r->head && r->busy == 0)
+			pthread_cond_broadcast(&r->idle);
+		if (atomic_load(&r->failed))
+			pthread_cond_broadcast(&r->room);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return NULL;
+}
+
+static void enqueue(rs *r, rjob *j)
+{
+	pthread_mutex_lock(&r->lock);
+	while (r->n >= QUEUE_MAX && !atomic_load(&r->failed))
+		pthread_cond_wait(&r->room, &r->lock);
+	if (atomic_load(&r->failed)) {
+		pthread_mutex_unlock(&r->lock);
+		unlink(j->path);
+		rjob_free(j);
+		return;
+	}
+	if (r->tail)
+		r->tail->next = j;
+	else
+		r->head = j;
+	r->tail = j;
+	r->n++;
+	pthread_cond_signal(&r->more);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void drain(rs *r)
+{
+	pthread_mutex_lock(&r->lock);
+	while (r->head || r->busy)
+		pthread_cond_wait(&r->idle, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int pool_start(rs *r)
+{
+	for (unsigned i = 0; i < WORKERS; i++) {
+		rworker *w = &r->w[i];
+		int rc;
+
+		w->r = r;
+		w->fd = -1;
+		pthread_mutex_init(&w->lock, NULL);
+		rc = pthread_create(&w->thread, NULL, worker_main, w);
+		if (rc != 0) {
+			pthread_mutex_destroy(&w->lock);
+			return -rc;
+		}
+		r->nw++;
+	}
+	return 0;
+}
+
+static void pool_stop(rs *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->more);
+	pthread_mutex_unlock(&r->lock);
+	for (unsigned i = 0; i < r->nw; i++) {
+		pthread_join(r->w[i].thread, NULL);
+		pthread_mutex_destroy(&r->w[i].lock);
+	}
+	r->nw = 0;
+}
+
+/* Bytes done: the finished files, and how far the open ones have got. */
+static void sample(void *arg, progress_sample *s)
+{
+	rs *r = arg;
+	uint64_t extra = 0;
+	struct stat st;
+
+	for (unsigned i = 0; i < r->nw; i++) {
+		pthread_mutex_lock(&r->w[i].lock);
+		if (r->w[i].fd >= 0 && fstat(r->w[i].fd, &st) == 0)
+			extra += (uint64_t)st.st_size;
+		pthread_mutex_unlock(&r->w[i].lock);
+	}
+	s->bytes = atomic_load(&r->done_bytes) + extra;
+	s->total = r->o->total;
+	s->files = atomic_load(&r->files);
+	s->wire = 0;
+}
+
+/* ---- hard links: target ino -> first local name ---- */
+
+static rino *ino_find(rs *r, uint64_t ino)
+{
+	rino *e;
+
+	if (!r->ino)
+		return NULL;
+	for (e = r->ino[ino & (r->ino_nb - 1)]; e; e = e->next)
+		if (e->ino == ino)
+			return e;
+	return NULL;
+}
+
+static rino *ino_add(rs *r, uint64_t ino, const char *path)
+{
+	rino *e;
+
+	if (r->ino_n >= r->ino_nb) {
+		size_t nb = r->ino_nb ? r->ino_nb * 2 : 256;
+		rino **t = calloc(nb, sizeof(*t));
+
+		if (!t)
+			return NULL;
+		for (size_t i = 0; i < r->ino_nb; i++)
+			for (rino *x = r->ino[i], *next; x; x = next) {
+				next = x->next;
+				x->next = t[x->ino & (nb - 1)];
+				t[x->ino & (nb - 1)] = x;
+			}
+		free(r->ino);
+		r->ino = t;
+		r->ino_nb = nb;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->path = strdup(path))) {
+		free(e);
+		return NULL;
+	}
+	e->ino = ino;
+	e->next = r->ino[ino & (r->ino_nb - 1)];
+	r->ino[ino & (r->ino_nb - 1)] = e;
+	r->ino_n++;
+	return e;
+}
+
+/* ---- creating entries ---- */
+
+/* With --force an entry in the way is replaced; a directory in the way
+ * of a non-directory is not (that would take its contents with it). */
+static int clear_way(rs *r, const char *path)
+{
+	struct stat st;
+
+	if (!r->o->force)
+		return -EEXIST;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (unlink(path) < 0)
+		return -errno;
+	return 0;
+}
+
+static int make_dir(rs *r, const char *path)
+{
+	struct stat st;
+
+	/* Owner-only while it is filled: its mode is set at the end. */
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && r->o->force)
+		return 0;
+	if (clear_way(r, path) < 0 || mkdir(path, 0700) < 0)
+		return -EEXIST;
+	return 0;
+}
+
+static int dirs_push(rs *r, const char *path, const ddt_attr *a)
+{
+	if (r->ndv == r->dv_cap) {
+		size_t cap = r->dv_cap ? r->dv_cap * 2 : 256;
+		rdir *d = realloc(r->dv, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		r->dv = d;
+		r->dv_cap = cap;
+	}
+	r->dv[r->ndv].path = strdup(path);
+	if (!r->dv[r->ndv].path)
+		return -ENOMEM;
+	r->dv[r->ndv].a = *a;
+	r->ndv++;
+	return 0;
+}
+
+static void make_symlink(rs *r, const char *path, const ddt_attr *a)
+{
+	char target[DDT_MAX_STR + 1];
+	struct timespec ts[2] = { ts_of(a->atime), ts_of(a->mtime) };
+	int rc;
+
+	rc = ddtc_readlink(r->c, a->ino, target, sizeof(target));
+	if (rc < 0) {
+		fail_target(r, rc, "restore", path);
+		return;
+	}
+	if (symlink(target, path) < 0) {
+		rc = errno == EEXIST ? clear_way(r, path) : -errno;
+		if (rc == 0 && symlink(target, path) < 0)
+			rc = -errno;
+		if (rc < 0) {
+			fail_local(r, -rc, "restore", path);
+			return;
+		}
+	}
+	if (r->as_root && lchown(path, a->uid, a->gid) < 0)
+		fail_local(r, errno, "set the owner of", path);
+	else if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		fail_local(r, errno, "set the times of", path);
+	atomic_fetch_add(&r->symlinks, 1);
+}
+
+static int open_new(rs *r, const char *path)
+{
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd, rc;
+
+	fd = open(path, flags, 0600);
+	if (fd >= 0 || errno != EEXIST)
+		return fd < 0 ? -errno : fd;
+	rc = clear_way(r, path);
+	if (rc < 0)
+		return rc;
+	fd = open(path, flags, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Takes path. */
+static void make_file(rs *r, char *path, const ddt_attr *a)
+{
+	rino *li = NULL;
+	rjob *j;
+	int fd;
+
+	if (a->nlink > 1) {
+		rino *first = ino_find(r, a->ino);
+
+		if (first) {
+			rlink *l = malloc(sizeof(*l));
+
+			if (!l) {
+				free(path);
+				fail_local(r, ENOMEM, "restore", "links");
+				return;
+			}
+			l->next = NULL;
+			l->path = path;
+			l->first = first;
+			*r->links_tail = l;
+			r->links_tail = &l->next;
+			return;
+		}
+		li = ino_add(r, a->ino, path);
+		if (!li) {
+			free(path);
+			fail_local(r, ENOMEM, "restore", "links");
+			return;
+		}
+	}
+	fd = open_new(r, path);
+	if (fd < 0) {
+		fail_local(r, -fd, "restore", path);
+		free(path);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		close(fd);
+		unlink(path);
+		free(path);
+		fail_local(r, ENOMEM, "restore", "files");
+		return;
+	}
+	j->path = path;
+	j->fd = fd;
+	j->a = *a;
+	j->li = li;
+	enqueue(r, j);
+}
+
+/* ---- the walk ---- */
+
+typedef struct dent {
+	char *name;
+	ddt_attr a;
+} dent;
+
+typedef struct dlist {
+	dent *v;
+	size_t n, cap;
+} dlist;
+
+static int collect(void *arg, const char *name, const ddt_attr *a)
+{
+	dlist *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		dent *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].name = strdup(name);
+	if (!l->v[l->n].name)
+		return -ENOMEM;
+	l->v[l->n].a = *a;
+	l->n++;
+	return 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ?
+		     "" : "/", name) < 0)
+		return NULL;
+	return p;
+}
+
+static void restore_tree(rs *r, uint64_t ino, const char *path);
+
+/* Takes path. */
+static void restore_entry(rs *r, char *path, const ddt_attr *a)
+{
+	int rc;
+
+	switch (a->type) {
+	case DDT_T_FILE:
+		make_file(r, path, a);
+		return;
+	case DDT_T_SYMLINK:
+		make_symlink(r, path, a);
+		break;
+	case DDT_T_DIR:
+		rc = make_dir(r, path);
+		if (rc < 0) {
+			fail_local(r, -rc, "restore", path);
+			break;
+		}
+		if (dirs_push(r, path, a) < 0) {
+			fail_local(r, ENOMEM, "restore", path);
+			break;
+		}
+		atomic_fetch_add(&r->dirs, 1);
+		restore_tree(r, a->ino, path);
+		break;
+	default:
+		out_warn("restore %s: the target gave an unknown type %u",
+			 path, a->type);
+		atomic_fetch_add(&r->warnings, 1);
+		break;
+	}
+	free(path);
+}
+
+static void restore_tree(rs *r, uint64_t ino, const char *path)
+{
+	dlist l = { 0 };
+	size_t i;
+	int rc;
+
+	rc = ddtc_readdir(r->c, ino, collect, &l);
+	if (rc == -ENOMEM)
+		fail_local(r, ENOMEM, "read the listing of", path);
+	else if (rc < 0)
+		fail_target(r, rc, "read the listing of", path);
+	for (i = 0; i < l.n; i++) {
+		char *child;
+
+		if (rc < 0 || atomic_load(&r->failed))
+			goto next;
+		/* The target's names become local paths: never let one
+		 * climb out of the destination. */
+		if (!ddt_name_ok(l.v[i].name)) {
+			out_warn("restore %s: skipped an entry with an invalid "
+				 "name", path);
+			atomic_fetch_add(&r->warnings, 1);
+			goto next;
+		}
+		child = join(path, l.v[i].name);
+		if (!child)
+			fail_local(r, ENOMEM, "restore", path);
+		else
+			restore_entry(r, child, &l.v[i].a);
+next:
+		free(l.v[i].name);
+	}
+	free(l.v);
+}
+
+/* ---- the end: links, then directories deepest first ---- */
+
+static void make_links(rs *r)
+{
+	rlink *l, *next;
+
+	for (l = r->links; l; l = next) {
+		next = l->next;
+		if (atomic_load(&r->failed)) {
+			/* nothing more to do */
+		} else if (!l->first->ok) {
+			out_warn("restore %s: not linked, %s could not be "
+				 "restored", l->path, l->first->path);
+			atomic_fetch_add(&r->warnings, 1);
+		} else if (link(l->first->path, l->path) == 0 ||
+			   (errno == EEXIST && clear_way(r, l->path) == 0 &&
+			    link(l->first->path, l->path) == 0)) {
+			atomic_fetch_add(&r->files, 1);
+			atomic_fetch_add(&r->nlinks, 1);
+		} else {
+			fail_local(r, errno, "link", l->path);
+		}
+		free(l->path);
+		free(l);
+	}
+	r->links = NULL;
+	r->links_tail = &r->links;
+}
+
+static int set_path_attrs(rs *r, const char *path, const ddt_attr *a)
+{
+	struct timespec ts[2] = { ts_of(a->atime), ts_of(a->mtime) };
+
+	if (r->as_root && lchown(path, a->uid, a->gid) < 0)
+		return -errno;
+	if (chmod(path, a->mode & 07777) < 0)
+		return -errno;
+	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* In reverse creation order, a directory comes after all inside it: its
+ * times are not touched again, and a read-only mode does not lock the
+ * walk out of it. */
+static void finish_dirs(rs *r)
+{
+	while (r->ndv > 0) {
+		rdir *d = &r->dv[--r->ndv];
+		int rc = atomic_load(&r->failed) ? 0 :
+			 set_path_attrs(r, d->path, &d->a);
+
+		if (rc < 0)
+			fail_local(r, -rc, "set the attributes of", d->path);
+		free(d->path);
+	}
+}
+
+/* ---- the run ---- */
+
+/* 1 if dir has entries, 0 if not, -errno. */
+static int has_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int found = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0) {
+			found = 1;
+			break;
+		}
+	closedir(d);
+	return found;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char *p = strdup(dir);
+	int rc = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s && rc == 0; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) < 0 && errno != EEXIST)
+			rc = -errno;
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(p, 0777) < 0 && errno != EEXIST)
+		rc = -errno;
+	free(p);
+	return rc;
+}
+
+/* Make sure o->dir is a directory we may restore into; *fresh if it was
+ * created or empty, so the backup's root attributes may go on it. */
+static int prepare_dest(const restore_opts *o, int *fresh)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(o->dir, &st) < 0) {
+		if (errno != ENOENT)
+			return out_fail_errno(errno, "check the path",
+					      "restore into %s", o->dir);
+		rc = mkdir_p(o->dir);
+		if (rc < 0)
+			return out_fail_errno(-rc, "check the parent "
+					      "directory", "create %s", o->dir);
+		*fresh = 1;
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return out_fail_errno(ENOTDIR, "give a directory",
+				      "restore into %s", o->dir);
+	rc = has_entries(o->dir);
+	if (rc < 0)
+		return out_fail_errno(-rc, "check its permissions",
+				      "restore into %s", o->dir);
+	if (rc > 0 && !o->force) {
+		out_warn("restore into %s: the directory is not empty (give "
+			 "an empty or new one, or --force to restore over "
+			 "what is there)", o->dir);
+		return EXIT_RUNTIME;
+	}
+	*fresh = rc == 0;
+	return 0;
+}
+
+/* The entry to restore: the backup itself, or a path inside it. */
+static int find_start(rs *r, ddt_attr *a, char *name, size_t cap)
+{
+	const char *p = r->o->path ? r->o->path : "";
+	char *sub, *end;
+	int rc;
+
+	while (*p == '/')
+		p++;
+	sub = strdup(p);
+	if (!sub)
+		return out_fail_errno(ENOMEM, "free some memory", "restore");
+	for (end = sub + strlen(sub); end > sub && end[-1] == '/'; end--)
+		end[-1] = '\0';
+	if (!*sub) {
+		rc = ddtc_getattr(r->c, r->o->ino, a);
+		name[0] = '\0';
+	} else {
+		const char *base = strrchr(sub, '/');
+
+		snprintf(name, cap, "%s", base ? base + 1 : sub);
+		rc = ddtc_lookup_path(r->c, r->o->ino, sub, a);
+	}
+	if (rc < 0)
+		out_fail(rc, "find %s%s%s in backup %s", *sub ? "'" : "",
+			 sub, *sub ? "'" : "the root", r->o->backup);
+	free(sub);
+	return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
+static void print_summary(rs *r, double dt)
+{
+	char b1[FMT_LEN];
+	uint64_t bytes = atomic_load(&r->bytes);
+
+	printf("restored:        %s%s%s into %s\n", r->o->backup,
+	       r->o->path && *r->o->path ? ":" : "",
+	       r->o->path ? r->o->path : "", r->o->dir);
+	printf("files:           %" PRIuFAST64 " (%" PRIuFAST64
+	       " hard links)\n", atomic_load(&r->files),
+	       atomic_load(&r->nlinks));
+	printf("directories:     %" PRIuFAST64 "\n", atomic_load(&r->dirs));
+	printf("symbolic links:  %" PRIuFAST64 "\n",
+	       atomic_load(&r->symlinks));
+	printf("bytes:           %" PRIu64 " (%s)\n", bytes,
+	       fmt_bytes(bytes, b1));
+	printf("elapsed:         %s\n", fmt_secs(dt, b1));
+	printf("throughput:      %.1f MB/s\n",
+	       dt > 0 ? (double)bytes / 1e6 / dt : 0.0);
+	if (!r->as_root)
+		printf("owners:          not restored (only root can)\n");
+	if (atomic_load(&r->warnings))
+		printf("not restored:    %" PRIuFAST64 " (see the warnings)\n",
+		       atomic_load(&r->warnings));
+	fflush(stdout);
+}
+
+static int run(rs *r)
+{
+	char name[DDT_MAX_NAME + 1];
+	progress *pg = NULL;
+	double t0 = now_sec();
+	int fresh = 0, ret, rc;
+	ddt_attr a;
+
+	ret = find_start(r, &a, name, sizeof(name));
+	if (ret)
+		return ret;
+	if (a.type != DDT_T_DIR && !ddt_name_ok(name)) {
+		out_warn("restore %s: not a name to restore under",
+			 r->o->path);
+		return EXIT_RUNTIME;
+	}
+	ret = prepare_dest(r->o, &fresh);
+	if (ret)
+		return ret;
+	rc = pool_start(r);
+	if (rc < 0) {
+		pool_stop(r);
+		return out_fail_errno(-rc, "free some memory", "start workers");
+	}
+	if (progress_start(&pg, "restore", r->o->show_progress, sample,
+			   r) < 0)
+		pg = NULL;
+	if (a.type == DDT_T_DIR) {
+		if (fresh && dirs_push(r, r->o->dir, &a) < 0)
+			fail_local(r, ENOMEM, "restore", r->o->dir);
+		atomic_fetch_add(&r->dirs, 1);
+		restore_tree(r, a.ino, r->o->dir);
+	} else {
+		char *path = join(r->o->dir, name);
+
+		if (!path)
+			fail_local(r, ENOMEM, "restore", r->o->dir);
+		else
+			restore_entry(r, path, &a);
+	}
+	drain(r);
+	/* The line samples the workers' files: stop it before them. */
+	progress_stop(pg);
+	pool_stop(r);
+	make_links(r);
+	finish_dirs(r);
+	if (atomic_load(&r->failed))
+		return EXIT_RUNTIME;
+	print_summary(r, now_sec() - t0);
+	if (atomic_load(&r->warnings)) {
+		out_warn("restore into %s: %" PRIuFAST64 " entries were not "
+			 "restored (see the warnings above)", r->o->dir,
+			 atomic_load(&r->warnings));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+int restore_run(ddtc *c, const restore_opts *o)
+{
+	rs *r;
+	int ret;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return out_fail_errno(ENOMEM, "free some memory", "restore");
+	r->c = c;
+	r->o = o;
+	r->as_root = geteuid() == 0;
+	r->links_tail = &r->links;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->more, NULL);
+	pthread_cond_init(&r->room, NULL);
+	pthread_cond_init(&r->idle, NULL);
+	ret = run(r);
+	make_links(r);		/* frees what a failed run left */
+	finish_dirs(r);
+	for (size_t i = 0; i < r->ino_nb; i++)
+		for (rino *e = r->ino[i], *next; e; e = next) {
+			next = e->next;
+			free(e->path);
+			free(e);
+		}
+	free(r->ino);
+	free(r->dv);
+	free(r);
+	return ret;
+}

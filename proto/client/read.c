@@ -1,0 +1,384 @@
+/* read.c - reading files back: READ returns the stored segments that
+ * overlap a range, and the client decompresses them and cuts out the
+ * bytes asked for. ddtc_read_to_fd() keeps several READs in flight and
+ * writes their windows in order, so a restore streams.
+ *
+ * The target has checked every segment against its fingerprint; here the
+ * only checks are codec_decompress()'s (the length comes out right) and
+ * that the segments cover the range without a gap, so a damaged or
+ * confused reply can never leave stale bytes in the caller's buffer. */
+#include "conn.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "ddterr.h"
+
+#define RD_WINDOW	(4u << 20)	/* bytes per READ of a stream */
+#define RD_WINDOWS	4		/* READs in flight per stream */
+#define RD_SEG_MIN	(8 + FP_LEN + 1 + 4 + 4)	/* (offset, seg) */
+
+/* Bytes [off, end) of a file being filled into dst; pos: done up to. */
+typedef struct rd_range {
+	uint64_t ino, off, end, pos;
+	uint64_t size;		/* the file's, from the last reply */
+	uint8_t *dst;
+	uint8_t *scratch;	/* a segment cut at an edge; malloc'd lazily */
+} rd_range;
+
+static void rd_init(rd_range *q, uint64_t ino, uint64_t off, uint64_t len,
+		    uint8_t *dst)
+{
+	memset(q, 0, sizeof(*q));
+	q->ino = ino;
+	q->off = off;
+	q->pos = off;
+	q->end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
+	q->dst = dst;
+}
+
+/* One segment of a reply, starting at file offset so. */
+static int rd_seg(rd_range *q, uint64_t so, int codec, uint32_t raw,
+		  const uint8_t *data, uint32_t stored)
+{
+	uint64_t from = q->pos, to;
+	uint8_t *out;
+	int rc;
+
+	if (q->pos >= q->end || so >= q->end)
+		return 0;	/* past what was asked: not ours to use */
+	if (raw == 0 || raw > CDC_MAX_LIMIT || so > q->pos ||
+	    so + raw <= q->pos)
+		return ddterr_set(-EBADMSG, "READ of inode %" PRIu64 ": the "
+				  "target sent a %u-byte segment at offset %"
+				  PRIu64 " where offset %" PRIu64 " was due",
+				  q->ino, raw, so, q->pos);
+	to = so + raw < q->end ? so + raw : q->end;
+	if (so == from && to == so + raw) {
+		out = q->dst + (from - q->off);	/* whole: in place */
+	} else {
+		if (!q->scratch && !(q->scratch = malloc(CDC_MAX_LIMIT)))
+			return -ENOMEM;
+		out = q->scratch;
+	}
+	rc = codec_decompress(codec, data, stored, out, raw);
+	if (rc < 0)
+		return ddterr_set(rc, "READ of inode %" PRIu64 ": the segment "
+				  "at offset %" PRIu64 " does not decompress: "
+				  "%s", q->ino, so, ddterr_last(rc));
+	if (out == q->scratch)
+		memcpy(q->dst + (from - q->off), out + (from - so), to - from);
+	q->pos = to;
+	return 0;
+}
+
+/* Apply a READ reply: the size (which may shorten the range), then the
+ * segments. */
+static int rd_apply(rd_range *q, const uint8_t *p, size_t len)
+{
+	uint32_t n, i, raw, stored;
+	const uint8_t *data;
+	uint64_t so;
+	int codec, rc = 0;
+	rbuf r;
+
+	rb_init(&r, p, len);
+	q->size = rb_u64(&r);
+	n = rb_count(&r, RD_SEG_MIN, UINT32_MAX);
+	if (q->end > q->size)
+		q->end = q->size > q->off ? q->size : q->off;
+	for (i = 0; i < n && rc == 0 && !r.err; i++) {
+		so = rb_u64(&r);
+		(void)rb_bytes(&r, FP_LEN);	/* the target checked it */
+		codec = rb_u8(&r);
+		raw = rb_u32(&r);
+		stored = rb_u32(&r);
+		data = rb_bytes(&r, stored);
+		if (!r.err)
+			rc = rd_seg(q, so, codec, raw, data, stored);
+	}
+	if (rc == 0 && rb_done(&r) < 0)
+		rc = ddterr_set(-EPROTO, "the target's READ reply does not "
+				"parse");
+	return rc;
+}
+
+static int rd_start(ddtc *c, const rd_range *q, conn_req **out)
+{
+	uint64_t left = q->end - q->pos;
+	wbuf w;
+	int rc;
+
+	conn_begin(&w, DDT_OP_READ);
+	wb_u64(&w, q->ino);
+	wb_u64(&w, q->pos);
+	wb_u32(&w, left > RD_WINDOW ? RD_WINDOW : (uint32_t)left);
+	rc = conn_start(c->cn, &w, out);
+	wb_free(&w);
+	return rc;
+}
+
+/* Collect a READ started for q and apply it. */
+static int rd_finish(conn_req *k, rd_range *q)
+{
+	conn_reply rep;
+	int rc;
+
+	rc = conn_wait(k, &rep);
+	if (rc < 0)
+		return rc;
+	rc = rd_apply(q, rep.buf, rep.len);
+	conn_reply_free(&rep);
+	return rc;
+}
+
+/* READ until q is filled (a reply holds what fits one payload). */
+static int rd_fill(ddtc *c, rd_range *q)
+{
+	uint64_t before;
+	conn_req *k;
+	int rc;
+
+	while (q->pos < q->end) {
+		before = q->pos;
+		rc = rd_start(c, q, &k);
+		if (rc == 0)
+			rc = rd_finish(k, q);
+		if (rc < 0)
+			return rc;
+		if (q->pos == before && q->pos < q->end)
+			return ddterr_set(-EIO, "READ of inode %" PRIu64 " at "
+					  "offset %" PRIu64 " of %" PRIu64
+					  " bytes returned no data", q->ino,
+					  q->pos, q->size);
+	}
+	return 0;
+}
+
+/* ---- streaming: several windows in flight ---- */
+
+/*
+ * A range is read in windows of RD_WINDOW bytes, RD_WINDOWS of them in
+ * flight, completed in order. Windows keep each reply far below the
+ * payload limit (a window's segments, plus the two cut at its edges), and
+ * in flight they hide the round trip and the target's disk reads. The
+ * first window goes alone: its reply says how large the file is. Into
+ * memory, each window decompresses straight into the caller's buffer; to
+ * a file descriptor, into a buffer per window, written out in order (so
+ * pipes work too).
+ */
+typedef struct rd_stream {
+	ddtc *c;
+	uint64_t ino;
+	uint64_t start, end;	/* wanted; end shrinks to the size */
+	uint64_t size, issued, done;
+	int fd;			/* -1: into mem */
+	uint8_t *mem;		/* mem[0] is file offset start */
+	uint8_t *scratch;
+	int head, count;
+	conn_req *k[RD_WINDOWS];
+	rd_range q[RD_WINDOWS];
+	uint8_t *buf[RD_WINDOWS];
+} rd_stream;
+
+static int rd_write_all(int fd, const uint8_t *p, size_t n)
+{
+	ssize_t put;
+
+	while (n) {
+		put = write(fd, p, n);
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put < 0)
+			return ddterr_set(-errno, "writing the restored data: "
+					  "%s", strerror(errno));
+		p += put;
+		n -= (size_t)put;
+	}
+	return 0;
+}
+
+/* Set up window slot for [off, off + len). */
+static void rd_window(rd_stream *s, int slot, uint64_t off, uint64_t len)
+{
+	uint8_t *dst = s->fd < 0 ? s->mem + (off - s->start) : s->buf[slot];
+
+	rd_init(&s->q[slot], s->ino, off, len, dst);
+	s->q[slot].scratch = s->scratch;
+}
+
+/* A window is complete: write it out (to a descriptor). */
+static int rd_sink(rd_stream *s, rd_range *q)
+{
+	int rc = 0;
+
+	if (s->fd >= 0)
+		rc = rd_write_all(s->fd, q->dst, (size_t)(q->end - q->off));
+	if (rc == 0)
+		s->done = q->end;
+	return rc;
+}
+
+/* Start READs until RD_WINDOWS are in flight or the range is asked for. */
+static int rd_issue(rd_stream *s)
+{
+	uint64_t len;
+	int slot, rc;
+
+	while (s->count < RD_WINDOWS && s->issued < s->end) {
+		slot = (s->head + s->count) % RD_WINDOWS;
+		len = s->end - s->issued;
+		if (len > RD_WINDOW)
+			len = RD_WINDOW;
+		rd_window(s, slot, s->issued, len);
+		rc = rd_start(s->c, &s->q[slot], &s->k[slot]);
+		if (rc < 0)
+			return rc;
+		s->count++;
+		s->issued += len;
+	}
+	return 0;
+}
+
+/* Finish the oldest window in flight. */
+static int rd_next(rd_stream *s)
+{
+	int slot = s->head, rc;
+	rd_range *q = &s->q[slot];
+
+	s->head = (s->head + 1) % RD_WINDOWS;
+	s->count--;
+	rc = rd_finish(s->k[slot], q);
+	if (rc == 0 && q->size != s->size)
+		rc = ddterr_set(-ESTALE, "inode %" PRIu64 " changed size while "
+				"being read (%" PRIu64 " then %" PRIu64 " bytes)",
+				q->ino, s->size, q->size);
+	if (rc == 0)
+		rc = rd_fill(s->c, q);	/* what did not fit one reply */
+	return rc ? rc : rd_sink(s, q);
+}
+
+static int rd_stream_run(rd_stream *s)
+{
+	rd_range *q = &s->q[0];
+	uint64_t len = s->end - s->start;
+	int rc;
+
+	rd_window(s, 0, s->start, len < RD_WINDOW ? len : RD_WINDOW);
+	rc = rd_fill(s->c, q);
+	if (rc == 0)
+		rc = rd_sink(s, q);
+	if (rc < 0)
+		return rc;
+	s->size = q->size;
+	if (s->end > s->size)
+		s->end = s->size > s->start ? s->size : s->start;
+	s->issued = s->done;
+	while (rc == 0 && s->done < s->end) {
+		rc = rd_issue(s);
+		if (rc == 0)
+			rc = rd_next(s);
+	}
+	return rc;
+}
+
+/* Collect and drop the READs still in flight after a failure, keeping
+ * the failure's message. */
+static int rd_stream_abandon(rd_stream *s, int rc)
+{
+	char msg[CONN_MSG_LEN];
+	conn_reply rep;
+
+	snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
+	for (; s->count > 0; s->count--) {
+		if (conn_wait(s->k[s->head], &rep) == 0)
+			conn_reply_free(&rep);
+		s->head = (s->head + 1) % RD_WINDOWS;
+	}
+	return ddterr_set(rc, "%s", msg);
+}
+
+static void rd_stream_free(rd_stream *s)
+{
+	for (int i = 0; i < RD_WINDOWS; i++)
+		free(s->buf[i]);
+	free(s->scratch);
+	free(s);
+}
+
+/* A stream over [start, start + len) of ino, into mem or to fd. */
+static int rd_stream_new(ddtc *c, uint64_t ino, uint64_t start, uint64_t len,
+			 uint8_t *mem, int fd, rd_stream **out)
+{
+	rd_stream *s = calloc(1, sizeof(*s));
+	int i;
+
+	if (!s)
+		return -ENOMEM;
+	s->c = c;
+	s->ino = ino;
+	s->start = s->done = start;
+	s->end = len > UINT64_MAX - start ? UINT64_MAX : start + len;
+	s->mem = mem;
+	s->fd = mem ? -1 : fd;
+	s->scratch = malloc(CDC_MAX_LIMIT);
+	for (i = 0; !mem && i < RD_WINDOWS; i++)
+		if (!(s->buf[i] = malloc(RD_WINDOW)))
+			break;
+	if (!s->scratch || (!mem && i < RD_WINDOWS)) {
+		rd_stream_free(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+static int rd_stream_do(rd_stream *s, uint64_t *out_done)
+{
+	int rc = rd_stream_run(s);
+
+	if (rc < 0)
+		rc = rd_stream_abandon(s, rc);
+	else
+		*out_done = s->done - s->start;
+	rd_stream_free(s);
+	return rc;
+}
+
+int ddtc_read(ddtc *c, uint64_t ino, uint64_t off, void *buf, size_t n,
+	      size_t *out_n)
+{
+	uint64_t done = 0;
+	rd_stream *s;
+	int rc;
+
+	if (n == 0) {
+		*out_n = 0;
+		return 0;
+	}
+	rc = rd_stream_new(c, ino, off, n, buf, -1, &s);
+	if (rc == 0)
+		rc = rd_stream_do(s, &done);
+	if (rc == 0)
+		*out_n = (size_t)done;
+	return rc;
+}
+
+int ddtc_read_to_fd(ddtc *c, uint64_t ino, int fd, uint64_t *out_bytes)
+{
+	uint64_t done = 0;
+	rd_stream *s;
+	int rc;
+
+	rc = rd_stream_new(c, ino, 0, UINT64_MAX, NULL, fd, &s);
+	if (rc == 0)
+		rc = rd_stream_do(s, &done);
+	if (rc == 0 && out_bytes)
+		*out_bytes = done;
+	return rc;
+}
