@@ -125,6 +125,20 @@ static void test_batch_rules(const char *root)
 	ok(rc == 0 && nw == 3, "a batch repeating a segment stores it once (%zu)", nw);
 	segbatch_free(&b);
 
+	/* A repeat in the middle must not end the batch: every segment
+	 * after it is stored too. */
+	if (segbatch_make(&b, SEED + 4, 0, 40) != 0)
+		tap_bail("segbatch_make");
+	b.segs[5] = b.segs[2];
+	b.segs[20] = b.segs[2];
+	rc = store_put(s, b.segs, b.n, &nw);
+	segbatch_free(&b);
+	ok(rc == 0 && nw == 38 && count_absent(s, SEED + 4, 0, 5) == 0 &&
+	   count_absent(s, SEED + 4, 6, 14) == 0 &&
+	   count_absent(s, SEED + 4, 21, 19) == 0,
+	   "segments after a repeat in the middle of a batch are stored (%zu new)",
+	   nw);
+
 	if (segbatch_make(&b, SEED + 3, 0, 3) != 0)
 		tap_bail("segbatch_make");
 	mut = (uint8_t *)b.segs[2].data;

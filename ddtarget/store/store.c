@@ -706,15 +706,17 @@ static int stage_new(store *s, const store_seg *segs, size_t n,
 		if (!isnew[i])
 			continue;
 		rc = lookup_locked(s, &segs[i].fp, &cid, &slot);
-		if (rc != 0)
-			continue;	/* 1: stored meanwhile; < 0: stop */
+		if (rc < 0)
+			break;
+		if (rc == 1) {		/* stored meanwhile, or twice in this batch */
+			rc = 0;
+			continue;
+		}
 		if (fresh == 0 && (rc = check_space(s)) < 0)
 			break;
 		rc = append_locked(s, &segs[i], ps);
 		fresh += rc == 0;
 	}
-	if (rc > 0)
-		rc = 0;
 	pthread_mutex_unlock(&s->lock);
 	*out_fresh = fresh;
 	return rc;

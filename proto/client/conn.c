@@ -227,7 +227,8 @@ static int rx_frame(conn *c)
 	rc = ddt_hdr_parse(hb, &h);
 	if (rc < 0) {
 		conn_fail(c, -ECONNRESET, "connection to ddtargetd at %s "
-			  "dropped: %s", c->peer, ddterr_last(rc));
+			  "dropped: %s (is a ddtargetd listening there?)",
+			  c->peer, ddterr_last(rc));
 		return rc;
 	}
 	len = ddt_payload_len(&h);

@@ -30,20 +30,26 @@ typedef struct ddtc_opts {
 	int codec;		/* codec_id for new segments; default LZ4 */
 	int threads;		/* segmenting/compressing threads; 0: one per CPU */
 	/* Fingerprints known to be on the target, kept across sessions in
-	 * this file (see ddtc_cache.h); NULL: none. */
+	 * this file (rewritten atomically at ddtc_close(); a damaged one is
+	 * rebuilt). Only a hint: the target checks every COMMIT. NULL: no
+	 * cache; every fingerprint is asked about. */
 	const char *seg_cache_path;
 } ddtc_opts;
 
 void ddtc_opts_default(ddtc_opts *o);
 
-/* Connect, HELLO, AUTH. -ECONNREFUSED, -EACCES (wrong password), -EBUSY... */
+/* Connect, HELLO, AUTH. -ECONNREFUSED, -EACCES (wrong password), -EBUSY...
+ * o NULL: the defaults. */
 int ddtc_connect(ddtc **out, const ddtc_opts *o);
+/* Close the session and save the segment cache. Every file must be
+ * closed or aborted first, and no other call may be running on c. */
 void ddtc_close(ddtc *c);
 
-/* The last error's message on this thread (never NULL). */
+/* The message of the last failure on this thread that returned rc (the
+ * target's own message for an error reply); never NULL. */
 const char *ddtc_errmsg(int rc);
 
-/* The role AUTH granted, the chunker sizes the target asked for. */
+/* The role AUTH granted (DDT_ROLE_USER or DDT_ROLE_ADMIN). */
 int ddtc_role(const ddtc *c);
 
 /* ---- status and storage units ---- */
@@ -98,9 +104,14 @@ typedef struct ddtc_meta {
 	int64_t atime, mtime;
 } ddtc_meta;
 
-/* Start a file; nothing is visible until ddtc_file_close(). */
+/* Start a file; nothing is visible until ddtc_file_close(). Many files
+ * may be open at once, from any threads; one file is used by one thread
+ * at a time. */
 int ddtc_file_create(ddtc *c, const ddtc_meta *m, ddtc_file **out);
-/* Append bytes. Segments go out as they are cut; returns quickly. */
+/* Append bytes. Segments go out as they are cut; returns quickly, but
+ * blocks while the session has its cap of data in flight (64 MiB). The
+ * sending is asynchronous: a failure may be returned by a later write or
+ * by the close. */
 int ddtc_file_write(ddtc_file *f, const void *buf, size_t n);
 /* Finish: the last segments, the tree, the COMMIT (sync: DDT_CF_SYNC).
  * The file is then visible with out's attributes. Frees f either way. */
@@ -109,7 +120,9 @@ int ddtc_file_close(ddtc_file *f, int sync, ddt_attr *out);
 void ddtc_file_abort(ddtc_file *f);
 
 /* Bind names to content already on the target (an unchanged file's root
- * from a client cache): one COMMIT for e[0..n) in dir. */
+ * from a client cache): one COMMIT for e[0..n) in dir, all or nothing.
+ * out (NULL: not wanted) receives n attributes, one per entry. -E2BIG if
+ * the entries do not fit one request. */
 typedef struct ddtc_entry {
 	char name[DDT_MAX_NAME + 1];
 	uint32_t mode, uid, gid;
@@ -128,7 +141,9 @@ int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 int ddtc_read(ddtc *c, uint64_t ino, uint64_t off, void *buf, size_t n,
 	      size_t *out_n);
 
-/* Stream a whole file to fd (restores use this: several READs in flight). */
+/* Stream a whole file to fd (restores use this: several READs in flight).
+ * Written in order with write(2) from fd's current position, so a pipe
+ * works too; *out_bytes is the file's size. */
 int ddtc_read_to_fd(ddtc *c, uint64_t ino, int fd, uint64_t *out_bytes);
 
 /* ---- backups ---- */

@@ -106,7 +106,6 @@ struct ddtc_file {
 	size_t cut;		/* bytes of cur already cut */
 	uint64_t size;		/* bytes written */
 	uint64_t next_seq;	/* of the next batch submitted */
-	atomic_uint_fast64_t cache_hits;
 
 	pthread_mutex_t mu;	/* everything below */
 	pthread_cond_t cv;	/* pending or fed_seq changed */
@@ -604,7 +603,6 @@ static void fw_cache_filter(fw_batch *b)
 		if (!hit[k])
 			b->ask[kept++] = b->ask[k];
 	atomic_fetch_add(&c->queries_saved, b->nask - kept);
-	atomic_fetch_add(&b->f->cache_hits, b->nask - kept);
 	b->nask = kept;
 }
 
@@ -1083,13 +1081,16 @@ int ddtc_file_close(ddtc_file *f, int sync, ddt_attr *out)
 		e.mtime = f->m.mtime;
 		rc = ddtc_commit(c, f->m.dir, &e, 1, sync, out);
 	}
-	/* A segment the cache vouched for may have been cleaned away on the
-	 * target since: forget the cache, so writing the file again works. */
-	if (rc == -ENOENT && c->sc && atomic_load(&f->cache_hits)) {
+	/* The target lacks a segment this file relied on: the cache may
+	 * list segments cleaned away since. Forget it, so that writing the
+	 * file again sends what is missing. (ENOENT also means a missing
+	 * directory; the target's message names a segment when one is
+	 * missing.) */
+	if (rc == -ENOENT && c->sc && strstr(ddterr_last(rc), "segment")) {
 		segcache_clear(c->sc);
-		rc = ddterr_set(rc, "%s (if a segment is missing, the client's "
-				"segment cache was stale; it is now cleared: "
-				"write the file again)", ddterr_last(rc));
+		rc = ddterr_set(rc, "%s (the client's segment cache is now "
+				"cleared: write the file again)",
+				ddterr_last(rc));
 	}
 	fw_file_free(f);
 	return rc;
