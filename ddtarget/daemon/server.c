@@ -32,6 +32,8 @@
 #include "log.h"
 #include "workq.h"
 
+#define SESSION_READ_CHUNK	(1u << 20)
+
 typedef struct server server;
 
 typedef struct session {
@@ -356,6 +358,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		s->next->prev = s;
 	srv->sessions = s;
 	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
+	/* Segment uploads are megabytes a frame: libevent's default 16 KiB
+	 * per read would cost a syscall pair per 16 KiB. */
+	bufferevent_set_max_single_read(s->bev, SESSION_READ_CHUNK);
+	bufferevent_set_max_single_write(s->bev, SESSION_READ_CHUNK);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	log_debug("session %s: connected%s", peer, s->busy ? " (busy)" : "");
 }

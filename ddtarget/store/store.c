@@ -46,6 +46,7 @@
 #define SEAL_QUEUE	2	/* full containers that writers may queue */
 #define SEAL_QUEUE_MAX	8	/* and what recovery may find waiting */
 #define SEAL_RETRY_SECONDS 1
+#define SPACE_CHECK_NS	(200 * 1000000LL)
 #define LINGER_MAX	4	/* sealed containers whose index entry may not
 				   be durable yet; their journals stay */
 #define GEOMETRY_VERSION 1
@@ -89,6 +90,8 @@ struct store {
 	int seal_err;		/* the sealer's last failure, until retried */
 	char seal_msg[512];
 	uint64_t next_cid;
+	int64_t space_ok_until;		/* see check_space() */
+	uint64_t space_ok_bytes;
 	char *linger[LINGER_MAX];	/* see seal_done_locked() */
 	int nlinger;
 	sums sealed;		/* as last written to the index, + logical */
@@ -540,13 +543,30 @@ static int check_one_disk(const store *s, const char *path)
 }
 
 /* Refuse new data before a disk is really full: a full disk would stop the
- * sealer, the index and even the next open's recovery. */
-static int check_space(const store *s)
+ * sealer, the index and even the next open's recovery. statvfs on every
+ * disk for every batch would cost more than the batch, so a good answer is
+ * trusted for SPACE_CHECK_NS or one container's worth of new data, whichever
+ * comes first; the reserve's slack covers what is written meanwhile.
+ * Called under the lock. */
+static int check_space(store *s)
 {
-	int rc = check_one_disk(s, s->jdir);
+	struct timespec ts;
+	int64_t now;
+	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (s->space_ok_until > now &&
+	    s->sealed.raw + s->open->b.data_len < s->space_ok_bytes)
+		return 0;
+	rc = check_one_disk(s, s->jdir);
 	for (int i = 0; rc == 0 && i < s->ndirs; i++)
 		rc = check_one_disk(s, s->dirs[i]);
+	if (rc == 0) {
+		s->space_ok_until = now + SPACE_CHECK_NS;
+		s->space_ok_bytes = s->sealed.raw + s->open->b.data_len +
+				    s->container_size;
+	}
 	return rc;
 }
 

@@ -88,7 +88,8 @@ static void conn_fail(conn *c, int rc, const char *fmt, ...)
 	shutdown(c->fd, SHUT_RDWR);
 }
 
-/* Complete k with the broken connection's error. Called without c->mu. */
+/* Hand k its reply (or failure): run its callback, or wake its waiter.
+ * Called without c->mu. */
 static void call_complete(conn *c, conn_req *k)
 {
 	if (k->cb) {
@@ -133,7 +134,7 @@ static void conn_drain(conn *c)
 /* ---- receiving ---- */
 
 /* Read exactly n bytes: from the buffer first, big payloads straight into
- * dst. 0, or -ECONNRESET/-errno with the connection marked broken. */
+ * dst. 0, or -ECONNRESET with the connection marked broken. */
 static int rx_read(conn *c, uint8_t *dst, size_t n)
 {
 	size_t have;
