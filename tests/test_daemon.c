@@ -194,9 +194,27 @@ typedef struct upload {
 	int fd;
 	wbuf segs;		/* SEG_PUT payload being built */
 	uint32_t nsegs;
-	size_t count_at;
+	uint32_t total, fresh;	/* segments sent, and new, in all SEG_PUTs */
 	int err;
 } upload;
+
+static int put_segs(upload *u, uint32_t *out_new, char *msg);
+
+/* Send what is gathered once it nears the largest payload. */
+static void up_flush(upload *u, size_t limit)
+{
+	uint32_t fresh = 0;
+
+	if (u->nsegs == 0 || u->segs.len < limit)
+		return;
+	if (put_segs(u, &fresh, NULL) != 0)
+		u->err = 1;
+	u->total += u->nsegs;
+	u->fresh += fresh;
+	wb_reset(&u->segs);
+	wb_u32(&u->segs, 0);
+	u->nsegs = 0;
+}
 
 static void up_add(upload *u, const fp_t *fp, const void *raw, size_t n)
 {
@@ -218,6 +236,7 @@ static void up_add(upload *u, const fp_t *fp, const void *raw, size_t n)
 	wb_bytes(&u->segs, dst, stored);
 	u->nsegs++;
 	free(dst);
+	up_flush(u, 4u << 20);
 }
 
 static int emit_meta(void *arg, int level, const uint8_t *raw, size_t len,
@@ -323,7 +342,7 @@ static long read_file(int fd, uint64_t ino, uint8_t *buf, size_t cap)
 		wb_init(&p);
 		wb_u64(&p, ino);
 		wb_u64(&p, off);
-		wb_u32(&p, 1 << 20);
+		wb_u32(&p, 64u << 20);	/* more than fits: the reply stops short */
 		if (call(fd, DDT_OP_READ, &p, &out, &len, NULL) != 0) {
 			wb_free(&p);
 			free(out);
@@ -362,7 +381,7 @@ static long read_file(int fd, uint64_t ino, uint8_t *buf, size_t cap)
 	return (long)size;
 }
 
-#define FILE_BYTES (3 << 20)
+#define FILE_BYTES (12 << 20)	/* more than one READ reply holds */
 
 static void test_write_read(const test_daemon *d)
 {
@@ -395,7 +414,7 @@ static void test_write_read(const test_daemon *d)
 
 	rnd_seed(7);
 	rnd_fill(data, FILE_BYTES);
-	for (size_t i = FILE_BYTES / 2; i < FILE_BYTES; i++)
+	for (size_t i = FILE_BYTES * 3 / 4; i < FILE_BYTES; i++)
 		data[i] = (uint8_t)('a' + (data[i] & 7));	/* compressible */
 	cdc_init(&c, CDC_MIN_DEFAULT, CDC_AVG_DEFAULT, CDC_MAX_DEFAULT);
 	wb_init(&u.segs);
@@ -405,22 +424,42 @@ static void test_write_read(const test_daemon *d)
 		size_t n = cdc_cut(&c, data + off, FILE_BYTES - off);
 
 		fp_compute(&fps[nf], data + off, n);
-		up_add(&u, &fps[nf], data + off, n);
-		tree_add(tb, &fps[nf], n);
+		tree_add(tb, &fps[nf], n);	/* metadata goes to u */
 		nf++;
 		off += n;
 	}
-	ok(query(u.fd, fps, nf, &have) == 0 && have == 0,
-	   "FP_QUERY: the target has none of %u new segments", nf);
 	tree_finish(tb, &root, &level, &size);
 	tree_builder_free(tb);
-	st = put_segs(&u, &fresh, msg);
-	ok(st == 0 && fresh == u.nsegs && !u.err,
-	   "SEG_PUT stores all %u (data and metadata): %u new", u.nsegs, fresh);
+	ok(query(u.fd, fps, nf, &have) == 0 && have == 0,
+	   "FP_QUERY: the target has none of %u new segments", nf);
+	off = 0;
+	while (off < FILE_BYTES) {
+		size_t n = cdc_cut(&c, data + off, FILE_BYTES - off);
+		fp_t f;
+
+		fp_compute(&f, data + off, n);
+		up_add(&u, &f, data + off, n);
+		off += n;
+	}
+	up_flush(&u, 0);
+	ok(!u.err && u.fresh == u.total && u.total > nf,
+	   "SEG_PUTs store all %u (data and metadata): %u new", u.total,
+	   u.fresh);
 	ok(query(u.fd, fps, nf, &have) == 0 && have == nf,
 	   "FP_QUERY: now it has all of them");
-	st = put_segs(&u, &fresh, msg);
-	ok(st == 0 && fresh == 0, "the same SEG_PUT again stores nothing new");
+	u.total = u.fresh = 0;
+	off = 0;
+	while (off < FILE_BYTES) {	/* the same segments again */
+		size_t n = cdc_cut(&c, data + off, FILE_BYTES - off);
+		fp_t f;
+
+		fp_compute(&f, data + off, n);
+		up_add(&u, &f, data + off, n);
+		off += n;
+	}
+	up_flush(&u, 0);
+	ok(!u.err && u.fresh == 0 && u.total == nf,
+	   "the same SEG_PUTs again store nothing new");
 	st = commit(u.fd, suroot, "file1", size, level, &root, &ino, msg);
 	ok(st == 0 && size == FILE_BYTES && level >= 1,
 	   "COMMIT binds a %llu-byte, level-%u tree: %s",

@@ -690,7 +690,10 @@ static int op_commit(ddtd *d, rbuf *r, wbuf *w)
 
 /* ---- reads ---- */
 
-static int put_seg(ddtd *d, wbuf *w, const fp_t *fp)
+/* Append segment fp (with lead extra bytes of the caller's in front) to
+ * the reply, unless it would take the payload past DDT_MAX_PAYLOAD: then
+ * nothing is appended and 1 is returned. */
+static int put_seg(ddtd *d, wbuf *w, const fp_t *fp, size_t lead)
 {
 	uint32_t stored, raw;
 	void *data;
@@ -699,6 +702,10 @@ static int put_seg(ddtd *d, wbuf *w, const fp_t *fp)
 	rc = store_get(d->st, fp, &data, &codec, &stored, &raw);
 	if (rc < 0)
 		return rc;
+	if (w->len - DDT_HDR_LEN + lead + FP_LEN + 9 + stored > DDT_MAX_PAYLOAD) {
+		free(data);
+		return 1;
+	}
 	wb_fp(w, fp);
 	wb_u8(w, (uint8_t)codec);
 	wb_u32(w, raw);
@@ -722,8 +729,8 @@ static int op_seg_get(ddtd *d, rbuf *r, wbuf *w)
 	if (rc == 0)
 		wb_u32(w, n);
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
-		rc = put_seg(d, w, &fps[i]);
-		if (rc == 0 && w->len > DDT_MAX_PAYLOAD)
+		rc = put_seg(d, w, &fps[i], 0);
+		if (rc == 1)
 			rc = ddterr_set(-EINVAL, "SEG_GET: the segments asked "
 					"for do not fit one reply; ask for fewer");
 	}
@@ -764,12 +771,13 @@ static int op_read(ddtd *d, rbuf *r, wbuf *w)
 		size_t before = w->len;
 
 		wb_u64(w, offs[i]);
-		rc = put_seg(d, w, &segs[i].fp);
-		if (rc == 0 && w->len > DDT_MAX_PAYLOAD && sent > 0) {
-			w->len = before;	/* the rest in the next READ */
+		rc = put_seg(d, w, &segs[i].fp, 0);
+		if (rc == 1) {		/* full: the rest in the next READ */
+			w->len = before;
+			rc = 0;
 			break;
 		}
-		sent++;
+		sent += rc == 0;
 	}
 	wb_put_u32_at(w, at, sent);
 out:
