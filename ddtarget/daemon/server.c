@@ -189,17 +189,18 @@ static void run_request(void *arg)
 		if (rc == -EPROTO)
 			log_warn("session %s: protocol error, closing: %s",
 				 s->ss.peer, ddterr_last(rc));
-		/* Our reference goes to the loop, which closes. */
+		atomic_fetch_sub(&s->inflight, 1);
+		/* Our reference goes to the loop, which closes: from here on
+		 * s may be freed at any moment. */
 		if (event_base_once(s->srv->base, -1, EV_TIMEOUT,
-				    session_close_cb, s, NULL) == 0) {
-			atomic_fetch_sub(&s->inflight, 1);
-			return;
-		}
+				    session_close_cb, s, NULL) != 0)
+			session_unref(s);
+		return;
 	}
 	/* Below the limit again: let the loop read (and frame what is
 	 * already buffered, which no new data would announce). */
 	if (atomic_fetch_sub(&s->inflight, 1) == DDT_MAX_INFLIGHT)
-		bufferevent_trigger(s->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
+		bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 	session_unref(s);
 }
 
