@@ -5,13 +5,15 @@
  * sealed. So after a crash the index never points at bytes that were not
  * written, and replaying the log rebuilds the open container exactly.
  *
- * File layout, little-endian: a 16-byte header (magic "DDTJNL01", cid u64),
+ * File layout, little-endian: a 16-byte header (magic "DDTJNL02", cid u64),
  * then records:
  *    0 magic u32 0x4745534a ("JSEG")   4 stored_len u32   8 raw_len u32
  *   12 codec u8, reserved (3)          16 fingerprint (32)
- *   48 crc32c u32 over bytes 0..47 and the data      52 data (stored_len)
+ *   48 crc32c u32 over the cid (u64), bytes 0..47 and the data
+ *   52 data (stored_len)
  * Replay stops at the first record that is short or fails its CRC (a batch
- * torn by a crash was never acknowledged) and truncates the log there. */
+ * torn by a crash was never acknowledged, and a recycled file's old records
+ * belong to another cid) and truncates the log there. */
 #ifndef JOURNAL_H
 #define JOURNAL_H
 
@@ -22,9 +24,12 @@
 
 typedef struct jnl jnl;
 
-/* Create a new, empty log for container cid (durably: file and directory
- * fsynced). Returns 0 or -errno with a ddterr message. */
-int jnl_create(jnl **out, const char *path, uint64_t cid);
+/* Create a new, empty log for container cid at path (durably: file and
+ * directory fsynced). spare, if not NULL, is an old journal to recycle: it
+ * is renamed to path, and its blocks are written over instead of
+ * allocated anew. Returns 0 or -errno with a ddterr message; on failure
+ * neither path nor (if it was renamed) the spare remains. */
+int jnl_create(jnl **out, const char *path, uint64_t cid, const char *spare);
 
 /* Reopen an existing log after replay, to append to it. */
 int jnl_reopen(jnl **out, const char *path, uint64_t cid, uint64_t tail);

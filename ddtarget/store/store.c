@@ -21,10 +21,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
@@ -47,6 +49,7 @@
 #define SEAL_QUEUE_MAX	8	/* and what recovery may find waiting */
 #define SEAL_RETRY_SECONDS 1
 #define SPACE_CHECK_NS	(200 * 1000000LL)
+#define SPARE_MAX	4	/* old journals kept for reuse */
 #define LINGER_MAX	4	/* sealed containers whose index entry may not
 				   be durable yet; their journals stay */
 #define GEOMETRY_VERSION 1
@@ -94,6 +97,7 @@ struct store {
 	uint64_t space_ok_bytes;
 	char *linger[LINGER_MAX];	/* see seal_done_locked() */
 	int nlinger;
+	unsigned spares;		/* bit i: journal/spare-i exists */
 	sums sealed;		/* as last written to the index, + logical */
 	store_stats run;	/* the runtime counters of store_stats */
 };
@@ -272,6 +276,67 @@ static void seal_done_locked(store *s)
 	octr_free(o);
 }
 
+/* ---- spare journals ----
+ * A sealed container's journal is kept as a spare (journal/spare-N) for a
+ * later container to write over: on ext4 writing over allocated blocks is
+ * an order of magnitude cheaper than allocating new ones, and the journal
+ * sees every stored byte. */
+
+static void spare_path(const store *s, int i, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/spare-%d", s->jdir, i);
+}
+
+/* A journal whose container the index holds durably: keep it as a spare,
+ * or delete it. If the rename is lost to a crash, open finds the journal
+ * under its old name, sees its container indexed, and deletes it. */
+static void recycle_journal(store *s, const char *path)
+{
+	char spare[PATH_MAX];
+	int slot = -1;
+
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < SPARE_MAX && slot < 0; i++)
+		if (!(s->spares & (1u << i)))
+			slot = i;
+	if (slot >= 0) {
+		spare_path(s, slot, spare, sizeof(spare));
+		if (fio_rename(path, spare) == 0)
+			s->spares |= 1u << slot;
+		else
+			slot = -1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (slot < 0)
+		(void)fio_unlink(path);
+}
+
+/* Take a spare for a new journal, if there is one; the caller passes the
+ * path to jnl_create(). Called under the lock. */
+static const char *take_spare_locked(store *s, char *buf, size_t cap)
+{
+	for (int i = 0; i < SPARE_MAX; i++) {
+		if (s->spares & (1u << i)) {
+			s->spares &= ~(1u << i);
+			spare_path(s, i, buf, cap);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static void find_spares(store *s)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (int i = 0; i < SPARE_MAX; i++) {
+		spare_path(s, i, path, sizeof(path));
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			s->spares |= 1u << i;
+	}
+}
+
 /* Sync the index, then drop the journals of the containers it now holds
  * durably. If an unlink is lost to a crash, open deletes the journal again
  * (its container is indexed). Called without the lock by the sealer, or
@@ -291,7 +356,7 @@ static int drop_lingering(store *s)
 	rc = idx_sync(s->ix);
 	for (int i = 0; i < n; i++) {
 		if (rc == 0)
-			(void)fio_unlink(paths[i]);
+			recycle_journal(s, paths[i]);
 		free(paths[i]);
 	}
 	return rc;
@@ -360,13 +425,18 @@ static void *sealer_main(void *arg)
 /* A new open container with an empty journal. */
 static int open_new_locked(store *s)
 {
+	char sbuf[PATH_MAX];
+	const char *spare;
 	octr *o;
 	int rc;
 
 	rc = octr_alloc(s, s->next_cid, &o);
 	if (rc < 0)
 		return rc;
-	rc = jnl_create(&o->j, o->jpath, o->b.cid);
+	spare = take_spare_locked(s, sbuf, sizeof(sbuf));
+	rc = jnl_create(&o->j, o->jpath, o->b.cid, spare);
+	if (rc < 0 && spare)	/* the spare was bad: start a fresh file */
+		rc = jnl_create(&o->j, o->jpath, o->b.cid, NULL);
 	if (rc == 0)
 		rc = fpc_insert(s->fc, o->b.cid, NULL, 0, 1);
 	if (rc < 0) {
@@ -1304,6 +1374,7 @@ static int recover(store *s)
 	octr *o;
 	int rc;
 
+	find_spares(s);
 	rc = list_journals(s, &cids, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = recover_journal(s, cids[i], &o);
