@@ -4,6 +4,8 @@
 # again unchanged, to restore gen2, and the bytes each repository holds.
 #
 # usage: contrib/bench/peers.sh [--data DIR] [--tools "ddt restic borg"]
+# DDT_PEERS_EC sets ddt's erasure code (4+2; 1+0 keeps one copy, as
+# restic and borg do).
 # Needs: the data set (built like store-bench.sh does, with mkdata.py),
 # ./ddtargetd and ./ddt built at the top of the tree, and the Debian
 # packages restic and borgbackup (apt-get install restic borgbackup).
@@ -39,7 +41,7 @@ mkdir -p "$work" || die "cannot create $work"
 tar -cf - -C "$data" gen1 gen2 >/dev/null 2>&1
 
 now() { date +%s.%N; }
-elapsed() { echo "$(now) - $1" | bc; }
+elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
 # run LABEL CMD...: time a command; its output goes to $work/LABEL.log.
 run() {
 	local label=$1 t0 rc
@@ -57,7 +59,7 @@ size_of() { du -sb "$1" | cut -f1; }
 bench_ddt() {
 	local store=$work/ddt-store port pw
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$top/ddtargetd" -s "$store" -p "$port" >"$work/ddtargetd.log" 2>&1 &
+	"$top/ddtargetd" -s "$store" -p "$port" --ec "${DDT_PEERS_EC:-4+2}" >"$work/ddtargetd.log" 2>&1 &
 	local dpid=$!
 	for _ in $(seq 100); do [ -f "$store/admin.password" ] && break; sleep 0.1; done
 	sleep 0.3
@@ -72,6 +74,7 @@ bench_ddt() {
 	id=$($ddt list --su bench | awk '$1 ~ /^gen2@/ { print $1; exit }')
 	run ddt-restore $ddt restore "$id" "$work/ddt-restore" --su bench; T[ddt,restore]=$secs
 	diff -rq "$data/gen2" "$work/ddt-restore" >/dev/null || echo "peers.sh: ddt restore differs from gen2!" >&2
+	ddt_stored=$($ddt status | awk '/^stored:/ { gsub(/[()]/, "", $4); print $4 }')
 	kill "$dpid"; wait "$dpid" 2>/dev/null
 	T[ddt,bytes]=$(size_of "$store")
 }
@@ -119,3 +122,5 @@ for t in $tools; do
 		"$((${T[$t,bytes]} / 1000000))" 2>/dev/null ||
 		echo "$t: a step failed; see $work/$t-*.log"
 done
+[ -n "${ddt_stored:-}" ] && printf 'ddt stores %d MB of compressed segments; its store holds them with %s erasure coding (DDT_PEERS_EC)\n' \
+	"$((ddt_stored / 1000000))" "${DDT_PEERS_EC:-4+2}"

@@ -29,7 +29,9 @@
 #include <unistd.h>
 
 #include "fcache.h"
+#include "pool.h"
 #include "progress.h"
+#include "util.h"
 
 #define SMALL_WORKERS	16	/* small files in flight at once */
 #define BIG_WORKERS	2	/* large ones: the library pipelines each */
@@ -75,7 +77,7 @@ typedef struct dirattr {
 enum { J_FILE, J_COMMIT, J_SYMLINK, J_LINK, J_SETATTR };
 
 typedef struct job {
-	struct job *next;
+	pool_job pj;		/* first: its queue's link or links' list */
 	int type;
 	bent *e;		/* J_COMMIT: n of them, else one */
 	size_t n;
@@ -83,17 +85,11 @@ typedef struct job {
 	dirattr *d;		/* J_SETATTR: n of them */
 } job;
 
-typedef struct queue {
-	job *head, *tail;
-	size_t n;
-	pthread_cond_t more, room;
-} queue;
-
 typedef struct bk bk;
 
 typedef struct worker {
 	bk *b;
-	queue *q;
+	pool_queue *q;
 	uint8_t *buf;
 	size_t cap;
 	pthread_t thread;
@@ -106,12 +102,8 @@ struct bk {
 	char root[PATH_MAX];
 	dev_t root_dev;
 
-	/* The pool: queues, busy count and stop under lock. */
-	pthread_mutex_t lock;
-	queue small, big;
-	pthread_cond_t idle;
-	unsigned busy;
-	int stop;
+	pool pool;
+	pool_queue *small, *big;	/* in pool */
 	worker w[SMALL_WORKERS + BIG_WORKERS];
 	unsigned nw;
 
@@ -120,7 +112,7 @@ struct bk {
 	/* Walk thread only. */
 	hlink **hl;
 	size_t hl_nb, hl_n;
-	job *links, **links_tail;
+	pool_job *links, **links_tail;
 	dirattr *dirs;
 	size_t ndirs, dirs_cap;
 
@@ -207,95 +199,39 @@ static job *job_new(int type, bent *e, size_t n)
 	return j;
 }
 
-/* Hand j to q, waiting for room: the walk runs ahead, but not without
- * bound. After a fatal error, jobs are dropped. */
-static void enqueue(bk *b, queue *q, job *j)
-{
-	pthread_mutex_lock(&b->lock);
-	while (q->n >= QUEUE_MAX && !atomic_load(&b->failed))
-		pthread_cond_wait(&q->room, &b->lock);
-	if (atomic_load(&b->failed)) {
-		pthread_mutex_unlock(&b->lock);
-		job_free(j);
-		return;
-	}
-	if (q->tail)
-		q->tail->next = j;
-	else
-		q->head = j;
-	q->tail = j;
-	q->n++;
-	pthread_cond_signal(&q->more);
-	pthread_mutex_unlock(&b->lock);
-}
-
-static int pool_idle_locked(bk *b)
-{
-	return !b->small.head && !b->big.head && b->busy == 0;
-}
-
-/* Wait until every queued job has run. */
-static void drain(bk *b)
-{
-	pthread_mutex_lock(&b->lock);
-	while (!pool_idle_locked(b))
-		pthread_cond_wait(&b->idle, &b->lock);
-	pthread_mutex_unlock(&b->lock);
-}
-
 static void run_job(worker *w, job *j);
+
+/* The pool's callbacks: a job runs on a worker, then is freed; after a
+ * fatal error it is only freed. */
+static void job_run(void *w, pool_job *pj)
+{
+	job *j = (job *)pj;
+
+	run_job(w, j);
+	job_free(j);
+}
+
+static void job_drop(pool_job *pj)
+{
+	job_free((job *)pj);
+}
+
+/* Hand j to q (the walk runs ahead, but not without bound); after a fatal
+ * error j is dropped. */
+static void enqueue(bk *b, pool_queue *q, job *j)
+{
+	pool_put(&b->pool, q, &j->pj);
+}
 
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
-	bk *b = w->b;
-	queue *q = w->q;
-	job *j;
 
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		while (!q->head && !b->stop)
-			pthread_cond_wait(&q->more, &b->lock);
-		j = q->head;
-		if (!j) {
-			pthread_mutex_unlock(&b->lock);
-			break;
-		}
-		q->head = j->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->n--;
-		b->busy++;
-		pthread_cond_signal(&q->room);
-		pthread_mutex_unlock(&b->lock);
-
-		if (!atomic_load(&b->failed))
-			run_job(w, j);
-		job_free(j);
-
-		pthread_mutex_lock(&b->lock);
-		b->busy--;
-		if (pool_idle_locked(b))
-			pthread_cond_broadcast(&b->idle);
-		/* A fatal error may have left the walk waiting for room. */
-		if (atomic_load(&b->failed)) {
-			pthread_cond_broadcast(&b->small.room);
-			pthread_cond_broadcast(&b->big.room);
-		}
-		pthread_mutex_unlock(&b->lock);
-	}
+	pool_work(&w->b->pool, w->q, w);
 	return NULL;
 }
 
-static void queue_init(queue *q)
-{
-	q->head = q->tail = NULL;
-	q->n = 0;
-	pthread_cond_init(&q->more, NULL);
-	pthread_cond_init(&q->room, NULL);
-}
-
-static int pool_start(bk *b)
+static int workers_start(bk *b)
 {
 	unsigned i;
 	int rc;
@@ -304,7 +240,7 @@ static int pool_start(bk *b)
 		worker *w = &b->w[i];
 
 		w->b = b;
-		w->q = i < SMALL_WORKERS ? &b->small : &b->big;
+		w->q = i < SMALL_WORKERS ? b->small : b->big;
 		w->cap = i < SMALL_WORKERS ? SMALL_BUF : BIG_BUF;
 		w->buf = malloc(w->cap);
 		if (!w->buf)
@@ -320,13 +256,9 @@ static int pool_start(bk *b)
 	return 0;
 }
 
-static void pool_stop(bk *b)
+static void workers_stop(bk *b)
 {
-	pthread_mutex_lock(&b->lock);
-	b->stop = 1;
-	pthread_cond_broadcast(&b->small.more);
-	pthread_cond_broadcast(&b->big.more);
-	pthread_mutex_unlock(&b->lock);
+	pool_stop(&b->pool);
 	for (unsigned i = 0; i < b->nw; i++) {
 		pthread_join(b->w[i].thread, NULL);
 		free(b->w[i].buf);
@@ -737,7 +669,7 @@ static void batch_flush(bk *b, batch *bt)
 		return;
 	j = job_new(J_COMMIT, bt->e, bt->n);
 	if (j) {
-		enqueue(b, &b->small, j);
+		enqueue(b, b->small, j);
 	} else {
 		for (size_t i = 0; i < bt->n; i++)
 			free(bt->e[i].path);
@@ -765,7 +697,7 @@ static void batch_add(bk *b, batch *bt, const bent *e)
 }
 
 /* Queue one entry as a job of type; takes e's path (and target). */
-static void queue_one(bk *b, queue *q, int type, const bent *e,
+static void queue_one(bk *b, pool_queue *q, int type, const bent *e,
 		      char *target)
 {
 	bent *copy = malloc(sizeof(*copy));
@@ -781,8 +713,9 @@ static void queue_one(bk *b, queue *q, int type, const bent *e,
 	*copy = *e;
 	j->target = target;
 	if (type == J_LINK) {
-		*b->links_tail = j;	/* after every upload, see above */
-		b->links_tail = &j->next;
+		/* After every upload, see above. */
+		*b->links_tail = &j->pj;
+		b->links_tail = &j->pj.next;
 		return;
 	}
 	enqueue(b, q, j);
@@ -822,7 +755,7 @@ static void visit_file(bk *b, bent *e, batch *bt)
 		batch_add(b, bt, e);
 		return;
 	}
-	queue_one(b, (uint64_t)e->st.st_size >= BIG_FILE ? &b->big : &b->small,
+	queue_one(b, (uint64_t)e->st.st_size >= BIG_FILE ? b->big : b->small,
 		  J_FILE, e, NULL);
 }
 
@@ -847,7 +780,7 @@ static void visit_symlink(bk *b, bent *e)
 		return;
 	}
 	target[r] = '\0';
-	queue_one(b, &b->small, J_SYMLINK, e, target);
+	queue_one(b, b->small, J_SYMLINK, e, target);
 }
 
 static const char *kind_of(mode_t m)
@@ -866,13 +799,11 @@ static void walk_dir(bk *b, const char *path, uint64_t dir);
 static int dirs_push(bk *b, uint64_t ino, const struct stat *st)
 {
 	if (b->ndirs == b->dirs_cap) {
-		size_t cap = b->dirs_cap ? b->dirs_cap * 2 : 256;
-		dirattr *d = realloc(b->dirs, cap * sizeof(*d));
+		dirattr *d = grow_array(b->dirs, &b->dirs_cap, sizeof(*d), 256);
 
 		if (!d)
 			return -ENOMEM;
 		b->dirs = d;
-		b->dirs_cap = cap;
 	}
 	b->dirs[b->ndirs].ino = ino;
 	b->dirs[b->ndirs].atime = ts_ns(&st->st_atim);
@@ -906,21 +837,6 @@ static void visit_dir(bk *b, const bent *e)
 	walk_dir(b, e->path, a.ino);
 }
 
-static char *join(const char *dir, const char *name)
-{
-	size_t dl = strlen(dir), nl = strlen(name);
-	int slash = !(dl > 0 && dir[dl - 1] == '/');
-	char *p = malloc(dl + slash + nl + 1);
-
-	if (!p)
-		return NULL;
-	memcpy(p, dir, dl);
-	if (slash)
-		p[dl] = '/';
-	memcpy(p + dl + slash, name, nl + 1);
-	return p;
-}
-
 static void visit(bk *b, const char *dpath, const char *name, uint64_t dir,
 		  batch *bt)
 {
@@ -928,7 +844,7 @@ static void visit(bk *b, const char *dpath, const char *name, uint64_t dir,
 
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return;
-	e.path = join(dpath, name);
+	e.path = path_join(dpath, name);
 	if (!e.path) {
 		local_fatal(b, ENOMEM, "walk the tree");
 		return;
@@ -1106,18 +1022,18 @@ static void load_cache(bk *b)
 /* Make the links, then set every directory's times; the pool running. */
 static void finish_tree(bk *b)
 {
-	job *j, *next;
+	pool_job *l, *next;
 	size_t i;
+	job *j;
 
-	drain(b);
-	for (j = b->links; j; j = next) {
-		next = j->next;
-		j->next = NULL;
-		enqueue(b, &b->small, j);
+	pool_drain(&b->pool);
+	for (l = b->links; l; l = next) {
+		next = l->next;
+		pool_put(&b->pool, b->small, l);
 	}
 	b->links = NULL;
 	b->links_tail = &b->links;
-	drain(b);
+	pool_drain(&b->pool);
 	for (i = 0; i < b->ndirs && !atomic_load(&b->failed);
 	     i += SETATTR_BATCH) {
 		size_t n = b->ndirs - i < SETATTR_BATCH ? b->ndirs - i :
@@ -1132,9 +1048,9 @@ static void finish_tree(bk *b)
 		}
 		memcpy(d, b->dirs + i, n * sizeof(*d));
 		j->d = d;
-		enqueue(b, &b->small, j);
+		enqueue(b, b->small, j);
 	}
-	drain(b);
+	pool_drain(&b->pool);
 }
 
 /* The backup directory stands for the tree's root: give it its owner,
@@ -1227,9 +1143,9 @@ static int run(bk *b, const struct stat *rst)
 		backup_default_name(b->root, name);
 	if (begin(b, name, &bkp))
 		return EXIT_RUNTIME;
-	rc = pool_start(b);
+	rc = workers_start(b);
 	if (rc < 0) {
-		pool_stop(b);
+		workers_stop(b);
 		return out_fail_errno(-rc, "free some memory", "start workers");
 	}
 	if (b->o->show_progress && isatty(STDERR_FILENO) &&
@@ -1240,7 +1156,7 @@ static int run(bk *b, const struct stat *rst)
 
 	walk_dir(b, b->root, bkp.ino);
 	finish_tree(b);
-	pool_stop(b);
+	workers_stop(b);
 	if (!atomic_load(&b->failed))
 		set_root_attrs(b, bkp.ino, rst);
 
@@ -1288,10 +1204,9 @@ int backup_run(ddtc *c, const backup_opts *o)
 	b->c = c;
 	b->o = o;
 	b->links_tail = &b->links;
-	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->idle, NULL);
-	queue_init(&b->small);
-	queue_init(&b->big);
+	pool_init(&b->pool, 2, QUEUE_MAX, &b->failed, job_run, job_drop);
+	b->small = &b->pool.q[0];
+	b->big = &b->pool.q[1];
 	if (!realpath(o->dir, b->root)) {
 		ret = out_fail_errno(errno, "check the path", "back up %s",
 				     o->dir);
@@ -1311,9 +1226,9 @@ int backup_run(ddtc *c, const backup_opts *o)
 	load_cache(b);
 	ret = run(b, &st);
 out:
-	for (job *j = b->links, *next; j; j = next) {
-		next = j->next;
-		job_free(j);
+	for (pool_job *l = b->links, *next; l; l = next) {
+		next = l->next;
+		job_free((job *)l);
 	}
 	hl_free(b);
 	free(b->dirs);

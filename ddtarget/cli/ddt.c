@@ -21,9 +21,11 @@
 
 #include "backup.h"
 #include "ddtc.h"
+#include "dirlist.h"
 #include "fcache.h"
 #include "progress.h"
 #include "restore.h"
+#include "util.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -242,13 +244,11 @@ static int blist_add(void *arg, const ddtc_backup *b)
 	blist *l = arg;
 
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		ddtc_backup *v = realloc(l->v, cap * sizeof(*v));
+		ddtc_backup *v = grow_array(l->v, &l->cap, sizeof(*v), 32);
 
 		if (!v)
 			return -ENOMEM;
 		l->v = v;
-		l->cap = cap;
 	}
 	l->v[l->n++] = *b;
 	return 0;
@@ -316,6 +316,22 @@ static int find_backup(ddtc *c, const char *su, const char *arg, int exact,
 	return hit ? 0 : EXIT_RUNTIME;
 }
 
+/* Log in and find BACKUP arg, as find_backup() does; on success *out is
+ * the session, for the caller to close. */
+static int open_backup(const gopts *g, const char *arg, int exact, ddtc **out,
+		       ddtc_backup *b)
+{
+	int ret;
+
+	ret = login(g, 0, out);
+	if (ret)
+		return ret;
+	ret = find_backup(*out, g->su, arg, exact, b);
+	if (ret)
+		ddtc_close(*out);
+	return ret;
+}
+
 /* ---- backup, restore ---- */
 
 static int cmd_backup(const cmd *cm, const gopts *g, int argc, char **argv)
@@ -357,12 +373,9 @@ static int cmd_restore(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int ret;
 
-	ret = login(g, 0, &c);
+	ret = open_backup(g, argv[0], 0, &c, &b);
 	if (ret)
 		return ret;
-	ret = find_backup(c, g->su, argv[0], 0, &b);
-	if (ret)
-		goto out;
 	if (b.flags & DDT_AF_INCOMPLETE)
 		out_warn("backup %s is incomplete: it may lack files", b.id);
 	o.backup = b.id;
@@ -370,7 +383,6 @@ static int cmd_restore(const cmd *cm, const gopts *g, int argc, char **argv)
 	if (!g->path || !*g->path || strspn(g->path, "/") == strlen(g->path))
 		o.total = b.bytes;
 	ret = restore_run(c, &o);
-out:
 	ddtc_close(c);
 	return ret;
 }
@@ -408,39 +420,6 @@ static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 	return 0;
 }
 
-typedef struct lent {
-	char *name;
-	ddt_attr a;
-	char *target;		/* symlinks */
-} lent;
-
-typedef struct llist {
-	lent *v;
-	size_t n, cap;
-} llist;
-
-static int llist_add(void *arg, const char *name, const ddt_attr *a)
-{
-	llist *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		lent *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n].name = strdup(name);
-	if (!l->v[l->n].name)
-		return -ENOMEM;
-	l->v[l->n].a = *a;
-	l->v[l->n].target = NULL;
-	l->n++;
-	return 0;
-}
-
 static void mode_string(const ddt_attr *a, char *s)
 {
 	static const char rwx[] = "rwxrwxrwx";
@@ -460,7 +439,7 @@ static void mode_string(const ddt_attr *a, char *s)
 }
 
 /* Like ls -ln --time-style=long-iso. */
-static void print_ls(const llist *l)
+static void print_ls(const dirlist *l)
 {
 	int wl = 1, wu = 1, wg = 1, ws = 1;
 	char mode[11], date[FMT_LEN], num[32];
@@ -480,7 +459,7 @@ static void print_ls(const llist *l)
 		ws = n > ws ? n : ws;
 	}
 	for (i = 0; i < l->n; i++) {
-		const lent *e = &l->v[i];
+		const dirlist_ent *e = &l->v[i];
 		time_t t = (time_t)(e->a.mtime / 1000000000);
 		struct tm tm;
 
@@ -496,7 +475,7 @@ static void print_ls(const llist *l)
 }
 
 /* The symlinks' targets, for the "-> target" column. */
-static int ls_targets(ddtc *c, llist *l)
+static int ls_targets(ddtc *c, dirlist *l)
 {
 	char buf[DDT_MAX_STR + 1];
 	int rc;
@@ -517,7 +496,7 @@ static int ls_targets(ddtc *c, llist *l)
 
 static int ls_path(ddtc *c, const ddtc_backup *b, const char *path)
 {
-	llist l = { 0 };
+	dirlist l = { 0 };
 	ddt_attr a;
 	int rc, ret = 0;
 
@@ -528,7 +507,7 @@ static int ls_path(ddtc *c, const ddtc_backup *b, const char *path)
 	if (rc < 0)
 		return out_fail(rc, "find '%s' in backup %s", path, b->id);
 	if (a.type == DDT_T_DIR) {
-		rc = ddtc_readdir(c, a.ino, llist_add, &l);
+		rc = ddtc_readdir(c, a.ino, dirlist_add, &l);
 		if (rc == -ENOMEM)
 			ret = out_fail_errno(ENOMEM, "free some memory", "ls");
 		else if (rc < 0)
@@ -537,7 +516,7 @@ static int ls_path(ddtc *c, const ddtc_backup *b, const char *path)
 	} else {
 		const char *base = strrchr(path, '/');
 
-		rc = llist_add(&l, base ? base + 1 : path, &a);
+		rc = dirlist_add(&l, base ? base + 1 : path, &a);
 		if (rc < 0)
 			ret = out_fail_errno(ENOMEM, "free some memory", "ls");
 	}
@@ -545,11 +524,7 @@ static int ls_path(ddtc *c, const ddtc_backup *b, const char *path)
 		ret = ls_targets(c, &l);
 	if (!ret)
 		print_ls(&l);
-	for (size_t i = 0; i < l.n; i++) {
-		free(l.v[i].name);
-		free(l.v[i].target);
-	}
-	free(l.v);
+	dirlist_free(&l);
 	return ret;
 }
 
@@ -559,12 +534,10 @@ static int cmd_ls(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int ret;
 
-	ret = login(g, 0, &c);
+	ret = open_backup(g, argv[0], 0, &c, &b);
 	if (ret)
 		return ret;
-	ret = find_backup(c, g->su, argv[0], 0, &b);
-	if (!ret)
-		ret = ls_path(c, &b, argc > 1 ? argv[1] : "");
+	ret = ls_path(c, &b, argc > 1 ? argv[1] : "");
 	ddtc_close(c);
 	return ret;
 }
@@ -575,18 +548,15 @@ static int cmd_rm(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int rc, ret;
 
-	ret = login(g, 0, &c);
+	ret = open_backup(g, argv[0], 1, &c, &b);
 	if (ret)
 		return ret;
-	ret = find_backup(c, g->su, argv[0], 1, &b);
-	if (!ret) {
-		rc = ddtc_backup_delete(c, g->su, b.id);
-		if (rc < 0)
-			ret = out_fail(rc, "remove backup %s", b.id);
-		else
-			printf("removed backup %s from storage unit %s\n",
-			       b.id, g->su);
-	}
+	rc = ddtc_backup_delete(c, g->su, b.id);
+	if (rc < 0)
+		ret = out_fail(rc, "remove backup %s", b.id);
+	else
+		printf("removed backup %s from storage unit %s\n", b.id,
+		       g->su);
 	ddtc_close(c);
 	return ret;
 }

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "crc32c.h"
+#include "util.h"
 
 #define FC_MAGIC	"DDTFCACH"
 #define FC_VERSION	1
@@ -49,33 +51,6 @@ struct fcache {
 	fc_ent **b;
 	size_t nb, n;
 };
-
-/* ---- CRC32C (Castagnoli), the store's checksum too ---- */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-static uint32_t crc32c(uint32_t crc, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-
-	pthread_once(&crc_once, crc_init);
-	crc = ~crc;
-	while (n--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
 
 /* ---- the table ---- */
 
@@ -210,20 +185,26 @@ size_t fcache_count(fcache *fc)
 	return n;
 }
 
-void fcache_free(fcache *fc)
+static void clear_entries(fcache *fc)
 {
-	size_t i;
-
-	if (!fc)
-		return;
-	for (i = 0; i < fc->nb; i++) {
+	for (size_t i = 0; i < fc->nb; i++) {
 		fc_ent *e = fc->b[i], *next;
 
 		for (; e; e = next) {
 			next = e->next;
 			free(e);
 		}
+		fc->b[i] = NULL;
 	}
+	fc->n = 0;
+}
+
+void fcache_free(fcache *fc)
+{
+	if (!fc)
+		return;
+	if (fc->b)	/* NULL when fcache_load() ran out of memory */
+		clear_entries(fc);
 	free(fc->b);
 	free(fc->file);
 	pthread_mutex_destroy(&fc->lock);
@@ -331,20 +312,6 @@ static int parse(fcache *fc, const uint8_t *p, size_t len, const char **why)
 bad:
 	*why = "its entries are malformed";
 	return -EBADMSG;
-}
-
-static void clear_entries(fcache *fc)
-{
-	for (size_t i = 0; i < fc->nb; i++) {
-		fc_ent *e = fc->b[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-		fc->b[i] = NULL;
-	}
-	fc->n = 0;
 }
 
 int fcache_load(fcache **out, const char *file, const char **why)
@@ -559,23 +526,6 @@ fail:
 }
 
 /* ---- where caches live ---- */
-
-static int mkdir_p(char *path, mode_t mode)
-{
-	for (char *s = path + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(path, mode) < 0 && errno != EEXIST) {
-			*s = '/';
-			return -errno;
-		}
-		*s = '/';
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 int fcache_path(char *out, size_t cap, const char *kind, const char *host,
 		int port, const char *su)

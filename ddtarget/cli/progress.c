@@ -47,71 +47,48 @@ static void vline(const char *what, const char *why, const char *todo)
 	pthread_mutex_unlock(&out_lock);
 }
 
+/* vline() with what formatted from fmt and ap. */
+static void vout(const char *why, const char *todo, const char *fmt,
+		 va_list ap)
+{
+	char what[4096 + 256];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	vline(what, why, todo);
+}
+
 int out_fail(int rc, const char *fmt, ...)
 {
 	/* Fetch the message first: it lives in this thread's slot. */
 	const char *why = ddtc_errmsg(rc);
-	char what[4096 + 256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	vout(why, NULL, fmt, ap);
 	va_end(ap);
-	vline(what, why, NULL);
 	return EXIT_RUNTIME;
 }
 
 int out_fail_errno(int err, const char *todo, const char *fmt, ...)
 {
-	char what[4096 + 256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	vout(strerror(err), todo, fmt, ap);
 	va_end(ap);
-	vline(what, strerror(err), todo);
 	return EXIT_RUNTIME;
 }
 
 void out_warn(const char *fmt, ...)
 {
-	char what[4096 + 256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	vout(NULL, NULL, fmt, ap);
 	va_end(ap);
-	vline(what, NULL, NULL);
 }
 
-/* ---- figures ---- */
-
-const char *fmt_bytes(uint64_t n, char *buf)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
-					    "PiB", "EiB" };
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024.0 && u < 6) {
-		v /= 1024.0;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, FMT_LEN, "%" PRIu64 " B", n);
-	else
-		snprintf(buf, FMT_LEN, "%.1f %s", v, unit[u]);
-	return buf;
-}
-
-const char *fmt_ratio(uint64_t a, uint64_t b, char *buf)
-{
-	if (b == 0)
-		snprintf(buf, FMT_LEN, "-");
-	else
-		snprintf(buf, FMT_LEN, "%.2fx", (double)a / (double)b);
-	return buf;
-}
+/* ---- figures (bytes and ratios: fmt.c, shared with ddtstore) ---- */
 
 const char *fmt_date(int64_t ns, char *buf)
 {

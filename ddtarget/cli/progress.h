@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "fmt.h"		/* FMT_LEN, fmt_bytes(), fmt_ratio() */
+
 #define PROG "ddt"
 
 #define EXIT_RUNTIME	1
@@ -25,10 +27,7 @@ int out_fail_errno(int err, const char *todo, const char *fmt, ...)
 /* "ddt: <text>": one line that does not end the run. Thread-safe. */
 void out_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Figures; buf holds FMT_LEN bytes. */
-#define FMT_LEN 40
-const char *fmt_bytes(uint64_t n, char *buf);		/* "12.3 MiB" */
-const char *fmt_ratio(uint64_t a, uint64_t b, char *buf); /* "2.50x", "-" */
+/* More figures; buf holds FMT_LEN bytes. */
 const char *fmt_date(int64_t ns, char *buf);		/* local time */
 const char *fmt_secs(double s, char *buf);		/* "4.2 s", "1:02:03" */
 double now_sec(void);					/* monotonic */

@@ -26,7 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirlist.h"
+#include "pool.h"
 #include "progress.h"
+#include "util.h"
 
 #define WORKERS		16	/* files in flight at once */
 #define QUEUE_MAX	64	/* opened files waiting for a worker */
@@ -41,7 +44,7 @@ typedef struct rino {
 
 /* A file whose content a worker is to fetch. */
 typedef struct rjob {
-	struct rjob *next;
+	pool_job pj;		/* first: the queue's link */
 	char *path;
 	int fd;
 	ddt_attr a;
@@ -74,12 +77,7 @@ struct rs {
 	const restore_opts *o;
 	int as_root;
 
-	pthread_mutex_t lock;	/* the queue, busy, stop */
-	pthread_cond_t more, room, idle;
-	rjob *head, *tail;
-	size_t n;
-	unsigned busy;
-	int stop;
+	pool pool;		/* one queue */
 	rworker w[WORKERS];
 	unsigned nw;
 
@@ -218,76 +216,33 @@ bad:
 	unlink(j->path);
 }
 
+/* The pool's callbacks: a file is fetched, or after a fatal error only
+ * removed (it was created empty by the walk). */
+static void rjob_run(void *w, pool_job *pj)
+{
+	rjob *j = (rjob *)pj;
+
+	fetch(w, j);
+	rjob_free(j);
+}
+
+static void rjob_drop(pool_job *pj)
+{
+	rjob *j = (rjob *)pj;
+
+	unlink(j->path);
+	rjob_free(j);
+}
+
 static void *worker_main(void *arg)
 {
 	rworker *w = arg;
-	rs *r = w->r;
-	rjob *j;
 
-	for (;;) {
-		pthread_mutex_lock(&r->lock);
-		while (!r->head && !r->stop)
-			pthread_cond_wait(&r->more, &r->lock);
-		j = r->head;
-		if (!j) {
-			pthread_mutex_unlock(&r->lock);
-			break;
-		}
-		r->head = j->next;
-		if (!r->head)
-			r->tail = NULL;
-		r->n--;
-		r->busy++;
-		pthread_cond_signal(&r->room);
-		pthread_mutex_unlock(&r->lock);
-
-		if (!atomic_load(&r->failed))
-			fetch(w, j);
-		else
-			unlink(j->path);
-		rjob_free(j);
-
-		pthread_mutex_lock(&r->lock);
-		r->busy--;
-		if (!r->head && r->busy == 0)
-			pthread_cond_broadcast(&r->idle);
-		if (atomic_load(&r->failed))
-			pthread_cond_broadcast(&r->room);
-		pthread_mutex_unlock(&r->lock);
-	}
+	pool_work(&w->r->pool, &w->r->pool.q[0], w);
 	return NULL;
 }
 
-static void enqueue(rs *r, rjob *j)
-{
-	pthread_mutex_lock(&r->lock);
-	while (r->n >= QUEUE_MAX && !atomic_load(&r->failed))
-		pthread_cond_wait(&r->room, &r->lock);
-	if (atomic_load(&r->failed)) {
-		pthread_mutex_unlock(&r->lock);
-		unlink(j->path);
-		rjob_free(j);
-		return;
-	}
-	if (r->tail)
-		r->tail->next = j;
-	else
-		r->head = j;
-	r->tail = j;
-	r->n++;
-	pthread_cond_signal(&r->more);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static void drain(rs *r)
-{
-	pthread_mutex_lock(&r->lock);
-	while (r->head || r->busy)
-		pthread_cond_wait(&r->idle, &r->lock);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static int pool_start(rs *r)
+static int workers_start(rs *r)
 {
 	for (unsigned i = 0; i < WORKERS; i++) {
 		rworker *w = &r->w[i];
@@ -306,12 +261,9 @@ static int pool_start(rs *r)
 	return 0;
 }
 
-static void pool_stop(rs *r)
+static void workers_stop(rs *r)
 {
-	pthread_mutex_lock(&r->lock);
-	r->stop = 1;
-	pthread_cond_broadcast(&r->more);
-	pthread_mutex_unlock(&r->lock);
+	pool_stop(&r->pool);
 	for (unsigned i = 0; i < r->nw; i++) {
 		pthread_join(r->w[i].thread, NULL);
 		pthread_mutex_destroy(&r->w[i].lock);
@@ -422,13 +374,11 @@ static int make_dir(rs *r, const char *path)
 static int dirs_push(rs *r, const char *path, const ddt_attr *a)
 {
 	if (r->ndv == r->dv_cap) {
-		size_t cap = r->dv_cap ? r->dv_cap * 2 : 256;
-		rdir *d = realloc(r->dv, cap * sizeof(*d));
+		rdir *d = grow_array(r->dv, &r->dv_cap, sizeof(*d), 256);
 
 		if (!d)
 			return -ENOMEM;
 		r->dv = d;
-		r->dv_cap = cap;
 	}
 	r->dv[r->ndv].path = strdup(path);
 	if (!r->dv[r->ndv].path)
@@ -530,51 +480,10 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 	j->fd = fd;
 	j->a = *a;
 	j->li = li;
-	enqueue(r, j);
+	pool_put(&r->pool, &r->pool.q[0], &j->pj);
 }
 
 /* ---- the walk ---- */
-
-typedef struct dent {
-	char *name;
-	ddt_attr a;
-} dent;
-
-typedef struct dlist {
-	dent *v;
-	size_t n, cap;
-} dlist;
-
-static int collect(void *arg, const char *name, const ddt_attr *a)
-{
-	dlist *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		dent *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n].name = strdup(name);
-	if (!l->v[l->n].name)
-		return -ENOMEM;
-	l->v[l->n].a = *a;
-	l->n++;
-	return 0;
-}
-
-static char *join(const char *dir, const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ?
-		     "" : "/", name) < 0)
-		return NULL;
-	return p;
-}
 
 static void restore_tree(rs *r, uint64_t ino, const char *path);
 
@@ -614,11 +523,11 @@ static void restore_entry(rs *r, char *path, const ddt_attr *a)
 
 static void restore_tree(rs *r, uint64_t ino, const char *path)
 {
-	dlist l = { 0 };
+	dirlist l = { 0 };
 	size_t i;
 	int rc;
 
-	rc = ddtc_readdir(r->c, ino, collect, &l);
+	rc = ddtc_readdir(r->c, ino, dirlist_add, &l);
 	if (rc == -ENOMEM)
 		fail_local(r, ENOMEM, "read the listing of", path);
 	else if (rc < 0)
@@ -636,15 +545,17 @@ static void restore_tree(rs *r, uint64_t ino, const char *path)
 			atomic_fetch_add(&r->warnings, 1);
 			goto next;
 		}
-		child = join(path, l.v[i].name);
+		child = path_join(path, l.v[i].name);
 		if (!child)
 			fail_local(r, ENOMEM, "restore", path);
 		else
 			restore_entry(r, child, &l.v[i].a);
 next:
+		/* Each name goes once done with: the subtrees need the room. */
 		free(l.v[i].name);
+		l.v[i].name = NULL;
 	}
-	free(l.v);
+	dirlist_free(&l);
 }
 
 /* ---- the end: links, then directories deepest first ---- */
@@ -726,39 +637,21 @@ static int has_entries(const char *dir)
 	return found;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char *p = strdup(dir);
-	int rc = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1; *s && rc == 0; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0777) < 0 && errno != EEXIST)
-			rc = -errno;
-		*s = '/';
-	}
-	if (rc == 0 && mkdir(p, 0777) < 0 && errno != EEXIST)
-		rc = -errno;
-	free(p);
-	return rc;
-}
-
 /* Make sure o->dir is a directory we may restore into; *fresh if it was
  * created or empty, so the backup's root attributes may go on it. */
 static int prepare_dest(const restore_opts *o, int *fresh)
 {
 	struct stat st;
+	char *dir;
 	int rc;
 
 	if (stat(o->dir, &st) < 0) {
 		if (errno != ENOENT)
 			return out_fail_errno(errno, "check the path",
 					      "restore into %s", o->dir);
-		rc = mkdir_p(o->dir);
+		dir = strdup(o->dir);
+		rc = dir ? mkdir_p(dir, 0777) : -ENOMEM;
+		free(dir);
 		if (rc < 0)
 			return out_fail_errno(-rc, "check the parent "
 					      "directory", "create %s", o->dir);
@@ -858,9 +751,9 @@ static int run(rs *r)
 	ret = prepare_dest(r->o, &fresh);
 	if (ret)
 		return ret;
-	rc = pool_start(r);
+	rc = workers_start(r);
 	if (rc < 0) {
-		pool_stop(r);
+		workers_stop(r);
 		return out_fail_errno(-rc, "free some memory", "start workers");
 	}
 	if (progress_start(&pg, "restore", r->o->show_progress, sample,
@@ -872,17 +765,17 @@ static int run(rs *r)
 		atomic_fetch_add(&r->dirs, 1);
 		restore_tree(r, a.ino, r->o->dir);
 	} else {
-		char *path = join(r->o->dir, name);
+		char *path = path_join(r->o->dir, name);
 
 		if (!path)
 			fail_local(r, ENOMEM, "restore", r->o->dir);
 		else
 			restore_entry(r, path, &a);
 	}
-	drain(r);
+	pool_drain(&r->pool);
 	/* The line samples the workers' files: stop it before them. */
 	progress_stop(pg);
-	pool_stop(r);
+	workers_stop(r);
 	make_links(r);
 	finish_dirs(r);
 	if (atomic_load(&r->failed))
@@ -909,10 +802,7 @@ int restore_run(ddtc *c, const restore_opts *o)
 	r->o = o;
 	r->as_root = geteuid() == 0;
 	r->links_tail = &r->links;
-	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->more, NULL);
-	pthread_cond_init(&r->room, NULL);
-	pthread_cond_init(&r->idle, NULL);
+	pool_init(&r->pool, 1, QUEUE_MAX, &r->failed, rjob_run, rjob_drop);
 	ret = run(r);
 	make_links(r);		/* frees what a failed run left */
 	finish_dirs(r);

@@ -17,6 +17,8 @@
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
+#include "fdio.h"
+#include "fmt.h"
 #include "fp.h"
 #include "segmenter.h"
 #include "store.h"
@@ -63,21 +65,31 @@
 
 /* ---- output: one line per error ---- */
 
-/* "ddtstore: <what>: <why> (<todo>)", <why> from the ddterr message behind
- * rc. Returns EXIT_RUNTIME so that callers can `return fail(...)`. */
+/* "ddtstore: <what>: <why> (<todo>)", <what> from fmt and ap. Returns
+ * EXIT_RUNTIME. */
+static int vfail(const char *why, const char *todo, const char *fmt,
+		 va_list ap)
+{
+	char what[PATH_MAX + 128];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	fprintf(stderr, "%s: %s: %s (%s)\n", PROG, what, why, todo);
+	return EXIT_RUNTIME;
+}
+
+/* <why> from the ddterr message behind rc. Returns EXIT_RUNTIME so that
+ * callers can `return fail(...)`. */
 static int fail(int rc, const char *todo, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int fail(int rc, const char *todo, const char *fmt, ...)
 {
-	char what[PATH_MAX + 128];
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	ret = vfail(ddterr_last(rc), todo, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s: %s (%s)\n", PROG, what, ddterr_last(rc),
-		todo);
-	return EXIT_RUNTIME;
+	return ret;
 }
 
 /* Same, for errno failures of plain system calls. */
@@ -85,14 +97,13 @@ static int fail_errno(int err, const char *todo, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int fail_errno(int err, const char *todo, const char *fmt, ...)
 {
-	char what[PATH_MAX + 128];
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	ret = vfail(strerror(err), todo, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s: %s (%s)\n", PROG, what, strerror(err), todo);
-	return EXIT_RUNTIME;
+	return ret;
 }
 
 static int usage_error(const char *fmt, ...)
@@ -145,35 +156,6 @@ static double now_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* "12.3 MiB"; buf holds at least 32 bytes. */
-static const char *human(uint64_t n, char *buf)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB",
-					    "PiB", "EiB" };
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024.0 && u < 6) {
-		v /= 1024.0;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, 32, "%" PRIu64 " B", n);
-	else
-		snprintf(buf, 32, "%.1f %s", v, unit[u]);
-	return buf;
-}
-
-/* "a/b" as "2.50x", or "-" when b is 0; buf holds at least 32 bytes. */
-static const char *ratio(uint64_t a, uint64_t b, char *buf)
-{
-	if (b == 0)
-		snprintf(buf, 32, "-");
-	else
-		snprintf(buf, 32, "%.2fx", (double)a / (double)b);
-	return buf;
-}
-
 static int read_full(int fd, void *buf, size_t n, size_t *out_n)
 {
 	size_t got = 0;
@@ -191,23 +173,6 @@ static int read_full(int fd, void *buf, size_t n, size_t *out_n)
 		got += (size_t)r;
 	}
 	*out_n = got;
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t w = write(fd, (const char *)buf + done, n - done);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		done += (size_t)w;
-	}
 	return 0;
 }
 
@@ -841,7 +806,7 @@ out:
 
 static int cmd_ingest(const opts *o, int argc, char **argv)
 {
-	char b1[32], b2[32], b3[32];
+	char b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN];
 	ingest *g;
 	double t0, dt = 0;
 	int rc, ret;
@@ -886,16 +851,16 @@ out_close:
 	if (ret == 0) {
 		printf("files:           %" PRIu64 "\n", g->files);
 		printf("logical bytes:   %" PRIu64 " (%s)\n", g->logical,
-		       human(g->logical, b1));
+		       fmt_bytes(g->logical, b1));
 		printf("segments:        %" PRIu64 "\n", g->segs);
 		printf("new segments:    %" PRIu64 "\n", g->new_segs);
 		printf("bytes stored:    %" PRIu64 " (%s)\n", g->new_stored,
-		       human(g->new_stored, b1));
+		       fmt_bytes(g->new_stored, b1));
 		printf("dedup ratio:     %s\n", g->new_raw == 0 &&
 		       g->logical > 0 ? "all duplicate" :
-		       ratio(g->logical, g->new_raw, b2));
+		       fmt_ratio(g->logical, g->new_raw, b2));
 		printf("compression:     %s\n",
-		       ratio(g->new_raw, g->new_stored, b3));
+		       fmt_ratio(g->new_raw, g->new_stored, b3));
 		printf("throughput:      %.1f MB/s\n",
 		       dt > 0 ? (double)g->logical / 1e6 / dt : 0.0);
 	}
@@ -1124,7 +1089,7 @@ static int cmd_cat(const opts *o, int argc, char **argv)
 				   "%" PRIu64, argv[0], at);
 			break;
 		}
-		rc = write_full(STDOUT_FILENO, buf, n);
+		rc = fd_write_all(STDOUT_FILENO, buf, n);
 		if (rc < 0) {
 			ret = fail_errno(-rc, "check the output",
 					 "cat %s: write", argv[0]);
@@ -1146,7 +1111,7 @@ out:
 
 static int cmd_stats(const opts *o, int argc, char **argv)
 {
-	char b[6][32];
+	char b[6][FMT_LEN];
 	store_stats st;
 	store *s;
 	int k, m, nd, rc, ret;
@@ -1174,19 +1139,19 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 	       " in the open container)\n", st.segments, st.open_segments);
 	printf("containers:        %" PRIu64 " sealed\n", st.containers);
 	printf("logical bytes:     %" PRIu64 " (%s)\n", st.logical_bytes,
-	       human(st.logical_bytes, b[0]));
+	       fmt_bytes(st.logical_bytes, b[0]));
 	printf("raw bytes:         %" PRIu64 " (%s)\n", st.raw_bytes,
-	       human(st.raw_bytes, b[1]));
+	       fmt_bytes(st.raw_bytes, b[1]));
 	printf("stored bytes:      %" PRIu64 " (%s)\n", st.stored_bytes,
-	       human(st.stored_bytes, b[2]));
+	       fmt_bytes(st.stored_bytes, b[2]));
 	printf("physical bytes:    %" PRIu64 " (%s)\n", st.physical_bytes,
-	       human(st.physical_bytes, b[3]));
+	       fmt_bytes(st.physical_bytes, b[3]));
 	printf("dedup ratio:       %s\n",
-	       ratio(st.logical_bytes, st.raw_bytes, b[4]));
+	       fmt_ratio(st.logical_bytes, st.raw_bytes, b[4]));
 	printf("compression:       %s\n",
-	       ratio(st.raw_bytes, st.stored_bytes, b[5]));
+	       fmt_ratio(st.raw_bytes, st.stored_bytes, b[5]));
 	printf("ec overhead:       %s\n",
-	       ratio(st.physical_bytes, st.stored_bytes, b[0]));
+	       fmt_ratio(st.physical_bytes, st.stored_bytes, b[0]));
 	printf("index lookups:     %" PRIu64 "\n", st.index_lookups);
 	printf("bloom negatives:   %" PRIu64 "\n", st.bloom_negatives);
 	printf("cache hits:        %" PRIu64 "\n", st.cache_hits);

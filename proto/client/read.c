@@ -18,6 +18,7 @@
 
 #include "codec.h"
 #include "ddterr.h"
+#include "fdio.h"
 
 #define RD_WINDOW	(4u << 20)	/* bytes per READ of a stream */
 #define RD_WINDOWS	4		/* READs in flight per stream */
@@ -188,18 +189,11 @@ typedef struct rd_stream {
 
 static int rd_write_all(int fd, const uint8_t *p, size_t n)
 {
-	ssize_t put;
+	int rc = fd_write_all(fd, p, n);
 
-	while (n) {
-		put = write(fd, p, n);
-		if (put < 0 && errno == EINTR)
-			continue;
-		if (put < 0)
-			return ddterr_set(-errno, "writing the restored data: "
-					  "%s", strerror(errno));
-		p += put;
-		n -= (size_t)put;
-	}
+	if (rc < 0)
+		return ddterr_set(rc, "writing the restored data: %s",
+				  strerror(-rc));
 	return 0;
 }
 

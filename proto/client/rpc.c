@@ -48,6 +48,18 @@ static int rpc_end(conn_reply *rep, rbuf *r, uint8_t op)
 	return 0;
 }
 
+/* rpc_end() for a reply whose entries went to a callback: a callback that
+ * returned cb_rc non-zero stopped the walk, and that is returned as it is,
+ * the rest of the reply unread. */
+static int rpc_end_cb(conn_reply *rep, rbuf *r, uint8_t op, int cb_rc)
+{
+	if (cb_rc != 0) {
+		conn_reply_free(rep);
+		return cb_rc;
+	}
+	return rpc_end(rep, r, op);
+}
+
 /* A request whose reply is empty. */
 static int rpc_simple(ddtc *c, wbuf *w, uint8_t op)
 {
@@ -293,11 +305,7 @@ int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg)
 		if (!r.err)
 			rc = cb(arg, key, v);
 	}
-	if (rc != 0) {
-		conn_reply_free(&rep);
-		return rc;
-	}
-	return rpc_end(&rep, &r, DDT_OP_STATUS);
+	return rpc_end_cb(&rep, &r, DDT_OP_STATUS, rc);
 }
 
 int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
@@ -370,11 +378,7 @@ int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg)
 		if (!r.err)
 			rc = cb(arg, &su);
 	}
-	if (rc != 0) {
-		conn_reply_free(&rep);
-		return rc;
-	}
-	return rpc_end(&rep, &r, DDT_OP_SU_LIST);
+	return rpc_end_cb(&rep, &r, DDT_OP_SU_LIST, rc);
 }
 
 int ddtc_su_delete(ddtc *c, const char *name, int recursive)
@@ -488,11 +492,7 @@ static int readdir_one(ddtc *c, uint64_t dir, char *after, ddtc_dirent_cb cb,
 		}
 	}
 	*eof = rb_u8(&r);
-	if (rc != 0) {
-		conn_reply_free(&rep);
-		return rc;
-	}
-	rc = rpc_end(&rep, &r, DDT_OP_READDIR);
+	rc = rpc_end_cb(&rep, &r, DDT_OP_READDIR, rc);
 	/* No entries and no end would ask the same question forever. */
 	if (rc == 0 && n == 0 && !*eof)
 		rc = ddterr_set(-EPROTO, "READDIR of directory %" PRIu64
@@ -751,11 +751,7 @@ int ddtc_backup_list(ddtc *c, const char *su, ddtc_backup_cb cb, void *arg)
 		if (!r.err)
 			rc = cb(arg, &b);
 	}
-	if (rc != 0) {
-		conn_reply_free(&rep);
-		return rc;
-	}
-	return rpc_end(&rep, &r, DDT_OP_BACKUP_LIST);
+	return rpc_end_cb(&rep, &r, DDT_OP_BACKUP_LIST, rc);
 }
 
 int ddtc_backup_delete(ddtc *c, const char *su, const char *id)

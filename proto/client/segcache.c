@@ -27,10 +27,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <isa-l/crc.h>
-
 #include "bytes.h"
+#include "crc32c.h"
 #include "ddterr.h"
+#include "fdio.h"
 
 #define SC_MAGIC	"DDTSEGC\n"
 #define SC_VERSION	1
@@ -52,27 +52,6 @@ struct segcache {
 	uint32_t mask;		/* slots - 1; slots >= 2 * cap */
 	int dirty;
 };
-
-/* CRC-32C state chained over pieces: start at ~0, end with crc_end(). */
-static uint32_t crc_add(uint32_t crc, const void *buf, size_t n)
-{
-	const unsigned char *p = buf;
-
-	/* crc32_iscsi() takes an int length. */
-	while (n) {
-		int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
-
-		crc = crc32_iscsi((unsigned char *)p, chunk, crc);
-		p += chunk;
-		n -= (size_t)chunk;
-	}
-	return crc;
-}
-
-static uint32_t crc32c(const void *buf, size_t n)
-{
-	return crc_add(0xFFFFFFFFu, buf, n) ^ 0xFFFFFFFFu;
-}
 
 uint64_t segcache_tag(const char *s)
 {
@@ -281,23 +260,6 @@ static int read_all(int fd, void *buf, size_t n)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-	ssize_t put;
-
-	while (n) {
-		put = write(fd, p, n);
-		if (put < 0 && errno == EINTR)
-			continue;
-		if (put < 0)
-			return -errno;
-		p += put;
-		n -= (size_t)put;
-	}
-	return 0;
-}
-
 static void hdr_pack(uint8_t *h, uint64_t tag, uint64_t count, uint32_t crc)
 {
 	memcpy(h, SC_MAGIC, 8);
@@ -306,7 +268,7 @@ static void hdr_pack(uint8_t *h, uint64_t tag, uint64_t count, uint32_t crc)
 	put_le64(h + 16, tag);
 	put_le64(h + 24, count);
 	put_le32(h + 32, crc);
-	put_le32(h + 36, crc32c(h, 36));
+	put_le32(h + 36, crc32c(0, h, 36));
 }
 
 /* Whether the header is ours, for this target, and says how many entries
@@ -314,7 +276,7 @@ static void hdr_pack(uint8_t *h, uint64_t tag, uint64_t count, uint32_t crc)
 static int hdr_ok(const uint8_t *h, uint64_t tag, off_t size, uint64_t *count)
 {
 	if (memcmp(h, SC_MAGIC, 8) != 0 || get_le32(h + 8) != SC_VERSION ||
-	    get_le32(h + 36) != crc32c(h, 36) || get_le64(h + 16) != tag)
+	    get_le32(h + 36) != crc32c(0, h, 36) || get_le64(h + 16) != tag)
 		return 0;
 	*count = get_le64(h + 24);
 	return *count <= (uint64_t)(size - SC_HDR_LEN) / FP_LEN &&
@@ -331,7 +293,7 @@ static int skip_entries(int fd, uint64_t skip, uint32_t *crc)
 		n = skip < 64 ? (size_t)skip : 64;
 		if (read_all(fd, buf, n * FP_LEN) < 0)
 			return -1;
-		*crc = crc_add(*crc, buf, n * FP_LEN);
+		*crc = crc32c(*crc, buf, n * FP_LEN);
 		skip -= n;
 	}
 	return 0;
@@ -341,7 +303,7 @@ static int skip_entries(int fd, uint64_t skip, uint32_t *crc)
  * usable and s is left empty. */
 static int sc_load(segcache *s)
 {
-	uint32_t crc = 0xFFFFFFFFu;
+	uint32_t crc = 0;
 	uint8_t h[SC_HDR_LEN];
 	uint64_t count, skip;
 	struct stat st;
@@ -363,7 +325,7 @@ static int sc_load(segcache *s)
 		goto out;
 	if (count && read_all(fd, s->ent, count * FP_LEN) < 0)
 		goto out;
-	crc = crc_add(crc, s->ent, count * FP_LEN) ^ 0xFFFFFFFFu;
+	crc = crc32c(crc, s->ent, count * FP_LEN);
 	if (crc != get_le32(h + 32))
 		goto out;
 	memset(s->used, 0, count);
@@ -422,10 +384,10 @@ static int sc_write(segcache *s, const char *tmp)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	hdr_pack(h, s->tag, s->n, crc32c(s->ent, (size_t)s->n * FP_LEN));
-	rc = write_all(fd, h, sizeof(h));
+	hdr_pack(h, s->tag, s->n, crc32c(0, s->ent, (size_t)s->n * FP_LEN));
+	rc = fd_write_all(fd, h, sizeof(h));
 	if (rc == 0)
-		rc = write_all(fd, s->ent, (size_t)s->n * FP_LEN);
+		rc = fd_write_all(fd, s->ent, (size_t)s->n * FP_LEN);
 	/* Without the fsync a crash could leave the new name on an empty
 	 * file; the CRC would catch it, but the old cache would be lost. */
 	if (rc == 0 && fsync(fd) < 0)
