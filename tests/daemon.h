@@ -26,6 +26,37 @@ typedef struct test_daemon {
 	char log[600];
 } test_daemon;
 
+/* Daemons still running when the test exits (a bail-out, say) are killed,
+ * so a failed test leaves no process behind. */
+static pid_t daemon_pids[8];
+
+static void daemon_kill_all(void)
+{
+	for (int i = 0; i < 8; i++)
+		if (daemon_pids[i] > 0)
+			kill(daemon_pids[i], SIGKILL);
+}
+
+static inline void daemon_track(pid_t pid, int add)
+{
+	static int registered;
+
+	if (!registered) {
+		atexit(daemon_kill_all);
+		registered = 1;
+	}
+	for (int i = 0; i < 8; i++) {
+		if (add && daemon_pids[i] == 0) {
+			daemon_pids[i] = pid;
+			return;
+		}
+		if (!add && daemon_pids[i] == pid) {
+			daemon_pids[i] = 0;
+			return;
+		}
+	}
+}
+
 /* A port nobody listens on right now. */
 static inline int free_port(void)
 {
@@ -106,10 +137,12 @@ static inline int daemon_start(test_daemon *d, const char *store,
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
+	daemon_track(d->pid, 1);
 	for (int i = 0; i < 500; i++) {
 		int st;
 
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			daemon_track(d->pid, 0);
 			d->pid = 0;
 			return -1;	/* it died: see d->log */
 		}
@@ -141,6 +174,7 @@ static inline int daemon_stop(test_daemon *d, int sig)
 		return -1;
 	kill(d->pid, sig);
 	waitpid(d->pid, &st, 0);
+	daemon_track(d->pid, 0);
 	d->pid = 0;
 	return st;
 }
