@@ -109,6 +109,12 @@ id2=$(field b2 backup)
 run r2 restore "$id2" "$dir/restore2" --su s1
 tap_ok "the second backup restores exactly" diff -r --no-dereference "$t" "$dir/restore2"
 
+# ---- another codec: zstd segments restore as well ----
+run bz backup "$t/sub" --su s1 --name zstd --codec zstd
+tap_is "$rc" 0 "a backup with --codec zstd works"
+run rz restore "$(field bz backup)" "$dir/restore-zstd" --su s1
+tap_ok "and restores exactly" diff -r --no-dereference "$t/sub" "$dir/restore-zstd"
+
 # ---- errors a user meets ----
 DDT_PASSWORD=wrong ddt list --su s1 >"$dir/wrongpw.out" 2>"$dir/wrongpw.err"
 rc=$?

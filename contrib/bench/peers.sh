@@ -5,7 +5,7 @@
 #
 # usage: contrib/bench/peers.sh [--data DIR] [--tools "ddt restic borg"]
 # DDT_PEERS_EC sets ddt's erasure code (4+2; 1+0 keeps one copy, as
-# restic and borg do).
+# restic and borg do); DDT_PEERS_CODEC its codec (lz4; zstd is smaller).
 # Needs: the data set (built like store-bench.sh does, with mkdata.py),
 # ./ddtargetd and ./ddt built at the top of the tree, and the Debian
 # packages restic and borgbackup (apt-get install restic borgbackup).
@@ -65,11 +65,11 @@ bench_ddt() {
 	sleep 0.3
 	export DDT_PASSWORD; DDT_PASSWORD=$(cat "$store/admin.password")
 	export DDT_CACHE_DIR=$work/ddt-cache
-	local ddt="$top/ddt -p $port"
+	local ddt="$top/ddt -p $port" codec="--codec ${DDT_PEERS_CODEC:-lz4}"
 	$ddt su create bench >/dev/null || die "ddt su create failed"
-	run ddt-gen1 $ddt backup "$data/gen1" --su bench --name gen1; T[ddt,gen1]=$secs
-	run ddt-gen2 $ddt backup "$data/gen2" --su bench --name gen2; T[ddt,gen2]=$secs
-	run ddt-gen1b $ddt backup "$data/gen1" --su bench --name gen1; T[ddt,again]=$secs
+	run ddt-gen1 $ddt backup "$data/gen1" --su bench --name gen1 $codec; T[ddt,gen1]=$secs
+	run ddt-gen2 $ddt backup "$data/gen2" --su bench --name gen2 $codec; T[ddt,gen2]=$secs
+	run ddt-gen1b $ddt backup "$data/gen1" --su bench --name gen1 $codec; T[ddt,again]=$secs
 	local id
 	id=$($ddt list --su bench | awk '$1 ~ /^gen2@/ { print $1; exit }')
 	run ddt-restore $ddt restore "$id" "$work/ddt-restore" --su bench; T[ddt,restore]=$secs

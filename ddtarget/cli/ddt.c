@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "codec.h"
 #include "ddtc.h"
 #include "dirlist.h"
 #include "fcache.h"
@@ -46,6 +47,7 @@ enum {
 	OP_ONE_FS = 1 << 5,
 	OP_NO_CACHE = 1 << 6,
 	OP_QUIET = 1 << 7,
+	OP_CODEC = 1 << 8,
 };
 
 typedef struct gopts {
@@ -53,6 +55,7 @@ typedef struct gopts {
 	int port;
 	const char *su, *name, *path;
 	unsigned given;		/* OP_* seen on the command line */
+	int codec;		/* --codec: enum codec_id of new segments */
 } gopts;
 
 typedef struct cmd {
@@ -197,6 +200,8 @@ static int login(const gopts *g, int seg_cache, ddtc **out)
 	o.user = g->user;
 	o.password = password;
 	o.client_name = "ddt " PACKAGE_VERSION;
+	if (g->given & OP_CODEC)
+		o.codec = g->codec;
 	if (seg_cache) {
 		rc = fcache_path(cache, sizeof(cache), "segs", g->host,
 				 g->port, NULL);
@@ -772,7 +777,8 @@ static int cmd_help(const cmd *cm, const gopts *g, int argc, char **argv)
 
 static const cmd cmds[] = {
 	{ "backup", cmd_backup, 1, 1,
-	  OP_SU | OP_NAME | OP_ONE_FS | OP_NO_CACHE | OP_QUIET, OP_SU,
+	  OP_SU | OP_NAME | OP_ONE_FS | OP_NO_CACHE | OP_QUIET | OP_CODEC,
+	  OP_SU,
 	  "DIR --su SU [--name NAME] [OPTION]...",
 	  "Back up the tree at DIR into a new backup in storage unit SU.\n"
 	  "Files, directories, symbolic links and hard links are stored with\n"
@@ -788,6 +794,9 @@ static const cmd cmds[] = {
 	  "      --no-cache           read every file; neither use nor update "
 	  "the\n"
 	  "                           file cache\n"
+	  "      --codec CODEC        compress new segments with lz4 (the\n"
+	  "                           default, fastest), zstd (about a fifth\n"
+	  "                           smaller, half as fast), gzfast or none\n"
 	  "  -q, --quiet              no progress line\n" },
 	{ "list", cmd_list, 0, 0, OP_SU, OP_SU,
 	  "--su SU",
@@ -857,6 +866,7 @@ static const char *op_name(unsigned op)
 	case OP_RECURSIVE: return "--recursive";
 	case OP_ONE_FS: return "--one-file-system";
 	case OP_NO_CACHE: return "--no-cache";
+	case OP_CODEC: return "--codec";
 	default: return "--quiet";
 	}
 }
@@ -900,7 +910,8 @@ static int parse_port(const char *arg, int *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_PWFILE = 256, OPT_SU, OPT_NAME, OPT_PATH, OPT_NO_CACHE };
+	enum { OPT_PWFILE = 256, OPT_SU, OPT_NAME, OPT_PATH, OPT_NO_CACHE,
+	       OPT_CODEC };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -913,6 +924,7 @@ int main(int argc, char **argv)
 		{ "recursive", no_argument, NULL, 'r' },
 		{ "one-file-system", no_argument, NULL, 'x' },
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		{ "codec", required_argument, NULL, OPT_CODEC },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -970,6 +982,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_CACHE:
 			g.given |= OP_NO_CACHE;
+			break;
+		case OPT_CODEC:
+			g.codec = codec_from_name(optarg);
+			if (g.codec < 0)
+				return usage_error(NULL, "--codec '%s': use lz4, "
+						   "zstd, gzfast or none", optarg);
+			g.given |= OP_CODEC;
 			break;
 		case 'q':
 			g.given |= OP_QUIET;
