@@ -810,7 +810,7 @@ static int run_put(struct bench *b, int nt, int expect_new, struct span *s,
 			 nnew == b->nuniq ? "" : "; NOT ALL NEW");
 	else
 		snprintf(note, note_len, "%s", nnew == 0 ?
-			 "put verifies each first" : "SOME STORED AGAIN");
+			 "lookups only: dups are not re-hashed" : "SOME STORED AGAIN");
 	return 0;
 }
 

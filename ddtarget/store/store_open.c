@@ -1,0 +1,505 @@
+/* store_open.c - opening and closing a store: its directories and fixed
+ * geometry, the counters kept in the index, the Bloom filter, and the
+ * replay of the journals a crash or a clean stop left behind. */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "ddterr.h"
+#include "fio.h"
+#include "store_int.h"
+
+#define GEOMETRY_VERSION 1
+
+void store_config_default(store_config *c, const char *root)
+{
+	memset(c, 0, sizeof(*c));
+	c->root = root;
+	c->k = 0;		/* as created; 4 + 2 for a new store */
+	c->m = 0;
+	c->container_size = CTR_SIZE_DEFAULT;
+	c->bloom_capacity = 1u << 22;
+	c->cache_containers = 64;
+	c->read_cache_containers = 8;
+}
+
+/* ---- small helpers ---- */
+
+char *sto_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = malloc(la + lb + 2);
+
+	if (!p)
+		return NULL;
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
+	return p;
+}
+
+void sto_sums_encode(const sums *m, uint8_t *p)
+{
+	const uint64_t v[STATS_WORDS] = { m->logical, m->raw, m->stored,
+					  m->physical, m->segments,
+					  m->containers };
+
+	for (int i = 0; i < STATS_WORDS; i++)
+		put_le64(p + 8 * i, v[i]);
+}
+
+static void sums_decode(sums *m, const uint8_t *p)
+{
+	uint64_t *v[STATS_WORDS] = { &m->logical, &m->raw, &m->stored,
+				     &m->physical, &m->segments,
+				     &m->containers };
+
+	for (int i = 0; i < STATS_WORDS; i++)
+		*v[i] = get_le64(p + 8 * i);
+}
+
+/* ---- the Bloom filter ---- */
+
+static int bloom_add_cb(void *arg, const fp_t *fp, uint64_t cid,
+			uint32_t slot)
+{
+	(void)cid;
+	(void)slot;
+	bloom_add(arg, fp);
+	return 0;
+}
+
+static void bloom_add_unsealed(store *s, bloom *b)
+{
+	for (int i = -1; i < s->nqueue; i++) {
+		const octr *o = i < 0 ? s->open : s->queue[i];
+
+		if (!o)
+			continue;
+		for (uint32_t j = 0; j < o->b.n; j++)
+			bloom_add(b, &o->b.ents[j].fp);
+	}
+}
+
+/* Past its capacity the filter's false positives climb quickly; rebuild it
+ * twice as large. Rare (each time the store doubles), and a failure only
+ * costs lookups. */
+int sto_grow_bloom_locked(store *s)
+{
+	bloom *nb;
+	int rc;
+
+	rc = bloom_new(&nb, bloom_capacity(s->bl) * 2);
+	if (rc < 0)
+		return rc;
+	rc = idx_foreach_fp(s->ix, bloom_add_cb, nb);
+	if (rc < 0) {
+		bloom_free(nb);
+		return rc;
+	}
+	bloom_add_unsealed(s, nb);
+	bloom_free(s->bl);
+	s->bl = nb;
+	return 0;
+}
+
+/* ---- open and recovery ---- */
+
+static int make_dirs(store *s, const store_config *cfg, int k, int m)
+{
+	int rc;
+
+	s->ndirs = cfg->ndirs ? cfg->ndirs : k + m;
+	if (s->ndirs < k + m || s->ndirs > STORE_MAX_DIRS)
+		return ddterr_set(-EINVAL, "store: %d storage directories for "
+				  "k=%d m=%d: need between %d and %d", s->ndirs,
+				  k, m, k + m, STORE_MAX_DIRS);
+	for (int i = 0; i < s->ndirs; i++) {
+		char name[32];
+
+		if (cfg->ndirs) {
+			s->dirs[i] = strdup(cfg->dirs[i]);
+		} else {
+			snprintf(name, sizeof(name), "data/dir%d", i);
+			s->dirs[i] = sto_path_join(s->root, name);
+		}
+		if (!s->dirs[i])
+			return -ENOMEM;
+		rc = fio_mkdir_p(s->dirs[i], 0755);
+		if (rc < 0)
+			return ddterr_set(rc, "storage directory %s: %s",
+					  s->dirs[i], strerror(-rc));
+	}
+	return 0;
+}
+
+/* The geometry is fixed at creation: fragments written with one k + m
+ * cannot be found or decoded with another. k = 0 in the config asks for
+ * whatever the store was made with (4 + 2 for a new one); anything else
+ * must match. On success *k, *m (and the directory count, if the config
+ * names none) are what the store uses. */
+static int resolve_geometry(store *s, const store_config *cfg, int *k, int *m,
+			    int *ndirs)
+{
+	uint8_t have[4];
+	int rc;
+
+	*k = cfg->k;
+	*m = cfg->m;
+	*ndirs = cfg->ndirs;
+	rc = idx_get_value(s->ix, "geometry", have, sizeof(have));
+	if (rc == -ENOENT) {
+		if (*k == 0) {
+			*k = 4;
+			*m = 2;
+		}
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (have[0] != GEOMETRY_VERSION)
+		return ddterr_set(-EINVAL, "store %s: unknown geometry record "
+				  "version %u", s->root, have[0]);
+	if (*k == 0) {
+		*k = have[1];
+		*m = have[2];
+		if (!*ndirs)
+			*ndirs = have[3];
+		if (!cfg->ndirs && *ndirs == have[1] + have[2])
+			*ndirs = 0;	/* the default layout */
+	}
+	if (*k != have[1] || *m != have[2] ||
+	    (*ndirs ? *ndirs : *k + *m) != have[3])
+		return ddterr_set(-EINVAL, "store %s was created with k=%u m=%u "
+				  "over %u directories; open it with that "
+				  "geometry, not k=%d m=%d over %d", s->root,
+				  have[1], have[2], have[3], *k, *m,
+				  *ndirs ? *ndirs : *k + *m);
+	return 0;
+}
+
+static int save_geometry(store *s)
+{
+	uint8_t want[4] = { GEOMETRY_VERSION, (uint8_t)ec_k(s->e),
+			    (uint8_t)ec_m(s->e), (uint8_t)s->ndirs };
+	uint8_t have[4];
+	int rc;
+
+	rc = idx_get_value(s->ix, "geometry", have, sizeof(have));
+	if (rc == -ENOENT)
+		return idx_put_value(s->ix, "geometry", want, sizeof(want));
+	return rc;
+}
+
+static int load_counters(store *s)
+{
+	uint8_t buf[8 * STATS_WORDS];
+	int rc;
+
+	s->next_cid = 1;
+	rc = idx_get_value(s->ix, "next_cid", buf, 8);
+	if (rc == 0)
+		s->next_cid = get_le64(buf);
+	else if (rc != -ENOENT)
+		return rc;
+	rc = idx_get_value(s->ix, "stats", buf, sizeof(buf));
+	if (rc == 0)
+		sums_decode(&s->sealed, buf);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static int replay_cb(void *arg, const fp_t *fp, int codec, uint32_t raw_len,
+		     const void *data, uint32_t stored_len)
+{
+	octr *o = arg;
+	uint32_t slot;
+
+	return ctr_builder_append(&o->b, fp, codec, raw_len, data, stored_len,
+				  &slot);
+}
+
+/* Journal cids, sorted: the order their containers were opened. */
+static int list_journals(store *s, uint64_t **out, size_t *out_n)
+{
+	uint64_t *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(s->jdir);
+	if (!d)
+		return ddterr_set(-errno, "journal directory %s: %s", s->jdir,
+				  strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		unsigned long long cid;
+		char tail[8];
+
+		if (sscanf(de->d_name, "%16llx.%7s", &cid, tail) != 2 ||
+		    strcmp(tail, "jnl") != 0)
+			continue;
+		if (n == cap) {
+			uint64_t *nv = realloc(v, (cap = cap ? cap * 2 : 8) *
+					       sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = cid;
+	}
+	closedir(d);
+	for (size_t i = 1; i < n; i++)	/* a handful: insertion sort */
+		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	*out_n = n;
+	return 0;
+}
+
+/* Bring one journal back: deleted if its container is already indexed or
+ * it holds nothing, else replayed into *out (NULL otherwise). */
+static int recover_journal(store *s, uint64_t cid, octr **out)
+{
+	uint64_t jcid, tail;
+	idx_ctr c;
+	octr *o;
+	int rc;
+
+	*out = NULL;
+	rc = sto_octr_alloc(s, cid, &o);
+	if (rc < 0)
+		return rc;
+	rc = idx_get_ctr(s->ix, cid, 0, &c);
+	if (rc == 0)
+		goto drop;	/* sealed; the crash came before the unlink */
+	if (rc != -ENOENT)
+		goto fail;
+	rc = jnl_replay(o->jpath, &jcid, replay_cb, o, &tail);
+	if (rc == 0 && jcid != cid)
+		rc = ddterr_set(-EBADMSG, "journal %s: names container %" PRIu64,
+				o->jpath, jcid);
+	if (rc < 0)
+		goto fail;
+	if (o->b.n == 0)
+		goto drop;
+	for (uint32_t i = 0; i < o->b.n; i++)
+		bloom_add(s->bl, &o->b.ents[i].fp);
+	if (s->next_cid <= cid)
+		s->next_cid = cid + 1;
+	rc = jnl_reopen(&o->j, o->jpath, cid, tail);
+	if (rc < 0)
+		goto fail;
+	o->base = o->b.n;
+	*out = o;
+	return 0;
+drop:
+	rc = fio_unlink(o->jpath);
+	if (rc == -ENOENT)
+		rc = 0;
+fail:
+	sto_octr_free(o);
+	return rc;
+}
+
+/* Replay every journal left by the last run. The newest becomes the open
+ * container again, so a clean restart does not leave a small container
+ * behind; older ones were waiting for the sealer and wait again. Nothing is
+ * written here beyond the journals' torn tails, so a store whose disks are
+ * full still opens and reads. */
+static int recover(store *s)
+{
+	uint64_t *cids = NULL;
+	size_t n = 0;
+	octr *o;
+	int rc;
+
+	sto_find_spares(s);
+	rc = list_journals(s, &cids, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = recover_journal(s, cids[i], &o);
+		if (rc < 0 || !o)
+			continue;
+		if (s->open && s->nqueue == SEAL_QUEUE_MAX) {
+			rc = ddterr_set(-EINVAL, "store %s: more than %d unsealed "
+					"journals in %s", s->root, SEAL_QUEUE_MAX,
+					s->jdir);
+			sto_octr_free(o);
+			break;
+		}
+		if (s->open)
+			s->queue[s->nqueue++] = s->open;
+		s->open = o;
+		rc = fpc_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
+	}
+	free(cids);
+	if (rc < 0)
+		return rc;
+	return s->open ? 0 : sto_open_new_locked(s);
+}
+
+static int load_bloom(store *s, uint64_t capacity)
+{
+	int rc;
+
+	if (capacity < 2 * s->sealed.segments)
+		capacity = 2 * s->sealed.segments;
+	rc = bloom_new(&s->bl, capacity);
+	if (rc == 0)
+		rc = idx_foreach_fp(s->ix, bloom_add_cb, s->bl);
+	return rc;
+}
+
+static int open_index(store *s)
+{
+	char *ipath = sto_path_join(s->root, "index");
+	int rc;
+
+	if (!ipath)
+		return -ENOMEM;
+	rc = idx_open(&s->ix, ipath, 64);
+	free(ipath);
+	return rc;
+}
+
+static int open_engines(store *s, const store_config *cfg)
+{
+	int k, m, ndirs, rc;
+
+	rc = resolve_geometry(s, cfg, &k, &m, &ndirs);
+	if (rc == 0) {
+		store_config c = *cfg;
+
+		c.ndirs = ndirs;	/* resolved only when cfg had none */
+		if (ndirs && !cfg->ndirs)
+			return ddterr_set(-EINVAL, "store %s spans %d directories: "
+					  "name them", s->root, ndirs);
+		rc = make_dirs(s, &c, k, m);
+	}
+	if (rc == 0)
+		rc = ec_new(&s->e, k, m);
+	if (rc < 0)
+		return rc;
+	s->L.e = s->e;
+	s->L.ndirs = s->ndirs;
+	s->L.dirs = s->dirs;
+	rc = save_geometry(s);
+	if (rc == 0)
+		rc = load_counters(s);
+	if (rc == 0)
+		rc = load_bloom(s, cfg->bloom_capacity);
+	if (rc == 0)
+		rc = fpc_new(&s->fc, cfg->cache_containers);
+	if (rc == 0)
+		rc = ccache_new(&s->cc, cfg->read_cache_containers);
+	return rc;
+}
+
+static void store_free(store *s)
+{
+	for (int i = 0; i < s->nlinger; i++)
+		free(s->linger[i]);
+	for (int i = 0; i < s->nqueue; i++)
+		sto_octr_free(s->queue[i]);
+	sto_octr_free(s->open);
+	ccache_free(s->cc);
+	fpc_free(s->fc);
+	bloom_free(s->bl);
+	idx_close(s->ix);
+	ec_free(s->e);
+	for (int i = 0; i < s->ndirs; i++)
+		free(s->dirs[i]);
+	free(s->root);
+	free(s->jdir);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->work_cv);
+	pthread_cond_destroy(&s->done_cv);
+	free(s);
+}
+
+int store_open(store **out, const store_config *cfg)
+{
+	store *s;
+	int rc;
+
+	if (!cfg->root || !*cfg->root)
+		return ddterr_set(-EINVAL, "store: no root directory given");
+	if (cfg->container_size < 64 * 1024 || cfg->container_size > (1u << 30))
+		return ddterr_set(-EINVAL, "store: container size %u out of "
+				  "range 64 KiB..1 GiB", cfg->container_size);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->work_cv, NULL);
+	pthread_cond_init(&s->done_cv, NULL);
+	s->container_size = cfg->container_size;
+	s->reserve_cfg = cfg->reserve_bytes;
+	s->root = strdup(cfg->root);
+	s->jdir = sto_path_join(cfg->root, "journal");
+	if (!s->root || !s->jdir) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = fio_mkdir_p(s->jdir, 0755);
+	if (rc < 0) {
+		rc = ddterr_set(rc, "store %s: cannot create %s: %s", s->root,
+				s->jdir, strerror(-rc));
+		goto fail;
+	}
+	rc = open_index(s);
+	if (rc == 0)
+		rc = open_engines(s, cfg);
+	if (rc == 0)
+		rc = recover(s);
+	if (rc < 0)
+		goto fail;
+	rc = pthread_create(&s->sealer, NULL, sto_sealer_main, s);
+	if (rc != 0) {
+		rc = ddterr_set(-rc, "store: cannot start the sealer thread");
+		goto fail;
+	}
+	s->sealer_started = 1;
+	*out = s;
+	return 0;
+fail:
+	store_free(s);
+	return rc;
+}
+
+int store_close(store *s)
+{
+	uint8_t buf[8 * STATS_WORDS];
+	int rc = 0, rc2;
+
+	if (!s)
+		return 0;
+	if (s->sealer_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->work_cv);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->sealer, NULL);
+	}
+	/* What the sealer could not seal is safe in its journal. */
+	if (s->seal_err)
+		rc = sto_seal_error(s);
+	rc2 = sto_drop_lingering(s);
+	if (rc == 0)
+		rc = rc2;
+	sto_sums_encode(&s->sealed, buf);
+	rc2 = idx_put_value(s->ix, "stats", buf, sizeof(buf));
+	store_free(s);
+	return rc ? rc : rc2;
+}

@@ -1,0 +1,174 @@
+/* store_read.c - the segment store's read path: a segment from the open or
+ * a queued container in memory, or from its sealed container through the
+ * read cache, rebuilt from parity when a fragment is lost. */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "ddterr.h"
+#include "store_int.h"
+
+/* The in-memory container cid, if it is open or waiting for the sealer. */
+static const octr *find_unsealed_locked(const store *s, uint64_t cid)
+{
+	if (s->open->b.cid == cid)
+		return s->open;
+	for (int i = 0; i < s->nqueue; i++)
+		if (s->queue[i]->b.cid == cid)
+			return s->queue[i];
+	return NULL;
+}
+
+/* Read and decode a sealed container; called without the lock. */
+static int load_container(store *s, uint64_t cid, uint8_t **out_buf,
+			  ctr_view *out_view, int *out_rebuilt)
+{
+	idx_ctr c;
+	uint8_t *buf;
+	int rc;
+
+	rc = idx_get_ctr(s->ix, cid, 0, &c);
+	if (rc == -ENOENT)
+		return ddterr_set(-EIO, "container %" PRIu64 " is indexed "
+				  "nowhere", cid);
+	if (rc < 0)
+		return rc;
+	if (c.k != ec_k(s->e) || c.m != ec_m(s->e) ||
+	    c.frag_len != cio_frag_len(&s->L, c.container_len))
+		return ddterr_set(-EIO, "container %" PRIu64 ": index record "
+				  "(k=%u m=%u, %u-byte fragments) does not fit "
+				  "this store (k=%d m=%d)", cid, c.k, c.m,
+				  c.frag_len, ec_k(s->e), ec_m(s->e));
+	rc = cio_read(&s->L, cid, c.container_len, c.frag_len, &buf,
+		      out_rebuilt);
+	if (rc < 0)
+		return rc;
+	rc = ctr_parse(buf, c.container_len, cid, out_view);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out_buf = buf;
+	return 0;
+}
+
+static int copy_entry(const ctr_entry *e, const uint8_t *data,
+		      void **out_data, int *out_codec,
+		      uint32_t *out_stored_len, uint32_t *out_raw_len)
+{
+	void *p = malloc(e->stored_len ? e->stored_len : 1);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, data + e->off, e->stored_len);
+	*out_data = p;
+	*out_codec = e->codec;
+	*out_stored_len = e->stored_len;
+	*out_raw_len = e->raw_len;
+	return 0;
+}
+
+/* The container cid from the read cache, loading it if need be. */
+static int hold_container(store *s, uint64_t cid, ccache_ent **out)
+{
+	ctr_view view;
+	uint8_t *buf = NULL;
+	int rc, rebuilt = 0;
+
+	pthread_mutex_lock(&s->lock);
+	*out = ccache_get(s->cc, cid);
+	pthread_mutex_unlock(&s->lock);
+	if (*out)
+		return 0;
+	rc = load_container(s, cid, &buf, &view, &rebuilt);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	s->run.fragments_rebuilt += (uint64_t)rebuilt;
+	*out = ccache_put(s->cc, cid, buf, &view);
+	pthread_mutex_unlock(&s->lock);
+	if (!*out) {
+		ctr_view_free(&view);
+		free(buf);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
+	      uint32_t *out_stored_len, uint32_t *out_raw_len)
+{
+	const octr *o;
+	ccache_ent *ce;
+	uint64_t cid;
+	uint32_t slot;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sto_lookup_locked(s, fp, &cid, &slot);
+	if (rc == 1 && (o = find_unsealed_locked(s, cid)) != NULL) {
+		if (slot < o->b.n && fp_equal(&o->b.ents[slot].fp, fp))
+			rc = copy_entry(&o->b.ents[slot], o->b.data, out_data,
+					out_codec, out_stored_len, out_raw_len);
+		else
+			rc = ddterr_set(-EIO, "open container %" PRIu64 ": "
+					"slot %u does not hold the segment",
+					cid, slot);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc <= 0)
+		return rc == 0 ? -ENOENT : rc;
+
+	rc = hold_container(s, cid, &ce);
+	if (rc < 0)
+		return rc;
+	if (slot >= ce->view.nseg || !fp_equal(&ce->view.ents[slot].fp, fp))
+		rc = ddterr_set(-EIO, "container %" PRIu64 ": slot %u does not "
+				"hold the indexed segment", cid, slot);
+	else
+		rc = copy_entry(&ce->view.ents[slot], ce->view.data, out_data,
+				out_codec, out_stored_len, out_raw_len);
+	pthread_mutex_lock(&s->lock);
+	ccache_release(s->cc, ce);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int store_read(store *s, const fp_t *fp, void *buf, size_t cap,
+	       size_t *out_len)
+{
+	uint32_t stored, raw;
+	void *data;
+	fp_t got;
+	int codec, rc;
+
+	rc = store_get(s, fp, &data, &codec, &stored, &raw);
+	if (rc < 0)
+		return rc;
+	if (raw > cap) {
+		rc = -ENOBUFS;
+		goto out;
+	}
+	rc = codec_decompress(codec, data, stored, buf, raw);
+	if (rc == 0)
+		rc = fp_compute(&got, buf, raw);
+	if (rc == 0 && !fp_equal(&got, fp)) {
+		char hex[FP_HEX_LEN + 1];
+
+		fp_to_hex(fp, hex);
+		rc = ddterr_set(-EBADMSG, "segment %s: stored bytes do not "
+				"match the fingerprint", hex);
+	}
+	if (rc == 0)
+		*out_len = raw;
+out:
+	free(data);
+	return rc;
+}

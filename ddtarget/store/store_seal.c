@@ -1,0 +1,375 @@
+/* store_seal.c - sealing: the sealer thread erasure-codes each full
+ * container into fragments and indexes it, writers rotate the open
+ * container into its queue, and sealed containers' journals are recycled. */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bytes.h"
+#include "ddterr.h"
+#include "fio.h"
+#include "frag.h"
+#include "store_int.h"
+
+#define SEAL_RETRY_SECONDS 1
+#define SPARE_MAX	4	/* old journals kept for reuse */
+
+/* ---- containers in memory ---- */
+
+static char *journal_path(const store *s, uint64_t cid)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%016" PRIx64 ".jnl", cid);
+	return sto_path_join(s->jdir, name);
+}
+
+void sto_octr_free(octr *o)
+{
+	if (!o)
+		return;
+	jnl_close(o->j);
+	ctr_builder_free(&o->b);
+	free(o->jpath);
+	free(o);
+}
+
+int sto_octr_alloc(store *s, uint64_t cid, octr **out)
+{
+	octr *o = calloc(1, sizeof(*o));
+	int rc;
+
+	if (!o)
+		return -ENOMEM;
+	rc = ctr_builder_init(&o->b, cid, s->container_size);
+	if (rc == 0 && !(o->jpath = journal_path(s, cid)))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		sto_octr_free(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
+{
+	*raw = *stored = 0;
+	for (uint32_t i = 0; i < o->b.n; i++) {
+		*raw += o->b.ents[i].raw_len;
+		*stored += o->b.ents[i].stored_len;
+	}
+}
+
+/* Re-raise an error on this thread with the message another thread kept. */
+int sto_seal_error(const store *s)
+{
+	return ddterr_set(s->seal_err, "%s", s->seal_msg);
+}
+
+/* ---- sealing ---- */
+
+/* Erasure-code a full container into fragments, then index it. Runs on the
+ * sealer thread without the lock (a queued container no longer changes),
+ * or at open before any other thread exists. */
+static int seal_one(store *s, const octr *o)
+{
+	const ctr_builder *b = &o->b;
+	uint32_t clen = (uint32_t)ctr_serialized_len(b);
+	uint32_t flen = cio_frag_len(&s->L, clen);
+	int k = ec_k(s->e), m = ec_m(s->e);
+	uint8_t statbuf[8 * STATS_WORDS], cidbuf[8];
+	const char *names[2] = { "stats", "next_cid" };
+	const void *vals[2] = { statbuf, cidbuf };
+	const size_t lens[2] = { sizeof(statbuf), sizeof(cidbuf) };
+	idx_ctr c = { 0 };
+	uint8_t *buf;
+	sums next;
+	int rc;
+
+	buf = malloc((size_t)(k + m) * flen);
+	if (!buf)
+		return -ENOMEM;
+	ctr_serialize(b, buf);
+	rc = cio_write(&s->L, b->cid, buf, clen, flen);
+	free(buf);
+	if (rc < 0)
+		return rc;
+
+	c.cid = b->cid;
+	c.k = (uint8_t)k;
+	c.m = (uint8_t)m;
+	c.frag_len = flen;
+	c.container_len = clen;
+	c.nseg = b->n;
+	c.data_len = b->data_len;
+	c.ents = b->ents;
+	sto_octr_sums(o, &c.raw_bytes, &c.stored_bytes);
+
+	pthread_mutex_lock(&s->lock);
+	next = s->sealed;
+	put_le64(cidbuf, s->next_cid);
+	pthread_mutex_unlock(&s->lock);
+	next.raw += c.raw_bytes;
+	next.stored += c.stored_bytes;
+	next.physical += (uint64_t)(k + m) * (flen + FRAG_HDR_LEN);
+	next.segments += c.nseg;
+	next.containers++;
+	sto_sums_encode(&next, statbuf);
+	rc = idx_seal(s->ix, &c, 2, names, vals, lens);
+	if (rc < 0)
+		return rc;
+
+	pthread_mutex_lock(&s->lock);
+	next.logical = s->sealed.logical;
+	s->sealed = next;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* After a seal: the container is found through the index now. Its journal
+ * must outlive the index write, which is not synced per seal (a flush per
+ * container would halve the sealer's speed); it waits in s->linger until
+ * the next idx_sync(). */
+static void seal_done_locked(store *s)
+{
+	octr *o = s->queue[0];
+
+	memmove(s->queue, s->queue + 1, (size_t)(s->nqueue - 1) * sizeof(octr *));
+	s->nqueue--;
+	fpc_pin(s->fc, o->b.cid, 0);
+	s->linger[s->nlinger++] = o->jpath;
+	o->jpath = NULL;
+	sto_octr_free(o);
+}
+
+/* ---- spare journals ----
+ * A sealed container's journal is kept as a spare (journal/spare-N) for a
+ * later container to write over: on ext4 writing over allocated blocks is
+ * an order of magnitude cheaper than allocating new ones, and the journal
+ * sees every stored byte. */
+
+static void spare_path(const store *s, int i, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/spare-%d", s->jdir, i);
+}
+
+/* A journal whose container the index holds durably: keep it as a spare,
+ * or delete it. If the rename is lost to a crash, open finds the journal
+ * under its old name, sees its container indexed, and deletes it. */
+static void recycle_journal(store *s, const char *path)
+{
+	char spare[PATH_MAX];
+	int slot = -1;
+
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < SPARE_MAX && slot < 0; i++)
+		if (!(s->spares & (1u << i)))
+			slot = i;
+	if (slot >= 0) {
+		spare_path(s, slot, spare, sizeof(spare));
+		if (fio_rename(path, spare) == 0)
+			s->spares |= 1u << slot;
+		else
+			slot = -1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (slot < 0)
+		(void)fio_unlink(path);
+}
+
+/* Take a spare for a new journal, if there is one; the caller passes the
+ * path to jnl_create(). Called under the lock. */
+static const char *take_spare_locked(store *s, char *buf, size_t cap)
+{
+	for (int i = 0; i < SPARE_MAX; i++) {
+		if (s->spares & (1u << i)) {
+			s->spares &= ~(1u << i);
+			spare_path(s, i, buf, cap);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+void sto_find_spares(store *s)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (int i = 0; i < SPARE_MAX; i++) {
+		spare_path(s, i, path, sizeof(path));
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			s->spares |= 1u << i;
+	}
+}
+
+/* Sync the index, then drop the journals of the containers it now holds
+ * durably. If an unlink is lost to a crash, open deletes the journal again
+ * (its container is indexed). Called without the lock by the sealer, or
+ * with no sealer running. */
+int sto_drop_lingering(store *s)
+{
+	char *paths[LINGER_MAX];
+	int n, rc;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->nlinger;
+	memcpy(paths, s->linger, (size_t)n * sizeof(paths[0]));
+	s->nlinger = 0;
+	pthread_mutex_unlock(&s->lock);
+	if (n == 0)
+		return 0;
+	rc = idx_sync(s->ix);
+	for (int i = 0; i < n; i++) {
+		if (rc == 0)
+			recycle_journal(s, paths[i]);
+		free(paths[i]);
+	}
+	return rc;
+}
+
+/* After a failed seal, wait SEAL_RETRY_SECONDS (or until a writer or a
+ * flush asks for a retry by clearing seal_err) before trying again: an
+ * error that passes heals by itself, and one that stays (a full disk) is
+ * not retried in a busy loop. */
+static void wait_to_retry_locked(store *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SEAL_RETRY_SECONDS;
+	while (s->seal_err && !s->stopping &&
+	       pthread_cond_timedwait(&s->work_cv, &s->lock, &until) == 0)
+		;
+	if (!s->stopping)
+		s->seal_err = 0;
+}
+
+void *sto_sealer_main(void *arg)
+{
+	store *s = arg;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->stopping && s->nqueue == 0)
+			pthread_cond_wait(&s->work_cv, &s->lock);
+		if (s->seal_err && !s->stopping)
+			wait_to_retry_locked(s);
+		if (s->nqueue == 0 || (s->stopping && s->seal_err))
+			break;		/* stopping, nothing (more) to do */
+		pthread_mutex_unlock(&s->lock);
+		rc = seal_one(s, s->queue[0]);
+		pthread_mutex_lock(&s->lock);
+		if (rc < 0) {
+			s->seal_err = rc;
+			snprintf(s->seal_msg, sizeof(s->seal_msg),
+				 "cannot seal container %" PRIu64 ": %s",
+				 s->queue[0]->b.cid, ddterr_last(rc));
+		} else {
+			seal_done_locked(s);
+			/* Sync when the linger list is full, or when the
+			 * queue has run dry (a pause, or a flush waiting). */
+			if (s->nlinger == LINGER_MAX || s->nqueue == 0) {
+				pthread_mutex_unlock(&s->lock);
+				rc = sto_drop_lingering(s);
+				pthread_mutex_lock(&s->lock);
+				if (rc < 0) {
+					s->seal_err = rc;
+					snprintf(s->seal_msg, sizeof(s->seal_msg),
+						 "cannot sync the index: %s",
+						 ddterr_last(rc));
+				}
+			}
+		}
+		pthread_cond_broadcast(&s->done_cv);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* A new open container with an empty journal. */
+int sto_open_new_locked(store *s)
+{
+	char sbuf[PATH_MAX];
+	const char *spare;
+	octr *o;
+	int rc;
+
+	rc = sto_octr_alloc(s, s->next_cid, &o);
+	if (rc < 0)
+		return rc;
+	spare = take_spare_locked(s, sbuf, sizeof(sbuf));
+	rc = jnl_create(&o->j, o->jpath, o->b.cid, spare);
+	if (rc < 0 && spare)	/* the spare was bad: start a fresh file */
+		rc = jnl_create(&o->j, o->jpath, o->b.cid, NULL);
+	if (rc == 0)
+		rc = fpc_insert(s->fc, o->b.cid, NULL, 0, 1);
+	if (rc < 0) {
+		sto_octr_free(o);
+		return rc;
+	}
+	s->next_cid++;
+	s->open = o;
+	return 0;
+}
+
+/* A container whose journal broke keeps only what the journal made
+ * durable: later segments were never acknowledged, so they go. */
+void sto_trim_to_durable_locked(store *s, octr *o)
+{
+	uint32_t keep = o->base + jnl_durable_records(o->j);
+
+	if (keep >= o->b.n)
+		return;
+	o->b.n = keep;
+	o->b.data_len = keep ? o->b.ents[keep - 1].off +
+			       o->b.ents[keep - 1].stored_len : 0;
+	(void)fpc_insert(s->fc, o->b.cid, o->b.ents, keep, 1);
+}
+
+/* Queue the open container for sealing and open a new one. Waits while
+ * the queue is full; a sealer that failed is told to try again and its
+ * error is returned, so a full disk stops writers with its own message.
+ * A container whose journal broke is trimmed first, and dropped if nothing
+ * of it was durable. */
+int sto_rotate_locked(store *s)
+{
+	octr *old = s->open;
+	int rc;
+
+	while (s->nqueue >= SEAL_QUEUE) {
+		if (s->seal_err) {
+			rc = sto_seal_error(s);
+			s->seal_err = 0;
+			pthread_cond_signal(&s->work_cv);
+			return rc;
+		}
+		pthread_cond_wait(&s->done_cv, &s->lock);
+	}
+	if (s->open != old)
+		return 0;	/* another writer rotated while we waited */
+	rc = sto_open_new_locked(s);
+	if (rc < 0)
+		return rc;
+	if (jnl_broken(old->j))
+		sto_trim_to_durable_locked(s, old);
+	if (old->b.n == 0) {
+		fpc_remove(s->fc, old->b.cid);
+		(void)fio_unlink(old->jpath);
+		sto_octr_free(old);
+		return 0;
+	}
+	s->queue[s->nqueue++] = old;
+	pthread_cond_signal(&s->work_cv);
+	return 0;
+}
