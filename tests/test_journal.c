@@ -132,7 +132,7 @@ static void test_round_trip(void)
 	size_t pend = 0, total = LOG_HDR;
 	int rc;
 
-	rc = jnl_create(&j, path_of("j1"), 77, NULL);
+	rc = jnl_create(&j, path_of("j1"), 77, NULL, 0);
 	ok(rc == 0 && file_size(path_of("j1")) == LOG_HDR,
 	   "jnl_create writes a %d-byte header (rc %d)", LOG_HDR, rc);
 	if (rc)
@@ -191,7 +191,7 @@ static void test_round_trip(void)
 	recs_clear(&got);
 
 	/* jnl_create over an old log starts a fresh one. */
-	rc = jnl_create(&j, path_of("j1"), 78, NULL);
+	rc = jnl_create(&j, path_of("j1"), 78, NULL, 0);
 	jnl_close(j);
 	ok(rc == 0 && replay(path_of("j1"), &got, &cid, &tail) == 0 &&
 	   got.n == 0 && cid == 78 && tail == LOG_HDR,
@@ -208,7 +208,7 @@ static void make_log(const char *path, recs *want, long *ends, int n)
 	long off = LOG_HDR;
 
 	memset(want, 0, sizeof(*want));
-	if (jnl_create(&j, path, 5, NULL) != 0)
+	if (jnl_create(&j, path, 5, NULL, 0) != 0)
 		tap_bail("jnl_create");
 	for (int i = 0; i < n; i++) {
 		off += (long)stage(j, want, 5000);
@@ -370,7 +370,7 @@ static int fault_case(enum fio_fault kind, long after, int want_rc)
 	long good_end;
 	int rc, ok_ = 1;
 
-	if (jnl_create(&j, p, 5, NULL) != 0)
+	if (jnl_create(&j, p, 5, NULL, 0) != 0)
 		tap_bail("create");
 	for (int i = 0; i < 6; i++)
 		stage(j, &want, 4000);
@@ -431,12 +431,12 @@ static void test_commit_faults(void)
 		int rc;
 
 		fio_fault_arm(FIO_FAULT_ENOSPC, 0, 0);
-		rc = jnl_create(&j, path_of("j4"), 1, NULL);
+		rc = jnl_create(&j, path_of("j4"), 1, NULL, 0);
 		fio_fault_clear();
 		ok(rc == -ENOSPC && j == NULL && file_size(path_of("j4")) < 0,
 		   "jnl_create under ENOSPC fails and leaves no file");
 		fio_fault_arm(FIO_FAULT_FSYNC_EIO, 1, 0);
-		rc = jnl_create(&j, path_of("j4"), 1, NULL);
+		rc = jnl_create(&j, path_of("j4"), 1, NULL, 0);
 		fio_fault_clear();
 		ok(rc == -EIO && file_size(path_of("j4")) < 0,
 		   "jnl_create whose directory fsync fails leaves no file");
@@ -456,7 +456,7 @@ static void test_crash(void)
 	pid_t pid;
 	int st = 0, rc, whole = 0;
 
-	if (jnl_create(&j, p, 5, NULL) != 0)
+	if (jnl_create(&j, p, 5, NULL, 0) != 0)
 		tap_bail("create");
 	for (int i = 0; i < 8; i++)
 		stage(j, &crash_want, 8000);
@@ -513,7 +513,7 @@ static void test_bad_header(void)
 	jnl *j = NULL;
 	int rc;
 
-	if (jnl_create(&j, p, 5, NULL) != 0)
+	if (jnl_create(&j, p, 5, NULL, 0) != 0)
 		tap_bail("create");
 	jnl_close(j);
 	flip_byte(p, 2);
@@ -546,14 +546,14 @@ static void test_recycle(void)
 	jnl *j = NULL;
 	int rc;
 
-	if (jnl_create(&j, old, 41, NULL) != 0)
+	if (jnl_create(&j, old, 41, NULL, 0) != 0)
 		tap_bail("create");
 	for (int i = 0; i < 20; i++)
 		stage(j, &first, 6000);
 	if (jnl_commit(j) != 0)
 		tap_bail("commit");
 	jnl_close(j);
-	rc = jnl_create(&j, nw, 42, old);
+	rc = jnl_create(&j, nw, 42, old, 0);
 	ok(rc == 0 && !file_exists(old) && file_exists(nw),
 	   "a spare is renamed into place as the new journal");
 	if (rc != 0)

@@ -183,6 +183,17 @@ static void fetch(rworker *w, rjob *j)
 	pthread_mutex_lock(&w->lock);
 	w->fd = fd;
 	pthread_mutex_unlock(&w->lock);
+	/* Reserve the file's blocks first: filling allocated extents is
+	 * several times cheaper than allocating page by page, and a full
+	 * disk shows up here. KEEP_SIZE leaves the size to the writes, which
+	 * the progress line reads. Where it is not supported, just write. */
+	if (j->a.size > 0 &&
+	    fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)j->a.size) < 0 &&
+	    errno != EOPNOTSUPP && errno != ENOSYS && errno != EINTR) {
+		rc = -errno;
+		fail_target(r, rc, "restore", j->path);
+		goto bad;
+	}
 	rc = ddtc_read_to_fd(r->c, j->a.ino, fd, &n);
 	pthread_mutex_lock(&w->lock);
 	w->fd = -1;

@@ -192,6 +192,20 @@ int fio_fsync_dir(const char *dir)
 	return rc ? rc : rc2;
 }
 
+int fio_prealloc(int fd, off_t len)
+{
+	if (len <= 0)
+		return 0;
+	while (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, len) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EOPNOTSUPP || errno == ENOSYS)
+			return 0;
+		return -errno;
+	}
+	return 0;
+}
+
 int fio_truncate(int fd, off_t len)
 {
 	while (ftruncate(fd, len) < 0) {

@@ -23,6 +23,13 @@ int fio_pwrite(int fd, const void *buf, size_t n, off_t off);
 int fio_pread(int fd, void *buf, size_t n, off_t off, size_t *out_n);
 
 int fio_fsync(int fd);			/* fdatasync is not enough for new files */
+
+/* Reserve len bytes of blocks for fd without changing its size, so the
+ * writes that follow fill allocated extents instead of allocating page by
+ * page (on ext4 that makes writing a new file several times cheaper).
+ * A file system that cannot preallocate is not an error: returns 0; a full
+ * one is: -ENOSPC. */
+int fio_prealloc(int fd, off_t len);
 int fio_fsync_dir(const char *dir);	/* make a create/rename/unlink durable */
 int fio_truncate(int fd, off_t len);
 int fio_rename(const char *from, const char *to);

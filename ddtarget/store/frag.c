@@ -104,6 +104,10 @@ static int write_frag(const char *path, const frag_hdr *h, const void *payload,
 	if (rc)
 		goto out;
 	have_tmp = atomic;
+	step = "allocate";
+	rc = fio_prealloc(fd, (off_t)FRAG_HDR_LEN + h->payload_len);
+	if (rc)
+		goto out;
 	/* Two writes rather than one joined buffer: the payload is up to a
 	 * container's worth and copying it would cost more than a syscall. */
 	step = "write";

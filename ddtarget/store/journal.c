@@ -113,8 +113,9 @@ static int create_from_spare(const char *path, uint64_t cid,
 }
 
 /* A new file: the header through a temp file and a rename, for the same
- * reason. */
-static int create_new(const char *path, uint64_t cid, int *out_fd)
+ * reason; then its blocks reserved up front (see fio_prealloc). */
+static int create_new(const char *path, uint64_t cid, uint64_t prealloc,
+		      int *out_fd)
 {
 	uint8_t hdr[JNL_HDR_LEN];
 	int r;
@@ -123,15 +124,21 @@ static int create_new(const char *path, uint64_t cid, int *out_fd)
 	r = fio_write_file_atomic(path, hdr, sizeof(hdr));
 	if (r == 0)
 		r = fio_open(path, O_WRONLY, 0644, out_fd);
+	if (r == 0 && prealloc) {
+		r = fio_prealloc(*out_fd, (off_t)prealloc);
+		if (r < 0)
+			fio_close(*out_fd);
+	}
 	return r;
 }
 
-int jnl_create(jnl **out, const char *path, uint64_t cid, const char *spare)
+int jnl_create(jnl **out, const char *path, uint64_t cid, const char *spare,
+	       uint64_t prealloc)
 {
 	int fd = -1, r;
 
 	r = spare ? create_from_spare(path, cid, spare, &fd)
-		  : create_new(path, cid, &fd);
+		  : create_new(path, cid, prealloc, &fd);
 	if (r == 0)
 		r = jnl_alloc(out, path, cid, fd, JNL_HDR_LEN);
 	if (r < 0) {

@@ -27,9 +27,11 @@ typedef struct jnl jnl;
 /* Create a new, empty log for container cid at path (durably: file and
  * directory fsynced). spare, if not NULL, is an old journal to recycle: it
  * is renamed to path, and its blocks are written over instead of
- * allocated anew. Returns 0 or -errno with a ddterr message; on failure
- * neither path nor (if it was renamed) the spare remains. */
-int jnl_create(jnl **out, const char *path, uint64_t cid, const char *spare);
+ * allocated anew; a new file gets prealloc bytes of blocks reserved (0:
+ * none). Returns 0 or -errno with a ddterr message; on failure neither
+ * path nor (if it was renamed) the spare remains. */
+int jnl_create(jnl **out, const char *path, uint64_t cid, const char *spare,
+	       uint64_t prealloc);
 
 /* Reopen an existing log after replay, to append to it. */
 int jnl_reopen(jnl **out, const char *path, uint64_t cid, uint64_t tail);

@@ -302,6 +302,7 @@ int sto_open_new_locked(store *s)
 {
 	char sbuf[PATH_MAX];
 	const char *spare;
+	uint64_t prealloc;
 	octr *o;
 	int rc;
 
@@ -309,9 +310,12 @@ int sto_open_new_locked(store *s)
 	if (rc < 0)
 		return rc;
 	spare = take_spare_locked(s, sbuf, sizeof(sbuf));
-	rc = jnl_create(&o->j, o->jpath, o->b.cid, spare);
+	/* A full container's records: its data plus a 52-byte header per
+	 * segment of 2 KiB or more, under 3% on top. */
+	prealloc = s->container_size + s->container_size / 16;
+	rc = jnl_create(&o->j, o->jpath, o->b.cid, spare, prealloc);
 	if (rc < 0 && spare)	/* the spare was bad: start a fresh file */
-		rc = jnl_create(&o->j, o->jpath, o->b.cid, NULL);
+		rc = jnl_create(&o->j, o->jpath, o->b.cid, NULL, prealloc);
 	if (rc == 0)
 		rc = fpc_insert(s->fc, o->b.cid, NULL, 0, 1);
 	if (rc < 0) {
