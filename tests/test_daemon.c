@@ -584,6 +584,11 @@ static void test_malformed(const test_daemon *d)
 		 junk, sizeof(junk));
 	ok(expect_eproto(fd), "a SEG_PUT with a lying length: EPROTO, closed");
 
+	/* A session that does not start with HELLO. */
+	fd = tcp_connect(d->port);
+	send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_STATUS, 0, NULL, 0);
+	ok(expect_eproto(fd), "a request before HELLO: EPROTO, closed");
+
 	/* Garbage instead of a header, then a vanished client mid-frame. */
 	fd = tcp_connect(d->port);
 	memset(junk, 0xee, sizeof(junk));

@@ -908,8 +908,21 @@ int ops_handle(ddtd *d, ops_session *ss, uint8_t op, const uint8_t *payload,
 
 	ddterr_clear();
 	rb_init(&r, payload, len);
-	if (op == DDT_OP_HELLO)
-		return op_hello(d, &r, w);
+	if (op == DDT_OP_HELLO) {
+		rc = op_hello(d, &r, w);
+		if (rc == 0) {
+			pthread_mutex_lock(&ss->mu);
+			ss->hello = 1;
+			pthread_mutex_unlock(&ss->mu);
+		}
+		return rc;
+	}
+	pthread_mutex_lock(&ss->mu);
+	rc = ss->hello;
+	pthread_mutex_unlock(&ss->mu);
+	if (!rc)	/* not our protocol, or a client out of step */
+		return ddterr_set(-EPROTO, "a session starts with HELLO, not %s",
+				  ddt_op_name(op));
 	if (op == DDT_OP_AUTH)
 		return op_auth(d, ss, &r, w);
 	role_of(ss, &authed);

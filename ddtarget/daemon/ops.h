@@ -28,6 +28,7 @@ typedef struct ddtd {
  * concurrently, so the fields are guarded by mu. */
 typedef struct ops_session {
 	pthread_mutex_t mu;
+	int hello;		/* HELLO was answered */
 	int authed;
 	int role;
 	char user[DDT_MAX_NAME + 1];
