@@ -56,6 +56,17 @@ enum ddt_op {
 	DDT_OP_BACKUP_END = 0x41,
 	DDT_OP_BACKUP_LIST = 0x42,
 	DDT_OP_BACKUP_DELETE = 0x43,
+	/* Lifecycle (issue 4); each joins ddt_op_known() when implemented. */
+	DDT_OP_SU_SET = 0x14,
+	DDT_OP_BACKUP_SET = 0x44,
+	DDT_OP_EXPIRE = 0x45,
+	DDT_OP_CLEAN_START = 0x50,
+	DDT_OP_CLEAN_STATUS = 0x51,
+	DDT_OP_SCRUB_START = 0x52,
+	DDT_OP_SCRUB_STATUS = 0x53,
+	DDT_OP_CHECKPOINT = 0x54,
+	DDT_OP_CHECKPOINT_LIST = 0x55,
+	DDT_OP_ALERTS = 0x56,
 };
 
 /* Error codes on the wire: fixed numbers (equal to Linux errno values, so
@@ -75,6 +86,8 @@ enum ddt_err {
 	DDT_ENOTEMPTY = 39,
 	DDT_EPROTO = 71,
 	DDT_EBADMSG = 74,
+	DDT_ESTALE = 116,	/* a segment the commit relied on was cleaned */
+	DDT_EDQUOT = 122,	/* a storage unit's quota */
 };
 
 /* Inode types and attribute flags. */
