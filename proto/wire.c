@@ -371,6 +371,8 @@ static const struct {
 	{ DDT_OP_BACKUP_END, "BACKUP_END" },
 	{ DDT_OP_BACKUP_LIST, "BACKUP_LIST" },
 	{ DDT_OP_BACKUP_DELETE, "BACKUP_DELETE" },
+	{ DDT_OP_CLEAN_START, "CLEAN_START" },
+	{ DDT_OP_CLEAN_STATUS, "CLEAN_STATUS" },
 };
 
 const char *ddt_op_name(uint8_t op)

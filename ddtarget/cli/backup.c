@@ -341,6 +341,8 @@ static int send_content(worker *w, int fd, ddtc_file *f, const char *path,
 	}
 }
 
+#define SEND_TRIES 4	/* sends of one file before its failure counts */
+
 static void fill_meta(ddtc_meta *m, const bent *e, const struct stat *st)
 {
 	memset(m, 0, sizeof(*m));
@@ -409,13 +411,16 @@ static void upload(worker *w, bent *e)
 		goto out;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	rc = send_file(w, e, fd, &st, 0, &a);
-	if (rc == -EAGAIN) {
+	/* Each retry follows a clean on the target that took segments this
+	 * file was told it could dedup against; two in a row is rare. */
+	for (int tries = 1;; tries++) {
+		rc = send_file(w, e, fd, &st, tries == SEND_TRIES, &a);
+		if (rc != -EAGAIN)
+			break;
 		if (lseek(fd, 0, SEEK_SET) < 0) {
 			local_warn(b, errno, "read", e->path);
 			goto out;
 		}
-		rc = send_file(w, e, fd, &st, 1, &a);
 	}
 	if (rc < 0)
 		goto out;

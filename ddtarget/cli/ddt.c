@@ -21,6 +21,7 @@
 
 #include "backup.h"
 #include "codec.h"
+#include "ddterr.h"
 #include "ddtc.h"
 #include "dirlist.h"
 #include "fcache.h"
@@ -115,6 +116,7 @@ static void print_help(void)
 "                                     part of it, into DIR\n"
 "  rm BACKUP --su SU                  remove a backup\n"
 "  status                             show the target's capacity and figures\n"
+"  clean start|status|watch           reclaim the space of deleted data\n"
 "  su create|list|delete [NAME]       manage storage units\n"
 "  help [COMMAND]                     show a command's help\n"
 "\n"
@@ -699,6 +701,104 @@ static int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
 	return ret;
 }
 
+/* ---- cleaning ---- */
+
+static void show_clean(const ddtc_clean *cs, kvlist *l)
+{
+	int64_t ex = kv_get(l, "containers_examined"),
+		tot = kv_get(l, "containers_total"),
+		rec = kv_get(l, "reclaimed_bytes"),
+		cop = kv_get(l, "bytes_copied"),
+		drp = kv_get(l, "containers_dropped"),
+		xb = kv_get(l, "examined_bytes"),
+		t0 = kv_get(l, "started_ns"), t1 = kv_get(l, "finished_ns");
+	char b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN], b4[FMT_LEN];
+
+	if (t0 <= 0) {
+		printf("cleaning: has not run since the target started\n");
+		return;
+	}
+	printf("cleaning: %s, %s\n", cs->running ? "running" : "not running",
+	       cs->phase);
+	if (cs->msg[0])
+		printf("error: %s\n", cs->msg);
+	printf("examined: %" PRId64 " of %" PRId64 " containers (%s)\n", ex,
+	       tot, fmt_bytes((uint64_t)(xb > 0 ? xb : 0), b1));
+	printf("cleaned: %" PRId64 " containers, %s reclaimed, %s copied "
+	       "forward\n", drp, fmt_bytes((uint64_t)(rec > 0 ? rec : 0), b2),
+	       fmt_bytes((uint64_t)(cop > 0 ? cop : 0), b3));
+	if (t1 > 0)
+		printf("took: %s\n", fmt_secs((double)(t1 - t0) / 1e9, b4));
+}
+
+/* Poll until the clean ends, printing its phase as it changes. */
+static int clean_watch(ddtc *c, int show)
+{
+	char last[DDT_MAX_NAME + 1] = "";
+	ddtc_clean cs;
+	kvlist *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l)
+		return -ENOMEM;
+	for (;;) {
+		l->n = 0;
+		rc = ddtc_clean_status(c, &cs, kv_add, l);
+		if (rc < 0 || !cs.running)
+			break;
+		if (show && strcmp(last, cs.phase) != 0) {
+			printf("cleaning: %s\n", cs.phase);
+			fflush(stdout);
+			snprintf(last, sizeof(last), "%s", cs.phase);
+		}
+		usleep(200 * 1000);
+	}
+	if (rc == 0) {
+		show_clean(&cs, l);
+		if (cs.msg[0])
+			rc = ddterr_set(-EIO, "%s", cs.msg);
+	}
+	free(l);
+	return rc;
+}
+
+static int cmd_clean(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	const char *op = argv[0];
+	ddtc_clean cs;
+	kvlist *l;
+	ddtc *c;
+	int rc, ret;
+
+	if (argc != 1 || (strcmp(op, "start") && strcmp(op, "status") &&
+			  strcmp(op, "watch")))
+		return usage_error(cm, "clean: give start, status or watch");
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return out_fail_errno(ENOMEM, "free some memory", "clean");
+	ret = login(g, 0, &c);
+	if (ret) {
+		free(l);
+		return ret;
+	}
+	if (strcmp(op, "status") == 0) {
+		rc = ddtc_clean_status(c, &cs, kv_add, l);
+		if (rc == 0)
+			show_clean(&cs, l);
+	} else {
+		rc = op[0] == 's' ? ddtc_clean_start(c) : 0;
+		if (rc == 0 && op[0] == 's' && !(g->given & OP_QUIET))
+			printf("cleaning started\n");
+		if (rc == 0 && op[0] == 'w')
+			rc = clean_watch(c, !(g->given & OP_QUIET));
+	}
+	if (rc < 0)
+		ret = out_fail(rc, "clean %s on %s:%d", op, g->host, g->port);
+	ddtc_close(c);
+	free(l);
+	return ret;
+}
+
 /* ---- storage units ---- */
 
 static int su_print(void *arg, const ddtc_su *su)
@@ -841,6 +941,15 @@ static const cmd cmds[] = {
 	  "\n"
 	  "  -r, --recursive          delete a storage unit with everything in "
 	  "it\n" },
+	{ "clean", cmd_clean, 1, 1, OP_QUIET, 0,
+	  "start | status | watch",
+	  "Cleaning gives back the space of segments that no backup or file\n"
+	  "refers to any more (after rm, expiry, deleted storage units). It\n"
+	  "runs on the target while backups go on. 'start' starts it (admin),\n"
+	  "'status' shows the current or last run, 'watch' waits for a run to\n"
+	  "end and shows what it reclaimed (exit 1 if it failed).\n"
+	  "\n"
+	  "  -q, --quiet              no phase lines while watching\n" },
 	{ "help", cmd_help, 0, 1, 0, 0,
 	  "[COMMAND]",
 	  "Show the help of COMMAND, or the general help.\n" },

@@ -19,6 +19,7 @@ void config_default(ddtd_config *c)
 	c->port = DDT_DEFAULT_PORT;
 	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
 	c->max_sessions = 64;
+	c->clean_threshold = 50;
 }
 
 static int parse_int(const char *key, const char *v, long lo, long hi,
@@ -102,6 +103,8 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 0, 256, &c->workers);
 	if (!strcmp(key, "max_sessions"))
 		return parse_int(key, v, 1, 100000, &c->max_sessions);
+	if (!strcmp(key, "clean_threshold"))
+		return parse_int(key, v, 1, 100, &c->clean_threshold);
 	if (!strcmp(key, "pid_file"))
 		return copy_path(key, v, c->pid_file, sizeof(c->pid_file));
 	if (!strcmp(key, "admin_password_file"))

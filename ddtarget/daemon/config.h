@@ -18,6 +18,7 @@ typedef struct ddtd_config {
 	int k, m;			/* erasure code, at creation; 0: 4+2 */
 	int workers;			/* worker threads; 0: one per CPU, >= 2 */
 	int max_sessions;		/* concurrent sessions (streams) */
+	int clean_threshold;		/* % live below which a container is cleaned */
 	char pid_file[PATH_MAX];	/* "" for none */
 	char admin_password_file[PATH_MAX]; /* "": <store>/admin.password */
 	int use_syslog;

@@ -3,6 +3,7 @@
  * offline administration commands that work on a stopped store. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -156,8 +157,26 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 		die_usage("unexpected arguments");
 }
 
+static void clean_done(void *arg, int rc, const char *msg)
+{
+	cln_report r;
+	ddtd *d = arg;
+
+	cln_status(d->cl, &r);
+	if (rc < 0)
+		log_err("cleaning failed: %s", msg);
+	else
+		log_info("cleaning done: %" PRIu64 " of %" PRIu64 " containers "
+			 "dropped, %" PRIu64 " MiB reclaimed, %" PRIu64 " MiB "
+			 "copied forward, in %.1f s",
+			 r.containers_dropped, r.containers_examined,
+			 r.reclaimed_bytes >> 20, r.bytes_copied >> 20,
+			 (double)(r.finished - r.started) / 1e9);
+}
+
 static int open_engine(ddtd *d)
 {
+	cln_config cc = { 0 };
 	store_config sc;
 	int rc;
 
@@ -171,13 +190,20 @@ static int open_engine(ddtd *d)
 	if (rc < 0)
 		return rc;
 	d->ix = store_index(d->st);
-	return ns_open(&d->ns, d->ix);
+	rc = ns_open(&d->ns, d->ix);
+	if (rc < 0)
+		return rc;
+	cc.threshold_pct = d->cfg.clean_threshold;
+	cc.done = clean_done;
+	cc.done_arg = d;
+	return cln_new(&d->cl, d->st, d->ns, &cc);
 }
 
 static void close_engine(ddtd *d)
 {
 	int rc;
 
+	cln_free(d->cl);
 	if (d->ns) {
 		if ((rc = ns_sync(d->ns)) < 0)
 			log_err("namespace sync: %s", ddterr_last(rc));

@@ -18,7 +18,6 @@
 
 #define SERVER_NAME	"ddtargetd " PACKAGE_VERSION
 #define READ_MAX_SEGS	2048	/* data segments one READ looks up */
-#define HAS_BATCH	4096	/* fingerprints per store_has in a walk */
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -549,102 +548,6 @@ static int op_seg_put(ddtd *d, rbuf *r, wbuf *w)
 	return rc;
 }
 
-/* Metadata segments come from the store whole, decompressed and checked
- * against their fingerprints by store_read. */
-static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
-{
-	store *st = arg;
-	uint8_t *buf = malloc(TREE_MAX_SEG_LEN);
-	int rc;
-
-	if (!buf)
-		return -ENOMEM;
-	rc = store_read(st, fp, buf, TREE_MAX_SEG_LEN, out_len);
-	if (rc == -ENOENT) {
-		char hex[FP_HEX_LEN + 1];
-
-		fp_to_hex(fp, hex);
-		rc = ddterr_set(-ENOENT, "metadata segment %s is not on the "
-				"target: send it before the commit", hex);
-	} else if (rc == -ENOBUFS)
-		rc = ddterr_set(-EBADMSG, "a tree's metadata segment is larger "
-				"than any metadata segment can be");
-	if (rc < 0) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	return 0;
-}
-
-typedef struct check_ctx {
-	store *st;
-	fp_t batch[HAS_BATCH];
-	uint32_t n;
-} check_ctx;
-
-static int check_flush(check_ctx *c)
-{
-	uint8_t present[HAS_BATCH];
-	char hex[FP_HEX_LEN + 1];
-	int rc;
-
-	rc = store_has(c->st, c->batch, c->n, present);
-	for (uint32_t i = 0; rc == 0 && i < c->n; i++) {
-		if (!present[i]) {
-			fp_to_hex(&c->batch[i], hex);
-			rc = ddterr_set(-ENOENT, "segment %s is not on the "
-					"target: send it before the commit",
-					hex);
-		}
-	}
-	c->n = 0;
-	return rc;
-}
-
-static int check_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
-{
-	check_ctx *c = arg;
-
-	(void)bytes;
-	if (level > 0)
-		return 0;	/* fetched by the walk: it is there */
-	c->batch[c->n++] = *fp;
-	return c->n == HAS_BATCH ? check_flush(c) : 0;
-}
-
-/* The tree under root is complete, adds up to size, and is on the target. */
-static int check_tree(ddtd *d, const fp_t *root, uint8_t level, uint64_t size)
-{
-	static const fp_t zero;
-	check_ctx *c;
-	int rc;
-
-	if (size == 0) {
-		if (level != 0 || !fp_equal(root, &zero))
-			return ddterr_set(-EINVAL, "an empty file has level 0 "
-					  "and a zero root");
-		return 0;
-	}
-	if (level > TREE_MAX_LEVEL)
-		return ddterr_set(-EINVAL, "tree level %u is over %d", level,
-				  TREE_MAX_LEVEL);
-	c = malloc(sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->st = d->st;
-	c->n = 0;
-	if (level == 0)
-		rc = check_visit(c, 0, root, size);
-	else
-		rc = tree_walk(root, level, size, fetch_seg, d->st,
-			       check_visit, c);
-	if (rc == 0 && c->n)
-		rc = check_flush(c);
-	free(c);
-	return rc;
-}
-
 static int op_commit(ddtd *d, rbuf *r, wbuf *w)
 {
 	uint64_t dir = rb_u64(r);
@@ -669,16 +572,10 @@ static int op_commit(ddtd *d, rbuf *r, wbuf *w)
 		rb_fp(r, &e[i].root);
 	}
 	rc = parsed(r, DDT_OP_COMMIT);
-	for (uint32_t i = 0; rc == 0 && i < n; i++)
-		rc = check_tree(d, &e[i].root, e[i].level, e[i].size);
-	/* Present is not yet durable: another session may have staged a
-	 * segment this file shares. */
-	if (rc == 0)
-		rc = store_barrier(d->st);
 	if (rc == 0 && !(out = calloc(n ? n : 1, sizeof(*out))))
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = ns_commit(d->ns, dir, e, n, flags & DDT_CF_SYNC, out);
+		rc = cln_commit(d->cl, dir, e, n, flags & DDT_CF_SYNC, out);
 	if (rc == 0) {
 		wb_u32(w, n);
 		for (uint32_t i = 0; i < n; i++)
@@ -739,6 +636,31 @@ static int op_seg_get(ddtd *d, rbuf *r, wbuf *w)
 	return rc;
 }
 
+/* A READ's metadata segments, whole from the store (decompressed and
+ * checked against their fingerprints by store_read). */
+static int fetch_meta(void *arg, const fp_t *fp, uint8_t **out,
+		      size_t *out_len)
+{
+	uint8_t *buf = malloc(TREE_MAX_SEG_LEN);
+	char hex[FP_HEX_LEN + 1];
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	rc = store_read(arg, fp, buf, TREE_MAX_SEG_LEN, out_len);
+	if (rc == -ENOENT || rc == -ENOBUFS) {
+		fp_to_hex(fp, hex);
+		rc = ddterr_set(-EIO, "the file's metadata segment %s is %s",
+				hex, rc == -ENOENT ? "missing" : "too large");
+	}
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	return 0;
+}
+
 static int op_read(ddtd *d, rbuf *r, wbuf *w)
 {
 	uint64_t ino = rb_u64(r), off = rb_u64(r);
@@ -766,7 +688,7 @@ static int op_read(ddtd *d, rbuf *r, wbuf *w)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = tree_map(&a.root, a.level, a.size, off, len, fetch_seg, d->st,
+	rc = tree_map(&a.root, a.level, a.size, off, len, fetch_meta, d->st,
 		      segs, offs, READ_MAX_SEGS, &n);
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		size_t before = w->len;
@@ -869,6 +791,55 @@ static int op_backup_delete(ddtd *d, rbuf *r)
 
 /* ---- dispatch ---- */
 
+/* ---- cleaning ---- */
+
+static int op_clean_start(ddtd *d, ops_session *ss, rbuf *r)
+{
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_CLEAN_START)) < 0 ||
+	    (rc = need_admin(ss, "start cleaning")) < 0)
+		return rc;
+	return cln_start(d->cl);
+}
+
+static int op_clean_status(ddtd *d, rbuf *r, wbuf *w)
+{
+	cln_report c;
+	uint32_t n = 0;
+	size_t at;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_CLEAN_STATUS)) < 0)
+		return rc;
+	cln_status(d->cl, &c);
+	wb_u8(w, (uint8_t)c.running);
+	wb_str(w, c.phase);
+	wb_str(w, c.msg);
+	at = w->len;
+	wb_u32(w, 0);
+	kv(w, &n, "started_ns", (uint64_t)c.started);
+	kv(w, &n, "finished_ns", (uint64_t)c.finished);
+	kv(w, &n, "files", c.files);
+	kv(w, &n, "metadata_segments", c.metadata_segments);
+	kv(w, &n, "damaged_files", c.damaged_files);
+	kv(w, &n, "containers_total", c.containers_total);
+	kv(w, &n, "containers_examined", c.containers_examined);
+	kv(w, &n, "examined_bytes", c.examined_bytes);
+	kv(w, &n, "candidates", c.candidates);
+	kv(w, &n, "containers_dropped", c.containers_dropped);
+	kv(w, &n, "containers_kept", c.containers_kept);
+	kv(w, &n, "segments_removed", c.segments_removed);
+	kv(w, &n, "bytes_copied", c.bytes_copied);
+	kv(w, &n, "reclaimed_bytes", c.reclaimed_bytes);
+	kv(w, &n, "orphan_files", c.orphan_files);
+	kv(w, &n, "physical_before", c.physical_before);
+	kv(w, &n, "physical_after", c.physical_after);
+	kv(w, &n, "cleans", c.cleans);
+	wb_put_u32_at(w, at, n);
+	return 0;
+}
+
 static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
 {
 	switch (op) {
@@ -897,6 +868,8 @@ static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
 	case DDT_OP_BACKUP_END:	return op_backup_end(d, r, w);
 	case DDT_OP_BACKUP_LIST: return op_backup_list(d, r, w);
 	case DDT_OP_BACKUP_DELETE: return op_backup_delete(d, r);
+	case DDT_OP_CLEAN_START: return op_clean_start(d, ss, r);
+	case DDT_OP_CLEAN_STATUS: return op_clean_status(d, r, w);
 	}
 	return ddterr_set(-EPROTO, "unknown opcode 0x%02x", op);
 }

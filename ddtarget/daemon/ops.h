@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "clean.h"
 #include "config.h"
 #include "ns.h"
 #include "store.h"
@@ -20,6 +21,7 @@ typedef struct ddtd {
 	store *st;
 	ns *ns;
 	idx *ix;
+	cln *cl;		/* the cleaner; commits go through it */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
 } ddtd;

@@ -665,3 +665,32 @@ int nsi_update(ns *n, nsi_update_fn fn, void *arg, int sync)
 	pthread_mutex_unlock(&n->lock);
 	return rc;
 }
+
+typedef struct ff_args {
+	ns_root_cb cb;
+	void *arg;
+} ff_args;
+
+static int ff_cb(void *arg, const uint8_t *key, size_t klen,
+		 const uint8_t *val, size_t vlen)
+{
+	ff_args *f = arg;
+	inode in;
+	int rc;
+
+	if (klen != 9)
+		return 0;
+	rc = decode_inode(get_be64(key + 1), val, vlen, &in);
+	if (rc < 0)
+		return rc;
+	if (in.type != DDT_T_FILE || in.size == 0)
+		return 0;
+	return f->cb(f->arg, &in.root, in.level, in.size);
+}
+
+int ns_foreach_file(ns *n, ns_root_cb cb, void *arg)
+{
+	ff_args f = { .cb = cb, .arg = arg };
+
+	return idx_kv_scan(n->ix, IDX_NS, "I", 1, NULL, 0, ff_cb, &f);
+}

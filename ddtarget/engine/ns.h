@@ -111,6 +111,12 @@ typedef int (*ns_root_cb)(void *arg, const fp_t *root, uint8_t level,
 			  uint64_t size);
 int ns_foreach_root(ns *n, uint64_t ino, ns_root_cb cb, void *arg);
 
+/* Every file's root in the whole namespace, once per inode however many
+ * names it has, as of one instant: a single RocksDB iterator reads a
+ * consistent snapshot, so a file renamed or committed meanwhile is seen
+ * exactly as it was (or not at all, if newer). What the cleaner marks. */
+int ns_foreach_file(ns *n, ns_root_cb cb, void *arg);
+
 /* ---- backups ---- */
 
 typedef struct ns_backup {

@@ -90,6 +90,7 @@ int ctr_builder_append(ctr_builder *b, const fp_t *fp, int codec,
 	e->stored_len = stored_len;
 	e->raw_len = raw_len;
 	e->codec = (uint8_t)codec;
+	e->moved = 0;
 	memcpy(b->data + b->data_len, data, stored_len);
 	b->data_len += stored_len;
 	*out_slot = b->n++;
@@ -104,7 +105,8 @@ void ctr_dir_encode(const ctr_entry *e, uint32_t n, uint8_t *out)
 		put_le32(out + 36, e[i].stored_len);
 		put_le32(out + 40, e[i].raw_len);
 		out[44] = e[i].codec;
-		out[45] = out[46] = out[47] = 0;
+		out[45] = e[i].moved;
+		out[46] = out[47] = 0;
 	}
 }
 
@@ -153,6 +155,7 @@ int ctr_dir_decode(const uint8_t *buf, size_t len, uint32_t data_len,
 		ents[i].stored_len = get_le32(buf + 36);
 		ents[i].raw_len = get_le32(buf + 40);
 		ents[i].codec = buf[44];
+		ents[i].moved = buf[45] != 0;
 		if (check_entry(&ents[i], data_len) < 0) {
 			free(ents);
 			return ddterr_set(-EBADMSG,

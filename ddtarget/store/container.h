@@ -10,7 +10,8 @@
  *    60 header crc32c u32 (over bytes 0..59)
  *   directory, nseg entries of CTR_DIR_ENTRY bytes:
  *     0 fingerprint (32)  32 offset in data u32  36 stored_len u32
- *    40 raw_len u32       44 codec u8  45 reserved (3, zero)
+ *    40 raw_len u32       44 codec u8  45 moved u8 (the index's copy
+ *    only; 0 in a container)    46 reserved (2, zero)
  *   data, data_len bytes: the stored (compressed or raw) segments. */
 #ifndef CONTAINER_H
 #define CONTAINER_H
@@ -30,6 +31,9 @@ typedef struct ctr_entry {
 	uint32_t stored_len;
 	uint32_t raw_len;
 	uint8_t codec;
+	/* Only in the index's copy of a directory: cleaning copied this
+	 * segment forward and this copy is no longer the one to use. */
+	uint8_t moved;
 } ctr_entry;
 
 /* The open container being filled in memory. */

@@ -281,7 +281,8 @@ int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
 	r->prev = r->next = NIL;
 	for (uint32_t s = 0; s < n; s++) {
 		r->fps[s] = ents[s].fp;
-		tab_put(c, fp_hash64(&ents[s].fp), i, s);
+		if (!ents[s].moved)	/* superseded: not to be found here */
+			tab_put(c, fp_hash64(&ents[s].fp), i, s);
 	}
 	r->n = n;
 	if (!pinned) {

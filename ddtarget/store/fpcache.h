@@ -27,8 +27,9 @@ int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot);
 /* Whether container cid is cached. */
 int fpc_has_container(const fpc *c, uint64_t cid);
 
-/* Cache a container's fingerprints (slot i is ents[i]), evicting the least
- * recently used unpinned container if full. 0 or -ENOMEM. */
+/* Cache a container's fingerprints (slot i is ents[i]; entries marked moved
+ * are left out), evicting the least recently used unpinned container if
+ * full. 0 or -ENOMEM. */
 int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
 	       int pinned);
 

@@ -200,24 +200,16 @@ static void encode_ctr_head(const idx_ctr *c, uint8_t *p)
 	put_le32(p + 32, c->data_len);
 }
 
-int idx_get_ctr(idx *x, uint64_t cid, int want_dir, idx_ctr *out)
+/* The head and directory of a "ctr" record, as idx_get_ctr decodes it. */
+static int decode_ctr(uint64_t cid, const uint8_t *p, size_t len, int want_dir,
+		      idx_ctr *out)
 {
-	uint8_t key[8], *p;
-	size_t len;
-	char *v;
-	int rc;
+	uint32_t n;
 
 	memset(out, 0, sizeof(*out));
-	put_be64(key, cid);
-	rc = get(x, CF_CTR, key, sizeof(key), &v, &len);
-	if (rc < 0)
-		return rc;
-	p = (uint8_t *)v;
-	if (len < CTR_REC_HEAD || p[0] != CTR_REC_VERSION) {
-		rc = ddterr_set(-EBADMSG, "index: container %llu: damaged record",
-				(unsigned long long)cid);
-		goto out;
-	}
+	if (len < CTR_REC_HEAD || p[0] != CTR_REC_VERSION)
+		return ddterr_set(-EBADMSG, "index: container %llu: damaged "
+				  "record", (unsigned long long)cid);
 	out->cid = cid;
 	out->k = p[1];
 	out->m = p[2];
@@ -227,19 +219,29 @@ int idx_get_ctr(idx *x, uint64_t cid, int want_dir, idx_ctr *out)
 	out->raw_bytes = get_le64(p + 16);
 	out->stored_bytes = get_le64(p + 24);
 	out->data_len = get_le32(p + 32);
-	if (len - CTR_REC_HEAD != ctr_dir_len(out->nseg)) {
-		rc = ddterr_set(-EBADMSG, "index: container %llu: record length "
-				"%zu does not match %u segments",
-				(unsigned long long)cid, len, out->nseg);
-		goto out;
-	}
-	if (want_dir) {
-		uint32_t n;
+	if (len - CTR_REC_HEAD != ctr_dir_len(out->nseg))
+		return ddterr_set(-EBADMSG, "index: container %llu: record "
+				  "length %zu does not match %u segments",
+				  (unsigned long long)cid, len, out->nseg);
+	if (!want_dir)
+		return 0;
+	return ctr_dir_decode(p + CTR_REC_HEAD, len - CTR_REC_HEAD,
+			      out->data_len, &out->ents, &n);
+}
 
-		rc = ctr_dir_decode(p + CTR_REC_HEAD, len - CTR_REC_HEAD,
-				    out->data_len, &out->ents, &n);
-	}
-out:
+int idx_get_ctr(idx *x, uint64_t cid, int want_dir, idx_ctr *out)
+{
+	uint8_t key[8];
+	size_t len;
+	char *v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	put_be64(key, cid);
+	rc = get(x, CF_CTR, key, sizeof(key), &v, &len);
+	if (rc < 0)
+		return rc;
+	rc = decode_ctr(cid, (const uint8_t *)v, len, want_dir, out);
 	free(v);
 	return rc;
 }
@@ -517,4 +519,94 @@ int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg)
 	rocksdb_iter_destroy(it);
 	rocksdb_readoptions_destroy(ro);
 	return rc;
+}
+
+int idx_foreach_ctr(idx *x, uint64_t start, int want_dir, idx_ctr_cb cb,
+		    void *arg)
+{
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_iterator_t *it;
+	uint8_t key[8];
+	char *err = NULL;
+	idx_ctr c;
+	int rc = 0;
+
+	if (!ro)
+		return -ENOMEM;
+	rocksdb_readoptions_set_fill_cache(ro, 0);
+	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[CF_CTR]);
+	put_be64(key, start);
+	for (rocksdb_iter_seek(it, (char *)key, sizeof(key));
+	     rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		const char *v = rocksdb_iter_value(it, &vl);
+
+		if (kl != 8) {
+			rc = ddterr_set(-EBADMSG, "index: malformed container "
+					"key (%zu bytes)", kl);
+			break;
+		}
+		rc = decode_ctr(get_be64((const uint8_t *)k),
+				(const uint8_t *)v, vl, want_dir, &c);
+		if (rc == 0)
+			rc = cb(arg, &c);
+		idx_ctr_free(&c);
+		if (rc)
+			break;
+	}
+	if (rc == 0) {
+		rocksdb_iter_get_error(it, &err);
+		if (err)
+			rc = db_err(err, "scan containers");
+	}
+	rocksdb_iter_destroy(it);
+	rocksdb_readoptions_destroy(ro);
+	return rc;
+}
+
+int idx_put_ctr(idx *x, const idx_ctr *c)
+{
+	size_t rlen = CTR_REC_HEAD + ctr_dir_len(c->nseg);
+	rocksdb_writebatch_t *b;
+	uint8_t key[8], *rec;
+
+	rec = malloc(rlen);
+	b = rocksdb_writebatch_create();
+	if (!rec || !b) {
+		free(rec);
+		if (b)
+			rocksdb_writebatch_destroy(b);
+		return -ENOMEM;
+	}
+	encode_ctr_head(c, rec);
+	ctr_dir_encode(c->ents, c->nseg, rec + CTR_REC_HEAD);
+	put_be64(key, c->cid);
+	rocksdb_writebatch_put_cf(b, x->cf[CF_CTR], (char *)key, sizeof(key),
+				  (char *)rec, rlen);
+	free(rec);
+	return write_batch(x, b, 0, "rewrite container record");
+}
+
+int idx_drop(idx *x, const uint64_t *cids, size_t ncids, const fp_t *fps,
+	     size_t nfps, int nvals, const char *const *names,
+	     const void *const *vals, const size_t *lens)
+{
+	rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+	uint8_t key[8];
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < ncids; i++) {
+		put_be64(key, cids[i]);
+		rocksdb_writebatch_delete_cf(b, x->cf[CF_CTR], (char *)key,
+					     sizeof(key));
+	}
+	for (size_t i = 0; i < nfps; i++)
+		rocksdb_writebatch_delete_cf(b, x->cf[CF_FP],
+					     (const char *)fps[i].b, FP_LEN);
+	for (int i = 0; i < nvals; i++)
+		rocksdb_writebatch_put_cf(b, x->cf[CF_DEFAULT], names[i],
+					  strlen(names[i]), vals[i], lens[i]);
+	return write_batch(x, b, 1, "drop containers");
 }

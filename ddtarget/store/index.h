@@ -58,6 +58,25 @@ int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
 /* Make every earlier write durable. */
 int idx_sync(idx *x);
 
+/* Call cb for every sealed container from cid start on, in cid order, with
+ * its record (and directory if want_dir; the record is freed after the
+ * call). A non-zero return stops the scan and is returned. */
+typedef int (*idx_ctr_cb)(void *arg, const idx_ctr *c);
+int idx_foreach_ctr(idx *x, uint64_t start, int want_dir, idx_ctr_cb cb,
+		    void *arg);
+
+/* Rewrite a sealed container's record (its directory's moved marks);
+ * not synced. */
+int idx_put_ctr(idx *x, const idx_ctr *c);
+
+/* Forget containers cids[0..ncids) and the fingerprints fps[0..nfps) (the
+ * caller's to choose: those still located in them), and set the named
+ * values, in one synced batch: after a crash the index knows all of the
+ * containers or none. */
+int idx_drop(idx *x, const uint64_t *cids, size_t ncids, const fp_t *fps,
+	     size_t nfps, int nvals, const char *const *names,
+	     const void *const *vals, const size_t *lens);
+
 /* ---- generic key/value access, for the layers above the store ----
  * The namespace and the users live in the same RocksDB as the segment
  * index, so that one checkpoint captures all of it consistently. */

@@ -65,7 +65,18 @@ int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 	return 1;
 }
 
-int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present)
+/* A writer was told fp is present: while a clean runs, it must stay. A pin
+ * that cannot be recorded makes the whole clean keep everything. */
+void sto_pin_locked(store *s, const fp_t *fp, int told)
+{
+	if (told && s->told)
+		bloom_add(s->told, fp);
+	if (s->pins && fps_add(s->pins, fp) < 0)
+		s->pin_failed = 1;
+}
+
+static int has_pinning(store *s, const fp_t *fps, size_t n, uint8_t *present,
+		       int told)
 {
 	uint64_t cid;
 	uint32_t slot;
@@ -77,10 +88,23 @@ int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present)
 		if (rc < 0)
 			break;
 		present[i] = (uint8_t)rc;
+		if (rc)
+			sto_pin_locked(s, &fps[i], told);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present)
+{
+	return has_pinning(s, fps, n, present, 1);
+}
+
+int store_has_committing(store *s, const fp_t *fps, size_t n,
+			 uint8_t *present)
+{
+	return has_pinning(s, fps, n, present, 0);
 }
 
 /* ---- the write path ---- */
@@ -153,7 +177,7 @@ static int check_one_disk(const store *s, const char *path)
  * trusted for SPACE_CHECK_NS or one container's worth of new data, whichever
  * comes first; the reserve's slack covers what is written meanwhile.
  * Called under the lock. */
-static int check_space(store *s)
+int sto_check_space(store *s)
 {
 	struct timespec ts;
 	int64_t now;
@@ -175,17 +199,6 @@ static int check_space(store *s)
 	return rc;
 }
 
-
-/* The journals one put staged records in, and how far each must be
- * durable before the put may return. Usually one; a batch that fills the
- * open container spans two or more. */
-#define PUT_JOURNALS 8
-
-typedef struct put_sync {
-	jnl *j[PUT_JOURNALS];
-	uint64_t ticket[PUT_JOURNALS];
-	int n;
-} put_sync;
 
 /* Remember that j must be durable up to ticket. With no room left the
  * oldest is synced now, under the lock; only tiny containers get here. */
@@ -213,7 +226,7 @@ static int note_ticket(put_sync *ps, jnl *j, uint64_t ticket)
 }
 
 /* Wait for every noted journal; the first error wins. Without the lock. */
-static int sync_all(put_sync *ps)
+int sto_sync_all(put_sync *ps)
 {
 	int rc = 0, r;
 
@@ -230,7 +243,7 @@ static int sync_all(put_sync *ps)
 /* Append one new segment to the open container (rotating it first if the
  * segment does not fit) and stage its journal record. Each step that fails
  * undoes the ones before it, so builder, journal and cache stay in step. */
-static int append_locked(store *s, const store_seg *g, put_sync *ps)
+int sto_append_locked(store *s, const store_seg *g, put_sync *ps)
 {
 	ctr_builder *b;
 	uint64_t ticket;
@@ -280,6 +293,8 @@ static int find_new(store *s, const store_seg *segs, size_t n,
 		if (rc < 0)
 			break;
 		isnew[i] = rc == 0;
+		if (rc)
+			sto_pin_locked(s, &segs[i].fp, 1);
 		nnew += isnew[i];
 		rc = 0;
 	}
@@ -333,12 +348,13 @@ static int stage_new(store *s, const store_seg *segs, size_t n,
 		if (rc < 0)
 			break;
 		if (rc == 1) {		/* stored meanwhile, or twice in this batch */
+			sto_pin_locked(s, &segs[i].fp, 1);
 			rc = 0;
 			continue;
 		}
-		if (fresh == 0 && (rc = check_space(s)) < 0)
+		if (fresh == 0 && (rc = sto_check_space(s)) < 0)
 			break;
-		rc = append_locked(s, &segs[i], ps);
+		rc = sto_append_locked(s, &segs[i], ps);
 		fresh += rc == 0;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -365,7 +381,7 @@ int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 		rc = stage_new(s, segs, n, isnew, &ps, &fresh);
 	/* Whatever was staged is synced even if the put failed later: it is
 	 * findable already, so it must not stay undurable. */
-	rc2 = sync_all(&ps);
+	rc2 = sto_sync_all(&ps);
 	if (rc == 0)
 		rc = rc2;
 	free(isnew);

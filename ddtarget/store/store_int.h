@@ -13,6 +13,7 @@
 #include "ctrio.h"
 #include "ec.h"
 #include "fpcache.h"
+#include "fpset.h"
 #include "index.h"
 #include "journal.h"
 #include "store.h"
@@ -68,7 +69,35 @@ struct store {
 	unsigned spares;		/* bit i: journal/spare-i exists */
 	sums sealed;		/* as last written to the index, + logical */
 	store_stats run;	/* the runtime counters of store_stats */
+	/* Cleaning (store_gc.c): while a clean runs, every fingerprint a
+	 * lookup reports present is pinned, so that a writer told "you need
+	 * not send it" never finds it swept. drops counts dropped containers,
+	 * so a reader that raced a drop knows to look again. */
+	fpset *pins;
+	int pin_failed;
+	/* What lookups reported present since the last clean began: a writer
+	 * told so just before this clean began may still be writing the file
+	 * that needs it. gc_told is that filter, frozen for the running
+	 * clean; told fills anew meanwhile. Bloom filters: a false positive
+	 * only keeps some garbage until the next clean. */
+	bloom *told, *gc_told;
+	uint64_t drops;
+	/* Held across computing and writing the "stats" value, so that a seal
+	 * and a drop never write over each other's figures. Taken before
+	 * lock, never inside it. */
+	pthread_mutex_t sums_lock;
 };
+
+/* The journals one put staged records in, and how far each must be
+ * durable before the put may return. Usually one; a batch that fills the
+ * open container spans two or more. */
+#define PUT_JOURNALS 8
+
+typedef struct put_sync {
+	jnl *j[PUT_JOURNALS];
+	uint64_t ticket[PUT_JOURNALS];
+	int n;
+} put_sync;
 
 /* store_seal.c */
 int sto_seal_error(const store *s);
@@ -85,6 +114,14 @@ int sto_rotate_locked(store *s);
 /* store.c */
 int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 		      uint32_t *slot);
+void sto_pin_locked(store *s, const fp_t *fp, int told);
+int sto_check_space(store *s);
+int sto_append_locked(store *s, const store_seg *g, put_sync *ps);
+int sto_sync_all(put_sync *ps);
+
+/* store_read.c */
+int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
+		       ctr_view *out_view, int *out_rebuilt);
 
 /* store_open.c */
 char *sto_path_join(const char *a, const char *b);

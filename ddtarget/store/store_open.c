@@ -357,6 +357,8 @@ static int load_bloom(store *s, uint64_t capacity)
 		capacity = 2 * s->sealed.segments;
 	rc = bloom_new(&s->bl, capacity);
 	if (rc == 0)
+		rc = bloom_new(&s->told, capacity);
+	if (rc == 0)
 		rc = idx_foreach_fp(s->ix, bloom_add_cb, s->bl);
 	return rc;
 }
@@ -416,6 +418,8 @@ static void store_free(store *s)
 	ccache_free(s->cc);
 	fpc_free(s->fc);
 	bloom_free(s->bl);
+	bloom_free(s->told);
+	bloom_free(s->gc_told);
 	idx_close(s->ix);
 	ec_free(s->e);
 	for (int i = 0; i < s->ndirs; i++)
@@ -423,6 +427,8 @@ static void store_free(store *s)
 	free(s->root);
 	free(s->jdir);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->sums_lock);
+	fps_free(s->pins);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
 	free(s);
@@ -442,6 +448,7 @@ int store_open(store **out, const store_config *cfg)
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->sums_lock, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
 	s->container_size = cfg->container_size;

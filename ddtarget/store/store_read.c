@@ -25,7 +25,7 @@ static const octr *find_unsealed_locked(const store *s, uint64_t cid)
 }
 
 /* Read and decode a sealed container; called without the lock. */
-static int load_container(store *s, uint64_t cid, uint8_t **out_buf,
+int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 			  ctr_view *out_view, int *out_rebuilt)
 {
 	idx_ctr c;
@@ -85,7 +85,7 @@ static int hold_container(store *s, uint64_t cid, ccache_ent **out)
 	pthread_mutex_unlock(&s->lock);
 	if (*out)
 		return 0;
-	rc = load_container(s, cid, &buf, &view, &rebuilt);
+	rc = sto_load_container(s, cid, &buf, &view, &rebuilt);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&s->lock);
@@ -100,8 +100,11 @@ static int hold_container(store *s, uint64_t cid, ccache_ent **out)
 	return 0;
 }
 
-int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
-	      uint32_t *out_stored_len, uint32_t *out_raw_len)
+/* One attempt at store_get; *out_drops is the count of cleaning's drops
+ * when the segment was looked up. */
+static int get_once(store *s, const fp_t *fp, void **out_data, int *out_codec,
+		    uint32_t *out_stored_len, uint32_t *out_raw_len,
+		    uint64_t *out_drops)
 {
 	const octr *o;
 	ccache_ent *ce;
@@ -110,6 +113,7 @@ int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
+	*out_drops = s->drops;
 	rc = sto_lookup_locked(s, fp, &cid, &slot);
 	if (rc == 1 && (o = find_unsealed_locked(s, cid)) != NULL) {
 		if (slot < o->b.n && fp_equal(&o->b.ents[slot].fp, fp))
@@ -139,6 +143,27 @@ int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
 	ccache_release(s->cc, ce);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+/* A read that fails because cleaning dropped the container it was looking
+ * in (the segment has been copied forward) looks the segment up again. */
+int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
+	      uint32_t *out_stored_len, uint32_t *out_raw_len)
+{
+	uint64_t drops, now;
+	int rc;
+
+	for (int tries = 0;; tries++) {
+		rc = get_once(s, fp, out_data, out_codec, out_stored_len,
+			      out_raw_len, &drops);
+		if (rc != -EIO || tries == 3)
+			return rc;
+		pthread_mutex_lock(&s->lock);
+		now = s->drops;
+		pthread_mutex_unlock(&s->lock);
+		if (now == drops)
+			return rc;
+	}
 }
 
 int store_read(store *s, const fp_t *fp, void *buf, size_t cap,

@@ -57,6 +57,20 @@ int ddtc_role(const ddtc *c);
 typedef int (*ddtc_kv_cb)(void *arg, const char *key, uint64_t value);
 int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg);
 
+/* ---- cleaning ---- */
+
+/* Start cleaning on the target (admin); -EBUSY if it runs already. */
+int ddtc_clean_start(ddtc *c);
+
+/* The current or last clean: whether it runs, its phase, the message of
+ * a failure, and its figures through cb (PROTOCOL.md, CLEAN_STATUS). */
+typedef struct ddtc_clean {
+	int running;
+	char phase[DDT_MAX_NAME + 1];
+	char msg[DDT_MAX_STR + 1];
+} ddtc_clean;
+int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg);
+
 typedef struct ddtc_su {
 	char name[DDT_MAX_NAME + 1];
 	uint64_t root, files, logical_bytes;

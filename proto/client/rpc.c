@@ -308,6 +308,47 @@ int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg)
 	return rpc_end_cb(&rep, &r, DDT_OP_STATUS, rc);
 }
 
+int ddtc_clean_start(ddtc *c)
+{
+	conn_reply rep;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_CLEAN_START);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	return rpc_end(&rep, &r, DDT_OP_CLEAN_START);
+}
+
+int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg)
+{
+	char key[DDT_MAX_STR + 1];
+	conn_reply rep;
+	uint32_t n, i;
+	uint64_t v;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_CLEAN_STATUS);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	out->running = rb_u8(&r);
+	rb_str(&r, out->phase, sizeof(out->phase));
+	rb_str(&r, out->msg, sizeof(out->msg));
+	n = rb_count(&r, 2 + 8, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_str(&r, key, sizeof(key));
+		v = rb_u64(&r);
+		if (!r.err && cb)
+			rc = cb(arg, key, v);
+	}
+	return rpc_end_cb(&rep, &r, DDT_OP_CLEAN_STATUS, rc);
+}
+
 int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
 {
 	conn_reply rep;

@@ -1,0 +1,560 @@
+/* clean.c - the cleaner: mark what the namespace reaches, sweep what it
+ * does not (see clean.h), and the commit check that has to agree with it. */
+#include "clean.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bloom.h"
+#include "ddterr.h"
+#include "fpset.h"
+#include "tree.h"
+
+#define HAS_BATCH	1024	/* fingerprints per store_has in a check */
+#define DROP_MAX	256	/* containers per drop batch */
+
+struct cln {
+	store *st;
+	ns *n;
+	cln_config cfg;
+	/* Commits hold it shared from their check to their namespace write;
+	 * a clean takes it exclusively once, after pinning starts. */
+	pthread_rwlock_t gate;
+	pthread_mutex_t mu;	/* rep, thread state */
+	cln_report rep;
+	pthread_t thread;
+	int thread_live, cancel;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int cln_new(cln **out, store *st, ns *n, const cln_config *cfg)
+{
+	pthread_rwlockattr_t ra;
+	cln *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->st = st;
+	c->n = n;
+	if (cfg)
+		c->cfg = *cfg;
+	if (c->cfg.threshold_pct <= 0 || c->cfg.threshold_pct > 100)
+		c->cfg.threshold_pct = 50;
+	if (!c->cfg.batch_bytes)
+		c->cfg.batch_bytes = 64u << 20;
+	/* A steady stream of commits must not starve the clean's start. */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&c->gate, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&c->mu, NULL);
+	snprintf(c->rep.phase, sizeof(c->rep.phase), "idle");
+	*out = c;
+	return 0;
+}
+
+void cln_free(cln *c)
+{
+	if (!c)
+		return;
+	cln_cancel(c);
+	pthread_mutex_lock(&c->mu);
+	if (c->thread_live) {
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->thread, NULL);
+	} else
+		pthread_mutex_unlock(&c->mu);
+	pthread_rwlock_destroy(&c->gate);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+void cln_cancel(cln *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->cancel = 1;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void cln_status(cln *c, cln_report *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = c->rep;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int cancelled(cln *c)
+{
+	int v;
+
+	pthread_mutex_lock(&c->mu);
+	v = c->cancel;
+	pthread_mutex_unlock(&c->mu);
+	return v ? ddterr_set(-ECANCELED, "cleaning was stopped") : 0;
+}
+
+/* Update the report under the lock: fn(rep, arg). */
+static void set_phase(cln *c, const char *phase)
+{
+	pthread_mutex_lock(&c->mu);
+	snprintf(c->rep.phase, sizeof(c->rep.phase), "%s", phase);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- the commit rule ---- */
+
+/* Metadata segments come from the store whole, decompressed and checked
+ * against their fingerprints by store_read. */
+static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
+{
+	store *st = arg;
+	uint8_t *buf = malloc(TREE_MAX_SEG_LEN);
+	char hex[FP_HEX_LEN + 1];
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	rc = store_read(st, fp, buf, TREE_MAX_SEG_LEN, out_len);
+	if (rc == -ENOENT) {
+		fp_to_hex(fp, hex);
+		rc = ddterr_set(-ENOENT, "metadata segment %s is not on the "
+				"target: send it before the commit", hex);
+	} else if (rc == -ENOBUFS)
+		rc = ddterr_set(-EBADMSG, "a tree's metadata segment is larger "
+				"than any metadata segment can be");
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	return 0;
+}
+
+typedef struct check_ctx {
+	store *st;
+	fp_t batch[HAS_BATCH];
+	uint32_t n;
+} check_ctx;
+
+static int check_flush(check_ctx *c)
+{
+	uint8_t present[HAS_BATCH];
+	char hex[FP_HEX_LEN + 1];
+	int rc;
+
+	rc = store_has_committing(c->st, c->batch, c->n, present);
+	for (uint32_t i = 0; rc == 0 && i < c->n; i++) {
+		if (!present[i]) {
+			fp_to_hex(&c->batch[i], hex);
+			rc = ddterr_set(-ENOENT, "segment %s is not on the "
+					"target: send it before the commit",
+					hex);
+		}
+	}
+	c->n = 0;
+	return rc;
+}
+
+/* Every node is looked up, metadata too (the walk read those, but a
+ * lookup is what pins a segment during a clean). */
+static int check_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
+{
+	check_ctx *c = arg;
+
+	(void)level;
+	(void)bytes;
+	c->batch[c->n++] = *fp;
+	return c->n == HAS_BATCH ? check_flush(c) : 0;
+}
+
+/* The tree under root is complete, adds up to size, and is on the target. */
+static int check_tree(store *st, const fp_t *root, uint8_t level,
+		      uint64_t size)
+{
+	static const fp_t zero;
+	check_ctx *c;
+	int rc;
+
+	if (size == 0) {
+		if (level != 0 || !fp_equal(root, &zero))
+			return ddterr_set(-EINVAL, "an empty file has level 0 "
+					  "and a zero root");
+		return 0;
+	}
+	if (level > TREE_MAX_LEVEL)
+		return ddterr_set(-EINVAL, "tree level %u is over %d", level,
+				  TREE_MAX_LEVEL);
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->st = st;
+	c->n = 0;
+	if (level == 0)
+		rc = check_visit(c, 0, root, size);
+	else
+		rc = tree_walk(root, level, size, fetch_seg, st, check_visit,
+			       c);
+	if (rc == 0 && c->n)
+		rc = check_flush(c);
+	free(c);
+	return rc;
+}
+
+int cln_commit(cln *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
+	       ddt_attr *out)
+{
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&c->gate);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = check_tree(c->st, &e[i].root, e[i].level, e[i].size);
+	/* Present is not yet durable: another session may have staged a
+	 * segment this file shares. */
+	if (rc == 0)
+		rc = store_barrier(c->st);
+	if (rc == 0)
+		rc = ns_commit(c->n, dir, e, n, sync, out);
+	pthread_rwlock_unlock(&c->gate);
+	return rc;
+}
+
+/* ---- mark ---- */
+
+typedef struct mark_ctx {
+	cln *c;
+	bloom *live;
+	fpset *seen;		/* metadata segments expanded already */
+	uint64_t files, meta, damaged;
+} mark_ctx;
+
+static int mark_tree(mark_ctx *m, const fp_t *fp, int level)
+{
+	char hex[FP_HEX_LEN + 1];
+	tree_entry *e = NULL;
+	uint8_t *buf;
+	uint32_t n = 0;
+	size_t len;
+	int rc;
+
+	rc = fps_add(m->seen, fp);
+	if (rc <= 0)
+		return rc;	/* expanded before (0), or -ENOMEM */
+	bloom_add(m->live, fp);
+	m->meta++;
+	buf = malloc(TREE_MAX_SEG_LEN);
+	if (!buf)
+		return -ENOMEM;
+	rc = store_read(m->c->st, fp, buf, TREE_MAX_SEG_LEN, &len);
+	if (rc == -ENOENT) {
+		/* Lost already; nothing below it can be reached either. */
+		m->damaged++;
+		free(buf);
+		return 0;
+	}
+	if (rc == 0)
+		rc = tree_parse(buf, len, level, UINT64_MAX, &e, &n);
+	free(buf);
+	if (rc < 0) {
+		/* Its children are unknown, so nothing may be called dead. */
+		fp_to_hex(fp, hex);
+		return ddterr_set(rc, "cleaning stopped: metadata segment %s "
+				  "cannot be read (%s); run a scrub", hex,
+				  ddterr_last(rc));
+	}
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		if (level == 1)
+			bloom_add(m->live, &e[i].fp);
+		else
+			rc = mark_tree(m, &e[i].fp, level - 1);
+	}
+	free(e);
+	return rc;
+}
+
+static int mark_file(void *arg, const fp_t *root, uint8_t level,
+		     uint64_t size)
+{
+	mark_ctx *m = arg;
+	int rc;
+
+	(void)size;
+	if ((m->files++ & 1023) == 0) {
+		pthread_mutex_lock(&m->c->mu);
+		m->c->rep.files = m->files;
+		m->c->rep.metadata_segments = m->meta;
+		pthread_mutex_unlock(&m->c->mu);
+		if ((rc = cancelled(m->c)) < 0)
+			return rc;
+	}
+	if (level == 0) {
+		bloom_add(m->live, root);
+		return 0;
+	}
+	if (level > TREE_MAX_LEVEL)
+		return ddterr_set(-EBADMSG, "cleaning stopped: a file's tree "
+				  "has level %u", level);
+	return mark_tree(m, root, level);
+}
+
+static int is_live(void *arg, const fp_t *fp)
+{
+	return bloom_maybe(arg, fp);
+}
+
+/* ---- sweep ---- */
+
+typedef struct cand {
+	uint64_t cid, live_bytes;
+	uint32_t live_segs;
+} cand;
+
+typedef struct sweep_ctx {
+	cln *c;
+	cand *v;
+	size_t n, cap;
+} sweep_ctx;
+
+static int sweep_cb(void *arg, const store_gc_ctr *g)
+{
+	sweep_ctx *x = arg;
+	cln *c = x->c;
+	int pick = g->live_segs == 0 ||
+		   g->live_bytes * 100 < (uint64_t)c->cfg.threshold_pct *
+					 g->stored_bytes;
+
+	pthread_mutex_lock(&c->mu);
+	c->rep.containers_examined++;
+	c->rep.examined_bytes += g->physical_bytes;
+	c->rep.candidates += pick;
+	pthread_mutex_unlock(&c->mu);
+	if (!pick)
+		return cancelled(c);
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 256;
+		cand *v = realloc(x->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n++] = (cand){ g->cid, g->live_bytes, g->live_segs };
+	return 0;
+}
+
+static int drop_some(cln *c, bloom *live, const uint64_t *cids, size_t n)
+{
+	store_gc_drop_report d;
+	int rc = store_gc_drop(c->st, cids, n, is_live, live, &d);
+
+	pthread_mutex_lock(&c->mu);
+	c->rep.containers_dropped += d.dropped;
+	c->rep.containers_kept += d.kept;
+	c->rep.segments_removed += d.segments;
+	c->rep.reclaimed_bytes += d.physical_bytes;
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/* Copy forward and drop the candidates, a batch at a time, so that the
+ * space copied into is never far ahead of the space given back. */
+static int copy_and_drop(cln *c, bloom *live, const sweep_ctx *x)
+{
+	uint64_t cids[DROP_MAX], batch = 0, copied;
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < x->n; i++) {
+		if ((rc = cancelled(c)) < 0)
+			break;
+		if (x->v[i].live_segs) {
+			rc = store_gc_forward(c->st, x->v[i].cid, is_live, live,
+					      &copied);
+			if (rc < 0)
+				break;
+			batch += copied;
+			pthread_mutex_lock(&c->mu);
+			c->rep.bytes_copied += copied;
+			pthread_mutex_unlock(&c->mu);
+		}
+		cids[n++] = x->v[i].cid;
+		if (n == DROP_MAX || batch >= c->cfg.batch_bytes) {
+			rc = drop_some(c, live, cids, n);
+			n = 0;
+			batch = 0;
+		}
+	}
+	if (rc == 0 && n)
+		rc = drop_some(c, live, cids, n);
+	return rc;
+}
+
+/* ---- a whole clean ---- */
+
+static int mark_phase(cln *c, bloom **out_live)
+{
+	store_stats ss;
+	mark_ctx m = { .c = c };
+	int rc;
+
+	rc = store_get_stats(c->st, &ss);
+	if (rc == 0)
+		rc = bloom_new(&m.live, ss.segments + 1024);
+	if (rc == 0)
+		rc = fps_new(&m.seen);
+	if (rc == 0)
+		rc = ns_foreach_file(c->n, mark_file, &m);
+	fps_free(m.seen);
+	pthread_mutex_lock(&c->mu);
+	c->rep.files = m.files;
+	c->rep.metadata_segments = m.meta;
+	c->rep.damaged_files = m.damaged;
+	pthread_mutex_unlock(&c->mu);
+	if (rc < 0) {
+		bloom_free(m.live);
+		return rc;
+	}
+	*out_live = m.live;
+	return 0;
+}
+
+static int clean_body(cln *c, uint64_t boundary)
+{
+	sweep_ctx x = { .c = c };
+	uint64_t files = 0, bytes = 0;
+	bloom *live = NULL;
+	int rc;
+
+	/* Every commit from now on pins what it checks; wait out those
+	 * that checked before pinning began, so the snapshot holds them. */
+	pthread_rwlock_wrlock(&c->gate);
+	pthread_rwlock_unlock(&c->gate);
+	set_phase(c, "mark");
+	rc = mark_phase(c, &live);
+	if (rc < 0)
+		return rc;
+	set_phase(c, "sweep");
+	rc = store_gc_scan(c->st, boundary, is_live, live, sweep_cb, &x);
+	if (rc == 0) {
+		set_phase(c, "copy");
+		rc = copy_and_drop(c, live, &x);
+	}
+	if (rc == 0) {
+		set_phase(c, "orphans");
+		rc = store_gc_orphans(c->st, boundary, &files, &bytes);
+		pthread_mutex_lock(&c->mu);
+		c->rep.orphan_files = files;
+		c->rep.orphan_bytes = bytes;
+		c->rep.reclaimed_bytes += bytes;
+		pthread_mutex_unlock(&c->mu);
+	}
+	free(x.v);
+	bloom_free(live);
+	return rc;
+}
+
+/* Claim the cleaner for one run; -EBUSY if it is taken. */
+static int claim(cln *c)
+{
+	cln_report fresh = { .running = 1 };
+
+	pthread_mutex_lock(&c->mu);
+	if (c->rep.running) {
+		pthread_mutex_unlock(&c->mu);
+		return ddterr_set(-EBUSY, "cleaning is running already");
+	}
+	fresh.cleans = c->rep.cleans;
+	fresh.started = now_ns();
+	snprintf(fresh.phase, sizeof(fresh.phase), "start");
+	c->rep = fresh;
+	c->cancel = 0;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+static int run_claimed(cln *c)
+{
+	store_stats ss;
+	uint64_t boundary = 0;
+	char msg[sizeof(c->rep.msg)] = "";
+	int rc;
+
+	rc = store_get_stats(c->st, &ss);
+	pthread_mutex_lock(&c->mu);
+	c->rep.physical_before = ss.physical_bytes;
+	c->rep.containers_total = ss.containers;
+	pthread_mutex_unlock(&c->mu);
+	if (rc == 0)
+		rc = store_gc_begin(c->st, &boundary);
+	if (rc == 0) {
+		rc = clean_body(c, boundary);
+		store_gc_end(c->st);
+	}
+	if (rc < 0)
+		snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
+	store_get_stats(c->st, &ss);
+	pthread_mutex_lock(&c->mu);
+	c->rep.physical_after = ss.physical_bytes;
+	c->rep.finished = now_ns();
+	c->rep.running = 0;
+	c->rep.rc = rc;
+	c->rep.cleans += rc == 0;
+	snprintf(c->rep.msg, sizeof(c->rep.msg), "%s", msg);
+	snprintf(c->rep.phase, sizeof(c->rep.phase), "%s",
+		 rc == 0 ? "done" : "failed");
+	pthread_mutex_unlock(&c->mu);
+	if (c->cfg.done)
+		c->cfg.done(c->cfg.done_arg, rc, msg);
+	return rc;
+}
+
+int cln_run(cln *c)
+{
+	int rc = claim(c);
+
+	return rc < 0 ? rc : run_claimed(c);
+}
+
+static void *clean_thread(void *arg)
+{
+	(void)run_claimed(arg);
+	return NULL;
+}
+
+int cln_start(cln *c)
+{
+	int rc = claim(c);
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&c->mu);
+	if (c->thread_live) {
+		/* The last run's thread has finished (running was 0). */
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->thread, NULL);
+		pthread_mutex_lock(&c->mu);
+		c->thread_live = 0;
+	}
+	rc = pthread_create(&c->thread, NULL, clean_thread, c);
+	if (rc == 0)
+		c->thread_live = 1;
+	else {
+		c->rep.running = 0;
+		snprintf(c->rep.phase, sizeof(c->rep.phase), "failed");
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc ? ddterr_set(-rc, "cannot start the cleaner: %s",
+			       strerror(rc)) : 0;
+}

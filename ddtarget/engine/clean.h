@@ -1,0 +1,68 @@
+/* clean.h - cleaning (garbage collection): reclaim the space of segments no
+ * file refers to any more, online, while backups keep writing.
+ *
+ * Mark: every file's tree in one consistent snapshot of the namespace is
+ * walked and its segments set in a Bloom filter sized to the store (DDFS);
+ * a false positive only keeps a dead segment a while longer. Sweep: each
+ * container sealed before the clean began is measured; one with no live
+ * segment is dropped outright, one less than threshold percent live has its
+ * live segments copied forward first. What keeps it safe while writers run
+ * is the pinning in store.h plus the commit rule below: a clean begins only
+ * when no commit is between its check and its namespace write, so every
+ * committed file is either in the marked snapshot or was checked (and its
+ * segments pinned) while the clean ran. */
+#ifndef CLEAN_H
+#define CLEAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ns.h"
+#include "store.h"
+
+typedef struct cln cln;
+
+typedef struct cln_config {
+	int threshold_pct;	/* copy forward below this % live; 0: 50 */
+	uint64_t batch_bytes;	/* copied between drops; 0: 64 MiB */
+	/* Called on the cleaner's thread when a clean ends (may be NULL). */
+	void (*done)(void *arg, int rc, const char *msg);
+	void *done_arg;
+} cln_config;
+
+typedef struct cln_report {
+	int running;
+	char phase[16];		/* idle, mark, sweep, copy, orphans, done, failed */
+	int64_t started, finished;	/* ns since the epoch; 0: not yet */
+	uint64_t files, metadata_segments, damaged_files;
+	uint64_t containers_total, containers_examined, examined_bytes;
+	uint64_t candidates, containers_dropped, containers_kept;
+	uint64_t segments_removed, bytes_copied, reclaimed_bytes;
+	uint64_t orphan_files, orphan_bytes;
+	uint64_t physical_before, physical_after;
+	uint64_t cleans;	/* completed since the daemon started */
+	int rc;			/* of the last clean */
+	char msg[256];
+} cln_report;
+
+int cln_new(cln **out, store *st, ns *n, const cln_config *cfg);
+/* Stops a running clean (at its next container) and waits for it. */
+void cln_free(cln *c);
+
+/* Clean now, on this thread. -EBUSY if one is running. */
+int cln_run(cln *c);
+/* Clean on a thread of its own; -EBUSY if one is running. */
+int cln_start(cln *c);
+/* Ask a running clean to stop at its next step. */
+void cln_cancel(cln *c);
+void cln_status(cln *c, cln_report *out);
+
+/* Bind files to trees the way every writer must: each entry's tree is
+ * checked complete and on the target (every segment, metadata included,
+ * looked up: during a clean that pins them), everything durable
+ * (store_barrier), then ns_commit. A segment missing is -ENOENT naming it:
+ * the client sends it and commits again. */
+int cln_commit(cln *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
+	       ddt_attr *out);
+
+#endif
