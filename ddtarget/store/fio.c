@@ -333,6 +333,18 @@ out:
 	return rc;
 }
 
+int fio_drop_cache(const char *path)
+{
+	int fd = -1, rc;
+
+	rc = fio_open(path, O_RDONLY, 0, &fd);
+	if (rc)
+		return rc;
+	rc = -posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	fio_close(fd);
+	return rc;
+}
+
 int fio_read_file(const char *path, void **out_buf, size_t *out_n)
 {
 	struct stat st;

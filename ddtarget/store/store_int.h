@@ -68,6 +68,10 @@ struct store {
 	unsigned spares;		/* bit i: journal/spare-i exists */
 	sums sealed;		/* as last written to the index, + logical */
 	store_stats run;	/* the runtime counters of store_stats */
+
+	/* Scrub and directory health (store_scrub.c, store_dirs.c). */
+	uint8_t id[16];		/* the store's identity, in every marker */
+	int scrubbing;		/* under lock: one scrub at a time */
 };
 
 /* store_seal.c */
@@ -90,5 +94,9 @@ int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 char *sto_path_join(const char *a, const char *b);
 void sto_sums_encode(const sums *m, uint8_t *p);
 int sto_grow_bloom_locked(store *s);
+
+/* store_dirs.c */
+int sto_dirs_mark(store *s);
+int sto_dir_restore(store *s, int i);
 
 #endif
