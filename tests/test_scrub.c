@@ -340,6 +340,17 @@ static void test_silent(const char *root)
 	   store_scrub_clean(&r) && segdata_check(s, 5, 0, NSEG) == 0,
 	   "%d+%d: then all is clean", k, m);
 	store_scrub_report_free(&r);
+	if (m >= 2) {
+		/* Two liars in one container: no single one explains it. */
+		damage_behind_crc(root, 5, 1, 2500);
+		damage_behind_crc(root, 5, 2, 7000);
+		ok(scrub(s, 1, &r) == 0 && r.segments_bad >= 2 &&
+		   r.fragments_corrupt == 2 && r.fragments_rebuilt == 2 &&
+		   store_scrub_clean(&r) && segdata_check(s, 5, 0, NSEG) == 0,
+		   "%d+%d: two fragments damaged behind good CRCs are found "
+		   "as a pair and rebuilt", k, m);
+		store_scrub_report_free(&r);
+	}
 	store_close(s);
 }
 
