@@ -60,6 +60,12 @@ run check1 -s "$st" check "$tree"
 tap_is "$rc" 0 "check of the ingested tree passes"
 tap_is "$(field check1 ok)" 6 "check finds all 6 files ok"
 
+run scrub0 -s "$st" scrub
+tap_is "$rc" 0 "scrub of a sound store exits 0"
+tap_ok "scrub prints containers, bytes examined and throughput" \
+	grep -Eq '^scrub: [1-9][0-9]* containers, [0-9.]+ MB examined in [0-9.]+ s \([0-9.]+ MB/s\); nothing left to repair$' "$dir/scrub0.out"
+sed 's/^/# /' "$dir/scrub0.out"
+
 run ingest2 -s "$st" ingest "$tree"
 tap_is "$rc" 0 "second ingest succeeds"
 tap_is "$(field ingest2 'new segments')" 0 "second ingest stores 0 new segments"
@@ -102,11 +108,29 @@ run check_m2 -s "$st" check "$tree"
 tap_is "$rc" 0 "check passes with 2 of 6 data directories lost"
 tap_ok "cat rebuilds random1 with 2 directories lost" cat_same "$tree/random1"
 
-rm -rf "$st/data/dir2"
+run scrub_ro -s "$st" scrub --no-repair
+tap_is "$rc" 1 "scrub --no-repair of a store missing 2 directories exits 1"
+tap_ok "it says it changed nothing" grep -q 'report only, nothing changed' "$dir/scrub_ro.out"
+tap_ok "and left the lost directories empty" \
+	test -z "$(ls "$st/data/dir1")" -a -z "$(ls "$st/data/dir4")"
+run scrub_m2 -s "$st" scrub
+tap_is "$rc" 0 "scrub rebuilds the 2 lost directories and exits 0"
+tap_is "$(field scrub_m2 fragments | sed 's/.* \([0-9]*\) rebuilt/\1/')" $((2 * ctrs)) \
+	"it rebuilt 2 fragments of each of the $ctrs containers"
+sed 's/^/# /' "$dir/scrub_m2.out"
+run scrub_again -s "$st" scrub
+tap_ok "a second scrub finds nothing" grep -q ' 0 missing, 0 damaged, 0 rebuilt' "$dir/scrub_again.out"
+
+rm -rf "$st/data/dir1" "$st/data/dir2" "$st/data/dir4"
 run check_m3 -s "$st" check "$tree"
 tap_is "$rc" 1 "check fails with 3 of 6 data directories lost (exit 1, no signal)"
 tap_ok "the failure mentions the missing fragments" grep -qi 'fragment' "$dir/check_m3.err"
 tap_ok "the failure says what to do" grep -q '^ddtstore: check .*(.*)$' "$dir/check_m3.err"
+
+run scrub_m3 -s "$st" scrub
+tap_is "$rc" 1 "scrub with 3 of 6 directories lost exits 1"
+tap_ok "it names the lost containers" grep -q '^lost container: *[0-9]' "$dir/scrub_m3.out"
+tap_ok "and the ingested files they held" grep -q "^affected file: *$tree/" "$dir/scrub_m3.out"
 
 run geometry -s "$st" --k 2 --m 1 stats
 tap_is "$rc" 1 "reopening with --k 2 --m 1 is refused"

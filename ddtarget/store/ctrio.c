@@ -25,9 +25,14 @@ uint32_t cio_frag_len(const cio_layout *L, size_t len)
 	return (uint32_t)(f ? f : FRAG_ALIGN);
 }
 
+int cio_dir_index(const cio_layout *L, uint64_t cid, int index)
+{
+	return (int)((cid + (uint64_t)index) % (uint64_t)L->ndirs);
+}
+
 static const char *dir_of(const cio_layout *L, uint64_t cid, int index)
 {
-	return L->dirs[(cid + (uint64_t)index) % (uint64_t)L->ndirs];
+	return L->dirs[cio_dir_index(L, cid, index)];
 }
 
 void cio_frag_path(const cio_layout *L, uint64_t cid, int index, char *buf,
@@ -194,4 +199,30 @@ int cio_read(const cio_layout *L, uint64_t cid, uint32_t container_len,
 fail:
 	free(buf);
 	return rc;
+}
+
+int cio_read_frag(const cio_layout *L, uint64_t cid, int index,
+		  uint32_t container_len, uint32_t frag_len, uint8_t *dst)
+{
+	return read_one(L, cid, index, container_len, frag_len, dst);
+}
+
+int cio_rewrite_frag(const cio_layout *L, uint64_t cid, int index,
+		     uint32_t container_len, uint32_t frag_len,
+		     const uint8_t *payload)
+{
+	frag_hdr h = {
+		.cid = cid, .payload_len = frag_len,
+		.container_len = container_len,
+		.k = (uint8_t)ec_k(L->e), .m = (uint8_t)ec_m(L->e),
+		.index = (uint8_t)index,
+	};
+	char path[4096];
+	int rc;
+
+	rc = ensure_group_dir(L, cid, index);
+	if (rc < 0)
+		return rc;
+	cio_frag_path(L, cid, index, path, sizeof(path));
+	return frag_write(path, &h, payload);
 }

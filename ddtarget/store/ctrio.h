@@ -40,4 +40,23 @@ int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
 int cio_read(const cio_layout *L, uint64_t cid, uint32_t container_len,
 	     uint32_t frag_len, uint8_t **out_buf, int *out_rebuilt);
 
+/* ---- one fragment at a time, for scrub ---- */
+
+/* Which of L->dirs holds fragment index of container cid. */
+int cio_dir_index(const cio_layout *L, uint64_t cid, int index);
+
+/* Read and check fragment index of container cid into dst (frag_len
+ * bytes): 0, -ENOENT (absent), -EBADMSG (damaged or misplaced), or another
+ * -errno, each with a ddterr message naming the file. */
+int cio_read_frag(const cio_layout *L, uint64_t cid, int index,
+		  uint32_t container_len, uint32_t frag_len, uint8_t *dst);
+
+/* Replace fragment index of container cid with payload (frag_len bytes),
+ * atomically (temp file, fsync, rename, directory fsync), creating its
+ * group subdirectory if it is gone: concurrent readers see the old file or
+ * the new one. The storage directory itself must exist. */
+int cio_rewrite_frag(const cio_layout *L, uint64_t cid, int index,
+		     uint32_t container_len, uint32_t frag_len,
+		     const uint8_t *payload);
+
 #endif

@@ -333,6 +333,28 @@ out:
 	return rc;
 }
 
+static int advise(const char *path, int advice)
+{
+	int fd = -1, rc;
+
+	rc = fio_open(path, O_RDONLY, 0, &fd);
+	if (rc)
+		return rc;
+	rc = -posix_fadvise(fd, 0, 0, advice);
+	fio_close(fd);
+	return rc;
+}
+
+int fio_drop_cache(const char *path)
+{
+	return advise(path, POSIX_FADV_DONTNEED);
+}
+
+int fio_prefetch(const char *path)
+{
+	return advise(path, POSIX_FADV_WILLNEED);
+}
+
 int fio_read_file(const char *path, void **out_buf, size_t *out_n)
 {
 	struct stat st;

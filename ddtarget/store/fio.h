@@ -47,6 +47,16 @@ int fio_write_file_atomic(const char *path, const void *buf, size_t n);
 /* Read a whole file into a malloc'd buffer. Returns 0, -ENOENT, -ENOMEM... */
 int fio_read_file(const char *path, void **out_buf, size_t *out_n);
 
+/* Tell the kernel a file's cached pages will not be read again soon (a
+ * scrub reads every fragment once; keeping them would evict what reads and
+ * the index need). Advice only: errors are returned but harmless. */
+int fio_drop_cache(const char *path);
+
+/* Ask the kernel to start reading a file into the cache now, so that a
+ * read of it later finds it there (a scrub reads the next container while
+ * it checks this one). Advice only, like fio_drop_cache(). */
+int fio_prefetch(const char *path);
+
 /* ---- fault injection (tests only; process-wide, thread-safe) ---- */
 
 enum fio_fault {

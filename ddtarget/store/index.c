@@ -610,3 +610,42 @@ int idx_drop(idx *x, const uint64_t *cids, size_t ncids, const fp_t *fps,
 					  strlen(names[i]), vals[i], lens[i]);
 	return write_batch(x, b, 1, "drop containers");
 }
+
+int idx_ctr_list(idx *x, uint64_t from, uint64_t *out, size_t max,
+		 size_t *out_n)
+{
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_iterator_t *it;
+	uint8_t key[8];
+	char *err = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!ro)
+		return -ENOMEM;
+	/* A walk over every container must not evict what lookups need. */
+	rocksdb_readoptions_set_fill_cache(ro, 0);
+	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[CF_CTR]);
+	put_be64(key, from);
+	for (rocksdb_iter_seek(it, (const char *)key, sizeof(key));
+	     n < max && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl;
+		const char *k = rocksdb_iter_key(it, &kl);
+
+		if (kl != sizeof(key)) {
+			rc = ddterr_set(-EBADMSG, "index: malformed container "
+					"key (%zu bytes)", kl);
+			break;
+		}
+		out[n++] = get_be64((const uint8_t *)k);
+	}
+	if (rc == 0) {
+		rocksdb_iter_get_error(it, &err);
+		if (err)
+			rc = db_err(err, "container scan");
+	}
+	rocksdb_iter_destroy(it);
+	rocksdb_readoptions_destroy(ro);
+	*out_n = n;
+	return rc;
+}

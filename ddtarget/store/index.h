@@ -109,4 +109,12 @@ typedef int (*idx_fp_cb)(void *arg, const fp_t *fp, uint64_t cid,
 			 uint32_t slot);
 int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg);
 
+/* ---- sealed containers in cid order, for scrub ----
+ * Up to max cids of sealed containers, each >= from, ascending, into out;
+ * *out_n is how many (fewer than max: there are no more). Read in chunks
+ * so a long walk never holds one RocksDB iterator (and the files it pins)
+ * for its whole length, and sees containers sealed or deleted meanwhile. */
+int idx_ctr_list(idx *x, uint64_t from, uint64_t *out, size_t max,
+		 size_t *out_n);
+
 #endif

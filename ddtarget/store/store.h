@@ -9,6 +9,7 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -185,5 +186,93 @@ int store_gc_drop(store *s, const uint64_t *cids, size_t n,
  * *out_files, *out_bytes removed. */
 int store_gc_orphans(store *s, uint64_t boundary, uint64_t *out_files,
 		     uint64_t *out_bytes);
+/* ---- scrub and repair ----
+ * A scrub reads every fragment of every sealed container and checks its
+ * CRCs, rebuilds what is missing or damaged from the others (erasure
+ * coding) and rewrites it atomically, re-hashes every segment against its
+ * fingerprint, re-encodes parity to catch parity damaged behind a good
+ * CRC, and checks that every segment is indexed. It runs online, beside
+ * writers, readers and the cleaner, without holding the store's lock over
+ * any I/O; containers the cleaner deletes meanwhile are skipped. */
+
+typedef struct store_scrub_report {
+	uint64_t containers_total;	/* sealed when the scrub began */
+	uint64_t containers_checked;
+	uint64_t containers_vanished;	/* deleted (cleaned) while scrubbed */
+	uint64_t fragments_checked;
+	uint64_t bytes_read;		/* fragment files, headers included */
+	uint64_t fragments_missing;
+	uint64_t fragments_corrupt;	/* bad CRC, misplaced, unreadable, or
+					   caught by a re-hash or re-encode */
+	uint64_t fragments_rebuilt;	/* rewritten from the others */
+	uint64_t segments_checked;
+	uint64_t segments_bad;		/* failed their hash as first decoded */
+	uint64_t containers_damaged;	/* bad segments no repair could fix */
+	uint64_t containers_unrecoverable; /* fewer than k good fragments */
+	uint64_t index_missing;		/* segments not (rightly) indexed */
+	uint64_t errors;		/* repairs that failed, see error */
+	/* Containers whose data is lost, damaged or unrecoverable, in cid
+	 * order (malloc'd; store_scrub_report_free). store_ctr_fps() names
+	 * their segments, so the namespace can name the files they hold. */
+	uint64_t *lost_cids;
+	size_t nlost;
+	char error[256];		/* the first failed repair's message */
+	double seconds;
+} store_scrub_report;
+
+typedef struct store_scrub_opts {
+	int repair;		/* rewrite what is rebuilt; 0: report only */
+	uint64_t max_bytes_per_sec;	/* read at most this fast; 0: no limit */
+	/* Called after every container with the running report. */
+	void (*progress)(void *arg, const store_scrub_report *r);
+	void *progress_arg;
+	/* Set (by another thread or a signal) to stop between containers. */
+	const volatile sig_atomic_t *cancel;
+} store_scrub_opts;
+
+/* Scrub every container sealed when the call begins. r is zeroed first
+ * and filled as it goes, also on failure. Returns 0 when the walk is done
+ * (whatever it found: see store_scrub_clean), -ECANCELED if cancelled,
+ * -EBUSY if another scrub is running, or the index's error. */
+int store_scrub(store *s, const store_scrub_opts *o, store_scrub_report *r);
+
+/* 1 if the scrub left nothing wrong behind (everything it found it
+ * repaired), else 0. */
+int store_scrub_clean(const store_scrub_report *r);
+
+/* A one-paragraph human summary into buf (cap bytes); returns buf. */
+char *store_scrub_summary(const store_scrub_report *r, char *buf, size_t cap);
+
+void store_scrub_report_free(store_scrub_report *r);
+
+/* The fingerprints of sealed container cid, in slot order, from its index
+ * record (no fragment is read, so this works for an unrecoverable
+ * container). A non-zero return from cb stops and is returned. -ENOENT if
+ * the container is not indexed. */
+int store_ctr_fps(store *s, uint64_t cid,
+		  int (*cb)(void *arg, const fp_t *fp), void *arg);
+
+/* ---- directory health and capacity ---- */
+
+typedef struct store_dir_info {
+	const char *path;	/* valid until store_close */
+	int index;		/* data directory index, -1: the root (index,
+				   journal) */
+	int present;		/* a readable directory with this store's
+				   identity marker (.ddtarget) */
+	const char *problem;	/* why not present; "" when present */
+	uint64_t total_bytes;	/* its file system, from statvfs; 0 when */
+	uint64_t used_bytes;	/* the directory is missing */
+	uint64_t free_bytes;	/* available to the store */
+	double used_pct;	/* used / (used + free), as df shows it */
+	uint64_t fsid;		/* equal for directories sharing a file system */
+} store_dir_info;
+
+#define STORE_DIR_INFO_MAX (STORE_MAX_DIRS + 1)
+
+/* The root and every data directory, in that order. *n holds the room in
+ * out on entry (STORE_DIR_INFO_MAX is always enough) and the count on
+ * return; -ENOBUFS if there is too little room. No lock is taken. */
+int store_dir_status(store *s, store_dir_info *out, int *n);
 
 #endif

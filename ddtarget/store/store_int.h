@@ -86,6 +86,10 @@ struct store {
 	 * and a drop never write over each other's figures. Taken before
 	 * lock, never inside it. */
 	pthread_mutex_t sums_lock;
+
+	/* Scrub and directory health (store_scrub.c, store_dirs.c). */
+	uint8_t id[16];		/* the store's identity, in every marker */
+	int scrubbing;		/* under lock: one scrub at a time */
 };
 
 /* The journals one put staged records in, and how far each must be
@@ -127,5 +131,9 @@ int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 char *sto_path_join(const char *a, const char *b);
 void sto_sums_encode(const sums *m, uint8_t *p);
 int sto_grow_bloom_locked(store *s);
+
+/* store_dirs.c */
+int sto_dirs_mark(store *s);
+int sto_dir_restore(store *s, int i);
 
 #endif

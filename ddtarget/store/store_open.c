@@ -469,6 +469,8 @@ int store_open(store **out, const store_config *cfg)
 	if (rc == 0)
 		rc = open_engines(s, cfg);
 	if (rc == 0)
+		rc = sto_dirs_mark(s);
+	if (rc == 0)
 		rc = recover(s);
 	if (rc < 0)
 		goto fail;

@@ -29,6 +29,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,13 @@ static int vfail(const char *why, const char *todo, const char *fmt,
 
 	vsnprintf(what, sizeof(what), fmt, ap);
 	fprintf(stderr, "%s: %s: %s (%s)\n", PROG, what, why, todo);
+	return EXIT_RUNTIME;
+}
+
+/* "ddtstore: <what> (<todo>)": a failure that is its own reason. */
+static int vfail_s(const char *what, const char *todo)
+{
+	fprintf(stderr, "%s: %s (%s)\n", PROG, what, todo);
 	return EXIT_RUNTIME;
 }
 
@@ -130,18 +138,23 @@ static void print_help(FILE *f)
 "  ingest PATH...   segment and store every regular file under PATH\n"
 "  check PATH...    compare every file under PATH with what the store holds\n"
 "  cat FILE         write the stored bytes of an ingested FILE to stdout\n"
-"  stats            print the store's figures\n"
+"  stats            print the store's figures and its directories' health\n"
+"  scrub            read and verify every fragment and segment, repairing\n"
+"                   what erasure coding can rebuild\n"
 "\n"
 "Options:\n"
 "  -s, --store DIR  the store (default $DDTSTORE, else %s)\n"
 "      --k K        data fragments per container (default 4)\n"
 "      --m M        parity fragments per container (default 2)\n"
 "      --codec NAME lz4 (default), zstd, gzfast or none\n"
+"      --no-repair  scrub: report what is wrong, change nothing\n"
+"      --rate MB    scrub: read at most MB megabytes a second\n"
 "  -h, --help       show this help and exit\n"
 "  -V, --version    show the version and exit\n"
 "\n"
 "A store remembers the k and m it was created with; open it with the same.\n"
-"Exit status: 0 success, 1 runtime error or a check that found a problem,\n"
+"Exit status: 0 success, 1 runtime error, or a check or scrub that found a\n"
+"problem (a scrub: one it could not repair),\n"
 "2 usage error.\n",
 		PROG, STORE_DEFAULT);
 }
@@ -374,6 +387,8 @@ typedef struct opts {
 	const char *root;
 	int k, m;		/* 0: the default */
 	int codec;
+	int no_repair;		/* scrub */
+	uint64_t rate;		/* scrub: bytes a second, 0: no limit */
 } opts;
 
 static int open_store(const opts *o, int create, store **out)
@@ -1109,9 +1124,42 @@ out:
 
 /* ---- stats ---- */
 
+/* One line per directory of the store: its health and its file system's
+ * use, as text to print once the store is closed. NULL if out of memory. */
+static char *dir_lines(store *s)
+{
+	store_dir_info di[STORE_DIR_INFO_MAX];
+	size_t cap = STORE_DIR_INFO_MAX * (PATH_MAX + 160), len = 0;
+	char *out = malloc(cap), b[2][FMT_LEN], name[16];
+	int n = STORE_DIR_INFO_MAX;
+
+	if (!out || store_dir_status(s, di, &n) < 0) {
+		free(out);
+		return NULL;
+	}
+	out[0] = '\0';
+	for (int i = 0; i < n && len < cap; i++) {
+		if (di[i].index < 0)
+			snprintf(name, sizeof(name), "root:");
+		else
+			snprintf(name, sizeof(name), "dir%d:", di[i].index);
+		if (di[i].present)
+			len += (size_t)snprintf(out + len, cap - len,
+				"%-18s %s (ok; %.1f%% used, %s free of %s)\n",
+				name, di[i].path, di[i].used_pct,
+				fmt_bytes(di[i].free_bytes, b[0]),
+				fmt_bytes(di[i].total_bytes, b[1]));
+		else
+			len += (size_t)snprintf(out + len, cap - len,
+				"%-18s %s (PROBLEM: %s)\n", name, di[i].path,
+				di[i].problem);
+	}
+	return out;
+}
+
 static int cmd_stats(const opts *o, int argc, char **argv)
 {
-	char b[6][FMT_LEN];
+	char b[6][FMT_LEN], *dirs;
 	store_stats st;
 	store *s;
 	int k, m, nd, rc, ret;
@@ -1130,9 +1178,12 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 		return ret;
 	}
 	store_geometry(s, &k, &m, &nd);
+	dirs = dir_lines(s);
 	ret = close_store(s, o->root);
-	if (ret)
+	if (ret) {
+		free(dirs);
 		return ret;
+	}
 	printf("store:             %s\n", o->root);
 	printf("geometry:          %d+%d over %d directories\n", k, m, nd);
 	printf("segments:          %" PRIu64 " (%" PRIu64
@@ -1156,7 +1207,249 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 	printf("bloom negatives:   %" PRIu64 "\n", st.bloom_negatives);
 	printf("cache hits:        %" PRIu64 "\n", st.cache_hits);
 	printf("fragments rebuilt: %" PRIu64 "\n", st.fragments_rebuilt);
+	if (dirs)
+		fputs(dirs, stdout);
+	free(dirs);
 	return 0;
+}
+
+/* ---- scrub ---- */
+
+static volatile sig_atomic_t scrub_cancel;
+
+static void scrub_on_signal(int sig)
+{
+	(void)sig;
+	scrub_cancel = 1;
+}
+
+/* On a terminal, a line that rewrites itself twice a second. */
+typedef struct scrub_progress {
+	int tty;
+	double last;
+} scrub_progress;
+
+static void scrub_show(void *arg, const store_scrub_report *r)
+{
+	scrub_progress *p = arg;
+	double t = now_sec();
+	char b[FMT_LEN];
+
+	if (!p->tty || t - p->last < 0.5)
+		return;
+	p->last = t;
+	fprintf(stderr, "\rscrub: %" PRIu64 " of %" PRIu64 " containers, %s "
+		"examined ", r->containers_checked, r->containers_total,
+		fmt_bytes(r->bytes_read, b));
+}
+
+/* The fingerprints of the lost containers, sorted, to find the files
+ * whose recipes name them. */
+typedef struct fpset {
+	fp_t *v;
+	size_t n, cap;
+} fpset;
+
+static int fpset_add(void *arg, const fp_t *fp)
+{
+	fpset *set = arg;
+
+	if (set->n == set->cap) {
+		size_t ncap = set->cap ? set->cap * 2 : 1024;
+		fp_t *nv = realloc(set->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		set->v = nv;
+		set->cap = ncap;
+	}
+	set->v[set->n++] = *fp;
+	return 0;
+}
+
+static int fp_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, FP_LEN);
+}
+
+/* Whether the recipe at rpath names a segment of set; its path line (as
+ * escaped in the recipe) into name. */
+static int recipe_hits(const char *rpath, const fpset *set, char *name,
+		       size_t cap)
+{
+	unsigned lineno = 1;
+	uint32_t len;
+	FILE *f;
+	fp_t fp;
+	int rc, hit = 0;
+
+	f = fopen(rpath, "re");
+	if (!f)
+		return 0;
+	if (fgets(name, (int)cap, f)) {
+		name[strcspn(name, "\n")] = '\0';
+		while (!hit && (rc = recipe_next(f, rpath, &lineno, &fp,
+						 &len)) > 0)
+			hit = bsearch(&fp, set->v, set->n, sizeof(fp_t),
+				      fp_cmp) != NULL;
+	}
+	fclose(f);
+	return hit;
+}
+
+/* Print the ingested files that hold a segment of set (what the lost
+ * containers cost): the first AFFECTED_SHOWN, then how many in all.
+ * Returns how many. */
+#define AFFECTED_SHOWN 20
+
+static size_t print_affected(const char *root, const fpset *set)
+{
+	char dir[PATH_MAX], rpath[PATH_MAX], name[2 * PATH_MAX + 2];
+	struct dirent *de;
+	size_t hits = 0, nl;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" RECIPE_DIR, root);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		nl = strlen(de->d_name);
+		if (nl <= strlen(RECIPE_EXT) ||
+		    strcmp(de->d_name + nl - strlen(RECIPE_EXT), RECIPE_EXT))
+			continue;
+		if (snprintf(rpath, sizeof(rpath), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(rpath))
+			continue;
+		if (recipe_hits(rpath, set, name, sizeof(name)) &&
+		    hits++ < AFFECTED_SHOWN)
+			printf("affected file:   %s\n", name);
+	}
+	closedir(d);
+	if (hits > AFFECTED_SHOWN)
+		printf("affected files:  %zu in all (the first %d shown)\n",
+		       hits, AFFECTED_SHOWN);
+	return hits;
+}
+
+/* Each lost container, and the ingested files it held a part of. */
+static void report_lost(store *s, const char *root,
+			const store_scrub_report *r)
+{
+	fpset set = { 0 };
+
+	for (size_t i = 0; i < r->nlost; i++) {
+		size_t before = set.n;
+
+		ddterr_clear();
+		if (store_ctr_fps(s, r->lost_cids[i], fpset_add, &set) < 0)
+			set.n = before;
+		printf("lost container:  %" PRIu64 " (%zu segments)\n",
+		       r->lost_cids[i], set.n - before);
+	}
+	if (set.n) {
+		qsort(set.v, set.n, sizeof(fp_t), fp_cmp);
+		if (print_affected(root, &set) == 0)
+			printf("affected file:   none ingested\n");
+	}
+	free(set.v);
+}
+
+static void print_scrub(const opts *o, const store_scrub_report *r)
+{
+	char b[FMT_LEN];
+	double mb = (double)r->bytes_read / 1e6;
+	int clean = store_scrub_clean(r);
+
+	printf("scrub: %" PRIu64 " containers, %.1f MB examined in %.1f s "
+	       "(%.1f MB/s); %s\n", r->containers_checked, mb, r->seconds,
+	       r->seconds > 0 ? mb / r->seconds : 0.0,
+	       clean ? "nothing left to repair" :
+	       o->no_repair ? "problems found (report only, nothing changed)" :
+	       "problems remain");
+	printf("containers:      %" PRIu64 " checked, %" PRIu64
+	       " cleaned away meanwhile\n", r->containers_checked,
+	       r->containers_vanished);
+	printf("bytes examined:  %" PRIu64 " (%s)\n", r->bytes_read,
+	       fmt_bytes(r->bytes_read, b));
+	printf("fragments:       %" PRIu64 " checked, %" PRIu64 " missing, %"
+	       PRIu64 " damaged, %" PRIu64 " rebuilt\n", r->fragments_checked,
+	       r->fragments_missing, r->fragments_corrupt,
+	       r->fragments_rebuilt);
+	printf("segments:        %" PRIu64 " re-hashed, %" PRIu64 " bad\n",
+	       r->segments_checked, r->segments_bad);
+	printf("not indexed:     %" PRIu64 "\n", r->index_missing);
+	printf("unrecoverable:   %" PRIu64 " containers, %" PRIu64
+	       " more with bad segments\n", r->containers_unrecoverable,
+	       r->containers_damaged);
+	if (r->errors)
+		printf("failed repairs:  %" PRIu64 " (first: %s)\n", r->errors,
+		       r->error);
+}
+
+/* The one error line of a scrub that left problems behind. */
+static int scrub_failed(const opts *o, const store_scrub_report *r)
+{
+	uint64_t left = r->fragments_missing + r->fragments_corrupt -
+			r->fragments_rebuilt;
+	char what[256];
+
+	snprintf(what, sizeof(what), "scrub %s: %zu containers lost, %" PRIu64
+		 " fragments not rebuilt, %" PRIu64 " segments not indexed",
+		 o->root, r->nlost, left, r->index_missing);
+	if (r->nlost)
+		return vfail_s(what, "restore the lost data directories if "
+			       "you can, else back up the affected files "
+			       "again");
+	if (o->no_repair)
+		return vfail_s(what, "run scrub without --no-repair to "
+			       "repair");
+	return vfail_s(what, r->errors ? "check the storage directories' "
+		       "disks and permissions, then scrub again" :
+		       "scrub again; if it stays, check the index");
+}
+
+static int cmd_scrub(const opts *o, int argc, char **argv)
+{
+	scrub_progress prog = { .tty = isatty(STDERR_FILENO) };
+	store_scrub_opts so = {
+		.repair = !o->no_repair, .max_bytes_per_sec = o->rate,
+		.progress = scrub_show, .progress_arg = &prog,
+		.cancel = &scrub_cancel,
+	};
+	struct sigaction sa = { .sa_handler = scrub_on_signal }, old_int,
+			 old_term;
+	store_scrub_report r;
+	store *s;
+	int rc, ret;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("scrub: takes no arguments");
+	ret = open_store(o, 0, &s);
+	if (ret)
+		return ret;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	ddterr_clear();
+	rc = store_scrub(s, &so, &r);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (prog.tty && prog.last > 0)
+		fprintf(stderr, "\r\033[K");
+	print_scrub(o, &r);
+	report_lost(s, o->root, &r);
+	fflush(stdout);
+	if (rc < 0)
+		ret = fail(rc, rc == -ECANCELED ? "run it again to scrub the "
+			   "rest" : "check the store's index and disks",
+			   "scrub %s", o->root);
+	else if (!store_scrub_clean(&r))
+		ret = scrub_failed(o, &r);
+	store_scrub_report_free(&r);
+	rc = close_store(s, o->root);
+	return ret ? ret : rc;
 }
 
 /* ---- main ---- */
@@ -1178,12 +1471,14 @@ static int parse_int(const char *name, const char *arg, int lo, int hi,
 
 int main(int argc, char **argv)
 {
-	enum { OPT_K = 256, OPT_M, OPT_CODEC };
+	enum { OPT_K = 256, OPT_M, OPT_CODEC, OPT_NO_REPAIR, OPT_RATE };
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "k", required_argument, NULL, OPT_K },
 		{ "m", required_argument, NULL, OPT_M },
 		{ "codec", required_argument, NULL, OPT_CODEC },
+		{ "no-repair", no_argument, NULL, OPT_NO_REPAIR },
+		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -1196,6 +1491,7 @@ int main(int argc, char **argv)
 		{ "check", cmd_check },
 		{ "cat", cmd_cat },
 		{ "stats", cmd_stats },
+		{ "scrub", cmd_scrub },
 	};
 	opts o = { .k = 0, .m = -1, .codec = CODEC_LZ4 };
 	const char *env = getenv("DDTSTORE");
@@ -1231,6 +1527,18 @@ int main(int argc, char **argv)
 						   "lz4, zstd, gzfast, none",
 						   optarg);
 			break;
+		case OPT_NO_REPAIR:
+			o.no_repair = 1;
+			break;
+		case OPT_RATE: {
+			int mb;
+
+			rc = parse_int("--rate", optarg, 1, 1000000, &mb);
+			if (rc)
+				return rc;
+			o.rate = (uint64_t)mb * 1000000;
+			break;
+		}
 		case 'h':
 			print_help(stdout);
 			return 0;
