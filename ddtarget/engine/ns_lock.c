@@ -151,9 +151,28 @@ int nsi_lock_dir(txn *t, inode *d)
 					       : 0;
 }
 
-int nsi_lock_inode(txn *t, inode *in)
+/* A file whose names may lie in a locked backup we cannot name: frozen
+ * while its unit is locked (ns.h says why). */
+static int unplaced(txn *t, const inode *r, const inode *in)
 {
 	char su[DDT_MAX_NAME + 1];
+
+	nsi_su_name(t->n, r->ino, su, sizeof(su));
+	if (in->nlink > 1)
+		return ddterr_set(-EPERM, "retention lock: inode %llu has %u "
+				  "names, which may lie in locked backups of "
+				  "storage unit %s: it cannot change while the "
+				  "unit is locked", (unsigned long long)in->ino,
+				  in->nlink, su);
+	return ddterr_set(-EPERM, "retention lock: storage unit %s is locked "
+			  "and inode %llu cannot be placed in a backup (an "
+			  "older version stored it, or the name it was known "
+			  "by was removed): it cannot change", su,
+			  (unsigned long long)in->ino);
+}
+
+int nsi_lock_inode(txn *t, inode *in)
+{
 	inode *r, *d;
 	int rc;
 
@@ -162,21 +181,8 @@ int nsi_lock_inode(txn *t, inode *in)
 	rc = unit_of(t, in, &r);
 	if (rc < 0 || !(r->su_flags & SU_LOCKED))
 		return rc;
-	if (in->nlink > 1 || !in->parent) {
-		nsi_su_name(t->n, r->ino, su, sizeof(su));
-		if (in->nlink > 1)
-			return ddterr_set(-EPERM, "retention lock: inode %llu "
-					  "has %u names, which may lie in locked "
-					  "backups of storage unit %s: it cannot "
-					  "change while the unit is locked",
-					  (unsigned long long)in->ino,
-					  in->nlink, su);
-		return ddterr_set(-EPERM, "retention lock: storage unit %s is "
-				  "locked and inode %llu cannot be placed in a "
-				  "backup (an older version stored it): it "
-				  "cannot change", su,
-				  (unsigned long long)in->ino);
-	}
+	if (in->nlink > 1 || !in->parent)
+		return unplaced(t, r, in);
 	rc = nsi_txn_get_dir(t, in->parent, &d);
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		rc = ddterr_set(-EBADMSG, "namespace: inode %llu names missing "
