@@ -916,7 +916,7 @@ static void test_lock(const char *root)
 	sub = mkdir_or_bail(&e, bk.ino, "sub");
 	mkdir_or_bail(&e, bk.ino, "empty");
 	if (ns_commit(e.n, sub, (ns_entry[]){ ent("f1", 100), ent("f2", 5) },
-		      2, 0, &a))
+		      2, 0, NULL))
 		tap_bail("commit");
 	if (ns_lookup(e.n, sub, "f1", &a))
 		tap_bail("lookup");
