@@ -891,8 +891,16 @@ static void test_lock(const char *root)
 	   "no lock while a backup never expires: %s", ddterr_last(rc));
 	ok(ns_su_get(e.n, "lk", &su) == 0 && !su.locked && su.retention == 0,
 	   "and nothing of that request was applied");
-	if (ns_backup_set_expiry(e.n, "lk", old.id, now + 3600 * NS_S))
+	if (ns_backup_set_expiry(e.n, "lk", old.id, now + 3600 * NS_S) ||
+	    ns_backup_begin(e.n, "lk", "inc", now, DDT_RETAIN_NEVER, &b1, NULL))
 		tap_bail("set expiry");
+	rc = ns_su_set(e.n, "lk", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
+		       3600, 1, 0, NULL);
+	ok(rc == -EINVAL && strstr(ddterr_last(rc), b1.id),
+	   "nor while an incomplete one would, once ended: %s",
+	   ddterr_last(rc));
+	if (ns_backup_delete(e.n, "lk", b1.id))
+		tap_bail("delete");
 	rc = ns_su_set(e.n, "lk", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
 		       3600, 1, 0, &su);
 	ok(rc == 0 && su.locked && su.retention == 3600,

@@ -80,8 +80,8 @@ int ns_su_list(ns *n, ns_su_cb cb, void *arg);
 int ns_su_delete(ns *n, const char *name, int recursive);
 /* Change the settings that mask (DDT_SU_SET_* bits) names, all or none;
  * synced; out (may be NULL) gets the unit after. The lock: 1 turns it on
- * (it needs a retention > 0, and every complete backup of the unit to have
- * an expiry: -EINVAL naming the first that has none); 0 is -EPERM once it
+ * (it needs a retention > 0, and every backup of the unit to have an
+ * expiry: -EINVAL naming the first that has none); 0 is -EPERM once it
  * is on. A locked unit's retention can grow, not shrink (-EPERM). */
 int ns_su_set(ns *n, const char *name, uint32_t mask, uint64_t retention,
 	      int lock, uint64_t quota, ns_su *out);

@@ -443,8 +443,9 @@ typedef struct ss_args {
 	ns_su out;
 } ss_args;
 
-/* Before the lock goes on: every complete backup must have a date, or
- * it would be locked for ever by an act that did not name it. */
+/* Before the lock goes on: every backup must have a date, or it would be
+ * locked for ever (an incomplete one, once ended) by an act that did not
+ * name it. */
 static int all_expire(txn *t, const char *name, const inode *r)
 {
 	ns_backup *v;
@@ -453,8 +454,7 @@ static int all_expire(txn *t, const char *name, const inode *r)
 
 	rc = root_backups(t->n, r, t->now, &v, &got);
 	for (size_t i = 0; rc == 0 && i < got; i++)
-		if (!(v[i].flags & DDT_AF_INCOMPLETE) && v[i].expires == 0 &&
-		    none++ == 0)
+		if (v[i].expires == 0 && none++ == 0)
 			first = i;
 	if (rc == 0 && none)
 		rc = ddterr_set(-EINVAL, "storage unit %s: backup %s%s never "
