@@ -373,6 +373,8 @@ static const struct {
 	{ DDT_OP_BACKUP_DELETE, "BACKUP_DELETE" },
 	{ DDT_OP_CLEAN_START, "CLEAN_START" },
 	{ DDT_OP_CLEAN_STATUS, "CLEAN_STATUS" },
+	{ DDT_OP_SU_SET, "SU_SET" }, { DDT_OP_BACKUP_SET, "BACKUP_SET" },
+	{ DDT_OP_EXPIRE, "EXPIRE" },
 };
 
 const char *ddt_op_name(uint8_t op)

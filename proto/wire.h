@@ -94,6 +94,14 @@ enum ddt_err {
 enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
 #define DDT_AF_BACKUP		1u
 #define DDT_AF_INCOMPLETE	2u
+#define DDT_AF_LOCKED		4u	/* BACKUP_LIST: under retention lock */
+
+/* Retention (BACKUP_BEGIN's retain_seconds, SU_SET's mask). */
+#define DDT_RETAIN_DEFAULT	0	/* the storage unit's retention */
+#define DDT_RETAIN_NEVER	(-1)	/* no expiry */
+#define DDT_SU_SET_RETENTION	1u
+#define DDT_SU_SET_LOCK		2u
+#define DDT_SU_SET_QUOTA	4u
 
 /* SETATTR mask bits; COMMIT flags. */
 #define DDT_SA_MODE	1u

@@ -1,7 +1,8 @@
 /* test_daemon.c - ddtargetd over a raw socket, speaking PROTOCOL.md by hand
  * (no client library): the session rules, a deduplicated write and read of
- * a file, the errors a client can provoke, malformed frames that must end
- * only their own session, and the session limit. */
+ * a file, the retention ops' payloads, the errors a client can provoke,
+ * malformed frames that must end only their own session, and the session
+ * limit. */
 #include "ddterr.h"
 #include "segmenter.h"
 #include "codec.h"
@@ -516,6 +517,120 @@ static void test_write_read(const test_daemon *d)
 }
 
 /* A raw frame: header fields as given, payload p. */
+/* The lifecycle ops by hand: SU_SET, the retention fields SU_LIST, SU_OPEN,
+ * BACKUP_BEGIN and BACKUP_LIST carry, BACKUP_SET and EXPIRE; each reply
+ * must parse exactly. */
+static void test_retention_ops(const test_daemon *d)
+{
+	char msg[DDT_MAX_STR + 1] = "", id[DDT_MAX_STR + 1] = "",
+	     s2[DDT_MAX_STR + 1];
+	int fd = login(d), st, good = 0;
+	uint8_t *out = NULL;
+	int64_t expires = 0;
+	ddt_attr a;
+	size_t len;
+	wbuf p;
+	rbuf r;
+
+	wb_init(&p);
+	wb_str(&p, "ret");
+	if (call(fd, DDT_OP_SU_CREATE, &p, NULL, NULL, msg) != 0)
+		tap_bail("SU_CREATE: %s", msg);
+	wb_reset(&p);
+	wb_str(&p, "ret");
+	wb_u32(&p, DDT_SU_SET_RETENTION | DDT_SU_SET_QUOTA);
+	wb_u64(&p, 60);
+	wb_u8(&p, 1);			/* not in the mask: ignored */
+	wb_u64(&p, 12345);
+	st = call(fd, DDT_OP_SU_SET, &p, &out, &len, msg);
+	if (st == 0) {
+		rb_init(&r, out, len);
+		rb_u64(&r);
+		rb_u64(&r);
+		rb_u64(&r);
+		good = rb_u64(&r) == 60 && rb_u8(&r) == 0 &&
+		       rb_u64(&r) == 12345 && rb_done(&r) == 0;
+	}
+	free(out);
+	ok(st == 0 && good, "SU_SET: retention and quota, lock untouched (%s)",
+	   msg);
+
+	wb_reset(&p);
+	wb_str(&p, "ret");
+	wb_str(&p, "x");
+	wb_i64(&p, DDT_RETAIN_DEFAULT);
+	st = call(fd, DDT_OP_BACKUP_BEGIN, &p, &out, &len, msg);
+	good = 0;
+	if (st == 0) {
+		rb_init(&r, out, len);
+		rb_str(&r, id, sizeof(id));
+		rb_attr(&r, &a);
+		expires = rb_i64(&r);
+		good = rb_done(&r) == 0 &&
+		       expires == a.mtime + 60 * 1000000000LL;
+	}
+	free(out);
+	ok(st == 0 && good, "BACKUP_BEGIN takes the unit's retention: %s", id);
+
+	wb_reset(&p);
+	wb_str(&p, "ret");
+	st = call(fd, DDT_OP_BACKUP_LIST, &p, &out, &len, msg);
+	good = 0;
+	if (st == 0) {
+		rb_init(&r, out, len);
+		good = rb_u32(&r) == 1;
+		rb_str(&r, s2, sizeof(s2));
+		rb_u64(&r);
+		good &= rb_u32(&r) == (DDT_AF_BACKUP | DDT_AF_INCOMPLETE);
+		rb_i64(&r);
+		rb_u64(&r);
+		rb_u64(&r);
+		good &= rb_i64(&r) == expires && rb_done(&r) == 0 &&
+			strcmp(s2, id) == 0;
+	}
+	free(out);
+	ok(st == 0 && good, "BACKUP_LIST carries the expiry");
+
+	wb_reset(&p);
+	wb_str(&p, "ret");
+	wb_str(&p, id);
+	wb_i64(&p, 1);
+	st = call(fd, DDT_OP_BACKUP_SET, &p, &out, &len, msg);
+	ok(st == 0 && len == 0, "BACKUP_SET moves it to 1970 (%s)", msg);
+	free(out);
+	for (int dry = 1; dry >= 0; dry--) {
+		wb_reset(&p);
+		wb_str(&p, "");
+		wb_u8(&p, (uint8_t)dry);
+		st = call(fd, DDT_OP_EXPIRE, &p, &out, &len, msg);
+		good = 0;
+		if (st == 0) {
+			rb_init(&r, out, len);
+			good = rb_u32(&r) == 1;
+			rb_str(&r, s2, sizeof(s2));
+			good &= strcmp(s2, "ret") == 0;
+			rb_str(&r, s2, sizeof(s2));
+			good &= strcmp(s2, id) == 0 && rb_i64(&r) == 1 &&
+				rb_done(&r) == 0;
+		}
+		free(out);
+		ok(st == 0 && good, "EXPIRE%s names it", dry ? " (dry run)" :
+		   "");
+	}
+	wb_reset(&p);
+	wb_str(&p, "ret");
+	st = call(fd, DDT_OP_BACKUP_LIST, &p, &out, &len, msg);
+	ok(st == 0 && len == 4 && out[0] == 0, "and it is gone");
+	free(out);
+	wb_reset(&p);
+	wb_str(&p, "");
+	st = call(fd, DDT_OP_EXPIRE, &p, NULL, NULL, msg);
+	ok(st == DDT_EPROTO && closed_by_peer(fd),
+	   "an EXPIRE without dry_run is a protocol error");
+	wb_free(&p);
+	close(fd);
+}
+
 static int send_raw(int fd, uint32_t length, uint8_t version, uint8_t op,
 		    uint16_t flags, const void *p, size_t n)
 {
@@ -653,6 +768,7 @@ int main(void)
 		tap_bail("ddtargetd did not start (log: %s)", d.log);
 	test_session_rules(&d);
 	test_write_read(&d);
+	test_retention_ops(&d);
 	test_malformed(&d);
 	st = daemon_stop(&d, SIGTERM);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,

@@ -1,9 +1,11 @@
 /* test_ns.c - the namespace over a real store's RocksDB: storage units, the
  * tree and its error codes, atomic commits and the usage counts they keep,
  * hard and symbolic links, backups (a 5000-file delete among them),
+ * retention and expiry, the retention lock, quotas, a format-1 store,
  * reopening, a killed writer, damaged records and concurrent writers. */
 #include "ns.h"
 #include "store.h"
+#include "bytes.h"
 #include "ddterr.h"
 #include "tap.h"
 #include "testutil.h"
@@ -11,6 +13,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct env {
 	store *s;
@@ -599,19 +603,19 @@ static void test_backups(const char *root)
 	if (ns_commit(e.n, top, (ns_entry[]){ ent("outside", 9) }, 1, 0, &a))
 		tap_bail("commit");
 	keep = a.ino;
-	rc = ns_backup_begin(e.n, "bk", "daily", T0, &b, &a);
+	rc = ns_backup_begin(e.n, "bk", "daily", T0, 0, &b, &a);
 	ok(rc == 0 && strcmp(b.id, "daily@20240102T030405Z") == 0 &&
 	   b.ino == a.ino && b.created == T0 &&
 	   b.flags == (DDT_AF_BACKUP | DDT_AF_INCOMPLETE) &&
 	   a.flags == b.flags && a.type == DDT_T_DIR,
 	   "begin: %s, flagged backup and incomplete", b.id);
-	rc = ns_backup_begin(e.n, "bk", "daily", T0 + 500000000, NULL, NULL);
+	rc = ns_backup_begin(e.n, "bk", "daily", T0 + 500000000, 0, NULL, NULL);
 	ok(rc == -EEXIST, "a second one in the same second: %s",
 	   ddterr_last(rc));
-	ok(ns_backup_begin(e.n, "nosuch", "daily", T0, NULL, NULL) == -ENOENT &&
-	   ns_backup_begin(e.n, "bk", "da@ily", T0, NULL, NULL) == -EINVAL,
+	ok(ns_backup_begin(e.n, "nosuch", "daily", T0, 0, NULL, NULL) == -ENOENT &&
+	   ns_backup_begin(e.n, "bk", "da@ily", T0, 0, NULL, NULL) == -EINVAL,
 	   "an unknown unit or a bad name");
-	ok(ns_backup_begin(e.n, "bk", "weekly", T0 + 86400000000000LL, &b2,
+	ok(ns_backup_begin(e.n, "bk", "weekly", T0 + 86400000000000LL, 0, &b2,
 			   NULL) == 0 &&
 	   strcmp(b2.id, "weekly@20240103T030405Z") == 0, "another backup");
 
@@ -681,6 +685,480 @@ static void test_backups(const char *root)
 	   "deleting it again -ENOENT; a plain file is no backup");
 	ok(ns_getattr(e.n, top, &x) == 0 && x.size == 2,
 	   "the unit's root holds the file and the other backup");
+	env_close(&e);
+}
+
+/* ---- retention, retention lock, quota ---- */
+
+#define NS_S	1000000000LL
+
+static int64_t real_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * NS_S + ts.tv_nsec;
+}
+
+/* A complete backup "name" begun at now with retain, holding file "f". */
+static ns_backup backup_with_file(env *e, const char *su, const char *name,
+				  int64_t now, int64_t retain)
+{
+	ns_backup b;
+	int rc;
+
+	rc = ns_backup_begin(e->n, su, name, now, retain, &b, NULL);
+	if (rc == 0)
+		rc = ns_commit(e->n, b.ino, (ns_entry[]){ ent("f", 10) }, 1, 0,
+			       NULL);
+	if (rc == 0)
+		rc = ns_backup_end(e->n, b.ino, 1, 10, NULL);
+	if (rc)
+		tap_bail("backup %s: %s", name, ddterr_last(rc));
+	b.flags &= ~DDT_AF_INCOMPLETE;
+	return b;
+}
+
+static int expire_cb(void *arg, const char *su, const ns_backup *b)
+{
+	blist *l = arg;
+
+	(void)su;
+	return blist_cb(l, b);
+}
+
+/* Whether unit su lists a backup called id, and its listing. */
+static int listed(env *e, const char *su, const char *id, ns_backup *out)
+{
+	blist l = { .n = 0 };
+
+	if (ns_backup_list(e->n, su, blist_cb, &l))
+		tap_bail("list");
+	for (int i = 0; i < l.n && i < 8; i++)
+		if (strcmp(l.b[i].id, id) == 0) {
+			if (out)
+				*out = l.b[i];
+			return 1;
+		}
+	return 0;
+}
+
+static void test_retention(const char *root)
+{
+	int64_t now = real_now(), t = T0;
+	ns_backup b, a, bb, c, d;
+	blist l = { .n = 0 };
+	ns_su su;
+	int rc;
+	env e;
+
+	env_open(&e, root);
+	if (ns_su_create(e.n, "rt", &su))
+		tap_bail("su");
+	ok(su.retention == 0 && !su.locked && su.quota == 0,
+	   "a new unit keeps backups for ever, unlocked, with no quota");
+	ok(ns_backup_begin(e.n, "rt", "plain", now, 0, &b, NULL) == 0 &&
+	   b.expires == 0, "without a retention a backup never expires");
+	rc = ns_su_set(e.n, "rt", DDT_SU_SET_RETENTION, 3600, 0, 0, &su);
+	ok(rc == 0 && su.retention == 3600 && !su.locked,
+	   "the unit's retention is set (1 h)");
+	ok(ns_su_get(e.n, "rt", &su) == 0 && su.retention == 3600,
+	   "and reads back");
+	ok(ns_backup_begin(e.n, "rt", "dflt", now, 0, &b, NULL) == 0 &&
+	   b.expires == now + 3600 * NS_S, "a backup gets the unit's default");
+	ok(ns_backup_begin(e.n, "rt", "expl", now, 60, &b, NULL) == 0 &&
+	   b.expires == now + 60 * NS_S, "or its own retention (60 s)");
+	ok(ns_backup_begin(e.n, "rt", "forever", now, DDT_RETAIN_NEVER, &b,
+			   NULL) == 0 && b.expires == 0,
+	   "or none (DDT_RETAIN_NEVER)");
+	rc = ns_backup_begin(e.n, "rt", "bad", now, -2, NULL, NULL);
+	ok(rc == -EINVAL, "a retention of -2: %s", ddterr_last(rc));
+	ok(ns_backup_set_expiry(e.n, "rt", b.id, now + 10 * NS_S) == 0 &&
+	   listed(&e, "rt", b.id, &c) && c.expires == now + 10 * NS_S &&
+	   ns_backup_set_expiry(e.n, "rt", b.id, now + 5 * NS_S) == 0 &&
+	   listed(&e, "rt", b.id, &c) && c.expires == now + 5 * NS_S,
+	   "an unlocked backup's expiry moves either way");
+	ok(ns_backup_set_expiry(e.n, "rt", "nosuch@20240101T000000Z", 0) ==
+	   -ENOENT && ns_backup_set_expiry(e.n, "rt", b.id, -1) == -EINVAL,
+	   "an unknown backup, a date before 1970");
+
+	/* ns_expire with a made-up now, in a unit of its own */
+	if (ns_su_create(e.n, "ex", NULL))
+		tap_bail("su");
+	a = backup_with_file(&e, "ex", "a", t, 10);
+	bb = backup_with_file(&e, "ex", "b", t, 100);
+	c = backup_with_file(&e, "ex", "c", t, DDT_RETAIN_NEVER);
+	if (ns_backup_begin(e.n, "ex", "d", t, 10, &d, NULL))
+		tap_bail("begin d");
+	rc = ns_expire(e.n, "ex", t + 50 * NS_S, 1, expire_cb, &l);
+	ok(rc == 0 && l.n == 1 && strcmp(l.b[0].id, a.id) == 0 &&
+	   listed(&e, "ex", a.id, NULL),
+	   "a dry run names the one expired backup and removes nothing");
+	l.n = 0;
+	rc = ns_expire(e.n, NULL, t + 50 * NS_S, 0, expire_cb, &l);
+	ok(rc == 0 && l.n == 1 && strcmp(l.b[0].id, a.id) == 0 &&
+	   l.b[0].expires == t + 10 * NS_S && !listed(&e, "ex", a.id, NULL),
+	   "expire removes it (all units)");
+	ok(listed(&e, "ex", bb.id, NULL) && listed(&e, "ex", c.id, NULL) &&
+	   listed(&e, "ex", d.id, NULL),
+	   "a later, a never-expiring and an incomplete backup stay");
+	l.n = 0;
+	rc = ns_expire(e.n, "ex", t + 86400 * NS_S, 0, expire_cb, &l);
+	ok(rc == 0 && l.n == 1 && strcmp(l.b[0].id, bb.id) == 0 &&
+	   listed(&e, "ex", d.id, NULL),
+	   "a day on: the next; the incomplete one has a day's grace");
+	l.n = 0;
+	rc = ns_expire(e.n, "ex", t + 86411 * NS_S, 0, expire_cb, &l);
+	ok(rc == 0 && l.n == 1 && strcmp(l.b[0].id, d.id) == 0 &&
+	   listed(&e, "ex", c.id, NULL) && ns_su_get(e.n, "ex", &su) == 0 &&
+	   su.files == 1 && su.logical_bytes == 10,
+	   "then it goes too; the unit counts what is left");
+	ok(ns_expire(e.n, "nosuch", t, 0, NULL, NULL) == -ENOENT,
+	   "an unknown unit: -ENOENT");
+	env_close(&e);
+}
+
+/* Every namespace change inside backup bk (holding sub/f1, sub/f2, the
+ * empty directory empty, with outside a file at the unit's root) is
+ * refused; how many were. */
+static int lock_refusals(env *e, const char *su, const ns_backup *bk,
+			 uint64_t top, uint64_t sub, uint64_t f1,
+			 uint64_t outside)
+{
+	ddt_attr v = { .mode = 0600 }, x;
+	int n = 0, rc;
+
+#define REFUSED(call, what) do {					\
+		rc = (call);						\
+		if (rc == -EPERM &&					\
+		    strstr(ddterr_last(rc), "retention lock"))		\
+			n++;						\
+		else							\
+			diag("%s: %d %s", what, rc, ddterr_last(rc));	\
+	} while (0)
+	REFUSED(ns_backup_delete(e->n, su, bk->id), "delete");
+	REFUSED(ns_backup_set_expiry(e->n, su, bk->id, bk->expires - NS_S),
+		"shorten");
+	REFUSED(ns_su_delete(e->n, su, 1), "delete the unit");
+	REFUSED(ns_unlink(e->n, sub, "f1"), "unlink");
+	REFUSED(ns_rmdir(e->n, bk->ino, "empty"), "rmdir");
+	REFUSED(ns_rename(e->n, sub, "f1", sub, "f1b"), "rename within");
+	REFUSED(ns_rename(e->n, sub, "f1", top, "away"), "rename out of");
+	REFUSED(ns_rename(e->n, top, "outside", sub, "in"), "rename into");
+	REFUSED(ns_rename(e->n, top, bk->id, top, "renamed"),
+		"rename the backup");
+	REFUSED(ns_setattr(e->n, f1, DDT_SA_MODE, &v, &x), "setattr a file");
+	REFUSED(ns_setattr(e->n, sub, DDT_SA_MODE, &v, &x), "setattr a dir");
+	REFUSED(ns_commit(e->n, sub, (ns_entry[]){ ent("f1", 3) }, 1, 0,
+			  NULL), "replace");
+	REFUSED(ns_commit(e->n, sub, (ns_entry[]){ ent("new", 3) }, 1, 0,
+			  NULL), "commit");
+	REFUSED(ns_mkdir(e->n, sub, "d", 0755, 0, 0, 0, NULL), "mkdir");
+	REFUSED(ns_symlink(e->n, sub, "s", "t", 0, 0, 0, NULL), "symlink");
+	REFUSED(ns_link(e->n, outside, sub, "lnk", NULL), "link into");
+	REFUSED(ns_link(e->n, f1, top, "lnk", NULL), "link out of");
+	REFUSED(ns_backup_end(e->n, bk->ino, 99, 99, NULL), "new totals");
+#undef REFUSED
+	return n;
+}
+
+static void test_lock(const char *root)
+{
+	int64_t now = real_now();
+	uint64_t top, sub, f1, outside, sub2;
+	ns_backup old, bk, soon, b1, b2;
+	blist l = { .n = 0 };
+	ddt_attr a, x, v = { .mode = 0600 };
+	ns_su su;
+	int rc;
+	env e;
+
+	env_open(&e, root);
+	if (ns_su_create(e.n, "lk", NULL))
+		tap_bail("su");
+	top = su_root(&e, "lk");
+	if (ns_commit(e.n, top, (ns_entry[]){ ent("outside", 7) }, 1, 0, &a))
+		tap_bail("commit");
+	outside = a.ino;
+	old = backup_with_file(&e, "lk", "old", now - 10 * NS_S,
+			       DDT_RETAIN_NEVER);
+	rc = ns_su_set(e.n, "lk", DDT_SU_SET_LOCK, 0, 1, 0, NULL);
+	ok(rc == -EINVAL && strstr(ddterr_last(rc), "retention"),
+	   "no lock without a retention: %s", ddterr_last(rc));
+	rc = ns_su_set(e.n, "lk", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
+		       3600, 1, 0, NULL);
+	ok(rc == -EINVAL && strstr(ddterr_last(rc), old.id),
+	   "no lock while a backup never expires: %s", ddterr_last(rc));
+	ok(ns_su_get(e.n, "lk", &su) == 0 && !su.locked && su.retention == 0,
+	   "and nothing of that request was applied");
+	if (ns_backup_set_expiry(e.n, "lk", old.id, now + 3600 * NS_S) ||
+	    ns_backup_begin(e.n, "lk", "inc", now, DDT_RETAIN_NEVER, &b1, NULL))
+		tap_bail("set expiry");
+	rc = ns_su_set(e.n, "lk", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
+		       3600, 1, 0, NULL);
+	ok(rc == -EINVAL && strstr(ddterr_last(rc), b1.id),
+	   "nor while an incomplete one would, once ended: %s",
+	   ddterr_last(rc));
+	if (ns_backup_delete(e.n, "lk", b1.id))
+		tap_bail("delete");
+	rc = ns_su_set(e.n, "lk", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
+		       3600, 1, 0, &su);
+	ok(rc == 0 && su.locked && su.retention == 3600,
+	   "once it has a date the unit locks");
+	rc = ns_su_set(e.n, "lk", DDT_SU_SET_LOCK, 0, 0, 0, NULL);
+	ok(rc == -EPERM && strstr(ddterr_last(rc), "cannot be turned off"),
+	   "the lock cannot be cleared: %s", ddterr_last(rc));
+	rc = ns_su_set(e.n, "lk", DDT_SU_SET_RETENTION, 60, 0, 0, NULL);
+	ok(rc == -EPERM, "nor the retention shortened: %s", ddterr_last(rc));
+	ok(ns_su_set(e.n, "lk", DDT_SU_SET_RETENTION | DDT_SU_SET_QUOTA,
+		     7200, 0, 1 << 20, &su) == 0 && su.locked &&
+	   su.retention == 7200 && su.quota == 1 << 20,
+	   "the retention can grow and the quota change (lock stays on)");
+	rc = ns_backup_begin(e.n, "lk", "short", now, 60, NULL, NULL);
+	ok(rc == -EPERM, "a backup shorter than the unit's retention: %s",
+	   ddterr_last(rc));
+
+	/* An incomplete backup is not locked: it is being written. */
+	if (ns_backup_begin(e.n, "lk", "bk", now, 0, &bk, NULL))
+		tap_bail("begin");
+	sub = mkdir_or_bail(&e, bk.ino, "sub");
+	mkdir_or_bail(&e, bk.ino, "empty");
+	if (ns_commit(e.n, sub, (ns_entry[]){ ent("f1", 100), ent("f2", 5) },
+		      2, 0, NULL))
+		tap_bail("commit");
+	if (ns_lookup(e.n, sub, "f1", &a))
+		tap_bail("lookup");
+	f1 = a.ino;
+	ok(ns_setattr(e.n, f1, DDT_SA_MODE, &v, &x) == 0 &&
+	   ns_rename(e.n, sub, "f2", sub, "f2b") == 0 &&
+	   ns_rename(e.n, sub, "f2b", sub, "f2") == 0,
+	   "inside an incomplete backup of a locked unit, changes work");
+	if (ns_backup_end(e.n, bk.ino, 2, 105, NULL))
+		tap_bail("end");
+	bk.flags &= ~DDT_AF_INCOMPLETE;
+	ok(listed(&e, "lk", bk.id, &bk) && (bk.flags & DDT_AF_LOCKED) &&
+	   bk.expires == now + 7200 * NS_S,
+	   "complete, it is listed locked, with the unit's retention");
+	rc = ns_backup_delete(e.n, "lk", bk.id);
+	ok(rc == -EPERM && strstr(ddterr_last(rc), bk.id) &&
+	   strstr(ddterr_last(rc), "storage unit lk is locked until ") &&
+	   strstr(ddterr_last(rc), " UTC"), "delete: %s", ddterr_last(rc));
+	rc = lock_refusals(&e, "lk", &bk, top, sub, f1, outside);
+	ok(rc == 18, "every change in it is refused (%d of 18)", rc);
+	ok(ns_lookup(e.n, sub, "f1", &a) == 0 && a.ino == f1 &&
+	   a.size == 100 && (a.mode & 0777) == 0600 &&
+	   ns_lookup(e.n, bk.ino, "empty", &a) == 0 &&
+	   ns_lookup(e.n, top, "outside", &a) == 0 && a.nlink == 1 &&
+	   listed(&e, "lk", bk.id, NULL), "and nothing changed");
+	ok(ns_backup_end(e.n, bk.ino, 2, 105, NULL) == 0,
+	   "ending it again with the same totals is fine (a retry)");
+	ok(ns_backup_set_expiry(e.n, "lk", bk.id, bk.expires + NS_S) == 0 &&
+	   listed(&e, "lk", bk.id, &b1) && b1.expires == bk.expires + NS_S,
+	   "lengthening works");
+	ok(ns_commit(e.n, top, (ns_entry[]){ ent("outside", 8) }, 1, 0,
+		     NULL) == 0 && ns_unlink(e.n, top, "outside") == 0,
+	   "outside the backups the unit changes as usual");
+
+	/* Hard links may not join two backups in a locked unit. */
+	if (ns_backup_begin(e.n, "lk", "b1", now + NS_S, 0, &b1, NULL) ||
+	    ns_backup_begin(e.n, "lk", "b2", now + 2 * NS_S, 0, &b2, NULL))
+		tap_bail("begin");
+	if (ns_commit(e.n, b1.ino, (ns_entry[]){ ent("g", 1) }, 1, 0, &a))
+		tap_bail("commit");
+	sub2 = mkdir_or_bail(&e, b2.ino, "d");
+	rc = ns_link(e.n, a.ino, sub2, "g", NULL);
+	ok(rc == -EPERM, "a link across backups: %s", ddterr_last(rc));
+	ok(ns_link(e.n, a.ino, b1.ino, "g2", &x) == 0 && x.nlink == 2,
+	   "within one it works");
+	rc = ns_setattr(e.n, a.ino, DDT_SA_MODE, &v, &x);
+	ok(rc == -EPERM, "a file of several names is frozen in a locked "
+	   "unit: %s", ddterr_last(rc));
+	ok(ns_unlink(e.n, b1.ino, "g2") == 0 &&
+	   ns_setattr(e.n, a.ino, DDT_SA_MODE, &v, &x) == 0,
+	   "one name again, it changes");
+	ok(ns_backup_delete(e.n, "lk", b1.id) == 0 &&
+	   ns_backup_delete(e.n, "lk", b2.id) == 0,
+	   "incomplete backups may be removed");
+
+	/* A lock ends with its date; ns_expire cannot fake the clock. */
+	soon = backup_with_file(&e, "lk", "soon", now - 7199 * NS_S, 0);
+	ok(ns_unlink(e.n, soon.ino, "f") == -EPERM,
+	   "a backup expiring in a second is locked");
+	rc = ns_expire(e.n, "lk", now + 86400 * 400 * NS_S, 1, expire_cb, &l);
+	ok(rc == 0 && l.n == 0, "expire with a far-off now names no locked "
+	   "backup (%d)", l.n);
+	rc = ns_expire(e.n, "lk", now + 86400 * 400 * NS_S, 0, NULL, NULL);
+	ok(rc == 0 && listed(&e, "lk", soon.id, NULL) &&
+	   listed(&e, "lk", bk.id, NULL), "nor removes one");
+	while (real_now() <= soon.expires + NS_S / 10)
+		usleep(50000);
+	ok(ns_unlink(e.n, soon.ino, "f") == 0 &&
+	   ns_backup_set_expiry(e.n, "lk", soon.id, now) == 0,
+	   "past its date, changes and a shorter expiry work");
+	l.n = 0;
+	rc = ns_expire(e.n, "lk", real_now(), 0, expire_cb, &l);
+	ok(rc == 0 && l.n == 1 && strcmp(l.b[0].id, soon.id) == 0 &&
+	   listed(&e, "lk", bk.id, NULL) && listed(&e, "lk", old.id, NULL),
+	   "and expire removes it, and only it");
+	env_close(&e);
+	env_open(&e, root);
+	ok(ns_su_get(e.n, "lk", &su) == 0 && su.locked &&
+	   su.retention == 7200 && su.quota == 1 << 20 &&
+	   ns_backup_delete(e.n, "lk", bk.id) == -EPERM,
+	   "after reopening the unit is still locked");
+	env_close(&e);
+}
+
+static void test_quota(const char *root)
+{
+	ddt_attr a;
+	uint64_t top;
+	ns_su su;
+	int rc;
+	env e;
+
+	env_open(&e, root);
+	if (ns_su_create(e.n, "qt", NULL) ||
+	    ns_su_set(e.n, "qt", DDT_SU_SET_QUOTA, 0, 0, 1000, &su))
+		tap_bail("su");
+	top = su.root;
+	ok(su.quota == 1000 && !su.locked, "a quota of 1000 bytes");
+	ok(ns_commit(e.n, top, (ns_entry[]){ ent("f1", 600) }, 1, 0, NULL) ==
+	   0, "600 bytes fit");
+	rc = ns_commit(e.n, top, (ns_entry[]){ ent("f2", 500) }, 1, 1, NULL);
+	ok(rc == -EDQUOT && strstr(ddterr_last(rc), "storage unit qt: quota "
+				   "of 1000 B would be exceeded (600 B used, "
+				   "this file adds 500 B)"),
+	   "500 more do not: %s", ddterr_last(rc));
+	rc = ns_commit(e.n, top, (ns_entry[]){ ent("g1", 100), ent("g2", 400) },
+		       2, 0, NULL);
+	ok(rc == -EDQUOT, "nor two files adding 500: %s", ddterr_last(rc));
+	ok(ns_lookup(e.n, top, "f2", &a) == -ENOENT &&
+	   ns_lookup(e.n, top, "g1", &a) == -ENOENT &&
+	   ns_su_get(e.n, "qt", &su) == 0 && su.files == 1 &&
+	   su.logical_bytes == 600, "nothing of either was committed");
+	ok(ns_commit(e.n, top, (ns_entry[]){ ent("g1", 100), ent("g2", 300) },
+		     2, 0, NULL) == 0 && ns_su_get(e.n, "qt", &su) == 0 &&
+	   su.logical_bytes == 1000, "up to the quota exactly is fine");
+	ok(ns_commit(e.n, top, (ns_entry[]){ ent("f1", 100) }, 1, 0, NULL) ==
+	   0, "a replacement that shrinks is fine");
+	if (ns_su_set(e.n, "qt", DDT_SU_SET_QUOTA, 0, 0, 200, NULL))
+		tap_bail("set");
+	ok(ns_commit(e.n, top, (ns_entry[]){ ent("g2", 200) }, 1, 0, NULL) ==
+	   0 && ns_commit(e.n, top, (ns_entry[]){ ent("h", 1) }, 1, 0, NULL) ==
+	   -EDQUOT, "over a lowered quota, shrinking works and growing not");
+	ok(ns_su_set(e.n, "qt", DDT_SU_SET_QUOTA, 0, 0, 0, NULL) == 0 &&
+	   ns_commit(e.n, top, (ns_entry[]){ ent("h", 5000) }, 1, 0, NULL) ==
+	   0, "quota 0: none");
+	ok(ns_su_set(e.n, "qt", 8, 0, 0, 0, NULL) == -EINVAL &&
+	   ns_su_set(e.n, "nosuch", DDT_SU_SET_QUOTA, 0, 0, 0, NULL) == -ENOENT,
+	   "unknown mask bits, an unknown unit");
+	env_close(&e);
+}
+
+/* A store written by format 1 (its layout pinned here byte by byte): a
+ * unit "old" with a backup holding one file. */
+static void put_rec(idx_batch *b, char tag, uint64_t ino, const char *name,
+		    const void *v, size_t vlen)
+{
+	uint8_t key[1 + 8 + 64];
+	size_t klen = 1;
+
+	key[0] = (uint8_t)tag;
+	if (ino) {
+		for (int i = 0; i < 8; i++)
+			key[1 + i] = (uint8_t)(ino >> (56 - 8 * i));
+		klen = 9;
+	}
+	memcpy(key + klen, name, strlen(name));
+	klen += strlen(name);
+	idx_batch_put(b, IDX_NS, key, klen, v, vlen);
+}
+
+static size_t v1_inode(uint8_t *p, uint8_t type, uint32_t nlink, uint64_t size,
+		       uint32_t flags, uint64_t parent, uint64_t su)
+{
+	memset(p, 0, 110);
+	p[0] = 1;
+	p[1] = type;
+	put_le32(p + 2, 0755);
+	put_le32(p + 14, nlink);
+	put_le64(p + 18, size);
+	put_le32(p + 50, flags);
+	put_le64(p + 54, parent);
+	put_le64(p + 62, su);
+	return type == DDT_T_FILE ? 70 + 1 + 32 : 70 + 32;
+}
+
+static void test_format1(const char *root)
+{
+	uint8_t rec[128], v[16];
+	const char *id = "bk@20240102T030405Z";
+	store_config c;
+	idx_batch *b;
+	ns_backup bk;
+	ns_su su;
+	ddt_attr a;
+	size_t len;
+	void *fmt;
+	env e;
+
+	store_config_default(&c, root);
+	c.k = 1;
+	c.m = 0;
+	if (store_open(&e.s, &c) || idx_batch_new(&b))
+		tap_bail("store");
+	put_le32(v, 1);
+	put_rec(b, 'M', 0, "format", v, 4);
+	put_le64(v, 5);
+	put_rec(b, 'M', 0, "next_ino", v, 8);
+	v[0] = 1;
+	put_le64(v + 1, 2);
+	put_rec(b, 'S', 0, "old", v, 9);
+	len = v1_inode(rec, DDT_T_DIR, 3, 1, 0, 0, 2);
+	put_le64(rec + 70, 1);			/* files */
+	put_le64(rec + 78, 5);			/* bytes */
+	put_le64(rec + 86, 1);			/* backups */
+	put_rec(b, 'I', 2, "", rec, len);
+	put_le64(v, 3);
+	v[8] = DDT_T_DIR;
+	put_rec(b, 'D', 2, id, v, 9);
+	len = v1_inode(rec, DDT_T_DIR, 2, 1, DDT_AF_BACKUP, 2, 2);
+	put_le64(rec + 94, (uint64_t)T0);	/* created */
+	put_rec(b, 'I', 3, "", rec, len);
+	put_le64(v, 4);
+	v[8] = DDT_T_FILE;
+	put_rec(b, 'D', 3, "f", v, 9);
+	len = v1_inode(rec, DDT_T_FILE, 1, 5, 0, 0, 2);
+	put_rec(b, 'I', 4, "", rec, len);
+	if (idx_batch_write(store_index(e.s), b, 1))
+		tap_bail("write");
+	idx_batch_free(b);
+
+	ok(ns_open(&e.n, store_index(e.s)) == 0, "a format-1 namespace opens");
+	ok(idx_kv_get(store_index(e.s), IDX_NS, "Mformat", 7, &fmt, &len) ==
+	   0 && len == 4 && get_le32(fmt) == 2, "and is marked format 2");
+	free(fmt);
+	ok(ns_su_get(e.n, "old", &su) == 0 && su.root == 2 && su.files == 1 &&
+	   su.logical_bytes == 5 && su.retention == 0 && !su.locked &&
+	   su.quota == 0, "its unit reads: no retention, lock or quota");
+	ok(listed(&e, "old", id, &bk) && bk.expires == 0 && bk.ino == 3 &&
+	   bk.created == T0 && bk.flags == DDT_AF_BACKUP,
+	   "its backup never expires");
+	ok(ns_lookup(e.n, 3, "f", &a) == 0 && a.ino == 4 && a.size == 5,
+	   "its file reads");
+	ok(ns_commit(e.n, 3, (ns_entry[]){ ent("g", 7) }, 1, 1, NULL) == 0 &&
+	   ns_backup_set_expiry(e.n, "old", id, real_now() + 3600 * NS_S) ==
+	   0 && ns_su_set(e.n, "old", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
+			  60, 1, 0, &su) == 0 && su.locked,
+	   "and takes new records: a commit, an expiry, a lock");
+	ok(ns_unlink(e.n, 3, "f") == -EPERM && ns_backup_delete(e.n, "old", id)
+	   == -EPERM, "which holds its old backup");
+	env_close(&e);
+	env_open(&e, root);
+	ok(ns_su_get(e.n, "old", &su) == 0 && su.files == 2 && su.locked &&
+	   listed(&e, "old", id, &bk) && bk.expires > 0,
+	   "reopened, all of it reads back");
 	env_close(&e);
 }
 
@@ -761,7 +1239,7 @@ static void test_crash(const char *root)
 		close(pfd[0]);
 		env_open(&e, root);
 		if (ns_su_create(e.n, "k", NULL) ||
-		    ns_backup_begin(e.n, "k", "b", T0, &b, NULL))
+		    ns_backup_begin(e.n, "k", "b", T0, 0, &b, NULL))
 			_exit(2);
 		commit_many(&e, b.ino, "a", 2000);
 		if (ns_backup_end(e.n, b.ino, 2000, 0, NULL))
@@ -881,6 +1359,10 @@ int main(void)
 	run_in(root, "rename", test_rename);
 	run_in(root, "links", test_links);
 	run_in(root, "backups", test_backups);
+	run_in(root, "retention", test_retention);
+	run_in(root, "lock", test_lock);
+	run_in(root, "quota", test_quota);
+	run_in(root, "format1", test_format1);
 	run_in(root, "persist", test_persist);
 	run_in(root, "crash", test_crash);
 	run_in(root, "threads", test_threads);

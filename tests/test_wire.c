@@ -174,7 +174,9 @@ static void test_names(void)
 	   !ddt_name_ok("a/b") && !ddt_name_ok(longname),
 	   "empty, dot, dot-dot, slashes and 256+ bytes are not");
 	ok(strcmp(ddt_op_name(DDT_OP_SEG_PUT), "SEG_PUT") == 0 &&
-	   !ddt_op_known(0x99) && ddt_op_known(DDT_OP_BACKUP_DELETE),
+	   !ddt_op_known(0x99) && ddt_op_known(DDT_OP_BACKUP_DELETE) &&
+	   strcmp(ddt_op_name(DDT_OP_EXPIRE), "EXPIRE") == 0 &&
+	   ddt_op_known(DDT_OP_SU_SET) && ddt_op_known(DDT_OP_BACKUP_SET),
 	   "opcode names");
 }
 

@@ -108,6 +108,11 @@ struct bk {
 	unsigned nw;
 
 	atomic_int failed;	/* a fatal error was printed: wind down */
+	/* The storage unit's quota stopped the run: its message, printed
+	 * once the partial backup is removed (set once, before the workers
+	 * are joined). */
+	int quota;
+	char quota_msg[1024];
 
 	/* Walk thread only. */
 	hlink **hl;
@@ -142,8 +147,14 @@ static void fatal_once(bk *b, int rc, const char *what)
 	/* The message is per thread: take it before anything else runs. */
 	const char *why = ddtc_errmsg(rc);
 
-	if (atomic_exchange(&b->failed, 1) == 0)
-		out_warn("%s: %s", what, why);
+	if (atomic_exchange(&b->failed, 1) != 0)
+		return;
+	if (rc == -EDQUOT) {
+		snprintf(b->quota_msg, sizeof(b->quota_msg), "%s", why);
+		b->quota = 1;
+		return;
+	}
+	out_warn("%s: %s", what, why);
 }
 
 /* A target call about path failed: warn and go on, or stop. */
@@ -1089,6 +1100,8 @@ static void print_summary(bk *b, const ddtc_backup *bkp, double dt)
 	ddtc_get_counters(b->c, &k);
 	printf("backup:          %s\n", bkp->id);
 	printf("storage unit:    %s\n", b->o->su);
+	printf("expires:         %s\n", bkp->expires ?
+	       fmt_date(bkp->expires, b1) : "never");
 	printf("files:           %" PRIuFAST64 " (%" PRIuFAST64
 	       " unchanged, %" PRIuFAST64 " hard links)\n",
 	       atomic_load(&b->files), atomic_load(&b->unchanged),
@@ -1121,17 +1134,34 @@ static int begin(bk *b, const char *name, ddtc_backup *out)
 {
 	int rc;
 
-	rc = ddtc_backup_begin(b->c, b->o->su, name, out);
+	rc = ddtc_backup_begin(b->c, b->o->su, name, b->o->retain, out);
 	if (rc == -EEXIST) {
 		/* Ids have one-second resolution: one of this second
 		 * exists already. */
 		sleep(1);
-		rc = ddtc_backup_begin(b->c, b->o->su, name, out);
+		rc = ddtc_backup_begin(b->c, b->o->su, name, b->o->retain,
+				       out);
 	}
 	if (rc < 0)
 		return out_fail(rc, "begin backup %s in storage unit %s", name,
 				b->o->su);
 	return 0;
+}
+
+/* A backup the quota stopped is of no use half made, and it would count
+ * against the quota: it goes, and one line says why. */
+static int quota_refused(bk *b, const ddtc_backup *bkp)
+{
+	int rc = ddtc_backup_delete(b->c, b->o->su, bkp->id);
+
+	if (rc == 0)
+		out_warn("backup %s refused: %s (nothing of it was kept)",
+			 bkp->id, b->quota_msg);
+	else
+		out_warn("backup %s refused: %s (remove the partial backup with "
+			 "'ddt rm %s --su %s')", bkp->id, b->quota_msg, bkp->id,
+			 b->o->su);
+	return EXIT_RUNTIME;
 }
 
 static int run(bk *b, const struct stat *rst)
@@ -1170,6 +1200,8 @@ static int run(bk *b, const struct stat *rst)
 		pthread_join(b->prewalk, NULL);
 	progress_stop(pg);
 
+	if (b->quota)
+		return quota_refused(b, &bkp);
 	if (atomic_load(&b->failed)) {
 		out_warn("backup %s is left incomplete (run the backup again; "
 			 "remove it with 'ddt rm %s --su %s')", bkp.id, bkp.id,

@@ -15,6 +15,8 @@ typedef struct backup_opts {
 	int one_fs;		/* do not descend into other file systems */
 	int show_progress;	/* a progress line if stderr is a terminal */
 	int no_cache;		/* neither use nor update the file cache */
+	int64_t retain;		/* seconds kept; DDT_RETAIN_DEFAULT: the
+				   unit's retention; DDT_RETAIN_NEVER */
 } backup_opts;
 
 /* Run the backup on session c. Prints warnings, errors and the summary;

@@ -1,6 +1,6 @@
 /* ddt.c - the command-line client of a ddtarget: option parsing, the login,
- * and the commands that are one or two requests (list, ls, rm, status, su);
- * backup.c and restore.c hold the two that move data.
+ * and the commands that are one or two requests (list, ls, rm, retain,
+ * expire, status, su); backup.c and restore.c hold the two that move data.
  *
  * Every command takes the same connection options, so they are parsed once
  * for all, anywhere on the line (getopt permutes), and each command then
@@ -25,6 +25,7 @@
 #include "ddtc.h"
 #include "dirlist.h"
 #include "fcache.h"
+#include "human.h"
 #include "progress.h"
 #include "restore.h"
 #include "util.h"
@@ -49,6 +50,11 @@ enum {
 	OP_NO_CACHE = 1 << 6,
 	OP_QUIET = 1 << 7,
 	OP_CODEC = 1 << 8,
+	OP_RETAIN = 1 << 9,
+	OP_DRY_RUN = 1 << 10,
+	OP_RETENTION = 1 << 11,
+	OP_LOCK = 1 << 12,
+	OP_QUOTA = 1 << 13,
 };
 
 typedef struct gopts {
@@ -57,6 +63,9 @@ typedef struct gopts {
 	const char *su, *name, *path;
 	unsigned given;		/* OP_* seen on the command line */
 	int codec;		/* --codec: enum codec_id of new segments */
+	int64_t retain;		/* --retain: seconds, or DDT_RETAIN_NEVER */
+	uint64_t retention;	/* --retention: seconds; 0 forever */
+	uint64_t quota;		/* --quota: bytes; 0 none */
 } gopts;
 
 typedef struct cmd {
@@ -115,9 +124,12 @@ static void print_help(void)
 "  restore BACKUP DIR --su SU         restore a backup, or with --path a\n"
 "                                     part of it, into DIR\n"
 "  rm BACKUP --su SU                  remove a backup\n"
+"  retain BACKUP WHEN --su SU         set a backup's expiry\n"
+"  expire [--su SU] [--dry-run]       remove the backups past their expiry\n"
 "  status                             show the target's capacity and figures\n"
 "  clean start|status|watch           reclaim the space of deleted data\n"
-"  su create|list|delete [NAME]       manage storage units\n"
+"  su create|list|delete|set [NAME]   manage storage units, their retention,\n"
+"                                     retention lock and quota\n"
 "  help [COMMAND]                     show a command's help\n"
 "\n"
 "%s"
@@ -352,6 +364,8 @@ static int cmd_backup(const cmd *cm, const gopts *g, int argc, char **argv)
 		.one_fs = !!(g->given & OP_ONE_FS),
 		.show_progress = !(g->given & OP_QUIET),
 		.no_cache = !!(g->given & OP_NO_CACHE),
+		.retain = g->given & OP_RETAIN ? g->retain :
+			  DDT_RETAIN_DEFAULT,
 	};
 	ddtc *c;
 	int ret;
@@ -398,7 +412,7 @@ static int cmd_restore(const cmd *cm, const gopts *g, int argc, char **argv)
 
 static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 {
-	char b1[FMT_LEN], b2[FMT_LEN];
+	char b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN];
 	blist l = { 0 };
 	ddtc *c;
 	int ret;
@@ -415,13 +429,15 @@ static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 		free(l.v);
 		return 0;
 	}
-	printf("%-40s  %-19s  %10s  %10s  %s\n", "ID", "DATE", "FILES", "BYTES",
-	       "STATE");
+	printf("%-40s  %-19s  %10s  %10s  %-19s  %s\n", "ID", "DATE", "FILES",
+	       "BYTES", "EXPIRES", "STATE");
 	for (size_t i = 0; i < l.n; i++)
-		printf("%-40s  %-19s  %10" PRIu64 "  %10s  %s\n", l.v[i].id,
-		       fmt_date(l.v[i].created, b1), l.v[i].files,
-		       fmt_bytes(l.v[i].bytes, b2),
+		printf("%-40s  %-19s  %10" PRIu64 "  %10s  %-19s  %s\n",
+		       l.v[i].id, fmt_date(l.v[i].created, b1), l.v[i].files,
+		       fmt_bytes(l.v[i].bytes, b2), l.v[i].expires ?
+		       fmt_date(l.v[i].expires, b3) : "never",
 		       l.v[i].flags & DDT_AF_INCOMPLETE ? "incomplete" :
+		       l.v[i].flags & DDT_AF_LOCKED ? "complete, locked" :
 		       "complete");
 	free(l.v);
 	return 0;
@@ -566,6 +582,97 @@ static int cmd_rm(const cmd *cm, const gopts *g, int argc, char **argv)
 		       g->su);
 	ddtc_close(c);
 	return ret;
+}
+
+/* ---- retention: retain, expire ---- */
+
+/* WHEN of 'ddt retain': a duration from now, "never", or a date. */
+static int parse_when(const cmd *cm, const char *arg, int64_t *expires)
+{
+	int64_t secs;
+
+	if (human_duration(arg, &secs) == 0) {
+		if (secs == DDT_RETAIN_NEVER) {
+			*expires = 0;
+			return 0;
+		}
+		if (secs > 0 && secs <= (INT64_MAX - now_real_ns()) /
+		    1000000000LL) {
+			*expires = now_real_ns() + secs * 1000000000LL;
+			return 0;
+		}
+	} else if (human_date(arg, expires) == 0 && *expires > 0) {
+		return 0;
+	}
+	return usage_error(cm, "'%s': give a duration from now (90d, 12h, 2w, "
+			   "1y), a date (2030-12-25, 2030-12-25 10:00, Z for "
+			   "UTC) or 'never'", arg);
+}
+
+static int cmd_retain(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	char b1[FMT_LEN];
+	int64_t expires;
+	ddtc_backup b;
+	ddtc *c;
+	int rc, ret;
+
+	ret = parse_when(cm, argv[1], &expires);
+	if (ret)
+		return ret;
+	ret = open_backup(g, argv[0], 0, &c, &b);
+	if (ret)
+		return ret;
+	rc = ddtc_backup_set_expiry(c, g->su, b.id, expires);
+	if (rc < 0)
+		ret = out_fail(rc, "set the expiry of backup %s", b.id);
+	else if (expires)
+		printf("backup %s expires %s\n", b.id, fmt_date(expires, b1));
+	else
+		printf("backup %s never expires\n", b.id);
+	ddtc_close(c);
+	return ret;
+}
+
+typedef struct expire_ctx {
+	int dry_run;
+	size_t n;
+} expire_ctx;
+
+static int expire_print(void *arg, const char *su, const char *id,
+			int64_t expires)
+{
+	expire_ctx *x = arg;
+	char b1[FMT_LEN];
+
+	x->n++;
+	printf("%s backup %s from storage unit %s (expired %s)\n",
+	       x->dry_run ? "would remove" : "removed", id, su,
+	       fmt_date(expires, b1));
+	return 0;
+}
+
+static int cmd_expire(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	expire_ctx x = { .dry_run = !!(g->given & OP_DRY_RUN) };
+	ddtc *c;
+	int rc, ret;
+
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	rc = ddtc_expire(c, g->su, x.dry_run, expire_print, &x);
+	ddtc_close(c);
+	if (rc < 0)
+		return out_fail(rc, "expire backups%s%s", g->su ? " in storage "
+				"unit " : "", g->su ? g->su : "");
+	if (x.n == 0)
+		printf("no backups past their expiry%s%s\n", g->su ? " in "
+		       "storage unit " : "", g->su ? g->su : "");
+	else
+		printf("%zu backup%s %s\n", x.n, x.n == 1 ? "" : "s",
+		       x.dry_run ? "would be removed" : "removed");
+	return 0;
 }
 
 /* ---- status ---- */
@@ -803,29 +910,66 @@ static int cmd_clean(const cmd *cm, const gopts *g, int argc, char **argv)
 
 static int su_print(void *arg, const ddtc_su *su)
 {
-	char b1[FMT_LEN], b2[FMT_LEN];
+	char b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN], r[HUMAN_LEN];
 
 	++*(size_t *)arg;
 	if (*(size_t *)arg == 1)
-		printf("%-32s  %10s  %10s  %s\n", "NAME", "FILES", "LOGICAL",
+		printf("%-32s  %10s  %10s  %-10s  %-4s  %10s  %s\n", "NAME",
+		       "FILES", "LOGICAL", "RETENTION", "LOCK", "QUOTA",
 		       "CREATED");
-	printf("%-32s  %10" PRIu64 "  %10s  %s\n", su->name, su->files,
-	       fmt_bytes(su->logical_bytes, b1), fmt_date(su->created, b2));
+	printf("%-32s  %10" PRIu64 "  %10s  %-10s  %-4s  %10s  %s\n",
+	       su->name, su->files, fmt_bytes(su->logical_bytes, b1),
+	       human_fmt_duration(su->retention, "forever", r),
+	       su->locked ? "on" : "off",
+	       su->quota ? fmt_bytes(su->quota, b3) : "none",
+	       fmt_date(su->created, b2));
+	return 0;
+}
+
+/* ddt su set: the settings given, in one SU_SET. */
+static int su_set(ddtc *c, const gopts *g, const char *name)
+{
+	char r[HUMAN_LEN], q[FMT_LEN];
+	uint32_t mask = 0;
+	ddtc_su su;
+	int rc;
+
+	if (g->given & OP_RETENTION)
+		mask |= DDT_SU_SET_RETENTION;
+	if (g->given & OP_LOCK)
+		mask |= DDT_SU_SET_LOCK;
+	if (g->given & OP_QUOTA)
+		mask |= DDT_SU_SET_QUOTA;
+	rc = ddtc_su_set(c, name, mask, g->retention, 1, g->quota, &su);
+	if (rc < 0)
+		return rc;
+	printf("storage unit %s: retention %s, retention lock %s, quota %s\n",
+	       name, human_fmt_duration(su.retention, "forever", r),
+	       su.locked ? "on" : "off",
+	       su.quota ? fmt_bytes(su.quota, q) : "none");
 	return 0;
 }
 
 static int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 {
 	const char *op = argv[0], *name = argc > 1 ? argv[1] : NULL;
-	int is_list = strcmp(op, "list") == 0;
+	int is_list = strcmp(op, "list") == 0, is_set = strcmp(op, "set") == 0;
+	const unsigned settings = OP_RETENTION | OP_LOCK | OP_QUOTA;
 	size_t n = 0;
 	uint64_t root;
 	ddtc *c;
 	int rc = 0, ret;
 
-	if (!is_list && strcmp(op, "create") != 0 && strcmp(op, "delete") != 0)
+	if (!is_list && !is_set && strcmp(op, "create") != 0 &&
+	    strcmp(op, "delete") != 0)
 		return usage_error(cm, "su: unknown operation '%s' (create, "
-				   "list or delete)", op);
+				   "list, delete or set)", op);
+	if ((g->given & settings) && !is_set)
+		return usage_error(cm, "--retention, --retention-lock and "
+				   "--quota go with su set only");
+	if (is_set && !(g->given & settings))
+		return usage_error(cm, "su set: give --retention, "
+				   "--retention-lock or --quota");
 	if (is_list ? argc != 1 : argc != 2)
 		return usage_error(cm, is_list ? "su list: takes no NAME" :
 				   "su %s: give one NAME", op);
@@ -842,6 +986,8 @@ static int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 		rc = ddtc_su_list(c, su_print, &n);
 		if (rc == 0 && n == 0)
 			printf("no storage units\n");
+	} else if (is_set) {
+		rc = su_set(c, g, name);
 	} else if (op[0] == 'c') {
 		rc = ddtc_su_create(c, name, &root);
 		if (rc == 0)
@@ -852,8 +998,9 @@ static int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 			printf("deleted storage unit %s\n", name);
 	}
 	if (rc < 0)
-		ret = out_fail(rc, "%s storage unit%s%s", is_list ? "list" : op,
-			       name ? " " : "s", name ? name : "");
+		ret = out_fail(rc, "%s storage unit%s%s", is_list ? "list" :
+			       is_set ? "change" : op, name ? " " : "s",
+			       name ? name : "");
 	ddtc_close(c);
 	return ret;
 }
@@ -877,7 +1024,8 @@ static int cmd_help(const cmd *cm, const gopts *g, int argc, char **argv)
 
 static const cmd cmds[] = {
 	{ "backup", cmd_backup, 1, 1,
-	  OP_SU | OP_NAME | OP_ONE_FS | OP_NO_CACHE | OP_QUIET | OP_CODEC,
+	  OP_SU | OP_NAME | OP_ONE_FS | OP_NO_CACHE | OP_QUIET | OP_CODEC |
+	  OP_RETAIN,
 	  OP_SU,
 	  "DIR --su SU [--name NAME] [OPTION]...",
 	  "Back up the tree at DIR into a new backup in storage unit SU.\n"
@@ -897,10 +1045,14 @@ static const cmd cmds[] = {
 	  "      --codec CODEC        compress new segments with lz4 (the\n"
 	  "                           default, fastest), zstd (about a fifth\n"
 	  "                           smaller, half as fast), gzfast or none\n"
+	  "      --retain DURATION    keep the backup this long (90d, 12h, 2w,\n"
+	  "                           1y, 30m, 45s) or 'never' expire it;\n"
+	  "                           default: the storage unit's retention\n"
 	  "  -q, --quiet              no progress line\n" },
 	{ "list", cmd_list, 0, 0, OP_SU, OP_SU,
 	  "--su SU",
-	  "List the backups in storage unit SU, oldest first.\n"
+	  "List the backups in storage unit SU, oldest first, with when each\n"
+	  "expires and whether a retention lock holds it.\n"
 	  "\n"
 	  "      --su SU              the storage unit (required)\n" },
 	{ "ls", cmd_ls, 1, 2, OP_SU, OP_SU,
@@ -930,17 +1082,47 @@ static const cmd cmds[] = {
 	  "space its unique segments take is freed by the target's cleaning.\n"
 	  "\n"
 	  "      --su SU              the storage unit (required)\n" },
+	{ "retain", cmd_retain, 2, 2, OP_SU, OP_SU,
+	  "BACKUP WHEN --su SU",
+	  "Set when BACKUP expires. WHEN is a duration from now (90d, 12h,\n"
+	  "2w, 1y, 30m, 45s; 1y is 365 days), a date (2030-12-25 or\n"
+	  "2030-12-25 10:00, local time; end it with Z for UTC) or 'never'.\n"
+	  "A backup under retention lock can be kept longer, never shorter.\n"
+	  "BACKUP is a backup id, a backup name (its newest complete backup)\n"
+	  "or 'latest'.\n"
+	  "\n"
+	  "      --su SU              the storage unit (required)\n" },
+	{ "expire", cmd_expire, 0, 0, OP_SU | OP_DRY_RUN, 0,
+	  "[--su SU] [--dry-run]",
+	  "Remove the backups whose expiry has passed, in every storage unit\n"
+	  "or in SU, and name each. The target also does this daily. An\n"
+	  "incomplete backup is left a day past its expiry to finish.\n"
+	  "\n"
+	  "      --su SU              only this storage unit\n"
+	  "      --dry-run            name them, remove nothing\n" },
 	{ "status", cmd_status, 0, 0, 0, 0,
 	  "",
 	  "Show the target's capacity, usage, data reduction and sessions.\n" },
-	{ "su", cmd_su, 1, 2, OP_RECURSIVE, 0,
-	  "create NAME | list | delete NAME [--recursive]",
-	  "Create, list or delete storage units. A storage unit holds backups\n"
-	  "under its own name space and figures. Names are 1 to 255 letters,\n"
-	  "digits, '-', '_' or '.'.\n"
+	{ "su", cmd_su, 1, 2, OP_RECURSIVE | OP_RETENTION | OP_LOCK | OP_QUOTA,
+	  0,
+	  "create NAME | list | delete NAME [--recursive] |\n"
+	  "       set NAME [--retention D] [--retention-lock] [--quota SIZE]",
+	  "Create, list, delete or configure storage units. A storage unit\n"
+	  "holds backups under its own name space and figures. Names are 1 to\n"
+	  "255 letters, digits, '-', '_' or '.'. 'su set' needs an admin.\n"
 	  "\n"
 	  "  -r, --recursive          delete a storage unit with everything in "
-	  "it\n" },
+	  "it\n"
+	  "      --retention D        how long new backups are kept unless they\n"
+	  "                           say (90d, 12h, 2w, 1y; 'never': for ever)\n"
+	  "      --retention-lock     turn the retention lock on: until its\n"
+	  "                           expiry no one, admin included, can remove\n"
+	  "                           a complete backup or shorten its expiry.\n"
+	  "                           It cannot be turned off, it needs a\n"
+	  "                           retention, and every backup must have an\n"
+	  "                           expiry first\n"
+	  "      --quota SIZE         most logical bytes the unit may hold (10G,\n"
+	  "                           500M, 1.5T; 'none': no quota)\n" },
 	{ "clean", cmd_clean, 1, 1, OP_QUIET, 0,
 	  "start | status | watch",
 	  "Cleaning gives back the space of segments that no backup or file\n"
@@ -976,6 +1158,11 @@ static const char *op_name(unsigned op)
 	case OP_ONE_FS: return "--one-file-system";
 	case OP_NO_CACHE: return "--no-cache";
 	case OP_CODEC: return "--codec";
+	case OP_RETAIN: return "--retain";
+	case OP_DRY_RUN: return "--dry-run";
+	case OP_RETENTION: return "--retention";
+	case OP_LOCK: return "--retention-lock";
+	case OP_QUOTA: return "--quota";
 	default: return "--quiet";
 	}
 }
@@ -1017,10 +1204,50 @@ static int parse_port(const char *arg, int *out)
 	return 0;
 }
 
+/* --retain, --dry-run, --retention, --retention-lock, --quota (which: 0
+ * to 4 in that order) into g. */
+static int retention_opt(int which, const char *arg, gopts *g)
+{
+	int64_t secs;
+
+	switch (which) {
+	case 0:
+		if (human_duration(arg, &secs) < 0 || secs == 0)
+			return usage_error(NULL, "--retain '%s': give a duration "
+					   "(90d, 12h, 2w, 1y, 30m, 45s) or "
+					   "'never'", arg);
+		g->retain = secs;
+		g->given |= OP_RETAIN;
+		return 0;
+	case 1:
+		g->given |= OP_DRY_RUN;
+		return 0;
+	case 2:
+		if (human_duration(arg, &secs) < 0)
+			return usage_error(NULL, "--retention '%s': give a "
+					   "duration (90d, 12h, 2w, 1y) or "
+					   "'never' to keep backups for ever",
+					   arg);
+		g->retention = secs < 0 ? 0 : (uint64_t)secs;
+		g->given |= OP_RETENTION;
+		return 0;
+	case 3:
+		g->given |= OP_LOCK;
+		return 0;
+	default:
+		if (human_size(arg, &g->quota) < 0)
+			return usage_error(NULL, "--quota '%s': give a size (10G, "
+					   "500M, 1.5T) or 'none'", arg);
+		g->given |= OP_QUOTA;
+		return 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_PWFILE = 256, OPT_SU, OPT_NAME, OPT_PATH, OPT_NO_CACHE,
-	       OPT_CODEC };
+	       OPT_CODEC, OPT_RETAIN, OPT_DRY_RUN, OPT_RETENTION, OPT_LOCK,
+	       OPT_QUOTA };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -1034,6 +1261,11 @@ int main(int argc, char **argv)
 		{ "one-file-system", no_argument, NULL, 'x' },
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "codec", required_argument, NULL, OPT_CODEC },
+		{ "retain", required_argument, NULL, OPT_RETAIN },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "retention", required_argument, NULL, OPT_RETENTION },
+		{ "retention-lock", no_argument, NULL, OPT_LOCK },
+		{ "quota", required_argument, NULL, OPT_QUOTA },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1098,6 +1330,15 @@ int main(int argc, char **argv)
 				return usage_error(NULL, "--codec '%s': use lz4, "
 						   "zstd, gzfast or none", optarg);
 			g.given |= OP_CODEC;
+			break;
+		case OPT_RETAIN:
+		case OPT_DRY_RUN:
+		case OPT_RETENTION:
+		case OPT_LOCK:
+		case OPT_QUOTA:
+			rc = retention_opt(opt - OPT_RETAIN, optarg, &g);
+			if (rc)
+				return rc;
 			break;
 		case 'q':
 			g.given |= OP_QUIET;

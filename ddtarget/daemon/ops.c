@@ -241,6 +241,9 @@ static int su_list_cb(void *arg, const ns_su *su)
 	wb_u64(w, su->files);
 	wb_u64(w, su->logical_bytes);
 	wb_i64(w, su->created);
+	wb_u64(w, su->retention);
+	wb_u8(w, (uint8_t)su->locked);
+	wb_u64(w, su->quota);
 	(*(uint32_t *)a[1])++;
 	return w->err;
 }
@@ -275,6 +278,17 @@ static int op_su_delete(ddtd *d, ops_session *ss, rbuf *r)
 	return ns_su_delete(d->ns, name, recursive);
 }
 
+/* SU_OPEN's reply, which SU_SET's repeats. */
+static void su_reply(wbuf *w, const ns_su *su)
+{
+	wb_u64(w, su->root);
+	wb_u64(w, su->files);
+	wb_u64(w, su->logical_bytes);
+	wb_u64(w, su->retention);
+	wb_u8(w, (uint8_t)su->locked);
+	wb_u64(w, su->quota);
+}
+
 static int op_su_open(ddtd *d, rbuf *r, wbuf *w)
 {
 	char name[DDT_MAX_STR + 1];
@@ -285,10 +299,89 @@ static int op_su_open(ddtd *d, rbuf *r, wbuf *w)
 	if ((rc = parsed(r, DDT_OP_SU_OPEN)) < 0 ||
 	    (rc = ns_su_get(d->ns, name, &su)) < 0)
 		return rc;
-	wb_u64(w, su.root);
-	wb_u64(w, su.files);
-	wb_u64(w, su.logical_bytes);
+	su_reply(w, &su);
 	return 0;
+}
+
+/* ---- retention, retention lock, quota ---- */
+
+static int op_su_set(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
+{
+	char name[DDT_MAX_STR + 1];
+	uint64_t retention, quota;
+	uint32_t mask;
+	uint8_t lock;
+	ns_su su;
+	int rc;
+
+	rb_str(r, name, sizeof(name));
+	mask = rb_u32(r);
+	retention = rb_u64(r);
+	lock = rb_u8(r);
+	quota = rb_u64(r);
+	if ((rc = parsed(r, DDT_OP_SU_SET)) < 0 ||
+	    (rc = need_admin(ss, "changing a storage unit's settings")) < 0 ||
+	    (rc = ns_su_set(d->ns, name, mask, retention, lock, quota,
+			    &su)) < 0)
+		return rc;
+	su_reply(w, &su);
+	return 0;
+}
+
+static int op_backup_set(ddtd *d, rbuf *r)
+{
+	char su[DDT_MAX_STR + 1], id[DDT_MAX_STR + 1];
+	int64_t expires;
+	int rc;
+
+	rb_str(r, su, sizeof(su));
+	rb_str(r, id, sizeof(id));
+	expires = rb_i64(r);
+	if ((rc = parsed(r, DDT_OP_BACKUP_SET)) < 0)
+		return rc;
+	return ns_backup_set_expiry(d->ns, su, id, expires);
+}
+
+typedef struct expire_ctx {
+	wbuf *w;
+	uint32_t n;
+} expire_ctx;
+
+static int expire_cb(void *arg, const char *su, const ns_backup *b)
+{
+	expire_ctx *c = arg;
+
+	wb_str(c->w, su);
+	wb_str(c->w, b->id);
+	wb_i64(c->w, b->expires);
+	c->n++;
+	/* Full: stop before the reply outgrows a payload; what was removed
+	 * is all in it, and the client asks again for the rest. */
+	if (c->w->len + 2 * (2 + DDT_MAX_NAME) + 8 > DDT_MAX_PAYLOAD)
+		return 1;
+	return c->w->err;
+}
+
+static int op_expire(ddtd *d, rbuf *r, wbuf *w)
+{
+	char su[DDT_MAX_STR + 1];
+	expire_ctx c = { .w = w, .n = 0 };
+	uint8_t dry_run;
+	size_t at;
+	int rc;
+
+	rb_str(r, su, sizeof(su));
+	dry_run = rb_u8(r);
+	if ((rc = parsed(r, DDT_OP_EXPIRE)) < 0)
+		return rc;
+	at = w->len;
+	wb_u32(w, 0);
+	rc = ns_expire(d->ns, su[0] ? su : NULL, now_ns(), dry_run, expire_cb,
+		       &c);
+	if (rc > 0)
+		rc = 0;
+	wb_put_u32_at(w, at, c.n);
+	return rc;
 }
 
 /* ---- namespace ---- */
@@ -714,17 +807,21 @@ out:
 static int op_backup_begin(ddtd *d, rbuf *r, wbuf *w)
 {
 	char su[DDT_MAX_STR + 1], name[DDT_MAX_STR + 1];
+	int64_t retain;
 	ns_backup b;
 	ddt_attr a;
 	int rc;
 
 	rb_str(r, su, sizeof(su));
 	rb_str(r, name, sizeof(name));
+	retain = rb_i64(r);
 	if ((rc = parsed(r, DDT_OP_BACKUP_BEGIN)) < 0 ||
-	    (rc = ns_backup_begin(d->ns, su, name, now_ns(), &b, &a)) < 0)
+	    (rc = ns_backup_begin(d->ns, su, name, now_ns(), retain, &b,
+				  &a)) < 0)
 		return rc;
 	wb_str(w, b.id);
 	wb_attr(w, &a);
+	wb_i64(w, b.expires);
 	return 0;
 }
 
@@ -755,6 +852,7 @@ static int backup_list_cb(void *arg, const ns_backup *b)
 	wb_i64(w, b->created);
 	wb_u64(w, b->files);
 	wb_u64(w, b->bytes);
+	wb_i64(w, b->expires);
 	(*(uint32_t *)a[1])++;
 	return w->err;
 }
@@ -870,6 +968,9 @@ static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
 	case DDT_OP_BACKUP_DELETE: return op_backup_delete(d, r);
 	case DDT_OP_CLEAN_START: return op_clean_start(d, ss, r);
 	case DDT_OP_CLEAN_STATUS: return op_clean_status(d, r, w);
+	case DDT_OP_SU_SET:	return op_su_set(d, ss, r, w);
+	case DDT_OP_BACKUP_SET:	return op_backup_set(d, r);
+	case DDT_OP_EXPIRE:	return op_expire(d, r, w);
 	}
 	return ddterr_set(-EPROTO, "unknown opcode 0x%02x", op);
 }

@@ -20,7 +20,7 @@
 
 /* ---- small helpers ---- */
 
-static int64_t now_ns(void)
+int64_t nsi_now(void)
 {
 	struct timespec ts;
 
@@ -107,18 +107,23 @@ static size_t encode_inode(const inode *in, uint8_t *p)
 		put_le64(p + INO_HEAD + 8, in->bytes);
 		put_le64(p + INO_HEAD + 16, in->backups);
 		put_le64(p + INO_HEAD + 24, (uint64_t)in->created);
+		put_le64(p + INO_DIR_V1_LEN, (uint64_t)in->expires);
+		put_le64(p + INO_DIR_V1_LEN + 8, in->retention);
+		put_le64(p + INO_DIR_V1_LEN + 16, in->quota);
+		put_le32(p + INO_DIR_V1_LEN + 24, in->su_flags);
 		return INO_DIR_LEN;
 	}
 	return INO_HEAD;
 }
 
-static size_t type_len(uint8_t type)
+/* A record's length by version and type; 0 for neither. */
+static size_t type_len(uint8_t version, uint8_t type)
 {
 	switch (type) {
 	case DDT_T_FILE:
 		return INO_FILE_LEN;
 	case DDT_T_DIR:
-		return INO_DIR_LEN;
+		return version == INO_VERSION_V1 ? INO_DIR_V1_LEN : INO_DIR_LEN;
 	case DDT_T_SYMLINK:
 		return INO_HEAD;
 	}
@@ -128,7 +133,9 @@ static size_t type_len(uint8_t type)
 static int decode_inode(uint64_t ino, const uint8_t *p, size_t len, inode *in)
 {
 	memset(in, 0, sizeof(*in));
-	if (len < INO_HEAD || p[0] != INO_VERSION || type_len(p[1]) != len)
+	if (len < INO_HEAD ||
+	    (p[0] != INO_VERSION && p[0] != INO_VERSION_V1) ||
+	    type_len(p[0], p[1]) != len)
 		return ddterr_set(-EBADMSG, "namespace: inode %llu: damaged "
 				  "record (%zu bytes)", (unsigned long long)ino,
 				  len);
@@ -154,6 +161,13 @@ static int decode_inode(uint64_t ino, const uint8_t *p, size_t len, inode *in)
 		in->backups = get_le64(p + INO_HEAD + 16);
 		in->created = (int64_t)get_le64(p + INO_HEAD + 24);
 	}
+	if (in->type == DDT_T_DIR && len == INO_DIR_LEN) {
+		in->expires = (int64_t)get_le64(p + INO_DIR_V1_LEN);
+		in->retention = get_le64(p + INO_DIR_V1_LEN + 8);
+		in->quota = get_le64(p + INO_DIR_V1_LEN + 16);
+		in->su_flags = get_le32(p + INO_DIR_V1_LEN + 24);
+	}
+	/* Version 1 left a non-directory's parent 0 (unknown) already. */
 	return 0;
 }
 
@@ -297,7 +311,7 @@ int nsi_txn_begin(ns *n, txn *t)
 	memset(t, 0, sizeof(*t));
 	t->n = n;
 	t->next_ino = n->next_ino;
-	t->now = now_ns();
+	t->now = nsi_now();
 	t->cap = 64;
 	t->tab = calloc(t->cap, sizeof(*t->tab));
 	return t->tab ? 0 : -ENOMEM;
@@ -497,7 +511,9 @@ static void dent_put(txn *t, uint64_t dir, const char *name, const inode *c)
 	nsi_txn_put(t, key, dent_key(key, dir, name), v, sizeof(v));
 }
 
-/* Enter c as name in d (the name is known to be free). */
+/* Enter c as name in d (the name is known to be free). A file or symlink
+ * without a known directory takes d: the retention lock finds the backup
+ * holding an inode through it (ns_lock.c). Its callers mark c changed. */
 void nsi_link_entry(txn *t, inode *d, const char *name, inode *c)
 {
 	dent_put(t, d->ino, name, c);
@@ -505,12 +521,52 @@ void nsi_link_entry(txn *t, inode *d, const char *name, inode *c)
 	if (c->type == DDT_T_DIR) {
 		d->nlink++;
 		c->parent = d->ino;
+	} else if (!c->parent) {
+		c->parent = d->ino;
 	}
 	d->mtime = t->now;
 	nsi_touch(t, d);
 }
 
-void nsi_unlink_entry(txn *t, inode *d, const char *name, const inode *c)
+typedef struct other_name {
+	uint64_t ino;
+	const char *skip;
+	int found;
+} other_name;
+
+static int other_name_cb(void *arg, const uint8_t *key, size_t klen,
+			 const uint8_t *val, size_t vlen)
+{
+	other_name *o = arg;
+
+	if (vlen != DENT_LEN || get_le64(val) != o->ino)
+		return 0;
+	if (klen - 9 == strlen(o->skip) && !memcmp(key + 9, o->skip, klen - 9))
+		return 0;
+	o->found = 1;
+	return 1;
+}
+
+/* Whether directory dir holds ino under a name other than skip. A scan of
+ * dir: only for a file of several names losing the one in its known
+ * directory, which is rare. */
+static int has_other_name(ns *n, uint64_t dir, const char *skip, uint64_t ino)
+{
+	other_name o = { .ino = ino, .skip = skip };
+	uint8_t prefix[9];
+
+	nsi_ino_key(prefix, 'D', dir);
+	if (idx_kv_scan(n->ix, IDX_NS, prefix, sizeof(prefix), NULL, 0,
+			other_name_cb, &o) < 0)
+		return 0;
+	return o.found;
+}
+
+/* Remove name from d. A file or symlink whose known directory was d keeps
+ * it if another of its names is there; else it knows none any more (its
+ * names are not indexed by inode), which the retention lock reads as
+ * "cannot be placed". */
+void nsi_unlink_entry(txn *t, inode *d, const char *name, inode *c)
 {
 	uint8_t key[KEY_MAX];
 
@@ -519,6 +575,12 @@ void nsi_unlink_entry(txn *t, inode *d, const char *name, const inode *c)
 		d->size--;
 	if (c->type == DDT_T_DIR && d->nlink > 2)
 		d->nlink--;
+	if (c->type != DDT_T_DIR && c->parent == d->ino &&
+	    (c->nlink <= 1 || !has_other_name(t->n, d->ino, name, c->ino))) {
+		c->parent = 0;
+		if (c->state == CLEAN)
+			c->state = DIRTY;
+	}
 	d->mtime = t->now;
 	nsi_touch(t, d);
 }
@@ -573,6 +635,25 @@ int nsi_child_get(txn *t, const inode *d, const char *name, inode **out)
 
 /* ---- open, close, sync ---- */
 
+/* A format-1 store reads as it is (ns_int.h): only the mark changes, so
+ * that an older build, which could not read the records this one writes,
+ * refuses the store instead of calling them damaged. */
+static int upgrade_format(ns *n)
+{
+	uint8_t fmt[4];
+	idx_batch *b;
+	int rc;
+
+	put_le32(fmt, NS_FORMAT);
+	rc = idx_batch_new(&b);
+	if (rc < 0)
+		return rc;
+	idx_batch_put(b, IDX_NS, "Mformat", 7, fmt, sizeof(fmt));
+	rc = idx_batch_write(n->ix, b, 1);
+	idx_batch_free(b);
+	return rc;
+}
+
 static int load_meta(ns *n)
 {
 	uint8_t fmt[4];
@@ -595,10 +676,14 @@ static int load_meta(ns *n)
 	}
 	if (rc < 0)
 		return rc;
-	if (len != 4 || get_le32(v) != NS_FORMAT)
+	if (len != 4 || (get_le32(v) != NS_FORMAT &&
+			 get_le32(v) != NS_FORMAT_V1))
 		rc = ddterr_set(-EINVAL, "namespace: format %u is not "
-				"supported (this build reads %d)",
-				len == 4 ? get_le32(v) : 0, NS_FORMAT);
+				"supported (this build reads %d and %d)",
+				len == 4 ? get_le32(v) : 0, NS_FORMAT_V1,
+				NS_FORMAT);
+	else if (get_le32(v) == NS_FORMAT_V1)
+		rc = upgrade_format(n);
 	free(v);
 	if (rc < 0)
 		return rc;

@@ -17,7 +17,29 @@
  * lock, so they may call back into the namespace. Calls return 0 or a
  * negative errno that maps to the protocol's codes (wire.h), with a ddterr
  * message. Moving or linking between storage units is -EINVAL: a unit's figures
- * would otherwise have to follow whole subtrees. */
+ * would otherwise have to follow whole subtrees.
+ *
+ * Retention. Every backup has an expiry (0: never), set when it begins
+ * (from the unit's default retention unless given) and changed with
+ * ns_backup_set_expiry(); ns_expire() removes the backups past theirs.
+ *
+ * Retention lock (compliance mode) is a unit setting that can be turned on
+ * and never off. In a locked unit a backup is locked while it is complete
+ * and its expiry is in the future (or never comes): then, for every caller,
+ * it cannot be deleted, its expiry cannot be brought forward, and nothing
+ * inside it can change (unlink, rmdir, rename into, out of or within,
+ * setattr, mkdir, symlink, link into, commit) - each is -EPERM with a
+ * message naming the backup and its date. The lock goes by the real clock
+ * (CLOCK_REALTIME), whatever `now` a caller passes. An incomplete backup
+ * is not locked: an interrupted one may be removed. Because hard links may
+ * join backups made before the lock, a file with several names cannot
+ * change in a locked unit, nor can one stored by format 1 (which did not
+ * record where a file lives); their names can still be removed where no
+ * lock holds them. In a locked unit a hard link or a rename may not make a
+ * file's names span two backups.
+ *
+ * Quota: a commit that would take a unit's logical bytes over its quota
+ * (and adds bytes) is -EDQUOT, and nothing of it is committed. */
 #ifndef NS_H
 #define NS_H
 
@@ -43,6 +65,9 @@ typedef struct ns_su {
 	uint64_t files;		/* regular files in it */
 	uint64_t logical_bytes;	/* their sizes, added up */
 	int64_t created;	/* ns since the epoch */
+	uint64_t retention;	/* new backups' default, s; 0: kept forever */
+	int locked;		/* retention lock on (never turned off) */
+	uint64_t quota;		/* logical bytes; 0: none */
 } ns_su;
 
 /* -EEXIST, -ENAMETOOLONG / -EINVAL for a bad name. */
@@ -50,8 +75,16 @@ int ns_su_create(ns *n, const char *name, ns_su *out);
 int ns_su_get(ns *n, const char *name, ns_su *out);	/* -ENOENT */
 typedef int (*ns_su_cb)(void *arg, const ns_su *su);
 int ns_su_list(ns *n, ns_su_cb cb, void *arg);
-/* -ENOTEMPTY unless empty or recursive. Synced. */
+/* -ENOTEMPTY unless empty or recursive; -EPERM while it holds a locked
+ * backup. Synced. */
 int ns_su_delete(ns *n, const char *name, int recursive);
+/* Change the settings that mask (DDT_SU_SET_* bits) names, all or none;
+ * synced; out (may be NULL) gets the unit after. The lock: 1 turns it on
+ * (it needs a retention > 0, and every backup of the unit to have an
+ * expiry: -EINVAL naming the first that has none); 0 is -EPERM once it
+ * is on. A locked unit's retention can grow, not shrink (-EPERM). */
+int ns_su_set(ns *n, const char *name, uint32_t mask, uint64_t retention,
+	      int lock, uint64_t quota, ns_su *out);
 
 /* ---- the tree ---- */
 
@@ -122,24 +155,46 @@ int ns_foreach_file(ns *n, ns_root_cb cb, void *arg);
 typedef struct ns_backup {
 	char id[DDT_MAX_NAME + 1];	/* NAME@YYYYMMDDTHHMMSSZ */
 	uint64_t ino;
-	uint32_t flags;			/* DDT_AF_* */
+	uint32_t flags;			/* DDT_AF_*; DDT_AF_LOCKED as listed */
 	int64_t created;
 	uint64_t files, bytes;
+	int64_t expires;		/* ns since the epoch; 0: never */
 } ns_backup;
 
 /* A new backup directory at the root of storage unit su, flagged backup
  * and incomplete; id from name and now (ns). -EEXIST if one of that
- * second exists. */
+ * second exists. retain: seconds it is kept from now, DDT_RETAIN_DEFAULT
+ * (0) for the unit's default retention, DDT_RETAIN_NEVER (-1) for no
+ * expiry. In a locked unit, less than the unit's retention is -EPERM. */
 int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
-		    ns_backup *out, ddt_attr *out_attr);
+		    int64_t retain, ns_backup *out, ddt_attr *out_attr);
+/* Set backup id's expiry (ns since the epoch; 0: never, the latest of all).
+ * Lengthening always works; bringing a locked backup's expiry forward is
+ * -EPERM, and so is setting an incomplete one's in a locked unit below
+ * its creation plus the unit's retention. */
+int ns_backup_set_expiry(ns *n, const char *su, const char *id,
+			 int64_t expires);
 /* Clear the incomplete flag, record the totals; synced. */
 int ns_backup_end(ns *n, uint64_t ino, uint64_t files, uint64_t bytes,
 		  ddt_attr *out);
 typedef int (*ns_backup_cb)(void *arg, const ns_backup *b);
 int ns_backup_list(ns *n, const char *su, ns_backup_cb cb, void *arg);
 /* Remove a backup and everything under it; synced, so that what the
- * cleaner then reclaims cannot reappear after a crash. */
+ * cleaner then reclaims cannot reappear after a crash. -EPERM if locked. */
 int ns_backup_delete(ns *n, const char *su, const char *id);
+
+/* Remove the backups of unit su (NULL: of every unit) whose expiry is at
+ * or before now (ns): the complete ones, and the incomplete ones a day
+ * past it (they may still be running before that). Each removal is synced
+ * like ns_backup_delete() and re-checked under the lock, so a backup whose
+ * expiry was just extended stays; a backup still locked by the real clock
+ * stays whatever now says. cb (may be NULL) hears of each removal after
+ * it, outside the lock; dry_run: only hear of them. A cb that returns
+ * non-zero stops the run, and that value is returned (> 0: not an error).
+ * Safe to call from any thread, at any time, next to any other call. */
+typedef int (*ns_expire_cb)(void *arg, const char *su, const ns_backup *b);
+int ns_expire(ns *n, const char *su, int64_t now, int dry_run,
+	      ns_expire_cb cb, void *arg);
 
 /* ---- figures ---- */
 

@@ -8,10 +8,18 @@
  *   'L' ino                -> a symbolic link's target
  *   'S' name               -> version u8, root ino u64 (a storage unit)
  *   'M' "next_ino"         -> u64; 'M' "format" -> u32
- * A storage unit's usage (files, bytes, backups) and creation time live in
- * its root directory's record, and every inode records its unit's root, so
- * a commit anywhere finds the counters to update with one read. Inode 1 is
- * reserved: there is no global root. */
+ * A storage unit's usage (files, bytes, backups), creation time and
+ * settings (default retention, retention lock, quota) live in its root
+ * directory's record, and every inode records its unit's root, so a commit
+ * anywhere finds the counters and the quota with one read. A backup's
+ * expiry lives in its directory's record. Inode 1 is reserved: there is no
+ * global root.
+ *
+ * Record versions: format 1 (INO_VERSION 1) had no expiry, settings or file
+ * parents; its directory records are INO_DIR_V1_LEN bytes and decode with
+ * those fields 0 (never expires, no lock, no quota, parent unknown). Format
+ * 2 writes every record at version 2; a store is marked format 2 when this
+ * build first opens it, so an older build then refuses it cleanly. */
 #ifndef NS_INT_H
 #define NS_INT_H
 
@@ -21,14 +29,22 @@
 
 #include "ns.h"
 
-#define NS_FORMAT	1
-#define INO_VERSION	1
+#define NS_FORMAT	2
+#define NS_FORMAT_V1	1		/* read, and upgraded on open */
+#define INO_VERSION	2
+#define INO_VERSION_V1	1
 #define SU_VERSION	1
 #define FIRST_INO	2
 #define INO_HEAD	70		/* the part common to all types */
 #define INO_FILE_LEN	(INO_HEAD + 1 + FP_LEN)
-#define INO_DIR_LEN	(INO_HEAD + 32)
-#define INO_MAX_LEN	INO_FILE_LEN	/* the longest of the two */
+#define INO_DIR_V1_LEN	(INO_HEAD + 32)
+#define INO_DIR_LEN	(INO_DIR_V1_LEN + 28)	/* + expires, retention,
+						   quota, su_flags */
+#define INO_MAX_LEN	INO_DIR_LEN	/* the longest of them */
+#define SU_LOCKED	1u		/* su_flags: retention lock is on */
+/* An incomplete backup past its expiry is left this long to finish before
+ * ns_expire() takes it: it may still be running. */
+#define EXPIRE_INCOMPLETE_GRACE	(86400LL * 1000000000LL)
 #define DENT_LEN	9
 #define KEY_MAX		(1 + 8 + DDT_MAX_NAME)
 #define SYMLINK_MAX	(DDT_MAX_STR - 1)	/* a PATH_MAX with its NUL */
@@ -40,7 +56,9 @@
 enum { CLEAN = 1, DIRTY, GONE };
 
 /* An inode, decoded. Directories use files/bytes/backups/created: a storage
- * unit's root keeps the unit's usage there, a backup its totals. */
+ * unit's root keeps the unit's usage there, a backup its totals. A backup
+ * keeps its expiry in expires; a unit's root its settings in retention,
+ * quota and su_flags. */
 typedef struct inode {
 	uint64_t ino;
 	uint8_t type;
@@ -48,12 +66,18 @@ typedef struct inode {
 	uint64_t size;
 	int64_t atime, mtime, ctime;
 	uint32_t flags;
-	uint64_t parent;	/* directories: the one holding it; 0: root */
+	uint64_t parent;	/* directories: the one holding it, 0 for a
+				   unit's root; others: a directory holding
+				   one of its names, 0 if not known */
 	uint64_t su;		/* the storage unit's root */
 	uint8_t level;		/* files */
 	fp_t root;
 	uint64_t files, bytes, backups;
 	int64_t created;
+	int64_t expires;	/* backups: ns since the epoch; 0 never */
+	uint64_t retention;	/* unit roots: default, seconds; 0 forever */
+	uint64_t quota;		/* unit roots: logical bytes; 0 none */
+	uint32_t su_flags;	/* unit roots: SU_LOCKED */
 	uint8_t state;		/* in a transaction's cache */
 } inode;
 
@@ -89,6 +113,7 @@ typedef struct dlist {
 
 /* ---- small helpers (ns.c) ---- */
 
+int64_t nsi_now(void);		/* CLOCK_REALTIME, ns */
 size_t nsi_ino_key(uint8_t *k, uint8_t tag, uint64_t ino);
 int nsi_name_check(const char *name);
 void nsi_to_attr(const inode *in, ddt_attr *a);
@@ -120,9 +145,35 @@ int nsi_txn_flush(txn *t, int sync);
 /* ---- entries (ns.c) ---- */
 
 void nsi_link_entry(txn *t, inode *d, const char *name, inode *c);
-void nsi_unlink_entry(txn *t, inode *d, const char *name, const inode *c);
+void nsi_unlink_entry(txn *t, inode *d, const char *name, inode *c);
 int nsi_drop_link(txn *t, inode *c);
 int nsi_child_get(txn *t, const inode *d, const char *name, inode **out);
+
+/* ---- retention lock and quota (ns_lock.c) ---- */
+
+/* 0 unless the change would touch a backup under retention lock: then
+ * -EPERM with a message naming it and its date. d is a directory whose
+ * content changes (or the directory itself); for nsi_lock_inode() any
+ * inode whose own record changes (a file's content or attributes). */
+int nsi_lock_dir(txn *t, inode *d);
+int nsi_lock_inode(txn *t, inode *in);
+/* In a locked unit, -EPERM if a new name of c in d would make c's names
+ * span two backups (or a backup and the outside). */
+int nsi_lock_span(txn *t, inode *c, inode *d);
+/* Whether backup b (of unit root r) is under retention lock at now (the
+ * real clock: t->now in a transaction). */
+int nsi_backup_locked(int64_t now, const inode *r, const inode *b);
+/* The backup directory holding directory d (itself if it is one), 0 if
+ * none. */
+int nsi_backup_of(txn *t, inode *d, uint64_t *out);
+/* -EPERM for a locked backup b of unit root r, with the message. */
+int nsi_lock_refuse(txn *t, const inode *r, const inode *b, const char *what);
+/* The name of the unit whose root is root, and of entry ino in directory
+ * dir: for messages (a scan, so error paths only). "?" if not found. */
+void nsi_su_name(ns *n, uint64_t root, char *buf, size_t cap);
+void nsi_entry_name(ns *n, uint64_t dir, uint64_t ino, char *buf, size_t cap);
+/* "2026-12-25 10:00:00 UTC" into buf (at least 32 bytes). */
+const char *nsi_fmt_utc(int64_t t, char *buf, size_t cap);
 
 /* fn as one locked transaction, flushed with sync (ns.c). */
 typedef int (*nsi_update_fn)(txn *t, void *arg);

@@ -1,5 +1,6 @@
-/* ns_su.c - the namespace's storage units and backups, the recursive
- * removal that deletes either, and the figures summed over all units. */
+/* ns_su.c - the namespace's storage units (and their retention, lock and
+ * quota settings) and backups (and their expiry), the recursive removal
+ * that deletes either, expiry, and the figures summed over all units. */
 #include "ns_int.h"
 
 #include <errno.h>
@@ -12,6 +13,10 @@
 
 #include "bytes.h"
 #include "ddterr.h"
+
+#define NS_PER_S	1000000000LL
+/* The longest retention: 200 years from now still fits an int64 of ns. */
+#define RETAIN_MAX	(200LL * 366 * 86400)
 
 /* ---- storage unit records ---- */
 
@@ -162,6 +167,18 @@ static int rm_contents(txn *t, uint64_t top)
 
 /* ---- storage units ---- */
 
+static void backup_fill(ns_backup *b, const char *id, const inode *in)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->id, sizeof(b->id), "%s", id);
+	b->ino = in->ino;
+	b->flags = in->flags;
+	b->created = in->created;
+	b->files = in->files;
+	b->bytes = in->bytes;
+	b->expires = in->expires;
+}
+
 static void su_fill(ns_su *s, const char *name, const inode *r)
 {
 	memset(s, 0, sizeof(*s));
@@ -170,6 +187,9 @@ static void su_fill(ns_su *s, const char *name, const inode *r)
 	s->files = r->files;
 	s->logical_bytes = r->bytes;
 	s->created = r->created;
+	s->retention = r->retention;
+	s->locked = !!(r->su_flags & SU_LOCKED);
+	s->quota = r->quota;
 }
 
 int ns_su_create(ns *n, const char *name, ns_su *out)
@@ -304,6 +324,77 @@ int ns_su_list(ns *n, ns_su_cb cb, void *arg)
 	return rc;
 }
 
+/* The backups at unit root r, read as they are now; *out (malloc'd, count
+ * in *got) has DDT_AF_LOCKED set on those locked at now. */
+static int root_backups(ns *n, const inode *r, int64_t now, ns_backup **out,
+			size_t *got)
+{
+	ns_backup *v = NULL;
+	dlist l = { 0 };
+	inode in;
+	int rc;
+
+	*got = 0;
+	rc = nsi_list_dir(n, r->ino, "", SIZE_MAX, &l);
+	if (rc < 0)
+		goto out;
+	v = malloc((l.n ? l.n : 1) * sizeof(*v));
+	if (!v) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.v[i].type != DDT_T_DIR)
+			continue;
+		rc = nsi_read_inode(n, l.v[i].ino, &in);
+		if (rc == -ENOENT) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0)
+			goto out;
+		if (!(in.flags & DDT_AF_BACKUP))
+			continue;
+		backup_fill(&v[*got], l.v[i].name, &in);
+		if (nsi_backup_locked(now, r, &in))
+			v[*got].flags |= DDT_AF_LOCKED;
+		(*got)++;
+	}
+out:
+	free(l.v);
+	if (rc < 0) {
+		free(v);
+		v = NULL;
+		*got = 0;
+	}
+	*out = v;
+	return rc;
+}
+
+/* A locked unit goes only once none of its backups is locked. */
+static int no_locked_backup(txn *t, inode *r)
+{
+	ns_backup *v;
+	size_t got, i;
+	inode *b;
+	int rc;
+
+	if (!(r->su_flags & SU_LOCKED))
+		return 0;
+	rc = root_backups(t->n, r, t->now, &v, &got);
+	for (i = 0; rc == 0 && i < got; i++)
+		if (v[i].flags & DDT_AF_LOCKED)
+			break;
+	if (rc == 0 && i < got) {
+		rc = nsi_txn_get_dir(t, v[i].ino, &b);
+		if (rc == 0)
+			rc = nsi_lock_refuse(t, r, b, "its storage unit cannot "
+					     "be deleted before");
+	}
+	free(v);
+	return rc;
+}
+
 int ns_su_delete(ns *n, const char *name, int recursive)
 {
 	uint8_t key[1 + DDT_MAX_NAME];
@@ -326,7 +417,9 @@ int ns_su_delete(ns *n, const char *name, int recursive)
 				(unsigned long long)r->size);
 		goto out;
 	}
-	rc = rm_contents(&t, root);
+	rc = no_locked_backup(&t, r);
+	if (rc == 0)
+		rc = rm_contents(&t, root);
 	if (rc == 0)
 		rc = nsi_txn_get(&t, root, &r);
 	if (rc < 0)
@@ -340,37 +433,155 @@ out:
 	return rc;
 }
 
-/* ---- backups ---- */
+/* ---- storage unit settings ---- */
 
-static void backup_fill(ns_backup *b, const char *id, const inode *in)
+typedef struct ss_args {
+	const char *name;
+	uint32_t mask;
+	uint64_t retention, quota;
+	int lock;
+	ns_su out;
+} ss_args;
+
+/* Before the lock goes on: every backup must have a date, or it would be
+ * locked for ever (an incomplete one, once ended) by an act that did not
+ * name it. */
+static int all_expire(txn *t, const char *name, const inode *r)
 {
-	memset(b, 0, sizeof(*b));
-	snprintf(b->id, sizeof(b->id), "%s", id);
-	b->ino = in->ino;
-	b->flags = in->flags;
-	b->created = in->created;
-	b->files = in->files;
-	b->bytes = in->bytes;
+	ns_backup *v;
+	size_t got, none = 0, first = 0;
+	int rc;
+
+	rc = root_backups(t->n, r, t->now, &v, &got);
+	for (size_t i = 0; rc == 0 && i < got; i++)
+		if (v[i].expires == 0 && none++ == 0)
+			first = i;
+	if (rc == 0 && none)
+		rc = ddterr_set(-EINVAL, "storage unit %s: backup %s%s never "
+				"expires, and a retention lock would keep it for "
+				"ever: give %s an expiry (ddt retain) or remove "
+				"%s first", name, v[first].id,
+				none > 1 ? " and others" : "",
+				none > 1 ? "each" : "it",
+				none > 1 ? "them" : "it");
+	free(v);
+	return rc;
 }
+
+static int do_su_set(txn *t, void *arg)
+{
+	ss_args *s = arg;
+	uint64_t root, retention;
+	int locked, lock;
+	inode *r;
+	int rc;
+
+	rc = su_root(t->n, s->name, &root);
+	if (rc == 0)
+		rc = nsi_txn_get_dir(t, root, &r);
+	if (rc < 0)
+		return rc;
+	locked = !!(r->su_flags & SU_LOCKED);
+	retention = s->mask & DDT_SU_SET_RETENTION ? s->retention :
+		    r->retention;
+	lock = s->mask & DDT_SU_SET_LOCK ? s->lock : locked;
+	if (locked && !lock)
+		return ddterr_set(-EPERM, "retention lock on storage unit %s "
+				  "cannot be turned off: it is in compliance "
+				  "mode, for every user", s->name);
+	if (locked && retention < r->retention)
+		return ddterr_set(-EPERM, "retention lock: storage unit %s's "
+				  "retention (%llu s) can grow but not shrink",
+				  s->name, (unsigned long long)r->retention);
+	if (lock && !locked) {
+		if (retention == 0)
+			return ddterr_set(-EINVAL, "storage unit %s: a retention "
+					  "lock needs a retention (how long "
+					  "new backups are kept); set one",
+					  s->name);
+		rc = all_expire(t, s->name, r);
+		if (rc < 0)
+			return rc;
+	}
+	r->retention = retention;
+	if (lock)
+		r->su_flags |= SU_LOCKED;
+	if (s->mask & DDT_SU_SET_QUOTA)
+		r->quota = s->quota;
+	nsi_touch(t, r);
+	su_fill(&s->out, s->name, r);
+	return 0;
+}
+
+int ns_su_set(ns *n, const char *name, uint32_t mask, uint64_t retention,
+	      int lock, uint64_t quota, ns_su *out)
+{
+	const uint32_t all = DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK |
+			     DDT_SU_SET_QUOTA;
+	ss_args s = { .name = name, .mask = mask, .retention = retention,
+		      .quota = quota, .lock = lock };
+	int rc;
+
+	if (mask & ~all)
+		return ddterr_set(-EINVAL, "storage unit settings: unknown mask "
+				  "bits 0x%x", mask & ~all);
+	if ((mask & DDT_SU_SET_LOCK) && lock != 0 && lock != 1)
+		return ddterr_set(-EINVAL, "retention lock: %d is neither on "
+				  "(1) nor off (0)", lock);
+	if ((mask & DDT_SU_SET_RETENTION) && retention > RETAIN_MAX)
+		return ddterr_set(-EINVAL, "a retention of %llu s is over 200 "
+				  "years", (unsigned long long)retention);
+	rc = nsi_update(n, do_su_set, &s, 1);
+	if (rc == 0 && out)
+		*out = s.out;
+	return rc;
+}
+
+/* ---- backups ---- */
 
 typedef struct bb_args {
 	const char *su, *name;
 	char id[DDT_MAX_NAME + 1];
-	int64_t now;
+	int64_t now, retain;
 	ns_backup b;
 	ddt_attr a;
 } bb_args;
+
+/* The expiry of a backup begun at now with retain (ns.h) in unit root r;
+ * a locked unit keeps its backups at least its retention. */
+static int begin_expiry(const bb_args *b, const inode *r, int64_t *out)
+{
+	int64_t secs = b->retain == DDT_RETAIN_DEFAULT ?
+		       (int64_t)r->retention : b->retain;
+
+	if (secs > 0 && b->now > INT64_MAX - secs * NS_PER_S)
+		return ddterr_set(-EINVAL, "backup: %lld s from now is past "
+				  "the year 2262", (long long)secs);
+	*out = secs == DDT_RETAIN_NEVER || secs == 0 ? 0 :
+	       b->now + secs * NS_PER_S;
+	if ((r->su_flags & SU_LOCKED) && *out &&
+	    secs < (int64_t)r->retention)
+		return ddterr_set(-EPERM, "retention lock: storage unit %s "
+				  "keeps backups at least %llu s; %lld s is "
+				  "shorter", b->su,
+				  (unsigned long long)r->retention,
+				  (long long)secs);
+	return 0;
+}
 
 static int do_backup_begin(txn *t, void *arg)
 {
 	bb_args *b = arg;
 	uint64_t root;
+	int64_t expires = 0;
 	inode *r, *d;
 	int rc;
 
 	rc = su_root(t->n, b->su, &root);
 	if (rc == 0)
 		rc = nsi_txn_get_dir(t, root, &r);
+	if (rc == 0)
+		rc = begin_expiry(b, r, &expires);
 	if (rc == 0) {
 		rc = nsi_dent_absent(t->n, root, b->id);
 		if (rc == -EEXIST)
@@ -384,6 +595,7 @@ static int do_backup_begin(txn *t, void *arg)
 	d->mode = 0755;
 	d->flags = DDT_AF_BACKUP | DDT_AF_INCOMPLETE;
 	d->atime = d->mtime = d->created = b->now;
+	d->expires = expires;
 	nsi_link_entry(t, r, b->id, d);
 	r->backups++;
 	backup_fill(&b->b, b->id, d);
@@ -392,10 +604,10 @@ static int do_backup_begin(txn *t, void *arg)
 }
 
 int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
-		    ns_backup *out, ddt_attr *out_attr)
+		    int64_t retain, ns_backup *out, ddt_attr *out_attr)
 {
-	bb_args b = { .su = su, .name = name, .now = now };
-	time_t sec = (time_t)(now / 1000000000);
+	bb_args b = { .su = su, .name = name, .now = now, .retain = retain };
+	time_t sec = (time_t)(now / NS_PER_S);
 	struct tm tm;
 	int rc;
 
@@ -405,6 +617,11 @@ int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
 	if (now < 0 || !gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999)
 		return ddterr_set(-EINVAL, "backup: time %lld out of range",
 				  (long long)now);
+	if (retain < DDT_RETAIN_NEVER || retain > RETAIN_MAX ||
+	    (retain > 0 && now > INT64_MAX - retain * NS_PER_S))
+		return ddterr_set(-EINVAL, "backup: a retention of %lld s is "
+				  "out of range (-1 never, 0 the unit's, at "
+				  "most 200 years)", (long long)retain);
 	snprintf(b.id, sizeof(b.id), "%s@%04d%02d%02dT%02d%02d%02dZ", name,
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec);
@@ -424,7 +641,7 @@ typedef struct be_args {
 static int do_backup_end(txn *t, void *arg)
 {
 	be_args *b = arg;
-	inode *d;
+	inode *d, *r;
 	int rc;
 
 	rc = nsi_txn_get(t, b->ino, &d);
@@ -433,8 +650,14 @@ static int do_backup_end(txn *t, void *arg)
 	if (d->type != DDT_T_DIR || !(d->flags & DDT_AF_BACKUP))
 		return ddterr_set(-EINVAL, "inode %llu is not a backup",
 				  (unsigned long long)b->ino);
+	rc = nsi_txn_get_dir(t, d->su, &r);
+	if (rc < 0)
+		return rc;
 	/* Ending twice only records the totals again: a client whose reply
-	 * was lost may retry. */
+	 * was lost may retry. A locked backup's totals stay as they are. */
+	if (nsi_backup_locked(t->now, r, d) &&
+	    (d->files != b->files || d->bytes != b->bytes))
+		return nsi_lock_refuse(t, r, d, "its totals cannot change");
 	d->flags &= ~DDT_AF_INCOMPLETE;
 	d->files = b->files;
 	d->bytes = b->bytes;
@@ -458,46 +681,61 @@ int ns_backup_list(ns *n, const char *su, ns_backup_cb cb, void *arg)
 {
 	ns_backup *v = NULL;
 	size_t got = 0;
-	dlist l = { 0 };
 	uint64_t root;
-	inode in;
+	inode r;
 	int rc;
 
 	rc = su_root(n, su, &root);
 	if (rc == 0)
-		rc = nsi_list_dir(n, root, "", SIZE_MAX, &l);
-	if (rc < 0)
-		goto out;
-	v = malloc((l.n ? l.n : 1) * sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		if (l.v[i].type != DDT_T_DIR)
-			continue;
-		rc = nsi_read_inode(n, l.v[i].ino, &in);
-		if (rc == -ENOENT) {
-			rc = 0;
-			continue;
-		}
-		if (rc < 0)
-			goto out;
-		if (in.flags & DDT_AF_BACKUP)
-			backup_fill(&v[got++], l.v[i].name, &in);
-	}
+		rc = nsi_read_dir(n, root, &r);
+	if (rc == 0)
+		rc = root_backups(n, &r, nsi_now(), &v, &got);
 	for (size_t i = 0; i < got && rc == 0; i++)
 		rc = cb(arg, &v[i]);
-out:
 	free(v);
-	free(l.v);
 	return rc;
 }
 
-/* Synced, like a unit's deletion: the cleaner may reclaim the segments as
- * soon as this returns, so the names must not come back after a crash. */
-int ns_backup_delete(ns *n, const char *su, const char *id)
+/* Backup id of unit su, in transaction t: its unit's root and itself. */
+static int backup_get(txn *t, const char *su, const char *id, inode **r,
+		      inode **b)
 {
+	uint64_t root;
+	int rc;
+
+	rc = su_root(t->n, su, &root);
+	if (rc == 0)
+		rc = nsi_txn_get_dir(t, root, r);
+	if (rc == 0)
+		rc = nsi_child_get(t, *r, id, b);
+	if (rc == -ENOENT)
+		rc = ddterr_set(-ENOENT, "no backup %s in storage unit %s",
+				id, su);
+	if (rc == 0 && ((*b)->type != DDT_T_DIR ||
+			!((*b)->flags & DDT_AF_BACKUP)))
+		rc = ddterr_set(-EINVAL, "\"%.64s\" in storage unit %s is not "
+				"a backup", id, su);
+	return rc;
+}
+
+/* Whether backup b has expired by now (ns.h: incomplete ones a day on). */
+static int expired(const ns_backup *b, int64_t now)
+{
+	int64_t grace = b->flags & DDT_AF_INCOMPLETE ?
+			EXPIRE_INCOMPLETE_GRACE : 0;
+
+	return b->expires != 0 && b->expires <= now - grace &&
+	       !(b->flags & DDT_AF_LOCKED);
+}
+
+/* Remove backup id of su, synced: the cleaner may reclaim the segments as
+ * soon as this returns, so the names must not come back after a crash.
+ * expire_at: only if it has expired by *expire_at (else 1, nothing done);
+ * NULL: unless locked. */
+static int backup_remove(ns *n, const char *su, const char *id,
+			 const int64_t *expire_at)
+{
+	ns_backup now_b;
 	uint64_t root;
 	inode *r, *b;
 	txn t;
@@ -509,21 +747,23 @@ int ns_backup_delete(ns *n, const char *su, const char *id)
 	pthread_mutex_lock(&n->lock);
 	rc = nsi_txn_begin(n, &t);
 	if (rc == 0)
-		rc = su_root(n, su, &root);
-	if (rc == 0)
-		rc = nsi_txn_get_dir(&t, root, &r);
-	if (rc == 0)
-		rc = nsi_child_get(&t, r, id, &b);
-	if (rc == -ENOENT)
-		rc = ddterr_set(-ENOENT, "no backup %s in storage unit %s",
-				id, su);
+		rc = backup_get(&t, su, id, &r, &b);
 	if (rc < 0)
 		goto out;
-	if (b->type != DDT_T_DIR || !(b->flags & DDT_AF_BACKUP)) {
-		rc = ddterr_set(-EINVAL, "\"%.64s\" in storage unit %s is not "
-				"a backup", id, su);
+	if (expire_at) {
+		backup_fill(&now_b, id, b);
+		if (nsi_backup_locked(t.now, r, b))
+			now_b.flags |= DDT_AF_LOCKED;
+		if (!expired(&now_b, *expire_at)) {
+			rc = 1;
+			goto out;
+		}
+	} else if (nsi_backup_locked(t.now, r, b)) {
+		rc = nsi_lock_refuse(&t, r, b, "it cannot be removed before");
 		goto out;
 	}
+	/* rm_contents() may flush and forget the cached inodes: r, b too. */
+	root = r->ino;
 	rc = rm_contents(&t, b->ino);
 	if (rc == 0)
 		rc = remove_entry(&t, root, id);
@@ -532,6 +772,113 @@ int ns_backup_delete(ns *n, const char *su, const char *id)
 out:
 	nsi_txn_end(&t);
 	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+int ns_backup_delete(ns *n, const char *su, const char *id)
+{
+	return backup_remove(n, su, id, NULL);
+}
+
+typedef struct bs_args {
+	const char *su, *id;
+	int64_t expires;
+} bs_args;
+
+/* Whether expiry a comes before b (0 is never: after everything). */
+static int sooner(int64_t a, int64_t b)
+{
+	return a != 0 && (b == 0 || a < b);
+}
+
+static int do_backup_set(txn *t, void *arg)
+{
+	bs_args *s = arg;
+	inode *r, *b;
+	int64_t least;
+	int rc;
+
+	rc = backup_get(t, s->su, s->id, &r, &b);
+	if (rc < 0)
+		return rc;
+	if (nsi_backup_locked(t->now, r, b) && sooner(s->expires, b->expires))
+		return nsi_lock_refuse(t, r, b, "its expiry can be extended, "
+				       "not brought forward");
+	least = b->created + (int64_t)r->retention * NS_PER_S;
+	if ((r->su_flags & SU_LOCKED) && (b->flags & DDT_AF_INCOMPLETE) &&
+	    sooner(s->expires, least))
+		return ddterr_set(-EPERM, "retention lock: storage unit %s "
+				  "keeps backups at least %llu s from their "
+				  "start", s->su,
+				  (unsigned long long)r->retention);
+	b->expires = s->expires;
+	b->state = DIRTY;
+	return 0;
+}
+
+int ns_backup_set_expiry(ns *n, const char *su, const char *id,
+			 int64_t expires)
+{
+	bs_args s = { .su = su, .id = id, .expires = expires };
+	int rc = nsi_name_check(id);
+
+	if (rc == 0 && expires < 0)
+		rc = ddterr_set(-EINVAL, "backup %s: expiry %lld is before "
+				"1970", id, (long long)expires);
+	return rc ? rc : nsi_update(n, do_backup_set, &s, 1);
+}
+
+/* ---- expiry ---- */
+
+/* The expired backups of one unit, each removed (unless dry_run) and told.
+ * named: the caller named su (else a unit deleted meanwhile is skipped). */
+static int expire_su(ns *n, const char *su, int named, int64_t now,
+		     int dry_run, ns_expire_cb cb, void *arg)
+{
+	ns_backup *v = NULL;
+	size_t got = 0;
+	uint64_t root;
+	inode r;
+	int rc;
+
+	rc = su_root(n, su, &root);
+	if (rc == 0)
+		rc = nsi_read_dir(n, root, &r);
+	if (rc == -ENOENT && !named)	/* deleted meanwhile */
+		return 0;
+	if (rc == -ENOENT)
+		return ddterr_set(-ENOENT, "no storage unit \"%s\"", su);
+	if (rc == 0)
+		rc = root_backups(n, &r, nsi_now(), &v, &got);
+	for (size_t i = 0; rc == 0 && i < got; i++) {
+		if (!expired(&v[i], now))
+			continue;
+		if (!dry_run) {
+			rc = backup_remove(n, su, v[i].id, &now);
+			if (rc == -ENOENT || rc == 1) {	/* gone, or kept */
+				rc = 0;
+				continue;
+			}
+		}
+		if (rc == 0 && cb)
+			rc = cb(arg, su, &v[i]);
+	}
+	free(v);
+	return rc;
+}
+
+int ns_expire(ns *n, const char *su, int64_t now, int dry_run,
+	      ns_expire_cb cb, void *arg)
+{
+	su_vec s;
+	int rc;
+
+	if (su)
+		return expire_su(n, su, 1, now, dry_run, cb, arg);
+	rc = su_collect(n, &s);
+	for (size_t i = 0; rc == 0 && i < s.n; i++)
+		rc = expire_su(n, s.v[i].name, 0, now, dry_run, cb, arg);
+	free(s.v);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "fmt.h"
 
 /* ---- the tree: reads ---- */
 
@@ -148,6 +149,8 @@ static int do_make(txn *t, void *arg)
 	if (rc == 0)
 		rc = nsi_dent_absent(t->n, m->dir, m->name);
 	if (rc == 0)
+		rc = nsi_lock_dir(t, d);
+	if (rc == 0)
 		rc = nsi_txn_new(t, m->type, d->su, &c);
 	if (rc < 0)
 		return rc;
@@ -228,6 +231,12 @@ static int do_link(txn *t, void *arg)
 		rc = same_su(c, d);
 	if (rc == 0)
 		rc = nsi_dent_absent(t->n, m->dir, m->name);
+	if (rc == 0)
+		rc = nsi_lock_dir(t, d);
+	if (rc == 0)
+		rc = nsi_lock_inode(t, c);
+	if (rc == 0)
+		rc = nsi_lock_span(t, c, d);
 	if (rc == 0 && c->nlink == UINT32_MAX)
 		rc = ddterr_set(-EINVAL, "inode %llu has too many links",
 				(unsigned long long)m->ino);
@@ -276,6 +285,11 @@ static int do_remove(txn *t, void *arg)
 		return ddterr_set(-ENOTEMPTY, "directory \"%.64s\" is not "
 				  "empty (%llu entries)", m->name,
 				  (unsigned long long)c->size);
+	rc = nsi_lock_dir(t, d);
+	if (rc == 0 && want_dir)	/* an empty backup itself */
+		rc = nsi_lock_dir(t, c);
+	if (rc < 0)
+		return rc;
 	nsi_unlink_entry(t, d, m->name, c);
 	return nsi_drop_link(t, c);
 }
@@ -336,6 +350,25 @@ static int victim_ok(const inode *src, const inode *dst, const char *dname)
 	return 0;
 }
 
+/* The retention lock's part of a rename: neither directory may be in a
+ * locked backup, nor may a moved directory be one; several names of a
+ * file may not come to span backups. */
+static int rename_lock(txn *t, inode *sd, inode *dd, inode *src)
+{
+	int rc = nsi_lock_dir(t, sd);
+
+	if (rc == 0 && dd != sd)
+		rc = nsi_lock_dir(t, dd);
+	if (rc == 0 && src->type == DDT_T_DIR)
+		rc = nsi_lock_dir(t, src);
+	if (rc == 0 && src->type != DDT_T_DIR && src->nlink > 1 && dd != sd) {
+		rc = nsi_lock_inode(t, src);
+		if (rc == 0)
+			rc = nsi_lock_span(t, src, dd);
+	}
+	return rc;
+}
+
 static int do_rename(txn *t, void *arg)
 {
 	mv_args *m = arg;
@@ -351,6 +384,8 @@ static int do_rename(txn *t, void *arg)
 		rc = same_su(sd, dd);
 	if (rc == 0 && src->type == DDT_T_DIR && sd != dd)
 		rc = not_inside(t, src, dd);
+	if (rc == 0)
+		rc = rename_lock(t, sd, dd, src);
 	if (rc < 0)
 		return rc;
 	rc = nsi_child_get(t, dd, m->dname, &dst);
@@ -359,6 +394,8 @@ static int do_rename(txn *t, void *arg)
 					   says do nothing */
 			return 0;
 		rc = victim_ok(src, dst, m->dname);
+		if (rc == 0 && dst->type == DDT_T_DIR)
+			rc = nsi_lock_dir(t, dst);
 		if (rc == 0) {
 			nsi_unlink_entry(t, dd, m->dname, dst);
 			rc = nsi_drop_link(t, dst);
@@ -398,6 +435,8 @@ static int do_setattr(txn *t, void *arg)
 	int rc;
 
 	rc = nsi_txn_get(t, s->ino, &in);
+	if (rc == 0)
+		rc = nsi_lock_inode(t, in);
 	if (rc < 0)
 		return rc;
 	if (s->mask & DDT_SA_MODE)
@@ -493,6 +532,9 @@ static int commit_one(txn *t, inode *d, inode *r, const ns_entry *e,
 		return ddterr_set(-EISDIR, "cannot commit \"%.64s\": a "
 				  "directory has that name", e->name);
 	if (rc == 0 && f->type == DDT_T_FILE) {
+		rc = nsi_lock_inode(t, f);
+		if (rc < 0)
+			return rc;
 		r->bytes = r->bytes - f->size + e->size;
 		r->state = DIRTY;
 		set_content(t, f, e);
@@ -526,20 +568,43 @@ typedef struct cm_args {
 	ddt_attr *out;
 } cm_args;
 
+/* -EDQUOT if the commit took unit root r from `before` bytes over its
+ * quota. A commit that shrinks a unit already over (its quota was lowered)
+ * passes: it brings the unit closer. */
+static int quota_check(txn *t, const inode *r, uint64_t before, size_t count)
+{
+	char su[DDT_MAX_NAME + 1], q[FMT_LEN], u[FMT_LEN], a[FMT_LEN];
+
+	if (!r->quota || r->bytes <= r->quota || r->bytes <= before)
+		return 0;
+	nsi_su_name(t->n, r->ino, su, sizeof(su));
+	return ddterr_set(-EDQUOT, "storage unit %s: quota of %s would be "
+			  "exceeded (%s used, %s %s)", su,
+			  fmt_bytes(r->quota, q), fmt_bytes(before, u),
+			  count == 1 ? "this file adds" : "these files add",
+			  fmt_bytes(r->bytes - before, a));
+}
+
 static int do_commit(txn *t, void *arg)
 {
 	cm_args *c = arg;
 	inode *d, *r;
 	ddt_attr scratch;
+	uint64_t before = 0;
 	int rc;
 
 	rc = nsi_txn_get_dir(t, c->dir, &d);
 	if (rc == 0)
 		rc = nsi_txn_get_dir(t, d->su, &r);
+	if (rc == 0)
+		rc = nsi_lock_dir(t, d);
+	if (rc == 0)
+		before = r->bytes;
 	for (size_t i = 0; rc == 0 && i < c->count; i++)
 		rc = commit_one(t, d, r, &c->e[i],
 				c->out ? &c->out[i] : &scratch);
-	return rc;
+	/* The transaction is dropped on failure: nothing is committed. */
+	return rc == 0 ? quota_check(t, r, before, c->count) : rc;
 }
 
 int ns_commit(ns *n, uint64_t dir, const ns_entry *e, size_t count, int sync,

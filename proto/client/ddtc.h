@@ -74,7 +74,10 @@ int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg);
 typedef struct ddtc_su {
 	char name[DDT_MAX_NAME + 1];
 	uint64_t root, files, logical_bytes;
-	int64_t created;
+	int64_t created;	/* SU_LIST only; 0 from ddtc_su_open() */
+	uint64_t retention;	/* new backups' default, s; 0 forever */
+	int locked;		/* retention lock (never turned off) */
+	uint64_t quota;		/* logical bytes; 0 none */
 } ddtc_su;
 
 int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root);
@@ -82,6 +85,11 @@ int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out);
 typedef int (*ddtc_su_cb)(void *arg, const ddtc_su *su);
 int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg);
 int ddtc_su_delete(ddtc *c, const char *name, int recursive);
+/* Change what mask (DDT_SU_SET_RETENTION, _LOCK, _QUOTA) names; an admin
+ * call. lock 1 turns the retention lock on, for good. out (may be NULL):
+ * the unit after. */
+int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
+		int lock, uint64_t quota, ddtc_su *out);
 
 /* ---- namespace ---- */
 
@@ -165,17 +173,31 @@ int ddtc_read_to_fd(ddtc *c, uint64_t ino, int fd, uint64_t *out_bytes);
 typedef struct ddtc_backup {
 	char id[DDT_MAX_NAME + 1];
 	uint64_t ino;
-	uint32_t flags;
+	uint32_t flags;		/* DDT_AF_* (DDT_AF_LOCKED: listed) */
 	int64_t created;
 	uint64_t files, bytes;
+	int64_t expires;	/* ns since the epoch; 0 never */
 } ddtc_backup;
 
+/* retain: seconds to keep it, DDT_RETAIN_DEFAULT (the unit's retention)
+ * or DDT_RETAIN_NEVER. */
 int ddtc_backup_begin(ddtc *c, const char *su, const char *name,
-		      ddtc_backup *out);
+		      int64_t retain, ddtc_backup *out);
 int ddtc_backup_end(ddtc *c, uint64_t ino, uint64_t files, uint64_t bytes);
 typedef int (*ddtc_backup_cb)(void *arg, const ddtc_backup *b);
 int ddtc_backup_list(ddtc *c, const char *su, ddtc_backup_cb cb, void *arg);
 int ddtc_backup_delete(ddtc *c, const char *su, const char *id);
+/* Set a backup's expiry (ns since the epoch; 0 never). Bringing a locked
+ * backup's forward is -EPERM. */
+int ddtc_backup_set_expiry(ddtc *c, const char *su, const char *id,
+			   int64_t expires);
+/* Remove the backups past their expiry in unit su (NULL or "": all units),
+ * or with dry_run only name them; cb hears of each. Repeats EXPIRE until
+ * the target has nothing more to remove. */
+typedef int (*ddtc_expire_cb)(void *arg, const char *su, const char *id,
+			      int64_t expires);
+int ddtc_expire(ddtc *c, const char *su, int dry_run, ddtc_expire_cb cb,
+		void *arg);
 
 /* ---- counters, for progress displays ---- */
 

@@ -369,6 +369,17 @@ int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
 	return rc;
 }
 
+/* SU_OPEN's reply, which SU_SET's repeats. */
+static void su_reply(rbuf *r, ddtc_su *su)
+{
+	su->root = rb_u64(r);
+	su->files = rb_u64(r);
+	su->logical_bytes = rb_u64(r);
+	su->retention = rb_u64(r);
+	su->locked = rb_u8(r);
+	su->quota = rb_u64(r);
+}
+
 int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
 {
 	conn_reply rep;
@@ -387,9 +398,7 @@ int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
 		return rc;
 	memset(&su, 0, sizeof(su));
 	strcpy(su.name, name);
-	su.root = rb_u64(&r);
-	su.files = rb_u64(&r);
-	su.logical_bytes = rb_u64(&r);
+	su_reply(&r, &su);
 	rc = rpc_end(&rep, &r, DDT_OP_SU_OPEN);
 	if (rc == 0 && out)
 		*out = su;
@@ -409,13 +418,16 @@ int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg)
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	n = rb_count(&r, 2 + 4 * 8, UINT32_MAX);
+	n = rb_count(&r, 2 + 6 * 8 + 1, UINT32_MAX);
 	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
 		rb_str(&r, su.name, sizeof(su.name));
 		su.root = rb_u64(&r);
 		su.files = rb_u64(&r);
 		su.logical_bytes = rb_u64(&r);
 		su.created = rb_i64(&r);
+		su.retention = rb_u64(&r);
+		su.locked = rb_u8(&r);
+		su.quota = rb_u64(&r);
 		if (!r.err)
 			rc = cb(arg, &su);
 	}
@@ -430,6 +442,36 @@ int ddtc_su_delete(ddtc *c, const char *name, int recursive)
 	wb_str(&w, name);
 	wb_u8(&w, recursive ? 1 : 0);
 	return rpc_simple(c, &w, DDT_OP_SU_DELETE);
+}
+
+int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
+		int lock, uint64_t quota, ddtc_su *out)
+{
+	conn_reply rep;
+	ddtc_su su;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	if (strlen(name) > DDT_MAX_NAME)
+		return ddterr_set(-ENAMETOOLONG, "storage unit name \"%.40s"
+				  "...\" is over %d bytes", name, DDT_MAX_NAME);
+	conn_begin(&w, DDT_OP_SU_SET);
+	wb_str(&w, name);
+	wb_u32(&w, mask);
+	wb_u64(&w, retention);
+	wb_u8(&w, lock ? 1 : 0);
+	wb_u64(&w, quota);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	memset(&su, 0, sizeof(su));
+	strcpy(su.name, name);
+	su_reply(&r, &su);
+	rc = rpc_end(&rep, &r, DDT_OP_SU_SET);
+	if (rc == 0 && out)
+		*out = su;
+	return rc;
 }
 
 /* ---- namespace ---- */
@@ -723,11 +765,12 @@ int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 /* ---- backups ---- */
 
 int ddtc_backup_begin(ddtc *c, const char *su, const char *name,
-		      ddtc_backup *out)
+		      int64_t retain, ddtc_backup *out)
 {
 	char id[DDT_MAX_STR + 1];
 	conn_reply rep;
 	ddtc_backup b;
+	int64_t expires;
 	ddt_attr a;
 	wbuf w;
 	rbuf r;
@@ -736,11 +779,13 @@ int ddtc_backup_begin(ddtc *c, const char *su, const char *name,
 	conn_begin(&w, DDT_OP_BACKUP_BEGIN);
 	wb_str(&w, su);
 	wb_str(&w, name);
+	wb_i64(&w, retain);
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
 	rb_str(&r, id, sizeof(id));
 	rb_attr(&r, &a);
+	expires = rb_i64(&r);
 	if (strlen(id) > DDT_MAX_NAME)
 		r.err = -EPROTO;
 	rc = rpc_end(&rep, &r, DDT_OP_BACKUP_BEGIN);
@@ -751,6 +796,7 @@ int ddtc_backup_begin(ddtc *c, const char *su, const char *name,
 	b.ino = a.ino;
 	b.flags = a.flags;
 	b.created = a.ctime;
+	b.expires = expires;
 	if (out)
 		*out = b;
 	return 0;
@@ -781,7 +827,7 @@ int ddtc_backup_list(ddtc *c, const char *su, ddtc_backup_cb cb, void *arg)
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	n = rb_count(&r, 2 + 8 + 4 + 3 * 8, UINT32_MAX);
+	n = rb_count(&r, 2 + 8 + 4 + 4 * 8, UINT32_MAX);
 	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
 		rb_str(&r, b.id, sizeof(b.id));
 		b.ino = rb_u64(&r);
@@ -789,6 +835,7 @@ int ddtc_backup_list(ddtc *c, const char *su, ddtc_backup_cb cb, void *arg)
 		b.created = rb_i64(&r);
 		b.files = rb_u64(&r);
 		b.bytes = rb_u64(&r);
+		b.expires = rb_i64(&r);
 		if (!r.err)
 			rc = cb(arg, &b);
 	}
@@ -803,4 +850,63 @@ int ddtc_backup_delete(ddtc *c, const char *su, const char *id)
 	wb_str(&w, su);
 	wb_str(&w, id);
 	return rpc_simple(c, &w, DDT_OP_BACKUP_DELETE);
+}
+
+int ddtc_backup_set_expiry(ddtc *c, const char *su, const char *id,
+			   int64_t expires)
+{
+	wbuf w;
+
+	conn_begin(&w, DDT_OP_BACKUP_SET);
+	wb_str(&w, su);
+	wb_str(&w, id);
+	wb_i64(&w, expires);
+	return rpc_simple(c, &w, DDT_OP_BACKUP_SET);
+}
+
+/* One EXPIRE; *got is how many backups it named. */
+static int expire_one(ddtc *c, const char *su, int dry_run,
+		      ddtc_expire_cb cb, void *arg, uint32_t *got)
+{
+	char name[DDT_MAX_STR + 1], id[DDT_MAX_STR + 1];
+	conn_reply rep;
+	int64_t expires;
+	uint32_t n, i;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_EXPIRE);
+	wb_str(&w, su ? su : "");
+	wb_u8(&w, dry_run ? 1 : 0);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	n = rb_count(&r, 2 + 2 + 8, UINT32_MAX);
+	for (i = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_str(&r, name, sizeof(name));
+		rb_str(&r, id, sizeof(id));
+		expires = rb_i64(&r);
+		if (!r.err && cb)
+			rc = cb(arg, name, id, expires);
+	}
+	*got = n;
+	return rpc_end_cb(&rep, &r, DDT_OP_EXPIRE, rc);
+}
+
+/* The target stops a reply when it is full; what it removed is in it, so
+ * asking again until a reply is empty removes the rest. A dry run names
+ * the same backups every time: one request. */
+#define EXPIRE_ROUNDS	10000
+
+int ddtc_expire(ddtc *c, const char *su, int dry_run, ddtc_expire_cb cb,
+		void *arg)
+{
+	uint32_t got = 0;
+	int rc, round = 0;
+
+	do
+		rc = expire_one(c, su, dry_run, cb, arg, &got);
+	while (rc == 0 && got > 0 && !dry_run && ++round < EXPIRE_ROUNDS);
+	return rc;
 }

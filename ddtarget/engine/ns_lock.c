@@ -1,0 +1,221 @@
+/* ns_lock.c - the retention lock's checks (what ns.h promises about locked
+ * backups): which backup an inode lies in, whether that backup is locked,
+ * and the one-line refusal that names it.
+ *
+ * The checks run inside the updates' transactions and cost one read (the
+ * unit's root, which a transaction usually holds already) unless the unit
+ * is locked; only then is the walk up to the backup made. Directories
+ * record their parent; a file or symlink records a directory holding one of
+ * its names, so its backup is that directory's. */
+#include "ns_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bytes.h"
+#include "ddterr.h"
+
+/* ---- names for messages ---- */
+
+const char *nsi_fmt_utc(int64_t t, char *buf, size_t cap)
+{
+	time_t sec = (time_t)(t / 1000000000);
+	struct tm tm;
+
+	if (!gmtime_r(&sec, &tm) ||
+	    !strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, cap, "%lld ns", (long long)t);
+	return buf;
+}
+
+typedef struct find_name {
+	uint64_t want;
+	size_t skip;		/* key bytes before the name */
+	int by_val;		/* the ino is the value's u64 at offset 1 */
+	char *buf;
+	size_t cap;
+	int found;
+} find_name;
+
+static int find_name_cb(void *arg, const uint8_t *key, size_t klen,
+			const uint8_t *val, size_t vlen)
+{
+	find_name *f = arg;
+	size_t off = f->by_val ? 1 : 0;
+	size_t len;
+
+	if (klen <= f->skip || vlen < off + 8 ||
+	    get_le64(val + off) != f->want)
+		return 0;
+	len = klen - f->skip;
+	if (len >= f->cap)
+		len = f->cap - 1;
+	memcpy(f->buf, key + f->skip, len);
+	f->buf[len] = '\0';
+	f->found = 1;
+	return 1;
+}
+
+void nsi_su_name(ns *n, uint64_t root, char *buf, size_t cap)
+{
+	find_name f = { .want = root, .skip = 1, .by_val = 1, .buf = buf,
+			.cap = cap };
+
+	if (idx_kv_scan(n->ix, IDX_NS, "S", 1, NULL, 0, find_name_cb, &f) < 0 ||
+	    !f.found)
+		snprintf(buf, cap, "?");
+}
+
+void nsi_entry_name(ns *n, uint64_t dir, uint64_t ino, char *buf, size_t cap)
+{
+	find_name f = { .want = ino, .skip = 9, .buf = buf, .cap = cap };
+	uint8_t prefix[9];
+
+	nsi_ino_key(prefix, 'D', dir);
+	if (idx_kv_scan(n->ix, IDX_NS, prefix, sizeof(prefix), NULL, 0,
+			find_name_cb, &f) < 0 || !f.found)
+		snprintf(buf, cap, "?");
+}
+
+/* ---- the lock ---- */
+
+int nsi_backup_locked(int64_t now, const inode *r, const inode *b)
+{
+	return (r->su_flags & SU_LOCKED) && (b->flags & DDT_AF_BACKUP) &&
+	       !(b->flags & DDT_AF_INCOMPLETE) &&
+	       (b->expires == 0 || b->expires > now);
+}
+
+int nsi_lock_refuse(txn *t, const inode *r, const inode *b, const char *what)
+{
+	char su[DDT_MAX_NAME + 1], id[DDT_MAX_NAME + 1], utc[48], date[64];
+
+	nsi_su_name(t->n, r->ino, su, sizeof(su));
+	nsi_entry_name(t->n, r->ino, b->ino, id, sizeof(id));
+	if (b->expires == 0)
+		snprintf(date, sizeof(date), "for ever (it never expires)");
+	else
+		snprintf(date, sizeof(date), "until %s",
+			 nsi_fmt_utc(b->expires, utc, sizeof(utc)));
+	return ddterr_set(-EPERM, "retention lock: backup %s of storage unit "
+			  "%s is locked %s%s%s", id, su, date,
+			  what ? ": " : "", what ? what : "");
+}
+
+int nsi_backup_of(txn *t, inode *d, uint64_t *out)
+{
+	for (int i = 0; i < MAX_DEPTH; i++) {
+		int rc;
+
+		if (d->type == DDT_T_DIR && (d->flags & DDT_AF_BACKUP)) {
+			*out = d->ino;
+			return 0;
+		}
+		if (!d->parent) {
+			*out = 0;
+			return 0;
+		}
+		rc = nsi_txn_get_dir(t, d->parent, &d);
+		if (rc < 0)
+			return rc;
+	}
+	return ddterr_set(-EBADMSG, "namespace: the parents of directory "
+			  "%llu loop", (unsigned long long)d->ino);
+}
+
+/* The unit root of in, and whether it is locked. */
+static int unit_of(txn *t, const inode *in, inode **r)
+{
+	return nsi_txn_get_dir(t, in->su, r);
+}
+
+int nsi_lock_dir(txn *t, inode *d)
+{
+	uint64_t bino;
+	inode *r, *b;
+	int rc;
+
+	rc = unit_of(t, d, &r);
+	if (rc < 0 || !(r->su_flags & SU_LOCKED))
+		return rc;
+	rc = nsi_backup_of(t, d, &bino);
+	if (rc < 0 || !bino)
+		return rc;
+	rc = nsi_txn_get_dir(t, bino, &b);
+	if (rc < 0)
+		return rc;
+	return nsi_backup_locked(t->now, r, b) ? nsi_lock_refuse(t, r, b, NULL)
+					       : 0;
+}
+
+/* A file whose names may lie in a locked backup we cannot name: frozen
+ * while its unit is locked (ns.h says why). */
+static int unplaced(txn *t, const inode *r, const inode *in)
+{
+	char su[DDT_MAX_NAME + 1];
+
+	nsi_su_name(t->n, r->ino, su, sizeof(su));
+	if (in->nlink > 1)
+		return ddterr_set(-EPERM, "retention lock: inode %llu has %u "
+				  "names, which may lie in locked backups of "
+				  "storage unit %s: it cannot change while the "
+				  "unit is locked", (unsigned long long)in->ino,
+				  in->nlink, su);
+	return ddterr_set(-EPERM, "retention lock: storage unit %s is locked "
+			  "and inode %llu cannot be placed in a backup (an "
+			  "older version stored it, or the name it was known "
+			  "by was removed): it cannot change", su,
+			  (unsigned long long)in->ino);
+}
+
+int nsi_lock_inode(txn *t, inode *in)
+{
+	inode *r, *d;
+	int rc;
+
+	if (in->type == DDT_T_DIR)
+		return nsi_lock_dir(t, in);
+	rc = unit_of(t, in, &r);
+	if (rc < 0 || !(r->su_flags & SU_LOCKED))
+		return rc;
+	if (in->nlink > 1 || !in->parent)
+		return unplaced(t, r, in);
+	rc = nsi_txn_get_dir(t, in->parent, &d);
+	if (rc == -ENOENT || rc == -ENOTDIR)
+		rc = ddterr_set(-EBADMSG, "namespace: inode %llu names missing "
+				"directory %llu", (unsigned long long)in->ino,
+				(unsigned long long)in->parent);
+	return rc < 0 ? rc : nsi_lock_dir(t, d);
+}
+
+/* In a locked unit, a new name of c in d (a hard link, or a rename of one
+ * of several names) must lie in the backup c lies in: else c's names
+ * would span two backups, and a change through one name would reach into
+ * the other. c has passed nsi_lock_inode(), so its directory is known. */
+int nsi_lock_span(txn *t, inode *c, inode *d)
+{
+	uint64_t bc, bd;
+	char su[DDT_MAX_NAME + 1];
+	inode *r, *cd;
+	int rc;
+
+	rc = unit_of(t, d, &r);
+	if (rc < 0 || !(r->su_flags & SU_LOCKED) || c->type == DDT_T_DIR)
+		return rc;
+	rc = nsi_txn_get_dir(t, c->parent, &cd);
+	if (rc == 0)
+		rc = nsi_backup_of(t, cd, &bc);
+	if (rc == 0)
+		rc = nsi_backup_of(t, d, &bd);
+	if (rc < 0 || bc == bd)
+		return rc;
+	nsi_su_name(t->n, r->ino, su, sizeof(su));
+	return ddterr_set(-EPERM, "retention lock: storage unit %s is locked, "
+			  "and a file's names may not span two backups (inode "
+			  "%llu into directory %llu)", su,
+			  (unsigned long long)c->ino,
+			  (unsigned long long)d->ino);
+}
