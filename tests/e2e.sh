@@ -1,0 +1,59 @@
+# e2e.sh - what the end-to-end scripts share: a private directory, a real
+# ddtargetd on a free loopback port over a store in it, and ddt run against
+# it with its output kept for the checks. Source it after tap.sh, with TAG
+# set; it starts nothing by itself. Sets dir, store, port.
+#
+#   daemon_start [ARGS...]   start ddtargetd (extra flags after the store's)
+#   daemon_kill              SIGKILL it and reap it
+#   ddt ARGS...              the client, logged in as admin
+#   run NAME ARGS...         ddt with output in $dir/NAME.out / .err, $rc
+#   field NAME KEY           the value of "KEY: value" in NAME.out
+
+daemon_bin=$top_builddir/ddtargetd
+ddt_bin=$top_builddir/ddt
+[ -x "$daemon_bin" ] && [ -x "$ddt_bin" ] || tap_bail "build ddtargetd and ddt first"
+
+dir=$(tap_tmpdir "$TAG") || tap_bail "mktemp -d failed"
+dpid=
+e2e_cleanup() {
+	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
+	tap_rmtree "$dir"
+}
+trap e2e_cleanup EXIT
+store=$dir/store
+export DDT_CACHE_DIR=$dir/cache HOME=$dir/home DDT_PASSWORD=
+mkdir -p "$HOME"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+daemon_start() {
+	"$daemon_bin" -s "$store" -p "$port" -v "$@" >>"$dir/daemon.log" 2>&1 &
+	dpid=$!
+	for _ in $(seq 200); do
+		if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; then
+			DDT_PASSWORD=$(cat "$store/admin.password") ||
+				tap_bail "no admin password in $store"
+			return 0
+		fi
+		sleep 0.05
+	done
+	tap_bail "ddtargetd did not start; see $dir/daemon.log"
+}
+
+daemon_kill() {
+	kill -9 "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+	dpid=
+}
+
+ddt() { "$ddt_bin" -p "$port" "$@"; }
+
+run() {
+	local name=$1
+	shift
+	ddt "$@" >"$dir/$name.out" 2>"$dir/$name.err"
+	rc=$?
+	[ -s "$dir/$name.err" ] && tap_diag "$name: $(head -c 2000 "$dir/$name.err")"
+	return 0
+}
+
+field() { sed -n "s/^$2: *//p" "$dir/$1.out" | head -n 1; }
