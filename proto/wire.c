@@ -371,6 +371,8 @@ static const struct {
 	{ DDT_OP_BACKUP_END, "BACKUP_END" },
 	{ DDT_OP_BACKUP_LIST, "BACKUP_LIST" },
 	{ DDT_OP_BACKUP_DELETE, "BACKUP_DELETE" },
+	{ DDT_OP_CHECKPOINT, "CHECKPOINT" },
+	{ DDT_OP_CHECKPOINT_LIST, "CHECKPOINT_LIST" },
 };
 
 const char *ddt_op_name(uint8_t op)

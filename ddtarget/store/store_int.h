@@ -68,6 +68,16 @@ struct store {
 	unsigned spares;		/* bit i: journal/spare-i exists */
 	sums sealed;		/* as last written to the index, + logical */
 	store_stats run;	/* the runtime counters of store_stats */
+
+	/* Checkpoints (store_ckpt.c). seal_mu is held by a seal from the
+	 * counters it reads to the index batch it writes, and by a
+	 * checkpoint while it copies the index, so a checkpoint's manifest
+	 * and its index agree. ckpt_mu: one checkpoint at a time. */
+	pthread_mutex_t seal_mu;
+	pthread_mutex_t ckpt_mu;
+	char *ckpt_dir;
+	int ckpt_keep;
+	int lock_fd;		/* root/store.lock, flock()ed while open */
 };
 
 /* store_seal.c */
@@ -88,7 +98,20 @@ int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 
 /* store_open.c */
 char *sto_path_join(const char *a, const char *b);
+int sto_lock_root(const char *root, int *out_fd);
 void sto_sums_encode(const sums *m, uint8_t *p);
+void sto_sums_decode(sums *m, const uint8_t *p);
 int sto_grow_bloom_locked(store *s);
+
+/* store_ckpt.c, for store_restore.c */
+/* snprintf for paths: -ENAMETOOLONG (with a message) if it did not fit. */
+int sto_pathf(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int64_t sto_now_ns(void);
+void sto_utc_stamp(int64_t ns, char *buf, size_t cap);	/* YYYYMMDDTHHMMSSZ */
+int sto_rm_tree(const char *path);
+int sto_copy_dir(const char *src, const char *dst);
+/* The checkpoint name in ckdir (NULL: the newest). */
+int sto_ckpt_find(const char *ckdir, const char *name, store_ckpt_info *out);
 
 #endif

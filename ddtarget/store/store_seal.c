@@ -114,6 +114,7 @@ static int seal_one(store *s, const octr *o)
 	c.ents = b->ents;
 	sto_octr_sums(o, &c.raw_bytes, &c.stored_bytes);
 
+	pthread_mutex_lock(&s->seal_mu);	/* see store_checkpoint() */
 	pthread_mutex_lock(&s->lock);
 	next = s->sealed;
 	put_le64(cidbuf, s->next_cid);
@@ -125,14 +126,14 @@ static int seal_one(store *s, const octr *o)
 	next.containers++;
 	sto_sums_encode(&next, statbuf);
 	rc = idx_seal(s->ix, &c, 2, names, vals, lens);
-	if (rc < 0)
-		return rc;
-
-	pthread_mutex_lock(&s->lock);
-	next.logical = s->sealed.logical;
-	s->sealed = next;
-	pthread_mutex_unlock(&s->lock);
-	return 0;
+	if (rc == 0) {
+		pthread_mutex_lock(&s->lock);
+		next.logical = s->sealed.logical;
+		s->sealed = next;
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->seal_mu);
+	return rc;
 }
 
 /* After a seal: the container is found through the index now. Its journal

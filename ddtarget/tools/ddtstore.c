@@ -131,16 +131,27 @@ static void print_help(FILE *f)
 "  check PATH...    compare every file under PATH with what the store holds\n"
 "  cat FILE         write the stored bytes of an ingested FILE to stdout\n"
 "  stats            print the store's figures\n"
+"  checkpoint [STORE]\n"
+"                   take a checkpoint of the store's metadata\n"
+"  checkpoints [STORE]\n"
+"                   list the checkpoints, oldest first\n"
+"  restore-checkpoint [STORE [NAME]]\n"
+"                   bring a stopped store back from checkpoint NAME (the\n"
+"                   newest if none) after its index is lost\n"
 "\n"
 "Options:\n"
 "  -s, --store DIR  the store (default $DDTSTORE, else %s)\n"
 "      --k K        data fragments per container (default 4)\n"
 "      --m M        parity fragments per container (default 2)\n"
 "      --codec NAME lz4 (default), zstd, gzfast or none\n"
+"      --dir DIR    the checkpoint directory (default STORE/checkpoints)\n"
+"      --keep N     checkpoints to keep, the oldest removed (default 7)\n"
 "  -h, --help       show this help and exit\n"
 "  -V, --version    show the version and exit\n"
 "\n"
 "A store remembers the k and m it was created with; open it with the same.\n"
+"The checkpoint commands take the store as their first argument, or from\n"
+"-s (then NAME comes first).\n"
 "Exit status: 0 success, 1 runtime error or a check that found a problem,\n"
 "2 usage error.\n",
 		PROG, STORE_DEFAULT);
@@ -372,8 +383,11 @@ bad:
 
 typedef struct opts {
 	const char *root;
+	int root_given;		/* -s on the command line */
 	int k, m;		/* 0: the default */
 	int codec;
+	const char *ckpt_dir;	/* --dir; NULL: root/checkpoints */
+	int keep;		/* --keep; 0: the default */
 } opts;
 
 static int open_store(const opts *o, int create, store **out)
@@ -1159,6 +1173,126 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* ---- checkpoints ---- */
+
+/* The checkpoint commands name the store first unless -s did. */
+static const char *ckpt_store(const opts *o, int *argc, char ***argv)
+{
+	if (o->root_given || *argc == 0)
+		return o->root;
+	(*argc)--;
+	return *(*argv)++;
+}
+
+static void ckpt_dir_of(const opts *o, const char *root, char *buf,
+			size_t cap)
+{
+	if (o->ckpt_dir)
+		snprintf(buf, cap, "%s", o->ckpt_dir);
+	else
+		snprintf(buf, cap, "%s/" STORE_CKPT_DIR, root);
+}
+
+static int cmd_checkpoint(const opts *o, int argc, char **argv)
+{
+	char name[STORE_CKPT_NAME_MAX], dir[PATH_MAX];
+	opts so = *o;
+	store *s;
+	int rc, ret;
+
+	so.root = ckpt_store(o, &argc, &argv);
+	if (argc != 0)
+		return usage_error("checkpoint: takes only the store");
+	ckpt_dir_of(o, so.root, dir, sizeof(dir));
+	ret = open_store(&so, 0, &s);
+	if (ret)
+		return ret;
+	ddterr_clear();
+	rc = store_checkpoint(s, dir, o->keep, name, sizeof(name));
+	if (rc < 0)
+		ret = fail(rc, "check the checkpoint directory's disk and "
+			   "permissions", "checkpoint %s", so.root);
+	else
+		printf("checkpoint %s taken in %s\n", name, dir);
+	rc = close_store(s, so.root);
+	return ret ? ret : rc;
+}
+
+static int ckpt_print(void *arg, const store_ckpt_info *ci)
+{
+	char when[32], size[FMT_LEN];
+	time_t t = (time_t)(ci->created / 1000000000);
+	struct tm tm;
+
+	if (++*(int *)arg == 1)
+		printf("%-32s  %-23s  %10s  %10s\n", "NAME", "CREATED", "SIZE",
+		       "CONTAINERS");
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("%-32s  %-23s  %10s  %10" PRIu64 "\n", ci->name, when,
+	       fmt_bytes(ci->bytes, size), ci->containers);
+	return 0;
+}
+
+static int cmd_checkpoints(const opts *o, int argc, char **argv)
+{
+	char dir[PATH_MAX];
+	const char *root = ckpt_store(o, &argc, &argv);
+	int n = 0, rc;
+
+	if (argc != 0)
+		return usage_error("checkpoints: takes only the store");
+	ckpt_dir_of(o, root, dir, sizeof(dir));
+	ddterr_clear();
+	rc = store_checkpoint_list(dir, ckpt_print, &n);
+	if (rc < 0)
+		return fail(rc, "check --dir", "list checkpoints in %s", dir);
+	if (n == 0)
+		printf("no checkpoints in %s\n", dir);
+	return 0;
+}
+
+static int cmd_restore_checkpoint(const opts *o, int argc, char **argv)
+{
+	char dir[PATH_MAX], text[4096];
+	const char *root = ckpt_store(o, &argc, &argv);
+	store_restore_report r;
+	store_config cfg;
+	const char *todo;
+	int rc;
+
+	if (argc > 1)
+		return usage_error("restore-checkpoint: takes the store and "
+				   "at most one checkpoint NAME");
+	ckpt_dir_of(o, root, dir, sizeof(dir));
+	store_config_default(&cfg, root);
+	if (o->k)
+		cfg.k = o->k;
+	if (o->m >= 0)
+		cfg.m = o->m;
+	ddterr_clear();
+	rc = store_restore_checkpoint(&cfg, dir, argc ? argv[0] : NULL, &r);
+	if (rc < 0) {
+		switch (rc) {
+		case -ENOENT:
+			todo = "list them with 'ddtstore checkpoints', or give "
+			       "--dir";
+			break;
+		case -EBUSY:
+			todo = "stop the daemon or tool using it first";
+			break;
+		default:
+			todo = "the store is as it was; fix the cause and run "
+			       "it again";
+			break;
+		}
+		return fail(rc, todo, "restore-checkpoint %s", root);
+	}
+	store_restore_report_format(&r, text, sizeof(text));
+	fputs(text, stdout);
+	return 0;
+}
+
 /* ---- main ---- */
 
 static int parse_int(const char *name, const char *arg, int lo, int hi,
@@ -1178,12 +1312,14 @@ static int parse_int(const char *name, const char *arg, int lo, int hi,
 
 int main(int argc, char **argv)
 {
-	enum { OPT_K = 256, OPT_M, OPT_CODEC };
+	enum { OPT_K = 256, OPT_M, OPT_CODEC, OPT_DIR, OPT_KEEP };
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "k", required_argument, NULL, OPT_K },
 		{ "m", required_argument, NULL, OPT_M },
 		{ "codec", required_argument, NULL, OPT_CODEC },
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -1196,6 +1332,9 @@ int main(int argc, char **argv)
 		{ "check", cmd_check },
 		{ "cat", cmd_cat },
 		{ "stats", cmd_stats },
+		{ "checkpoint", cmd_checkpoint },
+		{ "checkpoints", cmd_checkpoints },
+		{ "restore-checkpoint", cmd_restore_checkpoint },
 	};
 	opts o = { .k = 0, .m = -1, .codec = CODEC_LZ4 };
 	const char *env = getenv("DDTSTORE");
@@ -1212,6 +1351,7 @@ int main(int argc, char **argv)
 			if (!*optarg)
 				return usage_error("-s: empty store path");
 			o.root = optarg;
+			o.root_given = 1;
 			break;
 		case OPT_K:
 			rc = parse_int("--k", optarg, 1, STORE_MAX_DIRS, &o.k);
@@ -1230,6 +1370,16 @@ int main(int argc, char **argv)
 				return usage_error("--codec '%s': not one of "
 						   "lz4, zstd, gzfast, none",
 						   optarg);
+			break;
+		case OPT_DIR:
+			if (!*optarg)
+				return usage_error("--dir: empty path");
+			o.ckpt_dir = optarg;
+			break;
+		case OPT_KEEP:
+			rc = parse_int("--keep", optarg, 1, 10000, &o.keep);
+			if (rc)
+				return rc;
 			break;
 		case 'h':
 			print_help(stdout);
