@@ -4,6 +4,7 @@
 # ddtargetd --restore-checkpoint, start it again: A restores byte for byte,
 # B is gone from the list (and can be backed up again), and the refusals
 # (a running store, a missing name, a non-admin) are one clear line each.
+# Then the same offline with ddtstore: checkpoint, keep N, list, restore.
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -12,7 +13,9 @@ top_builddir=${top_builddir:-$top_srcdir}
 
 daemon_bin=$top_builddir/ddtargetd
 ddt_bin=$top_builddir/ddt
-[ -x "$daemon_bin" ] && [ -x "$ddt_bin" ] || tap_bail "build ddtargetd and ddt first"
+ddtstore_bin=$top_builddir/ddtstore
+[ -x "$daemon_bin" ] && [ -x "$ddt_bin" ] && [ -x "$ddtstore_bin" ] ||
+	tap_bail "build ddtargetd, ddt and ddtstore first"
 
 dir=$(tap_tmpdir ckpt-e2e) || tap_bail "mktemp -d failed"
 dpid=
@@ -132,7 +135,32 @@ tap_is "$?" 1 "a user who is not an admin cannot take a checkpoint"
 tap_ok "and is told so in one line" \
 	test "$(wc -l <"$dir/bob.err")" -eq 1 -a -n "$(grep -i 'admin' "$dir/bob.err")"
 
+idb=$(field bb2 backup)
 kill -TERM "$dpid"; wait "$dpid"
 tap_is "$?" 0 "ddtargetd stops cleanly"
+dpid=
+
+# ---- offline, with ddtstore ----
+for i in 1 2 3; do
+	"$ddtstore_bin" checkpoint "$store" --keep 2 >>"$dir/dsck.out" 2>>"$dir/dsck.err" ||
+		tap_diag "ddtstore checkpoint: $(cat "$dir/dsck.err")"
+done
+tap_is "$(grep -c '^checkpoint ckpt-.* taken in ' "$dir/dsck.out")" 3 \
+	"ddtstore checkpoint STORE --keep 2, three times"
+"$ddtstore_bin" checkpoints "$store" >"$dir/dsls.out" 2>&1
+tap_is "$(grep -c '^ckpt-' "$dir/dsls.out")" 2 "ddtstore checkpoints lists the 2 kept"
+newest=$(sed -n 's/^checkpoint \(ckpt-[^ ]*\) taken in .*/\1/p' "$dir/dsck.out" | tail -n 1)
+rm -rf "$store/index"
+"$ddtstore_bin" restore-checkpoint "$store" >"$dir/dsrs.out" 2>"$dir/dsrs.err"
+tap_is "$?" 0 "ddtstore restore-checkpoint STORE restores the newest"
+tap_ok "which is $newest" grep -q "^checkpoint: *$newest " "$dir/dsrs.out"
+start_daemon
+run l3 list --su s1
+tap_ok "A and the second B are both listed" \
+	test -n "$(grep "^$ida " "$dir/l3.out")" -a -n "$(grep "^$idb " "$dir/l3.out")"
+run rb2 restore "$idb" "$dir/rb2" --su s1
+tap_ok "and B restores byte for byte" diff -r "$b" "$dir/rb2"
+kill -TERM "$dpid"; wait "$dpid"
+tap_is "$?" 0 "ddtargetd stops cleanly again"
 dpid=
 tap_done

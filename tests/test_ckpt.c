@@ -12,6 +12,7 @@
 #include "tap.h"
 #include "testutil.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -305,6 +306,95 @@ static void test_prune_and_refusals(const char *root)
 	store_close(s);
 }
 
+/* ---- online: checkpoints while a writer writes ---- */
+
+typedef struct writer {
+	store *s;
+	uint64_t done;		/* segments acknowledged */
+	int stop, err;
+} writer;
+
+static void *writer_main(void *arg)
+{
+	writer *w = arg;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		if (segdata_put(w->s, SEED + 2, w->done, 64, NULL)) {
+			w->err = 1;
+			break;
+		}
+		__atomic_store_n(&w->done, w->done + 64, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void test_online(const char *root)
+{
+	store_restore_report r;
+	writer w = { 0 };
+	pthread_t t;
+	int rc = 0, n = 0;
+
+	w.s = open_at(root);
+	if (!w.s || pthread_create(&t, NULL, writer_main, &w) != 0)
+		tap_bail("setup");
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		while (__atomic_load_n(&w.done, __ATOMIC_ACQUIRE) < (i + 1) * 1000u &&
+		       !w.err)
+			usleep(1000);
+		rc = store_checkpoint(w.s, NULL, 2, NULL, 0);
+		n++;
+	}
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	ok(rc == 0 && !w.err && count_ckpts(path_join(root, "checkpoints")) == 2,
+	   "%d checkpoints taken while a writer stored %llu segments; 2 kept",
+	   n, (unsigned long long)w.done);
+	store_close(w.s);
+	rm_index(root);
+	ok(restore(root, NULL, &r) == 0 && r.dropped == 0 && r.unreadable == 0,
+	   "the newest restores");
+	w.s = open_at(root);
+	ok(w.s && segdata_check(w.s, SEED + 2, 0, w.done) == 0,
+	   "and all %llu segments read back", (unsigned long long)w.done);
+	store_close(w.s);
+}
+
+/* A checkpoint directory on another file system: RocksDB copies instead
+ * of linking. /dev/shm is one where it is a tmpfs of its own. */
+static void test_other_fs(const char *root)
+{
+	store_restore_report r;
+	struct stat a, b;
+	store_config c;
+	char *dir;
+	store *s;
+
+	s = open_at(root);
+	if (!s || segdata_put(s, SEED, 0, 300, NULL) || store_flush(s))
+		tap_bail("setup");
+	if (stat("/dev/shm", &b) != 0 || stat(root, &a) != 0 ||
+	    a.st_dev == b.st_dev) {
+		store_close(s);
+		ok(1, "# SKIP no second file system at /dev/shm");
+		return;
+	}
+	setenv("TMPDIR", "/dev/shm", 1);
+	dir = tap_tmpdir("ckpt-shm");
+	unsetenv("TMPDIR");
+	ok(store_checkpoint(s, dir, 0, NULL, 0) == 0 && count_ckpts(dir) == 1,
+	   "a checkpoint on another file system (%s)", dir);
+	store_close(s);
+	rm_index(root);
+	config(&c, root);
+	ok(store_restore_checkpoint(&c, dir, NULL, &r) == 0 &&
+	   (s = open_at(root)) && segdata_check(s, SEED, 0, 300) == 0,
+	   "restores from there");
+	store_close(s);
+	tap_rmtree(dir);
+	free(dir);
+}
+
 /* ---- a writer killed mid-stream ---- */
 
 #define KBATCH	32
@@ -381,6 +471,8 @@ int main(void)
 	run_in(root, "dropped", test_dropped);
 	run_in(root, "unreadable", test_unreadable);
 	run_in(root, "prune", test_prune_and_refusals);
+	run_in(root, "online", test_online);
+	run_in(root, "otherfs", test_other_fs);
 	tap_rmtree(root);
 	free(root);
 	return tap_done();

@@ -613,10 +613,18 @@ static int prune(const char *ckdir, int keep)
 	return rc;
 }
 
+/* ckdir, durably there (it may be new), swept, and a new temp dir in it. */
 static int make_tmp(const char *ckdir, char *tmp, size_t cap)
 {
-	int rc = fio_mkdir_p(ckdir, 0755);
+	char *parent = fio_parent_dir(ckdir);
+	int rc;
 
+	if (!parent)
+		return -ENOMEM;
+	rc = fio_mkdir_p(ckdir, 0755);
+	if (rc == 0)
+		rc = fio_fsync_dir(parent);
+	free(parent);
 	if (rc < 0)
 		return ddterr_set(rc, "checkpoint directory %s: %s", ckdir,
 				  strerror(-rc));
