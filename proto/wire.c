@@ -375,6 +375,8 @@ static const struct {
 	{ DDT_OP_CLEAN_STATUS, "CLEAN_STATUS" },
 	{ DDT_OP_SU_SET, "SU_SET" }, { DDT_OP_BACKUP_SET, "BACKUP_SET" },
 	{ DDT_OP_EXPIRE, "EXPIRE" },
+	{ DDT_OP_CHECKPOINT, "CHECKPOINT" },
+	{ DDT_OP_CHECKPOINT_LIST, "CHECKPOINT_LIST" },
 };
 
 const char *ddt_op_name(uint8_t op)

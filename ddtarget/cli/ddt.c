@@ -130,6 +130,8 @@ static void print_help(void)
 "  clean start|status|watch           reclaim the space of deleted data\n"
 "  su create|list|delete|set [NAME]   manage storage units, their retention,\n"
 "                                     retention lock and quota\n"
+"  checkpoint create|list             take or list checkpoints of the\n"
+"                                     target's metadata\n"
 "  help [COMMAND]                     show a command's help\n"
 "\n"
 "%s"
@@ -1005,6 +1007,52 @@ static int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 	return ret;
 }
 
+/* ---- checkpoints ---- */
+
+static int ckpt_print(void *arg, const ddtc_checkpoint *ck)
+{
+	char b1[FMT_LEN], b2[FMT_LEN];
+
+	if (++*(size_t *)arg == 1)
+		printf("%-32s  %-19s  %10s\n", "NAME", "CREATED", "SIZE");
+	printf("%-32s  %-19s  %10s\n", ck->name, fmt_date(ck->created, b1),
+	       fmt_bytes(ck->bytes, b2));
+	return 0;
+}
+
+static int cmd_checkpoint(const cmd *cm, const gopts *g, int argc,
+			  char **argv)
+{
+	char name[DDT_MAX_NAME + 1];
+	int is_list = strcmp(argv[0], "list") == 0;
+	size_t n = 0;
+	ddtc *c;
+	int rc, ret;
+
+	(void)argc;
+	if (!is_list && strcmp(argv[0], "create") != 0)
+		return usage_error(cm, "checkpoint: unknown operation '%s' "
+				   "(create or list)", argv[0]);
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	if (is_list) {
+		rc = ddtc_checkpoint_list(c, ckpt_print, &n);
+		if (rc == 0 && n == 0)
+			printf("no checkpoints\n");
+	} else {
+		rc = ddtc_checkpoint_create(c, name, sizeof(name));
+		if (rc == 0)
+			printf("checkpoint %s taken\n", name);
+	}
+	if (rc < 0)
+		ret = out_fail(rc, "%s checkpoint%s on %s:%d",
+			       is_list ? "list" : "take a", is_list ? "s" : "",
+			       g->host, g->port);
+	ddtc_close(c);
+	return ret;
+}
+
 static int cmd_help(const cmd *cm, const gopts *g, int argc, char **argv)
 {
 	const cmd *c;
@@ -1132,6 +1180,14 @@ static const cmd cmds[] = {
 	  "end and shows what it reclaimed (exit 1 if it failed).\n"
 	  "\n"
 	  "  -q, --quiet              no phase lines while watching\n" },
+	{ "checkpoint", cmd_checkpoint, 1, 1, 0, 0,
+	  "create | list",
+	  "Take a checkpoint of the target's metadata (the index of its\n"
+	  "segments, its storage units, backups and users), or list those it\n"
+	  "keeps. Taking one needs an admin. With the target stopped,\n"
+	  "'ddtargetd --restore-checkpoint' brings a target whose index is lost\n"
+	  "back from one: every backup made before the checkpoint is there\n"
+	  "again; those made after it are not.\n" },
 	{ "help", cmd_help, 0, 1, 0, 0,
 	  "[COMMAND]",
 	  "Show the help of COMMAND, or the general help.\n" },

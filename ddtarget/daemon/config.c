@@ -20,6 +20,7 @@ void config_default(ddtd_config *c)
 	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
 	c->max_sessions = 64;
 	c->clean_threshold = 50;
+	c->checkpoint_keep = STORE_CKPT_KEEP_DEFAULT;
 }
 
 static int parse_int(const char *key, const char *v, long lo, long hi,
@@ -114,6 +115,11 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_bool(key, v, &c->use_syslog);
 	if (!strcmp(key, "verbose"))
 		return parse_bool(key, v, &c->verbose);
+	if (!strcmp(key, "checkpoint_dir"))
+		return copy_path(key, v, c->checkpoint_dir,
+				 sizeof(c->checkpoint_dir));
+	if (!strcmp(key, "checkpoint_keep"))
+		return parse_int(key, v, 1, 10000, &c->checkpoint_keep);
 	return ddterr_set(-EINVAL, "unknown setting '%s'", key);
 }
 

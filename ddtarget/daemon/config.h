@@ -24,6 +24,8 @@ typedef struct ddtd_config {
 	int use_syslog;
 	int verbose;
 	int foreground;
+	char checkpoint_dir[PATH_MAX];	/* "": <store>/checkpoints */
+	int checkpoint_keep;		/* checkpoints kept; 7 */
 } ddtd_config;
 
 void config_default(ddtd_config *c);

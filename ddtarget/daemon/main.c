@@ -32,6 +32,7 @@
 static const char usage_text[] =
 "usage: ddtargetd [OPTIONS]\n"
 "       ddtargetd [-c FILE] [-s DIR] --set-password USER [--admin]\n"
+"       ddtargetd [-c FILE] [-s DIR] --restore-checkpoint [NAME]\n"
 "\n"
 "The ddtarget storage daemon: serves the deduplicating transfer protocol\n"
 "(proto/PROTOCOL.md) from a store of erasure-coded containers.\n"
@@ -55,11 +56,20 @@ static const char usage_text[] =
 "      --set-password USER set USER's password from standard input (one\n"
 "                          line), creating the user; with the daemon stopped\n"
 "      --admin             with --set-password: the user is an admin\n"
+"      --restore-checkpoint [NAME]\n"
+"                          with the daemon stopped, bring the store back\n"
+"                          from checkpoint NAME (the newest if none) after\n"
+"                          its index is lost; prints what was done, exits.\n"
+"                          Backups made after the checkpoint are gone from\n"
+"                          the namespace. Then start the daemon as usual.\n"
+"                          Checkpoints are taken with 'ddt checkpoint\n"
+"                          create', in checkpoint_dir (<store>/checkpoints),\n"
+"                          checkpoint_keep (7) kept: see the config file\n"
 "  -h, --help              this text\n"
 "  -V, --version           the version\n";
 
 enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
-       OPT_SETPW, OPT_ADMIN };
+       OPT_SETPW, OPT_ADMIN, OPT_RESTORE };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -76,6 +86,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "set-password", required_argument, NULL, OPT_SETPW },
 	{ "admin", no_argument, NULL, OPT_ADMIN },
+	{ "restore-checkpoint", optional_argument, NULL, OPT_RESTORE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -84,6 +95,8 @@ static const struct option long_opts[] = {
 typedef struct cmdline {
 	const char *set_password_user;
 	int admin, daemonize;
+	int restore;			/* --restore-checkpoint */
+	const char *restore_name;	/* its NAME; NULL: the newest */
 } cmdline;
 
 static void die_usage(const char *msg)
@@ -148,13 +161,37 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 		case 'v': c->verbose = 1; break;
 		case OPT_SETPW: cl->set_password_user = optarg; break;
 		case OPT_ADMIN: cl->admin = 1; break;
+		case OPT_RESTORE:
+			cl->restore = 1;
+			cl->restore_name = optarg;
+			break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'V': printf("ddtargetd %s\n", PACKAGE_VERSION); exit(0);
 		default: die_usage("unknown option");
 		}
 	}
+	/* "--restore-checkpoint NAME" as well as "=NAME": getopt leaves
+	 * an optional argument's separate word behind. */
+	if (cl->restore && !cl->restore_name && optind == argc - 1)
+		cl->restore_name = argv[optind++];
 	if (optind < argc)
 		die_usage("unexpected arguments");
+	if (cl->restore && cl->set_password_user)
+		die_usage("--restore-checkpoint and --set-password are run "
+			  "one at a time");
+}
+
+static void store_cfg(const ddtd *d, store_config *sc)
+{
+	store_config_default(sc, d->cfg.store);
+	sc->k = d->cfg.k;
+	sc->m = d->cfg.k ? d->cfg.m : 0;
+	sc->ndirs = d->cfg.ndata_dirs;
+	for (int i = 0; i < sc->ndirs; i++)
+		sc->dirs[i] = d->cfg.data_dirs[i];
+	if (d->cfg.checkpoint_dir[0])
+		sc->checkpoint_dir = d->cfg.checkpoint_dir;
+	sc->checkpoint_keep = d->cfg.checkpoint_keep;
 }
 
 static void clean_done(void *arg, int rc, const char *msg)
@@ -180,12 +217,7 @@ static int open_engine(ddtd *d)
 	store_config sc;
 	int rc;
 
-	store_config_default(&sc, d->cfg.store);
-	sc.k = d->cfg.k;
-	sc.m = d->cfg.k ? d->cfg.m : 0;
-	sc.ndirs = d->cfg.ndata_dirs;
-	for (int i = 0; i < sc.ndirs; i++)
-		sc.dirs[i] = d->cfg.data_dirs[i];
+	store_cfg(d, &sc);
 	rc = store_open(&d->st, &sc);
 	if (rc < 0)
 		return rc;
@@ -278,6 +310,26 @@ static int set_password(ddtd *d, const cmdline *cl)
 	return rc;
 }
 
+/* --restore-checkpoint: offline, the report on stdout, exit 0 or 1. */
+static int restore_checkpoint(const ddtd *d, const cmdline *cl)
+{
+	store_restore_report r;
+	store_config sc;
+	char text[4096];
+	int rc;
+
+	store_cfg(d, &sc);
+	rc = store_restore_checkpoint(&sc, NULL, cl->restore_name, &r);
+	if (rc < 0) {
+		fprintf(stderr, "ddtargetd: cannot restore the store %s: %s\n",
+			d->cfg.store, ddterr_last(rc));
+		return 1;
+	}
+	store_restore_report_format(&r, text, sizeof(text));
+	printf("restored the store %s\n%s", d->cfg.store, text);
+	return 0;
+}
+
 static void write_pid_file(ddtd *d)
 {
 	char buf[32];
@@ -306,6 +358,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	d.started = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 
+	if (cl.restore)
+		return restore_checkpoint(&d, &cl);
 	/* Detach first: a fork would leave the store's threads behind. */
 	if (cl.daemonize && !cl.set_password_user && daemon(0, 1) != 0) {
 		fprintf(stderr, "ddtargetd: cannot detach: %s\n",

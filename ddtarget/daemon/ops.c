@@ -887,6 +887,53 @@ static int op_backup_delete(ddtd *d, rbuf *r)
 	return ns_backup_delete(d->ns, su, id);
 }
 
+/* ---- checkpoints ----
+ * Taking one flushes RocksDB and links or copies its files: seconds of
+ * I/O at worst, which is why it runs here, on a worker, like every
+ * request, and never on the event loop. */
+
+static int op_checkpoint(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
+{
+	char name[STORE_CKPT_NAME_MAX];
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_CHECKPOINT)) < 0 ||
+	    (rc = need_admin(ss, "taking a checkpoint")) < 0 ||
+	    (rc = store_checkpoint(d->st, NULL, 0, name, sizeof(name))) < 0)
+		return rc;
+	wb_str(w, name);
+	return 0;
+}
+
+static int ckpt_list_cb(void *arg, const store_ckpt_info *ci)
+{
+	void **a = arg;
+	wbuf *w = a[0];
+
+	wb_str(w, ci->name);
+	wb_i64(w, ci->created);
+	wb_u64(w, ci->bytes);
+	(*(uint32_t *)a[1])++;
+	return w->err;
+}
+
+static int op_checkpoint_list(ddtd *d, rbuf *r, wbuf *w)
+{
+	uint32_t n = 0;
+	void *a[2] = { w, &n };
+	size_t at;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_CHECKPOINT_LIST)) < 0)
+		return rc;
+	at = w->len;
+	wb_u32(w, 0);
+	rc = store_checkpoint_list(store_checkpoint_dir(d->st), ckpt_list_cb,
+				   a);
+	wb_put_u32_at(w, at, n);
+	return rc;
+}
+
 /* ---- dispatch ---- */
 
 /* ---- cleaning ---- */
@@ -971,6 +1018,8 @@ static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
 	case DDT_OP_SU_SET:	return op_su_set(d, ss, r, w);
 	case DDT_OP_BACKUP_SET:	return op_backup_set(d, r);
 	case DDT_OP_EXPIRE:	return op_expire(d, r, w);
+	case DDT_OP_CHECKPOINT:	return op_checkpoint(d, ss, r, w);
+	case DDT_OP_CHECKPOINT_LIST: return op_checkpoint_list(d, r, w);
 	}
 	return ddterr_set(-EPROTO, "unknown opcode 0x%02x", op);
 }

@@ -2,6 +2,7 @@
  * back, rebuilding whatever fragments are missing or damaged. */
 #include "ctrio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -225,4 +226,125 @@ int cio_rewrite_frag(const cio_layout *L, uint64_t cid, int index,
 		return rc;
 	cio_frag_path(L, cid, index, path, sizeof(path));
 	return frag_write(path, &h, payload);
+}
+
+/* ---- finding the containers on disk ---- */
+
+typedef struct idvec {
+	uint64_t *v;
+	size_t n, cap;
+} idvec;
+
+static int idvec_push(idvec *a, uint64_t x)
+{
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 256;
+		uint64_t *nv = realloc(a->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = ncap;
+	}
+	a->v[a->n++] = x;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void idvec_sort_unique(idvec *a)
+{
+	size_t j = 0;
+
+	qsort(a->v, a->n, sizeof(*a->v), cmp_u64);
+	for (size_t i = 0; i < a->n; i++)
+		if (j == 0 || a->v[j - 1] != a->v[i])
+			a->v[j++] = a->v[i];
+	a->n = j;
+}
+
+/* name is exactly `digits` lowercase hex digits followed by tail. */
+static int parse_hex_name(const char *name, int digits, const char *tail,
+			  uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < digits; i++) {
+		char c = name[i];
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return 0;
+	}
+	if (strcmp(name + digits, tail) != 0)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* Add the parsed names of directory dir to a; a missing one adds none. */
+static int scan_names(const char *dir, int digits, const char *tail,
+		      idvec *a)
+{
+	struct dirent *de;
+	uint64_t v;
+	DIR *d;
+	int rc = 0;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 :
+		       ddterr_set(-errno, "cannot read %s: %s", dir,
+				  strerror(errno));
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		if (parse_hex_name(de->d_name, digits, tail, &v))
+			rc = idvec_push(a, v);
+	closedir(d);
+	return rc;
+}
+
+static int scan_group(const cio_layout *L, uint64_t g, cio_cid_cb cb,
+		      void *arg)
+{
+	idvec ids = { 0 };
+	char sub[4096];
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < L->ndirs; i++) {
+		snprintf(sub, sizeof(sub), "%s/%05llx", L->dirs[i],
+			 (unsigned long long)g);
+		rc = scan_names(sub, 16, ".frag", &ids);
+	}
+	if (rc == 0)
+		idvec_sort_unique(&ids);
+	for (size_t i = 0; rc == 0 && i < ids.n; i++)
+		if (ids.v[i] >> CIO_GROUP_SHIFT == g)
+			rc = cb(arg, ids.v[i]);
+	free(ids.v);
+	return rc;
+}
+
+/* A group at a time, so memory stays at one group's ids however large
+ * the store. */
+int cio_foreach_cid(const cio_layout *L, cio_cid_cb cb, void *arg)
+{
+	idvec groups = { 0 };
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < L->ndirs; i++)
+		rc = scan_names(L->dirs[i], 5, "", &groups);
+	if (rc == 0)
+		idvec_sort_unique(&groups);
+	for (size_t i = 0; rc == 0 && i < groups.n; i++)
+		rc = scan_group(L, groups.v[i], cb, arg);
+	free(groups.v);
+	return rc;
 }

@@ -58,5 +58,12 @@ int cio_read_frag(const cio_layout *L, uint64_t cid, int index,
 int cio_rewrite_frag(const cio_layout *L, uint64_t cid, int index,
 		     uint32_t container_len, uint32_t frag_len,
 		     const uint8_t *payload);
+/* Call cb once for the id of every container that has at least one
+ * fragment file in any of L's directories, in ascending id order; a
+ * non-zero return stops and is returned. Only names are read: whether the
+ * fragments are whole is for cio_read to say. A missing directory has
+ * none (it may be a lost disk). */
+typedef int (*cio_cid_cb)(void *arg, uint64_t cid);
+int cio_foreach_cid(const cio_layout *L, cio_cid_cb cb, void *arg);
 
 #endif

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <isa-l/crc.h>
 
@@ -253,6 +254,54 @@ int frag_read(const char *path, const frag_hdr *want, void *payload,
 	goto out;
 io_err:
 	rc = ddterr_set(rc, "fragment %s: read: %s", path, strerror(-rc));
+out:
+	fio_close(fd);
+	return rc;
+}
+
+static void hdr_unpack(const uint8_t *b, frag_hdr *h)
+{
+	h->cid = get_le64(b + OFF_CID);
+	h->payload_len = get_le32(b + OFF_PAYLOAD_LEN);
+	h->container_len = get_le32(b + OFF_CONT_LEN);
+	h->k = b[OFF_K];
+	h->m = b[OFF_M];
+	h->index = b[OFF_INDEX];
+}
+
+int frag_read_hdr(const char *path, frag_hdr *out)
+{
+	uint8_t hdr[FRAG_HDR_LEN];
+	struct stat st;
+	frag_hdr got;
+	size_t n;
+	int fd = -1, rc;
+
+	rc = fio_open(path, O_RDONLY, 0, &fd);
+	if (rc)
+		return ddterr_set(rc, "fragment %s: open: %s", path,
+				  strerror(-rc));
+	rc = fio_pread(fd, hdr, sizeof(hdr), 0, &n);
+	if (rc == 0 && fstat(fd, &st) != 0)
+		rc = -errno;
+	if (rc) {
+		rc = ddterr_set(rc, "fragment %s: read: %s", path,
+				strerror(-rc));
+		goto out;
+	}
+	if (n < sizeof(hdr) ||
+	    memcmp(hdr + OFF_MAGIC, frag_magic, sizeof(frag_magic)) != 0 ||
+	    get_le32(hdr + OFF_HDR_CRC) != frag_crc32c(hdr, OFF_HDR_CRC)) {
+		rc = bad(path, "no valid fragment header");
+		goto out;
+	}
+	hdr_unpack(hdr, &got);
+	if (!hdr_sane(&got))
+		rc = bad(path, "header lengths out of range");
+	else if ((uint64_t)st.st_size != (uint64_t)FRAG_HDR_LEN + got.payload_len)
+		rc = bad(path, "file length does not match its header");
+	else
+		*out = got;
 out:
 	fio_close(fd);
 	return rc;

@@ -44,6 +44,12 @@ int frag_write_new(const char *path, const frag_hdr *h, const void *payload);
 int frag_read(const char *path, const frag_hdr *want, void *payload,
 	      uint32_t *out_container_len);
 
+/* Read and check a fragment's header alone (magic, header CRC, sanity, and
+ * a file exactly as long as the header says), not its payload: enough to
+ * learn which container it belongs to and that it is whole in length.
+ * -EBADMSG, -ENOENT or -errno; fills *out on success. */
+int frag_read_hdr(const char *path, frag_hdr *out);
+
 /* The CRC32C every on-disk structure of the store uses. */
 uint32_t frag_crc32c(const void *buf, size_t n);
 

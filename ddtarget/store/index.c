@@ -649,3 +649,214 @@ int idx_ctr_list(idx *x, uint64_t from, uint64_t *out, size_t max,
 	*out_n = n;
 	return rc;
 }
+
+/* ---- checkpoints and their reconciliation ---- */
+
+int idx_checkpoint(idx *x, const char *dir)
+{
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	rocksdb_checkpoint_t *cp = NULL;
+	char *err = NULL;
+
+	if (!fo)
+		return -ENOMEM;
+	/* Flushed memtables leave the checkpoint its data in tables rather
+	 * than in a copied log, and make the live index durable up to the
+	 * same point: nothing the checkpoint holds can be lost by a crash
+	 * of the store it was taken from. */
+	rocksdb_flushoptions_set_wait(fo, 1);
+	for (int i = 0; i < CF_COUNT && !err; i++)
+		rocksdb_flush_cf(x->db, fo, x->cf[i], &err);
+	rocksdb_flushoptions_destroy(fo);
+	if (err)
+		return db_err(err, "flush for a checkpoint");
+	cp = rocksdb_checkpoint_object_create(x->db, &err);
+	if (!err)
+		rocksdb_checkpoint_create(cp, dir, 0, &err);
+	if (cp)
+		rocksdb_checkpoint_object_destroy(cp);
+	return err ? db_err(err, "checkpoint") : 0;
+}
+
+int idx_foreach_cid(idx *x, idx_cid_cb cb, void *arg)
+{
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_iterator_t *it;
+	char *err = NULL;
+	int rc = 0;
+
+	if (!ro)
+		return -ENOMEM;
+	rocksdb_readoptions_set_fill_cache(ro, 0);
+	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[CF_CTR]);
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
+	     rocksdb_iter_next(it)) {
+		size_t kl;
+		const char *k = rocksdb_iter_key(it, &kl);
+
+		if (kl != 8) {
+			rc = ddterr_set(-EBADMSG, "index: malformed container "
+					"key (%zu bytes)", kl);
+			break;
+		}
+		rc = cb(arg, get_be64((const uint8_t *)k));
+		if (rc)
+			break;
+	}
+	if (rc == 0) {
+		rocksdb_iter_get_error(it, &err);
+		if (err)
+			rc = db_err(err, "scan");
+	}
+	rocksdb_iter_destroy(it);
+	rocksdb_readoptions_destroy(ro);
+	return rc;
+}
+
+/* 1 if the index records container cid, 0 if not, -EIO. */
+static int ctr_recorded(idx *x, uint64_t cid)
+{
+	uint8_t key[8];
+	size_t len;
+	char *v;
+	int rc;
+
+	put_be64(key, cid);
+	rc = get(x, CF_CTR, key, sizeof(key), &v, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	free(v);
+	return 1;
+}
+
+static void add_sums(const ctr_entry *e, uint64_t *segs, uint64_t *raw,
+		     uint64_t *stored)
+{
+	(*segs)++;
+	*raw += e->raw_len;
+	*stored += e->stored_len;
+}
+
+static void give_sums(uint64_t segs, uint64_t raw, uint64_t stored,
+		      uint64_t *out_segs, uint64_t *out_raw,
+		      uint64_t *out_stored)
+{
+	if (out_segs)
+		*out_segs = segs;
+	if (out_raw)
+		*out_raw = raw;
+	if (out_stored)
+		*out_stored = stored;
+}
+
+int idx_drop_ctr(idx *x, uint64_t cid, uint64_t *out_segs, uint64_t *out_raw,
+		 uint64_t *out_stored)
+{
+	uint64_t segs = 0, raw = 0, stored = 0, at;
+	rocksdb_writebatch_t *b;
+	uint8_t key[8];
+	uint32_t slot;
+	idx_ctr c;
+	int rc;
+
+	rc = idx_get_ctr(x, cid, 1, &c);
+	if (rc < 0)
+		return rc;
+	b = rocksdb_writebatch_create();
+	if (!b) {
+		idx_ctr_free(&c);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < c.nseg; i++) {
+		rc = idx_get_fp(x, &c.ents[i].fp, &at, &slot);
+		if (rc < 0)
+			break;
+		if (rc == 0 || at != cid)
+			continue;	/* another container holds it now */
+		rocksdb_writebatch_delete_cf(b, x->cf[CF_FP],
+					     (char *)c.ents[i].fp.b, FP_LEN);
+		add_sums(&c.ents[i], &segs, &raw, &stored);
+	}
+	idx_ctr_free(&c);
+	if (rc < 0) {
+		rocksdb_writebatch_destroy(b);
+		return rc;
+	}
+	put_be64(key, cid);
+	rocksdb_writebatch_delete_cf(b, x->cf[CF_CTR], (char *)key, sizeof(key));
+	rc = write_batch(x, b, 0, "drop container");
+	if (rc == 0)
+		give_sums(segs, raw, stored, out_segs, out_raw, out_stored);
+	return rc;
+}
+
+/* Whether container cid should own fp: it is unindexed, already cid's, or
+ * indexed to a container the index no longer records. 1, 0 or -EIO. */
+static int should_own(idx *x, uint64_t cid, const fp_t *fp)
+{
+	uint64_t at;
+	uint32_t slot;
+	int rc;
+
+	rc = idx_get_fp(x, fp, &at, &slot);
+	if (rc <= 0)
+		return rc < 0 ? rc : 1;
+	if (at == cid)
+		return 1;
+	rc = ctr_recorded(x, at);
+	return rc < 0 ? rc : !rc;
+}
+
+int idx_adopt_ctr(idx *x, const idx_ctr *c, uint64_t *out_segs,
+		  uint64_t *out_raw, uint64_t *out_stored)
+{
+	size_t rlen = CTR_REC_HEAD + ctr_dir_len(c->nseg);
+	uint64_t segs = 0, raw = 0, stored = 0;
+	uint8_t key[8], fpv[FP_VAL_LEN], *rec;
+	rocksdb_writebatch_t *b;
+	ctr_entry *ents;
+	int rc = 0;
+
+	rec = malloc(rlen);
+	ents = malloc((c->nseg ? c->nseg : 1) * sizeof(*ents));
+	b = rocksdb_writebatch_create();
+	if (!rec || !ents || !b) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(ents, c->ents, c->nseg * sizeof(*ents));
+	put_le64(fpv, c->cid);
+	for (uint32_t i = 0; i < c->nseg; i++) {
+		rc = should_own(x, c->cid, &ents[i].fp);
+		if (rc < 0)
+			goto out;
+		if (rc == 0) {
+			/* Another container holds it: this copy is marked
+			 * moved, as cleaning marks the copies it leaves. */
+			ents[i].moved = 1;
+			continue;
+		}
+		put_le32(fpv + 8, i);
+		rocksdb_writebatch_put_cf(b, x->cf[CF_FP],
+					  (char *)ents[i].fp.b, FP_LEN,
+					  (char *)fpv, sizeof(fpv));
+		add_sums(&ents[i], &segs, &raw, &stored);
+	}
+	encode_ctr_head(c, rec);
+	ctr_dir_encode(ents, c->nseg, rec + CTR_REC_HEAD);
+	put_be64(key, c->cid);
+	rocksdb_writebatch_put_cf(b, x->cf[CF_CTR], (char *)key, sizeof(key),
+				  (char *)rec, rlen);
+	rc = write_batch(x, b, 0, "index a container found on disk");
+	b = NULL;
+	if (rc == 0)
+		give_sums(segs, raw, stored, out_segs, out_raw, out_stored);
+out:
+	if (b)
+		rocksdb_writebatch_destroy(b);
+	free(rec);
+	free(ents);
+	return rc;
+}

@@ -116,5 +116,32 @@ int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg);
  * for its whole length, and sees containers sealed or deleted meanwhile. */
 int idx_ctr_list(idx *x, uint64_t from, uint64_t *out, size_t max,
 		 size_t *out_n);
+/* ---- checkpoints and their reconciliation (store_ckpt.c) ---- */
+
+/* A consistent copy of the whole index (every column family) in dir, which
+ * must not exist yet: the memtables are flushed first, so the copy stands
+ * alone. SST files are hard-linked where dir shares the file system, else
+ * copied. The index keeps serving meanwhile. 0 or -EIO with a message. */
+int idx_checkpoint(idx *x, const char *dir);
+
+/* Call cb with the id of every container record, in id order; a non-zero
+ * return stops the scan and is returned. */
+typedef int (*idx_cid_cb)(void *arg, uint64_t cid);
+int idx_foreach_cid(idx *x, idx_cid_cb cb, void *arg);
+
+/* Remove container cid's record, and those of its fingerprints that the
+ * index still maps to it, in one batch (durable at the next idx_sync).
+ * *out_segs, *out_raw, *out_stored (may be NULL) are what the removed
+ * fingerprints held, so that counters can follow. 0, -ENOENT, -EIO. */
+int idx_drop_ctr(idx *x, uint64_t cid, uint64_t *out_segs, uint64_t *out_raw,
+		 uint64_t *out_stored);
+
+/* Index a container found on disk, like idx_seal() without the named
+ * values, except that a fingerprint the index maps to another container
+ * that it still records keeps its mapping: the container is indexed, not
+ * made the owner of segments someone else holds. *out_segs, *out_raw,
+ * *out_stored (may be NULL) are what the fingerprints it now owns hold. */
+int idx_adopt_ctr(idx *x, const idx_ctr *c, uint64_t *out_segs,
+		  uint64_t *out_raw, uint64_t *out_stored);
 
 #endif

@@ -374,7 +374,7 @@ static int drop_batch(store *s, doomed *d, size_t n, store_gc_drop_report *r)
 		free(fps);
 		return -ENOMEM;
 	}
-	pthread_mutex_lock(&s->sums_lock);
+	pthread_mutex_lock(&s->seal_mu);
 	pthread_mutex_lock(&s->lock);
 	next = s->sealed;
 	for (size_t i = 0; i < n; i++) {
@@ -410,7 +410,7 @@ static int drop_batch(store *s, doomed *d, size_t n, store_gc_drop_report *r)
 				r->physical_bytes += d[i].physical;
 	}
 	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_unlock(&s->sums_lock);
+	pthread_mutex_unlock(&s->seal_mu);
 	free(cids);
 	free(fps);
 	return rc;

@@ -82,14 +82,21 @@ struct store {
 	 * only keeps some garbage until the next clean. */
 	bloom *told, *gc_told;
 	uint64_t drops;
-	/* Held across computing and writing the "stats" value, so that a seal
-	 * and a drop never write over each other's figures. Taken before
-	 * lock, never inside it. */
-	pthread_mutex_t sums_lock;
 
 	/* Scrub and directory health (store_scrub.c, store_dirs.c). */
 	uint8_t id[16];		/* the store's identity, in every marker */
 	int scrubbing;		/* under lock: one scrub at a time */
+
+	/* seal_mu is held by a seal and by cleaning's drop from the
+	 * counters they read to the index batch they write (so neither
+	 * writes over the other's figures; taken before lock, never inside
+	 * it), and by a checkpoint while it copies the index, so that its
+	 * manifest and its index agree. ckpt_mu: one checkpoint at a time. */
+	pthread_mutex_t seal_mu;
+	pthread_mutex_t ckpt_mu;
+	char *ckpt_dir;
+	int ckpt_keep;
+	int lock_fd;		/* root/store.lock, flock()ed while open */
 };
 
 /* The journals one put staged records in, and how far each must be
@@ -129,11 +136,23 @@ int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 
 /* store_open.c */
 char *sto_path_join(const char *a, const char *b);
+int sto_lock_root(const char *root, int *out_fd);
 void sto_sums_encode(const sums *m, uint8_t *p);
+void sto_sums_decode(sums *m, const uint8_t *p);
 int sto_grow_bloom_locked(store *s);
 
 /* store_dirs.c */
 int sto_dirs_mark(store *s);
 int sto_dir_restore(store *s, int i);
+/* store_ckpt.c, for store_restore.c */
+/* snprintf for paths: -ENAMETOOLONG (with a message) if it did not fit. */
+int sto_pathf(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int64_t sto_now_ns(void);
+void sto_utc_stamp(int64_t ns, char *buf, size_t cap);	/* YYYYMMDDTHHMMSSZ */
+int sto_rm_tree(const char *path);
+int sto_copy_dir(const char *src, const char *dst);
+/* The checkpoint name in ckdir (NULL: the newest). */
+int sto_ckpt_find(const char *ckdir, const char *name, store_ckpt_info *out);
 
 #endif

@@ -5,11 +5,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "bytes.h"
 #include "ddterr.h"
@@ -55,7 +58,7 @@ void sto_sums_encode(const sums *m, uint8_t *p)
 		put_le64(p + 8 * i, v[i]);
 }
 
-static void sums_decode(sums *m, const uint8_t *p)
+void sto_sums_decode(sums *m, const uint8_t *p)
 {
 	uint64_t *v[STATS_WORDS] = { &m->logical, &m->raw, &m->stored,
 				     &m->physical, &m->segments,
@@ -63,6 +66,39 @@ static void sums_decode(sums *m, const uint8_t *p)
 
 	for (int i = 0; i < STATS_WORDS; i++)
 		*v[i] = get_le64(p + 8 * i);
+}
+
+/* One process at a time: RocksDB locks the index, but an offline restore
+ * must also find the store busy when the index is gone (that is when it
+ * runs), so the root has a lock of its own. flock(), not fcntl(): its
+ * lock belongs to the open file, so a second handle in the same process
+ * is refused too. The file is never removed. */
+int sto_lock_root(const char *root, int *out_fd)
+{
+	char *path = sto_path_join(root, "store.lock");
+	int fd, rc = 0;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		rc = ddterr_set(-errno, "store %s: cannot open %s: %s", root,
+				path, strerror(errno));
+	else if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		rc = errno == EWOULDBLOCK ?
+			ddterr_set(-EBUSY, "store %s is in use by another "
+				   "process (%s is locked); stop it first",
+				   root, path) :
+			ddterr_set(-errno, "store %s: cannot lock %s: %s", root,
+				   path, strerror(errno));
+	free(path);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	*out_fd = fd;
+	return 0;
 }
 
 /* ---- the Bloom filter ---- */
@@ -211,7 +247,7 @@ static int load_counters(store *s)
 		return rc;
 	rc = idx_get_value(s->ix, "stats", buf, sizeof(buf));
 	if (rc == 0)
-		sums_decode(&s->sealed, buf);
+		sto_sums_decode(&s->sealed, buf);
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -426,11 +462,15 @@ static void store_free(store *s)
 		free(s->dirs[i]);
 	free(s->root);
 	free(s->jdir);
+	free(s->ckpt_dir);
 	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->sums_lock);
+	pthread_mutex_destroy(&s->seal_mu);
+	pthread_mutex_destroy(&s->ckpt_mu);
 	fps_free(s->pins);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
+	if (s->lock_fd >= 0)	/* last: the index is closed */
+		close(s->lock_fd);
 	free(s);
 }
 
@@ -447,15 +487,22 @@ int store_open(store **out, const store_config *cfg)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->lock_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->sums_lock, NULL);
+	pthread_mutex_init(&s->seal_mu, NULL);
+	pthread_mutex_init(&s->ckpt_mu, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
 	s->container_size = cfg->container_size;
 	s->reserve_cfg = cfg->reserve_bytes;
 	s->root = strdup(cfg->root);
 	s->jdir = sto_path_join(cfg->root, "journal");
-	if (!s->root || !s->jdir) {
+	s->ckpt_dir = cfg->checkpoint_dir && *cfg->checkpoint_dir ?
+		      strdup(cfg->checkpoint_dir) :
+		      sto_path_join(cfg->root, STORE_CKPT_DIR);
+	s->ckpt_keep = cfg->checkpoint_keep > 0 ? cfg->checkpoint_keep :
+		       STORE_CKPT_KEEP_DEFAULT;
+	if (!s->root || !s->jdir || !s->ckpt_dir) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -465,7 +512,9 @@ int store_open(store **out, const store_config *cfg)
 				s->jdir, strerror(-rc));
 		goto fail;
 	}
-	rc = open_index(s);
+	rc = sto_lock_root(s->root, &s->lock_fd);
+	if (rc == 0)
+		rc = open_index(s);
 	if (rc == 0)
 		rc = open_engines(s, cfg);
 	if (rc == 0)

@@ -114,7 +114,7 @@ static int seal_one(store *s, const octr *o)
 	c.ents = b->ents;
 	sto_octr_sums(o, &c.raw_bytes, &c.stored_bytes);
 
-	pthread_mutex_lock(&s->sums_lock);
+	pthread_mutex_lock(&s->seal_mu);	/* see store_checkpoint() */
 	pthread_mutex_lock(&s->lock);
 	next = s->sealed;
 	put_le64(cidbuf, s->next_cid);
@@ -132,7 +132,7 @@ static int seal_one(store *s, const octr *o)
 		s->sealed = next;
 		pthread_mutex_unlock(&s->lock);
 	}
-	pthread_mutex_unlock(&s->sums_lock);
+	pthread_mutex_unlock(&s->seal_mu);
 	return rc;
 }
 

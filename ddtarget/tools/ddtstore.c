@@ -141,6 +141,13 @@ static void print_help(FILE *f)
 "  stats            print the store's figures and its directories' health\n"
 "  scrub            read and verify every fragment and segment, repairing\n"
 "                   what erasure coding can rebuild\n"
+"  checkpoint [STORE]\n"
+"                   take a checkpoint of the store's metadata\n"
+"  checkpoints [STORE]\n"
+"                   list the checkpoints, oldest first\n"
+"  restore-checkpoint [STORE [NAME]]\n"
+"                   bring a stopped store back from checkpoint NAME (the\n"
+"                   newest if none) after its index is lost\n"
 "\n"
 "Options:\n"
 "  -s, --store DIR  the store (default $DDTSTORE, else %s)\n"
@@ -149,10 +156,14 @@ static void print_help(FILE *f)
 "      --codec NAME lz4 (default), zstd, gzfast or none\n"
 "      --no-repair  scrub: report what is wrong, change nothing\n"
 "      --rate MB    scrub: read at most MB megabytes a second\n"
+"      --dir DIR    the checkpoint directory (default STORE/checkpoints)\n"
+"      --keep N     checkpoints to keep, the oldest removed (default 7)\n"
 "  -h, --help       show this help and exit\n"
 "  -V, --version    show the version and exit\n"
 "\n"
 "A store remembers the k and m it was created with; open it with the same.\n"
+"The checkpoint commands take the store as their first argument, or from\n"
+"-s (then NAME comes first).\n"
 "Exit status: 0 success, 1 runtime error, or a check or scrub that found a\n"
 "problem (a scrub: one it could not repair),\n"
 "2 usage error.\n",
@@ -385,10 +396,13 @@ bad:
 
 typedef struct opts {
 	const char *root;
+	int root_given;		/* -s on the command line */
 	int k, m;		/* 0: the default */
 	int codec;
 	int no_repair;		/* scrub */
 	uint64_t rate;		/* scrub: bytes a second, 0: no limit */
+	const char *ckpt_dir;	/* --dir; NULL: root/checkpoints */
+	int keep;		/* --keep; 0: the default */
 } opts;
 
 static int open_store(const opts *o, int create, store **out)
@@ -1452,6 +1466,126 @@ static int cmd_scrub(const opts *o, int argc, char **argv)
 	return ret ? ret : rc;
 }
 
+/* ---- checkpoints ---- */
+
+/* The checkpoint commands name the store first unless -s did. */
+static const char *ckpt_store(const opts *o, int *argc, char ***argv)
+{
+	if (o->root_given || *argc == 0)
+		return o->root;
+	(*argc)--;
+	return *(*argv)++;
+}
+
+static void ckpt_dir_of(const opts *o, const char *root, char *buf,
+			size_t cap)
+{
+	if (o->ckpt_dir)
+		snprintf(buf, cap, "%s", o->ckpt_dir);
+	else
+		snprintf(buf, cap, "%s/" STORE_CKPT_DIR, root);
+}
+
+static int cmd_checkpoint(const opts *o, int argc, char **argv)
+{
+	char name[STORE_CKPT_NAME_MAX], dir[PATH_MAX];
+	opts so = *o;
+	store *s;
+	int rc, ret;
+
+	so.root = ckpt_store(o, &argc, &argv);
+	if (argc != 0)
+		return usage_error("checkpoint: takes only the store");
+	ckpt_dir_of(o, so.root, dir, sizeof(dir));
+	ret = open_store(&so, 0, &s);
+	if (ret)
+		return ret;
+	ddterr_clear();
+	rc = store_checkpoint(s, dir, o->keep, name, sizeof(name));
+	if (rc < 0)
+		ret = fail(rc, "check the checkpoint directory's disk and "
+			   "permissions", "checkpoint %s", so.root);
+	else
+		printf("checkpoint %s taken in %s\n", name, dir);
+	rc = close_store(s, so.root);
+	return ret ? ret : rc;
+}
+
+static int ckpt_print(void *arg, const store_ckpt_info *ci)
+{
+	char when[32], size[FMT_LEN];
+	time_t t = (time_t)(ci->created / 1000000000);
+	struct tm tm;
+
+	if (++*(int *)arg == 1)
+		printf("%-32s  %-23s  %10s  %10s\n", "NAME", "CREATED", "SIZE",
+		       "CONTAINERS");
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("%-32s  %-23s  %10s  %10" PRIu64 "\n", ci->name, when,
+	       fmt_bytes(ci->bytes, size), ci->containers);
+	return 0;
+}
+
+static int cmd_checkpoints(const opts *o, int argc, char **argv)
+{
+	char dir[PATH_MAX];
+	const char *root = ckpt_store(o, &argc, &argv);
+	int n = 0, rc;
+
+	if (argc != 0)
+		return usage_error("checkpoints: takes only the store");
+	ckpt_dir_of(o, root, dir, sizeof(dir));
+	ddterr_clear();
+	rc = store_checkpoint_list(dir, ckpt_print, &n);
+	if (rc < 0)
+		return fail(rc, "check --dir", "list checkpoints in %s", dir);
+	if (n == 0)
+		printf("no checkpoints in %s\n", dir);
+	return 0;
+}
+
+static int cmd_restore_checkpoint(const opts *o, int argc, char **argv)
+{
+	char dir[PATH_MAX], text[4096];
+	const char *root = ckpt_store(o, &argc, &argv);
+	store_restore_report r;
+	store_config cfg;
+	const char *todo;
+	int rc;
+
+	if (argc > 1)
+		return usage_error("restore-checkpoint: takes the store and "
+				   "at most one checkpoint NAME");
+	ckpt_dir_of(o, root, dir, sizeof(dir));
+	store_config_default(&cfg, root);
+	if (o->k)
+		cfg.k = o->k;
+	if (o->m >= 0)
+		cfg.m = o->m;
+	ddterr_clear();
+	rc = store_restore_checkpoint(&cfg, dir, argc ? argv[0] : NULL, &r);
+	if (rc < 0) {
+		switch (rc) {
+		case -ENOENT:
+			todo = "list them with 'ddtstore checkpoints', or give "
+			       "--dir";
+			break;
+		case -EBUSY:
+			todo = "stop the daemon or tool using it first";
+			break;
+		default:
+			todo = "the store is as it was; fix the cause and run "
+			       "it again";
+			break;
+		}
+		return fail(rc, todo, "restore-checkpoint %s", root);
+	}
+	store_restore_report_format(&r, text, sizeof(text));
+	fputs(text, stdout);
+	return 0;
+}
+
 /* ---- main ---- */
 
 static int parse_int(const char *name, const char *arg, int lo, int hi,
@@ -1471,7 +1605,8 @@ static int parse_int(const char *name, const char *arg, int lo, int hi,
 
 int main(int argc, char **argv)
 {
-	enum { OPT_K = 256, OPT_M, OPT_CODEC, OPT_NO_REPAIR, OPT_RATE };
+	enum { OPT_K = 256, OPT_M, OPT_CODEC, OPT_NO_REPAIR, OPT_RATE, OPT_DIR,
+	       OPT_KEEP };
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "k", required_argument, NULL, OPT_K },
@@ -1479,6 +1614,8 @@ int main(int argc, char **argv)
 		{ "codec", required_argument, NULL, OPT_CODEC },
 		{ "no-repair", no_argument, NULL, OPT_NO_REPAIR },
 		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -1492,6 +1629,9 @@ int main(int argc, char **argv)
 		{ "cat", cmd_cat },
 		{ "stats", cmd_stats },
 		{ "scrub", cmd_scrub },
+		{ "checkpoint", cmd_checkpoint },
+		{ "checkpoints", cmd_checkpoints },
+		{ "restore-checkpoint", cmd_restore_checkpoint },
 	};
 	opts o = { .k = 0, .m = -1, .codec = CODEC_LZ4 };
 	const char *env = getenv("DDTSTORE");
@@ -1508,6 +1648,7 @@ int main(int argc, char **argv)
 			if (!*optarg)
 				return usage_error("-s: empty store path");
 			o.root = optarg;
+			o.root_given = 1;
 			break;
 		case OPT_K:
 			rc = parse_int("--k", optarg, 1, STORE_MAX_DIRS, &o.k);
@@ -1539,6 +1680,16 @@ int main(int argc, char **argv)
 			o.rate = (uint64_t)mb * 1000000;
 			break;
 		}
+		case OPT_DIR:
+			if (!*optarg)
+				return usage_error("--dir: empty path");
+			o.ckpt_dir = optarg;
+			break;
+		case OPT_KEEP:
+			rc = parse_int("--keep", optarg, 1, 10000, &o.keep);
+			if (rc)
+				return rc;
+			break;
 		case 'h':
 			print_help(stdout);
 			return 0;

@@ -199,6 +199,20 @@ typedef int (*ddtc_expire_cb)(void *arg, const char *su, const char *id,
 int ddtc_expire(ddtc *c, const char *su, int dry_run, ddtc_expire_cb cb,
 		void *arg);
 
+/* ---- checkpoints of the target's metadata ---- */
+
+typedef struct ddtc_checkpoint {
+	char name[DDT_MAX_NAME + 1];
+	int64_t created;	/* ns since the epoch */
+	uint64_t bytes;		/* its size on the target's disk */
+} ddtc_checkpoint;
+
+/* Take one (admin only); its name into name (cap bytes; may be NULL). */
+int ddtc_checkpoint_create(ddtc *c, char *name, size_t cap);
+typedef int (*ddtc_checkpoint_cb)(void *arg, const ddtc_checkpoint *ck);
+/* The target's checkpoints, oldest first. */
+int ddtc_checkpoint_list(ddtc *c, ddtc_checkpoint_cb cb, void *arg);
+
 /* ---- counters, for progress displays ---- */
 
 typedef struct ddtc_counters {

@@ -910,3 +910,48 @@ int ddtc_expire(ddtc *c, const char *su, int dry_run, ddtc_expire_cb cb,
 	while (rc == 0 && got > 0 && !dry_run && ++round < EXPIRE_ROUNDS);
 	return rc;
 }
+
+/* ---- checkpoints ---- */
+
+int ddtc_checkpoint_create(ddtc *c, char *name, size_t cap)
+{
+	char got[DDT_MAX_STR + 1];
+	conn_reply rep;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_CHECKPOINT);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	rb_str(&r, got, sizeof(got));
+	rc = rpc_end(&rep, &r, DDT_OP_CHECKPOINT);
+	if (rc == 0 && name && cap)
+		snprintf(name, cap, "%s", got);
+	return rc;
+}
+
+int ddtc_checkpoint_list(ddtc *c, ddtc_checkpoint_cb cb, void *arg)
+{
+	ddtc_checkpoint ck;
+	conn_reply rep;
+	uint32_t n, i;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_CHECKPOINT_LIST);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	n = rb_count(&r, 2 + 8 + 8, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_str(&r, ck.name, sizeof(ck.name));
+		ck.created = rb_i64(&r);
+		ck.bytes = rb_u64(&r);
+		if (!r.err)
+			rc = cb(arg, &ck);
+	}
+	return rpc_end_cb(&rep, &r, DDT_OP_CHECKPOINT_LIST, rc);
+}
