@@ -733,6 +733,15 @@ static void show_count(kvlist *l, const char *label, const char *key)
 		printf("%-17s%" PRId64 "\n", label, v);
 }
 
+static void show_next(kvlist *l, const char *label, const char *key)
+{
+	char b[FMT_LEN];
+	int64_t v = kv_get(l, key);
+
+	if (v > 0)
+		printf("%-17s%s\n", label, fmt_date(v, b));
+}
+
 static void show_status(kvlist *l, const gopts *g)
 {
 	int64_t cap = kv_get(l, "capacity_bytes"), used = kv_get(l,
@@ -776,6 +785,9 @@ static void show_status(kvlist *l, const gopts *g)
 		       maxs);
 	if (up >= 0)
 		printf("%-17s%s\n", "uptime:", fmt_secs((double)up, b));
+	show_next(l, "next clean:", "next_clean_ns");
+	show_next(l, "next checkpoint:", "next_checkpoint_ns");
+	show_next(l, "next expiry:", "next_expire_ns");
 	/* Keys this ddt does not know yet, as they come. */
 	for (size_t i = 0; i < l->n; i++)
 		if (!l->v[i].shown)

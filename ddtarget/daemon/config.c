@@ -20,6 +20,11 @@ void config_default(ddtd_config *c)
 	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
 	c->max_sessions = 64;
 	c->clean_threshold = 50;
+	snprintf(c->clean_schedule, sizeof(c->clean_schedule), "tue 06:00");
+	snprintf(c->checkpoint_schedule, sizeof(c->checkpoint_schedule),
+		 "every 6h");
+	snprintf(c->expire_schedule, sizeof(c->expire_schedule),
+		 "daily 00:30");
 	c->checkpoint_keep = STORE_CKPT_KEEP_DEFAULT;
 }
 
@@ -46,6 +51,22 @@ static int parse_bool(const char *key, const char *v, int *out)
 		*out = 0;
 	else
 		return ddterr_set(-EINVAL, "%s: '%s' is not yes or no", key, v);
+	return 0;
+}
+
+/* A schedule is checked when it is read, not when it is first due. */
+static int copy_schedule(const char *key, const char *v,
+			 char dst[SCHED_TEXT_MAX])
+{
+	sched_spec sp;
+	int rc;
+
+	if (strlen(v) >= SCHED_TEXT_MAX)
+		return ddterr_set(-EINVAL, "%s: too long", key);
+	rc = sched_parse(v, &sp);
+	if (rc < 0)
+		return ddterr_set(rc, "%s: %s", key, ddterr_last(rc));
+	snprintf(dst, SCHED_TEXT_MAX, "%s", v);
 	return 0;
 }
 
@@ -104,6 +125,12 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 0, 256, &c->workers);
 	if (!strcmp(key, "max_sessions"))
 		return parse_int(key, v, 1, 100000, &c->max_sessions);
+	if (!strcmp(key, "clean_schedule"))
+		return copy_schedule(key, v, c->clean_schedule);
+	if (!strcmp(key, "checkpoint_schedule"))
+		return copy_schedule(key, v, c->checkpoint_schedule);
+	if (!strcmp(key, "expire_schedule"))
+		return copy_schedule(key, v, c->expire_schedule);
 	if (!strcmp(key, "clean_threshold"))
 		return parse_int(key, v, 1, 100, &c->clean_threshold);
 	if (!strcmp(key, "pid_file"))

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 
+#include "schedule.h"
 #include "store.h"
 
 typedef struct ddtd_config {
@@ -19,6 +20,10 @@ typedef struct ddtd_config {
 	int workers;			/* worker threads; 0: one per CPU, >= 2 */
 	int max_sessions;		/* concurrent sessions (streams) */
 	int clean_threshold;		/* % live below which a container is cleaned */
+	/* When maintenance runs by itself (schedule.h's forms). */
+	char clean_schedule[SCHED_TEXT_MAX];		/* "tue 06:00" */
+	char checkpoint_schedule[SCHED_TEXT_MAX];	/* "every 6h" */
+	char expire_schedule[SCHED_TEXT_MAX];		/* "daily 00:30" */
 	char pid_file[PATH_MAX];	/* "" for none */
 	char admin_password_file[PATH_MAX]; /* "": <store>/admin.password */
 	int use_syslog;

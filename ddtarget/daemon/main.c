@@ -45,6 +45,8 @@ static const char usage_text[] =
 "  -l, --listen ADDR       address to listen on (127.0.0.1; 0.0.0.0 for all)\n"
 "  -p, --port PORT         TCP port (7410)\n"
 "  -w, --workers N         worker threads (default: 2 per CPU)\n"
+"  -o, --set KEY=VALUE     any setting of the config file, e.g.\n"
+"                          --set clean_schedule='sun 03:00'\n"
 "      --max-sessions N    concurrent sessions; more are told 'busy' (64)\n"
 "      --ec K+M            erasure code for a new store (4+2; 1+0: one disk)\n"
 "  -f, --foreground        stay in the foreground (the default; kept for\n"
@@ -87,6 +89,7 @@ static const struct option long_opts[] = {
 	{ "set-password", required_argument, NULL, OPT_SETPW },
 	{ "admin", no_argument, NULL, OPT_ADMIN },
 	{ "restore-checkpoint", optional_argument, NULL, OPT_RESTORE },
+	{ "set", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -114,6 +117,19 @@ static int set(ddtd_config *c, const char *key, const char *val)
 	return rc;
 }
 
+/* --set KEY=VALUE: any key of the configuration file. */
+static void set_pair(ddtd_config *c, const char *arg)
+{
+	char key[64];
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(key))
+		die_usage("--set wants KEY=VALUE, as in the config file");
+	memcpy(key, arg, (size_t)(eq - arg));
+	key[eq - arg] = '\0';
+	set(c, key, eq + 1);
+}
+
 static void parse_ec(ddtd_config *c, const char *arg)
 {
 	int k, m;
@@ -134,7 +150,7 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 	int o, rc;
 
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, "c:s:l:p:w:fdvhV", long_opts,
+	while ((o = getopt_long(argc, argv, "c:s:l:p:w:o:fdvhV", long_opts,
 				NULL)) != -1)
 		if (o == 'c')
 			config_file = optarg;
@@ -144,7 +160,7 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 	}
 	optind = 1;
 	opterr = 1;
-	while ((o = getopt_long(argc, argv, "c:s:l:p:w:fdvhV", long_opts,
+	while ((o = getopt_long(argc, argv, "c:s:l:p:w:o:fdvhV", long_opts,
 				NULL)) != -1) {
 		switch (o) {
 		case 'c': break;
@@ -152,6 +168,7 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 		case 'l': set(c, "listen", optarg); break;
 		case 'p': set(c, "port", optarg); break;
 		case 'w': set(c, "workers", optarg); break;
+		case 'o': set_pair(c, optarg); break;
 		case OPT_MAX_SESSIONS: set(c, "max_sessions", optarg); break;
 		case OPT_EC: parse_ec(c, optarg); break;
 		case 'f': cl->daemonize = 0; break;
@@ -211,6 +228,76 @@ static void clean_done(void *arg, int rc, const char *msg)
 			 (double)(r.finished - r.started) / 1e9);
 }
 
+/* ---- maintenance on its schedule ---- */
+
+static void run_clean(void *arg)
+{
+	ddtd *d = arg;
+	int rc = cln_start(d->cl);
+
+	if (rc == 0)
+		log_info("cleaning started (clean_schedule)");
+	else if (rc != -EBUSY)
+		log_err("scheduled cleaning: %s", ddterr_last(rc));
+}
+
+static void run_checkpoint(void *arg)
+{
+	char name[STORE_CKPT_NAME_MAX];
+	ddtd *d = arg;
+	int rc = store_checkpoint(d->st, NULL, 0, name, sizeof(name));
+
+	if (rc == 0)
+		log_info("checkpoint %s taken (checkpoint_schedule)", name);
+	else
+		log_err("scheduled checkpoint: %s", ddterr_last(rc));
+}
+
+static int log_expired(void *arg, const char *su, const ns_backup *b)
+{
+	(void)arg;
+	log_info("expired backup %s of storage unit %s", b->id, su);
+	return 0;
+}
+
+static void run_expire(void *arg)
+{
+	struct timespec ts;
+	ddtd *d = arg;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc = ns_expire(d->ns, NULL, (int64_t)ts.tv_sec * 1000000000 +
+		       ts.tv_nsec, 0, log_expired, d);
+	if (rc < 0)
+		log_err("scheduled expiry: %s", ddterr_last(rc));
+}
+
+static int add_task(ddtd *d, const char *name, const char *text,
+		    sched_fn fn)
+{
+	sched_spec sp;
+	int rc = sched_parse(text, &sp);
+
+	return rc < 0 ? rc : sched_add(d->sc, name, &sp, fn, d);
+}
+
+static int start_maintenance(ddtd *d)
+{
+	int rc = sched_new(&d->sc);
+
+	if (rc == 0)
+		rc = add_task(d, "clean", d->cfg.clean_schedule, run_clean);
+	if (rc == 0)
+		rc = add_task(d, "checkpoint", d->cfg.checkpoint_schedule,
+			      run_checkpoint);
+	if (rc == 0)
+		rc = add_task(d, "expire", d->cfg.expire_schedule, run_expire);
+	if (rc == 0)
+		rc = sched_start(d->sc);
+	return rc;
+}
+
 static int open_engine(ddtd *d)
 {
 	cln_config cc = { 0 };
@@ -235,6 +322,7 @@ static void close_engine(ddtd *d)
 {
 	int rc;
 
+	sched_free(d->sc);	/* first: its tasks use the rest */
 	cln_free(d->cl);
 	if (d->ns) {
 		if ((rc = ns_sync(d->ns)) < 0)
@@ -381,6 +469,8 @@ int main(int argc, char **argv)
 		return rc < 0;
 	}
 	rc = ensure_admin(&d);
+	if (rc == 0)
+		rc = start_maintenance(&d);
 	if (rc == 0)
 		rc = server_run(&d, write_pid_file);
 	if (rc < 0)

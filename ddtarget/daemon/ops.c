@@ -166,6 +166,22 @@ static void data_capacity(ddtd *d, uint64_t *cap, uint64_t *avail)
 	}
 }
 
+/* When each maintenance task next runs by itself; none when never. */
+static void status_schedule(ddtd *d, wbuf *w, uint32_t *n)
+{
+	static const char *const tasks[] = { "clean", "checkpoint", "expire" };
+	char key[64];
+	int64_t next;
+
+	for (size_t i = 0; d->sc && i < sizeof(tasks) / sizeof(tasks[0]); i++) {
+		if (sched_next_of(d->sc, tasks[i], &next) < 0 ||
+		    next == INT64_MAX)
+			continue;
+		snprintf(key, sizeof(key), "next_%s_ns", tasks[i]);
+		kv(w, n, key, (uint64_t)next);
+	}
+}
+
 static int op_status(ddtd *d, rbuf *r, wbuf *w)
 {
 	store_stats st;
@@ -201,6 +217,7 @@ static int op_status(ddtd *d, rbuf *r, wbuf *w)
 	kv(w, &n, "backups", nst.backups);
 	kv(w, &n, "uptime_seconds",
 	   (uint64_t)((now_ns() - d->started) / 1000000000));
+	status_schedule(d, w, &n);
 	wb_put_u32_at(w, at, n);
 	return 0;
 }

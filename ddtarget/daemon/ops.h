@@ -12,6 +12,7 @@
 #include "clean.h"
 #include "config.h"
 #include "ns.h"
+#include "schedule.h"
 #include "store.h"
 #include "wire.h"
 
@@ -22,6 +23,7 @@ typedef struct ddtd {
 	ns *ns;
 	idx *ix;
 	cln *cl;		/* the cleaner; commits go through it */
+	sched *sc;		/* maintenance on its schedule */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
 } ddtd;

@@ -1,0 +1,121 @@
+/* test_sched.c - maintenance schedules: what parses and what is refused,
+ * when each form is next due (in local time, on the right weekdays), and
+ * the runner calling a task on time and stopping cleanly. */
+#include "schedule.h"
+#include "ddterr.h"
+#include "tap.h"
+
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS 1000000000LL
+
+static void test_parse(void)
+{
+	static const char *const good[] = {
+		"never", "every 30s", "every 5m", "every 6h", "every 1d",
+		"06:00", "daily 23:59", "tue 06:00", "mon,wed,fri 00:00",
+		"SUN 12:30",
+	};
+	static const char *const badv[] = {
+		"", "sometimes", "every", "every 0h", "every 5", "every 5x",
+		"every -1m", "24:00", "12:60", "daily", "tue", "tue,foo 06:00",
+		"tue 6", "every 3h and more", "mon, 06:00",
+	};
+	sched_spec sp;
+	int nbad = 0, ngood = 0;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (sched_parse(good[i], &sp) == 0)
+			ngood++;
+		else
+			diag("refused '%s': %s", good[i], ddterr_last(-EINVAL));
+	}
+	ok(ngood == (int)(sizeof(good) / sizeof(good[0])),
+	   "every documented form parses");
+	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
+		if (sched_parse(badv[i], &sp) == -EINVAL)
+			nbad++;
+		else
+			diag("accepted '%s'", badv[i]);
+	}
+	ok(nbad == (int)(sizeof(badv) / sizeof(badv[0])),
+	   "malformed schedules are refused");
+	ok(sched_parse("bogus", &sp) == -EINVAL &&
+	   strstr(ddterr_last(-EINVAL), "HH:MM") != NULL,
+	   "with a message showing the forms");
+}
+
+static void test_next(void)
+{
+	int64_t now = (int64_t)time(NULL) * NS, next;
+	sched_spec sp;
+	struct tm tm;
+	time_t t;
+	int good = 1;
+
+	sched_parse("never", &sp);
+	ok(sched_next(&sp, now, now) == INT64_MAX, "never is never due");
+	sched_parse("every 2h", &sp);
+	ok(sched_next(&sp, now, now) == now + 2 * 3600 * NS &&
+	   sched_next(&sp, now, now + 3 * 3600 * NS) == now + 4 * 3600 * NS,
+	   "every 2h counts from the start, in steps");
+	sched_parse("daily 06:30", &sp);
+	next = sched_next(&sp, now, now);
+	t = (time_t)(next / NS);
+	localtime_r(&t, &tm);
+	ok(next > now && next <= now + 86400 * NS && tm.tm_hour == 6 &&
+	   tm.tm_min == 30 && tm.tm_sec == 0,
+	   "daily 06:30 is the next 06:30, local time");
+	ok(sched_next(&sp, now, next) > next, "and the one after comes later");
+	sched_parse("mon,thu 22:15", &sp);
+	next = now;
+	for (int i = 0; i < 10 && good; i++) {
+		int64_t n = sched_next(&sp, now, next);
+
+		t = (time_t)(n / NS);
+		localtime_r(&t, &tm);
+		good = n > next && n - next <= 7 * 86400 * NS &&
+		       (tm.tm_wday == 1 || tm.tm_wday == 4) &&
+		       tm.tm_hour == 22 && tm.tm_min == 15;
+		next = n;
+	}
+	ok(good, "mon,thu 22:15 falls on Mondays and Thursdays only");
+}
+
+static int calls;
+
+static void tick(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_runner(void)
+{
+	sched_spec every, never;
+	int64_t next = 0;
+	sched *s;
+
+	sched_parse("every 1s", &every);
+	sched_parse("never", &never);
+	ok(sched_new(&s) == 0 && sched_add(s, "tick", &every, tick, NULL) == 0
+	   && sched_add(s, "idle", &never, tick, NULL) == 0, "two tasks");
+	ok(sched_next_of(s, "idle", &next) == 0 && next == INT64_MAX,
+	   "the never task is never due");
+	ok(sched_next_of(s, "nosuch", &next) == -ENOENT, "an unknown task");
+	ok(sched_start(s) == 0, "the runner starts");
+	usleep(3500 * 1000);
+	sched_free(s);
+	ok(calls >= 2 && calls <= 4, "an every-1s task ran %d times in 3.5 s",
+	   calls);
+}
+
+int main(void)
+{
+	test_parse();
+	test_next();
+	test_runner();
+	return tap_done();
+}
