@@ -842,7 +842,8 @@ static void show_clean(const ddtc_clean *cs, kvlist *l)
 	printf("cleaning: %s, %s\n", cs->running ? "running" : "not running",
 	       cs->phase);
 	if (cs->msg[0])
-		printf("error: %s\n", cs->msg);
+		printf("%s: %s\n", strcmp(cs->phase, "failed") == 0 ? "error" :
+		       "note", cs->msg);
 	printf("examined: %" PRId64 " of %" PRId64 " containers (%s)\n", ex,
 	       tot, fmt_bytes((uint64_t)(xb > 0 ? xb : 0), b1));
 	printf("cleaned: %" PRId64 " containers, %s reclaimed, %s copied "
@@ -876,7 +877,7 @@ static int clean_watch(ddtc *c, int show)
 	}
 	if (rc == 0) {
 		show_clean(&cs, l);
-		if (cs.msg[0])
+		if (strcmp(cs.phase, "failed") == 0)
 			rc = ddterr_set(-EIO, "%s", cs.msg);
 	}
 	free(l);

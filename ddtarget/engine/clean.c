@@ -354,6 +354,16 @@ static int sweep_cb(void *arg, const store_gc_ctr *g)
 	return 0;
 }
 
+/* Copying forward stopped for want of space; the clean goes on. */
+static void note_full(cln *c, int rc)
+{
+	pthread_mutex_lock(&c->mu);
+	snprintf(c->rep.msg, sizeof(c->rep.msg), "copying forward stopped: "
+		 "%s; free space or run cleaning again after this one",
+		 ddterr_last(rc));
+	pthread_mutex_unlock(&c->mu);
+}
+
 static int drop_some(cln *c, bloom *live, const uint64_t *cids, size_t n)
 {
 	store_gc_drop_report d;
@@ -368,36 +378,51 @@ static int drop_some(cln *c, bloom *live, const uint64_t *cids, size_t n)
 	return rc;
 }
 
-/* Copy forward and drop the candidates, a batch at a time, so that the
- * space copied into is never far ahead of the space given back. */
+/* Drop the candidates with nothing live first (that needs no space),
+ * then copy forward and drop the rest, a batch at a time, so that the
+ * space copied into is never far ahead of the space given back. A store
+ * too full to copy into ends the copying, not the clean: what was freed
+ * stays freed, and the message says why the rest was left. */
 static int copy_and_drop(cln *c, bloom *live, const sweep_ctx *x)
 {
 	uint64_t cids[DROP_MAX], batch = 0, copied;
 	size_t n = 0;
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < x->n; i++) {
-		if ((rc = cancelled(c)) < 0)
-			break;
-		if (x->v[i].live_segs) {
-			rc = store_gc_forward(c->st, x->v[i].cid, is_live, live,
-					      &copied);
-			if (rc < 0)
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		for (size_t i = 0; rc == 0 && i < x->n; i++) {
+			if ((x->v[i].live_segs == 0) != (pass == 0))
+				continue;
+			if ((rc = cancelled(c)) < 0)
 				break;
-			batch += copied;
-			pthread_mutex_lock(&c->mu);
-			c->rep.bytes_copied += copied;
-			pthread_mutex_unlock(&c->mu);
+			if (pass == 1) {
+				rc = store_gc_forward(c->st, x->v[i].cid,
+						      is_live, live, &copied);
+				if (rc == -ENOSPC) {
+					note_full(c, rc);
+					break;
+				}
+				if (rc < 0)
+					break;
+				batch += copied;
+				pthread_mutex_lock(&c->mu);
+				c->rep.bytes_copied += copied;
+				pthread_mutex_unlock(&c->mu);
+			}
+			cids[n++] = x->v[i].cid;
+			if (n == DROP_MAX || batch >= c->cfg.batch_bytes) {
+				rc = drop_some(c, live, cids, n);
+				n = 0;
+				batch = 0;
+			}
 		}
-		cids[n++] = x->v[i].cid;
-		if (n == DROP_MAX || batch >= c->cfg.batch_bytes) {
+		if (rc == -ENOSPC)
+			rc = 0;
+		if (rc == 0 && n)
 			rc = drop_some(c, live, cids, n);
-			n = 0;
-			batch = 0;
-		}
+		n = 0;
+		batch = 0;
 	}
-	if (rc == 0 && n)
-		rc = drop_some(c, live, cids, n);
 	return rc;
 }
 
@@ -502,8 +527,12 @@ static int run_claimed(cln *c)
 		rc = clean_body(c, boundary);
 		store_gc_end(c->st);
 	}
+	pthread_mutex_lock(&c->mu);
 	if (rc < 0)
 		snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
+	else
+		snprintf(msg, sizeof(msg), "%s", c->rep.msg);
+	pthread_mutex_unlock(&c->mu);
 	store_get_stats(c->st, &ss);
 	pthread_mutex_lock(&c->mu);
 	c->rep.physical_after = ss.physical_bytes;

@@ -152,7 +152,10 @@ static uint64_t reserve_for(const store *s, const struct statvfs *v)
 	       (24u << 20) + pct;	/* the index: its WAL preallocation, SSTs */
 }
 
-static int check_one_disk(const store *s, const char *path)
+/* share: 1 for new data; 2 lets cleaning's copies use half the reserve,
+ * because each batch it copies is followed at once by the containers it
+ * frees, and a full store is when cleaning is needed most. */
+static int check_one_disk(const store *s, const char *path, int share)
 {
 	struct statvfs v;
 	uint64_t avail, reserve;
@@ -161,7 +164,7 @@ static int check_one_disk(const store *s, const char *path)
 		return ddterr_set(-errno, "store: cannot stat %s: %s", path,
 				  strerror(errno));
 	avail = (uint64_t)v.f_bavail * v.f_frsize;
-	reserve = reserve_for(s, &v);
+	reserve = reserve_for(s, &v) / (uint64_t)share;
 	if (avail < reserve)
 		return ddterr_set(-ENOSPC, "store full: %s has %llu MiB free, "
 				  "less than the %llu MiB kept in reserve (free "
@@ -177,21 +180,21 @@ static int check_one_disk(const store *s, const char *path)
  * trusted for SPACE_CHECK_NS or one container's worth of new data, whichever
  * comes first; the reserve's slack covers what is written meanwhile.
  * Called under the lock. */
-int sto_check_space(store *s)
+int sto_check_space(store *s, int cleaning)
 {
 	struct timespec ts;
 	int64_t now;
-	int rc;
+	int rc, share = cleaning ? 2 : 1;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	if (s->space_ok_until > now &&
 	    s->sealed.raw + s->open->b.data_len < s->space_ok_bytes)
 		return 0;
-	rc = check_one_disk(s, s->jdir);
+	rc = check_one_disk(s, s->jdir, share);
 	for (int i = 0; rc == 0 && i < s->ndirs; i++)
-		rc = check_one_disk(s, s->dirs[i]);
-	if (rc == 0) {
+		rc = check_one_disk(s, s->dirs[i], share);
+	if (rc == 0 && !cleaning) {
 		s->space_ok_until = now + SPACE_CHECK_NS;
 		s->space_ok_bytes = s->sealed.raw + s->open->b.data_len +
 				    s->container_size;
@@ -352,7 +355,7 @@ static int stage_new(store *s, const store_seg *segs, size_t n,
 			rc = 0;
 			continue;
 		}
-		if (fresh == 0 && (rc = sto_check_space(s)) < 0)
+		if (fresh == 0 && (rc = sto_check_space(s, 0)) < 0)
 			break;
 		rc = sto_append_locked(s, &segs[i], ps);
 		fresh += rc == 0;

@@ -248,7 +248,7 @@ static int forward_some(store *s, const ctr_view *v, const uint8_t *alive,
 		rc = 0;
 		if (c != v->cid)
 			continue;	/* copied forward already */
-		if (!checked++ && (rc = sto_check_space(s)) < 0)
+		if (!checked++ && (rc = sto_check_space(s, 1)) < 0)
 			break;
 		rc = sto_append_locked(s, &g, ps);
 		if (rc == 0)

@@ -126,7 +126,7 @@ int sto_rotate_locked(store *s);
 int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 		      uint32_t *slot);
 void sto_pin_locked(store *s, const fp_t *fp, int told);
-int sto_check_space(store *s);
+int sto_check_space(store *s, int cleaning);
 int sto_append_locked(store *s, const store_seg *g, put_sync *ps);
 int sto_sync_all(put_sync *ps);
 
