@@ -11,44 +11,11 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/tap.sh"
 
-daemon_bin=$top_builddir/ddtargetd
-ddt_bin=$top_builddir/ddt
+TAG=ckpt-e2e
+. "$top_srcdir/tests/e2e.sh"
 ddtstore_bin=$top_builddir/ddtstore
-[ -x "$daemon_bin" ] && [ -x "$ddt_bin" ] && [ -x "$ddtstore_bin" ] ||
-	tap_bail "build ddtargetd, ddt and ddtstore first"
+[ -x "$ddtstore_bin" ] || tap_bail "build ddtstore first"
 
-dir=$(tap_tmpdir ckpt-e2e) || tap_bail "mktemp -d failed"
-dpid=
-cleanup() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
-	tap_rmtree "$dir"
-}
-trap cleanup EXIT
-store=$dir/store
-export DDT_CACHE_DIR=$dir/cache HOME=$dir/home
-mkdir -p "$HOME"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-
-start_daemon() {
-	"$daemon_bin" -s "$store" -p "$port" -v >>"$dir/daemon.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 200); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	tap_bail "ddtargetd did not start; see $dir/daemon.log"
-}
-
-ddt() { "$ddt_bin" -p "$port" "$@"; }
-# run NAME ARGS...: ddt with output in $dir/NAME.out / .err, status in $rc
-run() {
-	local name=$1
-	shift
-	ddt "$@" >"$dir/$name.out" 2>"$dir/$name.err"
-	rc=$?
-	[ -s "$dir/$name.err" ] && tap_diag "$name: $(head -c 2000 "$dir/$name.err")"
-	return 0
-}
 # restore_ckpt NAME ARGS...: ddtargetd --restore-checkpoint ARGS, likewise
 restore_ckpt() {
 	local name=$1
@@ -59,11 +26,8 @@ restore_ckpt() {
 	sed 's/^/# /' "$dir/$name.out"
 	return 0
 }
-field() { sed -n "s/^$2: *//p" "$dir/$1.out" | head -n 1; }
 
-start_daemon
-export DDT_PASSWORD
-DDT_PASSWORD=$(cat "$store/admin.password") || tap_bail "no admin password"
+daemon_start
 
 a=$dir/a
 b=$dir/b
@@ -116,7 +80,7 @@ tap_is "$(field restore dropped | cut -d' ' -f1)" 0 "none dropped"
 
 echo 'bob-password' | "$daemon_bin" -s "$store" --set-password bob >/dev/null 2>&1 ||
 	tap_bail "set-password bob"
-start_daemon
+daemon_start
 run l2 list --su s1
 tap_is "$rc" 0 "the restarted daemon lists backups"
 tap_ok "A is there" grep -q "^$ida " "$dir/l2.out"
@@ -154,7 +118,7 @@ rm -rf "$store/index"
 "$ddtstore_bin" restore-checkpoint "$store" >"$dir/dsrs.out" 2>"$dir/dsrs.err"
 tap_is "$?" 0 "ddtstore restore-checkpoint STORE restores the newest"
 tap_ok "which is $newest" grep -q "^checkpoint: *$newest " "$dir/dsrs.out"
-start_daemon
+daemon_start
 run l3 list --su s1
 tap_ok "A and the second B are both listed" \
 	test -n "$(grep "^$ida " "$dir/l3.out")" -a -n "$(grep "^$idb " "$dir/l3.out")"

@@ -10,51 +10,14 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/tap.sh"
 
-daemon_bin=$top_builddir/ddtargetd
-ddt_bin=$top_builddir/ddt
-[ -x "$daemon_bin" ] && [ -x "$ddt_bin" ] || tap_bail "build ddtargetd and ddt first"
-
-dir=$(tap_tmpdir e2e) || tap_bail "mktemp -d failed"
-dpid=
-cleanup() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
-	tap_rmtree "$dir"
-}
-trap cleanup EXIT
-store=$dir/store
-export DDT_CACHE_DIR=$dir/cache HOME=$dir/home
-mkdir -p "$HOME"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-
-start_daemon() {
-	"$daemon_bin" -s "$store" -p "$port" -v >>"$dir/daemon.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 200); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	tap_bail "ddtargetd did not start; see $dir/daemon.log"
-}
-
-ddt() { "$ddt_bin" -p "$port" "$@"; }
-# run NAME ARGS...: ddt with output in $dir/NAME.out / .err, status in $rc
-run() {
-	local name=$1
-	shift
-	ddt "$@" >"$dir/$name.out" 2>"$dir/$name.err"
-	rc=$?
-	[ -s "$dir/$name.err" ] && tap_diag "$name: $(head -c 2000 "$dir/$name.err")"
-	return 0
-}
-field() { sed -n "s/^$2: *//p" "$dir/$1.out" | head -n 1; }
+TAG=e2e
+. "$top_srcdir/tests/e2e.sh"
 # attrs DIR: one line per entry: path, type, mode, size, mtime (ns), link target
 attrs() {
 	(cd "$1" && find . -mindepth 1 -printf '%P|%y|%m|%s|%T@|%l\n' | sort)
 }
 
-start_daemon
-export DDT_PASSWORD
-DDT_PASSWORD=$(cat "$store/admin.password") || tap_bail "no admin password"
+daemon_start
 
 # ---- a varied tree ----
 t=$dir/tree
@@ -142,7 +105,7 @@ kill -9 "$dpid"; wait "$dpid" 2>/dev/null
 wait "$cpid"
 crc=$?
 tap_ok "the client of the killed daemon failed (exit $crc)" test "$crc" -ne 0
-start_daemon
+daemon_start
 run list2 list --su s1
 tap_is "$rc" 0 "the restarted daemon lists backups"
 tap_ok "both acknowledged backups are still there" \

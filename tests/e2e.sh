@@ -3,7 +3,8 @@
 # it with its output kept for the checks. Source it after tap.sh, with TAG
 # set; it starts nothing by itself. Sets dir, store, port.
 #
-#   daemon_start [ARGS...]   start ddtargetd (extra flags after the store's)
+#   daemon_start [ARGS...]   start ddtargetd, no maintenance scheduled unless
+#                            ARGS --set it
 #   daemon_kill              SIGKILL it and reap it
 #   ddt ARGS...              the client, logged in as admin
 #   run NAME ARGS...         ddt with output in $dir/NAME.out / .err, $rc
@@ -26,7 +27,10 @@ mkdir -p "$HOME"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 daemon_start() {
-	"$daemon_bin" -s "$store" -p "$port" -v "$@" >>"$dir/daemon.log" 2>&1 &
+	# Nothing runs by itself unless the test asks (later --set wins).
+	"$daemon_bin" -s "$store" -p "$port" -v --set clean_schedule=never \
+		--set checkpoint_schedule=never --set expire_schedule=never \
+		"$@" >>"$dir/daemon.log" 2>&1 &
 	dpid=$!
 	for _ in $(seq 200); do
 		if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; then

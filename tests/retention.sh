@@ -12,42 +12,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/tap.sh"
 
-daemon_bin=$top_builddir/ddtargetd
-ddt_bin=$top_builddir/ddt
-[ -x "$daemon_bin" ] && [ -x "$ddt_bin" ] || tap_bail "build ddtargetd and ddt first"
-
-dir=$(tap_tmpdir ret) || tap_bail "mktemp -d failed"
-dpid=
-cleanup() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
-	tap_rmtree "$dir"
-}
-trap cleanup EXIT
-store=$dir/store
-export DDT_CACHE_DIR=$dir/cache HOME=$dir/home
-mkdir -p "$HOME"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-
-"$daemon_bin" -s "$store" -p "$port" -v >>"$dir/daemon.log" 2>&1 &
-dpid=$!
-for _ in $(seq 200); do
-	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break
-	sleep 0.05
-done
-export DDT_PASSWORD
-DDT_PASSWORD=$(cat "$store/admin.password") || tap_bail "ddtargetd did not start; see $dir/daemon.log"
-
-ddt() { "$ddt_bin" -p "$port" "$@"; }
-# run NAME ARGS...: ddt with output in $dir/NAME.out / .err, status in $rc
-run() {
-	local name=$1
-	shift
-	ddt "$@" >"$dir/$name.out" 2>"$dir/$name.err"
-	rc=$?
-	[ -s "$dir/$name.err" ] && tap_diag "$name: $(head -c 2000 "$dir/$name.err")"
-	return 0
-}
-field() { sed -n "s/^$2: *//p" "$dir/$1.out" | head -n 1; }
+TAG=ret
+. "$top_srcdir/tests/e2e.sh"
+daemon_start
 lines() { wc -l <"$dir/$1.err"; }
 # refused NAME WORDS DESC ARGS...: ddt fails with exit 1 and one line on
 # stderr that contains WORDS (three outcomes)

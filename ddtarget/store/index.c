@@ -291,27 +291,36 @@ int idx_put_value(idx *x, const char *name, const void *buf, size_t len)
 	return write_batch(x, b, 1, name);
 }
 
-int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
-	     const void *const *vals, const size_t *lens)
+/* Add container c's record (head and the directory ents, which may be
+ * c->ents or a marked copy) to batch b. -ENOMEM. */
+static int batch_put_ctr(idx *x, rocksdb_writebatch_t *b, const idx_ctr *c,
+			 const ctr_entry *ents)
 {
 	size_t rlen = CTR_REC_HEAD + ctr_dir_len(c->nseg);
-	uint8_t key[8], fpv[FP_VAL_LEN], *rec;
-	rocksdb_writebatch_t *b;
+	uint8_t key[8], *rec = malloc(rlen);
 
-	rec = malloc(rlen);
-	b = rocksdb_writebatch_create();
-	if (!rec || !b) {
-		free(rec);
-		if (b)
-			rocksdb_writebatch_destroy(b);
+	if (!rec)
 		return -ENOMEM;
-	}
 	encode_ctr_head(c, rec);
-	ctr_dir_encode(c->ents, c->nseg, rec + CTR_REC_HEAD);
+	ctr_dir_encode(ents, c->nseg, rec + CTR_REC_HEAD);
 	put_be64(key, c->cid);
 	rocksdb_writebatch_put_cf(b, x->cf[CF_CTR], (char *)key, sizeof(key),
 				  (char *)rec, rlen);
 	free(rec);
+	return 0;
+}
+
+int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
+	     const void *const *vals, const size_t *lens)
+{
+	rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+	uint8_t fpv[FP_VAL_LEN];
+
+	if (!b || batch_put_ctr(x, b, c, c->ents) < 0) {
+		if (b)
+			rocksdb_writebatch_destroy(b);
+		return -ENOMEM;
+	}
 	put_le64(fpv, c->cid);
 	for (uint32_t i = 0; i < c->nseg; i++) {
 		put_le32(fpv + 8, i);
@@ -567,24 +576,13 @@ int idx_foreach_ctr(idx *x, uint64_t start, int want_dir, idx_ctr_cb cb,
 
 int idx_put_ctr(idx *x, const idx_ctr *c)
 {
-	size_t rlen = CTR_REC_HEAD + ctr_dir_len(c->nseg);
-	rocksdb_writebatch_t *b;
-	uint8_t key[8], *rec;
+	rocksdb_writebatch_t *b = rocksdb_writebatch_create();
 
-	rec = malloc(rlen);
-	b = rocksdb_writebatch_create();
-	if (!rec || !b) {
-		free(rec);
+	if (!b || batch_put_ctr(x, b, c, c->ents) < 0) {
 		if (b)
 			rocksdb_writebatch_destroy(b);
 		return -ENOMEM;
 	}
-	encode_ctr_head(c, rec);
-	ctr_dir_encode(c->ents, c->nseg, rec + CTR_REC_HEAD);
-	put_be64(key, c->cid);
-	rocksdb_writebatch_put_cf(b, x->cf[CF_CTR], (char *)key, sizeof(key),
-				  (char *)rec, rlen);
-	free(rec);
 	return write_batch(x, b, 0, "rewrite container record");
 }
 
@@ -812,17 +810,15 @@ static int should_own(idx *x, uint64_t cid, const fp_t *fp)
 int idx_adopt_ctr(idx *x, const idx_ctr *c, uint64_t *out_segs,
 		  uint64_t *out_raw, uint64_t *out_stored)
 {
-	size_t rlen = CTR_REC_HEAD + ctr_dir_len(c->nseg);
 	uint64_t segs = 0, raw = 0, stored = 0;
-	uint8_t key[8], fpv[FP_VAL_LEN], *rec;
+	uint8_t fpv[FP_VAL_LEN];
 	rocksdb_writebatch_t *b;
 	ctr_entry *ents;
 	int rc = 0;
 
-	rec = malloc(rlen);
 	ents = malloc((c->nseg ? c->nseg : 1) * sizeof(*ents));
 	b = rocksdb_writebatch_create();
-	if (!rec || !ents || !b) {
+	if (!ents || !b) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -844,19 +840,16 @@ int idx_adopt_ctr(idx *x, const idx_ctr *c, uint64_t *out_segs,
 					  (char *)fpv, sizeof(fpv));
 		add_sums(&ents[i], &segs, &raw, &stored);
 	}
-	encode_ctr_head(c, rec);
-	ctr_dir_encode(ents, c->nseg, rec + CTR_REC_HEAD);
-	put_be64(key, c->cid);
-	rocksdb_writebatch_put_cf(b, x->cf[CF_CTR], (char *)key, sizeof(key),
-				  (char *)rec, rlen);
-	rc = write_batch(x, b, 0, "index a container found on disk");
-	b = NULL;
+	rc = batch_put_ctr(x, b, c, ents);
+	if (rc == 0) {
+		rc = write_batch(x, b, 0, "index a container found on disk");
+		b = NULL;
+	}
 	if (rc == 0)
 		give_sums(segs, raw, stored, out_segs, out_raw, out_stored);
 out:
 	if (b)
 		rocksdb_writebatch_destroy(b);
-	free(rec);
 	free(ents);
 	return rc;
 }

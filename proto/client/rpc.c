@@ -284,12 +284,26 @@ void ddtc_get_counters(ddtc *c, ddtc_counters *out)
 
 /* ---- status and storage units ---- */
 
-int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg)
+/* A (str key, u64 value)[] list, each pair to cb (if not NULL). */
+static int read_kvs(rbuf *r, ddtc_kv_cb cb, void *arg)
 {
 	char key[DDT_MAX_STR + 1];
-	conn_reply rep;
-	uint32_t n, i;
+	uint32_t n = rb_count(r, 2 + 8, UINT32_MAX);
 	uint64_t v;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < n && rc == 0 && !r->err; i++) {
+		rb_str(r, key, sizeof(key));
+		v = rb_u64(r);
+		if (!r->err && cb)
+			rc = cb(arg, key, v);
+	}
+	return rc;
+}
+
+int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg)
+{
+	conn_reply rep;
 	wbuf w;
 	rbuf r;
 	int rc;
@@ -298,13 +312,7 @@ int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg)
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	n = rb_count(&r, 2 + 8, UINT32_MAX);
-	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
-		rb_str(&r, key, sizeof(key));
-		v = rb_u64(&r);
-		if (!r.err)
-			rc = cb(arg, key, v);
-	}
+	rc = read_kvs(&r, cb, arg);
 	return rpc_end_cb(&rep, &r, DDT_OP_STATUS, rc);
 }
 
@@ -324,10 +332,7 @@ int ddtc_clean_start(ddtc *c)
 
 int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg)
 {
-	char key[DDT_MAX_STR + 1];
 	conn_reply rep;
-	uint32_t n, i;
-	uint64_t v;
 	wbuf w;
 	rbuf r;
 	int rc;
@@ -339,13 +344,7 @@ int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg)
 	out->running = rb_u8(&r);
 	rb_str(&r, out->phase, sizeof(out->phase));
 	rb_str(&r, out->msg, sizeof(out->msg));
-	n = rb_count(&r, 2 + 8, UINT32_MAX);
-	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
-		rb_str(&r, key, sizeof(key));
-		v = rb_u64(&r);
-		if (!r.err && cb)
-			rc = cb(arg, key, v);
-	}
+	rc = read_kvs(&r, cb, arg);
 	return rpc_end_cb(&rep, &r, DDT_OP_CLEAN_STATUS, rc);
 }
 
