@@ -1,6 +1,6 @@
 #!/bin/bash
 # fullfs-daemon.sh - end to end on a real, small filesystem: ddtargetd's
-# store on a 128 MiB tmpfs. A backup that does not fit is refused with one
+# store on a 192 MiB tmpfs. A backup that does not fit is refused with one
 # "store full" line while the daemon keeps serving; the earlier backup
 # restores byte for byte, also after a SIGKILL and restart; removing the
 # failed backup and cleaning gives the space back, and the next backup
@@ -22,13 +22,13 @@ e2e_cleanup_full() {
 }
 trap e2e_cleanup_full EXIT
 mkdir -p "$mnt"
-if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=128m tmpfs "$mnt" 2>/dev/null; then
+if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=192m tmpfs "$mnt" 2>/dev/null; then
 	echo "1..0 # SKIP needs root to mount a size-limited tmpfs"
 	exit 0
 fi
 mkdir -p "$dir/small" "$dir/big" "$dir/after"
 head -c $((8 * 1024 * 1024)) /dev/urandom >"$dir/small/a" &&
-head -c $((112 * 1024 * 1024)) /dev/urandom >"$dir/big/b" &&
+head -c $((176 * 1024 * 1024)) /dev/urandom >"$dir/big/b" &&
 head -c $((24 * 1024 * 1024)) /dev/urandom >"$dir/after/c" || tap_bail "no test data"
 
 daemon_start --set clean_schedule=never --set checkpoint_schedule=never
@@ -38,7 +38,7 @@ tap_is "$rc" 0 "an 8 MiB backup fits"
 small_id=$(field s backup)
 
 run b backup "$dir/big" --su f --name big -q
-tap_is "$rc" 1 "a 112 MiB backup does not fit (exit 1)"
+tap_is "$rc" 1 "a 176 MiB backup does not fit (exit 1)"
 tap_ok "the error says the store is full" sh -c "head -n 1 '$dir/b.err' | grep -q 'store full'"
 tap_ok "in one line, and one on the backup left incomplete" \
 	test "$(wc -l <"$dir/b.err")" -le 2
@@ -65,6 +65,7 @@ for pass in 1 2; do
 done
 tap_is "$rc" 0 "cleaning runs on the full disk"
 tap_diag "$(cat "$dir/cw.out")"
+tap_diag "after cleaning: $(df -P -k "$mnt" | awk 'NR == 2 { print $4 }') KiB free"
 run a backup "$dir/after" --su f --name after -q
 tap_is "$rc" 0 "a 24 MiB backup fits again after cleaning"
 run r3 restore "$(field a backup)" "$dir/r3" --su f -q

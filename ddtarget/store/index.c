@@ -556,8 +556,13 @@ int idx_foreach_ctr(idx *x, uint64_t start, int want_dir, idx_ctr_cb cb,
 					"key (%zu bytes)", kl);
 			break;
 		}
-		rc = decode_ctr(get_be64((const uint8_t *)k),
-				(const uint8_t *)v, vl, want_dir, &c);
+		if (want_dir < 0) {	/* the id alone, damaged or not */
+			memset(&c, 0, sizeof(c));
+			c.cid = get_be64((const uint8_t *)k);
+		} else {
+			rc = decode_ctr(get_be64((const uint8_t *)k),
+					(const uint8_t *)v, vl, want_dir, &c);
+		}
 		if (rc == 0)
 			rc = cb(arg, &c);
 		idx_ctr_free(&c);
@@ -609,43 +614,27 @@ int idx_drop(idx *x, const uint64_t *cids, size_t ncids, const fp_t *fps,
 	return write_batch(x, b, 1, "drop containers");
 }
 
+typedef struct list_ctx {
+	uint64_t *out;
+	size_t max, n;
+} list_ctx;
+
+static int list_cb(void *arg, const idx_ctr *c)
+{
+	list_ctx *l = arg;
+
+	l->out[l->n++] = c->cid;
+	return l->n == l->max;	/* 1: stopped early */
+}
+
 int idx_ctr_list(idx *x, uint64_t from, uint64_t *out, size_t max,
 		 size_t *out_n)
 {
-	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-	rocksdb_iterator_t *it;
-	uint8_t key[8];
-	char *err = NULL;
-	size_t n = 0;
-	int rc = 0;
+	list_ctx l = { .out = out, .max = max };
+	int rc = max ? idx_foreach_ctr(x, from, -1, list_cb, &l) : 0;
 
-	if (!ro)
-		return -ENOMEM;
-	/* A walk over every container must not evict what lookups need. */
-	rocksdb_readoptions_set_fill_cache(ro, 0);
-	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[CF_CTR]);
-	put_be64(key, from);
-	for (rocksdb_iter_seek(it, (const char *)key, sizeof(key));
-	     n < max && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl;
-		const char *k = rocksdb_iter_key(it, &kl);
-
-		if (kl != sizeof(key)) {
-			rc = ddterr_set(-EBADMSG, "index: malformed container "
-					"key (%zu bytes)", kl);
-			break;
-		}
-		out[n++] = get_be64((const uint8_t *)k);
-	}
-	if (rc == 0) {
-		rocksdb_iter_get_error(it, &err);
-		if (err)
-			rc = db_err(err, "container scan");
-	}
-	rocksdb_iter_destroy(it);
-	rocksdb_readoptions_destroy(ro);
-	*out_n = n;
-	return rc;
+	*out_n = l.n;
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- checkpoints and their reconciliation ---- */
@@ -676,39 +665,23 @@ int idx_checkpoint(idx *x, const char *dir)
 	return err ? db_err(err, "checkpoint") : 0;
 }
 
+typedef struct cid_ctx {
+	idx_cid_cb cb;
+	void *arg;
+} cid_ctx;
+
+static int cid_cb(void *arg, const idx_ctr *c)
+{
+	cid_ctx *x = arg;
+
+	return x->cb(x->arg, c->cid);
+}
+
 int idx_foreach_cid(idx *x, idx_cid_cb cb, void *arg)
 {
-	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-	rocksdb_iterator_t *it;
-	char *err = NULL;
-	int rc = 0;
+	cid_ctx c = { .cb = cb, .arg = arg };
 
-	if (!ro)
-		return -ENOMEM;
-	rocksdb_readoptions_set_fill_cache(ro, 0);
-	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[CF_CTR]);
-	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
-	     rocksdb_iter_next(it)) {
-		size_t kl;
-		const char *k = rocksdb_iter_key(it, &kl);
-
-		if (kl != 8) {
-			rc = ddterr_set(-EBADMSG, "index: malformed container "
-					"key (%zu bytes)", kl);
-			break;
-		}
-		rc = cb(arg, get_be64((const uint8_t *)k));
-		if (rc)
-			break;
-	}
-	if (rc == 0) {
-		rocksdb_iter_get_error(it, &err);
-		if (err)
-			rc = db_err(err, "scan");
-	}
-	rocksdb_iter_destroy(it);
-	rocksdb_readoptions_destroy(ro);
-	return rc;
+	return idx_foreach_ctr(x, 0, -1, cid_cb, &c);
 }
 
 /* 1 if the index records container cid, 0 if not, -EIO. */

@@ -59,8 +59,9 @@ int idx_seal(idx *x, const idx_ctr *c, int nvals, const char *const *names,
 int idx_sync(idx *x);
 
 /* Call cb for every sealed container from cid start on, in cid order, with
- * its record (and directory if want_dir; the record is freed after the
- * call). A non-zero return stops the scan and is returned. */
+ * its record: want_dir 1 with its directory, 0 the head alone, -1 only the
+ * cid (a damaged record does not stop that scan). The record is freed
+ * after the call. A non-zero return stops the scan and is returned. */
 typedef int (*idx_ctr_cb)(void *arg, const idx_ctr *c);
 int idx_foreach_ctr(idx *x, uint64_t start, int want_dir, idx_ctr_cb cb,
 		    void *arg);
