@@ -749,6 +749,86 @@ static void test_race(void)
 	free(root);
 }
 
+/* ---- reads while cleaning copies forward ---- */
+
+typedef struct reader {
+	env *v;
+	uint64_t *blocks[4];
+	int stop, reads, bad;
+} reader;
+
+static void *read_loop(void *arg)
+{
+	reader *r = arg;
+	char name[16];
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+		for (int i = 0; i < 4; i++) {
+			snprintf(name, sizeof(name), "r%d", i);
+			r->bad += !file_intact(r->v, name, r->blocks[i], 400);
+			__atomic_add_fetch(&r->reads, 1, __ATOMIC_SEQ_CST);
+		}
+	}
+	return NULL;
+}
+
+/* Files read over and over while cleans copy their segments from one
+ * container to the next: every read finds every byte (a reader that
+ * raced a drop looks the segment up again). */
+static void test_read_during_clean(void)
+{
+	char *root = tap_tmpdir("clean-read");
+	reader r = { 0 };
+	pthread_t t;
+	char name[16];
+	env v;
+	int fails = 0, cleans = 0;
+
+	env_open(&v, root, 95);
+	r.v = &v;
+	for (int i = 0; i < 4; i++) {
+		uint64_t *junk = range(200000 + 1000 * (uint64_t)i, 400);
+
+		r.blocks[i] = range(90000 + 1000 * (uint64_t)i, 400);
+		snprintf(name, sizeof(name), "r%d", i);
+		if (write_file(&v, name, r.blocks[i], 400, NULL) ||
+		    write_file(&v, "junk", junk, 400, NULL))
+			tap_bail("write: %s", ddterr_last(-EIO));
+		free(junk);
+	}
+	ns_unlink(v.n, v.dir, "junk");
+	pthread_create(&t, NULL, read_loop, &r);
+	/* Each clean frees the junk around the files and copies the files'
+	 * segments out of the containers they shared with it. */
+	for (int i = 0; i < 40 &&
+	     __atomic_load_n(&r.reads, __ATOMIC_SEQ_CST) < 60; i++) {
+		cln_report rep;
+
+		fails += cln_run(v.c) != 0;
+		cln_status(v.c, &rep);
+		cleans += rep.containers_dropped > 0;
+		if (i % 3 == 2) {
+			uint64_t *junk = range(300000 + 1000 * (uint64_t)i,
+					       300);
+
+			write_file(&v, "junk", junk, 300, NULL);
+			ns_unlink(v.n, v.dir, "junk");
+			free(junk);
+		}
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	ok(fails == 0 && cleans > 2, "cleans ran, %d of them dropping "
+	   "containers", cleans);
+	ok(r.bad == 0 && r.reads > 0, "%d file reads during them, all byte "
+	   "for byte (%d bad)", r.reads, r.bad);
+	for (int i = 0; i < 4; i++)
+		free(r.blocks[i]);
+	env_close(&v);
+	tap_rmtree(root);
+	free(root);
+}
+
 /* ---- a cleaner killed ---- */
 
 static void test_kill(void)
@@ -832,6 +912,7 @@ int main(void)
 	test_stale_commit();
 	test_stale_copy();
 	test_race();
+	test_read_during_clean();
 	test_kill();
 	return tap_done();
 }
