@@ -375,6 +375,10 @@ static const struct {
 	{ DDT_OP_CLEAN_STATUS, "CLEAN_STATUS" },
 	{ DDT_OP_SU_SET, "SU_SET" }, { DDT_OP_BACKUP_SET, "BACKUP_SET" },
 	{ DDT_OP_EXPIRE, "EXPIRE" },
+	{ DDT_OP_STATUS_TEXT, "STATUS_TEXT" },
+	{ DDT_OP_SCRUB_START, "SCRUB_START" },
+	{ DDT_OP_SCRUB_STATUS, "SCRUB_STATUS" },
+	{ DDT_OP_ALERTS, "ALERTS" },
 };
 
 const char *ddt_op_name(uint8_t op)

@@ -20,6 +20,9 @@ void config_default(ddtd_config *c)
 	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
 	c->max_sessions = 64;
 	c->clean_threshold = 50;
+	c->health_interval = 30;
+	c->space_warning_pct = 80;
+	c->space_critical_pct = 95;
 }
 
 static int parse_int(const char *key, const char *v, long lo, long hi,
@@ -105,6 +108,14 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 1, 100000, &c->max_sessions);
 	if (!strcmp(key, "clean_threshold"))
 		return parse_int(key, v, 1, 100, &c->clean_threshold);
+	if (!strcmp(key, "health_interval"))
+		return parse_int(key, v, 1, 86400, &c->health_interval);
+	if (!strcmp(key, "space_warning_pct"))
+		return parse_int(key, v, 0, 100, &c->space_warning_pct);
+	if (!strcmp(key, "space_critical_pct"))
+		return parse_int(key, v, 0, 100, &c->space_critical_pct);
+	if (!strcmp(key, "scrub_rate"))
+		return parse_int(key, v, 0, 1000000, &c->scrub_rate);
 	if (!strcmp(key, "pid_file"))
 		return copy_path(key, v, c->pid_file, sizeof(c->pid_file));
 	if (!strcmp(key, "admin_password_file"))

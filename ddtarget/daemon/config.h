@@ -19,6 +19,10 @@ typedef struct ddtd_config {
 	int workers;			/* worker threads; 0: one per CPU, >= 2 */
 	int max_sessions;		/* concurrent sessions (streams) */
 	int clean_threshold;		/* % live below which a container is cleaned */
+	int health_interval;		/* s between directory checks */
+	int space_warning_pct;		/* a file system fuller: warning */
+	int space_critical_pct;		/* ... critical */
+	int scrub_rate;			/* scrub reads, MB/s; 0: no limit */
 	char pid_file[PATH_MAX];	/* "" for none */
 	char admin_password_file[PATH_MAX]; /* "": <store>/admin.password */
 	int use_syslog;

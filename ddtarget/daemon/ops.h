@@ -8,10 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alerts.h"
 #include "auth.h"
 #include "clean.h"
 #include "config.h"
+#include "health.h"
 #include "ns.h"
+#include "scrub.h"
 #include "store.h"
 #include "wire.h"
 
@@ -22,6 +25,9 @@ typedef struct ddtd {
 	ns *ns;
 	idx *ix;
 	cln *cl;		/* the cleaner; commits go through it */
+	scr *scr;		/* the scrub job */
+	alert_table *alerts;	/* current problems */
+	health *health;		/* the directory and space check */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
 } ddtd;
