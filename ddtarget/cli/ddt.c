@@ -793,9 +793,10 @@ static void show_status(kvlist *l, const gopts *g)
 static int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
 {
 	health_view *h = NULL;
+	char why[512] = "";
 	kvlist *l;
 	ddtc *c;
-	int rc, ret;
+	int rc, hrc, ret;
 
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -806,12 +807,18 @@ static int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
 		return ret;
 	}
 	rc = ddtc_status(c, kv_add, l);
-	if (rc == 0)
-		rc = health_fetch(c, &h);
+	/* An older target knows no STATUS_TEXT or ALERTS: say so, and show
+	 * what it did send. */
+	hrc = rc == 0 ? health_fetch(c, &h) : 0;
+	if (hrc < 0)
+		snprintf(why, sizeof(why), "%s", ddtc_errmsg(hrc));
 	ddtc_close(c);
 	if (rc < 0) {
 		ret = out_fail(rc, "read the status of %s:%d", g->host,
 			       g->port);
+	} else if (hrc < 0) {
+		show_status(l, g);
+		printf("%-17snot reported (%s)\n", "directories:", why);
 	} else {
 		if (health_critical(h))
 			health_print_alerts(h);

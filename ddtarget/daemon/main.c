@@ -180,7 +180,9 @@ static void scrub_done(void *arg, const scr_report *r)
 {
 	ddtd *d = arg;
 
-	if (r->rc < 0)
+	if (r->rc == -ECANCELED)
+		log_info("%s", r->msg);
+	else if (r->rc < 0)
 		log_err("%s", r->msg);
 	else
 		log_msg(r->clean ? LOG_INFO_ : LOG_ERR_, "scrub done: %s",

@@ -16,7 +16,7 @@
 #include "fpset.h"
 #include "tree.h"
 
-#define DIR_BATCH	256	/* a storage unit's root entries per READDIR */
+#define DIR_BATCH	256	/* root entries of a unit read at once */
 
 struct scr {
 	store *st;
@@ -109,7 +109,7 @@ typedef struct aff {
 	scr *s;
 	fpset *lost;		/* segments of the lost containers */
 	fpset *good, *bad;	/* metadata segments judged already */
-	uint64_t files;		/* affected files of the group being walked */
+	uint64_t files;		/* affected, in the group being walked */
 } aff;
 
 static int add_fp(void *arg, const fp_t *fp)

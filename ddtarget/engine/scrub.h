@@ -35,19 +35,20 @@ typedef struct scr_affected {
 typedef struct scr_report {
 	int running;
 	int repair;		/* of the current or last scrub */
-	char phase[16];		/* idle, start, scrub, affected, done, failed */
+	/* idle, start, scrub, affected, done, failed */
+	char phase[16];
 	int64_t started, finished;	/* ns since the epoch; 0: not yet */
 	/* The store's figures, as they grow; lost_cids is always NULL in a
 	 * copy (nlost says how many there were). */
 	store_scrub_report st;
 	uint64_t lost_segments;	/* fingerprints in the lost containers */
-	uint64_t unnamed_containers;	/* lost ones whose record is gone too */
-	uint64_t affected_backups;	/* entries found, SCR_AFFECTED_MAX or more */
-	uint64_t affected_files;	/* over all of them */
+	uint64_t unnamed_containers;	/* lost, and their record too */
+	uint64_t affected_backups;	/* entries found, even past the list */
+	uint64_t affected_files;	/* in all of them */
 	size_t naffected;	/* entries in affected[] */
 	scr_affected affected[SCR_AFFECTED_MAX];
 	uint64_t scrubs;	/* completed since the daemon started */
-	int rc;			/* of the last scrub: 0, -ECANCELED, -errno */
+	int rc;			/* the last one's: 0, -ECANCELED, -errno */
 	int clean;		/* the last scrub left nothing wrong behind */
 	char msg[1024];		/* its summary, or why it failed */
 } scr_report;
