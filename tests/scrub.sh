@@ -161,7 +161,11 @@ scrub s1b
 tap_is "$rc" 0 "a scrub rebuilds those two as well"
 
 # ---- bytes flipped in a fragment ----
-frag=$(ls "$data"/dir5/*/*.frag | sort | head -n 1)
+# Fragment 0 of the first container: data (not parity), which reads need.
+first=$(ls "$data/dir0"/*/ | sort | head -n 1)
+cid=$((16#${first%.frag}))
+frag=$(ls "$data/dir$((cid % 6))"/*/"$first")
+tap_diag "damaging $frag"
 python3 - "$frag" <<'EOF' || tap_bail "cannot damage $frag"
 import os, sys
 p = sys.argv[1]
@@ -190,7 +194,6 @@ run su2 su create s2
 run b3 backup "$u" --su s2 --name u -q
 tap_is "$rc" 0 "a backup of unrelated data in another storage unit"
 id3=$(field b3 backup)
-first=$(ls "$data/dir0"/*/ | sort | head -n 1)
 [ -n "$first" ] || tap_bail "no fragment in $data/dir0"
 rm -f "$data"/dir0/*/"$first" "$data"/dir2/*/"$first" "$data"/dir3/*/"$first"
 tap_diag "destroyed three fragments of container $first"
