@@ -377,6 +377,10 @@ static const struct {
 	{ DDT_OP_EXPIRE, "EXPIRE" },
 	{ DDT_OP_CHECKPOINT, "CHECKPOINT" },
 	{ DDT_OP_CHECKPOINT_LIST, "CHECKPOINT_LIST" },
+	{ DDT_OP_STATUS_TEXT, "STATUS_TEXT" },
+	{ DDT_OP_SCRUB_START, "SCRUB_START" },
+	{ DDT_OP_SCRUB_STATUS, "SCRUB_STATUS" },
+	{ DDT_OP_ALERTS, "ALERTS" },
 };
 
 const char *ddt_op_name(uint8_t op)

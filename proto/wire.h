@@ -32,6 +32,7 @@ enum ddt_op {
 	DDT_OP_HELLO = 0x01,
 	DDT_OP_AUTH = 0x02,
 	DDT_OP_STATUS = 0x03,
+	DDT_OP_STATUS_TEXT = 0x04,
 	DDT_OP_SU_CREATE = 0x10,
 	DDT_OP_SU_LIST = 0x11,
 	DDT_OP_SU_DELETE = 0x12,
@@ -110,6 +111,9 @@ enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
 #define DDT_SA_ATIME	8u
 #define DDT_SA_MTIME	16u
 #define DDT_CF_SYNC	1u
+
+/* Alert severities (ALERTS): lower is worse. */
+enum { DDT_SEV_CRITICAL = 1, DDT_SEV_WARNING = 2, DDT_SEV_INFO = 3 };
 
 /* Roles returned by AUTH. */
 enum { DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2 };

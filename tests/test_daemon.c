@@ -1,6 +1,7 @@
 /* test_daemon.c - ddtargetd over a raw socket, speaking PROTOCOL.md by hand
  * (no client library): the session rules, a deduplicated write and read of
- * a file, the retention ops' payloads, the errors a client can provoke,
+ * a file, the retention ops' payloads, the scrub, alert and directory
+ * ops' payloads, the errors a client can provoke,
  * malformed frames that must end only their own session, and the session
  * limit. */
 #include "ddterr.h"
@@ -719,6 +720,141 @@ static void test_malformed(const test_daemon *d)
 	close(fd);
 }
 
+/* ---- scrub, alerts, directories ---- */
+
+/* Walk a (str key, u64 value)[] list in r: the value of key into *v (if
+ * found). Leaves r after the list. */
+static int kv_find(rbuf *r, const char *key, uint64_t *v)
+{
+	char k[DDT_MAX_STR + 1];
+	uint32_t n = rb_count(r, 2 + 8, UINT32_MAX);
+	int found = 0;
+
+	for (uint32_t i = 0; i < n && !r->err; i++) {
+		uint64_t x;
+
+		rb_str(r, k, sizeof(k));
+		x = rb_u64(r);
+		if (!found && !strcmp(k, key)) {
+			*v = x;
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/* The value of key in a reply that is one (str, u64)[] list, or -1. */
+static int64_t status_key(int fd, const char *key)
+{
+	uint8_t *out = NULL;
+	uint64_t v = 0;
+	size_t len;
+	rbuf r;
+	int got = 0;
+
+	if (call(fd, DDT_OP_STATUS, NULL, &out, &len, NULL) == 0) {
+		rb_init(&r, out, len);
+		got = kv_find(&r, key, &v) && rb_done(&r) == 0;
+	}
+	free(out);
+	return got ? (int64_t)v : -1;
+}
+
+/* SCRUB_STATUS: running, and the key asked for (-1 if absent); 0, or -1
+ * when the reply does not parse exactly. */
+static int scrub_status(int fd, int *running, const char *key, int64_t *v)
+{
+	char phase[DDT_MAX_STR + 1], msg[DDT_MAX_STR + 1];
+	uint8_t *out = NULL;
+	uint64_t x = 0;
+	size_t len;
+	rbuf r;
+	int rc = -1;
+
+	*v = -1;
+	if (call(fd, DDT_OP_SCRUB_STATUS, NULL, &out, &len, NULL) == 0) {
+		rb_init(&r, out, len);
+		*running = rb_u8(&r);
+		rb_str(&r, phase, sizeof(phase));
+		rb_str(&r, msg, sizeof(msg));
+		if (kv_find(&r, key, &x))
+			*v = (int64_t)x;
+		rb_count(&r, 2 + 2 + 8, UINT32_MAX);	/* none affected */
+		rc = rb_done(&r) == 0 ? 0 : -1;
+	}
+	free(out);
+	return rc;
+}
+
+static void test_health_ops(const test_daemon *d)
+{
+	char msg[DDT_MAX_STR + 1] = "", k[DDT_MAX_STR + 1], v[DDT_MAX_STR + 1];
+	int fd = login(d), st, running = 1, good = 0;
+	uint8_t *out = NULL;
+	int64_t x;
+	size_t len;
+	wbuf p;
+	rbuf r;
+
+	ok(scrub_status(fd, &running, "started_ns", &x) == 0 && !running &&
+	   x == 0, "SCRUB_STATUS before any scrub: idle, never started");
+	wb_init(&p);
+	wb_u8(&p, 2);
+	st = call(fd, DDT_OP_SCRUB_START, &p, NULL, NULL, msg);
+	ok(st == DDT_EINVAL, "SCRUB_START with repair 2 is refused: %s", msg);
+	wb_reset(&p);
+	wb_u8(&p, 1);
+	msg[0] = '\0';
+	st = call(fd, DDT_OP_SCRUB_START, &p, NULL, NULL, msg);
+	ok(st == 0, "SCRUB_START starts a scrub %s", msg);
+	running = 1;
+	x = -1;
+	for (int i = 0; i < 500 && running; i++) {
+		if (scrub_status(fd, &running, "clean", &x) < 0)
+			break;
+		if (running)
+			sleep_ms(20);
+	}
+	ok(!running && x == 1, "it ends, leaving nothing wrong");
+	ok(status_key(fd, "dir0.present") == 1 &&
+	   status_key(fd, "root.present") == 1 &&
+	   status_key(fd, "data_dirs") == 6 &&
+	   status_key(fd, "dir5.capacity_bytes") > 0 &&
+	   status_key(fd, "alerts_critical") == 0,
+	   "STATUS has each directory's figures and the alert counts");
+	st = call(fd, DDT_OP_STATUS_TEXT, NULL, &out, &len, NULL);
+	if (st == 0) {
+		uint32_t n;
+
+		rb_init(&r, out, len);
+		n = rb_count(&r, 4, UINT32_MAX);
+		for (uint32_t i = 0; i < n && !r.err; i++) {
+			rb_str(&r, k, sizeof(k));
+			rb_str(&r, v, sizeof(v));
+			if (!strcmp(k, "dir3.path") && strlen(v) > 10 &&
+			    !strcmp(v + strlen(v) - 10, "/data/dir3"))
+				good++;
+			if (!strcmp(k, "dir3.problem") && !v[0])
+				good++;
+		}
+		good = good == 2 && rb_done(&r) == 0;
+	}
+	free(out);
+	ok(st == 0 && good, "STATUS_TEXT names each directory's path");
+	out = NULL;
+	st = call(fd, DDT_OP_ALERTS, NULL, &out, &len, NULL);
+	rb_init(&r, out, len);
+	ok(st == 0 && rb_count(&r, 13, UINT32_MAX) == 0 && rb_done(&r) == 0,
+	   "ALERTS: none on a healthy target");
+	free(out);
+	wb_free(&p);
+	close(fd);
+
+	fd = login(d);
+	send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_SCRUB_START, 0, NULL, 0);
+	ok(expect_eproto(fd), "a SCRUB_START without its byte: EPROTO");
+}
+
 static void test_busy(const char *root)
 {
 	const char *extra[] = { "--max-sessions", "1", NULL };
@@ -770,6 +906,7 @@ int main(void)
 	test_write_read(&d);
 	test_retention_ops(&d);
 	test_malformed(&d);
+	test_health_ops(&d);
 	st = daemon_stop(&d, SIGTERM);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "the daemon stops cleanly on SIGTERM");

@@ -178,6 +178,10 @@ static void test_names(void)
 	   strcmp(ddt_op_name(DDT_OP_EXPIRE), "EXPIRE") == 0 &&
 	   ddt_op_known(DDT_OP_SU_SET) && ddt_op_known(DDT_OP_BACKUP_SET),
 	   "opcode names");
+	ok(strcmp(ddt_op_name(DDT_OP_SCRUB_STATUS), "SCRUB_STATUS") == 0 &&
+	   ddt_op_known(DDT_OP_SCRUB_START) && ddt_op_known(DDT_OP_ALERTS) &&
+	   ddt_op_known(DDT_OP_STATUS_TEXT),
+	   "the scrub, alert and status text opcodes are known");
 }
 
 static void test_frame(void)

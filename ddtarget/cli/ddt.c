@@ -25,6 +25,7 @@
 #include "ddtc.h"
 #include "dirlist.h"
 #include "fcache.h"
+#include "health.h"
 #include "human.h"
 #include "progress.h"
 #include "restore.h"
@@ -55,6 +56,7 @@ enum {
 	OP_RETENTION = 1 << 11,
 	OP_LOCK = 1 << 12,
 	OP_QUOTA = 1 << 13,
+	OP_NO_REPAIR = 1 << 14,
 };
 
 typedef struct gopts {
@@ -126,8 +128,11 @@ static void print_help(void)
 "  rm BACKUP --su SU                  remove a backup\n"
 "  retain BACKUP WHEN --su SU         set a backup's expiry\n"
 "  expire [--su SU] [--dry-run]       remove the backups past their expiry\n"
-"  status                             show the target's capacity and figures\n"
+"  status                             show the target's capacity, figures,\n"
+"                                     directories and alerts\n"
+"  alerts                             list the target's current problems\n"
 "  clean start|status|watch           reclaim the space of deleted data\n"
+"  scrub start|status|watch           verify and repair the stored data\n"
 "  su create|list|delete|set [NAME]   manage storage units, their retention,\n"
 "                                     retention lock and quota\n"
 "  checkpoint create|list             take or list checkpoints of the\n"
@@ -790,18 +795,22 @@ static void show_status(kvlist *l, const gopts *g)
 	show_next(l, "next expiry:", "next_expire_ns");
 	/* Keys this ddt does not know yet, as they come. */
 	for (size_t i = 0; i < l->n; i++)
-		if (!l->v[i].shown)
+		if (!l->v[i].shown && !health_status_key(l->v[i].key))
 			printf("%s:%*s%" PRIu64 "\n", l->v[i].key,
 			       (int)(strlen(l->v[i].key) < 16 ?
 				     16 - strlen(l->v[i].key) : 1), "",
 			       l->v[i].v);
 }
 
+/* The figures, then the directories and the alerts; critical alerts
+ * come first, where they cannot be missed. */
 static int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
 {
+	health_view *h = NULL;
+	char why[512] = "";
 	kvlist *l;
 	ddtc *c;
-	int rc, ret;
+	int rc, hrc, ret;
 
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -812,13 +821,71 @@ static int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
 		return ret;
 	}
 	rc = ddtc_status(c, kv_add, l);
+	/* An older target knows no STATUS_TEXT or ALERTS: say so, and show
+	 * what it did send. */
+	hrc = rc == 0 ? health_fetch(c, &h) : 0;
+	if (hrc < 0)
+		snprintf(why, sizeof(why), "%s", ddtc_errmsg(hrc));
 	ddtc_close(c);
-	if (rc < 0)
+	if (rc < 0) {
 		ret = out_fail(rc, "read the status of %s:%d", g->host,
 			       g->port);
-	else
+	} else if (hrc < 0) {
 		show_status(l, g);
+		printf("%-17snot reported (%s)\n", "directories:", why);
+	} else {
+		if (health_critical(h))
+			health_print_alerts(h);
+		show_status(l, g);
+		health_print_dirs(h);
+		if (!health_critical(h))
+			health_print_alerts(h);
+	}
+	health_free(h);
 	free(l);
+	return ret;
+}
+
+static int cmd_alerts(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	health_view *h = NULL;
+	ddtc *c;
+	int rc, ret;
+
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	rc = health_fetch(c, &h);
+	ddtc_close(c);
+	if (rc < 0)
+		ret = out_fail(rc, "read the alerts of %s:%d", g->host, g->port);
+	else
+		health_print_alerts(h);
+	health_free(h);
+	return ret;
+}
+
+/* ---- scrub ---- */
+
+static int cmd_scrub(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	const char *op = argv[0];
+	ddtc *c;
+	int rc, ret;
+
+	if (argc != 1 || (strcmp(op, "start") && strcmp(op, "status") &&
+			  strcmp(op, "watch")))
+		return usage_error(cm, "scrub: give start, status or watch");
+	if ((g->given & OP_NO_REPAIR) && strcmp(op, "start") != 0)
+		return usage_error(cm, "--no-repair goes with scrub start only");
+	ret = login(g, 0, &c);
+	if (ret)
+		return ret;
+	rc = health_scrub(c, op, !(g->given & OP_NO_REPAIR),
+			  !!(g->given & OP_QUIET));
+	if (rc < 0)
+		ret = out_fail(rc, "scrub %s on %s:%d", op, g->host, g->port);
+	ddtc_close(c);
 	return ret;
 }
 
@@ -1163,7 +1230,15 @@ static const cmd cmds[] = {
 	  "      --dry-run            name them, remove nothing\n" },
 	{ "status", cmd_status, 0, 0, 0, 0,
 	  "",
-	  "Show the target's capacity, usage, data reduction and sessions.\n" },
+	  "Show the target's capacity, usage, data reduction and sessions,\n"
+	  "each storage directory (path, size, used, free, use%, state) and\n"
+	  "the current alerts; critical alerts are shown first.\n" },
+	{ "alerts", cmd_alerts, 0, 0, 0, 0,
+	  "",
+	  "List the target's current problems, worst first: severity, since\n"
+	  "when, id and what to do; or 'no alerts'. A missing or foreign\n"
+	  "storage directory, a file system fuller than the target's\n"
+	  "thresholds, data a scrub found lost or damaged, a failed clean.\n" },
 	{ "su", cmd_su, 1, 2, OP_RECURSIVE | OP_RETENTION | OP_LOCK | OP_QUOTA,
 	  0,
 	  "create NAME | list | delete NAME [--recursive] |\n"
@@ -1201,6 +1276,18 @@ static const cmd cmds[] = {
 	  "'ddtargetd --restore-checkpoint' brings a target whose index is lost\n"
 	  "back from one: every backup made before the checkpoint is there\n"
 	  "again; those made after it are not.\n" },
+	{ "scrub", cmd_scrub, 1, 1, OP_QUIET | OP_NO_REPAIR, 0,
+	  "start [--no-repair] | status | watch",
+	  "A scrub reads every fragment the target stores, checks it, re-hashes\n"
+	  "every segment, and rebuilds what is missing or damaged from the\n"
+	  "erasure code. It runs on the target while backups go on. 'start'\n"
+	  "starts it (admin); 'status' shows the current or last run, with the\n"
+	  "backups whose data it found lost; 'watch' waits for a run to end and\n"
+	  "shows it (exit 1 if it failed or left problems).\n"
+	  "\n"
+	  "      --no-repair          start: report what is wrong, change "
+	  "nothing\n"
+	  "  -q, --quiet              no phase lines while watching\n" },
 	{ "help", cmd_help, 0, 1, 0, 0,
 	  "[COMMAND]",
 	  "Show the help of COMMAND, or the general help.\n" },
@@ -1232,6 +1319,7 @@ static const char *op_name(unsigned op)
 	case OP_RETENTION: return "--retention";
 	case OP_LOCK: return "--retention-lock";
 	case OP_QUOTA: return "--quota";
+	case OP_NO_REPAIR: return "--no-repair";
 	default: return "--quiet";
 	}
 }
@@ -1316,7 +1404,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_PWFILE = 256, OPT_SU, OPT_NAME, OPT_PATH, OPT_NO_CACHE,
 	       OPT_CODEC, OPT_RETAIN, OPT_DRY_RUN, OPT_RETENTION, OPT_LOCK,
-	       OPT_QUOTA };
+	       OPT_QUOTA, OPT_NO_REPAIR };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -1335,6 +1423,7 @@ int main(int argc, char **argv)
 		{ "retention", required_argument, NULL, OPT_RETENTION },
 		{ "retention-lock", no_argument, NULL, OPT_LOCK },
 		{ "quota", required_argument, NULL, OPT_QUOTA },
+		{ "no-repair", no_argument, NULL, OPT_NO_REPAIR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1411,6 +1500,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			g.given |= OP_QUIET;
+			break;
+		case OPT_NO_REPAIR:
+			g.given |= OP_NO_REPAIR;
 			break;
 		case 'h':
 			help = 1;

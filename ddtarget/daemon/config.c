@@ -26,6 +26,9 @@ void config_default(ddtd_config *c)
 	snprintf(c->expire_schedule, sizeof(c->expire_schedule),
 		 "daily 00:30");
 	c->checkpoint_keep = STORE_CKPT_KEEP_DEFAULT;
+	c->health_interval = 30;
+	c->space_warning_pct = 80;
+	c->space_critical_pct = 95;
 }
 
 static int parse_int(const char *key, const char *v, long lo, long hi,
@@ -133,6 +136,14 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return copy_schedule(key, v, c->expire_schedule);
 	if (!strcmp(key, "clean_threshold"))
 		return parse_int(key, v, 1, 100, &c->clean_threshold);
+	if (!strcmp(key, "health_interval"))
+		return parse_int(key, v, 1, 86400, &c->health_interval);
+	if (!strcmp(key, "space_warning_pct"))
+		return parse_int(key, v, 0, 100, &c->space_warning_pct);
+	if (!strcmp(key, "space_critical_pct"))
+		return parse_int(key, v, 0, 100, &c->space_critical_pct);
+	if (!strcmp(key, "scrub_rate"))
+		return parse_int(key, v, 0, 1000000, &c->scrub_rate);
 	if (!strcmp(key, "pid_file"))
 		return copy_path(key, v, c->pid_file, sizeof(c->pid_file));
 	if (!strcmp(key, "admin_password_file"))

@@ -24,6 +24,10 @@ typedef struct ddtd_config {
 	char clean_schedule[SCHED_TEXT_MAX];		/* "tue 06:00" */
 	char checkpoint_schedule[SCHED_TEXT_MAX];	/* "every 6h" */
 	char expire_schedule[SCHED_TEXT_MAX];		/* "daily 00:30" */
+	int health_interval;		/* s between directory checks */
+	int space_warning_pct;		/* a file system fuller: warning */
+	int space_critical_pct;		/* ... critical */
+	int scrub_rate;			/* scrub reads, MB/s; 0: no limit */
 	char pid_file[PATH_MAX];	/* "" for none */
 	char admin_password_file[PATH_MAX]; /* "": <store>/admin.password */
 	int use_syslog;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "ddterr.h"
 #include "fio.h"
+#include "health.h"
 #include "log.h"
 #include "ns.h"
 #include "ops.h"
@@ -226,6 +227,21 @@ static void clean_done(void *arg, int rc, const char *msg)
 			 r.containers_dropped, r.containers_examined,
 			 r.reclaimed_bytes >> 20, r.bytes_copied >> 20,
 			 (double)(r.finished - r.started) / 1e9);
+	health_clean_done(d->alerts, rc, msg);
+}
+
+static void scrub_done(void *arg, const scr_report *r)
+{
+	ddtd *d = arg;
+
+	if (r->rc == -ECANCELED)
+		log_info("%s", r->msg);
+	else if (r->rc < 0)
+		log_err("%s", r->msg);
+	else
+		log_msg(r->clean ? LOG_INFO_ : LOG_ERR_, "scrub done: %s",
+			r->msg);
+	health_scrub_done(d->alerts, r);
 }
 
 /* ---- maintenance on its schedule ---- */
@@ -301,6 +317,7 @@ static int start_maintenance(ddtd *d)
 static int open_engine(ddtd *d)
 {
 	cln_config cc = { 0 };
+	scr_config scrub_cfg = { 0 };
 	store_config sc;
 	int rc;
 
@@ -312,10 +329,19 @@ static int open_engine(ddtd *d)
 	rc = ns_open(&d->ns, d->ix);
 	if (rc < 0)
 		return rc;
+	rc = alert_table_new(&d->alerts);
+	if (rc < 0)
+		return rc;
 	cc.threshold_pct = d->cfg.clean_threshold;
 	cc.done = clean_done;
 	cc.done_arg = d;
-	return cln_new(&d->cl, d->st, d->ns, &cc);
+	rc = cln_new(&d->cl, d->st, d->ns, &cc);
+	if (rc < 0)
+		return rc;
+	scrub_cfg.max_bytes_per_sec = (uint64_t)d->cfg.scrub_rate * 1000000;
+	scrub_cfg.done = scrub_done;
+	scrub_cfg.done_arg = d;
+	return scr_new(&d->scr, d->st, d->ns, &scrub_cfg);
 }
 
 static void close_engine(ddtd *d)
@@ -323,6 +349,7 @@ static void close_engine(ddtd *d)
 	int rc;
 
 	sched_free(d->sc);	/* first: its tasks use the rest */
+	scr_free(d->scr);
 	cln_free(d->cl);
 	if (d->ns) {
 		if ((rc = ns_sync(d->ns)) < 0)
@@ -331,6 +358,19 @@ static void close_engine(ddtd *d)
 	}
 	if (d->st && (rc = store_close(d->st)) < 0)
 		log_err("store close: %s", ddterr_last(rc));
+	alert_table_free(d->alerts);
+}
+
+/* The directory and space check, while the daemon serves. */
+static int start_health(ddtd *d)
+{
+	health_config hc = {
+		.interval = d->cfg.health_interval,
+		.space_warning_pct = d->cfg.space_warning_pct,
+		.space_critical_pct = d->cfg.space_critical_pct,
+	};
+
+	return health_start(&d->health, d->st, d->alerts, &hc);
 }
 
 static void password_path(const ddtd *d, char *buf, size_t cap)
@@ -470,9 +510,12 @@ int main(int argc, char **argv)
 	}
 	rc = ensure_admin(&d);
 	if (rc == 0)
+		rc = start_health(&d);
+	if (rc == 0)
 		rc = start_maintenance(&d);
 	if (rc == 0)
 		rc = server_run(&d, write_pid_file);
+	health_stop(d.health);
 	if (rc < 0)
 		log_err("%s", ddterr_last(rc));
 	close_engine(&d);

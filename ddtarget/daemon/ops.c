@@ -182,6 +182,105 @@ static void status_schedule(ddtd *d, wbuf *w, uint32_t *n)
 	}
 }
 
+/* ---- health: directories, alerts ---- */
+
+/* "root" or "dirN": the prefix of a directory's STATUS keys. */
+static void dir_key(const store_dir_info *di, const char *what, char *buf,
+		    size_t cap)
+{
+	if (di->index < 0)
+		snprintf(buf, cap, "root.%s", what);
+	else
+		snprintf(buf, cap, "dir%d.%s", di->index, what);
+}
+
+/* STATUS's keys for each directory, the geometry and the alert counts. */
+static void status_health(ddtd *d, wbuf *w, uint32_t *n)
+{
+	store_dir_info di[STORE_DIR_INFO_MAX];
+	int nd = STORE_DIR_INFO_MAX, k, m, ndirs;
+	alert_counts ac;
+	char key[32];
+
+	store_geometry(d->st, &k, &m, &ndirs);
+	kv(w, n, "ec_k", (uint64_t)k);
+	kv(w, n, "ec_m", (uint64_t)m);
+	kv(w, n, "data_dirs", (uint64_t)ndirs);
+	if (store_dir_status(d->st, di, &nd) == 0)
+		for (int i = 0; i < nd; i++) {
+			uint64_t pct = (uint64_t)di[i].used_pct;
+
+			/* Rounded up, as df shows it. */
+			pct += (double)pct < di[i].used_pct;
+			dir_key(&di[i], "present", key, sizeof(key));
+			kv(w, n, key, (uint64_t)di[i].present);
+			dir_key(&di[i], "capacity_bytes", key, sizeof(key));
+			kv(w, n, key, di[i].total_bytes);
+			dir_key(&di[i], "used_bytes", key, sizeof(key));
+			kv(w, n, key, di[i].used_bytes);
+			dir_key(&di[i], "free_bytes", key, sizeof(key));
+			kv(w, n, key, di[i].free_bytes);
+			dir_key(&di[i], "used_pct", key, sizeof(key));
+			kv(w, n, key, pct);
+		}
+	alert_get_counts(d->alerts, &ac);
+	kv(w, n, "alerts_critical", ac.critical);
+	kv(w, n, "alerts_warning", ac.warning);
+	kv(w, n, "alerts_info", ac.info);
+	kv(w, n, "alerts_seq", ac.seq);
+}
+
+static void kv_str(wbuf *w, uint32_t *n, const char *key, const char *v)
+{
+	wb_str(w, key);
+	wb_str(w, v);
+	(*n)++;
+}
+
+/* What STATUS cannot carry in a u64: each directory's path and problem. */
+static int op_status_text(ddtd *d, rbuf *r, wbuf *w)
+{
+	store_dir_info di[STORE_DIR_INFO_MAX];
+	int nd = STORE_DIR_INFO_MAX, rc;
+	uint32_t n = 0;
+	char key[32];
+	size_t at;
+
+	if ((rc = parsed(r, DDT_OP_STATUS_TEXT)) < 0 ||
+	    (rc = store_dir_status(d->st, di, &nd)) < 0)
+		return rc;
+	at = w->len;
+	wb_u32(w, 0);
+	for (int i = 0; i < nd; i++) {
+		dir_key(&di[i], "path", key, sizeof(key));
+		kv_str(w, &n, key, di[i].path);
+		dir_key(&di[i], "problem", key, sizeof(key));
+		kv_str(w, &n, key, di[i].problem);
+	}
+	wb_put_u32_at(w, at, n);
+	return 0;
+}
+
+static int op_alerts(ddtd *d, rbuf *r, wbuf *w)
+{
+	alert *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_ALERTS)) < 0 ||
+	    (rc = alert_list(d->alerts, &v, &n)) < 0)
+		return rc;
+	wb_u32(w, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		wb_str(w, v[i].id);
+		wb_u8(w, (uint8_t)v[i].severity);
+		wb_i64(w, v[i].since);
+		wb_str(w, v[i].text);
+	}
+	free(v);
+	return 0;
+}
+
 static int op_status(ddtd *d, rbuf *r, wbuf *w)
 {
 	store_stats st;
@@ -218,6 +317,7 @@ static int op_status(ddtd *d, rbuf *r, wbuf *w)
 	kv(w, &n, "uptime_seconds",
 	   (uint64_t)((now_ns() - d->started) / 1000000000));
 	status_schedule(d, w, &n);
+	status_health(d, w, &n);
 	wb_put_u32_at(w, at, n);
 	return 0;
 }
@@ -1002,6 +1102,84 @@ static int op_clean_status(ddtd *d, rbuf *r, wbuf *w)
 	return 0;
 }
 
+/* ---- scrub ---- */
+
+static int op_scrub_start(ddtd *d, ops_session *ss, rbuf *r)
+{
+	uint8_t repair = rb_u8(r);
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_SCRUB_START)) < 0 ||
+	    (rc = need_admin(ss, "starting a scrub")) < 0)
+		return rc;
+	if (repair > 1)
+		return ddterr_set(-EINVAL, "SCRUB_START: repair is 0 or 1, "
+				  "not %u", repair);
+	return scr_start(d->scr, repair);
+}
+
+static void scrub_figures(wbuf *w, const scr_report *c, uint32_t *n)
+{
+	const store_scrub_report *s = &c->st;
+
+	kv(w, n, "started_ns", (uint64_t)c->started);
+	kv(w, n, "finished_ns", (uint64_t)c->finished);
+	kv(w, n, "repair", (uint64_t)c->repair);
+	kv(w, n, "containers_total", s->containers_total);
+	kv(w, n, "containers_checked", s->containers_checked);
+	kv(w, n, "containers_vanished", s->containers_vanished);
+	kv(w, n, "fragments_checked", s->fragments_checked);
+	kv(w, n, "bytes_read", s->bytes_read);
+	kv(w, n, "fragments_missing", s->fragments_missing);
+	kv(w, n, "fragments_corrupt", s->fragments_corrupt);
+	kv(w, n, "fragments_rebuilt", s->fragments_rebuilt);
+	kv(w, n, "segments_checked", s->segments_checked);
+	kv(w, n, "segments_bad", s->segments_bad);
+	kv(w, n, "containers_damaged", s->containers_damaged);
+	kv(w, n, "containers_unrecoverable", s->containers_unrecoverable);
+	kv(w, n, "index_missing", s->index_missing);
+	kv(w, n, "errors", s->errors);
+	kv(w, n, "lost_containers", (uint64_t)s->nlost);
+	kv(w, n, "lost_segments", c->lost_segments);
+	kv(w, n, "unnamed_containers", c->unnamed_containers);
+	kv(w, n, "affected_backups", c->affected_backups);
+	kv(w, n, "affected_files", c->affected_files);
+	kv(w, n, "elapsed_ms", (uint64_t)(s->seconds * 1000));
+	kv(w, n, "scrubs", c->scrubs);
+	kv(w, n, "clean", (uint64_t)c->clean);
+	kv(w, n, "result", (uint64_t)(c->rc < 0 ? -c->rc : 0));
+}
+
+static int op_scrub_status(ddtd *d, rbuf *r, wbuf *w)
+{
+	scr_report *c;
+	uint32_t n = 0;
+	size_t at;
+	int rc;
+
+	if ((rc = parsed(r, DDT_OP_SCRUB_STATUS)) < 0)
+		return rc;
+	c = malloc(sizeof(*c));		/* too large for a worker's stack */
+	if (!c)
+		return -ENOMEM;
+	scr_status(d->scr, c);
+	wb_u8(w, (uint8_t)c->running);
+	wb_str(w, c->phase);
+	wb_str(w, c->msg);
+	at = w->len;
+	wb_u32(w, 0);
+	scrub_figures(w, c, &n);
+	wb_put_u32_at(w, at, n);
+	wb_u32(w, (uint32_t)c->naffected);
+	for (size_t i = 0; i < c->naffected; i++) {
+		wb_str(w, c->affected[i].su);
+		wb_str(w, c->affected[i].backup);
+		wb_u64(w, c->affected[i].files);
+	}
+	free(c);
+	return 0;
+}
+
 static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
 {
 	switch (op) {
@@ -1037,6 +1215,10 @@ static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
 	case DDT_OP_EXPIRE:	return op_expire(d, r, w);
 	case DDT_OP_CHECKPOINT:	return op_checkpoint(d, ss, r, w);
 	case DDT_OP_CHECKPOINT_LIST: return op_checkpoint_list(d, r, w);
+	case DDT_OP_STATUS_TEXT: return op_status_text(d, r, w);
+	case DDT_OP_SCRUB_START: return op_scrub_start(d, ss, r);
+	case DDT_OP_SCRUB_STATUS: return op_scrub_status(d, r, w);
+	case DDT_OP_ALERTS:	return op_alerts(d, r, w);
 	}
 	return ddterr_set(-EPROTO, "unknown opcode 0x%02x", op);
 }

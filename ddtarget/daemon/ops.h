@@ -8,11 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alerts.h"
 #include "auth.h"
 #include "clean.h"
 #include "config.h"
+#include "health.h"
 #include "ns.h"
 #include "schedule.h"
+#include "scrub.h"
 #include "store.h"
 #include "wire.h"
 
@@ -24,6 +27,9 @@ typedef struct ddtd {
 	idx *ix;
 	cln *cl;		/* the cleaner; commits go through it */
 	sched *sc;		/* maintenance on its schedule */
+	scr *scr;		/* the scrub job */
+	alert_table *alerts;	/* current problems */
+	health *health;		/* the directory and space check */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
 } ddtd;

@@ -57,6 +57,41 @@ int ddtc_role(const ddtc *c);
 typedef int (*ddtc_kv_cb)(void *arg, const char *key, uint64_t value);
 int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg);
 
+/* What STATUS cannot say in numbers (PROTOCOL.md, STATUS_TEXT): each
+ * storage directory's path and problem ("" when it is fine). */
+typedef int (*ddtc_text_cb)(void *arg, const char *key, const char *value);
+int ddtc_status_text(ddtc *c, ddtc_text_cb cb, void *arg);
+
+/* ---- scrub and alerts ---- */
+
+/* Start a scrub on the target (admin); repair 0 only reports what it
+ * finds. -EBUSY if one runs already. */
+int ddtc_scrub_start(ddtc *c, int repair);
+
+/* The current or last scrub: whether it runs, its phase, its summary (or
+ * why it failed), its figures through cb, and the backups whose files
+ * it found lost through acb (backup "": files outside any backup); the
+ * callbacks may be NULL. PROTOCOL.md, SCRUB_STATUS. */
+typedef struct ddtc_scrub {
+	int running;
+	char phase[DDT_MAX_NAME + 1];
+	char msg[DDT_MAX_STR + 1];
+} ddtc_scrub;
+typedef int (*ddtc_affected_cb)(void *arg, const char *su,
+				const char *backup, uint64_t files);
+int ddtc_scrub_status(ddtc *c, ddtc_scrub *out, ddtc_kv_cb cb, void *arg,
+		      ddtc_affected_cb acb, void *aarg);
+
+/* The target's current problems, worst first (PROTOCOL.md, ALERTS). */
+typedef struct ddtc_alert {
+	char id[DDT_MAX_NAME + 1];
+	int severity;		/* DDT_SEV_CRITICAL, _WARNING, _INFO */
+	int64_t since;		/* ns since the epoch */
+	char text[DDT_MAX_STR + 1];
+} ddtc_alert;
+typedef int (*ddtc_alert_cb)(void *arg, const ddtc_alert *a);
+int ddtc_alerts(ddtc *c, ddtc_alert_cb cb, void *arg);
+
 /* ---- cleaning ---- */
 
 /* Start cleaning on the target (admin); -EBUSY if it runs already. */

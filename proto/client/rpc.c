@@ -348,6 +348,102 @@ int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg)
 	return rpc_end_cb(&rep, &r, DDT_OP_CLEAN_STATUS, rc);
 }
 
+/* ---- status text, scrub, alerts ---- */
+
+int ddtc_status_text(ddtc *c, ddtc_text_cb cb, void *arg)
+{
+	char key[DDT_MAX_STR + 1], val[DDT_MAX_STR + 1];
+	conn_reply rep;
+	uint32_t n, i;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_STATUS_TEXT);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	n = rb_count(&r, 2 + 2, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_str(&r, key, sizeof(key));
+		rb_str(&r, val, sizeof(val));
+		if (!r.err)
+			rc = cb(arg, key, val);
+	}
+	return rpc_end_cb(&rep, &r, DDT_OP_STATUS_TEXT, rc);
+}
+
+int ddtc_scrub_start(ddtc *c, int repair)
+{
+	wbuf w;
+
+	conn_begin(&w, DDT_OP_SCRUB_START);
+	wb_u8(&w, repair ? 1 : 0);
+	return rpc_simple(c, &w, DDT_OP_SCRUB_START);
+}
+
+int ddtc_scrub_status(ddtc *c, ddtc_scrub *out, ddtc_kv_cb cb, void *arg,
+		      ddtc_affected_cb acb, void *aarg)
+{
+	char key[DDT_MAX_STR + 1], su[DDT_MAX_STR + 1], bk[DDT_MAX_STR + 1];
+	conn_reply rep;
+	uint32_t n, i;
+	uint64_t v;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_SCRUB_STATUS);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	out->running = rb_u8(&r);
+	rb_str(&r, out->phase, sizeof(out->phase));
+	rb_str(&r, out->msg, sizeof(out->msg));
+	n = rb_count(&r, 2 + 8, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_str(&r, key, sizeof(key));
+		v = rb_u64(&r);
+		if (!r.err && cb)
+			rc = cb(arg, key, v);
+	}
+	if (rc == 0)
+		n = rb_count(&r, 2 + 2 + 8, UINT32_MAX);
+	for (i = 0; rc == 0 && i < n && !r.err; i++) {
+		rb_str(&r, su, sizeof(su));
+		rb_str(&r, bk, sizeof(bk));
+		v = rb_u64(&r);
+		if (!r.err && acb)
+			rc = acb(aarg, su, bk, v);
+	}
+	return rpc_end_cb(&rep, &r, DDT_OP_SCRUB_STATUS, rc);
+}
+
+int ddtc_alerts(ddtc *c, ddtc_alert_cb cb, void *arg)
+{
+	conn_reply rep;
+	ddtc_alert a;
+	uint32_t n, i;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_ALERTS);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	n = rb_count(&r, 2 + 1 + 8 + 2, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_str(&r, a.id, sizeof(a.id));
+		a.severity = rb_u8(&r);
+		a.since = rb_i64(&r);
+		rb_str(&r, a.text, sizeof(a.text));
+		if (!r.err)
+			rc = cb(arg, &a);
+	}
+	return rpc_end_cb(&rep, &r, DDT_OP_ALERTS, rc);
+}
+
 int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
 {
 	conn_reply rep;

@@ -1,0 +1,268 @@
+/* health.c - the conditions behind the daemon's alerts (see health.h):
+ * the directory and space check on its timer thread, and the verdicts on
+ * finished scrubs and cleans. Each condition owns a fixed alert id, so a
+ * check raises what holds and clears what no longer does. */
+#include "health.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ddterr.h"
+#include "fmt.h"
+
+#define INTERVAL_DEFAULT	30
+#define NAMED_MAX		3	/* backups named in an alert's text */
+
+struct health {
+	store *st;
+	alert_table *t;
+	health_config cfg;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	pthread_t thread;
+};
+
+/* ---- directories and space ---- */
+
+static void dir_name(const store_dir_info *d, char *buf, size_t cap)
+{
+	if (d->index < 0)
+		snprintf(buf, cap, "root");
+	else
+		snprintf(buf, cap, "dir%d", d->index);
+}
+
+static void check_present(alert_table *t, const store_dir_info *d)
+{
+	char name[16], id[ALERT_ID_MAX + 1];
+
+	dir_name(d, name, sizeof(name));
+	snprintf(id, sizeof(id), "dir:%s", name);
+	if (d->present)
+		alert_clear(t, id);
+	else if (d->index < 0)
+		alert_raise(t, id, DDT_SEV_CRITICAL, "the store's root %s (index "
+			    "and journal) is %s: restore it and restart "
+			    "ddtargetd", d->path, d->problem);
+	else
+		alert_raise(t, id, DDT_SEV_CRITICAL, "data directory %d (%s) is "
+			    "%s: its fragments are rebuilt from the others on "
+			    "every read; replace the disk, then run 'ddt scrub "
+			    "start' to rebuild them", d->index, d->path,
+			    d->problem);
+}
+
+/* One alert per file system, on its first directory in the store's
+ * order; directories sharing it, or missing, hold none. */
+static void check_space(alert_table *t, const store_dir_info *d, int nd,
+			int i, const health_config *c)
+{
+	char name[16], id[ALERT_ID_MAX + 1], fb[FMT_LEN], tb[FMT_LEN];
+	int sharing = 0, first = d[i].present && d[i].total_bytes > 0;
+	double pct = d[i].used_pct;
+
+	for (int j = 0; first && j < i; j++)
+		if (d[j].present && d[j].total_bytes && d[j].fsid == d[i].fsid)
+			first = 0;
+	for (int j = 0; first && j < nd; j++)
+		sharing += j != i && d[j].present && d[j].fsid == d[i].fsid;
+	dir_name(&d[i], name, sizeof(name));
+	snprintf(id, sizeof(id), "space:%s", name);
+	if (!first || (pct <= c->space_warning_pct &&
+		       pct <= c->space_critical_pct)) {
+		alert_clear(t, id);
+		return;
+	}
+	alert_raise(t, id, pct > c->space_critical_pct ? DDT_SEV_CRITICAL :
+		    DDT_SEV_WARNING, "the file system of %s (%s%s) is %.0f%% "
+		    "full, over the %s threshold of %d%%: %s free of %s; "
+		    "expire or delete backups and clean, or add capacity",
+		    d[i].index < 0 ? "the store's root" : name, d[i].path,
+		    sharing ? ", with other store directories" : "", pct,
+		    pct > c->space_critical_pct ? "critical" : "warning",
+		    pct > c->space_critical_pct ? c->space_critical_pct :
+						  c->space_warning_pct,
+		    fmt_bytes(d[i].free_bytes, fb),
+		    fmt_bytes(d[i].total_bytes, tb));
+}
+
+void health_check_dirs(store *st, alert_table *t, const health_config *c)
+{
+	store_dir_info d[STORE_DIR_INFO_MAX];
+	int n = STORE_DIR_INFO_MAX, k, m, ndirs, missing = 0;
+
+	if (store_dir_status(st, d, &n) < 0)
+		return;
+	store_geometry(st, &k, &m, &ndirs);
+	for (int i = 0; i < n; i++) {
+		check_present(t, &d[i]);
+		check_space(t, d, n, i, c);
+		missing += d[i].index >= 0 && !d[i].present;
+	}
+	if (missing > m)
+		alert_raise(t, "dirs-lost", DDT_SEV_CRITICAL, "%d of %d data "
+			    "directories are unusable, more than the %d the "
+			    "erasure code (%d+%d) covers: data on them cannot be "
+			    "read until they are back", missing, ndirs, m, k, m);
+	else
+		alert_clear(t, "dirs-lost");
+}
+
+/* ---- the timer thread ---- */
+
+static void *health_main(void *arg)
+{
+	health *h = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&h->mu);
+	while (!h->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += h->cfg.interval;
+		while (!h->stop && pthread_cond_timedwait(&h->cv, &h->mu,
+							  &until) != ETIMEDOUT)
+			;
+		if (h->stop)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		health_check_dirs(h->st, h->t, &h->cfg);
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+int health_start(health **out, store *st, alert_table *t,
+		 const health_config *cfg)
+{
+	pthread_condattr_t ca;
+	health *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (!h)
+		return -ENOMEM;
+	h->st = st;
+	h->t = t;
+	h->cfg = *cfg;
+	if (h->cfg.interval <= 0)
+		h->cfg.interval = INTERVAL_DEFAULT;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	health_check_dirs(st, t, &h->cfg);
+	rc = pthread_create(&h->thread, NULL, health_main, h);
+	if (rc) {
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return ddterr_set(-rc, "cannot start the health check: %s",
+				  strerror(rc));
+	}
+	*out = h;
+	return 0;
+}
+
+void health_stop(health *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = 1;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+/* ---- scrubs and cleans ---- */
+
+/* "su/backup, su/backup and N more" for the first affected entries. */
+static void name_affected(const scr_report *r, char *buf, size_t cap)
+{
+	size_t len = 0, shown = r->naffected < NAMED_MAX ? r->naffected :
+							  NAMED_MAX;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < shown && len < cap; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s/%s",
+					i ? ", " : "", r->affected[i].su,
+					r->affected[i].backup[0] ?
+					r->affected[i].backup :
+					"(outside backups)");
+	if (len < cap && r->affected_backups > shown)
+		snprintf(buf + len, cap - len, " and %" PRIu64 " more",
+			 r->affected_backups - shown);
+}
+
+static void lost_alert(alert_table *t, const scr_report *r)
+{
+	char names[ALERT_TEXT_MAX + 1];
+
+	if (!r->st.nlost) {
+		alert_clear(t, "scrub-lost");
+		return;
+	}
+	name_affected(r, names, sizeof(names));
+	alert_raise(t, "scrub-lost", DDT_SEV_CRITICAL, "scrub found data lost "
+		    "in %zu containers, affecting %" PRIu64 " files in %" PRIu64
+		    " backups%s%s%s: restore the missing disks if you can, "
+		    "else back those files up again", r->st.nlost,
+		    r->affected_files, r->affected_backups,
+		    names[0] ? " (" : "", names, names[0] ? ")" : "");
+}
+
+void health_scrub_done(alert_table *t, const scr_report *r)
+{
+	const store_scrub_report *s = &r->st;
+	uint64_t found = s->fragments_missing + s->fragments_corrupt;
+	uint64_t left = found > s->fragments_rebuilt ?
+			found - s->fragments_rebuilt : 0;
+
+	if (r->rc == -ECANCELED)
+		return;		/* says nothing about the data */
+	if (r->rc < 0) {
+		alert_raise(t, "scrub-failed", DDT_SEV_WARNING, "%s", r->msg);
+		return;
+	}
+	alert_clear(t, "scrub-failed");
+	lost_alert(t, r);
+	if (!s->nlost && !r->clean)
+		alert_raise(t, "scrub-unrepaired", DDT_SEV_WARNING, "scrub left "
+			    "%" PRIu64 " missing or damaged fragments%s and %"
+			    PRIu64 " badly indexed segments: %s", left,
+			    s->errors ? " (repairs failed)" : "",
+			    s->index_missing, r->repair ?
+			    (s->errors ? s->error : "scrub again") :
+			    "run 'ddt scrub start' to repair them");
+	else
+		alert_clear(t, "scrub-unrepaired");
+	if (s->fragments_rebuilt)
+		alert_raise(t, "scrub-repaired", DDT_SEV_WARNING, "scrub "
+			    "repaired %" PRIu64 " fragments (%" PRIu64 " missing, "
+			    "%" PRIu64 " damaged): check the disks they were on",
+			    s->fragments_rebuilt, s->fragments_missing,
+			    s->fragments_corrupt);
+	else
+		alert_clear(t, "scrub-repaired");
+}
+
+void health_clean_done(alert_table *t, int rc, const char *msg)
+{
+	if (rc == -ECANCELED)
+		return;
+	if (rc < 0)
+		alert_raise(t, "clean-failed", DDT_SEV_WARNING, "cleaning "
+			    "failed: %s", msg);
+	else
+		alert_clear(t, "clean-failed");
+}

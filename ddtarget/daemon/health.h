@@ -1,0 +1,39 @@
+/* health.h - what raises and clears the daemon's alerts (alerts.h): a
+ * thread that looks at the store's directories at start and every
+ * interval seconds (one missing or not the store's: critical; a file
+ * system fuller than the thresholds: warning, then critical), and the
+ * verdicts on finished scrubs and cleans, which their done callbacks hand
+ * over. */
+#ifndef DDTD_HEALTH_H
+#define DDTD_HEALTH_H
+
+#include "alerts.h"
+#include "scrub.h"
+#include "store.h"
+
+typedef struct health health;
+
+typedef struct health_config {
+	int interval;		/* seconds between checks; 0: 30 */
+	int space_warning_pct;	/* used % above which: a warning */
+	int space_critical_pct;	/* used % above which: critical */
+} health_config;
+
+/* Check the directories now, then every interval seconds on a thread of
+ * its own until health_stop(). */
+int health_start(health **out, store *st, alert_table *t,
+		 const health_config *cfg);
+void health_stop(health *h);
+
+/* One check of the store's directories, on this thread. */
+void health_check_dirs(store *st, alert_table *t, const health_config *cfg);
+
+/* A scrub that ended: its lost data (critical), damage it repaired or
+ * left (warning), or its failure (warning) replace what the last scrub
+ * said; a cancelled scrub changes nothing. */
+void health_scrub_done(alert_table *t, const scr_report *r);
+
+/* A clean that failed raises a warning; one that succeeds clears it. */
+void health_clean_done(alert_table *t, int rc, const char *msg);
+
+#endif

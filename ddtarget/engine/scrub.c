@@ -1,0 +1,462 @@
+/* scrub.c - the scrub job (see scrub.h): store_scrub on a thread, its
+ * report kept for polling, and the walk that names the backups whose data
+ * the scrub found lost. */
+#include "scrub.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ddterr.h"
+#include "fpset.h"
+#include "tree.h"
+
+#define DIR_BATCH	256	/* root entries of a unit read at once */
+
+struct scr {
+	store *st;
+	ns *n;
+	scr_config cfg;
+	pthread_mutex_t mu;	/* rep, thread state */
+	scr_report rep;
+	scr_report fin;		/* the scrub thread's copy for done() */
+	pthread_t thread;
+	int thread_live;
+	volatile sig_atomic_t cancel;	/* store_scrub polls it */
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int scr_new(scr **out, store *st, ns *n, const scr_config *cfg)
+{
+	scr *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->st = st;
+	s->n = n;
+	if (cfg)
+		s->cfg = *cfg;
+	pthread_mutex_init(&s->mu, NULL);
+	snprintf(s->rep.phase, sizeof(s->rep.phase), "idle");
+	*out = s;
+	return 0;
+}
+
+void scr_free(scr *s)
+{
+	if (!s)
+		return;
+	scr_cancel(s);
+	pthread_mutex_lock(&s->mu);
+	if (s->thread_live) {
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+	} else
+		pthread_mutex_unlock(&s->mu);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+void scr_cancel(scr *s)
+{
+	s->cancel = 1;
+}
+
+void scr_status(scr *s, scr_report *out)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = s->rep;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void set_phase(scr *s, const char *phase)
+{
+	pthread_mutex_lock(&s->mu);
+	snprintf(s->rep.phase, sizeof(s->rep.phase), "%s", phase);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The store's running figures into the report, without its cid list
+ * (which store_scrub may still grow). */
+static void copy_figures(scr *s, const store_scrub_report *r)
+{
+	pthread_mutex_lock(&s->mu);
+	s->rep.st = *r;
+	s->rep.st.lost_cids = NULL;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void on_progress(void *arg, const store_scrub_report *r)
+{
+	copy_figures(arg, r);
+}
+
+/* ---- which backups the lost containers held ---- */
+
+typedef struct aff {
+	scr *s;
+	fpset *lost;		/* segments of the lost containers */
+	fpset *good, *bad;	/* metadata segments judged already */
+	uint64_t files;		/* affected, in the group being walked */
+} aff;
+
+static int add_fp(void *arg, const fp_t *fp)
+{
+	int rc = fps_add(arg, fp);
+
+	return rc < 0 ? rc : 0;
+}
+
+/* Every lost container's fingerprints into a->lost. A container whose
+ * index record is gone or damaged cannot be named: it is only counted. */
+static int collect_lost(aff *a, const store_scrub_report *r)
+{
+	uint64_t unnamed = 0;
+	int rc;
+
+	for (size_t i = 0; i < r->nlost; i++) {
+		rc = store_ctr_fps(a->s->st, r->lost_cids[i], add_fp, a->lost);
+		if (rc == -ENOMEM)
+			return rc;
+		unnamed += rc < 0;
+	}
+	pthread_mutex_lock(&a->s->mu);
+	a->s->rep.lost_segments = fps_count(a->lost);
+	a->s->rep.unnamed_containers = unnamed;
+	pthread_mutex_unlock(&a->s->mu);
+	return 0;
+}
+
+/* 1 if the subtree under fp (a node at level, bytes of file under it)
+ * names a lost segment or has a metadata segment that cannot be read or
+ * parsed, 0 if not, or -ENOMEM. Metadata segments are judged once: files
+ * and backups share most of their trees. */
+static int node_lost(aff *a, const fp_t *fp, int level, uint64_t bytes)
+{
+	tree_entry *e = NULL;
+	uint32_t n = 0;
+	uint8_t *buf;
+	size_t len;
+	int rc, r2;
+
+	if (fps_has(a->lost, fp))
+		return 1;
+	if (level == 0 || fps_has(a->good, fp))
+		return 0;
+	if (fps_has(a->bad, fp))
+		return 1;
+	buf = malloc(TREE_MAX_SEG_LEN);
+	if (!buf)
+		return -ENOMEM;
+	rc = store_read(a->s->st, fp, buf, TREE_MAX_SEG_LEN, &len);
+	if (rc == 0)
+		rc = tree_parse(buf, len, level, bytes, &e, &n);
+	free(buf);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)	/* what lies below it cannot be read back */
+		rc = 1;
+	for (uint32_t i = 0; rc == 0 && i < n; i++)
+		rc = node_lost(a, &e[i].fp, level - 1, e[i].bytes);
+	free(e);
+	if (rc < 0)
+		return rc;
+	r2 = fps_add(rc ? a->bad : a->good, fp);
+	return r2 < 0 ? r2 : rc;
+}
+
+static int file_cb(void *arg, const fp_t *root, uint8_t level, uint64_t size)
+{
+	aff *a = arg;
+	int rc;
+
+	if (a->s->cancel)
+		return ddterr_set(-ECANCELED, "scrub cancelled while naming "
+				  "the affected backups");
+	if (size == 0 && level == 0)
+		return 0;	/* empty: nothing stored */
+	rc = level > TREE_MAX_LEVEL ? 1 : node_lost(a, root, level, size);
+	if (rc > 0) {
+		a->files++;
+		rc = 0;
+	}
+	return rc;
+}
+
+static void add_group(aff *a, const char *su, const char *backup,
+		      uint64_t files)
+{
+	scr_report *r = &a->s->rep;
+	scr_affected *g;
+
+	pthread_mutex_lock(&a->s->mu);
+	r->affected_backups++;
+	r->affected_files += files;
+	if (r->naffected < SCR_AFFECTED_MAX) {
+		g = &r->affected[r->naffected++];
+		snprintf(g->su, sizeof(g->su), "%s", su);
+		snprintf(g->backup, sizeof(g->backup), "%s", backup);
+		g->files = files;
+	}
+	pthread_mutex_unlock(&a->s->mu);
+}
+
+/* The files under ino, added to a->files. An entry removed meanwhile
+ * holds nothing any more. */
+static int walk_under(aff *a, uint64_t ino)
+{
+	int rc = ns_foreach_root(a->s->n, ino, file_cb, a);
+
+	return rc == -ENOENT ? 0 : rc;
+}
+
+typedef struct dent {
+	char name[DDT_MAX_NAME + 1];
+	uint64_t ino;
+	int backup;
+} dent;
+
+typedef struct dbatch {
+	dent v[DIR_BATCH];
+	size_t n;
+} dbatch;
+
+static int dent_cb(void *arg, const char *name, const ddt_attr *at)
+{
+	dbatch *b = arg;
+	dent *d = &b->v[b->n++];
+
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->ino = at->ino;
+	d->backup = at->type == DDT_T_DIR && (at->flags & DDT_AF_BACKUP);
+	return 0;
+}
+
+/* One storage unit: each backup at its root is a group of its own; the
+ * other entries at its root (files and directories written outside any
+ * backup, by a gateway say) make up the group "". Entries are read a
+ * batch at a time, so no namespace iterator stays open over the walk. */
+static int walk_unit(aff *a, const ns_su *su, dbatch *b)
+{
+	char after[DDT_MAX_NAME + 1] = "";
+	uint64_t outside = 0;
+	int eof = 0, rc = 0;
+
+	while (rc == 0 && !eof) {
+		b->n = 0;
+		rc = ns_readdir(a->s->n, su->root, after, DIR_BATCH, dent_cb, b,
+				&eof);
+		for (size_t i = 0; rc == 0 && i < b->n; i++) {
+			dent *d = &b->v[i];
+
+			a->files = 0;
+			rc = walk_under(a, d->ino);
+			if (rc == 0 && d->backup && a->files)
+				add_group(a, su->name, d->name, a->files);
+			else if (!d->backup)
+				outside += a->files;
+		}
+		if (b->n)
+			snprintf(after, sizeof(after), "%s",
+				 b->v[b->n - 1].name);
+		else
+			eof = 1;
+	}
+	if (rc == 0 && outside)
+		add_group(a, su->name, "", outside);
+	return rc;
+}
+
+typedef struct su_vec {
+	ns_su *v;
+	size_t n, cap;
+} su_vec;
+
+static int su_cb(void *arg, const ns_su *su)
+{
+	su_vec *x = arg;
+
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 16;
+		ns_su *v = realloc(x->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n++] = *su;
+	return 0;
+}
+
+static int map_affected(scr *s, const store_scrub_report *r)
+{
+	aff a = { .s = s };
+	su_vec units = { 0 };
+	dbatch *b = malloc(sizeof(*b));
+	int rc = b ? 0 : -ENOMEM;
+
+	if (rc == 0)
+		rc = fps_new(&a.lost);
+	if (rc == 0)
+		rc = fps_new(&a.good);
+	if (rc == 0)
+		rc = fps_new(&a.bad);
+	if (rc == 0)
+		rc = collect_lost(&a, r);
+	if (rc == 0)
+		rc = ns_su_list(s->n, su_cb, &units);
+	for (size_t i = 0; rc == 0 && i < units.n; i++)
+		rc = walk_unit(&a, &units.v[i], b);
+	free(units.v);
+	free(b);
+	fps_free(a.lost);
+	fps_free(a.good);
+	fps_free(a.bad);
+	return rc;
+}
+
+/* ---- a whole scrub ---- */
+
+static int claim(scr *s, int repair)
+{
+	uint64_t scrubs;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->rep.running) {
+		pthread_mutex_unlock(&s->mu);
+		return ddterr_set(-EBUSY, "a scrub is running already");
+	}
+	scrubs = s->rep.scrubs;
+	memset(&s->rep, 0, sizeof(s->rep));
+	s->rep.scrubs = scrubs;
+	s->rep.running = 1;
+	s->rep.repair = repair;
+	s->rep.started = now_ns();
+	snprintf(s->rep.phase, sizeof(s->rep.phase), "start");
+	s->cancel = 0;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* The closing message: the store's summary and who is affected, or why
+ * it failed. */
+static void finish_msg(scr_report *rep, const store_scrub_report *r, int rc,
+		       const char *err)
+{
+	size_t len;
+
+	if (rc < 0 && rc != -ECANCELED) {
+		snprintf(rep->msg, sizeof(rep->msg), "scrub failed: %s", err);
+		return;
+	}
+	if (rc == -ECANCELED) {
+		snprintf(rep->msg, sizeof(rep->msg), "%s", err);
+		return;
+	}
+	store_scrub_summary(r, rep->msg, sizeof(rep->msg));
+	len = strlen(rep->msg);
+	if (r->nlost && len < sizeof(rep->msg))
+		snprintf(rep->msg + len, sizeof(rep->msg) - len, " Affected: "
+			 "%" PRIu64 " files in %" PRIu64 " backups%s.",
+			 rep->affected_files, rep->affected_backups,
+			 rep->unnamed_containers ? " (and what containers "
+			 "without an index record held)" : "");
+}
+
+static int run_claimed(scr *s)
+{
+	store_scrub_opts o = {
+		.max_bytes_per_sec = s->cfg.max_bytes_per_sec,
+		.progress = on_progress, .progress_arg = s,
+		.cancel = &s->cancel,
+	};
+	store_scrub_report r;
+	char err[512] = "";
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	o.repair = s->rep.repair;
+	pthread_mutex_unlock(&s->mu);
+	set_phase(s, "scrub");
+	rc = store_scrub(s->st, &o, &r);
+	copy_figures(s, &r);
+	if (rc == 0 && r.nlost) {
+		set_phase(s, "affected");
+		rc = map_affected(s, &r);
+	}
+	if (rc < 0)
+		snprintf(err, sizeof(err), "%s", ddterr_last(rc));
+
+	pthread_mutex_lock(&s->mu);
+	s->rep.finished = now_ns();
+	s->rep.rc = rc;
+	s->rep.clean = rc == 0 && store_scrub_clean(&r);
+	s->rep.scrubs += rc == 0;
+	snprintf(s->rep.phase, sizeof(s->rep.phase), "%s",
+		 rc == 0 ? "done" : "failed");
+	finish_msg(&s->rep, &r, rc, err);
+	s->fin = s->rep;
+	pthread_mutex_unlock(&s->mu);
+	store_scrub_report_free(&r);
+
+	s->fin.running = 0;
+	if (s->cfg.done)
+		s->cfg.done(s->cfg.done_arg, &s->fin);
+	pthread_mutex_lock(&s->mu);
+	s->rep.running = 0;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int scr_run(scr *s, int repair)
+{
+	int rc = claim(s, repair);
+
+	return rc < 0 ? rc : run_claimed(s);
+}
+
+static void *scrub_thread(void *arg)
+{
+	(void)run_claimed(arg);
+	return NULL;
+}
+
+int scr_start(scr *s, int repair)
+{
+	int rc = claim(s, repair);
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&s->mu);
+	if (s->thread_live) {
+		/* The last run's thread is done with the report (running
+		 * was 0); reap it before the next one. */
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+		pthread_mutex_lock(&s->mu);
+		s->thread_live = 0;
+	}
+	rc = pthread_create(&s->thread, NULL, scrub_thread, s);
+	if (rc == 0) {
+		s->thread_live = 1;
+	} else {
+		s->rep.running = 0;
+		snprintf(s->rep.phase, sizeof(s->rep.phase), "failed");
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc ? ddterr_set(-rc, "cannot start the scrub: %s",
+			       strerror(rc)) : 0;
+}

@@ -1,0 +1,80 @@
+/* scrub.h - the daemon's scrub job: the store's scrub and repair
+ * (store_scrub) run on a thread of its own, with a status report to poll,
+ * and, when data turns out lost, the backups it belongs to.
+ *
+ * The store knows containers, not files. When a scrub leaves containers
+ * unrecoverable (fewer than k good fragments) or damaged (segments no
+ * repair could fix), their fingerprints (store_ctr_fps, from the index
+ * record, which survives the fragments) go into an exact set, and every
+ * file of every storage unit is checked against it: a file is affected
+ * when its tree names a lost segment or one of its metadata segments
+ * cannot be read. Files are counted per backup; files of a unit that lie
+ * outside its backups count under the backup "". */
+#ifndef SCRUB_H
+#define SCRUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ns.h"
+#include "store.h"
+
+#define SCR_AFFECTED_MAX	100	/* backups named in a report; the
+					   totals count them all */
+
+typedef struct scr scr;
+
+/* Files of one backup (or of a unit outside its backups: backup "")
+ * whose data a scrub found lost. */
+typedef struct scr_affected {
+	char su[DDT_MAX_NAME + 1];
+	char backup[DDT_MAX_NAME + 1];
+	uint64_t files;
+} scr_affected;
+
+typedef struct scr_report {
+	int running;
+	int repair;		/* of the current or last scrub */
+	/* idle, start, scrub, affected, done, failed */
+	char phase[16];
+	int64_t started, finished;	/* ns since the epoch; 0: not yet */
+	/* The store's figures, as they grow; lost_cids is always NULL in a
+	 * copy (nlost says how many there were). */
+	store_scrub_report st;
+	uint64_t lost_segments;	/* fingerprints in the lost containers */
+	uint64_t unnamed_containers;	/* lost, and their record too */
+	uint64_t affected_backups;	/* entries found, even past the list */
+	uint64_t affected_files;	/* in all of them */
+	size_t naffected;	/* entries in affected[] */
+	scr_affected affected[SCR_AFFECTED_MAX];
+	uint64_t scrubs;	/* completed since the daemon started */
+	int rc;			/* the last one's: 0, -ECANCELED, -errno */
+	int clean;		/* the last scrub left nothing wrong behind */
+	char msg[1024];		/* its summary, or why it failed */
+} scr_report;
+
+typedef struct scr_config {
+	uint64_t max_bytes_per_sec;	/* read rate; 0: no limit */
+	/* Called on the scrub's thread as a scrub ends, with its final
+	 * report, before scr_status() says it is over: whoever polls the
+	 * status sees what done did. It must not start a scrub. */
+	void (*done)(void *arg, const scr_report *r);
+	void *done_arg;
+} scr_config;
+
+int scr_new(scr **out, store *st, ns *n, const scr_config *cfg);
+/* Stops a running scrub (after its current container) and waits. */
+void scr_free(scr *s);
+
+/* Scrub now, on this thread; repair: rewrite what can be rebuilt. -EBUSY
+ * if one is running. Returns the scrub's rc (0 whatever it found). */
+int scr_run(scr *s, int repair);
+/* Scrub on a thread of its own; -EBUSY if one is running. */
+int scr_start(scr *s, int repair);
+/* Ask a running scrub to stop at its next container. */
+void scr_cancel(scr *s);
+/* The current or last scrub's report (a large struct: not for the stack
+ * of a thread that is short of it). */
+void scr_status(scr *s, scr_report *out);
+
+#endif

@@ -1,0 +1,243 @@
+#!/bin/bash
+# scrub.sh - end to end: scrub, repair and alerts through a real ddtargetd
+# (4+2 over six data directories) and the ddt client, with real faults.
+# Two of the six directories removed: both backups still restore byte for
+# byte, a critical alert names each, a scrub rebuilds them and the alerts
+# clear; two other directories removed then: both backups still restore,
+# so the rebuild was real. Bytes flipped in a fragment: restores stay
+# right, a scrub finds and repairs one damaged fragment, the next finds
+# nothing. Three fragments of one container destroyed: the scrub calls it
+# unrecoverable, names the backups holding it (and not a backup of other
+# data), raises a critical alert, and `ddt scrub watch` exits 1. A space
+# threshold below the disk's use raises a warning.
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+. "$top_srcdir/tests/tap.sh"
+
+daemon_bin=$top_builddir/ddtargetd
+ddt_bin=$top_builddir/ddt
+[ -x "$daemon_bin" ] && [ -x "$ddt_bin" ] || tap_bail "build ddtargetd and ddt first"
+
+dir=$(tap_tmpdir scrub) || tap_bail "mktemp -d failed"
+dpid=
+cleanup() {
+	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
+	tap_rmtree "$dir"
+}
+trap cleanup EXIT
+store=$dir/store
+data=$store/data
+conf=$dir/ddtargetd.conf
+export DDT_CACHE_DIR=$dir/cache HOME=$dir/home
+mkdir -p "$HOME"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Check the directories every second, so an alert comes and goes quickly.
+printf 'health_interval = 1\n' >"$conf"
+
+start_daemon() {
+	"$daemon_bin" -c "$conf" -s "$store" -p "$port" -v >>"$dir/daemon.log" 2>&1 &
+	dpid=$!
+	for _ in $(seq 200); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	tap_bail "ddtargetd did not start; see $dir/daemon.log"
+}
+# A fresh daemon has no decoded container cached: its reads go to disk.
+restart_daemon() {
+	kill -TERM "$dpid" && wait "$dpid"
+	dpid=
+	start_daemon
+}
+
+ddt() { "$ddt_bin" -p "$port" "$@"; }
+# run NAME ARGS...: ddt with output in $dir/NAME.out / .err, status in $rc
+run() {
+	local name=$1
+	shift
+	ddt "$@" >"$dir/$name.out" 2>"$dir/$name.err"
+	rc=$?
+	[ -s "$dir/$name.err" ] && tap_diag "$name: $(head -c 2000 "$dir/$name.err")"
+	return 0
+}
+field() { sed -n "s/^$2: *//p" "$dir/$1.out" | head -n 1; }
+show() { sed 's/^/# /' "$dir/$1.out"; }
+# alert SEVERITY ID: the target lists that alert now
+alert() { ddt alerts 2>/dev/null | grep -q "^$1 .*  $2  "; }
+no_alert() { ! ddt alerts 2>/dev/null | grep -q "  $1  "; }
+# eventually DESC CMD...: one outcome, ok once CMD succeeds (within 20 s)
+eventually() {
+	local desc=$1
+	shift
+	for _ in $(seq 200); do
+		if "$@"; then
+			tap_check 0 "$desc"
+			return
+		fi
+		sleep 0.1
+	done
+	tap_check 1 "$desc"
+}
+# restores NAME ID SU TREE [EXCLUDE]: ID restores byte for byte (two outcomes)
+restores() {
+	local name=$1 id=$2 su=$3 tree=$4 ex=${5:-/}
+	rm -rf "$dir/$name"
+	run "$name" restore "$id" "$dir/$name" --su "$su" -q
+	tap_is "$rc" 0 "$name: $id restores"
+	tap_ok "$name: byte for byte (diff -r)" diff -r --no-dereference --exclude="$ex" "$tree" "$dir/$name"
+}
+# scrub NAME [ARGS]: start a scrub and watch it; output in NAME.out
+scrub() {
+	local name=$1
+	shift
+	run "$name-start" scrub start -q "$@"
+	[ "$rc" -eq 0 ] || tap_diag "$name: scrub start exited $rc"
+	run "$name" scrub watch -q
+}
+# The figures of a scrub's fragments line: checked missing damaged rebuilt
+frags() { sed -n 's/^fragments: *\([0-9]*\) checked, \([0-9]*\) missing, \([0-9]*\) damaged, \([0-9]*\) rebuilt$/\1 \2 \3 \4/p' "$dir/$1.out"; }
+
+start_daemon
+export DDT_PASSWORD
+DDT_PASSWORD=$(cat "$store/admin.password") || tap_bail "no admin password"
+[ "$(ls -d "$data"/dir* | wc -l)" -eq 6 ] || tap_bail "expected six data directories under $data"
+
+# ---- a varied tree, backed up twice ----
+t=$dir/tree
+mkdir -p "$t/sub/deeper" "$t/many" || tap_bail mkdir
+head -c $((6 * 1024 * 1024)) /dev/urandom >"$t/big.bin"
+head -c $((3 * 1024 * 1024)) /dev/urandom >"$t/sub/mid.bin"
+cp "$t/big.bin" "$t/sub/deeper/copy.bin"
+seq 1 200000 >"$t/sub/numbers.txt"
+for i in $(seq 40); do head -c $((i * 997)) /dev/urandom >"$t/many/f$i"; done
+: >"$t/empty"
+ln -s sub/numbers.txt "$t/link"
+ln "$t/many/f7" "$t/hard"
+
+run su1 su create s1
+run b1 backup "$t" --su s1 --name t -q
+tap_is "$rc" 0 "a first backup"
+id1=$(field b1 backup)
+head -c $((1024 * 1024)) /dev/urandom >"$t/added.bin"
+sleep 1.1	# backup ids have a resolution of one second
+run b2 backup "$t" --su s1 --name t -q
+tap_is "$rc" 0 "a second backup, of the tree with one file more"
+id2=$(field b2 backup)
+run al0 alerts
+tap_is "$rc" 0 "ddt alerts works"
+tap_ok "and says there are none" grep -qx 'no alerts' "$dir/al0.out"
+
+# ---- two directories removed ----
+# Nothing has read these backups yet, so the restores decode from disk.
+# (No restart here: opening the store would make the directories again.)
+rm -rf "$data/dir1" "$data/dir4"
+restores r1 "$id1" s1 "$t" added.bin
+restores r2 "$id2" s1 "$t"
+eventually "a critical alert for data directory 1" alert critical dir:dir1
+eventually "and one for data directory 4" alert critical dir:dir4
+run st1 status
+tap_is "$rc" 0 "ddt status works"
+tap_ok "critical alerts come first" sh -c "head -n 1 '$dir/st1.out' | grep -q '^alerts: *2 critical'"
+tap_ok "the directory table shows dir1 missing" grep -q "^dir1  *$data/dir1 .* missing$" "$dir/st1.out"
+tap_ok "and dir0 present" grep -q "^dir0  *$data/dir0 .*%  ok$" "$dir/st1.out"
+show st1
+scrub s1
+tap_is "$rc" 0 "a scrub rebuilds them (watch exits 0)"
+read -r _ miss dmg rebuilt < <(frags s1)
+tap_ok "it found fragments missing ($miss)" test "${miss:-0}" -gt 0
+tap_is "${rebuilt:-}" "$miss" "and rebuilt every one of them"
+tap_ok "nothing is left to repair" grep -q '^result: *nothing left to repair' "$dir/s1.out"
+show s1
+dirs_clear() { no_alert dir:dir1 && no_alert dir:dir4; }
+eventually "the alerts clear at the next check" dirs_clear
+eventually "a warning says what the scrub repaired" alert warning scrub-repaired
+rm -rf "$data/dir0" "$data/dir2"
+restart_daemon
+restores r3 "$id1" s1 "$t" added.bin
+restores r4 "$id2" s1 "$t"
+scrub s1b
+tap_is "$rc" 0 "a scrub rebuilds those two as well"
+
+# ---- bytes flipped in a fragment ----
+# Fragment 0 of the first container: data (not parity), which reads need.
+first=$(ls "$data/dir0"/*/ | sort | head -n 1)
+cid=$((16#${first%.frag}))
+frag=$(ls "$data/dir$((cid % 6))"/*/"$first")
+tap_diag "damaging $frag"
+python3 - "$frag" <<'EOF' || tap_bail "cannot damage $frag"
+import os, sys
+p = sys.argv[1]
+with open(p, "r+b") as f:
+    f.seek(os.path.getsize(p) // 2)
+    b = f.read(64)
+    f.seek(os.path.getsize(p) // 2)
+    f.write(bytes(x ^ 0x5a for x in b))
+EOF
+restart_daemon
+restores r5 "$id1" s1 "$t" added.bin
+restores r6 "$id2" s1 "$t"
+scrub s2
+tap_is "$rc" 0 "a scrub after the damage exits 0"
+tap_is "$(frags s2 | cut -d' ' -f2-)" "0 1 1" "it found one damaged fragment and rebuilt it"
+show s2
+scrub s3
+tap_is "$(frags s3 | cut -d' ' -f2-)" "0 0 0" "a second scrub finds nothing"
+tap_is "$rc" 0 "and exits 0"
+eventually "the repair warning clears after it" no_alert scrub-repaired
+
+# ---- a container destroyed beyond what parity covers ----
+u=$dir/unrelated
+mkdir -p "$u" && head -c $((5 * 1024 * 1024)) /dev/urandom >"$u/other.bin"
+run su2 su create s2
+run b3 backup "$u" --su s2 --name u -q
+tap_is "$rc" 0 "a backup of unrelated data in another storage unit"
+id3=$(field b3 backup)
+[ -n "$first" ] || tap_bail "no fragment in $data/dir0"
+rm -f "$data"/dir0/*/"$first" "$data"/dir2/*/"$first" "$data"/dir3/*/"$first"
+tap_diag "destroyed three fragments of container $first"
+restart_daemon
+scrub s4
+tap_is "$rc" 1 "a scrub that finds data lost: watch exits 1"
+tap_is "$(wc -l <"$dir/s4.err")" 1 "with one line on stderr"
+tap_ok "that says data was lost" grep -q 'data lost in 1 containers' "$dir/s4.err"
+tap_ok "it reports the container unrecoverable" grep -q '^unrecoverable: *1 containers' "$dir/s4.out"
+tap_ok "it names the first backup" grep -q "^affected backup: s1 $id1: [1-9][0-9]* files$" "$dir/s4.out"
+tap_ok "and the second" grep -q "^affected backup: s1 $id2: [1-9][0-9]* files$" "$dir/s4.out"
+tap_ok "and not the backup of unrelated data" sh -c "! grep -q '$id3' '$dir/s4.out'"
+tap_ok "problems remain" grep -q '^result: *problems remain' "$dir/s4.out"
+show s4
+run ss4 scrub status
+tap_is "$rc" 0 "ddt scrub status exits 0"
+tap_ok "and shows the problem too" grep -q "^affected backup: s1 $id1" "$dir/ss4.out"
+run al4 alerts
+tap_ok "a critical alert names the affected backup" grep -q "^critical .*  scrub-lost  .*s1/$id1" "$dir/al4.out"
+show al4
+run r7 restore "$id1" "$dir/r7" --su s1 -q
+tap_is "$rc" 1 "the affected backup no longer restores whole"
+restores r8 "$id3" s2 "$u"
+
+# ---- a space threshold ----
+pct=$(python3 -c "import shutil; u = shutil.disk_usage('$store'); print(int(100 * u.used / (u.used + u.free)))")
+warn=1
+[ "$pct" -gt 1 ] || warn=0
+printf 'health_interval = 1\nspace_warning_pct = %s\n' "$warn" >"$conf"
+restart_daemon
+eventually "a space warning once the threshold is below the disk's use ($pct%)" alert warning space:root
+run al5 alerts
+tap_ok "it gives the threshold" grep -q "over the warning threshold of $warn%" "$dir/al5.out"
+show al5
+run st5 status
+tap_ok "ddt status shows it" grep -q '^warning .*  space:root  ' "$dir/st5.out"
+
+# ---- usage errors ----
+run bad1 scrub status --no-repair
+tap_is "$rc" 2 "--no-repair with scrub status is a usage error"
+run bad2 scrub fix
+tap_is "$rc" 2 "an unknown scrub operation is a usage error"
+
+kill -TERM "$dpid"; wait "$dpid"
+tap_is "$?" 0 "ddtargetd stops cleanly"
+dpid=
+tap_done
