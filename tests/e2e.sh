@@ -30,6 +30,7 @@ daemon_start() {
 	# Nothing runs by itself unless the test asks (later --set wins).
 	"$daemon_bin" -s "$store" -p "$port" -v --set clean_schedule=never \
 		--set checkpoint_schedule=never --set expire_schedule=never \
+		--set scrub_schedule=never \
 		"$@" >>"$dir/daemon.log" 2>&1 &
 	dpid=$!
 	for _ in $(seq 200); do

@@ -1,8 +1,8 @@
 #!/bin/bash
 # maintenance.sh - end to end: maintenance runs by itself on its schedule.
 # With checkpoints every second, expiry every second and cleaning every
-# two, a daemon left alone takes checkpoints, removes an expired backup and
-# cleans its space away, while the backup it should keep restores; a bad
+# two, scrubs every second, a daemon left alone takes checkpoints, scrubs,
+# removes an expired backup and cleans its space away, while the backup it should keep restores; a bad
 # schedule stops the daemon at start with one line; ddt status says when
 # each task runs next.
 set -u
@@ -20,7 +20,8 @@ tap_is "$(wc -l <"$dir/bad.err")" 1 "told in one line"
 tap_ok "naming the key" grep -q "clean_schedule" "$dir/bad.err"
 
 daemon_start --set checkpoint_schedule='every 1s' \
-	--set expire_schedule='every 1s' --set clean_schedule='every 2s'
+	--set expire_schedule='every 1s' --set clean_schedule='every 2s' \
+	--set scrub_schedule='every 1s'
 run st status
 tap_ok "status shows the next clean" grep -q "^next clean:" "$dir/st.out"
 tap_ok "and the next checkpoint" grep -q "^next checkpoint:" "$dir/st.out"
@@ -53,6 +54,9 @@ run cl checkpoint list
 tap_ok "scheduled checkpoints were taken" \
 	test "$(grep -c '^ckpt-' "$dir/cl.out")" -ge 2
 tap_ok "the log names them" grep -q "checkpoint ckpt-.* taken (checkpoint_schedule)" "$dir/daemon.log"
+run sc scrub status
+tap_ok "scheduled scrubs ran" grep -q "scrub_schedule" "$dir/daemon.log"
+tap_diag "$(head -n 3 "$dir/sc.out")"
 run r restore "$keep_id" "$dir/out" --su m -q
 tap_ok "the kept backup restores byte for byte" diff -r "$dir/keep" "$dir/out"
 

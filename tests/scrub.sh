@@ -16,53 +16,20 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/tap.sh"
 
-daemon_bin=$top_builddir/ddtargetd
-ddt_bin=$top_builddir/ddt
-[ -x "$daemon_bin" ] && [ -x "$ddt_bin" ] || tap_bail "build ddtargetd and ddt first"
-
-dir=$(tap_tmpdir scrub) || tap_bail "mktemp -d failed"
-dpid=
-cleanup() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
-	tap_rmtree "$dir"
-}
-trap cleanup EXIT
-store=$dir/store
+TAG=scrub
+. "$top_srcdir/tests/e2e.sh"
 data=$store/data
 conf=$dir/ddtargetd.conf
-export DDT_CACHE_DIR=$dir/cache HOME=$dir/home
-mkdir -p "$HOME"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Check the directories every second, so an alert comes and goes quickly.
 printf 'health_interval = 1\n' >"$conf"
 
-start_daemon() {
-	"$daemon_bin" -c "$conf" -s "$store" -p "$port" -v >>"$dir/daemon.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 200); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	tap_bail "ddtargetd did not start; see $dir/daemon.log"
-}
+start_daemon() { daemon_start -c "$conf"; }
 # A fresh daemon has no decoded container cached: its reads go to disk.
 restart_daemon() {
 	kill -TERM "$dpid" && wait "$dpid"
 	dpid=
 	start_daemon
 }
-
-ddt() { "$ddt_bin" -p "$port" "$@"; }
-# run NAME ARGS...: ddt with output in $dir/NAME.out / .err, status in $rc
-run() {
-	local name=$1
-	shift
-	ddt "$@" >"$dir/$name.out" 2>"$dir/$name.err"
-	rc=$?
-	[ -s "$dir/$name.err" ] && tap_diag "$name: $(head -c 2000 "$dir/$name.err")"
-	return 0
-}
-field() { sed -n "s/^$2: *//p" "$dir/$1.out" | head -n 1; }
 show() { sed 's/^/# /' "$dir/$1.out"; }
 # alert SEVERITY ID: the target lists that alert now
 alert() { ddt alerts 2>/dev/null | grep -q "^$1 .*  $2  "; }
@@ -100,8 +67,6 @@ scrub() {
 frags() { sed -n 's/^fragments: *\([0-9]*\) checked, \([0-9]*\) missing, \([0-9]*\) damaged, \([0-9]*\) rebuilt$/\1 \2 \3 \4/p' "$dir/$1.out"; }
 
 start_daemon
-export DDT_PASSWORD
-DDT_PASSWORD=$(cat "$store/admin.password") || tap_bail "no admin password"
 [ "$(ls -d "$data"/dir* | wc -l)" -eq 6 ] || tap_bail "expected six data directories under $data"
 
 # ---- a varied tree, backed up twice ----

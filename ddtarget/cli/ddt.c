@@ -793,6 +793,7 @@ static void show_status(kvlist *l, const gopts *g)
 	show_next(l, "next clean:", "next_clean_ns");
 	show_next(l, "next checkpoint:", "next_checkpoint_ns");
 	show_next(l, "next expiry:", "next_expire_ns");
+	show_next(l, "next scrub:", "next_scrub_ns");
 	/* Keys this ddt does not know yet, as they come. */
 	for (size_t i = 0; i < l->n; i++)
 		if (!l->v[i].shown && !health_status_key(l->v[i].key))

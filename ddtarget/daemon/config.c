@@ -25,6 +25,7 @@ void config_default(ddtd_config *c)
 		 "every 6h");
 	snprintf(c->expire_schedule, sizeof(c->expire_schedule),
 		 "daily 00:30");
+	snprintf(c->scrub_schedule, sizeof(c->scrub_schedule), "sat 02:00");
 	c->checkpoint_keep = STORE_CKPT_KEEP_DEFAULT;
 	c->health_interval = 30;
 	c->space_warning_pct = 80;
@@ -134,6 +135,8 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return copy_schedule(key, v, c->checkpoint_schedule);
 	if (!strcmp(key, "expire_schedule"))
 		return copy_schedule(key, v, c->expire_schedule);
+	if (!strcmp(key, "scrub_schedule"))
+		return copy_schedule(key, v, c->scrub_schedule);
 	if (!strcmp(key, "clean_threshold"))
 		return parse_int(key, v, 1, 100, &c->clean_threshold);
 	if (!strcmp(key, "health_interval"))

@@ -24,6 +24,7 @@ typedef struct ddtd_config {
 	char clean_schedule[SCHED_TEXT_MAX];		/* "tue 06:00" */
 	char checkpoint_schedule[SCHED_TEXT_MAX];	/* "every 6h" */
 	char expire_schedule[SCHED_TEXT_MAX];		/* "daily 00:30" */
+	char scrub_schedule[SCHED_TEXT_MAX];		/* "sat 02:00" */
 	int health_interval;		/* s between directory checks */
 	int space_warning_pct;		/* a file system fuller: warning */
 	int space_critical_pct;		/* ... critical */

@@ -289,6 +289,17 @@ static void run_expire(void *arg)
 		log_err("scheduled expiry: %s", ddterr_last(rc));
 }
 
+static void run_scrub(void *arg)
+{
+	ddtd *d = arg;
+	int rc = scr_start(d->scr, 1);
+
+	if (rc == 0)
+		log_info("scrub started (scrub_schedule)");
+	else if (rc != -EBUSY)
+		log_err("scheduled scrub: %s", ddterr_last(rc));
+}
+
 static int add_task(ddtd *d, const char *name, const char *text,
 		    sched_fn fn)
 {
@@ -309,6 +320,8 @@ static int start_maintenance(ddtd *d)
 			      run_checkpoint);
 	if (rc == 0)
 		rc = add_task(d, "expire", d->cfg.expire_schedule, run_expire);
+	if (rc == 0)
+		rc = add_task(d, "scrub", d->cfg.scrub_schedule, run_scrub);
 	if (rc == 0)
 		rc = sched_start(d->sc);
 	return rc;

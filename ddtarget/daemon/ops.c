@@ -169,7 +169,8 @@ static void data_capacity(ddtd *d, uint64_t *cap, uint64_t *avail)
 /* When each maintenance task next runs by itself; none when never. */
 static void status_schedule(ddtd *d, wbuf *w, uint32_t *n)
 {
-	static const char *const tasks[] = { "clean", "checkpoint", "expire" };
+	static const char *const tasks[] = { "clean", "checkpoint", "expire",
+					     "scrub" };
 	char key[64];
 	int64_t next;
 
