@@ -196,6 +196,36 @@ show al5
 run st5 status
 tap_ok "ddt status shows it" grep -q '^warning .*  space:root  ' "$dir/st5.out"
 
+# ---- degraded: a disk missing while backups go on ----
+v=$dir/degraded
+mkdir -p "$v" && head -c $((12 * 1024 * 1024)) /dev/urandom >"$v/new.bin"
+rm -rf "$data/dir1"
+run dg backup "$v" --su s2 --name degraded -q
+tap_is "$rc" 0 "with a data directory missing, a new backup still succeeds"
+dg_id=$(field dg backup)
+restart_daemon
+tap_ok "a restart does not recreate the missing directory" test ! -e "$data/dir1"
+restores r9 "$dg_id" s2 "$v"
+run sd scrub start
+run sdw scrub watch -q
+# (It still reports the container destroyed above as lost.)
+tap_ok "a scrub then rebuilds what it lacks" \
+	grep -Eq "^fragments: .* [1-9][0-9]* rebuilt" "$dir/sdw.out"
+tap_ok "the directory is back, fragments and all" test -n "$(ls -A "$data/dir1" 2>/dev/null)"
+mkdir -p "$dir/aside"
+mv "$data/dir0" "$data/dir2" "$data/dir4" "$dir/aside/"
+head -c $((6 * 1024 * 1024)) /dev/urandom >"$v/newer.bin"
+run dg3 backup "$v" --su s2 --name three-gone -q
+tap_is "$rc" 1 "with three of six directories gone a backup is refused"
+tap_ok "saying too many are missing" grep -q "more than the 2 the erasure code covers" "$dir/dg3.err"
+kill -TERM "$dpid" && wait "$dpid"
+dpid=
+timeout 20 "$daemon_bin" -s "$store" -p "$port" >"$dir/open3.out" 2>&1
+tap_is "$?" 1 "and the daemon will not open the store so"
+tap_ok "with one line saying why" grep -q "3 of its 6 storage directories are missing" "$dir/open3.out"
+mv "$dir/aside/"* "$data/"
+start_daemon
+
 # ---- usage errors ----
 run bad1 scrub status --no-repair
 tap_is "$rc" 2 "--no-repair with scrub status is a usage error"

@@ -309,6 +309,7 @@ static int op_status(ddtd *d, rbuf *r, wbuf *w)
 	kv(w, &n, "physical_bytes", st.physical_bytes);
 	kv(w, &n, "segments", st.segments);
 	kv(w, &n, "containers", st.containers);
+	kv(w, &n, "degraded_containers", st.degraded_containers);
 	kv(w, &n, "files", nst.files);
 	kv(w, &n, "sessions", (uint64_t)__atomic_load_n(&d->sessions,
 							  __ATOMIC_RELAXED));

@@ -92,9 +92,9 @@ static void *frag_job_run(void *arg)
 }
 
 int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
-	      uint32_t container_len, uint32_t frag_len)
+	      uint32_t container_len, uint32_t frag_len, int *out_missing)
 {
-	int k = ec_k(L->e), m = ec_m(L->e), n = k + m, rc;
+	int k = ec_k(L->e), m = ec_m(L->e), n = k + m, rc, missing = 0;
 	uint8_t *frags[EC_MAX_FRAGS];
 	pthread_t tid[EC_MAX_FRAGS];
 	frag_job jobs[EC_MAX_FRAGS];
@@ -123,9 +123,24 @@ int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
 	for (int i = 0; i < n; i++)
 		if (started[i])
 			pthread_join(tid[i], NULL);
-	for (int i = 0; i < n; i++)
-		if (jobs[i].rc < 0)
-			return ddterr_set(jobs[i].rc, "%s", jobs[i].msg);
+	/* A fragment whose storage directory is gone (a missing disk) is
+	 * left out, up to m of them: the container is written degraded and
+	 * a scrub rebuilds it once the disk is back. Any other failure, or
+	 * too many, fails the write. */
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+
+		if (jobs[i].rc >= 0)
+			continue;
+		if (stat(dir_of(L, cid, i), &st) != 0 && errno == ENOENT &&
+		    missing < m) {
+			missing++;
+			continue;
+		}
+		return ddterr_set(jobs[i].rc, "%s", jobs[i].msg);
+	}
+	if (out_missing)
+		*out_missing = missing;
 	return 0;
 }
 

@@ -28,9 +28,11 @@ void cio_frag_path(const cio_layout *L, uint64_t cid, int index, char *buf,
 
 /* buf holds (k + m) * frag_len bytes: the container (container_len bytes)
  * zero-padded to k * frag_len, then room for parity. Computes the parity and
- * writes every fragment durably. 0 or -errno with a ddterr message. */
+ * writes every fragment durably, but for those whose storage directory is
+ * missing (a disk gone), up to m: *out_missing (may be NULL) says how many
+ * were left out. 0 or -errno with a ddterr message. */
 int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
-	      uint32_t container_len, uint32_t frag_len);
+	      uint32_t container_len, uint32_t frag_len, int *out_missing);
 
 /* Read container cid back into a malloc'd buffer of (k + m) * frag_len
  * bytes whose first container_len bytes are the container. Lost or damaged

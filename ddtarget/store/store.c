@@ -160,9 +160,12 @@ static int check_one_disk(const store *s, const char *path, int share)
 	struct statvfs v;
 	uint64_t avail, reserve;
 
-	if (statvfs(path, &v) != 0)
+	if (statvfs(path, &v) != 0) {
+		if (errno == ENOENT && path != s->jdir)
+			return 1;	/* a missing disk: see sto_check_space */
 		return ddterr_set(-errno, "store: cannot stat %s: %s", path,
 				  strerror(errno));
+	}
 	avail = (uint64_t)v.f_bavail * v.f_frsize;
 	reserve = reserve_for(s, &v) / (uint64_t)share;
 	if (avail < reserve)
@@ -184,7 +187,7 @@ int sto_check_space(store *s, int cleaning)
 {
 	struct timespec ts;
 	int64_t now;
-	int rc, share = cleaning ? 2 : 1;
+	int rc, share = cleaning ? 2 : 1, missing = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -192,8 +195,19 @@ int sto_check_space(store *s, int cleaning)
 	    s->sealed.raw + s->open->b.data_len < s->space_ok_bytes)
 		return 0;
 	rc = check_one_disk(s, s->jdir, share);
-	for (int i = 0; rc == 0 && i < s->ndirs; i++)
-		rc = check_one_disk(s, s->dirs[i], share);
+	for (int i = 0; rc >= 0 && i < s->ndirs; i++) {
+		int r = check_one_disk(s, s->dirs[i], share);
+
+		missing += r == 1;
+		rc = r < 0 ? r : rc;
+	}
+	/* Up to m missing disks: their fragments are left out (degraded);
+	 * more, and no container could be written whole enough to read. */
+	if (rc == 0 && missing > ec_m(s->e))
+		rc = ddterr_set(-EIO, "store: %d storage directories are "
+				"missing, more than the %d the erasure code "
+				"covers: mount or restore them", missing,
+				ec_m(s->e));
 	if (rc == 0 && !cleaning) {
 		s->space_ok_until = now + SPACE_CHECK_NS;
 		s->space_ok_bytes = s->sealed.raw + s->open->b.data_len +

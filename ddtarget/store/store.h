@@ -119,6 +119,8 @@ typedef struct store_stats {
 	uint64_t bloom_negatives; /* lookups the Bloom filter answered */
 	uint64_t cache_hits;	 /* lookups the locality cache answered */
 	uint64_t fragments_rebuilt; /* reads that needed erasure decoding */
+	uint64_t degraded_containers; /* sealed without the fragments of a
+					 missing disk, since open */
 } store_stats;
 
 int store_get_stats(store *s, store_stats *out);

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -148,9 +149,17 @@ int sto_grow_bloom_locked(store *s)
 
 /* ---- open and recovery ---- */
 
-static int make_dirs(store *s, const store_config *cfg, int k, int m)
+/* A new store creates its directories. An existing one does not: a data
+ * directory that is gone is a disk that is gone (or not mounted), and
+ * recreating it on whatever file system lies below would hide that. Up to
+ * m may be missing: the store runs degraded (reads rebuild, new
+ * containers are written without those fragments) until they are back
+ * and a scrub has rebuilt them. */
+static int make_dirs(store *s, const store_config *cfg, int k, int m,
+		     int fresh)
 {
-	int rc;
+	int rc, missing = 0;
+	struct stat st;
 
 	s->ndirs = cfg->ndirs ? cfg->ndirs : k + m;
 	if (s->ndirs < k + m || s->ndirs > STORE_MAX_DIRS)
@@ -168,11 +177,20 @@ static int make_dirs(store *s, const store_config *cfg, int k, int m)
 		}
 		if (!s->dirs[i])
 			return -ENOMEM;
+		if (!fresh && stat(s->dirs[i], &st) != 0 && errno == ENOENT) {
+			missing++;
+			continue;
+		}
 		rc = fio_mkdir_p(s->dirs[i], 0755);
 		if (rc < 0)
 			return ddterr_set(rc, "storage directory %s: %s",
 					  s->dirs[i], strerror(-rc));
 	}
+	if (missing > m)
+		return ddterr_set(-EIO, "store %s: %d of its %d storage "
+				  "directories are missing, more than the %d "
+				  "its erasure code covers: mount or restore "
+				  "them", s->root, missing, s->ndirs, m);
 	return 0;
 }
 
@@ -182,7 +200,7 @@ static int make_dirs(store *s, const store_config *cfg, int k, int m)
  * must match. On success *k, *m (and the directory count, if the config
  * names none) are what the store uses. */
 static int resolve_geometry(store *s, const store_config *cfg, int *k, int *m,
-			    int *ndirs)
+			    int *ndirs, int *fresh)
 {
 	uint8_t have[4];
 	int rc;
@@ -191,6 +209,7 @@ static int resolve_geometry(store *s, const store_config *cfg, int *k, int *m,
 	*m = cfg->m;
 	*ndirs = cfg->ndirs;
 	rc = idx_get_value(s->ix, "geometry", have, sizeof(have));
+	*fresh = rc == -ENOENT;
 	if (rc == -ENOENT) {
 		if (*k == 0) {
 			*k = 4;
@@ -413,9 +432,9 @@ static int open_index(store *s)
 
 static int open_engines(store *s, const store_config *cfg)
 {
-	int k, m, ndirs, rc;
+	int k, m, ndirs, fresh, rc;
 
-	rc = resolve_geometry(s, cfg, &k, &m, &ndirs);
+	rc = resolve_geometry(s, cfg, &k, &m, &ndirs, &fresh);
 	if (rc == 0) {
 		store_config c = *cfg;
 
@@ -423,7 +442,7 @@ static int open_engines(store *s, const store_config *cfg)
 		if (ndirs && !cfg->ndirs)
 			return ddterr_set(-EINVAL, "store %s spans %d directories: "
 					  "name them", s->root, ndirs);
-		rc = make_dirs(s, &c, k, m);
+		rc = make_dirs(s, &c, k, m, fresh);
 	}
 	if (rc == 0)
 		rc = ec_new(&s->e, k, m);

@@ -93,16 +93,21 @@ static int seal_one(store *s, const octr *o)
 	idx_ctr c = { 0 };
 	uint8_t *buf;
 	sums next;
-	int rc;
+	int rc, missing = 0;
 
 	buf = malloc((size_t)(k + m) * flen);
 	if (!buf)
 		return -ENOMEM;
 	ctr_serialize(b, buf);
-	rc = cio_write(&s->L, b->cid, buf, clen, flen);
+	rc = cio_write(&s->L, b->cid, buf, clen, flen, &missing);
 	free(buf);
 	if (rc < 0)
 		return rc;
+	if (missing) {
+		pthread_mutex_lock(&s->lock);
+		s->run.degraded_containers++;
+		pthread_mutex_unlock(&s->lock);
+	}
 
 	c.cid = b->cid;
 	c.k = (uint8_t)k;
