@@ -151,15 +151,15 @@ int sto_grow_bloom_locked(store *s)
 
 /* A new store creates its directories. An existing one does not: a data
  * directory that is gone is a disk that is gone (or not mounted), and
- * recreating it on whatever file system lies below would hide that. Up to
- * m may be missing: the store runs degraded (reads rebuild, new
- * containers are written without those fragments) until they are back
- * and a scrub has rebuilt them. */
+ * recreating it on whatever file system lies below would hide that. With
+ * up to m missing the store runs degraded (reads rebuild, new containers
+ * are written without those fragments) until they are back and a scrub
+ * has rebuilt them. */
 static int make_dirs(store *s, const store_config *cfg, int k, int m,
 		     int fresh)
 {
-	int rc, missing = 0;
 	struct stat st;
+	int rc;
 
 	s->ndirs = cfg->ndirs ? cfg->ndirs : k + m;
 	if (s->ndirs < k + m || s->ndirs > STORE_MAX_DIRS)
@@ -177,20 +177,15 @@ static int make_dirs(store *s, const store_config *cfg, int k, int m,
 		}
 		if (!s->dirs[i])
 			return -ENOMEM;
-		if (!fresh && stat(s->dirs[i], &st) != 0 && errno == ENOENT) {
-			missing++;
+		if (!fresh && stat(s->dirs[i], &st) != 0 && errno == ENOENT)
 			continue;
-		}
 		rc = fio_mkdir_p(s->dirs[i], 0755);
 		if (rc < 0)
 			return ddterr_set(rc, "storage directory %s: %s",
 					  s->dirs[i], strerror(-rc));
 	}
-	if (missing > m)
-		return ddterr_set(-EIO, "store %s: %d of its %d storage "
-				  "directories are missing, more than the %d "
-				  "its erasure code covers: mount or restore "
-				  "them", s->root, missing, s->ndirs, m);
+	/* More than m missing still opens: what is left can be read, and a
+	 * scrub can say what was lost; writes are refused (check_space). */
 	return 0;
 }
 
