@@ -87,7 +87,6 @@ enum ddt_err {
 	DDT_ENOTEMPTY = 39,
 	DDT_EPROTO = 71,
 	DDT_EBADMSG = 74,
-	DDT_ESTALE = 116,	/* a segment the commit relied on was cleaned */
 	DDT_EDQUOT = 122,	/* a storage unit's quota */
 };
 

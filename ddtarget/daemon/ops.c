@@ -42,7 +42,7 @@ uint32_t ops_status(int rc)
 	case DDT_EBUSY: case DDT_EEXIST: case DDT_ENOTDIR: case DDT_EISDIR:
 	case DDT_EINVAL: case DDT_ENOSPC: case DDT_ENAMETOOLONG:
 	case DDT_ENOTEMPTY: case DDT_EPROTO: case DDT_EBADMSG:
-	case DDT_ESTALE: case DDT_EDQUOT:
+	case DDT_EDQUOT:
 		return (uint32_t)-rc;
 	default:
 		return DDT_EIO;
