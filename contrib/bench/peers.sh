@@ -15,6 +15,7 @@ data=${DDT_BENCH_DATA:-/var/tmp/ddt-bench-data}
 tools="ddt restic borg"
 work=${DDT_PEERS_WORK:-/var/tmp/ddt-peers}
 mkdata=${DDT_MKDATA:-$top/../shared/bench/mkdata.py}
+bin=${DDT_BIN:-$top}	# where ddtargetd and ddt are built
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,13 +60,15 @@ size_of() { du -sb "$1" | cut -f1; }
 bench_ddt() {
 	local store=$work/ddt-store port pw
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$top/ddtargetd" -s "$store" -p "$port" --ec "${DDT_PEERS_EC:-4+2}" >"$work/ddtargetd.log" 2>&1 &
+	"$bin/ddtargetd" -s "$store" -p "$port" --ec "${DDT_PEERS_EC:-4+2}" \
+		--set clean_schedule=never --set checkpoint_schedule=never \
+		--set scrub_schedule=never >"$work/ddtargetd.log" 2>&1 &
 	local dpid=$!
 	for _ in $(seq 100); do [ -f "$store/admin.password" ] && break; sleep 0.1; done
 	sleep 0.3
 	export DDT_PASSWORD; DDT_PASSWORD=$(cat "$store/admin.password")
 	export DDT_CACHE_DIR=$work/ddt-cache
-	local ddt="$top/ddt -p $port" codec="--codec ${DDT_PEERS_CODEC:-lz4}"
+	local ddt="$bin/ddt -p $port" codec="--codec ${DDT_PEERS_CODEC:-lz4}"
 	$ddt su create bench >/dev/null || die "ddt su create failed"
 	run ddt-gen1 $ddt backup "$data/gen1" --su bench --name gen1 $codec; T[ddt,gen1]=$secs
 	run ddt-gen2 $ddt backup "$data/gen2" --su bench --name gen2 $codec; T[ddt,gen2]=$secs
@@ -104,7 +107,7 @@ bench_borg() {
 
 for t in $tools; do
 	case $t in
-	ddt) [ -x "$top/ddt" ] && [ -x "$top/ddtargetd" ] || die "build ddt and ddtargetd first"
+	ddt) [ -x "$bin/ddt" ] && [ -x "$bin/ddtargetd" ] || die "build ddt and ddtargetd first"
 	     bench_ddt ;;
 	restic) command -v restic >/dev/null || die "apt-get install restic"; bench_restic ;;
 	borg) command -v borg >/dev/null || die "apt-get install borgbackup"; bench_borg ;;

@@ -17,9 +17,11 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-/* Level 3 is zstd's own default: the codec one picks for ratio over speed
- * (LZ4 is the fast default), while staying at several hundred MB/s. */
-#define CODEC_ZSTD_LEVEL 3
+/* Level 1, not zstd's default 3: on the shared data set it compresses a
+ * third faster (278 against 206 MB/s a core) for 2% less (ratio 1.90
+ * against 1.94); decompression is the same. Still a quarter smaller than
+ * LZ4 (1.50). */
+#define CODEC_ZSTD_LEVEL 1
 
 /* ISA-L writes its output 8 bytes at a time and will not start on less. */
 #define GZ_MIN_OUT 8
