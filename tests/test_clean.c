@@ -628,6 +628,42 @@ static void test_stale_commit(void)
 	free(root);
 }
 
+/* A tree checked once is not walked again until a clean begins; then it
+ * is, and a tree whose segments that clean took is refused. */
+static void test_verified_trees(void)
+{
+	char *root = tap_tmpdir("clean-verified");
+	uint64_t *f = range(110000, 500);
+	ns_entry e = entry("f"), e2;
+	ddt_attr a;
+	env v;
+	int rc;
+
+	env_open(&v, root, 50);
+	ok(write_tree(v.s, f, 500, 0, &e) == 0 &&
+	   cln_commit(v.c, v.dir, &e, 1, 1, NULL) == 0, "f committed");
+	e2 = e;
+	snprintf(e2.name, sizeof(e2.name), "f2");
+	ok(cln_commit(v.c, v.dir, &e2, 1, 1, NULL) == 0,
+	   "the same tree under a second name commits (remembered)");
+	e2.size++;
+	rc = cln_commit(v.c, v.dir, &e2, 1, 1, NULL);
+	ok(rc == -EBADMSG || rc == -EINVAL, "the same root with another size "
+	   "is still checked, and refused: %s", ddterr_last(rc));
+	ok(ns_unlink(v.n, v.dir, "f") == 0 && ns_unlink(v.n, v.dir, "f2") == 0
+	   && store_flush(v.s) == 0, "both names removed");
+	ok(cln_run(v.c) == 0 && cln_run(v.c) == 0, "two cleans");
+	ok(count_present(&v, f, 500) < 5, "f's segments are gone");
+	rc = cln_commit(v.c, v.dir, &e, 1, 1, NULL);
+	ok(rc == -ENOENT, "committing the remembered tree again is refused: %s",
+	   ddterr_last(rc));
+	ok(ns_lookup(v.n, v.dir, "f", &a) == -ENOENT, "and binds nothing");
+	env_close(&v);
+	free(f);
+	tap_rmtree(root);
+	free(root);
+}
+
 /* ---- a writer and a cleaner racing ---- */
 
 #define RACE_FILES	24
@@ -911,6 +947,7 @@ int main(void)
 	test_pins();
 	test_stale_commit();
 	test_stale_copy();
+	test_verified_trees();
 	test_race();
 	test_read_during_clean();
 	test_kill();

@@ -15,6 +15,7 @@
 #include "tree.h"
 
 #define HAS_BATCH	1024	/* fingerprints per store_has in a check */
+#define VERIFIED_MAX	(1u << 20)	/* trees remembered checked, at most */
 #define DROP_MAX	256	/* containers per drop batch */
 
 struct cln {
@@ -24,6 +25,12 @@ struct cln {
 	/* Commits hold it shared from their check to their namespace write;
 	 * a clean takes it exclusively once, after pinning starts. */
 	pthread_rwlock_t gate;
+	/* Trees checked complete since the last clean began: only a clean
+	 * removes segments, so until the next one begins such a tree needs
+	 * no second walk (a backup re-commits every unchanged file). Keyed
+	 * by root, level and size together; cleared when a clean begins. */
+	pthread_mutex_t vmu;
+	fpset *verified;
 	pthread_mutex_t mu;	/* rep, thread state */
 	cln_report rep;
 	pthread_t thread;
@@ -60,6 +67,9 @@ int cln_new(cln **out, store *st, ns *n, const cln_config *cfg)
 	pthread_rwlock_init(&c->gate, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->vmu, NULL);
+	if (fps_new(&c->verified) < 0)
+		c->verified = NULL;	/* then every commit walks its tree */
 	snprintf(c->rep.phase, sizeof(c->rep.phase), "idle");
 	*out = c;
 	return 0;
@@ -78,6 +88,8 @@ void cln_free(cln *c)
 		pthread_mutex_unlock(&c->mu);
 	pthread_rwlock_destroy(&c->gate);
 	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->vmu);
+	fps_free(c->verified);
 	free(c);
 }
 
@@ -212,18 +224,67 @@ static int check_tree(store *st, const fp_t *root, uint8_t level,
 	return rc;
 }
 
+/* The verified set's key for a tree: its root with size and level mixed
+ * in (a root describes one size only, but a client may claim another). */
+static void verified_key(const ns_entry *e, fp_t *k)
+{
+	uint64_t w;
+
+	*k = e->root;
+	memcpy(&w, k->b, 8);
+	w ^= e->size * 0x9E3779B97F4A7C15ull ^ e->level;
+	memcpy(k->b, &w, 8);
+}
+
+static int was_verified(cln *c, const ns_entry *e)
+{
+	fp_t k;
+	int hit;
+
+	if (!c->verified)
+		return 0;
+	verified_key(e, &k);
+	pthread_mutex_lock(&c->vmu);
+	hit = fps_has(c->verified, &k);
+	pthread_mutex_unlock(&c->vmu);
+	return hit;
+}
+
+static void note_verified(cln *c, const ns_entry *e)
+{
+	fp_t k;
+
+	if (!c->verified)
+		return;
+	verified_key(e, &k);
+	pthread_mutex_lock(&c->vmu);
+	if (fps_count(c->verified) >= VERIFIED_MAX)
+		fps_clear(c->verified);
+	(void)fps_add(c->verified, &k);	/* a miss only costs a walk */
+	pthread_mutex_unlock(&c->vmu);
+}
+
 int cln_commit(cln *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
 	       ddt_attr *out)
 {
+	size_t walked = 0;
 	int rc = 0;
 
 	pthread_rwlock_rdlock(&c->gate);
-	for (size_t i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (e[i].size && was_verified(c, &e[i]))
+			continue;
 		rc = check_tree(c->st, &e[i].root, e[i].level, e[i].size);
+		walked++;
+	}
 	/* Present is not yet durable: another session may have staged a
-	 * segment this file shares. */
-	if (rc == 0)
+	 * segment this file shares. (A remembered tree was durable when it
+	 * was first checked.) */
+	if (rc == 0 && walked)
 		rc = store_barrier(c->st);
+	for (size_t i = 0; rc == 0 && walked && i < n; i++)
+		if (e[i].size)
+			note_verified(c, &e[i]);
 	if (rc == 0)
 		rc = ns_commit(c->n, dir, e, n, sync, out);
 	pthread_rwlock_unlock(&c->gate);
@@ -465,6 +526,12 @@ static int clean_body(cln *c, uint64_t boundary)
 	/* Every commit from now on pins what it checks; wait out those
 	 * that checked before pinning began, so the snapshot holds them. */
 	pthread_rwlock_wrlock(&c->gate);
+	if (c->verified) {
+		/* What was checked before pinning began is not pinned. */
+		pthread_mutex_lock(&c->vmu);
+		fps_clear(c->verified);
+		pthread_mutex_unlock(&c->vmu);
+	}
 	pthread_rwlock_unlock(&c->gate);
 	set_phase(c, "mark");
 	rc = mark_phase(c, &live);

@@ -106,3 +106,9 @@ size_t fps_count(const fpset *s)
 {
 	return s->count;
 }
+
+void fps_clear(fpset *s)
+{
+	memset(s->used, 0, s->size);
+	s->count = 0;
+}

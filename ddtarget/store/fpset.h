@@ -19,5 +19,7 @@ void fps_free(fpset *s);
 int fps_add(fpset *s, const fp_t *fp);
 int fps_has(const fpset *s, const fp_t *fp);
 size_t fps_count(const fpset *s);
+/* Empty it, keeping its memory. */
+void fps_clear(fpset *s);
 
 #endif
