@@ -646,6 +646,18 @@ static void test_verified_trees(void)
 	snprintf(e2.name, sizeof(e2.name), "f2");
 	ok(cln_commit(v.c, v.dir, &e2, 1, 1, NULL) == 0,
 	   "the same tree under a second name commits (remembered)");
+	{
+		/* f with 3000 blocks more: it shares f's subtrees. */
+		uint64_t *g = range(110000, 3500);
+		ns_entry e3 = entry("g");
+
+		ok(write_tree(v.s, g, 3500, 1, &e3) == 0 &&
+		   cln_commit(v.c, v.dir, &e3, 1, 1, NULL) == 0 &&
+		   file_intact(&v, "g", g, 3500) &&
+		   ns_unlink(v.n, v.dir, "g") == 0,
+		   "a larger file sharing its subtrees commits and reads back");
+		free(g);
+	}
 	e2.size++;
 	rc = cln_commit(v.c, v.dir, &e2, 1, 1, NULL);
 	ok(rc == -EBADMSG || rc == -EINVAL, "the same root with another size "

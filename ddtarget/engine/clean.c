@@ -154,49 +154,111 @@ static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
 	return 0;
 }
 
+/* The verified set's key for a (sub)tree: its top fingerprint with its
+ * level and bytes mixed in (a client may claim other figures for it). */
+static void verified_key(const fp_t *fp, int level, uint64_t bytes, fp_t *k)
+{
+	uint64_t w;
+
+	*k = *fp;
+	memcpy(&w, k->b, 8);
+	w ^= bytes * 0x9E3779B97F4A7C15ull ^ (uint64_t)level;
+	memcpy(k->b, &w, 8);
+}
+
+static int was_verified(cln *c, const fp_t *fp, int level, uint64_t bytes)
+{
+	fp_t k;
+	int hit;
+
+	if (!c->verified)
+		return 0;
+	verified_key(fp, level, bytes, &k);
+	pthread_mutex_lock(&c->vmu);
+	hit = fps_has(c->verified, &k);
+	pthread_mutex_unlock(&c->vmu);
+	return hit;
+}
+
+/* Remember keys[0..n) (made by verified_key) as complete trees. */
+static void note_verified(cln *c, const fp_t *keys, size_t n)
+{
+	if (!c->verified)
+		return;
+	pthread_mutex_lock(&c->vmu);
+	for (size_t i = 0; i < n; i++) {
+		if (fps_count(c->verified) >= VERIFIED_MAX)
+			fps_clear(c->verified);
+		(void)fps_add(c->verified, &keys[i]); /* a miss costs a walk */
+	}
+	pthread_mutex_unlock(&c->vmu);
+}
+
 typedef struct check_ctx {
-	store *st;
+	cln *c;
 	fp_t batch[HAS_BATCH];
 	uint32_t n;
+	fp_t *keys;		/* subtrees walked: remembered once all is well */
+	size_t nkeys, cap;
+	size_t walked;		/* nodes looked up */
 } check_ctx;
 
-static int check_flush(check_ctx *c)
+static int check_flush(check_ctx *x)
 {
 	uint8_t present[HAS_BATCH];
 	char hex[FP_HEX_LEN + 1];
 	int rc;
 
-	rc = store_has_committing(c->st, c->batch, c->n, present);
-	for (uint32_t i = 0; rc == 0 && i < c->n; i++) {
+	rc = store_has_committing(x->c->st, x->batch, x->n, present);
+	for (uint32_t i = 0; rc == 0 && i < x->n; i++) {
 		if (!present[i]) {
-			fp_to_hex(&c->batch[i], hex);
+			fp_to_hex(&x->batch[i], hex);
 			rc = ddterr_set(-ENOENT, "segment %s is not on the "
 					"target: send it before the commit",
 					hex);
 		}
 	}
-	c->n = 0;
+	x->n = 0;
 	return rc;
 }
 
+static int keep_key(check_ctx *x, const fp_t *fp, int level, uint64_t bytes)
+{
+	if (x->nkeys == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		fp_t *k = realloc(x->keys, cap * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		x->keys = k;
+		x->cap = cap;
+	}
+	verified_key(fp, level, bytes, &x->keys[x->nkeys++]);
+	return 0;
+}
+
 /* Every node is looked up, metadata too (the walk read those, but a
- * lookup is what pins a segment during a clean). */
+ * lookup is what pins a segment during a clean), except the subtrees
+ * checked complete since the last clean began. */
 static int check_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
 {
-	check_ctx *c = arg;
+	check_ctx *x = arg;
+	int rc;
 
-	(void)level;
-	(void)bytes;
-	c->batch[c->n++] = *fp;
-	return c->n == HAS_BATCH ? check_flush(c) : 0;
+	if (level > 0 && was_verified(x->c, fp, level, bytes))
+		return TREE_WALK_SKIP;
+	if (level > 0 && (rc = keep_key(x, fp, level, bytes)) < 0)
+		return rc;
+	x->walked++;
+	x->batch[x->n++] = *fp;
+	return x->n == HAS_BATCH ? check_flush(x) : 0;
 }
 
 /* The tree under root is complete, adds up to size, and is on the target. */
-static int check_tree(store *st, const fp_t *root, uint8_t level,
+static int check_tree(check_ctx *x, const fp_t *root, uint8_t level,
 		      uint64_t size)
 {
 	static const fp_t zero;
-	check_ctx *c;
 	int rc;
 
 	if (size == 0) {
@@ -208,86 +270,40 @@ static int check_tree(store *st, const fp_t *root, uint8_t level,
 	if (level > TREE_MAX_LEVEL)
 		return ddterr_set(-EINVAL, "tree level %u is over %d", level,
 				  TREE_MAX_LEVEL);
-	c = malloc(sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->st = st;
-	c->n = 0;
 	if (level == 0)
-		rc = check_visit(c, 0, root, size);
+		rc = check_visit(x, 0, root, size);
 	else
-		rc = tree_walk(root, level, size, fetch_seg, st, check_visit,
-			       c);
-	if (rc == 0 && c->n)
-		rc = check_flush(c);
-	free(c);
+		rc = tree_walk(root, level, size, fetch_seg, x->c->st,
+			       check_visit, x);
+	if (rc == 0 && x->n)
+		rc = check_flush(x);
 	return rc;
-}
-
-/* The verified set's key for a tree: its root with size and level mixed
- * in (a root describes one size only, but a client may claim another). */
-static void verified_key(const ns_entry *e, fp_t *k)
-{
-	uint64_t w;
-
-	*k = e->root;
-	memcpy(&w, k->b, 8);
-	w ^= e->size * 0x9E3779B97F4A7C15ull ^ e->level;
-	memcpy(k->b, &w, 8);
-}
-
-static int was_verified(cln *c, const ns_entry *e)
-{
-	fp_t k;
-	int hit;
-
-	if (!c->verified)
-		return 0;
-	verified_key(e, &k);
-	pthread_mutex_lock(&c->vmu);
-	hit = fps_has(c->verified, &k);
-	pthread_mutex_unlock(&c->vmu);
-	return hit;
-}
-
-static void note_verified(cln *c, const ns_entry *e)
-{
-	fp_t k;
-
-	if (!c->verified)
-		return;
-	verified_key(e, &k);
-	pthread_mutex_lock(&c->vmu);
-	if (fps_count(c->verified) >= VERIFIED_MAX)
-		fps_clear(c->verified);
-	(void)fps_add(c->verified, &k);	/* a miss only costs a walk */
-	pthread_mutex_unlock(&c->vmu);
 }
 
 int cln_commit(cln *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
 	       ddt_attr *out)
 {
-	size_t walked = 0;
+	check_ctx *x = calloc(1, sizeof(*x));
 	int rc = 0;
 
+	if (!x)
+		return -ENOMEM;
+	x->c = c;
 	pthread_rwlock_rdlock(&c->gate);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if (e[i].size && was_verified(c, &e[i]))
-			continue;
-		rc = check_tree(c->st, &e[i].root, e[i].level, e[i].size);
-		walked++;
-	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = check_tree(x, &e[i].root, e[i].level, e[i].size);
 	/* Present is not yet durable: another session may have staged a
 	 * segment this file shares. (A remembered tree was durable when it
 	 * was first checked.) */
-	if (rc == 0 && walked)
+	if (rc == 0 && x->walked)
 		rc = store_barrier(c->st);
-	for (size_t i = 0; rc == 0 && walked && i < n; i++)
-		if (e[i].size)
-			note_verified(c, &e[i]);
+	if (rc == 0)
+		note_verified(c, x->keys, x->nkeys);
 	if (rc == 0)
 		rc = ns_commit(c->n, dir, e, n, sync, out);
 	pthread_rwlock_unlock(&c->gate);
+	free(x->keys);
+	free(x);
 	return rc;
 }
 

@@ -425,6 +425,8 @@ static int walk_node(struct walk_ctx *w, const fp_t *fp, int level,
 	int rc;
 
 	rc = w->visit(w->visit_arg, level, fp, bytes);
+	if (rc == TREE_WALK_SKIP)
+		return 0;
 	if (rc || level == 0)
 		return rc;
 	rc = load(w->fetch, w->fetch_arg, fp, level, bytes, &e, &n);

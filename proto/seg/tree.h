@@ -81,10 +81,13 @@ int tree_map(const fp_t *root, int level, uint64_t size, uint64_t off,
 
 /* Visit every node of a file's tree, top down: metadata segments (level
  * >= 1) and then their children, data segments with level 0; a node is
- * visited before it is fetched. An empty file has no nodes. A non-zero
- * return from visit stops the walk and is returned. Every metadata segment
+ * visited before it is fetched. An empty file has no nodes. visit
+ * returning TREE_WALK_SKIP leaves that node's subtree out (it is not
+ * fetched); any other non-zero return stops the walk and is returned. Every metadata segment
  * is checked as tree_map does: a tree that does not add up fails with
  * -EBADMSG. */
+#define TREE_WALK_SKIP 1
+
 typedef int (*tree_visit_fn)(void *arg, int level, const fp_t *fp,
 			     uint64_t bytes);
 int tree_walk(const fp_t *root, int level, uint64_t size, tree_fetch_fn fetch,
