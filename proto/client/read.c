@@ -222,14 +222,10 @@ static void rd_direct_setup(rd_stream *s)
 	s->fd_pos = pos > 0 ? (uint64_t)pos : 0;
 }
 
-static int rd_aligned(const rd_stream *s, const uint8_t *p, size_t n)
+/* One write, O_DIRECT or not as direct says. */
+static int rd_write_part(rd_stream *s, const uint8_t *p, size_t n, int direct)
 {
-	return ((uintptr_t)p | n | s->fd_pos) % RD_DIO_ALIGN == 0;
-}
-
-static int rd_write_all(rd_stream *s, const uint8_t *p, size_t n)
-{
-	int direct = s->dio_ok && rd_aligned(s, p, n), rc;
+	int rc;
 
 	if (direct != s->dio_on && rd_set_direct(s, direct) < 0)
 		s->dio_ok = direct = 0;		/* not here: buffered */
@@ -242,10 +238,27 @@ static int rd_write_all(rd_stream *s, const uint8_t *p, size_t n)
 		if (rd_set_direct(s, 0) == 0)
 			rc = fd_write_all(s->fd, p, n);
 	}
+	if (rc == 0)
+		s->fd_pos += n;
+	return rc;
+}
+
+/* A window: its aligned part around the page cache where that works, the
+ * rest (a file's tail) buffered. */
+static int rd_write_all(rd_stream *s, const uint8_t *p, size_t n)
+{
+	size_t head = 0;
+	int rc = 0;
+
+	if (s->dio_ok && ((uintptr_t)p | s->fd_pos) % RD_DIO_ALIGN == 0)
+		head = n / RD_DIO_ALIGN * RD_DIO_ALIGN;
+	if (head)
+		rc = rd_write_part(s, p, head, 1);
+	if (rc == 0 && head < n)
+		rc = rd_write_part(s, p + head, n - head, 0);
 	if (rc < 0)
 		return ddterr_set(rc, "writing the restored data: %s",
 				  strerror(-rc));
-	s->fd_pos += n;
 	return 0;
 }
 
