@@ -20,6 +20,7 @@
 #include "fdio.h"
 #include "fmt.h"
 #include "fp.h"
+#include "fpset.h"
 #include "segmenter.h"
 #include "store.h"
 
@@ -1257,33 +1258,10 @@ static void scrub_show(void *arg, const store_scrub_report *r)
 		fmt_bytes(r->bytes_read, b));
 }
 
-/* The fingerprints of the lost containers, sorted, to find the files
- * whose recipes name them. */
-typedef struct fpset {
-	fp_t *v;
-	size_t n, cap;
-} fpset;
-
-static int fpset_add(void *arg, const fp_t *fp)
+/* store_ctr_fps's callback: into the set of lost fingerprints. */
+static int lost_add(void *arg, const fp_t *fp)
 {
-	fpset *set = arg;
-
-	if (set->n == set->cap) {
-		size_t ncap = set->cap ? set->cap * 2 : 1024;
-		fp_t *nv = realloc(set->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		set->v = nv;
-		set->cap = ncap;
-	}
-	set->v[set->n++] = *fp;
-	return 0;
-}
-
-static int fp_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, FP_LEN);
+	return fps_add(arg, fp) < 0 ? -ENOMEM : 0;
 }
 
 /* Whether the recipe at rpath names a segment of set; its path line (as
@@ -1304,8 +1282,7 @@ static int recipe_hits(const char *rpath, const fpset *set, char *name,
 		name[strcspn(name, "\n")] = '\0';
 		while (!hit && (rc = recipe_next(f, rpath, &lineno, &fp,
 						 &len)) > 0)
-			hit = bsearch(&fp, set->v, set->n, sizeof(fp_t),
-				      fp_cmp) != NULL;
+			hit = fps_has(set, &fp);
 	}
 	fclose(f);
 	return hit;
@@ -1350,23 +1327,26 @@ static size_t print_affected(const char *root, const fpset *set)
 static void report_lost(store *s, const char *root,
 			const store_scrub_report *r)
 {
-	fpset set = { 0 };
+	fpset *set;
 
+	if (r->nlost == 0)
+		return;
+	if (fps_new(&set) < 0) {
+		fprintf(stderr, "ddtstore: out of memory naming the lost "
+			"containers' files\n");
+		return;
+	}
 	for (size_t i = 0; i < r->nlost; i++) {
-		size_t before = set.n;
+		size_t before = fps_count(set);
 
 		ddterr_clear();
-		if (store_ctr_fps(s, r->lost_cids[i], fpset_add, &set) < 0)
-			set.n = before;
+		(void)store_ctr_fps(s, r->lost_cids[i], lost_add, set);
 		printf("lost container:  %" PRIu64 " (%zu segments)\n",
-		       r->lost_cids[i], set.n - before);
+		       r->lost_cids[i], fps_count(set) - before);
 	}
-	if (set.n) {
-		qsort(set.v, set.n, sizeof(fp_t), fp_cmp);
-		if (print_affected(root, &set) == 0)
-			printf("affected file:   none ingested\n");
-	}
-	free(set.v);
+	if (fps_count(set) && print_affected(root, set) == 0)
+		printf("affected file:   none ingested\n");
+	fps_free(set);
 }
 
 static void print_scrub(const opts *o, const store_scrub_report *r)
