@@ -84,6 +84,27 @@ rc=$?
 tap_is "$rc" 1 "a wrong password fails (exit 1)"
 tap_ok "with one clear line" grep -q 'wrong user name or password' "$dir/wrongpw.err"
 tap_is "$(wc -l <"$dir/wrongpw.err")" 1 "just one"
+
+# A target that accepts and then never answers: the client gives up after
+# DDT_TIMEOUT seconds with one line, rather than hanging for ever.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
+print(s.getsockname()[1], flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' >"$dir/silent.port" &
+silent=$!
+for _ in $(seq 100); do [ -s "$dir/silent.port" ] && break; sleep 0.05; done
+t0=$(date +%s)
+DDT_TIMEOUT=2 "$ddt_bin" -p "$(cat "$dir/silent.port")" status >"$dir/silent.out" 2>"$dir/silent.err"
+src=$?
+t1=$(date +%s)
+kill "$silent" 2>/dev/null; wait "$silent" 2>/dev/null
+tap_is "$src" 1 "a target that never answers: ddt fails (exit 1)"
+tap_ok "within the timeout, not for ever ($((t1 - t0)) s)" test $((t1 - t0)) -le 10
+tap_ok "saying so in one line" sh -c "grep -q 'has not answered for 2 s' '$dir/silent.err' && test \$(wc -l <'$dir/silent.err') -eq 1"
 run nosu backup "$t" --su no-such-unit
 tap_is "$rc" 1 "an unknown storage unit fails (exit 1)"
 tap_ok "and says which" grep -q 'no-such-unit' "$dir/nosu.err"

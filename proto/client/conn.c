@@ -12,6 +12,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <time.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,6 +30,7 @@
 #define CONN_BUCKETS	256	/* pending calls by id; a power of two */
 #define CONN_SOCKBUF	(4 << 20)	/* a few SEG_PUT frames in flight */
 #define CONN_RXBUF	(64 << 10)	/* small replies in one recv() */
+#define CONN_TICK_S	2	/* the receiver looks at the clock this often */
 
 struct conn_req {
 	conn *c;
@@ -63,6 +65,8 @@ struct conn {
 	/* The receiver's read buffer (receiver thread only). */
 	uint8_t *rb;
 	size_t rb_start, rb_end;
+	int timeout_s;		/* silence tolerated while requests wait */
+	int64_t last_rx;	/* monotonic ns of the last byte or idle tick */
 };
 
 /* ---- failure ---- */
@@ -133,8 +137,40 @@ static void conn_drain(conn *c)
 
 /* ---- receiving ---- */
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A receive tick passed without a byte. Silence with nothing asked is
+ * idleness and restarts the count; with requests waiting for longer than
+ * the timeout the target is taken for gone (a hung or cut-off peer that
+ * TCP keepalive would notice only after hours). */
+static int rx_silent_too_long(conn *c)
+{
+	int64_t now = mono_ns();
+	uint32_t waiting;
+
+	pthread_mutex_lock(&c->mu);
+	waiting = c->inflight;
+	pthread_mutex_unlock(&c->mu);
+	if (!waiting || c->timeout_s <= 0) {
+		c->last_rx = now;
+		return 0;
+	}
+	if (now - c->last_rx < (int64_t)c->timeout_s * 1000000000)
+		return 0;
+	conn_fail(c, -ETIMEDOUT, "ddtargetd at %s has not answered for %d s "
+		  "(is it hung, or the network down? DDT_TIMEOUT sets the "
+		  "wait)", c->peer, c->timeout_s);
+	return 1;
+}
+
 /* Read exactly n bytes: from the buffer first, big payloads straight into
- * dst. 0, or -ECONNRESET with the connection marked broken. */
+ * dst. 0, or -ECONNRESET (-ETIMEDOUT) with the connection marked broken. */
 static int rx_read(conn *c, uint8_t *dst, size_t n)
 {
 	size_t have;
@@ -157,6 +193,13 @@ static int rx_read(conn *c, uint8_t *dst, size_t n)
 			got = recv(c->fd, c->rb, CONN_RXBUF, 0);
 		if (got < 0 && errno == EINTR)
 			continue;
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (rx_silent_too_long(c))
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (got > 0)
+			c->last_rx = mono_ns();
 		if (got <= 0) {
 			int err = got < 0 ? errno : ECONNRESET;
 
@@ -300,6 +343,7 @@ static void *conn_rx_main(void *arg)
 
 static void sock_tune(int fd)
 {
+	struct timeval tick = { .tv_sec = CONN_TICK_S };
 	int one = 1, size = CONN_SOCKBUF;
 
 	/* Requests are whole frames written at once; Nagle would only delay
@@ -309,6 +353,9 @@ static void sock_tune(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	/* recv() returns every tick, so the receiver can tell a silent
+	 * target from a quiet session (rx_silent_too_long). */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
 }
 
 static int sock_connect(const char *host, int port, int *out_fd)
@@ -364,7 +411,7 @@ static int rx_start(conn *c)
 	return 0;
 }
 
-int conn_open(conn **out, const char *host, int port)
+int conn_open(conn **out, const char *host, int port, int timeout_s)
 {
 	conn *c = calloc(1, sizeof(*c));
 	int rc;
@@ -382,6 +429,8 @@ int conn_open(conn **out, const char *host, int port)
 	pthread_cond_init(&c->slot_cv, NULL);
 	c->max_inflight = 1;
 	c->next_id = 1;
+	c->timeout_s = timeout_s;
+	c->last_rx = mono_ns();
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 	rc = sock_connect(host, port, &c->fd);
 	if (rc == 0)

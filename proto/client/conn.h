@@ -39,8 +39,10 @@ typedef struct conn_req conn_req;
 
 /* Connect to host:port (TCP_NODELAY, large socket buffers) and start the
  * receiver thread. Until conn_set_inflight() one request is in flight at a
- * time. 0 or -errno with a message naming the address. */
-int conn_open(conn **out, const char *host, int port);
+ * time. A target that sends nothing for timeout_s seconds while requests
+ * wait fails the connection (-ETIMEDOUT); an idle one is no failure.
+ * 0 or -errno with a message naming the address. */
+int conn_open(conn **out, const char *host, int port, int timeout_s);
 /* The limit the target's HELLO gave. */
 void conn_set_inflight(conn *c, uint32_t max);
 /* Fail whatever is pending, join the receiver, close the socket. */

@@ -34,7 +34,13 @@ typedef struct ddtc_opts {
 	 * rebuilt). Only a hint: the target checks every COMMIT. NULL: no
 	 * cache; every fingerprint is asked about. */
 	const char *seg_cache_path;
+	/* Seconds the target may stay silent while requests wait before the
+	 * session fails (-ETIMEDOUT). ddtc_opts_default: $DDT_TIMEOUT if set,
+	 * else DDTC_TIMEOUT_DEFAULT; 0 or less: wait for ever. */
+	int timeout;
 } ddtc_opts;
+
+#define DDTC_TIMEOUT_DEFAULT 600
 
 void ddtc_opts_default(ddtc_opts *o);
 

@@ -93,6 +93,8 @@ static int rpc_attr(ddtc *c, wbuf *w, uint8_t op, ddt_attr *out)
 
 void ddtc_opts_default(ddtc_opts *o)
 {
+	const char *env;
+
 	memset(o, 0, sizeof(*o));
 	o->host = "127.0.0.1";
 	o->port = DDT_DEFAULT_PORT;
@@ -102,6 +104,9 @@ void ddtc_opts_default(ddtc_opts *o)
 	o->codec = CODEC_LZ4;
 	o->threads = 0;
 	o->seg_cache_path = NULL;
+	o->timeout = DDTC_TIMEOUT_DEFAULT;
+	if ((env = getenv("DDT_TIMEOUT")) != NULL && *env)
+		o->timeout = atoi(env);
 }
 
 const char *ddtc_errmsg(int rc)
@@ -240,7 +245,7 @@ int ddtc_connect(ddtc **out, const ddtc_opts *o)
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	c->threads = o->threads > 0 ? o->threads : cpus > 0 ? (int)cpus : 1;
 	rc = conn_open(&c->cn, o->host ? o->host : "127.0.0.1",
-		       o->port ? o->port : DDT_DEFAULT_PORT);
+		       o->port ? o->port : DDT_DEFAULT_PORT, o->timeout);
 	if (rc == 0)
 		rc = hello(c, o);
 	if (rc == 0)
