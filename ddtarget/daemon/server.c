@@ -324,6 +324,23 @@ static void peer_name(const struct sockaddr *sa, char *buf, size_t cap)
 	snprintf(buf, cap, "%s:%d", host, port);
 }
 
+/* A client that vanishes without a FIN (a cut cable, a crashed host)
+ * would hold its session, and a slot under max_sessions, until TCP's
+ * default keepalive gave up after two hours: probe after a minute of
+ * silence instead, and drop it after a minute of unanswered probes. An
+ * idle but living client (a gateway between requests) answers them and
+ * stays. */
+static void keepalive(evutil_socket_t fd)
+{
+	int on = 1, idle = 60, intvl = 10, cnt = 6;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+			 sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
@@ -341,6 +358,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	keepalive(fd);
 	s->srv = srv;
 	atomic_init(&s->refs, 1);
 	ops_session_init(&s->ss, peer);
