@@ -114,6 +114,17 @@ static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
 	return 0;
 }
 
+/* How much of an n-byte write a torn one leaves: half, and on an O_DIRECT
+ * descriptor whole blocks of it, as the device would. */
+static size_t torn_len(int fd, size_t n)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && (fl & O_DIRECT))
+		return n / 2 / FIO_DIO_ALIGN * FIO_DIO_ALIGN;
+	return n / 2;
+}
+
 int fio_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	enum fio_fault f;
@@ -130,12 +141,12 @@ int fio_pwrite(int fd, const void *buf, size_t n, off_t off)
 	case FIO_FAULT_ENOSPC:
 		return -ENOSPC;
 	case FIO_FAULT_SHORT:
-		rc = pwrite_all(fd, buf, n / 2, off);
+		rc = pwrite_all(fd, buf, torn_len(fd, n), off);
 		return rc ? rc : -ENOSPC;
 	case FIO_FAULT_CRASH:
 		/* A torn write then sudden death: no atexit, no stdio flush,
 		 * nothing that a power cut would have allowed. */
-		(void)pwrite_all(fd, buf, n / 2, off);
+		(void)pwrite_all(fd, buf, torn_len(fd, n), off);
 		_exit(FIO_CRASH_STATUS);
 	}
 	return -EINVAL;

@@ -15,6 +15,9 @@
 int fio_open(const char *path, int flags, mode_t mode, int *out_fd);
 int fio_close(int fd);
 
+/* What O_DIRECT asks of buffers, lengths and offsets here. */
+#define FIO_DIO_ALIGN 4096
+
 /* Write all n bytes at off. Returns 0 or -errno (-ENOSPC, -EIO, ...). */
 int fio_pwrite(int fd, const void *buf, size_t n, off_t off);
 

@@ -77,4 +77,11 @@ typedef int (*jnl_replay_cb)(void *arg, const fp_t *fp, int codec,
 int jnl_replay(const char *path, uint64_t *out_cid, jnl_replay_cb cb,
 	       void *arg, uint64_t *out_tail);
 
+/* Whether journals opened from now on write with O_DIRECT where the file
+ * system allows (1, the default) or through the page cache (0). With it,
+ * a group write is padded to whole blocks, so the file may run up to a
+ * block past the last record until replay cuts it; tests of the exact
+ * layout turn it off. */
+void jnl_set_direct(int on);
+
 #endif
