@@ -78,11 +78,14 @@ int ddtc_scrub_start(ddtc *c, int repair);
  * why it failed), its figures through cb, and the backups whose files
  * it found lost through acb (backup "": files outside any backup); the
  * callbacks may be NULL. PROTOCOL.md, SCRUB_STATUS. */
-typedef struct ddtc_scrub {
+/* A background job on the target (a scrub, a clean): whether it runs, its
+ * phase, and a failure's (or a finished run's) message. */
+typedef struct ddtc_job {
 	int running;
 	char phase[DDT_MAX_NAME + 1];
 	char msg[DDT_MAX_STR + 1];
-} ddtc_scrub;
+} ddtc_job;
+typedef ddtc_job ddtc_scrub;
 typedef int (*ddtc_affected_cb)(void *arg, const char *su,
 				const char *backup, uint64_t files);
 int ddtc_scrub_status(ddtc *c, ddtc_scrub *out, ddtc_kv_cb cb, void *arg,
@@ -105,11 +108,7 @@ int ddtc_clean_start(ddtc *c);
 
 /* The current or last clean: whether it runs, its phase, the message of
  * a failure, and its figures through cb (PROTOCOL.md, CLEAN_STATUS). */
-typedef struct ddtc_clean {
-	int running;
-	char phase[DDT_MAX_NAME + 1];
-	char msg[DDT_MAX_STR + 1];
-} ddtc_clean;
+typedef ddtc_job ddtc_clean;
 int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg);
 
 typedef struct ddtc_su {

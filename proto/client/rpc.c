@@ -306,6 +306,14 @@ static int read_kvs(rbuf *r, ddtc_kv_cb cb, void *arg)
 	return rc;
 }
 
+/* The head of CLEAN_STATUS and SCRUB_STATUS. */
+static void read_job(rbuf *r, ddtc_job *out)
+{
+	out->running = rb_u8(r);
+	rb_str(r, out->phase, sizeof(out->phase));
+	rb_str(r, out->msg, sizeof(out->msg));
+}
+
 int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg)
 {
 	conn_reply rep;
@@ -346,9 +354,7 @@ int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg)
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	out->running = rb_u8(&r);
-	rb_str(&r, out->phase, sizeof(out->phase));
-	rb_str(&r, out->msg, sizeof(out->msg));
+	read_job(&r, out);
 	rc = read_kvs(&r, cb, arg);
 	return rpc_end_cb(&rep, &r, DDT_OP_CLEAN_STATUS, rc);
 }
@@ -390,9 +396,9 @@ int ddtc_scrub_start(ddtc *c, int repair)
 int ddtc_scrub_status(ddtc *c, ddtc_scrub *out, ddtc_kv_cb cb, void *arg,
 		      ddtc_affected_cb acb, void *aarg)
 {
-	char key[DDT_MAX_STR + 1], su[DDT_MAX_STR + 1], bk[DDT_MAX_STR + 1];
+	char su[DDT_MAX_STR + 1], bk[DDT_MAX_STR + 1];
 	conn_reply rep;
-	uint32_t n, i;
+	uint32_t n = 0, i;
 	uint64_t v;
 	wbuf w;
 	rbuf r;
@@ -402,16 +408,8 @@ int ddtc_scrub_status(ddtc *c, ddtc_scrub *out, ddtc_kv_cb cb, void *arg,
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	out->running = rb_u8(&r);
-	rb_str(&r, out->phase, sizeof(out->phase));
-	rb_str(&r, out->msg, sizeof(out->msg));
-	n = rb_count(&r, 2 + 8, UINT32_MAX);
-	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
-		rb_str(&r, key, sizeof(key));
-		v = rb_u64(&r);
-		if (!r.err && cb)
-			rc = cb(arg, key, v);
-	}
+	read_job(&r, out);
+	rc = read_kvs(&r, cb, arg);
 	if (rc == 0)
 		n = rb_count(&r, 2 + 2 + 8, UINT32_MAX);
 	for (i = 0; rc == 0 && i < n && !r.err; i++) {
