@@ -622,6 +622,33 @@ static void test_dirs(const char *root)
 	store_close(s);
 }
 
+/* A scrub told to keep missing directories (the scheduled one) rebuilds
+ * nothing into a directory that is gone and does not make it again: an
+ * unmounted disk's mount point is not the disk. It says what it left. */
+static void test_keep_missing(const char *root)
+{
+	store *s = fill(root, geo_k, geo_m, 3);
+	store_scrub_opts o = { .repair = 1, .keep_missing_dirs = 1 };
+	store_scrub_report r;
+	uint64_t nctr = containers(s);
+	char dir[1024];
+
+	snprintf(dir, sizeof(dir), "%s/data/dir1", root);
+	rm_rf(dir);
+	ddterr_clear();
+	ok(store_scrub(s, &o, &r) == 0 && r.fragments_missing == nctr &&
+	   r.fragments_rebuilt == 0 && !store_scrub_clean(&r),
+	   "a scrub keeping missing directories rebuilds none of their %llu "
+	   "fragments, and says so", (unsigned long long)nctr);
+	store_scrub_report_free(&r);
+	ok(!file_exists(dir), "and does not make the directory again");
+	ok(scrub(s, 1, &r) == 0 && r.fragments_rebuilt == nctr &&
+	   store_scrub_clean(&r) && file_exists(dir),
+	   "an ordinary scrub then does both");
+	store_scrub_report_free(&r);
+	store_close(s);
+}
+
 int main(void)
 {
 	char *root = tap_tmpdir("scrub");
@@ -645,6 +672,8 @@ int main(void)
 	run_in(root, "busy", test_concurrent);
 	run_in(root, "throttle", test_throttle);
 	run_in(root, "dirstat", test_dirs);
+	geo_k = 4, geo_m = 2;
+	run_in(root, "keepdirs", test_keep_missing);
 	tap_rmtree(root);
 	free(root);
 	return tap_done();

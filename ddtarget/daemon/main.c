@@ -292,7 +292,7 @@ static void run_expire(void *arg)
 static void run_scrub(void *arg)
 {
 	ddtd *d = arg;
-	int rc = scr_start(d->scr, 1);
+	int rc = scr_start(d->scr, SCR_REPAIR | SCR_KEEP_DIRS);
 
 	if (rc == 0)
 		log_info("scrub started (scrub_schedule)");

@@ -1117,7 +1117,7 @@ static int op_scrub_start(ddtd *d, ops_session *ss, rbuf *r)
 	if (repair > 1)
 		return ddterr_set(-EINVAL, "SCRUB_START: repair is 0 or 1, "
 				  "not %u", repair);
-	return scr_start(d->scr, repair);
+	return scr_start(d->scr, repair ? SCR_REPAIR : 0);
 }
 
 static void scrub_figures(wbuf *w, const scr_report *c, uint32_t *n)

@@ -27,6 +27,7 @@ struct scr {
 	scr_report fin;		/* the scrub thread's copy for done() */
 	pthread_t thread;
 	int thread_live;
+	int keep_dirs;		/* SCR_KEEP_DIRS of the current scrub */
 	volatile sig_atomic_t cancel;	/* store_scrub polls it */
 };
 
@@ -343,7 +344,8 @@ static int claim(scr *s, int repair)
 	memset(&s->rep, 0, sizeof(s->rep));
 	s->rep.scrubs = scrubs;
 	s->rep.running = 1;
-	s->rep.repair = repair;
+	s->rep.repair = !!(repair & SCR_REPAIR);
+	s->keep_dirs = !!(repair & SCR_KEEP_DIRS);
 	s->rep.started = now_ns();
 	snprintf(s->rep.phase, sizeof(s->rep.phase), "start");
 	s->cancel = 0;
@@ -389,6 +391,7 @@ static int run_claimed(scr *s)
 
 	pthread_mutex_lock(&s->mu);
 	o.repair = s->rep.repair;
+	o.keep_missing_dirs = s->keep_dirs;
 	pthread_mutex_unlock(&s->mu);
 	set_phase(s, "scrub");
 	rc = store_scrub(s->st, &o, &r);

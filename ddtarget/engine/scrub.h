@@ -66,8 +66,15 @@ int scr_new(scr **out, store *st, ns *n, const scr_config *cfg);
 /* Stops a running scrub (after its current container) and waits. */
 void scr_free(scr *s);
 
-/* Scrub now, on this thread; repair: rewrite what can be rebuilt. -EBUSY
- * if one is running. Returns the scrub's rc (0 whatever it found). */
+/* What a scrub may change: nothing (0), or rewrite what can be rebuilt
+ * (SCR_REPAIR), then also, with SCR_KEEP_DIRS, not into a storage
+ * directory that is gone: a scheduled scrub must not take an unmounted
+ * disk's mount point for the disk; one an administrator starts may. */
+#define SCR_REPAIR	1
+#define SCR_KEEP_DIRS	2
+
+/* Scrub now, on this thread; repair: the SCR_* above. -EBUSY if one is
+ * running. Returns the scrub's rc (0 whatever it found). */
 int scr_run(scr *s, int repair);
 /* Scrub on a thread of its own; -EBUSY if one is running. */
 int scr_start(scr *s, int repair);

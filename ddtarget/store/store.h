@@ -228,6 +228,10 @@ typedef struct store_scrub_report {
 
 typedef struct store_scrub_opts {
 	int repair;		/* rewrite what is rebuilt; 0: report only */
+	/* With repair: leave a storage directory that is gone as it is (a
+	 * scheduled scrub must not take an unmounted disk's mount point for
+	 * the disk); its fragments stay missing, reported. 0: recreate it. */
+	int keep_missing_dirs;
 	uint64_t max_bytes_per_sec;	/* read at most this fast; 0: no limit */
 	/* Called after every container with the running report. */
 	void (*progress)(void *arg, const store_scrub_report *r);

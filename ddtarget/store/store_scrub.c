@@ -398,6 +398,8 @@ static void repair(scrub *sc, ctr_scrub *cs, uint8_t *wrote)
 		wrote[i] = 0;
 		if (cs->state[i] == FS_GOOD)
 			continue;
+		if (!dir_exists(s->dirs[d]) && sc->o->keep_missing_dirs)
+			continue;	/* for the administrator to bring back */
 		rc = dir_exists(s->dirs[d]) ? 0 : sto_dir_restore(s, d);
 		if (rc == 0)
 			rc = cio_rewrite_frag(&s->L, c->cid, i, c->container_len,
