@@ -189,6 +189,7 @@ warn=1
 [ "$pct" -gt 1 ] || warn=0
 printf 'health_interval = 1\nspace_warning_pct = %s\n' "$warn" >"$conf"
 restart_daemon
+tap_ok "the scrub's verdict survives a restart" alert critical scrub-lost
 eventually "a space warning once the threshold is below the disk's use ($pct%)" alert warning space:root
 run al5 alerts
 tap_ok "it gives the threshold" grep -q "over the warning threshold of $warn%" "$dir/al5.out"

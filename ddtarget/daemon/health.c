@@ -266,3 +266,67 @@ void health_clean_done(alert_table *t, int rc, const char *msg)
 	else
 		alert_clear(t, "clean-failed");
 }
+
+/* ---- verdicts kept across restarts ----
+ * One named index value, "alerts": a line per alert, "severity id text". */
+
+#define VERDICTS_KEY "alerts"
+
+static int is_verdict(const char *id)
+{
+	return strncmp(id, "scrub-", 6) == 0 || strncmp(id, "clean-", 6) == 0;
+}
+
+int health_save_verdicts(alert_table *t, idx *ix)
+{
+	alert *v = NULL;
+	size_t n = 0, len = 0, cap = 1;
+	char *buf;
+	int rc;
+
+	rc = alert_list(t, &v, &n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		cap += ALERT_ID_MAX + ALERT_TEXT_MAX + 16;
+	buf = malloc(cap);
+	if (!buf) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (is_verdict(v[i].id))
+			len += (size_t)snprintf(buf + len, cap - len, "%d %s %s\n",
+						v[i].severity, v[i].id,
+						v[i].text);
+	rc = idx_put_value(ix, VERDICTS_KEY, buf, len);
+	free(buf);
+	free(v);
+	return rc;
+}
+
+void health_load_verdicts(alert_table *t, idx *ix)
+{
+	char *buf, *line, *save = NULL;
+	size_t len;
+	void *v;
+
+	if (idx_get_blob(ix, VERDICTS_KEY, &v, &len) < 0)
+		return;		/* none yet, or unreadable: nothing to show */
+	buf = realloc(v, len + 1);
+	if (!buf) {
+		free(v);
+		return;
+	}
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char id[ALERT_ID_MAX + 1];
+		int sev, used = 0;
+
+		if (sscanf(line, "%d %63s %n", &sev, id, &used) == 2 &&
+		    used > 0 && is_verdict(id))
+			(void)alert_raise(t, id, sev, "%s", line + used);
+	}
+	free(buf);
+}

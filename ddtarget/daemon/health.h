@@ -36,4 +36,11 @@ void health_scrub_done(alert_table *t, const scr_report *r);
 /* A clean that failed raises a warning; one that succeeds clears it. */
 void health_clean_done(alert_table *t, int rc, const char *msg);
 
+/* The verdicts of scrubs and cleans (alerts "scrub-*", "clean-*") are not
+ * conditions a check sees again: they are kept in the index so that a
+ * restarted daemon still shows them. Save after each verdict; load at
+ * start. */
+int health_save_verdicts(alert_table *t, idx *ix);
+void health_load_verdicts(alert_table *t, idx *ix);
+
 #endif

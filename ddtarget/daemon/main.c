@@ -228,11 +228,14 @@ static void clean_done(void *arg, int rc, const char *msg)
 			 r.reclaimed_bytes >> 20, r.bytes_copied >> 20,
 			 (double)(r.finished - r.started) / 1e9);
 	health_clean_done(d->alerts, rc, msg);
+	if ((rc = health_save_verdicts(d->alerts, d->ix)) < 0)
+		log_err("keeping the cleaning verdict: %s", ddterr_last(rc));
 }
 
 static void scrub_done(void *arg, const scr_report *r)
 {
 	ddtd *d = arg;
+	int rc;
 
 	if (r->rc == -ECANCELED)
 		log_info("%s", r->msg);
@@ -242,6 +245,8 @@ static void scrub_done(void *arg, const scr_report *r)
 		log_msg(r->clean ? LOG_INFO_ : LOG_ERR_, "scrub done: %s",
 			r->msg);
 	health_scrub_done(d->alerts, r);
+	if ((rc = health_save_verdicts(d->alerts, d->ix)) < 0)
+		log_err("keeping the scrub's verdict: %s", ddterr_last(rc));
 }
 
 /* ---- maintenance on its schedule ---- */
@@ -345,6 +350,7 @@ static int open_engine(ddtd *d)
 	rc = alert_table_new(&d->alerts);
 	if (rc < 0)
 		return rc;
+	health_load_verdicts(d->alerts, d->ix);
 	cc.threshold_pct = d->cfg.clean_threshold;
 	cc.done = clean_done;
 	cc.done_arg = d;

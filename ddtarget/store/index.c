@@ -280,6 +280,16 @@ static int write_batch(idx *x, rocksdb_writebatch_t *b, int sync,
 	return err ? db_err(err, what) : 0;
 }
 
+int idx_get_blob(idx *x, const char *name, void **out, size_t *out_len)
+{
+	char *v;
+	int rc = get(x, CF_DEFAULT, name, strlen(name), &v, out_len);
+
+	if (rc == 0)
+		*out = v;
+	return rc;
+}
+
 int idx_put_value(idx *x, const char *name, const void *buf, size_t len)
 {
 	rocksdb_writebatch_t *b = rocksdb_writebatch_create();

@@ -45,6 +45,9 @@ void idx_ctr_free(idx_ctr *c);
 /* A named value of exactly len bytes: 0, -ENOENT, -EBADMSG (other length),
  * -EIO. */
 int idx_get_value(idx *x, const char *name, void *buf, size_t len);
+/* A named value of any length, malloc'd into *out (free()). 0, -ENOENT,
+ * -EIO. */
+int idx_get_blob(idx *x, const char *name, void **out, size_t *out_len);
 /* Write a named value durably. */
 int idx_put_value(idx *x, const char *name, const void *buf, size_t len);
 
