@@ -254,6 +254,7 @@ static void test_unreadable(const char *root)
 static void test_prune_and_refusals(const char *root)
 {
 	char names[5][STORE_CKPT_NAME_MAX], dir[900];
+	char other[STORE_CKPT_NAME_MAX];
 	store_restore_report r;
 	store_config c;
 	int n, rc;
@@ -267,6 +268,24 @@ static void test_prune_and_refusals(const char *root)
 		rc = store_checkpoint(s, dir, 3, names[i], sizeof(names[i]));
 	n = count_ckpts(dir);
 	ok(rc == 0 && n == 3, "five checkpoints with keep 3 leave 3 (%d)", n);
+	{
+		/* A second store with checkpoints in the same directory:
+		 * each prunes only its own. */
+		char root2[1000];
+		store *s2;
+
+		snprintf(root2, sizeof(root2), "%s/second", root);
+		s2 = open_at(root2);
+		rc = s2 ? 0 : -1;
+		for (int i = 0; i < 4 && rc == 0; i++)
+			rc = store_checkpoint(s2, dir, 2, other, sizeof(other));
+		ok(rc == 0 && count_ckpts(dir) == 5 &&
+		   file_exists(path_join(dir, names[4])),
+		   "a second store sharing the directory keeps its 2 and "
+		   "leaves the first one's 3 (%d in all)", count_ckpts(dir));
+		if (s2)
+			store_close(s2);
+	}
 	ok(!file_exists(path_join(dir, names[1])) &&
 	   strcmp(names[3], names[4]) != 0 &&
 	   file_exists(path_join(dir, names[2])) &&
@@ -304,6 +323,11 @@ static void test_prune_and_refusals(const char *root)
 	ok(s && segdata_check(s, SEED, 0, 300) == 0,
 	   "and the store is left as it was");
 	store_close(s);
+	config(&c, root);
+	rc = store_restore_checkpoint(&c, dir, other, &r);
+	ok(rc == -EINVAL && strstr(ddterr_last(rc), "another store"),
+	   "another store's checkpoint, named, is refused: %s",
+	   ddterr_last(rc));
 }
 
 /* ---- online: checkpoints while a writer writes ---- */

@@ -322,6 +322,8 @@ typedef struct store_ckpt_info {
 	uint64_t bytes;		/* its files' sizes, added up */
 	uint64_t next_cid, containers, segments;
 	int k, m, ndirs;
+	char store_id[33];	/* the store it was taken of, in hex; "" in
+				   checkpoints older than the field */
 } store_ckpt_info;
 
 /* Call cb for every checkpoint in ckdir, oldest first (a non-zero return

@@ -211,6 +211,7 @@ typedef struct ckpt_meta {
 	int64_t created;
 	uint64_t next_cid, containers, segments, stored;
 	int k, m, ndirs;
+	char store_id[33];	/* hex; "" if the manifest has none */
 } ckpt_meta;
 
 static int manifest_write(const char *path, const ckpt_meta *mt,
@@ -227,9 +228,11 @@ static int manifest_write(const char *path, const ckpt_meta *mt,
 		     "containers %" PRIu64 "\n"
 		     "segments %" PRIu64 "\n"
 		     "stored_bytes %" PRIu64 "\n"
-		     "store %s\n",
+		     "store %s\n"
+		     "store_id %s\n",
 		     CKPT_FORMAT, mt->created, mt->next_cid, mt->k, mt->m,
-		     mt->ndirs, mt->containers, mt->segments, mt->stored, root);
+		     mt->ndirs, mt->containers, mt->segments, mt->stored, root,
+		     mt->store_id);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return ddterr_set(-ENAMETOOLONG, "checkpoint manifest: store "
 				  "path too long");
@@ -261,6 +264,8 @@ static void manifest_field(ckpt_meta *mt, const char *key, const char *val)
 		mt->segments = v;
 	else if (!strcmp(key, "stored_bytes"))
 		mt->stored = v;
+	else if (!strcmp(key, "store_id") && strlen(val) < sizeof(mt->store_id))
+		strcpy(mt->store_id, val);
 }
 
 static int manifest_read(const char *path, ckpt_meta *mt)
@@ -364,6 +369,7 @@ static int read_info(const char *ckdir, const char *name,
 	out->k = mt.k;
 	out->m = mt.m;
 	out->ndirs = mt.ndirs;
+	memcpy(out->store_id, mt.store_id, sizeof(out->store_id));
 	return 0;
 }
 
@@ -440,18 +446,37 @@ int store_checkpoint_list(const char *ckdir, store_ckpt_cb cb, void *arg)
 	return rc;
 }
 
-int sto_ckpt_find(const char *ckdir, const char *name, store_ckpt_info *out)
+/* Whether a checkpoint may be of the store with id want ("": any). */
+static int same_store(const store_ckpt_info *ci, const char *want)
+{
+	return !want || !*want || !ci->store_id[0] ||
+	       strcmp(ci->store_id, want) == 0;
+}
+
+int sto_ckpt_find(const char *ckdir, const char *name, const char *store_id,
+		  store_ckpt_info *out)
 {
 	ckpt_list l;
+	size_t i;
 	int rc;
 
-	if (name)
-		return read_info(ckdir, name, out);
+	if (name) {
+		rc = read_info(ckdir, name, out);
+		if (rc == 0 && !same_store(out, store_id))
+			rc = ddterr_set(-EINVAL, "checkpoint %s in %s is of "
+					"another store (%s)", name, ckdir,
+					out->store_id);
+		return rc;
+	}
 	rc = list_load(ckdir, &l);
-	if (rc == 0 && l.n == 0)
-		rc = ddterr_set(-ENOENT, "no checkpoints in %s", ckdir);
+	for (i = l.n; rc == 0 && i > 0 && !same_store(&l.v[i - 1], store_id);
+	     i--)
+		;
+	if (rc == 0 && i == 0)
+		rc = ddterr_set(-ENOENT, "no checkpoints of this store in %s",
+				ckdir);
 	if (rc == 0)
-		*out = l.v[l.n - 1];
+		*out = l.v[i - 1];
 	free(l.v);
 	return rc;
 }
@@ -585,17 +610,29 @@ static int publish(const char *ckdir, const char *tmp, int64_t created,
 			  CKPT_PREFIX "%s", ckdir, stamp);
 }
 
-/* Remove the oldest checkpoints until keep remain. Each is renamed to a
+/* Remove the oldest of this store's checkpoints until keep remain (a
+ * directory shared with another store keeps the other's; checkpoints
+ * from before store ids count as this store's). Each is renamed to a
  * .tmp name first, so a crash halfway through never leaves a damaged
  * checkpoint that looks whole. */
-static int prune(const char *ckdir, int keep)
+static int prune(const char *ckdir, int keep, const char *store_id)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
+	size_t mine = 0;
 	ckpt_list l;
 	int rc;
 
 	rc = list_load(ckdir, &l);
-	for (size_t i = 0; rc == 0 && i + (size_t)keep < l.n; i++) {
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		if (l.v[i].store_id[0] && strcmp(l.v[i].store_id, store_id))
+			l.v[i].name[0] = '\0';	/* another store's */
+		else
+			mine++;
+	}
+	for (size_t i = 0; rc == 0 && i < l.n && mine > (size_t)keep; i++) {
+		if (!l.v[i].name[0])
+			continue;
+		mine--;
 		rc = sto_pathf(path, sizeof(path), "%s/%s", ckdir, l.v[i].name);
 		if (rc == 0)
 			rc = tmp_name(ckdir, tmp, sizeof(tmp));
@@ -649,6 +686,8 @@ static int take(store *s, const char *ckdir, int keep, char *name,
 	if (rc < 0)
 		return rc;
 	rc = snapshot(s, tmp, &mt);
+	for (int i = 0; i < 16; i++)
+		snprintf(mt.store_id + 2 * i, 3, "%02x", s->id[i]);
 	if (rc == 0)
 		rc = sto_pathf(path, sizeof(path), "%s/" CKPT_MANIFEST, tmp);
 	if (rc == 0)
@@ -663,7 +702,7 @@ static int take(store *s, const char *ckdir, int keep, char *name,
 		return ddterr_set(rc, "checkpoint of store %s: %s", s->root,
 				  msg);
 	}
-	rc = prune(ckdir, keep);
+	rc = prune(ckdir, keep, mt.store_id);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
 		return ddterr_set(rc, "checkpoint %s taken, but %s", name, msg);

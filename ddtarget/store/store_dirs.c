@@ -299,3 +299,13 @@ int store_dir_status(store *s, store_dir_info *out, int *n)
 	*n = want;
 	return 0;
 }
+
+int sto_marker_id_hex(const char *dir, char hex[33])
+{
+	uint8_t id[ID_LEN];
+	int slot, rc = marker_read(dir, id, &slot);
+
+	if (rc == 0)
+		id_to_hex(id, hex);
+	return rc;
+}

@@ -142,6 +142,8 @@ void sto_sums_decode(sums *m, const uint8_t *p);
 int sto_grow_bloom_locked(store *s);
 
 /* store_dirs.c */
+/* The store id in dir's identity marker, as hex; -ENOENT, -EBADMSG. */
+int sto_marker_id_hex(const char *dir, char hex[33]);
 int sto_dirs_mark(store *s);
 int sto_dir_restore(store *s, int i);
 /* store_ckpt.c, for store_restore.c */
@@ -152,7 +154,10 @@ int64_t sto_now_ns(void);
 void sto_utc_stamp(int64_t ns, char *buf, size_t cap);	/* YYYYMMDDTHHMMSSZ */
 int sto_rm_tree(const char *path);
 int sto_copy_dir(const char *src, const char *dst);
-/* The checkpoint name in ckdir (NULL: the newest). */
-int sto_ckpt_find(const char *ckdir, const char *name, store_ckpt_info *out);
+/* The checkpoint name in ckdir (NULL: the newest), of the store whose id
+ * is store_id (hex; NULL or "": any store). A named checkpoint of another
+ * store is -EINVAL. */
+int sto_ckpt_find(const char *ckdir, const char *name, const char *store_id,
+		  store_ckpt_info *out);
 
 #endif

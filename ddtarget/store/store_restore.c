@@ -505,11 +505,14 @@ static int swap_in(const char *root, const char *restoring,
 static int restore_locked(const store_config *cfg, const char *ckdir,
 			  const char *name, store_restore_report *r)
 {
-	char src[4096], msg[512];
+	char src[4096], msg[512], id[33] = "";
 	char *restoring;
 	int rc;
 
-	rc = sto_ckpt_find(ckdir, name, &r->ckpt);
+	/* The root's marker says which store this is (a lost index leaves
+	 * it); without one, any checkpoint may be chosen, as before ids. */
+	(void)sto_marker_id_hex(cfg->root, id);
+	rc = sto_ckpt_find(ckdir, name, id, &r->ckpt);
 	if (rc == 0)
 		rc = check_geometry(cfg, &r->ckpt);
 	if (rc < 0)
