@@ -781,6 +781,7 @@ static void show_status(kvlist *l, const gopts *g)
 	if (phys >= 0 && stored >= 0)
 		printf("%-17s%s (physical / stored)\n", "ec overhead:",
 		       fmt_ratio((uint64_t)phys, (uint64_t)stored, b));
+	show_count(l, "files:", "files");
 	show_count(l, "segments:", "segments");
 	show_count(l, "containers:", "containers");
 	show_count(l, "storage units:", "storage_units");
@@ -790,6 +791,14 @@ static void show_status(kvlist *l, const gopts *g)
 		       maxs);
 	if (up >= 0)
 		printf("%-17s%s\n", "uptime:", fmt_secs((double)up, b));
+	{
+		int64_t deg = kv_get(l, "degraded_containers");
+
+		if (deg > 0)
+			printf("%-17s%" PRId64 " containers written without a "
+			       "missing directory's fragments (run 'ddt scrub "
+			       "start' once it is back)\n", "degraded:", deg);
+	}
 	show_next(l, "next clean:", "next_clean_ns");
 	show_next(l, "next checkpoint:", "next_checkpoint_ns");
 	show_next(l, "next expiry:", "next_expire_ns");
