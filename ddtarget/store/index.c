@@ -466,26 +466,37 @@ void idx_batch_free(idx_batch *b)
 	free(b);
 }
 
-int idx_kv_scan(idx *x, int space, const void *prefix, size_t plen,
-		const void *start, size_t slen, idx_kv_cb cb, void *arg)
+/* Call cb for the rows of column family cf from start (or prefix, or the
+ * first) while their keys begin with prefix; a non-zero return stops the
+ * scan and is returned. Whole-family scans pass fill_cache 0: they would
+ * flush the block cache of everything lookups need. */
+static int scan_cf(idx *x, int cf, const void *prefix, size_t plen,
+		   const void *start, size_t slen, int fill_cache,
+		   idx_kv_cb cb, void *arg, const char *what)
 {
+	rocksdb_readoptions_t *ro = x->ropts;
 	rocksdb_iterator_t *it;
 	char *err = NULL;
 	int rc = 0;
 
-	it = rocksdb_create_iterator_cf(x->db, x->ropts, x->cf[space_cf(space)]);
-	if (!it)
-		return -ENOMEM;
+	if (!fill_cache) {
+		if (!(ro = rocksdb_readoptions_create()))
+			return -ENOMEM;
+		rocksdb_readoptions_set_fill_cache(ro, 0);
+	}
+	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[cf]);
 	if (start)
 		rocksdb_iter_seek(it, start, slen);
-	else
+	else if (plen)
 		rocksdb_iter_seek(it, prefix, plen);
+	else
+		rocksdb_iter_seek_to_first(it);
 	for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
 		size_t kl, vl;
 		const char *k = rocksdb_iter_key(it, &kl);
 		const char *v = rocksdb_iter_value(it, &vl);
 
-		if (kl < plen || memcmp(k, prefix, plen) != 0)
+		if (plen && (kl < plen || memcmp(k, prefix, plen) != 0))
 			break;
 		rc = cb(arg, (const uint8_t *)k, kl, (const uint8_t *)v, vl);
 		if (rc)
@@ -494,99 +505,83 @@ int idx_kv_scan(idx *x, int space, const void *prefix, size_t plen,
 	if (rc == 0) {
 		rocksdb_iter_get_error(it, &err);
 		if (err)
-			rc = db_err(err, "scan");
+			rc = db_err(err, what);
 	}
 	rocksdb_iter_destroy(it);
+	if (ro != x->ropts)
+		rocksdb_readoptions_destroy(ro);
 	return rc;
+}
+
+int idx_kv_scan(idx *x, int space, const void *prefix, size_t plen,
+		const void *start, size_t slen, idx_kv_cb cb, void *arg)
+{
+	return scan_cf(x, space_cf(space), prefix, plen, start, slen, 1, cb,
+		       arg, "scan");
+}
+
+typedef struct fp_scan {
+	idx_fp_cb cb;
+	void *arg;
+} fp_scan;
+
+static int fp_row(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+		  size_t vl)
+{
+	fp_scan *f = arg;
+	fp_t fp;
+
+	if (kl != FP_LEN || vl != FP_VAL_LEN)
+		return ddterr_set(-EBADMSG, "index: malformed fingerprint "
+				  "entry (%zu/%zu bytes)", kl, vl);
+	memcpy(fp.b, k, FP_LEN);
+	return f->cb(f->arg, &fp, get_le64(v), get_le32(v + 8));
 }
 
 int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg)
 {
-	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-	rocksdb_iterator_t *it;
-	char *err = NULL;
+	fp_scan f = { .cb = cb, .arg = arg };
+
+	return scan_cf(x, CF_FP, NULL, 0, NULL, 0, 0, fp_row, &f, "scan");
+}
+
+typedef struct ctr_scan {
+	idx_ctr_cb cb;
+	void *arg;
+	int want_dir;
+} ctr_scan;
+
+static int ctr_row(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+		   size_t vl)
+{
+	ctr_scan *x = arg;
+	idx_ctr c;
 	int rc = 0;
 
-	if (!ro)
-		return -ENOMEM;
-	/* A full scan would flush the block cache of everything useful. */
-	rocksdb_readoptions_set_fill_cache(ro, 0);
-	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[CF_FP]);
-	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
-	     rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		const char *v = rocksdb_iter_value(it, &vl);
-		fp_t fp;
-
-		if (kl != FP_LEN || vl != FP_VAL_LEN) {
-			rc = ddterr_set(-EBADMSG, "index: malformed fingerprint "
-					"entry (%zu/%zu bytes)", kl, vl);
-			break;
-		}
-		memcpy(fp.b, k, FP_LEN);
-		rc = cb(arg, &fp, get_le64((const uint8_t *)v),
-			get_le32((const uint8_t *)v + 8));
-		if (rc)
-			break;
+	if (kl != 8)
+		return ddterr_set(-EBADMSG, "index: malformed container key "
+				  "(%zu bytes)", kl);
+	if (x->want_dir < 0) {	/* the id alone, damaged or not */
+		memset(&c, 0, sizeof(c));
+		c.cid = get_be64(k);
+	} else {
+		rc = decode_ctr(get_be64(k), v, vl, x->want_dir, &c);
 	}
-	if (rc == 0) {
-		rocksdb_iter_get_error(it, &err);
-		if (err)
-			rc = db_err(err, "scan");
-	}
-	rocksdb_iter_destroy(it);
-	rocksdb_readoptions_destroy(ro);
+	if (rc == 0)
+		rc = x->cb(x->arg, &c);
+	idx_ctr_free(&c);
 	return rc;
 }
 
 int idx_foreach_ctr(idx *x, uint64_t start, int want_dir, idx_ctr_cb cb,
 		    void *arg)
 {
-	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-	rocksdb_iterator_t *it;
+	ctr_scan c = { .cb = cb, .arg = arg, .want_dir = want_dir };
 	uint8_t key[8];
-	char *err = NULL;
-	idx_ctr c;
-	int rc = 0;
 
-	if (!ro)
-		return -ENOMEM;
-	rocksdb_readoptions_set_fill_cache(ro, 0);
-	it = rocksdb_create_iterator_cf(x->db, ro, x->cf[CF_CTR]);
 	put_be64(key, start);
-	for (rocksdb_iter_seek(it, (char *)key, sizeof(key));
-	     rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		const char *v = rocksdb_iter_value(it, &vl);
-
-		if (kl != 8) {
-			rc = ddterr_set(-EBADMSG, "index: malformed container "
-					"key (%zu bytes)", kl);
-			break;
-		}
-		if (want_dir < 0) {	/* the id alone, damaged or not */
-			memset(&c, 0, sizeof(c));
-			c.cid = get_be64((const uint8_t *)k);
-		} else {
-			rc = decode_ctr(get_be64((const uint8_t *)k),
-					(const uint8_t *)v, vl, want_dir, &c);
-		}
-		if (rc == 0)
-			rc = cb(arg, &c);
-		idx_ctr_free(&c);
-		if (rc)
-			break;
-	}
-	if (rc == 0) {
-		rocksdb_iter_get_error(it, &err);
-		if (err)
-			rc = db_err(err, "scan containers");
-	}
-	rocksdb_iter_destroy(it);
-	rocksdb_readoptions_destroy(ro);
-	return rc;
+	return scan_cf(x, CF_CTR, NULL, 0, key, sizeof(key), 0, ctr_row, &c,
+		       "scan containers");
 }
 
 int idx_put_ctr(idx *x, const idx_ctr *c)
