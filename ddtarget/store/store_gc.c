@@ -299,9 +299,10 @@ typedef struct doomed {
 	uint32_t nseg, k, m;
 	fp_t *dying;		/* entries still indexed here */
 	uint32_t ndying;
+	int kept;		/* not to be dropped (see drop_batch) */
 } doomed;
 
-/* The entries of container cid that the index still places there; -EBUSY
+/* The entries of container cid that the index still places there; kept
  * if one of them is live (it was not copied forward). */
 static int collect_dying(store *s, uint64_t cid, store_live_fn live,
 			 void *larg, doomed *d)
@@ -329,9 +330,12 @@ static int collect_dying(store *s, uint64_t cid, store_live_fn live,
 		if (c.ents[i].moved)
 			continue;
 		rc = located(s, &c.ents[i].fp, cid, i);
-		if (rc == 1 && live(larg, &c.ents[i].fp))
-			rc = -EBUSY;
-		else if (rc == 1)
+		if (rc == 1 && live(larg, &c.ents[i].fp)) {
+			d->kept = 1;
+			rc = 0;
+			break;
+		}
+		if (rc == 1)
 			d->dying[d->ndying++] = c.ents[i].fp;
 		if (rc > 0)
 			rc = 0;
@@ -378,9 +382,10 @@ static int drop_batch(store *s, doomed *d, size_t n, store_gc_drop_report *r)
 	pthread_mutex_lock(&s->lock);
 	next = s->sealed;
 	for (size_t i = 0; i < n; i++) {
-		if (pinned_since(s, &d[i])) {
+		if (!d[i].kept && pinned_since(s, &d[i]))
+			d[i].kept = 1;
+		if (d[i].kept) {
 			r->kept++;
-			d[i].cid = UINT64_MAX;	/* not to be unlinked */
 			continue;
 		}
 		cids[ncids++] = d[i].cid;
@@ -406,7 +411,7 @@ static int drop_batch(store *s, doomed *d, size_t n, store_gc_drop_report *r)
 		r->dropped += (uint32_t)ncids;
 		r->segments += at;
 		for (size_t i = 0; i < n; i++)
-			if (d[i].cid != UINT64_MAX)
+			if (!d[i].kept)
 				r->physical_bytes += d[i].physical;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -433,6 +438,7 @@ int store_gc_drop(store *s, const uint64_t *cids, size_t n,
 {
 	doomed *d = calloc(n ? n : 1, sizeof(*d));
 	size_t nd = 0;
+	uint32_t moved;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -442,28 +448,26 @@ int store_gc_drop(store *s, const uint64_t *cids, size_t n,
 	rc = store_flush(s);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = collect_dying(s, cids[i], live, larg, &d[nd]);
-		if (rc == -EBUSY || rc == -ENOENT) {
-			out->kept += rc == -EBUSY;
+		if (rc < 0) {
 			free(d[nd].dying);
-			rc = 0;
+			if (rc == -ENOENT)	/* gone already */
+				rc = 0;
 			continue;
 		}
-		nd += rc == 0;
+		nd++;
 	}
 	if (rc == 0)
 		rc = drop_batch(s, d, nd, out);
 	for (size_t i = 0; i < nd; i++) {
-		if (rc == 0 && d[i].cid != UINT64_MAX)
+		/* A kept container still holds the copies made forward
+		 * from it; a dropped one's fragments are garbage. */
+		if (rc == 0 && d[i].kept)
+			rc = tombstone_stale(s, d[i].cid, &moved);
+		else if (rc == 0)
 			unlink_fragments(s, &d[i]);
 		free(d[i].dying);
 	}
 	free(d);
-	/* A kept container still holds the copies made forward from it. */
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		uint32_t moved;
-
-		rc = tombstone_stale(s, cids[i], &moved);
-	}
 	return rc;
 }
 
