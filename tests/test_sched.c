@@ -92,19 +92,38 @@ static void tick(void *arg)
 	__atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST);
 }
 
+typedef struct tasks_seen {
+	char name[4][32];
+	int64_t next[4];
+	int n;
+} tasks_seen;
+
+static void note_task(void *arg, const char *name, int64_t next)
+{
+	tasks_seen *t = arg;
+
+	if (t->n < 4) {
+		snprintf(t->name[t->n], sizeof(t->name[0]), "%s", name);
+		t->next[t->n++] = next;
+	}
+}
+
 static void test_runner(void)
 {
 	sched_spec every, never;
-	int64_t next = 0;
+	tasks_seen seen = { 0 };
 	sched *s;
 
 	sched_parse("every 1s", &every);
 	sched_parse("never", &never);
 	ok(sched_new(&s) == 0 && sched_add(s, "tick", &every, tick, NULL) == 0
 	   && sched_add(s, "idle", &never, tick, NULL) == 0, "two tasks");
-	ok(sched_next_of(s, "idle", &next) == 0 && next == INT64_MAX,
-	   "the never task is never due");
-	ok(sched_next_of(s, "nosuch", &next) == -ENOENT, "an unknown task");
+	sched_foreach(s, note_task, &seen);
+	ok(seen.n == 2 && strcmp(seen.name[1], "idle") == 0 &&
+	   seen.next[1] == INT64_MAX, "the never task is never due");
+	ok(strcmp(seen.name[0], "tick") == 0 && seen.next[0] < INT64_MAX &&
+	   seen.next[0] > 0, "the other has a time, and no other task is "
+	   "listed");
 	ok(sched_start(s) == 0, "the runner starts");
 	usleep(3500 * 1000);
 	sched_free(s);

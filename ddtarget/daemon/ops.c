@@ -167,20 +167,28 @@ static void data_capacity(ddtd *d, uint64_t *cap, uint64_t *avail)
 }
 
 /* When each maintenance task next runs by itself; none when never. */
+typedef struct next_ctx {
+	wbuf *w;
+	uint32_t *n;
+} next_ctx;
+
+static void next_kv(void *arg, const char *name, int64_t next)
+{
+	next_ctx *x = arg;
+	char key[64];
+
+	if (next == INT64_MAX)
+		return;
+	snprintf(key, sizeof(key), "next_%s_ns", name);
+	kv(x->w, x->n, key, (uint64_t)next);
+}
+
 static void status_schedule(ddtd *d, wbuf *w, uint32_t *n)
 {
-	static const char *const tasks[] = { "clean", "checkpoint", "expire",
-					     "scrub" };
-	char key[64];
-	int64_t next;
+	next_ctx x = { .w = w, .n = n };
 
-	for (size_t i = 0; d->sc && i < sizeof(tasks) / sizeof(tasks[0]); i++) {
-		if (sched_next_of(d->sc, tasks[i], &next) < 0 ||
-		    next == INT64_MAX)
-			continue;
-		snprintf(key, sizeof(key), "next_%s_ns", tasks[i]);
-		kv(w, n, key, (uint64_t)next);
-	}
+	if (d->sc)
+		sched_foreach(d->sc, next_kv, &x);
 }
 
 /* ---- health: directories, alerts ---- */

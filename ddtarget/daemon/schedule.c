@@ -271,16 +271,10 @@ void sched_free(sched *s)
 	free(s);
 }
 
-int sched_next_of(sched *s, const char *name, int64_t *out)
+void sched_foreach(sched *s, sched_task_cb cb, void *arg)
 {
-	int rc = -ENOENT;
-
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->n; i++)
-		if (strcmp(s->t[i].name, name) == 0) {
-			*out = s->t[i].next;
-			rc = 0;
-		}
+		cb(arg, s->t[i].name, s->t[i].next);
 	pthread_mutex_unlock(&s->mu);
-	return rc;
 }

@@ -46,7 +46,10 @@ int sched_start(sched *s);
 /* Stop the thread (a task under way finishes first) and free. */
 void sched_free(sched *s);
 
-/* When task name is next due (ns), INT64_MAX if never; -ENOENT. */
-int sched_next_of(sched *s, const char *name, int64_t *out);
+/* cb for every task, in the order added, with when it is next due (ns
+ * since the epoch; INT64_MAX: never). Under the runner's lock: cb must be
+ * quick and not call back into s. */
+typedef void (*sched_task_cb)(void *arg, const char *name, int64_t next);
+void sched_foreach(sched *s, sched_task_cb cb, void *arg);
 
 #endif
