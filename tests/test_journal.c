@@ -443,6 +443,28 @@ static void test_commit_faults(void)
 	}
 }
 
+
+/* Commit j's staged records in a child armed to crash at its first write,
+ * and close j here: 1 if the child died of that crash. */
+static int crash_commit(jnl *j)
+{
+	pid_t pid;
+	int st = 0;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		tap_bail("fork");
+	if (pid == 0) {
+		fio_fault_arm(FIO_FAULT_CRASH, 0, 0);
+		jnl_commit(j);
+		_exit(0);
+	}
+	jnl_close(j);
+	if (waitpid(pid, &st, 0) != pid)
+		tap_bail("waitpid");
+	return WIFEXITED(st) && WEXITSTATUS(st) == FIO_CRASH_STATUS;
+}
 /* Crash in the middle of the second batch's write: everything committed
  * survives, and the log is cut at a record boundary. */
 static void test_crash(void)
@@ -453,8 +475,7 @@ static void test_crash(void)
 	jnl *j = NULL;
 	size_t batch = 0, torn_end = 0;
 	long committed, good_end = 0;
-	pid_t pid;
-	int st = 0, rc, whole = 0;
+	int rc, whole = 0;
 
 	if (jnl_create(&j, p, 5, NULL, 0) != 0)
 		tap_bail("create");
@@ -475,20 +496,7 @@ static void test_crash(void)
 		whole++;
 		good_end = (long)torn_end;
 	}
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		tap_bail("fork");
-	if (pid == 0) {
-		fio_fault_arm(FIO_FAULT_CRASH, 0, 0);
-		jnl_commit(j);
-		_exit(0);
-	}
-	jnl_close(j);
-	if (waitpid(pid, &st, 0) != pid)
-		tap_bail("waitpid");
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == FIO_CRASH_STATUS,
-	   "the child dies in the middle of its commit");
+	ok(crash_commit(j), "the child dies in the middle of its commit");
 	ok(file_size(p) == committed + (long)(batch / 2),
 	   "it left the committed batch and half of the torn one on disk");
 	rc = replay(p, &got, &cid, &tail);
@@ -593,8 +601,7 @@ static void test_direct(void)
 	recs want = { 0 }, lost = { 0 }, got;
 	uint64_t cid, tail;
 	jnl *j = NULL;
-	pid_t pid;
-	int st = 0, rc, good = 1;
+	int rc, good = 1;
 
 	jnl_set_direct(1);
 	if (jnl_create(&j, p, 9, NULL, 0) != 0)
@@ -619,19 +626,7 @@ static void test_direct(void)
 	ok(jnl_commit(j) == 0, "reopened mid-block, it commits more");
 	for (int i = 0; i < 8; i++)
 		stage(j, &lost, 8000);
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		tap_bail("fork");
-	if (pid == 0) {
-		fio_fault_arm(FIO_FAULT_CRASH, 0, 0);
-		jnl_commit(j);
-		_exit(0);
-	}
-	jnl_close(j);
-	waitpid(pid, &st, 0);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == FIO_CRASH_STATUS,
-	   "a child dies in the middle of a padded write");
+	ok(crash_commit(j), "a child dies in the middle of a padded write");
 	rc = replay(p, &got, &cid, &tail);
 	ok(rc == 0 && got.n >= want.n && got.n <= want.n + lost.n &&
 	   recs_same(&got, 0, &want, 0, want.n) &&
