@@ -704,24 +704,25 @@ int ddtc_rename(ddtc *c, uint64_t sdir, const char *sname, uint64_t ddir,
 	return rpc_simple(c, &w, DDT_OP_RENAME);
 }
 
-int ddtc_unlink(ddtc *c, uint64_t dir, const char *name)
+/* UNLINK and RMDIR: the same request, a name in a directory. */
+static int remove_name(ddtc *c, uint8_t op, uint64_t dir, const char *name)
 {
 	wbuf w;
 
-	conn_begin(&w, DDT_OP_UNLINK);
+	conn_begin(&w, op);
 	wb_u64(&w, dir);
 	wb_str(&w, name);
-	return rpc_simple(c, &w, DDT_OP_UNLINK);
+	return rpc_simple(c, &w, op);
+}
+
+int ddtc_unlink(ddtc *c, uint64_t dir, const char *name)
+{
+	return remove_name(c, DDT_OP_UNLINK, dir, name);
 }
 
 int ddtc_rmdir(ddtc *c, uint64_t dir, const char *name)
 {
-	wbuf w;
-
-	conn_begin(&w, DDT_OP_RMDIR);
-	wb_u64(&w, dir);
-	wb_str(&w, name);
-	return rpc_simple(c, &w, DDT_OP_RMDIR);
+	return remove_name(c, DDT_OP_RMDIR, dir, name);
 }
 
 int ddtc_setattr(ddtc *c, uint64_t ino, uint32_t mask, const ddt_attr *v,
