@@ -111,7 +111,8 @@ static const char conn_help[] =
 static const char password_help[] =
 "\n"
 "The password is read from --password-file, else $DDT_PASSWORD, else\n"
-"~/" PASSWORD_FILE "; never from the command line.\n";
+"~/" PASSWORD_FILE "; never from the command line. $DDT_TIMEOUT: seconds\n"
+"the target may stay silent while ddt waits before it gives up (600).\n";
 
 static void print_help(void)
 {

@@ -1,14 +1,14 @@
 /* ops.c - one handler per opcode: parse the request payload (trusting no
  * count and no length), call the engine, encode the reply. The handlers run
- * on worker threads, several per session at once. */
-#include "ops.h"
+ * on worker threads, several per session at once. Status, alerts and the
+ * maintenance jobs' requests are in ops_maint.c. */
+#include "ops_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 
 #include "cdc.h"
@@ -49,7 +49,7 @@ uint32_t ops_status(int rc)
 	}
 }
 
-static int64_t now_ns(void)
+int64_t ops_now_ns(void)
 {
 	struct timespec ts;
 
@@ -63,7 +63,7 @@ static int bad_payload(const char *op)
 }
 
 /* Parsing ends here: every field read and nothing left over. */
-static int parsed(const rbuf *r, uint8_t op)
+int ops_parsed(const rbuf *r, uint8_t op)
 {
 	return rb_done(r) ? bad_payload(ddt_op_name(op)) : 0;
 }
@@ -129,212 +129,14 @@ static int op_auth(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
 	return 0;
 }
 
-static void kv(wbuf *w, uint32_t *n, const char *key, uint64_t v)
+void ops_kv(wbuf *w, uint32_t *n, const char *key, uint64_t v)
 {
 	wb_str(w, key);
 	wb_u64(w, v);
 	(*n)++;
 }
 
-/* Capacity of the data directories' file systems, each counted once. */
-static void data_capacity(ddtd *d, uint64_t *cap, uint64_t *avail)
-{
-	unsigned long seen[STORE_MAX_DIRS];
-	int nseen = 0, k, m, ndirs;
-	char path[PATH_MAX + 32];
-	struct statvfs v;
-
-	*cap = *avail = 0;
-	store_geometry(d->st, &k, &m, &ndirs);
-	for (int i = 0; i < ndirs; i++) {
-		int dup = 0;
-
-		if (d->cfg.ndata_dirs)
-			snprintf(path, sizeof(path), "%s", d->cfg.data_dirs[i]);
-		else
-			snprintf(path, sizeof(path), "%s/data/dir%d",
-				 d->cfg.store, i);
-		if (statvfs(path, &v) != 0)
-			continue;
-		for (int j = 0; j < nseen; j++)
-			dup |= seen[j] == v.f_fsid;
-		if (dup)
-			continue;
-		seen[nseen++] = v.f_fsid;
-		*cap += (uint64_t)v.f_blocks * v.f_frsize;
-		*avail += (uint64_t)v.f_bavail * v.f_frsize;
-	}
-}
-
-/* When each maintenance task next runs by itself; none when never. */
-typedef struct next_ctx {
-	wbuf *w;
-	uint32_t *n;
-} next_ctx;
-
-static void next_kv(void *arg, const char *name, int64_t next)
-{
-	next_ctx *x = arg;
-	char key[64];
-
-	if (next == INT64_MAX)
-		return;
-	snprintf(key, sizeof(key), "next_%s_ns", name);
-	kv(x->w, x->n, key, (uint64_t)next);
-}
-
-static void status_schedule(ddtd *d, wbuf *w, uint32_t *n)
-{
-	next_ctx x = { .w = w, .n = n };
-
-	if (d->sc)
-		sched_foreach(d->sc, next_kv, &x);
-}
-
-/* ---- health: directories, alerts ---- */
-
-/* "root" or "dirN": the prefix of a directory's STATUS keys. */
-static void dir_key(const store_dir_info *di, const char *what, char *buf,
-		    size_t cap)
-{
-	if (di->index < 0)
-		snprintf(buf, cap, "root.%s", what);
-	else
-		snprintf(buf, cap, "dir%d.%s", di->index, what);
-}
-
-/* STATUS's keys for each directory, the geometry and the alert counts. */
-static void status_health(ddtd *d, wbuf *w, uint32_t *n)
-{
-	store_dir_info di[STORE_DIR_INFO_MAX];
-	int nd = STORE_DIR_INFO_MAX, k, m, ndirs;
-	alert_counts ac;
-	char key[32];
-
-	store_geometry(d->st, &k, &m, &ndirs);
-	kv(w, n, "ec_k", (uint64_t)k);
-	kv(w, n, "ec_m", (uint64_t)m);
-	kv(w, n, "data_dirs", (uint64_t)ndirs);
-	if (store_dir_status(d->st, di, &nd) == 0)
-		for (int i = 0; i < nd; i++) {
-			uint64_t pct = (uint64_t)di[i].used_pct;
-
-			/* Rounded up, as df shows it. */
-			pct += (double)pct < di[i].used_pct;
-			dir_key(&di[i], "present", key, sizeof(key));
-			kv(w, n, key, (uint64_t)di[i].present);
-			dir_key(&di[i], "capacity_bytes", key, sizeof(key));
-			kv(w, n, key, di[i].total_bytes);
-			dir_key(&di[i], "used_bytes", key, sizeof(key));
-			kv(w, n, key, di[i].used_bytes);
-			dir_key(&di[i], "free_bytes", key, sizeof(key));
-			kv(w, n, key, di[i].free_bytes);
-			dir_key(&di[i], "used_pct", key, sizeof(key));
-			kv(w, n, key, pct);
-		}
-	alert_get_counts(d->alerts, &ac);
-	kv(w, n, "alerts_critical", ac.critical);
-	kv(w, n, "alerts_warning", ac.warning);
-	kv(w, n, "alerts_info", ac.info);
-	kv(w, n, "alerts_seq", ac.seq);
-}
-
-static void kv_str(wbuf *w, uint32_t *n, const char *key, const char *v)
-{
-	wb_str(w, key);
-	wb_str(w, v);
-	(*n)++;
-}
-
-/* What STATUS cannot carry in a u64: each directory's path and problem. */
-static int op_status_text(ddtd *d, rbuf *r, wbuf *w)
-{
-	store_dir_info di[STORE_DIR_INFO_MAX];
-	int nd = STORE_DIR_INFO_MAX, rc;
-	uint32_t n = 0;
-	char key[32];
-	size_t at;
-
-	if ((rc = parsed(r, DDT_OP_STATUS_TEXT)) < 0 ||
-	    (rc = store_dir_status(d->st, di, &nd)) < 0)
-		return rc;
-	at = w->len;
-	wb_u32(w, 0);
-	for (int i = 0; i < nd; i++) {
-		dir_key(&di[i], "path", key, sizeof(key));
-		kv_str(w, &n, key, di[i].path);
-		dir_key(&di[i], "problem", key, sizeof(key));
-		kv_str(w, &n, key, di[i].problem);
-	}
-	wb_put_u32_at(w, at, n);
-	return 0;
-}
-
-static int op_alerts(ddtd *d, rbuf *r, wbuf *w)
-{
-	alert *v = NULL;
-	size_t n = 0;
-	int rc;
-
-	if ((rc = parsed(r, DDT_OP_ALERTS)) < 0 ||
-	    (rc = alert_list(d->alerts, &v, &n)) < 0)
-		return rc;
-	wb_u32(w, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		wb_str(w, v[i].id);
-		wb_u8(w, (uint8_t)v[i].severity);
-		wb_i64(w, v[i].since);
-		wb_str(w, v[i].text);
-	}
-	free(v);
-	return 0;
-}
-
-static int op_status(ddtd *d, rbuf *r, wbuf *w)
-{
-	store_stats st;
-	ns_stats nst;
-	uint64_t cap, avail;
-	uint32_t n = 0;
-	size_t at;
-	int rc;
-
-	if ((rc = parsed(r, DDT_OP_STATUS)) < 0)
-		return rc;
-	store_get_stats(d->st, &st);
-	rc = ns_get_stats(d->ns, &nst);
-	if (rc < 0)
-		return rc;
-	data_capacity(d, &cap, &avail);
-	at = w->len;
-	wb_u32(w, 0);
-	kv(w, &n, "capacity_bytes", cap);
-	kv(w, &n, "used_bytes", cap - avail);
-	kv(w, &n, "free_bytes", avail);
-	kv(w, &n, "logical_bytes", nst.logical_bytes);
-	kv(w, &n, "stored_bytes", st.stored_bytes);
-	kv(w, &n, "raw_bytes", st.raw_bytes);
-	kv(w, &n, "physical_bytes", st.physical_bytes);
-	kv(w, &n, "segments", st.segments);
-	kv(w, &n, "containers", st.containers);
-	kv(w, &n, "degraded_containers", st.degraded_containers);
-	kv(w, &n, "files", nst.files);
-	kv(w, &n, "sessions", (uint64_t)__atomic_load_n(&d->sessions,
-							  __ATOMIC_RELAXED));
-	kv(w, &n, "max_sessions", (uint64_t)d->cfg.max_sessions);
-	kv(w, &n, "storage_units", nst.storage_units);
-	kv(w, &n, "backups", nst.backups);
-	kv(w, &n, "uptime_seconds",
-	   (uint64_t)((now_ns() - d->started) / 1000000000));
-	status_schedule(d, w, &n);
-	status_health(d, w, &n);
-	wb_put_u32_at(w, at, n);
-	return 0;
-}
-
-/* ---- storage units ---- */
-
-static int need_admin(ops_session *ss, const char *what)
+int ops_need_admin(ops_session *ss, const char *what)
 {
 	int authed;
 
@@ -343,6 +145,8 @@ static int need_admin(ops_session *ss, const char *what)
 	return 0;
 }
 
+/* ---- storage units ---- */
+
 static int op_su_create(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
 {
 	char name[DDT_MAX_STR + 1];
@@ -350,8 +154,8 @@ static int op_su_create(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
 	int rc;
 
 	rb_str(r, name, sizeof(name));
-	if ((rc = parsed(r, DDT_OP_SU_CREATE)) < 0 ||
-	    (rc = need_admin(ss, "creating a storage unit")) < 0 ||
+	if ((rc = ops_parsed(r, DDT_OP_SU_CREATE)) < 0 ||
+	    (rc = ops_need_admin(ss, "creating a storage unit")) < 0 ||
 	    (rc = ns_su_create(d->ns, name, &su)) < 0)
 		return rc;
 	wb_u64(w, su.root);
@@ -382,7 +186,7 @@ static int op_su_list(ddtd *d, rbuf *r, wbuf *w)
 	size_t at;
 	int rc;
 
-	if ((rc = parsed(r, DDT_OP_SU_LIST)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_SU_LIST)) < 0)
 		return rc;
 	at = w->len;
 	wb_u32(w, 0);
@@ -399,8 +203,8 @@ static int op_su_delete(ddtd *d, ops_session *ss, rbuf *r)
 
 	rb_str(r, name, sizeof(name));
 	recursive = rb_u8(r);
-	if ((rc = parsed(r, DDT_OP_SU_DELETE)) < 0 ||
-	    (rc = need_admin(ss, "deleting a storage unit")) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_SU_DELETE)) < 0 ||
+	    (rc = ops_need_admin(ss, "deleting a storage unit")) < 0)
 		return rc;
 	return ns_su_delete(d->ns, name, recursive);
 }
@@ -423,7 +227,7 @@ static int op_su_open(ddtd *d, rbuf *r, wbuf *w)
 	int rc;
 
 	rb_str(r, name, sizeof(name));
-	if ((rc = parsed(r, DDT_OP_SU_OPEN)) < 0 ||
+	if ((rc = ops_parsed(r, DDT_OP_SU_OPEN)) < 0 ||
 	    (rc = ns_su_get(d->ns, name, &su)) < 0)
 		return rc;
 	su_reply(w, &su);
@@ -446,8 +250,8 @@ static int op_su_set(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
 	retention = rb_u64(r);
 	lock = rb_u8(r);
 	quota = rb_u64(r);
-	if ((rc = parsed(r, DDT_OP_SU_SET)) < 0 ||
-	    (rc = need_admin(ss, "changing a storage unit's settings")) < 0 ||
+	if ((rc = ops_parsed(r, DDT_OP_SU_SET)) < 0 ||
+	    (rc = ops_need_admin(ss, "changing a storage unit's settings")) < 0 ||
 	    (rc = ns_su_set(d->ns, name, mask, retention, lock, quota,
 			    &su)) < 0)
 		return rc;
@@ -464,7 +268,7 @@ static int op_backup_set(ddtd *d, rbuf *r)
 	rb_str(r, su, sizeof(su));
 	rb_str(r, id, sizeof(id));
 	expires = rb_i64(r);
-	if ((rc = parsed(r, DDT_OP_BACKUP_SET)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_BACKUP_SET)) < 0)
 		return rc;
 	return ns_backup_set_expiry(d->ns, su, id, expires);
 }
@@ -499,11 +303,11 @@ static int op_expire(ddtd *d, rbuf *r, wbuf *w)
 
 	rb_str(r, su, sizeof(su));
 	dry_run = rb_u8(r);
-	if ((rc = parsed(r, DDT_OP_EXPIRE)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_EXPIRE)) < 0)
 		return rc;
 	at = w->len;
 	wb_u32(w, 0);
-	rc = ns_expire(d->ns, su[0] ? su : NULL, now_ns(), dry_run, expire_cb,
+	rc = ns_expire(d->ns, su[0] ? su : NULL, ops_now_ns(), dry_run, expire_cb,
 		       &c);
 	if (rc > 0)
 		rc = 0;
@@ -528,7 +332,7 @@ static int op_lookup(ddtd *d, rbuf *r, wbuf *w)
 	int rc;
 
 	rb_str(r, name, sizeof(name));
-	if ((rc = parsed(r, DDT_OP_LOOKUP)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_LOOKUP)) < 0)
 		return rc;
 	return reply_attr(w, ns_lookup(d->ns, dir, name, &a), &a);
 }
@@ -539,7 +343,7 @@ static int op_getattr(ddtd *d, rbuf *r, wbuf *w)
 	ddt_attr a;
 	int rc;
 
-	if ((rc = parsed(r, DDT_OP_GETATTR)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_GETATTR)) < 0)
 		return rc;
 	return reply_attr(w, ns_getattr(d->ns, ino, &a), &a);
 }
@@ -558,7 +362,7 @@ static int op_mkdir(ddtd *d, rbuf *r, wbuf *w)
 	uid = rb_u32(r);
 	gid = rb_u32(r);
 	mtime = rb_i64(r);
-	if ((rc = parsed(r, DDT_OP_MKDIR)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_MKDIR)) < 0)
 		return rc;
 	return reply_attr(w, ns_mkdir(d->ns, dir, name, mode, uid, gid, mtime,
 				      &a), &a);
@@ -593,7 +397,7 @@ static int op_readdir(ddtd *d, rbuf *r, wbuf *w)
 
 	rb_str(r, after, sizeof(after));
 	max = rb_u32(r);
-	if ((rc = parsed(r, DDT_OP_READDIR)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_READDIR)) < 0)
 		return rc;
 	if (max == 0 || max > 100000)
 		max = 100000;
@@ -621,7 +425,7 @@ static int op_rename(ddtd *d, rbuf *r)
 	rb_str(r, sname, sizeof(sname));
 	ddir = rb_u64(r);
 	rb_str(r, dname, sizeof(dname));
-	if ((rc = parsed(r, DDT_OP_RENAME)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_RENAME)) < 0)
 		return rc;
 	return ns_rename(d->ns, sdir, sname, ddir, dname);
 }
@@ -633,7 +437,7 @@ static int op_unlink_rmdir(ddtd *d, rbuf *r, uint8_t op)
 	int rc;
 
 	rb_str(r, name, sizeof(name));
-	if ((rc = parsed(r, op)) < 0)
+	if ((rc = ops_parsed(r, op)) < 0)
 		return rc;
 	return op == DDT_OP_RMDIR ? ns_rmdir(d->ns, dir, name)
 				  : ns_unlink(d->ns, dir, name);
@@ -651,7 +455,7 @@ static int op_setattr(ddtd *d, rbuf *r, wbuf *w)
 	v.gid = rb_u32(r);
 	v.atime = rb_i64(r);
 	v.mtime = rb_i64(r);
-	if ((rc = parsed(r, DDT_OP_SETATTR)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_SETATTR)) < 0)
 		return rc;
 	return reply_attr(w, ns_setattr(d->ns, ino, mask, &v, &a), &a);
 }
@@ -670,7 +474,7 @@ static int op_symlink(ddtd *d, rbuf *r, wbuf *w)
 	uid = rb_u32(r);
 	gid = rb_u32(r);
 	mtime = rb_i64(r);
-	if ((rc = parsed(r, DDT_OP_SYMLINK)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_SYMLINK)) < 0)
 		return rc;
 	return reply_attr(w, ns_symlink(d->ns, dir, name, target, uid, gid,
 					mtime, &a), &a);
@@ -682,7 +486,7 @@ static int op_readlink(ddtd *d, rbuf *r, wbuf *w)
 	uint64_t ino = rb_u64(r);
 	int rc;
 
-	if ((rc = parsed(r, DDT_OP_READLINK)) < 0 ||
+	if ((rc = ops_parsed(r, DDT_OP_READLINK)) < 0 ||
 	    (rc = ns_readlink(d->ns, ino, target, sizeof(target))) < 0)
 		return rc;
 	wb_str(w, target);
@@ -697,7 +501,7 @@ static int op_link(ddtd *d, rbuf *r, wbuf *w)
 	int rc;
 
 	rb_str(r, name, sizeof(name));
-	if ((rc = parsed(r, DDT_OP_LINK)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_LINK)) < 0)
 		return rc;
 	return reply_attr(w, ns_link(d->ns, ino, dir, name, &a), &a);
 }
@@ -716,7 +520,7 @@ static int op_fp_query(ddtd *d, rbuf *r, wbuf *w)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
 		rb_fp(r, &fps[i]);
-	if ((rc = parsed(r, DDT_OP_FP_QUERY)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_FP_QUERY)) < 0)
 		goto out;
 	present = malloc(n ? n : 1);
 	if (!present) {
@@ -759,7 +563,7 @@ static int op_seg_put(ddtd *d, rbuf *r, wbuf *w)
 		segs[i].stored_len = rb_u32(r);
 		segs[i].data = rb_bytes(r, segs[i].stored_len);
 	}
-	rc = parsed(r, DDT_OP_SEG_PUT);
+	rc = ops_parsed(r, DDT_OP_SEG_PUT);
 	if (rc == 0)
 		rc = store_put(d->st, segs, n, &fresh);
 	if (rc == 0)
@@ -791,7 +595,7 @@ static int op_commit(ddtd *d, rbuf *r, wbuf *w)
 		e[i].level = rb_u8(r);
 		rb_fp(r, &e[i].root);
 	}
-	rc = parsed(r, DDT_OP_COMMIT);
+	rc = ops_parsed(r, DDT_OP_COMMIT);
 	if (rc == 0 && !(out = calloc(n ? n : 1, sizeof(*out))))
 		rc = -ENOMEM;
 	if (rc == 0)
@@ -843,7 +647,7 @@ static int op_seg_get(ddtd *d, rbuf *r, wbuf *w)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
 		rb_fp(r, &fps[i]);
-	rc = parsed(r, DDT_OP_SEG_GET);
+	rc = ops_parsed(r, DDT_OP_SEG_GET);
 	if (rc == 0)
 		wb_u32(w, n);
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
@@ -891,7 +695,7 @@ static int op_read(ddtd *d, rbuf *r, wbuf *w)
 	size_t at;
 	int rc;
 
-	if ((rc = parsed(r, DDT_OP_READ)) < 0 ||
+	if ((rc = ops_parsed(r, DDT_OP_READ)) < 0 ||
 	    (rc = ns_getattr(d->ns, ino, &a)) < 0)
 		return rc;
 	if (a.type != DDT_T_FILE)
@@ -942,8 +746,8 @@ static int op_backup_begin(ddtd *d, rbuf *r, wbuf *w)
 	rb_str(r, su, sizeof(su));
 	rb_str(r, name, sizeof(name));
 	retain = rb_i64(r);
-	if ((rc = parsed(r, DDT_OP_BACKUP_BEGIN)) < 0 ||
-	    (rc = ns_backup_begin(d->ns, su, name, now_ns(), retain, &b,
+	if ((rc = ops_parsed(r, DDT_OP_BACKUP_BEGIN)) < 0 ||
+	    (rc = ns_backup_begin(d->ns, su, name, ops_now_ns(), retain, &b,
 				  &a)) < 0)
 		return rc;
 	wb_str(w, b.id);
@@ -958,7 +762,7 @@ static int op_backup_end(ddtd *d, rbuf *r, wbuf *w)
 	ddt_attr a;
 	int rc;
 
-	if ((rc = parsed(r, DDT_OP_BACKUP_END)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_BACKUP_END)) < 0)
 		return rc;
 	/* Everything the backup's commits name must be durable before the
 	 * backup is called complete. */
@@ -993,7 +797,7 @@ static int op_backup_list(ddtd *d, rbuf *r, wbuf *w)
 	int rc;
 
 	rb_str(r, su, sizeof(su));
-	if ((rc = parsed(r, DDT_OP_BACKUP_LIST)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_BACKUP_LIST)) < 0)
 		return rc;
 	at = w->len;
 	wb_u32(w, 0);
@@ -1009,191 +813,15 @@ static int op_backup_delete(ddtd *d, rbuf *r)
 
 	rb_str(r, su, sizeof(su));
 	rb_str(r, id, sizeof(id));
-	if ((rc = parsed(r, DDT_OP_BACKUP_DELETE)) < 0)
+	if ((rc = ops_parsed(r, DDT_OP_BACKUP_DELETE)) < 0)
 		return rc;
 	return ns_backup_delete(d->ns, su, id);
-}
-
-/* ---- checkpoints ----
- * Taking one flushes RocksDB and links or copies its files: seconds of
- * I/O at worst, which is why it runs here, on a worker, like every
- * request, and never on the event loop. */
-
-static int op_checkpoint(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
-{
-	char name[STORE_CKPT_NAME_MAX];
-	int rc;
-
-	if ((rc = parsed(r, DDT_OP_CHECKPOINT)) < 0 ||
-	    (rc = need_admin(ss, "taking a checkpoint")) < 0 ||
-	    (rc = store_checkpoint(d->st, NULL, 0, name, sizeof(name))) < 0)
-		return rc;
-	wb_str(w, name);
-	return 0;
-}
-
-static int ckpt_list_cb(void *arg, const store_ckpt_info *ci)
-{
-	void **a = arg;
-	wbuf *w = a[0];
-
-	wb_str(w, ci->name);
-	wb_i64(w, ci->created);
-	wb_u64(w, ci->bytes);
-	(*(uint32_t *)a[1])++;
-	return w->err;
-}
-
-static int op_checkpoint_list(ddtd *d, rbuf *r, wbuf *w)
-{
-	uint32_t n = 0;
-	void *a[2] = { w, &n };
-	size_t at;
-	int rc;
-
-	if ((rc = parsed(r, DDT_OP_CHECKPOINT_LIST)) < 0)
-		return rc;
-	at = w->len;
-	wb_u32(w, 0);
-	rc = store_checkpoint_list(store_checkpoint_dir(d->st), ckpt_list_cb,
-				   a);
-	wb_put_u32_at(w, at, n);
-	return rc;
-}
-
-/* ---- dispatch ---- */
-
-/* ---- cleaning ---- */
-
-static int op_clean_start(ddtd *d, ops_session *ss, rbuf *r)
-{
-	int rc;
-
-	if ((rc = parsed(r, DDT_OP_CLEAN_START)) < 0 ||
-	    (rc = need_admin(ss, "start cleaning")) < 0)
-		return rc;
-	return cln_start(d->cl);
-}
-
-static int op_clean_status(ddtd *d, rbuf *r, wbuf *w)
-{
-	cln_report c;
-	uint32_t n = 0;
-	size_t at;
-	int rc;
-
-	if ((rc = parsed(r, DDT_OP_CLEAN_STATUS)) < 0)
-		return rc;
-	cln_status(d->cl, &c);
-	wb_u8(w, (uint8_t)c.running);
-	wb_str(w, c.phase);
-	wb_str(w, c.msg);
-	at = w->len;
-	wb_u32(w, 0);
-	kv(w, &n, "started_ns", (uint64_t)c.started);
-	kv(w, &n, "finished_ns", (uint64_t)c.finished);
-	kv(w, &n, "files", c.files);
-	kv(w, &n, "metadata_segments", c.metadata_segments);
-	kv(w, &n, "damaged_files", c.damaged_files);
-	kv(w, &n, "containers_total", c.containers_total);
-	kv(w, &n, "containers_examined", c.containers_examined);
-	kv(w, &n, "examined_bytes", c.examined_bytes);
-	kv(w, &n, "candidates", c.candidates);
-	kv(w, &n, "containers_dropped", c.containers_dropped);
-	kv(w, &n, "containers_kept", c.containers_kept);
-	kv(w, &n, "segments_removed", c.segments_removed);
-	kv(w, &n, "bytes_copied", c.bytes_copied);
-	kv(w, &n, "reclaimed_bytes", c.reclaimed_bytes);
-	kv(w, &n, "orphan_files", c.orphan_files);
-	kv(w, &n, "physical_before", c.physical_before);
-	kv(w, &n, "physical_after", c.physical_after);
-	kv(w, &n, "cleans", c.cleans);
-	wb_put_u32_at(w, at, n);
-	return 0;
-}
-
-/* ---- scrub ---- */
-
-static int op_scrub_start(ddtd *d, ops_session *ss, rbuf *r)
-{
-	uint8_t repair = rb_u8(r);
-	int rc;
-
-	if ((rc = parsed(r, DDT_OP_SCRUB_START)) < 0 ||
-	    (rc = need_admin(ss, "starting a scrub")) < 0)
-		return rc;
-	if (repair > 1)
-		return ddterr_set(-EINVAL, "SCRUB_START: repair is 0 or 1, "
-				  "not %u", repair);
-	return scr_start(d->scr, repair ? SCR_REPAIR : 0);
-}
-
-static void scrub_figures(wbuf *w, const scr_report *c, uint32_t *n)
-{
-	const store_scrub_report *s = &c->st;
-
-	kv(w, n, "started_ns", (uint64_t)c->started);
-	kv(w, n, "finished_ns", (uint64_t)c->finished);
-	kv(w, n, "repair", (uint64_t)c->repair);
-	kv(w, n, "containers_total", s->containers_total);
-	kv(w, n, "containers_checked", s->containers_checked);
-	kv(w, n, "containers_vanished", s->containers_vanished);
-	kv(w, n, "fragments_checked", s->fragments_checked);
-	kv(w, n, "bytes_read", s->bytes_read);
-	kv(w, n, "fragments_missing", s->fragments_missing);
-	kv(w, n, "fragments_corrupt", s->fragments_corrupt);
-	kv(w, n, "fragments_rebuilt", s->fragments_rebuilt);
-	kv(w, n, "segments_checked", s->segments_checked);
-	kv(w, n, "segments_bad", s->segments_bad);
-	kv(w, n, "containers_damaged", s->containers_damaged);
-	kv(w, n, "containers_unrecoverable", s->containers_unrecoverable);
-	kv(w, n, "index_missing", s->index_missing);
-	kv(w, n, "errors", s->errors);
-	kv(w, n, "lost_containers", (uint64_t)s->nlost);
-	kv(w, n, "lost_segments", c->lost_segments);
-	kv(w, n, "unnamed_containers", c->unnamed_containers);
-	kv(w, n, "affected_backups", c->affected_backups);
-	kv(w, n, "affected_files", c->affected_files);
-	kv(w, n, "elapsed_ms", (uint64_t)(s->seconds * 1000));
-	kv(w, n, "scrubs", c->scrubs);
-	kv(w, n, "clean", (uint64_t)c->clean);
-	kv(w, n, "result", (uint64_t)(c->rc < 0 ? -c->rc : 0));
-}
-
-static int op_scrub_status(ddtd *d, rbuf *r, wbuf *w)
-{
-	scr_report *c;
-	uint32_t n = 0;
-	size_t at;
-	int rc;
-
-	if ((rc = parsed(r, DDT_OP_SCRUB_STATUS)) < 0)
-		return rc;
-	c = malloc(sizeof(*c));		/* too large for a worker's stack */
-	if (!c)
-		return -ENOMEM;
-	scr_status(d->scr, c);
-	wb_u8(w, (uint8_t)c->running);
-	wb_str(w, c->phase);
-	wb_str(w, c->msg);
-	at = w->len;
-	wb_u32(w, 0);
-	scrub_figures(w, c, &n);
-	wb_put_u32_at(w, at, n);
-	wb_u32(w, (uint32_t)c->naffected);
-	for (size_t i = 0; i < c->naffected; i++) {
-		wb_str(w, c->affected[i].su);
-		wb_str(w, c->affected[i].backup);
-		wb_u64(w, c->affected[i].files);
-	}
-	free(c);
-	return 0;
 }
 
 static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
 {
 	switch (op) {
-	case DDT_OP_STATUS:	return op_status(d, r, w);
+	case DDT_OP_STATUS:	return ops_status_req(d, r, w);
 	case DDT_OP_SU_CREATE:	return op_su_create(d, ss, r, w);
 	case DDT_OP_SU_LIST:	return op_su_list(d, r, w);
 	case DDT_OP_SU_DELETE:	return op_su_delete(d, ss, r);
@@ -1218,17 +846,17 @@ static int dispatch(ddtd *d, ops_session *ss, uint8_t op, rbuf *r, wbuf *w)
 	case DDT_OP_BACKUP_END:	return op_backup_end(d, r, w);
 	case DDT_OP_BACKUP_LIST: return op_backup_list(d, r, w);
 	case DDT_OP_BACKUP_DELETE: return op_backup_delete(d, r);
-	case DDT_OP_CLEAN_START: return op_clean_start(d, ss, r);
-	case DDT_OP_CLEAN_STATUS: return op_clean_status(d, r, w);
+	case DDT_OP_CLEAN_START: return ops_clean_start(d, ss, r);
+	case DDT_OP_CLEAN_STATUS: return ops_clean_status(d, r, w);
 	case DDT_OP_SU_SET:	return op_su_set(d, ss, r, w);
 	case DDT_OP_BACKUP_SET:	return op_backup_set(d, r);
 	case DDT_OP_EXPIRE:	return op_expire(d, r, w);
-	case DDT_OP_CHECKPOINT:	return op_checkpoint(d, ss, r, w);
-	case DDT_OP_CHECKPOINT_LIST: return op_checkpoint_list(d, r, w);
-	case DDT_OP_STATUS_TEXT: return op_status_text(d, r, w);
-	case DDT_OP_SCRUB_START: return op_scrub_start(d, ss, r);
-	case DDT_OP_SCRUB_STATUS: return op_scrub_status(d, r, w);
-	case DDT_OP_ALERTS:	return op_alerts(d, r, w);
+	case DDT_OP_CHECKPOINT:	return ops_checkpoint(d, ss, r, w);
+	case DDT_OP_CHECKPOINT_LIST: return ops_checkpoint_list(d, r, w);
+	case DDT_OP_STATUS_TEXT: return ops_status_text(d, r, w);
+	case DDT_OP_SCRUB_START: return ops_scrub_start(d, ss, r);
+	case DDT_OP_SCRUB_STATUS: return ops_scrub_status(d, r, w);
+	case DDT_OP_ALERTS:	return ops_alerts(d, r, w);
 	}
 	return ddterr_set(-EPROTO, "unknown opcode 0x%02x", op);
 }
