@@ -105,9 +105,9 @@ static int frag_sound(const char *root, uint64_t cid, int index)
 
 	frag_path(root, cid, index, path, sizeof(path));
 	size = file_size(path);
-	if (size < FRAG_HDR_LEN)
+	if (size < FRAG_DATA_OFF)
 		return 0;
-	want.payload_len = (uint32_t)(size - FRAG_HDR_LEN);
+	want.payload_len = (uint32_t)(size - FRAG_DATA_OFF);
 	p = xmalloc(want.payload_len);
 	rc = frag_read(path, &want, p, &clen);
 	free(p);
@@ -126,7 +126,7 @@ static void damage_behind_crc(const char *root, uint64_t cid, int index,
 	uint32_t clen;
 
 	frag_path(root, cid, index, path, sizeof(path));
-	want.payload_len = (uint32_t)(file_size(path) - FRAG_HDR_LEN);
+	want.payload_len = (uint32_t)(file_size(path) - FRAG_DATA_OFF);
 	p = xmalloc(want.payload_len);
 	if (off >= want.payload_len || frag_read(path, &want, p, &clen) != 0)
 		tap_bail("damage_behind_crc: read %s", path);
@@ -156,7 +156,7 @@ static void test_flip(const char *root)
 	uint64_t nctr = containers(s);
 
 	frag_path(root, 2, geo_k > 1 ? 1 : 0, path, sizeof(path));
-	flip_byte(path, FRAG_HDR_LEN + 100);
+	flip_byte(path, FRAG_DATA_OFF + 100);
 	ok(segdata_check(s, 1, 0, NSEG) == 0,
 	   "%d+%d: every segment reads with a flipped fragment", geo_k, geo_m);
 	ok(scrub(s, 1, &r) == 0 && r.containers_checked == nctr &&
@@ -189,7 +189,7 @@ static void test_flip_no_parity(const char *root)
 	size_t bad;
 
 	frag_path(root, 2, 0, path, sizeof(path));
-	flip_byte(path, FRAG_HDR_LEN + 100);
+	flip_byte(path, FRAG_DATA_OFF + 100);
 	bad = segdata_check(s, 2, 0, NSEG);
 	ok(scrub(s, 1, &r) == 0 && r.containers_unrecoverable == 1 &&
 	   r.nlost == 1 && r.lost_cids[0] == 2 && r.fragments_corrupt == 1 &&
@@ -399,7 +399,7 @@ static void test_no_repair(const char *root)
 	uint64_t before;
 
 	frag_path(root, 2, 1, path, sizeof(path));	/* in dir3 */
-	flip_byte(path, FRAG_HDR_LEN + 500);
+	flip_byte(path, FRAG_DATA_OFF + 500);
 	snprintf(data, sizeof(data), "%s/data/dir5", root);
 	rm_rf(data);
 	damage_behind_crc(root, 3, 5, 100);

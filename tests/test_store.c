@@ -248,7 +248,7 @@ static void test_damage(const char *root)
 	store_close(s);
 
 	segdata_frag_path(root, 2, 0, path, sizeof(path));
-	flip_byte(path, FRAG_HDR_LEN + 100);
+	flip_byte(path, FRAG_DATA_OFF + 100);
 	s = open_store(root, 4, 2);
 	ok(s && segdata_check(s, SEED, 0, 6000) == 0,
 	   "all reads right with a flipped byte in a fragment");

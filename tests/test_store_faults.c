@@ -187,7 +187,7 @@ static void test_bad_container_header(const char *root)
 	segdata_frag_path(root, 1, 0, path, sizeof(path));
 	if (stat(path, &st) != 0)
 		tap_bail("stat %s", path);
-	want.payload_len = (uint32_t)(st.st_size - FRAG_HDR_LEN);
+	want.payload_len = (uint32_t)(st.st_size - FRAG_DATA_OFF);
 	payload = malloc(want.payload_len);
 	if (!payload || frag_read(path, &want, payload, &clen) != 0)
 		tap_bail("frag_read");

@@ -14,16 +14,32 @@
 #include "fio.h"
 #include "frag.h"
 
-#define FRAG_ALIGN	64	/* ISA-L's vector code likes aligned lengths */
+/* Fragments are whole pages, so that the k + m of a container sit in its
+ * buffer on page boundaries and go to disk with O_DIRECT (see frag.h).
+ * Containers sealed before held 64-byte multiples; cio_frag_len_ok(). */
+#define FRAG_ALIGN	FIO_DIO_ALIGN
+#define FRAG_ALIGN_V1	64
 #define CIO_GROUP_SHIFT	12	/* containers per subdirectory: 4096 */
 
-uint32_t cio_frag_len(const cio_layout *L, size_t len)
+static uint32_t frag_len_aligned(const cio_layout *L, size_t len,
+				 size_t align)
 {
 	size_t k = (size_t)ec_k(L->e);
 	size_t f = (len + k - 1) / k;
 
-	f = (f + FRAG_ALIGN - 1) / FRAG_ALIGN * FRAG_ALIGN;
-	return (uint32_t)(f ? f : FRAG_ALIGN);
+	f = (f + align - 1) / align * align;
+	return (uint32_t)(f ? f : align);
+}
+
+uint32_t cio_frag_len(const cio_layout *L, size_t len)
+{
+	return frag_len_aligned(L, len, FRAG_ALIGN);
+}
+
+int cio_frag_len_ok(const cio_layout *L, size_t len, uint32_t frag_len)
+{
+	return frag_len == cio_frag_len(L, len) ||
+	       frag_len == frag_len_aligned(L, len, FRAG_ALIGN_V1);
 }
 
 int cio_dir_index(const cio_layout *L, uint64_t cid, int index)
@@ -174,8 +190,10 @@ int cio_read(const cio_layout *L, uint64_t cid, uint32_t container_len,
 	char first_err[512] = "";
 	uint8_t *buf;
 
-	buf = malloc((size_t)(k + m) * frag_len);
-	if (!buf)
+	/* Page-aligned, so that whole-page fragments are read into it
+	 * with O_DIRECT. */
+	if (posix_memalign((void **)&buf, FIO_DIO_ALIGN,
+			   (size_t)(k + m) * frag_len) != 0)
 		return -ENOMEM;
 	/* Data fragments first: when all k are good no decoding is needed.
 	 * Parity is read only to replace what failed. */

@@ -19,8 +19,12 @@ typedef struct cio_layout {
 	char *const *dirs;
 } cio_layout;
 
-/* Payload bytes per fragment for a container of len bytes. */
+/* Payload bytes per fragment for a container of len bytes: whole pages. */
 uint32_t cio_frag_len(const cio_layout *L, size_t len);
+
+/* Is frag_len what a container of len bytes has: now, or as sealed by
+ * the versions that rounded to 64 bytes? */
+int cio_frag_len_ok(const cio_layout *L, size_t len, uint32_t frag_len);
 
 /* The path of fragment index of container cid, into buf (cap bytes). */
 void cio_frag_path(const cio_layout *L, uint64_t cid, int index, char *buf,

@@ -11,13 +11,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <isa-l/crc.h>
 
-static const uint8_t frag_magic[8] = { 'D', 'D', 'T', 'F', 'R', 'A', 'G', '1' };
+static const uint8_t frag_magic[8] = { 'D', 'D', 'T', 'F', 'R', 'A', 'G', '2' };
+/* The first version: the payload right after the 64 header bytes. */
+static const uint8_t frag_magic_v1[8] = { 'D', 'D', 'T', 'F', 'R', 'A', 'G', '1' };
 
 /* Byte offsets of the header fields (see frag.h). */
 #define OFF_MAGIC	0
@@ -72,16 +76,38 @@ static void hdr_pack(uint8_t *b, const frag_hdr *h, uint32_t payload_crc)
 	put_le32(b + OFF_HDR_CRC, frag_crc32c(b, OFF_HDR_CRC));
 }
 
+/* Can n bytes at p go to or come from disk with O_DIRECT as they lie? */
+static int dio_fits(const void *p, size_t n)
+{
+	return (uintptr_t)p % FIO_DIO_ALIGN == 0 && n % FIO_DIO_ALIGN == 0;
+}
+
+/* Open path with flags, adding O_DIRECT when *direct and the file system
+ * takes it (tmpfs before Linux 6.6 answers EINVAL); *direct says which. */
+static int open_maybe_direct(const char *path, int flags, int *direct,
+			     int *fd)
+{
+	if (*direct) {
+		int rc = fio_open(path, flags | O_DIRECT, 0644, fd);
+
+		if (rc != -EINVAL)
+			return rc;
+		*direct = 0;
+	}
+	return fio_open(path, flags, 0644, fd);
+}
+
 /* Write a fragment file and fsync it and its directory. atomic: through a
  * temp file and a rename, so a crash leaves the old file or the new one. */
 static int write_frag(const char *path, const frag_hdr *h, const void *payload,
 		      int atomic)
 {
-	uint8_t hdr[FRAG_HDR_LEN];
+	_Alignas(FIO_DIO_ALIGN) uint8_t blk[FRAG_DATA_OFF];
 	size_t plen = strlen(path);
 	char *tmp = NULL, *dir = NULL;
 	const char *step = "", *target;
 	int fd = -1, rc, have_tmp = 0;
+	int direct = dio_fits(payload, h->payload_len);
 
 	if (!hdr_sane(h) || (h->payload_len > 0 && !payload))
 		return ddterr_set(-EINVAL, "fragment %s: bad header (k=%u m=%u "
@@ -98,23 +124,23 @@ static int write_frag(const char *path, const frag_hdr *h, const void *payload,
 	memcpy(tmp, path, plen);
 	memcpy(tmp + plen, ".tmp", sizeof(".tmp"));
 	target = atomic ? tmp : path;
-	hdr_pack(hdr, h, frag_crc32c(payload, h->payload_len));
+	memset(blk, 0, sizeof(blk));
+	hdr_pack(blk, h, frag_crc32c(payload, h->payload_len));
 
 	step = "create";
-	rc = fio_open(target, O_CREAT | O_TRUNC | O_WRONLY, 0644, &fd);
+	rc = open_maybe_direct(target, O_CREAT | O_TRUNC | O_WRONLY, &direct,
+			       &fd);
 	if (rc)
 		goto out;
 	have_tmp = atomic;
 	step = "allocate";
-	rc = fio_prealloc(fd, (off_t)FRAG_HDR_LEN + h->payload_len);
+	rc = fio_prealloc(fd, (off_t)frag_file_len(h->payload_len));
 	if (rc)
 		goto out;
-	/* Two writes rather than one joined buffer: the payload is up to a
-	 * container's worth and copying it would cost more than a syscall. */
 	step = "write";
-	rc = fio_pwrite(fd, hdr, sizeof(hdr), 0);
+	rc = fio_pwrite(fd, blk, sizeof(blk), 0);
 	if (!rc && h->payload_len > 0)
-		rc = fio_pwrite(fd, payload, h->payload_len, FRAG_HDR_LEN);
+		rc = fio_pwrite(fd, payload, h->payload_len, FRAG_DATA_OFF);
 	if (rc)
 		goto out;
 	step = "fsync";
@@ -148,6 +174,11 @@ out:
 	return rc;
 }
 
+uint64_t frag_file_len(uint32_t payload_len)
+{
+	return (uint64_t)FRAG_DATA_OFF + payload_len;
+}
+
 int frag_write(const char *path, const frag_hdr *h, const void *payload)
 {
 	return write_frag(path, h, payload, 1);
@@ -163,102 +194,6 @@ static int bad(const char *path, const char *why)
 	return ddterr_set(-EBADMSG, "fragment %s: %s", path, why);
 }
 
-int frag_read(const char *path, const frag_hdr *want, void *payload,
-	      uint32_t *out_container_len)
-{
-	uint8_t hdr[FRAG_HDR_LEN], extra;
-	frag_hdr got;
-	size_t n;
-	int fd = -1, rc;
-
-	rc = fio_open(path, O_RDONLY, 0, &fd);
-	if (rc)
-		return ddterr_set(rc, "fragment %s: open: %s", path,
-				  strerror(-rc));
-	rc = fio_pread(fd, hdr, sizeof(hdr), 0, &n);
-	if (rc)
-		goto io_err;
-	if (n < sizeof(hdr)) {
-		rc = bad(path, "truncated header");
-		goto out;
-	}
-	if (memcmp(hdr + OFF_MAGIC, frag_magic, sizeof(frag_magic)) != 0) {
-		rc = bad(path, "bad magic, not a fragment file");
-		goto out;
-	}
-	if (get_le32(hdr + OFF_HDR_CRC) != frag_crc32c(hdr, OFF_HDR_CRC)) {
-		rc = bad(path, "header checksum mismatch");
-		goto out;
-	}
-	got.cid = get_le64(hdr + OFF_CID);
-	got.payload_len = get_le32(hdr + OFF_PAYLOAD_LEN);
-	got.container_len = get_le32(hdr + OFF_CONT_LEN);
-	got.k = hdr[OFF_K];
-	got.m = hdr[OFF_M];
-	got.index = hdr[OFF_INDEX];
-	/* A fragment with a good CRC but the wrong identity was misplaced
-	 * (renamed, restored from elsewhere); its bytes are fine but are not
-	 * the bytes this slot needs. */
-	if (got.cid != want->cid) {
-		rc = ddterr_set(-EBADMSG, "fragment %s: container id %llu, "
-				"expected %llu", path,
-				(unsigned long long)got.cid,
-				(unsigned long long)want->cid);
-		goto out;
-	}
-	if (got.k != want->k || got.m != want->m) {
-		rc = ddterr_set(-EBADMSG, "fragment %s: geometry k=%u m=%u, "
-				"expected k=%u m=%u", path, got.k, got.m,
-				want->k, want->m);
-		goto out;
-	}
-	if (got.index != want->index) {
-		rc = ddterr_set(-EBADMSG, "fragment %s: index %u, expected %u",
-				path, got.index, want->index);
-		goto out;
-	}
-	if (got.payload_len != want->payload_len) {
-		rc = ddterr_set(-EBADMSG, "fragment %s: payload length %u, "
-				"expected %u", path, got.payload_len,
-				want->payload_len);
-		goto out;
-	}
-	if (!hdr_sane(&got)) {
-		rc = ddterr_set(-EBADMSG, "fragment %s: container length %u "
-				"exceeds k * payload length", path,
-				got.container_len);
-		goto out;
-	}
-	rc = fio_pread(fd, payload, got.payload_len, FRAG_HDR_LEN, &n);
-	if (rc)
-		goto io_err;
-	if (n < got.payload_len) {
-		rc = bad(path, "truncated");
-		goto out;
-	}
-	/* Bytes past the payload mean the file is not what we wrote. */
-	rc = fio_pread(fd, &extra, 1, (off_t)FRAG_HDR_LEN + got.payload_len,
-		       &n);
-	if (rc)
-		goto io_err;
-	if (n != 0) {
-		rc = bad(path, "trailing bytes after payload");
-		goto out;
-	}
-	if (get_le32(hdr + OFF_PAYLOAD_CRC) !=
-	    frag_crc32c(payload, got.payload_len)) {
-		rc = bad(path, "checksum mismatch");
-		goto out;
-	}
-	*out_container_len = got.container_len;
-	goto out;
-io_err:
-	rc = ddterr_set(rc, "fragment %s: read: %s", path, strerror(-rc));
-out:
-	fio_close(fd);
-	return rc;
-}
-
 static void hdr_unpack(const uint8_t *b, frag_hdr *h)
 {
 	h->cid = get_le64(b + OFF_CID);
@@ -269,40 +204,180 @@ static void hdr_unpack(const uint8_t *b, frag_hdr *h)
 	h->index = b[OFF_INDEX];
 }
 
-int frag_read_hdr(const char *path, frag_hdr *out)
-{
-	uint8_t hdr[FRAG_HDR_LEN];
-	struct stat st;
-	frag_hdr got;
-	size_t n;
-	int fd = -1, rc;
+/* An open fragment whose header block has been read and checked. */
+typedef struct frag_file {
+	int fd;
+	int direct;		/* fd is O_DIRECT */
+	frag_hdr h;
+	uint32_t payload_crc;
+	off_t data_off;		/* where the payload starts: by version */
+	off_t size;		/* of the file */
+} frag_file;
 
-	rc = fio_open(path, O_RDONLY, 0, &fd);
+/* Stop using O_DIRECT on f: for a payload that is not page-aligned. */
+static void dio_off(frag_file *f)
+{
+	int fl = fcntl(f->fd, F_GETFL);
+
+	if (f->direct && fl >= 0 && fcntl(f->fd, F_SETFL, fl & ~O_DIRECT) == 0)
+		f->direct = 0;
+}
+
+/* One read of the header block. Not fio_pread's loop: after a short
+ * O_DIRECT read at the end of a small file, its next read would be
+ * unaligned. */
+static ssize_t read_block(frag_file *f, uint8_t *blk)
+{
+	ssize_t n;
+
+	do
+		n = pread(f->fd, blk, FRAG_DATA_OFF, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EINVAL && f->direct) {
+		dio_off(f);
+		if (!f->direct)
+			return read_block(f, blk);
+	}
+	return n < 0 ? -errno : n;
+}
+
+/* Open a fragment, with O_DIRECT if want_direct, and check its header:
+ * magic, version and header CRC. -EBADMSG, -ENOENT or -errno with a
+ * message; on success the caller closes f->fd. */
+static int frag_open(const char *path, int want_direct, frag_file *f)
+{
+	_Alignas(FIO_DIO_ALIGN) uint8_t blk[FRAG_DATA_OFF];
+	struct stat st;
+	ssize_t n;
+	int rc;
+
+	f->fd = -1;
+	f->direct = want_direct;
+	rc = open_maybe_direct(path, O_RDONLY, &f->direct, &f->fd);
 	if (rc)
 		return ddterr_set(rc, "fragment %s: open: %s", path,
 				  strerror(-rc));
-	rc = fio_pread(fd, hdr, sizeof(hdr), 0, &n);
-	if (rc == 0 && fstat(fd, &st) != 0)
-		rc = -errno;
+	n = read_block(f, blk);
+	rc = n < 0 ? (int)n : fstat(f->fd, &st) != 0 ? -errno : 0;
+	if (rc) {
+		rc = ddterr_set(rc, "fragment %s: read: %s", path,
+				strerror(-rc));
+		goto fail;
+	}
+	if (n < FRAG_HDR_LEN) {
+		rc = bad(path, "truncated header");
+		goto fail;
+	}
+	if (memcmp(blk + OFF_MAGIC, frag_magic, sizeof(frag_magic)) == 0)
+		f->data_off = FRAG_DATA_OFF;
+	else if (memcmp(blk + OFF_MAGIC, frag_magic_v1,
+			sizeof(frag_magic_v1)) == 0)
+		f->data_off = FRAG_HDR_LEN;
+	else {
+		rc = bad(path, "bad magic, not a fragment file");
+		goto fail;
+	}
+	if (get_le32(blk + OFF_HDR_CRC) != frag_crc32c(blk, OFF_HDR_CRC)) {
+		rc = bad(path, "header checksum mismatch");
+		goto fail;
+	}
+	hdr_unpack(blk, &f->h);
+	f->payload_crc = get_le32(blk + OFF_PAYLOAD_CRC);
+	f->size = st.st_size;
+	return 0;
+fail:
+	fio_close(f->fd);
+	f->fd = -1;
+	return rc;
+}
+
+/* A fragment with a good CRC but the wrong identity was misplaced
+ * (renamed, restored from elsewhere); its bytes are fine but are not the
+ * bytes this slot needs. */
+static int check_identity(const char *path, const frag_hdr *got,
+			  const frag_hdr *want)
+{
+	if (got->cid != want->cid)
+		return ddterr_set(-EBADMSG, "fragment %s: container id %llu, "
+				  "expected %llu", path,
+				  (unsigned long long)got->cid,
+				  (unsigned long long)want->cid);
+	if (got->k != want->k || got->m != want->m)
+		return ddterr_set(-EBADMSG, "fragment %s: geometry k=%u m=%u, "
+				  "expected k=%u m=%u", path, got->k, got->m,
+				  want->k, want->m);
+	if (got->index != want->index)
+		return ddterr_set(-EBADMSG, "fragment %s: index %u, expected %u",
+				  path, got->index, want->index);
+	if (got->payload_len != want->payload_len)
+		return ddterr_set(-EBADMSG, "fragment %s: payload length %u, "
+				  "expected %u", path, got->payload_len,
+				  want->payload_len);
+	if (!hdr_sane(got))
+		return ddterr_set(-EBADMSG, "fragment %s: container length %u "
+				  "exceeds k * payload length", path,
+				  got->container_len);
+	return 0;
+}
+
+int frag_read(const char *path, const frag_hdr *want, void *payload,
+	      uint32_t *out_container_len)
+{
+	frag_file f;
+	off_t end;
+	size_t n;
+	int rc;
+
+	/* Straight into the caller's buffer when it is page-aligned; the
+	 * header block is read that way whatever the payload. */
+	rc = frag_open(path, 1, &f);
+	if (rc)
+		return rc;
+	rc = check_identity(path, &f.h, want);
+	if (rc)
+		goto out;
+	end = f.data_off + (off_t)f.h.payload_len;
+	if (f.size != end) {
+		rc = bad(path, f.size < end ? "truncated" :
+			 "trailing bytes after payload");
+		goto out;
+	}
+	if (f.data_off != FRAG_DATA_OFF ||
+	    !dio_fits(payload, f.h.payload_len))
+		dio_off(&f);
+	rc = fio_pread(f.fd, payload, f.h.payload_len, f.data_off, &n);
 	if (rc) {
 		rc = ddterr_set(rc, "fragment %s: read: %s", path,
 				strerror(-rc));
 		goto out;
 	}
-	if (n < sizeof(hdr) ||
-	    memcmp(hdr + OFF_MAGIC, frag_magic, sizeof(frag_magic)) != 0 ||
-	    get_le32(hdr + OFF_HDR_CRC) != frag_crc32c(hdr, OFF_HDR_CRC)) {
-		rc = bad(path, "no valid fragment header");
-		goto out;
-	}
-	hdr_unpack(hdr, &got);
-	if (!hdr_sane(&got))
+	if (n < f.h.payload_len)
+		rc = bad(path, "truncated");
+	else if (f.payload_crc != frag_crc32c(payload, f.h.payload_len))
+		rc = bad(path, "checksum mismatch");
+	else
+		*out_container_len = f.h.container_len;
+out:
+	fio_close(f.fd);
+	return rc;
+}
+
+int frag_read_hdr(const char *path, frag_hdr *out)
+{
+	frag_file f;
+	int rc;
+
+	/* Only the header is read: through the page cache is cheaper. */
+	rc = frag_open(path, 0, &f);
+	if (rc)
+		return rc == -EBADMSG ? bad(path, "no valid fragment header") :
+		       rc;
+	if (!hdr_sane(&f.h))
 		rc = bad(path, "header lengths out of range");
-	else if ((uint64_t)st.st_size != (uint64_t)FRAG_HDR_LEN + got.payload_len)
+	else if (f.size != f.data_off + (off_t)f.h.payload_len)
 		rc = bad(path, "file length does not match its header");
 	else
-		*out = got;
-out:
-	fio_close(fd);
+		*out = f.h;
+	fio_close(f.fd);
 	return rc;
 }

@@ -1,6 +1,13 @@
 /* frag.h - the fragment file: one erasure-coded piece of a sealed container.
  *
- * On disk: a FRAG_HDR_LEN-byte header, then payload_len bytes of payload.
+ * On disk: a header block of FRAG_DATA_OFF bytes (the FRAG_HDR_LEN-byte
+ * header, then zeros), then payload_len bytes of payload. The block puts the
+ * payload on a page boundary, so a fragment whose length is whole pages is
+ * written and read with O_DIRECT straight from and into the container's
+ * buffer: no copy, and no page cache filled with data nobody rereads soon.
+ * Files of the first version (magic "DDTFRAG1", payload right after the 64
+ * header bytes) are still read.
+ *
  * The header names the container and the fragment's place in it, and holds
  * a CRC32C (ISA-L crc32_iscsi) of the payload and one of the header itself,
  * so a fragment that is torn, truncated, flipped or misplaced (another
@@ -8,7 +15,7 @@
  * treats it as lost and rebuilds from the others.
  *
  * Header layout, little-endian:
- *   0  magic "DDTFRAG1" (8)     8  container id u64     16 payload_len u32
+ *   0  magic "DDTFRAG2" (8)     8  container id u64     16 payload_len u32
  *  20  container_len u32        24 k u8  25 m u8  26 index u8  27 reserved u8
  *  28  payload crc32c u32       32 reserved (28 bytes, zero)
  *  60  header crc32c u32 (over bytes 0..59) */
@@ -19,6 +26,7 @@
 #include <stdint.h>
 
 #define FRAG_HDR_LEN 64
+#define FRAG_DATA_OFF 4096	/* where the payload starts */
 
 typedef struct frag_hdr {
 	uint64_t cid;		/* container id */
@@ -49,6 +57,10 @@ int frag_read(const char *path, const frag_hdr *want, void *payload,
  * learn which container it belongs to and that it is whole in length.
  * -EBADMSG, -ENOENT or -errno; fills *out on success. */
 int frag_read_hdr(const char *path, frag_hdr *out);
+
+/* The length of the file that frag_write() makes for a payload_len-byte
+ * payload: what a fragment costs on disk. */
+uint64_t frag_file_len(uint32_t payload_len);
 
 /* The CRC32C every on-disk structure of the store uses. */
 uint32_t frag_crc32c(const void *buf, size_t n);

@@ -163,7 +163,7 @@ static int find_alive(store *s, uint64_t cid, const ctr_entry *e, uint32_t n,
 
 static uint64_t physical_of(const idx_ctr *c)
 {
-	return (uint64_t)(c->k + c->m) * (c->frag_len + FRAG_HDR_LEN);
+	return (uint64_t)(c->k + c->m) * frag_file_len(c->frag_len);
 }
 
 typedef struct scan_ctx {

@@ -274,7 +274,7 @@ static int drop_one(recon *c, uint64_t cid)
 		return rc;
 	sub(&c->sm.containers, 1);
 	sub(&c->sm.physical, (uint64_t)(h.k + h.m) *
-			     (h.frag_len + FRAG_HDR_LEN));
+			     frag_file_len(h.frag_len));
 	sub(&c->sm.segments, segs);
 	sub(&c->sm.raw, raw);
 	sub(&c->sm.stored, stored);
@@ -313,7 +313,7 @@ static int find_header(const recon *c, uint64_t cid, frag_hdr *out)
 		cio_frag_path(&c->L, cid, i, path, sizeof(path));
 		if (frag_read_hdr(path, &f) == 0 && f.cid == cid &&
 		    f.k == c->k && f.m == c->m && f.index == i &&
-		    f.payload_len == cio_frag_len(&c->L, f.container_len)) {
+		    cio_frag_len_ok(&c->L, f.container_len, f.payload_len)) {
 			*out = f;
 			return 1;
 		}
@@ -340,7 +340,7 @@ static int index_view(recon *c, const frag_hdr *f, const ctr_view *v)
 		return rc;
 	c->sm.containers++;
 	c->sm.physical += (uint64_t)(c->k + c->m) *
-			  (f->payload_len + FRAG_HDR_LEN);
+			  frag_file_len(f->payload_len);
 	c->sm.segments += segs;
 	c->sm.raw += raw;
 	c->sm.stored += stored;

@@ -149,7 +149,7 @@ static int read_frags(scrub *sc, ctr_scrub *cs)
 			cs->missing++;
 			continue;
 		}
-		sc->r->bytes_read += FRAG_HDR_LEN + (uint64_t)c->frag_len;
+		sc->r->bytes_read += frag_file_len(c->frag_len);
 		cio_frag_path(&sc->s->L, c->cid, i, path, sizeof(path));
 		(void)fio_drop_cache(path);
 		if (rc < 0) {

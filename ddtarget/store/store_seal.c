@@ -95,8 +95,9 @@ static int seal_one(store *s, const octr *o)
 	sums next;
 	int rc, missing = 0;
 
-	buf = malloc((size_t)(k + m) * flen);
-	if (!buf)
+	/* Page-aligned: the fragments go to disk from it with O_DIRECT. */
+	if (posix_memalign((void **)&buf, FIO_DIO_ALIGN,
+			   (size_t)(k + m) * flen) != 0)
 		return -ENOMEM;
 	ctr_serialize(b, buf);
 	rc = cio_write(&s->L, b->cid, buf, clen, flen, &missing);
@@ -126,7 +127,7 @@ static int seal_one(store *s, const octr *o)
 	pthread_mutex_unlock(&s->lock);
 	next.raw += c.raw_bytes;
 	next.stored += c.stored_bytes;
-	next.physical += (uint64_t)(k + m) * (flen + FRAG_HDR_LEN);
+	next.physical += (uint64_t)(k + m) * frag_file_len(flen);
 	next.segments += c.nseg;
 	next.containers++;
 	sto_sums_encode(&next, statbuf);
