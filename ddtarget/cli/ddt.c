@@ -1,6 +1,7 @@
 /* ddt.c - the command-line client of a ddtarget: option parsing, the login,
- * and the commands that are one or two requests (list, ls, rm, retain,
- * expire, status, su); backup.c and restore.c hold the two that move data.
+ * the command table, and the commands on backups (list, ls, rm); backup.c
+ * and restore.c hold the two that move data, admin.c the target's upkeep
+ * (retain, expire, status, alerts, clean, scrub, su, checkpoint).
  *
  * Every command takes the same connection options, so they are parsed once
  * for all, anywhere on the line (getopt permutes), and each command then
@@ -20,12 +21,11 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "cmd.h"
 #include "codec.h"
-#include "ddterr.h"
 #include "ddtc.h"
 #include "dirlist.h"
 #include "fcache.h"
-#include "health.h"
 #include "human.h"
 #include "progress.h"
 #include "restore.h"
@@ -40,54 +40,11 @@
 #define PASSWORD_FILE	".config/ddt/password"	/* under $HOME */
 #define BACKUP_NAME_MAX	(DDT_MAX_NAME - 17)	/* room for "@YYYY...Z" */
 
-/* Options other than the connection's, and which command takes which. */
-enum {
-	OP_SU = 1 << 0,
-	OP_NAME = 1 << 1,
-	OP_PATH = 1 << 2,
-	OP_FORCE = 1 << 3,
-	OP_RECURSIVE = 1 << 4,
-	OP_ONE_FS = 1 << 5,
-	OP_NO_CACHE = 1 << 6,
-	OP_QUIET = 1 << 7,
-	OP_CODEC = 1 << 8,
-	OP_RETAIN = 1 << 9,
-	OP_DRY_RUN = 1 << 10,
-	OP_RETENTION = 1 << 11,
-	OP_LOCK = 1 << 12,
-	OP_QUOTA = 1 << 13,
-	OP_NO_REPAIR = 1 << 14,
-};
-
-typedef struct gopts {
-	const char *host, *user, *password_file;
-	int port;
-	const char *su, *name, *path;
-	unsigned given;		/* OP_* seen on the command line */
-	int codec;		/* --codec: enum codec_id of new segments */
-	int64_t retain;		/* --retain: seconds, or DDT_RETAIN_NEVER */
-	uint64_t retention;	/* --retention: seconds; 0 forever */
-	uint64_t quota;		/* --quota: bytes; 0 none */
-} gopts;
-
-typedef struct cmd {
-	const char *name;
-	int (*fn)(const struct cmd *cmd, const gopts *g, int argc,
-		  char **argv);
-	int min_args, max_args;
-	unsigned takes;		/* OP_* accepted */
-	unsigned needs;		/* OP_* required */
-	const char *usage;	/* after "ddt NAME " */
-	const char *help;	/* what it does, and its own options */
-} cmd;
-
 static const cmd *find_cmd(const char *name);
 
 /* ---- usage and help ---- */
 
-static int usage_error(const cmd *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int usage_error(const cmd *c, const char *fmt, ...)
+int cmd_usage_error(const cmd *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -207,7 +164,7 @@ static int get_password(const gopts *g, char *buf, size_t cap)
 }
 
 /* Connect and log in; seg_cache: keep the segment cache (writers only). */
-static int login(const gopts *g, int seg_cache, ddtc **out)
+int cmd_login(const gopts *g, int seg_cache, ddtc **out)
 {
 	char password[DDT_MAX_STR + 2], cache[PATH_MAX];
 	ddtc_opts o;
@@ -247,7 +204,7 @@ static int login(const gopts *g, int seg_cache, ddtc **out)
 /* ---- names and backups ---- */
 
 /* The protocol's rule for names: letters, digits, '-', '_', '.'. */
-static int name_valid(const char *s, size_t max)
+int cmd_name_valid(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -345,12 +302,12 @@ static int find_backup(ddtc *c, const char *su, const char *arg, int exact,
 
 /* Log in and find BACKUP arg, as find_backup() does; on success *out is
  * the session, for the caller to close. */
-static int open_backup(const gopts *g, const char *arg, int exact, ddtc **out,
-		       ddtc_backup *b)
+int cmd_open_backup(const gopts *g, const char *arg, int exact, ddtc **out,
+		    ddtc_backup *b)
 {
 	int ret;
 
-	ret = login(g, 0, out);
+	ret = cmd_login(g, 0, out);
 	if (ret)
 		return ret;
 	ret = find_backup(*out, g->su, arg, exact, b);
@@ -378,11 +335,11 @@ static int cmd_backup(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int ret;
 
-	if (g->name && !name_valid(g->name, BACKUP_NAME_MAX))
-		return usage_error(cm, "--name '%s': use 1 to %d letters, "
-				   "digits, '-', '_' or '.'", g->name,
-				   BACKUP_NAME_MAX);
-	ret = login(g, 1, &c);
+	if (g->name && !cmd_name_valid(g->name, BACKUP_NAME_MAX))
+		return cmd_usage_error(cm, "--name '%s': use 1 to %d letters, "
+				       "digits, '-', '_' or '.'", g->name,
+				       BACKUP_NAME_MAX);
+	ret = cmd_login(g, 1, &c);
 	if (ret)
 		return ret;
 	ret = backup_run(c, &o);
@@ -402,7 +359,7 @@ static int cmd_restore(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int ret;
 
-	ret = open_backup(g, argv[0], 0, &c, &b);
+	ret = cmd_open_backup(g, argv[0], 0, &c, &b);
 	if (ret)
 		return ret;
 	if (b.flags & DDT_AF_INCOMPLETE)
@@ -425,7 +382,7 @@ static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int ret;
 
-	ret = login(g, 0, &c);
+	ret = cmd_login(g, 0, &c);
 	if (ret)
 		return ret;
 	ret = list_backups(c, g->su, &l);
@@ -565,7 +522,7 @@ static int cmd_ls(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int ret;
 
-	ret = open_backup(g, argv[0], 0, &c, &b);
+	ret = cmd_open_backup(g, argv[0], 0, &c, &b);
 	if (ret)
 		return ret;
 	ret = ls_path(c, &b, argc > 1 ? argv[1] : "");
@@ -579,7 +536,7 @@ static int cmd_rm(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int rc, ret;
 
-	ret = open_backup(g, argv[0], 1, &c, &b);
+	ret = cmd_open_backup(g, argv[0], 1, &c, &b);
 	if (ret)
 		return ret;
 	rc = ddtc_backup_delete(c, g->su, b.id);
@@ -588,558 +545,6 @@ static int cmd_rm(const cmd *cm, const gopts *g, int argc, char **argv)
 	else
 		printf("removed backup %s from storage unit %s\n", b.id,
 		       g->su);
-	ddtc_close(c);
-	return ret;
-}
-
-/* ---- retention: retain, expire ---- */
-
-/* WHEN of 'ddt retain': a duration from now, "never", or a date. */
-static int parse_when(const cmd *cm, const char *arg, int64_t *expires)
-{
-	int64_t secs;
-
-	if (human_duration(arg, &secs) == 0) {
-		if (secs == DDT_RETAIN_NEVER) {
-			*expires = 0;
-			return 0;
-		}
-		if (secs > 0 && secs <= (INT64_MAX - now_real_ns()) /
-		    1000000000LL) {
-			*expires = now_real_ns() + secs * 1000000000LL;
-			return 0;
-		}
-	} else if (human_date(arg, expires) == 0 && *expires > 0) {
-		return 0;
-	}
-	return usage_error(cm, "'%s': give a duration from now (90d, 12h, 2w, "
-			   "1y), a date (2030-12-25, 2030-12-25 10:00, Z for "
-			   "UTC) or 'never'", arg);
-}
-
-static int cmd_retain(const cmd *cm, const gopts *g, int argc, char **argv)
-{
-	char b1[FMT_LEN];
-	int64_t expires;
-	ddtc_backup b;
-	ddtc *c;
-	int rc, ret;
-
-	ret = parse_when(cm, argv[1], &expires);
-	if (ret)
-		return ret;
-	ret = open_backup(g, argv[0], 0, &c, &b);
-	if (ret)
-		return ret;
-	rc = ddtc_backup_set_expiry(c, g->su, b.id, expires);
-	if (rc < 0)
-		ret = out_fail(rc, "set the expiry of backup %s", b.id);
-	else if (expires)
-		printf("backup %s expires %s\n", b.id, fmt_date(expires, b1));
-	else
-		printf("backup %s never expires\n", b.id);
-	ddtc_close(c);
-	return ret;
-}
-
-typedef struct expire_ctx {
-	int dry_run;
-	size_t n;
-} expire_ctx;
-
-static int expire_print(void *arg, const char *su, const char *id,
-			int64_t expires)
-{
-	expire_ctx *x = arg;
-	char b1[FMT_LEN];
-
-	x->n++;
-	printf("%s backup %s from storage unit %s (expired %s)\n",
-	       x->dry_run ? "would remove" : "removed", id, su,
-	       fmt_date(expires, b1));
-	return 0;
-}
-
-static int cmd_expire(const cmd *cm, const gopts *g, int argc, char **argv)
-{
-	expire_ctx x = { .dry_run = !!(g->given & OP_DRY_RUN) };
-	ddtc *c;
-	int rc, ret;
-
-	ret = login(g, 0, &c);
-	if (ret)
-		return ret;
-	rc = ddtc_expire(c, g->su, x.dry_run, expire_print, &x);
-	ddtc_close(c);
-	if (rc < 0)
-		return out_fail(rc, "expire backups%s%s", g->su ? " in storage "
-				"unit " : "", g->su ? g->su : "");
-	if (x.n == 0)
-		printf("no backups past their expiry%s%s\n", g->su ? " in "
-		       "storage unit " : "", g->su ? g->su : "");
-	else
-		printf("%zu backup%s %s\n", x.n, x.n == 1 ? "" : "s",
-		       x.dry_run ? "would be removed" : "removed");
-	return 0;
-}
-
-/* ---- status ---- */
-
-typedef struct kv {
-	char key[64];
-	uint64_t v;
-	int shown;
-} kv;
-
-typedef struct kvlist {
-	kv v[128];
-	size_t n;
-} kvlist;
-
-static int kv_add(void *arg, const char *key, uint64_t value)
-{
-	kvlist *l = arg;
-
-	if (l->n < sizeof(l->v) / sizeof(l->v[0])) {
-		snprintf(l->v[l->n].key, sizeof(l->v[0].key), "%s", key);
-		l->v[l->n].v = value;
-		l->v[l->n].shown = 0;
-		l->n++;
-	}
-	return 0;
-}
-
-/* The value of key (marked shown), or -1 if the target did not send it. */
-static int64_t kv_get(kvlist *l, const char *key)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].key, key) == 0) {
-			l->v[i].shown = 1;
-			return (int64_t)l->v[i].v;
-		}
-	return -1;
-}
-
-static void show_bytes(kvlist *l, const char *label, const char *key,
-		       const char *note)
-{
-	char b[FMT_LEN];
-	int64_t v = kv_get(l, key);
-
-	if (v >= 0)
-		printf("%-17s%s (%" PRId64 " bytes)%s\n", label,
-		       fmt_bytes((uint64_t)v, b), v, note);
-}
-
-static void show_count(kvlist *l, const char *label, const char *key)
-{
-	int64_t v = kv_get(l, key);
-
-	if (v >= 0)
-		printf("%-17s%" PRId64 "\n", label, v);
-}
-
-static void show_next(kvlist *l, const char *label, const char *key)
-{
-	char b[FMT_LEN];
-	int64_t v = kv_get(l, key);
-
-	if (v > 0)
-		printf("%-17s%s\n", label, fmt_date(v, b));
-}
-
-static void show_status(kvlist *l, const gopts *g)
-{
-	int64_t cap = kv_get(l, "capacity_bytes"), used = kv_get(l,
-		      "used_bytes"), logical = kv_get(l, "logical_bytes"),
-		stored = kv_get(l, "stored_bytes"), raw = kv_get(l,
-		"raw_bytes"), phys = kv_get(l, "physical_bytes"),
-		sess = kv_get(l, "sessions"), maxs = kv_get(l, "max_sessions"),
-		up = kv_get(l, "uptime_seconds");
-	char b[FMT_LEN], n[64] = "";
-
-	printf("%-17s%s:%d\n", "target:", g->host, g->port);
-	if (cap > 0 && used >= 0)
-		snprintf(n, sizeof(n), ", %.0f%% used",
-			 100.0 * (double)used / (double)cap);
-	show_bytes(l, "capacity:", "capacity_bytes", n);
-	show_bytes(l, "used:", "used_bytes", "");
-	show_bytes(l, "free:", "free_bytes", "");
-	show_bytes(l, "logical:", "logical_bytes", ", the files' sizes");
-	show_bytes(l, "stored:", "stored_bytes", ", unique and compressed");
-	show_bytes(l, "physical:", "physical_bytes", ", with erasure coding");
-	if (logical >= 0 && stored >= 0 && raw < 0) {
-		printf("%-17s%s (logical / stored)\n", "dedup ratio:",
-		       fmt_ratio((uint64_t)logical, (uint64_t)stored, b));
-		printf("%-17s%s\n", "compression:",
-		       "not reported (the target sends no raw_bytes)");
-	} else if (logical >= 0 && stored >= 0) {
-		printf("%-17s%s (logical / raw)\n", "dedup ratio:",
-		       fmt_ratio((uint64_t)logical, (uint64_t)raw, b));
-		printf("%-17s%s (raw / stored)\n", "compression:",
-		       fmt_ratio((uint64_t)raw, (uint64_t)stored, b));
-	}
-	if (phys >= 0 && stored >= 0)
-		printf("%-17s%s (physical / stored)\n", "ec overhead:",
-		       fmt_ratio((uint64_t)phys, (uint64_t)stored, b));
-	show_count(l, "files:", "files");
-	show_count(l, "segments:", "segments");
-	show_count(l, "containers:", "containers");
-	show_count(l, "storage units:", "storage_units");
-	show_count(l, "backups:", "backups");
-	if (sess >= 0 && maxs >= 0)
-		printf("%-17s%" PRId64 " of %" PRId64 "\n", "sessions:", sess,
-		       maxs);
-	if (up >= 0)
-		printf("%-17s%s\n", "uptime:", fmt_secs((double)up, b));
-	{
-		int64_t deg = kv_get(l, "degraded_containers");
-
-		if (deg > 0)
-			printf("%-17s%" PRId64 " containers written without a "
-			       "missing directory's fragments (run 'ddt scrub "
-			       "start' once it is back)\n", "degraded:", deg);
-	}
-	show_next(l, "next clean:", "next_clean_ns");
-	show_next(l, "next checkpoint:", "next_checkpoint_ns");
-	show_next(l, "next expiry:", "next_expire_ns");
-	show_next(l, "next scrub:", "next_scrub_ns");
-	/* Keys this ddt does not know yet, as they come. */
-	for (size_t i = 0; i < l->n; i++)
-		if (!l->v[i].shown && !health_status_key(l->v[i].key))
-			printf("%s:%*s%" PRIu64 "\n", l->v[i].key,
-			       (int)(strlen(l->v[i].key) < 16 ?
-				     16 - strlen(l->v[i].key) : 1), "",
-			       l->v[i].v);
-}
-
-/* The figures, then the directories and the alerts; critical alerts
- * come first, where they cannot be missed. */
-static int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
-{
-	health_view *h = NULL;
-	char why[512] = "";
-	kvlist *l;
-	ddtc *c;
-	int rc, hrc, ret;
-
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return out_fail_errno(ENOMEM, "free some memory", "status");
-	ret = login(g, 0, &c);
-	if (ret) {
-		free(l);
-		return ret;
-	}
-	rc = ddtc_status(c, kv_add, l);
-	/* An older target knows no STATUS_TEXT or ALERTS: say so, and show
-	 * what it did send. */
-	hrc = rc == 0 ? health_fetch(c, &h) : 0;
-	if (hrc < 0)
-		snprintf(why, sizeof(why), "%s", ddtc_errmsg(hrc));
-	ddtc_close(c);
-	if (rc < 0) {
-		ret = out_fail(rc, "read the status of %s:%d", g->host,
-			       g->port);
-	} else if (hrc < 0) {
-		show_status(l, g);
-		printf("%-17snot reported (%s)\n", "directories:", why);
-	} else {
-		if (health_critical(h))
-			health_print_alerts(h);
-		show_status(l, g);
-		health_print_dirs(h);
-		if (!health_critical(h))
-			health_print_alerts(h);
-	}
-	health_free(h);
-	free(l);
-	return ret;
-}
-
-static int cmd_alerts(const cmd *cm, const gopts *g, int argc, char **argv)
-{
-	health_view *h = NULL;
-	ddtc *c;
-	int rc, ret;
-
-	ret = login(g, 0, &c);
-	if (ret)
-		return ret;
-	rc = health_fetch(c, &h);
-	ddtc_close(c);
-	if (rc < 0)
-		ret = out_fail(rc, "read the alerts of %s:%d", g->host, g->port);
-	else
-		health_print_alerts(h);
-	health_free(h);
-	return ret;
-}
-
-/* ---- scrub ---- */
-
-static int cmd_scrub(const cmd *cm, const gopts *g, int argc, char **argv)
-{
-	const char *op = argv[0];
-	ddtc *c;
-	int rc, ret;
-
-	if (argc != 1 || (strcmp(op, "start") && strcmp(op, "status") &&
-			  strcmp(op, "watch")))
-		return usage_error(cm, "scrub: give start, status or watch");
-	if ((g->given & OP_NO_REPAIR) && strcmp(op, "start") != 0)
-		return usage_error(cm, "--no-repair goes with scrub start only");
-	ret = login(g, 0, &c);
-	if (ret)
-		return ret;
-	rc = health_scrub(c, op, !(g->given & OP_NO_REPAIR),
-			  !!(g->given & OP_QUIET));
-	if (rc < 0)
-		ret = out_fail(rc, "scrub %s on %s:%d", op, g->host, g->port);
-	ddtc_close(c);
-	return ret;
-}
-
-/* ---- cleaning ---- */
-
-static void show_clean(const ddtc_clean *cs, kvlist *l)
-{
-	int64_t ex = kv_get(l, "containers_examined"),
-		tot = kv_get(l, "containers_total"),
-		rec = kv_get(l, "reclaimed_bytes"),
-		cop = kv_get(l, "bytes_copied"),
-		drp = kv_get(l, "containers_dropped"),
-		xb = kv_get(l, "examined_bytes"),
-		t0 = kv_get(l, "started_ns"), t1 = kv_get(l, "finished_ns");
-	char b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN], b4[FMT_LEN];
-
-	if (t0 <= 0) {
-		printf("cleaning: has not run since the target started\n");
-		return;
-	}
-	printf("cleaning: %s, %s\n", cs->running ? "running" : "not running",
-	       cs->phase);
-	if (cs->msg[0])
-		printf("%s: %s\n", strcmp(cs->phase, "failed") == 0 ? "error" :
-		       "note", cs->msg);
-	printf("examined: %" PRId64 " of %" PRId64 " containers (%s)\n", ex,
-	       tot, fmt_bytes((uint64_t)(xb > 0 ? xb : 0), b1));
-	printf("cleaned: %" PRId64 " containers, %s reclaimed, %s copied "
-	       "forward\n", drp, fmt_bytes((uint64_t)(rec > 0 ? rec : 0), b2),
-	       fmt_bytes((uint64_t)(cop > 0 ? cop : 0), b3));
-	if (t1 > 0)
-		printf("took: %s\n", fmt_secs((double)(t1 - t0) / 1e9, b4));
-}
-
-/* Poll until the clean ends, printing its phase as it changes. */
-static int clean_watch(ddtc *c, int show)
-{
-	char last[DDT_MAX_NAME + 1] = "";
-	ddtc_clean cs;
-	kvlist *l = calloc(1, sizeof(*l));
-	int rc;
-
-	if (!l)
-		return -ENOMEM;
-	for (;;) {
-		l->n = 0;
-		rc = ddtc_clean_status(c, &cs, kv_add, l);
-		if (rc < 0 || !cs.running)
-			break;
-		if (show && strcmp(last, cs.phase) != 0) {
-			printf("cleaning: %s\n", cs.phase);
-			fflush(stdout);
-			snprintf(last, sizeof(last), "%s", cs.phase);
-		}
-		usleep(200 * 1000);
-	}
-	if (rc == 0) {
-		show_clean(&cs, l);
-		if (strcmp(cs.phase, "failed") == 0)
-			rc = ddterr_set(-EIO, "%s", cs.msg);
-	}
-	free(l);
-	return rc;
-}
-
-static int cmd_clean(const cmd *cm, const gopts *g, int argc, char **argv)
-{
-	const char *op = argv[0];
-	ddtc_clean cs;
-	kvlist *l;
-	ddtc *c;
-	int rc, ret;
-
-	if (argc != 1 || (strcmp(op, "start") && strcmp(op, "status") &&
-			  strcmp(op, "watch")))
-		return usage_error(cm, "clean: give start, status or watch");
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return out_fail_errno(ENOMEM, "free some memory", "clean");
-	ret = login(g, 0, &c);
-	if (ret) {
-		free(l);
-		return ret;
-	}
-	if (strcmp(op, "status") == 0) {
-		rc = ddtc_clean_status(c, &cs, kv_add, l);
-		if (rc == 0)
-			show_clean(&cs, l);
-	} else {
-		rc = op[0] == 's' ? ddtc_clean_start(c) : 0;
-		if (rc == 0 && op[0] == 's' && !(g->given & OP_QUIET))
-			printf("cleaning started\n");
-		if (rc == 0 && op[0] == 'w')
-			rc = clean_watch(c, !(g->given & OP_QUIET));
-	}
-	if (rc < 0)
-		ret = out_fail(rc, "clean %s on %s:%d", op, g->host, g->port);
-	ddtc_close(c);
-	free(l);
-	return ret;
-}
-
-/* ---- storage units ---- */
-
-static int su_print(void *arg, const ddtc_su *su)
-{
-	char b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN], r[HUMAN_LEN];
-
-	++*(size_t *)arg;
-	if (*(size_t *)arg == 1)
-		printf("%-32s  %10s  %10s  %-10s  %-4s  %10s  %s\n", "NAME",
-		       "FILES", "LOGICAL", "RETENTION", "LOCK", "QUOTA",
-		       "CREATED");
-	printf("%-32s  %10" PRIu64 "  %10s  %-10s  %-4s  %10s  %s\n",
-	       su->name, su->files, fmt_bytes(su->logical_bytes, b1),
-	       human_fmt_duration(su->retention, "forever", r),
-	       su->locked ? "on" : "off",
-	       su->quota ? fmt_bytes(su->quota, b3) : "none",
-	       fmt_date(su->created, b2));
-	return 0;
-}
-
-/* ddt su set: the settings given, in one SU_SET. */
-static int su_set(ddtc *c, const gopts *g, const char *name)
-{
-	char r[HUMAN_LEN], q[FMT_LEN];
-	uint32_t mask = 0;
-	ddtc_su su;
-	int rc;
-
-	if (g->given & OP_RETENTION)
-		mask |= DDT_SU_SET_RETENTION;
-	if (g->given & OP_LOCK)
-		mask |= DDT_SU_SET_LOCK;
-	if (g->given & OP_QUOTA)
-		mask |= DDT_SU_SET_QUOTA;
-	rc = ddtc_su_set(c, name, mask, g->retention, 1, g->quota, &su);
-	if (rc < 0)
-		return rc;
-	printf("storage unit %s: retention %s, retention lock %s, quota %s\n",
-	       name, human_fmt_duration(su.retention, "forever", r),
-	       su.locked ? "on" : "off",
-	       su.quota ? fmt_bytes(su.quota, q) : "none");
-	return 0;
-}
-
-static int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
-{
-	const char *op = argv[0], *name = argc > 1 ? argv[1] : NULL;
-	int is_list = strcmp(op, "list") == 0, is_set = strcmp(op, "set") == 0;
-	const unsigned settings = OP_RETENTION | OP_LOCK | OP_QUOTA;
-	size_t n = 0;
-	uint64_t root;
-	ddtc *c;
-	int rc = 0, ret;
-
-	if (!is_list && !is_set && strcmp(op, "create") != 0 &&
-	    strcmp(op, "delete") != 0)
-		return usage_error(cm, "su: unknown operation '%s' (create, "
-				   "list, delete or set)", op);
-	if ((g->given & settings) && !is_set)
-		return usage_error(cm, "--retention, --retention-lock and "
-				   "--quota go with su set only");
-	if (is_set && !(g->given & settings))
-		return usage_error(cm, "su set: give --retention, "
-				   "--retention-lock or --quota");
-	if (is_list ? argc != 1 : argc != 2)
-		return usage_error(cm, is_list ? "su list: takes no NAME" :
-				   "su %s: give one NAME", op);
-	if (name && !name_valid(name, DDT_MAX_NAME))
-		return usage_error(cm, "storage unit '%s': use 1 to %d letters, "
-				   "digits, '-', '_' or '.'", name,
-				   DDT_MAX_NAME);
-	if ((g->given & OP_RECURSIVE) && strcmp(op, "delete") != 0)
-		return usage_error(cm, "--recursive goes with su delete only");
-	ret = login(g, 0, &c);
-	if (ret)
-		return ret;
-	if (is_list) {
-		rc = ddtc_su_list(c, su_print, &n);
-		if (rc == 0 && n == 0)
-			printf("no storage units\n");
-	} else if (is_set) {
-		rc = su_set(c, g, name);
-	} else if (op[0] == 'c') {
-		rc = ddtc_su_create(c, name, &root);
-		if (rc == 0)
-			printf("created storage unit %s\n", name);
-	} else {
-		rc = ddtc_su_delete(c, name, !!(g->given & OP_RECURSIVE));
-		if (rc == 0)
-			printf("deleted storage unit %s\n", name);
-	}
-	if (rc < 0)
-		ret = out_fail(rc, "%s storage unit%s%s", is_list ? "list" :
-			       is_set ? "change" : op, name ? " " : "s",
-			       name ? name : "");
-	ddtc_close(c);
-	return ret;
-}
-
-/* ---- checkpoints ---- */
-
-static int ckpt_print(void *arg, const ddtc_checkpoint *ck)
-{
-	char b1[FMT_LEN], b2[FMT_LEN];
-
-	if (++*(size_t *)arg == 1)
-		printf("%-32s  %-19s  %10s\n", "NAME", "CREATED", "SIZE");
-	printf("%-32s  %-19s  %10s\n", ck->name, fmt_date(ck->created, b1),
-	       fmt_bytes(ck->bytes, b2));
-	return 0;
-}
-
-static int cmd_checkpoint(const cmd *cm, const gopts *g, int argc,
-			  char **argv)
-{
-	char name[DDT_MAX_NAME + 1];
-	int is_list = strcmp(argv[0], "list") == 0;
-	size_t n = 0;
-	ddtc *c;
-	int rc, ret;
-
-	(void)argc;
-	if (!is_list && strcmp(argv[0], "create") != 0)
-		return usage_error(cm, "checkpoint: unknown operation '%s' "
-				   "(create or list)", argv[0]);
-	ret = login(g, 0, &c);
-	if (ret)
-		return ret;
-	if (is_list) {
-		rc = ddtc_checkpoint_list(c, ckpt_print, &n);
-		if (rc == 0 && n == 0)
-			printf("no checkpoints\n");
-	} else {
-		rc = ddtc_checkpoint_create(c, name, sizeof(name));
-		if (rc == 0)
-			printf("checkpoint %s taken\n", name);
-	}
-	if (rc < 0)
-		ret = out_fail(rc, "%s checkpoint%s on %s:%d",
-			       is_list ? "list" : "take a", is_list ? "s" : "",
-			       g->host, g->port);
 	ddtc_close(c);
 	return ret;
 }
@@ -1154,7 +559,8 @@ static int cmd_help(const cmd *cm, const gopts *g, int argc, char **argv)
 	}
 	c = find_cmd(argv[0]);
 	if (!c)
-		return usage_error(NULL, "help: unknown command '%s'", argv[0]);
+		return cmd_usage_error(NULL, "help: unknown command '%s'",
+				       argv[0]);
 	print_cmd_help(c);
 	return 0;
 }
@@ -1341,20 +747,21 @@ static int check_cmd(const cmd *c, const gopts *g, int argc)
 	unsigned extra = g->given & ~c->takes, missing = c->needs & ~g->given;
 
 	if (extra)
-		return usage_error(c, "%s is not an option of '%s %s'",
-				   op_name(extra & -extra), PROG, c->name);
+		return cmd_usage_error(c, "%s is not an option of '%s %s'",
+				       op_name(extra & -extra), PROG, c->name);
 	if (argc < c->min_args)
-		return usage_error(c, "%s: missing arguments (%s %s %s)",
-				   c->name, PROG, c->name, c->usage);
+		return cmd_usage_error(c, "%s: missing arguments (%s %s %s)",
+				       c->name, PROG, c->name, c->usage);
 	if (argc > c->max_args)
-		return usage_error(c, "%s: too many arguments (%s %s %s)",
-				   c->name, PROG, c->name, c->usage);
+		return cmd_usage_error(c, "%s: too many arguments (%s %s %s)",
+				       c->name, PROG, c->name, c->usage);
 	if (missing)
-		return usage_error(c, "%s: %s is required", c->name,
-				   op_name(missing & -missing));
-	if (g->su && !name_valid(g->su, DDT_MAX_NAME))
-		return usage_error(c, "--su '%s': not a storage unit name "
-				   "(letters, digits, '-', '_', '.')", g->su);
+		return cmd_usage_error(c, "%s: %s is required", c->name,
+				       op_name(missing & -missing));
+	if (g->su && !cmd_name_valid(g->su, DDT_MAX_NAME))
+		return cmd_usage_error(c, "--su '%s': not a storage unit "
+				       "name (letters, digits, '-', '_', "
+				       "'.')", g->su);
 	return 0;
 }
 
@@ -1366,8 +773,8 @@ static int parse_port(const char *arg, int *out)
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || v < 1 || v > 65535)
-		return usage_error(NULL, "-p '%s': need a port number from 1 "
-				   "to 65535", arg);
+		return cmd_usage_error(NULL, "-p '%s': need a port number "
+				       "from 1 to 65535", arg);
 	*out = (int)v;
 	return 0;
 }
@@ -1381,9 +788,9 @@ static int retention_opt(int which, const char *arg, gopts *g)
 	switch (which) {
 	case 0:
 		if (human_duration(arg, &secs) < 0 || secs == 0)
-			return usage_error(NULL, "--retain '%s': give a duration "
-					   "(90d, 12h, 2w, 1y, 30m, 45s) or "
-					   "'never'", arg);
+			return cmd_usage_error(NULL, "--retain '%s': give a "
+					       "duration (90d, 12h, 2w, 1y, "
+					       "30m, 45s) or 'never'", arg);
 		g->retain = secs;
 		g->given |= OP_RETAIN;
 		return 0;
@@ -1392,10 +799,10 @@ static int retention_opt(int which, const char *arg, gopts *g)
 		return 0;
 	case 2:
 		if (human_duration(arg, &secs) < 0)
-			return usage_error(NULL, "--retention '%s': give a "
-					   "duration (90d, 12h, 2w, 1y) or "
-					   "'never' to keep backups for ever",
-					   arg);
+			return cmd_usage_error(NULL, "--retention '%s': give a "
+					       "duration (90d, 12h, 2w, 1y) or "
+					       "'never' to keep backups for ever",
+					       arg);
 		g->retention = secs < 0 ? 0 : (uint64_t)secs;
 		g->given |= OP_RETENTION;
 		return 0;
@@ -1404,8 +811,9 @@ static int retention_opt(int which, const char *arg, gopts *g)
 		return 0;
 	default:
 		if (human_size(arg, &g->quota) < 0)
-			return usage_error(NULL, "--quota '%s': give a size (10G, "
-					   "500M, 1.5T) or 'none'", arg);
+			return cmd_usage_error(NULL, "--quota '%s': give a "
+					       "size (10G, 500M, 1.5T) or "
+					       "'none'", arg);
 		g->given |= OP_QUOTA;
 		return 0;
 	}
@@ -1453,7 +861,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'H':
 			if (!*optarg)
-				return usage_error(NULL, "-H: empty host");
+				return cmd_usage_error(NULL, "-H: empty host");
 			g.host = optarg;
 			break;
 		case 'p':
@@ -1463,7 +871,7 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			if (!*optarg)
-				return usage_error(NULL, "-u: empty user");
+				return cmd_usage_error(NULL, "-u: empty user");
 			g.user = optarg;
 			break;
 		case OPT_PWFILE:
@@ -1496,8 +904,9 @@ int main(int argc, char **argv)
 		case OPT_CODEC:
 			g.codec = codec_from_name(optarg);
 			if (g.codec < 0)
-				return usage_error(NULL, "--codec '%s': use lz4, "
-						   "zstd, gzfast or none", optarg);
+				return cmd_usage_error(NULL, "--codec '%s': "
+						       "use lz4, zstd, gzfast "
+						       "or none", optarg);
 			g.given |= OP_CODEC;
 			break;
 		case OPT_RETAIN:
@@ -1522,21 +931,21 @@ int main(int argc, char **argv)
 			printf("%s (ddtarget) %s\n", PROG, PACKAGE_VERSION);
 			return 0;
 		case ':':
-			return usage_error(NULL, "option '%s' needs an argument",
-					   argv[optind - 1]);
+			return cmd_usage_error(NULL, "option '%s' needs an "
+					       "argument", argv[optind - 1]);
 		default:
 			if (optopt)
-				return usage_error(NULL, "unknown option '-%c'",
-						   optopt);
-			return usage_error(NULL, "unknown option '%s'",
-					   argv[optind - 1]);
+				return cmd_usage_error(NULL, "unknown option "
+						       "'-%c'", optopt);
+			return cmd_usage_error(NULL, "unknown option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {
 		c = find_cmd(argv[optind]);
 		if (!c)
-			return usage_error(NULL, "unknown command '%s'",
-					   argv[optind]);
+			return cmd_usage_error(NULL, "unknown command '%s'",
+					       argv[optind]);
 		optind++;
 	}
 	if (help) {
@@ -1547,7 +956,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!c)
-		return usage_error(NULL, "no command given");
+		return cmd_usage_error(NULL, "no command given");
 	rc = check_cmd(c, &g, argc - optind);
 	if (rc)
 		return rc;

@@ -1,6 +1,7 @@
 /* ddtstore.c - offline administration of a local segment store: ingest a
  * tree, check it against the store, cat a file back, print the store's
- * figures. It links the segmenter and the store directly, with no daemon.
+ * figures; ddtstore_maint.c holds its upkeep (scrub, the checkpoints). It
+ * links the segmenter and the store directly, with no daemon.
  *
  * Until the namespace exists, a file's manifest is a "recipe": a text file
  * STORE/recipes/<sha256 of the absolute path>.recipe whose first line is the
@@ -17,10 +18,10 @@
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
+#include "ddtstore.h"
 #include "fdio.h"
 #include "fmt.h"
 #include "fp.h"
-#include "fpset.h"
 #include "segmenter.h"
 #include "store.h"
 
@@ -30,7 +31,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +44,7 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-#define PROG "ddtstore"
 #define STORE_DEFAULT "./ddtstore-data"
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
 
 /* A batch is what one has() and one put() carry: a few MiB, so that one
  * fsync covers many segments and the store's locality cache gets runs of
@@ -57,9 +53,6 @@
 #define BATCH_BYTES  (4u * 1024 * 1024)
 /* Recipes waiting for their segments' batch to be put. */
 #define BATCH_FILES  256
-
-#define RECIPE_DIR   "recipes"
-#define RECIPE_EXT   ".recipe"
 
 /* The raw length field of a recipe line is bounded by what a writer may
  * cut, so a damaged recipe cannot make check or cat allocate without end. */
@@ -79,18 +72,9 @@ static int vfail(const char *why, const char *todo, const char *fmt,
 	return EXIT_RUNTIME;
 }
 
-/* "ddtstore: <what> (<todo>)": a failure that is its own reason. */
-static int vfail_s(const char *what, const char *todo)
-{
-	fprintf(stderr, "%s: %s (%s)\n", PROG, what, todo);
-	return EXIT_RUNTIME;
-}
-
 /* <why> from the ddterr message behind rc. Returns EXIT_RUNTIME so that
- * callers can `return fail(...)`. */
-static int fail(int rc, const char *todo, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(int rc, const char *todo, const char *fmt, ...)
+ * callers can `return ddts_fail(...)`. */
+int ddts_fail(int rc, const char *todo, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -115,9 +99,7 @@ static int fail_errno(int err, const char *todo, const char *fmt, ...)
 	return ret;
 }
 
-static int usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int ddts_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -173,7 +155,7 @@ static void print_help(FILE *f)
 
 /* ---- small helpers ---- */
 
-static double now_sec(void)
+double ddts_now_sec(void)
 {
 	struct timespec ts;
 
@@ -361,8 +343,8 @@ bad:
 }
 
 /* The next "<hex> <len>" line. Returns 1, 0 at the end, or -EBADMSG. */
-static int recipe_next(FILE *f, const char *rpath, unsigned *lineno,
-		       fp_t *out_fp, uint32_t *out_len)
+int ddts_recipe_next(FILE *f, const char *rpath, unsigned *lineno,
+		     fp_t *out_fp, uint32_t *out_len)
 {
 	char line[RECIPE_LINE_MAX + 2];
 	unsigned long v;
@@ -395,18 +377,7 @@ bad:
 
 /* ---- the store, opened as the options say ---- */
 
-typedef struct opts {
-	const char *root;
-	int root_given;		/* -s on the command line */
-	int k, m;		/* 0: the default */
-	int codec;
-	int no_repair;		/* scrub */
-	uint64_t rate;		/* scrub: bytes a second, 0: no limit */
-	const char *ckpt_dir;	/* --dir; NULL: root/checkpoints */
-	int keep;		/* --keep; 0: the default */
-} opts;
-
-static int open_store(const opts *o, int create, store **out)
+int ddts_open_store(const opts *o, int create, store **out)
 {
 	store_config cfg;
 	struct stat st;
@@ -453,18 +424,19 @@ static int open_store(const opts *o, int create, store **out)
 		       "its disks";
 		break;
 	}
-	return fail(rc, todo, "open store %s", o->root);
+	return ddts_fail(rc, todo, "open store %s", o->root);
 }
 
-static int close_store(store *s, const char *root)
+int ddts_close_store(store *s, const char *root)
 {
 	int rc;
 
 	ddterr_clear();
 	rc = store_close(s);
 	if (rc < 0)
-		return fail(rc, "check the store's disks; the last batch may "
-			    "not be durable", "close store %s", root);
+		return ddts_fail(rc, "check the store's disks; the last "
+				 "batch may not be durable", "close store %s",
+				 root);
 	return 0;
 }
 
@@ -659,8 +631,8 @@ static int ingest_flush(ingest *g)
 		ddterr_clear();
 		rc = store_has(g->s, g->fps, g->n, g->present);
 		if (rc < 0)
-			return fail(rc, "check the store's index",
-				    "look up %zu segments", g->n);
+			return ddts_fail(rc, "check the store's index",
+					 "look up %zu segments", g->n);
 		for (i = 0; i < g->n; i++)
 			if (!g->present[i])
 				need += codec_bound(g->len[i]);
@@ -685,8 +657,8 @@ static int ingest_flush(ingest *g)
 					    g->len[i], g->enc + at,
 					    g->enc_cap - at, &out_len, &codec);
 			if (rc < 0)
-				return fail(rc, "try another --codec",
-					    "compress a segment");
+				return ddts_fail(rc, "try another --codec",
+						 "compress a segment");
 			sg->fp = g->fps[i];
 			sg->codec = codec;
 			sg->raw_len = g->len[i];
@@ -701,9 +673,10 @@ static int ingest_flush(ingest *g)
 			ddterr_clear();
 			rc = store_put(g->s, g->put, nput, &nnew);
 			if (rc < 0)
-				return fail(rc, "check the store's disks and "
-					    "free space, then ingest again",
-					    "store %zu segments", nput);
+				return ddts_fail(rc, "check the store's disks "
+						 "and free space, then ingest "
+						 "again", "store %zu segments",
+						 nput);
 		}
 		g->new_segs += nnew;
 		g->new_raw += raw;
@@ -756,7 +729,7 @@ static int ingest_file(void *arg, const char *abs, int fd,
 	}
 	rc = recipe_path(g->o->root, abs, final);
 	if (rc < 0)
-		return fail(rc, "check the path", "recipe for %s", abs);
+		return ddts_fail(rc, "check the path", "recipe for %s", abs);
 	if (asprintf(&tmp, "%s.tmp.%lu", final, g->tmp_seq++) < 0) {
 		tmp = NULL;
 		return fail_errno(ENOMEM, "free some memory", "ingest %s", abs);
@@ -773,7 +746,7 @@ static int ingest_file(void *arg, const char *abs, int fd,
 	ddterr_clear();
 	rc = segr_new(&r, &g->chunker, fd);
 	if (rc < 0) {
-		ret = fail(rc, "free some memory", "segment %s", abs);
+		ret = ddts_fail(rc, "free some memory", "segment %s", abs);
 		goto out;
 	}
 	for (;;) {
@@ -784,15 +757,16 @@ static int ingest_file(void *arg, const char *abs, int fd,
 		ddterr_clear();
 		rc = segr_next(r, &p, &n);
 		if (rc < 0) {
-			ret = fail(rc, "check the file and its disk",
-				   "read %s", abs);
+			ret = ddts_fail(rc, "check the file and its disk",
+					"read %s", abs);
 			goto out;
 		}
 		if (rc == 0)
 			break;
 		rc = fp_compute(&f, p, n);
 		if (rc < 0) {
-			ret = fail(rc, "check OpenSSL", "fingerprint %s", abs);
+			ret = ddts_fail(rc, "check OpenSSL", "fingerprint %s",
+					abs);
 			goto out;
 		}
 		fp_to_hex(&f, hex);
@@ -842,7 +816,7 @@ static int cmd_ingest(const opts *o, int argc, char **argv)
 	int rc, ret;
 
 	if (argc < 1)
-		return usage_error("ingest: no PATH given");
+		return ddts_usage_error("ingest: no PATH given");
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return fail_errno(ENOMEM, "free some memory", "ingest");
@@ -855,10 +829,10 @@ static int cmd_ingest(const opts *o, int argc, char **argv)
 	rc = cdc_init(&g->chunker, CDC_MIN_DEFAULT, CDC_AVG_DEFAULT,
 		      CDC_MAX_DEFAULT);
 	if (rc < 0) {
-		ret = fail(rc, "report this bug", "set up the chunker");
+		ret = ddts_fail(rc, "report this bug", "set up the chunker");
 		goto out_free;
 	}
-	ret = open_store(o, 1, &g->s);
+	ret = ddts_open_store(o, 1, &g->s);
 	if (ret)
 		goto out_free;
 	snprintf(g->rdir, sizeof(g->rdir), "%s/" RECIPE_DIR, o->root);
@@ -869,13 +843,13 @@ static int cmd_ingest(const opts *o, int argc, char **argv)
 	}
 	ingest_sweep(g->rdir);
 
-	t0 = now_sec();
+	t0 = ddts_now_sec();
 	ret = walk_args(o, "ingest", argc, argv, ingest_file, g);
 	if (ret == 0)
 		ret = ingest_flush(g);
-	dt = now_sec() - t0;
+	dt = ddts_now_sec() - t0;
 out_close:
-	rc = close_store(g->s, o->root);
+	rc = ddts_close_store(g->s, o->root);
 	if (ret == 0)
 		ret = rc;
 	if (ret == 0) {
@@ -942,14 +916,15 @@ static int check_one(checker *c, const char *abs, int fd, enum verdict *out)
 	}
 	if (rc < 0) {
 		*out = V_UNREADABLE;
-		return fail(rc, "ingest the file again", "check %s", abs);
+		return ddts_fail(rc, "ingest the file again", "check %s", abs);
 	}
 	for (;;) {
 		ddterr_clear();
-		rc = recipe_next(rf, rpath, &lineno, &f, &len);
+		rc = ddts_recipe_next(rf, rpath, &lineno, &f, &len);
 		if (rc < 0) {
 			*out = V_UNREADABLE;
-			rc = fail(rc, "ingest the file again", "check %s", abs);
+			rc = ddts_fail(rc, "ingest the file again", "check %s",
+				       abs);
 			goto out;
 		}
 		if (rc == 0)
@@ -962,12 +937,14 @@ static int check_one(checker *c, const char *abs, int fd, enum verdict *out)
 					at, n, len);
 		if (rc < 0) {
 			*out = V_UNREADABLE;
-			rc = fail(rc, rc == -ENOENT ?
-				  "the store lost it: ingest the file again" :
-				  "restore the lost data directories, then "
-				  "check again",
-				  "check %s: segment at byte %" PRIu64, abs,
-				  at);
+			rc = ddts_fail(rc, rc == -ENOENT ?
+				       "the store lost it: ingest the file "
+				       "again" :
+				       "restore the lost data directories, "
+				       "then check again",
+				       "check %s: segment at byte %" PRIu64,
+				       abs,
+				       at);
 			goto out;
 		}
 		rc = read_full(fd, c->fbuf, n, &got);
@@ -1027,18 +1004,18 @@ static int cmd_check(const opts *o, int argc, char **argv)
 	int ret, rc;
 
 	if (argc < 1)
-		return usage_error("check: no PATH given");
+		return ddts_usage_error("check: no PATH given");
 	c.sbuf = malloc(CDC_MAX_LIMIT);
 	c.fbuf = malloc(CDC_MAX_LIMIT);
 	if (!c.sbuf || !c.fbuf) {
 		ret = fail_errno(ENOMEM, "free some memory", "check");
 		goto out;
 	}
-	ret = open_store(o, 0, &c.s);
+	ret = ddts_open_store(o, 0, &c.s);
 	if (ret)
 		goto out;
 	ret = walk_args(o, "check", argc, argv, check_file, &c);
-	rc = close_store(c.s, o->root);
+	rc = ddts_close_store(c.s, o->root);
 	if (ret == 0)
 		ret = rc;
 	if (ret)
@@ -1078,7 +1055,7 @@ static int cmd_cat(const opts *o, int argc, char **argv)
 	int rc, ret = 0;
 
 	if (argc != 1)
-		return usage_error("cat: give exactly one FILE");
+		return ddts_usage_error("cat: give exactly one FILE");
 	rc = path_key(argv[0], abs);
 	if (rc < 0)
 		return fail_errno(-rc, "check the path", "cat %s", argv[0]);
@@ -1089,21 +1066,22 @@ static int cmd_cat(const opts *o, int argc, char **argv)
 				  "it was ingested under", "cat %s: no recipe "
 				  "for %s", argv[0], abs);
 	if (rc < 0)
-		return fail(rc, "ingest the file again", "cat %s", argv[0]);
+		return ddts_fail(rc, "ingest the file again", "cat %s",
+				 argv[0]);
 	buf = malloc(CDC_MAX_LIMIT);
 	if (!buf) {
 		ret = fail_errno(ENOMEM, "free some memory", "cat");
 		goto out;
 	}
-	ret = open_store(o, 0, &s);
+	ret = ddts_open_store(o, 0, &s);
 	if (ret)
 		goto out;
 	for (;;) {
 		ddterr_clear();
-		rc = recipe_next(rf, rpath, &lineno, &f, &len);
+		rc = ddts_recipe_next(rf, rpath, &lineno, &f, &len);
 		if (rc < 0) {
-			ret = fail(rc, "ingest the file again", "cat %s",
-				   argv[0]);
+			ret = ddts_fail(rc, "ingest the file again", "cat %s",
+					argv[0]);
 			break;
 		}
 		if (rc == 0)
@@ -1114,9 +1092,10 @@ static int cmd_cat(const opts *o, int argc, char **argv)
 			rc = ddterr_set(-EBADMSG, "segment is %zu bytes, the "
 					"recipe says %u", n, len);
 		if (rc < 0) {
-			ret = fail(rc, "restore the lost data directories, "
-				   "then try again", "cat %s: segment at byte "
-				   "%" PRIu64, argv[0], at);
+			ret = ddts_fail(rc, "restore the lost data "
+					"directories, then try again",
+					"cat %s: segment at byte %" PRIu64,
+					argv[0], at);
 			break;
 		}
 		rc = fd_write_all(STDOUT_FILENO, buf, n);
@@ -1127,7 +1106,7 @@ static int cmd_cat(const opts *o, int argc, char **argv)
 		}
 		at += n;
 	}
-	rc = close_store(s, o->root);
+	rc = ddts_close_store(s, o->root);
 	if (ret == 0)
 		ret = rc;
 out:
@@ -1181,20 +1160,21 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 
 	(void)argv;
 	if (argc != 0)
-		return usage_error("stats: takes no arguments");
-	ret = open_store(o, 0, &s);
+		return ddts_usage_error("stats: takes no arguments");
+	ret = ddts_open_store(o, 0, &s);
 	if (ret)
 		return ret;
 	ddterr_clear();
 	rc = store_get_stats(s, &st);
 	if (rc < 0) {
-		ret = fail(rc, "check the store's index", "stats %s", o->root);
-		close_store(s, o->root);
+		ret = ddts_fail(rc, "check the store's index", "stats %s",
+				o->root);
+		ddts_close_store(s, o->root);
 		return ret;
 	}
 	store_geometry(s, &k, &m, &nd);
 	dirs = dir_lines(s);
-	ret = close_store(s, o->root);
+	ret = ddts_close_store(s, o->root);
 	if (ret) {
 		free(dirs);
 		return ret;
@@ -1228,344 +1208,6 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* ---- scrub ---- */
-
-static volatile sig_atomic_t scrub_cancel;
-
-static void scrub_on_signal(int sig)
-{
-	(void)sig;
-	scrub_cancel = 1;
-}
-
-/* On a terminal, a line that rewrites itself twice a second. */
-typedef struct scrub_progress {
-	int tty;
-	double last;
-} scrub_progress;
-
-static void scrub_show(void *arg, const store_scrub_report *r)
-{
-	scrub_progress *p = arg;
-	double t = now_sec();
-	char b[FMT_LEN];
-
-	if (!p->tty || t - p->last < 0.5)
-		return;
-	p->last = t;
-	fprintf(stderr, "\rscrub: %" PRIu64 " of %" PRIu64 " containers, %s "
-		"examined ", r->containers_checked, r->containers_total,
-		fmt_bytes(r->bytes_read, b));
-}
-
-/* store_ctr_fps's callback: into the set of lost fingerprints. */
-static int lost_add(void *arg, const fp_t *fp)
-{
-	return fps_add(arg, fp) < 0 ? -ENOMEM : 0;
-}
-
-/* Whether the recipe at rpath names a segment of set; its path line (as
- * escaped in the recipe) into name. */
-static int recipe_hits(const char *rpath, const fpset *set, char *name,
-		       size_t cap)
-{
-	unsigned lineno = 1;
-	uint32_t len;
-	FILE *f;
-	fp_t fp;
-	int rc, hit = 0;
-
-	f = fopen(rpath, "re");
-	if (!f)
-		return 0;
-	if (fgets(name, (int)cap, f)) {
-		name[strcspn(name, "\n")] = '\0';
-		while (!hit && (rc = recipe_next(f, rpath, &lineno, &fp,
-						 &len)) > 0)
-			hit = fps_has(set, &fp);
-	}
-	fclose(f);
-	return hit;
-}
-
-/* Print the ingested files that hold a segment of set (what the lost
- * containers cost): the first AFFECTED_SHOWN, then how many in all.
- * Returns how many. */
-#define AFFECTED_SHOWN 20
-
-static size_t print_affected(const char *root, const fpset *set)
-{
-	char dir[PATH_MAX], rpath[PATH_MAX], name[2 * PATH_MAX + 2];
-	struct dirent *de;
-	size_t hits = 0, nl;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "%s/" RECIPE_DIR, root);
-	d = opendir(dir);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		nl = strlen(de->d_name);
-		if (nl <= strlen(RECIPE_EXT) ||
-		    strcmp(de->d_name + nl - strlen(RECIPE_EXT), RECIPE_EXT))
-			continue;
-		if (snprintf(rpath, sizeof(rpath), "%s/%s", dir, de->d_name) >=
-		    (int)sizeof(rpath))
-			continue;
-		if (recipe_hits(rpath, set, name, sizeof(name)) &&
-		    hits++ < AFFECTED_SHOWN)
-			printf("affected file:   %s\n", name);
-	}
-	closedir(d);
-	if (hits > AFFECTED_SHOWN)
-		printf("affected files:  %zu in all (the first %d shown)\n",
-		       hits, AFFECTED_SHOWN);
-	return hits;
-}
-
-/* Each lost container, and the ingested files it held a part of. */
-static void report_lost(store *s, const char *root,
-			const store_scrub_report *r)
-{
-	fpset *set;
-
-	if (r->nlost == 0)
-		return;
-	if (fps_new(&set) < 0) {
-		fprintf(stderr, "ddtstore: out of memory naming the lost "
-			"containers' files\n");
-		return;
-	}
-	for (size_t i = 0; i < r->nlost; i++) {
-		size_t before = fps_count(set);
-
-		ddterr_clear();
-		(void)store_ctr_fps(s, r->lost_cids[i], lost_add, set);
-		printf("lost container:  %" PRIu64 " (%zu segments)\n",
-		       r->lost_cids[i], fps_count(set) - before);
-	}
-	if (fps_count(set) && print_affected(root, set) == 0)
-		printf("affected file:   none ingested\n");
-	fps_free(set);
-}
-
-static void print_scrub(const opts *o, const store_scrub_report *r)
-{
-	char b[FMT_LEN];
-	double mb = (double)r->bytes_read / 1e6;
-	int clean = store_scrub_clean(r);
-
-	printf("scrub: %" PRIu64 " containers, %.1f MB examined in %.1f s "
-	       "(%.1f MB/s); %s\n", r->containers_checked, mb, r->seconds,
-	       r->seconds > 0 ? mb / r->seconds : 0.0,
-	       clean ? "nothing left to repair" :
-	       o->no_repair ? "problems found (report only, nothing changed)" :
-	       "problems remain");
-	printf("containers:      %" PRIu64 " checked, %" PRIu64
-	       " cleaned away meanwhile\n", r->containers_checked,
-	       r->containers_vanished);
-	printf("bytes examined:  %" PRIu64 " (%s)\n", r->bytes_read,
-	       fmt_bytes(r->bytes_read, b));
-	printf("fragments:       %" PRIu64 " checked, %" PRIu64 " missing, %"
-	       PRIu64 " damaged, %" PRIu64 " rebuilt\n", r->fragments_checked,
-	       r->fragments_missing, r->fragments_corrupt,
-	       r->fragments_rebuilt);
-	printf("segments:        %" PRIu64 " re-hashed, %" PRIu64 " bad\n",
-	       r->segments_checked, r->segments_bad);
-	printf("not indexed:     %" PRIu64 "\n", r->index_missing);
-	printf("unrecoverable:   %" PRIu64 " containers, %" PRIu64
-	       " more with bad segments\n", r->containers_unrecoverable,
-	       r->containers_damaged);
-	if (r->errors)
-		printf("failed repairs:  %" PRIu64 " (first: %s)\n", r->errors,
-		       r->error);
-}
-
-/* The one error line of a scrub that left problems behind. */
-static int scrub_failed(const opts *o, const store_scrub_report *r)
-{
-	uint64_t left = r->fragments_missing + r->fragments_corrupt -
-			r->fragments_rebuilt;
-	char what[256];
-
-	snprintf(what, sizeof(what), "scrub %s: %zu containers lost, %" PRIu64
-		 " fragments not rebuilt, %" PRIu64 " segments not indexed",
-		 o->root, r->nlost, left, r->index_missing);
-	if (r->nlost)
-		return vfail_s(what, "restore the lost data directories if "
-			       "you can, else back up the affected files "
-			       "again");
-	if (o->no_repair)
-		return vfail_s(what, "run scrub without --no-repair to "
-			       "repair");
-	return vfail_s(what, r->errors ? "check the storage directories' "
-		       "disks and permissions, then scrub again" :
-		       "scrub again; if it stays, check the index");
-}
-
-static int cmd_scrub(const opts *o, int argc, char **argv)
-{
-	scrub_progress prog = { .tty = isatty(STDERR_FILENO) };
-	store_scrub_opts so = {
-		.repair = !o->no_repair, .max_bytes_per_sec = o->rate,
-		.progress = scrub_show, .progress_arg = &prog,
-		.cancel = &scrub_cancel,
-	};
-	struct sigaction sa = { .sa_handler = scrub_on_signal }, old_int,
-			 old_term;
-	store_scrub_report r;
-	store *s;
-	int rc, ret;
-
-	(void)argv;
-	if (argc != 0)
-		return usage_error("scrub: takes no arguments");
-	ret = open_store(o, 0, &s);
-	if (ret)
-		return ret;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	ddterr_clear();
-	rc = store_scrub(s, &so, &r);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	if (prog.tty && prog.last > 0)
-		fprintf(stderr, "\r\033[K");
-	print_scrub(o, &r);
-	report_lost(s, o->root, &r);
-	fflush(stdout);
-	if (rc < 0)
-		ret = fail(rc, rc == -ECANCELED ? "run it again to scrub the "
-			   "rest" : "check the store's index and disks",
-			   "scrub %s", o->root);
-	else if (!store_scrub_clean(&r))
-		ret = scrub_failed(o, &r);
-	store_scrub_report_free(&r);
-	rc = close_store(s, o->root);
-	return ret ? ret : rc;
-}
-
-/* ---- checkpoints ---- */
-
-/* The checkpoint commands name the store first unless -s did. */
-static const char *ckpt_store(const opts *o, int *argc, char ***argv)
-{
-	if (o->root_given || *argc == 0)
-		return o->root;
-	(*argc)--;
-	return *(*argv)++;
-}
-
-static void ckpt_dir_of(const opts *o, const char *root, char *buf,
-			size_t cap)
-{
-	if (o->ckpt_dir)
-		snprintf(buf, cap, "%s", o->ckpt_dir);
-	else
-		snprintf(buf, cap, "%s/" STORE_CKPT_DIR, root);
-}
-
-static int cmd_checkpoint(const opts *o, int argc, char **argv)
-{
-	char name[STORE_CKPT_NAME_MAX], dir[PATH_MAX];
-	opts so = *o;
-	store *s;
-	int rc, ret;
-
-	so.root = ckpt_store(o, &argc, &argv);
-	if (argc != 0)
-		return usage_error("checkpoint: takes only the store");
-	ckpt_dir_of(o, so.root, dir, sizeof(dir));
-	ret = open_store(&so, 0, &s);
-	if (ret)
-		return ret;
-	ddterr_clear();
-	rc = store_checkpoint(s, dir, o->keep, name, sizeof(name));
-	if (rc < 0)
-		ret = fail(rc, "check the checkpoint directory's disk and "
-			   "permissions", "checkpoint %s", so.root);
-	else
-		printf("checkpoint %s taken in %s\n", name, dir);
-	rc = close_store(s, so.root);
-	return ret ? ret : rc;
-}
-
-static int ckpt_print(void *arg, const store_ckpt_info *ci)
-{
-	char when[32], size[FMT_LEN];
-	time_t t = (time_t)(ci->created / 1000000000);
-	struct tm tm;
-
-	if (++*(int *)arg == 1)
-		printf("%-32s  %-23s  %10s  %10s\n", "NAME", "CREATED", "SIZE",
-		       "CONTAINERS");
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	printf("%-32s  %-23s  %10s  %10" PRIu64 "\n", ci->name, when,
-	       fmt_bytes(ci->bytes, size), ci->containers);
-	return 0;
-}
-
-static int cmd_checkpoints(const opts *o, int argc, char **argv)
-{
-	char dir[PATH_MAX];
-	const char *root = ckpt_store(o, &argc, &argv);
-	int n = 0, rc;
-
-	if (argc != 0)
-		return usage_error("checkpoints: takes only the store");
-	ckpt_dir_of(o, root, dir, sizeof(dir));
-	ddterr_clear();
-	rc = store_checkpoint_list(dir, ckpt_print, &n);
-	if (rc < 0)
-		return fail(rc, "check --dir", "list checkpoints in %s", dir);
-	if (n == 0)
-		printf("no checkpoints in %s\n", dir);
-	return 0;
-}
-
-static int cmd_restore_checkpoint(const opts *o, int argc, char **argv)
-{
-	char dir[PATH_MAX], text[4096];
-	const char *root = ckpt_store(o, &argc, &argv);
-	store_restore_report r;
-	store_config cfg;
-	const char *todo;
-	int rc;
-
-	if (argc > 1)
-		return usage_error("restore-checkpoint: takes the store and "
-				   "at most one checkpoint NAME");
-	ckpt_dir_of(o, root, dir, sizeof(dir));
-	store_config_default(&cfg, root);
-	if (o->k)
-		cfg.k = o->k;
-	if (o->m >= 0)
-		cfg.m = o->m;
-	ddterr_clear();
-	rc = store_restore_checkpoint(&cfg, dir, argc ? argv[0] : NULL, &r);
-	if (rc < 0) {
-		switch (rc) {
-		case -ENOENT:
-			todo = "list them with 'ddtstore checkpoints', or give "
-			       "--dir";
-			break;
-		case -EBUSY:
-			todo = "stop the daemon or tool using it first";
-			break;
-		default:
-			todo = "the store is as it was; fix the cause and run "
-			       "it again";
-			break;
-		}
-		return fail(rc, todo, "restore-checkpoint %s", root);
-	}
-	store_restore_report_format(&r, text, sizeof(text));
-	fputs(text, stdout);
-	return 0;
-}
-
 /* ---- main ---- */
 
 static int parse_int(const char *name, const char *arg, int lo, int hi,
@@ -1577,8 +1219,8 @@ static int parse_int(const char *name, const char *arg, int lo, int hi,
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || v < lo || v > hi)
-		return usage_error("%s '%s': need a whole number from %d to "
-				   "%d", name, arg, lo, hi);
+		return ddts_usage_error("%s '%s': need a whole number from "
+					"%d to %d", name, arg, lo, hi);
 	*out = (int)v;
 	return 0;
 }
@@ -1626,7 +1268,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			if (!*optarg)
-				return usage_error("-s: empty store path");
+				return ddts_usage_error("-s: empty store path");
 			o.root = optarg;
 			o.root_given = 1;
 			break;
@@ -1644,9 +1286,9 @@ int main(int argc, char **argv)
 		case OPT_CODEC:
 			o.codec = codec_from_name(optarg);
 			if (o.codec < 0)
-				return usage_error("--codec '%s': not one of "
-						   "lz4, zstd, gzfast, none",
-						   optarg);
+				return ddts_usage_error("--codec '%s': not "
+							"one of lz4, zstd, "
+							"gzfast, none", optarg);
 			break;
 		case OPT_NO_REPAIR:
 			o.no_repair = 1;
@@ -1662,7 +1304,7 @@ int main(int argc, char **argv)
 		}
 		case OPT_DIR:
 			if (!*optarg)
-				return usage_error("--dir: empty path");
+				return ddts_usage_error("--dir: empty path");
 			o.ckpt_dir = optarg;
 			break;
 		case OPT_KEEP:
@@ -1677,23 +1319,23 @@ int main(int argc, char **argv)
 			printf("%s (ddtarget) %s\n", PROG, PACKAGE_VERSION);
 			return 0;
 		case ':':
-			return usage_error("option '%s' needs an argument",
-					   argv[optind - 1]);
+			return ddts_usage_error("option '%s' needs an argument",
+						argv[optind - 1]);
 		default:
 			if (optopt)
-				return usage_error("unknown option '-%c'",
-						   optopt);
-			return usage_error("unknown option '%s'",
-					   argv[optind - 1]);
+				return ddts_usage_error("unknown option '-%c'",
+							optopt);
+			return ddts_usage_error("unknown option '%s'",
+						argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
-		return usage_error("no command given");
+		return ddts_usage_error("no command given");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[optind], cmds[i].name) == 0)
 			break;
 	if (i == sizeof(cmds) / sizeof(cmds[0]))
-		return usage_error("unknown command '%s'", argv[optind]);
+		return ddts_usage_error("unknown command '%s'", argv[optind]);
 	optind++;
 	return cmds[i].fn(&o, argc - optind, argv + optind);
 }

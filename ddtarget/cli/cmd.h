@@ -1,0 +1,88 @@
+/* cmd.h - what ddt.c (options, the login, the command table, the commands
+ * on backups) and admin.c (the target's upkeep) share: the parsed command
+ * line, a command's entry in the table, the helpers every command calls,
+ * and the commands of admin.c that the table names. Not for other files. */
+#ifndef DDT_CMD_H
+#define DDT_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ddtc.h"
+
+/* Options other than the connection's, and which command takes which. */
+enum {
+	OP_SU = 1 << 0,
+	OP_NAME = 1 << 1,
+	OP_PATH = 1 << 2,
+	OP_FORCE = 1 << 3,
+	OP_RECURSIVE = 1 << 4,
+	OP_ONE_FS = 1 << 5,
+	OP_NO_CACHE = 1 << 6,
+	OP_QUIET = 1 << 7,
+	OP_CODEC = 1 << 8,
+	OP_RETAIN = 1 << 9,
+	OP_DRY_RUN = 1 << 10,
+	OP_RETENTION = 1 << 11,
+	OP_LOCK = 1 << 12,
+	OP_QUOTA = 1 << 13,
+	OP_NO_REPAIR = 1 << 14,
+};
+
+typedef struct gopts {
+	const char *host, *user, *password_file;
+	int port;
+	const char *su, *name, *path;
+	unsigned given;		/* OP_* seen on the command line */
+	int codec;		/* --codec: enum codec_id of new segments */
+	int64_t retain;		/* --retain: seconds, or DDT_RETAIN_NEVER */
+	uint64_t retention;	/* --retention: seconds; 0 forever */
+	uint64_t quota;		/* --quota: bytes; 0 none */
+} gopts;
+
+typedef struct cmd {
+	const char *name;
+	int (*fn)(const struct cmd *cmd, const gopts *g, int argc,
+		  char **argv);
+	int min_args, max_args;
+	unsigned takes;		/* OP_* accepted */
+	unsigned needs;		/* OP_* required */
+	const char *usage;	/* after "ddt NAME " */
+	const char *help;	/* what it does, and its own options */
+} cmd;
+
+/* ---- helpers (ddt.c) ---- */
+
+/* "ddt: <fmt...> (run 'ddt [C ]--help' for usage)" on stderr; c may be
+ * NULL. Returns EXIT_USAGE. */
+int cmd_usage_error(const cmd *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Connect to g's target and log in with the password from where g and
+ * the environment say; seg_cache: keep the segment cache (writers only).
+ * 0 with *out the session, or the exit status after the error line. */
+int cmd_login(const gopts *g, int seg_cache, ddtc **out);
+
+/* 1 if s is a protocol name of 1 to max bytes (letters, digits, '-', '_',
+ * '.'; not "." or ".."), else 0. */
+int cmd_name_valid(const char *s, size_t max);
+
+/* Log in and find BACKUP arg in storage unit g->su: a full id, a name for
+ * its newest complete backup, or "latest"; exact: only a full id will do.
+ * 0 with *out the session (the caller closes it) and *b the backup, or
+ * the exit status after the error line. */
+int cmd_open_backup(const gopts *g, const char *arg, int exact, ddtc **out,
+		    ddtc_backup *b);
+
+/* ---- the commands of admin.c: ddt NAME runs cmd_NAME ---- */
+
+int cmd_retain(const cmd *cm, const gopts *g, int argc, char **argv);
+int cmd_expire(const cmd *cm, const gopts *g, int argc, char **argv);
+int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv);
+int cmd_alerts(const cmd *cm, const gopts *g, int argc, char **argv);
+int cmd_scrub(const cmd *cm, const gopts *g, int argc, char **argv);
+int cmd_clean(const cmd *cm, const gopts *g, int argc, char **argv);
+int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv);
+int cmd_checkpoint(const cmd *cm, const gopts *g, int argc, char **argv);
+
+#endif
