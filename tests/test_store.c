@@ -9,6 +9,7 @@
 #include "tap.h"
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -309,6 +310,44 @@ static void test_lost_dirs(const char *root)
 	store_close(s);
 }
 
+static void *check_all(void *arg)
+{
+	return (void *)segdata_check(arg, SEED, 0, 3000);
+}
+
+/* Readers that want the same container at once get it read once. */
+static void test_concurrent_reads(const char *root)
+{
+	enum { NT = 8 };
+	pthread_t t[NT];
+	store_stats st;
+	size_t bad = 0;
+	store *s = open_store(root, 4, 2);
+
+	if (!s || put_range(s, SEED, 0, 3000) != 3000)
+		tap_bail("put");
+	store_close(s);
+	s = open_store(root, 4, 2);	/* nothing cached */
+	if (!s)
+		tap_bail("reopen");
+	for (int i = 0; i < NT; i++)
+		if (pthread_create(&t[i], NULL, check_all, s) != 0)
+			tap_bail("pthread_create");
+	for (int i = 0; i < NT; i++) {
+		void *r;
+
+		pthread_join(t[i], &r);
+		bad += (size_t)r;
+	}
+	store_get_stats(s, &st);
+	ok(bad == 0, "%d threads read 3000 segments each, all correct", NT);
+	ok(st.containers_read > 0 && st.containers_read <= st.containers,
+	   "each of %llu containers was read from disk at most once (%llu "
+	   "reads)", (unsigned long long)st.containers,
+	   (unsigned long long)st.containers_read);
+	store_close(s);
+}
+
 int main(void)
 {
 	char *root = tap_tmpdir("store");
@@ -318,6 +357,7 @@ int main(void)
 	run_in(root, "single", test_single_disk);
 	run_in(root, "damage", test_damage);
 	run_in(root, "lostdirs", test_lost_dirs);
+	run_in(root, "concurrent", test_concurrent_reads);
 	tap_rmtree(root);
 	free(root);
 	return tap_done();

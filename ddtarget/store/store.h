@@ -119,6 +119,9 @@ typedef struct store_stats {
 	uint64_t bloom_negatives; /* lookups the Bloom filter answered */
 	uint64_t cache_hits;	 /* lookups the locality cache answered */
 	uint64_t fragments_rebuilt; /* reads that needed erasure decoding */
+	uint64_t containers_read; /* sealed containers read from disk for
+				     reads (once each while they stay in
+				     the read cache), since open */
 	uint64_t degraded_containers; /* sealed without the fragments of a
 					 missing disk, since open */
 } store_stats;

@@ -22,6 +22,7 @@
 #define SEAL_QUEUE_MAX	8	/* and what recovery may find waiting */
 #define LINGER_MAX	4	/* sealed containers whose index entry may not
 				   be durable yet; their journals stay */
+#define LOADING_MAX	16	/* containers read for the cache at once */
 #define STATS_WORDS	6
 
 /* A container being filled, or full and waiting to be sealed. Its bytes
@@ -54,6 +55,12 @@ struct store {
 	pthread_mutex_t lock;	/* everything below */
 	pthread_cond_t work_cv;	/* the sealer waits for a queued container */
 	pthread_cond_t done_cv;	/* writers wait for the queue to shrink */
+	/* Containers being read into the read cache (store_read.c): a
+	 * reader that misses one another thread is reading waits for it
+	 * rather than reading it a second time. */
+	uint64_t loading[LOADING_MAX];
+	int nloading;
+	pthread_cond_t loaded_cv;
 	pthread_t sealer;
 	int sealer_started, stopping;
 	octr *open;

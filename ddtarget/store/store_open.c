@@ -31,7 +31,7 @@ void store_config_default(store_config *c, const char *root)
 	c->container_size = CTR_SIZE_DEFAULT;
 	c->bloom_capacity = 1u << 22;
 	c->cache_containers = 64;
-	c->read_cache_containers = 8;
+	c->read_cache_containers = 64;
 }
 
 /* ---- small helpers ---- */
@@ -483,6 +483,7 @@ static void store_free(store *s)
 	fps_free(s->pins);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
+	pthread_cond_destroy(&s->loaded_cv);
 	if (s->lock_fd >= 0)	/* last: the index is closed */
 		close(s->lock_fd);
 	free(s);
@@ -507,6 +508,7 @@ int store_open(store **out, const store_config *cfg)
 	pthread_mutex_init(&s->ckpt_mu, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
+	pthread_cond_init(&s->loaded_cv, NULL);
 	s->container_size = cfg->container_size;
 	s->reserve_cfg = cfg->reserve_bytes;
 	s->root = strdup(cfg->root);

@@ -24,6 +24,16 @@ static const octr *find_unsealed_locked(const store *s, uint64_t cid)
 	return NULL;
 }
 
+/* Give back the padding and parity room that reading needed: the read
+ * cache keeps many containers. */
+static void shrink(uint8_t **buf, uint32_t len)
+{
+	uint8_t *p = realloc(*buf, len ? len : 1);
+
+	if (p)
+		*buf = p;
+}
+
 /* Read and decode a sealed container; called without the lock. */
 int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 			  ctr_view *out_view, int *out_rebuilt)
@@ -39,7 +49,7 @@ int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 	if (rc < 0)
 		return rc;
 	if (c.k != ec_k(s->e) || c.m != ec_m(s->e) ||
-	    c.frag_len != cio_frag_len(&s->L, c.container_len))
+	    !cio_frag_len_ok(&s->L, c.container_len, c.frag_len))
 		return ddterr_set(-EIO, "container %" PRIu64 ": index record "
 				  "(k=%u m=%u, %u-byte fragments) does not fit "
 				  "this store (k=%d m=%d)", cid, c.k, c.m,
@@ -48,6 +58,7 @@ int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 		      out_rebuilt);
 	if (rc < 0)
 		return rc;
+	shrink(&buf, c.container_len);
 	rc = ctr_parse(buf, c.container_len, cid, out_view);
 	if (rc < 0) {
 		free(buf);
@@ -73,25 +84,48 @@ static int copy_entry(const ctr_entry *e, const uint8_t *data,
 	return 0;
 }
 
-/* The container cid from the read cache, loading it if need be. */
+static int loading_slot_locked(const store *s, uint64_t cid)
+{
+	for (int i = 0; i < s->nloading; i++)
+		if (s->loading[i] == cid)
+			return i;
+	return -1;
+}
+
+/* The container cid from the read cache, loading it if need be. The
+ * streams of a restore ask for the same container at nearly the same
+ * time; only the first reads it, the others wait for it. */
 static int hold_container(store *s, uint64_t cid, ccache_ent **out)
 {
 	ctr_view view;
 	uint8_t *buf = NULL;
-	int rc, rebuilt = 0;
+	int rc, rebuilt = 0, claimed = 0, i;
 
 	pthread_mutex_lock(&s->lock);
-	*out = ccache_get(s->cc, cid);
+	while (!(*out = ccache_get(s->cc, cid)) &&
+	       loading_slot_locked(s, cid) >= 0)
+		pthread_cond_wait(&s->loaded_cv, &s->lock);
+	if (!*out && s->nloading < LOADING_MAX) {
+		s->loading[s->nloading++] = cid;
+		claimed = 1;
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (*out)
 		return 0;
 	rc = sto_load_container(s, cid, &buf, &view, &rebuilt);
+	pthread_mutex_lock(&s->lock);
+	if (rc == 0) {
+		s->run.fragments_rebuilt += (uint64_t)rebuilt;
+		s->run.containers_read++;
+		*out = ccache_put(s->cc, cid, buf, &view);
+	}
+	if (claimed && (i = loading_slot_locked(s, cid)) >= 0) {
+		s->loading[i] = s->loading[--s->nloading];
+		pthread_cond_broadcast(&s->loaded_cv);
+	}
+	pthread_mutex_unlock(&s->lock);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&s->lock);
-	s->run.fragments_rebuilt += (uint64_t)rebuilt;
-	*out = ccache_put(s->cc, cid, buf, &view);
-	pthread_mutex_unlock(&s->lock);
 	if (!*out) {
 		ctr_view_free(&view);
 		free(buf);

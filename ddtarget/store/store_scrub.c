@@ -459,7 +459,7 @@ static int account(scrub *sc, const ctr_scrub *cs, const uint8_t *wrote)
 static int record_fits(const scrub *sc, const idx_ctr *c)
 {
 	return c->k == sc->k && c->m == sc->m &&
-	       c->frag_len == cio_frag_len(&sc->s->L, c->container_len);
+	       cio_frag_len_ok(&sc->s->L, c->container_len, c->frag_len);
 }
 
 static int scrub_one(scrub *sc, uint64_t cid)
