@@ -346,6 +346,21 @@ static void test_concurrent_reads(const char *root)
 	   "reads)", (unsigned long long)st.containers,
 	   (unsigned long long)st.containers_read);
 	store_close(s);
+
+	/* One reader in order: the containers after the first are mostly
+	 * read ahead of it, and none twice. */
+	s = open_store(root, 4, 2);
+	if (!s)
+		tap_bail("reopen");
+	bad = segdata_check(s, SEED, 0, 3000);
+	store_get_stats(s, &st);
+	ok(bad == 0 && st.containers_read <= st.containers &&
+	   st.containers_read_ahead >= st.containers / 4,
+	   "a sequential reader: %llu of %llu containers read ahead, %llu "
+	   "reads in all", (unsigned long long)st.containers_read_ahead,
+	   (unsigned long long)st.containers,
+	   (unsigned long long)st.containers_read);
+	store_close(s);
 }
 
 int main(void)

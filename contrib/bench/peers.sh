@@ -9,6 +9,8 @@
 # Needs: the data set (built like store-bench.sh does, with mkdata.py),
 # ./ddtargetd and ./ddt built at the top of the tree, and the Debian
 # packages restic and borgbackup (apt-get install restic borgbackup).
+# The work directory (DDT_PEERS_WORK) is removed at the end unless
+# DDT_PEERS_KEEP is set.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 data=${DDT_BENCH_DATA:-/var/tmp/ddt-bench-data}
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
 	--data) data=$2; shift 2 ;;
 	--tools) tools=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
-	-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "peers.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -34,8 +36,17 @@ if [ ! -d "$data/gen1" ] || [ ! -d "$data/gen2" ]; then
 	mkdir -p "$data.tmp" && python3 "$mkdata" "$data.tmp" &&
 		mv "$data.tmp" "$data" || die "building the data set failed"
 fi
-rm -rf "$work"
+# ext4 skips inodes freed in the last 30 s when it allocates new ones,
+# reading inode tables to find them: a restore that creates 30,000 files
+# just after a mass delete pays for it. So the work directory goes at the
+# end of a run, and a left-over one is removed and given that time.
+if [ -e "$work" ]; then
+	rm -rf "$work"
+	sync
+	sleep 30
+fi
 mkdir -p "$work" || die "cannot create $work"
+[ -n "${DDT_PEERS_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 
 # Warm the page cache for everyone alike: the first tool must not pay for
 # reading the disk the others then get from memory.

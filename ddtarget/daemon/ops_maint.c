@@ -198,6 +198,7 @@ int ops_status_req(ddtd *d, rbuf *r, wbuf *w)
 	ops_kv(w, &n, "containers", st.containers);
 	ops_kv(w, &n, "degraded_containers", st.degraded_containers);
 	ops_kv(w, &n, "containers_read", st.containers_read);
+	ops_kv(w, &n, "containers_read_ahead", st.containers_read_ahead);
 	ops_kv(w, &n, "files", nst.files);
 	ops_kv(w, &n, "sessions", (uint64_t)__atomic_load_n(&d->sessions,
 							  __ATOMIC_RELAXED));

@@ -22,6 +22,7 @@ typedef struct ccache_ent {
 	ctr_view view;		/* parsed from buf */
 	int refs;
 	uint64_t last_use;
+	int read_ahead;		/* read before anyone asked; not yet used */
 } ccache_ent;
 
 int ccache_new(ccache **out, size_t max);

@@ -122,6 +122,8 @@ typedef struct store_stats {
 	uint64_t containers_read; /* sealed containers read from disk for
 				     reads (once each while they stay in
 				     the read cache), since open */
+	uint64_t containers_read_ahead; /* of those, read before a reader
+					   asked (a restore streaming) */
 	uint64_t degraded_containers; /* sealed without the fragments of a
 					 missing disk, since open */
 } store_stats;

@@ -23,6 +23,7 @@
 #define LINGER_MAX	4	/* sealed containers whose index entry may not
 				   be durable yet; their journals stay */
 #define LOADING_MAX	16	/* containers read for the cache at once */
+#define RA_QUEUE	8	/* containers waiting to be read ahead */
 #define STATS_WORDS	6
 
 /* A container being filled, or full and waiting to be sealed. Its bytes
@@ -61,6 +62,13 @@ struct store {
 	uint64_t loading[LOADING_MAX];
 	int nloading;
 	pthread_cond_t loaded_cv;
+	/* Read-ahead (store_read.c): containers the reader thread is to
+	 * bring into the read cache. */
+	pthread_t reader;
+	int reader_started;
+	uint64_t ra_queue[RA_QUEUE];
+	int ra_n;
+	pthread_cond_t ra_cv;
 	pthread_t sealer;
 	int sealer_started, stopping;
 	octr *open;
@@ -123,6 +131,7 @@ int sto_octr_alloc(store *s, uint64_t cid, octr **out);
 void sto_octr_free(octr *o);
 void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
 void *sto_sealer_main(void *arg);
+void *sto_reader_main(void *arg);	/* read-ahead, store_read.c */
 int sto_drop_lingering(store *s);
 void sto_find_spares(store *s);
 int sto_open_new_locked(store *s);

@@ -484,6 +484,7 @@ static void store_free(store *s)
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->loaded_cv);
+	pthread_cond_destroy(&s->ra_cv);
 	if (s->lock_fd >= 0)	/* last: the index is closed */
 		close(s->lock_fd);
 	free(s);
@@ -509,6 +510,7 @@ int store_open(store **out, const store_config *cfg)
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
 	pthread_cond_init(&s->loaded_cv, NULL);
+	pthread_cond_init(&s->ra_cv, NULL);
 	s->container_size = cfg->container_size;
 	s->reserve_cfg = cfg->reserve_bytes;
 	s->root = strdup(cfg->root);
@@ -545,6 +547,9 @@ int store_open(store **out, const store_config *cfg)
 		goto fail;
 	}
 	s->sealer_started = 1;
+	/* Without read-ahead reads still work, only slower. */
+	s->reader_started = pthread_create(&s->reader, NULL, sto_reader_main,
+					   s) == 0;
 	*out = s;
 	return 0;
 fail:
@@ -563,9 +568,12 @@ int store_close(store *s)
 		pthread_mutex_lock(&s->lock);
 		s->stopping = 1;
 		pthread_cond_signal(&s->work_cv);
+		pthread_cond_signal(&s->ra_cv);
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->sealer, NULL);
 	}
+	if (s->reader_started)
+		pthread_join(s->reader, NULL);
 	/* What the sealer could not seal is safe in its journal. */
 	if (s->seal_err)
 		rc = sto_seal_error(s);

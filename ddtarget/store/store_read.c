@@ -84,6 +84,8 @@ static int copy_entry(const ctr_entry *e, const uint8_t *data,
 	return 0;
 }
 
+#define RA_DEPTH	2	/* containers read ahead of a sequential reader */
+
 static int loading_slot_locked(const store *s, uint64_t cid)
 {
 	for (int i = 0; i < s->nloading; i++)
@@ -92,32 +94,36 @@ static int loading_slot_locked(const store *s, uint64_t cid)
 	return -1;
 }
 
-/* The container cid from the read cache, loading it if need be. The
- * streams of a restore ask for the same container at nearly the same
- * time; only the first reads it, the others wait for it. */
-static int hold_container(store *s, uint64_t cid, ccache_ent **out)
+static int cached_locked(store *s, uint64_t cid)
+{
+	ccache_ent *e = ccache_get(s->cc, cid);
+
+	if (e)
+		ccache_release(s->cc, e);
+	return e != NULL;
+}
+
+/* Read container cid, which this thread claimed in s->loading (unless
+ * the table was full), into the read cache; the entry comes back with a
+ * reference taken. Called without the lock. */
+static int load_claimed(store *s, uint64_t cid, int claimed, int ahead,
+			ccache_ent **out)
 {
 	ctr_view view;
 	uint8_t *buf = NULL;
-	int rc, rebuilt = 0, claimed = 0, i;
+	int rc, rebuilt = 0, i;
 
-	pthread_mutex_lock(&s->lock);
-	while (!(*out = ccache_get(s->cc, cid)) &&
-	       loading_slot_locked(s, cid) >= 0)
-		pthread_cond_wait(&s->loaded_cv, &s->lock);
-	if (!*out && s->nloading < LOADING_MAX) {
-		s->loading[s->nloading++] = cid;
-		claimed = 1;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (*out)
-		return 0;
+	*out = NULL;
 	rc = sto_load_container(s, cid, &buf, &view, &rebuilt);
 	pthread_mutex_lock(&s->lock);
 	if (rc == 0) {
 		s->run.fragments_rebuilt += (uint64_t)rebuilt;
 		s->run.containers_read++;
 		*out = ccache_put(s->cc, cid, buf, &view);
+		if (*out && ahead) {
+			(*out)->read_ahead = 1;
+			s->run.containers_read_ahead++;
+		}
 	}
 	if (claimed && (i = loading_slot_locked(s, cid)) >= 0) {
 		s->loading[i] = s->loading[--s->nloading];
@@ -132,6 +138,95 @@ static int hold_container(store *s, uint64_t cid, ccache_ent **out)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* A restore reads containers in about the order they were written. A
+ * reader that misses container cid just after using cid - 1, or that
+ * first uses one read ahead, is streaming: queue the next RA_DEPTH for the
+ * reader thread, so the stream finds them cached instead of waiting on
+ * the disks. */
+static void read_ahead_locked(store *s, uint64_t cid)
+{
+	int queued = 0;
+
+	if (!s->reader_started)
+		return;
+	for (uint64_t next = cid + 1; next <= cid + RA_DEPTH; next++) {
+		int dup = 0;
+
+		if (next >= s->next_cid || s->ra_n == RA_QUEUE)
+			break;
+		for (int i = 0; i < s->ra_n; i++)
+			dup |= s->ra_queue[i] == next;
+		if (dup || loading_slot_locked(s, next) >= 0 ||
+		    cached_locked(s, next))
+			continue;
+		s->ra_queue[s->ra_n++] = next;
+		queued = 1;
+	}
+	if (queued)
+		pthread_cond_signal(&s->ra_cv);
+}
+
+void *sto_reader_main(void *arg)
+{
+	store *s = arg;
+	ccache_ent *e;
+	uint64_t cid;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->stopping && s->ra_n == 0)
+			pthread_cond_wait(&s->ra_cv, &s->lock);
+		if (s->stopping)
+			break;
+		cid = s->ra_queue[0];
+		memmove(s->ra_queue, s->ra_queue + 1,
+			(size_t)--s->ra_n * sizeof(s->ra_queue[0]));
+		if (s->nloading == LOADING_MAX ||
+		    loading_slot_locked(s, cid) >= 0 || cached_locked(s, cid))
+			continue;
+		s->loading[s->nloading++] = cid;
+		pthread_mutex_unlock(&s->lock);
+		/* A container that is gone or not sealed yet is simply not
+		 * read ahead; a reader that wants it reports the error. */
+		if (load_claimed(s, cid, 1, 1, &e) == 0) {
+			pthread_mutex_lock(&s->lock);
+			ccache_release(s->cc, e);
+			pthread_mutex_unlock(&s->lock);
+		}
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* The container cid from the read cache, loading it if need be. The
+ * streams of a restore ask for the same container at nearly the same
+ * time; only the first reads it, the others wait for it. */
+static int hold_container(store *s, uint64_t cid, ccache_ent **out)
+{
+	int claimed = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (!(*out = ccache_get(s->cc, cid)) &&
+	       loading_slot_locked(s, cid) >= 0)
+		pthread_cond_wait(&s->loaded_cv, &s->lock);
+	if (*out && (*out)->read_ahead) {
+		(*out)->read_ahead = 0;
+		read_ahead_locked(s, cid);
+	} else if (!*out) {
+		if (cid > 0 && cached_locked(s, cid - 1))
+			read_ahead_locked(s, cid);
+		if (s->nloading < LOADING_MAX) {
+			s->loading[s->nloading++] = cid;
+			claimed = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (*out)
+		return 0;
+	return load_claimed(s, cid, claimed, 0, out);
 }
 
 /* One attempt at store_get; *out_drops is the count of cleaning's drops
