@@ -36,14 +36,15 @@ if [ ! -d "$data/gen1" ] || [ ! -d "$data/gen2" ]; then
 	mkdir -p "$data.tmp" && python3 "$mkdata" "$data.tmp" &&
 		mv "$data.tmp" "$data" || die "building the data set failed"
 fi
-# ext4 skips inodes freed in the last 30 s when it allocates new ones,
-# reading inode tables to find them: a restore that creates 30,000 files
-# just after a mass delete pays for it. So the work directory goes at the
-# end of a run, and a left-over one is removed and given that time.
+# ext4 skips inodes freed in the last 60 s (360 s while their inode table
+# block is dirty) when it allocates new ones, reading inode tables to find
+# them: a restore that creates 14,000 files just after a mass delete pays
+# for it. So the work directory goes at the end of a run, and a left-over
+# one is removed, synced and given that time.
 if [ -e "$work" ]; then
 	rm -rf "$work"
 	sync
-	sleep 30
+	sleep 60
 fi
 mkdir -p "$work" || die "cannot create $work"
 [ -n "${DDT_PEERS_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
