@@ -32,6 +32,9 @@ printf 'spaces' >"$t/odd names/a file with spaces"
 printf 'utf8' >"$t/odd names/üñíçødé-名前"
 printf 'dash' >"$t/odd names/-leading-dash"
 p=$t; for i in $(seq 1 40); do p=$p/d$i; done; mkdir -p "$p" && echo deep >"$p/deep-file"
+# Siblings: ddt makes a directory's subdirectories in one burst of MKDIRs.
+for i in $(seq 1 150); do mkdir -p "$t/siblings/s$i/in"; echo "$i" >"$t/siblings/s$i/in/f"; done
+chmod 0700 "$t/siblings/s7"; touch -d '1999-12-31 23:59:59' "$t/siblings/s9"
 ln -s tiny "$t/link-relative"
 ln -s /nonexistent/target "$t/link-dangling"
 ln "$t/sub/text" "$t/hardlink-to-text"

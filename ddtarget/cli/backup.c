@@ -828,19 +828,33 @@ static int dirs_push(bk *b, uint64_t ino, const struct stat *st)
 	return 0;
 }
 
-static void visit_dir(bk *b, const bent *e)
+static int other_fs(const bk *b, const struct stat *st)
+{
+	return b->o->one_fs && st->st_dev != b->root_dev;
+}
+
+/* made: the directory as make_subdirs() made it, or NULL. */
+static void visit_dir(bk *b, const bent *e, const ddtc_mkdir_req *made)
 {
 	ddt_attr a;
 	int rc;
 
-	if (b->o->one_fs && e->st.st_dev != b->root_dev) {
+	if (other_fs(b, &e->st)) {
 		out_warn("skipped %s: on another file system "
 			 "(--one-file-system)", e->path);
 		atomic_fetch_add(&b->skipped, 1);
 		return;
 	}
-	rc = ddtc_mkdir(b->c, e->dir, e->name, e->st.st_mode & 07777,
-			e->st.st_uid, e->st.st_gid, ts_ns(&e->st.st_mtim), &a);
+	/* A directory the burst could not make is tried alone, for the
+	 * error message of its own. */
+	if (made && made->rc == 0) {
+		a = made->attr;
+		rc = 0;
+	} else {
+		rc = ddtc_mkdir(b->c, e->dir, e->name, e->st.st_mode & 07777,
+				e->st.st_uid, e->st.st_gid,
+				ts_ns(&e->st.st_mtim), &a);
+	}
 	if (rc < 0) {
 		target_error(b, rc, "store directory", e->path);
 		return;
@@ -854,7 +868,7 @@ static void visit_dir(bk *b, const bent *e)
 }
 
 static void visit(bk *b, const char *dpath, const char *name, uint64_t dir,
-		  batch *bt)
+		  batch *bt, const ddtc_mkdir_req *made)
 {
 	bent e = { .dir = dir };
 
@@ -880,7 +894,7 @@ static void visit(bk *b, const char *dpath, const char *name, uint64_t dir,
 		return;
 	}
 	if (S_ISDIR(e.st.st_mode)) {
-		visit_dir(b, &e);
+		visit_dir(b, &e, made);
 	} else {
 		out_warn("skipped %s: a %s cannot be stored", e.path,
 			 kind_of(e.st.st_mode));
@@ -895,10 +909,77 @@ static int byte_order(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* The subdirectories among names, of directory dir at path. */
+typedef struct subdirs {
+	int *idx;		/* their places in names, ascending */
+	ddtc_mkdir_req *req;
+	size_t n;
+} subdirs;
+
+static void subdirs_free(subdirs *sd)
+{
+	free(sd->idx);
+	free(sd->req);
+}
+
+/* Room for n; on failure none (subdirs_free() is still right). */
+static int subdirs_alloc(subdirs *sd, size_t n)
+{
+	sd->idx = calloc(n, sizeof(*sd->idx));
+	sd->req = calloc(n, sizeof(*sd->req));
+	if (sd->idx && sd->req)
+		return 0;
+	subdirs_free(sd);
+	memset(sd, 0, sizeof(*sd));
+	return -ENOMEM;
+}
+
+/* Make the subdirectories of dir on the target in one burst before the
+ * walk meets them: each of their entries needs its inode, and one round
+ * trip for all of them instead of one each is most of what backing up an
+ * unchanged tree costs. Best effort: what is not made here (an error, no
+ * memory, a race) visit_dir() makes or reports alone. */
+static void make_subdirs(bk *b, const char *path, struct dirent **names,
+			 int n, uint64_t dir, subdirs *sd)
+{
+	struct stat st;
+
+	memset(sd, 0, sizeof(*sd));
+	for (int i = 0; i < n && !atomic_load(&b->failed); i++) {
+		unsigned char t = names[i]->d_type;
+		char *p;
+		int ok;
+
+		if ((t != DT_DIR && t != DT_UNKNOWN) ||
+		    strcmp(names[i]->d_name, ".") == 0 ||
+		    strcmp(names[i]->d_name, "..") == 0)
+			continue;
+		p = path_join(path, names[i]->d_name);
+		ok = p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
+		     !other_fs(b, &st);
+		free(p);
+		if (!ok)
+			continue;
+		if (!sd->idx && subdirs_alloc(sd, (size_t)n) < 0)
+			break;
+		sd->idx[sd->n] = i;
+		sd->req[sd->n] = (ddtc_mkdir_req){
+			.name = names[i]->d_name, .mode = st.st_mode & 07777,
+			.uid = st.st_uid, .gid = st.st_gid,
+			.mtime = ts_ns(&st.st_mtim), .rc = -1,
+		};
+		sd->n++;
+	}
+	if (sd->n)
+		(void)ddtc_mkdir_many(b->c, dir, sd->req, sd->n);
+}
+
 static void walk_dir(bk *b, const char *path, uint64_t dir)
 {
 	struct dirent **names = NULL;
 	batch bt = { 0 };
+	subdirs sd;
+	size_t next = 0;
 	int n, i;
 
 	n = scandir(path, &names, NULL, byte_order);
@@ -906,12 +987,18 @@ static void walk_dir(bk *b, const char *path, uint64_t dir)
 		local_warn(b, errno, "read directory", path);
 		return;
 	}
+	make_subdirs(b, path, names, n, dir, &sd);
 	for (i = 0; i < n; i++) {
+		const ddtc_mkdir_req *made = NULL;
+
+		if (next < sd.n && sd.idx[next] == i)
+			made = &sd.req[next++];
 		if (!atomic_load(&b->failed))
-			visit(b, path, names[i]->d_name, dir, &bt);
+			visit(b, path, names[i]->d_name, dir, &bt, made);
 		free(names[i]);
 	}
 	free(names);
+	subdirs_free(&sd);
 	batch_flush(b, &bt);
 }
 

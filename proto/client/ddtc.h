@@ -139,6 +139,18 @@ int ddtc_getattr(ddtc *c, uint64_t ino, ddt_attr *out);
 int ddtc_lookup_path(ddtc *c, uint64_t dir, const char *path, ddt_attr *out);
 int ddtc_mkdir(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
 	       uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);
+/* Several MKDIRs in one directory at once: all are sent before any reply
+ * is awaited, so they cost one round trip, not one each. Each request's
+ * rc is its own result (0 and attr, or -errno); the return is 0, or the
+ * -errno of a request that could not be sent. */
+typedef struct ddtc_mkdir_req {
+	const char *name;
+	uint32_t mode, uid, gid;
+	int64_t mtime;
+	ddt_attr attr;		/* out */
+	int rc;			/* out */
+} ddtc_mkdir_req;
+int ddtc_mkdir_many(ddtc *c, uint64_t dir, ddtc_mkdir_req *reqs, size_t n);
 typedef int (*ddtc_dirent_cb)(void *arg, const char *name, const ddt_attr *a);
 /* All entries of dir, in name order, however many READDIR calls it takes. */
 int ddtc_readdir(ddtc *c, uint64_t dir, ddtc_dirent_cb cb, void *arg);

@@ -626,19 +626,67 @@ int ddtc_lookup_path(ddtc *c, uint64_t dir, const char *path, ddt_attr *out)
 	return rc;
 }
 
+static void mkdir_encode(wbuf *w, uint64_t dir, const char *name,
+			 uint32_t mode, uint32_t uid, uint32_t gid,
+			 int64_t mtime)
+{
+	conn_begin(w, DDT_OP_MKDIR);
+	wb_u64(w, dir);
+	wb_str(w, name);
+	wb_u32(w, mode);
+	wb_u32(w, uid);
+	wb_u32(w, gid);
+	wb_i64(w, mtime);
+}
+
 int ddtc_mkdir(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
 	       uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out)
 {
 	wbuf w;
 
-	conn_begin(&w, DDT_OP_MKDIR);
-	wb_u64(&w, dir);
-	wb_str(&w, name);
-	wb_u32(&w, mode);
-	wb_u32(&w, uid);
-	wb_u32(&w, gid);
-	wb_i64(&w, mtime);
+	mkdir_encode(&w, dir, name, mode, uid, gid, mtime);
 	return rpc_attr(c, &w, DDT_OP_MKDIR, out);
+}
+
+/* The reply to a started request whose reply is one attr. */
+static int wait_attr(conn_req *k, uint8_t op, ddt_attr *out)
+{
+	conn_reply rep;
+	rbuf r;
+	int rc;
+
+	rc = conn_wait(k, &rep);
+	if (rc < 0)
+		return rc;
+	rb_init(&r, rep.buf, rep.len);
+	rb_attr(&r, out);
+	return rpc_end(&rep, &r, op);
+}
+
+int ddtc_mkdir_many(ddtc *c, uint64_t dir, ddtc_mkdir_req *reqs, size_t n)
+{
+	conn_req **k = calloc(n ? n : 1, sizeof(*k));
+	size_t sent = 0;
+	int rc = 0;
+	wbuf w;
+
+	if (!k)
+		return -ENOMEM;
+	for (; sent < n; sent++) {
+		ddtc_mkdir_req *q = &reqs[sent];
+
+		mkdir_encode(&w, dir, q->name, q->mode, q->uid, q->gid,
+			     q->mtime);
+		rc = conn_start(c->cn, &w, &k[sent]);
+		wb_free(&w);
+		if (rc < 0)
+			break;
+	}
+	for (size_t i = 0; i < n; i++)
+		reqs[i].rc = i < sent ? wait_attr(k[i], DDT_OP_MKDIR,
+						  &reqs[i].attr) : rc;
+	free(k);
+	return rc;
 }
 
 /* One READDIR: entries after `after` go to cb; *eof, and the last name
