@@ -10,11 +10,11 @@ usage() {
 usage: scrub-bench.sh [OPTIONS]
 
 Ingests PATH (by default gen1/usr_lib_jvm of the benchmark data set, about
-560 MB) into a fresh store with ddtstore, then scrubs it twice. A scrub
-drops the page cache of every fragment it reads, so the first scrub may
-find the just-written fragments cached (warm) and the second reads them
-from the disk (cold). Prints GB examined (fragment bytes, parity and
-headers included; GB = 10^9 bytes) and MB/s for both.
+560 MB) into a fresh store with ddtstore, then scrubs it twice ("warm"
+and "cold": fragments are written with O_DIRECT and a scrub drops each
+from the page cache after reading it, so both now read from the disk).
+Prints GB examined (fragment bytes, parity and headers included; GB =
+10^9 bytes) and MB/s for both.
 
   --data DIR      the data set (default \$DDT_BENCH_DATA or
                   /var/tmp/ddt-bench-data; built with mkdata.py if absent)

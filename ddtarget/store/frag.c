@@ -328,9 +328,10 @@ int frag_read(const char *path, const frag_hdr *want, void *payload,
 	size_t n;
 	int rc;
 
-	/* Straight into the caller's buffer when it is page-aligned; the
-	 * header block is read that way whatever the payload. */
-	rc = frag_open(path, 1, &f);
+	/* Straight into the caller's buffer when it is page-aligned and
+	 * whole pages; otherwise all through the page cache, where a
+	 * prefetch (the scrub's) may already have put it. */
+	rc = frag_open(path, dio_fits(payload, want->payload_len), &f);
 	if (rc)
 		return rc;
 	rc = check_identity(path, &f.h, want);
