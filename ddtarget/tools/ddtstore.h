@@ -1,7 +1,7 @@
-/* ddtstore.h - what ddtstore.c (options, ingest, check, cat, stats) and
- * ddtstore_maint.c (scrub, the checkpoints) share: the parsed options, the
- * error lines, opening the store, reading a recipe, and the commands of
- * ddtstore_maint.c that main() names. Not for other files. */
+/* ddtstore.h - what ddtstore.c (options, main, stats), ddtstore_files.c
+ * (ingest, check, cat) and ddtstore_maint.c (scrub, the checkpoints) share:
+ * the parsed options, the error lines, opening the store, reading a recipe,
+ * and the commands main() names. Not for other files. */
 #ifndef DDTSTORE_H
 #define DDTSTORE_H
 
@@ -39,6 +39,9 @@ typedef struct opts {
  * `return ddts_fail(...)`. */
 int ddts_fail(int rc, const char *todo, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Same, for errno failures of plain system calls. */
+int ddts_fail_errno(int err, const char *todo, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* "ddtstore: <fmt...> (run 'ddtstore --help' for usage)". Returns
  * EXIT_USAGE. */
 int ddts_usage_error(const char *fmt, ...)
@@ -57,7 +60,12 @@ int ddts_open_store(const opts *o, int create, store **out);
 /* Close it; 0, or EXIT_RUNTIME after the error line. */
 int ddts_close_store(store *s, const char *root);
 
-/* ---- ddtstore_maint.c: ddtstore NAME runs cmd_NAME ---- */
+/* ---- ddtstore_files.c and ddtstore_maint.c: ddtstore NAME runs
+ * cmd_NAME ---- */
+
+int cmd_ingest(const opts *o, int argc, char **argv);
+int cmd_check(const opts *o, int argc, char **argv);
+int cmd_cat(const opts *o, int argc, char **argv);
 
 int cmd_scrub(const opts *o, int argc, char **argv);
 int cmd_checkpoint(const opts *o, int argc, char **argv);
