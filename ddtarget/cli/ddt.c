@@ -27,6 +27,7 @@
 #include "dirlist.h"
 #include "fcache.h"
 #include "human.h"
+#include "memtune.h"
 #include "progress.h"
 #include "restore.h"
 #include "util.h"
@@ -853,6 +854,7 @@ int main(int argc, char **argv)
 	const cmd *c = NULL;
 	int opt, help = 0, rc;
 
+	memtune_keep_buffers();
 	/* A closed pipe is an error to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;

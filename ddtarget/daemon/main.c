@@ -21,6 +21,7 @@
 #include "fio.h"
 #include "health.h"
 #include "log.h"
+#include "memtune.h"
 #include "ns.h"
 #include "ops.h"
 #include "server.h"
@@ -498,6 +499,7 @@ int main(int argc, char **argv)
 	ddtd d = { 0 };
 	int rc;
 
+	memtune_keep_buffers();
 	config_default(&d.cfg);
 	parse_args(argc, argv, &d.cfg, &cl);
 	log_setup("ddtargetd", d.cfg.use_syslog, d.cfg.verbose);
