@@ -209,6 +209,15 @@ static void show_status(kvlist *l, const gopts *g)
 	show_count(l, "files:", "files");
 	show_count(l, "segments:", "segments");
 	show_count(l, "containers:", "containers");
+	{
+		int64_t rd = kv_get(l, "containers_read"),
+			ra = kv_get(l, "containers_read_ahead");
+
+		if (rd >= 0 && ra >= 0)
+			printf("%-17s%" PRId64 " containers from disk since "
+			       "start (%" PRId64 " read ahead)\n", "reads:",
+			       rd, ra);
+	}
 	show_count(l, "storage units:", "storage_units");
 	show_count(l, "backups:", "backups");
 	if (sess >= 0 && maxs >= 0)
