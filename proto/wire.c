@@ -56,6 +56,23 @@ void wb_reset(wbuf *w)
 	w->err = 0;
 }
 
+void wb_grow(wbuf *w, size_t n)
+{
+	size_t len = w->len;
+
+	if (wb_reserve(w, n))
+		w->len = len;
+}
+
+void wb_take(wbuf *w, uint8_t **out_p, size_t *out_len)
+{
+	*out_p = w->p;
+	*out_len = w->len;
+	w->p = NULL;
+	w->cap = 0;
+	w->len = 0;
+}
+
 uint8_t *wb_reserve(wbuf *w, size_t n)
 {
 	uint8_t *p;

@@ -162,6 +162,12 @@ void wb_free(wbuf *w);
 void wb_reset(wbuf *w);		/* empty it, keep the memory */
 /* Room for n more bytes; returns where they go, or NULL (w->err set). */
 uint8_t *wb_reserve(wbuf *w, size_t n);
+/* Make room for n more bytes without adding them: a writer that knows
+ * about how large a frame will be saves the copies of growing it. */
+void wb_grow(wbuf *w, size_t n);
+/* Hand the buffer over: *out_p (NULL if empty) is the caller's to free(),
+ * *out_len its bytes; w is left empty. */
+void wb_take(wbuf *w, uint8_t **out_p, size_t *out_len);
 void wb_u8(wbuf *w, uint8_t v);
 void wb_u16(wbuf *w, uint16_t v);
 void wb_u32(wbuf *w, uint32_t v);

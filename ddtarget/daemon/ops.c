@@ -615,26 +615,35 @@ static int op_commit(ddtd *d, rbuf *r, wbuf *w)
 /* Append segment fp (with lead extra bytes of the caller's in front) to
  * the reply, unless it would take the payload past DDT_MAX_PAYLOAD: then
  * nothing is appended and 1 is returned. */
-static int put_seg(ddtd *d, wbuf *w, const fp_t *fp, size_t lead)
-{
-	uint32_t stored, raw;
-	void *data;
-	int codec, rc;
+typedef struct seg_put {
+	wbuf *w;
+	const fp_t *fp;
+	size_t lead;
+} seg_put;
 
-	rc = store_get(d->st, fp, &data, &codec, &stored, &raw);
-	if (rc < 0)
-		return rc;
-	if (w->len - DDT_HDR_LEN + lead + FP_LEN + 9 + stored > DDT_MAX_PAYLOAD) {
-		free(data);
+/* Straight from where the store holds it into the reply. */
+static int append_seg(void *arg, int codec, uint32_t raw, const void *data,
+		      uint32_t stored)
+{
+	seg_put *p = arg;
+	wbuf *w = p->w;
+
+	if (w->len - DDT_HDR_LEN + p->lead + FP_LEN + 9 + stored >
+	    DDT_MAX_PAYLOAD)
 		return 1;
-	}
-	wb_fp(w, fp);
+	wb_fp(w, p->fp);
 	wb_u8(w, (uint8_t)codec);
 	wb_u32(w, raw);
 	wb_u32(w, stored);
 	wb_bytes(w, data, stored);
-	free(data);
 	return w->err;
+}
+
+static int put_seg(ddtd *d, wbuf *w, const fp_t *fp, size_t lead)
+{
+	seg_put p = { .w = w, .fp = fp, .lead = lead };
+
+	return store_peek(d->st, fp, append_seg, &p);
 }
 
 static int op_seg_get(ddtd *d, rbuf *r, wbuf *w)
@@ -706,6 +715,9 @@ static int op_read(ddtd *d, rbuf *r, wbuf *w)
 	wb_u32(w, 0);
 	if (off >= a.size || len == 0)
 		return 0;
+	/* Room for the window, compressed or not, at once: growing the
+	 * reply by doubling would copy it again and again. */
+	wb_grow(w, len < DDT_MAX_PAYLOAD ? len + 64 * 1024 : DDT_MAX_PAYLOAD);
 	segs = malloc(READ_MAX_SEGS * sizeof(*segs));
 	offs = malloc(READ_MAX_SEGS * sizeof(*offs));
 	if (!segs || !offs) {

@@ -135,12 +135,29 @@ static void session_close_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- replies ---- */
 
-static void send_frame(session *s, wbuf *w, size_t start)
+static void free_frame(const void *data, size_t len, void *arg)
 {
-	if (ddt_frame_finish(w, start) < 0)
+	(void)data;
+	(void)len;
+	free(arg);
+}
+
+/* Queue the frame in w for the session. The buffer is handed to the
+ * output as it is, not copied (a READ reply is megabytes); w is then
+ * empty. */
+static void send_frame(session *s, wbuf *w)
+{
+	uint8_t *p;
+	size_t n;
+
+	if (ddt_frame_finish(w, 0) < 0)
 		return;
-	if (bufferevent_write(s->bev, w->p + start, w->len - start) < 0)
+	wb_take(w, &p, &n);
+	if (evbuffer_add_reference(bufferevent_get_output(s->bev), p, n,
+				   free_frame, p) < 0) {
+		free(p);
 		log_warn("session %s: cannot queue a reply", s->ss.peer);
+	}
 }
 
 /* An error reply: status and a one-line message. */
@@ -151,7 +168,7 @@ static void send_error(session *s, uint8_t op, uint32_t id, int rc)
 	wb_init(&w);
 	ddt_frame_begin(&w, op, DDT_F_REPLY, id, ops_status(rc));
 	wb_str(&w, ddterr_last(rc));
-	send_frame(s, &w, 0);
+	send_frame(s, &w);
 	wb_free(&w);
 }
 
@@ -175,7 +192,7 @@ static void run_request(void *arg)
 				ddt_payload_len(&q->h), &w);
 	}
 	if (rc == 0 && !atomic_load(&s->closing))
-		send_frame(s, &w, 0);
+		send_frame(s, &w);
 	else if (rc < 0)
 		send_error(s, q->h.opcode, q->h.id, rc);
 	if (rc < 0 && rc != -EPROTO && rc != -EBUSY)

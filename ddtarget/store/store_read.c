@@ -68,20 +68,10 @@ int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 	return 0;
 }
 
-static int copy_entry(const ctr_entry *e, const uint8_t *data,
-		      void **out_data, int *out_codec,
-		      uint32_t *out_stored_len, uint32_t *out_raw_len)
+static int apply(const ctr_entry *e, const uint8_t *data, store_seg_fn fn,
+		 void *arg)
 {
-	void *p = malloc(e->stored_len ? e->stored_len : 1);
-
-	if (!p)
-		return -ENOMEM;
-	memcpy(p, data + e->off, e->stored_len);
-	*out_data = p;
-	*out_codec = e->codec;
-	*out_stored_len = e->stored_len;
-	*out_raw_len = e->raw_len;
-	return 0;
+	return fn(arg, e->codec, e->raw_len, data + e->off, e->stored_len);
 }
 
 #define RA_DEPTH	2	/* containers read ahead of a sequential reader */
@@ -229,10 +219,9 @@ static int hold_container(store *s, uint64_t cid, ccache_ent **out)
 	return load_claimed(s, cid, claimed, 0, out);
 }
 
-/* One attempt at store_get; *out_drops is the count of cleaning's drops
+/* One attempt at store_peek; *out_drops is the count of cleaning's drops
  * when the segment was looked up. */
-static int get_once(store *s, const fp_t *fp, void **out_data, int *out_codec,
-		    uint32_t *out_stored_len, uint32_t *out_raw_len,
+static int get_once(store *s, const fp_t *fp, store_seg_fn fn, void *arg,
 		    uint64_t *out_drops)
 {
 	const octr *o;
@@ -246,8 +235,7 @@ static int get_once(store *s, const fp_t *fp, void **out_data, int *out_codec,
 	rc = sto_lookup_locked(s, fp, &cid, &slot);
 	if (rc == 1 && (o = find_unsealed_locked(s, cid)) != NULL) {
 		if (slot < o->b.n && fp_equal(&o->b.ents[slot].fp, fp))
-			rc = copy_entry(&o->b.ents[slot], o->b.data, out_data,
-					out_codec, out_stored_len, out_raw_len);
+			rc = apply(&o->b.ents[slot], o->b.data, fn, arg);
 		else
 			rc = ddterr_set(-EIO, "open container %" PRIu64 ": "
 					"slot %u does not hold the segment",
@@ -266,8 +254,7 @@ static int get_once(store *s, const fp_t *fp, void **out_data, int *out_codec,
 		rc = ddterr_set(-EIO, "container %" PRIu64 ": slot %u does not "
 				"hold the indexed segment", cid, slot);
 	else
-		rc = copy_entry(&ce->view.ents[slot], ce->view.data, out_data,
-				out_codec, out_stored_len, out_raw_len);
+		rc = apply(&ce->view.ents[slot], ce->view.data, fn, arg);
 	pthread_mutex_lock(&s->lock);
 	ccache_release(s->cc, ce);
 	pthread_mutex_unlock(&s->lock);
@@ -276,15 +263,13 @@ static int get_once(store *s, const fp_t *fp, void **out_data, int *out_codec,
 
 /* A read that fails because cleaning dropped the container it was looking
  * in (the segment has been copied forward) looks the segment up again. */
-int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
-	      uint32_t *out_stored_len, uint32_t *out_raw_len)
+int store_peek(store *s, const fp_t *fp, store_seg_fn fn, void *arg)
 {
 	uint64_t drops, now;
 	int rc;
 
 	for (int tries = 0;; tries++) {
-		rc = get_once(s, fp, out_data, out_codec, out_stored_len,
-			      out_raw_len, &drops);
+		rc = get_once(s, fp, fn, arg, &drops);
 		if (rc != -EIO || tries == 3)
 			return rc;
 		pthread_mutex_lock(&s->lock);
@@ -293,6 +278,42 @@ int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
 		if (now == drops)
 			return rc;
 	}
+}
+
+typedef struct seg_copy {
+	void *data;
+	int codec;
+	uint32_t stored_len, raw_len;
+} seg_copy;
+
+static int copy_out(void *arg, int codec, uint32_t raw_len, const void *data,
+		    uint32_t stored_len)
+{
+	seg_copy *c = arg;
+
+	c->data = malloc(stored_len ? stored_len : 1);
+	if (!c->data)
+		return -ENOMEM;
+	memcpy(c->data, data, stored_len);
+	c->codec = codec;
+	c->stored_len = stored_len;
+	c->raw_len = raw_len;
+	return 0;
+}
+
+int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
+	      uint32_t *out_stored_len, uint32_t *out_raw_len)
+{
+	seg_copy c = { 0 };
+	int rc = store_peek(s, fp, copy_out, &c);
+
+	if (rc < 0)
+		return rc;
+	*out_data = c.data;
+	*out_codec = c.codec;
+	*out_stored_len = c.stored_len;
+	*out_raw_len = c.raw_len;
+	return 0;
 }
 
 int store_read(store *s, const fp_t *fp, void *buf, size_t cap,
