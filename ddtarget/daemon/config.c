@@ -27,6 +27,7 @@ void config_default(ddtd_config *c)
 		 "daily 00:30");
 	snprintf(c->scrub_schedule, sizeof(c->scrub_schedule), "sat 02:00");
 	c->checkpoint_keep = STORE_CKPT_KEEP_DEFAULT;
+	c->read_cache_containers = STORE_READ_CACHE_DEFAULT;
 	c->health_interval = 30;
 	c->space_warning_pct = 80;
 	c->space_critical_pct = 95;
@@ -161,6 +162,8 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 				 sizeof(c->checkpoint_dir));
 	if (!strcmp(key, "checkpoint_keep"))
 		return parse_int(key, v, 1, 10000, &c->checkpoint_keep);
+	if (!strcmp(key, "read_cache_containers"))
+		return parse_int(key, v, 1, 4096, &c->read_cache_containers);
 	return ddterr_set(-EINVAL, "unknown setting '%s'", key);
 }
 

@@ -36,6 +36,7 @@ typedef struct ddtd_config {
 	int foreground;
 	char checkpoint_dir[PATH_MAX];	/* "": <store>/checkpoints */
 	int checkpoint_keep;		/* checkpoints kept; 7 */
+	int read_cache_containers;	/* decoded containers kept for reads */
 } ddtd_config;
 
 void config_default(ddtd_config *c);

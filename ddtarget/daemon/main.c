@@ -211,6 +211,7 @@ static void store_cfg(const ddtd *d, store_config *sc)
 	if (d->cfg.checkpoint_dir[0])
 		sc->checkpoint_dir = d->cfg.checkpoint_dir;
 	sc->checkpoint_keep = d->cfg.checkpoint_keep;
+	sc->read_cache_containers = (size_t)d->cfg.read_cache_containers;
 }
 
 static void clean_done(void *arg, int rc, const char *msg)

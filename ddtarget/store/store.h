@@ -19,6 +19,11 @@
 
 typedef struct store store;
 
+/* Decoded containers the read cache keeps: up to one container's size of
+ * memory each (4 MiB by default). Fewer than a restore's streams in flight
+ * make them read containers again and again. */
+#define STORE_READ_CACHE_DEFAULT 64
+
 typedef struct store_config {
 	const char *root;	/* index/ and journal/ live here */
 	/* One directory per disk. None given: root/data/dir0 .. dir{k+m-1}.
@@ -32,7 +37,8 @@ typedef struct store_config {
 	uint32_t container_size;	/* bytes; CTR_SIZE_DEFAULT */
 	uint64_t bloom_capacity;	/* fingerprints before the filter grows */
 	size_t cache_containers;	/* locality cache, in containers */
-	size_t read_cache_containers;	/* decoded containers kept for reads */
+	size_t read_cache_containers;	/* decoded containers kept for reads;
+					   STORE_READ_CACHE_DEFAULT */
 	/* New segments are refused ("store full") while a disk has less
 	 * free space than this, so that sealing, the index and recovery
 	 * always have room. 0: room for the seal queue plus 1% of the disk,

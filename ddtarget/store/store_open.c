@@ -31,7 +31,7 @@ void store_config_default(store_config *c, const char *root)
 	c->container_size = CTR_SIZE_DEFAULT;
 	c->bloom_capacity = 1u << 22;
 	c->cache_containers = 64;
-	c->read_cache_containers = 64;
+	c->read_cache_containers = STORE_READ_CACHE_DEFAULT;
 }
 
 /* ---- small helpers ---- */
