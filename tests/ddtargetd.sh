@@ -17,6 +17,15 @@ attrs() {
 	(cd "$1" && find . -mindepth 1 -printf '%P|%y|%m|%s|%T@|%l\n' | sort)
 }
 
+# ---- the example configuration: every setting, commented out or not ----
+sed 's/^#\([a-z_]* = \)/\1/' "$top_srcdir/contrib/ddtargetd.conf" >"$dir/all.conf"
+tap_ok "contrib/ddtargetd.conf, every setting in it uncommented, checks OK" \
+	"$daemon_bin" -c "$dir/all.conf" --check-config
+printf 'read_cache_containers = 0\n' >"$dir/bad.conf"
+"$daemon_bin" -c "$dir/bad.conf" --check-config >"$dir/bad.out" 2>&1
+tap_check $(( ! ($? != 0 && $(wc -l <"$dir/bad.out") == 1) )) \
+	"a bad setting is refused in one line: $(cat "$dir/bad.out")"
+
 daemon_start
 
 # ---- a varied tree ----

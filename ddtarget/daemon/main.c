@@ -35,6 +35,7 @@ static const char usage_text[] =
 "usage: ddtargetd [OPTIONS]\n"
 "       ddtargetd [-c FILE] [-s DIR] --set-password USER [--admin]\n"
 "       ddtargetd [-c FILE] [-s DIR] --restore-checkpoint [NAME]\n"
+"       ddtargetd [-c FILE] [OPTIONS] --check-config\n"
 "\n"
 "The ddtarget storage daemon: serves the deduplicating transfer protocol\n"
 "(proto/PROTOCOL.md) from a store of erasure-coded containers.\n"
@@ -69,6 +70,8 @@ static const char usage_text[] =
 "                          Checkpoints are taken with 'ddt checkpoint\n"
 "                          create', in checkpoint_dir (<store>/checkpoints),\n"
 "                          checkpoint_keep (7) kept: see the config file\n"
+"  -t, --check-config      read the file and the flags, say the first bad\n"
+"                          setting or 'configuration OK', and exit\n"
 "  -h, --help              this text\n"
 "  -V, --version           the version\n";
 
@@ -92,6 +95,7 @@ static const struct option long_opts[] = {
 	{ "admin", no_argument, NULL, OPT_ADMIN },
 	{ "restore-checkpoint", optional_argument, NULL, OPT_RESTORE },
 	{ "set", required_argument, NULL, 'o' },
+	{ "check-config", no_argument, NULL, 't' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -101,6 +105,7 @@ typedef struct cmdline {
 	const char *set_password_user;
 	int admin, daemonize;
 	int restore;			/* --restore-checkpoint */
+	int check;			/* --check-config */
 	const char *restore_name;	/* its NAME; NULL: the newest */
 } cmdline;
 
@@ -152,7 +157,7 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 	int o, rc;
 
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, "c:s:l:p:w:o:fdvhV", long_opts,
+	while ((o = getopt_long(argc, argv, "c:s:l:p:w:o:fdvthV", long_opts,
 				NULL)) != -1)
 		if (o == 'c')
 			config_file = optarg;
@@ -162,7 +167,7 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 	}
 	optind = 1;
 	opterr = 1;
-	while ((o = getopt_long(argc, argv, "c:s:l:p:w:o:fdvhV", long_opts,
+	while ((o = getopt_long(argc, argv, "c:s:l:p:w:o:fdvthV", long_opts,
 				NULL)) != -1) {
 		switch (o) {
 		case 'c': break;
@@ -184,6 +189,7 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 			cl->restore = 1;
 			cl->restore_name = optarg;
 			break;
+		case 't': cl->check = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'V': printf("ddtargetd %s\n", PACKAGE_VERSION); exit(0);
 		default: die_usage("unknown option");
@@ -508,6 +514,14 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	d.started = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 
+	if (cl.check) {
+		/* Every setting was checked as it was read; a bad one has
+		 * already ended the run with its line. */
+		printf("ddtargetd: configuration OK (store %s, listening on "
+		       "%s port %d)\n", d.cfg.store, d.cfg.listen,
+		       d.cfg.port);
+		return 0;
+	}
 	if (cl.restore)
 		return restore_checkpoint(&d, &cl);
 	/* Detach first: a fork would leave the store's threads behind. */
