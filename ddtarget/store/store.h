@@ -98,18 +98,14 @@ int store_has_committing(store *s, const fp_t *fps, size_t n,
  * consistent and usable. */
 int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new);
 
-/* The stored form of a segment: a malloc'd copy of its bytes in *out_data
- * (free() it) with its codec and lengths. -ENOENT if absent; -EIO with a
- * message if its container cannot be read even with erasure coding. */
-/* The same without the copy: fn sees the segment's stored bytes where
- * they lie (in the read cache, or the open container under the store's
- * lock: fn must be quick and must not call the store). Its return is
- * store_peek's; otherwise as store_get. */
+/* The stored form of a segment, without a copy: fn sees its codec,
+ * lengths and stored bytes where they lie (in the read cache, or the open
+ * container under the store's lock: fn must be quick and must not call the
+ * store). Returns fn's return; -ENOENT if absent; -EIO with a message if
+ * its container cannot be read even with erasure coding. */
 typedef int (*store_seg_fn)(void *arg, int codec, uint32_t raw_len,
 			    const void *data, uint32_t stored_len);
 int store_peek(store *s, const fp_t *fp, store_seg_fn fn, void *arg);
-int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
-	      uint32_t *out_stored_len, uint32_t *out_raw_len);
 
 /* The raw bytes of a segment, decompressed and checked against the
  * fingerprint, into buf (cap bytes); *out_len is its length. -ENOBUFS if

@@ -93,6 +93,22 @@ static int cached_locked(store *s, uint64_t cid)
 	return e != NULL;
 }
 
+/* Cached already, or on its way there. */
+static int present_locked(store *s, uint64_t cid)
+{
+	return loading_slot_locked(s, cid) >= 0 || cached_locked(s, cid);
+}
+
+/* Take the reading of cid on; 0 if the table is full (it is read all the
+ * same, only without others waiting for it). */
+static int claim_locked(store *s, uint64_t cid)
+{
+	if (s->nloading == LOADING_MAX)
+		return 0;
+	s->loading[s->nloading++] = cid;
+	return 1;
+}
+
 /* Read container cid, which this thread claimed in s->loading (unless
  * the table was full), into the read cache; the entry comes back with a
  * reference taken. Called without the lock. */
@@ -148,8 +164,7 @@ static void read_ahead_locked(store *s, uint64_t cid)
 			break;
 		for (int i = 0; i < s->ra_n; i++)
 			dup |= s->ra_queue[i] == next;
-		if (dup || loading_slot_locked(s, next) >= 0 ||
-		    cached_locked(s, next))
+		if (dup || present_locked(s, next))
 			continue;
 		s->ra_queue[s->ra_n++] = next;
 		queued = 1;
@@ -163,6 +178,7 @@ void *sto_reader_main(void *arg)
 	store *s = arg;
 	ccache_ent *e;
 	uint64_t cid;
+	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
@@ -173,19 +189,15 @@ void *sto_reader_main(void *arg)
 		cid = s->ra_queue[0];
 		memmove(s->ra_queue, s->ra_queue + 1,
 			(size_t)--s->ra_n * sizeof(s->ra_queue[0]));
-		if (s->nloading == LOADING_MAX ||
-		    loading_slot_locked(s, cid) >= 0 || cached_locked(s, cid))
+		if (present_locked(s, cid) || !claim_locked(s, cid))
 			continue;
-		s->loading[s->nloading++] = cid;
 		pthread_mutex_unlock(&s->lock);
 		/* A container that is gone or not sealed yet is simply not
 		 * read ahead; a reader that wants it reports the error. */
-		if (load_claimed(s, cid, 1, 1, &e) == 0) {
-			pthread_mutex_lock(&s->lock);
-			ccache_release(s->cc, e);
-			pthread_mutex_unlock(&s->lock);
-		}
+		rc = load_claimed(s, cid, 1, 1, &e);
 		pthread_mutex_lock(&s->lock);
+		if (rc == 0)
+			ccache_release(s->cc, e);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -208,10 +220,7 @@ static int hold_container(store *s, uint64_t cid, ccache_ent **out)
 	} else if (!*out) {
 		if (cid > 0 && cached_locked(s, cid - 1))
 			read_ahead_locked(s, cid);
-		if (s->nloading < LOADING_MAX) {
-			s->loading[s->nloading++] = cid;
-			claimed = 1;
-		}
+		claimed = claim_locked(s, cid);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (*out)
@@ -280,60 +289,34 @@ int store_peek(store *s, const fp_t *fp, store_seg_fn fn, void *arg)
 	}
 }
 
-typedef struct seg_copy {
-	void *data;
-	int codec;
-	uint32_t stored_len, raw_len;
-} seg_copy;
+typedef struct seg_unpack {
+	void *buf;
+	size_t cap;
+	uint32_t raw_len;
+} seg_unpack;
 
-static int copy_out(void *arg, int codec, uint32_t raw_len, const void *data,
-		    uint32_t stored_len)
+static int unpack(void *arg, int codec, uint32_t raw_len, const void *data,
+		  uint32_t stored_len)
 {
-	seg_copy *c = arg;
+	seg_unpack *u = arg;
 
-	c->data = malloc(stored_len ? stored_len : 1);
-	if (!c->data)
-		return -ENOMEM;
-	memcpy(c->data, data, stored_len);
-	c->codec = codec;
-	c->stored_len = stored_len;
-	c->raw_len = raw_len;
-	return 0;
-}
-
-int store_get(store *s, const fp_t *fp, void **out_data, int *out_codec,
-	      uint32_t *out_stored_len, uint32_t *out_raw_len)
-{
-	seg_copy c = { 0 };
-	int rc = store_peek(s, fp, copy_out, &c);
-
-	if (rc < 0)
-		return rc;
-	*out_data = c.data;
-	*out_codec = c.codec;
-	*out_stored_len = c.stored_len;
-	*out_raw_len = c.raw_len;
-	return 0;
+	if (raw_len > u->cap)
+		return -ENOBUFS;
+	u->raw_len = raw_len;
+	return codec_decompress(codec, data, stored_len, u->buf, raw_len);
 }
 
 int store_read(store *s, const fp_t *fp, void *buf, size_t cap,
 	       size_t *out_len)
 {
-	uint32_t stored, raw;
-	void *data;
+	seg_unpack u = { .buf = buf, .cap = cap };
 	fp_t got;
-	int codec, rc;
+	int rc;
 
-	rc = store_get(s, fp, &data, &codec, &stored, &raw);
-	if (rc < 0)
-		return rc;
-	if (raw > cap) {
-		rc = -ENOBUFS;
-		goto out;
-	}
-	rc = codec_decompress(codec, data, stored, buf, raw);
+	/* Decompressed straight from where the store holds it. */
+	rc = store_peek(s, fp, unpack, &u);
 	if (rc == 0)
-		rc = fp_compute(&got, buf, raw);
+		rc = fp_compute(&got, buf, u.raw_len);
 	if (rc == 0 && !fp_equal(&got, fp)) {
 		char hex[FP_HEX_LEN + 1];
 
@@ -342,8 +325,6 @@ int store_read(store *s, const fp_t *fp, void *buf, size_t cap,
 				"match the fingerprint", hex);
 	}
 	if (rc == 0)
-		*out_len = raw;
-out:
-	free(data);
+		*out_len = u.raw_len;
 	return rc;
 }

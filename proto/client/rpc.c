@@ -71,22 +71,35 @@ static int rpc_simple(ddtc *c, wbuf *w, uint8_t op)
 	return rc < 0 ? rc : rpc_end(&rep, &r, op);
 }
 
-/* A request whose reply is one attr. */
-static int rpc_attr(ddtc *c, wbuf *w, uint8_t op, ddt_attr *out)
+/* The reply to a started request whose reply is one attr; *out (if not
+ * NULL) is set only on success. */
+static int wait_attr(conn_req *k, uint8_t op, ddt_attr *out)
 {
 	conn_reply rep;
 	ddt_attr a;
 	rbuf r;
 	int rc;
 
-	rc = rpc_call(c, w, &rep, &r);
+	rc = conn_wait(k, &rep);
 	if (rc < 0)
 		return rc;
+	rb_init(&r, rep.buf, rep.len);
 	rb_attr(&r, &a);
 	rc = rpc_end(&rep, &r, op);
 	if (rc == 0 && out)
 		*out = a;
 	return rc;
+}
+
+/* A request whose reply is one attr. */
+static int rpc_attr(ddtc *c, wbuf *w, uint8_t op, ddt_attr *out)
+{
+	conn_req *k;
+	int rc;
+
+	rc = conn_start(c->cn, w, &k);
+	wb_free(w);
+	return rc < 0 ? rc : wait_attr(k, op, out);
 }
 
 /* ---- session ---- */
@@ -646,21 +659,6 @@ int ddtc_mkdir(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
 
 	mkdir_encode(&w, dir, name, mode, uid, gid, mtime);
 	return rpc_attr(c, &w, DDT_OP_MKDIR, out);
-}
-
-/* The reply to a started request whose reply is one attr. */
-static int wait_attr(conn_req *k, uint8_t op, ddt_attr *out)
-{
-	conn_reply rep;
-	rbuf r;
-	int rc;
-
-	rc = conn_wait(k, &rep);
-	if (rc < 0)
-		return rc;
-	rb_init(&r, rep.buf, rep.len);
-	rb_attr(&r, out);
-	return rpc_end(&rep, &r, op);
 }
 
 int ddtc_mkdir_many(ddtc *c, uint64_t dir, ddtc_mkdir_req *reqs, size_t n)
