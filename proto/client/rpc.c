@@ -344,16 +344,10 @@ int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg)
 
 int ddtc_clean_start(ddtc *c)
 {
-	conn_reply rep;
 	wbuf w;
-	rbuf r;
-	int rc;
 
 	conn_begin(&w, DDT_OP_CLEAN_START);
-	rc = rpc_call(c, &w, &rep, &r);
-	if (rc < 0)
-		return rc;
-	return rpc_end(&rep, &r, DDT_OP_CLEAN_START);
+	return rpc_simple(c, &w, DDT_OP_CLEAN_START);
 }
 
 int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg)
