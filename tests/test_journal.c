@@ -1,6 +1,8 @@
 /* test_journal.c - the open container's log gives back exactly what was
  * committed: a torn tail is cut away, a commit that fails leaves no trace,
- * and a crash in the middle of a commit loses only that batch. */
+ * a crash in the middle of a commit loses only that batch; and with two
+ * copies, a byte flipped anywhere in one copy loses nothing, and a record
+ * damaged in both costs only itself. */
 #include "journal.h"
 #include "ddterr.h"
 #include "fio.h"
@@ -8,10 +10,11 @@
 #include "testutil.h"
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
-#define REC_HDR 52	/* journal.h: record header bytes */
-#define LOG_HDR 16
+#define REC_HDR JNL_REC_HDR
+#define LOG_HDR JNL_HDR_LEN
 
 static char *dir;
 
@@ -96,43 +99,77 @@ static int recs_equal(const recs *got, const recs *want, int from, int n)
 	return got->n == n && recs_same(got, 0, want, from, n);
 }
 
-/* Stage one random record (up to maxlen bytes, raw_len = stored_len + 7)
- * into j and remember it in s; returns its size on disk. */
+/* Stage one random record (up to maxlen bytes) into j and remember it in
+ * s; returns its size on disk. A record with data is a real raw segment
+ * (named by its SHA-256), as replay checks a record it finds by looking
+ * past damage; an empty one is a bare record. */
 static size_t stage(jnl *j, recs *s, uint32_t maxlen)
 {
 	static uint8_t data[70000];
 	uint32_t len = (uint32_t)(rnd64() % (maxlen + 1));
-	int codec = (int)(rnd64() % 4);
+	int codec = 0;
+	uint32_t raw = len;
 	fp_t fp;
 
 	for (uint32_t i = 0; i < len; i++)
 		data[i] = (uint8_t)rnd64();
-	for (int i = 0; i < FP_LEN; i++)
-		fp.b[i] = (uint8_t)rnd64();
-	if (jnl_add(j, &fp, codec, len + 7, data, len, NULL) != 0)
+	if (len) {
+		if (fp_compute(&fp, data, len) != 0)
+			tap_bail("fp_compute");
+	} else {
+		for (int i = 0; i < FP_LEN; i++)
+			fp.b[i] = (uint8_t)rnd64();
+		raw = 7;
+		codec = (int)(rnd64() % 4);
+	}
+	if (jnl_add(j, &fp, codec, raw, data, len, NULL) != 0)
 		tap_bail("jnl_add");
-	recs_push(s, &fp, codec, len + 7, data, len);
+	recs_push(s, &fp, codec, raw, data, len);
 	return REC_HDR + len;
 }
 
-/* Replay path into a fresh recs. */
-static int replay(const char *path, recs *got, uint64_t *cid, uint64_t *tail)
+/* One copy: a journal at path. */
+static int create1(jnl **j, const char *path, uint64_t cid, const char *spare)
 {
+	jnl_place pl = { path, spare };
+
+	return jnl_create(j, &pl, 1, cid, 0);
+}
+
+static int reopen1(jnl **j, const char *path, uint64_t cid, uint64_t tail)
+{
+	return jnl_reopen(j, &path, 1, cid, tail);
+}
+
+static jnl_replay_report last;	/* the last replay's report */
+
+/* Replay container cid's copies paths[0..n) into a fresh recs. */
+static int replay_n(const char *const *paths, int n, uint64_t cid, recs *got,
+		    uint64_t *tail)
+{
+	int rc;
+
 	memset(got, 0, sizeof(*got));
-	*cid = 0;
-	*tail = 0;
-	return jnl_replay(path, cid, collect, got, tail);
+	rc = jnl_replay(paths, n, cid, collect, got, &last);
+	*tail = last.tail;
+	return rc;
+}
+
+/* Replay one copy at path of container cid. */
+static int replay(const char *path, uint64_t cid, recs *got, uint64_t *tail)
+{
+	return replay_n(&path, 1, cid, got, tail);
 }
 
 static void test_round_trip(void)
 {
 	recs want = { 0 }, got;
 	jnl *j = NULL;
-	uint64_t cid, tail;
+	uint64_t tail;
 	size_t pend = 0, total = LOG_HDR;
 	int rc;
 
-	rc = jnl_create(&j, path_of("j1"), 77, NULL, 0);
+	rc = create1(&j, path_of("j1"), 77, NULL);
 	ok(rc == 0 && file_size(path_of("j1")) == LOG_HDR,
 	   "jnl_create writes a %d-byte header (rc %d)", LOG_HDR, rc);
 	if (rc)
@@ -157,24 +194,24 @@ static void test_round_trip(void)
 	jnl_close(j);
 	ok(rc == 0, "a second batch (one record empty) commits");
 
-	rc = replay(path_of("j1"), &got, &cid, &tail);
-	ok(rc == 0 && cid == 77 && tail == total &&
+	rc = replay(path_of("j1"), 77, &got, &tail);
+	ok(rc == 0 && last.whole && tail == total &&
 	   recs_equal(&got, &want, 0, 80),
-	   "replay gives back all 80 records in order, cid 77, tail %llu "
+	   "replay gives back all 80 records in order, whole, tail %llu "
 	   "(rc %d, %d records)", (unsigned long long)tail, rc, got.n);
 	ok(file_size(path_of("j1")) == (long)total,
 	   "replaying an intact log leaves it alone");
 	recs_clear(&got);
 
 	/* Reopen at the tail and keep appending. */
-	rc = jnl_reopen(&j, path_of("j1"), 77, tail);
+	rc = reopen1(&j, path_of("j1"), 77, tail);
 	if (rc)
 		tap_bail("jnl_reopen: %d", rc);
 	for (int i = 0; i < 5; i++)
 		stage(j, &want, 1000);
 	rc = jnl_commit(j);
 	jnl_close(j);
-	ok(rc == 0 && replay(path_of("j1"), &got, &cid, &tail) == 0 &&
+	ok(rc == 0 && replay(path_of("j1"), 77, &got, &tail) == 0 &&
 	   recs_equal(&got, &want, 0, 85),
 	   "after jnl_reopen a new batch is appended after the old ones");
 	recs_clear(&got);
@@ -183,18 +220,22 @@ static void test_round_trip(void)
 	 * is not cut. */
 	memset(&got, 0, sizeof(got));
 	got.stop_after = 10;
-	rc = jnl_replay(path_of("j1"), &cid, collect, &got, &tail);
+	{
+		const char *p1 = path_of("j1");
+
+		rc = jnl_replay(&p1, 1, 77, collect, &got, &last);
+	}
 	ok(rc == 99 && got.n == 10 &&
-	   file_size(path_of("j1")) == (long)tail,
+	   file_size(path_of("j1")) > (long)last.tail,
 	   "a callback's non-zero return stops replay, is returned, and "
 	   "truncates nothing (rc %d)", rc);
 	recs_clear(&got);
 
 	/* jnl_create over an old log starts a fresh one. */
-	rc = jnl_create(&j, path_of("j1"), 78, NULL, 0);
+	rc = create1(&j, path_of("j1"), 78, NULL);
 	jnl_close(j);
-	ok(rc == 0 && replay(path_of("j1"), &got, &cid, &tail) == 0 &&
-	   got.n == 0 && cid == 78 && tail == LOG_HDR,
+	ok(rc == 0 && replay(path_of("j1"), 78, &got, &tail) == 0 &&
+	   got.n == 0 && tail == LOG_HDR,
 	   "jnl_create over an existing log starts an empty one");
 	recs_clear(&got);
 	recs_clear(&want);
@@ -208,7 +249,7 @@ static void make_log(const char *path, recs *want, long *ends, int n)
 	long off = LOG_HDR;
 
 	memset(want, 0, sizeof(*want));
-	if (jnl_create(&j, path, 5, NULL, 0) != 0)
+	if (create1(&j, path, 5, NULL) != 0)
 		tap_bail("jnl_create");
 	for (int i = 0; i < n; i++) {
 		off += (long)stage(j, want, 5000);
@@ -240,10 +281,10 @@ static void append_bytes(const char *path, const void *p, size_t n)
 static int replay_expect(const char *path, const recs *want, int n, long end)
 {
 	recs got;
-	uint64_t cid, tail;
-	int rc = replay(path, &got, &cid, &tail), good;
+	uint64_t tail;
+	int rc = replay(path, 5, &got, &tail), good;
 
-	good = rc == 0 && cid == 5 && recs_equal(&got, want, 0, n) &&
+	good = rc == 0 && recs_equal(&got, want, 0, n) &&
 	       tail == (uint64_t)end && file_size(path) == end;
 	if (!good)
 		diag("replay rc %d, %d records (want %d), tail %llu, size %ld "
@@ -293,18 +334,18 @@ static void test_torn_tail(void)
 	/* The log keeps working after recovery. */
 	{
 		recs more = { 0 };
-		uint64_t cid, tail;
+		uint64_t tail;
 		recs got;
 		int rc;
 
-		rc = jnl_reopen(&j, p, 5, (uint64_t)ends[4]);
+		rc = reopen1(&j, p, 5, (uint64_t)ends[4]);
 		if (rc)
 			tap_bail("reopen");
 		for (int i = 0; i < 3; i++)
 			stage(j, &more, 500);
 		rc = jnl_commit(j);
 		jnl_close(j);
-		rc = rc ? rc : replay(p, &got, &cid, &tail);
+		rc = rc ? rc : replay(p, 5, &got, &tail);
 		ok(rc == 0 && got.n == 8 && recs_same(&got, 0, &want, 0, 5) &&
 		   recs_same(&got, 5, &more, 0, 3),
 		   "after recovery, new records follow the intact prefix");
@@ -340,17 +381,39 @@ static void test_torn_tail(void)
 		recs_clear(&want);
 	}
 
-	/* A flipped byte inside record 7 (header or data): records 1..6. */
-	make_log(p, &want, ends, N);
-	flip_byte(p, ends[5] + 20);
-	ok(replay_expect(p, &want, 6, ends[5]),
-	   "a flipped fingerprint byte in record 7 stops replay there");
-	recs_clear(&want);
-	make_log(p, &want, ends, N);
-	flip_byte(p, ends[5] + 5);
-	ok(replay_expect(p, &want, 6, ends[5]),
-	   "a flipped length byte in record 7 stops replay there");
-	recs_clear(&want);
+	/* A flipped byte inside record 7 (header or data) of the only
+	 * copy: record 7 is lost, and replay finds record 8 and goes on. */
+	for (int c = 0; c < 3; c++) {
+		static const char *what[] = { "fingerprint", "length",
+					      "data" };
+		long at, size;
+		recs got;
+		uint64_t tail;
+		int rc, good;
+
+		make_log(p, &want, ends, N);
+		at = c == 0 ? ends[5] + 20 : c == 1 ? ends[5] + 5 :
+		     ends[5] + REC_HDR + 1;
+		if (c == 2 && ends[6] - ends[5] <= REC_HDR + 1)
+			at = ends[5] + 30;	/* record 7 has no data */
+		flip_byte(p, at);
+		size = file_size(p);
+		rc = replay(p, 5, &got, &tail);
+		good = rc == 0 && got.n == N - 1 &&
+		       recs_same(&got, 0, &want, 0, 6) &&
+		       recs_same(&got, 6, &want, 7, N - 7) &&
+		       last.lost_ranges == 1 && last.lost_records >= 1 &&
+		       last.lost_off == (uint64_t)ends[5] &&
+		       last.lost_bytes == (uint64_t)(ends[6] - ends[5]) &&
+		       !last.whole && tail == (uint64_t)ends[N - 1] &&
+		       file_size(p) == size;
+		ok(good, "a flipped %s byte in record 7 loses record 7 only: "
+		   "replay finds record 8, keeps the %d after, reports the "
+		   "%ld lost bytes, and cuts nothing (rc %d, %d records)",
+		   what[c], N - 7, ends[6] - ends[5], rc, got.n);
+		recs_clear(&got);
+		recs_clear(&want);
+	}
 	make_log(p, &want, ends, N);
 	flip_byte(p, ends[N - 1] - 1);
 	ok(ends[N - 1] - ends[N - 2] == REC_HDR ||
@@ -366,11 +429,11 @@ static int fault_case(enum fio_fault kind, long after, int want_rc)
 	const char *p = path_of("j3");
 	recs want = { 0 }, lost = { 0 }, got;
 	jnl *j = NULL;
-	uint64_t cid, tail;
+	uint64_t tail;
 	long good_end;
 	int rc, ok_ = 1;
 
-	if (jnl_create(&j, p, 5, NULL, 0) != 0)
+	if (create1(&j, p, 5, NULL) != 0)
 		tap_bail("create");
 	for (int i = 0; i < 6; i++)
 		stage(j, &want, 4000);
@@ -402,7 +465,7 @@ static int fault_case(enum fio_fault kind, long after, int want_rc)
 		}
 	}
 	jnl_close(j);
-	rc = replay(p, &got, &cid, &tail);
+	rc = replay(p, 5, &got, &tail);
 	if (rc != 0 || !recs_equal(&got, &want, 0, 6) ||
 	    tail != (uint64_t)file_size(p)) {
 		diag("fault %d: replay rc %d, %d records", kind, rc, got.n);
@@ -431,12 +494,12 @@ static void test_commit_faults(void)
 		int rc;
 
 		fio_fault_arm(FIO_FAULT_ENOSPC, 0, 0);
-		rc = jnl_create(&j, path_of("j4"), 1, NULL, 0);
+		rc = create1(&j, path_of("j4"), 1, NULL);
 		fio_fault_clear();
 		ok(rc == -ENOSPC && j == NULL && file_size(path_of("j4")) < 0,
 		   "jnl_create under ENOSPC fails and leaves no file");
 		fio_fault_arm(FIO_FAULT_FSYNC_EIO, 1, 0);
-		rc = jnl_create(&j, path_of("j4"), 1, NULL, 0);
+		rc = create1(&j, path_of("j4"), 1, NULL);
 		fio_fault_clear();
 		ok(rc == -EIO && file_size(path_of("j4")) < 0,
 		   "jnl_create whose directory fsync fails leaves no file");
@@ -471,13 +534,13 @@ static void test_crash(void)
 {
 	const char *p = path_of("j5");
 	recs crash_want = { 0 }, lost = { 0 }, got;
-	uint64_t cid, tail;
+	uint64_t tail;
 	jnl *j = NULL;
 	size_t batch = 0, torn_end = 0;
 	long committed, good_end = 0;
 	int rc, whole = 0;
 
-	if (jnl_create(&j, p, 5, NULL, 0) != 0)
+	if (create1(&j, p, 5, NULL) != 0)
 		tap_bail("create");
 	for (int i = 0; i < 8; i++)
 		stage(j, &crash_want, 8000);
@@ -499,7 +562,7 @@ static void test_crash(void)
 	ok(crash_commit(j), "the child dies in the middle of its commit");
 	ok(file_size(p) == committed + (long)(batch / 2),
 	   "it left the committed batch and half of the torn one on disk");
-	rc = replay(p, &got, &cid, &tail);
+	rc = replay(p, 5, &got, &tail);
 	ok(rc == 0 && got.n == 8 + whole &&
 	   recs_same(&got, 0, &crash_want, 0, 8) &&
 	   recs_same(&got, 8, &lost, 0, whole) &&
@@ -517,30 +580,46 @@ static void test_bad_header(void)
 {
 	const char *p = path_of("j6");
 	recs got = { 0 };
-	uint64_t cid, tail;
+	uint64_t tail;
 	jnl *j = NULL;
 	int rc;
 
-	if (jnl_create(&j, p, 5, NULL, 0) != 0)
+	if (create1(&j, p, 5, NULL) != 0)
 		tap_bail("create");
 	jnl_close(j);
 	flip_byte(p, 2);
 	ddterr_clear();
-	rc = jnl_replay(p, &cid, collect, &got, &tail);
+	rc = replay(p, 5, &got, &tail);
 	ok(rc == -EBADMSG && strstr(ddterr_last(rc), "bad header") &&
 	   got.n == 0 && file_size(p) == LOG_HDR,
-	   "a bad magic: -EBADMSG, and the file is left alone (\"%s\")",
-	   ddterr_last(rc));
+	   "a bad magic and no record: -EBADMSG, and the file is left alone "
+	   "(\"%s\")", ddterr_last(rc));
 	cut_to(p, LOG_HDR - 1);
-	ok(jnl_replay(p, &cid, collect, &got, &tail) == -EBADMSG,
+	ok(replay(p, 5, &got, &tail) == -EBADMSG,
 	   "a header cut short: -EBADMSG");
 	cut_to(p, 0);
-	ok(jnl_replay(p, &cid, collect, &got, &tail) == -EBADMSG,
-	   "an empty file: -EBADMSG");
-	ok(jnl_replay(path_of("none"), &cid, collect, &got, &tail) == -ENOENT,
+	ok(replay(p, 5, &got, &tail) == -EBADMSG, "an empty file: -EBADMSG");
+	ok(replay(path_of("none"), 5, &got, &tail) == -ENOENT,
 	   "a missing log: -ENOENT");
-	ok(jnl_reopen(&j, path_of("none"), 5, LOG_HDR) == -ENOENT,
+	ok(reopen1(&j, path_of("none"), 5, LOG_HDR) == -ENOENT,
 	   "reopening a missing log: -ENOENT");
+
+	/* A damaged header does not take the records behind it along. */
+	{
+		recs want = { 0 };
+		long ends[6];
+
+		make_log(p, &want, ends, 6);
+		flip_byte(p, 1);
+		rc = replay(p, 5, &got, &tail);
+		ok(rc == 0 && recs_equal(&got, &want, 0, 6) &&
+		   last.bad_headers == 1 && !last.whole,
+		   "a damaged header: all 6 records are still replayed, and "
+		   "the log is reported not whole (rc %d, %d records)", rc,
+		   got.n);
+		recs_clear(&got);
+		recs_clear(&want);
+	}
 }
 
 /* A recycled journal: the old file is renamed into place with a new
@@ -550,18 +629,18 @@ static void test_recycle(void)
 {
 	const char *old = path_of("r-old"), *nw = path_of("r-new");
 	recs first = { 0 }, second = { 0 }, got;
-	uint64_t cid, tail;
+	uint64_t tail;
 	jnl *j = NULL;
 	int rc;
 
-	if (jnl_create(&j, old, 41, NULL, 0) != 0)
+	if (create1(&j, old, 41, NULL) != 0)
 		tap_bail("create");
 	for (int i = 0; i < 20; i++)
 		stage(j, &first, 6000);
 	if (jnl_commit(j) != 0)
 		tap_bail("commit");
 	jnl_close(j);
-	rc = jnl_create(&j, nw, 42, old, 0);
+	rc = create1(&j, nw, 42, old);
 	ok(rc == 0 && !file_exists(old) && file_exists(nw),
 	   "a spare is renamed into place as the new journal");
 	if (rc != 0)
@@ -580,13 +659,225 @@ static void test_recycle(void)
 	}
 	rc = jnl_commit(j);
 	jnl_close(j);
-	rc = rc ? rc : replay(nw, &got, &cid, &tail);
-	ok(rc == 0 && cid == 42 && recs_equal(&got, &second, 0, 3),
+	rc = rc ? rc : replay(nw, 42, &got, &tail);
+	ok(rc == 0 && last.whole && recs_equal(&got, &second, 0, 3),
 	   "replay of a recycled journal gives only its own %d records, not "
 	   "the old container's 20 behind them", got.n);
 	recs_clear(&got);
 	recs_clear(&first);
 	recs_clear(&second);
+}
+
+/* ---- two copies ---- */
+
+#define PAIR_CID 7
+
+/* A log of n records in two copies a and b, committed in threes. */
+static void make_pair(const char *a, const char *b, recs *want, long *ends,
+		      int n)
+{
+	jnl_place pl[2] = { { a, NULL }, { b, NULL } };
+	jnl *j = NULL;
+	long off = LOG_HDR;
+
+	memset(want, 0, sizeof(*want));
+	if (jnl_create(&j, pl, 2, PAIR_CID, 0) != 0 || jnl_copies(j) != 2)
+		tap_bail("jnl_create of a pair");
+	for (int i = 0; i < n; i++) {
+		off += (long)stage(j, want, 700);
+		ends[i] = off;
+		if (i % 3 == 2 && jnl_commit(j) != 0)
+			tap_bail("commit");
+	}
+	if (jnl_commit(j) != 0)
+		tap_bail("commit");
+	jnl_close(j);
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+	void *x = NULL, *y = NULL;
+	size_t nx = 0, ny = 0;
+	int same;
+
+	if (fio_read_file(a, &x, &nx) != 0 || fio_read_file(b, &y, &ny) != 0)
+		tap_bail("read %s or %s", a, b);
+	same = nx == ny && memcmp(x, y, nx) == 0;
+	free(x);
+	free(y);
+	return same;
+}
+
+/* Replay the pair and expect every record of want back, from whichever
+ * copy holds it, with nothing lost. */
+static int pair_whole(const char *const *paths, const recs *want)
+{
+	recs got;
+	uint64_t tail;
+	int rc = replay_n(paths, 2, PAIR_CID, &got, &tail), good;
+
+	good = rc == 0 && recs_equal(&got, want, 0, want->n) &&
+	       last.lost_ranges == 0;
+	recs_clear(&got);
+	return good;
+}
+
+static void test_pair(void)
+{
+	enum { N = 12 };
+	const char *paths[2] = { path_of("pa"), path_of("pb") };
+	const char *missing[2] = { path_of("gone"), path_of("pb") };
+	recs want, got;
+	long ends[N], size;
+	uint64_t tail;
+	int rc, bad = 0, tried = 0;
+
+	make_pair(paths[0], paths[1], &want, ends, N);
+	ok(same_bytes(paths[0], paths[1]) &&
+	   file_size(paths[0]) == ends[N - 1],
+	   "both copies hold the same %ld bytes", ends[N - 1]);
+	rc = replay_n(paths, 2, PAIR_CID, &got, &tail);
+	ok(rc == 0 && recs_equal(&got, &want, 0, N) && last.whole &&
+	   last.copies == 2 && !last.healed,
+	   "an intact pair replays all %d records and is whole", N);
+	recs_clear(&got);
+	rc = replay_n(missing, 2, PAIR_CID, &got, &tail);
+	ok(rc == 0 && recs_equal(&got, &want, 0, N) && !last.whole &&
+	   last.copies == 1 && last.bad[0] == N,
+	   "with the first copy gone, the second gives all %d records, and "
+	   "the log is not whole", N);
+	recs_clear(&got);
+
+	/* Every byte of either copy, flipped in turn (the header's, every
+	 * record header's, every data byte): nothing is lost. Replay writes
+	 * nothing to a pair that is not whole, so each flip is undone in
+	 * place. */
+	size = file_size(paths[0]);
+	for (int c = 0; c < 2; c++)
+		for (long at = 0; at < size; at++) {
+			flip_byte(paths[c], at);
+			bad += !pair_whole(paths, &want) || last.whole;
+			flip_byte(paths[c], at);
+			tried++;
+		}
+	ok(bad == 0, "a byte flipped at any of the %d positions of either "
+	   "copy loses nothing, and is reported (%d failed)", tried, bad);
+
+	/* Different records damaged in each copy. */
+	flip_byte(paths[0], ends[2] + 9);
+	flip_byte(paths[1], ends[7] + REC_HDR);
+	flip_byte(paths[0], 3);
+	ok(pair_whole(paths, &want) && last.healed == 2 && last.bad[0] == 1 &&
+	   last.bad[1] == 1 && last.bad_headers == 1,
+	   "records damaged in one copy and others in the other: all are read "
+	   "back (healed %u)", last.healed);
+	flip_byte(paths[0], ends[2] + 9);
+	flip_byte(paths[1], ends[7] + REC_HDR);
+	flip_byte(paths[0], 3);
+
+	/* The same record damaged in both copies: it alone is lost. */
+	flip_byte(paths[0], ends[4] + 17);
+	flip_byte(paths[1], ends[4] + REC_HDR - 2);
+	rc = replay_n(paths, 2, PAIR_CID, &got, &tail);
+	ok(rc == 0 && got.n == N - 1 && recs_same(&got, 0, &want, 0, 5) &&
+	   recs_same(&got, 5, &want, 6, N - 6) && last.lost_ranges == 1 &&
+	   last.lost_off == (uint64_t)ends[4] && !last.whole,
+	   "record 6 damaged in both copies: it is reported lost, the %d "
+	   "after it are kept", N - 6);
+	recs_clear(&got);
+	recs_clear(&want);
+}
+
+/* A copy that cannot be written is dropped; the log goes on. The first
+ * copy failing breaks the log, and both copies end at the good tail. */
+static void test_pair_faults(void)
+{
+	const char *paths[2] = { path_of("fa"), path_of("fb") };
+	jnl_place pl[2] = { { paths[0], NULL }, { paths[1], NULL } };
+	recs want = { 0 }, lost = { 0 }, got;
+	uint64_t tail;
+	jnl *j = NULL;
+	long good_end;
+	int rc;
+
+	if (jnl_create(&j, pl, 2, PAIR_CID, 0) != 0)
+		tap_bail("create");
+	for (int i = 0; i < 4; i++)
+		stage(j, &want, 900);
+	fio_fault_arm(FIO_FAULT_EIO, 1, 0);	/* the second copy's write */
+	rc = jnl_commit(j);
+	fio_fault_clear();
+	ok(rc == 0 && jnl_copies(j) == 1 && !file_exists(paths[1]) &&
+	   !jnl_broken(j),
+	   "a failed write of the second copy drops it (file removed), and "
+	   "the commit succeeds on the first");
+	for (int i = 0; i < 4; i++)
+		stage(j, &want, 900);
+	ok(jnl_commit(j) == 0, "the log goes on with one copy");
+	jnl_close(j);
+	rc = replay_n(paths, 2, PAIR_CID, &got, &tail);
+	ok(rc == 0 && recs_equal(&got, &want, 0, 8) && !last.whole,
+	   "replay gives all 8 records from the first copy");
+	recs_clear(&got);
+	recs_clear(&want);
+
+	(void)unlink(paths[0]);
+	if (jnl_create(&j, pl, 2, PAIR_CID, 0) != 0)
+		tap_bail("create");
+	for (int i = 0; i < 4; i++)
+		stage(j, &want, 900);
+	if (jnl_commit(j) != 0)
+		tap_bail("commit");
+	good_end = file_size(paths[0]);
+	for (int i = 0; i < 4; i++)
+		stage(j, &lost, 900);
+	fio_fault_arm(FIO_FAULT_EIO, 0, 0);	/* the first copy's write */
+	rc = jnl_commit(j);
+	fio_fault_clear();
+	ok(rc == -EIO && jnl_broken(j) && file_size(paths[0]) == good_end &&
+	   file_size(paths[1]) == good_end,
+	   "a failed write of the first copy breaks the log, and both copies "
+	   "are cut back to the last durable record");
+	jnl_close(j);
+	rc = replay_n(paths, 2, PAIR_CID, &got, &tail);
+	ok(rc == 0 && recs_equal(&got, &want, 0, 4) && last.whole,
+	   "replay gives the 4 durable records, and the pair is whole");
+	recs_clear(&got);
+	recs_clear(&want);
+	recs_clear(&lost);
+}
+
+/* jnl_check reads a live log back: a damaged copy is found. */
+static void test_check(void)
+{
+	const char *paths[2] = { path_of("ca"), path_of("cb") };
+	jnl_place pl[2] = { { paths[0], NULL }, { paths[1], NULL } };
+	recs want = { 0 };
+	uint32_t recsn = 0;
+	jnl *j = NULL;
+	int damaged = -1;
+
+	if (jnl_create(&j, pl, 2, PAIR_CID, 0) != 0)
+		tap_bail("create");
+	for (int i = 0; i < 9; i++)
+		stage(j, &want, 2000);
+	if (jnl_commit(j) != 0)
+		tap_bail("commit");
+	for (int i = 0; i < 3; i++)
+		stage(j, &want, 2000);	/* staged, not yet durable */
+	ok(jnl_check(j, &damaged, &recsn) == 0 && damaged == 0 && recsn == 9,
+	   "a sound pair checks clean: 9 durable records in each copy");
+	flip_byte(paths[1], LOG_HDR + 60);
+	ok(jnl_check(j, &damaged, &recsn) == 0 && damaged == 1,
+	   "a byte flipped in the second copy is found");
+	flip_byte(paths[1], LOG_HDR + 60);
+	(void)unlink(paths[0]);
+	ok(jnl_check(j, &damaged, &recsn) == 0 && damaged == 1,
+	   "a copy gone is found");
+	if (jnl_commit(j) != 0)
+		tap_bail("commit");
+	jnl_close(j);
+	recs_clear(&want);
 }
 
 /* ---- O_DIRECT (the default outside this file's layout tests) ---- */
@@ -599,12 +890,12 @@ static void test_direct(void)
 {
 	const char *p = path_of("jd");
 	recs want = { 0 }, lost = { 0 }, got;
-	uint64_t cid, tail;
+	uint64_t tail;
 	jnl *j = NULL;
 	int rc, good = 1;
 
 	jnl_set_direct(1);
-	if (jnl_create(&j, p, 9, NULL, 0) != 0)
+	if (create1(&j, p, 9, NULL) != 0)
 		tap_bail("create");
 	for (int c = 0; c < 40; c++) {
 		for (int i = 0; i < 1 + c % 3; i++)
@@ -613,12 +904,12 @@ static void test_direct(void)
 	}
 	jnl_close(j);
 	ok(good, "40 small commits, each rewriting the tail's block");
-	rc = replay(p, &got, &cid, &tail);
-	ok(rc == 0 && cid == 9 && recs_equal(&got, &want, 0, want.n) &&
+	rc = replay(p, 9, &got, &tail);
+	ok(rc == 0 && recs_equal(&got, &want, 0, want.n) &&
 	   file_size(p) == (long)tail, "replay gives all %d records and cuts "
 	   "the padding (tail %llu)", want.n, (unsigned long long)tail);
 	recs_clear(&got);
-	rc = jnl_reopen(&j, p, 9, tail);
+	rc = reopen1(&j, p, 9, tail);
 	if (rc)
 		tap_bail("reopen: %s", ddterr_last(rc));
 	for (int i = 0; i < 5; i++)
@@ -627,7 +918,7 @@ static void test_direct(void)
 	for (int i = 0; i < 8; i++)
 		stage(j, &lost, 8000);
 	ok(crash_commit(j), "a child dies in the middle of a padded write");
-	rc = replay(p, &got, &cid, &tail);
+	rc = replay(p, 9, &got, &tail);
 	ok(rc == 0 && got.n >= want.n && got.n <= want.n + lost.n &&
 	   recs_same(&got, 0, &want, 0, want.n) &&
 	   recs_same(&got, want.n, &lost, 0, got.n - want.n),
@@ -651,6 +942,9 @@ int main(void)
 	test_crash();
 	test_bad_header();
 	test_recycle();
+	test_pair();
+	test_pair_faults();
+	test_check();
 	test_direct();
 	tap_rmtree(dir);
 	free(dir);

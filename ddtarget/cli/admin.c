@@ -232,6 +232,11 @@ static void show_status(kvlist *l, const gopts *g)
 			printf("%-17s%" PRId64 " containers written without a "
 			       "missing directory's fragments (run 'ddt scrub "
 			       "start' once it is back)\n", "degraded:", deg);
+		deg = kv_get(l, "journals_unmirrored");
+		if (deg > 0)
+			printf("%-17s%" PRId64 " containers' journals written "
+			       "in one copy only (no data directory could take "
+			       "the second)\n", "unmirrored:", deg);
 	}
 	show_next(l, "next clean:", "next_clean_ns");
 	show_next(l, "next checkpoint:", "next_checkpoint_ns");

@@ -372,6 +372,10 @@ static void show_scrub(const scrub_view *x)
 	printf("%-17s%" PRIu64 " re-hashed, %" PRIu64 " bad\n", "segments:",
 	       sv(x, "segments_checked"), sv(x, "segments_bad"));
 	printf("%-17s%" PRIu64 "\n", "not indexed:", sv(x, "index_missing"));
+	printf("%-17s%" PRIu64 " checked (%" PRIu64 " records), %" PRIu64
+	       " damaged, %" PRIu64 " sealed early\n", "journals:",
+	       sv(x, "journals_checked"), sv(x, "journal_records"),
+	       sv(x, "journals_damaged"), sv(x, "journals_sealed"));
 	printf("%-17s%" PRIu64 " containers, %" PRIu64 " more with bad "
 	       "segments\n", "unrecoverable:",
 	       sv(x, "containers_unrecoverable"), sv(x, "containers_damaged"));

@@ -235,6 +235,10 @@ void health_scrub_done(alert_table *t, const scr_report *r)
 		return;
 	}
 	alert_clear(t, "scrub-failed");
+	/* The scrub read the journals and the files again: what it found
+	 * now is the verdict. */
+	alert_clear(t, "journal-lost");
+	alert_clear(t, "journal-repaired");
 	lost_alert(t, r);
 	if (!s->nlost && !r->clean)
 		alert_raise(t, "scrub-unrepaired", DDT_SEV_WARNING, "scrub left "
@@ -256,6 +260,43 @@ void health_scrub_done(alert_table *t, const scr_report *r)
 		alert_clear(t, "scrub-repaired");
 }
 
+/* ---- journal replays ---- */
+
+/* The first event of kind, and how many there are; NULL if none. */
+static const store_jnl_event *first_of(const store_jnl_event *ev, size_t n,
+				       int kind, size_t *count)
+{
+	const store_jnl_event *first = NULL;
+
+	*count = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].kind != kind)
+			continue;
+		if (!first)
+			first = &ev[i];
+		(*count)++;
+	}
+	return first;
+}
+
+int health_journal_replayed(alert_table *t, const store_jnl_event *ev,
+			    size_t n)
+{
+	const store_jnl_event *e;
+	size_t count;
+
+	e = first_of(ev, n, STORE_JNL_LOST, &count);
+	if (e)
+		alert_raise(t, "journal-lost", DDT_SEV_CRITICAL, "%s%s", e->text,
+			    count > 1 ? " (and other journals: see the log)" :
+			    "");
+	if ((e = first_of(ev, n, STORE_JNL_HEALED, &count)) != NULL)
+		alert_raise(t, "journal-repaired", DDT_SEV_WARNING, "%s%s",
+			    e->text, count > 1 ? " (and other journals: see "
+			    "the log)" : "");
+	return first_of(ev, n, STORE_JNL_LOST, &count) != NULL;
+}
+
 void health_clean_done(alert_table *t, int rc, const char *msg)
 {
 	if (rc == -ECANCELED)
@@ -274,7 +315,8 @@ void health_clean_done(alert_table *t, int rc, const char *msg)
 
 static int is_verdict(const char *id)
 {
-	return strncmp(id, "scrub-", 6) == 0 || strncmp(id, "clean-", 6) == 0;
+	return strncmp(id, "scrub-", 6) == 0 || strncmp(id, "clean-", 6) == 0 ||
+	       strncmp(id, "journal-", 8) == 0;
 }
 
 int health_save_verdicts(alert_table *t, idx *ix)

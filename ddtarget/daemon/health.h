@@ -10,6 +10,7 @@
 #include "alerts.h"
 #include "scrub.h"
 #include "store.h"
+#include "store_journal.h"
 
 typedef struct health health;
 
@@ -33,10 +34,20 @@ void health_check_dirs(store *st, alert_table *t, const health_config *cfg);
  * said; a cancelled scrub changes nothing. */
 void health_scrub_done(alert_table *t, const scr_report *r);
 
+/* What replaying the journals at open found: records no copy held
+ * (critical, "journal-lost": a scrub names the backups they touch) or a
+ * damaged copy whose records the other held (warning, "journal-repaired":
+ * a disk may be failing). Returns 1 if data may be lost. The next scrub
+ * that finishes replaces both with its own verdict, since it reads the
+ * journals and every file's tree again. */
+int health_journal_replayed(alert_table *t, const store_jnl_event *ev,
+			    size_t n);
+
 /* A clean that failed raises a warning; one that succeeds clears it. */
 void health_clean_done(alert_table *t, int rc, const char *msg);
 
-/* The verdicts of scrubs and cleans (alerts "scrub-*", "clean-*") are not
+/* The verdicts of scrubs, cleans and journal replays (alerts "scrub-*",
+ * "clean-*", "journal-*") are not
  * conditions a check sees again: they are kept in the index so that a
  * restarted daemon still shows them. Save after each verdict; load at
  * start. */

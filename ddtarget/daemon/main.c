@@ -257,6 +257,34 @@ static void scrub_done(void *arg, const scr_report *r)
 		log_err("keeping the scrub's verdict: %s", ddterr_last(rc));
 }
 
+/* What the store's journal replay found goes to the log and the alerts
+ * (kept across restarts: the journal is sealed by then); if records may
+ * be lost, a scrub starts at once to name the backups that need them. */
+static void report_journals(ddtd *d)
+{
+	const store_jnl_event *ev;
+	size_t n;
+	int rc;
+
+	store_journal_events(d->st, &ev, &n);
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		log_msg(ev[i].kind == STORE_JNL_LOST ? LOG_ERR_ :
+			ev[i].kind == STORE_JNL_HEALED ? LOG_WARN_ : LOG_INFO_,
+			"%s", ev[i].text);
+	if (health_journal_replayed(d->alerts, ev, n)) {
+		rc = scr_start(d->scr, SCR_REPAIR | SCR_KEEP_DIRS);
+		if (rc == 0)
+			log_info("scrub started: journal records were lost");
+		else
+			log_err("cannot start a scrub after the journal "
+				"damage: %s", ddterr_last(rc));
+	}
+	if ((rc = health_save_verdicts(d->alerts, d->ix)) < 0)
+		log_err("keeping the journal verdict: %s", ddterr_last(rc));
+}
+
 /* ---- maintenance on its schedule ---- */
 
 static void run_clean(void *arg)
@@ -545,6 +573,8 @@ int main(int argc, char **argv)
 		return rc < 0;
 	}
 	rc = ensure_admin(&d);
+	if (rc == 0)
+		report_journals(&d);
 	if (rc == 0)
 		rc = start_health(&d);
 	if (rc == 0)

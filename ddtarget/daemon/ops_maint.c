@@ -197,6 +197,7 @@ int ops_status_req(ddtd *d, rbuf *r, wbuf *w)
 	ops_kv(w, &n, "segments", st.segments);
 	ops_kv(w, &n, "containers", st.containers);
 	ops_kv(w, &n, "degraded_containers", st.degraded_containers);
+	ops_kv(w, &n, "journals_unmirrored", st.journals_unmirrored);
 	ops_kv(w, &n, "containers_read", st.containers_read);
 	ops_kv(w, &n, "containers_read_ahead", st.containers_read_ahead);
 	ops_kv(w, &n, "files", nst.files);
@@ -346,6 +347,10 @@ static void scrub_figures(wbuf *w, const scr_report *c, uint32_t *n)
 	ops_kv(w, n, "containers_unrecoverable", s->containers_unrecoverable);
 	ops_kv(w, n, "index_missing", s->index_missing);
 	ops_kv(w, n, "errors", s->errors);
+	ops_kv(w, n, "journals_checked", s->journals_checked);
+	ops_kv(w, n, "journal_records", s->journal_records);
+	ops_kv(w, n, "journals_damaged", s->journals_damaged);
+	ops_kv(w, n, "journals_sealed", s->journals_sealed);
 	ops_kv(w, n, "lost_containers", (uint64_t)s->nlost);
 	ops_kv(w, n, "lost_segments", c->lost_segments);
 	ops_kv(w, n, "unnamed_containers", c->unnamed_containers);

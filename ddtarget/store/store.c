@@ -491,10 +491,14 @@ int store_barrier(store *s)
 	rc = repair_locked(s);
 	js[nj++] = jnl_ref(s->open->j);
 	for (int i = 0; i < s->nqueue; i++) {
-		if (jnl_broken(s->queue[i]->j))
+		jnl *j = s->queue[i]->j;
+
+		if (!j)
+			continue;	/* replayed: durable as it is */
+		if (jnl_broken(j))
 			wait_cid[nw++] = s->queue[i]->b.cid;
 		else
-			js[nj++] = jnl_ref(s->queue[i]->j);
+			js[nj++] = jnl_ref(j);
 	}
 	for (int i = 0; i < nw && rc == 0; i++) {
 		while (queued_locked(s, wait_cid[i]) && !s->seal_err)

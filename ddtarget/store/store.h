@@ -135,6 +135,9 @@ typedef struct store_stats {
 					   asked (a restore streaming) */
 	uint64_t degraded_containers; /* sealed without the fragments of a
 					 missing disk, since open */
+	uint64_t journals_unmirrored; /* journals written in one copy only
+					 (no data directory could take the
+					 second, or it failed), since open */
 } store_stats;
 
 int store_get_stats(store *s, store_stats *out);
@@ -231,6 +234,14 @@ typedef struct store_scrub_report {
 	uint64_t containers_unrecoverable; /* fewer than k good fragments */
 	uint64_t index_missing;		/* segments not (rightly) indexed */
 	uint64_t errors;		/* repairs that failed, see error */
+	/* The journals of the containers not yet sealed, read back in
+	 * every copy (store_journal.h): damaged means a copy damaged,
+	 * missing or dropped; with repair such a container is sealed
+	 * early, from its segments in memory. */
+	uint64_t journals_checked;
+	uint64_t journal_records;
+	uint64_t journals_damaged;
+	uint64_t journals_sealed;
 	/* Containers whose data is lost, damaged or unrecoverable, in cid
 	 * order (malloc'd; store_scrub_report_free). store_ctr_fps() names
 	 * their segments, so the namespace can name the files they hold. */

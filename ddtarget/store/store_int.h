@@ -28,11 +28,21 @@
 
 /* A container being filled, or full and waiting to be sealed. Its bytes
  * stay here until the index knows it, so reads can be served meanwhile. */
+/* Where a container's journal copies are: [0] under the root, [1] in
+ * data directory mdir (NULL, -1: no second copy). */
+typedef struct jpaths {
+	char *path[JNL_COPIES];
+	int mdir;
+} jpaths;
+
 typedef struct octr {
 	ctr_builder b;
-	jnl *j;			/* until the container is freed (writers may still sync) */
+	/* Until the container is freed (writers may still sync). NULL for a
+	 * container replayed from a journal that was not whole: its records
+	 * are durable as they are, and it is sealed at once. */
+	jnl *j;
 	uint32_t base;		/* segments replayed before j was reopened */
-	char *jpath;
+	jpaths jp;
 } octr;
 
 /* The store-wide counters kept in the index with every seal. */
@@ -79,9 +89,14 @@ struct store {
 	uint64_t next_cid;
 	int64_t space_ok_until;		/* see check_space(), store.c */
 	uint64_t space_ok_bytes;
-	char *linger[LINGER_MAX];	/* see seal_done_locked() */
+	jpaths linger[LINGER_MAX];	/* see seal_done_locked() */
 	int nlinger;
-	unsigned spares;		/* bit i: journal/spare-i exists */
+	/* Spare journals (store_journal.c): bit i of spares[0] says
+	 * root/journal/spare-i exists, of spares[d + 1] that data
+	 * directory d's journal/spare-i does. */
+	unsigned spares[1 + STORE_MAX_DIRS];
+	struct store_jnl_event *jev;	/* what replay found at open */
+	size_t njev;
 	sums sealed;		/* as last written to the index, + logical */
 	store_stats run;	/* the runtime counters of store_stats */
 	/* Cleaning (store_gc.c): while a clean runs, every fingerprint a
@@ -133,8 +148,19 @@ void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
 void *sto_sealer_main(void *arg);
 void *sto_reader_main(void *arg);	/* read-ahead, store_read.c */
 int sto_drop_lingering(store *s);
-void sto_find_spares(store *s);
 int sto_open_new_locked(store *s);
+
+/* store_journal.c */
+void sto_jnl_paths_free(jpaths *jp);
+/* Container o's journal, new: its first copy under the root, the second
+ * in a data directory, each over a spare if there is one. Under the lock. */
+int sto_jnl_create(store *s, octr *o);
+/* Keep a sealed container's journal copies as spares, or delete them. */
+void sto_jnl_retire(store *s, jpaths *jp);
+void sto_jnl_find_spares(store *s);
+/* Replay every journal left by the last run into s->open and s->queue. */
+int sto_jnl_recover(store *s);
+void sto_jnl_events_free(store *s);
 void sto_trim_to_durable_locked(store *s, octr *o);
 int sto_rotate_locked(store *s);
 

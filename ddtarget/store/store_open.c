@@ -3,7 +3,6 @@
  * replay of the journals a crash or a clean stop left behind. */
 #include "store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -265,140 +264,6 @@ static int load_counters(store *s)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-static int replay_cb(void *arg, const fp_t *fp, int codec, uint32_t raw_len,
-		     const void *data, uint32_t stored_len)
-{
-	octr *o = arg;
-	uint32_t slot;
-
-	return ctr_builder_append(&o->b, fp, codec, raw_len, data, stored_len,
-				  &slot);
-}
-
-/* Journal cids, sorted: the order their containers were opened. */
-static int list_journals(store *s, uint64_t **out, size_t *out_n)
-{
-	uint64_t *v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-
-	d = opendir(s->jdir);
-	if (!d)
-		return ddterr_set(-errno, "journal directory %s: %s", s->jdir,
-				  strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		unsigned long long cid;
-		char tail[8];
-
-		if (sscanf(de->d_name, "%16llx.%7s", &cid, tail) != 2 ||
-		    strcmp(tail, "jnl") != 0)
-			continue;
-		if (n == cap) {
-			uint64_t *nv = realloc(v, (cap = cap ? cap * 2 : 8) *
-					       sizeof(*v));
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[n++] = cid;
-	}
-	closedir(d);
-	for (size_t i = 1; i < n; i++)	/* a handful: insertion sort */
-		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint64_t t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	*out = v;
-	*out_n = n;
-	return 0;
-}
-
-/* Bring one journal back: deleted if its container is already indexed or
- * it holds nothing, else replayed into *out (NULL otherwise). */
-static int recover_journal(store *s, uint64_t cid, octr **out)
-{
-	uint64_t jcid, tail;
-	idx_ctr c;
-	octr *o;
-	int rc;
-
-	*out = NULL;
-	rc = sto_octr_alloc(s, cid, &o);
-	if (rc < 0)
-		return rc;
-	rc = idx_get_ctr(s->ix, cid, 0, &c);
-	if (rc == 0)
-		goto drop;	/* sealed; the crash came before the unlink */
-	if (rc != -ENOENT)
-		goto fail;
-	rc = jnl_replay(o->jpath, &jcid, replay_cb, o, &tail);
-	if (rc == 0 && jcid != cid)
-		rc = ddterr_set(-EBADMSG, "journal %s: names container %" PRIu64,
-				o->jpath, jcid);
-	if (rc < 0)
-		goto fail;
-	if (o->b.n == 0)
-		goto drop;
-	for (uint32_t i = 0; i < o->b.n; i++)
-		bloom_add(s->bl, &o->b.ents[i].fp);
-	if (s->next_cid <= cid)
-		s->next_cid = cid + 1;
-	rc = jnl_reopen(&o->j, o->jpath, cid, tail);
-	if (rc < 0)
-		goto fail;
-	o->base = o->b.n;
-	*out = o;
-	return 0;
-drop:
-	rc = fio_unlink(o->jpath);
-	if (rc == -ENOENT)
-		rc = 0;
-fail:
-	sto_octr_free(o);
-	return rc;
-}
-
-/* Replay every journal left by the last run. The newest becomes the open
- * container again, so a clean restart does not leave a small container
- * behind; older ones were waiting for the sealer and wait again. Nothing is
- * written here beyond the journals' torn tails, so a store whose disks are
- * full still opens and reads. */
-static int recover(store *s)
-{
-	uint64_t *cids = NULL;
-	size_t n = 0;
-	octr *o;
-	int rc;
-
-	sto_find_spares(s);
-	rc = list_journals(s, &cids, &n);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = recover_journal(s, cids[i], &o);
-		if (rc < 0 || !o)
-			continue;
-		if (s->open && s->nqueue == SEAL_QUEUE_MAX) {
-			rc = ddterr_set(-EINVAL, "store %s: more than %d unsealed "
-					"journals in %s", s->root, SEAL_QUEUE_MAX,
-					s->jdir);
-			sto_octr_free(o);
-			break;
-		}
-		if (s->open)
-			s->queue[s->nqueue++] = s->open;
-		s->open = o;
-		rc = fpc_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
-	}
-	free(cids);
-	if (rc < 0)
-		return rc;
-	return s->open ? 0 : sto_open_new_locked(s);
-}
-
 static int load_bloom(store *s, uint64_t capacity)
 {
 	int rc;
@@ -461,7 +326,8 @@ static int open_engines(store *s, const store_config *cfg)
 static void store_free(store *s)
 {
 	for (int i = 0; i < s->nlinger; i++)
-		free(s->linger[i]);
+		sto_jnl_paths_free(&s->linger[i]);
+	sto_jnl_events_free(s);
 	for (int i = 0; i < s->nqueue; i++)
 		sto_octr_free(s->queue[i]);
 	sto_octr_free(s->open);
@@ -538,7 +404,7 @@ int store_open(store **out, const store_config *cfg)
 	if (rc == 0)
 		rc = sto_dirs_mark(s);
 	if (rc == 0)
-		rc = recover(s);
+		rc = sto_jnl_recover(s);
 	if (rc < 0)
 		goto fail;
 	rc = pthread_create(&s->sealer, NULL, sto_sealer_main, s);

@@ -41,6 +41,7 @@
 #include "fmt.h"
 #include "frag.h"
 #include "store_int.h"
+#include "store_journal.h"
 
 #define SCRUB_CHUNK	256	/* container ids read from the index at once */
 #define CULPRITS_MAX	2	/* fragments left out together, at most */
@@ -594,6 +595,20 @@ static int walk(scrub *sc, uint64_t end)
 	return 0;
 }
 
+/* The unsealed containers' journals first: a damaged copy is repaired by
+ * sealing its container early, and the walk below then checks that. */
+static int scrub_journals(scrub *sc)
+{
+	store_jnl_scrub js;
+	int rc = store_journal_scrub(sc->s, sc->o->repair, &js);
+
+	sc->r->journals_checked = js.journals;
+	sc->r->journal_records = js.records;
+	sc->r->journals_damaged = js.damaged;
+	sc->r->journals_sealed = js.sealed;
+	return rc;
+}
+
 int store_scrub(store *s, const store_scrub_opts *o, store_scrub_report *r)
 {
 	scrub sc = { .s = s, .o = o, .r = r };
@@ -618,8 +633,10 @@ int store_scrub(store *s, const store_scrub_opts *o, store_scrub_report *r)
 	sc.m = ec_m(s->e);
 	sc.n = sc.k + sc.m;
 	sc.t0 = now_sec();
+	rc = scrub_journals(&sc);
 	sc.scratch = malloc(CDC_MAX_LIMIT);
-	rc = sc.scratch ? walk(&sc, end) : -ENOMEM;
+	if (rc == 0)
+		rc = sc.scratch ? walk(&sc, end) : -ENOMEM;
 	r->seconds = now_sec() - sc.t0;
 	free(sc.scratch);
 	free(sc.buf);
@@ -638,7 +655,7 @@ int store_scrub_clean(const store_scrub_report *r)
 		       r->fragments_rebuilt &&
 	       r->containers_unrecoverable == 0 &&
 	       r->containers_damaged == 0 && r->index_missing == 0 &&
-	       r->errors == 0;
+	       r->errors == 0 && r->journals_damaged == r->journals_sealed;
 }
 
 char *store_scrub_summary(const store_scrub_report *r, char *buf, size_t cap)
@@ -673,6 +690,14 @@ char *store_scrub_summary(const store_scrub_report *r, char *buf, size_t cap)
 					"segments).", r->nlost,
 					r->containers_unrecoverable,
 					r->containers_damaged);
+	if (len < cap && r->journals_damaged)
+		len += (size_t)snprintf(buf + len, cap - len, " %" PRIu64
+					" of %" PRIu64 " unsealed containers' "
+					"journals had a damaged or missing "
+					"copy; %" PRIu64 " were sealed early.",
+					r->journals_damaged,
+					r->journals_checked,
+					r->journals_sealed);
 	if (len < cap && r->index_missing)
 		len += (size_t)snprintf(buf + len, cap - len, " %" PRIu64
 					" segments are not rightly indexed.",

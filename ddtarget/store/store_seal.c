@@ -20,17 +20,8 @@
 #include "store_int.h"
 
 #define SEAL_RETRY_SECONDS 1
-#define SPARE_MAX	4	/* old journals kept for reuse */
 
 /* ---- containers in memory ---- */
-
-static char *journal_path(const store *s, uint64_t cid)
-{
-	char name[32];
-
-	snprintf(name, sizeof(name), "%016" PRIx64 ".jnl", cid);
-	return sto_path_join(s->jdir, name);
-}
 
 void sto_octr_free(octr *o)
 {
@@ -38,10 +29,12 @@ void sto_octr_free(octr *o)
 		return;
 	jnl_close(o->j);
 	ctr_builder_free(&o->b);
-	free(o->jpath);
+	sto_jnl_paths_free(&o->jp);
 	free(o);
 }
 
+/* A container in memory, without a journal yet (sto_jnl_create makes a
+ * new one; recovery finds the old one's copies). */
 int sto_octr_alloc(store *s, uint64_t cid, octr **out)
 {
 	octr *o = calloc(1, sizeof(*o));
@@ -49,9 +42,8 @@ int sto_octr_alloc(store *s, uint64_t cid, octr **out)
 
 	if (!o)
 		return -ENOMEM;
+	o->jp.mdir = -1;
 	rc = ctr_builder_init(&o->b, cid, s->container_size);
-	if (rc == 0 && !(o->jpath = journal_path(s, cid)))
-		rc = -ENOMEM;
 	if (rc < 0) {
 		sto_octr_free(o);
 		return rc;
@@ -153,70 +145,11 @@ static void seal_done_locked(store *s)
 	memmove(s->queue, s->queue + 1, (size_t)(s->nqueue - 1) * sizeof(octr *));
 	s->nqueue--;
 	fpc_pin(s->fc, o->b.cid, 0);
-	s->linger[s->nlinger++] = o->jpath;
-	o->jpath = NULL;
+	if (o->j && o->jp.path[1] && jnl_copies(o->j) < 2)
+		s->run.journals_unmirrored++;	/* its second copy failed */
+	s->linger[s->nlinger++] = o->jp;
+	o->jp.path[0] = o->jp.path[1] = NULL;
 	sto_octr_free(o);
-}
-
-/* ---- spare journals ----
- * A sealed container's journal is kept as a spare (journal/spare-N) for a
- * later container to write over: on ext4 writing over allocated blocks is
- * an order of magnitude cheaper than allocating new ones, and the journal
- * sees every stored byte. */
-
-static void spare_path(const store *s, int i, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s/spare-%d", s->jdir, i);
-}
-
-/* A journal whose container the index holds durably: keep it as a spare,
- * or delete it. If the rename is lost to a crash, open finds the journal
- * under its old name, sees its container indexed, and deletes it. */
-static void recycle_journal(store *s, const char *path)
-{
-	char spare[PATH_MAX];
-	int slot = -1;
-
-	pthread_mutex_lock(&s->lock);
-	for (int i = 0; i < SPARE_MAX && slot < 0; i++)
-		if (!(s->spares & (1u << i)))
-			slot = i;
-	if (slot >= 0) {
-		spare_path(s, slot, spare, sizeof(spare));
-		if (fio_rename(path, spare) == 0)
-			s->spares |= 1u << slot;
-		else
-			slot = -1;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (slot < 0)
-		(void)fio_unlink(path);
-}
-
-/* Take a spare for a new journal, if there is one; the caller passes the
- * path to jnl_create(). Called under the lock. */
-static const char *take_spare_locked(store *s, char *buf, size_t cap)
-{
-	for (int i = 0; i < SPARE_MAX; i++) {
-		if (s->spares & (1u << i)) {
-			s->spares &= ~(1u << i);
-			spare_path(s, i, buf, cap);
-			return buf;
-		}
-	}
-	return NULL;
-}
-
-void sto_find_spares(store *s)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	for (int i = 0; i < SPARE_MAX; i++) {
-		spare_path(s, i, path, sizeof(path));
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			s->spares |= 1u << i;
-	}
 }
 
 /* Sync the index, then drop the journals of the containers it now holds
@@ -225,7 +158,7 @@ void sto_find_spares(store *s)
  * with no sealer running. */
 int sto_drop_lingering(store *s)
 {
-	char *paths[LINGER_MAX];
+	jpaths paths[LINGER_MAX];
 	int n, rc;
 
 	pthread_mutex_lock(&s->lock);
@@ -238,8 +171,9 @@ int sto_drop_lingering(store *s)
 	rc = idx_sync(s->ix);
 	for (int i = 0; i < n; i++) {
 		if (rc == 0)
-			recycle_journal(s, paths[i]);
-		free(paths[i]);
+			sto_jnl_retire(s, &paths[i]);
+		else
+			sto_jnl_paths_free(&paths[i]);
 	}
 	return rc;
 }
@@ -307,22 +241,12 @@ void *sto_sealer_main(void *arg)
 /* A new open container with an empty journal. */
 int sto_open_new_locked(store *s)
 {
-	char sbuf[PATH_MAX];
-	const char *spare;
-	uint64_t prealloc;
-	octr *o;
+	octr *o = NULL;
 	int rc;
 
 	rc = sto_octr_alloc(s, s->next_cid, &o);
-	if (rc < 0)
-		return rc;
-	spare = take_spare_locked(s, sbuf, sizeof(sbuf));
-	/* A full container's records: its data plus a 52-byte header per
-	 * segment of 2 KiB or more, under 3% on top. */
-	prealloc = s->container_size + s->container_size / 16;
-	rc = jnl_create(&o->j, o->jpath, o->b.cid, spare, prealloc);
-	if (rc < 0 && spare)	/* the spare was bad: start a fresh file */
-		rc = jnl_create(&o->j, o->jpath, o->b.cid, NULL, prealloc);
+	if (rc == 0)
+		rc = sto_jnl_create(s, o);
 	if (rc == 0)
 		rc = fpc_insert(s->fc, o->b.cid, NULL, 0, 1);
 	if (rc < 0) {
@@ -376,7 +300,9 @@ int sto_rotate_locked(store *s)
 		sto_trim_to_durable_locked(s, old);
 	if (old->b.n == 0) {
 		fpc_remove(s->fc, old->b.cid);
-		(void)fio_unlink(old->jpath);
+		for (int i = 0; i < JNL_COPIES; i++)
+			if (old->jp.path[i])
+				(void)fio_unlink(old->jp.path[i]);
 		sto_octr_free(old);
 		return 0;
 	}
