@@ -4,7 +4,10 @@
 # Two of the six directories removed: both backups still restore byte for
 # byte, a critical alert names each, a scrub rebuilds them and the alerts
 # clear; two other directories removed then: both backups still restore,
-# so the rebuild was real. Bytes flipped in a fragment: restores stay
+# so the rebuild was real. A disk replaced (an empty directory in its
+# place): a scrub fills it, writes its identity marker and clears its
+# alert before it reports done; both backups then restore with two other
+# directories removed. Bytes flipped in a fragment: restores stay
 # right, a scrub finds and repairs one damaged fragment, the next finds
 # nothing. Three fragments of one container destroyed: the scrub calls it
 # unrecoverable, names the backups holding it (and not a backup of other
@@ -124,6 +127,43 @@ restores r3 "$id1" s1 "$t" added.bin
 restores r4 "$id2" s1 "$t"
 scrub s1b
 tap_is "$rc" 0 "a scrub rebuilds those two as well"
+
+# ---- a disk replaced as the alert says ----
+# An empty directory where dir3 was. The daemon checks its directories
+# hourly here, so only the end of a scrub can raise or clear an alert: a
+# report-only scrub raises it, an ordinary one rebuilds the directory,
+# marks it as the store's and clears the alert before it says it is done.
+printf 'health_interval = 3600\n' >"$dir/hourly.conf"
+kill -TERM "$dpid" && wait "$dpid"
+dpid=
+daemon_start -c "$dir/hourly.conf"
+rm -rf "$data/dir3" && mkdir "$data/dir3" || tap_bail "replace dir3"
+scrub s5 --no-repair
+run al6 alerts
+tap_ok "a report-only scrub ends with a critical alert for the empty directory" \
+	grep -q "^critical .*  dir:dir3  .*(no identity marker)" "$dir/al6.out"
+show al6
+tap_ok "and leaves it empty" test -z "$(ls -A "$data/dir3")"
+scrub s6
+tap_is "$rc" 0 "a scrub rebuilds the replaced disk (watch exits 0)"
+read -r _ miss dmg rebuilt < <(frags s6)
+tap_ok "every fragment it lacked ($miss) is rebuilt" \
+	test "${miss:-0}" -gt 0 -a "${rebuilt:-}" = "$miss"
+tap_ok "its identity marker is written, naming place 3" \
+	grep -qx "directory 3" "$data/dir3/.ddtarget"
+run al7 alerts
+tap_ok "the alert is gone as soon as the scrub is done" \
+	sh -c "! grep -q '  dir:dir3  ' '$dir/al7.out'"
+show al7
+run st7 status
+tap_ok "the directory table shows dir3 ok" grep -q "^dir3  *$data/dir3 .*%  ok$" "$dir/st7.out"
+# Two other disks gone: the rebuilt directory's fragments are needed.
+rm -rf "$data/dir0" "$data/dir5"
+restart_daemon
+restores r10 "$id1" s1 "$t" added.bin
+restores r11 "$id2" s1 "$t"
+scrub s7
+tap_is "$rc" 0 "and a scrub brings back the two removed after it"
 
 # ---- bytes flipped in a fragment ----
 # Fragment 0 of the first container: data (not parity), which reads need.

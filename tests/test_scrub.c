@@ -555,7 +555,7 @@ static void test_dirs(const char *root)
 			di[i].free_bytes <= di[i].total_bytes &&
 			di[i].used_pct >= 0 && di[i].used_pct <= 100 &&
 			di[i].problem[0] == '\0';
-	ok(fine, "each is present with its capacity (%.1f%% used of %llu MiB)",
+	ok(fine, "each is present with its capacity (%d%% used of %llu MiB)",
 	   di[1].used_pct, (unsigned long long)(di[1].total_bytes >> 20));
 	nd = 2;
 	ok(store_dir_status(s, di, &nd) == -ENOBUFS,
@@ -649,6 +649,91 @@ static void test_keep_missing(const char *root)
 	store_close(s);
 }
 
+/* Entries in dir other than . and ..; -1 if it cannot be read. */
+static int dir_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static int dir_present(store *s, int index)
+{
+	store_dir_info di[STORE_DIR_INFO_MAX];
+	int nd = STORE_DIR_INFO_MAX;
+
+	return store_dir_status(s, di, &nd) == 0 && index + 1 < nd &&
+	       di[index + 1].present;
+}
+
+/* A disk replaced as the alert says: an empty directory where data
+ * directory 2 was. A scheduled scrub (keeping missing directories) and a
+ * report-only one leave it empty and unmarked; an ordinary scrub fills it
+ * and marks it, and only then is it the store's again. One that is whole
+ * but lost its marker is marked too; one carrying another store's marker
+ * gets nothing written into it. */
+static void test_replaced_dir(const char *root)
+{
+	store *s = fill(root, geo_k, geo_m, 4);
+	store_scrub_opts keep = { .repair = 1, .keep_missing_dirs = 1 };
+	store_scrub_report r;
+	uint64_t nctr = containers(s);
+	char dir[1024], marker[1100], frag[1024];
+
+	snprintf(dir, sizeof(dir), "%s/data/dir2", root);
+	snprintf(marker, sizeof(marker), "%s/.ddtarget", dir);
+	rm_rf(dir);
+	if (mkdir(dir, 0700) != 0)
+		tap_bail("mkdir %s", dir);
+	ok(!dir_present(s, 2), "an empty directory in its place is not the "
+	   "store's yet");
+	ok(store_scrub(s, &keep, &r) == 0 && r.fragments_missing == nctr &&
+	   r.fragments_rebuilt == 0 && dir_entries(dir) == 0,
+	   "a scrub keeping missing directories writes nothing into it");
+	store_scrub_report_free(&r);
+	ok(scrub(s, 0, &r) == 0 && dir_entries(dir) == 0,
+	   "nor does a report-only scrub");
+	store_scrub_report_free(&r);
+	ok(scrub(s, 1, &r) == 0 && r.fragments_rebuilt == nctr &&
+	   store_scrub_clean(&r) && file_exists(marker) && dir_present(s, 2),
+	   "an ordinary scrub rebuilds its %llu fragments and writes its "
+	   "marker: it is the store's again", (unsigned long long)nctr);
+	store_scrub_report_free(&r);
+	ok(segdata_check(s, 4, 0, NSEG) == 0, "every segment reads");
+
+	unlink(marker);
+	ok(scrub(s, 1, &r) == 0 && r.fragments_rebuilt == 0 &&
+	   dir_present(s, 2), "a whole directory that lost only its marker "
+	   "gets it back from a scrub");
+	store_scrub_report_free(&r);
+
+	snprintf(marker, sizeof(marker), "%s/data/dir3/.ddtarget", root);
+	write_file(marker, "ddtarget store 00112233445566778899aabbccddeeff\n"
+			   "directory 3\n");
+	snprintf(dir, sizeof(dir), "%s/data/dir3/", root);
+	for (int i = 0; i < geo_k + geo_m; i++) {	/* container 1's there */
+		frag_path(root, 1, i, frag, sizeof(frag));
+		if (strncmp(frag, dir, strlen(dir)) == 0)
+			break;
+	}
+	if (unlink(frag) != 0)
+		tap_bail("unlink %s", frag);
+	ddterr_clear();
+	ok(scrub(s, 1, &r) == 0 && r.fragments_missing == 1 &&
+	   r.fragments_rebuilt == 0 && r.errors == 1 &&
+	   strstr(r.error, "another store") && !file_exists(frag),
+	   "nothing is written into another store's directory: %s", r.error);
+	store_scrub_report_free(&r);
+	store_close(s);
+}
+
 int main(void)
 {
 	char *root = tap_tmpdir("scrub");
@@ -674,6 +759,7 @@ int main(void)
 	run_in(root, "dirstat", test_dirs);
 	geo_k = 4, geo_m = 2;
 	run_in(root, "keepdirs", test_keep_missing);
+	run_in(root, "replaced", test_replaced_dir);
 	tap_rmtree(root);
 	free(root);
 	return tap_done();

@@ -172,23 +172,45 @@ static void show_next(kvlist *l, const char *label, const char *key)
 		printf("%-17s%s\n", label, fmt_date(v, b));
 }
 
+/* The data directories' file systems, as df shows them (the target
+ * computes the percentage, so that it is df's), then the store's own
+ * files. */
+static void show_space(kvlist *l)
+{
+	int64_t pct = kv_get(l, "used_pct"), nfs = kv_get(l, "data_filesystems"),
+		idx = kv_get(l, "index_bytes"), jnl = kv_get(l, "journal_bytes"),
+		ck = kv_get(l, "checkpoint_bytes");
+	char n[96] = "", b[3][FMT_LEN];
+	int len = 0;
+
+	if (nfs >= 0)
+		len = snprintf(n, sizeof(n), " on %" PRId64 " file system%s",
+			       nfs, nfs == 1 ? "" : "s");
+	if (pct >= 0)
+		snprintf(n + len, sizeof(n) - (size_t)len, ", %" PRId64
+			 "%% used", pct);
+	show_bytes(l, "capacity:", "capacity_bytes", n);
+	show_bytes(l, "used:", "used_bytes", "");
+	show_bytes(l, "free:", "free_bytes", "");
+	if (idx < 0 || jnl < 0 || ck < 0)
+		return;
+	snprintf(n, sizeof(n), ": index %s, journals %s, checkpoints %s",
+		 fmt_bytes((uint64_t)idx, b[0]), fmt_bytes((uint64_t)jnl, b[1]),
+		 fmt_bytes((uint64_t)ck, b[2]));
+	show_bytes(l, "footprint:", "footprint_bytes", n);
+}
+
 static void show_status(kvlist *l, const gopts *g)
 {
-	int64_t cap = kv_get(l, "capacity_bytes"), used = kv_get(l,
-		      "used_bytes"), logical = kv_get(l, "logical_bytes"),
+	int64_t logical = kv_get(l, "logical_bytes"),
 		stored = kv_get(l, "stored_bytes"), raw = kv_get(l,
 		"raw_bytes"), phys = kv_get(l, "physical_bytes"),
 		sess = kv_get(l, "sessions"), maxs = kv_get(l, "max_sessions"),
 		up = kv_get(l, "uptime_seconds");
-	char b[FMT_LEN], n[64] = "";
+	char b[FMT_LEN];
 
 	printf("%-17s%s:%d\n", "target:", g->host, g->port);
-	if (cap > 0 && used >= 0)
-		snprintf(n, sizeof(n), ", %.0f%% used",
-			 100.0 * (double)used / (double)cap);
-	show_bytes(l, "capacity:", "capacity_bytes", n);
-	show_bytes(l, "used:", "used_bytes", "");
-	show_bytes(l, "free:", "free_bytes", "");
+	show_space(l);
 	show_bytes(l, "logical:", "logical_bytes", ", the files' sizes");
 	show_bytes(l, "stored:", "stored_bytes", ", unique and compressed");
 	show_bytes(l, "physical:", "physical_bytes", ", with erasure coding");

@@ -648,9 +648,11 @@ static const cmd cmds[] = {
 	  "      --dry-run            name them, remove nothing\n" },
 	{ "status", cmd_status, 0, 0, 0, 0,
 	  "",
-	  "Show the target's capacity, usage, data reduction and sessions,\n"
-	  "each storage directory (path, size, used, free, use%, state) and\n"
-	  "the current alerts; critical alerts are shown first.\n" },
+	  "Show the target's capacity and usage (as df shows them), the\n"
+	  "store's footprint (index, journals, checkpoints, as du counts\n"
+	  "them), data reduction and sessions, each storage directory (path,\n"
+	  "size, used, free, use%, state) and the current alerts; critical\n"
+	  "alerts are shown first.\n" },
 	{ "alerts", cmd_alerts, 0, 0, 0, 0,
 	  "",
 	  "List the target's current problems, worst first: severity, since\n"

@@ -24,6 +24,9 @@ struct health {
 	health_config cfg;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	/* One check at a time: a check begun before a change and ending
+	 * after a later one's would put back what the later one cleared. */
+	pthread_mutex_t check_mu;
 	int stop;
 	pthread_t thread;
 };
@@ -48,12 +51,13 @@ static void check_present(alert_table *t, const store_dir_info *d)
 		alert_clear(t, id);
 	else if (d->index < 0)
 		alert_raise(t, id, DDT_SEV_CRITICAL, "the store's root %s (index "
-			    "and journal) is %s: restore it and restart "
-			    "ddtargetd", d->path, d->problem);
+			    "and journal) is unusable (%s): restore it and "
+			    "restart ddtargetd", d->path, d->problem);
 	else
 		alert_raise(t, id, DDT_SEV_CRITICAL, "data directory %d (%s) is "
-			    "%s: its fragments are rebuilt from the others on "
-			    "every read; replace the disk, then run 'ddt scrub "
+			    "unusable (%s): its fragments are rebuilt from the "
+			    "others on every read; replace the disk (an empty "
+			    "directory in its place), then run 'ddt scrub "
 			    "start' to rebuild them", d->index, d->path,
 			    d->problem);
 }
@@ -65,7 +69,7 @@ static void check_space(alert_table *t, const store_dir_info *d, int nd,
 {
 	char name[16], id[ALERT_ID_MAX + 1], fb[FMT_LEN], tb[FMT_LEN];
 	int sharing = 0, first = d[i].present && d[i].total_bytes > 0;
-	double pct = d[i].used_pct;
+	int pct = d[i].used_pct;
 
 	for (int j = 0; first && j < i; j++)
 		if (d[j].present && d[j].total_bytes && d[j].fsid == d[i].fsid)
@@ -80,7 +84,7 @@ static void check_space(alert_table *t, const store_dir_info *d, int nd,
 		return;
 	}
 	alert_raise(t, id, pct > c->space_critical_pct ? DDT_SEV_CRITICAL :
-		    DDT_SEV_WARNING, "the file system of %s (%s%s) is %.0f%% "
+		    DDT_SEV_WARNING, "the file system of %s (%s%s) is %d%% "
 		    "full, over the %s threshold of %d%%: %s free of %s; "
 		    "expire or delete backups and clean, or add capacity",
 		    d[i].index < 0 ? "the store's root" : name, d[i].path,
@@ -114,6 +118,15 @@ void health_check_dirs(store *st, alert_table *t, const health_config *c)
 		alert_clear(t, "dirs-lost");
 }
 
+void health_check_now(health *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->check_mu);
+	health_check_dirs(h->st, h->t, &h->cfg);
+	pthread_mutex_unlock(&h->check_mu);
+}
+
 /* ---- the timer thread ---- */
 
 static void *health_main(void *arg)
@@ -131,7 +144,7 @@ static void *health_main(void *arg)
 		if (h->stop)
 			break;
 		pthread_mutex_unlock(&h->mu);
-		health_check_dirs(h->st, h->t, &h->cfg);
+		health_check_now(h);
 		pthread_mutex_lock(&h->mu);
 	}
 	pthread_mutex_unlock(&h->mu);
@@ -153,14 +166,16 @@ int health_start(health **out, store *st, alert_table *t,
 	if (h->cfg.interval <= 0)
 		h->cfg.interval = INTERVAL_DEFAULT;
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->check_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	health_check_dirs(st, t, &h->cfg);
+	health_check_now(h);
 	rc = pthread_create(&h->thread, NULL, health_main, h);
 	if (rc) {
 		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->check_mu);
 		pthread_mutex_destroy(&h->mu);
 		free(h);
 		return ddterr_set(-rc, "cannot start the health check: %s",
@@ -180,6 +195,7 @@ void health_stop(health *h)
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->thread, NULL);
 	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->check_mu);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

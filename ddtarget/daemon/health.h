@@ -29,6 +29,12 @@ void health_stop(health *h);
 /* One check of the store's directories, on this thread. */
 void health_check_dirs(store *st, alert_table *t, const health_config *cfg);
 
+/* The same check with h's thresholds, on this thread, now, in turn with
+ * the timer's: for what just changed the directories (a scrub that
+ * rebuilt one), so its alert clears without waiting for the interval.
+ * h NULL: nothing. */
+void health_check_now(health *h);
+
 /* A scrub that ended: its lost data (critical), damage it repaired or
  * left (warning), or its failure (warning) replace what the last scrub
  * said; a cancelled scrub changes nothing. */

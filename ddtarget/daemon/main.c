@@ -255,6 +255,8 @@ static void scrub_done(void *arg, const scr_report *r)
 	health_scrub_done(d->alerts, r);
 	if ((rc = health_save_verdicts(d->alerts, d->ix)) < 0)
 		log_err("keeping the scrub's verdict: %s", ddterr_last(rc));
+	/* A directory it rebuilt is whole now: say so at once. */
+	health_check_now(d->health);
 }
 
 /* What the store's journal replay found goes to the log and the alerts
@@ -406,6 +408,8 @@ static void close_engine(ddtd *d)
 	sched_free(d->sc);	/* first: its tasks use the rest */
 	scr_free(d->scr);
 	cln_free(d->cl);
+	health_stop(d->health);	/* after the scrub, whose end checks */
+	d->health = NULL;
 	if (d->ns) {
 		if ((rc = ns_sync(d->ns)) < 0)
 			log_err("namespace sync: %s", ddterr_last(rc));
@@ -436,9 +440,44 @@ static void password_path(const ddtd *d, char *buf, size_t cap)
 		snprintf(buf, cap, "%s/admin.password", d->cfg.store);
 }
 
+/* The password file, created FIO_FILE_MODE from the start, with O_EXCL and
+ * O_NOFOLLOW: never someone else's file, nor through a link planted where
+ * it goes. One already there is stale (the store has no user: a start
+ * that stopped before making it), so it is replaced once. */
+static int write_password(const char *path, const char *pw)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+	char *dir = fio_parent_dir(path);
+	int fd = -1, rc, rc2;
+
+	if (!dir)
+		return -ENOMEM;
+	rc = fio_open(path, flags, FIO_FILE_MODE, &fd);
+	if (rc == -EEXIST && unlink(path) == 0) {
+		log_warn("replacing %s, left by a start that did not finish",
+			 path);
+		rc = fio_open(path, flags, FIO_FILE_MODE, &fd);
+	}
+	if (rc < 0)
+		goto out;
+	rc = fio_pwrite(fd, pw, strlen(pw), 0);
+	if (rc == 0)
+		rc = fio_fsync(fd);
+	rc2 = fio_close(fd);
+	if (rc == 0)
+		rc = rc2;
+	if (rc == 0)
+		rc = fio_fsync_dir(dir);
+	if (rc < 0)
+		unlink(path);
+out:
+	free(dir);
+	return rc;
+}
+
 /* A new store gets one admin with a random password, kept in a file only
- * root can read, so that the first ddt command has something to log in
- * with and no default password ever exists. */
+ * its owner can read, so that the first ddt command has something to log
+ * in with and no default password ever exists. */
 static int ensure_admin(ddtd *d)
 {
 	static const char alphabet[] =
@@ -458,9 +497,7 @@ static int ensure_admin(ddtd *d)
 	pw[sizeof(rnd)] = '\n';
 	pw[sizeof(rnd) + 1] = '\0';
 	password_path(d, path, sizeof(path));
-	rc = fio_write_file_atomic(path, pw, strlen(pw));
-	if (rc == 0 && chmod(path, 0600) != 0)
-		rc = -errno;
+	rc = write_password(path, pw);
 	if (rc < 0)
 		return ddterr_set(rc, "cannot write the admin password to %s: %s",
 				  path, strerror(-rc));
@@ -522,6 +559,9 @@ static void write_pid_file(ddtd *d)
 		return;
 	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	rc = fio_write_file_atomic(d->cfg.pid_file, buf, strlen(buf));
+	/* Not the store's: anyone may read which process serves it. */
+	if (rc == 0 && chmod(d->cfg.pid_file, 0644) != 0)
+		rc = -errno;
 	if (rc < 0)
 		log_warn("cannot write pid file %s: %s", d->cfg.pid_file,
 			 strerror(-rc));
@@ -532,8 +572,11 @@ int main(int argc, char **argv)
 	cmdline cl = { 0 };
 	struct timespec ts;
 	ddtd d = { 0 };
-	int rc;
+	int rc, lfd = -1;
 
+	/* Whatever the daemon creates is its owner's alone (fio.h): RocksDB's
+	 * files, which no mode of ours reaches, included. */
+	umask(077);
 	memtune_keep_buffers();
 	config_default(&d.cfg);
 	parse_args(argc, argv, &d.cfg, &cl);
@@ -552,6 +595,12 @@ int main(int argc, char **argv)
 	}
 	if (cl.restore)
 		return restore_checkpoint(&d, &cl);
+	/* The port before anything else: one in use must not leave a new
+	 * store and a password behind. */
+	if (!cl.set_password_user && (rc = server_bind(&d.cfg, &lfd)) < 0) {
+		fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
+		return 1;
+	}
 	/* Detach first: a fork would leave the store's threads behind. */
 	if (cl.daemonize && !cl.set_password_user && daemon(0, 1) != 0) {
 		fprintf(stderr, "ddtargetd: cannot detach: %s\n",
@@ -563,8 +612,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ddtargetd: cannot open the store %s: %s\n",
 			d.cfg.store, ddterr_last(rc));
 		close_engine(&d);
+		if (lfd >= 0)
+			close(lfd);
 		return 1;
 	}
+	if (store_dirs_tightened(d.st))
+		log_info("closed %d directories of the store %s to other users "
+			 "(mode 0700; group or others could enter them)",
+			 store_dirs_tightened(d.st), d.cfg.store);
 	if (cl.set_password_user) {
 		rc = set_password(&d, &cl);
 		if (rc < 0)
@@ -579,9 +634,12 @@ int main(int argc, char **argv)
 		rc = start_health(&d);
 	if (rc == 0)
 		rc = start_maintenance(&d);
-	if (rc == 0)
-		rc = server_run(&d, write_pid_file);
-	health_stop(d.health);
+	if (rc == 0) {
+		rc = server_run(&d, lfd, write_pid_file);
+		lfd = -1;
+	}
+	if (lfd >= 0)
+		close(lfd);
 	if (rc < 0)
 		log_err("%s", ddterr_last(rc));
 	close_engine(&d);

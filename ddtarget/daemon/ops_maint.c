@@ -9,40 +9,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 
 #include "ddterr.h"
 
 /* ---- status ---- */
 
-/* Capacity of the data directories' file systems, each counted once. */
-static void data_capacity(ddtd *d, uint64_t *cap, uint64_t *avail)
+/* The data directories' space as df shows it (PROTOCOL.md section 8),
+ * and the store's own files as du does. */
+static void status_space(ddtd *d, const store_dir_info *di, int nd, wbuf *w,
+			 uint32_t *n)
 {
-	unsigned long seen[STORE_MAX_DIRS];
-	int nseen = 0, k, m, ndirs;
-	char path[PATH_MAX + 32];
-	struct statvfs v;
+	store_footprint_info f;
+	store_space sp;
 
-	*cap = *avail = 0;
-	store_geometry(d->st, &k, &m, &ndirs);
-	for (int i = 0; i < ndirs; i++) {
-		int dup = 0;
-
-		if (d->cfg.ndata_dirs)
-			snprintf(path, sizeof(path), "%s", d->cfg.data_dirs[i]);
-		else
-			snprintf(path, sizeof(path), "%s/data/dir%d",
-				 d->cfg.store, i);
-		if (statvfs(path, &v) != 0)
-			continue;
-		for (int j = 0; j < nseen; j++)
-			dup |= seen[j] == v.f_fsid;
-		if (dup)
-			continue;
-		seen[nseen++] = v.f_fsid;
-		*cap += (uint64_t)v.f_blocks * v.f_frsize;
-		*avail += (uint64_t)v.f_bavail * v.f_frsize;
-	}
+	store_data_space(di, nd, &sp);
+	ops_kv(w, n, "capacity_bytes", sp.total_bytes);
+	ops_kv(w, n, "used_bytes", sp.used_bytes);
+	ops_kv(w, n, "free_bytes", sp.free_bytes);
+	ops_kv(w, n, "used_pct", (uint64_t)sp.used_pct);
+	ops_kv(w, n, "data_filesystems", (uint64_t)sp.filesystems);
+	if (store_footprint(d->st, &f) < 0)
+		return;		/* out of memory: the figures are left out */
+	ops_kv(w, n, "index_bytes", f.index_bytes);
+	ops_kv(w, n, "journal_bytes", f.journal_bytes);
+	ops_kv(w, n, "checkpoint_bytes", f.checkpoint_bytes);
+	ops_kv(w, n, "footprint_bytes", f.total_bytes);
 }
 
 /* When each maintenance task next runs by itself; none when never. */
@@ -83,10 +74,10 @@ static void dir_key(const store_dir_info *di, const char *what, char *buf,
 }
 
 /* STATUS's keys for each directory, the geometry and the alert counts. */
-static void status_health(ddtd *d, wbuf *w, uint32_t *n)
+static void status_health(ddtd *d, const store_dir_info *di, int nd,
+			  wbuf *w, uint32_t *n)
 {
-	store_dir_info di[STORE_DIR_INFO_MAX];
-	int nd = STORE_DIR_INFO_MAX, k, m, ndirs;
+	int k, m, ndirs;
 	alert_counts ac;
 	char key[32];
 
@@ -94,23 +85,18 @@ static void status_health(ddtd *d, wbuf *w, uint32_t *n)
 	ops_kv(w, n, "ec_k", (uint64_t)k);
 	ops_kv(w, n, "ec_m", (uint64_t)m);
 	ops_kv(w, n, "data_dirs", (uint64_t)ndirs);
-	if (store_dir_status(d->st, di, &nd) == 0)
-		for (int i = 0; i < nd; i++) {
-			uint64_t pct = (uint64_t)di[i].used_pct;
-
-			/* Rounded up, as df shows it. */
-			pct += (double)pct < di[i].used_pct;
-			dir_key(&di[i], "present", key, sizeof(key));
-			ops_kv(w, n, key, (uint64_t)di[i].present);
-			dir_key(&di[i], "capacity_bytes", key, sizeof(key));
-			ops_kv(w, n, key, di[i].total_bytes);
-			dir_key(&di[i], "used_bytes", key, sizeof(key));
-			ops_kv(w, n, key, di[i].used_bytes);
-			dir_key(&di[i], "free_bytes", key, sizeof(key));
-			ops_kv(w, n, key, di[i].free_bytes);
-			dir_key(&di[i], "used_pct", key, sizeof(key));
-			ops_kv(w, n, key, pct);
-		}
+	for (int i = 0; i < nd; i++) {
+		dir_key(&di[i], "present", key, sizeof(key));
+		ops_kv(w, n, key, (uint64_t)di[i].present);
+		dir_key(&di[i], "capacity_bytes", key, sizeof(key));
+		ops_kv(w, n, key, di[i].total_bytes);
+		dir_key(&di[i], "used_bytes", key, sizeof(key));
+		ops_kv(w, n, key, di[i].used_bytes);
+		dir_key(&di[i], "free_bytes", key, sizeof(key));
+		ops_kv(w, n, key, di[i].free_bytes);
+		dir_key(&di[i], "used_pct", key, sizeof(key));
+		ops_kv(w, n, key, (uint64_t)di[i].used_pct);
+	}
 	alert_get_counts(d->alerts, &ac);
 	ops_kv(w, n, "alerts_critical", ac.critical);
 	ops_kv(w, n, "alerts_warning", ac.warning);
@@ -171,25 +157,22 @@ int ops_alerts(ddtd *d, rbuf *r, wbuf *w)
 
 int ops_status_req(ddtd *d, rbuf *r, wbuf *w)
 {
+	store_dir_info di[STORE_DIR_INFO_MAX];
+	int nd = STORE_DIR_INFO_MAX, rc;
 	store_stats st;
 	ns_stats nst;
-	uint64_t cap, avail;
 	uint32_t n = 0;
 	size_t at;
-	int rc;
 
 	if ((rc = ops_parsed(r, DDT_OP_STATUS)) < 0)
 		return rc;
 	store_get_stats(d->st, &st);
-	rc = ns_get_stats(d->ns, &nst);
-	if (rc < 0)
+	if ((rc = ns_get_stats(d->ns, &nst)) < 0 ||
+	    (rc = store_dir_status(d->st, di, &nd)) < 0)
 		return rc;
-	data_capacity(d, &cap, &avail);
 	at = w->len;
 	wb_u32(w, 0);
-	ops_kv(w, &n, "capacity_bytes", cap);
-	ops_kv(w, &n, "used_bytes", cap - avail);
-	ops_kv(w, &n, "free_bytes", avail);
+	status_space(d, di, nd, w, &n);
 	ops_kv(w, &n, "logical_bytes", nst.logical_bytes);
 	ops_kv(w, &n, "stored_bytes", st.stored_bytes);
 	ops_kv(w, &n, "raw_bytes", st.raw_bytes);
@@ -209,7 +192,7 @@ int ops_status_req(ddtd *d, rbuf *r, wbuf *w)
 	ops_kv(w, &n, "uptime_seconds",
 	   (uint64_t)((ops_now_ns() - d->started) / 1000000000));
 	status_schedule(d, w, &n);
-	status_health(d, w, &n);
+	status_health(d, di, nd, w, &n);
 	wb_put_u32_at(w, at, n);
 	return 0;
 }

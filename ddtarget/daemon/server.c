@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -421,45 +422,54 @@ static void teardown(server *srv)
 		session_free(srv->sessions);
 }
 
-static struct evconnlistener *listen_on(server *srv, const ddtd_config *c)
+int server_bind(const ddtd_config *c, int *out_fd)
 {
 	struct evutil_addrinfo hints = { 0 }, *ai = NULL;
-	struct evconnlistener *l = NULL;
 	char port[16];
-	int rc;
+	int fd, rc;
 
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
 	snprintf(port, sizeof(port), "%d", c->port);
 	rc = evutil_getaddrinfo(c->listen, port, &hints, &ai);
-	if (rc != 0) {
-		ddterr_set(-EINVAL, "listen address %s: %s", c->listen,
-			   evutil_gai_strerror(rc));
-		return NULL;
+	if (rc != 0)
+		return ddterr_set(-EINVAL, "listen address %s: %s", c->listen,
+				  evutil_gai_strerror(rc));
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+	if (fd < 0 || evutil_make_listen_socket_reuseable(fd) < 0 ||
+	    bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) < 0) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		ddterr_set(rc, "cannot listen on %s port %d: %s%s", c->listen,
+			   c->port, strerror(-rc), rc == -EADDRINUSE ?
+			   " (another ddtargetd? stop it, or give another -p)" :
+			   "");
+	} else {
+		*out_fd = fd;
 	}
-	l = evconnlistener_new_bind(srv->base, accept_cb, srv,
-				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-				    128, ai->ai_addr, (int)ai->ai_addrlen);
-	if (!l)
-		ddterr_set(-errno, "cannot listen on %s port %d: %s", c->listen,
-			   c->port, strerror(errno));
 	evutil_freeaddrinfo(ai);
-	return l;
+	return rc;
 }
 
-int server_run(ddtd *d, void (*ready)(ddtd *d))
+int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 {
 	struct evconnlistener *l = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
 	server srv = { .d = d };
 	int rc = 0, nworkers;
 
-	if (evthread_use_pthreads() != 0)
+	if (evthread_use_pthreads() != 0) {
+		close(fd);
 		return ddterr_set(-EINVAL, "libevent has no thread support");
+	}
 	srv.base = event_base_new();
-	if (!srv.base)
+	if (!srv.base) {
+		close(fd);
 		return ddterr_set(-ENOMEM, "cannot create the event loop");
+	}
 	nworkers = d->cfg.workers > 0 ? d->cfg.workers
 				      : (int)sysconf(_SC_NPROCESSORS_ONLN) * 2;
 	if (nworkers < 2)
@@ -469,11 +479,16 @@ int server_run(ddtd *d, void (*ready)(ddtd *d))
 		ddterr_set(rc, "cannot start %d worker threads", nworkers);
 		goto out;
 	}
-	l = listen_on(&srv, &d->cfg);
+	/* Only now does it listen: a client that connects finds the
+	 * daemon ready (the store open, the admin's password written). */
+	l = evconnlistener_new(srv.base, accept_cb, &srv, LEV_OPT_CLOSE_ON_FREE,
+			       128, fd);
 	if (!l) {
-		rc = -EADDRINUSE;
+		rc = ddterr_set(-errno, "cannot listen on %s port %d: %s",
+				d->cfg.listen, d->cfg.port, strerror(errno));
 		goto out;
 	}
+	fd = -1;
 	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
 	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
 	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) ||
@@ -490,6 +505,8 @@ int server_run(ddtd *d, void (*ready)(ddtd *d))
 	l = NULL;
 	teardown(&srv);
 out:
+	if (fd >= 0)
+		close(fd);
 	if (l)
 		evconnlistener_free(l);
 	if (srv.wq)

@@ -6,11 +6,18 @@
 
 #include "ops.h"
 
-/* Listen on d->cfg's address and port and serve until SIGTERM or SIGINT
- * (then stop accepting, finish the requests under way, and return 0).
- * ready, if not NULL, is called once the socket listens (to write the pid
- * file, say the daemon is up). Returns -errno with a ddterr message if the
- * server cannot start. */
-int server_run(ddtd *d, void (*ready)(ddtd *d));
+/* Bind a socket to c's address and port: the first thing the daemon
+ * does, so that a port in use fails before a store or a password is made.
+ * It listens only once server_run starts, so that a client connects to a
+ * daemon that is ready. *out_fd is non-blocking and close-on-exec.
+ * Returns 0 or -errno with a one-line ddterr message. */
+int server_bind(const ddtd_config *c, int *out_fd);
+
+/* Serve on fd (from server_bind, which it takes over and closes) until
+ * SIGTERM or SIGINT (then stop accepting, finish the requests under way,
+ * and return 0). ready, if not NULL, is called once the loop is set up (to
+ * write the pid file, say the daemon is up). Returns -errno with a ddterr
+ * message if the server cannot start. */
+int server_run(ddtd *d, int fd, void (*ready)(ddtd *d));
 
 #endif

@@ -70,7 +70,7 @@ static int ensure_group_dir(const cio_layout *L, uint64_t cid, int index)
 
 	snprintf(sub, sizeof(sub), "%s/%05llx", dir,
 		 (unsigned long long)(cid >> CIO_GROUP_SHIFT));
-	if (mkdir(sub, 0755) == 0)
+	if (mkdir(sub, FIO_DIR_MODE) == 0)
 		rc = fio_fsync_dir(dir);
 	else
 		rc = errno == EEXIST ? 0 : -errno;

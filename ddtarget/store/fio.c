@@ -313,7 +313,7 @@ int fio_write_file_atomic(const char *path, const void *buf, size_t n)
 	memcpy(tmp, path, plen);
 	memcpy(tmp + plen, ".tmp", sizeof(".tmp"));
 
-	rc = fio_open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0644, &fd);
+	rc = fio_open(tmp, O_CREAT | O_TRUNC | O_WRONLY, FIO_FILE_MODE, &fd);
 	if (rc)
 		goto out;
 	have_tmp = 1;

@@ -11,6 +11,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The modes of everything a store creates: its files (index, fragments,
+ * markers, checkpoints, the lock) hold the users' records and their salted
+ * password hashes, so they are the owner's alone. The daemon and ddtstore
+ * also set umask(077), which covers what RocksDB creates. */
+#define FIO_FILE_MODE	0600
+#define FIO_DIR_MODE	0700
+
 /* open(2) with O_CLOEXEC added. Returns 0 and *out_fd, or -errno. */
 int fio_open(const char *path, int flags, mode_t mode, int *out_fd);
 int fio_close(int fd);
@@ -44,7 +51,8 @@ int fio_mkdir_p(const char *path, mode_t mode);	/* like mkdir -p */
 char *fio_parent_dir(const char *path);
 
 /* Write a whole file durably: path.tmp, fsync, rename over path, fsync the
- * directory. A crash leaves the old file or the new one, never a mix. */
+ * directory. A crash leaves the old file or the new one, never a mix. The
+ * file is FIO_FILE_MODE. */
 int fio_write_file_atomic(const char *path, const void *buf, size_t n);
 
 /* Read a whole file into a malloc'd buffer. Returns 0, -ENOENT, -ENOMEM... */

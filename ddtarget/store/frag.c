@@ -88,13 +88,13 @@ static int open_maybe_direct(const char *path, int flags, int *direct,
 			     int *fd)
 {
 	if (*direct) {
-		int rc = fio_open(path, flags | O_DIRECT, 0644, fd);
+		int rc = fio_open(path, flags | O_DIRECT, FIO_FILE_MODE, fd);
 
 		if (rc != -EINVAL)
 			return rc;
 		*direct = 0;
 	}
-	return fio_open(path, flags, 0644, fd);
+	return fio_open(path, flags, FIO_FILE_MODE, fd);
 }
 
 /* Write a fragment file and fsync it and its directory. atomic: through a

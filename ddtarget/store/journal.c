@@ -40,7 +40,6 @@
 #include "frag.h"
 
 #define JNL_REC_MAGIC	0x4745534au
-#define JNL_FILE_MODE	0600
 
 static const char jnl_magic[8] = { 'D', 'D', 'T', 'J', 'N', 'L', '0', '2' };
 
@@ -116,7 +115,7 @@ static void direct_open(jnl *j)
 	if (!atomic_load(&use_direct) || read_tail_block(j) < 0)
 		return;
 	for (int i = 0; i < j->n; i++)
-		if (fio_open(j->c[i].path, O_WRONLY | O_DIRECT, JNL_FILE_MODE,
+		if (fio_open(j->c[i].path, O_WRONLY | O_DIRECT, FIO_FILE_MODE,
 			     &j->c[i].dfd) < 0)
 			j->c[i].dfd = -1;
 }
@@ -197,7 +196,7 @@ static int create_from_spare(const char *path, uint64_t cid,
 	int fd = -1, r;
 
 	pack_header(hdr, cid);
-	r = fio_open(spare, O_WRONLY, JNL_FILE_MODE, &fd);
+	r = fio_open(spare, O_WRONLY, FIO_FILE_MODE, &fd);
 	if (r == 0)
 		r = fio_pwrite(fd, hdr, sizeof(hdr), 0);
 	if (r == 0)
@@ -229,7 +228,7 @@ static int create_new(const char *path, uint64_t cid, uint64_t prealloc,
 	pack_header(hdr, cid);
 	r = fio_write_file_atomic(path, hdr, sizeof(hdr));
 	if (r == 0)
-		r = fio_open(path, O_WRONLY, JNL_FILE_MODE, out_fd);
+		r = fio_open(path, O_WRONLY, FIO_FILE_MODE, out_fd);
 	if (r == 0 && prealloc) {
 		r = fio_prealloc(*out_fd, (off_t)prealloc);
 		if (r < 0)
@@ -305,7 +304,7 @@ int jnl_reopen(jnl **out, const char *const *paths, int n, uint64_t cid,
 	if (!j)
 		return -ENOMEM;
 	for (int i = 0; r == 0 && i < n; i++) {
-		r = fio_open(paths[i], O_WRONLY, JNL_FILE_MODE, &fd);
+		r = fio_open(paths[i], O_WRONLY, FIO_FILE_MODE, &fd);
 		if (r < 0) {
 			r = ddterr_set(r, "journal %s: cannot open: %s",
 				       paths[i], strerror(-r));
@@ -805,7 +804,7 @@ static int truncate_copies(const char *const *paths, const jimg *img, int n,
 	for (int i = 0; r == 0 && i < n; i++) {
 		if (img[i].len <= tail)
 			continue;
-		r = fio_open(paths[i], O_WRONLY, JNL_FILE_MODE, &fd);
+		r = fio_open(paths[i], O_WRONLY, FIO_FILE_MODE, &fd);
 		if (r == 0) {
 			r = fio_truncate(fd, (off_t)tail);
 			if (r == 0)

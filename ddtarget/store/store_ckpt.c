@@ -137,7 +137,7 @@ static int copy_file(const char *src, const char *dst, uint8_t *buf)
 	if (rc == 0 && fstat(in, &st) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = fio_open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644, &out);
+		rc = fio_open(dst, O_WRONLY | O_CREAT | O_EXCL, FIO_FILE_MODE, &out);
 	if (rc == 0)
 		rc = fio_prealloc(out, st.st_size);
 	while (rc == 0) {
@@ -171,7 +171,7 @@ int sto_copy_dir(const char *src, const char *dst)
 	DIR *d;
 	int rc = 0;
 
-	if (mkdir(dst, 0755) != 0)
+	if (mkdir(dst, FIO_DIR_MODE) != 0)
 		return ddterr_set(-errno, "cannot create %s: %s", dst,
 				  strerror(errno));
 	buf = malloc(COPY_CHUNK);
@@ -658,7 +658,7 @@ static int make_tmp(const char *ckdir, char *tmp, size_t cap)
 
 	if (!parent)
 		return -ENOMEM;
-	rc = fio_mkdir_p(ckdir, 0755);
+	rc = fio_mkdir_p(ckdir, FIO_DIR_MODE);
 	if (rc == 0)
 		rc = fio_fsync_dir(parent);
 	free(parent);
@@ -669,7 +669,7 @@ static int make_tmp(const char *ckdir, char *tmp, size_t cap)
 	rc = tmp_name(ckdir, tmp, cap);
 	if (rc < 0)
 		return rc;
-	if (mkdir(tmp, 0755) != 0)
+	if (mkdir(tmp, FIO_DIR_MODE) != 0)
 		return ddterr_set(-errno, "cannot create %s: %s", tmp,
 				  strerror(errno));
 	return 0;

@@ -1,5 +1,7 @@
 /* store_dirs.c - the store's directories: the identity marker each one
- * carries, and their health and capacity for status displays and alerts.
+ * carries, their permissions, their health and capacity for status
+ * displays and alerts (the figures df shows), and the bytes the store's
+ * own files take (index, journals, checkpoints; what du shows).
  *
  * Every directory of a store (the root, which holds the index and the
  * journal, and each data directory) holds a small file, .ddtarget, naming
@@ -12,6 +14,7 @@
  * writing to it would damage the other store. */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,28 +194,79 @@ int sto_dirs_mark(store *s)
 	return rc;
 }
 
-/* Data directory i again, with its marker, after it went missing. */
+/* ---- a scrub bringing a directory back ---- */
+
+/* Data directory i again, durably, after it went missing: empty, and
+ * without its marker until sto_dir_adopt(). */
 int sto_dir_restore(store *s, int i)
 {
 	const char *dir = s->dirs[i];
 	char *parent;
 	int rc;
 
-	rc = fio_mkdir_p(dir, 0755);
+	rc = fio_mkdir_p(dir, FIO_DIR_MODE);
 	if (rc == 0) {
 		parent = fio_parent_dir(dir);
 		rc = parent ? fio_fsync_dir(parent) : -ENOMEM;
 		free(parent);
 	}
-	if (rc == 0)
-		rc = marker_write(s, dir, i);
 	if (rc < 0)
 		return ddterr_set(rc, "storage directory %s: cannot recreate "
 				  "it: %s", dir, strerror(-rc));
 	return 0;
 }
 
+int sto_dir_adopt(store *s, int i)
+{
+	int rc = marker_write(s, s->dirs[i], i);
+
+	if (rc < 0)
+		return ddterr_set(rc, "storage directory %s: cannot write its "
+				  "identity marker: %s", s->dirs[i],
+				  strerror(-rc));
+	return 0;
+}
+
+/* ---- permissions ---- */
+
+/* dir without its group and other bits; 1 if it had any. A directory that
+ * is not there, or not ours to change, is left as it is: neither stops a
+ * store from opening. */
+static int tighten(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    !(st.st_mode & 077))
+		return 0;
+	return chmod(dir, st.st_mode & 07700) == 0;
+}
+
+void sto_dirs_tighten(store *s)
+{
+	const char *under[] = { "index", "data", STORE_CKPT_DIR };
+	char path[4096];
+
+	s->tightened = tighten(s->root) + tighten(s->jdir) +
+		       tighten(s->ckpt_dir);
+	for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++)
+		if (sto_pathf(path, sizeof(path), "%s/%s", s->root,
+			      under[i]) == 0)
+			s->tightened += tighten(path);
+	for (int i = 0; i < s->ndirs; i++)
+		s->tightened += tighten(s->dirs[i]);
+}
+
+int store_dirs_tightened(const store *s)
+{
+	return s->tightened;
+}
+
 /* ---- status ---- */
+
+/* Two problems a scrub can mend (sto_dir_check); compared by address. */
+static const char P_MISSING[] = "missing";
+static const char P_UNMARKED[] = "no identity marker";
 
 /* Why dir (in place slot) is not the store's, or NULL if it is. */
 static const char *dir_problem(const store *s, const char *dir, int slot)
@@ -222,14 +276,14 @@ static const char *dir_problem(const store *s, const char *dir, int slot)
 	int rc, have;
 
 	if (stat(dir, &st) < 0)
-		return errno == ENOENT ? "missing" : "cannot be examined";
+		return errno == ENOENT ? P_MISSING : "cannot be examined";
 	if (!S_ISDIR(st.st_mode))
 		return "not a directory";
 	if (access(dir, R_OK | W_OK | X_OK) < 0)
 		return "not accessible";
 	rc = marker_read(dir, id, &have);
 	if (rc == -ENOENT)
-		return "no identity marker";
+		return P_UNMARKED;
 	if (rc == -EBADMSG)
 		return "damaged identity marker";
 	if (rc < 0)
@@ -258,22 +312,43 @@ static const char *root_problem(const store *s)
 	return NULL;
 }
 
+/* df's Use%: used / (used + available), rounded up. The blocks reserved
+ * for root count as neither, so a file system is 100% used when no one
+ * else can write to it, and the figure is never (used / size). */
+static int df_pct(uint64_t used, uint64_t avail)
+{
+	uint64_t all = used + avail;
+
+	return all ? (int)((used * 100 + all - 1) / all) : 0;
+}
+
+/* What df -B1 shows for the file system under d->path. */
 static void fill_capacity(store_dir_info *d)
 {
 	struct statvfs v;
-	uint64_t used, avail;
+	struct stat st;
 
-	if (statvfs(d->path, &v) < 0)
+	if (statvfs(d->path, &v) < 0 || stat(d->path, &st) < 0)
 		return;
 	d->total_bytes = (uint64_t)v.f_blocks * v.f_frsize;
-	used = (uint64_t)(v.f_blocks - v.f_bfree) * v.f_frsize;
-	avail = (uint64_t)v.f_bavail * v.f_frsize;
-	d->used_bytes = used;
-	d->free_bytes = avail;
-	/* df's figure: the root-reserved blocks count as neither. */
-	d->used_pct = used + avail ? 100.0 * (double)used /
-				     (double)(used + avail) : 0;
-	d->fsid = (uint64_t)v.f_fsid;
+	d->used_bytes = (uint64_t)(v.f_blocks - v.f_bfree) * v.f_frsize;
+	d->free_bytes = (uint64_t)v.f_bavail * v.f_frsize;
+	d->used_pct = df_pct(d->used_bytes, d->free_bytes);
+	d->fsid = (uint64_t)st.st_dev;
+}
+
+int sto_dir_check(store *s, int i)
+{
+	const char *why = dir_problem(s, s->dirs[i], i);
+
+	if (!why)
+		return 0;
+	if (why == P_MISSING)
+		return -ENOENT;
+	if (why == P_UNMARKED)
+		return -ENODATA;
+	return ddterr_set(-EINVAL, "storage directory %s (data directory %d): "
+			  "%s; nothing is written to it", s->dirs[i], i, why);
 }
 
 int store_dir_status(store *s, store_dir_info *out, int *n)
@@ -298,6 +373,139 @@ int store_dir_status(store *s, store_dir_info *out, int *n)
 	}
 	*n = want;
 	return 0;
+}
+
+/* d[i] is the first present data directory on its file system. */
+static int first_on_fs(const store_dir_info *d, int i)
+{
+	if (d[i].index < 0 || !d[i].present || !d[i].total_bytes)
+		return 0;
+	for (int j = 0; j < i; j++)
+		if (d[j].index >= 0 && d[j].present && d[j].total_bytes &&
+		    d[j].fsid == d[i].fsid)
+			return 0;
+	return 1;
+}
+
+void store_data_space(const store_dir_info *d, int n, store_space *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < n; i++) {
+		if (!first_on_fs(d, i))
+			continue;
+		out->filesystems++;
+		out->total_bytes += d[i].total_bytes;
+		out->used_bytes += d[i].used_bytes;
+		out->free_bytes += d[i].free_bytes;
+	}
+	out->used_pct = df_pct(out->used_bytes, out->free_bytes);
+}
+
+/* ---- the store's own files ---- */
+
+/* Inodes counted already: du counts a file linked from several places
+ * once, and a checkpoint links the index's files where it can. Open
+ * addressing over (dev, ino); only files with more than one link go in,
+ * and no file has inode 0, which marks a free slot. */
+typedef struct ino_key {
+	uint64_t dev, ino;
+} ino_key;
+
+typedef struct ino_set {
+	ino_key *v;
+	size_t cap, n;		/* cap: a power of two */
+} ino_set;
+
+static ino_key *ino_slot(ino_key *v, size_t cap, const ino_key *k)
+{
+	size_t i = (size_t)((k->ino * 0x9e3779b97f4a7c15ull) ^ k->dev) &
+		   (cap - 1);
+
+	while (v[i].ino && (v[i].ino != k->ino || v[i].dev != k->dev))
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+static int ino_grow(ino_set *s)
+{
+	size_t cap = s->cap ? 2 * s->cap : 64;
+	ino_key *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->v[i].ino)
+			*ino_slot(v, cap, &s->v[i]) = s->v[i];
+	free(s->v);
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
+/* 1 if st's inode is new (it is in s now), 0 if counted, or -ENOMEM. */
+static int ino_add(ino_set *s, const struct stat *st)
+{
+	ino_key k = { (uint64_t)st->st_dev, (uint64_t)st->st_ino };
+	ino_key *at;
+
+	if (2 * (s->n + 1) > s->cap && ino_grow(s) < 0)
+		return -ENOMEM;
+	at = ino_slot(s->v, s->cap, &k);
+	if (at->ino)
+		return 0;
+	*at = k;
+	s->n++;
+	return 1;
+}
+
+/* Add the bytes allocated to path and what is under it, depth levels
+ * down, to *bytes, as du counts them (st_blocks; a link is not
+ * followed). What vanishes or cannot be read meanwhile counts nothing;
+ * journals and RocksDB's files come and go as the store works. */
+static int du_tree(const char *path, int depth, ino_set *seen,
+		   uint64_t *bytes)
+{
+	char sub[4096];
+	struct dirent *de;
+	struct stat st;
+	int rc = 0;
+	DIR *d;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 &&
+	    (rc = ino_add(seen, &st)) <= 0)
+		return rc;
+	*bytes += (uint64_t)st.st_blocks * 512;
+	if (!S_ISDIR(st.st_mode) || depth == 0 || !(d = opendir(path)))
+		return 0;
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) <
+		    (int)sizeof(sub))
+			rc = du_tree(sub, depth - 1, seen, bytes);
+	closedir(d);
+	return rc;
+}
+
+int store_footprint(store *s, store_footprint_info *out)
+{
+	char index[4096];
+	ino_set seen = { 0 };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sto_pathf(index, sizeof(index), "%s/index", s->root);
+	if (rc == 0)
+		rc = du_tree(index, 2, &seen, &out->index_bytes);
+	if (rc == 0)
+		rc = du_tree(s->jdir, 1, &seen, &out->journal_bytes);
+	if (rc == 0)	/* ckpt-NAME/index/FILE */
+		rc = du_tree(s->ckpt_dir, 3, &seen, &out->checkpoint_bytes);
+	free(seen.v);
+	out->total_bytes = out->index_bytes + out->journal_bytes +
+			   out->checkpoint_bytes;
+	return rc;
 }
 
 int sto_marker_id_hex(const char *dir, char hex[33])

@@ -116,6 +116,7 @@ struct store {
 	/* Scrub and directory health (store_scrub.c, store_dirs.c). */
 	uint8_t id[16];		/* the store's identity, in every marker */
 	int scrubbing;		/* under lock: one scrub at a time */
+	int tightened;		/* directories closed to others at open */
 
 	/* seal_mu is held by a seal and by cleaning's drop from the
 	 * counters they read to the index batch they write (so neither
@@ -187,7 +188,19 @@ int sto_grow_bloom_locked(store *s);
 /* The store id in dir's identity marker, as hex; -ENOENT, -EBADMSG. */
 int sto_marker_id_hex(const char *dir, char hex[33]);
 int sto_dirs_mark(store *s);
+/* Close the store's directories that others can enter (a store made
+ * before they were FIO_DIR_MODE); counted in s->tightened. */
+void sto_dirs_tighten(store *s);
+/* Whether a scrub may rebuild fragments into data directory i: 0 it
+ * carries this store's marker for place i; -ENOENT it is missing;
+ * -ENODATA it is there without a marker (a replaced disk); else -errno
+ * with a message (not a directory, not accessible, another store's or
+ * another place's). */
+int sto_dir_check(store *s, int i);
+/* Make missing data directory i again, durably and without a marker. */
 int sto_dir_restore(store *s, int i);
+/* Give data directory i its identity marker, durably: it is whole. */
+int sto_dir_adopt(store *s, int i);
 /* store_ckpt.c, for store_restore.c */
 /* snprintf for paths: -ENAMETOOLONG (with a message) if it did not fit. */
 int sto_pathf(char *buf, size_t cap, const char *fmt, ...)

@@ -30,7 +30,6 @@
 
 #define SPARE_MAX	4	/* old journals kept for reuse, per directory */
 #define JDIR_NAME	"journal"
-#define JDIR_MODE	0700
 
 /* ---- paths ---- */
 
@@ -82,7 +81,7 @@ static int mirror_dir_ok(const store *s, int d)
 		sprintf(want + 2 * i, "%02x", s->id[i]);
 	if (strcmp(have, want) != 0 || loc_dir(s, d + 1, dir, sizeof(dir)) < 0)
 		return 0;
-	return mkdir(dir, JDIR_MODE) == 0 || errno == EEXIST;
+	return mkdir(dir, FIO_DIR_MODE) == 0 || errno == EEXIST;
 }
 
 static int pick_mirror_dir(const store *s, uint64_t cid)

@@ -80,7 +80,7 @@ int sto_lock_root(const char *root, int *out_fd)
 
 	if (!path)
 		return -ENOMEM;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FIO_FILE_MODE);
 	if (fd < 0)
 		rc = ddterr_set(-errno, "store %s: cannot open %s: %s", root,
 				path, strerror(errno));
@@ -178,7 +178,7 @@ static int make_dirs(store *s, const store_config *cfg, int k, int m,
 			return -ENOMEM;
 		if (!fresh && stat(s->dirs[i], &st) != 0 && errno == ENOENT)
 			continue;
-		rc = fio_mkdir_p(s->dirs[i], 0755);
+		rc = fio_mkdir_p(s->dirs[i], FIO_DIR_MODE);
 		if (rc < 0)
 			return ddterr_set(rc, "storage directory %s: %s",
 					  s->dirs[i], strerror(-rc));
@@ -390,7 +390,7 @@ int store_open(store **out, const store_config *cfg)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = fio_mkdir_p(s->jdir, 0755);
+	rc = fio_mkdir_p(s->jdir, FIO_DIR_MODE);
 	if (rc < 0) {
 		rc = ddterr_set(rc, "store %s: cannot create %s: %s", s->root,
 				s->jdir, strerror(-rc));
@@ -401,6 +401,8 @@ int store_open(store **out, const store_config *cfg)
 		rc = open_index(s);
 	if (rc == 0)
 		rc = open_engines(s, cfg);
+	if (rc == 0)
+		sto_dirs_tighten(s);
 	if (rc == 0)
 		rc = sto_dirs_mark(s);
 	if (rc == 0)

@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cdc.h"
@@ -48,6 +47,15 @@
 
 enum { FS_GOOD, FS_MISSING, FS_BAD };
 
+/* What a repair does with a data directory, decided the first time a
+ * fragment is to be rebuilt into it (sto_dir_check). A directory that is
+ * missing or carries no marker is the disk an administrator replaced, to
+ * be filled and marked as the store's (DIR_ADOPT); unless the scrub keeps
+ * missing directories missing (a scheduled one: an unmounted disk's
+ * empty mount point is not the disk), then it is left alone (DIR_SKIP),
+ * as is one that is not the store's at all (DIR_BAD). */
+enum { DIR_UNSEEN, DIR_OURS, DIR_ADOPT, DIR_SKIP, DIR_BAD };
+
 /* The walk's working memory, grown to the largest container met. */
 typedef struct scrub {
 	store *s;
@@ -60,6 +68,8 @@ typedef struct scrub {
 	uint8_t *parity;	/* m fragments encoded afresh */
 	uint8_t *scratch;	/* one decompressed segment */
 	double t0;
+	uint8_t dir[STORE_MAX_DIRS];		/* DIR_*, by data directory */
+	uint8_t dir_failed[STORE_MAX_DIRS];	/* a rewrite into it failed */
 } scrub;
 
 /* One container: its record, what each fragment turned out to be, and
@@ -378,20 +388,39 @@ out:
 
 /* ---- repairing ---- */
 
-static int dir_exists(const char *dir)
+/* The DIR_* of data directory d, decided now if it is not yet; a
+ * missing one to adopt is made again first. */
+static int dir_plan(scrub *sc, int d)
 {
-	struct stat st;
+	int rc;
 
-	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	if (sc->dir[d] != DIR_UNSEEN)
+		return sc->dir[d];
+	rc = sto_dir_check(sc->s, d);
+	if (rc == 0) {
+		sc->dir[d] = DIR_OURS;
+	} else if (rc == -ENOENT || rc == -ENODATA) {
+		if (sc->o->keep_missing_dirs)
+			sc->dir[d] = DIR_SKIP;	/* for the administrator */
+		else if (rc == -ENOENT && (rc = sto_dir_restore(sc->s, d)) < 0)
+			sc->dir[d] = DIR_BAD;
+		else
+			sc->dir[d] = DIR_ADOPT;
+	} else {
+		sc->dir[d] = DIR_BAD;
+	}
+	if (sc->dir[d] == DIR_BAD)
+		note_error(sc, rc);
+	return sc->dir[d];
 }
 
 /* Rewrite every fragment not good; which ones were written goes into
- * wrote. A storage directory that was removed is made again first. */
+ * wrote. */
 static void repair(scrub *sc, ctr_scrub *cs, uint8_t *wrote)
 {
 	const idx_ctr *c = &cs->c;
 	store *s = sc->s;
-	int rc;
+	int rc, plan;
 
 	for (int i = 0; i < sc->n; i++) {
 		int d = cio_dir_index(&s->L, c->cid, i);
@@ -399,17 +428,40 @@ static void repair(scrub *sc, ctr_scrub *cs, uint8_t *wrote)
 		wrote[i] = 0;
 		if (cs->state[i] == FS_GOOD)
 			continue;
-		if (!dir_exists(s->dirs[d]) && sc->o->keep_missing_dirs)
-			continue;	/* for the administrator to bring back */
-		rc = dir_exists(s->dirs[d]) ? 0 : sto_dir_restore(s, d);
-		if (rc == 0)
-			rc = cio_rewrite_frag(&s->L, c->cid, i, c->container_len,
-					      c->frag_len, cs->frag[i]);
+		plan = dir_plan(sc, d);
+		if (plan == DIR_SKIP)
+			continue;
+		rc = plan == DIR_BAD ? -EIO :
+		     cio_rewrite_frag(&s->L, c->cid, i, c->container_len,
+				      c->frag_len, cs->frag[i]);
 		if (rc < 0) {
-			note_error(sc, rc);
+			sc->dir_failed[d] = 1;
+			if (plan != DIR_BAD)	/* noted once, in dir_plan */
+				note_error(sc, rc);
 			continue;
 		}
 		wrote[i] = 1;
+	}
+}
+
+/* After a whole walk that repaired: a directory that was missing or had
+ * no marker and now holds every fragment it should (each one was read
+ * there or rebuilt into it) is the store's again, marked as such, and the
+ * alert about it clears at the next health check. One a rewrite failed
+ * in waits for the next scrub. */
+static void adopt_dirs(scrub *sc)
+{
+	store *s = sc->s;
+	int rc;
+
+	for (int d = 0; d < s->ndirs; d++) {
+		if (sc->dir_failed[d] || (sc->dir[d] != DIR_ADOPT &&
+		    (sc->dir[d] != DIR_UNSEEN || sto_dir_check(s, d) !=
+						 -ENODATA)))
+			continue;
+		rc = sto_dir_adopt(s, d);
+		if (rc < 0)
+			note_error(sc, rc);
 	}
 }
 
@@ -637,6 +689,8 @@ int store_scrub(store *s, const store_scrub_opts *o, store_scrub_report *r)
 	sc.scratch = malloc(CDC_MAX_LIMIT);
 	if (rc == 0)
 		rc = sc.scratch ? walk(&sc, end) : -ENOMEM;
+	if (rc == 0 && o->repair && !o->keep_missing_dirs)
+		adopt_dirs(&sc);
 	r->seconds = now_sec() - sc.t0;
 	free(sc.scratch);
 	free(sc.buf);

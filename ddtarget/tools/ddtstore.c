@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "ddterr.h"
 #include "ddtstore.h"
+#include "fio.h"
 #include "fmt.h"
 #include "store.h"
 
@@ -149,7 +150,7 @@ int ddts_open_store(const opts *o, int create, store **out)
 					  "something first" :
 					  "check the path and its permissions",
 					  "open store %s", o->root);
-		if (mkdir(o->root, 0777) < 0 && errno != EEXIST)
+		if (mkdir(o->root, FIO_DIR_MODE) < 0 && errno != EEXIST)
 			return ddts_fail_errno(errno, "check the parent directory",
 					  "create store %s", o->root);
 	} else if (!S_ISDIR(st.st_mode)) {
@@ -221,7 +222,7 @@ static char *dir_lines(store *s)
 			snprintf(name, sizeof(name), "dir%d:", di[i].index);
 		if (di[i].present)
 			len += (size_t)snprintf(out + len, cap - len,
-				"%-18s %s (ok; %.1f%% used, %s free of %s)\n",
+				"%-18s %s (ok; %d%% used, %s free of %s)\n",
 				name, di[i].path, di[i].used_pct,
 				fmt_bytes(di[i].free_bytes, b[0]),
 				fmt_bytes(di[i].total_bytes, b[1]));
@@ -342,6 +343,8 @@ int main(int argc, char **argv)
 	size_t i;
 	int c, rc;
 
+	/* The store is the owner's alone (fio.h), RocksDB's files too. */
+	umask(077);
 	o.root = env && *env ? env : STORE_DEFAULT;
 	opterr = 0;
 	/* Options may come before or after the command (getopt permutes);

@@ -18,6 +18,7 @@
 #include "ddterr.h"
 #include "ddtstore.h"
 #include "fdio.h"
+#include "fio.h"
 #include "fmt.h"
 #include "fp.h"
 #include "segmenter.h"
@@ -656,7 +657,7 @@ int cmd_ingest(const opts *o, int argc, char **argv)
 	if (ret)
 		goto out_free;
 	snprintf(g->rdir, sizeof(g->rdir), "%s/" RECIPE_DIR, o->root);
-	if (mkdir(g->rdir, 0777) < 0 && errno != EEXIST) {
+	if (mkdir(g->rdir, FIO_DIR_MODE) < 0 && errno != EEXIST) {
 		ret = ddts_fail_errno(errno, "check the store directory",
 				 "create %s", g->rdir);
 		goto out_close;
