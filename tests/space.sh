@@ -44,8 +44,12 @@ print(sys.argv[1] + " B" if u == 0 else "%.1f %s" % (v, units[u]))' "$1"
 }
 # df_now: size used avail use% of the mount, in bytes
 df_now() { df -B1 --output=size,used,avail,pcent "$mnt" | awk 'NR == 2 { sub("%", "", $4); print $1, $2, $3, $4 }'; }
-# du_now: index journal checkpoints total, as du counts them together
-du_now() { (cd "$store" && du -scB1 index journal checkpoints | awk '{ printf "%s ", $1 } END { print "" }'); }
+# du_now: index journals checkpoints total, as du counts them together
+# (the journals: both copies, under the root and in the data directories)
+du_now() {
+	(cd "$store" && du -scB1 index journal data/dir*/journal checkpoints |
+		awk '{ v[NR] = $1 } END { j = 0; for (i = 2; i < NR - 1; i++) j += v[i]; print v[1], j, v[NR - 1], v[NR] }')
+}
 # bytes NAME LABEL: the exact byte count of a "LABEL: X (N bytes)..." line
 bytes() { sed -n "s/^$2: .*(\([0-9]*\) bytes).*/\1/p" "$dir/$1.out"; }
 

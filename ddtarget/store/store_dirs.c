@@ -500,6 +500,13 @@ int store_footprint(store *s, store_footprint_info *out)
 		rc = du_tree(index, 2, &seen, &out->index_bytes);
 	if (rc == 0)
 		rc = du_tree(s->jdir, 1, &seen, &out->journal_bytes);
+	for (int i = 0; rc == 0 && i < s->ndirs; i++) {	/* second copies */
+		char jd[4096];
+
+		rc = sto_pathf(jd, sizeof(jd), "%s/journal", s->dirs[i]);
+		if (rc == 0)
+			rc = du_tree(jd, 1, &seen, &out->journal_bytes);
+	}
 	if (rc == 0)	/* ckpt-NAME/index/FILE */
 		rc = du_tree(s->ckpt_dir, 3, &seen, &out->checkpoint_bytes);
 	free(seen.v);
