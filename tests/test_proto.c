@@ -721,6 +721,8 @@ static void test_backup_end(const test_daemon *d)
 	st = end(fd, sub.ino, 0, 0, &a, msg);
 	ok(st == DDT_EINVAL, "ending a directory that is no backup: EINVAL: "
 	   "%s", msg);
+	st = end(fd, 999999999, 0, 0, &a, msg);
+	ok(st == DDT_ENOENT, "ending no inode at all: ENOENT: %s", msg);
 	wb_free(&p);
 	close(fd);
 }
