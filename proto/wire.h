@@ -27,7 +27,7 @@
 #define DDT_MAX_QUERY		16384	/* fingerprints in one FP_QUERY */
 #define DDT_MAX_GET		4096	/* fingerprints in one SEG_GET */
 #define DDT_MAX_COMMIT		100000	/* entries in one COMMIT */
-#define DDT_MAX_READDIR		100000	/* READDIR's max: 0 or more means this */
+#define DDT_MAX_READDIR		100000	/* READDIR entries; max 0 or over: this */
 /* A backup's id is NAME@YYYYMMDDTHHMMSSZ, itself a name of at most
  * DDT_MAX_NAME bytes: so NAME has at most this many. */
 #define DDT_BACKUP_SUFFIX_LEN	17	/* "@YYYYMMDDTHHMMSSZ" */
