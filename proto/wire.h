@@ -22,8 +22,16 @@
 #define DDT_MAX_STR		4096
 #define DDT_MAX_NAME		255
 #define DDT_MAX_INFLIGHT	64
+/* Count limits of one request (PROTOCOL.md section 5, "Limits"): a
+ * well-formed request over one is DDT_EINVAL, and the session goes on. */
 #define DDT_MAX_QUERY		16384	/* fingerprints in one FP_QUERY */
 #define DDT_MAX_GET		4096	/* fingerprints in one SEG_GET */
+#define DDT_MAX_COMMIT		100000	/* entries in one COMMIT */
+#define DDT_MAX_READDIR		100000	/* READDIR entries; max 0 or over: this */
+/* A backup's id is NAME@YYYYMMDDTHHMMSSZ, itself a name of at most
+ * DDT_MAX_NAME bytes: so NAME has at most this many. */
+#define DDT_BACKUP_SUFFIX_LEN	17	/* "@YYYYMMDDTHHMMSSZ" */
+#define DDT_MAX_BACKUP_NAME	(DDT_MAX_NAME - DDT_BACKUP_SUFFIX_LEN)
 
 #define DDT_F_REPLY		1u
 

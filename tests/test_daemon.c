@@ -12,144 +12,7 @@
 #include "tap.h"
 #include "testutil.h"
 #include "daemon.h"
-
-#include <poll.h>
-
-static uint32_t next_id = 1;
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n > 0) {
-		ssize_t r = read(fd, b, n);
-
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-/* One reply: 0 and its header and payload (malloc'd), or -1 at EOF. */
-static int recv_frame(int fd, ddt_hdr *h, uint8_t **payload)
-{
-	uint8_t hb[DDT_HDR_LEN];
-	size_t n;
-
-	*payload = NULL;
-	if (read_all(fd, hb, sizeof(hb)) < 0 || ddt_hdr_parse(hb, h) < 0)
-		return -1;
-	n = ddt_payload_len(h);
-	*payload = malloc(n ? n : 1);
-	if (!*payload || read_all(fd, *payload, n) < 0)
-		return -1;
-	return 0;
-}
-
-/* Send op with payload p (may be NULL) and wait for its reply. Returns the
- * reply's status, or -1 if the connection ended. *out (if not NULL) gets
- * the payload, to free; errmsg (if not NULL) an error reply's message. */
-static int call(int fd, uint8_t op, const wbuf *p, uint8_t **out,
-		size_t *out_len, char *errmsg)
-{
-	uint32_t id = next_id++;
-	uint8_t *payload;
-	ddt_hdr h;
-	wbuf w;
-	int rc;
-
-	wb_init(&w);
-	ddt_frame_begin(&w, op, 0, id, 0);
-	if (p && p->len)
-		wb_bytes(&w, p->p, p->len);
-	ddt_frame_finish(&w, 0);
-	rc = write_all(fd, w.p, w.len);
-	wb_free(&w);
-	if (rc < 0 || recv_frame(fd, &h, &payload) < 0)
-		return -1;
-	if (h.id != id || !(h.flags & DDT_F_REPLY) || h.opcode != op) {
-		free(payload);
-		return -1;
-	}
-	if (h.status && errmsg) {
-		rbuf r;
-
-		rb_init(&r, payload, ddt_payload_len(&h));
-		rb_str(&r, errmsg, DDT_MAX_STR + 1);
-	}
-	if (out) {
-		*out = payload;
-		if (out_len)
-			*out_len = ddt_payload_len(&h);
-	} else {
-		free(payload);
-	}
-	return (int)h.status;
-}
-
-static int hello(int fd, char *msg)
-{
-	wbuf p;
-	int st;
-
-	wb_init(&p);
-	wb_u32(&p, DDT_PROTO_VERSION);
-	wb_str(&p, "test_daemon");
-	st = call(fd, DDT_OP_HELLO, &p, NULL, NULL, msg);
-	wb_free(&p);
-	return st;
-}
-
-static int auth(int fd, const char *user, const char *pw, char *msg)
-{
-	wbuf p;
-	int st;
-
-	wb_init(&p);
-	wb_str(&p, user);
-	wb_str(&p, pw);
-	st = call(fd, DDT_OP_AUTH, &p, NULL, NULL, msg);
-	wb_free(&p);
-	return st;
-}
-
-static int login(const test_daemon *d)
-{
-	int fd = tcp_connect(d->port);
-
-	if (fd < 0 || hello(fd, NULL) != 0 ||
-	    auth(fd, "admin", d->password, NULL) != 0)
-		tap_bail("cannot log in to the daemon (see %s)", d->log);
-	return fd;
-}
-
-/* The connection was closed by the daemon (after its error reply). */
-static int closed_by_peer(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	uint8_t b;
-
-	if (poll(&p, 1, 5000) <= 0)
-		return 0;
-	return read(fd, &b, 1) == 0;
-}
+#include "rawconn.h"
 
 static void test_session_rules(const test_daemon *d)
 {
@@ -161,12 +24,19 @@ static void test_session_rules(const test_daemon *d)
 	ok(st == DDT_EPERM && strstr(msg, "authenticate"),
 	   "a request before AUTH is refused: %s", msg);
 	st = auth(fd, "admin", "not-the-password", msg);
-	ok(st == DDT_EACCES && strstr(msg, "wrong user name or password"),
-	   "a wrong password is refused: %s", msg);
-	st = auth(fd, "nobody", d->password, msg);
-	ok(st == DDT_EACCES, "an unknown user gets the same answer: %s", msg);
-	ok(auth(fd, "admin", d->password, NULL) == 0,
-	   "the right password then works on the same session");
+	ok(st == DDT_EACCES && strstr(msg, "wrong user name or password") &&
+	   closed_by_peer(fd),
+	   "a wrong password is refused, and the session closed: %s", msg);
+	close(fd);
+	fd = tcp_connect(d->port);
+	ok(fd >= 0 && hello(fd, NULL) == 0 &&
+	   auth(fd, "nobody", d->password, msg) == DDT_EACCES &&
+	   closed_by_peer(fd), "an unknown user gets the same answer: %s", msg);
+	close(fd);
+	fd = tcp_connect(d->port);
+	ok(fd >= 0 && hello(fd, NULL) == 0 &&
+	   auth(fd, "admin", d->password, NULL) == 0,
+	   "the right password works on a new connection");
 	close(fd);
 }
 
@@ -517,7 +387,6 @@ static void test_write_read(const test_daemon *d)
 	free(fps);
 }
 
-/* A raw frame: header fields as given, payload p. */
 /* The lifecycle ops by hand: SU_SET, the retention fields SU_LIST, SU_OPEN,
  * BACKUP_BEGIN and BACKUP_LIST carry, BACKUP_SET and EXPIRE; each reply
  * must parse exactly. */
@@ -630,30 +499,6 @@ static void test_retention_ops(const test_daemon *d)
 	   "an EXPIRE without dry_run is a protocol error");
 	wb_free(&p);
 	close(fd);
-}
-
-static int send_raw(int fd, uint32_t length, uint8_t version, uint8_t op,
-		    uint16_t flags, const void *p, size_t n)
-{
-	ddt_hdr h = { .length = length, .version = version, .opcode = op,
-		      .flags = flags, .id = 99 };
-	uint8_t hb[DDT_HDR_LEN];
-
-	ddt_hdr_pack(&h, hb);
-	return write_all(fd, hb, sizeof(hb)) || (n && write_all(fd, p, n));
-}
-
-static int expect_eproto(int fd)
-{
-	uint8_t *payload = NULL;
-	ddt_hdr h;
-	int good;
-
-	good = recv_frame(fd, &h, &payload) == 0 && h.status == DDT_EPROTO &&
-	       closed_by_peer(fd);
-	free(payload);
-	close(fd);
-	return good;
 }
 
 static void test_malformed(const test_daemon *d)

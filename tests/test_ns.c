@@ -645,13 +645,21 @@ static void test_backups(const char *root)
 	   "2 links (%llu)", (unsigned long long)roots);
 	ok(ns_su_get(e.n, "bk", &su) == 0 && su.files == 5001 &&
 	   su.logical_bytes == 9 + 5 * 500500, "the unit counts 5001 files");
-	ok(ns_backup_end(e.n, b.ino, 5000, 5 * 500500, &a) == 0 &&
+	/* Each name counts: the 5000 files and the 2 links (8 and 9 bytes). */
+	rc = ns_backup_end(e.n, b.ino, 5000, 5 * 500500, &a);
+	ok(rc == -EINVAL && strstr(ddterr_last(rc), b.id) &&
+	   strstr(ddterr_last(rc), "counted 5000 files of 2502500 bytes") &&
+	   strstr(ddterr_last(rc), "holds 5002 files of 2502517 bytes"),
+	   "end with other totals than it holds: %s", ddterr_last(rc));
+	ok(ns_getattr(e.n, b.ino, &x) == 0 && (x.flags & DDT_AF_INCOMPLETE),
+	   "and it stays incomplete");
+	ok(ns_backup_end(e.n, b.ino, 5002, 5 * 500500 + 17, &a) == 0 &&
 	   a.flags == DDT_AF_BACKUP, "end: the incomplete flag is cleared");
 	ok(ns_backup_end(e.n, subs[0], 1, 1, &a) == -EINVAL,
 	   "ending a plain directory: -EINVAL");
 	ok(ns_backup_list(e.n, "bk", blist_cb, &l) == 0 && l.n == 2 &&
 	   strcmp(l.b[0].id, b.id) == 0 && l.b[0].flags == DDT_AF_BACKUP &&
-	   l.b[0].files == 5000 && l.b[0].bytes == 5 * 500500 &&
+	   l.b[0].files == 5002 && l.b[0].bytes == 5 * 500500 + 17 &&
 	   l.b[0].created == T0 &&
 	   l.b[1].flags == (DDT_AF_BACKUP | DDT_AF_INCOMPLETE),
 	   "list: both, with flags and totals");
@@ -1242,7 +1250,7 @@ static void test_crash(const char *root)
 		    ns_backup_begin(e.n, "k", "b", T0, 0, &b, NULL))
 			_exit(2);
 		commit_many(&e, b.ino, "a", 2000);
-		if (ns_backup_end(e.n, b.ino, 2000, 0, NULL))
+		if (ns_backup_end(e.n, b.ino, 2000, 2000 * 2001 / 2, NULL))
 			_exit(3);
 		if (write(pfd[1], "x", 1) != 1)
 			_exit(4);

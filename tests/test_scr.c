@@ -162,9 +162,25 @@ static uint64_t backup(env *e, const char *su, const char *name, char *id)
 	return b.ino;
 }
 
+/* BACKUP_END's totals: t[0] names of files, t[1] their bytes. */
+static int add_file(void *arg, const fp_t *root, uint8_t level, uint64_t size)
+{
+	uint64_t *t = arg;
+
+	(void)root;
+	(void)level;
+	t[0]++;
+	t[1] += size;
+	return 0;
+}
+
 static void end_backup(env *e, uint64_t ino)
 {
-	int rc = ns_backup_end(e->n, ino, 1, 1, NULL);
+	uint64_t t[2] = { 0, 0 };
+	int rc = ns_foreach_root(e->n, ino, add_file, t);
+
+	if (rc == 0)
+		rc = ns_backup_end(e->n, ino, t[0], t[1], NULL);
 
 	if (rc)
 		tap_bail("backup end: %s", ddterr_last(rc));

@@ -68,6 +68,27 @@ int ops_parsed(const rbuf *r, uint8_t op)
 	return rb_done(r) ? bad_payload(ddt_op_name(op)) : 0;
 }
 
+/* A request that parses but asks for more than the operation takes at
+ * once: refused, and the session goes on (PROTOCOL.md, Limits). */
+static int over_limit(uint8_t op, uint32_t n, const char *what, uint32_t max)
+{
+	return ddterr_set(-EINVAL, "%s: %u %s in one request, at most %u: "
+			  "send them in several", ddt_op_name(op), n, what, max);
+}
+
+/* A list of n fixed-size elements of elem bytes over its limit: check
+ * that the request parses (else -EPROTO), then refuse it. */
+static int skip_over_limit(rbuf *r, uint8_t op, uint32_t n, size_t elem,
+			   const char *what, uint32_t max)
+{
+	int rc;
+
+	(void)rb_bytes(r, (size_t)n * elem);
+	if ((rc = ops_parsed(r, op)) < 0)
+		return rc;
+	return over_limit(op, n, what, max);
+}
+
 static int role_of(ops_session *ss, int *authed)
 {
 	int role;
@@ -107,9 +128,12 @@ static int op_hello(ddtd *d, rbuf *r, wbuf *w)
 	return 0;
 }
 
+/* A failed AUTH ends the session (ops_ends_session): guessing a password
+ * costs a connection and a PBKDF2 each time. A user name no user can
+ * have is refused like a wrong password, not as a protocol error. */
 static int op_auth(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
 {
-	char user[DDT_MAX_NAME + 1], pass[DDT_MAX_STR + 1];
+	char user[DDT_MAX_STR + 1], pass[DDT_MAX_STR + 1];
 	int role, rc;
 
 	rb_str(r, user, sizeof(user));
@@ -123,7 +147,7 @@ static int op_auth(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
 	pthread_mutex_lock(&ss->mu);
 	ss->authed = 1;
 	ss->role = role;
-	snprintf(ss->user, sizeof(ss->user), "%s", user);
+	snprintf(ss->user, sizeof(ss->user), "%.*s", DDT_MAX_NAME, user);
 	pthread_mutex_unlock(&ss->mu);
 	wb_u8(w, (uint8_t)role);
 	return 0;
@@ -399,8 +423,8 @@ static int op_readdir(ddtd *d, rbuf *r, wbuf *w)
 	max = rb_u32(r);
 	if ((rc = ops_parsed(r, DDT_OP_READDIR)) < 0)
 		return rc;
-	if (max == 0 || max > 100000)
-		max = 100000;
+	if (max == 0 || max > DDT_MAX_READDIR)
+		max = DDT_MAX_READDIR;
 	at = w->len;
 	wb_u32(w, 0);
 	rc = ns_readdir(d->ns, dir, after, max, readdir_cb, &c, &eof);
@@ -508,13 +532,18 @@ static int op_link(ddtd *d, rbuf *r, wbuf *w)
 
 /* ---- the deduplicated write ---- */
 
+/* Bit i of the reply is (byte i / 8) & (1 << (i % 8)): least significant
+ * first. */
 static int op_fp_query(ddtd *d, rbuf *r, wbuf *w)
 {
-	uint32_t n = rb_count(r, FP_LEN, DDT_MAX_QUERY), nbytes = (n + 7) / 8;
+	uint32_t n = rb_count(r, FP_LEN, UINT32_MAX), nbytes = (n + 7) / 8;
 	uint8_t *present = NULL, *bits;
 	fp_t *fps;
 	int rc;
 
+	if (n > DDT_MAX_QUERY)
+		return skip_over_limit(r, DDT_OP_FP_QUERY, n, FP_LEN,
+				       "fingerprints", DDT_MAX_QUERY);
 	fps = malloc((n ? n : 1) * sizeof(*fps));
 	if (!fps)
 		return -ENOMEM;
@@ -572,30 +601,50 @@ static int op_seg_put(ddtd *d, rbuf *r, wbuf *w)
 	return rc;
 }
 
+#define COMMIT_ENTRY_MIN	(2 + 3 * 4 + 3 * 8 + 1 + FP_LEN)
+
+/* One COMMIT entry into e. A name too long for any directory still
+ * parses: *long_name remembers the first (1-based) for -ENAMETOOLONG. */
+static void rb_entry(rbuf *r, ns_entry *e, uint32_t i, uint32_t *long_name)
+{
+	char name[DDT_MAX_STR + 1];
+
+	rb_str(r, name, sizeof(name));
+	if (strlen(name) > DDT_MAX_NAME && !*long_name)
+		*long_name = i + 1;
+	snprintf(e->name, sizeof(e->name), "%.*s", DDT_MAX_NAME, name);
+	e->mode = rb_u32(r);
+	e->uid = rb_u32(r);
+	e->gid = rb_u32(r);
+	e->atime = rb_i64(r);
+	e->mtime = rb_i64(r);
+	e->size = rb_u64(r);
+	e->level = rb_u8(r);
+	rb_fp(r, &e->root);
+}
+
 static int op_commit(ddtd *d, rbuf *r, wbuf *w)
 {
 	uint64_t dir = rb_u64(r);
 	uint32_t flags = rb_u32(r);
-	uint32_t n = rb_count(r, 2 + 3 * 4 + 3 * 8 + 1 + FP_LEN, 100000);
-	ns_entry *e;
+	uint32_t n = rb_count(r, COMMIT_ENTRY_MIN, UINT32_MAX), long_name = 0;
+	uint32_t keep = n < DDT_MAX_COMMIT ? n : DDT_MAX_COMMIT;
+	ns_entry *e, extra;
 	ddt_attr *out = NULL;
 	int rc;
 
-	e = calloc(n ? n : 1, sizeof(*e));
+	e = calloc(keep ? keep : 1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		rb_str(r, e[i].name, sizeof(e[i].name));
-		e[i].mode = rb_u32(r);
-		e[i].uid = rb_u32(r);
-		e[i].gid = rb_u32(r);
-		e[i].atime = rb_i64(r);
-		e[i].mtime = rb_i64(r);
-		e[i].size = rb_u64(r);
-		e[i].level = rb_u8(r);
-		rb_fp(r, &e[i].root);
-	}
+	/* Entries past the limit are parsed, to tell EPROTO from EINVAL. */
+	for (uint32_t i = 0; i < n; i++)
+		rb_entry(r, i < keep ? &e[i] : &extra, i, &long_name);
 	rc = ops_parsed(r, DDT_OP_COMMIT);
+	if (rc == 0 && n > DDT_MAX_COMMIT)
+		rc = over_limit(DDT_OP_COMMIT, n, "entries", DDT_MAX_COMMIT);
+	if (rc == 0 && long_name)
+		rc = ddterr_set(-ENAMETOOLONG, "COMMIT: entry %u has a name of "
+				"over %d bytes", long_name, DDT_MAX_NAME);
 	if (rc == 0 && !(out = calloc(n ? n : 1, sizeof(*out))))
 		rc = -ENOMEM;
 	if (rc == 0)
@@ -642,29 +691,48 @@ static int append_seg(void *arg, int codec, uint32_t raw, const void *data,
 static int put_seg(ddtd *d, wbuf *w, const fp_t *fp, size_t lead)
 {
 	seg_put p = { .w = w, .fp = fp, .lead = lead };
+	char hex[FP_HEX_LEN + 1];
+	int rc = store_peek(d->st, fp, append_seg, &p);
 
-	return store_peek(d->st, fp, append_seg, &p);
+	if (rc == -ENOENT) {
+		fp_to_hex(fp, hex);
+		rc = ddterr_set(-ENOENT, "segment %s is not on the target",
+				hex);
+	}
+	return rc;
 }
 
+/* As many segments as fit, in request order: the reply holds those of
+ * the first m fingerprints, m >= 1 if any were asked for (a segment is at
+ * most codec_bound(1 MiB) bytes, far less than a payload), and the client
+ * asks again for the rest. */
 static int op_seg_get(ddtd *d, rbuf *r, wbuf *w)
 {
-	uint32_t n = rb_count(r, FP_LEN, DDT_MAX_GET);
-	fp_t *fps = malloc((n ? n : 1) * sizeof(*fps));
-	int rc;
+	uint32_t n = rb_count(r, FP_LEN, UINT32_MAX), m = 0;
+	fp_t *fps;
+	size_t at;
+	int rc = 0;
 
+	if (n > DDT_MAX_GET)
+		return skip_over_limit(r, DDT_OP_SEG_GET, n, FP_LEN,
+				       "fingerprints", DDT_MAX_GET);
+	fps = malloc((n ? n : 1) * sizeof(*fps));
 	if (!fps)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
 		rb_fp(r, &fps[i]);
 	rc = ops_parsed(r, DDT_OP_SEG_GET);
-	if (rc == 0)
-		wb_u32(w, n);
-	for (uint32_t i = 0; rc == 0 && i < n; i++) {
-		rc = put_seg(d, w, &fps[i], 0);
-		if (rc == 1)
-			rc = ddterr_set(-EINVAL, "SEG_GET: the segments asked "
-					"for do not fit one reply; ask for fewer");
+	at = w->len;
+	wb_u32(w, 0);
+	for (; rc == 0 && m < n; m++) {
+		rc = put_seg(d, w, &fps[m], 0);
+		if (rc == 1)		/* full: the rest in the next SEG_GET */
+			break;
 	}
+	if (rc == 1)
+		rc = m > 0 ? 0 : ddterr_set(-EIO, "SEG_GET: a segment larger "
+					    "than a reply");
+	wb_put_u32_at(w, at, m);
 	free(fps);
 	return rc;
 }
@@ -902,10 +970,17 @@ int ops_handle(ddtd *d, ops_session *ss, uint8_t op, const uint8_t *payload,
 	if (!authed)
 		return ddterr_set(-EPERM, "authenticate first (AUTH)");
 	rc = dispatch(d, ss, op, &r, w);
+	if (rc == 0 && !w->err && w->len - DDT_HDR_LEN > DDT_MAX_PAYLOAD)
+		w->err = -E2BIG;
 	if (rc == 0 && w->err)
 		rc = w->err == -E2BIG ?
 			ddterr_set(-EINVAL, "%s: the reply would exceed the "
 				   "largest frame; ask for less",
 				   ddt_op_name(op)) : w->err;
 	return rc;
+}
+
+int ops_ends_session(uint8_t op, int rc)
+{
+	return rc == -EPROTO || (op == DDT_OP_AUTH && rc < 0);
 }

@@ -51,10 +51,14 @@ void ops_session_destroy(ops_session *ss);
 /* Handle one request. The reply's payload is appended to w (the caller
  * has already begun the frame). Returns 0, or a negative errno whose
  * message is in ddterr; then w's payload is discarded and an error reply
- * is sent instead. -EPROTO means the payload did not parse: the session is
- * closed after the reply. */
+ * is sent instead, and if ops_ends_session() says so the session is
+ * closed after it. */
 int ops_handle(ddtd *d, ops_session *ss, uint8_t opcode, const uint8_t *payload,
 	       size_t len, wbuf *w);
+
+/* Whether request op's failure rc ends its session (PROTOCOL.md, sections
+ * 1 and 3): a request that does not parse (-EPROTO), and a failed AUTH. */
+int ops_ends_session(uint8_t op, int rc);
 
 /* The protocol status for an engine error. */
 uint32_t ops_status(int rc);

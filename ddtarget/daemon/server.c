@@ -178,10 +178,13 @@ static void run_request(void *arg)
 	request *q = arg;
 	session *s = q->s;
 	wbuf w;
-	int rc = 0;
+	int rc = 0, closes = 0;
 
 	wb_init(&w);
 	if (s->busy) {
+		/* Over max_sessions: whatever came first, answered and
+		 * closed. */
+		closes = 1;
 		rc = ddterr_set(-EBUSY, "server busy: %d of %d streams in use, "
 				"try again later",
 				__atomic_load_n(&s->srv->d->sessions,
@@ -192,21 +195,25 @@ static void run_request(void *arg)
 		rc = ops_handle(s->srv->d, &s->ss, q->h.opcode, q->payload,
 				ddt_payload_len(&q->h), &w);
 	}
+	closes |= ops_ends_session(q->h.opcode, rc);
 	if (rc == 0 && !atomic_load(&s->closing))
 		send_frame(s, &w);
 	else if (rc < 0)
 		send_error(s, q->h.opcode, q->h.id, rc);
-	if (rc < 0 && rc != -EPROTO && rc != -EBUSY)
+	if (rc == -EPROTO)
+		log_warn("session %s: protocol error, closing: %s",
+			 s->ss.peer, ddterr_last(rc));
+	else if (rc < 0 && closes && !s->busy)
+		log_info("session %s: %s failed, closing: %s", s->ss.peer,
+			 ddt_op_name(q->h.opcode), ddterr_last(rc));
+	else if (rc < 0 && !closes)
 		log_debug("session %s: %s: %s", s->ss.peer,
 			  ddt_op_name(q->h.opcode), ddterr_last(rc));
 	wb_free(&w);
 	free(q->payload);
 	free(q);
 
-	if (rc == -EPROTO || rc == -EBUSY) {
-		if (rc == -EPROTO)
-			log_warn("session %s: protocol error, closing: %s",
-				 s->ss.peer, ddterr_last(rc));
+	if (closes) {
 		atomic_fetch_sub(&s->inflight, 1);
 		/* Our reference goes to the loop, which closes: from here on
 		 * s may be freed at any moment. */
@@ -224,11 +231,14 @@ static void run_request(void *arg)
 
 /* ---- framing (loop thread) ---- */
 
-static void protocol_error(session *s, uint32_t id, int rc)
+/* A frame refused before it is a request (its header breaks section 1 of
+ * PROTOCOL.md, or the target cannot take it in): none of its fields is
+ * trusted, so the reply carries opcode 0 and id 0. */
+static void protocol_error(session *s, int rc)
 {
 	log_warn("session %s: protocol error, closing: %s", s->ss.peer,
 		 ddterr_last(rc));
-	send_error(s, 0, id, rc);
+	send_error(s, 0, 0, rc);
 	session_close(s, 1);
 }
 
@@ -246,7 +256,7 @@ static int take_frame(session *s, struct evbuffer *in)
 	evbuffer_copyout(in, hb, sizeof(hb));
 	q = calloc(1, sizeof(*q));
 	if (!q) {
-		protocol_error(s, 0, ddterr_set(-EIO, "out of memory"));
+		protocol_error(s, ddterr_set(-EIO, "out of memory"));
 		return -1;
 	}
 	rc = ddt_hdr_parse(hb, &q->h);
@@ -255,7 +265,7 @@ static int take_frame(session *s, struct evbuffer *in)
 	if (rc == 0 && !ddt_op_known(q->h.opcode))
 		rc = ddterr_set(-EPROTO, "unknown opcode 0x%02x", q->h.opcode);
 	if (rc < 0) {
-		protocol_error(s, q->h.id, rc);
+		protocol_error(s, rc);
 		free(q);
 		return -1;
 	}
@@ -267,7 +277,7 @@ static int take_frame(session *s, struct evbuffer *in)
 	q->payload = malloc(plen ? plen : 1);
 	if (!q->payload) {
 		free(q);
-		protocol_error(s, 0, ddterr_set(-EIO, "out of memory"));
+		protocol_error(s, ddterr_set(-EIO, "out of memory"));
 		return -1;
 	}
 	evbuffer_drain(in, DDT_HDR_LEN);
@@ -280,7 +290,7 @@ static int take_frame(session *s, struct evbuffer *in)
 		session_unref(s);
 		free(q->payload);
 		free(q);
-		protocol_error(s, 0, ddterr_set(-EIO, "out of memory"));
+		protocol_error(s, ddterr_set(-EIO, "out of memory"));
 		return -1;
 	}
 	return 1;

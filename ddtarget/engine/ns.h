@@ -174,7 +174,10 @@ int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
  * its creation plus the unit's retention. */
 int ns_backup_set_expiry(ns *n, const char *su, const char *id,
 			 int64_t expires);
-/* Clear the incomplete flag, record the totals; synced. */
+/* Clear the incomplete flag, record the totals; synced. files and bytes
+ * must be what the backup holds: its regular files, each name counted,
+ * and the sum of their sizes (a walk of the backup); else -EINVAL naming
+ * both figures, and nothing changes. */
 int ns_backup_end(ns *n, uint64_t ino, uint64_t files, uint64_t bytes,
 		  ddt_attr *out);
 typedef int (*ns_backup_cb)(void *arg, const ns_backup *b);

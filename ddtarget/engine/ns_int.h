@@ -48,7 +48,6 @@
 #define DENT_LEN	9
 #define KEY_MAX		(1 + 8 + DDT_MAX_NAME)
 #define SYMLINK_MAX	(DDT_MAX_STR - 1)	/* a PATH_MAX with its NUL */
-#define ID_SUFFIX_LEN	17			/* "@YYYYMMDDTHHMMSSZ" */
 #define MAX_DEPTH	100000		/* deeper parent walks are loops */
 #define RM_CHUNK	1024	/* entries a removal reads at a time */
 #define RM_BATCH	8192	/* records a removal writes per batch */

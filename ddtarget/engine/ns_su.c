@@ -611,7 +611,7 @@ int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
 	struct tm tm;
 	int rc;
 
-	rc = plain_name_check("backup", name, DDT_MAX_NAME - ID_SUFFIX_LEN);
+	rc = plain_name_check("backup", name, DDT_MAX_BACKUP_NAME);
 	if (rc < 0)
 		return rc;
 	if (now < 0 || !gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999)
@@ -635,8 +635,43 @@ int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
 
 typedef struct be_args {
 	uint64_t ino, files, bytes;
+	uint64_t held_files, held_bytes;	/* what the backup holds */
 	ddt_attr a;
 } be_args;
+
+/* ns_foreach_root() reports each name of a regular file once. */
+static int count_file(void *arg, const fp_t *root, uint8_t level,
+		      uint64_t size)
+{
+	be_args *b = arg;
+
+	(void)root;
+	(void)level;
+	b->held_files++;
+	b->held_bytes += size;
+	return 0;
+}
+
+/* The client's totals must be what the backup holds: a client that lost
+ * files on the way (a failed COMMIT it did not notice) learns it here,
+ * while the backup is still incomplete and can be redone. */
+static int totals_match(txn *t, const inode *d, const be_args *b)
+{
+	char id[DDT_MAX_NAME + 1];
+
+	if (b->files == b->held_files && b->bytes == b->held_bytes)
+		return 0;
+	nsi_entry_name(t->n, d->su, d->ino, id, sizeof(id));
+	return ddterr_set(-EINVAL, "backup %s: the client counted %llu files "
+			  "of %llu bytes, the backup holds %llu files of %llu "
+			  "bytes; it is left %s", id,
+			  (unsigned long long)b->files,
+			  (unsigned long long)b->bytes,
+			  (unsigned long long)b->held_files,
+			  (unsigned long long)b->held_bytes,
+			  (d->flags & DDT_AF_INCOMPLETE) ? "incomplete"
+							 : "as it was");
+}
 
 static int do_backup_end(txn *t, void *arg)
 {
@@ -658,6 +693,9 @@ static int do_backup_end(txn *t, void *arg)
 	if (nsi_backup_locked(t->now, r, d) &&
 	    (d->files != b->files || d->bytes != b->bytes))
 		return nsi_lock_refuse(t, r, d, "its totals cannot change");
+	rc = totals_match(t, d, b);
+	if (rc < 0)
+		return rc;
 	d->flags &= ~DDT_AF_INCOMPLETE;
 	d->files = b->files;
 	d->bytes = b->bytes;
@@ -666,12 +704,18 @@ static int do_backup_end(txn *t, void *arg)
 	return 0;
 }
 
+/* The count is a walk of the backup, outside the lock (ns_foreach_root):
+ * 0.2-0.3 s for 100,000 files (2-3 us a file; the namespace keeps counts
+ * per storage unit, not per backup), once per backup. A client racing its
+ * own BACKUP_END with commits into the backup gets what the walk saw. */
 int ns_backup_end(ns *n, uint64_t ino, uint64_t files, uint64_t bytes,
 		  ddt_attr *out)
 {
 	be_args b = { .ino = ino, .files = files, .bytes = bytes };
-	int rc = nsi_update(n, do_backup_end, &b, 1);
+	int rc = ns_foreach_root(n, ino, count_file, &b);
 
+	if (rc == 0)
+		rc = nsi_update(n, do_backup_end, &b, 1);
 	if (rc == 0 && out)
 		*out = b.a;
 	return rc;

@@ -235,6 +235,9 @@ typedef struct ddtc_backup {
  * or DDT_RETAIN_NEVER. */
 int ddtc_backup_begin(ddtc *c, const char *su, const char *name,
 		      int64_t retain, ddtc_backup *out);
+/* Mark the backup complete, durably. files and bytes must be what it
+ * holds: its regular files, each name counted (a hard link too), and the
+ * sum of their sizes; else -EINVAL naming both, and it stays incomplete. */
 int ddtc_backup_end(ddtc *c, uint64_t ino, uint64_t files, uint64_t bytes);
 typedef int (*ddtc_backup_cb)(void *arg, const ddtc_backup *b);
 int ddtc_backup_list(ddtc *c, const char *su, ddtc_backup_cb cb, void *arg);
