@@ -191,32 +191,46 @@ static int load_index(recon *c, const char *path)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-/* The ids of the journals in root/journal, sorted. */
-static int load_journals(recon *c, const char *root)
+/* The ids of the journals in jdir, added to c->journals; a missing jdir
+ * has none. */
+static int scan_journals(recon *c, const char *jdir)
 {
-	char *jdir = join(root, "journal");
 	struct dirent *de;
 	unsigned long long id;
 	char tail[8];
 	DIR *d;
 	int rc = 0;
 
-	if (!jdir)
-		return -ENOMEM;
 	d = opendir(jdir);
-	if (!d) {
-		rc = errno == ENOENT ? 0 :
-		     ddterr_set(-errno, "cannot read %s: %s", jdir,
-				strerror(errno));
-		free(jdir);
-		return rc;
-	}
+	if (!d)
+		return errno == ENOENT ? 0 :
+		       ddterr_set(-errno, "cannot read %s: %s", jdir,
+				  strerror(errno));
 	while (rc == 0 && (de = readdir(d)) != NULL)
 		if (sscanf(de->d_name, "%16llx.%7s", &id, tail) == 2 &&
 		    strcmp(tail, "jnl") == 0)
 			rc = idlist_push(&c->journals, id);
 	closedir(d);
+	return rc;
+}
+
+/* The ids of the journals, sorted: those in root/journal and the second
+ * copies in the data directories' journal/ (a journal whose first copy
+ * is gone still replays from its second). */
+static int load_journals(recon *c, const char *root)
+{
+	char *jdir = join(root, "journal");
+	int rc;
+
+	if (!jdir)
+		return -ENOMEM;
+	rc = scan_journals(c, jdir);
 	free(jdir);
+	for (int i = 0; rc == 0 && i < c->L.ndirs; i++) {
+		jdir = join(c->dirs[i], "journal");
+		rc = jdir ? scan_journals(c, jdir) : -ENOMEM;
+		free(jdir);
+	}
 	if (c->journals.n)
 		qsort(c->journals.v, c->journals.n, sizeof(uint64_t), cmp_id);
 	return rc;
