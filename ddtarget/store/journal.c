@@ -260,17 +260,23 @@ static int make_copy(const jnl_place *pl, uint64_t cid, uint64_t prealloc,
 	return 0;
 }
 
+/* A journal of n copies, none opened yet. */
+static int jnl_begin(int n, uint64_t cid, uint64_t tail, jnl **out)
+{
+	if (n < 1 || n > JNL_COPIES)
+		return ddterr_set(-EINVAL, "journal: %d copies", n);
+	*out = jnl_alloc(cid, tail);
+	return *out ? 0 : -ENOMEM;
+}
+
 int jnl_create(jnl **out, const jnl_place *pl, int n, uint64_t cid,
 	       uint64_t prealloc)
 {
-	jnl *j;
-	int fd, r = 0;
+	jnl *j = NULL;
+	int fd, r = jnl_begin(n, cid, JNL_HDR_LEN, &j);
 
-	if (n < 1 || n > JNL_COPIES)
-		return ddterr_set(-EINVAL, "journal: %d copies", n);
-	j = jnl_alloc(cid, JNL_HDR_LEN);
-	if (!j)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	for (int i = 0; i < n; i++) {
 		r = make_copy(&pl[i], cid, prealloc, &fd);
 		if (r == 0 && (r = add_copy(j, pl[i].path, fd)) < 0) {
@@ -295,14 +301,11 @@ int jnl_create(jnl **out, const jnl_place *pl, int n, uint64_t cid,
 int jnl_reopen(jnl **out, const char *const *paths, int n, uint64_t cid,
 	       uint64_t tail)
 {
-	jnl *j;
-	int fd, r = 0;
+	jnl *j = NULL;
+	int fd, r = jnl_begin(n, cid, tail, &j);
 
-	if (n < 1 || n > JNL_COPIES)
-		return ddterr_set(-EINVAL, "journal: %d copies", n);
-	j = jnl_alloc(cid, tail);
-	if (!j)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	for (int i = 0; r == 0 && i < n; i++) {
 		r = fio_open(paths[i], O_WRONLY, FIO_FILE_MODE, &fd);
 		if (r < 0) {
