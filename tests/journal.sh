@@ -7,8 +7,10 @@
 # says what was repaired, and the daemon's log names the damaged copy. The
 # same record damaged in both copies costs that record only: the backups
 # before and after it restore, a critical alert says so, and the scrub it
-# starts names the backup that lost data. The root's journal directory
-# removed whole: everything restores from the second copy.
+# starts names the backup that lost data. A scrub of a running target
+# finds a damaged copy of the open journal and seals the container early.
+# The root's journal directory removed whole: everything restores from
+# the second copy.
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -144,6 +146,20 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 tap_ok "the scrub names the backup that lost data" alert critical scrub-lost
+daemon_kill
+
+# ---- a scrub reads the journals of a running target ----
+pristine
+daemon_start
+flip "$store/$rel_mirror" $((mid + 60))
+ddt scrub start -q >/dev/null 2>&1 && ddt scrub watch -q >"$dir/scrub2.out" 2>&1
+tap_ok "a scrub finds the damaged copy of the open journal and seals its container early" \
+	grep -q "^journals: *1 checked (.* records), 1 damaged, 1 sealed early$" "$dir/scrub2.out"
+daemon_kill
+: >"$dir/daemon.log"
+daemon_start
+tap_ok "after a SIGKILL then, every backup restores (from the sealed container)" all_restore
+tap_ok "and no journal needed repair at the start" no_alert journal-
 daemon_kill
 
 # ---- the root's journal directory lost ----
