@@ -12,7 +12,11 @@
  * every upload. A directory's times are set after everything inside it
  * exists, since adding an entry may touch them. Sparse files are read like
  * any other file: their holes read as zeros, which cut into identical zero
- * segments that cost almost nothing on the wire; they restore dense. */
+ * segments that cost almost nothing on the wire; they restore dense.
+ *
+ * SIGINT or SIGTERM stops a run as a fatal error does (the workers and the
+ * walk watch one flag), and the half-made backup is then removed, as one
+ * the quota refused is: a backup that lacks files is only clutter. */
 #include "backup.h"
 
 #include <dirent.h>
@@ -21,6 +25,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +187,107 @@ static void local_fatal(bk *b, int err, const char *what)
 {
 	if (atomic_exchange(&b->failed, 1) == 0)
 		out_fail_errno(err, "free some memory", "%s", what);
+}
+
+/* ---- SIGINT and SIGTERM ---- */
+
+/*
+ * A handler may only store to lock-free atomics, so it raises the run's
+ * failure flag, which the pool, the walk and every upload already watch,
+ * and notes the signal for run(). The state is file-wide because a
+ * handler has no argument; there is one run per process.
+ */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a handler stores to atomic_int");
+
+static atomic_int bk_signo;		/* the first signal; 0: none */
+static atomic_int *bk_stop;		/* the run's failure flag */
+static char bk_again[600];		/* a second signal's line */
+static size_t bk_again_len;
+static struct sigaction bk_old_int, bk_old_term;
+
+/* A second signal means "now": say what is left behind, and die by it. */
+static void on_signal(int sig)
+{
+	if (atomic_load(&bk_signo)) {
+		if (bk_again_len &&
+		    write(STDERR_FILENO, bk_again, bk_again_len) < 0) {
+			/* nothing more to do about it */
+		}
+		signal(sig, SIG_DFL);
+		raise(sig);		/* delivered once this returns */
+		return;
+	}
+	atomic_store(&bk_signo, sig);
+	atomic_store(bk_stop, 1);
+}
+
+/* The line a second signal prints; id NULL before the backup exists. */
+static void set_again_line(const bk *b, const char *id)
+{
+	int n;
+
+	if (id)
+		n = snprintf(bk_again, sizeof(bk_again), "%s%s: interrupted "
+			     "again: stopped at once; backup %s is left "
+			     "incomplete (remove it with 'ddt rm %s --su %s')\n",
+			     isatty(STDERR_FILENO) ? "\r\033[K" : "", PROG,
+			     id, id, b->o->su);
+	else
+		n = snprintf(bk_again, sizeof(bk_again), "%s: interrupted "
+			     "again: stopped at once\n", PROG);
+	bk_again_len = n > 0 && (size_t)n < sizeof(bk_again) ? (size_t)n : 0;
+}
+
+/* Catch sig, unless it is ignored: a script's background job starts with
+ * SIGINT ignored so that a ^C meant for the script spares it, and so it
+ * stays. */
+static void catch_one(int sig, struct sigaction *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;	/* reads and writes carry on */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, NULL, old) == 0 && old->sa_handler != SIG_IGN)
+		sigaction(sig, &sa, NULL);
+}
+
+static void signals_catch(bk *b)
+{
+	atomic_store(&bk_signo, 0);
+	bk_stop = &b->failed;
+	set_again_line(b, NULL);
+	catch_one(SIGINT, &bk_old_int);
+	catch_one(SIGTERM, &bk_old_term);
+}
+
+/* Back to what the process had; a signal from now on has its usual
+ * effect. */
+static void signals_release(void)
+{
+	sigaction(SIGINT, &bk_old_int, NULL);
+	sigaction(SIGTERM, &bk_old_term, NULL);
+	bk_stop = NULL;
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" :
+	       "a signal";
+}
+
+void backup_die_by_signal(int status)
+{
+	int sig = status - BACKUP_EXIT_SIGNAL;
+	sigset_t set;
+
+	fflush(NULL);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
 }
 
 /* ---- jobs and the pool ---- */
@@ -557,20 +663,30 @@ static void store_link(bk *b, bent *e)
 	atomic_fetch_add(&b->links_done, 1);
 }
 
+/* The times of n directories, in one round trip: an unchanged tree of
+ * many small directories costs little else. */
 static void set_dir_times(bk *b, const dirattr *d, size_t n)
 {
-	ddt_attr v, out;
+	ddtc_setattr_req *r = calloc(n, sizeof(*r));
 	int rc;
 
-	for (size_t i = 0; i < n && !atomic_load(&b->failed); i++) {
-		memset(&v, 0, sizeof(v));
-		v.atime = d[i].atime;
-		v.mtime = d[i].mtime;
-		rc = ddtc_setattr(b->c, d[i].ino, DDT_SA_ATIME | DDT_SA_MTIME,
-				  &v, &out);
-		if (rc < 0 && !entry_error(rc))
-			fatal_once(b, rc, "set directory times");
+	if (!r) {
+		local_fatal(b, ENOMEM, "set directory times");
+		return;
 	}
+	for (size_t i = 0; i < n; i++) {
+		r[i].ino = d[i].ino;
+		r[i].mask = DDT_SA_ATIME | DDT_SA_MTIME;
+		r[i].v.atime = d[i].atime;
+		r[i].v.mtime = d[i].mtime;
+	}
+	rc = ddtc_setattr_many(b->c, r, n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (r[i].rc < 0 && !entry_error(r[i].rc))
+			rc = r[i].rc;
+	if (rc < 0)
+		fatal_once(b, rc, "set directory times");
+	free(r);
 }
 
 static void run_job(worker *w, job *j)
@@ -1237,13 +1353,23 @@ static int begin(bk *b, const char *name, ddtc_backup *out)
 	return 0;
 }
 
-/* A backup the quota stopped is of no use half made, and it would count
- * against the quota: it goes, and one line says why. */
-static int quota_refused(bk *b, const ddtc_backup *bkp)
+/* A backup stopped half made is of no use, and would count against the
+ * quota: it goes. 0, or the -errno of the removal (its message taken). */
+static int drop_partial(bk *b, const ddtc_backup *bkp, char *why, size_t cap)
 {
 	int rc = ddtc_backup_delete(b->c, b->o->su, bkp->id);
 
-	if (rc == 0)
+	if (rc < 0)
+		snprintf(why, cap, "%s", ddtc_errmsg(rc));
+	return rc;
+}
+
+/* The quota stopped the run: one line says why. */
+static int quota_refused(bk *b, const ddtc_backup *bkp)
+{
+	char why[1024];
+
+	if (drop_partial(b, bkp, why, sizeof(why)) == 0)
 		out_warn("backup %s refused: %s (nothing of it was kept)",
 			 bkp->id, b->quota_msg);
 	else
@@ -1253,20 +1379,41 @@ static int quota_refused(bk *b, const ddtc_backup *bkp)
 	return EXIT_RUNTIME;
 }
 
+/* A signal stopped the run: one line says which, and what was left. */
+static int interrupted(bk *b, const ddtc_backup *bkp)
+{
+	int sig = atomic_load(&bk_signo);
+	char why[1024];
+
+	if (drop_partial(b, bkp, why, sizeof(why)) == 0)
+		out_warn("backup %s interrupted by %s; the incomplete backup "
+			 "was removed", bkp->id, signal_name(sig));
+	else
+		out_warn("backup %s interrupted by %s; removing the incomplete "
+			 "backup failed: %s (remove it with 'ddt rm %s --su "
+			 "%s')", bkp->id, signal_name(sig), why, bkp->id,
+			 b->o->su);
+	return BACKUP_EXIT_SIGNAL + sig;
+}
+
 static int run(bk *b, const struct stat *rst)
 {
 	char name[256];
 	ddtc_backup bkp;
 	progress *pg = NULL;
 	double t0 = now_sec();
-	int rc;
+	int rc, failed;
 
 	if (b->o->name)
 		snprintf(name, sizeof(name), "%s", b->o->name);
 	else
 		backup_default_name(b->root, name);
-	if (begin(b, name, &bkp))
-		return EXIT_RUNTIME;
+	if (begin(b, name, &bkp)) {
+		int sig = atomic_load(&bk_signo);
+
+		return sig ? BACKUP_EXIT_SIGNAL + sig : EXIT_RUNTIME;
+	}
+	set_again_line(b, bkp.id);
 	rc = workers_start(b);
 	if (rc < 0) {
 		workers_stop(b);
@@ -1289,9 +1436,15 @@ static int run(bk *b, const struct stat *rst)
 		pthread_join(b->prewalk, NULL);
 	progress_stop(pg);
 
+	/* The flag before the signal: a handler sets them in the other
+	 * order, so a failure seen here is never a signal's unnoticed. A
+	 * signal after this comes too late: the backup completes. */
+	failed = atomic_load(&b->failed);
+	if (atomic_load(&bk_signo))
+		return interrupted(b, &bkp);
 	if (b->quota)
 		return quota_refused(b, &bkp);
-	if (atomic_load(&b->failed)) {
+	if (failed) {
 		out_warn("backup %s is left incomplete (run the backup again; "
 			 "remove it with 'ddt rm %s --su %s')", bkp.id, bkp.id,
 			 b->o->su);
@@ -1312,7 +1465,7 @@ static int run(bk *b, const struct stat *rst)
 		out_warn("backup %s: %" PRIuFAST64 " entries could not be "
 			 "backed up (see the warnings above)", bkp.id,
 			 atomic_load(&b->warnings));
-		return EXIT_RUNTIME;
+		return EXIT_PARTIAL;
 	}
 	return 0;
 }
@@ -1350,7 +1503,9 @@ int backup_run(ddtc *c, const backup_opts *o)
 	}
 	b->root_dev = st.st_dev;
 	load_cache(b);
+	signals_catch(b);
 	ret = run(b, &st);
+	signals_release();
 out:
 	for (pool_job *l = b->links, *next; l; l = next) {
 		next = l->next;

@@ -345,6 +345,8 @@ static int cmd_backup(const cmd *cm, const gopts *g, int argc, char **argv)
 		return ret;
 	ret = backup_run(c, &o);
 	ddtc_close(c);
+	if (ret > BACKUP_EXIT_SIGNAL)
+		backup_die_by_signal(ret);
 	return ret;
 }
 
@@ -594,7 +596,13 @@ static const cmd cmds[] = {
 	  "      --retain DURATION    keep the backup this long (90d, 12h, 2w,\n"
 	  "                           1y, 30m, 45s) or 'never' expire it;\n"
 	  "                           default: the storage unit's retention\n"
-	  "  -q, --quiet              no progress line\n" },
+	  "  -q, --quiet              no progress line\n"
+	  "\n"
+	  "Exit status: 0, every entry backed up; 3, the backup completed but\n"
+	  "some entries could not be read or stored (each named in a warning);\n"
+	  "1, the backup failed; 130 or 143, SIGINT or SIGTERM stopped it and\n"
+	  "the incomplete backup was removed (a second signal stops at once\n"
+	  "and leaves it).\n" },
 	{ "list", cmd_list, 0, 0, OP_SU, OP_SU,
 	  "--su SU",
 	  "List the backups in storage unit SU, oldest first, with when each\n"

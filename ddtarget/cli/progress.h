@@ -13,6 +13,7 @@
 
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
+#define EXIT_PARTIAL	3	/* done, but some entries could not be */
 
 /* "ddt: <what>: <ddtc_errmsg(rc)>". Call it on the thread that got rc:
  * the library keeps its message per thread. Returns EXIT_RUNTIME. */

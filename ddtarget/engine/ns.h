@@ -86,7 +86,12 @@ int ns_su_delete(ns *n, const char *name, int recursive);
 int ns_su_set(ns *n, const char *name, uint32_t mask, uint64_t retention,
 	      int lock, uint64_t quota, ns_su *out);
 
-/* ---- the tree ---- */
+/* ---- the tree ----
+ * Times as POSIX keeps them (PROTOCOL.md, Namespace): a directory's mtime
+ * and ctime become the transaction's clock whenever an entry of it is
+ * added, removed or renamed, so an mtime given to ns_mkdir() or
+ * ns_setattr() holds until the next such change; every change of an inode
+ * sets its ctime. */
 
 int ns_getattr(ns *n, uint64_t ino, ddt_attr *out);
 int ns_lookup(ns *n, uint64_t dir, const char *name, ddt_attr *out);

@@ -537,9 +537,9 @@ static int commit_one(txn *t, inode *d, inode *r, const ns_entry *e,
 			return rc;
 		r->bytes = r->bytes - f->size + e->size;
 		r->state = DIRTY;
+		/* New content under an old name is a write to the file, not
+		 * a change of d's entries: as in POSIX, d's times stay. */
 		set_content(t, f, e);
-		d->mtime = t->now;
-		nsi_touch(t, d);
 		nsi_to_attr(f, a);
 		return 0;
 	}

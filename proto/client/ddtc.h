@@ -160,6 +160,15 @@ int ddtc_unlink(ddtc *c, uint64_t dir, const char *name);
 int ddtc_rmdir(ddtc *c, uint64_t dir, const char *name);
 int ddtc_setattr(ddtc *c, uint64_t ino, uint32_t mask, const ddt_attr *v,
 		 ddt_attr *out);
+/* Several SETATTRs, sent as ddtc_mkdir_many() sends its MKDIRs: one round
+ * trip for all. v holds the values mask names; rc is each one's result. */
+typedef struct ddtc_setattr_req {
+	uint64_t ino;
+	uint32_t mask;		/* DDT_SA_* */
+	ddt_attr v;
+	int rc;			/* out */
+} ddtc_setattr_req;
+int ddtc_setattr_many(ddtc *c, ddtc_setattr_req *reqs, size_t n);
 int ddtc_symlink(ddtc *c, uint64_t dir, const char *name, const char *target,
 		 uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);
 int ddtc_readlink(ddtc *c, uint64_t ino, char *buf, size_t cap);

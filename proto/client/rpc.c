@@ -765,20 +765,50 @@ int ddtc_rmdir(ddtc *c, uint64_t dir, const char *name)
 	return remove_name(c, DDT_OP_RMDIR, dir, name);
 }
 
+static void setattr_encode(wbuf *w, uint64_t ino, uint32_t mask,
+			   const ddt_attr *v)
+{
+	conn_begin(w, DDT_OP_SETATTR);
+	wb_u64(w, ino);
+	wb_u32(w, mask);
+	wb_u32(w, v->mode);
+	wb_u32(w, v->uid);
+	wb_u32(w, v->gid);
+	wb_i64(w, v->atime);
+	wb_i64(w, v->mtime);
+}
+
 int ddtc_setattr(ddtc *c, uint64_t ino, uint32_t mask, const ddt_attr *v,
 		 ddt_attr *out)
 {
 	wbuf w;
 
-	conn_begin(&w, DDT_OP_SETATTR);
-	wb_u64(&w, ino);
-	wb_u32(&w, mask);
-	wb_u32(&w, v->mode);
-	wb_u32(&w, v->uid);
-	wb_u32(&w, v->gid);
-	wb_i64(&w, v->atime);
-	wb_i64(&w, v->mtime);
+	setattr_encode(&w, ino, mask, v);
 	return rpc_attr(c, &w, DDT_OP_SETATTR, out);
+}
+
+int ddtc_setattr_many(ddtc *c, ddtc_setattr_req *reqs, size_t n)
+{
+	conn_req **k = calloc(n ? n : 1, sizeof(*k));
+	size_t sent = 0;
+	int rc = 0;
+	wbuf w;
+
+	if (!k)
+		return -ENOMEM;
+	for (; sent < n; sent++) {
+		setattr_encode(&w, reqs[sent].ino, reqs[sent].mask,
+			       &reqs[sent].v);
+		rc = conn_start(c->cn, &w, &k[sent]);
+		wb_free(&w);
+		if (rc < 0)
+			break;
+	}
+	for (size_t i = 0; i < n; i++)
+		reqs[i].rc = i < sent ? wait_attr(k[i], DDT_OP_SETATTR, NULL) :
+			     rc;
+	free(k);
+	return rc;
 }
 
 int ddtc_symlink(ddtc *c, uint64_t dir, const char *name, const char *target,

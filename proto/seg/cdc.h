@@ -4,7 +4,9 @@
  * Cut points depend only on the bytes in a 64-byte window before them, so an
  * insertion early in a stream changes the segments around it and nothing
  * downstream. Every writer (client library, daemon, gateways) cuts with this
- * one implementation, or deduplication across front ends would not happen. */
+ * one implementation, or deduplication across front ends would not happen.
+ * PROTOCOL.md section 6 ("Cutting a file into data segments") defines it
+ * for other clients; tests/vectors/cdc.txt pins its cuts. */
 #ifndef CDC_H
 #define CDC_H
 
