@@ -87,9 +87,27 @@ int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present);
 int store_has_committing(store *s, const fp_t *fps, size_t n,
 			 uint8_t *present);
 
-/* Store a batch. Each segment is decompressed and hashed first; if any does
- * not hash to its fingerprint (or is malformed) nothing of the batch is
- * stored and -EBADMSG names it. Segments already present are skipped; new
+/* How a lookup protects what it finds while a clean runs: as a writer's
+ * answer (store_has), as a commit's check (store_has_committing), or not
+ * at all (a check that tells nobody they may skip a segment: scrub). */
+typedef enum store_pin {
+	STORE_PIN_TOLD,
+	STORE_PIN_COMMIT,
+	STORE_PIN_NONE,
+} store_pin;
+
+/* For each of fps[0..n), raw_len[i] = the raw length of the segment if the
+ * store holds it, else 0: store_has's lookup (the Bloom filter, the
+ * locality cache, the index, one batch under one lock) with the figure a
+ * tree check compares with what the segment's parent says of it. */
+int store_lookup(store *s, const fp_t *fps, size_t n, store_pin pin,
+		 uint32_t *raw_len);
+
+/* Store a batch. Each new segment's fields are checked (a codec, raw_len
+ * and stored_len that do not fit together are -EINVAL), then it is
+ * decompressed and hashed (bytes that do not decompress to raw_len, or do
+ * not hash to the fingerprint, are -EBADMSG); if any fails, nothing of the
+ * batch is stored and the message names it. Segments already present are skipped; new
  * ones are refused with -ENOSPC ("store full") while a disk is within its
  * reserve of full, before it actually is. When
  * put returns 0 every segment of the batch is durable. *out_new (may be
