@@ -1,6 +1,6 @@
 /* scrub.c - the scrub job (see scrub.h): store_scrub on a thread, its
- * report kept for polling, and the walk that names the backups whose data
- * the scrub found lost. */
+ * report kept for polling, and the walk over every file's tree that names
+ * the backups whose files are missing data or have damaged trees. */
 #include "scrub.h"
 
 #include <errno.h>
@@ -104,13 +104,21 @@ static void on_progress(void *arg, const store_scrub_report *r)
 	copy_figures(arg, r);
 }
 
-/* ---- which backups the lost containers held ---- */
+/* ---- every file's tree, and the backups of those that are wrong ---- */
+
+/* What a (sub)tree is found to be. */
+enum { NODE_OK, NODE_MISSING, NODE_BAD };
 
 typedef struct aff {
 	scr *s;
 	fpset *lost;		/* segments of the lost containers */
-	fpset *good, *bad;	/* metadata segments judged already */
-	uint64_t files;		/* affected, in the group being walked */
+	/* Metadata claims (tree_claim_key) judged already, by verdict:
+	 * files and backups share most of their trees. */
+	fpset *good, *missing, *bad;
+	uint64_t files[3];	/* by verdict, in the group being walked */
+	uint64_t checked;	/* files, in every group */
+	fp_t *fps;		/* TREE_MAX_FANOUT each: a metadata */
+	uint32_t *raw;		/* segment's children, looked up */
 } aff;
 
 static int add_fp(void *arg, const fp_t *fp)
@@ -140,42 +148,99 @@ static int collect_lost(aff *a, const store_scrub_report *r)
 	return 0;
 }
 
-/* 1 if the subtree under fp (a node at level, bytes of file under it)
- * names a lost segment or has a metadata segment that cannot be read or
- * parsed, 0 if not, or -ENOMEM. Metadata segments are judged once: files
- * and backups share most of their trees. */
-static int node_lost(aff *a, const fp_t *fp, int level, uint64_t bytes)
+/* Data segments fps[0..n), each wanted with want[i] bytes (its parent's
+ * figure): NODE_MISSING if one is lost or not held, NODE_BAD if one has
+ * other bytes, else NODE_OK; or -errno. One batched lookup, pinning
+ * nothing: a scrub tells no writer it may skip a segment. */
+static int judge_data(aff *a, const tree_entry *e, uint32_t n)
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		a->fps[i] = e[i].fp;
+	rc = store_lookup(a->s->st, a->fps, n, STORE_PIN_NONE, a->raw);
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		if (!a->raw[i] || fps_has(a->lost, &e[i].fp))
+			rc = NODE_MISSING;
+		else if (a->raw[i] != e[i].bytes)
+			rc = NODE_BAD;
+	}
+	return rc;
+}
+
+static int judge_node(aff *a, const fp_t *fp, int level, uint64_t bytes);
+
+/* A metadata segment not judged before: read, parsed against its
+ * parent's figures, and its children judged. */
+static int judge_meta(aff *a, const fp_t *fp, int level, uint64_t bytes)
 {
 	tree_entry *e = NULL;
 	uint32_t n = 0;
 	uint8_t *buf;
 	size_t len;
-	int rc, r2;
+	int rc;
 
 	if (fps_has(a->lost, fp))
-		return 1;
-	if (level == 0 || fps_has(a->good, fp))
-		return 0;
-	if (fps_has(a->bad, fp))
-		return 1;
+		return NODE_MISSING;
 	buf = malloc(TREE_MAX_SEG_LEN);
 	if (!buf)
 		return -ENOMEM;
 	rc = store_read(a->s->st, fp, buf, TREE_MAX_SEG_LEN, &len);
-	if (rc == 0)
+	if (rc == -ENOBUFS)
+		rc = NODE_BAD;		/* larger than any metadata segment */
+	else if (rc < 0 && rc != -ENOMEM)
+		rc = NODE_MISSING;	/* not held, or no longer readable */
+	else if (rc == 0)
 		rc = tree_parse(buf, len, level, bytes, &e, &n);
 	free(buf);
-	if (rc == -ENOMEM)
+	if (rc == -EBADMSG)
+		rc = NODE_BAD;
+	if (rc != 0)
 		return rc;
-	if (rc < 0)	/* what lies below it cannot be read back */
-		rc = 1;
-	for (uint32_t i = 0; rc == 0 && i < n; i++)
-		rc = node_lost(a, &e[i].fp, level - 1, e[i].bytes);
+	if (level == 1)
+		rc = judge_data(a, e, n);
+	for (uint32_t i = 0; level > 1 && rc == 0 && i < n; i++)
+		rc = judge_node(a, &e[i].fp, level - 1, e[i].bytes);
 	free(e);
+	return rc;
+}
+
+/* The verdict on the subtree under fp, a node at level said to cover
+ * bytes of the file, or -errno. Metadata segments are judged once per
+ * claim; the first problem found decides. */
+static int judge_node(aff *a, const fp_t *fp, int level, uint64_t bytes)
+{
+	tree_entry one = { .fp = *fp, .bytes = bytes };
+	fp_t key;
+	int rc;
+
+	if (level == 0)
+		return judge_data(a, &one, 1);
+	if ((rc = tree_claim_key(fp, level, bytes, &key)) < 0)
+		return rc;
+	if (fps_has(a->good, &key))
+		return NODE_OK;
+	if (fps_has(a->missing, &key))
+		return NODE_MISSING;
+	if (fps_has(a->bad, &key))
+		return NODE_BAD;
+	rc = judge_meta(a, fp, level, bytes);
 	if (rc < 0)
 		return rc;
-	r2 = fps_add(rc ? a->bad : a->good, fp);
-	return r2 < 0 ? r2 : rc;
+	return fps_add(rc == NODE_OK ? a->good : rc == NODE_MISSING ?
+		       a->missing : a->bad, &key) < 0 ? -ENOMEM : rc;
+}
+
+/* A file's root as committed: it must describe the file's size. */
+static int judge_file(aff *a, const fp_t *root, uint8_t level, uint64_t size)
+{
+	static const fp_t zero;
+
+	if (size == 0)
+		return level == 0 && fp_equal(root, &zero) ? NODE_OK : NODE_BAD;
+	if (level > TREE_MAX_LEVEL)
+		return NODE_BAD;
+	return judge_node(a, root, level, size);
 }
 
 static int file_cb(void *arg, const fp_t *root, uint8_t level, uint64_t size)
@@ -184,32 +249,40 @@ static int file_cb(void *arg, const fp_t *root, uint8_t level, uint64_t size)
 	int rc;
 
 	if (a->s->cancel)
-		return ddterr_set(-ECANCELED, "scrub cancelled while naming "
-				  "the affected backups");
-	if (size == 0 && level == 0)
-		return 0;	/* empty: nothing stored */
-	rc = level > TREE_MAX_LEVEL ? 1 : node_lost(a, root, level, size);
-	if (rc > 0) {
-		a->files++;
-		rc = 0;
+		return ddterr_set(-ECANCELED, "scrub cancelled while checking "
+				  "the files' trees");
+	rc = judge_file(a, root, level, size);
+	if (rc < 0)
+		return rc;
+	a->files[rc]++;
+	if ((++a->checked & 1023) == 0) {
+		pthread_mutex_lock(&a->s->mu);
+		a->s->rep.files_checked = a->checked;
+		pthread_mutex_unlock(&a->s->mu);
 	}
-	return rc;
+	return 0;
 }
 
+/* One group's files: counted, and listed if any is wrong. */
 static void add_group(aff *a, const char *su, const char *backup,
-		      uint64_t files)
+		      const uint64_t *files)
 {
+	uint64_t wrong = files[NODE_MISSING] + files[NODE_BAD];
 	scr_report *r = &a->s->rep;
 	scr_affected *g;
 
 	pthread_mutex_lock(&a->s->mu);
-	r->affected_backups++;
-	r->affected_files += files;
-	if (r->naffected < SCR_AFFECTED_MAX) {
+	r->files_missing_segments += files[NODE_MISSING];
+	r->files_bad_tree += files[NODE_BAD];
+	if (wrong) {
+		r->affected_backups++;
+		r->affected_files += wrong;
+	}
+	if (wrong && r->naffected < SCR_AFFECTED_MAX) {
 		g = &r->affected[r->naffected++];
 		snprintf(g->su, sizeof(g->su), "%s", su);
 		snprintf(g->backup, sizeof(g->backup), "%s", backup);
-		g->files = files;
+		g->files = wrong;
 	}
 	pthread_mutex_unlock(&a->s->mu);
 }
@@ -252,7 +325,7 @@ static int dent_cb(void *arg, const char *name, const ddt_attr *at)
 static int walk_unit(aff *a, const ns_su *su, dbatch *b)
 {
 	char after[DDT_MAX_NAME + 1] = "";
-	uint64_t outside = 0;
+	uint64_t outside[3] = { 0 };
 	int eof = 0, rc = 0;
 
 	while (rc == 0 && !eof) {
@@ -262,12 +335,12 @@ static int walk_unit(aff *a, const ns_su *su, dbatch *b)
 		for (size_t i = 0; rc == 0 && i < b->n; i++) {
 			dent *d = &b->v[i];
 
-			a->files = 0;
+			memset(a->files, 0, sizeof(a->files));
 			rc = walk_under(a, d->ino);
-			if (rc == 0 && d->backup && a->files)
+			if (rc == 0 && d->backup)
 				add_group(a, su->name, d->name, a->files);
-			else if (!d->backup)
-				outside += a->files;
+			for (int v = 0; rc == 0 && !d->backup && v < 3; v++)
+				outside[v] += a->files[v];
 		}
 		if (b->n)
 			snprintf(after, sizeof(after), "%s",
@@ -275,7 +348,7 @@ static int walk_unit(aff *a, const ns_su *su, dbatch *b)
 		else
 			eof = 1;
 	}
-	if (rc == 0 && outside)
+	if (rc == 0)
 		add_group(a, su->name, "", outside);
 	return rc;
 }
@@ -302,17 +375,25 @@ static int su_cb(void *arg, const ns_su *su)
 	return 0;
 }
 
-static int map_affected(scr *s, const store_scrub_report *r)
+/* Check every file of every unit; the lost containers' segments count as
+ * missing. */
+static int check_trees(scr *s, const store_scrub_report *r)
 {
 	aff a = { .s = s };
 	su_vec units = { 0 };
 	dbatch *b = malloc(sizeof(*b));
-	int rc = b ? 0 : -ENOMEM;
+	int rc;
+
+	a.fps = malloc(TREE_MAX_FANOUT * sizeof(*a.fps));
+	a.raw = malloc(TREE_MAX_FANOUT * sizeof(*a.raw));
+	rc = b && a.fps && a.raw ? 0 : -ENOMEM;
 
 	if (rc == 0)
 		rc = fps_new(&a.lost);
 	if (rc == 0)
 		rc = fps_new(&a.good);
+	if (rc == 0)
+		rc = fps_new(&a.missing);
 	if (rc == 0)
 		rc = fps_new(&a.bad);
 	if (rc == 0)
@@ -321,10 +402,16 @@ static int map_affected(scr *s, const store_scrub_report *r)
 		rc = ns_su_list(s->n, su_cb, &units);
 	for (size_t i = 0; rc == 0 && i < units.n; i++)
 		rc = walk_unit(&a, &units.v[i], b);
+	pthread_mutex_lock(&s->mu);
+	s->rep.files_checked = a.checked;
+	pthread_mutex_unlock(&s->mu);
 	free(units.v);
 	free(b);
+	free(a.fps);
+	free(a.raw);
 	fps_free(a.lost);
 	fps_free(a.good);
+	fps_free(a.missing);
 	fps_free(a.bad);
 	return rc;
 }
@@ -370,10 +457,17 @@ static void finish_msg(scr_report *rep, const store_scrub_report *r, int rc,
 	}
 	store_scrub_summary(r, rep->msg, sizeof(rep->msg));
 	len = strlen(rep->msg);
-	if (r->nlost && len < sizeof(rep->msg))
+	if (len < sizeof(rep->msg))
+		len += (size_t)snprintf(rep->msg + len, sizeof(rep->msg) - len,
+					" Files: %" PRIu64 " trees checked.",
+					rep->files_checked);
+	if ((r->nlost || rep->affected_files) && len < sizeof(rep->msg))
 		snprintf(rep->msg + len, sizeof(rep->msg) - len, " Affected: "
-			 "%" PRIu64 " files in %" PRIu64 " backups%s.",
+			 "%" PRIu64 " files in %" PRIu64 " backups cannot be "
+			 "restored whole (%" PRIu64 " naming missing segments, %"
+			 PRIu64 " whose trees do not describe their data)%s.",
 			 rep->affected_files, rep->affected_backups,
+			 rep->files_missing_segments, rep->files_bad_tree,
 			 rep->unnamed_containers ? " (and what containers "
 			 "without an index record held)" : "");
 }
@@ -396,9 +490,9 @@ static int run_claimed(scr *s)
 	set_phase(s, "scrub");
 	rc = store_scrub(s->st, &o, &r);
 	copy_figures(s, &r);
-	if (rc == 0 && r.nlost) {
+	if (rc == 0) {
 		set_phase(s, "affected");
-		rc = map_affected(s, &r);
+		rc = check_trees(s, &r);
 	}
 	if (rc < 0)
 		snprintf(err, sizeof(err), "%s", ddterr_last(rc));
@@ -406,7 +500,8 @@ static int run_claimed(scr *s)
 	pthread_mutex_lock(&s->mu);
 	s->rep.finished = now_ns();
 	s->rep.rc = rc;
-	s->rep.clean = rc == 0 && store_scrub_clean(&r);
+	s->rep.clean = rc == 0 && store_scrub_clean(&r) &&
+		       s->rep.affected_files == 0;
 	s->rep.scrubs += rc == 0;
 	snprintf(s->rep.phase, sizeof(s->rep.phase), "%s",
 		 rc == 0 ? "done" : "failed");
