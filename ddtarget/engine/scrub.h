@@ -1,6 +1,7 @@
 /* scrub.h - the daemon's scrub job: the store's scrub and repair
  * (store_scrub) run on a thread of its own, with a status report to poll,
- * and, when data turns out lost, the backups it belongs to.
+ * then every file's tree checked, naming the backups of the files that
+ * cannot be restored whole.
  *
  * The store knows containers, not files. After the containers, every
  * file of every storage unit has its tree checked as COMMIT checks it
@@ -13,8 +14,13 @@
  * up, a data segment has other bytes than its parent gives it, or the
  * root does not describe the file's size (a bad tree). Metadata segments
  * are judged once per claim (fingerprint, level, bytes), since files and
- * backups share most of their trees. Files are counted per backup; files
- * of a unit that lie outside its backups count under the backup "". */
+ * backups share most of their trees, and those the containers' pass
+ * decoded are kept (up to a budget) rather than read a second time from
+ * their containers, which every backup's metadata is spread over. Each
+ * file is judged once, in a scan of the namespace's inodes; then, only if
+ * any is wrong, the units are walked by name to count the wrong files per
+ * backup (a file with two names counts twice); files of a unit that lie
+ * outside its backups count under the backup "". */
 #ifndef SCRUB_H
 #define SCRUB_H
 
@@ -40,8 +46,8 @@ typedef struct scr_affected {
 typedef struct scr_report {
 	int running;
 	int repair;		/* of the current or last scrub */
-	/* idle, start, scrub, affected (checking every file's tree), done,
-	 * failed */
+	/* idle, start, scrub, trees (checking every file's tree),
+	 * affected (naming the backups of files found wrong), done, failed */
 	char phase[16];
 	int64_t started, finished;	/* ns since the epoch; 0: not yet */
 	/* The store's figures, as they grow; lost_cids is always NULL in a
@@ -49,12 +55,13 @@ typedef struct scr_report {
 	store_scrub_report st;
 	uint64_t lost_segments;	/* fingerprints in the lost containers */
 	uint64_t unnamed_containers;	/* lost, and their record too */
-	uint64_t files_checked;		/* names whose trees were checked */
-	uint64_t files_missing_segments; /* trees naming segments not held,
-					    lost, or unreadable */
-	uint64_t files_bad_tree;	/* trees that do not describe the
-					   file (the first problem found
-					   decides which count a file is in) */
+	uint64_t files_checked;		/* files with data whose trees were
+					   checked, each once */
+	/* Names (as in affected[]) of files whose trees name segments not
+	 * held, lost or unreadable; or do not describe the file. The first
+	 * problem found decides which count a file is in. */
+	uint64_t files_missing_segments;
+	uint64_t files_bad_tree;
 	uint64_t affected_backups;	/* entries found, even past the list */
 	uint64_t affected_files;	/* in all of them: the two above */
 	size_t naffected;	/* entries in affected[] */

@@ -59,8 +59,9 @@ int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
 	cached = rc == 1 && fpc_has_container(s->fc, *cid);
 	if (rc <= 0 || (cached && !raw_len))
 		return rc;
-	/* (A container cached without fp in it holds a superseded copy: its
-	 * record still has the length.) */
+	/* The container's record: its neighbours for the cache, and fp's
+	 * length (even when the container is cached already, but without
+	 * fp: a rare case, not worth a second path). */
 	rc = idx_get_ctr(s->ix, *cid, 1, &c);
 	if (rc < 0 && !raw_len)
 		return 1;	/* present all the same; only speed suffers */

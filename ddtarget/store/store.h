@@ -268,6 +268,13 @@ typedef struct store_scrub_opts {
 	/* Called after every container with the running report. */
 	void (*progress)(void *arg, const store_scrub_report *r);
 	void *progress_arg;
+	/* Called with every segment that hashed right as first decoded, its
+	 * raw bytes valid only during the call: a caller that checks files'
+	 * trees next keeps the metadata segments rather than read their
+	 * containers a second time. May be NULL. */
+	void (*segment)(void *arg, const fp_t *fp, const uint8_t *raw,
+			uint32_t raw_len);
+	void *segment_arg;
 	/* Set (by another thread or a signal) to stop between containers. */
 	const volatile sig_atomic_t *cancel;
 } store_scrub_opts;
