@@ -129,12 +129,6 @@ int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present)
 	return lookup_batch(s, fps, n, STORE_PIN_TOLD, present, NULL);
 }
 
-int store_has_committing(store *s, const fp_t *fps, size_t n,
-			 uint8_t *present)
-{
-	return lookup_batch(s, fps, n, STORE_PIN_COMMIT, present, NULL);
-}
-
 int store_lookup(store *s, const fp_t *fps, size_t n, store_pin pin,
 		 uint32_t *raw_len)
 {

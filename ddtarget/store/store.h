@@ -79,17 +79,13 @@ typedef struct store_seg {
  * the locality cache most old ones; only the rest reach the index. */
 int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present);
 
-/* store_has for a commit checking that a file's tree is all there. A
- * store_has answer (like a duplicate in store_put) tells a writer it need
- * not send a segment, so cleaning protects such segments until the clean
- * after next; a commit's check protects them only while a clean runs,
- * since once committed the file itself keeps them. */
-int store_has_committing(store *s, const fp_t *fps, size_t n,
-			 uint8_t *present);
-
-/* How a lookup protects what it finds while a clean runs: as a writer's
- * answer (store_has), as a commit's check (store_has_committing), or not
- * at all (a check that tells nobody they may skip a segment: scrub). */
+/* How a lookup protects what it finds while a clean runs. A store_has
+ * answer (like a duplicate in store_put) tells a writer it need not send a
+ * segment, so cleaning protects such segments until the clean after next
+ * (STORE_PIN_TOLD); a commit checking that a file's tree is all there
+ * protects them only while a clean runs, since once committed the file
+ * itself keeps them (STORE_PIN_COMMIT); a check that tells nobody they may
+ * skip a segment, a scrub's, protects nothing (STORE_PIN_NONE). */
 typedef enum store_pin {
 	STORE_PIN_TOLD,
 	STORE_PIN_COMMIT,
@@ -172,9 +168,9 @@ void store_geometry(const store *s, int *out_k, int *out_m, int *out_ndirs);
 /* ---- cleaning (store_gc.c) ----
  * The store's half of garbage collection; the cleaner (engine/clean.h)
  * decides what is live. Between store_gc_begin() and store_gc_end() every
- * fingerprint a lookup reports present (store_has, store_has_committing,
- * or a duplicate in store_put) is pinned: a writer who was told "the
- * target has it" may commit a file that needs it, so it is never dropped
+ * fingerprint a lookup reports present (store_has; store_lookup, unless
+ * with STORE_PIN_NONE; a duplicate in store_put) is pinned: a writer told
+ * "the target has it" may commit a file that needs it, so it is never dropped
  * in this clean. What writers were told since the previous clean began is
  * kept too (a Bloom filter), so that a backup deduplicating just before a
  * clean starts does not have to send its segments again. Only
