@@ -36,8 +36,8 @@ static int misses(fpc *c, const ctr_entry *e, uint32_t n, uint64_t cid)
 		uint64_t got_cid = 0;
 		uint32_t got_slot = 0, got_len = 0;
 
-		if (fpc_lookup_len(c, &e[i].fp, &got_cid, &got_slot,
-				   &got_len) != 1 ||
+		if (fpc_lookup(c, &e[i].fp, &got_cid, &got_slot,
+			       &got_len) != 1 ||
 		    got_cid != cid || got_slot != i ||
 		    got_len != e[i].raw_len)
 			bad++;
@@ -54,7 +54,7 @@ static int hits(fpc *c, const ctr_entry *e, uint32_t n)
 		uint64_t cid;
 		uint32_t slot;
 
-		found += fpc_lookup(c, &e[i].fp, &cid, &slot);
+		found += fpc_lookup(c, &e[i].fp, &cid, &slot, NULL);
 	}
 	return found;
 }
@@ -73,7 +73,7 @@ static void test_lru(void)
 	ok(fpc_containers(c) == 0 && fpc_fingerprints(c) == 0,
 	   "a new cache is empty");
 	rnd_fp(&other);
-	ok(fpc_lookup(c, &other, &cid, &slot) == 0, "lookup in an empty "
+	ok(fpc_lookup(c, &other, &cid, &slot, NULL) == 0, "lookup in an empty "
 	   "cache misses");
 	fpc_insert(c, 1, a, 100, 0);
 	fpc_insert(c, 2, b, 100, 0);
@@ -83,12 +83,12 @@ static void test_lru(void)
 	ok(misses(c, a, 100, 1) + misses(c, b, 100, 2) +
 	   misses(c, cc, 100, 3) == 0,
 	   "every inserted fingerprint hits with its cid and slot");
-	ok(fpc_lookup(c, &other, &cid, &slot) == 0,
+	ok(fpc_lookup(c, &other, &cid, &slot, NULL) == 0,
 	   "an unknown fingerprint misses");
 
 	/* Order now (most recent first): 3 2 1 -- the lookups above went
 	 * 1, 2, 3. Touch 1 so 2 is the least recent. */
-	fpc_lookup(c, &a[42].fp, &cid, &slot);
+	fpc_lookup(c, &a[42].fp, &cid, &slot, NULL);
 	fpc_insert(c, 4, d, 100, 0);
 	ok(fpc_containers(c) == 3 && !fpc_has_container(c, 2) &&
 	   fpc_has_container(c, 1) && fpc_has_container(c, 3) &&
@@ -102,8 +102,8 @@ static void test_lru(void)
 
 	/* Order: 4 3 1 (the misses() calls touched 1, 3, 4 in that order).
 	 * A hit on one fingerprint of 1 makes 3 the oldest. */
-	fpc_lookup(c, &a[0].fp, &cid, &slot);
-	fpc_lookup(c, &d[99].fp, &cid, &slot);
+	fpc_lookup(c, &a[0].fp, &cid, &slot, NULL);
+	fpc_lookup(c, &d[99].fp, &cid, &slot, NULL);
 	fpc_insert(c, 5, e, 100, 0);
 	ok(!fpc_has_container(c, 3) && fpc_has_container(c, 1) &&
 	   fpc_has_container(c, 4) && fpc_has_container(c, 5),
@@ -160,7 +160,7 @@ static void test_pinned(void)
 		uint64_t cid;
 		uint32_t slot, len;
 
-		if (fpc_lookup_len(c, &app[i].fp, &cid, &slot, &len) != 1 ||
+		if (fpc_lookup(c, &app[i].fp, &cid, &slot, &len) != 1 ||
 		    cid != 100 || slot != 50u + (uint32_t)i ||
 		    len != app[i].raw_len)
 			bad++;
@@ -371,7 +371,7 @@ static void test_model(void)
 			uint64_t cid = 0;
 			uint32_t slot = 0;
 
-			if (fpc_lookup(c, &m->fps[s], &cid, &slot) != 1 ||
+			if (fpc_lookup(c, &m->fps[s], &cid, &slot, NULL) != 1 ||
 			    cid != (uint64_t)k || slot != s)
 				wrong++;
 			if (!m->pinned)
@@ -383,7 +383,7 @@ static void test_model(void)
 			uint32_t slot;
 
 			rnd_fp(&f);
-			wrong += fpc_lookup(c, &f, &cid, &slot) != 0;
+			wrong += fpc_lookup(c, &f, &cid, &slot, NULL) != 0;
 			checks++;
 		}
 		/* The set of cached containers must match after every op. */
@@ -403,7 +403,7 @@ static void test_model(void)
 					uint32_t slot = 0;
 
 					if (fpc_lookup(c, &model[i].fps[s], &cid,
-						       &slot) != 1 ||
+						       &slot, NULL) != 1 ||
 					    cid != (uint64_t)i || slot != s)
 						wrong++;
 				}

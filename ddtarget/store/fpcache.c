@@ -201,13 +201,8 @@ static void tab_remove(fpc *c, uint64_t h, uint32_t rec, uint32_t slot)
 	}
 }
 
-int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot)
-{
-	return fpc_lookup_len(c, fp, out_cid, out_slot, NULL);
-}
-
-int fpc_lookup_len(fpc *c, const fp_t *fp, uint64_t *out_cid,
-		   uint32_t *out_slot, uint32_t *out_raw_len)
+int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot,
+	       uint32_t *out_raw_len)
 {
 	uint64_t h = fp_hash64(fp);
 	size_t mask = c->tab_size - 1, i = probe_start(c, h);

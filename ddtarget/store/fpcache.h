@@ -20,12 +20,11 @@ typedef struct fpc fpc;
 int fpc_new(fpc **out, size_t max_containers);
 void fpc_free(fpc *c);
 
-/* 1 and the location if fp is cached (and its container becomes most
- * recently used); 0 if not. */
-int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot);
-/* The same, with the segment's raw length (out_raw_len may be NULL). */
-int fpc_lookup_len(fpc *c, const fp_t *fp, uint64_t *out_cid,
-		   uint32_t *out_slot, uint32_t *out_raw_len);
+/* 1 and the location (and the segment's raw length, if out_raw_len is
+ * not NULL) if fp is cached, and its container becomes most recently
+ * used; 0 if not. */
+int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot,
+	       uint32_t *out_raw_len);
 
 /* Whether container cid is cached. */
 int fpc_has_container(const fpc *c, uint64_t cid);

@@ -46,7 +46,7 @@ int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
 	idx_ctr c;
 	int rc, cached;
 
-	if (fpc_lookup_len(s->fc, fp, cid, slot, raw_len)) {
+	if (fpc_lookup(s->fc, fp, cid, slot, raw_len)) {
 		s->run.cache_hits++;
 		return 1;
 	}
