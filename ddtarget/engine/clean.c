@@ -141,7 +141,8 @@ static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
 	if (!buf)
 		return -ENOMEM;
 	rc = store_read(st, fp, buf, TREE_MAX_SEG_LEN, out_len);
-	fp_to_hex(fp, hex);
+	if (rc < 0)
+		fp_to_hex(fp, hex);
 	if (rc == -ENOENT)
 		rc = ddterr_set(-ENOENT, "metadata segment %s is not on the "
 				"target: send it before the commit", hex);
