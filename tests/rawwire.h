@@ -235,4 +235,30 @@ static inline int wire_lookup(int fd, uint64_t dir, const char *name,
 	return st;
 }
 
+/* The value of STATUS key, or -1 if absent or the call failed. */
+static inline int64_t wire_status_key(int fd, const char *key)
+{
+	char k[DDT_MAX_STR + 1];
+	uint8_t *out = NULL;
+	int64_t v = -1;
+	uint32_t n;
+	size_t len;
+	rbuf r;
+
+	if (wire_call(fd, DDT_OP_STATUS, NULL, &out, &len, NULL) == 0) {
+		rb_init(&r, out, len);
+		n = rb_count(&r, 2 + 8, UINT32_MAX);
+		for (uint32_t i = 0; i < n && !r.err; i++) {
+			uint64_t x;
+
+			rb_str(&r, k, sizeof(k));
+			x = rb_u64(&r);
+			if (v < 0 && !strcmp(k, key))
+				v = (int64_t)x;
+		}
+	}
+	free(out);
+	return v;
+}
+
 #endif

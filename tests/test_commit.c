@@ -4,7 +4,9 @@
  * stored. Then trees committed before COMMIT checked lengths, written into
  * the store offline: READ refuses them (EBADMSG), and a scrub names every
  * backup whose files have such trees or name segments the store lacks,
- * in SCRUB_STATUS and in the scrub-lost alert. */
+ * in SCRUB_STATUS and in the scrub-lost alert. Last, a tree whose
+ * metadata segment the target can no longer read (its fragments deleted
+ * past what parity covers): COMMIT is EIO. */
 #include "daemon.h"	/* first: its "store" parameters are no typedef */
 #include "cdc.h"
 #include "codec.h"
@@ -16,6 +18,8 @@
 #include "tap.h"
 #include "testutil.h"
 #include "rawwire.h"
+
+#include <dirent.h>
 
 static char msg[DDT_MAX_STR + 1];
 
@@ -481,6 +485,72 @@ static void test_old_trees(test_daemon *d, fixture *f)
 	close(fd);
 }
 
+/* Delete every fragment file in data directory dirN of store, so that
+ * with three directories emptied no container can be read (4 + 2). */
+static void empty_dir(const char *store_dir, int dirn)
+{
+	char path[700], sub[1000], file[1300];
+	struct dirent *a, *b;
+	DIR *d, *e;
+
+	snprintf(path, sizeof(path), "%s/data/dir%d", store_dir, dirn);
+	if (!(d = opendir(path)))
+		tap_bail("opendir %s", path);
+	while ((a = readdir(d)) != NULL) {
+		if (a->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, a->d_name);
+		if (!(e = opendir(sub)))
+			continue;
+		while ((b = readdir(e)) != NULL) {
+			size_t l = strlen(b->d_name);
+
+			snprintf(file, sizeof(file), "%s/%s", sub, b->d_name);
+			if (l > 5 && !strcmp(b->d_name + l - 5, ".frag"))
+				unlink(file);
+		}
+		closedir(e);
+	}
+	closedir(d);
+}
+
+/* A metadata segment the target holds but can no longer read: COMMIT is
+ * EIO, not a fault of the client's tree. */
+static void test_unreadable(test_daemon *d, const fixture *f)
+{
+	uint8_t *filler = xmalloc(64 * 1024);
+	char dir[600];
+	int fd = login(d), i;
+
+	/* Fill the open container, which holds every segment so far, until
+	 * it is sealed into fragments. */
+	for (i = 0; i < 200 && wire_status_key(fd, "containers") < 1; i++) {
+		rnd_fill(filler, 64 * 1024);
+		if (wire_put_raw(fd, filler, 64 * 1024, NULL, msg) != 0)
+			tap_bail("filler: %s", msg);
+		if (i > 80)
+			sleep_ms(50);
+	}
+	free(filler);
+	if (wire_status_key(fd, "containers") < 1)
+		tap_bail("no container was sealed");
+	close(fd);
+	if (daemon_stop(d, SIGTERM) != 0)
+		tap_bail("stopping the daemon");
+	for (i = 0; i < 3; i++)
+		empty_dir(d->store, i);
+	snprintf(dir, sizeof(dir), "%s", d->store);
+	if (daemon_start(d, dir, NULL) != 0)
+		tap_bail("ddtargetd did not restart (log: %s)", d->log);
+	fd = login(d);
+	ok(wire_commit(fd, f->su, "eio", 7000, 1, &f->good, NULL, msg) ==
+	   DDT_EIO && strstr(msg, "run a scrub") &&
+	   wire_lookup(fd, f->su, "eio", NULL) == DDT_ENOENT,
+	   "a metadata segment the target can no longer read: EIO, unbound: "
+	   "%s", msg);
+	close(fd);
+}
+
 int main(void)
 {
 	char *root = tap_tmpdir("commit");
@@ -498,6 +568,7 @@ int main(void)
 	test_seg_put_rules(fd, f);
 	close(fd);
 	test_old_trees(&d, f);
+	test_unreadable(&d, f);
 	st = daemon_stop(&d, SIGTERM);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "the daemon stops cleanly on SIGTERM");

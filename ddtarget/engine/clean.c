@@ -150,9 +150,9 @@ static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
 		rc = ddterr_set(-EINVAL, "metadata segment %s is larger than "
 				"any metadata segment can be (%d bytes)", hex,
 				TREE_MAX_SEG_LEN);
-	else if (rc == -EBADMSG)
-		rc = ddterr_set(-EIO, "metadata segment %s is damaged on the "
-				"target (%s): run a scrub", hex,
+	else if (rc == -EBADMSG || rc == -EIO)
+		rc = ddterr_set(-EIO, "metadata segment %s cannot be read on "
+				"the target (%s): run a scrub", hex,
 				ddterr_last(rc));
 	if (rc < 0) {
 		free(buf);
