@@ -255,8 +255,11 @@ tap_ok "a scrub then rebuilds what it lacks" \
 tap_ok "the directory is back, fragments and all" test -n "$(ls -A "$data/dir1" 2>/dev/null)"
 mkdir -p "$dir/aside"
 mv "$data/dir0" "$data/dir2" "$data/dir4" "$dir/aside/"
-head -c $((6 * 1024 * 1024)) /dev/urandom >"$v/newer.bin"
-run dg3 backup "$v" --su s2 --name three-gone -q
+# Only new data: an unchanged file's COMMIT would fail first, and rightly
+# so, on its tree's metadata segment, now unreadable (EIO).
+v3=$dir/three-gone
+mkdir -p "$v3" && head -c $((6 * 1024 * 1024)) /dev/urandom >"$v3/newer.bin"
+run dg3 backup "$v3" --su s2 --name three-gone -q
 tap_is "$rc" 1 "with three of six directories gone a backup is refused"
 tap_ok "saying too many are missing" grep -q "more than the 2 the erasure code covers" "$dir/dg3.err"
 restart_daemon

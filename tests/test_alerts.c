@@ -200,8 +200,26 @@ static void test_verdicts(void)
 	   strstr(v[0].text, "7 files"),
 	   "lost data: critical, naming the backup: %s", n ? v[0].text : "");
 	free(v);
+	memset(r, 0, sizeof(*r));
+	r->files_bad_tree = 2;
+	r->files_missing_segments = 1;
+	r->affected_backups = 1;
+	r->affected_files = 3;
+	r->naffected = 1;
+	snprintf(r->affected[0].su, sizeof(r->affected[0].su), "u");
+	snprintf(r->affected[0].backup, sizeof(r->affected[0].backup),
+		 "c@20240101T000000Z");
+	health_scrub_done(t, r);
+	alert_list(t, &v, &n);
+	ok(n == 1 && !strcmp(v[0].id, "scrub-lost") &&
+	   v[0].severity == DDT_SEV_CRITICAL &&
+	   strstr(v[0].text, "u/c@20240101T000000Z") &&
+	   strstr(v[0].text, "1 naming missing segments, 2 whose trees"),
+	   "files with missing segments or bad trees, no container lost: the "
+	   "same alert, naming the backup: %s", n ? v[0].text : "");
+	free(v);
 	r->rc = -ECANCELED;
-	r->st.nlost = 0;
+	r->affected_files = 0;
 	health_scrub_done(t, r);
 	ok(has(t, "scrub-lost", 0), "a cancelled scrub changes nothing");
 	r->rc = -EIO;

@@ -312,12 +312,12 @@ static size_t count_present(env *v, const uint64_t *blocks, size_t n)
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		uint8_t p;
+		uint32_t len = 0;
 		fp_t fp;
 
 		block_fp(blocks[i], &fp);
-		store_has_committing(v->s, &fp, 1, &p);
-		k += p;
+		store_lookup(v->s, &fp, 1, STORE_PIN_COMMIT, &len);
+		k += len > 0;
 	}
 	return k;
 }
@@ -559,6 +559,7 @@ static void test_stale_copy(void)
 	scan_rec *sr = xmalloc(sizeof(*sr));
 	ns_entry e = entry("x");
 	fp_t f, l;
+	uint32_t len;
 	uint8_t p;
 	env v;
 
@@ -591,7 +592,7 @@ static void test_stale_copy(void)
 	/* Block 7's lookup loads the old container's directory into the
 	 * locality cache; block 3 must not be found through it. */
 	ok(store_has(v.s, &l, 1, &p) == 0 && p, "block 7 still there");
-	ok(store_has_committing(v.s, &f, 1, &p) == 0 && !p,
+	ok(store_lookup(v.s, &f, 1, STORE_PIN_COMMIT, &len) == 0 && !len,
 	   "block 3 is gone, not served from its stale copy");
 	env_close(&v);
 	free(blk);

@@ -1,6 +1,7 @@
-/* test_fpcache.c - the locality cache finds what it holds, forgets whole
- * containers in LRU order, never forgets a pinned one, and its table stays
- * exact through growth and backward-shift deletion.
+/* test_fpcache.c - the locality cache finds what it holds (with each
+ * segment's raw length), forgets whole containers in LRU order, never
+ * forgets a pinned one, and its table stays exact through growth and
+ * backward-shift deletion.
  *
  * Besides the directed cases, a randomized run drives the cache and a
  * simple reference model (arrays and timestamps) with the same operations
@@ -20,21 +21,25 @@ static ctr_entry *make_ents(uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		rnd_fp(&e[i].fp);
 		e[i].off = i;
+		e[i].raw_len = 1 + (uint32_t)(rnd64() % (1u << 20));
 	}
 	return e;
 }
 
-/* How many of ents[0..n) are not found at (cid, their slot). */
+/* How many of ents[0..n) are not found at (cid, their slot), with their
+ * raw length. */
 static int misses(fpc *c, const ctr_entry *e, uint32_t n, uint64_t cid)
 {
 	int bad = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t got_cid = 0;
-		uint32_t got_slot = 0;
+		uint32_t got_slot = 0, got_len = 0;
 
-		if (fpc_lookup(c, &e[i].fp, &got_cid, &got_slot) != 1 ||
-		    got_cid != cid || got_slot != i)
+		if (fpc_lookup(c, &e[i].fp, &got_cid, &got_slot,
+			       &got_len) != 1 ||
+		    got_cid != cid || got_slot != i ||
+		    got_len != e[i].raw_len)
 			bad++;
 	}
 	return bad;
@@ -49,7 +54,7 @@ static int hits(fpc *c, const ctr_entry *e, uint32_t n)
 		uint64_t cid;
 		uint32_t slot;
 
-		found += fpc_lookup(c, &e[i].fp, &cid, &slot);
+		found += fpc_lookup(c, &e[i].fp, &cid, &slot, NULL);
 	}
 	return found;
 }
@@ -68,7 +73,7 @@ static void test_lru(void)
 	ok(fpc_containers(c) == 0 && fpc_fingerprints(c) == 0,
 	   "a new cache is empty");
 	rnd_fp(&other);
-	ok(fpc_lookup(c, &other, &cid, &slot) == 0, "lookup in an empty "
+	ok(fpc_lookup(c, &other, &cid, &slot, NULL) == 0, "lookup in an empty "
 	   "cache misses");
 	fpc_insert(c, 1, a, 100, 0);
 	fpc_insert(c, 2, b, 100, 0);
@@ -78,12 +83,12 @@ static void test_lru(void)
 	ok(misses(c, a, 100, 1) + misses(c, b, 100, 2) +
 	   misses(c, cc, 100, 3) == 0,
 	   "every inserted fingerprint hits with its cid and slot");
-	ok(fpc_lookup(c, &other, &cid, &slot) == 0,
+	ok(fpc_lookup(c, &other, &cid, &slot, NULL) == 0,
 	   "an unknown fingerprint misses");
 
 	/* Order now (most recent first): 3 2 1 -- the lookups above went
 	 * 1, 2, 3. Touch 1 so 2 is the least recent. */
-	fpc_lookup(c, &a[42].fp, &cid, &slot);
+	fpc_lookup(c, &a[42].fp, &cid, &slot, NULL);
 	fpc_insert(c, 4, d, 100, 0);
 	ok(fpc_containers(c) == 3 && !fpc_has_container(c, 2) &&
 	   fpc_has_container(c, 1) && fpc_has_container(c, 3) &&
@@ -97,8 +102,8 @@ static void test_lru(void)
 
 	/* Order: 4 3 1 (the misses() calls touched 1, 3, 4 in that order).
 	 * A hit on one fingerprint of 1 makes 3 the oldest. */
-	fpc_lookup(c, &a[0].fp, &cid, &slot);
-	fpc_lookup(c, &d[99].fp, &cid, &slot);
+	fpc_lookup(c, &a[0].fp, &cid, &slot, NULL);
+	fpc_lookup(c, &d[99].fp, &cid, &slot, NULL);
 	fpc_insert(c, 5, e, 100, 0);
 	ok(!fpc_has_container(c, 3) && fpc_has_container(c, 1) &&
 	   fpc_has_container(c, 4) && fpc_has_container(c, 5),
@@ -147,23 +152,24 @@ static void test_pinned(void)
 
 	/* The open container grows one segment at a time. */
 	for (int i = 0; i < NAPP; i++)
-		bad += fpc_append(c, 100, &app[i].fp) != 0;
+		bad += fpc_append(c, 100, &app[i].fp, app[i].raw_len) != 0;
 	ok(bad == 0, "fpc_append adds %d fingerprints to the pinned "
 	   "container", NAPP);
 	bad = 0;
 	for (int i = 0; i < NAPP; i++) {
 		uint64_t cid;
-		uint32_t slot;
+		uint32_t slot, len;
 
-		if (fpc_lookup(c, &app[i].fp, &cid, &slot) != 1 ||
-		    cid != 100 || slot != 50u + (uint32_t)i)
+		if (fpc_lookup(c, &app[i].fp, &cid, &slot, &len) != 1 ||
+		    cid != 100 || slot != 50u + (uint32_t)i ||
+		    len != app[i].raw_len)
 			bad++;
 	}
 	ok(bad == 0 && misses(c, p, 50, 100) == 0 &&
 	   fpc_fingerprints(c) == 70 + NAPP,
-	   "appended fingerprints hit at the next slots, the first 50 still "
-	   "hit (%d wrong)", bad);
-	ok(fpc_append(c, 999, &app[0].fp) == -ENOENT,
+	   "appended fingerprints hit at the next slots with their raw "
+	   "lengths, the first 50 still hit (%d wrong)", bad);
+	ok(fpc_append(c, 999, &app[0].fp, 1) == -ENOENT,
 	   "appending to an uncached container gives -ENOENT");
 
 	/* Unpinning makes it an ordinary, most recent member: the cache is
@@ -201,7 +207,7 @@ static void test_pinned(void)
 	fpc_insert(c, 300, NULL, 0, 1);
 	bad = 0;
 	for (int i = 0; i < 100; i++)
-		bad += fpc_append(c, 300, &app[i].fp) != 0;
+		bad += fpc_append(c, 300, &app[i].fp, app[i].raw_len) != 0;
 	ok(bad == 0 && misses(c, app, 100, 300) == 0,
 	   "an empty pinned container grows by fpc_append");
 	fpc_free(c);
@@ -335,7 +341,7 @@ static void test_model(void)
 			int rc;
 
 			rnd_fp(&f);
-			rc = fpc_append(c, (uint64_t)k, &f);
+			rc = fpc_append(c, (uint64_t)k, &f, 1);
 			if (!m->present) {
 				wrong += rc != -ENOENT;
 			} else if (m->n < 1200) {
@@ -365,7 +371,7 @@ static void test_model(void)
 			uint64_t cid = 0;
 			uint32_t slot = 0;
 
-			if (fpc_lookup(c, &m->fps[s], &cid, &slot) != 1 ||
+			if (fpc_lookup(c, &m->fps[s], &cid, &slot, NULL) != 1 ||
 			    cid != (uint64_t)k || slot != s)
 				wrong++;
 			if (!m->pinned)
@@ -377,7 +383,7 @@ static void test_model(void)
 			uint32_t slot;
 
 			rnd_fp(&f);
-			wrong += fpc_lookup(c, &f, &cid, &slot) != 0;
+			wrong += fpc_lookup(c, &f, &cid, &slot, NULL) != 0;
 			checks++;
 		}
 		/* The set of cached containers must match after every op. */
@@ -397,7 +403,7 @@ static void test_model(void)
 					uint32_t slot = 0;
 
 					if (fpc_lookup(c, &model[i].fps[s], &cid,
-						       &slot) != 1 ||
+						       &slot, NULL) != 1 ||
 					    cid != (uint64_t)i || slot != s)
 						wrong++;
 				}

@@ -272,6 +272,9 @@ static void test_lost(void)
 	   r->naffected == 0 && r->scrubs == 1 && !strcmp(r->phase, "done"),
 	   "a healthy store scrubs clean (%llu containers)",
 	   (unsigned long long)r->st.containers_checked);
+	ok(r->files_checked == 5 && r->files_missing_segments == 0 &&
+	   r->files_bad_tree == 0, "every file's tree is checked (%llu of 5)",
+	   (unsigned long long)r->files_checked);
 	ok(e.dones == 1 && e.last_rc == 0, "done() heard of it once");
 
 	cid0 = cid_of_block(&e, 0);
@@ -297,7 +300,9 @@ static void test_lost(void)
 	ok(a && a->files == 1, "and a backup of another unit sharing the data");
 	ok(!find(r, "u", b2), "the backup of other data is not");
 	ok(r->affected_backups == 3 && r->naffected == 3 &&
-	   r->affected_files == 3u + (unsigned)f2_hit,
+	   r->affected_files == 3u + (unsigned)f2_hit &&
+	   r->files_missing_segments == r->affected_files &&
+	   r->files_bad_tree == 0,
 	   "the totals add up (%llu files in %llu entries)",
 	   (unsigned long long)r->affected_files,
 	   (unsigned long long)r->affected_backups);

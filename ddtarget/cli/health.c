@@ -379,7 +379,11 @@ static void show_scrub(const scrub_view *x)
 	printf("%-17s%" PRIu64 " containers, %" PRIu64 " more with bad "
 	       "segments\n", "unrecoverable:",
 	       sv(x, "containers_unrecoverable"), sv(x, "containers_damaged"));
-	if (sv(x, "lost_containers"))
+	printf("%-17s%" PRIu64 " checked, %" PRIu64 " naming missing "
+	       "segments, %" PRIu64 " with trees that do not describe their "
+	       "data\n", "files:", sv(x, "files_checked"),
+	       sv(x, "files_missing_segments"), sv(x, "files_bad_tree"));
+	if (sv(x, "lost_containers") || sv(x, "affected_files"))
 		show_affected(x);
 	if (!x->s.running)
 		printf("%-17s%s\n", "result:", sv(x, "result") ? "failed" :
@@ -400,7 +404,7 @@ static int scrub_verdict(const scrub_view *x)
 		return ddterr_set(-(int)res, "%s", x->s.msg);
 	if (sv(x, "clean"))
 		return 0;
-	if (lost)
+	if (lost || sv(x, "affected_files"))
 		return ddterr_set(-EIO, "data lost in %" PRIu64 " containers, "
 				  "%" PRIu64 " files in %" PRIu64 " backups "
 				  "affected (restore the missing disks if you "

@@ -220,21 +220,28 @@ static void name_affected(const scr_report *r, char *buf, size_t cap)
 			 r->affected_backups - shown);
 }
 
+/* Lost containers, and files whose trees name segments the target does
+ * not hold or do not describe the file: one alert, naming the backups. */
 static void lost_alert(alert_table *t, const scr_report *r)
 {
-	char names[ALERT_TEXT_MAX + 1];
+	char names[ALERT_TEXT_MAX + 1], ctrs[64] = "";
 
-	if (!r->st.nlost) {
+	if (!r->st.nlost && !r->affected_files) {
 		alert_clear(t, "scrub-lost");
 		return;
 	}
 	name_affected(r, names, sizeof(names));
-	alert_raise(t, "scrub-lost", DDT_SEV_CRITICAL, "scrub found data lost "
-		    "in %zu containers, affecting %" PRIu64 " files in %" PRIu64
-		    " backups%s%s%s: restore the missing disks if you can, "
-		    "else back those files up again", r->st.nlost,
-		    r->affected_files, r->affected_backups,
-		    names[0] ? " (" : "", names, names[0] ? ")" : "");
+	if (r->st.nlost)
+		snprintf(ctrs, sizeof(ctrs), "%zu containers lost; ",
+			 r->st.nlost);
+	alert_raise(t, "scrub-lost", DDT_SEV_CRITICAL, "scrub found data lost: "
+		    "%s%" PRIu64 " files in %" PRIu64 " backups%s%s%s cannot "
+		    "be restored whole (%" PRIu64 " naming missing segments, %"
+		    PRIu64 " whose trees do not describe their data): restore "
+		    "the missing disks if you can, else back those files up "
+		    "again", ctrs, r->affected_files, r->affected_backups,
+		    names[0] ? " (" : "", names, names[0] ? ")" : "",
+		    r->files_missing_segments, r->files_bad_tree);
 }
 
 void health_scrub_done(alert_table *t, const scr_report *r)
@@ -256,7 +263,7 @@ void health_scrub_done(alert_table *t, const scr_report *r)
 	alert_clear(t, "journal-lost");
 	alert_clear(t, "journal-repaired");
 	lost_alert(t, r);
-	if (!s->nlost && !r->clean)
+	if (!s->nlost && !r->affected_files && !r->clean)
 		alert_raise(t, "scrub-unrepaired", DDT_SEV_WARNING, "scrub left "
 			    "%" PRIu64 " missing or damaged fragments%s and %"
 			    PRIu64 " badly indexed segments: %s", left,

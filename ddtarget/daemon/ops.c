@@ -762,6 +762,37 @@ static int fetch_meta(void *arg, const fp_t *fp, uint8_t **out,
 	return 0;
 }
 
+/* A READ's data segment, appended only if it has the bytes its parent in
+ * the tree gives it: a tree committed before COMMIT checked that (or
+ * damaged since) would otherwise hand the client holes or overlaps. */
+typedef struct read_put {
+	seg_put p;
+	uint64_t want;		/* the tree's figure */
+	int root;		/* a level-0 root: the figure is the size */
+} read_put;
+
+static int append_checked(void *arg, int codec, uint32_t raw,
+			  const void *data, uint32_t stored)
+{
+	read_put *q = arg;
+	char hex[FP_HEX_LEN + 1];
+
+	if (raw == q->want)
+		return append_seg(&q->p, codec, raw, data, stored);
+	fp_to_hex(q->p.fp, hex);
+	return ddterr_set(-EBADMSG, "the file's tree is damaged: data segment "
+			  "%s has %u bytes where %s says %" PRIu64, hex, raw,
+			  q->root ? "the file's size" : "its parent", q->want);
+}
+
+static int put_read_seg(ddtd *d, wbuf *w, const tree_entry *e, int root)
+{
+	read_put q = { .p = { .w = w, .fp = &e->fp }, .want = e->bytes,
+		       .root = root };
+
+	return store_peek(d->st, &e->fp, append_checked, &q);
+}
+
 static int op_read(ddtd *d, rbuf *r, wbuf *w)
 {
 	uint64_t ino = rb_u64(r), off = rb_u64(r);
@@ -794,11 +825,14 @@ static int op_read(ddtd *d, rbuf *r, wbuf *w)
 	}
 	rc = tree_map(&a.root, a.level, a.size, off, len, fetch_meta, d->st,
 		      segs, offs, READ_MAX_SEGS, &n);
+	if (rc == -EBADMSG)
+		rc = ddterr_set(rc, "the file's tree is damaged: %s",
+				ddterr_last(rc));
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		size_t before = w->len;
 
 		wb_u64(w, offs[i]);
-		rc = put_seg(d, w, &segs[i].fp, 0);
+		rc = put_read_seg(d, w, &segs[i], a.level == 0);
 		if (rc == 1) {		/* full: the rest in the next READ */
 			w->len = before;
 			rc = 0;

@@ -337,6 +337,9 @@ static void scrub_figures(wbuf *w, const scr_report *c, uint32_t *n)
 	ops_kv(w, n, "lost_containers", (uint64_t)s->nlost);
 	ops_kv(w, n, "lost_segments", c->lost_segments);
 	ops_kv(w, n, "unnamed_containers", c->unnamed_containers);
+	ops_kv(w, n, "files_checked", c->files_checked);
+	ops_kv(w, n, "files_missing_segments", c->files_missing_segments);
+	ops_kv(w, n, "files_bad_tree", c->files_bad_tree);
 	ops_kv(w, n, "affected_backups", c->affected_backups);
 	ops_kv(w, n, "affected_files", c->affected_files);
 	ops_kv(w, n, "elapsed_ms", (uint64_t)(s->seconds * 1000));

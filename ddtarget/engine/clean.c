@@ -28,7 +28,8 @@ struct cln {
 	/* Trees checked complete since the last clean began: only a clean
 	 * removes segments, so until the next one begins such a tree needs
 	 * no second walk (a backup re-commits every unchanged file). Keyed
-	 * by root, level and size together; cleared when a clean begins. */
+	 * by what was checked, root, level and size together
+	 * (tree_claim_key); cleared when a clean begins. */
 	pthread_mutex_t vmu;
 	fpset *verified;
 	pthread_mutex_t mu;	/* rep, thread state */
@@ -128,7 +129,8 @@ static void set_phase(cln *c, const char *phase)
 /* ---- the commit rule ---- */
 
 /* Metadata segments come from the store whole, decompressed and checked
- * against their fingerprints by store_read. */
+ * against their fingerprints by store_read. What the client named wrongly
+ * is -EINVAL or -ENOENT; what the target can no longer read is -EIO. */
 static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
 {
 	store *st = arg;
@@ -139,13 +141,19 @@ static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
 	if (!buf)
 		return -ENOMEM;
 	rc = store_read(st, fp, buf, TREE_MAX_SEG_LEN, out_len);
-	if (rc == -ENOENT) {
+	if (rc < 0)
 		fp_to_hex(fp, hex);
+	if (rc == -ENOENT)
 		rc = ddterr_set(-ENOENT, "metadata segment %s is not on the "
 				"target: send it before the commit", hex);
-	} else if (rc == -ENOBUFS)
-		rc = ddterr_set(-EBADMSG, "a tree's metadata segment is larger "
-				"than any metadata segment can be");
+	else if (rc == -ENOBUFS)
+		rc = ddterr_set(-EINVAL, "metadata segment %s is larger than "
+				"any metadata segment can be (%d bytes)", hex,
+				TREE_MAX_SEG_LEN);
+	else if (rc == -EBADMSG || rc == -EIO)
+		rc = ddterr_set(-EIO, "metadata segment %s cannot be read on "
+				"the target (%s): run a scrub", hex,
+				ddterr_last(rc));
 	if (rc < 0) {
 		free(buf);
 		return rc;
@@ -154,33 +162,19 @@ static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
 	return 0;
 }
 
-/* The verified set's key for a (sub)tree: its top fingerprint with its
- * level and bytes mixed in (a client may claim other figures for it). */
-static void verified_key(const fp_t *fp, int level, uint64_t bytes, fp_t *k)
+static int was_verified(cln *c, const fp_t *key)
 {
-	uint64_t w;
-
-	*k = *fp;
-	memcpy(&w, k->b, 8);
-	w ^= bytes * 0x9E3779B97F4A7C15ull ^ (uint64_t)level;
-	memcpy(k->b, &w, 8);
-}
-
-static int was_verified(cln *c, const fp_t *fp, int level, uint64_t bytes)
-{
-	fp_t k;
 	int hit;
 
 	if (!c->verified)
 		return 0;
-	verified_key(fp, level, bytes, &k);
 	pthread_mutex_lock(&c->vmu);
-	hit = fps_has(c->verified, &k);
+	hit = fps_has(c->verified, key);
 	pthread_mutex_unlock(&c->vmu);
 	return hit;
 }
 
-/* Remember keys[0..n) (made by verified_key) as complete trees. */
+/* Remember keys[0..n) (tree_claim_key's) as complete trees. */
 static void note_verified(cln *c, const fp_t *keys, size_t n)
 {
 	if (!c->verified)
@@ -194,35 +188,50 @@ static void note_verified(cln *c, const fp_t *keys, size_t n)
 	pthread_mutex_unlock(&c->vmu);
 }
 
+#define WANT_META	UINT64_MAX	/* a metadata segment: parsed, not sized */
+
 typedef struct check_ctx {
 	cln *c;
 	fp_t batch[HAS_BATCH];
+	uint64_t want[HAS_BATCH];	/* a data segment's bytes, as its
+					   parent says; or WANT_META */
 	uint32_t n;
+	int root_data;		/* batch[0] is a level-0 root */
 	fp_t *keys;		/* subtrees walked: remembered once all is well */
 	size_t nkeys, cap;
 	size_t walked;		/* nodes looked up */
 } check_ctx;
 
+/* Every node of the batch is on the target, and every data segment has
+ * exactly the bytes its parent (or, for a level-0 root, the entry's size)
+ * gives it: one off would leave a hole or an overlap in every read. */
 static int check_flush(check_ctx *x)
 {
-	uint8_t present[HAS_BATCH];
+	uint32_t raw[HAS_BATCH];
 	char hex[FP_HEX_LEN + 1];
 	int rc;
 
-	rc = store_has_committing(x->c->st, x->batch, x->n, present);
+	rc = store_lookup(x->c->st, x->batch, x->n, STORE_PIN_COMMIT, raw);
 	for (uint32_t i = 0; rc == 0 && i < x->n; i++) {
-		if (!present[i]) {
-			fp_to_hex(&x->batch[i], hex);
+		if (raw[i] && (x->want[i] == WANT_META || raw[i] == x->want[i]))
+			continue;
+		fp_to_hex(&x->batch[i], hex);
+		if (!raw[i])
 			rc = ddterr_set(-ENOENT, "segment %s is not on the "
 					"target: send it before the commit",
 					hex);
-		}
+		else
+			rc = ddterr_set(-EINVAL, "data segment %s has %u bytes "
+					"where %s says %llu", hex, raw[i],
+					x->root_data ? "the entry's size" :
+					"its parent",
+					(unsigned long long)x->want[i]);
 	}
 	x->n = 0;
 	return rc;
 }
 
-static int keep_key(check_ctx *x, const fp_t *fp, int level, uint64_t bytes)
+static int keep_key(check_ctx *x, const fp_t *key)
 {
 	if (x->nkeys == x->cap) {
 		size_t cap = x->cap ? x->cap * 2 : 64;
@@ -233,28 +242,35 @@ static int keep_key(check_ctx *x, const fp_t *fp, int level, uint64_t bytes)
 		x->keys = k;
 		x->cap = cap;
 	}
-	verified_key(fp, level, bytes, &x->keys[x->nkeys++]);
+	x->keys[x->nkeys++] = *key;
 	return 0;
 }
 
 /* Every node is looked up, metadata too (the walk read those, but a
  * lookup is what pins a segment during a clean), except the subtrees
- * checked complete since the last clean began. */
+ * checked complete, with these very figures, since the last clean began. */
 static int check_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
 {
 	check_ctx *x = arg;
+	fp_t key;
 	int rc;
 
-	if (level > 0 && was_verified(x->c, fp, level, bytes))
-		return TREE_WALK_SKIP;
-	if (level > 0 && (rc = keep_key(x, fp, level, bytes)) < 0)
-		return rc;
+	if (level > 0) {
+		if ((rc = tree_claim_key(fp, level, bytes, &key)) < 0)
+			return rc;
+		if (was_verified(x->c, &key))
+			return TREE_WALK_SKIP;
+		if ((rc = keep_key(x, &key)) < 0)
+			return rc;
+	}
 	x->walked++;
+	x->want[x->n] = level > 0 ? WANT_META : bytes;
 	x->batch[x->n++] = *fp;
 	return x->n == HAS_BATCH ? check_flush(x) : 0;
 }
 
-/* The tree under root is complete, adds up to size, and is on the target. */
+/* The tree under root is complete, adds up to size, and is on the target.
+ * A tree that does not parse or add up is the client's mistake: -EINVAL. */
 static int check_tree(check_ctx *x, const fp_t *root, uint8_t level,
 		      uint64_t size)
 {
@@ -270,6 +286,7 @@ static int check_tree(check_ctx *x, const fp_t *root, uint8_t level,
 	if (level > TREE_MAX_LEVEL)
 		return ddterr_set(-EINVAL, "tree level %u is over %d", level,
 				  TREE_MAX_LEVEL);
+	x->root_data = level == 0;
 	if (level == 0)
 		rc = check_visit(x, 0, root, size);
 	else
@@ -277,6 +294,9 @@ static int check_tree(check_ctx *x, const fp_t *root, uint8_t level,
 			       check_visit, x);
 	if (rc == 0 && x->n)
 		rc = check_flush(x);
+	x->n = 0;
+	if (rc == -EBADMSG)	/* tree_walk's: the tree, not the target */
+		rc = ddterr_set(-EINVAL, "%s", ddterr_last(rc));
 	return rc;
 }
 
@@ -284,14 +304,18 @@ int cln_commit(cln *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
 	       ddt_attr *out)
 {
 	check_ctx *x = calloc(1, sizeof(*x));
+	size_t i;
 	int rc = 0;
 
 	if (!x)
 		return -ENOMEM;
 	x->c = c;
 	pthread_rwlock_rdlock(&c->gate);
-	for (size_t i = 0; rc == 0 && i < n; i++)
+	for (i = 0; rc == 0 && i < n; i++)
 		rc = check_tree(x, &e[i].root, e[i].level, e[i].size);
+	if (rc < 0 && rc != -ENOMEM)
+		rc = ddterr_set(rc, "\"%s\": %s", e[i - 1].name,
+				ddterr_last(rc));
 	/* Present is not yet durable: another session may have staged a
 	 * segment this file shares. (A remembered tree was durable when it
 	 * was first checked.) */

@@ -1,14 +1,25 @@
 /* scrub.h - the daemon's scrub job: the store's scrub and repair
  * (store_scrub) run on a thread of its own, with a status report to poll,
- * and, when data turns out lost, the backups it belongs to.
+ * then every file's tree checked, naming the backups of the files that
+ * cannot be restored whole.
  *
- * The store knows containers, not files. When a scrub leaves containers
- * unrecoverable (fewer than k good fragments) or damaged (segments no
- * repair could fix), their fingerprints (store_ctr_fps, from the index
- * record, which survives the fragments) go into an exact set, and every
- * file of every storage unit is checked against it: a file is affected
- * when its tree names a lost segment or one of its metadata segments
- * cannot be read. Files are counted per backup; files of a unit that lie
+ * The store knows containers, not files. After the containers, every
+ * file of every storage unit has its tree checked as COMMIT checks it
+ * (PROTOCOL.md section 6): a file is affected when its tree names a
+ * segment the store does not hold, or holds in a container the scrub
+ * left unrecoverable (fewer than k good fragments) or damaged (segments no
+ * repair could fix; store_ctr_fps names them from the index record, which
+ * survives the fragments), or a metadata segment that cannot be read
+ * (missing segments); or when a metadata segment does not parse or add
+ * up, a data segment has other bytes than its parent gives it, or the
+ * root does not describe the file's size (a bad tree). Metadata segments
+ * are judged once per claim (fingerprint, level, bytes), since files and
+ * backups share most of their trees, and those the containers' pass
+ * decoded are kept (up to a budget) rather than read a second time from
+ * their containers, which every backup's metadata is spread over. Each
+ * file is judged once, in a scan of the namespace's inodes; then, only if
+ * any is wrong, the units are walked by name to count the wrong files per
+ * backup (a file with two names counts twice); files of a unit that lie
  * outside its backups count under the backup "". */
 #ifndef SCRUB_H
 #define SCRUB_H
@@ -25,7 +36,7 @@
 typedef struct scr scr;
 
 /* Files of one backup (or of a unit outside its backups: backup "")
- * whose data a scrub found lost. */
+ * whose trees a scrub found missing segments or wrong. */
 typedef struct scr_affected {
 	char su[DDT_MAX_NAME + 1];
 	char backup[DDT_MAX_NAME + 1];
@@ -35,7 +46,8 @@ typedef struct scr_affected {
 typedef struct scr_report {
 	int running;
 	int repair;		/* of the current or last scrub */
-	/* idle, start, scrub, affected, done, failed */
+	/* idle, start, scrub, trees (checking every file's tree),
+	 * affected (naming the backups of files found wrong), done, failed */
 	char phase[16];
 	int64_t started, finished;	/* ns since the epoch; 0: not yet */
 	/* The store's figures, as they grow; lost_cids is always NULL in a
@@ -43,13 +55,21 @@ typedef struct scr_report {
 	store_scrub_report st;
 	uint64_t lost_segments;	/* fingerprints in the lost containers */
 	uint64_t unnamed_containers;	/* lost, and their record too */
+	uint64_t files_checked;		/* files with data whose trees were
+					   checked, each once */
+	/* Names (as in affected[]) of files whose trees name segments not
+	 * held, lost or unreadable; or do not describe the file. The first
+	 * problem found decides which count a file is in. */
+	uint64_t files_missing_segments;
+	uint64_t files_bad_tree;
 	uint64_t affected_backups;	/* entries found, even past the list */
-	uint64_t affected_files;	/* in all of them */
+	uint64_t affected_files;	/* in all of them: the two above */
 	size_t naffected;	/* entries in affected[] */
 	scr_affected affected[SCR_AFFECTED_MAX];
 	uint64_t scrubs;	/* completed since the daemon started */
 	int rc;			/* the last one's: 0, -ECANCELED, -errno */
-	int clean;		/* the last scrub left nothing wrong behind */
+	int clean;		/* the last scrub left nothing wrong behind,
+				   and found every file's tree whole */
 	char msg[1024];		/* its summary, or why it failed */
 } scr_report;
 

@@ -3,7 +3,8 @@
  *
  * The table holds 16-byte entries (the fingerprint's 64-bit hash, the owning
  * record and the slot); the full fingerprint lives once, in its record's
- * array, and is compared only when the hash matches. Linear probing keeps a
+ * array beside the segment's raw length, and is compared only when the
+ * hash matches. Linear probing keeps a
  * probe within one or two cache lines, and deletion shifts later entries back
  * (no tombstones), so evicting a container leaves the table as if it had
  * never been there. The handful of records is scanned linearly by cid: that
@@ -16,9 +17,16 @@
 
 #define NIL UINT32_MAX
 
+/* A cached segment: its name, and its raw length for the lookups that
+ * check a tree's figures (store_lookup). */
+typedef struct fpc_seg {
+	fp_t fp;
+	uint32_t raw_len;
+} fpc_seg;
+
 typedef struct fpc_rec {
 	uint64_t cid;
-	fp_t *fps;
+	fpc_seg *segs;
 	uint32_t n, cap;
 	int used, pinned;
 	uint32_t prev, next;	/* LRU list: head is most recent */
@@ -73,7 +81,7 @@ void fpc_free(fpc *c)
 	if (!c)
 		return;
 	for (uint32_t i = 0; i < c->nrecs; i++)
-		free(c->recs[i].fps);
+		free(c->recs[i].segs);
 	free(c->recs);
 	free(c->tab);
 	free(c);
@@ -193,7 +201,8 @@ static void tab_remove(fpc *c, uint64_t h, uint32_t rec, uint32_t slot)
 	}
 }
 
-int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot)
+int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot,
+	       uint32_t *out_raw_len)
 {
 	uint64_t h = fp_hash64(fp);
 	size_t mask = c->tab_size - 1, i = probe_start(c, h);
@@ -205,7 +214,7 @@ int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot)
 		if (s->h != h)
 			continue;
 		r = &c->recs[s->rec];
-		if (!fp_equal(&r->fps[s->slot], fp))
+		if (!fp_equal(&r->segs[s->slot].fp, fp))
 			continue;
 		if (c->head != s->rec && !r->pinned) {
 			lru_unlink(c, s->rec);
@@ -213,6 +222,8 @@ int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot)
 		}
 		*out_cid = r->cid;
 		*out_slot = s->slot;
+		if (out_raw_len)
+			*out_raw_len = r->segs[s->slot].raw_len;
 		return 1;
 	}
 	return 0;
@@ -223,12 +234,12 @@ static void drop_rec(fpc *c, uint32_t i)
 	fpc_rec *r = &c->recs[i];
 
 	for (uint32_t s = 0; s < r->n; s++)
-		tab_remove(c, fp_hash64(&r->fps[s]), i, s);
+		tab_remove(c, fp_hash64(&r->segs[s].fp), i, s);
 	if (!r->pinned) {
 		lru_unlink(c, i);
 		c->unpinned--;
 	}
-	free(r->fps);
+	free(r->segs);
 	memset(r, 0, sizeof(*r));
 	r->prev = r->next = NIL;
 }
@@ -272,15 +283,16 @@ int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
 	r = &c->recs[i];
 	memset(r, 0, sizeof(*r));
 	r->cap = n ? n : 16;
-	r->fps = malloc(r->cap * sizeof(fp_t));
-	if (!r->fps)
+	r->segs = malloc(r->cap * sizeof(*r->segs));
+	if (!r->segs)
 		return -ENOMEM;
 	r->cid = cid;
 	r->used = 1;
 	r->pinned = !!pinned;	/* fpc_pin compares with !!pinned */
 	r->prev = r->next = NIL;
 	for (uint32_t s = 0; s < n; s++) {
-		r->fps[s] = ents[s].fp;
+		r->segs[s].fp = ents[s].fp;
+		r->segs[s].raw_len = ents[s].raw_len;
 		if (!ents[s].moved)	/* superseded: not to be found here */
 			tab_put(c, fp_hash64(&ents[s].fp), i, s);
 	}
@@ -292,7 +304,7 @@ int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
 	return 0;
 }
 
-int fpc_append(fpc *c, uint64_t cid, const fp_t *fp)
+int fpc_append(fpc *c, uint64_t cid, const fp_t *fp, uint32_t raw_len)
 {
 	uint32_t i = find_rec(c, cid);
 	fpc_rec *r;
@@ -303,14 +315,16 @@ int fpc_append(fpc *c, uint64_t cid, const fp_t *fp)
 		return -ENOMEM;
 	r = &c->recs[i];
 	if (r->n == r->cap) {
-		fp_t *nf = realloc(r->fps, (size_t)r->cap * 2 * sizeof(fp_t));
+		fpc_seg *ns = realloc(r->segs, (size_t)r->cap * 2 *
+				      sizeof(*ns));
 
-		if (!nf)
+		if (!ns)
 			return -ENOMEM;
-		r->fps = nf;
+		r->segs = ns;
 		r->cap *= 2;
 	}
-	r->fps[r->n] = *fp;
+	r->segs[r->n].fp = *fp;
+	r->segs[r->n].raw_len = raw_len;
 	tab_put(c, fp_hash64(fp), i, r->n);
 	r->n++;
 	return 0;

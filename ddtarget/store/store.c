@@ -36,16 +36,17 @@
 
 /* ---- lookup ---- */
 
-/* Where a fingerprint is stored: 1 and its location, 0 if absent, or an
- * index error. An index hit loads the fingerprints of the whole container
- * into the locality cache, because its neighbours are asked for next. */
-int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
-		      uint32_t *slot)
+/* Where a fingerprint is stored: 1 and its location (and, if raw_len is
+ * not NULL, its raw length), 0 if absent, or an index error. An index hit
+ * loads the fingerprints of the whole container into the locality cache,
+ * because its neighbours are asked for next. */
+int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
+			  uint32_t *slot, uint32_t *raw_len)
 {
 	idx_ctr c;
-	int rc;
+	int rc, cached;
 
-	if (fpc_lookup(s->fc, fp, cid, slot)) {
+	if (fpc_lookup(s->fc, fp, cid, slot, raw_len)) {
 		s->run.cache_hits++;
 		return 1;
 	}
@@ -55,14 +56,35 @@ int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 	}
 	s->run.index_lookups++;
 	rc = idx_get_fp(s->ix, fp, cid, slot);
-	if (rc <= 0 || fpc_has_container(s->fc, *cid))
+	cached = rc == 1 && fpc_has_container(s->fc, *cid);
+	if (rc <= 0 || (cached && !raw_len))
 		return rc;
-	if (idx_get_ctr(s->ix, *cid, 1, &c) == 0) {
-		/* A cache that cannot grow only costs speed. */
+	/* The container's record: its neighbours for the cache, and fp's
+	 * length (even when the container is cached already, but without
+	 * fp: a rare case, not worth a second path). */
+	rc = idx_get_ctr(s->ix, *cid, 1, &c);
+	if (rc < 0 && !raw_len)
+		return 1;	/* present all the same; only speed suffers */
+	if (rc == -ENOENT)
+		return 0;	/* dropped by cleaning since idx_get_fp */
+	if (rc < 0)
+		return rc;
+	if (raw_len && *slot >= c.nseg)
+		rc = ddterr_set(-EIO, "index: container %llu has no slot %u",
+				(unsigned long long)*cid, *slot);
+	else if (raw_len)
+		*raw_len = c.ents[*slot].raw_len;
+	/* A cache that cannot grow only costs speed. */
+	if (rc == 0 && !cached)
 		(void)fpc_insert(s->fc, *cid, c.ents, c.nseg, 0);
-		idx_ctr_free(&c);
-	}
-	return 1;
+	idx_ctr_free(&c);
+	return rc < 0 ? rc : 1;
+}
+
+int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
+		      uint32_t *slot)
+{
+	return sto_lookup_len_locked(s, fp, cid, slot, NULL);
 }
 
 /* A writer was told fp is present: while a clean runs, it must stay. A pin
@@ -75,21 +97,27 @@ void sto_pin_locked(store *s, const fp_t *fp, int told)
 		s->pin_failed = 1;
 }
 
-static int has_pinning(store *s, const fp_t *fps, size_t n, uint8_t *present,
-		       int told)
+/* Look fps[0..n) up in one hold of the lock: present[i] and raw_len[i]
+ * (either may be NULL; raw_len[i] is 0 when absent), pinning as pin says. */
+static int lookup_batch(store *s, const fp_t *fps, size_t n, store_pin pin,
+			uint8_t *present, uint32_t *raw_len)
 {
 	uint64_t cid;
-	uint32_t slot;
+	uint32_t slot, len = 0;
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		rc = sto_lookup_locked(s, &fps[i], &cid, &slot);
+		rc = sto_lookup_len_locked(s, &fps[i], &cid, &slot,
+					   raw_len ? &len : NULL);
 		if (rc < 0)
 			break;
-		present[i] = (uint8_t)rc;
-		if (rc)
-			sto_pin_locked(s, &fps[i], told);
+		if (present)
+			present[i] = (uint8_t)rc;
+		if (raw_len)
+			raw_len[i] = rc ? len : 0;
+		if (rc && pin != STORE_PIN_NONE)
+			sto_pin_locked(s, &fps[i], pin == STORE_PIN_TOLD);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -98,44 +126,64 @@ static int has_pinning(store *s, const fp_t *fps, size_t n, uint8_t *present,
 
 int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present)
 {
-	return has_pinning(s, fps, n, present, 1);
+	return lookup_batch(s, fps, n, STORE_PIN_TOLD, present, NULL);
 }
 
-int store_has_committing(store *s, const fp_t *fps, size_t n,
-			 uint8_t *present)
+int store_lookup(store *s, const fp_t *fps, size_t n, store_pin pin,
+		 uint32_t *raw_len)
 {
-	return has_pinning(s, fps, n, present, 0);
+	return lookup_batch(s, fps, n, pin, NULL, raw_len);
 }
 
 /* ---- the write path ---- */
 
-/* The segment must decode to raw_len bytes that hash to its name. */
+/* The fields a writer gave segment i, before anything is decoded: a
+ * writer's mistake, -EINVAL naming the segment and the figures. */
+static int check_fields(const store_seg *g, size_t i)
+{
+	char hex[FP_HEX_LEN + 1];
+
+	fp_to_hex(&g->fp, hex);
+	if (g->codec < 0 || g->codec >= CODEC_COUNT)
+		return ddterr_set(-EINVAL, "segment %zu (%.16s): unknown codec "
+				  "%d", i, hex, g->codec);
+	if (g->raw_len == 0 || g->raw_len > CDC_MAX_LIMIT)
+		return ddterr_set(-EINVAL, "segment %zu (%.16s): raw_len %u is "
+				  "not 1 to %u", i, hex, g->raw_len,
+				  CDC_MAX_LIMIT);
+	if (g->codec == CODEC_NONE ? g->stored_len != g->raw_len :
+	    g->stored_len == 0 || g->stored_len > codec_bound(g->raw_len))
+		return ddterr_set(-EINVAL, "segment %zu (%.16s): stored_len %u "
+				  "does not fit raw_len %u with codec %s", i,
+				  hex, g->stored_len, g->raw_len,
+				  codec_name(g->codec));
+	if (!g->data)
+		return ddterr_set(-EINVAL, "segment %zu (%.16s): no data", i,
+				  hex);
+	return 0;
+}
+
+/* The segment (its fields checked) must decode to raw_len bytes that
+ * hash to its name; bytes that do not are -EBADMSG. */
 static int verify_seg(const store_seg *g, size_t i, uint8_t *scratch)
 {
+	char hex[FP_HEX_LEN + 1];
 	fp_t got;
 	int rc;
 
-	if (g->raw_len == 0 || g->raw_len > CDC_MAX_LIMIT ||
-	    g->codec < 0 || g->codec >= CODEC_COUNT || !g->data ||
-	    g->stored_len > codec_bound(g->raw_len))
-		return ddterr_set(-EBADMSG, "segment %zu: malformed (codec %d, "
-				  "%u bytes stored, %u raw)", i, g->codec,
-				  g->stored_len, g->raw_len);
+	fp_to_hex(&g->fp, hex);
 	rc = codec_decompress(g->codec, g->data, g->stored_len, scratch,
 			      g->raw_len);
 	if (rc < 0)
-		return ddterr_set(-EBADMSG, "segment %zu: does not decompress "
-				  "with %s", i, codec_name(g->codec));
+		return ddterr_set(-EBADMSG, "segment %zu (%.16s): does not "
+				  "decompress with %s to %u bytes", i, hex,
+				  codec_name(g->codec), g->raw_len);
 	rc = fp_compute(&got, scratch, g->raw_len);
 	if (rc < 0)
 		return rc;
-	if (!fp_equal(&got, &g->fp)) {
-		char hex[FP_HEX_LEN + 1];
-
-		fp_to_hex(&g->fp, hex);
+	if (!fp_equal(&got, &g->fp))
 		return ddterr_set(-EBADMSG, "segment %zu: bytes do not match "
 				  "fingerprint %s", i, hex);
-	}
 	return 0;
 }
 
@@ -286,12 +334,26 @@ int sto_append_locked(store *s, const store_seg *g, put_sync *ps)
 		b->data_len -= g->stored_len;
 		return rc;
 	}
-	if (fpc_append(s->fc, b->cid, &g->fp) < 0)
+	if (fpc_append(s->fc, b->cid, &g->fp, g->raw_len) < 0)
 		/* Rebuild the cache record, slots in step; if even that
 		 * fails, reads check fingerprints and only speed suffers. */
 		(void)fpc_insert(s->fc, b->cid, b->ents, b->n, 1);
 	bloom_add(s->bl, &g->fp);
 	return note_ticket(ps, s->open->j, ticket);
+}
+
+/* A duplicate's bytes are never decoded, but its length is known: one
+ * that differs from the stored segment's cannot be its bytes. */
+static int check_dup_len(const store_seg *g, size_t i, uint32_t held)
+{
+	char hex[FP_HEX_LEN + 1];
+
+	if (g->raw_len == held)
+		return 0;
+	fp_to_hex(&g->fp, hex);
+	return ddterr_set(-EBADMSG, "segment %zu: raw_len %u, but the target "
+			  "holds fingerprint %s with %u bytes", i, g->raw_len,
+			  hex, held);
 }
 
 /* Which segments of the batch the store lacks (isnew[i]), under the lock.
@@ -300,23 +362,32 @@ static int find_new(store *s, const store_seg *segs, size_t n,
 		    uint8_t *isnew, size_t *out_nnew)
 {
 	uint64_t cid;
-	uint32_t slot;
+	uint32_t slot, held = 0;
 	size_t nnew = 0;
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < n; i++) {
-		rc = sto_lookup_locked(s, &segs[i].fp, &cid, &slot);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = sto_lookup_len_locked(s, &segs[i].fp, &cid, &slot, &held);
 		if (rc < 0)
 			break;
 		isnew[i] = rc == 0;
 		if (rc)
 			sto_pin_locked(s, &segs[i].fp, 1);
 		nnew += isnew[i];
-		rc = 0;
+		rc = rc ? check_dup_len(&segs[i], i, held) : 0;
 	}
 	pthread_mutex_unlock(&s->lock);
 	*out_nnew = nnew;
+	return rc;
+}
+
+static int check_all_fields(const store_seg *segs, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = check_fields(&segs[i], i);
 	return rc;
 }
 
@@ -388,6 +459,9 @@ int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 	uint8_t *isnew;
 	int rc, rc2;
 
+	rc = check_all_fields(segs, n);
+	if (rc < 0)
+		return rc;
 	isnew = malloc(n ? n : 1);
 	if (!isnew)
 		return -ENOMEM;

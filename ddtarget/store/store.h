@@ -79,17 +79,31 @@ typedef struct store_seg {
  * the locality cache most old ones; only the rest reach the index. */
 int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present);
 
-/* store_has for a commit checking that a file's tree is all there. A
- * store_has answer (like a duplicate in store_put) tells a writer it need
- * not send a segment, so cleaning protects such segments until the clean
- * after next; a commit's check protects them only while a clean runs,
- * since once committed the file itself keeps them. */
-int store_has_committing(store *s, const fp_t *fps, size_t n,
-			 uint8_t *present);
+/* How a lookup protects what it finds while a clean runs. A store_has
+ * answer (like a duplicate in store_put) tells a writer it need not send a
+ * segment, so cleaning protects such segments until the clean after next
+ * (STORE_PIN_TOLD); a commit checking that a file's tree is all there
+ * protects them only while a clean runs, since once committed the file
+ * itself keeps them (STORE_PIN_COMMIT); a check that tells nobody they may
+ * skip a segment, a scrub's, protects nothing (STORE_PIN_NONE). */
+typedef enum store_pin {
+	STORE_PIN_TOLD,
+	STORE_PIN_COMMIT,
+	STORE_PIN_NONE,
+} store_pin;
 
-/* Store a batch. Each segment is decompressed and hashed first; if any does
- * not hash to its fingerprint (or is malformed) nothing of the batch is
- * stored and -EBADMSG names it. Segments already present are skipped; new
+/* For each of fps[0..n), raw_len[i] = the raw length of the segment if the
+ * store holds it, else 0: store_has's lookup (the Bloom filter, the
+ * locality cache, the index, one batch under one lock) with the figure a
+ * tree check compares with what the segment's parent says of it. */
+int store_lookup(store *s, const fp_t *fps, size_t n, store_pin pin,
+		 uint32_t *raw_len);
+
+/* Store a batch. Each new segment's fields are checked (a codec, raw_len
+ * and stored_len that do not fit together are -EINVAL), then it is
+ * decompressed and hashed (bytes that do not decompress to raw_len, or do
+ * not hash to the fingerprint, are -EBADMSG); if any fails, nothing of the
+ * batch is stored and the message names it. Segments already present are skipped; new
  * ones are refused with -ENOSPC ("store full") while a disk is within its
  * reserve of full, before it actually is. When
  * put returns 0 every segment of the batch is durable. *out_new (may be
@@ -157,9 +171,9 @@ void store_geometry(const store *s, int *out_k, int *out_m, int *out_ndirs);
 /* ---- cleaning (store_gc.c) ----
  * The store's half of garbage collection; the cleaner (engine/clean.h)
  * decides what is live. Between store_gc_begin() and store_gc_end() every
- * fingerprint a lookup reports present (store_has, store_has_committing,
- * or a duplicate in store_put) is pinned: a writer who was told "the
- * target has it" may commit a file that needs it, so it is never dropped
+ * fingerprint a lookup reports present (store_has; store_lookup, unless
+ * with STORE_PIN_NONE; a duplicate in store_put) is pinned: a writer told
+ * "the target has it" may commit a file that needs it, so it is never dropped
  * in this clean. What writers were told since the previous clean began is
  * kept too (a Bloom filter), so that a backup deduplicating just before a
  * clean starts does not have to send its segments again. Only
@@ -261,6 +275,13 @@ typedef struct store_scrub_opts {
 	/* Called after every container with the running report. */
 	void (*progress)(void *arg, const store_scrub_report *r);
 	void *progress_arg;
+	/* Called with every segment that hashed right as first decoded, its
+	 * raw bytes valid only during the call: a caller that checks files'
+	 * trees next keeps the metadata segments rather than read their
+	 * containers a second time. May be NULL. */
+	void (*segment)(void *arg, const fp_t *fp, const uint8_t *raw,
+			uint32_t raw_len);
+	void *segment_arg;
 	/* Set (by another thread or a signal) to stop between containers. */
 	const volatile sig_atomic_t *cancel;
 } store_scrub_opts;

@@ -168,6 +168,8 @@ int sto_rotate_locked(store *s);
 /* store.c */
 int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 		      uint32_t *slot);
+int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
+			  uint32_t *slot, uint32_t *raw_len);
 void sto_pin_locked(store *s, const fp_t *fp, int told);
 int sto_check_space(store *s, int cleaning);
 int sto_append_locked(store *s, const store_seg *g, put_sync *ps);

@@ -195,6 +195,9 @@ static uint64_t bad_segments(scrub *sc, const idx_ctr *c, ctr_view *view)
 		    fp_compute(&got, sc->scratch, e->raw_len) < 0 ||
 		    !fp_equal(&got, &e->fp))
 			bad++;
+		else if (sc->o->segment)
+			sc->o->segment(sc->o->segment_arg, &e->fp, sc->scratch,
+				       e->raw_len);
 	}
 	return bad;
 }

@@ -4,9 +4,11 @@
  * writes their windows in order, so a restore streams.
  *
  * The target has checked every segment against its fingerprint; here the
- * only checks are codec_decompress()'s (the length comes out right) and
- * that the segments cover the range without a gap, so a damaged or
- * confused reply can never leave stale bytes in the caller's buffer. */
+ * checks are codec_decompress()'s (the length comes out right) and that
+ * the segments tile the range: the first starts at or before it, each
+ * next one where the last ended, none past the file's end. A damaged
+ * tree or a confused reply (a gap, an overlap) fails the read rather than
+ * leave stale or shifted bytes in the caller's buffer. */
 #include "conn.h"
 
 #include <errno.h>
@@ -57,12 +59,22 @@ static int rd_seg(rd_range *q, uint64_t so, int codec, uint32_t raw,
 
 	if (q->pos >= q->end || so >= q->end)
 		return 0;	/* past what was asked: not ours to use */
+	/* Only the range's first segment may start before where it is due
+	 * (at a boundary before the range); every later one starts exactly
+	 * where the last one ended. */
 	if (raw == 0 || raw > CDC_MAX_LIMIT || so > q->pos ||
-	    so + raw <= q->pos)
+	    so + raw <= q->pos || (q->pos != q->off && so != q->pos))
 		return ddterr_set(-EBADMSG, "READ of inode %" PRIu64 ": the "
 				  "target sent a %u-byte segment at offset %"
-				  PRIu64 " where offset %" PRIu64 " was due",
-				  q->ino, raw, so, q->pos);
+				  PRIu64 " where offset %" PRIu64 " was due "
+				  "(the file's tree is damaged)", q->ino, raw,
+				  so, q->pos);
+	if (so + raw > q->size)
+		return ddterr_set(-EBADMSG, "READ of inode %" PRIu64 ": the "
+				  "target sent a %u-byte segment at offset %"
+				  PRIu64 ", past the file's %" PRIu64 " bytes "
+				  "(the file's tree is damaged)", q->ino, raw,
+				  so, q->size);
 	to = so + raw < q->end ? so + raw : q->end;
 	if (so == from && to == so + raw) {
 		out = q->dst + (from - q->off);	/* whole: in place */

@@ -300,6 +300,16 @@ fail:
 	return rc;
 }
 
+int tree_claim_key(const fp_t *fp, int level, uint64_t bytes, fp_t *out)
+{
+	uint8_t claim[FP_LEN + 1 + 8];
+
+	memcpy(claim, fp->b, FP_LEN);
+	claim[FP_LEN] = (uint8_t)level;
+	put_le64(claim + FP_LEN + 1, bytes);
+	return fp_compute(out, claim, sizeof(claim));
+}
+
 /* A file's root as the caller gave it: nothing to fetch yet, but a level
  * out of range or an empty file with a tree under it can only be wrong. */
 static int check_root(const fp_t *root, int level, uint64_t size)

@@ -63,6 +63,13 @@ int tree_parse(const uint8_t *raw, size_t len, int want_level,
  * (TREE_HDR_LEN + n * TREE_ENTRY_LEN bytes). For tests and tools. */
 size_t tree_encode(int level, const tree_entry *e, uint32_t n, uint8_t *out);
 
+/* A fingerprint standing for the claim "fp is a node at level covering
+ * bytes of the file", into *out: the SHA-256 of the three. A set of claims
+ * checked already (a commit's, a scrub's) is keyed by it, so a subtree
+ * checked with one level or length is never taken as checked with another.
+ * 0, or fp_compute's error. */
+int tree_claim_key(const fp_t *fp, int level, uint64_t bytes, fp_t *out);
+
 /* Fetch the raw (decompressed, verified) bytes of the segment fp into a
  * malloc'd buffer. The reader supplies it: a store lookup on the target, a
  * SEG_GET on a client. */
