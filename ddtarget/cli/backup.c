@@ -227,11 +227,14 @@ static void set_again_line(const bk *b, const char *id)
 	int n;
 
 	if (id)
+		/* The removal the first signal started may or may not have
+		 * reached the target: say both. */
 		n = snprintf(bk_again, sizeof(bk_again), "%s%s: interrupted "
-			     "again: stopped at once; backup %s is left "
-			     "incomplete (remove it with 'ddt rm %s --su %s')\n",
+			     "again: stopped at once; backup %s may be left "
+			     "incomplete (if 'ddt list --su %s' shows it, remove "
+			     "it with 'ddt rm %s --su %s')\n",
 			     isatty(STDERR_FILENO) ? "\r\033[K" : "", PROG,
-			     id, id, b->o->su);
+			     id, b->o->su, id, b->o->su);
 	else
 		n = snprintf(bk_again, sizeof(bk_again), "%s: interrupted "
 			     "again: stopped at once\n", PROG);

@@ -602,7 +602,7 @@ static const cmd cmds[] = {
 	  "some entries could not be read or stored (each named in a warning);\n"
 	  "1, the backup failed; 130 or 143, SIGINT or SIGTERM stopped it and\n"
 	  "the incomplete backup was removed (a second signal stops at once\n"
-	  "and leaves it).\n" },
+	  "and may leave it).\n" },
 	{ "list", cmd_list, 0, 0, OP_SU, OP_SU,
 	  "--su SU",
 	  "List the backups in storage unit SU, oldest first, with when each\n"
