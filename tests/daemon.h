@@ -1,7 +1,8 @@
 /* daemon.h - start a real ddtargetd for a test: its own store directory
  * and a free loopback port, the admin password it generated, and a clean
- * stop (SIGTERM) or a crash (SIGKILL). Tests run in parallel, so nothing
- * here is shared between them. */
+ * stop (SIGTERM) or a crash (SIGKILL); with ddtc.h included first, the
+ * client library logged in to it. Tests run in parallel, so nothing here
+ * is shared between them. */
 #ifndef TEST_DAEMON_H
 #define TEST_DAEMON_H
 
@@ -17,6 +18,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tap.h"
 
 typedef struct test_daemon {
 	pid_t pid;
@@ -164,6 +167,45 @@ static inline int daemon_start(test_daemon *d, const char *store,
 	d->password[strcspn(d->password, "\n")] = '\0';
 	return 0;
 }
+
+/* daemon_start on dir/store with no extra arguments, or bail out. */
+static inline void daemon_start_in(test_daemon *d, const char *dir)
+{
+	char path[sizeof(d->store)];
+
+	if (snprintf(path, sizeof(path), "%s/store", dir) >= (int)sizeof(path))
+		tap_bail("path too long: %s/store", dir);
+	if (daemon_start(d, path, NULL) != 0)
+		tap_bail("ddtargetd did not start (log: %s)", d->log);
+}
+
+/* daemon_start again on the store d ran on (stopped), or bail out. */
+static inline void daemon_start_again(test_daemon *d)
+{
+	char path[sizeof(d->store)];
+
+	snprintf(path, sizeof(path), "%s", d->store);
+	if (daemon_start(d, path, NULL) != 0)
+		tap_bail("ddtargetd did not restart (log: %s)", d->log);
+}
+
+#ifdef DDTC_H
+/* The client library connected to d as admin, or bail out. */
+static inline ddtc *daemon_connect(const test_daemon *d)
+{
+	ddtc_opts o;
+	ddtc *c;
+	int rc;
+
+	ddtc_opts_default(&o);
+	o.port = d->port;
+	o.password = d->password;
+	rc = ddtc_connect(&c, &o);
+	if (rc < 0)
+		tap_bail("connect: %s", ddtc_errmsg(rc));
+	return c;
+}
+#endif
 
 /* SIGTERM (clean) or SIGKILL (crash); returns the wait status. */
 static inline int daemon_stop(test_daemon *d, int sig)

@@ -567,21 +567,13 @@ static void test_client(const vectors *file, const uint8_t *in)
 {
 	char *dir = tap_tmpdir("cdcspec");
 	test_daemon d;
-	ddtc_opts o;
 	ddt_attr a;
 	uint64_t su;
 	ddtc *c;
 	int rc;
 
-	if (daemon_start(&d, path_join(dir, "store"), NULL) < 0)
-		tap_bail("ddtargetd did not start (see %s.log)",
-			 path_join(dir, "store"));
-	ddtc_opts_default(&o);
-	o.port = d.port;
-	o.password = d.password;
-	rc = ddtc_connect(&c, &o);
-	if (rc < 0)
-		tap_bail("connect: %s", ddtc_errmsg(rc));
+	daemon_start_in(&d, dir);
+	c = daemon_connect(&d);
 	rc = ddtc_su_create(c, "v", &su);
 	if (rc == 0)
 		rc = client_write(c, su, in, &a);

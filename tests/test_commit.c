@@ -43,62 +43,6 @@ static int put_meta(int fd, const fixture *f, uint64_t bb, fp_t *out)
 	return wire_put_raw(fd, raw, (uint32_t)len, out, msg);
 }
 
-static int su_create(int fd, const char *name, uint64_t *root)
-{
-	uint8_t *out = NULL;
-	size_t len;
-	wbuf p;
-	rbuf r;
-	int st;
-
-	wb_init(&p);
-	wb_str(&p, name);
-	st = wire_call(fd, DDT_OP_SU_CREATE, &p, &out, &len, msg);
-	wb_free(&p);
-	if (st == 0) {
-		rb_init(&r, out, len);
-		*root = rb_u64(&r);
-	}
-	free(out);
-	return st;
-}
-
-/* A new backup of unit su: its directory's inode and id. */
-static int backup_begin(int fd, const char *su, const char *name,
-			uint64_t *ino, char *id)
-{
-	uint8_t *out = NULL;
-	size_t len;
-	ddt_attr a;
-	wbuf p;
-	rbuf r;
-	int st;
-
-	wb_init(&p);
-	wb_str(&p, su);
-	wb_str(&p, name);
-	wb_i64(&p, DDT_RETAIN_NEVER);
-	st = wire_call(fd, DDT_OP_BACKUP_BEGIN, &p, &out, &len, msg);
-	wb_free(&p);
-	if (st == 0) {
-		rb_init(&r, out, len);
-		rb_str(&r, id, DDT_MAX_STR + 1);
-		rb_attr(&r, &a);
-		*ino = a.ino;
-	}
-	free(out);
-	return st;
-}
-
-static int login(const test_daemon *d)
-{
-	int fd = tcp_connect(d->port);
-
-	if (fd < 0 || wire_login(fd, "admin", d->password, msg) != 0)
-		tap_bail("cannot log in to the daemon (see %s)", d->log);
-	return fd;
-}
-
 static void setup(int fd, fixture *f)
 {
 	rnd_seed(5);
@@ -106,7 +50,7 @@ static void setup(int fd, fixture *f)
 	rnd_fill(f->b, sizeof(f->b));
 	rnd_fill(f->c, sizeof(f->c));
 	rnd_fp(&f->absent);
-	if (su_create(fd, "u", &f->su) != 0 ||
+	if (wire_su_create(fd, "u", &f->su, msg) != 0 ||
 	    wire_put_raw(fd, f->a, sizeof(f->a), &f->fa, msg) != 0 ||
 	    wire_put_raw(fd, f->b, sizeof(f->b), &f->fb, msg) != 0 ||
 	    wire_put_raw(fd, f->c, sizeof(f->c), &f->fc, msg) != 0 ||
@@ -214,19 +158,14 @@ static void expect_put(int fd, const fp_t *fp, uint8_t codec, uint32_t raw,
 	int st = wire_seg_put(fd, fp, codec, raw, data, stored, msg);
 	uint8_t *out = NULL;
 	size_t len;
-	wbuf p;
 
-	wb_init(&p);
-	wb_u32(&p, 1);
-	wb_fp(&p, fp);
-	if (wire_call(fd, DDT_OP_FP_QUERY, &p, &out, &len, NULL) != 0 ||
+	if (wire_fp_call(fd, DDT_OP_FP_QUERY, fp, 1, &out, &len, NULL) != 0 ||
 	    len != 5)
 		tap_bail("FP_QUERY failed");
 	ok(st == want && strstr(msg, word) && !(out[4] & 1),
 	   "%s: %s (%d), not stored: %s", what, want == DDT_EINVAL ?
 	   "EINVAL" : "EBADMSG", st, msg);
 	free(out);
-	wb_free(&p);
 }
 
 static void test_seg_put_rules(int fd, const fixture *f)
@@ -410,14 +349,14 @@ static void alert_text(int fd, const char *id, char *text)
 static void test_old_trees(test_daemon *d, fixture *f)
 {
 	char id1[DDT_MAX_STR + 1], id2[DDT_MAX_STR + 1],
-	     text[DDT_MAX_STR + 1], want[DDT_MAX_STR + 8], dir[600];
+	     text[DDT_MAX_STR + 1], want[DDT_MAX_STR + 8];
 	uint64_t b1, b2;
 	scrub_view v;
 	wbuf p;
-	int fd = login(d), i;
+	int fd = wire_admin_login(d), i;
 
-	if (backup_begin(fd, "u", "old", &b1, id1) != 0 ||
-	    backup_begin(fd, "u", "older", &b2, id2) != 0)
+	if (wire_backup_begin(fd, "u", "old", id1, &b1, msg) != 0 ||
+	    wire_backup_begin(fd, "u", "older", id2, &b2, msg) != 0)
 		tap_bail("BACKUP_BEGIN: %s", msg);
 	close(fd);
 	if (daemon_stop(d, SIGTERM) != 0)
@@ -437,10 +376,8 @@ static void test_old_trees(test_daemon *d, fixture *f)
 		bind_offline(d->store, b1, e1, 4);
 		bind_offline(d->store, b2, e2, 2);
 	}
-	snprintf(dir, sizeof(dir), "%s", d->store);
-	if (daemon_start(d, dir, NULL) != 0)
-		tap_bail("ddtargetd did not restart (log: %s)", d->log);
-	fd = login(d);
+	daemon_start_again(d);
+	fd = wire_admin_login(d);
 	ok(read_status(fd, b1, "short") == DDT_EBADMSG &&
 	   strstr(msg, "damaged") && strstr(msg, "5000 bytes") &&
 	   strstr(msg, "4999"),
@@ -519,8 +456,7 @@ static void empty_dir(const char *store_dir, int dirn)
 static void test_unreadable(test_daemon *d, const fixture *f)
 {
 	uint8_t *filler = xmalloc(64 * 1024);
-	char dir[600];
-	int fd = login(d), i;
+	int fd = wire_admin_login(d), i;
 
 	/* Fill the open container, which holds every segment so far, until
 	 * it is sealed into fragments. */
@@ -539,10 +475,8 @@ static void test_unreadable(test_daemon *d, const fixture *f)
 		tap_bail("stopping the daemon");
 	for (i = 0; i < 3; i++)
 		empty_dir(d->store, i);
-	snprintf(dir, sizeof(dir), "%s", d->store);
-	if (daemon_start(d, dir, NULL) != 0)
-		tap_bail("ddtargetd did not restart (log: %s)", d->log);
-	fd = login(d);
+	daemon_start_again(d);
+	fd = wire_admin_login(d);
 	ok(wire_commit(fd, f->su, "eio", 7000, 1, &f->good, NULL, msg) ==
 	   DDT_EIO && strstr(msg, "run a scrub") &&
 	   wire_lookup(fd, f->su, "eio", NULL) == DDT_ENOENT,
@@ -554,15 +488,12 @@ static void test_unreadable(test_daemon *d, const fixture *f)
 int main(void)
 {
 	char *root = tap_tmpdir("commit");
-	char dir[600];
 	test_daemon d;
 	fixture *f = xmalloc(sizeof(*f));
 	int fd, st;
 
-	snprintf(dir, sizeof(dir), "%s/store", root);
-	if (daemon_start(&d, dir, NULL) != 0)
-		tap_bail("ddtargetd did not start (log: %s)", d.log);
-	fd = login(&d);
+	daemon_start_in(&d, root);
+	fd = wire_admin_login(&d);
 	setup(fd, f);
 	test_commit_rules(fd, f);
 	test_seg_put_rules(fd, f);

@@ -12,52 +12,33 @@
 #include "tap.h"
 #include "testutil.h"
 #include "daemon.h"
-#include "rawconn.h"
+#include "rawwire.h"
 
 static void test_session_rules(const test_daemon *d)
 {
 	char msg[DDT_MAX_STR + 1] = "";
 	int fd = tcp_connect(d->port), st;
 
-	ok(fd >= 0 && hello(fd, NULL) == 0, "HELLO is answered");
-	st = call(fd, DDT_OP_STATUS, NULL, NULL, NULL, msg);
+	ok(fd >= 0 && wire_hello(fd, NULL) == 0, "HELLO is answered");
+	st = wire_call(fd, DDT_OP_STATUS, NULL, NULL, NULL, msg);
 	ok(st == DDT_EPERM && strstr(msg, "authenticate"),
 	   "a request before AUTH is refused: %s", msg);
-	st = auth(fd, "admin", "not-the-password", msg);
+	st = wire_auth(fd, "admin", "not-the-password", msg);
 	ok(st == DDT_EACCES && strstr(msg, "wrong user name or password") &&
-	   closed_by_peer(fd),
+	   wire_closed_by_peer(fd),
 	   "a wrong password is refused, and the session closed: %s", msg);
 	close(fd);
 	fd = tcp_connect(d->port);
-	ok(fd >= 0 && hello(fd, NULL) == 0 &&
-	   auth(fd, "nobody", d->password, msg) == DDT_EACCES &&
-	   closed_by_peer(fd), "an unknown user gets the same answer: %s", msg);
+	ok(fd >= 0 && wire_hello(fd, NULL) == 0 &&
+	   wire_auth(fd, "nobody", d->password, msg) == DDT_EACCES &&
+	   wire_closed_by_peer(fd),
+	   "an unknown user gets the same answer: %s", msg);
 	close(fd);
 	fd = tcp_connect(d->port);
-	ok(fd >= 0 && hello(fd, NULL) == 0 &&
-	   auth(fd, "admin", d->password, NULL) == 0,
+	ok(fd >= 0 && wire_hello(fd, NULL) == 0 &&
+	   wire_auth(fd, "admin", d->password, NULL) == 0,
 	   "the right password works on a new connection");
 	close(fd);
-}
-
-static int su_open(int fd, const char *name, uint64_t *root, char *msg)
-{
-	uint8_t *out = NULL;
-	size_t len;
-	wbuf p;
-	rbuf r;
-	int st;
-
-	wb_init(&p);
-	wb_str(&p, name);
-	st = call(fd, DDT_OP_SU_OPEN, &p, &out, &len, msg);
-	wb_free(&p);
-	if (st == 0) {
-		rb_init(&r, out, len);
-		*root = rb_u64(&r);
-	}
-	free(out);
-	return st;
 }
 
 /* A deduplicated write by hand: cut, fingerprint, query, put what is
@@ -127,7 +108,7 @@ static int put_segs(upload *u, uint32_t *out_new, char *msg)
 	int st;
 
 	wb_put_u32_at(&u->segs, 0, u->nsegs);
-	st = call(u->fd, DDT_OP_SEG_PUT, &u->segs, &out, &len, msg);
+	st = wire_call(u->fd, DDT_OP_SEG_PUT, &u->segs, &out, &len, msg);
 	if (st == 0) {
 		rb_init(&r, out, len);
 		*out_new = rb_u32(&r);
@@ -143,16 +124,10 @@ static int query(int fd, const fp_t *fps, uint32_t n, uint32_t *out_have)
 	const uint8_t *bits;
 	uint32_t blen, have = 0;
 	size_t len;
-	wbuf p;
 	rbuf r;
 	int st;
 
-	wb_init(&p);
-	wb_u32(&p, n);
-	for (uint32_t i = 0; i < n; i++)
-		wb_fp(&p, &fps[i]);
-	st = call(fd, DDT_OP_FP_QUERY, &p, &out, &len, NULL);
-	wb_free(&p);
+	st = wire_fp_call(fd, DDT_OP_FP_QUERY, fps, n, &out, &len, NULL);
 	if (st == 0) {
 		rb_init(&r, out, len);
 		bits = rb_blob(&r, &blen);
@@ -161,41 +136,6 @@ static int query(int fd, const fp_t *fps, uint32_t n, uint32_t *out_have)
 	}
 	free(out);
 	*out_have = have;
-	return st;
-}
-
-static int commit(int fd, uint64_t dir, const char *name, uint64_t size,
-		  uint8_t level, const fp_t *root, uint64_t *out_ino, char *msg)
-{
-	uint8_t *out = NULL;
-	size_t len;
-	ddt_attr a;
-	wbuf p;
-	rbuf r;
-	int st;
-
-	wb_init(&p);
-	wb_u64(&p, dir);
-	wb_u32(&p, DDT_CF_SYNC);
-	wb_u32(&p, 1);
-	wb_str(&p, name);
-	wb_u32(&p, 0644);
-	wb_u32(&p, 0);
-	wb_u32(&p, 0);
-	wb_i64(&p, 1);
-	wb_i64(&p, 2);
-	wb_u64(&p, size);
-	wb_u8(&p, level);
-	wb_fp(&p, root);
-	st = call(fd, DDT_OP_COMMIT, &p, &out, &len, msg);
-	wb_free(&p);
-	if (st == 0) {
-		rb_init(&r, out, len);
-		rb_u32(&r);
-		rb_attr(&r, &a);
-		*out_ino = a.ino;
-	}
-	free(out);
 	return st;
 }
 
@@ -215,7 +155,7 @@ static long read_file(int fd, uint64_t ino, uint8_t *buf, size_t cap)
 		wb_u64(&p, ino);
 		wb_u64(&p, off);
 		wb_u32(&p, 64u << 20);	/* more than fits: the reply stops short */
-		if (call(fd, DDT_OP_READ, &p, &out, &len, NULL) != 0) {
+		if (wire_call(fd, DDT_OP_READ, &p, &out, &len, NULL) != 0) {
 			wb_free(&p);
 			free(out);
 			return -1;
@@ -261,7 +201,7 @@ static void test_write_read(const test_daemon *d)
 	uint8_t *data = xmalloc(FILE_BYTES), *back = xmalloc(FILE_BYTES);
 	fp_t *fps = xmalloc(4096 * sizeof(fp_t)), root;
 	uint32_t nf = 0, have, fresh = 0;
-	upload u = { .fd = login(d) };
+	upload u = { .fd = wire_admin_login(d) };
 	tree_builder *tb;
 	uint64_t suroot, ino;
 	uint8_t level;
@@ -270,18 +210,11 @@ static void test_write_read(const test_daemon *d)
 	cdc c;
 	int st;
 
-	st = su_open(u.fd, "nope", &suroot, msg);
+	st = wire_su_open(u.fd, "nope", &suroot, msg);
 	ok(st == DDT_ENOENT && strstr(msg, "nope"),
 	   "an unknown storage unit is refused: %s", msg);
-	{
-		wbuf p;
-
-		wb_init(&p);
-		wb_str(&p, "su1");
-		st = call(u.fd, DDT_OP_SU_CREATE, &p, NULL, NULL, msg);
-		wb_free(&p);
-	}
-	ok(st == 0 && su_open(u.fd, "su1", &suroot, NULL) == 0,
+	st = wire_su_create(u.fd, "su1", NULL, msg);
+	ok(st == 0 && wire_su_open(u.fd, "su1", &suroot, NULL) == 0,
 	   "a storage unit is created and opened");
 
 	rnd_seed(7);
@@ -332,7 +265,7 @@ static void test_write_read(const test_daemon *d)
 	up_flush(&u, 0);
 	ok(!u.err && u.fresh == 0 && u.total == nf,
 	   "the same SEG_PUTs again store nothing new");
-	st = commit(u.fd, suroot, "file1", size, level, &root, &ino, msg);
+	st = wire_commit(u.fd, suroot, "file1", size, level, &root, &ino, msg);
 	ok(st == 0 && size == FILE_BYTES && level >= 1,
 	   "COMMIT binds a %llu-byte, level-%u tree: %s",
 	   (unsigned long long)size, level, st ? msg : "ok");
@@ -340,14 +273,16 @@ static void test_write_read(const test_daemon *d)
 	   memcmp(back, data, FILE_BYTES) == 0,
 	   "READ returns every byte as written");
 
-	st = commit(u.fd, suroot, "file2", size + 1, level, &root, &ino, msg);
+	st = wire_commit(u.fd, suroot, "file2", size + 1, level, &root, &ino,
+			 msg);
 	ok(st == DDT_EINVAL,
 	   "a COMMIT whose size does not match its tree is refused (EINVAL): "
 	   "%s", msg);
 	root.b[0] ^= 1;
-	st = commit(u.fd, suroot, "file3", size, level, &root, &ino, msg);
+	st = wire_commit(u.fd, suroot, "file3", size, level, &root, &ino, msg);
 	ok(st == DDT_ENOENT, "a COMMIT naming a missing tree is refused: %s", msg);
-	st = commit(u.fd, suroot, "bad/name", 0, 0, &(fp_t){ { 0 } }, &ino, msg);
+	st = wire_commit(u.fd, suroot, "bad/name", 0, 0, &(fp_t){ { 0 } },
+			 &ino, msg);
 	ok(st == DDT_ENAMETOOLONG || st == DDT_EINVAL,
 	   "a name with a slash is refused: %s", msg);
 
@@ -395,7 +330,7 @@ static void test_retention_ops(const test_daemon *d)
 {
 	char msg[DDT_MAX_STR + 1] = "", id[DDT_MAX_STR + 1] = "",
 	     s2[DDT_MAX_STR + 1];
-	int fd = login(d), st, good = 0;
+	int fd = wire_admin_login(d), st, good = 0;
 	uint8_t *out = NULL;
 	int64_t expires = 0;
 	ddt_attr a;
@@ -403,17 +338,15 @@ static void test_retention_ops(const test_daemon *d)
 	wbuf p;
 	rbuf r;
 
-	wb_init(&p);
-	wb_str(&p, "ret");
-	if (call(fd, DDT_OP_SU_CREATE, &p, NULL, NULL, msg) != 0)
+	if (wire_su_create(fd, "ret", NULL, msg) != 0)
 		tap_bail("SU_CREATE: %s", msg);
-	wb_reset(&p);
+	wb_init(&p);
 	wb_str(&p, "ret");
 	wb_u32(&p, DDT_SU_SET_RETENTION | DDT_SU_SET_QUOTA);
 	wb_u64(&p, 60);
 	wb_u8(&p, 1);			/* not in the mask: ignored */
 	wb_u64(&p, 12345);
-	st = call(fd, DDT_OP_SU_SET, &p, &out, &len, msg);
+	st = wire_call(fd, DDT_OP_SU_SET, &p, &out, &len, msg);
 	if (st == 0) {
 		rb_init(&r, out, len);
 		rb_u64(&r);
@@ -430,7 +363,7 @@ static void test_retention_ops(const test_daemon *d)
 	wb_str(&p, "ret");
 	wb_str(&p, "x");
 	wb_i64(&p, DDT_RETAIN_DEFAULT);
-	st = call(fd, DDT_OP_BACKUP_BEGIN, &p, &out, &len, msg);
+	st = wire_call(fd, DDT_OP_BACKUP_BEGIN, &p, &out, &len, msg);
 	good = 0;
 	if (st == 0) {
 		rb_init(&r, out, len);
@@ -445,7 +378,7 @@ static void test_retention_ops(const test_daemon *d)
 
 	wb_reset(&p);
 	wb_str(&p, "ret");
-	st = call(fd, DDT_OP_BACKUP_LIST, &p, &out, &len, msg);
+	st = wire_call(fd, DDT_OP_BACKUP_LIST, &p, &out, &len, msg);
 	good = 0;
 	if (st == 0) {
 		rb_init(&r, out, len);
@@ -466,14 +399,14 @@ static void test_retention_ops(const test_daemon *d)
 	wb_str(&p, "ret");
 	wb_str(&p, id);
 	wb_i64(&p, 1);
-	st = call(fd, DDT_OP_BACKUP_SET, &p, &out, &len, msg);
+	st = wire_call(fd, DDT_OP_BACKUP_SET, &p, &out, &len, msg);
 	ok(st == 0 && len == 0, "BACKUP_SET moves it to 1970 (%s)", msg);
 	free(out);
 	for (int dry = 1; dry >= 0; dry--) {
 		wb_reset(&p);
 		wb_str(&p, "");
 		wb_u8(&p, (uint8_t)dry);
-		st = call(fd, DDT_OP_EXPIRE, &p, &out, &len, msg);
+		st = wire_call(fd, DDT_OP_EXPIRE, &p, &out, &len, msg);
 		good = 0;
 		if (st == 0) {
 			rb_init(&r, out, len);
@@ -490,13 +423,13 @@ static void test_retention_ops(const test_daemon *d)
 	}
 	wb_reset(&p);
 	wb_str(&p, "ret");
-	st = call(fd, DDT_OP_BACKUP_LIST, &p, &out, &len, msg);
+	st = wire_call(fd, DDT_OP_BACKUP_LIST, &p, &out, &len, msg);
 	ok(st == 0 && len == 4 && out[0] == 0, "and it is gone");
 	free(out);
 	wb_reset(&p);
 	wb_str(&p, "");
-	st = call(fd, DDT_OP_EXPIRE, &p, NULL, NULL, msg);
-	ok(st == DDT_EPROTO && closed_by_peer(fd),
+	st = wire_call(fd, DDT_OP_EXPIRE, &p, NULL, NULL, msg);
+	ok(st == DDT_EPROTO && wire_closed_by_peer(fd),
 	   "an EXPIRE without dry_run is a protocol error");
 	wb_free(&p);
 	close(fd);
@@ -507,104 +440,71 @@ static void test_malformed(const test_daemon *d)
 	uint8_t junk[64] = { 0 };
 	int fd;
 
-	fd = login(d);
-	send_raw(fd, DDT_MAX_FRAME + 100, DDT_PROTO_VERSION, DDT_OP_STATUS,
-		 0, NULL, 0);
-	ok(expect_eproto(fd), "an oversized frame: EPROTO, session closed");
+	fd = wire_admin_login(d);
+	wire_send_raw(fd, DDT_MAX_FRAME + 100, DDT_PROTO_VERSION, DDT_OP_STATUS,
+		      0, NULL, 0);
+	ok(wire_expect_eproto(fd),
+	   "an oversized frame: EPROTO, session closed");
 
-	fd = login(d);
-	send_raw(fd, 12, DDT_PROTO_VERSION, 0x77, 0, NULL, 0);
-	ok(expect_eproto(fd), "an unknown opcode: EPROTO, session closed");
+	fd = wire_admin_login(d);
+	wire_send_raw(fd, 12, DDT_PROTO_VERSION, 0x77, 0, NULL, 0);
+	ok(wire_expect_eproto(fd), "an unknown opcode: EPROTO, session closed");
 
-	fd = login(d);
-	send_raw(fd, 12, 9, DDT_OP_STATUS, 0, NULL, 0);
-	ok(expect_eproto(fd), "another protocol version: EPROTO, closed");
+	fd = wire_admin_login(d);
+	wire_send_raw(fd, 12, 9, DDT_OP_STATUS, 0, NULL, 0);
+	ok(wire_expect_eproto(fd), "another protocol version: EPROTO, closed");
 
-	fd = login(d);
-	send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_STATUS, DDT_F_REPLY,
-		 NULL, 0);
-	ok(expect_eproto(fd), "a reply sent to the target: EPROTO, closed");
+	fd = wire_admin_login(d);
+	wire_send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_STATUS, DDT_F_REPLY,
+		      NULL, 0);
+	ok(wire_expect_eproto(fd),
+	   "a reply sent to the target: EPROTO, closed");
 
 	/* A COMMIT whose entry count claims far more than the payload. */
-	fd = login(d);
+	fd = wire_admin_login(d);
 	junk[8] = 0;
 	junk[12] = 0xff;
 	junk[13] = 0xff;
-	send_raw(fd, 12 + sizeof(junk), DDT_PROTO_VERSION, DDT_OP_COMMIT, 0,
-		 junk, sizeof(junk));
-	ok(expect_eproto(fd), "a COMMIT with a lying count: EPROTO, closed");
+	wire_send_raw(fd, 12 + sizeof(junk), DDT_PROTO_VERSION, DDT_OP_COMMIT,
+		      0, junk, sizeof(junk));
+	ok(wire_expect_eproto(fd),
+	   "a COMMIT with a lying count: EPROTO, closed");
 
 	/* A SEG_PUT whose segment length runs past the payload. */
-	fd = login(d);
+	fd = wire_admin_login(d);
 	memset(junk, 0, sizeof(junk));
 	junk[0] = 1;			/* one segment */
 	junk[4 + 32] = 1;		/* codec */
 	junk[4 + 33] = 100;		/* raw_len */
 	junk[4 + 37] = 0xff;		/* stored_len: huge */
 	junk[4 + 38] = 0xff;
-	send_raw(fd, 12 + sizeof(junk), DDT_PROTO_VERSION, DDT_OP_SEG_PUT, 0,
-		 junk, sizeof(junk));
-	ok(expect_eproto(fd), "a SEG_PUT with a lying length: EPROTO, closed");
+	wire_send_raw(fd, 12 + sizeof(junk), DDT_PROTO_VERSION, DDT_OP_SEG_PUT,
+		      0, junk, sizeof(junk));
+	ok(wire_expect_eproto(fd),
+	   "a SEG_PUT with a lying length: EPROTO, closed");
 
 	/* A session that does not start with HELLO. */
 	fd = tcp_connect(d->port);
-	send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_STATUS, 0, NULL, 0);
-	ok(expect_eproto(fd), "a request before HELLO: EPROTO, closed");
+	wire_send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_STATUS, 0, NULL, 0);
+	ok(wire_expect_eproto(fd), "a request before HELLO: EPROTO, closed");
 
 	/* Garbage instead of a header, then a vanished client mid-frame. */
 	fd = tcp_connect(d->port);
 	memset(junk, 0xee, sizeof(junk));
-	write_all(fd, junk, sizeof(junk));
-	ok(expect_eproto(fd), "garbage bytes: EPROTO, closed");
-	fd = login(d);
-	send_raw(fd, 12 + 1000, DDT_PROTO_VERSION, DDT_OP_SEG_PUT, 0, junk, 10);
+	wire_write_all(fd, junk, sizeof(junk));
+	ok(wire_expect_eproto(fd), "garbage bytes: EPROTO, closed");
+	fd = wire_admin_login(d);
+	wire_send_raw(fd, 12 + 1000, DDT_PROTO_VERSION, DDT_OP_SEG_PUT, 0,
+		      junk, 10);
 	close(fd);
 
-	fd = login(d);
-	ok(fd >= 0 && call(fd, DDT_OP_STATUS, NULL, NULL, NULL, NULL) == 0,
+	fd = wire_admin_login(d);
+	ok(fd >= 0 && wire_call(fd, DDT_OP_STATUS, NULL, NULL, NULL, NULL) == 0,
 	   "after all that, the daemon still serves new sessions");
 	close(fd);
 }
 
 /* ---- scrub, alerts, directories ---- */
-
-/* Walk a (str key, u64 value)[] list in r: the value of key into *v (if
- * found). Leaves r after the list. */
-static int kv_find(rbuf *r, const char *key, uint64_t *v)
-{
-	char k[DDT_MAX_STR + 1];
-	uint32_t n = rb_count(r, 2 + 8, UINT32_MAX);
-	int found = 0;
-
-	for (uint32_t i = 0; i < n && !r->err; i++) {
-		uint64_t x;
-
-		rb_str(r, k, sizeof(k));
-		x = rb_u64(r);
-		if (!found && !strcmp(k, key)) {
-			*v = x;
-			found = 1;
-		}
-	}
-	return found;
-}
-
-/* The value of key in a reply that is one (str, u64)[] list, or -1. */
-static int64_t status_key(int fd, const char *key)
-{
-	uint8_t *out = NULL;
-	uint64_t v = 0;
-	size_t len;
-	rbuf r;
-	int got = 0;
-
-	if (call(fd, DDT_OP_STATUS, NULL, &out, &len, NULL) == 0) {
-		rb_init(&r, out, len);
-		got = kv_find(&r, key, &v) && rb_done(&r) == 0;
-	}
-	free(out);
-	return got ? (int64_t)v : -1;
-}
 
 /* SCRUB_STATUS: running, and the key asked for (-1 if absent); 0, or -1
  * when the reply does not parse exactly. */
@@ -618,12 +518,12 @@ static int scrub_status(int fd, int *running, const char *key, int64_t *v)
 	int rc = -1;
 
 	*v = -1;
-	if (call(fd, DDT_OP_SCRUB_STATUS, NULL, &out, &len, NULL) == 0) {
+	if (wire_call(fd, DDT_OP_SCRUB_STATUS, NULL, &out, &len, NULL) == 0) {
 		rb_init(&r, out, len);
 		*running = rb_u8(&r);
 		rb_str(&r, phase, sizeof(phase));
 		rb_str(&r, msg, sizeof(msg));
-		if (kv_find(&r, key, &x))
+		if (wire_kv_find(&r, key, &x))
 			*v = (int64_t)x;
 		rb_count(&r, 2 + 2 + 8, UINT32_MAX);	/* none affected */
 		rc = rb_done(&r) == 0 ? 0 : -1;
@@ -635,7 +535,7 @@ static int scrub_status(int fd, int *running, const char *key, int64_t *v)
 static void test_health_ops(const test_daemon *d)
 {
 	char msg[DDT_MAX_STR + 1] = "", k[DDT_MAX_STR + 1], v[DDT_MAX_STR + 1];
-	int fd = login(d), st, running = 1, good = 0;
+	int fd = wire_admin_login(d), st, running = 1, good = 0;
 	uint8_t *out = NULL;
 	int64_t x;
 	size_t len;
@@ -646,12 +546,11 @@ static void test_health_ops(const test_daemon *d)
 	   x == 0, "SCRUB_STATUS before any scrub: idle, never started");
 	wb_init(&p);
 	wb_u8(&p, 2);
-	st = call(fd, DDT_OP_SCRUB_START, &p, NULL, NULL, msg);
+	st = wire_call(fd, DDT_OP_SCRUB_START, &p, NULL, NULL, msg);
 	ok(st == DDT_EINVAL, "SCRUB_START with repair 2 is refused: %s", msg);
 	wb_reset(&p);
 	wb_u8(&p, 1);
-	msg[0] = '\0';
-	st = call(fd, DDT_OP_SCRUB_START, &p, NULL, NULL, msg);
+	st = wire_call(fd, DDT_OP_SCRUB_START, &p, NULL, NULL, msg);
 	ok(st == 0, "SCRUB_START starts a scrub %s", msg);
 	running = 1;
 	x = -1;
@@ -662,13 +561,13 @@ static void test_health_ops(const test_daemon *d)
 			sleep_ms(20);
 	}
 	ok(!running && x == 1, "it ends, leaving nothing wrong");
-	ok(status_key(fd, "dir0.present") == 1 &&
-	   status_key(fd, "root.present") == 1 &&
-	   status_key(fd, "data_dirs") == 6 &&
-	   status_key(fd, "dir5.capacity_bytes") > 0 &&
-	   status_key(fd, "alerts_critical") == 0,
+	ok(wire_status_key(fd, "dir0.present") == 1 &&
+	   wire_status_key(fd, "root.present") == 1 &&
+	   wire_status_key(fd, "data_dirs") == 6 &&
+	   wire_status_key(fd, "dir5.capacity_bytes") > 0 &&
+	   wire_status_key(fd, "alerts_critical") == 0,
 	   "STATUS has each directory's figures and the alert counts");
-	st = call(fd, DDT_OP_STATUS_TEXT, NULL, &out, &len, NULL);
+	st = wire_call(fd, DDT_OP_STATUS_TEXT, NULL, &out, &len, NULL);
 	if (st == 0) {
 		uint32_t n;
 
@@ -688,7 +587,7 @@ static void test_health_ops(const test_daemon *d)
 	free(out);
 	ok(st == 0 && good, "STATUS_TEXT names each directory's path");
 	out = NULL;
-	st = call(fd, DDT_OP_ALERTS, NULL, &out, &len, NULL);
+	st = wire_call(fd, DDT_OP_ALERTS, NULL, &out, &len, NULL);
 	rb_init(&r, out, len);
 	ok(st == 0 && rb_count(&r, 13, UINT32_MAX) == 0 && rb_done(&r) == 0,
 	   "ALERTS: none on a healthy target");
@@ -696,9 +595,10 @@ static void test_health_ops(const test_daemon *d)
 	wb_free(&p);
 	close(fd);
 
-	fd = login(d);
-	send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_SCRUB_START, 0, NULL, 0);
-	ok(expect_eproto(fd), "a SCRUB_START without its byte: EPROTO");
+	fd = wire_admin_login(d);
+	wire_send_raw(fd, 12, DDT_PROTO_VERSION, DDT_OP_SCRUB_START, 0, NULL,
+		      0);
+	ok(wire_expect_eproto(fd), "a SCRUB_START without its byte: EPROTO");
 }
 
 static void test_busy(const char *root)
@@ -715,23 +615,23 @@ static void test_busy(const char *root)
 	 * allowed session can take a moment to become free. */
 	for (int i = 0; i < 100; i++) {
 		a = tcp_connect(d.port);
-		if (a >= 0 && hello(a, NULL) == 0)
+		if (a >= 0 && wire_hello(a, NULL) == 0)
 			break;
 		close(a);
 		a = -1;
 		sleep_ms(20);
 	}
-	if (a < 0 || auth(a, "admin", d.password, NULL) != 0)
+	if (a < 0 || wire_auth(a, "admin", d.password, NULL) != 0)
 		tap_bail("cannot log in (see %s)", d.log);
 	b = tcp_connect(d.port);
-	st = hello(b, msg);
+	st = wire_hello(b, msg);
 	ok(st == DDT_EBUSY && strstr(msg, "busy"),
 	   "a session over the limit is told: %s", msg);
 	close(b);
 	close(a);
 	sleep_ms(100);
 	b = tcp_connect(d.port);
-	ok(b >= 0 && hello(b, NULL) == 0,
+	ok(b >= 0 && wire_hello(b, NULL) == 0,
 	   "once a session ends the next one is served");
 	close(b);
 	st = daemon_stop(&d, SIGTERM);
@@ -741,13 +641,10 @@ static void test_busy(const char *root)
 int main(void)
 {
 	char *root = tap_tmpdir("daemon");
-	char store[600];
 	test_daemon d;
 	int st;
 
-	snprintf(store, sizeof(store), "%s/store", root);
-	if (daemon_start(&d, store, NULL) != 0)
-		tap_bail("ddtargetd did not start (log: %s)", d.log);
+	daemon_start_in(&d, root);
 	test_session_rules(&d);
 	test_write_read(&d);
 	test_retention_ops(&d);

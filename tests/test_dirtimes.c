@@ -119,19 +119,11 @@ int main(void)
 {
 	char *dir = tap_tmpdir("dirtimes");
 	test_daemon d;
-	ddtc_opts o;
 	uint64_t root;
 	int rc;
 
-	if (daemon_start(&d, path_join(dir, "store"), NULL) < 0)
-		tap_bail("ddtargetd did not start (see %s.log)",
-			 path_join(dir, "store"));
-	ddtc_opts_default(&o);
-	o.port = d.port;
-	o.password = d.password;
-	rc = ddtc_connect(&c, &o);
-	if (rc < 0)
-		tap_bail("connect: %s", ddtc_errmsg(rc));
+	daemon_start_in(&d, dir);
+	c = daemon_connect(&d);
 	rc = ddtc_su_create(c, "t", &root);
 	if (rc < 0)
 		tap_bail("SU_CREATE: %s", ddtc_errmsg(rc));

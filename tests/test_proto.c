@@ -12,7 +12,7 @@
 #include "tap.h"
 #include "testutil.h"
 #include "daemon.h"
-#include "rawconn.h"
+#include "rawwire.h"
 
 #include <time.h>
 
@@ -22,9 +22,9 @@
 static int exchange(int fd, uint8_t op, uint32_t id, const wbuf *p,
 		    ddt_hdr *h, uint8_t **out)
 {
-	if (send_req(fd, op, id, p) < 0)
+	if (wire_send(fd, op, 0, id, 0, p) < 0)
 		return -1;
-	return recv_frame(fd, h, out);
+	return wire_recv(fd, h, out);
 }
 
 /* An error reply's payload is exactly one str. */
@@ -39,19 +39,15 @@ static int error_payload(const ddt_hdr *h, const uint8_t *p, char *msg)
 
 static int alive(int fd)
 {
-	return call(fd, DDT_OP_STATUS, NULL, NULL, NULL, NULL) == 0;
+	return wire_call(fd, DDT_OP_STATUS, NULL, NULL, NULL, NULL) == 0;
 }
 
 static void su_create(int fd, const char *name)
 {
 	char msg[DDT_MAX_STR + 1] = "";
-	wbuf p;
 
-	wb_init(&p);
-	wb_str(&p, name);
-	if (call(fd, DDT_OP_SU_CREATE, &p, NULL, NULL, msg) != 0)
+	if (wire_su_create(fd, name, NULL, msg) != 0)
 		tap_bail("SU_CREATE %s: %s", name, msg);
-	wb_free(&p);
 }
 
 /* SEG_PUT raw segments segs[0..n) of len[i] bytes, stored raw; their
@@ -72,7 +68,7 @@ static void put_raw(int fd, uint8_t *const *segs, const size_t *len,
 		wb_u32(&p, (uint32_t)len[i]);
 		wb_bytes(&p, segs[i], len[i]);
 	}
-	if (call(fd, DDT_OP_SEG_PUT, &p, NULL, NULL, msg) != 0)
+	if (wire_call(fd, DDT_OP_SEG_PUT, &p, NULL, NULL, msg) != 0)
 		tap_bail("SEG_PUT: %s", msg);
 	wb_free(&p);
 }
@@ -89,41 +85,16 @@ static fp_t put_filled(int fd, int c, size_t n)
 	return f;
 }
 
-static void entry(wbuf *p, const char *name, uint64_t size, const fp_t *root)
-{
-	wb_str(p, name);
-	wb_u32(p, 0644);
-	wb_u32(p, 0);
-	wb_u32(p, 0);
-	wb_i64(p, 1);
-	wb_i64(p, 2);
-	wb_u64(p, size);
-	wb_u8(p, 0);
-	wb_fp(p, root);
-}
-
-/* COMMIT one level-0 file (size 0: empty, root zero). */
-static void commit1(int fd, uint64_t dir, const char *name, uint64_t size,
-		    const fp_t *root, ddt_attr *out)
+/* COMMIT one level-0 file (size 0: empty, root zero): its inode. */
+static uint64_t commit1(int fd, uint64_t dir, const char *name, uint64_t size,
+			const fp_t *root)
 {
 	char msg[DDT_MAX_STR + 1] = "";
-	uint8_t *o = NULL;
-	size_t len;
-	wbuf p;
-	rbuf r;
+	uint64_t ino = 0;
 
-	wb_init(&p);
-	wb_u64(&p, dir);
-	wb_u32(&p, 0);
-	wb_u32(&p, 1);
-	entry(&p, name, size, root);
-	if (call(fd, DDT_OP_COMMIT, &p, &o, &len, msg) != 0)
+	if (wire_commit(fd, dir, name, size, 0, root, &ino, msg) != 0)
 		tap_bail("COMMIT %s: %s", name, msg);
-	rb_init(&r, o, len);
-	rb_u32(&r);
-	rb_attr(&r, out);
-	free(o);
-	wb_free(&p);
+	return ino;
 }
 
 /* A request whose reply is an attr (MKDIR, LINK, SYMLINK). */
@@ -134,7 +105,7 @@ static void attr_call(int fd, uint8_t op, const wbuf *p, ddt_attr *out)
 	size_t len;
 	rbuf r;
 
-	if (call(fd, op, p, &o, &len, msg) != 0)
+	if (wire_call(fd, op, p, &o, &len, msg) != 0)
 		tap_bail("%s: %s", ddt_op_name(op), msg);
 	rb_init(&r, o, len);
 	rb_attr(&r, out);
@@ -143,49 +114,10 @@ static void attr_call(int fd, uint8_t op, const wbuf *p, ddt_attr *out)
 
 static uint64_t su_root(int fd, const char *su)
 {
-	uint8_t *o = NULL;
 	uint64_t root = 0;
-	size_t len;
-	wbuf p;
-	rbuf r;
 
-	wb_init(&p);
-	wb_str(&p, su);
-	if (call(fd, DDT_OP_SU_OPEN, &p, &o, &len, NULL) == 0) {
-		rb_init(&r, o, len);
-		root = rb_u64(&r);
-	}
-	free(o);
-	wb_free(&p);
+	wire_su_open(fd, su, &root, NULL);
 	return root;
-}
-
-/* BACKUP_BEGIN: status; the id and directory inode on success. */
-static int begin(int fd, const char *su, const char *name, char *id,
-		 uint64_t *ino, char *msg)
-{
-	uint8_t *o = NULL;
-	ddt_attr a;
-	size_t len;
-	wbuf p;
-	rbuf r;
-	int st;
-
-	wb_init(&p);
-	wb_str(&p, su);
-	wb_str(&p, name);
-	wb_i64(&p, DDT_RETAIN_NEVER);
-	st = call(fd, DDT_OP_BACKUP_BEGIN, &p, &o, &len, msg);
-	if (st == 0) {
-		rb_init(&r, o, len);
-		rb_str(&r, id, DDT_MAX_STR + 1);
-		rb_attr(&r, &a);
-		rb_i64(&r);
-		*ino = a.ino;
-	}
-	free(o);
-	wb_free(&p);
-	return st;
 }
 
 static int end(int fd, uint64_t ino, uint64_t files, uint64_t bytes,
@@ -201,7 +133,7 @@ static int end(int fd, uint64_t ino, uint64_t files, uint64_t bytes,
 	wb_u64(&p, ino);
 	wb_u64(&p, files);
 	wb_u64(&p, bytes);
-	st = call(fd, DDT_OP_BACKUP_END, &p, &o, &len, msg);
+	st = wire_call(fd, DDT_OP_BACKUP_END, &p, &o, &len, msg);
 	if (st == 0) {
 		rb_init(&r, o, len);
 		rb_attr(&r, a);
@@ -225,7 +157,7 @@ static int listed(int fd, const char *su, const char *id, uint32_t *flags,
 
 	wb_init(&p);
 	wb_str(&p, su);
-	if (call(fd, DDT_OP_BACKUP_LIST, &p, &o, &len, NULL) == 0) {
+	if (wire_call(fd, DDT_OP_BACKUP_LIST, &p, &o, &len, NULL) == 0) {
 		rb_init(&r, o, len);
 		n = rb_count(&r, 2 + 8 + 4 + 4 * 8, UINT32_MAX);
 		for (uint32_t i = 0; i < n && !r.err; i++) {
@@ -261,7 +193,7 @@ static void test_error_replies(const test_daemon *d)
 	char msg[DDT_MAX_STR + 1] = "";
 	uint8_t *o = NULL;
 	ddt_hdr h;
-	int fd = login(d), good;
+	int fd = wire_admin_login(d), good;
 	wbuf p;
 
 	wb_init(&p);
@@ -280,26 +212,27 @@ static void test_error_replies(const test_daemon *d)
 	wb_u8(&p, 0);
 	good = exchange(fd, DDT_OP_STATUS, 4343, &p, &h, &o) == 0 &&
 	       h.status == DDT_EPROTO && h.opcode == DDT_OP_STATUS &&
-	       h.id == 4343 && error_payload(&h, o, msg) && closed_by_peer(fd);
+	       h.id == 4343 && error_payload(&h, o, msg) &&
+	       wire_closed_by_peer(fd);
 	ok(good, "a payload that does not parse: EPROTO with the request's "
 	   "opcode and id, then closed: %s", msg);
 	free(o);
 	close(fd);
 
-	fd = login(d);
-	send_raw(fd, 12, DDT_PROTO_VERSION, 0x77, 0, NULL, 0);
-	good = recv_frame(fd, &h, &o) == 0 && h.status == DDT_EPROTO &&
+	fd = wire_admin_login(d);
+	wire_send_raw(fd, 12, DDT_PROTO_VERSION, 0x77, 0, NULL, 0);
+	good = wire_recv(fd, &h, &o) == 0 && h.status == DDT_EPROTO &&
 	       h.opcode == 0 && h.id == 0 && h.flags == DDT_F_REPLY &&
-	       error_payload(&h, o, msg) && closed_by_peer(fd);
+	       error_payload(&h, o, msg) && wire_closed_by_peer(fd);
 	ok(good, "a frame refused by its header (unknown opcode, id 99): "
 	   "opcode 0, id 0: %s", msg);
 	free(o);
 	close(fd);
 
-	fd = login(d);
-	send_raw(fd, 12, 2, DDT_OP_STATUS, 0, NULL, 0);
-	good = recv_frame(fd, &h, &o) == 0 && h.status == DDT_EPROTO &&
-	       h.opcode == 0 && h.id == 0 && closed_by_peer(fd);
+	fd = wire_admin_login(d);
+	wire_send_raw(fd, 12, 2, DDT_OP_STATUS, 0, NULL, 0);
+	good = wire_recv(fd, &h, &o) == 0 && h.status == DDT_EPROTO &&
+	       h.opcode == 0 && h.id == 0 && wire_closed_by_peer(fd);
 	ok(good, "so is one of another version");
 	free(o);
 	close(fd);
@@ -318,12 +251,12 @@ static void test_auth(const test_daemon *d)
 	int fd, st, good;
 
 	fd = tcp_connect(d->port);
-	if (fd < 0 || hello(fd, NULL) != 0)
+	if (fd < 0 || wire_hello(fd, NULL) != 0)
 		tap_bail("HELLO");
 	wb_init(&p);
 	wb_str(&p, "admin");
 	wb_str(&p, d->password);
-	st = call(fd, DDT_OP_AUTH, &p, &o, &len, msg);
+	st = wire_call(fd, DDT_OP_AUTH, &p, &o, &len, msg);
 	ok(st == 0 && len == 1 && o[0] == DDT_ROLE_ADMIN,
 	   "the first user is admin, with the password of admin.password, "
 	   "role %d (admin)", o ? o[0] : -1);
@@ -333,17 +266,17 @@ static void test_auth(const test_daemon *d)
 	/* A wrong password, and a request pipelined behind it: the reply
 	 * says why, and the session ends; nothing after it succeeds. */
 	fd = tcp_connect(d->port);
-	if (fd < 0 || hello(fd, NULL) != 0)
+	if (fd < 0 || wire_hello(fd, NULL) != 0)
 		tap_bail("HELLO");
 	wb_reset(&p);
 	wb_str(&p, "admin");
 	wb_str(&p, "wrong");
-	good = send_req(fd, DDT_OP_AUTH, 7, &p) == 0 &&
-	       send_req(fd, DDT_OP_STATUS, 8, NULL) == 0;
+	good = wire_send(fd, DDT_OP_AUTH, 0, 7, 0, &p) == 0 &&
+	       wire_send(fd, DDT_OP_STATUS, 0, 8, 0, NULL) == 0;
 	/* Requests of a session run concurrently: STATUS may be answered
 	 * (EPERM) before AUTH, after it, or not at all. */
 	for (int k = 0, seen = 0; good && k < 2 && !seen; k++) {
-		if (recv_frame(fd, &h, &o) < 0) {
+		if (wire_recv(fd, &h, &o) < 0) {
 			good = 0;
 		} else if (h.id == 7) {
 			seen = 1;
@@ -357,19 +290,20 @@ static void test_auth(const test_daemon *d)
 		free(o);
 		o = NULL;
 	}
-	if (good && recv_frame(fd, &h, &o) == 0)	/* STATUS after AUTH */
+	if (good && wire_recv(fd, &h, &o) == 0)	/* STATUS after AUTH */
 		good = h.id == 8 && h.status == DDT_EPERM;
 	free(o);
 	o = NULL;
-	ok(good && closed_by_peer(fd), "a failed AUTH is answered EACCES (%s) "
-	   "and the target closes the session", msg);
+	ok(good && wire_closed_by_peer(fd), "a failed AUTH is answered EACCES "
+	   "(%s) and the target closes the session", msg);
 	close(fd);
 
 	memset(longname, 'u', 300);
 	longname[300] = '\0';
 	fd = tcp_connect(d->port);
-	ok(fd >= 0 && hello(fd, NULL) == 0 &&
-	   auth(fd, longname, "x", msg) == DDT_EACCES && closed_by_peer(fd),
+	ok(fd >= 0 && wire_hello(fd, NULL) == 0 &&
+	   wire_auth(fd, longname, "x", msg) == DDT_EACCES &&
+	   wire_closed_by_peer(fd),
 	   "a user name no user can have is refused alike, not EPROTO: %s",
 	   msg);
 	close(fd);
@@ -393,7 +327,7 @@ static int fp_list_call(int fd, uint8_t op, uint32_t n, char *msg,
 		f.b[2] = 0xa5;
 		wb_fp(&p, &f);
 	}
-	st = call(fd, op, &p, out, len, msg);
+	st = wire_call(fd, op, &p, out, len, msg);
 	wb_free(&p);
 	return st;
 }
@@ -401,7 +335,7 @@ static int fp_list_call(int fd, uint8_t op, uint32_t n, char *msg,
 static void test_limits(const test_daemon *d)
 {
 	char msg[DDT_MAX_STR + 1] = "", name[300];
-	int fd = login(d), st;
+	int fd = wire_admin_login(d), st;
 	uint8_t *o = NULL;
 	fp_t zero = { { 0 } };
 	size_t len = 0;
@@ -429,8 +363,8 @@ static void test_limits(const test_daemon *d)
 	wb_u32(&p, 0);
 	wb_u32(&p, DDT_MAX_COMMIT + 1);
 	for (uint32_t i = 0; i < DDT_MAX_COMMIT + 1; i++)
-		entry(&p, "x", 0, &zero);
-	st = call(fd, DDT_OP_COMMIT, &p, NULL, NULL, msg);
+		wire_entry(&p, "x", 0, 0, &zero);
+	st = wire_call(fd, DDT_OP_COMMIT, &p, NULL, NULL, msg);
 	ok(st == DDT_EINVAL && strstr(msg, "100000") && alive(fd),
 	   "COMMIT of %d entries: EINVAL, the session goes on: %s",
 	   DDT_MAX_COMMIT + 1, msg);
@@ -441,8 +375,8 @@ static void test_limits(const test_daemon *d)
 	wb_u64(&p, su_root(fd, "lim"));
 	wb_u32(&p, 0);
 	wb_u32(&p, 1);
-	entry(&p, name, 0, &zero);
-	st = call(fd, DDT_OP_COMMIT, &p, NULL, NULL, msg);
+	wire_entry(&p, name, 0, 0, &zero);
+	st = wire_call(fd, DDT_OP_COMMIT, &p, NULL, NULL, msg);
 	ok(st == DDT_ENAMETOOLONG && alive(fd),
 	   "a COMMIT entry named with 299 bytes: ENAMETOOLONG, not EPROTO: %s",
 	   msg);
@@ -454,13 +388,12 @@ static void test_limits(const test_daemon *d)
 
 static void test_fp_bits(const test_daemon *d)
 {
-	int fd = login(d), st;
+	int fd = wire_admin_login(d), st;
 	fp_t fps[10];
 	uint8_t *o = NULL;
 	const uint8_t *bits;
 	uint32_t blen = 0;
 	size_t len = 0;
-	wbuf p;
 	rbuf r;
 
 	/* Held: 0, 2 and 9 of ten; the others are made up. */
@@ -471,11 +404,7 @@ static void test_fp_bits(const test_daemon *d)
 	fps[0] = put_filled(fd, 'a', 1000);
 	fps[2] = put_filled(fd, 'b', 1000);
 	fps[9] = put_filled(fd, 'c', 1000);
-	wb_init(&p);
-	wb_u32(&p, 10);
-	for (int i = 0; i < 10; i++)
-		wb_fp(&p, &fps[i]);
-	st = call(fd, DDT_OP_FP_QUERY, &p, &o, &len, NULL);
+	st = wire_fp_call(fd, DDT_OP_FP_QUERY, fps, 10, &o, &len, NULL);
 	rb_init(&r, o, len);
 	bits = rb_blob(&r, &blen);
 	ok(st == 0 && rb_done(&r) == 0 && blen == 2 && bits[0] == 0x05 &&
@@ -483,7 +412,6 @@ static void test_fp_bits(const test_daemon *d)
 	   "least significant bit first (got %02x %02x)",
 	   bits && blen > 0 ? bits[0] : 0, bits && blen > 1 ? bits[1] : 0);
 	free(o);
-	wb_free(&p);
 	close(fd);
 }
 
@@ -499,15 +427,9 @@ static int seg_get(int fd, const fp_t *fps, uint32_t n, uint8_t *const *data,
 	uint8_t *o = NULL;
 	size_t len = 0;
 	int st, good = 1;
-	wbuf p;
 	rbuf r;
 
-	wb_init(&p);
-	wb_u32(&p, n);
-	for (uint32_t i = 0; i < n; i++)
-		wb_fp(&p, &fps[i]);
-	st = call(fd, DDT_OP_SEG_GET, &p, &o, &len, msg);
-	wb_free(&p);
+	st = wire_fp_call(fd, DDT_OP_SEG_GET, fps, n, &o, &len, msg);
 	*got = 0;
 	*plen = len;
 	if (st != 0) {
@@ -543,7 +465,7 @@ static void test_seg_get(const test_daemon *d)
 	size_t lens[BIG_SEGS], plen = 0;
 	fp_t fps[BIG_SEGS], missing;
 	uint32_t got = 0, got2 = 0;
-	int fd = login(d), st;
+	int fd = wire_admin_login(d), st;
 
 	rnd_seed(11);
 	for (int i = 0; i < BIG_SEGS; i++) {
@@ -601,13 +523,13 @@ static void test_backup_names(const test_daemon *d)
 				     "\xc3\xbc", "tab\t" };
 	char msg[DDT_MAX_STR + 1] = "", id[DDT_MAX_STR + 1], id2[DDT_MAX_STR + 1];
 	char name[DDT_MAX_NAME + 2];
-	int fd = login(d), st, refused = 0, eexist = 0, clash = 0;
+	int fd = wire_admin_login(d), st, refused = 0, eexist = 0, clash = 0;
 	uint64_t ino;
 	time_t t0, t1;
 
 	su_create(fd, "nm");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		st = begin(fd, "nm", bad[i], id, &ino, msg);
+		st = wire_backup_begin(fd, "nm", bad[i], id, &ino, msg);
 		refused += st == DDT_EINVAL;
 		if (st != DDT_EINVAL)
 			diag("name \"%s\": status %d", bad[i], st);
@@ -618,15 +540,15 @@ static void test_backup_names(const test_daemon *d)
 	memset(name, 'n', DDT_MAX_BACKUP_NAME);
 	name[DDT_MAX_BACKUP_NAME] = '\0';
 	t0 = time(NULL);
-	st = begin(fd, "nm", name, id, &ino, msg);
+	st = wire_backup_begin(fd, "nm", name, id, &ino, msg);
 	t1 = time(NULL);
 	ok(st == 0 && id_ok(id, name, t0, t1) && strlen(id) == DDT_MAX_NAME,
 	   "a %d-byte name gives a %d-byte id, NAME@<UTC time>Z",
 	   DDT_MAX_BACKUP_NAME, DDT_MAX_NAME);
 	strcat(name, "n");
-	st = begin(fd, "nm", name, id, &ino, msg);
+	st = wire_backup_begin(fd, "nm", name, id, &ino, msg);
 	ok(st == DDT_ENAMETOOLONG, "one byte more: ENAMETOOLONG: %s", msg);
-	st = begin(fd, "nope", "x", id, &ino, msg);
+	st = wire_backup_begin(fd, "nope", "x", id, &ino, msg);
 	ok(st == DDT_ENOENT, "an unknown storage unit: ENOENT: %s", msg);
 
 	/* Two begins of one name: the second lands in the same second
@@ -636,9 +558,9 @@ static void test_backup_names(const test_daemon *d)
 
 		snprintf(nm, sizeof(nm), "twice%d", i);
 		t0 = time(NULL);
-		if (begin(fd, "nm", nm, id, &ino, msg) != 0)
+		if (wire_backup_begin(fd, "nm", nm, id, &ino, msg) != 0)
 			break;
-		st = begin(fd, "nm", nm, id2, &ino, msg);
+		st = wire_backup_begin(fd, "nm", nm, id2, &ino, msg);
 		t1 = time(NULL);
 		if (st == DDT_EEXIST)
 			eexist = strstr(msg, id) != NULL;
@@ -656,15 +578,15 @@ static void test_backup_names(const test_daemon *d)
 static void test_backup_end(const test_daemon *d)
 {
 	char msg[DDT_MAX_STR + 1] = "", id[DDT_MAX_STR + 1];
-	int fd = login(d), st;
-	ddt_attr a, sub, fa;
+	int fd = wire_admin_login(d), st;
+	ddt_attr a, sub;
 	fp_t f5000, f3000, zero = { { 0 } };
-	uint64_t ino, files = 0, bytes = 0;
+	uint64_t ino, fa_ino, files = 0, bytes = 0;
 	uint32_t flags = 0;
 	wbuf p;
 
 	su_create(fd, "tot");
-	if (begin(fd, "tot", "t", id, &ino, msg) != 0)
+	if (wire_backup_begin(fd, "tot", "t", id, &ino, msg) != 0)
 		tap_bail("BACKUP_BEGIN: %s", msg);
 	f5000 = put_filled(fd, 'x', 5000);
 	f3000 = put_filled(fd, 'y', 3000);
@@ -676,11 +598,11 @@ static void test_backup_end(const test_daemon *d)
 	wb_u32(&p, 0);
 	wb_i64(&p, 0);
 	attr_call(fd, DDT_OP_MKDIR, &p, &sub);
-	commit1(fd, ino, "a", 5000, &f5000, &fa);
-	commit1(fd, ino, "empty", 0, &zero, &a);
-	commit1(fd, sub.ino, "b", 3000, &f3000, &a);
+	fa_ino = commit1(fd, ino, "a", 5000, &f5000);
+	commit1(fd, ino, "empty", 0, &zero);
+	commit1(fd, sub.ino, "b", 3000, &f3000);
 	wb_reset(&p);
-	wb_u64(&p, fa.ino);
+	wb_u64(&p, fa_ino);
 	wb_u64(&p, sub.ino);
 	wb_str(&p, "a2");
 	attr_call(fd, DDT_OP_LINK, &p, &a);
@@ -731,7 +653,7 @@ static void test_backup_end(const test_daemon *d)
 
 static void test_busy_job(const test_daemon *d)
 {
-	int fd = login(d), busy = 0, good = 1;
+	int fd = wire_admin_login(d), busy = 0, good = 1;
 	uint8_t *o = NULL;
 	ddt_hdr h;
 	wbuf p;
@@ -741,10 +663,12 @@ static void test_busy_job(const test_daemon *d)
 	wb_init(&p);
 	wb_u8(&p, 0);
 	for (int i = 0; i < 20 && !busy && good; i++) {
-		good = send_req(fd, DDT_OP_SCRUB_START, 500 + 2 * i, &p) == 0 &&
-		       send_req(fd, DDT_OP_SCRUB_START, 501 + 2 * i, &p) == 0;
+		good = wire_send(fd, DDT_OP_SCRUB_START, 0, 500 + 2 * i, 0,
+				 &p) == 0 &&
+		       wire_send(fd, DDT_OP_SCRUB_START, 0, 501 + 2 * i, 0,
+				 &p) == 0;
 		for (int k = 0; k < 2 && good; k++) {
-			good = recv_frame(fd, &h, &o) == 0 &&
+			good = wire_recv(fd, &h, &o) == 0 &&
 			       (h.status == 0 || h.status == DDT_EBUSY);
 			busy |= h.status == DDT_EBUSY;
 			free(o);
@@ -754,8 +678,8 @@ static void test_busy_job(const test_daemon *d)
 			uint8_t *s = NULL;
 			size_t len;
 
-			if (call(fd, DDT_OP_SCRUB_STATUS, NULL, &s, &len,
-				 NULL) != 0)
+			if (wire_call(fd, DDT_OP_SCRUB_STATUS, NULL, &s, &len,
+				      NULL) != 0)
 				good = 0;
 			else if (len > 0 && s[0] == 0)
 				k = 500;
@@ -776,14 +700,11 @@ static void test_busy_job(const test_daemon *d)
 int main(void)
 {
 	char *root = tap_tmpdir("proto");
-	char store[400];
 	test_daemon d;
 	int fd;
 
-	snprintf(store, sizeof(store), "%s/store", root);
-	if (daemon_start(&d, store, NULL) != 0)
-		tap_bail("ddtargetd did not start (log: %s)", d.log);
-	fd = login(&d);
+	daemon_start_in(&d, root);
+	fd = wire_admin_login(&d);
 	su_create(fd, "lim");
 	close(fd);
 	test_error_replies(&d);
