@@ -655,7 +655,14 @@ int ddtc_mkdir(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
 	return rpc_attr(c, &w, DDT_OP_MKDIR, out);
 }
 
-int ddtc_mkdir_many(ddtc *c, uint64_t dir, ddtc_mkdir_req *reqs, size_t n)
+/* n requests whose replies are one attr each, all sent before the first
+ * reply is awaited: one round trip for the lot. encode builds request i
+ * of arg into w; result says where its status and (if not NULL) its attr
+ * go. A request that could not be sent gets the error that stopped the
+ * sending, which is also what this returns (0 once all were sent). */
+static int rpc_attr_many(ddtc *c, uint8_t op, size_t n, void *arg,
+			 void (*encode)(wbuf *w, const void *arg, size_t i),
+			 int *(*result)(void *arg, size_t i, ddt_attr **attr))
 {
 	conn_req **k = calloc(n ? n : 1, sizeof(*k));
 	size_t sent = 0;
@@ -665,20 +672,50 @@ int ddtc_mkdir_many(ddtc *c, uint64_t dir, ddtc_mkdir_req *reqs, size_t n)
 	if (!k)
 		return -ENOMEM;
 	for (; sent < n; sent++) {
-		ddtc_mkdir_req *q = &reqs[sent];
-
-		mkdir_encode(&w, dir, q->name, q->mode, q->uid, q->gid,
-			     q->mtime);
+		encode(&w, arg, sent);
 		rc = conn_start(c->cn, &w, &k[sent]);
 		wb_free(&w);
 		if (rc < 0)
 			break;
 	}
-	for (size_t i = 0; i < n; i++)
-		reqs[i].rc = i < sent ? wait_attr(k[i], DDT_OP_MKDIR,
-						  &reqs[i].attr) : rc;
+	for (size_t i = 0; i < n; i++) {
+		ddt_attr *attr;
+		int *st = result(arg, i, &attr);
+
+		*st = i < sent ? wait_attr(k[i], op, attr) : rc;
+	}
 	free(k);
 	return rc;
+}
+
+/* ddtc_mkdir_many's requests: the MKDIRs of reqs in dir. */
+typedef struct mkdir_batch {
+	uint64_t dir;
+	ddtc_mkdir_req *reqs;
+} mkdir_batch;
+
+static void mkdir_batch_encode(wbuf *w, const void *arg, size_t i)
+{
+	const mkdir_batch *b = arg;
+	const ddtc_mkdir_req *q = &b->reqs[i];
+
+	mkdir_encode(w, b->dir, q->name, q->mode, q->uid, q->gid, q->mtime);
+}
+
+static int *mkdir_batch_result(void *arg, size_t i, ddt_attr **attr)
+{
+	ddtc_mkdir_req *q = &((mkdir_batch *)arg)->reqs[i];
+
+	*attr = &q->attr;
+	return &q->rc;
+}
+
+int ddtc_mkdir_many(ddtc *c, uint64_t dir, ddtc_mkdir_req *reqs, size_t n)
+{
+	mkdir_batch b = { dir, reqs };
+
+	return rpc_attr_many(c, DDT_OP_MKDIR, n, &b, mkdir_batch_encode,
+			     mkdir_batch_result);
 }
 
 /* One READDIR: entries after `after` go to cb; *eof, and the last name
@@ -787,28 +824,23 @@ int ddtc_setattr(ddtc *c, uint64_t ino, uint32_t mask, const ddt_attr *v,
 	return rpc_attr(c, &w, DDT_OP_SETATTR, out);
 }
 
+static void setattr_batch_encode(wbuf *w, const void *arg, size_t i)
+{
+	const ddtc_setattr_req *q = (const ddtc_setattr_req *)arg + i;
+
+	setattr_encode(w, q->ino, q->mask, &q->v);
+}
+
+static int *setattr_batch_result(void *arg, size_t i, ddt_attr **attr)
+{
+	*attr = NULL;
+	return &((ddtc_setattr_req *)arg)[i].rc;
+}
+
 int ddtc_setattr_many(ddtc *c, ddtc_setattr_req *reqs, size_t n)
 {
-	conn_req **k = calloc(n ? n : 1, sizeof(*k));
-	size_t sent = 0;
-	int rc = 0;
-	wbuf w;
-
-	if (!k)
-		return -ENOMEM;
-	for (; sent < n; sent++) {
-		setattr_encode(&w, reqs[sent].ino, reqs[sent].mask,
-			       &reqs[sent].v);
-		rc = conn_start(c->cn, &w, &k[sent]);
-		wb_free(&w);
-		if (rc < 0)
-			break;
-	}
-	for (size_t i = 0; i < n; i++)
-		reqs[i].rc = i < sent ? wait_attr(k[i], DDT_OP_SETATTR, NULL) :
-			     rc;
-	free(k);
-	return rc;
+	return rpc_attr_many(c, DDT_OP_SETATTR, n, reqs, setattr_batch_encode,
+			     setattr_batch_result);
 }
 
 int ddtc_symlink(ddtc *c, uint64_t dir, const char *name, const char *target,
