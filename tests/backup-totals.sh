@@ -71,7 +71,6 @@ for pass in first second; do
 done
 
 chmod 0755 "$t/closed"
-kill -TERM "$dpid" && wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "the daemon stops cleanly"
-dpid=
 tap_done

@@ -62,7 +62,7 @@ tap_is "$rc" 1 "--restore-checkpoint on a running store fails"
 tap_ok "saying it is in use, in one line" \
 	test "$(wc -l <"$dir/busy.err")" -eq 1 -a -n "$(grep 'in use' "$dir/busy.err")"
 
-kill -9 "$dpid"; wait "$dpid" 2>/dev/null; dpid=
+daemon_kill
 rm -rf "$store/index"
 tap_ok "the daemon is killed and its index deleted" test ! -e "$store/index"
 
@@ -100,9 +100,8 @@ tap_ok "and is told so in one line" \
 	test "$(wc -l <"$dir/bob.err")" -eq 1 -a -n "$(grep -i 'admin' "$dir/bob.err")"
 
 idb=$(field bb2 backup)
-kill -TERM "$dpid"; wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly"
-dpid=
 
 # ---- offline, with ddtstore ----
 for i in 1 2 3; do
@@ -124,7 +123,6 @@ tap_ok "A and the second B are both listed" \
 	test -n "$(grep "^$ida " "$dir/l3.out")" -a -n "$(grep "^$idb " "$dir/l3.out")"
 run rb2 restore "$idb" "$dir/rb2" --su s1
 tap_ok "and B restores byte for byte" diff -r "$b" "$dir/rb2"
-kill -TERM "$dpid"; wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly again"
-dpid=
 tap_done

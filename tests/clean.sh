@@ -128,8 +128,6 @@ tap_ok "the last junk backup's space is back, killed clean or not" \
 restores "$keep_id" "$dir/keep" "the kept backup still restores"
 restores "${ids[5]}" "${trees[5]}" "round 5 still restores"
 
-kill -TERM "$dpid"
-wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly"
-dpid=
 tap_done

@@ -134,7 +134,7 @@ for i in $(seq 1 12); do head -c $((16 * 1024 * 1024)) /dev/urandom >"$big/f$i";
 ddt backup "$big" --su s1 --name big >"$dir/bbig.out" 2>"$dir/bbig.err" &
 cpid=$!
 sleep 0.7
-kill -9 "$dpid"; wait "$dpid" 2>/dev/null
+daemon_kill
 wait "$cpid"
 crc=$?
 tap_ok "the client of the killed daemon failed (exit $crc)" test "$crc" -ne 0
@@ -159,7 +159,6 @@ id3=$(field b3 backup)
 run r5 restore "$id3" "$dir/restore5" --su s1
 tap_ok "and restores exactly" diff -r "$big" "$dir/restore5"
 
-kill -TERM "$dpid"; wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly on SIGTERM"
-dpid=
 tap_done

@@ -1,14 +1,19 @@
 # e2e.sh - what the end-to-end scripts share: a private directory, a real
 # ddtargetd on a free loopback port over a store in it, and ddt run against
 # it with its output kept for the checks. Source it after tap.sh, with TAG
-# set; it starts nothing by itself. Sets dir, store, port.
+# set; it starts nothing by itself. Sets dir, store, port; a script that
+# mounts a file system for its store sets mnt, and the cleanup at exit
+# unmounts it.
 #
 #   daemon_start [ARGS...]   start ddtargetd, no maintenance scheduled unless
 #                            ARGS --set it
+#   daemon_stop              SIGTERM it and reap it; its exit status
 #   daemon_kill              SIGKILL it and reap it
 #   ddt ARGS...              the client, logged in as admin
 #   run NAME ARGS...         ddt with output in $dir/NAME.out / .err, $rc
 #   field NAME KEY           the value of "KEY: value" in NAME.out
+#   alert SEVERITY ID        the target lists that alert now
+#   no_alert ID              it does not
 
 daemon_bin=$top_builddir/ddtargetd
 ddt_bin=$top_builddir/ddt
@@ -16,8 +21,12 @@ ddt_bin=$top_builddir/ddt
 
 dir=$(tap_tmpdir "$TAG") || tap_bail "mktemp -d failed"
 dpid=
+mnt=
 e2e_cleanup() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
+	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+	if [ -n "$mnt" ] && mountpoint -q "$mnt"; then
+		umount "$mnt" 2>/dev/null || umount -l "$mnt"
+	fi
 	tap_rmtree "$dir"
 }
 trap e2e_cleanup EXIT
@@ -44,6 +53,14 @@ daemon_start() {
 	tap_bail "ddtargetd did not start; see $dir/daemon.log"
 }
 
+daemon_stop() {
+	local st
+	kill -TERM "$dpid" && wait "$dpid"
+	st=$?
+	dpid=
+	return $st
+}
+
 daemon_kill() {
 	kill -9 "$dpid" 2>/dev/null
 	wait "$dpid" 2>/dev/null
@@ -62,3 +79,6 @@ run() {
 }
 
 field() { sed -n "s/^$2: *//p" "$dir/$1.out" | head -n 1; }
+
+alert() { ddt alerts 2>/dev/null | grep -q "^$1 .*  $2  "; }
+no_alert() { ! ddt alerts 2>/dev/null | grep -q "  $1  "; }

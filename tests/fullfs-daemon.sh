@@ -15,12 +15,6 @@ TAG=fullfsd
 
 mnt=$dir/mnt
 store=$mnt/store
-e2e_cleanup_full() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	mountpoint -q "$mnt" && umount "$mnt"
-	tap_rmtree "$dir"
-}
-trap e2e_cleanup_full EXIT
 mkdir -p "$mnt"
 if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=192m tmpfs "$mnt" 2>/dev/null; then
 	echo "1..0 # SKIP needs root to mount a size-limited tmpfs"
@@ -73,8 +67,6 @@ tap_ok "and restores" diff -r "$dir/after" "$dir/r3"
 run r4 restore "$small_id" "$dir/r4" --su f -q
 tap_ok "the first backup restores too" diff -r "$dir/small" "$dir/r4"
 
-kill -TERM "$dpid"
-wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly"
-dpid=
 tap_done

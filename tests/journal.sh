@@ -20,9 +20,6 @@ top_builddir=${top_builddir:-$top_srcdir}
 TAG=journal
 . "$top_srcdir/tests/e2e.sh"
 
-# alert SEVERITY ID / no_alert ID: what `ddt alerts` lists now
-alert() { ddt alerts 2>/dev/null | grep -q "^$1 .*  $2  "; }
-no_alert() { ! ddt alerts 2>/dev/null | grep -q "  $1  "; }
 # restores N: backup bN restores byte for byte
 restores() {
 	rm -rf "$dir/r$1"

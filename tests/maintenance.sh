@@ -60,8 +60,6 @@ tap_diag "$(head -n 3 "$dir/sc.out")"
 run r restore "$keep_id" "$dir/out" --su m -q
 tap_ok "the kept backup restores byte for byte" diff -r "$dir/keep" "$dir/out"
 
-kill -TERM "$dpid"
-wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly with its scheduler"
-dpid=
 tap_done

@@ -17,8 +17,7 @@ TAG=perms
 # open_to_others DIR: every path under DIR with a group or other bit
 open_to_others() { find "$1" ! -type l -perm /077 -printf '%m %p\n'; }
 restart() {
-	kill -TERM "$dpid" && wait "$dpid"
-	dpid=
+	daemon_stop
 	daemon_start
 }
 
@@ -48,8 +47,7 @@ tap_ok "no file or directory in the store is open to group or others ($(find "$s
 sed 's/^/# /' "$dir/open.txt" | head -n 20
 
 # ---- a store made before: its directories were 0755 ----
-kill -TERM "$dpid" && wait "$dpid"
-dpid=
+daemon_stop
 chmod 0755 "$store" "$store/index" "$store/journal" "$store/data" "$store/data/dir0"
 : >"$dir/daemon.log"
 daemon_start
@@ -80,8 +78,6 @@ tap_ok "nor anything in an empty store directory, password included" \
 run st status
 tap_is "$rc" 0 "the first daemon still serves"
 
-kill -TERM "$dpid"
-wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly"
-dpid=
 tap_done

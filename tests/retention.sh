@@ -132,7 +132,6 @@ tap_is "$rc" 2 "--quota lots is a usage error"
 run bad3 su set q
 tap_is "$rc" 2 "su set without a setting is a usage error"
 
-kill -TERM "$dpid"; wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly"
-dpid=
 tap_done

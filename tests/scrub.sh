@@ -29,14 +29,10 @@ printf 'health_interval = 1\n' >"$conf"
 start_daemon() { daemon_start -c "$conf"; }
 # A fresh daemon has no decoded container cached: its reads go to disk.
 restart_daemon() {
-	kill -TERM "$dpid" && wait "$dpid"
-	dpid=
+	daemon_stop
 	start_daemon
 }
 show() { sed 's/^/# /' "$dir/$1.out"; }
-# alert SEVERITY ID: the target lists that alert now
-alert() { ddt alerts 2>/dev/null | grep -q "^$1 .*  $2  "; }
-no_alert() { ! ddt alerts 2>/dev/null | grep -q "  $1  "; }
 # eventually DESC CMD...: one outcome, ok once CMD succeeds (within 20 s)
 eventually() {
 	local desc=$1
@@ -134,8 +130,7 @@ tap_is "$rc" 0 "a scrub rebuilds those two as well"
 # report-only scrub raises it, an ordinary one rebuilds the directory,
 # marks it as the store's and clears the alert before it says it is done.
 printf 'health_interval = 3600\n' >"$dir/hourly.conf"
-kill -TERM "$dpid" && wait "$dpid"
-dpid=
+daemon_stop
 daemon_start -c "$dir/hourly.conf"
 rm -rf "$data/dir3" && mkdir "$data/dir3" || tap_bail "replace dir3"
 scrub s5 --no-repair
@@ -274,7 +269,6 @@ tap_is "$rc" 2 "--no-repair with scrub status is a usage error"
 run bad2 scrub fix
 tap_is "$rc" 2 "an unknown scrub operation is a usage error"
 
-kill -TERM "$dpid"; wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly"
-dpid=
 tap_done

@@ -16,14 +16,6 @@ TAG=space
 
 mnt=$dir/mnt
 store=$mnt/store
-space_cleanup() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	if mountpoint -q "$mnt"; then
-		umount "$mnt" 2>/dev/null || umount -l "$mnt"
-	fi
-	tap_rmtree "$dir"
-}
-trap space_cleanup EXIT
 mkdir -p "$mnt"
 if [ "$(id -u)" -ne 0 ] || ! truncate -s 192M "$dir/fs.img" ||
    ! mkfs.ext4 -q -F -m 5 "$dir/fs.img" >/dev/null 2>&1 ||
@@ -96,8 +88,6 @@ alone=$(du -sB1 "$store/checkpoints" | cut -f1)
 tap_ok "files a checkpoint shares with the index count once ($dc of its $alone bytes are its own)" \
 	test "$dc" -lt "$alone"
 
-kill -TERM "$dpid"
-wait "$dpid"
+daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly"
-dpid=
 tap_done
