@@ -8,7 +8,7 @@
 # usage: contrib/bench/commit-bench.sh [--path PATH] [--work DIR]
 # PATH defaults to /usr/share; binaries from the top of the tree, or $DDT_BIN.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/common.sh"
 path=/usr/share
 work=${DDT_COMMIT_WORK:-/var/tmp/ddt-commit-bench}
 bin=${DDT_BIN:-$top}
@@ -21,7 +21,6 @@ while [ $# -gt 0 ]; do
 	*) echo "commit-bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
-die() { echo "commit-bench.sh: $*" >&2; exit 1; }
 for b in ddtargetd ddt; do
 	[ -x "$bin/$b" ] || die "build $bin/$b first (make)"
 done
@@ -30,31 +29,7 @@ rm -rf "$work"
 mkdir -p "$work" || die "cannot create $work"
 store=$work/store
 export DDT_CACHE_DIR=$work/cache
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_daemon() {
-	"$bin/ddtargetd" -s "$store" -p "$port" --set clean_schedule=never \
-		--set checkpoint_schedule=never --set scrub_schedule=never \
-		>>"$work/daemon.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 200); do
-		[ -f "$store/admin.password" ] &&
-			python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	die "the daemon did not start"
-}
-stop_daemon() {
-	kill -TERM "$dpid"
-	wait "$dpid"
-	dpid=
-}
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null' EXIT
-start_daemon
-export DDT_PASSWORD
-DDT_PASSWORD=$(cat "$store/admin.password") || die "no admin password"
-ddt() { "$bin/ddt" -p "$port" "$@"; }
-now() { date +%s.%N; }
+daemon_start
 # The daemon's CPU seconds (user + system) so far.
 cpu() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$dpid/stat"; }
 
@@ -77,11 +52,11 @@ echo "commit-bench: $path ($(du -sh "$path" 2>/dev/null | cut -f1)," \
 ddt su create b >/dev/null || die "su create failed"
 step "first backup" ddt backup "$path" --su b --name first -q
 step "unchanged" ddt backup "$path" --su b --name again -q
-stop_daemon
-start_daemon
+daemon_stop
+daemon_start
 step "unchanged, restarted" ddt backup "$path" --su b --name cold -q
 step "scrub" scrub
 sed -n 's/^took: *//p' "$work/scrub.out" | sed 's/^/scrub took (target):   /'
 grep -E '^(trees|files):' "$work/scrub.out"
-stop_daemon
+daemon_stop
 rm -rf "$work"

@@ -8,7 +8,7 @@
 # Needs ddtargetd, ddt and ddtstore built at the top of the tree (or in
 # $DDT_BIN) and the data set (built as store-bench.sh does, with mkdata.py).
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/common.sh"
 data=${DDT_BENCH_DATA:-/var/tmp/ddt-bench-data}
 work=${DDT_LIFE_WORK:-/var/tmp/ddt-lifecycle}
 mkdata=${DDT_MKDATA:-$top/../shared/bench/mkdata.py}
@@ -22,42 +22,15 @@ while [ $# -gt 0 ]; do
 	*) echo "lifecycle-bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
-die() { echo "lifecycle-bench.sh: $*" >&2; exit 1; }
 for b in ddtargetd ddt ddtstore; do
 	[ -x "$bin/$b" ] || die "build $bin/$b first (make)"
 done
-if [ ! -d "$data/gen1" ] || [ ! -d "$data/gen2" ]; then
-	[ -f "$mkdata" ] || die "no data set in $data and no $mkdata to build it"
-	mkdir -p "$data.tmp" && python3 "$mkdata" "$data.tmp" &&
-		mv "$data.tmp" "$data" || die "building the data set failed"
-fi
+bench_data "$data" "$mkdata"
 rm -rf "$work"
 mkdir -p "$work" || die "cannot create $work"
 store=$work/store
 export DDT_CACHE_DIR=$work/cache
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_daemon() {
-	"$bin/ddtargetd" -s "$store" -p "$port" --set clean_schedule=never \
-		--set checkpoint_schedule=never >>"$work/daemon.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 200); do
-		[ -f "$store/admin.password" ] &&
-			python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	die "the daemon did not start"
-}
-stop_daemon() {
-	kill -TERM "$dpid"
-	wait "$dpid"
-}
-dpid=
-trap '[ -n "$dpid" ] && kill -9 $dpid 2>/dev/null' EXIT
-start_daemon
-export DDT_PASSWORD
-DDT_PASSWORD=$(cat "$store/admin.password") || die "no admin password"
-ddt() { "$bin/ddt" -p "$port" "$@"; }
-now() { date +%s.%N; }
+daemon_start
 physical() { ddt status | sed -n 's/^physical:.*(\([0-9]*\) bytes).*/\1/p'; }
 gb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e9 }'; }
 
@@ -70,7 +43,7 @@ id1=$(sed -n 's/^backup: *//p' "$work/gen1.out" | head -n 1)
 ddt rm "$id1" --su b >/dev/null || die "rm gen1 failed"
 
 # Scrub the whole store (both generations), offline, warm then cold.
-stop_daemon
+daemon_stop
 "$bin/ddtstore" -s "$store" scrub >"$work/scrub.out" 2>&1 || die "scrub failed, see $work/scrub.out"
 echo "warm $(head -n 1 "$work/scrub.out")"
 if [ "$(id -u)" = 0 ]; then
@@ -79,7 +52,7 @@ if [ "$(id -u)" = 0 ]; then
 	"$bin/ddtstore" -s "$store" scrub >"$work/scrub2.out" 2>&1 &&
 		echo "cold $(head -n 1 "$work/scrub2.out")"
 fi
-start_daemon
+daemon_start
 
 # clean_pass LABEL: one clean, measured from start to end.
 clean_pass() {
@@ -109,4 +82,4 @@ ddt rm "$id2" --su b >/dev/null || die "rm gen2 failed"
 clean_pass "rm gen2, #1"
 clean_pass "rm gen2, #2"
 
-stop_daemon
+daemon_stop

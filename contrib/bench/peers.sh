@@ -12,7 +12,7 @@
 # The work directory (DDT_PEERS_WORK) is removed at the end unless
 # DDT_PEERS_KEEP is set.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/common.sh"
 data=${DDT_BENCH_DATA:-/var/tmp/ddt-bench-data}
 tools="ddt restic borg"
 work=${DDT_PEERS_WORK:-/var/tmp/ddt-peers}
@@ -29,13 +29,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-die() { echo "peers.sh: $*" >&2; exit 1; }
-
-if [ ! -d "$data/gen1" ] || [ ! -d "$data/gen2" ]; then
-	[ -f "$mkdata" ] || die "no data set in $data and no $mkdata to build it"
-	mkdir -p "$data.tmp" && python3 "$mkdata" "$data.tmp" &&
-		mv "$data.tmp" "$data" || die "building the data set failed"
-fi
+bench_data "$data" "$mkdata"
 # ext4 skips inodes freed in the last 60 s (360 s while their inode table
 # block is dirty) when it allocates new ones, reading inode tables to find
 # them: a restore that creates 14,000 files just after a mass delete pays
@@ -47,13 +41,12 @@ if [ -e "$work" ]; then
 	sleep 60
 fi
 mkdir -p "$work" || die "cannot create $work"
-[ -n "${DDT_PEERS_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+[ -n "${DDT_PEERS_KEEP:-}" ] || trap 'bench_cleanup; rm -rf "$work"' EXIT
 
 # Warm the page cache for everyone alike: the first tool must not pay for
 # reading the disk the others then get from memory.
 tar -cf - -C "$data" gen1 gen2 >/dev/null 2>&1
 
-now() { date +%s.%N; }
 elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
 # run LABEL CMD...: time a command; its output goes to $work/LABEL.log.
 run() {
@@ -70,27 +63,19 @@ declare -A T
 size_of() { du -sb "$1" | cut -f1; }
 
 bench_ddt() {
-	local store=$work/ddt-store port pw
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$bin/ddtargetd" -s "$store" -p "$port" --ec "${DDT_PEERS_EC:-4+2}" \
-		--set clean_schedule=never --set checkpoint_schedule=never \
-		--set scrub_schedule=never >"$work/ddtargetd.log" 2>&1 &
-	local dpid=$!
-	for _ in $(seq 100); do [ -f "$store/admin.password" ] && break; sleep 0.1; done
-	sleep 0.3
-	export DDT_PASSWORD; DDT_PASSWORD=$(cat "$store/admin.password")
+	local store=$work/ddt-store codec="--codec ${DDT_PEERS_CODEC:-lz4}"
+	daemon_start --ec "${DDT_PEERS_EC:-4+2}"
 	export DDT_CACHE_DIR=$work/ddt-cache
-	local ddt="$bin/ddt -p $port" codec="--codec ${DDT_PEERS_CODEC:-lz4}"
-	$ddt su create bench >/dev/null || die "ddt su create failed"
-	run ddt-gen1 $ddt backup "$data/gen1" --su bench --name gen1 $codec; T[ddt,gen1]=$secs
-	run ddt-gen2 $ddt backup "$data/gen2" --su bench --name gen2 $codec; T[ddt,gen2]=$secs
-	run ddt-gen1b $ddt backup "$data/gen1" --su bench --name gen1 $codec; T[ddt,again]=$secs
+	ddt su create bench >/dev/null || die "ddt su create failed"
+	run ddt-gen1 ddt backup "$data/gen1" --su bench --name gen1 $codec; T[ddt,gen1]=$secs
+	run ddt-gen2 ddt backup "$data/gen2" --su bench --name gen2 $codec; T[ddt,gen2]=$secs
+	run ddt-gen1b ddt backup "$data/gen1" --su bench --name gen1 $codec; T[ddt,again]=$secs
 	local id
-	id=$($ddt list --su bench | awk '$1 ~ /^gen2@/ { print $1; exit }')
-	run ddt-restore $ddt restore "$id" "$work/ddt-restore" --su bench; T[ddt,restore]=$secs
+	id=$(ddt list --su bench | awk '$1 ~ /^gen2@/ { print $1; exit }')
+	run ddt-restore ddt restore "$id" "$work/ddt-restore" --su bench; T[ddt,restore]=$secs
 	diff -rq "$data/gen2" "$work/ddt-restore" >/dev/null || echo "peers.sh: ddt restore differs from gen2!" >&2
-	ddt_stored=$($ddt status | awk '/^stored:/ { gsub(/[()]/, "", $4); print $4 }')
-	kill "$dpid"; wait "$dpid" 2>/dev/null
+	ddt_stored=$(ddt status | awk '/^stored:/ { gsub(/[()]/, "", $4); print $4 }')
+	daemon_stop 2>/dev/null
 	T[ddt,bytes]=$(size_of "$store")
 }
 

@@ -29,14 +29,7 @@ Prints GB examined (fragment bytes, parity and headers included; GB =
 EOF2
 }
 
-die() {
-	echo "scrub-bench.sh: $*" >&2
-	exit 1
-}
-
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null) ||
-	top=$(cd "$here/../.." && pwd)
+. "$(dirname "$0")/common.sh"
 
 data=${DDT_BENCH_DATA:-/var/tmp/ddt-bench-data}
 mkdata=${DDT_MKDATA:-$top/../shared/bench/mkdata.py}
@@ -68,16 +61,7 @@ case $path in
 /*) src=$path ;;
 *)
 	src=$data/$path
-	if [ ! -d "$data/gen1" ]; then
-		[ -f "$mkdata" ] ||
-			die "no data set in $data and no generator at $mkdata"
-		[ ! -e "$data" ] ||
-			die "$data exists but holds no gen1; remove it or give --data"
-		tmp="$data.tmp.$$"
-		echo "scrub-bench.sh: building the data set in $data (once; several minutes)" >&2
-		python3 "$mkdata" "$tmp" || die "mkdata.py failed; see above"
-		mv "$tmp" "$data" || die "cannot move $tmp to $data"
-	fi ;;
+	bench_data "$data" "$mkdata" ;;
 esac
 [ -e "$src" ] || die "nothing to ingest at $src"
 

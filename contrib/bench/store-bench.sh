@@ -24,15 +24,7 @@ Options it does not know are passed to ddtbench, e.g. --max-mb 512,
 EOF
 }
 
-die() {
-	echo "store-bench.sh: $*" >&2
-	exit 1
-}
-
-# The repository's top: git's idea of it, or two levels above this script.
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null) ||
-	top=$(cd "$here/../.." && pwd)
+. "$(dirname "$0")/common.sh"
 
 data=${DDT_BENCH_DATA:-/var/tmp/ddt-bench-data}
 mkdata=${DDT_MKDATA:-$top/../shared/bench/mkdata.py}
@@ -70,21 +62,7 @@ esac
 [ -x "$bin" ] ||
 	die "no benchmark program at $bin; run 'make ddtbench' in $top first"
 
-if [ ! -d "$data/$gen" ]; then
-	[ -f "$mkdata" ] ||
-		die "no data set generator at $mkdata; give one with --mkdata"
-	[ ! -e "$data" ] ||
-		die "$data exists but holds no $gen; remove it or pick another with --data"
-	# Built beside its final place and renamed when complete, so that an
-	# interrupted build is never taken for a finished data set.
-	tmp="$data.tmp.$$"
-	trap 'rm -rf "$tmp"' EXIT
-	trap 'exit 130' INT TERM
-	echo "store-bench.sh: building the data set in $data (once; several minutes)" >&2
-	python3 "$mkdata" "$tmp" || die "mkdata.py failed; see above"
-	mv "$tmp" "$data" || die "cannot move $tmp to $data"
-	trap - EXIT INT TERM
-fi
+bench_data "$data" "$mkdata"
 
 echo "store-bench.sh: $bin ${*:+$* }$data/$gen" >&2
 exec "$bin" "$@" "$data/$gen"
