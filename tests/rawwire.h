@@ -1,8 +1,6 @@
-/* rawwire.h - PROTOCOL.md spoken by hand over a socket, for the tests that
- * must see exactly what goes on the wire (no client library): frames out
- * and in, one call at a time, a session logged in, the ends of a session
- * the target must refuse, and the requests such tests keep making. Both
- * ends' helpers: a test may also play the target (wire_send a reply). */
+/* rawwire.h - PROTOCOL.md by hand over a socket (no client library), for
+ * tests that must see exactly what goes on the wire: frames, sessions and
+ * the requests they keep making; a test may also play the target. */
 #ifndef TEST_RAWWIRE_H
 #define TEST_RAWWIRE_H
 
