@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ] || ! truncate -s 192M "$dir/fs.img" ||
 	exit 0
 fi
 
-# fmt BYTES: as ddt prints a size (proto/seg/fmt.c)
+# fmt BYTES: as ddt prints a size (proto/base/fmt.c)
 fmt() {
 	python3 -c '
 import sys
