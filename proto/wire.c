@@ -1,9 +1,10 @@
-/* wire.c - frame headers and the payload codec of the transfer protocol
- * (see wire.h and PROTOCOL.md). The decoder is the part that faces the
- * network: it trusts no count and no length it reads. */
+/* wire.c - frame headers, the payload codec and the records of the
+ * transfer protocol (see wire.h and PROTOCOL.md). The decoder is the part
+ * that faces the network: it trusts no count and no length it reads. */
 #include "wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,23 +174,6 @@ void wb_blob(wbuf *w, const void *p, uint32_t n)
 	wb_bytes(w, p, n);
 }
 
-void wb_attr(wbuf *w, const ddt_attr *a)
-{
-	wb_u64(w, a->ino);
-	wb_u8(w, a->type);
-	wb_u32(w, a->mode);
-	wb_u32(w, a->uid);
-	wb_u32(w, a->gid);
-	wb_u32(w, a->nlink);
-	wb_u64(w, a->size);
-	wb_i64(w, a->atime);
-	wb_i64(w, a->mtime);
-	wb_i64(w, a->ctime);
-	wb_u32(w, a->flags);
-	wb_u8(w, a->level);
-	wb_fp(w, &a->root);
-}
-
 void wb_put_u32_at(wbuf *w, size_t off, uint32_t v)
 {
 	if (!w->err && off + 4 <= w->len)
@@ -322,23 +306,6 @@ const uint8_t *rb_blob(rbuf *r, uint32_t *out_n)
 	return p;
 }
 
-void rb_attr(rbuf *r, ddt_attr *a)
-{
-	a->ino = rb_u64(r);
-	a->type = rb_u8(r);
-	a->mode = rb_u32(r);
-	a->uid = rb_u32(r);
-	a->gid = rb_u32(r);
-	a->nlink = rb_u32(r);
-	a->size = rb_u64(r);
-	a->atime = rb_i64(r);
-	a->mtime = rb_i64(r);
-	a->ctime = rb_i64(r);
-	a->flags = rb_u32(r);
-	a->level = rb_u8(r);
-	rb_fp(r, &a->root);
-}
-
 uint32_t rb_count(rbuf *r, size_t elem_min, uint32_t max)
 {
 	uint32_t n = rb_u32(r);
@@ -358,6 +325,219 @@ int rb_done(const rbuf *r)
 		return -EPROTO;
 	return 0;
 }
+
+/* ---- records, in PROTOCOL.md's field order ---- */
+
+void wb_attr(wbuf *w, const ddt_attr *a)
+{
+	wb_u64(w, a->ino);
+	wb_u8(w, a->type);
+	wb_u32(w, a->mode);
+	wb_u32(w, a->uid);
+	wb_u32(w, a->gid);
+	wb_u32(w, a->nlink);
+	wb_u64(w, a->size);
+	wb_i64(w, a->atime);
+	wb_i64(w, a->mtime);
+	wb_i64(w, a->ctime);
+	wb_u32(w, a->flags);
+	wb_u8(w, a->level);
+	wb_fp(w, &a->root);
+}
+
+void rb_attr(rbuf *r, ddt_attr *a)
+{
+	a->ino = rb_u64(r);
+	a->type = rb_u8(r);
+	a->mode = rb_u32(r);
+	a->uid = rb_u32(r);
+	a->gid = rb_u32(r);
+	a->nlink = rb_u32(r);
+	a->size = rb_u64(r);
+	a->atime = rb_i64(r);
+	a->mtime = rb_i64(r);
+	a->ctime = rb_i64(r);
+	a->flags = rb_u32(r);
+	a->level = rb_u8(r);
+	rb_fp(r, &a->root);
+}
+
+void wb_seg(wbuf *w, const ddt_seg *s)
+{
+	wb_fp(w, &s->fp);
+	wb_u8(w, s->codec);
+	wb_u32(w, s->raw_len);
+	wb_u32(w, s->stored_len);
+	wb_bytes(w, s->data, s->stored_len);
+}
+
+void rb_seg(rbuf *r, ddt_seg *s)
+{
+	rb_fp(r, &s->fp);
+	s->codec = rb_u8(r);
+	s->raw_len = rb_u32(r);
+	s->stored_len = rb_u32(r);
+	s->data = rb_bytes(r, s->stored_len);
+}
+
+/* The head's codec and stored_len are filled in by wb_seg_end(), which
+ * finds the head just before the room it handed out. */
+uint8_t *wb_seg_begin(wbuf *w, const fp_t *fp, uint32_t raw_len, size_t cap)
+{
+	ddt_seg head = { .fp = *fp, .raw_len = raw_len };
+
+	wb_seg(w, &head);
+	return wb_reserve(w, cap);
+}
+
+void wb_seg_end(wbuf *w, uint8_t *room, uint8_t codec, uint32_t stored_len)
+{
+	uint8_t *head = room - DDT_SEG_HEAD_LEN;
+
+	head[FP_LEN] = codec;
+	put_le32(head + FP_LEN + 1 + 4, stored_len);
+	w->len = (size_t)(room - w->p) + stored_len;
+}
+
+void wb_read_seg(wbuf *w, uint64_t off, const ddt_seg *s)
+{
+	wb_u64(w, off);
+	wb_seg(w, s);
+}
+
+void rb_read_seg(rbuf *r, uint64_t *off, ddt_seg *s)
+{
+	*off = rb_u64(r);
+	rb_seg(r, s);
+}
+
+void wb_entry(wbuf *w, const ddt_entry *e)
+{
+	wb_str(w, e->name);
+	wb_u32(w, e->mode);
+	wb_u32(w, e->uid);
+	wb_u32(w, e->gid);
+	wb_i64(w, e->atime);
+	wb_i64(w, e->mtime);
+	wb_u64(w, e->size);
+	wb_u8(w, e->level);
+	wb_fp(w, &e->root);
+}
+
+int rb_entry(rbuf *r, ddt_entry *e)
+{
+	char name[DDT_MAX_STR + 1];
+
+	rb_str(r, name, sizeof(name));
+	snprintf(e->name, sizeof(e->name), "%.*s", DDT_MAX_NAME, name);
+	e->mode = rb_u32(r);
+	e->uid = rb_u32(r);
+	e->gid = rb_u32(r);
+	e->atime = rb_i64(r);
+	e->mtime = rb_i64(r);
+	e->size = rb_u64(r);
+	e->level = rb_u8(r);
+	rb_fp(r, &e->root);
+	return strlen(name) > DDT_MAX_NAME;
+}
+
+void wb_su(wbuf *w, const ddt_su *su)
+{
+	wb_str(w, su->name);
+	wb_u64(w, su->root);
+	wb_u64(w, su->files);
+	wb_u64(w, su->logical_bytes);
+	wb_i64(w, su->created);
+	wb_u64(w, su->retention);
+	wb_u8(w, su->locked);
+	wb_u64(w, su->quota);
+}
+
+void rb_su(rbuf *r, ddt_su *su)
+{
+	rb_str(r, su->name, sizeof(su->name));
+	su->root = rb_u64(r);
+	su->files = rb_u64(r);
+	su->logical_bytes = rb_u64(r);
+	su->created = rb_i64(r);
+	su->retention = rb_u64(r);
+	su->locked = rb_u8(r);
+	su->quota = rb_u64(r);
+}
+
+void wb_su_info(wbuf *w, const ddt_su *su)
+{
+	wb_u64(w, su->root);
+	wb_u64(w, su->files);
+	wb_u64(w, su->logical_bytes);
+	wb_u64(w, su->retention);
+	wb_u8(w, su->locked);
+	wb_u64(w, su->quota);
+}
+
+void rb_su_info(rbuf *r, ddt_su *su)
+{
+	su->root = rb_u64(r);
+	su->files = rb_u64(r);
+	su->logical_bytes = rb_u64(r);
+	su->retention = rb_u64(r);
+	su->locked = rb_u8(r);
+	su->quota = rb_u64(r);
+}
+
+void wb_backup(wbuf *w, const ddt_backup *b)
+{
+	wb_str(w, b->id);
+	wb_u64(w, b->ino);
+	wb_u32(w, b->flags);
+	wb_i64(w, b->created);
+	wb_u64(w, b->files);
+	wb_u64(w, b->bytes);
+	wb_i64(w, b->expires);
+}
+
+void rb_backup(rbuf *r, ddt_backup *b)
+{
+	rb_str(r, b->id, sizeof(b->id));
+	b->ino = rb_u64(r);
+	b->flags = rb_u32(r);
+	b->created = rb_i64(r);
+	b->files = rb_u64(r);
+	b->bytes = rb_u64(r);
+	b->expires = rb_i64(r);
+}
+
+void wb_alert(wbuf *w, const ddt_alert *a)
+{
+	wb_str(w, a->id);
+	wb_u8(w, a->severity);
+	wb_i64(w, a->since);
+	wb_str(w, a->text);
+}
+
+void rb_alert(rbuf *r, ddt_alert *a)
+{
+	rb_str(r, a->id, sizeof(a->id));
+	a->severity = rb_u8(r);
+	a->since = rb_i64(r);
+	rb_str(r, a->text, sizeof(a->text));
+}
+
+void wb_checkpoint(wbuf *w, const ddt_checkpoint *ck)
+{
+	wb_str(w, ck->name);
+	wb_i64(w, ck->created);
+	wb_u64(w, ck->bytes);
+}
+
+void rb_checkpoint(rbuf *r, ddt_checkpoint *ck)
+{
+	rb_str(r, ck->name, sizeof(ck->name));
+	ck->created = rb_i64(r);
+	ck->bytes = rb_u64(r);
+}
+
+/* ---- names ---- */
 
 int ddt_name_ok(const char *name)
 {
@@ -411,4 +591,26 @@ const char *ddt_op_name(uint8_t op)
 int ddt_op_known(uint8_t op)
 {
 	return ddt_op_name(op)[0] != '?';
+}
+
+static const struct {
+	uint32_t code;
+	const char *name;
+} err_names[] = {
+	{ DDT_EPERM, "DDT_EPERM" }, { DDT_ENOENT, "DDT_ENOENT" },
+	{ DDT_EIO, "DDT_EIO" }, { DDT_EACCES, "DDT_EACCES" },
+	{ DDT_EBUSY, "DDT_EBUSY" }, { DDT_EEXIST, "DDT_EEXIST" },
+	{ DDT_ENOTDIR, "DDT_ENOTDIR" }, { DDT_EISDIR, "DDT_EISDIR" },
+	{ DDT_EINVAL, "DDT_EINVAL" }, { DDT_ENOSPC, "DDT_ENOSPC" },
+	{ DDT_ENAMETOOLONG, "DDT_ENAMETOOLONG" },
+	{ DDT_ENOTEMPTY, "DDT_ENOTEMPTY" }, { DDT_EPROTO, "DDT_EPROTO" },
+	{ DDT_EBADMSG, "DDT_EBADMSG" }, { DDT_EDQUOT, "DDT_EDQUOT" },
+};
+
+const char *ddt_err_name(uint32_t code)
+{
+	for (size_t i = 0; i < sizeof(err_names) / sizeof(err_names[0]); i++)
+		if (err_names[i].code == code)
+			return err_names[i].name;
+	return NULL;
 }

@@ -1,41 +1,40 @@
-/* wire.h - the transfer protocol's constants and its payload codec, shared
- * by ddtargetd and the client library. proto/PROTOCOL.md is the spec; every
- * number it names is defined here, once.
+/* wire.h - the transfer protocol's codec, shared by ddtargetd and the
+ * client library: framing, opcodes, and each record of PROTOCOL.md once,
+ * with its size, its encoder and its decoder. The protocol's vocabulary
+ * (limits, error codes, flags, the records' types) is ddtc_types.h, which
+ * front ends see; this header is for the two ends only.
  *
  * Encoding appends to a growable wbuf; decoding reads a rbuf that never
  * reads past its end: any overrun sets a sticky error, later reads return
  * zeros, and rb_done() reports it. So a parser reads all its fields and
- * checks once. */
+ * checks once.
+ *
+ * Names: wb_* and rb_* are the operations of the two buffers, wbuf and
+ * rbuf, including a record's encoder (wb_attr) and decoder (rb_attr), so
+ * that a message reads as the list of its fields; ddt_* is the protocol's
+ * own (frames, opcodes, codes), as DDT_* is in PROTOCOL.md. */
 #ifndef WIRE_H
 #define WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fp.h"
+#include "ddtc_types.h"
 
 #define DDT_PROTO_VERSION	1
-#define DDT_DEFAULT_PORT	7410
 #define DDT_HDR_LEN		16	/* length field + 12 */
-#define DDT_MAX_PAYLOAD		(8u << 20)
 #define DDT_MAX_FRAME		(12u + DDT_MAX_PAYLOAD)
-#define DDT_MAX_STR		4096
-#define DDT_MAX_NAME		255
 #define DDT_MAX_INFLIGHT	64
 /* Count limits of one request (PROTOCOL.md section 5, "Limits"): a
- * well-formed request over one is DDT_EINVAL, and the session goes on. */
+ * well-formed request over one is DDT_EINVAL, and the session goes on.
+ * DDT_MAX_COMMIT, which a front end sizes its batches by, is public. */
 #define DDT_MAX_QUERY		16384	/* fingerprints in one FP_QUERY */
 #define DDT_MAX_GET		4096	/* fingerprints in one SEG_GET */
-#define DDT_MAX_COMMIT		100000	/* entries in one COMMIT */
 #define DDT_MAX_READDIR		100000	/* READDIR entries; max 0 or over: this */
-/* A backup's id is NAME@YYYYMMDDTHHMMSSZ, itself a name of at most
- * DDT_MAX_NAME bytes: so NAME has at most this many. */
-#define DDT_BACKUP_SUFFIX_LEN	17	/* "@YYYYMMDDTHHMMSSZ" */
-#define DDT_MAX_BACKUP_NAME	(DDT_MAX_NAME - DDT_BACKUP_SUFFIX_LEN)
 
 #define DDT_F_REPLY		1u
 
-/* Opcodes. */
+/* Opcodes (section 5). */
 enum ddt_op {
 	DDT_OP_HELLO = 0x01,
 	DDT_OP_AUTH = 0x02,
@@ -45,6 +44,7 @@ enum ddt_op {
 	DDT_OP_SU_LIST = 0x11,
 	DDT_OP_SU_DELETE = 0x12,
 	DDT_OP_SU_OPEN = 0x13,
+	DDT_OP_SU_SET = 0x14,
 	DDT_OP_LOOKUP = 0x20,
 	DDT_OP_GETATTR = 0x21,
 	DDT_OP_MKDIR = 0x22,
@@ -65,8 +65,6 @@ enum ddt_op {
 	DDT_OP_BACKUP_END = 0x41,
 	DDT_OP_BACKUP_LIST = 0x42,
 	DDT_OP_BACKUP_DELETE = 0x43,
-	/* Lifecycle (issue 4); each joins ddt_op_known() when implemented. */
-	DDT_OP_SU_SET = 0x14,
 	DDT_OP_BACKUP_SET = 0x44,
 	DDT_OP_EXPIRE = 0x45,
 	DDT_OP_CLEAN_START = 0x50,
@@ -77,53 +75,6 @@ enum ddt_op {
 	DDT_OP_CHECKPOINT_LIST = 0x55,
 	DDT_OP_ALERTS = 0x56,
 };
-
-/* Error codes on the wire: fixed numbers (equal to Linux errno values, so
- * -errno from the engine maps straight through). */
-enum ddt_err {
-	DDT_EPERM = 1,
-	DDT_ENOENT = 2,
-	DDT_EIO = 5,
-	DDT_EACCES = 13,
-	DDT_EBUSY = 16,
-	DDT_EEXIST = 17,
-	DDT_ENOTDIR = 20,
-	DDT_EISDIR = 21,
-	DDT_EINVAL = 22,
-	DDT_ENOSPC = 28,
-	DDT_ENAMETOOLONG = 36,
-	DDT_ENOTEMPTY = 39,
-	DDT_EPROTO = 71,
-	DDT_EBADMSG = 74,
-	DDT_EDQUOT = 122,	/* a storage unit's quota */
-};
-
-/* Inode types and attribute flags. */
-enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
-#define DDT_AF_BACKUP		1u
-#define DDT_AF_INCOMPLETE	2u
-#define DDT_AF_LOCKED		4u	/* BACKUP_LIST: under retention lock */
-
-/* Retention (BACKUP_BEGIN's retain_seconds, SU_SET's mask). */
-#define DDT_RETAIN_DEFAULT	0	/* the storage unit's retention */
-#define DDT_RETAIN_NEVER	(-1)	/* no expiry */
-#define DDT_SU_SET_RETENTION	1u
-#define DDT_SU_SET_LOCK		2u
-#define DDT_SU_SET_QUOTA	4u
-
-/* SETATTR mask bits; COMMIT flags. */
-#define DDT_SA_MODE	1u
-#define DDT_SA_UID	2u
-#define DDT_SA_GID	4u
-#define DDT_SA_ATIME	8u
-#define DDT_SA_MTIME	16u
-#define DDT_CF_SYNC	1u
-
-/* Alert severities (ALERTS): lower is worse. */
-enum { DDT_SEV_CRITICAL = 1, DDT_SEV_WARNING = 2, DDT_SEV_INFO = 3 };
-
-/* Roles returned by AUTH. */
-enum { DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2 };
 
 /* The frame header (section 1). */
 typedef struct ddt_hdr {
@@ -144,18 +95,6 @@ static inline uint32_t ddt_payload_len(const ddt_hdr *h)
 {
 	return h->length - (DDT_HDR_LEN - 4);
 }
-
-/* The attribute record (section 2). */
-typedef struct ddt_attr {
-	uint64_t ino;
-	uint8_t type;
-	uint32_t mode, uid, gid, nlink;
-	uint64_t size;
-	int64_t atime, mtime, ctime;
-	uint32_t flags;
-	uint8_t level;
-	fp_t root;
-} ddt_attr;
 
 /* ---- encoding ---- */
 
@@ -186,7 +125,6 @@ void wb_bytes(wbuf *w, const void *p, size_t n);
 void wb_str(wbuf *w, const char *s);		/* truncated never: -E2BIG */
 void wb_strn(wbuf *w, const char *s, size_t n);
 void wb_blob(wbuf *w, const void *p, uint32_t n);
-void wb_attr(wbuf *w, const ddt_attr *a);
 /* Overwrite a u32 written earlier at offset off (a count known late). */
 void wb_put_u32_at(wbuf *w, size_t off, uint32_t v);
 
@@ -218,13 +156,82 @@ const uint8_t *rb_bytes(rbuf *r, size_t n);
 void rb_str(rbuf *r, char *buf, size_t cap);
 /* A blob in place: *out_n bytes at the return value (NULL on overrun). */
 const uint8_t *rb_blob(rbuf *r, uint32_t *out_n);
-void rb_attr(rbuf *r, ddt_attr *a);
 /* A count for elements of at least elem_min bytes each, checked against
  * the bytes left and against max. */
 uint32_t rb_count(rbuf *r, size_t elem_min, uint32_t max);
 /* 0 if every field parsed and nothing is left over, else -EPROTO. */
 int rb_done(const rbuf *r);
 size_t rb_left(const rbuf *r);
+
+/* ---- records ----
+ * PROTOCOL.md's records, each with its size on the wire (fixed, or the
+ * least, with every str empty: what rb_count() checks counts against),
+ * its encoder and its decoder, in the spec's field order. A decoder sets
+ * r->err on a short or bad field like any rb_*(); rb_done() reports it.
+ * tests/test_spec.c holds these to the spec's tables. */
+
+/* attr (section 2). */
+#define DDT_ATTR_LEN	94
+void wb_attr(wbuf *w, const ddt_attr *a);
+void rb_attr(rbuf *r, ddt_attr *a);
+
+/* seg (section 5, SEG_PUT; SEG_GET and READ reply with it): its head,
+ * then stored_len bytes of data. */
+typedef struct ddt_seg {
+	fp_t fp;
+	uint8_t codec;		/* DDT_CODEC_* */
+	uint32_t raw_len, stored_len;
+	const uint8_t *data;	/* rb_seg: in place, inside r's buffer */
+} ddt_seg;
+#define DDT_SEG_HEAD_LEN	(FP_LEN + 1 + 4 + 4)
+void wb_seg(wbuf *w, const ddt_seg *s);
+void rb_seg(rbuf *r, ddt_seg *s);
+/* A writer that compresses straight into the frame, saving a copy:
+ * wb_seg_begin() appends the head of a segment of raw_len bytes and
+ * returns room for up to cap stored bytes (NULL: w->err is set);
+ * wb_seg_end() records in that head how they were stored and gives back
+ * the room left over. Nothing may be appended in between. */
+uint8_t *wb_seg_begin(wbuf *w, const fp_t *fp, uint32_t raw_len, size_t cap);
+void wb_seg_end(wbuf *w, uint8_t *room, uint8_t codec, uint32_t stored_len);
+
+/* READ's reply element: a data segment and the file offset it starts at. */
+#define DDT_READ_SEG_MIN	(8 + DDT_SEG_HEAD_LEN)
+void wb_read_seg(wbuf *w, uint64_t off, const ddt_seg *s);
+void rb_read_seg(rbuf *r, uint64_t *off, ddt_seg *s);
+
+/* A COMMIT entry (section 5). A name of over DDT_MAX_NAME bytes still
+ * parses (e->name keeps its start): rb_entry() returns 1 for it, so that
+ * the target refuses it as too long rather than as a protocol error;
+ * else 0. */
+#define DDT_ENTRY_MIN	(2 + 3 * 4 + 3 * 8 + 1 + FP_LEN)
+void wb_entry(wbuf *w, const ddt_entry *e);
+int rb_entry(rbuf *r, ddt_entry *e);
+
+/* An SU_LIST entry; and SU_OPEN's (and SU_SET's) reply, the same less
+ * the name and created, which rb_su_info() leaves as they are. */
+#define DDT_SU_MIN	(2 + 6 * 8 + 1)
+#define DDT_SU_INFO_LEN	(5 * 8 + 1)
+void wb_su(wbuf *w, const ddt_su *su);
+void rb_su(rbuf *r, ddt_su *su);
+void wb_su_info(wbuf *w, const ddt_su *su);
+void rb_su_info(rbuf *r, ddt_su *su);
+
+/* A BACKUP_LIST entry. */
+#define DDT_BACKUP_MIN	(2 + 8 + 4 + 4 * 8)
+void wb_backup(wbuf *w, const ddt_backup *b);
+void rb_backup(rbuf *r, ddt_backup *b);
+
+/* An ALERTS entry. */
+#define DDT_ALERT_MIN	(2 + 1 + 8 + 2)
+void wb_alert(wbuf *w, const ddt_alert *a);
+void rb_alert(rbuf *r, ddt_alert *a);
+
+/* A CHECKPOINT_LIST entry. */
+#define DDT_CHECKPOINT_MIN	(2 + 8 + 8)
+void wb_checkpoint(wbuf *w, const ddt_checkpoint *ck);
+void rb_checkpoint(rbuf *r, ddt_checkpoint *ck);
+
+/* ---- names ---- */
 
 /* A name usable in a directory: 1..255 bytes, no '/', not "." or "..". */
 int ddt_name_ok(const char *name);
@@ -233,5 +240,8 @@ int ddt_name_ok(const char *name);
 const char *ddt_op_name(uint8_t op);
 /* Whether op is a request opcode of this version. */
 int ddt_op_known(uint8_t op);
+/* "DDT_EPERM", ...: the name of an error code of section 4; NULL for a
+ * number that is none (the target then answers DDT_EIO). */
+const char *ddt_err_name(uint32_t code);
 
 #endif

@@ -1,6 +1,7 @@
 /* test_wire.c - the protocol codec: headers round trip and are checked,
  * every field type round trips, and the decoder never reads past its
  * buffer however the counts and lengths lie (it sets its error instead). */
+#include "fp.h"
 #include "wire.h"
 #include "ddterr.h"
 #include "tap.h"

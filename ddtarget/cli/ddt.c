@@ -22,7 +22,6 @@
 
 #include "backup.h"
 #include "cmd.h"
-#include "codec.h"
 #include "ddtc.h"
 #include "dirlist.h"
 #include "fcache.h"
@@ -916,7 +915,7 @@ int main(int argc, char **argv)
 			g.given |= OP_NO_CACHE;
 			break;
 		case OPT_CODEC:
-			g.codec = codec_from_name(optarg);
+			g.codec = ddtc_codec_from_name(optarg);
 			if (g.codec < 0)
 				return cmd_usage_error(NULL, "--codec '%s': "
 						       "use lz4, zstd, gzfast "

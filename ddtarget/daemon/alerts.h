@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "ddtc_types.h"
 
 #define ALERT_ID_MAX	63
 #define ALERT_TEXT_MAX	1023

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "ddterr.h"
-#include "wire.h"
+#include "ddtc_types.h"
 
 void config_default(ddtd_config *c)
 {

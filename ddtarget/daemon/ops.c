@@ -35,18 +35,11 @@ void ops_session_destroy(ops_session *ss)
 	pthread_mutex_destroy(&ss->mu);
 }
 
+/* An errno that is no code of the protocol's (ENOMEM, ...) is DDT_EIO:
+ * "failed otherwise" (section 4). */
 uint32_t ops_status(int rc)
 {
-	switch (-rc) {
-	case DDT_EPERM: case DDT_ENOENT: case DDT_EIO: case DDT_EACCES:
-	case DDT_EBUSY: case DDT_EEXIST: case DDT_ENOTDIR: case DDT_EISDIR:
-	case DDT_EINVAL: case DDT_ENOSPC: case DDT_ENAMETOOLONG:
-	case DDT_ENOTEMPTY: case DDT_EPROTO: case DDT_EBADMSG:
-	case DDT_EDQUOT:
-		return (uint32_t)-rc;
-	default:
-		return DDT_EIO;
-	}
+	return rc < 0 && ddt_err_name((uint32_t)-rc) ? (uint32_t)-rc : DDT_EIO;
 }
 
 int64_t ops_now_ns(void)
@@ -191,14 +184,7 @@ static int su_list_cb(void *arg, const ns_su *su)
 	void **a = arg;
 	wbuf *w = a[0];
 
-	wb_str(w, su->name);
-	wb_u64(w, su->root);
-	wb_u64(w, su->files);
-	wb_u64(w, su->logical_bytes);
-	wb_i64(w, su->created);
-	wb_u64(w, su->retention);
-	wb_u8(w, (uint8_t)su->locked);
-	wb_u64(w, su->quota);
+	wb_su(w, su);
 	(*(uint32_t *)a[1])++;
 	return w->err;
 }
@@ -233,17 +219,6 @@ static int op_su_delete(ddtd *d, ops_session *ss, rbuf *r)
 	return ns_su_delete(d->ns, name, recursive);
 }
 
-/* SU_OPEN's reply, which SU_SET's repeats. */
-static void su_reply(wbuf *w, const ns_su *su)
-{
-	wb_u64(w, su->root);
-	wb_u64(w, su->files);
-	wb_u64(w, su->logical_bytes);
-	wb_u64(w, su->retention);
-	wb_u8(w, (uint8_t)su->locked);
-	wb_u64(w, su->quota);
-}
-
 static int op_su_open(ddtd *d, rbuf *r, wbuf *w)
 {
 	char name[DDT_MAX_STR + 1];
@@ -254,7 +229,7 @@ static int op_su_open(ddtd *d, rbuf *r, wbuf *w)
 	if ((rc = ops_parsed(r, DDT_OP_SU_OPEN)) < 0 ||
 	    (rc = ns_su_get(d->ns, name, &su)) < 0)
 		return rc;
-	su_reply(w, &su);
+	wb_su_info(w, &su);
 	return 0;
 }
 
@@ -279,7 +254,7 @@ static int op_su_set(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
 	    (rc = ns_su_set(d->ns, name, mask, retention, lock, quota,
 			    &su)) < 0)
 		return rc;
-	su_reply(w, &su);
+	wb_su_info(w, &su);
 	return 0;
 }
 
@@ -577,20 +552,21 @@ out:
 
 static int op_seg_put(ddtd *d, rbuf *r, wbuf *w)
 {
-	uint32_t n = rb_count(r, FP_LEN + 9, UINT32_MAX);
+	uint32_t n = rb_count(r, DDT_SEG_HEAD_LEN, UINT32_MAX);
 	store_seg *segs;
 	size_t fresh = 0;
+	ddt_seg g;
 	int rc;
 
 	segs = calloc(n ? n : 1, sizeof(*segs));
 	if (!segs)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
-		rb_fp(r, &segs[i].fp);
-		segs[i].codec = rb_u8(r);
-		segs[i].raw_len = rb_u32(r);
-		segs[i].stored_len = rb_u32(r);
-		segs[i].data = rb_bytes(r, segs[i].stored_len);
+		rb_seg(r, &g);
+		segs[i] = (store_seg){ .fp = g.fp, .codec = g.codec,
+				       .raw_len = g.raw_len,
+				       .stored_len = g.stored_len,
+				       .data = g.data };
 	}
 	rc = ops_parsed(r, DDT_OP_SEG_PUT);
 	if (rc == 0)
@@ -601,33 +577,11 @@ static int op_seg_put(ddtd *d, rbuf *r, wbuf *w)
 	return rc;
 }
 
-#define COMMIT_ENTRY_MIN	(2 + 3 * 4 + 3 * 8 + 1 + FP_LEN)
-
-/* One COMMIT entry into e. A name too long for any directory still
- * parses: *long_name remembers the first (1-based) for -ENAMETOOLONG. */
-static void rb_entry(rbuf *r, ns_entry *e, uint32_t i, uint32_t *long_name)
-{
-	char name[DDT_MAX_STR + 1];
-
-	rb_str(r, name, sizeof(name));
-	if (strlen(name) > DDT_MAX_NAME && !*long_name)
-		*long_name = i + 1;
-	snprintf(e->name, sizeof(e->name), "%.*s", DDT_MAX_NAME, name);
-	e->mode = rb_u32(r);
-	e->uid = rb_u32(r);
-	e->gid = rb_u32(r);
-	e->atime = rb_i64(r);
-	e->mtime = rb_i64(r);
-	e->size = rb_u64(r);
-	e->level = rb_u8(r);
-	rb_fp(r, &e->root);
-}
-
 static int op_commit(ddtd *d, rbuf *r, wbuf *w)
 {
 	uint64_t dir = rb_u64(r);
 	uint32_t flags = rb_u32(r);
-	uint32_t n = rb_count(r, COMMIT_ENTRY_MIN, UINT32_MAX), long_name = 0;
+	uint32_t n = rb_count(r, DDT_ENTRY_MIN, UINT32_MAX), long_name = 0;
 	uint32_t keep = n < DDT_MAX_COMMIT ? n : DDT_MAX_COMMIT;
 	ns_entry *e, extra;
 	ddt_attr *out = NULL;
@@ -636,9 +590,12 @@ static int op_commit(ddtd *d, rbuf *r, wbuf *w)
 	e = calloc(keep ? keep : 1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	/* Entries past the limit are parsed, to tell EPROTO from EINVAL. */
+	/* Entries past the limit are parsed, to tell EPROTO from EINVAL; a
+	 * name too long for any directory parses too, and the first
+	 * (1-based) is refused by name. */
 	for (uint32_t i = 0; i < n; i++)
-		rb_entry(r, i < keep ? &e[i] : &extra, i, &long_name);
+		if (rb_entry(r, i < keep ? &e[i] : &extra) && !long_name)
+			long_name = i + 1;
 	rc = ops_parsed(r, DDT_OP_COMMIT);
 	if (rc == 0 && n > DDT_MAX_COMMIT)
 		rc = over_limit(DDT_OP_COMMIT, n, "entries", DDT_MAX_COMMIT);
@@ -677,14 +634,13 @@ static int append_seg(void *arg, int codec, uint32_t raw, const void *data,
 	seg_put *p = arg;
 	wbuf *w = p->w;
 
-	if (w->len - DDT_HDR_LEN + p->lead + FP_LEN + 9 + stored >
+	ddt_seg s = { .fp = *p->fp, .codec = (uint8_t)codec, .raw_len = raw,
+		      .stored_len = stored, .data = data };
+
+	if (w->len - DDT_HDR_LEN + p->lead + DDT_SEG_HEAD_LEN + stored >
 	    DDT_MAX_PAYLOAD)
 		return 1;
-	wb_fp(w, p->fp);
-	wb_u8(w, (uint8_t)codec);
-	wb_u32(w, raw);
-	wb_u32(w, stored);
-	wb_bytes(w, data, stored);
+	wb_seg(w, &s);
 	return w->err;
 }
 
@@ -891,13 +847,7 @@ static int backup_list_cb(void *arg, const ns_backup *b)
 	void **a = arg;
 	wbuf *w = a[0];
 
-	wb_str(w, b->id);
-	wb_u64(w, b->ino);
-	wb_u32(w, b->flags);
-	wb_i64(w, b->created);
-	wb_u64(w, b->files);
-	wb_u64(w, b->bytes);
-	wb_i64(w, b->expires);
+	wb_backup(w, b);
 	(*(uint32_t *)a[1])++;
 	return w->err;
 }

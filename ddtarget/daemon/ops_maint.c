@@ -135,6 +135,16 @@ int ops_status_text(ddtd *d, rbuf *r, wbuf *w)
 	return 0;
 }
 
+/* An alert of the table, as ALERTS lists it. */
+static void reply_alert(wbuf *w, const alert *x)
+{
+	ddt_alert a = { .severity = (uint8_t)x->severity, .since = x->since };
+
+	snprintf(a.id, sizeof(a.id), "%s", x->id);
+	snprintf(a.text, sizeof(a.text), "%s", x->text);
+	wb_alert(w, &a);
+}
+
 int ops_alerts(ddtd *d, rbuf *r, wbuf *w)
 {
 	alert *v = NULL;
@@ -145,12 +155,8 @@ int ops_alerts(ddtd *d, rbuf *r, wbuf *w)
 	    (rc = alert_list(d->alerts, &v, &n)) < 0)
 		return rc;
 	wb_u32(w, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		wb_str(w, v[i].id);
-		wb_u8(w, (uint8_t)v[i].severity);
-		wb_i64(w, v[i].since);
-		wb_str(w, v[i].text);
-	}
+	for (size_t i = 0; i < n; i++)
+		reply_alert(w, &v[i]);
 	free(v);
 	return 0;
 }
@@ -217,12 +223,12 @@ int ops_checkpoint(ddtd *d, ops_session *ss, rbuf *r, wbuf *w)
 
 static int ckpt_list_cb(void *arg, const store_ckpt_info *ci)
 {
+	ddt_checkpoint ck = { .created = ci->created, .bytes = ci->bytes };
 	void **a = arg;
 	wbuf *w = a[0];
 
-	wb_str(w, ci->name);
-	wb_i64(w, ci->created);
-	wb_u64(w, ci->bytes);
+	snprintf(ck.name, sizeof(ck.name), "%s", ci->name);
+	wb_checkpoint(w, &ck);
 	(*(uint32_t *)a[1])++;
 	return w->err;
 }

@@ -59,16 +59,8 @@ int ns_sync(ns *n);
 
 /* ---- storage units ---- */
 
-typedef struct ns_su {
-	char name[DDT_MAX_NAME + 1];
-	uint64_t root;		/* its root directory's inode */
-	uint64_t files;		/* regular files in it */
-	uint64_t logical_bytes;	/* their sizes, added up */
-	int64_t created;	/* ns since the epoch */
-	uint64_t retention;	/* new backups' default, s; 0: kept forever */
-	int locked;		/* retention lock on (never turned off) */
-	uint64_t quota;		/* logical bytes; 0: none */
-} ns_su;
+/* A storage unit as SU_LIST reports it: the protocol's record. */
+typedef ddt_su ns_su;
 
 /* -EEXIST, -ENAMETOOLONG / -EINVAL for a bad name. */
 int ns_su_create(ns *n, const char *name, ns_su *out);
@@ -122,14 +114,8 @@ int ns_readdir(ns *n, uint64_t dir, const char *after, uint32_t max,
 
 /* ---- file content ---- */
 
-typedef struct ns_entry {
-	char name[DDT_MAX_NAME + 1];
-	uint32_t mode, uid, gid;
-	int64_t atime, mtime;
-	uint64_t size;
-	uint8_t level;
-	fp_t root;
-} ns_entry;
+/* A file to bind: the protocol's COMMIT entry. */
+typedef ddt_entry ns_entry;
 
 /* Create or replace files e[0..count) in dir, all or none; out[i] (out may
  * be NULL) gets each one's attributes. Replacing a directory is -EISDIR, a
@@ -157,14 +143,8 @@ int ns_foreach_file(ns *n, ns_root_cb cb, void *arg);
 
 /* ---- backups ---- */
 
-typedef struct ns_backup {
-	char id[DDT_MAX_NAME + 1];	/* NAME@YYYYMMDDTHHMMSSZ */
-	uint64_t ino;
-	uint32_t flags;			/* DDT_AF_*; DDT_AF_LOCKED as listed */
-	int64_t created;
-	uint64_t files, bytes;
-	int64_t expires;		/* ns since the epoch; 0: never */
-} ns_backup;
+/* A backup as BACKUP_LIST reports it: the protocol's record. */
+typedef ddt_backup ns_backup;
 
 /* A new backup directory at the root of storage unit su, flagged backup
  * and incomplete; id from name and now (ns). -EEXIST if one of that

@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes.h"
 #include "codec.h"
 #include "ddterr.h"
 #include "tree.h"
@@ -45,7 +44,6 @@
 #define FW_FIRST_BUF	(128u << 10)	/* a new file's buffer; grows */
 #define FW_SPARE	4		/* full-size buffers kept for reuse */
 #define FW_UNIQ_SLOTS	2048		/* >= 2 * FW_BATCH_SEGS, power of 2 */
-#define FW_SEG_HDR	(FP_LEN + 1 + 4 + 4)	/* a seg's fields on the wire */
 
 _Static_assert(FW_BATCH_SEGS <= DDT_MAX_QUERY, "a batch is one FP_QUERY");
 _Static_assert(FW_UNIQ_SLOTS >= 2 * FW_BATCH_SEGS, "dedup table load");
@@ -714,24 +712,18 @@ static void fw_frame_begin(wbuf *w)
 static int fw_frame_add(fw_batch *b, wbuf *w, uint32_t i)
 {
 	const fw_seg *s = &b->seg[i];
-	size_t at = w->len, bound = codec_bound(s->len), stored;
+	size_t bound = codec_bound(s->len), stored;
 	uint8_t *dst;
 	int codec, rc;
 
-	wb_fp(w, &b->fp[i]);
-	wb_u8(w, 0);
-	wb_u32(w, s->len);
-	wb_u32(w, 0);
-	dst = wb_reserve(w, bound);
+	dst = wb_seg_begin(w, &b->fp[i], s->len, bound);
 	if (!dst)
 		return ddterr_set(w->err, "no memory for a SEG_PUT frame");
 	rc = codec_compress(b->c->codec, b->buf + s->off, s->len, dst, bound,
 			    &stored, &codec);
 	if (rc < 0)
 		return rc;
-	w->len -= bound - stored;
-	w->p[at + FP_LEN] = (uint8_t)codec;
-	put_le32(w->p + at + FP_LEN + 5, (uint32_t)stored);
+	wb_seg_end(w, dst, (uint8_t)codec, (uint32_t)stored);
 	atomic_fetch_add(&b->c->segments_sent, 1);
 	atomic_fetch_add(&b->c->bytes_sent_stored, stored);
 	return 0;
@@ -749,7 +741,7 @@ static int fw_frame_send(fw_batch *b, wbuf *w, uint32_t first,
 	x->b = b;
 	x->first = first;
 	x->count = count;
-	put_le32(w->p + DDT_HDR_LEN, count);
+	wb_put_u32_at(w, DDT_HDR_LEN, count);
 	atomic_fetch_add(&b->puts, 1);
 	rc = conn_send(b->c->cn, w, fw_put_done, x);
 	if (rc < 0) {
@@ -768,7 +760,7 @@ static int fw_put_all(fw_batch *b, wbuf *w)
 	fw_frame_begin(w);
 	for (k = 0; k < b->nask && rc == 0; k++) {
 		len = b->seg[b->ask[k]].len;
-		if (k > first && w->len - DDT_HDR_LEN + FW_SEG_HDR +
+		if (k > first && w->len - DDT_HDR_LEN + DDT_SEG_HEAD_LEN +
 		    codec_bound(len) > b->c->max_payload) {
 			rc = fw_frame_send(b, w, first, k - first);
 			first = k;

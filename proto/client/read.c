@@ -26,7 +26,6 @@
 
 #define RD_WINDOW	(4u << 20)	/* bytes per READ of a stream */
 #define RD_WINDOWS	4		/* READs in flight per stream */
-#define RD_SEG_MIN	(8 + FP_LEN + 1 + 4 + 4)	/* (offset, seg) */
 #define RD_DIO_ALIGN	4096	/* what O_DIRECT wants of buffers, sizes and
 				   offsets on the file systems we meet */
 
@@ -50,9 +49,9 @@ static void rd_init(rd_range *q, uint64_t ino, uint64_t off, uint64_t len,
 }
 
 /* One segment of a reply, starting at file offset so. */
-static int rd_seg(rd_range *q, uint64_t so, int codec, uint32_t raw,
-		  const uint8_t *data, uint32_t stored)
+static int rd_seg(rd_range *q, uint64_t so, const ddt_seg *s)
 {
+	uint32_t raw = s->raw_len;
 	uint64_t from = q->pos, to;
 	uint8_t *out;
 	int rc;
@@ -83,7 +82,7 @@ static int rd_seg(rd_range *q, uint64_t so, int codec, uint32_t raw,
 			return -ENOMEM;
 		out = q->scratch;
 	}
-	rc = codec_decompress(codec, data, stored, out, raw);
+	rc = codec_decompress(s->codec, s->data, s->stored_len, out, raw);
 	if (rc < 0)
 		return ddterr_set(rc, "READ of inode %" PRIu64 ": the segment "
 				  "at offset %" PRIu64 " does not decompress: "
@@ -98,26 +97,22 @@ static int rd_seg(rd_range *q, uint64_t so, int codec, uint32_t raw,
  * segments. */
 static int rd_apply(rd_range *q, const uint8_t *p, size_t len)
 {
-	uint32_t n, i, raw, stored;
-	const uint8_t *data;
+	uint32_t n, i;
 	uint64_t so;
-	int codec, rc = 0;
+	ddt_seg s;
+	int rc = 0;
 	rbuf r;
 
 	rb_init(&r, p, len);
 	q->size = rb_u64(&r);
-	n = rb_count(&r, RD_SEG_MIN, UINT32_MAX);
+	n = rb_count(&r, DDT_READ_SEG_MIN, UINT32_MAX);
 	if (q->end > q->size)
 		q->end = q->size > q->off ? q->size : q->off;
+	/* The fingerprints go unchecked: the target checked them. */
 	for (i = 0; i < n && rc == 0 && !r.err; i++) {
-		so = rb_u64(&r);
-		(void)rb_bytes(&r, FP_LEN);	/* the target checked it */
-		codec = rb_u8(&r);
-		raw = rb_u32(&r);
-		stored = rb_u32(&r);
-		data = rb_bytes(&r, stored);
+		rb_read_seg(&r, &so, &s);
 		if (!r.err)
-			rc = rd_seg(q, so, codec, raw, data, stored);
+			rc = rd_seg(q, so, &s);
 	}
 	if (rc == 0 && rb_done(&r) < 0)
 		rc = ddterr_set(-EPROTO, "the target's READ reply does not "

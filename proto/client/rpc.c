@@ -17,8 +17,6 @@
 #include "ddterr.h"
 
 #define RPC_READDIR_MAX	1024	/* entries asked for per READDIR */
-#define RPC_ATTR_LEN	94	/* the attr record's bytes on the wire */
-#define RPC_ENTRY_MIN	(2 + 3 * 4 + 3 * 8 + 1 + FP_LEN)	/* COMMIT */
 
 /* ---- plumbing ---- */
 
@@ -132,6 +130,21 @@ int ddtc_role(const ddtc *c)
 	return c->role;
 }
 
+int ddtc_codec_from_name(const char *name)
+{
+	return codec_from_name(name);
+}
+
+const char *ddtc_codec_name(int codec)
+{
+	return codec_name(codec);
+}
+
+int ddtc_name_ok(const char *name)
+{
+	return ddt_name_ok(name);
+}
+
 /* The codec to compress with: the one asked for if the target takes it,
  * else LZ4, else none (always accepted: the target must store raw). */
 static int pick_codec(int want, uint64_t accepted)
@@ -163,7 +176,7 @@ static int hello_apply(ddtc *c, const ddtc_opts *o, uint32_t version,
 	c->max_payload = max_payload < DDT_MAX_PAYLOAD ? max_payload :
 			 DDT_MAX_PAYLOAD;
 	/* One SEG_PUT must carry the largest segment, stored raw. */
-	if (c->max_payload < 4 + FP_LEN + 9 + codec_bound(cut[2]))
+	if (c->max_payload < 4 + DDT_SEG_HEAD_LEN + codec_bound(cut[2]))
 		return ddterr_set(-EPROTO, "the target's payload limit %u is "
 				  "too small for its own %u-byte segments",
 				  max_payload, cut[2]);
@@ -442,12 +455,9 @@ int ddtc_alerts(ddtc *c, ddtc_alert_cb cb, void *arg)
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	n = rb_count(&r, 2 + 1 + 8 + 2, UINT32_MAX);
+	n = rb_count(&r, DDT_ALERT_MIN, UINT32_MAX);
 	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
-		rb_str(&r, a.id, sizeof(a.id));
-		a.severity = rb_u8(&r);
-		a.since = rb_i64(&r);
-		rb_str(&r, a.text, sizeof(a.text));
+		rb_alert(&r, &a);
 		if (!r.err)
 			rc = cb(arg, &a);
 	}
@@ -474,17 +484,6 @@ int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
 	return rc;
 }
 
-/* SU_OPEN's reply, which SU_SET's repeats. */
-static void su_reply(rbuf *r, ddtc_su *su)
-{
-	su->root = rb_u64(r);
-	su->files = rb_u64(r);
-	su->logical_bytes = rb_u64(r);
-	su->retention = rb_u64(r);
-	su->locked = rb_u8(r);
-	su->quota = rb_u64(r);
-}
-
 int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
 {
 	conn_reply rep;
@@ -503,7 +502,7 @@ int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
 		return rc;
 	memset(&su, 0, sizeof(su));
 	strcpy(su.name, name);
-	su_reply(&r, &su);
+	rb_su_info(&r, &su);
 	rc = rpc_end(&rep, &r, DDT_OP_SU_OPEN);
 	if (rc == 0 && out)
 		*out = su;
@@ -523,16 +522,9 @@ int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg)
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	n = rb_count(&r, 2 + 6 * 8 + 1, UINT32_MAX);
+	n = rb_count(&r, DDT_SU_MIN, UINT32_MAX);
 	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
-		rb_str(&r, su.name, sizeof(su.name));
-		su.root = rb_u64(&r);
-		su.files = rb_u64(&r);
-		su.logical_bytes = rb_u64(&r);
-		su.created = rb_i64(&r);
-		su.retention = rb_u64(&r);
-		su.locked = rb_u8(&r);
-		su.quota = rb_u64(&r);
+		rb_su(&r, &su);
 		if (!r.err)
 			rc = cb(arg, &su);
 	}
@@ -572,7 +564,7 @@ int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
 		return rc;
 	memset(&su, 0, sizeof(su));
 	strcpy(su.name, name);
-	su_reply(&r, &su);
+	rb_su_info(&r, &su);
 	rc = rpc_end(&rep, &r, DDT_OP_SU_SET);
 	if (rc == 0 && out)
 		*out = su;
@@ -738,7 +730,7 @@ static int readdir_one(ddtc *c, uint64_t dir, char *after, ddtc_dirent_cb cb,
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	n = rb_count(&r, 2 + RPC_ATTR_LEN, UINT32_MAX);
+	n = rb_count(&r, 2 + DDT_ATTR_LEN, UINT32_MAX);
 	for (i = 0; i < n && rc == 0 && !r.err; i++) {
 		rb_str(&r, name, sizeof(name));
 		rb_attr(&r, &a);
@@ -899,19 +891,6 @@ int ddtc_link(ddtc *c, uint64_t ino, uint64_t dir, const char *name,
 
 /* ---- commit ---- */
 
-static void entry_put(wbuf *w, const ddtc_entry *e)
-{
-	wb_str(w, e->name);
-	wb_u32(w, e->mode);
-	wb_u32(w, e->uid);
-	wb_u32(w, e->gid);
-	wb_i64(w, e->atime);
-	wb_i64(w, e->mtime);
-	wb_u64(w, e->size);
-	wb_u8(w, e->level);
-	wb_fp(w, &e->root);
-}
-
 /* The reply's attr[] into out (n of them; out may be NULL). */
 static int commit_reply(conn_reply *rep, rbuf *r, size_t n, ddt_attr *out)
 {
@@ -924,7 +903,7 @@ static int commit_reply(conn_reply *rep, rbuf *r, size_t n, ddt_attr *out)
 		conn_reply_free(rep);
 		return -ENOMEM;
 	}
-	got = rb_count(r, RPC_ATTR_LEN, UINT32_MAX);
+	got = rb_count(r, DDT_ATTR_LEN, UINT32_MAX);
 	if (got != n)
 		r->err = -EPROTO;
 	for (i = 0; i < got && !r->err; i++)
@@ -949,7 +928,7 @@ int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 	wb_u32(&w, sync ? DDT_CF_SYNC : 0);
 	wb_u32(&w, (uint32_t)n);
 	for (size_t i = 0; i < n && !w.err; i++)
-		entry_put(&w, &e[i]);
+		wb_entry(&w, &e[i]);
 	if (!w.err && w.len - DDT_HDR_LEN > c->max_payload)
 		w.err = -E2BIG;
 	if (w.err == -E2BIG) {
@@ -1028,15 +1007,9 @@ int ddtc_backup_list(ddtc *c, const char *su, ddtc_backup_cb cb, void *arg)
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	n = rb_count(&r, 2 + 8 + 4 + 4 * 8, UINT32_MAX);
+	n = rb_count(&r, DDT_BACKUP_MIN, UINT32_MAX);
 	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
-		rb_str(&r, b.id, sizeof(b.id));
-		b.ino = rb_u64(&r);
-		b.flags = rb_u32(&r);
-		b.created = rb_i64(&r);
-		b.files = rb_u64(&r);
-		b.bytes = rb_u64(&r);
-		b.expires = rb_i64(&r);
+		rb_backup(&r, &b);
 		if (!r.err)
 			rc = cb(arg, &b);
 	}
@@ -1146,11 +1119,9 @@ int ddtc_checkpoint_list(ddtc *c, ddtc_checkpoint_cb cb, void *arg)
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;
-	n = rb_count(&r, 2 + 8 + 8, UINT32_MAX);
+	n = rb_count(&r, DDT_CHECKPOINT_MIN, UINT32_MAX);
 	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
-		rb_str(&r, ck.name, sizeof(ck.name));
-		ck.created = rb_i64(&r);
-		ck.bytes = rb_u64(&r);
+		rb_checkpoint(&r, &ck);
 		if (!r.err)
 			rc = cb(arg, &ck);
 	}

@@ -8,12 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ddtc_types.h"
+
+/* The protocol's codec ids (ddtc_types.h), under this module's names. */
 enum codec_id {
-	CODEC_NONE   = 0,	/* stored raw */
-	CODEC_LZ4    = 1,
-	CODEC_ZSTD   = 2,
-	CODEC_GZFAST = 3,	/* ISA-L igzip, raw deflate, level 1 */
-	CODEC_COUNT
+	CODEC_NONE   = DDT_CODEC_NONE,	/* stored raw */
+	CODEC_LZ4    = DDT_CODEC_LZ4,
+	CODEC_ZSTD   = DDT_CODEC_ZSTD,
+	CODEC_GZFAST = DDT_CODEC_GZFAST,	/* ISA-L igzip, raw deflate, level 1 */
+	CODEC_COUNT  = DDT_CODEC_COUNT
 };
 
 #define CODEC_MIN_SAVING 25	/* percent */

@@ -9,12 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FP_LEN      32
-#define FP_HEX_LEN  64
+#include "ddtc_types.h"		/* fp_t, FP_LEN: the protocol's */
 
-typedef struct fp_t {
-	uint8_t b[FP_LEN];
-} fp_t;
+#define FP_HEX_LEN  64
 
 /* Fingerprint len bytes at data. Thread-safe (a context per thread).
  * Returns 0, -ENOMEM, or -EIO if OpenSSL fails. */

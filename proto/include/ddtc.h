@@ -1,5 +1,6 @@
-/* ddtc.h - the ddtarget client library: the one header that ddt, the NFS,
- * CIFS and tape gateways and the SNMP subagent include.
+/* ddtc.h - the ddtarget client library: with ddtc_types.h (the protocol's
+ * vocabulary) and proto/base, all that ddt, the NFS, CIFS and tape
+ * gateways and the SNMP subagent include.
  *
  * A ddtc is one authenticated session with ddtargetd. Calls block, but the
  * connection is pipelined underneath: any number of threads may call at
@@ -10,16 +11,21 @@
  * data into segments (the chunker sizes come from the target's HELLO),
  * fingerprints them, asks the target which it lacks, and sends only those,
  * compressed. Every call returns 0 or a negative errno (the protocol's error
- * codes, wire.h); ddtc_errmsg() then says what failed in one line. */
+ * codes, ddtc_types.h); ddtc_errmsg() then says what failed in one line.
+ *
+ * The sections below are the library's files: session.c, su.c,
+ * namespace.c, file.c and commit.c, read.c, backup.c, maint.c. */
 #ifndef DDTC_H
 #define DDTC_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "ddtc_types.h"
 
 typedef struct ddtc ddtc;
+
+/* ---- the session, and the target's status (session.c) ---- */
 
 typedef struct ddtc_opts {
 	const char *host;	/* default "127.0.0.1" */
@@ -27,7 +33,7 @@ typedef struct ddtc_opts {
 	const char *user;	/* default "admin" */
 	const char *password;
 	const char *client_name; /* for the target's log; default "ddtc" */
-	int codec;		/* codec_id for new segments; default LZ4 */
+	int codec;		/* DDT_CODEC_* of new segments; default LZ4 */
 	int threads;		/* segmenting/compressing threads; 0: one per CPU */
 	/* Fingerprints known to be on the target, kept across sessions in
 	 * this file (rewritten atomically at ddtc_close(); a damaged one is
@@ -58,7 +64,15 @@ const char *ddtc_errmsg(int rc);
 /* The role AUTH granted (DDT_ROLE_USER or DDT_ROLE_ADMIN). */
 int ddtc_role(const ddtc *c);
 
-/* ---- status and storage units ---- */
+/* The codec names a user gives (ddtc_opts.codec): "none", "lz4", "zstd",
+ * "gzfast". ddtc_codec_from_name() gives the id or -EINVAL;
+ * ddtc_codec_name() the name, NULL for an unknown id. */
+int ddtc_codec_from_name(const char *name);
+const char *ddtc_codec_name(int codec);
+
+/* Whether name can name a directory entry: 1 to DDT_MAX_NAME bytes, no
+ * '/', not "." or ".." (the target refuses any other). */
+int ddtc_name_ok(const char *name);
 
 typedef int (*ddtc_kv_cb)(void *arg, const char *key, uint64_t value);
 int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg);
@@ -68,57 +82,20 @@ int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg);
 typedef int (*ddtc_text_cb)(void *arg, const char *key, const char *value);
 int ddtc_status_text(ddtc *c, ddtc_text_cb cb, void *arg);
 
-/* ---- scrub and alerts ---- */
+/* Counters, for progress displays. */
+typedef struct ddtc_counters {
+	uint64_t logical_bytes;	/* handed to ddtc_file_write() */
+	uint64_t wire_bytes;	/* sent on the socket, all frames */
+	uint64_t segments, segments_sent, bytes_sent_stored;
+	uint64_t queries_saved;	/* fingerprints the segment cache answered */
+} ddtc_counters;
 
-/* Start a scrub on the target (admin); repair 0 only reports what it
- * finds. -EBUSY if one runs already. */
-int ddtc_scrub_start(ddtc *c, int repair);
+void ddtc_get_counters(ddtc *c, ddtc_counters *out);
 
-/* The current or last scrub: whether it runs, its phase, its summary (or
- * why it failed), its figures through cb, and the backups whose files
- * it found lost through acb (backup "": files outside any backup); the
- * callbacks may be NULL. PROTOCOL.md, SCRUB_STATUS. */
-/* A background job on the target (a scrub, a clean): whether it runs, its
- * phase, and a failure's (or a finished run's) message. */
-typedef struct ddtc_job {
-	int running;
-	char phase[DDT_MAX_NAME + 1];
-	char msg[DDT_MAX_STR + 1];
-} ddtc_job;
-typedef ddtc_job ddtc_scrub;
-typedef int (*ddtc_affected_cb)(void *arg, const char *su,
-				const char *backup, uint64_t files);
-int ddtc_scrub_status(ddtc *c, ddtc_scrub *out, ddtc_kv_cb cb, void *arg,
-		      ddtc_affected_cb acb, void *aarg);
+/* ---- storage units (su.c) ---- */
 
-/* The target's current problems, worst first (PROTOCOL.md, ALERTS). */
-typedef struct ddtc_alert {
-	char id[DDT_MAX_NAME + 1];
-	int severity;		/* DDT_SEV_CRITICAL, _WARNING, _INFO */
-	int64_t since;		/* ns since the epoch */
-	char text[DDT_MAX_STR + 1];
-} ddtc_alert;
-typedef int (*ddtc_alert_cb)(void *arg, const ddtc_alert *a);
-int ddtc_alerts(ddtc *c, ddtc_alert_cb cb, void *arg);
-
-/* ---- cleaning ---- */
-
-/* Start cleaning on the target (admin); -EBUSY if it runs already. */
-int ddtc_clean_start(ddtc *c);
-
-/* The current or last clean: whether it runs, its phase, the message of
- * a failure, and its figures through cb (PROTOCOL.md, CLEAN_STATUS). */
-typedef ddtc_job ddtc_clean;
-int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg);
-
-typedef struct ddtc_su {
-	char name[DDT_MAX_NAME + 1];
-	uint64_t root, files, logical_bytes;
-	int64_t created;	/* SU_LIST only; 0 from ddtc_su_open() */
-	uint64_t retention;	/* new backups' default, s; 0 forever */
-	int locked;		/* retention lock (never turned off) */
-	uint64_t quota;		/* logical bytes; 0 none */
-} ddtc_su;
+/* A storage unit (ddtc_types.h); created is 0 from ddtc_su_open(). */
+typedef ddt_su ddtc_su;
 
 int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root);
 int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out);
@@ -131,7 +108,7 @@ int ddtc_su_delete(ddtc *c, const char *name, int recursive);
 int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
 		int lock, uint64_t quota, ddtc_su *out);
 
-/* ---- namespace ---- */
+/* ---- namespace (namespace.c) ---- */
 
 int ddtc_lookup(ddtc *c, uint64_t dir, const char *name, ddt_attr *out);
 int ddtc_getattr(ddtc *c, uint64_t ino, ddt_attr *out);
@@ -175,7 +152,7 @@ int ddtc_readlink(ddtc *c, uint64_t ino, char *buf, size_t cap);
 int ddtc_link(ddtc *c, uint64_t ino, uint64_t dir, const char *name,
 	      ddt_attr *out);
 
-/* ---- writing files ---- */
+/* ---- writing files (file.c; the COMMIT in commit.c) ---- */
 
 typedef struct ddtc_file ddtc_file;
 
@@ -205,19 +182,12 @@ void ddtc_file_abort(ddtc_file *f);
 /* Bind names to content already on the target (an unchanged file's root
  * from a client cache): one COMMIT for e[0..n) in dir, all or nothing.
  * out (NULL: not wanted) receives n attributes, one per entry. -E2BIG if
- * the entries do not fit one request. */
-typedef struct ddtc_entry {
-	char name[DDT_MAX_NAME + 1];
-	uint32_t mode, uid, gid;
-	int64_t atime, mtime;
-	uint64_t size;
-	uint8_t level;
-	fp_t root;
-} ddtc_entry;
+ * the entries do not fit one request. An entry is ddtc_types.h's. */
+typedef ddt_entry ddtc_entry;
 int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 		int sync, ddt_attr *out);
 
-/* ---- reading files ---- */
+/* ---- reading files (read.c) ---- */
 
 /* Read up to n bytes of file ino at off into buf; *out_n is what was read
  * (less only at the end of the file). */
@@ -229,16 +199,10 @@ int ddtc_read(ddtc *c, uint64_t ino, uint64_t off, void *buf, size_t n,
  * works too; *out_bytes is the file's size. */
 int ddtc_read_to_fd(ddtc *c, uint64_t ino, int fd, uint64_t *out_bytes);
 
-/* ---- backups ---- */
+/* ---- backups (backup.c) ---- */
 
-typedef struct ddtc_backup {
-	char id[DDT_MAX_NAME + 1];
-	uint64_t ino;
-	uint32_t flags;		/* DDT_AF_* (DDT_AF_LOCKED: listed) */
-	int64_t created;
-	uint64_t files, bytes;
-	int64_t expires;	/* ns since the epoch; 0 never */
-} ddtc_backup;
+/* A backup (ddtc_types.h). */
+typedef ddt_backup ddtc_backup;
 
 /* retain: seconds to keep it, DDT_RETAIN_DEFAULT (the unit's retention)
  * or DDT_RETAIN_NEVER. */
@@ -263,29 +227,50 @@ typedef int (*ddtc_expire_cb)(void *arg, const char *su, const char *id,
 int ddtc_expire(ddtc *c, const char *su, int dry_run, ddtc_expire_cb cb,
 		void *arg);
 
-/* ---- checkpoints of the target's metadata ---- */
+/* ---- maintenance: cleaning, scrub, alerts, checkpoints (maint.c) ---- */
 
-typedef struct ddtc_checkpoint {
-	char name[DDT_MAX_NAME + 1];
-	int64_t created;	/* ns since the epoch */
-	uint64_t bytes;		/* its size on the target's disk */
-} ddtc_checkpoint;
+/* A background job on the target (a scrub, a clean): whether it runs, its
+ * phase, and a failure's (or a finished run's) message. */
+typedef struct ddtc_job {
+	int running;
+	char phase[DDT_MAX_NAME + 1];
+	char msg[DDT_MAX_STR + 1];
+} ddtc_job;
+
+/* Start cleaning on the target (admin); -EBUSY if it runs already. */
+int ddtc_clean_start(ddtc *c);
+
+/* The current or last clean: whether it runs, its phase, the message of
+ * a failure, and its figures through cb (PROTOCOL.md, CLEAN_STATUS). */
+typedef ddtc_job ddtc_clean;
+int ddtc_clean_status(ddtc *c, ddtc_clean *out, ddtc_kv_cb cb, void *arg);
+
+/* Start a scrub on the target (admin); repair 0 only reports what it
+ * finds. -EBUSY if one runs already. */
+int ddtc_scrub_start(ddtc *c, int repair);
+
+/* The current or last scrub: whether it runs, its phase, its summary (or
+ * why it failed), its figures through cb, and the backups whose files
+ * it found lost through acb (backup "": files outside any backup); the
+ * callbacks may be NULL. PROTOCOL.md, SCRUB_STATUS. */
+typedef ddtc_job ddtc_scrub;
+typedef int (*ddtc_affected_cb)(void *arg, const char *su,
+				const char *backup, uint64_t files);
+int ddtc_scrub_status(ddtc *c, ddtc_scrub *out, ddtc_kv_cb cb, void *arg,
+		      ddtc_affected_cb acb, void *aarg);
+
+/* The target's current problems, worst first (PROTOCOL.md, ALERTS). */
+typedef ddt_alert ddtc_alert;
+typedef int (*ddtc_alert_cb)(void *arg, const ddtc_alert *a);
+int ddtc_alerts(ddtc *c, ddtc_alert_cb cb, void *arg);
+
+/* Checkpoints of the target's metadata. */
+typedef ddt_checkpoint ddtc_checkpoint;
 
 /* Take one (admin only); its name into name (cap bytes; may be NULL). */
 int ddtc_checkpoint_create(ddtc *c, char *name, size_t cap);
 typedef int (*ddtc_checkpoint_cb)(void *arg, const ddtc_checkpoint *ck);
 /* The target's checkpoints, oldest first. */
 int ddtc_checkpoint_list(ddtc *c, ddtc_checkpoint_cb cb, void *arg);
-
-/* ---- counters, for progress displays ---- */
-
-typedef struct ddtc_counters {
-	uint64_t logical_bytes;	/* handed to ddtc_file_write() */
-	uint64_t wire_bytes;	/* sent on the socket, all frames */
-	uint64_t segments, segments_sent, bytes_sent_stored;
-	uint64_t queries_saved;	/* fingerprints the segment cache answered */
-} ddtc_counters;
-
-void ddtc_get_counters(ddtc *c, ddtc_counters *out);
 
 #endif

@@ -1,0 +1,153 @@
+/* ddtc_types.h - the protocol's vocabulary: what a front end needs beside
+ * ddtc.h's calls. Limits, error codes, inode types and flags, roles, alert
+ * severities, codec ids, the fingerprint, and the records the calls pass.
+ *
+ * proto/PROTOCOL.md is the spec. Every number it names is defined once:
+ * here, or in proto/wire.h when only the codec needs it (framing, opcodes,
+ * per-request counts). wire.h, fp.h and codec.h include this header rather
+ * than repeat it. Nothing here encodes or allocates: types and constants. */
+#ifndef DDTC_TYPES_H
+#define DDTC_TYPES_H
+
+#include <stdint.h>
+
+#define DDT_DEFAULT_PORT	7410
+
+/* Limits (PROTOCOL.md section 5, "Limits"). */
+#define DDT_MAX_PAYLOAD		(8u << 20)
+#define DDT_MAX_STR		4096	/* bytes of any str */
+#define DDT_MAX_NAME		255	/* a directory entry or a storage unit */
+#define DDT_MAX_COMMIT		100000	/* entries in one COMMIT */
+/* A backup's id is NAME@YYYYMMDDTHHMMSSZ, itself a name of at most
+ * DDT_MAX_NAME bytes: so NAME has at most this many. */
+#define DDT_BACKUP_SUFFIX_LEN	17	/* "@YYYYMMDDTHHMMSSZ" */
+#define DDT_MAX_BACKUP_NAME	(DDT_MAX_NAME - DDT_BACKUP_SUFFIX_LEN)
+
+/* Error codes on the wire (section 4): fixed numbers, equal to Linux errno
+ * values, so a call's -errno is one of them or the client's own. */
+enum ddt_err {
+	DDT_EPERM = 1,
+	DDT_ENOENT = 2,
+	DDT_EIO = 5,
+	DDT_EACCES = 13,
+	DDT_EBUSY = 16,
+	DDT_EEXIST = 17,
+	DDT_ENOTDIR = 20,
+	DDT_EISDIR = 21,
+	DDT_EINVAL = 22,
+	DDT_ENOSPC = 28,
+	DDT_ENAMETOOLONG = 36,
+	DDT_ENOTEMPTY = 39,
+	DDT_EPROTO = 71,
+	DDT_EBADMSG = 74,
+	DDT_EDQUOT = 122,	/* a storage unit's quota */
+};
+
+/* Inode types and attribute flags (section 2). */
+enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
+#define DDT_AF_BACKUP		1u
+#define DDT_AF_INCOMPLETE	2u
+#define DDT_AF_LOCKED		4u	/* BACKUP_LIST: under retention lock */
+
+/* Retention (BACKUP_BEGIN's retain_seconds, SU_SET's mask). */
+#define DDT_RETAIN_DEFAULT	0	/* the storage unit's retention */
+#define DDT_RETAIN_NEVER	(-1)	/* no expiry */
+#define DDT_SU_SET_RETENTION	1u
+#define DDT_SU_SET_LOCK		2u
+#define DDT_SU_SET_QUOTA	4u
+
+/* SETATTR mask bits; COMMIT flags. */
+#define DDT_SA_MODE	1u
+#define DDT_SA_UID	2u
+#define DDT_SA_GID	4u
+#define DDT_SA_ATIME	8u
+#define DDT_SA_MTIME	16u
+#define DDT_CF_SYNC	1u
+
+/* Alert severities (ALERTS): lower is worse. */
+enum { DDT_SEV_CRITICAL = 1, DDT_SEV_WARNING = 2, DDT_SEV_INFO = 3 };
+
+/* Roles returned by AUTH. */
+enum { DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2 };
+
+/* Segment codecs (SEG_PUT's codec; bit c of HELLO's codecs). The same ids
+ * name a segment's stored form on the target's disks. */
+enum ddt_codec {
+	DDT_CODEC_NONE = 0,	/* raw */
+	DDT_CODEC_LZ4 = 1,	/* LZ4 block format */
+	DDT_CODEC_ZSTD = 2,	/* zstd frame */
+	DDT_CODEC_GZFAST = 3,	/* raw deflate, ISA-L igzip level 1 */
+	DDT_CODEC_COUNT
+};
+
+/* A segment's fingerprint: the SHA-256 of its raw bytes (section 2, fp). */
+#define FP_LEN	32
+
+typedef struct fp_t {
+	uint8_t b[FP_LEN];
+} fp_t;
+
+/* ---- records (encoded by proto/wire.c, in PROTOCOL.md's order) ---- */
+
+/* The attribute record `attr` (section 2). */
+typedef struct ddt_attr {
+	uint64_t ino;
+	uint8_t type;		/* DDT_T_* */
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size;
+	int64_t atime, mtime, ctime;
+	uint32_t flags;		/* DDT_AF_* */
+	uint8_t level;		/* of the file's segment tree */
+	fp_t root;
+} ddt_attr;
+
+/* A COMMIT entry (section 5): a name in a directory bound to a file whose
+ * segment tree (size bytes, height level, root) is on the target. */
+typedef struct ddt_entry {
+	char name[DDT_MAX_NAME + 1];
+	uint32_t mode, uid, gid;
+	int64_t atime, mtime;
+	uint64_t size;
+	uint8_t level;
+	fp_t root;
+} ddt_entry;
+
+/* A storage unit: an SU_LIST entry; SU_OPEN and SU_SET reply with it less
+ * its name (the one asked for) and created (0). */
+typedef struct ddt_su {
+	char name[DDT_MAX_NAME + 1];
+	uint64_t root;		/* its root directory's inode */
+	uint64_t files;		/* regular files, each counted once */
+	uint64_t logical_bytes;	/* their sizes, added up */
+	int64_t created;	/* ns since the epoch */
+	uint64_t retention;	/* new backups' default, s; 0 forever */
+	uint8_t locked;		/* retention lock (never turned off) */
+	uint64_t quota;		/* logical bytes; 0 none */
+} ddt_su;
+
+/* A BACKUP_LIST entry. */
+typedef struct ddt_backup {
+	char id[DDT_MAX_NAME + 1];	/* NAME@YYYYMMDDTHHMMSSZ */
+	uint64_t ino;		/* its directory */
+	uint32_t flags;		/* DDT_AF_* (DDT_AF_LOCKED: listed) */
+	int64_t created;
+	uint64_t files, bytes;	/* what BACKUP_END recorded */
+	int64_t expires;	/* ns since the epoch; 0 never */
+} ddt_backup;
+
+/* An ALERTS entry: one of the target's current problems. */
+typedef struct ddt_alert {
+	char id[DDT_MAX_NAME + 1];	/* stable while the condition holds */
+	uint8_t severity;	/* DDT_SEV_* */
+	int64_t since;		/* ns since the epoch */
+	char text[DDT_MAX_STR + 1];
+} ddt_alert;
+
+/* A CHECKPOINT_LIST entry. */
+typedef struct ddt_checkpoint {
+	char name[DDT_MAX_NAME + 1];
+	int64_t created;	/* ns since the epoch */
+	uint64_t bytes;		/* its size on the target's disk */
+} ddt_checkpoint;
+
+#endif
