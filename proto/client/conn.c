@@ -12,12 +12,13 @@
 #include "conn.h"
 
 #include <errno.h>
-#include <time.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "now.h"
 
 #define CONN_BUCKETS	256	/* pending calls by id; a power of two */
 #define CONN_SOCKBUF	(4 << 20)	/* a few SEG_PUT frames in flight */
@@ -137,21 +139,13 @@ static void conn_drain(conn *c)
 
 /* ---- receiving ---- */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* A receive tick passed without a byte. Silence with nothing asked is
  * idleness and restarts the count; with requests waiting for longer than
  * the timeout the target is taken for gone (a hung or cut-off peer that
  * TCP keepalive would notice only after hours). */
 static int rx_silent_too_long(conn *c)
 {
-	int64_t now = mono_ns();
+	int64_t now = now_mono_ns();
 	uint32_t waiting;
 
 	pthread_mutex_lock(&c->mu);
@@ -199,7 +193,7 @@ static int rx_read(conn *c, uint8_t *dst, size_t n)
 			continue;
 		}
 		if (got > 0)
-			c->last_rx = mono_ns();
+			c->last_rx = now_mono_ns();
 		if (got <= 0) {
 			int err = got < 0 ? errno : ECONNRESET;
 
@@ -430,7 +424,7 @@ int conn_open(conn **out, const char *host, int port, int timeout_s)
 	c->max_inflight = 1;
 	c->next_id = 1;
 	c->timeout_s = timeout_s;
-	c->last_rx = mono_ns();
+	c->last_rx = now_mono_ns();
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 	rc = sock_connect(host, port, &c->fd);
 	if (rc == 0)

@@ -1,17 +1,12 @@
-/* conn.h - the client library's private half: one pipelined connection to
- * ddtargetd (conn_*), and the session (struct ddtc) that rpc.c, file.c and
- * read.c share. Front ends never include this; they have ddtc.h. */
+/* conn.h - one pipelined connection to ddtargetd (conn.c): requests go out
+ * whole, replies are matched to them by id. Private to the client library;
+ * front ends have ddtc.h. */
 #ifndef DDTC_CONN_H
 #define DDTC_CONN_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cdc.h"
-#include "ddtc.h"
-#include "segcache.h"
 #include "wire.h"
 
 #define CONN_MSG_LEN	512	/* as long as a ddterr message */
@@ -70,32 +65,5 @@ void conn_reply_free(conn_reply *r);
 
 /* Bytes written to the socket so far (all frames). */
 uint64_t conn_wire_bytes(conn *c);
-
-/* ---- the session, shared by rpc.c, file.c and read.c ---- */
-
-/* The file writer's shared machinery (worker threads, memory cap, spare
- * buffers); file.c makes it on the first ddtc_file_create(). */
-typedef struct fw_pool fw_pool;
-
-struct ddtc {
-	conn *cn;
-	int role;
-	cdc cut;		/* the chunker sizes of the target's HELLO */
-	int codec;		/* for new segments; one the target accepts */
-	uint32_t max_payload;	/* min(HELLO's, DDT_MAX_PAYLOAD) */
-	int threads;		/* writer threads; >= 1 */
-	segcache *sc;		/* NULL without opts.seg_cache_path */
-	char *sc_path;
-
-	pthread_mutex_t mu;	/* guards pool creation */
-	fw_pool *pool;
-
-	atomic_uint_fast64_t logical_bytes, segments, segments_sent,
-			     bytes_sent_stored, queries_saved;
-};
-
-/* Stop the writer's threads and free its buffers (ddtc_close; every file
- * must be closed or aborted by then). Defined in file.c. */
-void fw_pool_free(fw_pool *p);
 
 #endif

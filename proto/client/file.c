@@ -1,35 +1,40 @@
 /* file.c - the deduplicating file writer (ddtc_file_*): cut the bytes into
  * segments, fingerprint them, ask the target which it lacks, send those
- * compressed, build the file's tree, commit.
+ * compressed, build the file's tree, commit (commit.c).
  *
- * The caller's thread only copies and cuts: every ~4 MiB of segments
- * becomes a batch that flows through a pipeline on the session's worker
- * threads and its receiver thread:
+ * The caller's thread only copies and cuts (ddtc_file_write: file_room,
+ * file_cut): every ~4 MiB of segments becomes a batch (file_rollover,
+ * file_submit) that flows through a pipeline on the session's workers
+ * (wpool.c, a tpool) and the connection's receiver thread (conn.c):
  *
- *   HASH (worker)   fingerprint each segment; feed the tree builder in
- *                   file order (batches may finish out of order, so a
- *                   batch waits "parked" for its turn); then:
- *   QUERY (worker)  drop repeats within the batch and what the segment
- *                   cache knows; FP_QUERY the rest, asynchronously
- *   reply (receiver) remember what the target has; the rest -> PUT
- *   PUT (worker)    compress the missing segments straight into SEG_PUT
- *                   frames and send them; the raw bytes are freed here
- *   reply (receiver) remember them as stored; the batch is done
+ *   HASH (worker)    file_hash: fingerprint each segment; file_feed: feed
+ *                    the tree builder in file order (batches may finish
+ *                    out of order, so a batch waits "parked" for its
+ *                    turn); then, on the same thread:
+ *   QUERY (worker)   file_query: drop repeats within the batch and what
+ *                    the segment cache knows; FP_QUERY the rest,
+ *                    asynchronously
+ *   reply (receiver) file_query_done: remember what the target has; queue
+ *                    the rest for PUT (the receiver only queues)
+ *   PUT (worker)     file_put: compress the missing segments straight into
+ *                    SEG_PUT frames and send them; the raw bytes are freed
+ *   reply (receiver) file_put_done: remember them as stored; the batch is
+ *                    done (file_done)
  *
- * Metadata segments the tree emits are one-segment batches that start at
- * QUERY. Many batches of many files are in flight at once, so one writer
- * keeps the link, both cores and the target busy. ddtc_file_close() waits
- * until every batch of its file is done before it commits.
+ * Metadata segments the tree emits (file_emit) are one-segment batches
+ * that start at QUERY. Many batches of many files are in flight at once,
+ * so one writer keeps the link, both cores and the target busy.
+ * ddtc_file_close() waits until every batch of its file is done, then
+ * commits, on the caller's thread.
  *
  * Memory is bounded per session: the raw bytes of submitted batches are
- * charged against FW_MEM_CAP, and a writer that submits a batch then
- * waits (running queued work itself meanwhile) until usage is under the
- * cap. Only submitted batches count: they finish without any writer's
- * help, so waiting can never deadlock, whatever else is open. */
-#include "conn.h"
+ * charged against WPOOL_MEM_CAP, and a writer that submits a batch then
+ * waits (wpool_mem_wait, running queued jobs itself meanwhile) until usage
+ * is under the cap. Only submitted batches count: they finish without any
+ * writer's help, so waiting can never deadlock, whatever else is open. */
+#include "ddtc_int.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,27 +43,25 @@
 #include "ddterr.h"
 #include "tree.h"
 
-#define FW_BATCH_BYTES	(4u << 20)	/* raw bytes per batch, about */
-#define FW_BATCH_SEGS	1024		/* segments per batch, at most */
-#define FW_MEM_CAP	(64u << 20)	/* raw bytes in flight per session */
-#define FW_FIRST_BUF	(128u << 10)	/* a new file's buffer; grows */
-#define FW_SPARE	4		/* full-size buffers kept for reuse */
-#define FW_UNIQ_SLOTS	2048		/* >= 2 * FW_BATCH_SEGS, power of 2 */
+#define FILE_BATCH_BYTES	(4u << 20)	/* raw bytes per batch, about */
+#define FILE_BATCH_SEGS	1024		/* segments per batch, at most */
+#define FILE_FIRST_BUF	(128u << 10)	/* a new file's buffer; grows */
+#define FILE_UNIQ_SLOTS	2048		/* >= 2 * FILE_BATCH_SEGS, power of 2 */
 
-_Static_assert(FW_BATCH_SEGS <= DDT_MAX_QUERY, "a batch is one FP_QUERY");
-_Static_assert(FW_UNIQ_SLOTS >= 2 * FW_BATCH_SEGS, "dedup table load");
+_Static_assert(FILE_BATCH_SEGS <= DDT_MAX_QUERY, "a batch is one FP_QUERY");
+_Static_assert(FILE_UNIQ_SLOTS >= 2 * FILE_BATCH_SEGS, "dedup table load");
 
-enum { FW_HASH, FW_QUERY, FW_PUT };
+enum { FILE_HASH, FILE_QUERY, FILE_PUT };
 
-typedef struct fw_batch fw_batch;
+typedef struct file_batch file_batch;
 
-typedef struct fw_seg {
+typedef struct file_seg {
 	uint32_t off, len;
-} fw_seg;
+} file_seg;
 
-struct fw_batch {
-	fw_batch *qnext;	/* the pool's queue */
-	fw_batch *pnext;	/* the file's parked list */
+struct file_batch {
+	file_batch *qnext;	/* the file's list of emitted batches */
+	file_batch *pnext;	/* the file's parked list */
 	ddtc_file *f;
 	ddtc *c;
 	int stage;
@@ -66,7 +69,7 @@ struct fw_batch {
 	uint8_t *buf;		/* raw bytes; freed once compressed */
 	size_t cap, len, charged;
 	fp_t *fp;		/* per segment */
-	fw_seg *seg;
+	file_seg *seg;
 	uint32_t n, segcap;
 	uint32_t *ask;		/* segments queried, then those to send */
 	uint32_t nask;
@@ -75,32 +78,15 @@ struct fw_batch {
 };
 
 /* A SEG_PUT in flight: segments ask[first .. first + count) of b. */
-typedef struct fw_put_ctx {
-	fw_batch *b;
+typedef struct file_put_ctx {
+	file_batch *b;
 	uint32_t first, count;
-} fw_put_ctx;
-
-struct fw_pool {
-	ddtc *c;
-	pthread_mutex_t mu;	/* everything below */
-	pthread_cond_t work_cv;	/* workers wait for a job */
-	pthread_cond_t mem_cv;	/* writers wait for memory */
-	fw_batch *hi, **hi_tail;	/* QUERY and PUT: finish work first */
-	fw_batch *lo, **lo_tail;	/* HASH: start new work */
-	int stop;
-	pthread_t *th;
-	int nth;
-	size_t mem, full;	/* charged bytes; a full buffer's size */
-	uint8_t *spare[FW_SPARE];
-	int nspare;
-	wbuf **wbs;		/* idle SEG_PUT frame buffers */
-	int nwbs, maxwbs;
-};
+} file_put_ctx;
 
 struct ddtc_file {
 	ddtc *c;
 	ddtc_meta m;
-	fw_batch *cur;		/* being filled: the caller's alone */
+	file_batch *cur;		/* being filled: the caller's alone */
 	size_t cut;		/* bytes of cur already cut */
 	uint64_t size;		/* bytes written */
 	uint64_t next_seq;	/* of the next batch submitted */
@@ -109,18 +95,18 @@ struct ddtc_file {
 	pthread_cond_t cv;	/* pending or fed_seq changed */
 	tree_builder *tb;
 	uint64_t fed_seq;	/* batches fed to the tree */
-	fw_batch *parked;	/* hashed, waiting for their turn; by seq */
-	fw_batch *emitted, **emitted_tail;	/* metadata, to be queued */
+	file_batch *parked;	/* hashed, waiting for their turn; by seq */
+	file_batch *emitted, **emitted_tail;	/* metadata, to be queued */
 	int pending;		/* batches submitted and not done */
 	int err;		/* the first failure; then msg */
 	char msg[CONN_MSG_LEN];
 };
 
-static void fw_run(fw_batch *b);
+static void file_run(void *worker, void *arg);
 
 /* ---- failure ---- */
 
-static void fw_fail_locked(ddtc_file *f, int rc, const char *msg)
+static void file_fail_locked(ddtc_file *f, int rc, const char *msg)
 {
 	if (f->err)
 		return;
@@ -130,14 +116,14 @@ static void fw_fail_locked(ddtc_file *f, int rc, const char *msg)
 }
 
 /* Record the file's first failure; later stages then skip their work. */
-static void fw_fail(ddtc_file *f, int rc, const char *msg)
+static void file_fail(ddtc_file *f, int rc, const char *msg)
 {
 	pthread_mutex_lock(&f->mu);
-	fw_fail_locked(f, rc, msg);
+	file_fail_locked(f, rc, msg);
 	pthread_mutex_unlock(&f->mu);
 }
 
-static int fw_failed(ddtc_file *f)
+static int file_failed(ddtc_file *f)
 {
 	int rc;
 
@@ -148,7 +134,7 @@ static int fw_failed(ddtc_file *f)
 }
 
 /* The file's failure, raised again on this thread. */
-static int fw_error(ddtc_file *f)
+static int file_error(ddtc_file *f)
 {
 	int rc;
 
@@ -160,57 +146,15 @@ static int fw_error(ddtc_file *f)
 	return rc;
 }
 
-/* ---- memory ---- */
-
-static void fw_charge(fw_pool *p, size_t n)
-{
-	pthread_mutex_lock(&p->mu);
-	p->mem += n;
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void fw_uncharge(fw_pool *p, size_t n)
-{
-	pthread_mutex_lock(&p->mu);
-	p->mem -= n;
-	if (p->mem <= FW_MEM_CAP)
-		pthread_cond_broadcast(&p->mem_cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* A full-size buffer, from the spares if one is there: freeing and
- * faulting in 4 MiB per batch would cost as much as copying it. */
-static uint8_t *fw_buf_get(fw_pool *p)
-{
-	uint8_t *buf = NULL;
-
-	pthread_mutex_lock(&p->mu);
-	if (p->nspare)
-		buf = p->spare[--p->nspare];
-	pthread_mutex_unlock(&p->mu);
-	return buf ? buf : malloc(p->full);
-}
-
-static void fw_buf_put(fw_pool *p, uint8_t *buf, size_t cap)
-{
-	pthread_mutex_lock(&p->mu);
-	if (cap == p->full && p->nspare < FW_SPARE) {
-		p->spare[p->nspare++] = buf;
-		buf = NULL;
-	}
-	pthread_mutex_unlock(&p->mu);
-	free(buf);
-}
-
 /* The raw bytes are no longer needed (sent, or known present). */
-static void fw_release_buf(fw_batch *b)
+static void file_release_buf(file_batch *b)
 {
 	if (!b->buf)
 		return;
-	fw_buf_put(b->c->pool, b->buf, b->cap);
+	wpool_buf_put(b->c->pool, b->buf, b->cap);
 	b->buf = NULL;
 	if (b->charged)
-		fw_uncharge(b->c->pool, b->charged);
+		wpool_uncharge(b->c->pool, b->charged);
 	b->charged = 0;
 }
 
@@ -218,17 +162,17 @@ static void fw_release_buf(fw_batch *b)
 
 /* A batch with room for cap raw bytes (cap == the pool's full size takes
  * a spare buffer). NULL without memory. */
-static fw_batch *fw_batch_new(ddtc_file *f, size_t cap)
+static file_batch *file_batch_new(ddtc_file *f, size_t cap)
 {
-	fw_pool *p = f->c->pool;
-	fw_batch *b = calloc(1, sizeof(*b));
+	wpool *p = f->c->pool;
+	file_batch *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		return NULL;
 	b->f = f;
 	b->c = f->c;
 	b->cap = cap;
-	b->buf = cap == p->full ? fw_buf_get(p) : malloc(cap);
+	b->buf = cap == wpool_full(p) ? wpool_buf_get(p) : malloc(cap);
 	if (!b->buf) {
 		free(b);
 		return NULL;
@@ -237,21 +181,21 @@ static fw_batch *fw_batch_new(ddtc_file *f, size_t cap)
 	return b;
 }
 
-static void fw_unref(fw_batch *b)
+static void file_unref(file_batch *b)
 {
 	if (atomic_fetch_sub(&b->refs, 1) != 1)
 		return;
-	fw_release_buf(b);
+	file_release_buf(b);
 	free(b->fp);
 	free(b->seg);
 	free(b->ask);
 	free(b);
 }
 
-static int fw_seg_add(fw_batch *b, size_t off, size_t len)
+static int file_seg_add(file_batch *b, size_t off, size_t len)
 {
 	uint32_t ncap;
-	fw_seg *s;
+	file_seg *s;
 	fp_t *fp;
 
 	if (b->n == b->segcap) {
@@ -273,11 +217,11 @@ static int fw_seg_add(fw_batch *b, size_t off, size_t len)
 }
 
 /* The pipeline is through with b: let close() know. */
-static void fw_done(fw_batch *b)
+static void file_done(file_batch *b)
 {
 	ddtc_file *f = b->f;
 
-	fw_unref(b);
+	file_unref(b);
 	/* f lives until pending reaches 0, which is below. */
 	pthread_mutex_lock(&f->mu);
 	if (--f->pending == 0)
@@ -287,201 +231,36 @@ static void fw_done(fw_batch *b)
 
 /* ---- the pool ---- */
 
-static void fw_push(fw_pool *p, fw_batch *b)
+/* Queue b's next stage for a worker. Without memory to queue it, it runs
+ * here: every caller but the receiver may work (that one fails the file
+ * instead: file_query_done). */
+static void file_push(file_batch *b)
 {
-	int hi = b->stage != FW_HASH;
-
-	b->qnext = NULL;
-	pthread_mutex_lock(&p->mu);
-	*(hi ? p->hi_tail : p->lo_tail) = b;
-	if (hi)
-		p->hi_tail = &b->qnext;
-	else
-		p->lo_tail = &b->qnext;
-	pthread_cond_signal(&p->work_cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static fw_batch *fw_pop_locked(fw_pool *p)
-{
-	fw_batch *b;
-
-	if ((b = p->hi)) {
-		if (!(p->hi = b->qnext))
-			p->hi_tail = &p->hi;
-	} else if ((b = p->lo)) {
-		if (!(p->lo = b->qnext))
-			p->lo_tail = &p->lo;
-	}
-	return b;
-}
-
-static void *fw_worker(void *arg)
-{
-	fw_pool *p = arg;
-	fw_batch *b;
-
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		if ((b = fw_pop_locked(p))) {
-			pthread_mutex_unlock(&p->mu);
-			fw_run(b);
-			pthread_mutex_lock(&p->mu);
-		} else if (p->stop) {
-			break;
-		} else {
-			pthread_cond_wait(&p->work_cv, &p->mu);
-		}
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-/* Wait until the session is under its memory cap, doing queued work on
- * this thread meanwhile rather than idling. */
-static void fw_mem_wait(fw_pool *p)
-{
-	fw_batch *b;
-
-	pthread_mutex_lock(&p->mu);
-	while (p->mem > FW_MEM_CAP) {
-		if ((b = fw_pop_locked(p))) {
-			pthread_mutex_unlock(&p->mu);
-			fw_run(b);
-			pthread_mutex_lock(&p->mu);
-		} else {
-			pthread_cond_wait(&p->mem_cv, &p->mu);
-		}
-	}
-	pthread_mutex_unlock(&p->mu);
-}
-
-static wbuf *fw_wbuf_get(fw_pool *p)
-{
-	wbuf *w = NULL;
-
-	pthread_mutex_lock(&p->mu);
-	if (p->nwbs)
-		w = p->wbs[--p->nwbs];
-	pthread_mutex_unlock(&p->mu);
-	if (!w && (w = malloc(sizeof(*w))))
-		wb_init(w);
-	return w;
-}
-
-/* Keep a few frame buffers grown to size; free the rest. */
-static void fw_wbuf_put(fw_pool *p, wbuf *w)
-{
-	pthread_mutex_lock(&p->mu);
-	if (p->nwbs < p->maxwbs) {
-		p->wbs[p->nwbs++] = w;
-		w = NULL;
-	}
-	pthread_mutex_unlock(&p->mu);
-	if (w) {
-		wb_free(w);
-		free(w);
-	}
-}
-
-void fw_pool_free(fw_pool *p)
-{
-	int i;
-
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work_cv);
-	pthread_mutex_unlock(&p->mu);
-	for (i = 0; i < p->nth; i++)
-		pthread_join(p->th[i], NULL);
-	for (i = 0; i < p->nspare; i++)
-		free(p->spare[i]);
-	for (i = 0; i < p->nwbs; i++) {
-		wb_free(p->wbs[i]);
-		free(p->wbs[i]);
-	}
-	pthread_cond_destroy(&p->work_cv);
-	pthread_cond_destroy(&p->mem_cv);
-	pthread_mutex_destroy(&p->mu);
-	free(p->wbs);
-	free(p->th);
-	free(p);
-}
-
-/* Workers take no signals: they belong to the application. */
-static int fw_pool_start(fw_pool *p, int n)
-{
-	sigset_t all, old;
-	int rc = 0;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (p->nth = 0; p->nth < n; p->nth++) {
-		rc = pthread_create(&p->th[p->nth], NULL, fw_worker, p);
-		if (rc != 0)
-			break;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
-		return ddterr_set(-rc, "cannot start the writer's threads: %s",
-				  strerror(rc));
-	return 0;
-}
-
-static int fw_pool_new(ddtc *c, fw_pool **out)
-{
-	fw_pool *p = calloc(1, sizeof(*p));
-	int rc;
-
-	if (!p)
-		return -ENOMEM;
-	p->c = c;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->work_cv, NULL);
-	pthread_cond_init(&p->mem_cv, NULL);
-	p->hi_tail = &p->hi;
-	p->lo_tail = &p->lo;
-	/* A batch's bytes plus the uncut tail it may have to hold. */
-	p->full = FW_BATCH_BYTES + c->cut.max;
-	p->maxwbs = c->threads + 2;
-	p->th = calloc((size_t)c->threads, sizeof(*p->th));
-	p->wbs = calloc((size_t)p->maxwbs, sizeof(*p->wbs));
-	if (!p->th || !p->wbs) {
-		fw_pool_free(p);
-		return -ENOMEM;
-	}
-	rc = fw_pool_start(p, c->threads);
-	if (rc < 0) {
-		fw_pool_free(p);
-		return rc;
-	}
-	*out = p;
-	return 0;
+	if (wpool_push(b->c->pool, file_run, b) < 0)
+		file_run(NULL, b);
 }
 
 /* ---- HASH: fingerprints, and the tree in file order ---- */
 
 /* The tree builder hands over a finished metadata segment (under f->mu,
  * from tree_add or tree_finish): copy it into a batch of its own. */
-static int fw_emit(void *arg, int level, const uint8_t *raw, size_t len,
-		   const fp_t *fp)
+static int file_emit(void *arg, int level, const uint8_t *raw, size_t len,
+		     const fp_t *fp)
 {
 	ddtc_file *f = arg;
-	fw_batch *b = fw_batch_new(f, len);
+	file_batch *b = file_batch_new(f, len);
 
-	if (!b || fw_seg_add(b, 0, len) < 0) {
+	if (!b || file_seg_add(b, 0, len) < 0) {
 		if (b)
-			fw_unref(b);
+			file_unref(b);
 		return ddterr_set(-ENOMEM, "no memory for a metadata segment");
 	}
 	memcpy(b->buf, raw, len);
 	b->len = len;
 	b->fp[0] = *fp;
-	b->stage = FW_QUERY;
+	b->stage = FILE_QUERY;
 	b->charged = len;
-	fw_charge(f->c->pool, len);
+	wpool_charge(f->c->pool, len);
 	*f->emitted_tail = b;
 	f->emitted_tail = &b->qnext;
 	b->qnext = NULL;
@@ -491,40 +270,39 @@ static int fw_emit(void *arg, int level, const uint8_t *raw, size_t len,
 }
 
 /* Queue the metadata segments emitted so far (taken under f->mu). */
-static void fw_queue_emitted(fw_pool *p, fw_batch *list)
+static void file_queue_emitted(file_batch *list)
 {
-	fw_batch *b;
+	file_batch *b;
 
 	while ((b = list)) {
 		list = b->qnext;
-		fw_push(p, b);
+		file_push(b);
 	}
 }
 
-static fw_batch *fw_take_emitted_locked(ddtc_file *f)
+static file_batch *file_take_emitted_locked(ddtc_file *f)
 {
-	fw_batch *list = f->emitted;
+	file_batch *list = f->emitted;
 
 	f->emitted = NULL;
 	f->emitted_tail = &f->emitted;
 	return list;
 }
 
-static void fw_feed_one_locked(ddtc_file *f, fw_batch *b)
+static void file_feed_one_locked(ddtc_file *f, file_batch *b)
 {
 	int rc = 0;
 
 	for (uint32_t i = 0; i < b->n && !f->err && rc == 0; i++)
 		rc = tree_add(f->tb, &b->fp[i], b->seg[i].len);
 	if (rc)
-		fw_fail_locked(f, rc, ddterr_last(rc));
+		file_fail_locked(f, rc, ddterr_last(rc));
 }
 
 /* Park b in seq order, then feed every batch whose turn has come. */
-static void fw_feed(ddtc_file *f, fw_batch *b)
+static void file_feed(ddtc_file *f, file_batch *b)
 {
-	fw_batch **pp, *x, *fed = NULL, *emitted;
-	fw_pool *p = f->c->pool;
+	file_batch **pp, *x, *fed = NULL, *emitted;
 
 	pthread_mutex_lock(&f->mu);
 	for (pp = &f->parked; *pp && (*pp)->seq < b->seq; pp = &(*pp)->pnext)
@@ -533,52 +311,52 @@ static void fw_feed(ddtc_file *f, fw_batch *b)
 	*pp = b;
 	while ((x = f->parked) && x->seq == f->fed_seq) {
 		f->parked = x->pnext;
-		fw_feed_one_locked(f, x);
+		file_feed_one_locked(f, x);
 		f->fed_seq++;
 		x->pnext = fed;
 		fed = x;
 	}
-	emitted = fw_take_emitted_locked(f);
+	emitted = file_take_emitted_locked(f);
 	if (fed)
 		pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	while ((x = fed)) {
 		fed = x->pnext;
-		fw_unref(x);
+		file_unref(x);
 	}
-	fw_queue_emitted(p, emitted);
+	file_queue_emitted(emitted);
 }
 
-static void fw_query(fw_batch *b);
+static void file_query(file_batch *b);
 
-static void fw_hash(fw_batch *b)
+static void file_hash(file_batch *b)
 {
 	int rc = 0;
 
-	if (!fw_failed(b->f))
+	if (!file_failed(b->f))
 		for (uint32_t i = 0; i < b->n && rc == 0; i++)
 			rc = fp_compute(&b->fp[i], b->buf + b->seg[i].off,
 					b->seg[i].len);
 	if (rc < 0)
-		fw_fail(b->f, rc, ddterr_last(rc));
-	fw_feed(b->f, b);
-	fw_query(b);
+		file_fail(b->f, rc, ddterr_last(rc));
+	file_feed(b->f, b);
+	file_query(b);
 }
 
 /* ---- QUERY ---- */
 
 /* The first occurrence of each fingerprint in b, into ask; returns how
  * many. A file of zeros is one segment repeated: ask once, send once. */
-static uint32_t fw_unique(fw_batch *b, uint32_t *ask)
+static uint32_t file_unique(file_batch *b, uint32_t *ask)
 {
-	uint16_t slot[FW_UNIQ_SLOTS];
+	uint16_t slot[FILE_UNIQ_SLOTS];
 	uint32_t i, h, n = 0;
 
 	memset(slot, 0, sizeof(slot));
 	for (i = 0; i < b->n; i++) {
-		h = (uint32_t)fp_hash64(&b->fp[i]) & (FW_UNIQ_SLOTS - 1);
+		h = (uint32_t)fp_hash64(&b->fp[i]) & (FILE_UNIQ_SLOTS - 1);
 		while (slot[h] && !fp_equal(&b->fp[slot[h] - 1], &b->fp[i]))
-			h = (h + 1) & (FW_UNIQ_SLOTS - 1);
+			h = (h + 1) & (FILE_UNIQ_SLOTS - 1);
 		if (slot[h])
 			continue;
 		slot[h] = (uint16_t)(i + 1);
@@ -588,9 +366,9 @@ static uint32_t fw_unique(fw_batch *b, uint32_t *ask)
 }
 
 /* Drop from b->ask what the segment cache vouches for. */
-static void fw_cache_filter(fw_batch *b)
+static void file_cache_filter(file_batch *b)
 {
-	uint8_t hit[FW_BATCH_SEGS];
+	uint8_t hit[FILE_BATCH_SEGS];
 	uint32_t k, kept = 0;
 	ddtc *c = b->c;
 
@@ -604,57 +382,57 @@ static void fw_cache_filter(fw_batch *b)
 	b->nask = kept;
 }
 
-static void fw_query_done(void *arg, conn_reply *r);
+static void file_query_done(void *arg, conn_reply *r);
 
-static void fw_query(fw_batch *b)
+static void file_query(file_batch *b)
 {
 	ddtc_file *f = b->f;
 	wbuf w;
 	int rc;
 
-	if (fw_failed(f))
+	if (file_failed(f))
 		goto done;
 	b->ask = malloc(b->n * sizeof(*b->ask));
 	if (!b->ask) {
-		fw_fail(f, -ENOMEM, "no memory to query fingerprints");
+		file_fail(f, -ENOMEM, "no memory to query fingerprints");
 		goto done;
 	}
-	b->nask = fw_unique(b, b->ask);
-	fw_cache_filter(b);
+	b->nask = file_unique(b, b->ask);
+	file_cache_filter(b);
 	if (b->nask == 0)
 		goto done;
 	conn_begin(&w, DDT_OP_FP_QUERY);
 	wb_u32(&w, b->nask);
 	for (uint32_t k = 0; k < b->nask; k++)
 		wb_fp(&w, &b->fp[b->ask[k]]);
-	rc = conn_send(b->c->cn, &w, fw_query_done, b);
+	rc = conn_send(b->c->cn, &w, file_query_done, b);
 	wb_free(&w);
 	if (rc == 0)
 		return;
-	fw_fail(f, rc, ddterr_last(rc));
+	file_fail(f, rc, ddterr_last(rc));
 done:
-	fw_done(b);
+	file_done(b);
 }
 
 /* The have-bitmap is in: remember what the target holds, send the rest.
  * Receiver thread: queue, do not work. */
-static void fw_query_done(void *arg, conn_reply *r)
+static void file_query_done(void *arg, conn_reply *r)
 {
-	uint32_t have[FW_BATCH_SEGS];
-	fw_batch *b = arg;
+	uint32_t have[FILE_BATCH_SEGS];
+	file_batch *b = arg;
 	const uint8_t *bits;
 	uint32_t len, k, nhave = 0, kept = 0, i;
 	rbuf rd;
 
 	if (r->rc < 0) {
-		fw_fail(b->f, r->rc, r->msg);
+		file_fail(b->f, r->rc, r->msg);
 		goto done;
 	}
 	rb_init(&rd, r->buf, r->len);
 	bits = rb_blob(&rd, &len);
 	if (rb_done(&rd) < 0 || len != (b->nask + 7) / 8) {
-		fw_fail(b->f, -EPROTO, "the target's FP_QUERY reply does not "
-			"parse; is it a ddtargetd of this protocol version?");
+		file_fail(b->f, -EPROTO, "the target's FP_QUERY reply does not "
+			  "parse; is it a ddtargetd of this protocol version?");
 		goto done;
 	}
 	for (k = 0; k < b->nask; k++) {
@@ -669,39 +447,40 @@ static void fw_query_done(void *arg, conn_reply *r)
 	b->nask = kept;
 	if (kept == 0)
 		goto done;
-	b->stage = FW_PUT;
-	fw_push(b->c->pool, b);
-	return;
+	b->stage = FILE_PUT;
+	if (wpool_push(b->c->pool, file_run, b) == 0)
+		return;
+	file_fail(b->f, -ENOMEM, "no memory to queue segments to send");
 done:
-	fw_done(b);
+	file_done(b);
 }
 
 /* ---- PUT ---- */
 
-static void fw_put_done(void *arg, conn_reply *r)
+static void file_put_done(void *arg, conn_reply *r)
 {
-	fw_put_ctx *x = arg;
-	fw_batch *b = x->b;
+	file_put_ctx *x = arg;
+	file_batch *b = x->b;
 	rbuf rd;
 
 	if (r->rc < 0) {
-		fw_fail(b->f, r->rc, r->msg);
+		file_fail(b->f, r->rc, r->msg);
 	} else {
 		rb_init(&rd, r->buf, r->len);
 		(void)rb_u32(&rd);	/* how many were new: not ours to use */
 		if (rb_done(&rd) < 0)
-			fw_fail(b->f, -EPROTO, "the target's SEG_PUT reply "
-				"does not parse");
+			file_fail(b->f, -EPROTO, "the target's SEG_PUT reply "
+				  "does not parse");
 		else if (b->c->sc)
 			segcache_add(b->c->sc, b->fp, b->ask + x->first,
 				     x->count);
 	}
 	free(x);
 	if (atomic_fetch_sub(&b->puts, 1) == 1)
-		fw_done(b);
+		file_done(b);
 }
 
-static void fw_frame_begin(wbuf *w)
+static void file_frame_begin(wbuf *w)
 {
 	wb_reset(w);
 	ddt_frame_begin(w, DDT_OP_SEG_PUT, 0, 0, 0);
@@ -709,9 +488,9 @@ static void fw_frame_begin(wbuf *w)
 }
 
 /* Append segment i, compressed in place: no copy of its stored form. */
-static int fw_frame_add(fw_batch *b, wbuf *w, uint32_t i)
+static int file_frame_add(file_batch *b, wbuf *w, uint32_t i)
 {
-	const fw_seg *s = &b->seg[i];
+	const file_seg *s = &b->seg[i];
 	size_t bound = codec_bound(s->len), stored;
 	uint8_t *dst;
 	int codec, rc;
@@ -730,10 +509,10 @@ static int fw_frame_add(fw_batch *b, wbuf *w, uint32_t i)
 }
 
 /* Send the frame holding ask[first .. first + count). */
-static int fw_frame_send(fw_batch *b, wbuf *w, uint32_t first,
-			 uint32_t count)
+static int file_frame_send(file_batch *b, wbuf *w, uint32_t first,
+			   uint32_t count)
 {
-	fw_put_ctx *x = malloc(sizeof(*x));
+	file_put_ctx *x = malloc(sizeof(*x));
 	int rc;
 
 	if (!x)
@@ -743,7 +522,7 @@ static int fw_frame_send(fw_batch *b, wbuf *w, uint32_t first,
 	x->count = count;
 	wb_put_u32_at(w, DDT_HDR_LEN, count);
 	atomic_fetch_add(&b->puts, 1);
-	rc = conn_send(b->c->cn, w, fw_put_done, x);
+	rc = conn_send(b->c->cn, w, file_put_done, x);
 	if (rc < 0) {
 		atomic_fetch_sub(&b->puts, 1);	/* the sentinel holds it */
 		free(x);
@@ -752,88 +531,90 @@ static int fw_frame_send(fw_batch *b, wbuf *w, uint32_t first,
 }
 
 /* Fill frames up to the payload limit and send each as it fills. */
-static int fw_put_all(fw_batch *b, wbuf *w)
+static int file_put_all(file_batch *b, wbuf *w)
 {
 	uint32_t k, first = 0, len;
 	int rc = 0;
 
-	fw_frame_begin(w);
+	file_frame_begin(w);
 	for (k = 0; k < b->nask && rc == 0; k++) {
 		len = b->seg[b->ask[k]].len;
 		if (k > first && w->len - DDT_HDR_LEN + DDT_SEG_HEAD_LEN +
 		    codec_bound(len) > b->c->max_payload) {
-			rc = fw_frame_send(b, w, first, k - first);
+			rc = file_frame_send(b, w, first, k - first);
 			first = k;
-			fw_frame_begin(w);
+			file_frame_begin(w);
 		}
 		if (rc == 0)
-			rc = fw_frame_add(b, w, b->ask[k]);
+			rc = file_frame_add(b, w, b->ask[k]);
 	}
 	if (rc == 0)
-		rc = fw_frame_send(b, w, first, b->nask - first);
+		rc = file_frame_send(b, w, first, b->nask - first);
 	return rc;
 }
 
-static void fw_put(fw_batch *b)
+static void file_put(file_batch *b)
 {
-	fw_pool *p = b->c->pool;
+	wpool *p = b->c->pool;
 	wbuf *w;
 	int rc;
 
 	atomic_store(&b->puts, 1);
-	if (!fw_failed(b->f)) {
-		w = fw_wbuf_get(p);
-		rc = w ? fw_put_all(b, w) : -ENOMEM;
+	if (!file_failed(b->f)) {
+		w = wpool_wbuf_get(p);
+		rc = w ? file_put_all(b, w) : -ENOMEM;
 		if (rc < 0)
-			fw_fail(b->f, rc, ddterr_last(rc));
+			file_fail(b->f, rc, ddterr_last(rc));
 		if (w)
-			fw_wbuf_put(p, w);
+			wpool_wbuf_put(p, w);
 	}
-	fw_release_buf(b);
+	file_release_buf(b);
 	if (atomic_fetch_sub(&b->puts, 1) == 1)
-		fw_done(b);
+		file_done(b);
 }
 
-static void fw_run(fw_batch *b)
+/* A worker's job (worker: unused, NULL when a writer helps). */
+static void file_run(void *worker, void *arg)
 {
+	file_batch *b = arg;
+
+	(void)worker;
 	switch (b->stage) {
-	case FW_HASH:
-		fw_hash(b);
+	case FILE_HASH:
+		file_hash(b);
 		break;
-	case FW_QUERY:
-		fw_query(b);
+	case FILE_QUERY:
+		file_query(b);
 		break;
 	default:
-		fw_put(b);
+		file_put(b);
 		break;
 	}
 }
 
 /* ---- the caller's side: copy, cut, submit ---- */
 
-static void fw_submit(ddtc_file *f, fw_batch *b)
+static void file_submit(ddtc_file *f, file_batch *b)
 {
-	fw_pool *p = f->c->pool;
-
 	b->seq = f->next_seq++;
-	b->stage = FW_HASH;
+	b->stage = FILE_HASH;
 	atomic_store(&b->refs, 2);	/* the pipeline and the tree feed */
 	b->charged = b->cap;
-	fw_charge(p, b->cap);
+	wpool_charge(f->c->pool, b->cap);
 	atomic_fetch_add(&f->c->segments, b->n);
 	pthread_mutex_lock(&f->mu);
 	f->pending++;
 	pthread_mutex_unlock(&f->mu);
-	fw_push(p, b);
+	file_push(b);
 }
 
 /* cur is full: submit it and carry its uncut tail into a fresh batch. */
-static int fw_rollover(ddtc_file *f)
+static int file_rollover(ddtc_file *f)
 {
-	fw_batch *old = f->cur, *nb;
+	file_batch *old = f->cur, *nb;
 	size_t tail = old->len - f->cut;
 
-	nb = fw_batch_new(f, f->c->pool->full);
+	nb = file_batch_new(f, wpool_full(f->c->pool));
 	if (!nb)
 		return ddterr_set(-ENOMEM, "no memory for a write buffer");
 	memcpy(nb->buf, old->buf + f->cut, tail);
@@ -841,30 +622,30 @@ static int fw_rollover(ddtc_file *f)
 	old->len = f->cut;
 	f->cur = nb;
 	f->cut = 0;
-	fw_submit(f, old);
-	fw_mem_wait(f->c->pool);
+	file_submit(f, old);
+	wpool_mem_wait(f->c->pool);
 	return 0;
 }
 
 /* Cut what is buffered into segments. Before the end (final 0) a cut is
  * content-defined only with max bytes ahead (cdc.h), so the last bytes
  * wait for more. */
-static int fw_cut(ddtc_file *f, int final)
+static int file_cut(ddtc_file *f, int final)
 {
 	const cdc *cut = &f->c->cut;
-	fw_batch *b;
+	file_batch *b;
 	size_t left, k;
 	int rc;
 
 	while ((b = f->cur) && (left = b->len - f->cut) > 0 &&
 	       (final || left >= cut->max)) {
 		k = cdc_cut(cut, b->buf + f->cut, left);
-		rc = fw_seg_add(b, f->cut, k);
+		rc = file_seg_add(b, f->cut, k);
 		if (rc < 0)
 			return ddterr_set(rc, "no memory for a segment list");
 		f->cut += k;
-		if (f->cut >= FW_BATCH_BYTES || b->n == FW_BATCH_SEGS) {
-			rc = fw_rollover(f);
+		if (f->cut >= FILE_BATCH_BYTES || b->n == FILE_BATCH_SEGS) {
+			rc = file_rollover(f);
 			if (rc < 0)
 				return rc;
 		}
@@ -874,35 +655,34 @@ static int fw_cut(ddtc_file *f, int final)
 
 /* Room in cur for more bytes: a small buffer first (most files are
  * small), doubled up to the full size as the file grows. */
-static int fw_room(ddtc_file *f, size_t want)
+static int file_room(ddtc_file *f, size_t want)
 {
-	fw_pool *p = f->c->pool;
-	fw_batch *b = f->cur;
-	size_t ncap;
+	size_t ncap, full = wpool_full(f->c->pool);
+	file_batch *b = f->cur;
 	uint8_t *nbuf;
 
 	if (!b) {
-		ncap = FW_FIRST_BUF > 2 * (size_t)f->c->cut.max ?
-		       FW_FIRST_BUF : 2 * (size_t)f->c->cut.max;
+		ncap = FILE_FIRST_BUF > 2 * (size_t)f->c->cut.max ?
+		       FILE_FIRST_BUF : 2 * (size_t)f->c->cut.max;
 		if (ncap < want)
 			ncap = want;
-		if (ncap > p->full)
-			ncap = p->full;
-		if (!(f->cur = fw_batch_new(f, ncap)))
+		if (ncap > full)
+			ncap = full;
+		if (!(f->cur = file_batch_new(f, ncap)))
 			return ddterr_set(-ENOMEM, "no memory for a write "
 					  "buffer");
 		return 0;
 	}
 	if (b->len < b->cap)
 		return 0;
-	/* Full-size and full cannot be: fw_cut() submits it first. */
-	if (b->cap >= p->full)
+	/* Full-size and full cannot be: file_cut() submits it first. */
+	if (b->cap >= full)
 		return ddterr_set(-EIO, "file writer: buffer full and uncut");
 	ncap = b->cap * 2 > b->len + want ? b->cap * 2 : b->len + want;
-	if (ncap > p->full)
-		ncap = p->full;
-	if (ncap == p->full) {
-		nbuf = fw_buf_get(p);
+	if (ncap > full)
+		ncap = full;
+	if (ncap == full) {
+		nbuf = wpool_buf_get(f->c->pool);
 		if (nbuf) {
 			memcpy(nbuf, b->buf, b->len);
 			free(b->buf);
@@ -919,13 +699,15 @@ static int fw_room(ddtc_file *f, size_t want)
 
 /* ---- the API ---- */
 
-static int fw_pool_get(ddtc *c)
+static int file_pool_get(ddtc *c)
 {
 	int rc = 0;
 
+	/* A batch's bytes plus the uncut tail it may have to hold. */
 	pthread_mutex_lock(&c->mu);
 	if (!c->pool)
-		rc = fw_pool_new(c, &c->pool);
+		rc = wpool_new(&c->pool, c->threads,
+			       FILE_BATCH_BYTES + c->cut.max);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
@@ -940,13 +722,13 @@ int ddtc_file_create(ddtc *c, const ddtc_meta *m, ddtc_file **out)
 				  -ENAMETOOLONG : -EINVAL, "\"%.80s\" cannot "
 				  "name a file: 1 to %d bytes, no '/', not "
 				  "\".\" or \"..\"", m->name, DDT_MAX_NAME);
-	rc = fw_pool_get(c);
+	rc = file_pool_get(c);
 	if (rc < 0)
 		return rc;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	rc = tree_builder_new(&f->tb, fw_emit, f);
+	rc = tree_builder_new(&f->tb, file_emit, f);
 	if (rc < 0) {
 		free(f);
 		return rc;
@@ -966,12 +748,12 @@ int ddtc_file_write(ddtc_file *f, const void *buf, size_t n)
 	size_t take;
 	int rc;
 
-	rc = fw_error(f);
+	rc = file_error(f);
 	if (rc < 0)
 		return rc;
 	atomic_fetch_add(&f->c->logical_bytes, n);
 	while (n) {
-		rc = fw_room(f, n);
+		rc = file_room(f, n);
 		if (rc < 0)
 			goto fail;
 		take = f->cur->cap - f->cur->len;
@@ -982,19 +764,19 @@ int ddtc_file_write(ddtc_file *f, const void *buf, size_t n)
 		f->size += take;
 		p += take;
 		n -= take;
-		rc = fw_cut(f, 0);
+		rc = file_cut(f, 0);
 		if (rc < 0)
 			goto fail;
 	}
 	return 0;
 fail:
-	fw_fail(f, rc, ddterr_last(rc));
+	file_fail(f, rc, ddterr_last(rc));
 	return rc;
 }
 
 /* Wait until every batch is fed to the tree, and (all) every segment
  * is answered for too. */
-static void fw_wait(ddtc_file *f, int all)
+static void file_wait(ddtc_file *f, int all)
 {
 	pthread_mutex_lock(&f->mu);
 	while (f->fed_seq < f->next_seq || (all && f->pending > 0))
@@ -1003,29 +785,29 @@ static void fw_wait(ddtc_file *f, int all)
 }
 
 /* Everything cut, submitted and fed to the tree; an unsent cur dropped. */
-static void fw_flush(ddtc_file *f)
+static void file_flush(ddtc_file *f)
 {
-	int rc = fw_failed(f);
+	int rc = file_failed(f);
 
 	if (rc == 0)
-		rc = fw_cut(f, 1);
+		rc = file_cut(f, 1);
 	if (rc < 0)
-		fw_fail(f, rc, ddterr_last(rc));
+		file_fail(f, rc, ddterr_last(rc));
 	if (f->cur && f->cur->n && rc == 0) {
 		f->cur->len = f->cut;
-		fw_submit(f, f->cur);
+		file_submit(f, f->cur);
 	} else if (f->cur) {
-		fw_unref(f->cur);
+		file_unref(f->cur);
 	}
 	f->cur = NULL;
-	fw_wait(f, 0);
+	file_wait(f, 0);
 }
 
 /* The tree's root, once every data segment is in; its metadata segments
  * then go out like any batch. */
-static int fw_finish_tree(ddtc_file *f, ddtc_entry *e)
+static int file_finish_tree(ddtc_file *f, ddtc_entry *e)
 {
-	fw_batch *emitted;
+	file_batch *emitted;
 	int rc;
 
 	pthread_mutex_lock(&f->mu);
@@ -1038,16 +820,16 @@ static int fw_finish_tree(ddtc_file *f, ddtc_entry *e)
 					(unsigned long long)e->size,
 					(unsigned long long)f->size);
 		if (rc)
-			fw_fail_locked(f, rc, ddterr_last(rc));
+			file_fail_locked(f, rc, ddterr_last(rc));
 	}
-	emitted = fw_take_emitted_locked(f);
+	emitted = file_take_emitted_locked(f);
 	pthread_mutex_unlock(&f->mu);
-	fw_queue_emitted(f->c->pool, emitted);
-	fw_wait(f, 1);
-	return fw_error(f);
+	file_queue_emitted(emitted);
+	file_wait(f, 1);
+	return file_error(f);
 }
 
-static void fw_file_free(ddtc_file *f)
+static void file_free(ddtc_file *f)
 {
 	tree_builder_free(f->tb);
 	pthread_cond_destroy(&f->cv);
@@ -1061,9 +843,9 @@ int ddtc_file_close(ddtc_file *f, int sync, ddt_attr *out)
 	ddtc_entry e;
 	int rc;
 
-	fw_flush(f);
+	file_flush(f);
 	memset(&e, 0, sizeof(e));
-	rc = fw_finish_tree(f, &e);
+	rc = file_finish_tree(f, &e);
 	if (rc == 0) {
 		strcpy(e.name, f->m.name);
 		e.mode = f->m.mode;
@@ -1084,7 +866,7 @@ int ddtc_file_close(ddtc_file *f, int sync, ddt_attr *out)
 				"cleared: write the file again)",
 				ddterr_last(rc));
 	}
-	fw_file_free(f);
+	file_free(f);
 	return rc;
 }
 
@@ -1092,8 +874,8 @@ void ddtc_file_abort(ddtc_file *f)
 {
 	if (!f)
 		return;
-	fw_fail(f, -ECANCELED, "the file was abandoned");
-	fw_flush(f);
-	fw_wait(f, 1);
-	fw_file_free(f);
+	file_fail(f, -ECANCELED, "the file was abandoned");
+	file_flush(f);
+	file_wait(f, 1);
+	file_free(f);
 }

@@ -9,7 +9,7 @@
  * next one where the last ended, none past the file's end. A damaged
  * tree or a confused reply (a gap, an overlap) fails the read rather than
  * leave stale or shifted bytes in the caller's buffer. */
-#include "conn.h"
+#include "ddtc_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,21 +24,21 @@
 #include "ddterr.h"
 #include "fdio.h"
 
-#define RD_WINDOW	(4u << 20)	/* bytes per READ of a stream */
-#define RD_WINDOWS	4		/* READs in flight per stream */
-#define RD_DIO_ALIGN	4096	/* what O_DIRECT wants of buffers, sizes and
+#define READ_WINDOW	(4u << 20)	/* bytes per READ of a stream */
+#define READ_WINDOWS	4		/* READs in flight per stream */
+#define READ_DIO_ALIGN	4096	/* what O_DIRECT wants of buffers, sizes and
 				   offsets on the file systems we meet */
 
 /* Bytes [off, end) of a file being filled into dst; pos: done up to. */
-typedef struct rd_range {
+typedef struct read_range {
 	uint64_t ino, off, end, pos;
 	uint64_t size;		/* the file's, from the last reply */
 	uint8_t *dst;
 	uint8_t *scratch;	/* a segment cut at an edge; malloc'd lazily */
-} rd_range;
+} read_range;
 
-static void rd_init(rd_range *q, uint64_t ino, uint64_t off, uint64_t len,
-		    uint8_t *dst)
+static void read_init(read_range *q, uint64_t ino, uint64_t off, uint64_t len,
+		      uint8_t *dst)
 {
 	memset(q, 0, sizeof(*q));
 	q->ino = ino;
@@ -49,7 +49,7 @@ static void rd_init(rd_range *q, uint64_t ino, uint64_t off, uint64_t len,
 }
 
 /* One segment of a reply, starting at file offset so. */
-static int rd_seg(rd_range *q, uint64_t so, const ddt_seg *s)
+static int read_seg(read_range *q, uint64_t so, const ddt_seg *s)
 {
 	uint32_t raw = s->raw_len;
 	uint64_t from = q->pos, to;
@@ -95,7 +95,7 @@ static int rd_seg(rd_range *q, uint64_t so, const ddt_seg *s)
 
 /* Apply a READ reply: the size (which may shorten the range), then the
  * segments. */
-static int rd_apply(rd_range *q, const uint8_t *p, size_t len)
+static int read_apply(read_range *q, const uint8_t *p, size_t len)
 {
 	uint32_t n, i;
 	uint64_t so;
@@ -112,7 +112,7 @@ static int rd_apply(rd_range *q, const uint8_t *p, size_t len)
 	for (i = 0; i < n && rc == 0 && !r.err; i++) {
 		rb_read_seg(&r, &so, &s);
 		if (!r.err)
-			rc = rd_seg(q, so, &s);
+			rc = read_seg(q, so, &s);
 	}
 	if (rc == 0 && rb_done(&r) < 0)
 		rc = ddterr_set(-EPROTO, "the target's READ reply does not "
@@ -120,7 +120,7 @@ static int rd_apply(rd_range *q, const uint8_t *p, size_t len)
 	return rc;
 }
 
-static int rd_start(ddtc *c, const rd_range *q, conn_req **out)
+static int read_start(ddtc *c, const read_range *q, conn_req **out)
 {
 	uint64_t left = q->end - q->pos;
 	wbuf w;
@@ -129,14 +129,14 @@ static int rd_start(ddtc *c, const rd_range *q, conn_req **out)
 	conn_begin(&w, DDT_OP_READ);
 	wb_u64(&w, q->ino);
 	wb_u64(&w, q->pos);
-	wb_u32(&w, left > RD_WINDOW ? RD_WINDOW : (uint32_t)left);
+	wb_u32(&w, left > READ_WINDOW ? READ_WINDOW : (uint32_t)left);
 	rc = conn_start(c->cn, &w, out);
 	wb_free(&w);
 	return rc;
 }
 
 /* Collect a READ started for q and apply it. */
-static int rd_finish(conn_req *k, rd_range *q)
+static int read_finish(conn_req *k, read_range *q)
 {
 	conn_reply rep;
 	int rc;
@@ -144,13 +144,13 @@ static int rd_finish(conn_req *k, rd_range *q)
 	rc = conn_wait(k, &rep);
 	if (rc < 0)
 		return rc;
-	rc = rd_apply(q, rep.buf, rep.len);
+	rc = read_apply(q, rep.buf, rep.len);
 	conn_reply_free(&rep);
 	return rc;
 }
 
 /* READ until q is filled (a reply holds what fits one payload). */
-static int rd_fill(ddtc *c, rd_range *q)
+static int read_fill(ddtc *c, read_range *q)
 {
 	uint64_t before;
 	conn_req *k;
@@ -158,9 +158,9 @@ static int rd_fill(ddtc *c, rd_range *q)
 
 	while (q->pos < q->end) {
 		before = q->pos;
-		rc = rd_start(c, q, &k);
+		rc = read_start(c, q, &k);
 		if (rc == 0)
-			rc = rd_finish(k, q);
+			rc = read_finish(k, q);
 		if (rc < 0)
 			return rc;
 		if (q->pos == before && q->pos < q->end)
@@ -175,7 +175,7 @@ static int rd_fill(ddtc *c, rd_range *q)
 /* ---- streaming: several windows in flight ---- */
 
 /*
- * A range is read in windows of RD_WINDOW bytes, RD_WINDOWS of them in
+ * A range is read in windows of READ_WINDOW bytes, READ_WINDOWS of them in
  * flight, completed in order. Windows keep each reply far below the
  * payload limit (a window's segments, plus the two cut at its edges), and
  * in flight they hide the round trip and the target's disk reads. The
@@ -184,7 +184,7 @@ static int rd_fill(ddtc *c, rd_range *q)
  * a file descriptor, into a buffer per window, written out in order (so
  * pipes work too).
  */
-typedef struct rd_stream {
+typedef struct read_stream {
 	ddtc *c;
 	uint64_t ino;
 	uint64_t start, end;	/* wanted; end shrinks to the size */
@@ -200,13 +200,13 @@ typedef struct rd_stream {
 	uint8_t *mem;		/* mem[0] is file offset start */
 	uint8_t *scratch;
 	int head, count;
-	conn_req *k[RD_WINDOWS];
-	rd_range q[RD_WINDOWS];
-	uint8_t *buf[RD_WINDOWS];
-} rd_stream;
+	conn_req *k[READ_WINDOWS];
+	read_range q[READ_WINDOWS];
+	uint8_t *buf[READ_WINDOWS];
+} read_stream;
 
 /* Turn O_DIRECT on or off for the stream's descriptor; 0 or -1. */
-static int rd_set_direct(rd_stream *s, int on)
+static int read_set_direct(read_stream *s, int on)
 {
 	int fl = on ? s->fd_flags | O_DIRECT : s->fd_flags & ~O_DIRECT;
 
@@ -216,7 +216,7 @@ static int rd_set_direct(rd_stream *s, int on)
 	return 0;
 }
 
-static void rd_direct_setup(rd_stream *s)
+static void read_direct_setup(read_stream *s)
 {
 	struct stat st;
 	off_t pos;
@@ -230,11 +230,12 @@ static void rd_direct_setup(rd_stream *s)
 }
 
 /* One write, O_DIRECT or not as direct says. */
-static int rd_write_part(rd_stream *s, const uint8_t *p, size_t n, int direct)
+static int read_write_part(read_stream *s, const uint8_t *p, size_t n,
+			   int direct)
 {
 	int rc;
 
-	if (direct != s->dio_on && rd_set_direct(s, direct) < 0)
+	if (direct != s->dio_on && read_set_direct(s, direct) < 0)
 		s->dio_ok = direct = 0;		/* not here: buffered */
 	rc = fd_write_all(s->fd, p, n);
 	if (rc == -EINVAL && direct) {
@@ -242,7 +243,7 @@ static int rd_write_part(rd_stream *s, const uint8_t *p, size_t n, int direct)
 		 * failed before writing anything, as a misaligned one does):
 		 * write buffered from now on. */
 		s->dio_ok = 0;
-		if (rd_set_direct(s, 0) == 0)
+		if (read_set_direct(s, 0) == 0)
 			rc = fd_write_all(s->fd, p, n);
 	}
 	if (rc == 0)
@@ -252,17 +253,17 @@ static int rd_write_part(rd_stream *s, const uint8_t *p, size_t n, int direct)
 
 /* A window: its aligned part around the page cache where that works, the
  * rest (a file's tail) buffered. */
-static int rd_write_all(rd_stream *s, const uint8_t *p, size_t n)
+static int read_write_all(read_stream *s, const uint8_t *p, size_t n)
 {
 	size_t head = 0;
 	int rc = 0;
 
-	if (s->dio_ok && ((uintptr_t)p | s->fd_pos) % RD_DIO_ALIGN == 0)
-		head = n / RD_DIO_ALIGN * RD_DIO_ALIGN;
+	if (s->dio_ok && ((uintptr_t)p | s->fd_pos) % READ_DIO_ALIGN == 0)
+		head = n / READ_DIO_ALIGN * READ_DIO_ALIGN;
 	if (head)
-		rc = rd_write_part(s, p, head, 1);
+		rc = read_write_part(s, p, head, 1);
 	if (rc == 0 && head < n)
-		rc = rd_write_part(s, p + head, n - head, 0);
+		rc = read_write_part(s, p + head, n - head, 0);
 	if (rc < 0)
 		return ddterr_set(rc, "writing the restored data: %s",
 				  strerror(-rc));
@@ -270,39 +271,39 @@ static int rd_write_all(rd_stream *s, const uint8_t *p, size_t n)
 }
 
 /* Set up window slot for [off, off + len). */
-static void rd_window(rd_stream *s, int slot, uint64_t off, uint64_t len)
+static void read_window(read_stream *s, int slot, uint64_t off, uint64_t len)
 {
 	uint8_t *dst = s->fd < 0 ? s->mem + (off - s->start) : s->buf[slot];
 
-	rd_init(&s->q[slot], s->ino, off, len, dst);
+	read_init(&s->q[slot], s->ino, off, len, dst);
 	s->q[slot].scratch = s->scratch;
 }
 
 /* A window is complete: write it out (to a descriptor). */
-static int rd_sink(rd_stream *s, rd_range *q)
+static int read_sink(read_stream *s, read_range *q)
 {
 	int rc = 0;
 
 	if (s->fd >= 0)
-		rc = rd_write_all(s, q->dst, (size_t)(q->end - q->off));
+		rc = read_write_all(s, q->dst, (size_t)(q->end - q->off));
 	if (rc == 0)
 		s->done = q->end;
 	return rc;
 }
 
-/* Start READs until RD_WINDOWS are in flight or the range is asked for. */
-static int rd_issue(rd_stream *s)
+/* Start READs until READ_WINDOWS are in flight or the range is asked for. */
+static int read_issue(read_stream *s)
 {
 	uint64_t len;
 	int slot, rc;
 
-	while (s->count < RD_WINDOWS && s->issued < s->end) {
-		slot = (s->head + s->count) % RD_WINDOWS;
+	while (s->count < READ_WINDOWS && s->issued < s->end) {
+		slot = (s->head + s->count) % READ_WINDOWS;
 		len = s->end - s->issued;
-		if (len > RD_WINDOW)
-			len = RD_WINDOW;
-		rd_window(s, slot, s->issued, len);
-		rc = rd_start(s->c, &s->q[slot], &s->k[slot]);
+		if (len > READ_WINDOW)
+			len = READ_WINDOW;
+		read_window(s, slot, s->issued, len);
+		rc = read_start(s->c, &s->q[slot], &s->k[slot]);
 		if (rc < 0)
 			return rc;
 		s->count++;
@@ -312,33 +313,33 @@ static int rd_issue(rd_stream *s)
 }
 
 /* Finish the oldest window in flight. */
-static int rd_next(rd_stream *s)
+static int read_next(read_stream *s)
 {
 	int slot = s->head, rc;
-	rd_range *q = &s->q[slot];
+	read_range *q = &s->q[slot];
 
-	s->head = (s->head + 1) % RD_WINDOWS;
+	s->head = (s->head + 1) % READ_WINDOWS;
 	s->count--;
-	rc = rd_finish(s->k[slot], q);
+	rc = read_finish(s->k[slot], q);
 	if (rc == 0 && q->size != s->size)
 		rc = ddterr_set(-ESTALE, "inode %" PRIu64 " changed size while "
 				"being read (%" PRIu64 " then %" PRIu64 " bytes)",
 				q->ino, s->size, q->size);
 	if (rc == 0)
-		rc = rd_fill(s->c, q);	/* what did not fit one reply */
-	return rc ? rc : rd_sink(s, q);
+		rc = read_fill(s->c, q);	/* what did not fit one reply */
+	return rc ? rc : read_sink(s, q);
 }
 
-static int rd_stream_run(rd_stream *s)
+static int read_stream_run(read_stream *s)
 {
-	rd_range *q = &s->q[0];
+	read_range *q = &s->q[0];
 	uint64_t len = s->end - s->start;
 	int rc;
 
-	rd_window(s, 0, s->start, len < RD_WINDOW ? len : RD_WINDOW);
-	rc = rd_fill(s->c, q);
+	read_window(s, 0, s->start, len < READ_WINDOW ? len : READ_WINDOW);
+	rc = read_fill(s->c, q);
 	if (rc == 0)
-		rc = rd_sink(s, q);
+		rc = read_sink(s, q);
 	if (rc < 0)
 		return rc;
 	s->size = q->size;
@@ -346,16 +347,16 @@ static int rd_stream_run(rd_stream *s)
 		s->end = s->size > s->start ? s->size : s->start;
 	s->issued = s->done;
 	while (rc == 0 && s->done < s->end) {
-		rc = rd_issue(s);
+		rc = read_issue(s);
 		if (rc == 0)
-			rc = rd_next(s);
+			rc = read_next(s);
 	}
 	return rc;
 }
 
 /* Collect and drop the READs still in flight after a failure, keeping
  * the failure's message. */
-static int rd_stream_abandon(rd_stream *s, int rc)
+static int read_stream_abandon(read_stream *s, int rc)
 {
 	char msg[CONN_MSG_LEN];
 	conn_reply rep;
@@ -364,26 +365,26 @@ static int rd_stream_abandon(rd_stream *s, int rc)
 	for (; s->count > 0; s->count--) {
 		if (conn_wait(s->k[s->head], &rep) == 0)
 			conn_reply_free(&rep);
-		s->head = (s->head + 1) % RD_WINDOWS;
+		s->head = (s->head + 1) % READ_WINDOWS;
 	}
 	return ddterr_set(rc, "%s", msg);
 }
 
-static void rd_stream_free(rd_stream *s)
+static void read_stream_free(read_stream *s)
 {
 	if (s->dio_on)
-		(void)rd_set_direct(s, 0);	/* leave the descriptor as found */
-	for (int i = 0; i < RD_WINDOWS; i++)
+		(void)read_set_direct(s, 0);	/* the descriptor as found */
+	for (int i = 0; i < READ_WINDOWS; i++)
 		free(s->buf[i]);
 	free(s->scratch);
 	free(s);
 }
 
 /* A stream over [start, start + len) of ino, into mem or to fd. */
-static int rd_stream_new(ddtc *c, uint64_t ino, uint64_t start, uint64_t len,
-			 uint8_t *mem, int fd, rd_stream **out)
+static int read_stream_new(ddtc *c, uint64_t ino, uint64_t start, uint64_t len,
+			   uint8_t *mem, int fd, read_stream **out)
 {
-	rd_stream *s = calloc(1, sizeof(*s));
+	read_stream *s = calloc(1, sizeof(*s));
 	int i;
 
 	if (!s)
@@ -395,31 +396,31 @@ static int rd_stream_new(ddtc *c, uint64_t ino, uint64_t start, uint64_t len,
 	s->mem = mem;
 	s->fd = mem ? -1 : fd;
 	s->scratch = malloc(CDC_MAX_LIMIT);
-	for (i = 0; !mem && i < RD_WINDOWS; i++)
-		if (posix_memalign((void **)&s->buf[i], RD_DIO_ALIGN,
-				   RD_WINDOW) != 0) {
+	for (i = 0; !mem && i < READ_WINDOWS; i++)
+		if (posix_memalign((void **)&s->buf[i], READ_DIO_ALIGN,
+				   READ_WINDOW) != 0) {
 			s->buf[i] = NULL;
 			break;
 		}
-	if (!s->scratch || (!mem && i < RD_WINDOWS)) {
-		rd_stream_free(s);
+	if (!s->scratch || (!mem && i < READ_WINDOWS)) {
+		read_stream_free(s);
 		return -ENOMEM;
 	}
 	if (!mem)
-		rd_direct_setup(s);
+		read_direct_setup(s);
 	*out = s;
 	return 0;
 }
 
-static int rd_stream_do(rd_stream *s, uint64_t *out_done)
+static int read_stream_do(read_stream *s, uint64_t *out_done)
 {
-	int rc = rd_stream_run(s);
+	int rc = read_stream_run(s);
 
 	if (rc < 0)
-		rc = rd_stream_abandon(s, rc);
+		rc = read_stream_abandon(s, rc);
 	else
 		*out_done = s->done - s->start;
-	rd_stream_free(s);
+	read_stream_free(s);
 	return rc;
 }
 
@@ -427,16 +428,16 @@ int ddtc_read(ddtc *c, uint64_t ino, uint64_t off, void *buf, size_t n,
 	      size_t *out_n)
 {
 	uint64_t done = 0;
-	rd_stream *s;
+	read_stream *s;
 	int rc;
 
 	if (n == 0) {
 		*out_n = 0;
 		return 0;
 	}
-	rc = rd_stream_new(c, ino, off, n, buf, -1, &s);
+	rc = read_stream_new(c, ino, off, n, buf, -1, &s);
 	if (rc == 0)
-		rc = rd_stream_do(s, &done);
+		rc = read_stream_do(s, &done);
 	if (rc == 0)
 		*out_n = (size_t)done;
 	return rc;
@@ -445,12 +446,12 @@ int ddtc_read(ddtc *c, uint64_t ino, uint64_t off, void *buf, size_t n,
 int ddtc_read_to_fd(ddtc *c, uint64_t ino, int fd, uint64_t *out_bytes)
 {
 	uint64_t done = 0;
-	rd_stream *s;
+	read_stream *s;
 	int rc;
 
-	rc = rd_stream_new(c, ino, 0, UINT64_MAX, NULL, fd, &s);
+	rc = read_stream_new(c, ino, 0, UINT64_MAX, NULL, fd, &s);
 	if (rc == 0)
-		rc = rd_stream_do(s, &done);
+		rc = read_stream_do(s, &done);
 	if (rc == 0 && out_bytes)
 		*out_bytes = done;
 	return rc;

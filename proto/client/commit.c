@@ -1,0 +1,62 @@
+/* commit.c - COMMIT (ddtc.h, writing files): bind names in a directory to
+ * file trees already on the target, all or none. The file writer (file.c)
+ * ends each file with one; a backup binds an unchanged file's cached root
+ * with one, without reading the file. */
+#include "rpc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddterr.h"
+
+/* The reply's attr[] into out (n of them; out may be NULL). */
+static int commit_reply(conn_reply *rep, rbuf *r, size_t n, ddt_attr *out)
+{
+	ddt_attr *a;
+	uint32_t got, i;
+	int rc;
+
+	a = calloc(n ? n : 1, sizeof(*a));
+	if (!a) {
+		conn_reply_free(rep);
+		return -ENOMEM;
+	}
+	got = rb_count(r, DDT_ATTR_LEN, UINT32_MAX);
+	if (got != n)
+		r->err = -EPROTO;
+	for (i = 0; i < got && !r->err; i++)
+		rb_attr(r, &a[i]);
+	rc = rpc_end(rep, r, DDT_OP_COMMIT);
+	if (rc == 0 && out)
+		memcpy(out, a, n * sizeof(*a));
+	free(a);
+	return rc;
+}
+
+int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
+		int sync, ddt_attr *out)
+{
+	conn_reply rep;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_COMMIT);
+	wb_u64(&w, dir);
+	wb_u32(&w, sync ? DDT_CF_SYNC : 0);
+	wb_u32(&w, (uint32_t)n);
+	for (size_t i = 0; i < n && !w.err; i++)
+		wb_entry(&w, &e[i]);
+	if (!w.err && w.len - DDT_HDR_LEN > c->max_payload)
+		w.err = -E2BIG;
+	if (w.err == -E2BIG) {
+		wb_free(&w);
+		return ddterr_set(-E2BIG, "a COMMIT of %zu entries does not "
+				  "fit one request; commit fewer at once", n);
+	}
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	return commit_reply(&rep, &r, n, out);
+}

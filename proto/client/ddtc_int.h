@@ -1,0 +1,36 @@
+/* ddtc_int.h - the session (struct ddtc) that the client library's files
+ * share: its connection, what HELLO and AUTH settled, the segment cache,
+ * the file writer's pool and the counters. session.c makes and frees it;
+ * the others only use it. Not for front ends. */
+#ifndef DDTC_INT_H
+#define DDTC_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "cdc.h"
+#include "conn.h"
+#include "ddtc.h"
+#include "segcache.h"
+#include "wire.h"
+#include "wpool.h"
+
+struct ddtc {
+	conn *cn;
+	int role;
+	cdc cut;		/* the chunker sizes of the target's HELLO */
+	int codec;		/* for new segments; one the target accepts */
+	uint32_t max_payload;	/* min(HELLO's, DDT_MAX_PAYLOAD) */
+	int threads;		/* writer threads; >= 1 */
+	segcache *sc;		/* NULL without opts.seg_cache_path */
+	char *sc_path;
+
+	pthread_mutex_t mu;	/* guards pool creation */
+	wpool *pool;		/* file.c makes it at the first file */
+
+	atomic_uint_fast64_t logical_bytes, segments, segments_sent,
+			     bytes_sent_stored, queries_saved;
+};
+
+#endif

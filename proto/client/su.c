@@ -1,0 +1,115 @@
+/* su.c - storage units (ddtc.h): create, open, list, delete, and change
+ * their retention, retention lock and quota. */
+#include "rpc.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ddterr.h"
+
+int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
+{
+	conn_reply rep;
+	uint64_t root;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_SU_CREATE);
+	wb_str(&w, name);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	root = rb_u64(&r);
+	rc = rpc_end(&rep, &r, DDT_OP_SU_CREATE);
+	if (rc == 0 && out_root)
+		*out_root = root;
+	return rc;
+}
+
+int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
+{
+	conn_reply rep;
+	ddtc_su su;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	if (strlen(name) > DDT_MAX_NAME)
+		return ddterr_set(-ENAMETOOLONG, "storage unit name \"%.40s"
+				  "...\" is over %d bytes", name, DDT_MAX_NAME);
+	conn_begin(&w, DDT_OP_SU_OPEN);
+	wb_str(&w, name);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	memset(&su, 0, sizeof(su));
+	strcpy(su.name, name);
+	rb_su_info(&r, &su);
+	rc = rpc_end(&rep, &r, DDT_OP_SU_OPEN);
+	if (rc == 0 && out)
+		*out = su;
+	return rc;
+}
+
+int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg)
+{
+	conn_reply rep;
+	uint32_t n, i;
+	ddtc_su su;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_SU_LIST);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	n = rb_count(&r, DDT_SU_MIN, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_su(&r, &su);
+		if (!r.err)
+			rc = cb(arg, &su);
+	}
+	return rpc_end_cb(&rep, &r, DDT_OP_SU_LIST, rc);
+}
+
+int ddtc_su_delete(ddtc *c, const char *name, int recursive)
+{
+	wbuf w;
+
+	conn_begin(&w, DDT_OP_SU_DELETE);
+	wb_str(&w, name);
+	wb_u8(&w, recursive ? 1 : 0);
+	return rpc_simple(c, &w, DDT_OP_SU_DELETE);
+}
+
+int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
+		int lock, uint64_t quota, ddtc_su *out)
+{
+	conn_reply rep;
+	ddtc_su su;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	if (strlen(name) > DDT_MAX_NAME)
+		return ddterr_set(-ENAMETOOLONG, "storage unit name \"%.40s"
+				  "...\" is over %d bytes", name, DDT_MAX_NAME);
+	conn_begin(&w, DDT_OP_SU_SET);
+	wb_str(&w, name);
+	wb_u32(&w, mask);
+	wb_u64(&w, retention);
+	wb_u8(&w, lock ? 1 : 0);
+	wb_u64(&w, quota);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	memset(&su, 0, sizeof(su));
+	strcpy(su.name, name);
+	rb_su_info(&r, &su);
+	rc = rpc_end(&rep, &r, DDT_OP_SU_SET);
+	if (rc == 0 && out)
+		*out = su;
+	return rc;
+}
