@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ddterr.h"
 #include "log.h"
+#include "now.h"
 
 struct alert_table {
 	pthread_mutex_t mu;
@@ -23,14 +23,6 @@ struct alert_table {
 	alert_hook hook;
 	void *hook_arg;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int alert_table_new(alert_table **out)
 {

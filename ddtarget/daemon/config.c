@@ -61,17 +61,17 @@ static int parse_bool(const char *key, const char *v, int *out)
 
 /* A schedule is checked when it is read, not when it is first due. */
 static int copy_schedule(const char *key, const char *v,
-			 char dst[SCHED_TEXT_MAX])
+			 char dst[SCHEDULE_TEXT_MAX])
 {
-	sched_spec sp;
+	schedule_spec sp;
 	int rc;
 
-	if (strlen(v) >= SCHED_TEXT_MAX)
+	if (strlen(v) >= SCHEDULE_TEXT_MAX)
 		return ddterr_set(-EINVAL, "%s: too long", key);
-	rc = sched_parse(v, &sp);
+	rc = schedule_parse(v, &sp);
 	if (rc < 0)
 		return ddterr_set(rc, "%s: %s", key, ddterr_last(rc));
-	snprintf(dst, SCHED_TEXT_MAX, "%s", v);
+	snprintf(dst, SCHEDULE_TEXT_MAX, "%s", v);
 	return 0;
 }
 

@@ -21,10 +21,10 @@ typedef struct ddtd_config {
 	int max_sessions;		/* concurrent sessions (streams) */
 	int clean_threshold;		/* % live below which a container is cleaned */
 	/* When maintenance runs by itself (schedule.h's forms). */
-	char clean_schedule[SCHED_TEXT_MAX];		/* "tue 06:00" */
-	char checkpoint_schedule[SCHED_TEXT_MAX];	/* "every 6h" */
-	char expire_schedule[SCHED_TEXT_MAX];		/* "daily 00:30" */
-	char scrub_schedule[SCHED_TEXT_MAX];		/* "sat 02:00" */
+	char clean_schedule[SCHEDULE_TEXT_MAX];		/* "tue 06:00" */
+	char checkpoint_schedule[SCHEDULE_TEXT_MAX];	/* "every 6h" */
+	char expire_schedule[SCHEDULE_TEXT_MAX];	/* "daily 00:30" */
+	char scrub_schedule[SCHEDULE_TEXT_MAX];		/* "sat 02:00" */
 	int health_interval;		/* s between directory checks */
 	int space_warning_pct;		/* a file system fuller: warning */
 	int space_critical_pct;		/* ... critical */

@@ -6,6 +6,8 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "now.h"
+
 static int use_syslog, debug_on;
 
 void log_setup(const char *ident, int to_syslog, int verbose)
@@ -22,7 +24,8 @@ void log_msg(int level, const char *fmt, ...)
 		"", "", "", "error", "warning", "", "info", "debug",
 	};
 	char line[1024], stamp[32];
-	struct timespec ts;
+	int64_t ns;
+	time_t sec;
 	struct tm tm;
 	va_list ap;
 
@@ -35,10 +38,11 @@ void log_msg(int level, const char *fmt, ...)
 		syslog(level, "%s", line);
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	ns = now_ns();
+	sec = (time_t)(ns / 1000000000);
+	gmtime_r(&sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	/* One fprintf: stdio locks the stream, so lines never interleave. */
-	fprintf(stderr, "%s.%03ldZ ddtargetd %s: %s\n", stamp,
-		ts.tv_nsec / 1000000, names[level & 7], line);
+	fprintf(stderr, "%s.%03dZ ddtargetd %s: %s\n", stamp,
+		(int)(ns % 1000000000 / 1000000), names[level & 7], line);
 }

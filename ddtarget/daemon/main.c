@@ -344,17 +344,17 @@ static void run_scrub(void *arg)
 }
 
 static int add_task(ddtd *d, const char *name, const char *text,
-		    sched_fn fn)
+		    schedule_fn fn)
 {
-	sched_spec sp;
-	int rc = sched_parse(text, &sp);
+	schedule_spec sp;
+	int rc = schedule_parse(text, &sp);
 
-	return rc < 0 ? rc : sched_add(d->sc, name, &sp, fn, d);
+	return rc < 0 ? rc : schedule_add(d->sc, name, &sp, fn, d);
 }
 
 static int start_maintenance(ddtd *d)
 {
-	int rc = sched_new(&d->sc);
+	int rc = schedule_new(&d->sc);
 
 	if (rc == 0)
 		rc = add_task(d, "clean", d->cfg.clean_schedule, run_clean);
@@ -366,7 +366,7 @@ static int start_maintenance(ddtd *d)
 	if (rc == 0)
 		rc = add_task(d, "scrub", d->cfg.scrub_schedule, run_scrub);
 	if (rc == 0)
-		rc = sched_start(d->sc);
+		rc = schedule_start(d->sc);
 	return rc;
 }
 
@@ -405,7 +405,7 @@ static void close_engine(ddtd *d)
 {
 	int rc;
 
-	sched_free(d->sc);	/* first: its tasks use the rest */
+	schedule_free(d->sc);	/* first: its tasks use the rest */
 	scr_free(d->scr);
 	cln_free(d->cl);
 	health_stop(d->health);	/* after the scrub, whose end checks */

@@ -1,6 +1,7 @@
-/* ops.h - the session layer's requests: one function per opcode turns a
- * parsed payload into engine calls (store, namespace, users) and the reply
- * payload. It knows nothing of sockets; server.c feeds it frames. */
+/* ops.h - the session layer's requests: ops_handle() turns one request's
+ * payload into engine calls (store, namespace, users) and the reply
+ * payload, through the handler of its opcode (ops_sections.h). It knows
+ * nothing of sockets; server.c feeds it frames. */
 #ifndef DDTD_OPS_H
 #define DDTD_OPS_H
 
@@ -8,31 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alerts.h"
-#include "auth.h"
-#include "clean.h"
-#include "config.h"
-#include "health.h"
-#include "ns.h"
-#include "schedule.h"
-#include "scrub.h"
-#include "store.h"
+#include "ddtd.h"
 #include "wire.h"
-
-/* The daemon's one context. */
-typedef struct ddtd {
-	ddtd_config cfg;
-	store *st;
-	ns *ns;
-	idx *ix;
-	cln *cl;		/* the cleaner; commits go through it */
-	sched *sc;		/* maintenance on its schedule */
-	scr *scr;		/* the scrub job */
-	alert_table *alerts;	/* current problems */
-	health *health;		/* the directory and space check */
-	int64_t started;	/* ns since the epoch */
-	int sessions;		/* open sessions; atomic access */
-} ddtd;
 
 /* What a session has established; requests of one session run
  * concurrently, so the fields are guarded by mu. */

@@ -13,8 +13,9 @@
 #include <time.h>
 
 #include "ddterr.h"
+#include "now.h"
 
-#define SCHED_MAX	16
+#define SCHEDULE_MAX	16
 #define NS		1000000000LL
 
 static const char *const day_names[7] = {
@@ -28,7 +29,7 @@ static int bad(const char *text)
 			  text);
 }
 
-static int parse_every(const char *text, const char *p, sched_spec *out)
+static int parse_every(const char *text, const char *p, schedule_spec *out)
 {
 	char *end;
 	long long n = strtoll(p, &end, 10);
@@ -43,7 +44,7 @@ static int parse_every(const char *text, const char *p, sched_spec *out)
 	}
 	if (end == p || n <= 0 || n > 366 * 86400 || end[1] != '\0')
 		return bad(text);
-	out->kind = SCHED_EVERY;
+	out->kind = SCHEDULE_EVERY;
 	out->every_ns = n * unit;
 	return 0;
 }
@@ -87,7 +88,7 @@ static int parse_days(const char *text, const char *p, size_t len,
 	return *days ? 0 : bad(text);
 }
 
-int sched_parse(const char *text, sched_spec *out)
+int schedule_parse(const char *text, schedule_spec *out)
 {
 	const char *sp;
 
@@ -95,12 +96,12 @@ int sched_parse(const char *text, sched_spec *out)
 	while (isspace((unsigned char)*text))
 		text++;
 	if (strcmp(text, "never") == 0) {
-		out->kind = SCHED_NEVER;
+		out->kind = SCHEDULE_NEVER;
 		return 0;
 	}
 	if (strncmp(text, "every ", 6) == 0)
 		return parse_every(text, text + 6, out);
-	out->kind = SCHED_AT;
+	out->kind = SCHEDULE_AT;
 	out->days = 0x7f;
 	if (strncmp(text, "daily ", 6) == 0)
 		return parse_time(text, text + 6, &out->minute);
@@ -112,14 +113,14 @@ int sched_parse(const char *text, sched_spec *out)
 	return parse_time(text, sp + 1, &out->minute);
 }
 
-int64_t sched_next(const sched_spec *spec, int64_t from, int64_t after)
+int64_t schedule_next(const schedule_spec *spec, int64_t from, int64_t after)
 {
 	struct tm tm;
 	time_t t;
 
-	if (spec->kind == SCHED_NEVER)
+	if (spec->kind == SCHEDULE_NEVER)
 		return INT64_MAX;
-	if (spec->kind == SCHED_EVERY) {
+	if (spec->kind == SCHEDULE_EVERY) {
 		if (after < from)
 			return from + spec->every_ns;
 		return from + ((after - from) / spec->every_ns + 1) *
@@ -151,34 +152,26 @@ int64_t sched_next(const sched_spec *spec, int64_t from, int64_t after)
 
 typedef struct task {
 	char name[32];
-	sched_spec spec;
-	sched_fn fn;
+	schedule_spec spec;
+	schedule_fn fn;
 	void *arg;
 	int64_t next;
 } task;
 
-struct sched {
+struct schedule {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;	/* CLOCK_MONOTONIC: see sched_new */
+	pthread_cond_t cv;	/* CLOCK_MONOTONIC: see schedule_new */
 	pthread_t thread;
 	int started, stopping;
 	int64_t from;
-	task t[SCHED_MAX];
+	task t[SCHEDULE_MAX];
 	int n;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
-
-int sched_new(sched **out)
+int schedule_new(schedule **out)
 {
 	pthread_condattr_t ca;
-	sched *s = calloc(1, sizeof(*s));
+	schedule *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
@@ -192,36 +185,35 @@ int sched_new(sched **out)
 	return 0;
 }
 
-int sched_add(sched *s, const char *name, const sched_spec *spec,
-	      sched_fn fn, void *arg)
+int schedule_add(schedule *s, const char *name, const schedule_spec *spec,
+		 schedule_fn fn, void *arg)
 {
 	task *t;
 
-	if (s->n == SCHED_MAX)
+	if (s->n == SCHEDULE_MAX)
 		return -E2BIG;
 	t = &s->t[s->n++];
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->spec = *spec;
 	t->fn = fn;
 	t->arg = arg;
-	t->next = sched_next(spec, s->from, s->from);
+	t->next = schedule_next(spec, s->from, s->from);
 	return 0;
 }
 
 /* Wait a second at most, so that a changed wall clock (or a suspended
  * machine) is noticed soon; the cv's clock is monotonic. */
-static void nap(sched *s)
+static void nap(schedule *s)
 {
-	struct timespec ts;
+	int64_t t = now_mono_ns() + NS;
+	struct timespec ts = { .tv_sec = t / NS, .tv_nsec = t % NS };
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += 1;
 	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 }
 
-static void *sched_main(void *arg)
+static void *schedule_main(void *arg)
 {
-	sched *s = arg;
+	schedule *s = arg;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stopping) {
@@ -232,7 +224,7 @@ static void *sched_main(void *arg)
 
 			if (t->next > now)
 				continue;
-			t->next = sched_next(&t->spec, s->from, now);
+			t->next = schedule_next(&t->spec, s->from, now);
 			pthread_mutex_unlock(&s->mu);
 			t->fn(t->arg);
 			pthread_mutex_lock(&s->mu);
@@ -244,9 +236,9 @@ static void *sched_main(void *arg)
 	return NULL;
 }
 
-int sched_start(sched *s)
+int schedule_start(schedule *s)
 {
-	int rc = pthread_create(&s->thread, NULL, sched_main, s);
+	int rc = pthread_create(&s->thread, NULL, schedule_main, s);
 
 	if (rc)
 		return ddterr_set(-rc, "cannot start the scheduler: %s",
@@ -255,7 +247,7 @@ int sched_start(sched *s)
 	return 0;
 }
 
-void sched_free(sched *s)
+void schedule_free(schedule *s)
 {
 	if (!s)
 		return;
@@ -271,7 +263,7 @@ void sched_free(sched *s)
 	free(s);
 }
 
-void sched_foreach(sched *s, sched_task_cb cb, void *arg)
+void schedule_foreach(schedule *s, schedule_task_cb cb, void *arg)
 {
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->n; i++)

@@ -31,7 +31,7 @@
 
 #include "ddterr.h"
 #include "log.h"
-#include "workq.h"
+#include "tpool.h"
 
 #define SESSION_READ_CHUNK	(1u << 20)
 
@@ -52,7 +52,7 @@ typedef struct session {
 struct server {
 	ddtd *d;
 	struct event_base *base;
-	workq *wq;
+	tpool *workers;		/* run the requests */
 	session *sessions;	/* loop thread only */
 };
 
@@ -173,13 +173,15 @@ static void send_error(session *s, uint8_t op, uint32_t id, int rc)
 	wb_free(&w);
 }
 
-static void run_request(void *arg)
+/* A worker's job (worker: no per-thread state). */
+static void run_request(void *worker, void *arg)
 {
 	request *q = arg;
 	session *s = q->s;
 	wbuf w;
 	int rc = 0, closes = 0;
 
+	(void)worker;
 	wb_init(&w);
 	if (s->busy) {
 		/* Over max_sessions: whatever came first, answered and
@@ -285,7 +287,7 @@ static int take_frame(session *s, struct evbuffer *in)
 	q->s = s;
 	atomic_fetch_add(&s->refs, 1);
 	atomic_fetch_add(&s->inflight, 1);
-	if (workq_push(s->srv->wq, run_request, q) < 0) {
+	if (tpool_push(s->srv->workers, run_request, q) < 0) {
 		atomic_fetch_sub(&s->inflight, 1);
 		session_unref(s);
 		free(q->payload);
@@ -426,8 +428,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
  * go nowhere), then every session is freed whatever its references. */
 static void teardown(server *srv)
 {
-	workq_free(srv->wq);
-	srv->wq = NULL;
+	tpool_free(srv->workers);
+	srv->workers = NULL;
 	while (srv->sessions)
 		session_free(srv->sessions);
 }
@@ -464,6 +466,20 @@ int server_bind(const ddtd_config *c, int *out_fd)
 	return rc;
 }
 
+/* The request workers: a fixed pool (the CPU and disk work of requests
+ * never runs on the event loop), its queue unbounded because the loop
+ * bounds it, DDT_MAX_INFLIGHT per session. */
+static int start_workers(server *srv, int n)
+{
+	tpool_opts o = { .threads = n, .name = "ddtd-req" };
+	int rc = tpool_new(&srv->workers, &o);
+
+	if (rc < 0)
+		return ddterr_set(rc, "cannot start %d worker threads: %s", n,
+				  ddterr_last(rc));
+	return 0;
+}
+
 int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 {
 	struct evconnlistener *l = NULL;
@@ -484,11 +500,9 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 				      : (int)sysconf(_SC_NPROCESSORS_ONLN) * 2;
 	if (nworkers < 2)
 		nworkers = 2;
-	rc = workq_new(&srv.wq, nworkers);
-	if (rc < 0) {
-		ddterr_set(rc, "cannot start %d worker threads", nworkers);
+	rc = start_workers(&srv, nworkers);
+	if (rc < 0)
 		goto out;
-	}
 	/* Only now does it listen: a client that connects finds the
 	 * daemon ready (the store open, the admin's password written). */
 	l = evconnlistener_new(srv.base, accept_cb, &srv, LEV_OPT_CLOSE_ON_FREE,
@@ -519,8 +533,7 @@ out:
 		close(fd);
 	if (l)
 		evconnlistener_free(l);
-	if (srv.wq)
-		workq_free(srv.wq);
+	tpool_free(srv.workers);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

@@ -1,4 +1,4 @@
-/* test_sched.c - maintenance schedules: what parses and what is refused,
+/* test_schedule.c - maintenance schedules: what parses and what is refused,
  * when each form is next due (in local time, on the right weekdays), and
  * the runner calling a task on time and stopping cleanly. */
 #include "schedule.h"
@@ -23,11 +23,11 @@ static void test_parse(void)
 		"every -1m", "24:00", "12:60", "daily", "tue", "tue,foo 06:00",
 		"tue 6", "every 3h and more", "mon, 06:00",
 	};
-	sched_spec sp;
+	schedule_spec sp;
 	int nbad = 0, ngood = 0;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		if (sched_parse(good[i], &sp) == 0)
+		if (schedule_parse(good[i], &sp) == 0)
 			ngood++;
 		else
 			diag("refused '%s': %s", good[i], ddterr_last(-EINVAL));
@@ -35,14 +35,14 @@ static void test_parse(void)
 	ok(ngood == (int)(sizeof(good) / sizeof(good[0])),
 	   "every documented form parses");
 	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
-		if (sched_parse(badv[i], &sp) == -EINVAL)
+		if (schedule_parse(badv[i], &sp) == -EINVAL)
 			nbad++;
 		else
 			diag("accepted '%s'", badv[i]);
 	}
 	ok(nbad == (int)(sizeof(badv) / sizeof(badv[0])),
 	   "malformed schedules are refused");
-	ok(sched_parse("bogus", &sp) == -EINVAL &&
+	ok(schedule_parse("bogus", &sp) == -EINVAL &&
 	   strstr(ddterr_last(-EINVAL), "HH:MM") != NULL,
 	   "with a message showing the forms");
 }
@@ -50,29 +50,30 @@ static void test_parse(void)
 static void test_next(void)
 {
 	int64_t now = (int64_t)time(NULL) * NS, next;
-	sched_spec sp;
+	schedule_spec sp;
 	struct tm tm;
 	time_t t;
 	int good = 1;
 
-	sched_parse("never", &sp);
-	ok(sched_next(&sp, now, now) == INT64_MAX, "never is never due");
-	sched_parse("every 2h", &sp);
-	ok(sched_next(&sp, now, now) == now + 2 * 3600 * NS &&
-	   sched_next(&sp, now, now + 3 * 3600 * NS) == now + 4 * 3600 * NS,
+	schedule_parse("never", &sp);
+	ok(schedule_next(&sp, now, now) == INT64_MAX, "never is never due");
+	schedule_parse("every 2h", &sp);
+	ok(schedule_next(&sp, now, now) == now + 2 * 3600 * NS &&
+	   schedule_next(&sp, now, now + 3 * 3600 * NS) == now + 4 * 3600 * NS,
 	   "every 2h counts from the start, in steps");
-	sched_parse("daily 06:30", &sp);
-	next = sched_next(&sp, now, now);
+	schedule_parse("daily 06:30", &sp);
+	next = schedule_next(&sp, now, now);
 	t = (time_t)(next / NS);
 	localtime_r(&t, &tm);
 	ok(next > now && next <= now + 86400 * NS && tm.tm_hour == 6 &&
 	   tm.tm_min == 30 && tm.tm_sec == 0,
 	   "daily 06:30 is the next 06:30, local time");
-	ok(sched_next(&sp, now, next) > next, "and the one after comes later");
-	sched_parse("mon,thu 22:15", &sp);
+	ok(schedule_next(&sp, now, next) > next,
+	   "and the one after comes later");
+	schedule_parse("mon,thu 22:15", &sp);
 	next = now;
 	for (int i = 0; i < 10 && good; i++) {
-		int64_t n = sched_next(&sp, now, next);
+		int64_t n = schedule_next(&sp, now, next);
 
 		t = (time_t)(n / NS);
 		localtime_r(&t, &tm);
@@ -110,23 +111,24 @@ static void note_task(void *arg, const char *name, int64_t next)
 
 static void test_runner(void)
 {
-	sched_spec every, never;
+	schedule_spec every, never;
 	tasks_seen seen = { 0 };
-	sched *s;
+	schedule *s;
 
-	sched_parse("every 1s", &every);
-	sched_parse("never", &never);
-	ok(sched_new(&s) == 0 && sched_add(s, "tick", &every, tick, NULL) == 0
-	   && sched_add(s, "idle", &never, tick, NULL) == 0, "two tasks");
-	sched_foreach(s, note_task, &seen);
+	schedule_parse("every 1s", &every);
+	schedule_parse("never", &never);
+	ok(schedule_new(&s) == 0 &&
+	   schedule_add(s, "tick", &every, tick, NULL) == 0 &&
+	   schedule_add(s, "idle", &never, tick, NULL) == 0, "two tasks");
+	schedule_foreach(s, note_task, &seen);
 	ok(seen.n == 2 && strcmp(seen.name[1], "idle") == 0 &&
 	   seen.next[1] == INT64_MAX, "the never task is never due");
 	ok(strcmp(seen.name[0], "tick") == 0 && seen.next[0] < INT64_MAX &&
 	   seen.next[0] > 0, "the other has a time, and no other task is "
 	   "listed");
-	ok(sched_start(s) == 0, "the runner starts");
+	ok(schedule_start(s) == 0, "the runner starts");
 	usleep(3500 * 1000);
-	sched_free(s);
+	schedule_free(s);
 	ok(calls >= 2 && calls <= 4, "an every-1s task ran %d times in 3.5 s",
 	   calls);
 }

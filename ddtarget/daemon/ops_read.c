@@ -1,0 +1,212 @@
+/* ops_read.c - reads (PROTOCOL.md section 5, Reads): SEG_GET by
+ * fingerprint, READ by file range through the file's tree. Segments go
+ * into the reply straight from where the store holds them, as stored. */
+#include "ops_sections.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "ddterr.h"
+#include "tree.h"
+
+#define READ_MAX_SEGS	2048	/* data segments one READ looks up */
+
+/* Where segment fp goes: a seg of the reply in w (SEG_GET), or with
+ * read set a READ element, the seg and off, where it starts in the file. */
+typedef struct seg_put {
+	wbuf *w;
+	const fp_t *fp;
+	int read;
+	uint64_t off;
+} seg_put;
+
+/* Straight from where the store holds it into the reply, unless it would
+ * take the payload past DDT_MAX_PAYLOAD: then nothing is appended and 1
+ * is returned. */
+static int append_seg(void *arg, int codec, uint32_t raw, const void *data,
+		      uint32_t stored)
+{
+	ddt_seg s = { .codec = (uint8_t)codec, .raw_len = raw,
+		      .stored_len = stored, .data = data };
+	seg_put *p = arg;
+	size_t need = (p->read ? DDT_READ_SEG_MIN : DDT_SEG_HEAD_LEN) + stored;
+	wbuf *w = p->w;
+
+	if (w->len - DDT_HDR_LEN + need > DDT_MAX_PAYLOAD)
+		return 1;
+	s.fp = *p->fp;
+	if (p->read)
+		wb_read_seg(w, p->off, &s);
+	else
+		wb_seg(w, &s);
+	return w->err;
+}
+
+static int put_seg(ddtd *d, wbuf *w, const fp_t *fp)
+{
+	seg_put p = { .w = w, .fp = fp };
+	char hex[FP_HEX_LEN + 1];
+	int rc = store_peek(d->st, fp, append_seg, &p);
+
+	if (rc == -ENOENT) {
+		fp_to_hex(fp, hex);
+		rc = ddterr_set(-ENOENT, "segment %s is not on the target",
+				hex);
+	}
+	return rc;
+}
+
+/* As many segments as fit, in request order: the reply holds those of
+ * the first m fingerprints, m >= 1 if any were asked for (a segment is at
+ * most codec_bound(1 MiB) bytes, far less than a payload), and the client
+ * asks again for the rest. */
+static int op_seg_get(req *q)
+{
+	ddtd *d = q->d;
+	rbuf *r = &q->r;
+	wbuf *w = q->w;
+	uint32_t n = rb_count(r, FP_LEN, UINT32_MAX), m = 0;
+	fp_t *fps;
+	size_t at;
+	int rc = 0;
+
+	if (n > DDT_MAX_GET)
+		return req_skip_over_limit(q, n, FP_LEN,
+					   "fingerprints", DDT_MAX_GET);
+	fps = malloc((n ? n : 1) * sizeof(*fps));
+	if (!fps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		rb_fp(r, &fps[i]);
+	rc = req_parsed(q);
+	at = w->len;
+	wb_u32(w, 0);
+	for (; rc == 0 && m < n; m++) {
+		rc = put_seg(d, w, &fps[m]);
+		if (rc == 1)		/* full: the rest in the next SEG_GET */
+			break;
+	}
+	if (rc == 1)
+		rc = m > 0 ? 0 : ddterr_set(-EIO, "SEG_GET: a segment larger "
+					    "than a reply");
+	wb_put_u32_at(w, at, m);
+	free(fps);
+	return rc;
+}
+
+/* A READ's metadata segments, whole from the store (decompressed and
+ * checked against their fingerprints by store_read). */
+static int fetch_meta(void *arg, const fp_t *fp, uint8_t **out,
+		      size_t *out_len)
+{
+	uint8_t *buf = malloc(TREE_MAX_SEG_LEN);
+	char hex[FP_HEX_LEN + 1];
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	rc = store_read(arg, fp, buf, TREE_MAX_SEG_LEN, out_len);
+	if (rc == -ENOENT || rc == -ENOBUFS) {
+		fp_to_hex(fp, hex);
+		rc = ddterr_set(-EIO, "the file's metadata segment %s is %s",
+				hex, rc == -ENOENT ? "missing" : "too large");
+	}
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	return 0;
+}
+
+/* A READ's data segment, appended only if it has the bytes its parent in
+ * the tree gives it: a tree committed before COMMIT checked that (or
+ * damaged since) would otherwise hand the client holes or overlaps. */
+typedef struct read_put {
+	seg_put p;
+	uint64_t want;		/* the tree's figure */
+	int root;		/* a level-0 root: the figure is the size */
+} read_put;
+
+static int append_checked(void *arg, int codec, uint32_t raw,
+			  const void *data, uint32_t stored)
+{
+	read_put *q = arg;
+	char hex[FP_HEX_LEN + 1];
+
+	if (raw == q->want)
+		return append_seg(&q->p, codec, raw, data, stored);
+	fp_to_hex(q->p.fp, hex);
+	return ddterr_set(-EBADMSG, "the file's tree is damaged: data segment "
+			  "%s has %u bytes where %s says %" PRIu64, hex, raw,
+			  q->root ? "the file's size" : "its parent", q->want);
+}
+
+static int put_read_seg(ddtd *d, wbuf *w, const tree_entry *e, uint64_t off,
+			int root)
+{
+	read_put q = { .p = { .w = w, .fp = &e->fp, .read = 1, .off = off },
+		       .want = e->bytes, .root = root };
+
+	return store_peek(d->st, &e->fp, append_checked, &q);
+}
+
+static int op_read(req *q)
+{
+	ddtd *d = q->d;
+	rbuf *r = &q->r;
+	wbuf *w = q->w;
+	uint64_t ino = rb_u64(r), off = rb_u64(r);
+	uint32_t len = rb_u32(r), n = 0, sent = 0;
+	tree_entry *segs = NULL;
+	uint64_t *offs = NULL;
+	ddt_attr a;
+	size_t at;
+	int rc;
+
+	if ((rc = req_parsed(q)) < 0 ||
+	    (rc = ns_getattr(d->ns, ino, &a)) < 0)
+		return rc;
+	if (a.type != DDT_T_FILE)
+		return ddterr_set(a.type == DDT_T_DIR ? -EISDIR : -EINVAL,
+				  "inode %" PRIu64 " is not a regular file", ino);
+	wb_u64(w, a.size);
+	at = w->len;
+	wb_u32(w, 0);
+	if (off >= a.size || len == 0)
+		return 0;
+	/* Room for the window, compressed or not, at once: growing the
+	 * reply by doubling would copy it again and again. */
+	wb_grow(w, len < DDT_MAX_PAYLOAD ? len + 64 * 1024 : DDT_MAX_PAYLOAD);
+	segs = malloc(READ_MAX_SEGS * sizeof(*segs));
+	offs = malloc(READ_MAX_SEGS * sizeof(*offs));
+	if (!segs || !offs) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = tree_map(&a.root, a.level, a.size, off, len, fetch_meta, d->st,
+		      segs, offs, READ_MAX_SEGS, &n);
+	if (rc == -EBADMSG)
+		rc = ddterr_set(rc, "the file's tree is damaged: %s",
+				ddterr_last(rc));
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		rc = put_read_seg(d, w, &segs[i], offs[i], a.level == 0);
+		if (rc == 1) {		/* full: the rest in the next READ */
+			rc = 0;
+			break;
+		}
+		sent += rc == 0;
+	}
+	wb_put_u32_at(w, at, sent);
+out:
+	free(segs);
+	free(offs);
+	return rc;
+}
+
+const req_handler ops_read_handlers[] = {
+	{ DDT_OP_SEG_GET, op_seg_get },
+	{ DDT_OP_READ, op_read },
+	{ 0, NULL }
+};

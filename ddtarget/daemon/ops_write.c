@@ -1,0 +1,137 @@
+/* ops_write.c - the deduplicated write (PROTOCOL.md section 5): FP_QUERY
+ * asks the store which segments it holds, SEG_PUT stores the rest (the
+ * store checks each), COMMIT binds names to complete trees through the
+ * cleaner, which holds off a clean's start while it checks them. */
+#include "ops_sections.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddterr.h"
+
+/* Bit i of the reply is (byte i / 8) & (1 << (i % 8)): least significant
+ * first. */
+static int op_fp_query(req *q)
+{
+	ddtd *d = q->d;
+	rbuf *r = &q->r;
+	wbuf *w = q->w;
+	uint32_t n = rb_count(r, FP_LEN, UINT32_MAX), nbytes = (n + 7) / 8;
+	uint8_t *present = NULL, *bits;
+	fp_t *fps;
+	int rc;
+
+	if (n > DDT_MAX_QUERY)
+		return req_skip_over_limit(q, n, FP_LEN,
+					   "fingerprints", DDT_MAX_QUERY);
+	fps = malloc((n ? n : 1) * sizeof(*fps));
+	if (!fps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		rb_fp(r, &fps[i]);
+	if ((rc = req_parsed(q)) < 0)
+		goto out;
+	present = malloc(n ? n : 1);
+	if (!present) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = store_has(d->st, fps, n, present);
+	if (rc < 0)
+		goto out;
+	wb_u32(w, nbytes);
+	bits = wb_reserve(w, nbytes);
+	if (!bits) {
+		rc = w->err;
+		goto out;
+	}
+	memset(bits, 0, nbytes);
+	for (uint32_t i = 0; i < n; i++)
+		if (present[i])
+			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+out:
+	free(present);
+	free(fps);
+	return rc;
+}
+
+static int op_seg_put(req *q)
+{
+	ddtd *d = q->d;
+	rbuf *r = &q->r;
+	wbuf *w = q->w;
+	uint32_t n = rb_count(r, DDT_SEG_HEAD_LEN, UINT32_MAX);
+	store_seg *segs;
+	size_t fresh = 0;
+	ddt_seg g;
+	int rc;
+
+	segs = calloc(n ? n : 1, sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		rb_seg(r, &g);
+		segs[i] = (store_seg){ .fp = g.fp, .codec = g.codec,
+				       .raw_len = g.raw_len,
+				       .stored_len = g.stored_len,
+				       .data = g.data };
+	}
+	rc = req_parsed(q);
+	if (rc == 0)
+		rc = store_put(d->st, segs, n, &fresh);
+	if (rc == 0)
+		wb_u32(w, (uint32_t)fresh);
+	free(segs);
+	return rc;
+}
+
+static int op_commit(req *q)
+{
+	ddtd *d = q->d;
+	rbuf *r = &q->r;
+	wbuf *w = q->w;
+	uint64_t dir = rb_u64(r);
+	uint32_t flags = rb_u32(r);
+	uint32_t n = rb_count(r, DDT_ENTRY_MIN, UINT32_MAX), long_name = 0;
+	uint32_t keep = n < DDT_MAX_COMMIT ? n : DDT_MAX_COMMIT;
+	ns_entry *e, extra;
+	ddt_attr *out = NULL;
+	int rc;
+
+	e = calloc(keep ? keep : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	/* Entries past the limit are parsed, to tell EPROTO from EINVAL; a
+	 * name too long for any directory parses too, and the first
+	 * (1-based) is refused by name. */
+	for (uint32_t i = 0; i < n; i++)
+		if (rb_entry(r, i < keep ? &e[i] : &extra) && !long_name)
+			long_name = i + 1;
+	rc = req_parsed(q);
+	if (rc == 0 && n > DDT_MAX_COMMIT)
+		rc = req_over_limit(q, n, "entries", DDT_MAX_COMMIT);
+	if (rc == 0 && long_name)
+		rc = ddterr_set(-ENAMETOOLONG, "COMMIT: entry %u has a name of "
+				"over %d bytes", long_name, DDT_MAX_NAME);
+	if (rc == 0 && !(out = calloc(n ? n : 1, sizeof(*out))))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = cln_commit(d->cl, dir, e, n, flags & DDT_CF_SYNC, out);
+	if (rc == 0) {
+		wb_u32(w, n);
+		for (uint32_t i = 0; i < n; i++)
+			wb_attr(w, &out[i]);
+	}
+	free(out);
+	free(e);
+	return rc;
+}
+
+const req_handler ops_write_handlers[] = {
+	{ DDT_OP_FP_QUERY, op_fp_query },
+	{ DDT_OP_SEG_PUT, op_seg_put },
+	{ DDT_OP_COMMIT, op_commit },
+	{ 0, NULL }
+};
