@@ -73,8 +73,8 @@ static inline int segbatch_make(segbatch *b, uint64_t seed, uint64_t first,
 		size_t len = segdata_raw(seed, first + i, raw);
 		uint8_t *dst = b->arena + i * slot;
 
-		if (seg_encode(CODEC_LZ4, raw, len, &g->fp, dst, slot,
-			       &g->stored_len, &g->codec) != 0)
+		if (segmenter_encode(CODEC_LZ4, raw, len, &g->fp, dst, slot,
+				     &g->stored_len, &g->codec) != 0)
 			return -1;
 		g->raw_len = (uint32_t)len;
 		g->data = dst;

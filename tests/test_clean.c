@@ -105,8 +105,9 @@ static int wr_add(writer *w, const void *raw, size_t len, fp_t *fp)
 	store_seg *g = &w->segs[w->n];
 	int codec, rc;
 
-	rc = seg_encode(CODEC_LZ4, raw, len, &g->fp, w->bufs[w->n],
-			codec_bound(TREE_MAX_SEG_LEN), &g->stored_len, &codec);
+	rc = segmenter_encode(CODEC_LZ4, raw, len, &g->fp, w->bufs[w->n],
+			      codec_bound(TREE_MAX_SEG_LEN), &g->stored_len,
+			      &codec);
 	if (rc)
 		return rc;
 	g->codec = codec;

@@ -76,8 +76,9 @@ static void up_add(upload *u, const fp_t *fp, const void *raw, size_t n)
 	int codec;
 	fp_t f;
 
-	if (!dst || seg_encode(CODEC_LZ4, raw, n, &f, dst, codec_bound(n),
-			       &stored, &codec) != 0 || !fp_equal(&f, fp)) {
+	if (!dst || segmenter_encode(CODEC_LZ4, raw, n, &f, dst,
+				     codec_bound(n), &stored, &codec) != 0 ||
+	    !fp_equal(&f, fp)) {
 		u->err = 1;
 		free(dst);
 		return;
@@ -301,8 +302,8 @@ static void test_write_read(const test_daemon *d)
 		uint32_t stored;
 		int codec;
 
-		seg_encode(CODEC_NONE, back, 5000, &f, dst, codec_bound(5000),
-			   &stored, &codec);
+		segmenter_encode(CODEC_NONE, back, 5000, &f, dst,
+				 codec_bound(5000), &stored, &codec);
 		wb_fp(&u.segs, &root);		/* the wrong name */
 		wb_u8(&u.segs, (uint8_t)codec);
 		wb_u32(&u.segs, 5000);

@@ -81,9 +81,9 @@ static int put_raw(store *s, const void *raw, size_t len, fp_t *fp)
 	store_seg g = { .raw_len = (uint32_t)len, .data = buf };
 	int rc;
 
-	rc = seg_encode(CODEC_LZ4, raw, len, &g.fp, buf,
-			codec_bound(TREE_MAX_SEG_LEN), &g.stored_len,
-			&g.codec);
+	rc = segmenter_encode(CODEC_LZ4, raw, len, &g.fp, buf,
+			      codec_bound(TREE_MAX_SEG_LEN), &g.stored_len,
+			      &g.codec);
 	if (rc == 0)
 		rc = store_put(s, &g, 1, NULL);
 	*fp = g.fp;

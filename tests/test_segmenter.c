@@ -1,6 +1,6 @@
 /* test_segmenter.c - a reader over a file or a pipe cuts exactly where
  * cdc_cut() cuts the same bytes held whole in memory, however read(2)
- * splits them, and seg_encode() names and packs a segment so that it
+ * splits them, and segmenter_encode() names and packs a segment so that it
  * unpacks to the same bytes under the same fingerprint. */
 #include "segmenter.h"
 #include "codec.h"
@@ -58,7 +58,7 @@ static size_t cut_in_memory(const cdc *c, const uint8_t *p, size_t n,
 }
 
 /*
- * Read fd to its end through a seg_reader and compare with the in-memory
+ * Read fd to its end through a segmenter and compare with the in-memory
  * cut of want[0..n): same number of segments, same lengths, and bytes that
  * concatenate back to want. Returns the number of mismatches (0 is a pass)
  * and sets *out_k to the segments read.
@@ -67,14 +67,14 @@ static int read_and_compare(const cdc *c, int fd, const uint8_t *want,
 			    size_t n, size_t *out_k)
 {
 	const uint8_t *seg;
-	seg_reader *r = NULL;
+	segmenter *r = NULL;
 	size_t *len, k, i = 0, off = 0, sn;
 	int rc, bad = 0;
 
 	k = cut_in_memory(c, want, n, &len);
-	if (segr_new(&r, c, fd) != 0)
-		tap_bail("segr_new");
-	while ((rc = segr_next(r, &seg, &sn)) == 1) {
+	if (segmenter_new(&r, c, fd) != 0)
+		tap_bail("segmenter_new");
+	while ((rc = segmenter_next(r, &seg, &sn)) == 1) {
 		if (i >= k || sn != len[i] || off + sn > n ||
 		    memcmp(seg, want + off, sn) != 0) {
 			if (bad < 3)
@@ -87,18 +87,18 @@ static int read_and_compare(const cdc *c, int fd, const uint8_t *want,
 		i++;
 	}
 	if (rc != 0) {
-		diag("segr_next: %d %s", rc, ddterr_last(rc));
+		diag("segmenter_next: %d %s", rc, ddterr_last(rc));
 		bad++;
 	}
 	/* End of file is sticky: asking again is still the end. */
-	if (segr_next(r, &seg, &sn) != 0)
+	if (segmenter_next(r, &seg, &sn) != 0)
 		bad++;
 	if (i != k || off != n) {
 		diag("%zu segments, %zu bytes; memory cut %zu segments, %zu "
 		     "bytes", i, off, k, n);
 		bad++;
 	}
-	segr_free(r);
+	segmenter_free(r);
 	free(len);
 	*out_k = i;
 	return bad;
@@ -187,7 +187,7 @@ static void test_pipe(const cdc *c, const uint8_t *data, size_t n)
 static void test_empty_and_errors(const char *dir, const cdc *c)
 {
 	const uint8_t *seg = NULL;
-	seg_reader *r = NULL;
+	segmenter *r = NULL;
 	const char *path = path_join(dir, "empty");
 	size_t sn = 0;
 	int fd, rc, rc2;
@@ -196,32 +196,32 @@ static void test_empty_and_errors(const char *dir, const cdc *c)
 	if (write_file(path, NULL, 0) != 0)
 		tap_bail("write %s", path);
 	fd = open(path, O_RDONLY);
-	if (fd < 0 || segr_new(&r, c, fd) != 0)
+	if (fd < 0 || segmenter_new(&r, c, fd) != 0)
 		tap_bail("open %s", path);
-	rc = segr_next(r, &seg, &sn);
-	rc2 = segr_next(r, &seg, &sn);
+	rc = segmenter_next(r, &seg, &sn);
+	rc2 = segmenter_next(r, &seg, &sn);
 	ok(rc == 0 && rc2 == 0 && seg == NULL && sn == 0,
 	   "a 0-byte file gives no segments");
-	segr_free(r);
+	segmenter_free(r);
 	close(fd);
 
 	/* read(2) on a directory fails with EISDIR: a read error. */
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0 || segr_new(&r, c, fd) != 0)
+	if (fd < 0 || segmenter_new(&r, c, fd) != 0)
 		tap_bail("open %s", dir);
 	ddterr_clear();
-	rc = segr_next(r, &seg, &sn);
+	rc = segmenter_next(r, &seg, &sn);
 	ok(rc == -EISDIR && strstr(ddterr_last(rc), "read") != NULL,
 	   "a read error comes back as -errno with a message: %s",
 	   ddterr_last(rc));
-	segr_free(r);
+	segmenter_free(r);
 	close(fd);
 
 	memset(&bogus, 0, sizeof(bogus));
 	r = NULL;
-	ok(segr_new(&r, &bogus, 0) == -EINVAL && r == NULL,
+	ok(segmenter_new(&r, &bogus, 0) == -EINVAL && r == NULL,
 	   "a chunker cdc_init() never set up is refused");
-	segr_free(NULL);
+	segmenter_free(NULL);
 }
 
 static void test_encode(void)
@@ -237,11 +237,11 @@ static void test_encode(void)
 	/* A compressible segment: a short pattern with a drifting byte. */
 	for (i = 0; i < N; i++)
 		raw[i] = (uint8_t)("dedup "[i % 6] + (i / 4096));
-	rc = seg_encode(CODEC_LZ4, raw, N, &f, dst, codec_bound(N), &stored,
-			&codec);
+	rc = segmenter_encode(CODEC_LZ4, raw, N, &f, dst, codec_bound(N),
+			      &stored, &codec);
 	fp_compute(&want, raw, N);
 	ok(rc == 0 && fp_equal(&f, &want),
-	   "seg_encode's fingerprint is fp_compute of the raw bytes");
+	   "segmenter_encode's fingerprint is fp_compute of the raw bytes");
 	ok(codec == CODEC_LZ4 && stored > 0 && stored <= N * 3 / 4 &&
 	   codec_decompress(codec, dst, stored, back, N) == 0 &&
 	   memcmp(back, raw, N) == 0,
@@ -249,8 +249,8 @@ static void test_encode(void)
 	   "raw bytes", stored, N);
 
 	rnd_fill(raw, N);
-	rc = seg_encode(CODEC_ZSTD, raw, N, &f, dst, codec_bound(N), &stored,
-			&codec);
+	rc = segmenter_encode(CODEC_ZSTD, raw, N, &f, dst, codec_bound(N),
+			      &stored, &codec);
 	fp_compute(&want, raw, N);
 	ok(rc == 0 && fp_equal(&f, &want) && codec == CODEC_NONE &&
 	   stored == N && codec_decompress(codec, dst, stored, back, N) == 0 &&
@@ -260,8 +260,8 @@ static void test_encode(void)
 	stored = 12345;
 	codec = 77;
 	memset(&f, 0x5a, sizeof(f));
-	rc = seg_encode(CODEC_COUNT, raw, N, &f, dst, codec_bound(N), &stored,
-			&codec);
+	rc = segmenter_encode(CODEC_COUNT, raw, N, &f, dst, codec_bound(N),
+			      &stored, &codec);
 	for (i = 0; i < FP_LEN; i++)
 		keep += f.b[i] == 0x5a;
 	ok(rc == -EINVAL && stored == 12345 && codec == 77 && keep == FP_LEN,

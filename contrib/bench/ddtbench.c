@@ -683,7 +683,7 @@ static int find_unique(struct bench *b)
 	return 0;
 }
 
-/* Encode every unique segment as a writer would (seg_encode: fingerprint
+/* Encode every unique segment as a writer would (segmenter_encode: fingerprint
  * and compress with the chosen codec) into the store_seg array the put rows
  * hand over in batches. */
 static int prepare_segments(struct bench *b)
@@ -703,14 +703,15 @@ static int prepare_segments(struct bench *b)
 		store_seg *ss = &b->ssegs[i];
 		size_t cap = codec_bound(g->len);
 
-		rc = seg_encode(b->codec, b->co.buf + g->off, g->len, &ss->fp,
-				b->sarena + pos, cap, &ss->stored_len,
-				&ss->codec);
+		rc = segmenter_encode(b->codec, b->co.buf + g->off, g->len,
+				      &ss->fp, b->sarena + pos, cap,
+				      &ss->stored_len, &ss->codec);
 		if (rc)
-			return fail(rc, "seg_encode");
+			return fail(rc, "segmenter_encode");
 		if (!fp_equal(&ss->fp, &b->fps[b->uniq[i]]))
-			return ddterr_set(-EIO, "seg_encode and fp_compute "
-					  "disagree on segment %zu", i);
+			return ddterr_set(-EIO, "segmenter_encode and "
+					  "fp_compute disagree on segment %zu",
+					  i);
 		ss->raw_len = g->len;
 		ss->data = b->sarena + pos;
 		pos += ss->stored_len;

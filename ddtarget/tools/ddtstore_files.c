@@ -11,8 +11,8 @@
  * The write path is the one the client library will take: cut, fingerprint,
  * ask the store in batches which fingerprints it lacks, then compress and
  * send only those. Compressing after has() rather than before (which is why
- * this does not call seg_encode()) keeps a second backup of the same data
- * from paying for compression it throws away. */
+ * this does not call segmenter_encode()) keeps a second backup of the same
+ * data from paying for compression it throws away. */
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
@@ -538,7 +538,7 @@ static int ingest_file(void *arg, const char *abs, int fd,
 	ingest *g = arg;
 	char esc[2 * PATH_MAX + 2], final[PATH_MAX];
 	char hex[FP_HEX_LEN + 1];
-	seg_reader *r = NULL;
+	segmenter *r = NULL;
 	char *tmp = NULL;
 	FILE *rf = NULL;
 	int rc, ret = 0;
@@ -565,7 +565,7 @@ static int ingest_file(void *arg, const char *abs, int fd,
 	fprintf(rf, "%s\n", esc);
 
 	ddterr_clear();
-	rc = segr_new(&r, &g->chunker, fd);
+	rc = segmenter_new(&r, &g->chunker, fd);
 	if (rc < 0) {
 		ret = ddts_fail(rc, "free some memory", "segment %s", abs);
 		goto out;
@@ -576,7 +576,7 @@ static int ingest_file(void *arg, const char *abs, int fd,
 		fp_t f;
 
 		ddterr_clear();
-		rc = segr_next(r, &p, &n);
+		rc = segmenter_next(r, &p, &n);
 		if (rc < 0) {
 			ret = ddts_fail(rc, "check the file and its disk",
 					"read %s", abs);
@@ -619,7 +619,7 @@ static int ingest_file(void *arg, const char *abs, int fd,
 	g->files++;
 	(void)st;
 out:
-	segr_free(r);
+	segmenter_free(r);
 	if (rf)
 		fclose(rf);
 	if (tmp) {

@@ -18,9 +18,9 @@
  * unconsumed tail (under max bytes) down to the start, and a bigger buffer
  * makes those moves, and the read(2) calls, rarer per byte.
  */
-#define SEGR_BUF_MIN (1024u * 1024)
+#define SEGMENTER_BUF_MIN (1024u * 1024)
 
-struct seg_reader {
+struct segmenter {
 	cdc c;
 	int fd;
 	int eof;
@@ -30,8 +30,9 @@ struct seg_reader {
 	size_t end;	/* one past the last byte read */
 };
 
-int seg_encode(int want, const void *raw, size_t n, fp_t *out_fp, void *dst,
-	       size_t cap, uint32_t *out_stored_len, int *out_codec)
+int segmenter_encode(int want, const void *raw, size_t n, fp_t *out_fp,
+		     void *dst, size_t cap, uint32_t *out_stored_len,
+		     int *out_codec)
 {
 	size_t stored;
 	int codec, rc;
@@ -53,9 +54,9 @@ int seg_encode(int want, const void *raw, size_t n, fp_t *out_fp, void *dst,
 	return 0;
 }
 
-int segr_new(seg_reader **out, const cdc *c, int fd)
+int segmenter_new(segmenter **out, const cdc *c, int fd)
 {
-	seg_reader *r;
+	segmenter *r;
 
 	/* A chunker that cdc_init() never accepted would cut nonsense. */
 	if (c->min == 0 || c->min >= c->max || c->max > CDC_MAX_LIMIT)
@@ -68,8 +69,8 @@ int segr_new(seg_reader **out, const cdc *c, int fd)
 	r->c = *c;
 	r->fd = fd;
 	r->cap = 2 * (size_t)c->max;
-	if (r->cap < SEGR_BUF_MIN)
-		r->cap = SEGR_BUF_MIN;
+	if (r->cap < SEGMENTER_BUF_MIN)
+		r->cap = SEGMENTER_BUF_MIN;
 	r->buf = malloc(r->cap);
 	if (!r->buf) {
 		free(r);
@@ -79,7 +80,7 @@ int segr_new(seg_reader **out, const cdc *c, int fd)
 	return 0;
 }
 
-void segr_free(seg_reader *r)
+void segmenter_free(segmenter *r)
 {
 	if (!r)
 		return;
@@ -89,7 +90,7 @@ void segr_free(seg_reader *r)
 
 /* Read until at least max bytes are buffered or the input ends: cdc_cut()
  * is content-defined only then (see cdc.h). 0 or -errno. */
-static int segr_fill(seg_reader *r)
+static int segmenter_fill(segmenter *r)
 {
 	ssize_t got;
 	int err;
@@ -115,12 +116,12 @@ static int segr_fill(seg_reader *r)
 	return 0;
 }
 
-int segr_next(seg_reader *r, const uint8_t **out, size_t *out_n)
+int segmenter_next(segmenter *r, const uint8_t **out, size_t *out_n)
 {
 	size_t avail, n;
 	int rc;
 
-	rc = segr_fill(r);
+	rc = segmenter_fill(r);
 	if (rc < 0)
 		return rc;
 	avail = r->end - r->start;
