@@ -11,24 +11,30 @@
 #include "bytes.h"
 #include "ddterr.h"
 
+/* Where the frame header's fields lie (PROTOCOL.md section 1). */
+enum {
+	HDR_LENGTH = 0, HDR_VERSION = 4, HDR_OPCODE = 5, HDR_FLAGS = 6,
+	HDR_ID = 8, HDR_STATUS = 12
+};
+
 void ddt_hdr_pack(const ddt_hdr *h, uint8_t *out)
 {
-	put_le32(out, h->length);
-	out[4] = h->version;
-	out[5] = h->opcode;
-	put_le16(out + 6, h->flags);
-	put_le32(out + 8, h->id);
-	put_le32(out + 12, h->status);
+	put_le32(out + HDR_LENGTH, h->length);
+	out[HDR_VERSION] = h->version;
+	out[HDR_OPCODE] = h->opcode;
+	put_le16(out + HDR_FLAGS, h->flags);
+	put_le32(out + HDR_ID, h->id);
+	put_le32(out + HDR_STATUS, h->status);
 }
 
 int ddt_hdr_parse(const uint8_t *in, ddt_hdr *h)
 {
-	h->length = get_le32(in);
-	h->version = in[4];
-	h->opcode = in[5];
-	h->flags = get_le16(in + 6);
-	h->id = get_le32(in + 8);
-	h->status = get_le32(in + 12);
+	h->length = get_le32(in + HDR_LENGTH);
+	h->version = in[HDR_VERSION];
+	h->opcode = in[HDR_OPCODE];
+	h->flags = get_le16(in + HDR_FLAGS);
+	h->id = get_le32(in + HDR_ID);
+	h->status = get_le32(in + HDR_STATUS);
 	if (h->length < DDT_HDR_LEN - 4 || h->length > DDT_MAX_FRAME)
 		return ddterr_set(-EPROTO, "frame length %u out of range "
 				  "(12..%u)", h->length, DDT_MAX_FRAME);
@@ -201,8 +207,19 @@ int ddt_frame_finish(wbuf *w, size_t start)
 	n = w->len - start - 4;
 	if (n > DDT_MAX_FRAME)
 		return w->err = -E2BIG;
-	put_le32(w->p + start, (uint32_t)n);
+	put_le32(w->p + start + HDR_LENGTH, (uint32_t)n);
 	return 0;
+}
+
+uint8_t ddt_frame_opcode(const wbuf *w, size_t start)
+{
+	return w->len >= start + DDT_HDR_LEN ? w->p[start + HDR_OPCODE] : 0;
+}
+
+void ddt_frame_set_id(wbuf *w, size_t start, uint32_t id)
+{
+	if (w->len >= start + DDT_HDR_LEN)
+		put_le32(w->p + start + HDR_ID, id);
 }
 
 /* ---- decoding ---- */

@@ -133,6 +133,10 @@ void wb_put_u32_at(wbuf *w, size_t off, uint32_t v);
 void ddt_frame_begin(wbuf *w, uint8_t opcode, uint16_t flags, uint32_t id,
 		     uint32_t status);
 int ddt_frame_finish(wbuf *w, size_t start);
+/* The opcode of the frame begun at start (0 if w is shorter than a
+ * header); and its id, set late (a client picks it as it sends). */
+uint8_t ddt_frame_opcode(const wbuf *w, size_t start);
+void ddt_frame_set_id(wbuf *w, size_t start, uint32_t id);
 
 /* ---- decoding ---- */
 

@@ -25,7 +25,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bytes.h"
 #include "ddterr.h"
 #include "now.h"
 
@@ -530,13 +529,14 @@ static int conn_submit(conn *c, wbuf *w, conn_cb cb, void *arg,
 		return ddterr_set(w->err ? w->err : -EINVAL, "%s request "
 				  "does not fit one frame (a string over %d "
 				  "bytes, or over %u bytes in all)",
-				  w->len ? ddt_op_name(w->p[5]) : "a",
+				  w->len >= DDT_HDR_LEN ?
+				  ddt_op_name(ddt_frame_opcode(w, 0)) : "a",
 				  DDT_MAX_STR, DDT_MAX_PAYLOAD);
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
 	k->c = c;
-	k->op = w->p[5];
+	k->op = ddt_frame_opcode(w, 0);
 	k->cb = cb;
 	k->arg = arg;
 	pthread_cond_init(&k->cv, NULL);
@@ -546,7 +546,7 @@ static int conn_submit(conn *c, wbuf *w, conn_cb cb, void *arg,
 		free(k);
 		return rc;
 	}
-	put_le32(w->p + 8, k->id);
+	ddt_frame_set_id(w, 0, k->id);
 	ddt_frame_finish(w, 0);
 	pthread_mutex_lock(&c->send_mu);
 	(void)send_all(c, w->p, w->len);
