@@ -34,6 +34,8 @@
 #include <unistd.h>
 
 #include "fcache.h"
+#include "now.h"
+#include "path.h"
 #include "pool.h"
 #include "progress.h"
 #include "util.h"
@@ -511,7 +513,7 @@ static int send_file(worker *w, bent *e, int fd, const struct stat *st,
 static void upload(worker *w, bent *e)
 {
 	bk *b = w->b;
-	int64_t t_open = now_real_ns();
+	int64_t t_open = now_ns();
 	struct stat st, st2;
 	ddt_attr a;
 	int fd, rc, changed;
@@ -988,14 +990,15 @@ static void visit_dir(bk *b, const bent *e, const ddtc_mkdir_req *made)
 	walk_dir(b, e->path, a.ino);
 }
 
-static void visit(bk *b, const char *dpath, const char *name, uint64_t dir,
+/* base: the directory's path for joining (see walk_dir). */
+static void visit(bk *b, const char *base, const char *name, uint64_t dir,
 		  batch *bt, const ddtc_mkdir_req *made)
 {
 	bent e = { .dir = dir };
 
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return;
-	e.path = path_join(dpath, name);
+	e.path = path_join(base, name);
 	if (!e.path) {
 		local_fatal(b, ENOMEM, "walk the tree");
 		return;
@@ -1060,7 +1063,7 @@ static int subdirs_alloc(subdirs *sd, size_t n)
  * trip for all of them instead of one each is most of what backing up an
  * unchanged tree costs. Best effort: what is not made here (an error, no
  * memory, a race) visit_dir() makes or reports alone. */
-static void make_subdirs(bk *b, const char *path, struct dirent **names,
+static void make_subdirs(bk *b, const char *base, struct dirent **names,
 			 int n, uint64_t dir, subdirs *sd)
 {
 	struct stat st;
@@ -1075,7 +1078,7 @@ static void make_subdirs(bk *b, const char *path, struct dirent **names,
 		    strcmp(names[i]->d_name, ".") == 0 ||
 		    strcmp(names[i]->d_name, "..") == 0)
 			continue;
-		p = path_join(path, names[i]->d_name);
+		p = path_join(base, names[i]->d_name);
 		ok = p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
 		     !other_fs(b, &st);
 		free(p);
@@ -1097,6 +1100,9 @@ static void make_subdirs(bk *b, const char *path, struct dirent **names,
 
 static void walk_dir(bk *b, const char *path, uint64_t dir)
 {
+	/* path_join() puts a slash between: the names under "/" are "/x"
+	 * (also as the file cache's keys), not "//x". */
+	const char *base = strcmp(path, "/") == 0 ? "" : path;
 	struct dirent **names = NULL;
 	batch bt = { 0 };
 	subdirs sd;
@@ -1108,14 +1114,14 @@ static void walk_dir(bk *b, const char *path, uint64_t dir)
 		local_warn(b, errno, "read directory", path);
 		return;
 	}
-	make_subdirs(b, path, names, n, dir, &sd);
+	make_subdirs(b, base, names, n, dir, &sd);
 	for (i = 0; i < n; i++) {
 		const ddtc_mkdir_req *made = NULL;
 
 		if (next < sd.n && sd.idx[next] == i)
 			made = &sd.req[next++];
 		if (!atomic_load(&b->failed))
-			visit(b, path, names[i]->d_name, dir, &bt, made);
+			visit(b, base, names[i]->d_name, dir, &bt, made);
 		free(names[i]);
 	}
 	free(names);
@@ -1404,7 +1410,7 @@ static int run(bk *b, const struct stat *rst)
 	char name[256];
 	ddtc_backup bkp;
 	progress *pg = NULL;
-	double t0 = now_sec();
+	double t0 = now_mono_sec();
 	int rc, failed;
 
 	if (b->o->name)
@@ -1463,7 +1469,7 @@ static int run(bk *b, const struct stat *rst)
 			out_warn("save the file cache: %s (the next backup "
 				 "reads every file)", strerror(-rc));
 	}
-	print_summary(b, &bkp, now_sec() - t0);
+	print_summary(b, &bkp, now_mono_sec() - t0);
 	if (atomic_load(&b->warnings)) {
 		out_warn("backup %s: %" PRIuFAST64 " entries could not be "
 			 "backed up (see the warnings above)", bkp.id,

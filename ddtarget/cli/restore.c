@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "dirlist.h"
+#include "now.h"
+#include "path.h"
 #include "pool.h"
 #include "progress.h"
 #include "util.h"
@@ -75,6 +77,7 @@ typedef struct rworker {
 struct rs {
 	ddtc *c;
 	const restore_opts *o;
+	char *top;		/* o->dir less one trailing '/', to join */
 	int as_root;
 
 	pool pool;		/* one queue */
@@ -496,6 +499,13 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 
 /* ---- the walk ---- */
 
+/* path/name. path_join() puts a slash between, and the destination as
+ * given may end in one: its entries are "dir/x", not "dir//x". */
+static char *child_path(const rs *r, const char *path, const char *name)
+{
+	return path_join(path == r->o->dir ? r->top : path, name);
+}
+
 static void restore_tree(rs *r, uint64_t ino, const char *path);
 
 /* Takes path. */
@@ -556,7 +566,7 @@ static void restore_tree(rs *r, uint64_t ino, const char *path)
 			atomic_fetch_add(&r->warnings, 1);
 			goto next;
 		}
-		child = path_join(path, l.v[i].name);
+		child = child_path(r, path, l.v[i].name);
 		if (!child)
 			fail_local(r, ENOMEM, "restore", path);
 		else
@@ -747,7 +757,7 @@ static int run(rs *r)
 {
 	char name[DDT_MAX_NAME + 1];
 	progress *pg = NULL;
-	double t0 = now_sec();
+	double t0 = now_mono_sec();
 	int fresh = 0, ret, rc;
 	ddt_attr a;
 
@@ -776,7 +786,7 @@ static int run(rs *r)
 		atomic_fetch_add(&r->dirs, 1);
 		restore_tree(r, a.ino, r->o->dir);
 	} else {
-		char *path = path_join(r->o->dir, name);
+		char *path = child_path(r, r->o->dir, name);
 
 		if (!path)
 			fail_local(r, ENOMEM, "restore", r->o->dir);
@@ -791,7 +801,7 @@ static int run(rs *r)
 	finish_dirs(r);
 	if (atomic_load(&r->failed))
 		return EXIT_RUNTIME;
-	print_summary(r, now_sec() - t0);
+	print_summary(r, now_mono_sec() - t0);
 	if (atomic_load(&r->warnings)) {
 		out_warn("restore into %s: %" PRIuFAST64 " entries were not "
 			 "restored (see the warnings above)", r->o->dir,
@@ -811,6 +821,13 @@ int restore_run(ddtc *c, const restore_opts *o)
 		return out_fail_errno(ENOMEM, "free some memory", "restore");
 	r->c = c;
 	r->o = o;
+	r->top = strdup(o->dir);
+	if (!r->top) {
+		free(r);
+		return out_fail_errno(ENOMEM, "free some memory", "restore");
+	}
+	if (*r->top && r->top[strlen(r->top) - 1] == '/')
+		r->top[strlen(r->top) - 1] = '\0';
 	r->as_root = geteuid() == 0;
 	r->links_tail = &r->links;
 	pool_init(&r->pool, 1, QUEUE_MAX, &r->failed, rjob_run, rjob_drop);
@@ -825,6 +842,7 @@ int restore_run(ddtc *c, const restore_opts *o)
 		}
 	free(r->ino);
 	free(r->dv);
+	free(r->top);
 	free(r);
 	return ret;
 }
