@@ -2,6 +2,8 @@
  * data: backups' expiry (retain, expire), its state (status, alerts), its
  * upkeep (clean, scrub, checkpoint) and its storage units (su). Each is a
  * login and one or a few requests; ddt.c parses and dispatches. */
+#include "admin.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
