@@ -36,8 +36,8 @@
 #include "fcache.h"
 #include "now.h"
 #include "path.h"
-#include "pool.h"
 #include "progress.h"
+#include "tpool.h"
 #include "util.h"
 
 #define SMALL_WORKERS	16	/* small files in flight at once */
@@ -84,7 +84,7 @@ typedef struct dirattr {
 enum { J_FILE, J_COMMIT, J_SYMLINK, J_LINK, J_SETATTR };
 
 typedef struct job {
-	pool_job pj;		/* first: its queue's link or links' list */
+	struct job *next;	/* J_LINK: the list of links to make */
 	int type;
 	bent *e;		/* J_COMMIT: n of them, else one */
 	size_t n;
@@ -94,12 +94,19 @@ typedef struct job {
 
 typedef struct bk bk;
 
+/* A queue of jobs and the workers that serve it: small files and the
+ * rest, or large files. */
+typedef struct lane {
+	bk *b;
+	tpool *pool;
+	size_t buf;		/* each worker's read buffer */
+} lane;
+
+/* A worker's own state (tpool's per-thread state). */
 typedef struct worker {
 	bk *b;
-	pool_queue *q;
 	uint8_t *buf;
 	size_t cap;
-	pthread_t thread;
 } worker;
 
 struct bk {
@@ -109,10 +116,7 @@ struct bk {
 	char root[PATH_MAX];
 	dev_t root_dev;
 
-	pool pool;
-	pool_queue *small, *big;	/* in pool */
-	worker w[SMALL_WORKERS + BIG_WORKERS];
-	unsigned nw;
+	lane small, big;
 
 	atomic_int failed;	/* a fatal error was printed: wind down */
 	/* The storage unit's quota stopped the run: its message, printed
@@ -124,7 +128,7 @@ struct bk {
 	/* Walk thread only. */
 	hlink **hl;
 	size_t hl_nb, hl_n;
-	pool_job *links, **links_tail;
+	job *links, **links_tail;
 	dirattr *dirs;
 	size_t ndirs, dirs_cap;
 
@@ -195,7 +199,7 @@ static void local_fatal(bk *b, int err, const char *what)
 
 /*
  * A handler may only store to lock-free atomics, so it raises the run's
- * failure flag, which the pool, the walk and every upload already watch,
+ * failure flag, which the jobs, the walk and every upload already watch,
  * and notes the signal for run(). The state is file-wide because a
  * handler has no argument; there is one run per process.
  */
@@ -295,7 +299,7 @@ void backup_die_by_signal(int status)
 	raise(sig);
 }
 
-/* ---- jobs and the pool ---- */
+/* ---- jobs and the workers ---- */
 
 static void job_free(job *j)
 {
@@ -323,69 +327,98 @@ static job *job_new(int type, bent *e, size_t n)
 
 static void run_job(worker *w, job *j);
 
-/* The pool's callbacks: a job runs on a worker, then is freed; after a
- * fatal error it is only freed. */
-static void job_run(void *w, pool_job *pj)
+/* A job runs on a worker, then is freed; after a fatal error it is only
+ * freed: what is queued then is dropped, not run. */
+static void job_run(void *w, void *arg)
 {
-	job *j = (job *)pj;
+	job *j = arg;
 
-	run_job(w, j);
+	if (!atomic_load(&((worker *)w)->b->failed))
+		run_job(w, j);
 	job_free(j);
 }
 
-static void job_drop(pool_job *pj)
+/* Hand j to l's workers (the walk runs ahead, but not without bound);
+ * after a fatal error j is dropped. */
+static void enqueue(bk *b, lane *l, job *j)
 {
-	job_free((job *)pj);
+	if (atomic_load(&b->failed)) {
+		job_free(j);
+		return;
+	}
+	if (tpool_push(l->pool, job_run, j) < 0) {
+		job_free(j);
+		local_fatal(b, ENOMEM, "queue a job");
+	}
 }
 
-/* Hand j to q (the walk runs ahead, but not without bound); after a fatal
- * error j is dropped. */
-static void enqueue(bk *b, pool_queue *q, job *j)
+static int worker_init(void *ctx, void **out)
 {
-	pool_put(&b->pool, q, &j->pj);
+	lane *l = ctx;
+	worker *w = malloc(sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->b = l->b;
+	w->cap = l->buf;
+	w->buf = malloc(w->cap);
+	if (!w->buf) {
+		free(w);
+		return -ENOMEM;
+	}
+	*out = w;
+	return 0;
 }
 
-static void *worker_main(void *arg)
+static void worker_fini(void *ctx, void *arg)
 {
 	worker *w = arg;
 
-	pool_work(&w->b->pool, w->q, w);
-	return NULL;
+	(void)ctx;
+	free(w->buf);
+	free(w);
+}
+
+static int lane_start(bk *b, lane *l, int threads, size_t buf,
+		      const char *name)
+{
+	tpool_opts o = {
+		.threads = threads,
+		.max_queued = QUEUE_MAX,
+		.worker_init = worker_init,
+		.worker_fini = worker_fini,
+		.ctx = l,
+		.name = name,
+	};
+
+	l->b = b;
+	l->buf = buf;
+	return tpool_new(&l->pool, &o);
 }
 
 static int workers_start(bk *b)
 {
-	unsigned i;
 	int rc;
 
-	for (i = 0; i < SMALL_WORKERS + BIG_WORKERS; i++) {
-		worker *w = &b->w[i];
+	rc = lane_start(b, &b->small, SMALL_WORKERS, SMALL_BUF, "ddt-small");
+	if (rc < 0)
+		return rc;
+	return lane_start(b, &b->big, BIG_WORKERS, BIG_BUF, "ddt-big");
+}
 
-		w->b = b;
-		w->q = i < SMALL_WORKERS ? b->small : b->big;
-		w->cap = i < SMALL_WORKERS ? SMALL_BUF : BIG_BUF;
-		w->buf = malloc(w->cap);
-		if (!w->buf)
-			return -ENOMEM;
-		rc = pthread_create(&w->thread, NULL, worker_main, w);
-		if (rc != 0) {
-			free(w->buf);
-			w->buf = NULL;
-			return -rc;
-		}
-		b->nw++;
-	}
-	return 0;
+/* Wait until no job is queued or running. Neither lane's jobs queue to
+ * the other, so one pass over both is enough. */
+static void workers_drain(bk *b)
+{
+	tpool_drain(b->small.pool);
+	tpool_drain(b->big.pool);
 }
 
 static void workers_stop(bk *b)
 {
-	pool_stop(&b->pool);
-	for (unsigned i = 0; i < b->nw; i++) {
-		pthread_join(b->w[i].thread, NULL);
-		free(b->w[i].buf);
-	}
-	b->nw = 0;
+	tpool_free(b->small.pool);
+	tpool_free(b->big.pool);
+	b->small.pool = b->big.pool = NULL;
 }
 
 /* ---- storing one file ---- */
@@ -808,7 +841,7 @@ static void batch_flush(bk *b, batch *bt)
 		return;
 	j = job_new(J_COMMIT, bt->e, bt->n);
 	if (j) {
-		enqueue(b, b->small, j);
+		enqueue(b, &b->small, j);
 	} else {
 		for (size_t i = 0; i < bt->n; i++)
 			free(bt->e[i].path);
@@ -836,7 +869,7 @@ static void batch_add(bk *b, batch *bt, const bent *e)
 }
 
 /* Queue one entry as a job of type; takes e's path (and target). */
-static void queue_one(bk *b, pool_queue *q, int type, const bent *e,
+static void queue_one(bk *b, lane *q, int type, const bent *e,
 		      char *target)
 {
 	bent *copy = malloc(sizeof(*copy));
@@ -853,8 +886,8 @@ static void queue_one(bk *b, pool_queue *q, int type, const bent *e,
 	j->target = target;
 	if (type == J_LINK) {
 		/* After every upload, see above. */
-		*b->links_tail = &j->pj;
-		b->links_tail = &j->pj.next;
+		*b->links_tail = j;
+		b->links_tail = &j->next;
 		return;
 	}
 	enqueue(b, q, j);
@@ -894,7 +927,7 @@ static void visit_file(bk *b, bent *e, batch *bt)
 		batch_add(b, bt, e);
 		return;
 	}
-	queue_one(b, (uint64_t)e->st.st_size >= BIG_FILE ? b->big : b->small,
+	queue_one(b, (uint64_t)e->st.st_size >= BIG_FILE ? &b->big : &b->small,
 		  J_FILE, e, NULL);
 }
 
@@ -919,7 +952,7 @@ static void visit_symlink(bk *b, bent *e)
 		return;
 	}
 	target[r] = '\0';
-	queue_one(b, b->small, J_SYMLINK, e, target);
+	queue_one(b, &b->small, J_SYMLINK, e, target);
 }
 
 static const char *kind_of(mode_t m)
@@ -1249,21 +1282,20 @@ static void load_cache(bk *b)
 			 "is read this time)", file, why);
 }
 
-/* Make the links, then set every directory's times; the pool running. */
+/* Make the links, then set every directory's times; the workers running. */
 static void finish_tree(bk *b)
 {
-	pool_job *l, *next;
+	job *l, *next, *j;
 	size_t i;
-	job *j;
 
-	pool_drain(&b->pool);
+	workers_drain(b);
 	for (l = b->links; l; l = next) {
 		next = l->next;
-		pool_put(&b->pool, b->small, l);
+		enqueue(b, &b->small, l);
 	}
 	b->links = NULL;
 	b->links_tail = &b->links;
-	pool_drain(&b->pool);
+	workers_drain(b);
 	for (i = 0; i < b->ndirs && !atomic_load(&b->failed);
 	     i += SETATTR_BATCH) {
 		size_t n = b->ndirs - i < SETATTR_BATCH ? b->ndirs - i :
@@ -1278,9 +1310,9 @@ static void finish_tree(bk *b)
 		}
 		memcpy(d, b->dirs + i, n * sizeof(*d));
 		j->d = d;
-		enqueue(b, b->small, j);
+		enqueue(b, &b->small, j);
 	}
-	pool_drain(&b->pool);
+	workers_drain(b);
 }
 
 /* The backup directory stands for the tree's root: give it its owner,
@@ -1492,9 +1524,6 @@ int backup_run(ddtc *c, const backup_opts *o)
 	b->c = c;
 	b->o = o;
 	b->links_tail = &b->links;
-	pool_init(&b->pool, 2, QUEUE_MAX, &b->failed, job_run, job_drop);
-	b->small = &b->pool.q[0];
-	b->big = &b->pool.q[1];
 	if (!realpath(o->dir, b->root)) {
 		ret = out_fail_errno(errno, "check the path", "back up %s",
 				     o->dir);
@@ -1516,9 +1545,9 @@ int backup_run(ddtc *c, const backup_opts *o)
 	ret = run(b, &st);
 	signals_release();
 out:
-	for (pool_job *l = b->links, *next; l; l = next) {
+	for (job *l = b->links, *next; l; l = next) {
 		next = l->next;
-		job_free((job *)l);
+		job_free(l);
 	}
 	hl_free(b);
 	free(b->dirs);

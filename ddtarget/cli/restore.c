@@ -29,8 +29,8 @@
 #include "dirlist.h"
 #include "now.h"
 #include "path.h"
-#include "pool.h"
 #include "progress.h"
+#include "tpool.h"
 #include "util.h"
 
 #define WORKERS		16	/* files in flight at once */
@@ -46,7 +46,6 @@ typedef struct rino {
 
 /* A file whose content a worker is to fetch. */
 typedef struct rjob {
-	pool_job pj;		/* first: the queue's link */
 	char *path;
 	int fd;
 	ddt_attr a;
@@ -67,9 +66,10 @@ typedef struct rdir {
 
 typedef struct rs rs;
 
+/* A worker's own state (tpool's per-thread state), in rs so that the
+ * progress line can look at the file each one is filling. */
 typedef struct rworker {
 	rs *r;
-	pthread_t thread;
 	pthread_mutex_t lock;	/* fd, for the progress line's fstat */
 	int fd;
 } rworker;
@@ -80,9 +80,9 @@ struct rs {
 	char *top;		/* o->dir less one trailing '/', to join */
 	int as_root;
 
-	pool pool;		/* one queue */
+	tpool *pool;
 	rworker w[WORKERS];
-	unsigned nw;
+	atomic_uint nw;		/* of w, taken by the workers as they start */
 
 	atomic_int failed;
 	atomic_uint_fast64_t files, dirs, symlinks, nlinks, bytes, done_bytes,
@@ -230,59 +230,80 @@ bad:
 	unlink(j->path);
 }
 
-/* The pool's callbacks: a file is fetched, or after a fatal error only
- * removed (it was created empty by the walk). */
-static void rjob_run(void *w, pool_job *pj)
+/* A file that will not be fetched: it was created empty by the walk. */
+static void rjob_drop(rjob *j)
 {
-	rjob *j = (rjob *)pj;
-
-	fetch(w, j);
-	rjob_free(j);
-}
-
-static void rjob_drop(pool_job *pj)
-{
-	rjob *j = (rjob *)pj;
-
 	unlink(j->path);
 	rjob_free(j);
 }
 
-static void *worker_main(void *arg)
+/* A file is fetched, or after a fatal error only removed: what is queued
+ * then is dropped, not run. */
+static void rjob_run(void *w, void *arg)
+{
+	rjob *j = arg;
+
+	if (atomic_load(&((rworker *)w)->r->failed)) {
+		rjob_drop(j);
+		return;
+	}
+	fetch(w, j);
+	rjob_free(j);
+}
+
+/* Hand j to the workers; the walk waits while QUEUE_MAX files are open
+ * and waiting. After a fatal error j is dropped. */
+static void rjob_queue(rs *r, rjob *j)
+{
+	if (atomic_load(&r->failed)) {
+		rjob_drop(j);
+		return;
+	}
+	if (tpool_push(r->pool, rjob_run, j) < 0) {
+		rjob_drop(j);
+		fail_local(r, ENOMEM, "restore", "files");
+	}
+}
+
+static int worker_init(void *ctx, void **out)
+{
+	rs *r = ctx;
+	rworker *w = &r->w[atomic_fetch_add(&r->nw, 1)];
+
+	w->r = r;
+	w->fd = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	*out = w;
+	return 0;
+}
+
+static void worker_fini(void *ctx, void *arg)
 {
 	rworker *w = arg;
 
-	pool_work(&w->r->pool, &w->r->pool.q[0], w);
-	return NULL;
+	(void)ctx;
+	pthread_mutex_destroy(&w->lock);
 }
 
 static int workers_start(rs *r)
 {
-	for (unsigned i = 0; i < WORKERS; i++) {
-		rworker *w = &r->w[i];
-		int rc;
+	tpool_opts o = {
+		.threads = WORKERS,
+		.max_queued = QUEUE_MAX,
+		.worker_init = worker_init,
+		.worker_fini = worker_fini,
+		.ctx = r,
+		.name = "ddt-restore",
+	};
 
-		w->r = r;
-		w->fd = -1;
-		pthread_mutex_init(&w->lock, NULL);
-		rc = pthread_create(&w->thread, NULL, worker_main, w);
-		if (rc != 0) {
-			pthread_mutex_destroy(&w->lock);
-			return -rc;
-		}
-		r->nw++;
-	}
-	return 0;
+	return tpool_new(&r->pool, &o);
 }
 
 static void workers_stop(rs *r)
 {
-	pool_stop(&r->pool);
-	for (unsigned i = 0; i < r->nw; i++) {
-		pthread_join(r->w[i].thread, NULL);
-		pthread_mutex_destroy(&r->w[i].lock);
-	}
-	r->nw = 0;
+	tpool_free(r->pool);
+	r->pool = NULL;
+	atomic_store(&r->nw, 0);
 }
 
 /* Bytes done: the finished files, and how far the open ones have got. */
@@ -292,7 +313,7 @@ static void sample(void *arg, progress_sample *s)
 	uint64_t extra = 0;
 	struct stat st;
 
-	for (unsigned i = 0; i < r->nw; i++) {
+	for (unsigned i = 0; i < atomic_load(&r->nw); i++) {
 		pthread_mutex_lock(&r->w[i].lock);
 		if (r->w[i].fd >= 0 && fstat(r->w[i].fd, &st) == 0)
 			extra += (uint64_t)st.st_size;
@@ -494,7 +515,7 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 	j->fd = fd;
 	j->a = *a;
 	j->li = li;
-	pool_put(&r->pool, &r->pool.q[0], &j->pj);
+	rjob_queue(r, j);
 }
 
 /* ---- the walk ---- */
@@ -793,7 +814,7 @@ static int run(rs *r)
 		else
 			restore_entry(r, path, &a);
 	}
-	pool_drain(&r->pool);
+	tpool_drain(r->pool);
 	/* The line samples the workers' files: stop it before them. */
 	progress_stop(pg);
 	workers_stop(r);
@@ -830,7 +851,6 @@ int restore_run(ddtc *c, const restore_opts *o)
 		r->top[strlen(r->top) - 1] = '\0';
 	r->as_root = geteuid() == 0;
 	r->links_tail = &r->links;
-	pool_init(&r->pool, 1, QUEUE_MAX, &r->failed, rjob_run, rjob_drop);
 	ret = run(r);
 	make_links(r);		/* frees what a failed run left */
 	finish_dirs(r);
