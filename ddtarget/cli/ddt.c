@@ -1,8 +1,9 @@
 /* ddt.c - the command-line client of a ddtarget: option parsing, the help,
  * the command table, and the commands on backups (list, ls, rm); backup.c
- * and restore.c hold the two that move data, admin.c the target's upkeep
- * (retain, expire, status, alerts, clean, scrub, su, checkpoint), cmd.c
- * what they all call (the login, usage errors, finding a backup).
+ * (with its walk and upload) and restore.c hold the two that move data,
+ * admin.c the target's upkeep (retain, expire, status, alerts, clean,
+ * scrub, su, checkpoint), cmd.c what they all call (the login, usage
+ * errors, finding a backup).
  *
  * Every command takes the same connection options, so they are parsed once
  * for all, anywhere on the line (getopt permutes), and each command then

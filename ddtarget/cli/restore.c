@@ -5,7 +5,7 @@
  * do not wait on each other's round trips. Each file is opened by the walk
  * and handed over with its descriptor, so the queue bounds the open files.
  *
- * As in backup.c, two things wait for the end: hard links (made only once
+ * As in a backup, two things wait for the end: hard links (made only once
  * the first name's content is complete, so no name ever shows a partial
  * file) and directory modes and times (the walk needs to write into the
  * directories, and creating entries changes their times), which are applied
