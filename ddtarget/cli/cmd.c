@@ -169,7 +169,8 @@ int cmd_list_backups(ddtc *c, const char *su, cmd_backups *l)
 				      "list backups in storage unit %s", su);
 	if (rc < 0)
 		return out_fail(rc, "list backups in storage unit %s", su);
-	qsort(l->v, l->n, sizeof(*l->v), by_created);
+	if (l->n)		/* an empty unit leaves v NULL, qsort's UB */
+		qsort(l->v, l->n, sizeof(*l->v), by_created);
 	return 0;
 }
 
