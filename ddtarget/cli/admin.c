@@ -2,6 +2,8 @@
  * data: backups' expiry (retain, expire), its state (status, alerts), its
  * upkeep (clean, scrub, checkpoint) and its storage units (su). Each is a
  * login and one or a few requests; ddt.c parses and dispatches. */
+#include "admin.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include "ddtc.h"
 #include "health.h"
 #include "human.h"
+#include "now.h"
 #include "progress.h"
 
 /* ---- retention: retain, expire ---- */
@@ -28,9 +31,9 @@ static int parse_when(const cmd *cm, const char *arg, int64_t *expires)
 			*expires = 0;
 			return 0;
 		}
-		if (secs > 0 && secs <= (INT64_MAX - now_real_ns()) /
+		if (secs > 0 && secs <= (INT64_MAX - now_ns()) /
 		    1000000000LL) {
-			*expires = now_real_ns() + secs * 1000000000LL;
+			*expires = now_ns() + secs * 1000000000LL;
 			return 0;
 		}
 	} else if (human_date(arg, expires) == 0 && *expires > 0) {

@@ -1,7 +1,7 @@
-/* cmd.h - what ddt.c (options, the login, the command table, the commands
- * on backups) and admin.c (the target's upkeep) share: the parsed command
- * line, a command's entry in the table, the helpers every command calls,
- * and the commands of admin.c that the table names. Not for other files. */
+/* cmd.h - what every ddt command stands on: the parsed command line, a
+ * command's entry in the table, and the helpers each command calls
+ * (cmd.c): the usage error, the login, names, finding BACKUP. ddt.c (the
+ * command line, the table) and admin.c (the target's upkeep) use it. */
 #ifndef DDT_CMD_H
 #define DDT_CMD_H
 
@@ -9,6 +9,14 @@
 #include <stdint.h>
 
 #include "ddtc.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+/* Where the password is kept when neither --password-file nor
+ * $DDT_PASSWORD gives it: under $HOME. */
+#define CMD_PASSWORD_FILE	".config/ddt/password"
 
 /* Options other than the connection's, and which command takes which. */
 enum {
@@ -51,7 +59,7 @@ typedef struct cmd {
 	const char *help;	/* what it does, and its own options */
 } cmd;
 
-/* ---- helpers (ddt.c) ---- */
+/* ---- helpers (cmd.c) ---- */
 
 /* "ddt: <fmt...> (run 'ddt [C ]--help' for usage)" on stderr; c may be
  * NULL. Returns EXIT_USAGE. */
@@ -67,22 +75,21 @@ int cmd_login(const gopts *g, int seg_cache, ddtc **out);
  * '.'; not "." or ".."), else 0. */
 int cmd_name_valid(const char *s, size_t max);
 
+/* The backups of a storage unit, oldest first. */
+typedef struct cmd_backups {
+	ddtc_backup *v;		/* free() it */
+	size_t n, cap;
+} cmd_backups;
+
+/* Append the backups of storage unit su to l and sort them, oldest first.
+ * 0, or the exit status after the error line. */
+int cmd_list_backups(ddtc *c, const char *su, cmd_backups *l);
+
 /* Log in and find BACKUP arg in storage unit g->su: a full id, a name for
  * its newest complete backup, or "latest"; exact: only a full id will do.
  * 0 with *out the session (the caller closes it) and *b the backup, or
  * the exit status after the error line. */
 int cmd_open_backup(const gopts *g, const char *arg, int exact, ddtc **out,
 		    ddtc_backup *b);
-
-/* ---- the commands of admin.c: ddt NAME runs cmd_NAME ---- */
-
-int cmd_retain(const cmd *cm, const gopts *g, int argc, char **argv);
-int cmd_expire(const cmd *cm, const gopts *g, int argc, char **argv);
-int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv);
-int cmd_alerts(const cmd *cm, const gopts *g, int argc, char **argv);
-int cmd_scrub(const cmd *cm, const gopts *g, int argc, char **argv);
-int cmd_clean(const cmd *cm, const gopts *g, int argc, char **argv);
-int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv);
-int cmd_checkpoint(const cmd *cm, const gopts *g, int argc, char **argv);
 
 #endif

@@ -1,7 +1,9 @@
-/* ddt.c - the command-line client of a ddtarget: option parsing, the login,
+/* ddt.c - the command-line client of a ddtarget: option parsing, the help,
  * the command table, and the commands on backups (list, ls, rm); backup.c
- * and restore.c hold the two that move data, admin.c the target's upkeep
- * (retain, expire, status, alerts, clean, scrub, su, checkpoint).
+ * (with its walk and upload) and restore.c hold the two that move data,
+ * admin.c the target's upkeep (retain, expire, status, alerts, clean,
+ * scrub, su, checkpoint), cmd.c what they all call (the login, usage
+ * errors, finding a backup).
  *
  * Every command takes the same connection options, so they are parsed once
  * for all, anywhere on the line (getopt permutes), and each command then
@@ -10,52 +12,29 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "admin.h"
 #include "backup.h"
 #include "cmd.h"
 #include "ddtc.h"
 #include "dirlist.h"
-#include "fcache.h"
 #include "human.h"
 #include "memtune.h"
 #include "progress.h"
 #include "restore.h"
-#include "util.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "unknown"
-#endif
 
 #define HOST_DEFAULT	"127.0.0.1"
 #define USER_DEFAULT	"admin"
-#define PASSWORD_FILE	".config/ddt/password"	/* under $HOME */
 #define BACKUP_NAME_MAX	(DDT_MAX_NAME - 17)	/* room for "@YYYY...Z" */
 
 static const cmd *find_cmd(const char *name);
 
-/* ---- usage and help ---- */
-
-int cmd_usage_error(const cmd *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (run '%s %s%s--help' for usage)\n", PROG,
-		c ? c->name : "", c ? " " : "");
-	return EXIT_USAGE;
-}
+/* ---- help ---- */
 
 static const char conn_help[] =
 "Connection options (every command):\n"
@@ -68,7 +47,7 @@ static const char conn_help[] =
 static const char password_help[] =
 "\n"
 "The password is read from --password-file, else $DDT_PASSWORD, else\n"
-"~/" PASSWORD_FILE "; never from the command line. $DDT_TIMEOUT: seconds\n"
+"~/" CMD_PASSWORD_FILE "; never from the command line. $DDT_TIMEOUT: seconds\n"
 "the target may stay silent while ddt waits before it gives up (600).\n";
 
 static void print_help(void)
@@ -111,209 +90,6 @@ static void print_cmd_help(const cmd *c)
 {
 	printf("Usage: %s %s %s\n%s\n%s%s", PROG, c->name, c->usage, c->help,
 	       conn_help, password_help);
-}
-
-/* ---- the password and the login ---- */
-
-/* The first line of file into buf. */
-static int read_password_file(const char *file, char *buf, size_t cap)
-{
-	struct stat st;
-	FILE *f;
-	size_t n;
-
-	f = fopen(file, "re");
-	if (!f)
-		return out_fail_errno(errno, "give --password-file a readable "
-				      "file, or set DDT_PASSWORD",
-				      "read password file %s", file);
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		out_warn("password file %s can be read by others (chmod 600 "
-			 "%s)", file, file);
-	if (!fgets(buf, (int)cap, f)) {
-		fclose(f);
-		return out_fail_errno(EINVAL, "write the password on its first "
-				      "line", "read password file %s", file);
-	}
-	fclose(f);
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	return 0;
-}
-
-static int get_password(const gopts *g, char *buf, size_t cap)
-{
-	const char *env = getenv("DDT_PASSWORD");
-	const char *home = getenv("HOME");
-	char file[PATH_MAX];
-
-	/* What the command line names wins over what is lying around. */
-	if (g->password_file)
-		return read_password_file(g->password_file, buf, cap);
-	if (env) {
-		snprintf(buf, cap, "%s", env);
-		return 0;
-	}
-	if (home && snprintf(file, sizeof(file), "%s/" PASSWORD_FILE, home) <
-	    (int)sizeof(file) && access(file, F_OK) == 0)
-		return read_password_file(file, buf, cap);
-	out_warn("log in as %s on %s:%d: no password (set DDT_PASSWORD, give "
-		 "--password-file FILE, or write it to ~/" PASSWORD_FILE ")",
-		 g->user, g->host, g->port);
-	return EXIT_RUNTIME;
-}
-
-/* Connect and log in; seg_cache: keep the segment cache (writers only). */
-int cmd_login(const gopts *g, int seg_cache, ddtc **out)
-{
-	char password[DDT_MAX_STR + 2], cache[PATH_MAX];
-	ddtc_opts o;
-	int rc, ret;
-
-	ret = get_password(g, password, sizeof(password));
-	if (ret)
-		return ret;
-	ddtc_opts_default(&o);
-	o.host = g->host;
-	o.port = g->port;
-	o.user = g->user;
-	o.password = password;
-	o.client_name = "ddt " PACKAGE_VERSION;
-	if (g->given & OP_CODEC)
-		o.codec = g->codec;
-	if (seg_cache) {
-		rc = fcache_path(cache, sizeof(cache), "segs", g->host,
-				 g->port, NULL);
-		if (rc == 0)
-			o.seg_cache_path = cache;
-		else
-			out_warn("segment cache: %s (set DDT_CACHE_DIR or "
-				 "HOME; the target is asked about every "
-				 "segment)", strerror(-rc));
-	}
-	rc = ddtc_connect(out, &o);
-	explicit_bzero(password, sizeof(password));
-	if (rc == 0)
-		return 0;
-	/* The library's message says whether the connection or the login
-	 * failed, and what to do. */
-	return out_fail(rc, "log in as %s on %s:%d", g->user, g->host,
-			g->port);
-}
-
-/* ---- names and backups ---- */
-
-/* The protocol's rule for names: letters, digits, '-', '_', '.'. */
-int cmd_name_valid(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
-		      *s == '.'))
-			return 0;
-	return 1;
-}
-
-typedef struct blist {
-	ddtc_backup *v;
-	size_t n, cap;
-} blist;
-
-static int blist_add(void *arg, const ddtc_backup *b)
-{
-	blist *l = arg;
-
-	if (l->n == l->cap) {
-		ddtc_backup *v = grow_array(l->v, &l->cap, sizeof(*v), 32);
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-	}
-	l->v[l->n++] = *b;
-	return 0;
-}
-
-static int by_created(const void *a, const void *b)
-{
-	const ddtc_backup *x = a, *y = b;
-
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-static int list_backups(ddtc *c, const char *su, blist *l)
-{
-	int rc = ddtc_backup_list(c, su, blist_add, l);
-
-	if (rc == -ENOMEM)
-		return out_fail_errno(ENOMEM, "free some memory",
-				      "list backups in storage unit %s", su);
-	if (rc < 0)
-		return out_fail(rc, "list backups in storage unit %s", su);
-	qsort(l->v, l->n, sizeof(*l->v), by_created);
-	return 0;
-}
-
-/* BACKUP on the command line: a full id (NAME@YYYYMMDDTHHMMSSZ), or a
- * name for the newest complete backup of that name, or "latest" for the
- * newest complete one of all. exact: only a full id will do. */
-static int find_backup(ddtc *c, const char *su, const char *arg, int exact,
-		       ddtc_backup *out)
-{
-	int by_id = strchr(arg, '@') != NULL, latest = !strcmp(arg, "latest");
-	size_t nl = strlen(arg), i;
-	const ddtc_backup *hit = NULL;
-	blist l = { 0 };
-	int ret;
-
-	if (exact && !by_id) {
-		out_warn("remove backup %s: not a backup id (give the whole "
-			 "id, like %s@20240101T000000Z, as 'ddt list --su %s' "
-			 "shows it)", arg, arg, su);
-		return EXIT_RUNTIME;
-	}
-	ret = list_backups(c, su, &l);
-	if (ret)
-		return ret;
-	for (i = l.n; i-- > 0 && !hit;) {
-		const ddtc_backup *b = &l.v[i];
-
-		if (by_id ? strcmp(b->id, arg) == 0 :
-		    !(b->flags & DDT_AF_INCOMPLETE) &&
-		    (latest || (strncmp(b->id, arg, nl) == 0 &&
-				b->id[nl] == '@')))
-			hit = b;
-	}
-	if (hit)
-		*out = *hit;
-	else
-		out_warn("find backup %s in storage unit %s: no such %sbackup "
-			 "(see 'ddt list --su %s')", arg, su,
-			 by_id ? "" : "complete ", su);
-	free(l.v);
-	return hit ? 0 : EXIT_RUNTIME;
-}
-
-/* Log in and find BACKUP arg, as find_backup() does; on success *out is
- * the session, for the caller to close. */
-int cmd_open_backup(const gopts *g, const char *arg, int exact, ddtc **out,
-		    ddtc_backup *b)
-{
-	int ret;
-
-	ret = cmd_login(g, 0, out);
-	if (ret)
-		return ret;
-	ret = find_backup(*out, g->su, arg, exact, b);
-	if (ret)
-		ddtc_close(*out);
-	return ret;
 }
 
 /* ---- backup, restore ---- */
@@ -380,14 +156,14 @@ static int cmd_restore(const cmd *cm, const gopts *g, int argc, char **argv)
 static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 {
 	char b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN];
-	blist l = { 0 };
+	cmd_backups l = { 0 };
 	ddtc *c;
 	int ret;
 
 	ret = cmd_login(g, 0, &c);
 	if (ret)
 		return ret;
-	ret = list_backups(c, g->su, &l);
+	ret = cmd_list_backups(c, g->su, &l);
 	ddtc_close(c);
 	if (ret)
 		return ret;

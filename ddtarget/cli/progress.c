@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "ddtc.h"
+#include "now.h"
 
-#define TICK_NS		200000000L	/* 5 redraws a second at most */
+#define TICK_NS		200000000LL	/* 5 redraws a second at most */
 #define RATE_WINDOW	25		/* ticks the rate is averaged over */
 #define LINE_MAX_LEN	160
 
@@ -120,22 +121,6 @@ const char *fmt_secs(double s, char *buf)
 	return buf;
 }
 
-double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int64_t now_real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- the progress line ---- */
 
 struct progress {
@@ -183,7 +168,7 @@ static void draw(progress *p)
 {
 	char line[LINE_MAX_LEN + 1], b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN];
 	progress_sample s = { 0 };
-	double rate, t = now_sec();
+	double rate, t = now_mono_sec();
 	int n, w;
 
 	p->fn(p->arg, &s);
@@ -221,16 +206,14 @@ static void draw(progress *p)
 static void *progress_main(void *arg)
 {
 	progress *p = arg;
-	struct timespec ts;
-
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += TICK_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		/* On the monotonic clock, as wake is: a clock set back does
+		 * not stall the line. */
+		int64_t t = now_mono_ns() + TICK_NS;
+		struct timespec ts = { .tv_sec = t / 1000000000,
+				       .tv_nsec = t % 1000000000 };
+
 		pthread_cond_timedwait(&p->wake, &p->lock, &ts);
 		if (p->stop)
 			break;

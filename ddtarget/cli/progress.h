@@ -31,8 +31,6 @@ void out_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* More figures; buf holds FMT_LEN bytes. */
 const char *fmt_date(int64_t ns, char *buf);		/* local time */
 const char *fmt_secs(double s, char *buf);		/* "4.2 s", "1:02:03" */
-double now_sec(void);					/* monotonic */
-int64_t now_real_ns(void);				/* wall clock */
 
 /* ---- the progress line ---- */
 

@@ -5,7 +5,7 @@
  * do not wait on each other's round trips. Each file is opened by the walk
  * and handed over with its descriptor, so the queue bounds the open files.
  *
- * As in backup.c, two things wait for the end: hard links (made only once
+ * As in a backup, two things wait for the end: hard links (made only once
  * the first name's content is complete, so no name ever shows a partial
  * file) and directory modes and times (the walk needs to write into the
  * directories, and creating entries changes their times), which are applied
@@ -27,8 +27,10 @@
 #include <unistd.h>
 
 #include "dirlist.h"
-#include "pool.h"
+#include "now.h"
+#include "path.h"
 #include "progress.h"
+#include "tpool.h"
 #include "util.h"
 
 #define WORKERS		16	/* files in flight at once */
@@ -44,7 +46,6 @@ typedef struct rino {
 
 /* A file whose content a worker is to fetch. */
 typedef struct rjob {
-	pool_job pj;		/* first: the queue's link */
 	char *path;
 	int fd;
 	ddt_attr a;
@@ -65,9 +66,10 @@ typedef struct rdir {
 
 typedef struct rs rs;
 
+/* A worker's own state (tpool's per-thread state), in rs so that the
+ * progress line can look at the file each one is filling. */
 typedef struct rworker {
 	rs *r;
-	pthread_t thread;
 	pthread_mutex_t lock;	/* fd, for the progress line's fstat */
 	int fd;
 } rworker;
@@ -75,11 +77,12 @@ typedef struct rworker {
 struct rs {
 	ddtc *c;
 	const restore_opts *o;
+	char *top;		/* o->dir less one trailing '/', to join */
 	int as_root;
 
-	pool pool;		/* one queue */
+	tpool *pool;
 	rworker w[WORKERS];
-	unsigned nw;
+	atomic_uint nw;		/* of w, taken by the workers as they start */
 
 	atomic_int failed;
 	atomic_uint_fast64_t files, dirs, symlinks, nlinks, bytes, done_bytes,
@@ -227,59 +230,80 @@ bad:
 	unlink(j->path);
 }
 
-/* The pool's callbacks: a file is fetched, or after a fatal error only
- * removed (it was created empty by the walk). */
-static void rjob_run(void *w, pool_job *pj)
+/* A file that will not be fetched: it was created empty by the walk. */
+static void rjob_drop(rjob *j)
 {
-	rjob *j = (rjob *)pj;
-
-	fetch(w, j);
-	rjob_free(j);
-}
-
-static void rjob_drop(pool_job *pj)
-{
-	rjob *j = (rjob *)pj;
-
 	unlink(j->path);
 	rjob_free(j);
 }
 
-static void *worker_main(void *arg)
+/* A file is fetched, or after a fatal error only removed: what is queued
+ * then is dropped, not run. */
+static void rjob_run(void *w, void *arg)
+{
+	rjob *j = arg;
+
+	if (atomic_load(&((rworker *)w)->r->failed)) {
+		rjob_drop(j);
+		return;
+	}
+	fetch(w, j);
+	rjob_free(j);
+}
+
+/* Hand j to the workers; the walk waits while QUEUE_MAX files are open
+ * and waiting. After a fatal error j is dropped. */
+static void rjob_queue(rs *r, rjob *j)
+{
+	if (atomic_load(&r->failed)) {
+		rjob_drop(j);
+		return;
+	}
+	if (tpool_push(r->pool, rjob_run, j) < 0) {
+		rjob_drop(j);
+		fail_local(r, ENOMEM, "restore", "files");
+	}
+}
+
+static int worker_init(void *ctx, void **out)
+{
+	rs *r = ctx;
+	rworker *w = &r->w[atomic_fetch_add(&r->nw, 1)];
+
+	w->r = r;
+	w->fd = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	*out = w;
+	return 0;
+}
+
+static void worker_fini(void *ctx, void *arg)
 {
 	rworker *w = arg;
 
-	pool_work(&w->r->pool, &w->r->pool.q[0], w);
-	return NULL;
+	(void)ctx;
+	pthread_mutex_destroy(&w->lock);
 }
 
 static int workers_start(rs *r)
 {
-	for (unsigned i = 0; i < WORKERS; i++) {
-		rworker *w = &r->w[i];
-		int rc;
+	tpool_opts o = {
+		.threads = WORKERS,
+		.max_queued = QUEUE_MAX,
+		.worker_init = worker_init,
+		.worker_fini = worker_fini,
+		.ctx = r,
+		.name = "ddt-restore",
+	};
 
-		w->r = r;
-		w->fd = -1;
-		pthread_mutex_init(&w->lock, NULL);
-		rc = pthread_create(&w->thread, NULL, worker_main, w);
-		if (rc != 0) {
-			pthread_mutex_destroy(&w->lock);
-			return -rc;
-		}
-		r->nw++;
-	}
-	return 0;
+	return tpool_new(&r->pool, &o);
 }
 
 static void workers_stop(rs *r)
 {
-	pool_stop(&r->pool);
-	for (unsigned i = 0; i < r->nw; i++) {
-		pthread_join(r->w[i].thread, NULL);
-		pthread_mutex_destroy(&r->w[i].lock);
-	}
-	r->nw = 0;
+	tpool_free(r->pool);
+	r->pool = NULL;
+	atomic_store(&r->nw, 0);
 }
 
 /* Bytes done: the finished files, and how far the open ones have got. */
@@ -289,7 +313,7 @@ static void sample(void *arg, progress_sample *s)
 	uint64_t extra = 0;
 	struct stat st;
 
-	for (unsigned i = 0; i < r->nw; i++) {
+	for (unsigned i = 0; i < atomic_load(&r->nw); i++) {
 		pthread_mutex_lock(&r->w[i].lock);
 		if (r->w[i].fd >= 0 && fstat(r->w[i].fd, &st) == 0)
 			extra += (uint64_t)st.st_size;
@@ -491,10 +515,17 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 	j->fd = fd;
 	j->a = *a;
 	j->li = li;
-	pool_put(&r->pool, &r->pool.q[0], &j->pj);
+	rjob_queue(r, j);
 }
 
 /* ---- the walk ---- */
+
+/* path/name. path_join() puts a slash between, and the destination as
+ * given may end in one: its entries are "dir/x", not "dir//x". */
+static char *child_path(const rs *r, const char *path, const char *name)
+{
+	return path_join(path == r->o->dir ? r->top : path, name);
+}
 
 static void restore_tree(rs *r, uint64_t ino, const char *path);
 
@@ -556,7 +587,7 @@ static void restore_tree(rs *r, uint64_t ino, const char *path)
 			atomic_fetch_add(&r->warnings, 1);
 			goto next;
 		}
-		child = path_join(path, l.v[i].name);
+		child = child_path(r, path, l.v[i].name);
 		if (!child)
 			fail_local(r, ENOMEM, "restore", path);
 		else
@@ -747,7 +778,7 @@ static int run(rs *r)
 {
 	char name[DDT_MAX_NAME + 1];
 	progress *pg = NULL;
-	double t0 = now_sec();
+	double t0 = now_mono_sec();
 	int fresh = 0, ret, rc;
 	ddt_attr a;
 
@@ -776,14 +807,14 @@ static int run(rs *r)
 		atomic_fetch_add(&r->dirs, 1);
 		restore_tree(r, a.ino, r->o->dir);
 	} else {
-		char *path = path_join(r->o->dir, name);
+		char *path = child_path(r, r->o->dir, name);
 
 		if (!path)
 			fail_local(r, ENOMEM, "restore", r->o->dir);
 		else
 			restore_entry(r, path, &a);
 	}
-	pool_drain(&r->pool);
+	tpool_drain(r->pool);
 	/* The line samples the workers' files: stop it before them. */
 	progress_stop(pg);
 	workers_stop(r);
@@ -791,7 +822,7 @@ static int run(rs *r)
 	finish_dirs(r);
 	if (atomic_load(&r->failed))
 		return EXIT_RUNTIME;
-	print_summary(r, now_sec() - t0);
+	print_summary(r, now_mono_sec() - t0);
 	if (atomic_load(&r->warnings)) {
 		out_warn("restore into %s: %" PRIuFAST64 " entries were not "
 			 "restored (see the warnings above)", r->o->dir,
@@ -811,9 +842,15 @@ int restore_run(ddtc *c, const restore_opts *o)
 		return out_fail_errno(ENOMEM, "free some memory", "restore");
 	r->c = c;
 	r->o = o;
+	r->top = strdup(o->dir);
+	if (!r->top) {
+		free(r);
+		return out_fail_errno(ENOMEM, "free some memory", "restore");
+	}
+	if (*r->top && r->top[strlen(r->top) - 1] == '/')
+		r->top[strlen(r->top) - 1] = '\0';
 	r->as_root = geteuid() == 0;
 	r->links_tail = &r->links;
-	pool_init(&r->pool, 1, QUEUE_MAX, &r->failed, rjob_run, rjob_drop);
 	ret = run(r);
 	make_links(r);		/* frees what a failed run left */
 	finish_dirs(r);
@@ -825,6 +862,7 @@ int restore_run(ddtc *c, const restore_opts *o)
 		}
 	free(r->ino);
 	free(r->dv);
+	free(r->top);
 	free(r);
 	return ret;
 }

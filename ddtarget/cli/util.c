@@ -1,11 +1,10 @@
-/* util.c - the helpers of util.h: array growth, path joining, mkdir -p.
+/* util.c - the helpers of util.h: array growth, mkdir -p.
  * Each used to be written once per command; they are the same steps,
  * with the same limits, wherever they run. */
 #include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 
 void *grow_array(void *v, size_t *cap, size_t size, size_t first)
@@ -16,21 +15,6 @@ void *grow_array(void *v, size_t *cap, size_t size, size_t first)
 	if (!p)
 		return NULL;
 	*cap = n;
-	return p;
-}
-
-char *path_join(const char *dir, const char *name)
-{
-	size_t dl = strlen(dir), nl = strlen(name);
-	int slash = !(dl > 0 && dir[dl - 1] == '/');
-	char *p = malloc(dl + slash + nl + 1);
-
-	if (!p)
-		return NULL;
-	memcpy(p, dir, dl);
-	if (slash)
-		p[dl] = '/';
-	memcpy(p + dl + slash, name, nl + 1);
 	return p;
 }
 

@@ -1,6 +1,7 @@
 /* util.h - small helpers the ddt commands share: growing an array by
- * doubling, joining a directory and a name, and mkdir -p. Kept here so
- * backup, restore and the listing commands grow and name things alike. */
+ * doubling, and mkdir -p. Kept here so backup, restore and the listing
+ * commands grow and make things alike (a directory and a name are joined
+ * by path.h's path_join, as everywhere in ddtarget). */
 #ifndef DDT_UTIL_H
 #define DDT_UTIL_H
 
@@ -11,10 +12,6 @@
  * many, or first if v holds none yet. The new array (and *cap updated),
  * or NULL with v and *cap untouched. */
 void *grow_array(void *v, size_t *cap, size_t size, size_t first);
-
-/* "dir/name", with no doubled slash when dir ends in one; malloc'd, or
- * NULL without memory. */
-char *path_join(const char *dir, const char *name);
 
 /* Create path and every missing parent with mode, like mkdir -p. path is
  * changed while it runs and restored before it returns. 0 or -errno. */
