@@ -371,9 +371,7 @@ static void make_subdirs(bk *b, const char *base, struct dirent **names,
 
 static void walk_dir(bk *b, const char *path, uint64_t dir)
 {
-	/* path_join() puts a slash between: the names under "/" are "/x"
-	 * (also as the file cache's keys), not "//x". */
-	const char *base = strcmp(path, "/") == 0 ? "" : path;
+	const char *base = path;
 	struct dirent **names = NULL;
 	batch bt = { 0 };
 	subdirs sd;

@@ -77,7 +77,6 @@ typedef struct rworker {
 struct rs {
 	ddtc *c;
 	const restore_opts *o;
-	char *top;		/* o->dir less one trailing '/', to join */
 	int as_root;
 
 	tpool *pool;
@@ -520,13 +519,6 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 
 /* ---- the walk ---- */
 
-/* path/name. path_join() puts a slash between, and the destination as
- * given may end in one: its entries are "dir/x", not "dir//x". */
-static char *child_path(const rs *r, const char *path, const char *name)
-{
-	return path_join(path == r->o->dir ? r->top : path, name);
-}
-
 static void restore_tree(rs *r, uint64_t ino, const char *path);
 
 /* Takes path. */
@@ -587,7 +579,7 @@ static void restore_tree(rs *r, uint64_t ino, const char *path)
 			atomic_fetch_add(&r->warnings, 1);
 			goto next;
 		}
-		child = child_path(r, path, l.v[i].name);
+		child = path_join(path, l.v[i].name);
 		if (!child)
 			fail_local(r, ENOMEM, "restore", path);
 		else
@@ -807,7 +799,7 @@ static int run(rs *r)
 		atomic_fetch_add(&r->dirs, 1);
 		restore_tree(r, a.ino, r->o->dir);
 	} else {
-		char *path = child_path(r, r->o->dir, name);
+		char *path = path_join(r->o->dir, name);
 
 		if (!path)
 			fail_local(r, ENOMEM, "restore", r->o->dir);
@@ -842,13 +834,6 @@ int restore_run(ddtc *c, const restore_opts *o)
 		return out_fail_errno(ENOMEM, "free some memory", "restore");
 	r->c = c;
 	r->o = o;
-	r->top = strdup(o->dir);
-	if (!r->top) {
-		free(r);
-		return out_fail_errno(ENOMEM, "free some memory", "restore");
-	}
-	if (*r->top && r->top[strlen(r->top) - 1] == '/')
-		r->top[strlen(r->top) - 1] = '\0';
 	r->as_root = geteuid() == 0;
 	r->links_tail = &r->links;
 	ret = run(r);
@@ -862,7 +847,6 @@ int restore_run(ddtc *c, const restore_opts *o)
 		}
 	free(r->ino);
 	free(r->dv);
-	free(r->top);
 	free(r);
 	return ret;
 }

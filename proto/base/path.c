@@ -12,13 +12,15 @@
 char *path_join(const char *dir, const char *name)
 {
 	size_t ld = strlen(dir), ln = strlen(name);
+	int slash = ld == 0 || dir[ld - 1] != '/';
 	char *p = malloc(ld + ln + 2);
 
 	if (!p)
 		return NULL;
 	memcpy(p, dir, ld);
-	p[ld] = '/';
-	memcpy(p + ld + 1, name, ln + 1);
+	if (slash)
+		p[ld++] = '/';
+	memcpy(p + ld, name, ln + 1);
 	return p;
 }
 

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* dir + "/" + name, malloc'd (free() it); NULL when out of memory. */
+/* dir + "/" + name, malloc'd (free() it); NULL when out of memory. A dir
+ * that ends in a slash ("/", "out/") gets no second one. */
 char *path_join(const char *dir, const char *name);
 
 /* snprintf for paths: 0, or -ENAMETOOLONG (with a ddterr message naming
