@@ -4,6 +4,7 @@
 #include "auth.h"
 #include "store.h"
 #include "ddterr.h"
+#include "now.h"
 #include "wire.h"
 #include "tap.h"
 #include "testutil.h"
@@ -30,14 +31,6 @@ static store *open_st(const char *root)
 	return s;
 }
 
-static double secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 typedef struct ulist {
 	char names[8][80];
 	int roles[8], n;
@@ -61,12 +54,12 @@ static double check_time(idx *ix, const char *user, const char *pw)
 	double best = 1e9;
 
 	for (int i = 0; i < 3; i++) {
-		double t0 = secs(), t;
+		double t0 = now_mono_sec(), t;
 		int role;
 
 		if (auth_check(ix, user, pw, &role) != -EACCES)
 			return -1;
-		t = secs() - t0;
+		t = now_mono_sec() - t0;
 		best = t < best ? t : best;
 	}
 	return best;

@@ -7,6 +7,7 @@
 #include "store.h"
 #include "bytes.h"
 #include "ddterr.h"
+#include "now.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -700,14 +701,6 @@ static void test_backups(const char *root)
 
 #define NS_S	1000000000LL
 
-static int64_t real_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS_S + ts.tv_nsec;
-}
-
 /* A complete backup "name" begun at now with retain, holding file "f". */
 static ns_backup backup_with_file(env *e, const char *su, const char *name,
 				  int64_t now, int64_t retain)
@@ -753,7 +746,7 @@ static int listed(env *e, const char *su, const char *id, ns_backup *out)
 
 static void test_retention(const char *root)
 {
-	int64_t now = real_now(), t = T0;
+	int64_t now = now_ns(), t = T0;
 	ns_backup b, a, bb, c, d;
 	blist l = { .n = 0 };
 	ns_su su;
@@ -872,7 +865,7 @@ static int lock_refusals(env *e, const char *su, const ns_backup *bk,
 
 static void test_lock(const char *root)
 {
-	int64_t now = real_now();
+	int64_t now = now_ns();
 	uint64_t top, sub, f1, outside, sub2;
 	ns_backup old, bk, soon, b1, b2;
 	blist l = { .n = 0 };
@@ -998,13 +991,13 @@ static void test_lock(const char *root)
 	rc = ns_expire(e.n, "lk", now + 86400 * 400 * NS_S, 0, NULL, NULL);
 	ok(rc == 0 && listed(&e, "lk", soon.id, NULL) &&
 	   listed(&e, "lk", bk.id, NULL), "nor removes one");
-	while (real_now() <= soon.expires + NS_S / 10)
+	while (now_ns() <= soon.expires + NS_S / 10)
 		usleep(50000);
 	ok(ns_unlink(e.n, soon.ino, "f") == 0 &&
 	   ns_backup_set_expiry(e.n, "lk", soon.id, now) == 0,
 	   "past its date, changes and a shorter expiry work");
 	l.n = 0;
-	rc = ns_expire(e.n, "lk", real_now(), 0, expire_cb, &l);
+	rc = ns_expire(e.n, "lk", now_ns(), 0, expire_cb, &l);
 	ok(rc == 0 && l.n == 1 && strcmp(l.b[0].id, soon.id) == 0 &&
 	   listed(&e, "lk", bk.id, NULL) && listed(&e, "lk", old.id, NULL),
 	   "and expire removes it, and only it");
@@ -1156,7 +1149,7 @@ static void test_format1(const char *root)
 	ok(ns_lookup(e.n, 3, "f", &a) == 0 && a.ino == 4 && a.size == 5,
 	   "its file reads");
 	ok(ns_commit(e.n, 3, (ns_entry[]){ ent("g", 7) }, 1, 1, NULL) == 0 &&
-	   ns_backup_set_expiry(e.n, "old", id, real_now() + 3600 * NS_S) ==
+	   ns_backup_set_expiry(e.n, "old", id, now_ns() + 3600 * NS_S) ==
 	   0 && ns_su_set(e.n, "old", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
 			  60, 1, 0, &su) == 0 && su.locked,
 	   "and takes new records: a commit, an expiry, a lock");

@@ -9,6 +9,7 @@
 #include "ns.h"
 #include "store.h"
 #include "ddterr.h"
+#include "now.h"
 #include "segdata.h"
 #include "tap.h"
 #include "testutil.h"
@@ -147,15 +148,12 @@ static uint64_t unit(env *e, const char *name)
 /* A backup named name in unit su; its id into id. */
 static uint64_t backup(env *e, const char *su, const char *name, char *id)
 {
-	struct timespec ts;
 	ns_backup b;
 	ddt_attr a;
 	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rc = ns_backup_begin(e->n, su, name,
-			     (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
-			     DDT_RETAIN_NEVER, &b, &a);
+	rc = ns_backup_begin(e->n, su, name, now_ns(), DDT_RETAIN_NEVER, &b,
+			     &a);
 	if (rc)
 		tap_bail("backup %s: %s", name, ddterr_last(rc));
 	snprintf(id, DDT_MAX_NAME + 1, "%s", b.id);
@@ -345,14 +343,6 @@ static void test_many(void)
 	env_close(&e);
 }
 
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wait (at most 10 s) for the scrub to stop running. */
 static int wait_idle(env *e, scr_report *r)
 {
@@ -392,11 +382,11 @@ static void test_busy_cancel(void)
 	ok(e.dones == 1 && e.last_rc == -ECANCELED, "done() heard it");
 	rc = scr_start(e.j, 1);
 	ok(rc == 0, "a new scrub starts after it");
-	t0 = now_sec();
+	t0 = now_mono_sec();
 	scr_free(e.j);
 	e.j = NULL;
-	ok(now_sec() - t0 < 5 && e.dones == 2,
-	   "freeing the job stops a running scrub (%.2f s)", now_sec() - t0);
+	ok(now_mono_sec() - t0 < 5 && e.dones == 2,
+	   "freeing the job stops a running scrub (%.2f s)", now_mono_sec() - t0);
 	free(r);
 	env_close(&e);
 }

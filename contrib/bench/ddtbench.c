@@ -12,6 +12,8 @@
 #include "ddterr.h"
 #include "ec.h"
 #include "fp.h"
+#include "now.h"
+#include "path.h"
 #include "segmenter.h"
 #include "store.h"
 
@@ -27,7 +29,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MB		1e6		/* reported rates are 10^6 bytes/s */
@@ -56,14 +57,6 @@ struct span {
 	double wall0, cpu0;
 };
 
-static double now_wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double now_cpu(void)
 {
 	struct rusage ru;
@@ -77,12 +70,12 @@ static double now_cpu(void)
 static void span_start(struct span *s)
 {
 	s->cpu0 = now_cpu();
-	s->wall0 = now_wall();
+	s->wall0 = now_mono_sec();
 }
 
 static void span_stop(struct span *s)
 {
-	s->wall = now_wall() - s->wall0;
+	s->wall = now_mono_sec() - s->wall0;
 	s->cpu = now_cpu() - s->cpu0;
 	if (s->wall <= 0)
 		s->wall = 1e-9;
@@ -324,8 +317,7 @@ static int corpus_add_path(struct corpus *co, const char *path, int top)
 
 		if (rc == 0 && co->len < co->max &&
 		    strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-			if (snprintf(sub, sizeof(sub), "%s/%s", path, name) >=
-			    (int)sizeof(sub))
+			if (path_fmt(sub, sizeof(sub), "%s/%s", path, name) < 0)
 				co->skipped++;
 			else
 				rc = corpus_add_path(co, sub, 0);

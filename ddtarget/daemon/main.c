@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -22,6 +21,7 @@
 #include "health.h"
 #include "log.h"
 #include "memtune.h"
+#include "now.h"
 #include "ns.h"
 #include "ops.h"
 #include "server.h"
@@ -321,13 +321,9 @@ static int log_expired(void *arg, const char *su, const ns_backup *b)
 
 static void run_expire(void *arg)
 {
-	struct timespec ts;
 	ddtd *d = arg;
-	int rc;
+	int rc = ns_expire(d->ns, NULL, now_ns(), 0, log_expired, d);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rc = ns_expire(d->ns, NULL, (int64_t)ts.tv_sec * 1000000000 +
-		       ts.tv_nsec, 0, log_expired, d);
 	if (rc < 0)
 		log_err("scheduled expiry: %s", ddterr_last(rc));
 }
@@ -570,7 +566,6 @@ static void write_pid_file(ddtd *d)
 int main(int argc, char **argv)
 {
 	cmdline cl = { 0 };
-	struct timespec ts;
 	ddtd d = { 0 };
 	int rc, lfd = -1;
 
@@ -582,8 +577,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &d.cfg, &cl);
 	log_setup("ddtargetd", d.cfg.use_syslog, d.cfg.verbose);
 	signal(SIGPIPE, SIG_IGN);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	d.started = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	d.started = now_ns();
 
 	if (cl.check) {
 		/* Every setting was checked as it was read; a bad one has

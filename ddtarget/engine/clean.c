@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bloom.h"
 #include "ddterr.h"
 #include "fpset.h"
+#include "now.h"
 #include "tree.h"
 
 #define HAS_BATCH	1024	/* fingerprints per store_has in a check */
@@ -37,14 +37,6 @@ struct cln {
 	pthread_t thread;
 	int thread_live, cancel;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int cln_new(cln **out, store *st, ns *n, const cln_config *cfg)
 {

@@ -13,20 +13,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "now.h"
 
 /* ---- small helpers ---- */
-
-int64_t nsi_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 size_t nsi_ino_key(uint8_t *k, uint8_t tag, uint64_t ino)
 {
@@ -311,7 +303,7 @@ int nsi_txn_begin(ns *n, txn *t)
 	memset(t, 0, sizeof(*t));
 	t->n = n;
 	t->next_ino = n->next_ino;
-	t->now = nsi_now();
+	t->now = now_ns();
 	t->cap = 64;
 	t->tab = calloc(t->cap, sizeof(*t->tab));
 	return t->tab ? 0 : -ENOMEM;

@@ -112,7 +112,6 @@ typedef struct dlist {
 
 /* ---- small helpers (ns.c) ---- */
 
-int64_t nsi_now(void);		/* CLOCK_REALTIME, ns */
 size_t nsi_ino_key(uint8_t *k, uint8_t tag, uint64_t ino);
 int nsi_name_check(const char *name);
 void nsi_to_attr(const inode *in, ddt_attr *a);

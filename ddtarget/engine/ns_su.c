@@ -13,6 +13,7 @@
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "now.h"
 
 #define NS_PER_S	1000000000LL
 /* The longest retention: 200 years from now still fits an int64 of ns. */
@@ -733,7 +734,7 @@ int ns_backup_list(ns *n, const char *su, ns_backup_cb cb, void *arg)
 	if (rc == 0)
 		rc = nsi_read_dir(n, root, &r);
 	if (rc == 0)
-		rc = root_backups(n, &r, nsi_now(), &v, &got);
+		rc = root_backups(n, &r, now_ns(), &v, &got);
 	for (size_t i = 0; i < got && rc == 0; i++)
 		rc = cb(arg, &v[i]);
 	free(v);
@@ -893,7 +894,7 @@ static int expire_su(ns *n, const char *su, int named, int64_t now,
 	if (rc == -ENOENT)
 		return ddterr_set(-ENOENT, "no storage unit \"%s\"", su);
 	if (rc == 0)
-		rc = root_backups(n, &r, nsi_now(), &v, &got);
+		rc = root_backups(n, &r, now_ns(), &v, &got);
 	for (size_t i = 0; rc == 0 && i < got; i++) {
 		if (!expired(&v[i], now))
 			continue;

@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bytes.h"
 #include "ddterr.h"
 #include "fpset.h"
+#include "now.h"
 #include "tree.h"
 
 #define DIR_BATCH	256	/* root entries of a unit read at once */
@@ -52,14 +52,6 @@ struct scr {
 	int keep_dirs;		/* SCR_KEEP_DIRS of the current scrub */
 	volatile sig_atomic_t cancel;	/* store_scrub polls it */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int scr_new(scr **out, store *st, ns *n, const scr_config *cfg)
 {

@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <time.h>
 
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
+#include "now.h"
 #include "store_int.h"
 
 #define SPACE_CHECK_NS	(200 * 1000000LL)
@@ -233,12 +233,9 @@ static int check_one_disk(const store *s, const char *path, int share)
  * Called under the lock. */
 int sto_check_space(store *s, int cleaning)
 {
-	struct timespec ts;
-	int64_t now;
+	int64_t now = now_mono_ns();
 	int rc, share = cleaning ? 2 : 1, missing = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	if (s->space_ok_until > now &&
 	    s->sealed.raw + s->open->b.data_len < s->space_ok_bytes)
 		return 0;

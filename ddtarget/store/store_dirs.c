@@ -26,6 +26,7 @@
 
 #include "ddterr.h"
 #include "fio.h"
+#include "path.h"
 #include "store_int.h"
 
 #define MARKER_NAME	".ddtarget"
@@ -55,9 +56,7 @@ static int hex_to_id(const char *hex, uint8_t *id)
 
 static int marker_path(const char *dir, char *buf, size_t cap)
 {
-	if ((size_t)snprintf(buf, cap, "%s/%s", dir, MARKER_NAME) >= cap)
-		return -ENAMETOOLONG;
-	return 0;
+	return path_fmt(buf, cap, "%s/%s", dir, MARKER_NAME);
 }
 
 /* "ddtarget store <32 hex>\ndirectory <n|root>\n" */
@@ -250,7 +249,7 @@ void sto_dirs_tighten(store *s)
 	s->tightened = tighten(s->root) + tighten(s->jdir) +
 		       tighten(s->ckpt_dir);
 	for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++)
-		if (sto_pathf(path, sizeof(path), "%s/%s", s->root,
+		if (path_fmt(path, sizeof(path), "%s/%s", s->root,
 			      under[i]) == 0)
 			s->tightened += tighten(path);
 	for (int i = 0; i < s->ndirs; i++)
@@ -481,8 +480,7 @@ static int du_tree(const char *path, int depth, ino_set *seen,
 		return 0;
 	while (rc == 0 && (de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) <
-		    (int)sizeof(sub))
+		    path_fmt(sub, sizeof(sub), "%s/%s", path, de->d_name) == 0)
 			rc = du_tree(sub, depth - 1, seen, bytes);
 	closedir(d);
 	return rc;
@@ -495,7 +493,7 @@ int store_footprint(store *s, store_footprint_info *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = sto_pathf(index, sizeof(index), "%s/index", s->root);
+	rc = path_fmt(index, sizeof(index), "%s/index", s->root);
 	if (rc == 0)
 		rc = du_tree(index, 2, &seen, &out->index_bytes);
 	if (rc == 0)
@@ -503,7 +501,7 @@ int store_footprint(store *s, store_footprint_info *out)
 	for (int i = 0; rc == 0 && i < s->ndirs; i++) {	/* second copies */
 		char jd[4096];
 
-		rc = sto_pathf(jd, sizeof(jd), "%s/journal", s->dirs[i]);
+		rc = path_fmt(jd, sizeof(jd), "%s/journal", s->dirs[i]);
 		if (rc == 0)
 			rc = du_tree(jd, 1, &seen, &out->journal_bytes);
 	}

@@ -17,6 +17,7 @@
 
 #include "ddterr.h"
 #include "frag.h"
+#include "path.h"
 #include "store_int.h"
 
 #define FORWARD_BATCH 64	/* segments appended per hold of the lock */
@@ -505,8 +506,7 @@ static int sweep_subdir(store *s, const char *sub, uint64_t boundary,
 		if (rc != -ENOENT)
 			continue;	/* known (rc 0), or a read error: skip */
 		rc = 0;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", sub,
-				     de->d_name) >= sizeof(path))
+		if (path_fmt(path, sizeof(path), "%s/%s", sub, de->d_name) < 0)
 			continue;
 		if (stat(path, &st) == 0 && unlink(path) == 0) {
 			(*files)++;
@@ -534,9 +534,8 @@ int store_gc_orphans(store *s, uint64_t boundary, uint64_t *out_files,
 			if (strlen(de->d_name) != 5 ||
 			    strspn(de->d_name, "0123456789abcdef") != 5)
 				continue;
-			if ((size_t)snprintf(sub, sizeof(sub), "%s/%s",
-					     s->dirs[i], de->d_name) >=
-			    sizeof(sub))
+			if (path_fmt(sub, sizeof(sub), "%s/%s", s->dirs[i],
+				     de->d_name) < 0)
 				continue;
 			rc = sweep_subdir(s, sub, boundary, out_files,
 					  out_bytes);

@@ -180,7 +180,6 @@ int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 		       ctr_view *out_view, int *out_rebuilt);
 
 /* store_open.c */
-char *sto_path_join(const char *a, const char *b);
 int sto_lock_root(const char *root, int *out_fd);
 void sto_sums_encode(const sums *m, uint8_t *p);
 void sto_sums_decode(sums *m, const uint8_t *p);
@@ -204,10 +203,6 @@ int sto_dir_restore(store *s, int i);
 /* Give data directory i its identity marker, durably: it is whole. */
 int sto_dir_adopt(store *s, int i);
 /* store_ckpt.c, for store_restore.c */
-/* snprintf for paths: -ENAMETOOLONG (with a message) if it did not fit. */
-int sto_pathf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-int64_t sto_now_ns(void);
 void sto_utc_stamp(int64_t ns, char *buf, size_t cap);	/* YYYYMMDDTHHMMSSZ */
 int sto_rm_tree(const char *path);
 int sto_copy_dir(const char *src, const char *dst);

@@ -25,6 +25,7 @@
 
 #include "ddterr.h"
 #include "fio.h"
+#include "path.h"
 #include "fmt.h"
 #include "store_int.h"
 
@@ -37,8 +38,8 @@
 static int loc_dir(const store *s, int loc, char *buf, size_t cap)
 {
 	if (loc == 0)
-		return sto_pathf(buf, cap, "%s", s->jdir);
-	return sto_pathf(buf, cap, "%s/%s", s->dirs[loc - 1], JDIR_NAME);
+		return path_fmt(buf, cap, "%s", s->jdir);
+	return path_fmt(buf, cap, "%s/%s", s->dirs[loc - 1], JDIR_NAME);
 }
 
 static char *journal_path(const store *s, int loc, uint64_t cid)
@@ -46,7 +47,7 @@ static char *journal_path(const store *s, int loc, uint64_t cid)
 	char dir[PATH_MAX], path[PATH_MAX];
 
 	if (loc_dir(s, loc, dir, sizeof(dir)) < 0 ||
-	    sto_pathf(path, sizeof(path), "%s/%016" PRIx64 ".jnl", dir,
+	    path_fmt(path, sizeof(path), "%s/%016" PRIx64 ".jnl", dir,
 		      cid) < 0)
 		return NULL;
 	return strdup(path);
@@ -57,7 +58,7 @@ static int spare_path(const store *s, int loc, int i, char *buf, size_t cap)
 	char dir[PATH_MAX];
 	int rc = loc_dir(s, loc, dir, sizeof(dir));
 
-	return rc < 0 ? rc : sto_pathf(buf, cap, "%s/spare-%d", dir, i);
+	return rc < 0 ? rc : path_fmt(buf, cap, "%s/spare-%d", dir, i);
 }
 
 void sto_jnl_paths_free(jpaths *jp)
@@ -307,7 +308,7 @@ static void set_aside(const jpaths *jp)
 
 	for (int i = 0; i < JNL_COPIES; i++)
 		if (jp->path[i] &&
-		    sto_pathf(to, sizeof(to), "%s.damaged", jp->path[i]) == 0)
+		    path_fmt(to, sizeof(to), "%s.damaged", jp->path[i]) == 0)
 			(void)fio_rename(jp->path[i], to);
 }
 

@@ -17,6 +17,7 @@
 #include "bytes.h"
 #include "ddterr.h"
 #include "fio.h"
+#include "path.h"
 #include "store_int.h"
 
 #define GEOMETRY_VERSION 1
@@ -34,19 +35,6 @@ void store_config_default(store_config *c, const char *root)
 }
 
 /* ---- small helpers ---- */
-
-char *sto_path_join(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *p = malloc(la + lb + 2);
-
-	if (!p)
-		return NULL;
-	memcpy(p, a, la);
-	p[la] = '/';
-	memcpy(p + la + 1, b, lb + 1);
-	return p;
-}
 
 void sto_sums_encode(const sums *m, uint8_t *p)
 {
@@ -75,7 +63,7 @@ void sto_sums_decode(sums *m, const uint8_t *p)
  * is refused too. The file is never removed. */
 int sto_lock_root(const char *root, int *out_fd)
 {
-	char *path = sto_path_join(root, "store.lock");
+	char *path = path_join(root, "store.lock");
 	int fd, rc = 0;
 
 	if (!path)
@@ -172,7 +160,7 @@ static int make_dirs(store *s, const store_config *cfg, int k, int m,
 			s->dirs[i] = strdup(cfg->dirs[i]);
 		} else {
 			snprintf(name, sizeof(name), "data/dir%d", i);
-			s->dirs[i] = sto_path_join(s->root, name);
+			s->dirs[i] = path_join(s->root, name);
 		}
 		if (!s->dirs[i])
 			return -ENOMEM;
@@ -280,7 +268,7 @@ static int load_bloom(store *s, uint64_t capacity)
 
 static int open_index(store *s)
 {
-	char *ipath = sto_path_join(s->root, "index");
+	char *ipath = path_join(s->root, "index");
 	int rc;
 
 	if (!ipath)
@@ -380,10 +368,10 @@ int store_open(store **out, const store_config *cfg)
 	s->container_size = cfg->container_size;
 	s->reserve_cfg = cfg->reserve_bytes;
 	s->root = strdup(cfg->root);
-	s->jdir = sto_path_join(cfg->root, "journal");
+	s->jdir = path_join(cfg->root, "journal");
 	s->ckpt_dir = cfg->checkpoint_dir && *cfg->checkpoint_dir ?
 		      strdup(cfg->checkpoint_dir) :
-		      sto_path_join(cfg->root, STORE_CKPT_DIR);
+		      path_join(cfg->root, STORE_CKPT_DIR);
 	s->ckpt_keep = cfg->checkpoint_keep > 0 ? cfg->checkpoint_keep :
 		       STORE_CKPT_KEEP_DEFAULT;
 	if (!s->root || !s->jdir || !s->ckpt_dir) {

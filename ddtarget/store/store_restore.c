@@ -30,6 +30,8 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "frag.h"
+#include "now.h"
+#include "path.h"
 #include "store_int.h"
 
 #define RESTORING	"index.restoring"
@@ -100,7 +102,7 @@ static void sub(uint64_t *a, uint64_t b)
 
 static char *join(const char *a, const char *b)
 {
-	char *p = sto_path_join(a, b);
+	char *p = path_join(a, b);
 
 	if (!p)
 		ddterr_set(-ENOMEM, "out of memory");
@@ -135,7 +137,7 @@ static int layout_init(recon *c, const store_config *cfg,
 			c->dirs[i] = strdup(cfg->dirs[i]);
 		} else {
 			snprintf(name, sizeof(name), "data/dir%d", i);
-			c->dirs[i] = sto_path_join(cfg->root, name);
+			c->dirs[i] = path_join(cfg->root, name);
 		}
 		if (!c->dirs[i])
 			return -ENOMEM;
@@ -466,19 +468,19 @@ static int move_aside(const char *root, char *replaced, size_t cap)
 	struct stat st;
 	int rc;
 
-	rc = sto_pathf(ipath, sizeof(ipath), "%s/index", root);
+	rc = path_fmt(ipath, sizeof(ipath), "%s/index", root);
 	if (rc < 0)
 		return rc;
 	if (lstat(ipath, &st) != 0)
 		return errno == ENOENT ? 0 :
 		       ddterr_set(-errno, "%s: %s", ipath, strerror(errno));
-	sto_utc_stamp(sto_now_ns(), stamp, sizeof(stamp));
+	sto_utc_stamp(now_ns(), stamp, sizeof(stamp));
 	for (int i = 1; i < RENAME_TRIES; i++) {
 		if (i == 1)
-			rc = sto_pathf(path, sizeof(path), "%s/" REPLACED "%s",
+			rc = path_fmt(path, sizeof(path), "%s/" REPLACED "%s",
 				       root, stamp);
 		else
-			rc = sto_pathf(path, sizeof(path), "%s/" REPLACED
+			rc = path_fmt(path, sizeof(path), "%s/" REPLACED
 				       "%s-%d", root, stamp, i);
 		if (rc < 0)
 			return rc;
@@ -504,7 +506,7 @@ static int swap_in(const char *root, const char *restoring,
 	rc = move_aside(root, r->replaced, sizeof(r->replaced));
 	if (rc < 0)
 		return rc;
-	rc = sto_pathf(ipath, sizeof(ipath), "%s/index", root);
+	rc = path_fmt(ipath, sizeof(ipath), "%s/index", root);
 	if (rc < 0)
 		return rc;
 	rc = fio_rename(restoring, ipath);
@@ -531,7 +533,7 @@ static int restore_locked(const store_config *cfg, const char *ckdir,
 		rc = check_geometry(cfg, &r->ckpt);
 	if (rc < 0)
 		return rc;
-	rc = sto_pathf(src, sizeof(src), "%s/%s/index", ckdir, r->ckpt.name);
+	rc = path_fmt(src, sizeof(src), "%s/%s/index", ckdir, r->ckpt.name);
 	if (rc < 0)
 		return rc;
 	restoring = join(cfg->root, RESTORING);

@@ -38,6 +38,7 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "fmt.h"
+#include "now.h"
 #include "frag.h"
 #include "store_int.h"
 #include "store_journal.h"
@@ -82,14 +83,6 @@ typedef struct ctr_scrub {
 	uint64_t missing, corrupt, segs_bad, idx_missing;
 	int unrecoverable, damaged;
 } ctr_scrub;
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void note_error(scrub *sc, int rc)
 {
@@ -595,7 +588,7 @@ static void throttle(scrub *sc)
 		if (sc->o->cancel && *sc->o->cancel)
 			return;
 		ahead = (double)sc->r->bytes_read / (double)max -
-			(now_sec() - sc->t0);
+			(now_mono_sec() - sc->t0);
 		if (ahead <= 0)
 			return;
 		if (ahead > 0.2)
@@ -641,7 +634,7 @@ static int walk(scrub *sc, uint64_t end)
 			if (rc < 0)
 				return rc;
 			from = ids[i] + 1;
-			sc->r->seconds = now_sec() - sc->t0;
+			sc->r->seconds = now_mono_sec() - sc->t0;
 			if (sc->o->progress)
 				sc->o->progress(sc->o->progress_arg, sc->r);
 			throttle(sc);
@@ -687,14 +680,14 @@ int store_scrub(store *s, const store_scrub_opts *o, store_scrub_report *r)
 	sc.k = ec_k(s->e);
 	sc.m = ec_m(s->e);
 	sc.n = sc.k + sc.m;
-	sc.t0 = now_sec();
+	sc.t0 = now_mono_sec();
 	rc = scrub_journals(&sc);
 	sc.scratch = malloc(CDC_MAX_LIMIT);
 	if (rc == 0)
 		rc = sc.scratch ? walk(&sc, end) : -ENOMEM;
 	if (rc == 0 && o->repair && !o->keep_missing_dirs)
 		adopt_dirs(&sc);
-	r->seconds = now_sec() - sc.t0;
+	r->seconds = now_mono_sec() - sc.t0;
 	free(sc.scratch);
 	free(sc.buf);
 	free(sc.orig);

@@ -17,6 +17,7 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "frag.h"
+#include "now.h"
 #include "store_int.h"
 
 #define SEAL_RETRY_SECONDS 1
@@ -186,8 +187,7 @@ static void wait_to_retry_locked(store *s)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += SEAL_RETRY_SECONDS;
+	until = now_deadline(SEAL_RETRY_SECONDS * 1000000000LL);
 	while (s->seal_err && !s->stopping &&
 	       pthread_cond_timedwait(&s->work_cv, &s->lock, &until) == 0)
 		;

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef PACKAGE_VERSION
@@ -122,16 +121,6 @@ static void print_help(FILE *f)
 "problem (a scrub: one it could not repair),\n"
 "2 usage error.\n",
 		PROG, STORE_DEFAULT);
-}
-
-/* ---- small helpers ---- */
-
-double ddts_now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- the store, opened as the options say ---- */

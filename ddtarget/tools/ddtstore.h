@@ -47,8 +47,6 @@ int ddts_fail_errno(int err, const char *todo, const char *fmt, ...)
 int ddts_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
-double ddts_now_sec(void);	/* monotonic */
-
 /* The next "<hex> <len>" line of the recipe f at rpath; *lineno counts the
  * lines read. Returns 1, 0 at the end, or -EBADMSG (-EIO) with a message. */
 int ddts_recipe_next(FILE *f, const char *rpath, unsigned *lineno,

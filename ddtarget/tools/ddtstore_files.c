@@ -21,6 +21,8 @@
 #include "fio.h"
 #include "fmt.h"
 #include "fp.h"
+#include "now.h"
+#include "path.h"
 #include "segmenter.h"
 #include "store.h"
 
@@ -83,8 +85,7 @@ static int path_lexical(const char *path, char *out)
 	} else {
 		if (!getcwd(cwd, sizeof(cwd)))
 			return -errno;
-		if (snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path) >=
-		    (int)sizeof(tmp))
+		if (path_fmt(tmp, sizeof(tmp), "%s/%s", cwd, path) < 0)
 			return -ENAMETOOLONG;
 	}
 	out[0] = '\0';
@@ -664,11 +665,11 @@ int cmd_ingest(const opts *o, int argc, char **argv)
 	}
 	ingest_sweep(g->rdir);
 
-	t0 = ddts_now_sec();
+	t0 = now_mono_sec();
 	ret = walk_args(o, "ingest", argc, argv, ingest_file, g);
 	if (ret == 0)
 		ret = ingest_flush(g);
-	dt = ddts_now_sec() - t0;
+	dt = now_mono_sec() - t0;
 out_close:
 	rc = ddts_close_store(g->s, o->root);
 	if (ret == 0)

@@ -17,6 +17,8 @@
 #include "ddtstore.h"
 #include "fmt.h"
 #include "fp.h"
+#include "now.h"
+#include "path.h"
 #include "fpset.h"
 #include "store.h"
 
@@ -46,7 +48,7 @@ typedef struct scrub_progress {
 static void scrub_show(void *arg, const store_scrub_report *r)
 {
 	scrub_progress *p = arg;
-	double t = ddts_now_sec();
+	double t = now_mono_sec();
 	char b[FMT_LEN];
 
 	if (!p->tty || t - p->last < 0.5)
@@ -108,8 +110,7 @@ static size_t print_affected(const char *root, const fpset *set)
 		if (nl <= strlen(RECIPE_EXT) ||
 		    strcmp(de->d_name + nl - strlen(RECIPE_EXT), RECIPE_EXT))
 			continue;
-		if (snprintf(rpath, sizeof(rpath), "%s/%s", dir, de->d_name) >=
-		    (int)sizeof(rpath))
+		if (path_fmt(rpath, sizeof(rpath), "%s/%s", dir, de->d_name) < 0)
 			continue;
 		if (recipe_hits(rpath, set, name, sizeof(name)) &&
 		    hits++ < AFFECTED_SHOWN)
