@@ -34,6 +34,53 @@
 
 #define SPACE_CHECK_NS	(200 * 1000000LL)
 
+/* ---- the Bloom filter ---- */
+
+static int bloom_add_cb(void *arg, const fp_t *fp, uint64_t cid,
+			uint32_t slot)
+{
+	(void)cid;
+	(void)slot;
+	bloom_add(arg, fp);
+	return 0;
+}
+
+int sto_bloom_fill(store *s, bloom *b)
+{
+	int rc = idx_foreach_fp(s->ix, bloom_add_cb, b);
+
+	for (int i = -1; rc == 0 && i < s->nqueue; i++) {
+		const octr *o = i < 0 ? s->open : s->queue[i];
+
+		if (!o)
+			continue;
+		for (uint32_t j = 0; j < o->b.n; j++)
+			bloom_add(b, &o->b.ents[j].fp);
+	}
+	return rc;
+}
+
+/* Past its capacity the filter's false positives climb quickly; rebuild it
+ * twice as large. Rare (each time the store doubles), and a failure only
+ * costs lookups. */
+static int grow_bloom_locked(store *s)
+{
+	bloom *nb;
+	int rc;
+
+	rc = bloom_new(&nb, bloom_capacity(s->bl) * 2);
+	if (rc < 0)
+		return rc;
+	rc = sto_bloom_fill(s, nb);
+	if (rc < 0) {
+		bloom_free(nb);
+		return rc;
+	}
+	bloom_free(s->bl);
+	s->bl = nb;
+	return 0;
+}
+
 /* ---- lookup ---- */
 
 /* Where a fingerprint is stored: 1 and its location (and, if raw_len is
@@ -484,7 +531,7 @@ int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 	} else {
 		s->sealed.logical += logical;
 		if (bloom_count(s->bl) > bloom_capacity(s->bl))
-			(void)sto_grow_bloom_locked(s);
+			(void)grow_bloom_locked(s);
 		if (out_new)
 			*out_new = fresh;
 	}

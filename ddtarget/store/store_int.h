@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bloom.h"
+#include "bytes.h"
 #include "container.h"
 #include "ctrcache.h"
 #include "ctrio.h"
@@ -141,49 +142,33 @@ typedef struct put_sync {
 	int n;
 } put_sync;
 
-/* store_seal.c */
-int sto_seal_error(const store *s);
-int sto_octr_alloc(store *s, uint64_t cid, octr **out);
-void sto_octr_free(octr *o);
-void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
-void *sto_sealer_main(void *arg);
-void *sto_reader_main(void *arg);	/* read-ahead, store_read.c */
-int sto_drop_lingering(store *s);
-int sto_open_new_locked(store *s);
+/* The counters as the index keeps them ("stats"): STATS_WORDS
+ * little-endian words. Read at open, written by every seal, by cleaning's
+ * drops, at close, and by a restore. */
+static inline void sto_sums_encode(const sums *m, uint8_t *p)
+{
+	const uint64_t v[STATS_WORDS] = { m->logical, m->raw, m->stored,
+					  m->physical, m->segments,
+					  m->containers };
 
-/* store_journal.c */
-void sto_jnl_paths_free(jpaths *jp);
-/* Container o's journal, new: its first copy under the root, the second
- * in a data directory, each over a spare if there is one. Under the lock. */
-int sto_jnl_create(store *s, octr *o);
-/* Keep a sealed container's journal copies as spares, or delete them. */
-void sto_jnl_retire(store *s, jpaths *jp);
-void sto_jnl_find_spares(store *s);
-/* Replay every journal left by the last run into s->open and s->queue. */
-int sto_jnl_recover(store *s);
-void sto_jnl_events_free(store *s);
-void sto_trim_to_durable_locked(store *s, octr *o);
-int sto_rotate_locked(store *s);
+	for (int i = 0; i < STATS_WORDS; i++)
+		put_le64(p + 8 * i, v[i]);
+}
 
-/* store.c */
-int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
-		      uint32_t *slot);
-int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
-			  uint32_t *slot, uint32_t *raw_len);
-void sto_pin_locked(store *s, const fp_t *fp, int told);
-int sto_check_space(store *s, int cleaning);
-int sto_append_locked(store *s, const store_seg *g, put_sync *ps);
-int sto_sync_all(put_sync *ps);
+static inline void sto_sums_decode(sums *m, const uint8_t *p)
+{
+	uint64_t *v[STATS_WORDS] = { &m->logical, &m->raw, &m->stored,
+				     &m->physical, &m->segments,
+				     &m->containers };
 
-/* store_read.c */
-int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
-		       ctr_view *out_view, int *out_rebuilt);
+	for (int i = 0; i < STATS_WORDS; i++)
+		*v[i] = get_le64(p + 8 * i);
+}
 
-/* store_open.c */
-int sto_lock_root(const char *root, int *out_fd);
-void sto_sums_encode(const sums *m, uint8_t *p);
-void sto_sums_decode(sums *m, const uint8_t *p);
-int sto_grow_bloom_locked(store *s);
+/* Who calls whom, bottom up: store_dirs.c and store_octr.c are called by
+ * the others; store.c (writes), store_read.c and store_seal.c build on
+ * them; store_journal.c, store_gc.c, store_scrub.c and store_ckpt.c on
+ * those; store_open.c and store_restore.c on everything. */
 
 /* store_dirs.c */
 /* The store id in dir's identity marker, as hex; -ENOENT, -EBADMSG. */
@@ -202,6 +187,60 @@ int sto_dir_check(store *s, int i);
 int sto_dir_restore(store *s, int i);
 /* Give data directory i its identity marker, durably: it is whole. */
 int sto_dir_adopt(store *s, int i);
+
+/* store_octr.c */
+int sto_octr_alloc(store *s, uint64_t cid, octr **out);
+void sto_octr_free(octr *o);
+void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
+/* Re-raise the sealer's last error on this thread, with its message. */
+int sto_seal_error(const store *s);
+/* Journal location loc's folder (0: root/journal, d + 1: data directory
+ * d's) into buf; container cid's journal there, malloc'd (NULL: no
+ * memory or too long). */
+int sto_jnl_dir(const store *s, int loc, char *buf, size_t cap);
+char *sto_jnl_path(const store *s, int loc, uint64_t cid);
+void sto_jnl_paths_free(jpaths *jp);
+/* Note which spares exist, at open. */
+void sto_jnl_find_spares(store *s);
+/* Container o's journal, new: its first copy under the root, the second
+ * in a data directory, each over a spare if there is one. Under the lock. */
+int sto_jnl_create(store *s, octr *o);
+/* Keep a sealed container's journal copies as spares, or delete them. */
+void sto_jnl_retire(store *s, jpaths *jp);
+/* Under the lock: a new open container; the open one trimmed to what its
+ * broken journal made durable; the open one queued for the sealer and a
+ * new one opened. */
+int sto_open_new_locked(store *s);
+void sto_trim_to_durable_locked(store *s, octr *o);
+int sto_rotate_locked(store *s);
+
+/* store.c */
+/* Every indexed and unsealed fingerprint into b. */
+int sto_bloom_fill(store *s, bloom *b);
+int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
+		      uint32_t *slot);
+int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
+			  uint32_t *slot, uint32_t *raw_len);
+void sto_pin_locked(store *s, const fp_t *fp, int told);
+int sto_check_space(store *s, int cleaning);
+int sto_append_locked(store *s, const store_seg *g, put_sync *ps);
+int sto_sync_all(put_sync *ps);
+
+/* store_read.c */
+int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
+		       ctr_view *out_view, int *out_rebuilt);
+void *sto_reader_main(void *arg);	/* read-ahead */
+
+/* store_seal.c */
+void *sto_sealer_main(void *arg);
+/* Sync the index and retire the journals it now holds durably. */
+int sto_drop_lingering(store *s);
+
+/* store_journal.c */
+/* Replay every journal left by the last run into s->open and s->queue. */
+int sto_jnl_recover(store *s);
+void sto_jnl_events_free(store *s);
+
 /* store_ckpt.c, for store_restore.c */
 void sto_utc_stamp(int64_t ns, char *buf, size_t cap);	/* YYYYMMDDTHHMMSSZ */
 int sto_rm_tree(const char *path);
@@ -211,5 +250,8 @@ int sto_copy_dir(const char *src, const char *dst);
  * store is -EINVAL. */
 int sto_ckpt_find(const char *ckdir, const char *name, const char *store_id,
 		  store_ckpt_info *out);
+
+/* store_open.c, for store_restore.c */
+int sto_lock_root(const char *root, int *out_fd);
 
 #endif

@@ -36,26 +36,6 @@ void store_config_default(store_config *c, const char *root)
 
 /* ---- small helpers ---- */
 
-void sto_sums_encode(const sums *m, uint8_t *p)
-{
-	const uint64_t v[STATS_WORDS] = { m->logical, m->raw, m->stored,
-					  m->physical, m->segments,
-					  m->containers };
-
-	for (int i = 0; i < STATS_WORDS; i++)
-		put_le64(p + 8 * i, v[i]);
-}
-
-void sto_sums_decode(sums *m, const uint8_t *p)
-{
-	uint64_t *v[STATS_WORDS] = { &m->logical, &m->raw, &m->stored,
-				     &m->physical, &m->segments,
-				     &m->containers };
-
-	for (int i = 0; i < STATS_WORDS; i++)
-		*v[i] = get_le64(p + 8 * i);
-}
-
 /* One process at a time: RocksDB locks the index, but an offline restore
  * must also find the store busy when the index is gone (that is when it
  * runs), so the root has a lock of its own. flock(), not fcntl(): its
@@ -86,51 +66,6 @@ int sto_lock_root(const char *root, int *out_fd)
 		return rc;
 	}
 	*out_fd = fd;
-	return 0;
-}
-
-/* ---- the Bloom filter ---- */
-
-static int bloom_add_cb(void *arg, const fp_t *fp, uint64_t cid,
-			uint32_t slot)
-{
-	(void)cid;
-	(void)slot;
-	bloom_add(arg, fp);
-	return 0;
-}
-
-static void bloom_add_unsealed(store *s, bloom *b)
-{
-	for (int i = -1; i < s->nqueue; i++) {
-		const octr *o = i < 0 ? s->open : s->queue[i];
-
-		if (!o)
-			continue;
-		for (uint32_t j = 0; j < o->b.n; j++)
-			bloom_add(b, &o->b.ents[j].fp);
-	}
-}
-
-/* Past its capacity the filter's false positives climb quickly; rebuild it
- * twice as large. Rare (each time the store doubles), and a failure only
- * costs lookups. */
-int sto_grow_bloom_locked(store *s)
-{
-	bloom *nb;
-	int rc;
-
-	rc = bloom_new(&nb, bloom_capacity(s->bl) * 2);
-	if (rc < 0)
-		return rc;
-	rc = idx_foreach_fp(s->ix, bloom_add_cb, nb);
-	if (rc < 0) {
-		bloom_free(nb);
-		return rc;
-	}
-	bloom_add_unsealed(s, nb);
-	bloom_free(s->bl);
-	s->bl = nb;
 	return 0;
 }
 
@@ -262,7 +197,7 @@ static int load_bloom(store *s, uint64_t capacity)
 	if (rc == 0)
 		rc = bloom_new(&s->told, capacity);
 	if (rc == 0)
-		rc = idx_foreach_fp(s->ix, bloom_add_cb, s->bl);
+		rc = sto_bloom_fill(s, s->bl);
 	return rc;
 }
 

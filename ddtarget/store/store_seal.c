@@ -1,16 +1,15 @@
 /* store_seal.c - sealing: the sealer thread erasure-codes each full
- * container into fragments and indexes it, writers rotate the open
- * container into its queue, and sealed containers' journals are recycled. */
+ * container of the queue (store_octr.c) into fragments, indexes it with
+ * the store's counters, and retires its journal once the index holds it
+ * durably. */
 #include "store.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "bytes.h"
@@ -21,52 +20,6 @@
 #include "store_int.h"
 
 #define SEAL_RETRY_SECONDS 1
-
-/* ---- containers in memory ---- */
-
-void sto_octr_free(octr *o)
-{
-	if (!o)
-		return;
-	jnl_close(o->j);
-	ctr_builder_free(&o->b);
-	sto_jnl_paths_free(&o->jp);
-	free(o);
-}
-
-/* A container in memory, without a journal yet (sto_jnl_create makes a
- * new one; recovery finds the old one's copies). */
-int sto_octr_alloc(store *s, uint64_t cid, octr **out)
-{
-	octr *o = calloc(1, sizeof(*o));
-	int rc;
-
-	if (!o)
-		return -ENOMEM;
-	o->jp.mdir = -1;
-	rc = ctr_builder_init(&o->b, cid, s->container_size);
-	if (rc < 0) {
-		sto_octr_free(o);
-		return rc;
-	}
-	*out = o;
-	return 0;
-}
-
-void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
-{
-	*raw = *stored = 0;
-	for (uint32_t i = 0; i < o->b.n; i++) {
-		*raw += o->b.ents[i].raw_len;
-		*stored += o->b.ents[i].stored_len;
-	}
-}
-
-/* Re-raise an error on this thread with the message another thread kept. */
-int sto_seal_error(const store *s)
-{
-	return ddterr_set(s->seal_err, "%s", s->seal_msg);
-}
 
 /* ---- sealing ---- */
 
@@ -236,77 +189,4 @@ void *sto_sealer_main(void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
-}
-
-/* A new open container with an empty journal. */
-int sto_open_new_locked(store *s)
-{
-	octr *o = NULL;
-	int rc;
-
-	rc = sto_octr_alloc(s, s->next_cid, &o);
-	if (rc == 0)
-		rc = sto_jnl_create(s, o);
-	if (rc == 0)
-		rc = fpc_insert(s->fc, o->b.cid, NULL, 0, 1);
-	if (rc < 0) {
-		sto_octr_free(o);
-		return rc;
-	}
-	s->next_cid++;
-	s->open = o;
-	return 0;
-}
-
-/* A container whose journal broke keeps only what the journal made
- * durable: later segments were never acknowledged, so they go. */
-void sto_trim_to_durable_locked(store *s, octr *o)
-{
-	uint32_t keep = o->base + jnl_durable_records(o->j);
-
-	if (keep >= o->b.n)
-		return;
-	o->b.n = keep;
-	o->b.data_len = keep ? o->b.ents[keep - 1].off +
-			       o->b.ents[keep - 1].stored_len : 0;
-	(void)fpc_insert(s->fc, o->b.cid, o->b.ents, keep, 1);
-}
-
-/* Queue the open container for sealing and open a new one. Waits while
- * the queue is full; a sealer that failed is told to try again and its
- * error is returned, so a full disk stops writers with its own message.
- * A container whose journal broke is trimmed first, and dropped if nothing
- * of it was durable. */
-int sto_rotate_locked(store *s)
-{
-	octr *old = s->open;
-	int rc;
-
-	while (s->nqueue >= SEAL_QUEUE) {
-		if (s->seal_err) {
-			rc = sto_seal_error(s);
-			s->seal_err = 0;
-			pthread_cond_signal(&s->work_cv);
-			return rc;
-		}
-		pthread_cond_wait(&s->done_cv, &s->lock);
-	}
-	if (s->open != old)
-		return 0;	/* another writer rotated while we waited */
-	rc = sto_open_new_locked(s);
-	if (rc < 0)
-		return rc;
-	if (jnl_broken(old->j))
-		sto_trim_to_durable_locked(s, old);
-	if (old->b.n == 0) {
-		fpc_remove(s->fc, old->b.cid);
-		for (int i = 0; i < JNL_COPIES; i++)
-			if (old->jp.path[i])
-				(void)fio_unlink(old->jp.path[i]);
-		sto_octr_free(old);
-		return 0;
-	}
-	s->queue[s->nqueue++] = old;
-	pthread_cond_signal(&s->work_cv);
-	return 0;
 }
