@@ -6,6 +6,7 @@
  * and a writer killed mid-stream, with journals lingering and the open
  * container in its log, loses nothing it was told was stored. */
 #include "store.h"
+#include "store_ckpt.h"
 #include "ddterr.h"
 #include "index.h"
 #include "segdata.h"

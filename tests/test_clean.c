@@ -8,6 +8,7 @@
 #include "clean.h"
 #include "ns.h"
 #include "store.h"
+#include "store_gc.h"
 #include "ddterr.h"
 #include "segdata.h"
 #include "tap.h"

@@ -5,6 +5,8 @@
  * cancel, throttle, and the directories' identity markers and status.
  * Geometries 4+2, 2+1 and 1+0 (where nothing can be rebuilt). */
 #include "store.h"
+#include "store_dirs.h"
+#include "store_scrub.h"
 #include "ctrio.h"
 #include "ddterr.h"
 #include "frag.h"

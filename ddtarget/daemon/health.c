@@ -14,6 +14,7 @@
 
 #include "ddterr.h"
 #include "fmt.h"
+#include "store_dirs.h"
 
 #define INTERVAL_DEFAULT	30
 #define NAMED_MAX		3	/* backups named in an alert's text */

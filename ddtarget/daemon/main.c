@@ -26,6 +26,8 @@
 #include "ops.h"
 #include "server.h"
 #include "store.h"
+#include "store_ckpt.h"
+#include "store_dirs.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"

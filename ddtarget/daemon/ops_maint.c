@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "ddterr.h"
+#include "store_ckpt.h"
+#include "store_dirs.h"
 
 /* ---- status ---- */
 

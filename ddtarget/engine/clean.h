@@ -19,6 +19,7 @@
 
 #include "ns.h"
 #include "store.h"
+#include "store_gc.h"
 
 typedef struct cln cln;
 

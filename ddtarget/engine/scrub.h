@@ -29,6 +29,7 @@
 
 #include "ns.h"
 #include "store.h"
+#include "store_scrub.h"
 
 #define SCR_AFFECTED_MAX	100	/* backups named in a report; the
 					   totals count them all */

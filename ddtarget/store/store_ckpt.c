@@ -13,7 +13,7 @@
  * every file and directory in it is fsynced, so a name that starts with
  * "ckpt-" and has a MANIFEST is always a whole checkpoint; a crash leaves
  * at most a .tmp directory, which the next checkpoint removes. */
-#include "store.h"
+#include "store_ckpt.h"
 
 #include <dirent.h>
 #include <errno.h>

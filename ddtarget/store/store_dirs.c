@@ -12,7 +12,7 @@
  * another store's marker or another place's, because reading fragments
  * from it would turn every one of them into a "damaged" fragment, and
  * writing to it would damage the other store. */
-#include "store.h"
+#include "store_dirs.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * segments forward and dropping containers (index first, in one synced
  * batch, then their fragments). The cleaner in engine/clean.c decides what
  * is live; the ordering rules that make it safe are in store.h. */
-#include "store.h"
+#include "store_gc.h"
 
 #include <dirent.h>
 #include <errno.h>

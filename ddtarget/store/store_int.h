@@ -18,6 +18,7 @@
 #include "index.h"
 #include "journal.h"
 #include "store.h"
+#include "store_ckpt.h"
 
 #define SEAL_QUEUE	2	/* full containers that writers may queue */
 #define SEAL_QUEUE_MAX	8	/* and what recovery may find waiting */

@@ -14,7 +14,7 @@
  * journal can be reopened and grow past what an earlier seal of the same
  * id wrote, and indexing the old fragments would make store_open delete
  * the journal with the newer segments in it. */
-#include "store.h"
+#include "store_ckpt.h"
 
 #include <dirent.h>
 #include <errno.h>

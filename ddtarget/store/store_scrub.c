@@ -23,7 +23,7 @@
  * the new file is removed again, so a repair never resurrects what the
  * cleaner freed (the cleaner deletes a container's record before its
  * fragments). */
-#include "store.h"
+#include "store_scrub.h"
 
 #include <errno.h>
 #include <inttypes.h>

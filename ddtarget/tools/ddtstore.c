@@ -10,6 +10,7 @@
 #include "fio.h"
 #include "fmt.h"
 #include "store.h"
+#include "store_dirs.h"
 
 #include <errno.h>
 #include <fcntl.h>

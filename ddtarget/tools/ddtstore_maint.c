@@ -21,6 +21,8 @@
 #include "path.h"
 #include "fpset.h"
 #include "store.h"
+#include "store_ckpt.h"
+#include "store_scrub.h"
 
 /* "ddtstore: <what> (<todo>)": a failure that is its own reason. */
 static int vfail_s(const char *what, const char *todo)
