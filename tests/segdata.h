@@ -17,6 +17,7 @@
 #include "segmenter.h"
 #include "store.h"
 #include "tap.h"
+#include "tstore.h"
 
 /* Segment i: 1..16 KiB, half of it text-like so LZ4 keeps some of it
  * compressed and some raw. */
@@ -93,7 +94,7 @@ static inline void segbatch_free(segbatch *b)
 static inline store *segdata_open_config(const store_config *c)
 {
 	store *s = NULL;
-	int rc = store_open(&s, c);
+	int rc = tstore_open(&s, c);
 
 	if (rc)
 		diag("store_open %s: %s", c->root, ddterr_last(rc));

@@ -8,6 +8,7 @@
 #include "wire.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <dirent.h>
 #include <time.h>
@@ -25,7 +26,7 @@ static store *open_st(const char *root)
 	store_config_default(&c, root);
 	c.k = 1;
 	c.m = 0;
-	rc = store_open(&s, &c);
+	rc = tstore_open(&s, &c);
 	if (rc)
 		tap_bail("store_open %s: %s", root, ddterr_last(rc));
 	return s;
@@ -108,7 +109,7 @@ static void test_users(const char *root)
 {
 	char msg_wrong[512], msg_unknown[512], longname[80];
 	store *s = open_st(root);
-	idx *ix = store_index(s);
+	idx *ix = tstore_index(s);
 	ulist l = { .n = 0 };
 	double t_wrong, t_unknown;
 	uint64_t n = 99;
@@ -171,15 +172,15 @@ static void test_users(const char *root)
 	   auth_delete_user(ix, longname) == -ENOENT,
 	   "delete a user: the login fails, a second delete -ENOENT");
 	ok(auth_count(ix, &n) == 0 && n == 2, "two users again");
-	store_close(s);
+	tstore_close(s);
 
 	s = open_st(root);
-	ix = store_index(s);
+	ix = tstore_index(s);
 	ok(auth_check(ix, "admin", PW_ADMIN, &role) == 0 &&
 	   role == DDT_ROLE_ADMIN &&
 	   auth_check(ix, "bob.the-user_2", PW_NEW, &role) == 0,
 	   "users survive reopening");
-	store_close(s);
+	tstore_close(s);
 
 	{
 		char idir[1024];

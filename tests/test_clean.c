@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "testutil.h"
 #include "tree.h"
+#include "tstore.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -43,9 +44,9 @@ static void env_open(env *e, const char *root, int threshold)
 	sc.k = 2;
 	sc.m = 1;
 	sc.container_size = CTR_SIZE;
-	if ((rc = store_open(&e->s, &sc)) != 0)
+	if ((rc = tstore_open(&e->s, &sc)) != 0)
 		tap_bail("store_open %s: %s", root, ddterr_last(rc));
-	if ((rc = ns_open(&e->n, store_index(e->s))) != 0)
+	if ((rc = ns_open(&e->n, tstore_index(e->s))) != 0)
 		tap_bail("ns_open: %s", ddterr_last(rc));
 	rc = ns_su_get(e->n, "u", &su);
 	if (rc == -ENOENT)
@@ -61,7 +62,7 @@ static void env_close(env *e)
 {
 	cln_free(e->c);
 	ns_close(e->n);
-	if (store_close(e->s) != 0)
+	if (tstore_close(e->s) != 0)
 		diag("store_close: %s", ddterr_last(-EIO));
 }
 
@@ -252,7 +253,7 @@ static int verify_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
 	if ((x->bad = store_read(x->s, fp, got, sizeof(got), &gn)) != 0) {
 		uint64_t cid = 0;
 		uint32_t slot = 0;
-		int r = idx_get_fp(store_index(x->s), fp, &cid, &slot);
+		int r = idx_get_fp(tstore_index(x->s), fp, &cid, &slot);
 
 		char hex[FP_HEX_LEN + 1];
 		fp_to_hex(fp, hex);

@@ -10,6 +10,7 @@
 #include "now.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -30,10 +31,10 @@ static void env_open(env *e, const char *root)
 	store_config_default(&c, root);
 	c.k = 1;
 	c.m = 0;
-	rc = store_open(&e->s, &c);
+	rc = tstore_open(&e->s, &c);
 	if (rc)
 		tap_bail("store_open %s: %s", root, ddterr_last(rc));
-	rc = ns_open(&e->n, store_index(e->s));
+	rc = ns_open(&e->n, tstore_index(e->s));
 	if (rc)
 		tap_bail("ns_open: %s", ddterr_last(rc));
 }
@@ -41,7 +42,7 @@ static void env_open(env *e, const char *root)
 static void env_close(env *e)
 {
 	ns_close(e->n);
-	if (store_close(e->s) != 0)
+	if (tstore_close(e->s) != 0)
 		diag("store_close failed");
 }
 
@@ -576,7 +577,7 @@ static uint64_t count_keys(env *e, char tag, uint64_t ino)
 
 	for (int i = 0; i < 8; i++)
 		prefix[1 + i] = (uint8_t)(ino >> (56 - 8 * i));
-	if (idx_kv_scan(store_index(e->s), IDX_NS, prefix, ino ? 9 : 1, NULL,
+	if (idx_kv_scan(tstore_index(e->s), IDX_NS, prefix, ino ? 9 : 1, NULL,
 			0, count_key, &n) != 0)
 		tap_bail("scan");
 	return n;
@@ -1107,7 +1108,7 @@ static void test_format1(const char *root)
 	store_config_default(&c, root);
 	c.k = 1;
 	c.m = 0;
-	if (store_open(&e.s, &c) || idx_batch_new(&b))
+	if (tstore_open(&e.s, &c) || idx_batch_new(&b))
 		tap_bail("store");
 	put_le32(v, 1);
 	put_rec(b, 'M', 0, "format", v, 4);
@@ -1132,12 +1133,12 @@ static void test_format1(const char *root)
 	put_rec(b, 'D', 3, "f", v, 9);
 	len = v1_inode(rec, DDT_T_FILE, 1, 5, 0, 0, 2);
 	put_rec(b, 'I', 4, "", rec, len);
-	if (idx_batch_write(store_index(e.s), b, 1))
+	if (idx_batch_write(tstore_index(e.s), b, 1))
 		tap_bail("write");
 	idx_batch_free(b);
 
-	ok(ns_open(&e.n, store_index(e.s)) == 0, "a format-1 namespace opens");
-	ok(idx_kv_get(store_index(e.s), IDX_NS, "Mformat", 7, &fmt, &len) ==
+	ok(ns_open(&e.n, tstore_index(e.s)) == 0, "a format-1 namespace opens");
+	ok(idx_kv_get(tstore_index(e.s), IDX_NS, "Mformat", 7, &fmt, &len) ==
 	   0 && len == 4 && get_le32(fmt) == 2, "and is marked format 2");
 	free(fmt);
 	ok(ns_su_get(e.n, "old", &su) == 0 && su.root == 2 && su.files == 1 &&
@@ -1198,7 +1199,7 @@ static void test_persist(const char *root)
 	   (unsigned long long)c.ino, (unsigned long long)a.ino);
 
 	{
-		idx *ix = store_index(e.s);
+		idx *ix = tstore_index(e.s);
 		uint8_t key[9] = { 'I' }, junk[5] = { 1, 2, 3, 4, 5 };
 		idx_batch *bt;
 

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "testutil.h"
 #include "tree.h"
+#include "tstore.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -55,9 +56,9 @@ static void env_open(env *e, const char *tag, uint64_t rate)
 	e->root = tap_tmpdir(tag);
 	store_config_default(&sc, e->root);
 	sc.container_size = CTR_SIZE;
-	if ((rc = store_open(&e->s, &sc)) != 0)
+	if ((rc = tstore_open(&e->s, &sc)) != 0)
 		tap_bail("store_open %s: %s", e->root, ddterr_last(rc));
-	if ((rc = ns_open(&e->n, store_index(e->s))) != 0)
+	if ((rc = ns_open(&e->n, tstore_index(e->s))) != 0)
 		tap_bail("ns_open: %s", ddterr_last(rc));
 	if ((rc = scr_new(&e->j, e->s, e->n, &c)) != 0)
 		tap_bail("scr_new: %s", ddterr_last(rc));
@@ -67,7 +68,7 @@ static void env_close(env *e)
 {
 	scr_free(e->j);
 	ns_close(e->n);
-	if (store_close(e->s) != 0)
+	if (tstore_close(e->s) != 0)
 		diag("store_close: %s", ddterr_last(-EIO));
 	pthread_mutex_destroy(&e->mu);
 	tap_rmtree(e->root);
@@ -200,7 +201,7 @@ static uint64_t cid_of_block(env *e, uint64_t b)
 	fp_t fp;
 
 	fp_compute(&fp, raw, segdata_raw(SEED, b, raw));
-	if (idx_get_fp(store_index(e->s), &fp, &cid, &slot) != 1)
+	if (idx_get_fp(tstore_index(e->s), &fp, &cid, &slot) != 1)
 		tap_bail("block %llu is not indexed", (unsigned long long)b);
 	return cid;
 }

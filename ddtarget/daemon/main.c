@@ -19,11 +19,13 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "health.h"
+#include "index.h"
 #include "log.h"
 #include "memtune.h"
 #include "now.h"
 #include "ns.h"
 #include "ops.h"
+#include "path.h"
 #include "server.h"
 #include "store.h"
 #include "store_ckpt.h"
@@ -368,18 +370,37 @@ static int start_maintenance(ddtd *d)
 	return rc;
 }
 
+/* The daemon owns the store: the root's lock first, then the index, which
+ * the store, the namespace and the users share (store.h says why). */
+static int open_store(ddtd *d)
+{
+	store_config sc;
+	char *ipath;
+	int rc;
+
+	store_cfg(d, &sc);
+	rc = store_lock_take(&d->lock, d->cfg.store);
+	if (rc < 0)
+		return rc;
+	ipath = path_join(d->cfg.store, STORE_INDEX_DIR);
+	if (!ipath)
+		return -ENOMEM;
+	rc = idx_open(&d->ix, ipath, 0);
+	free(ipath);
+	if (rc == 0)
+		rc = store_open(&d->st, &sc, d->ix);
+	return rc;
+}
+
 static int open_engine(ddtd *d)
 {
 	cln_config cc = { 0 };
 	scr_config scrub_cfg = { 0 };
-	store_config sc;
 	int rc;
 
-	store_cfg(d, &sc);
-	rc = store_open(&d->st, &sc);
+	rc = open_store(d);
 	if (rc < 0)
 		return rc;
-	d->ix = store_index(d->st);
 	rc = ns_open(&d->ns, d->ix);
 	if (rc < 0)
 		return rc;
@@ -415,6 +436,9 @@ static void close_engine(ddtd *d)
 	}
 	if (d->st && (rc = store_close(d->st)) < 0)
 		log_err("store close: %s", ddterr_last(rc));
+	if (d->ix)
+		idx_close(d->ix);
+	store_lock_release(d->lock);	/* last: the index is closed */
 	alert_table_free(d->alerts);
 }
 

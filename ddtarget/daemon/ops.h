@@ -22,9 +22,11 @@
 /* The daemon's one context. */
 typedef struct ddtd {
 	ddtd_config cfg;
+	store_lock *lock;	/* the store's root, held while it is open */
+	idx *ix;		/* the index: the store's, the namespace's,
+				   the users' */
 	store *st;
 	ns *ns;
-	idx *ix;
 	cln *cl;		/* the cleaner; commits go through it */
 	sched *sc;		/* maintenance on its schedule */
 	scr *scr;		/* the scrub job */

@@ -30,7 +30,9 @@ typedef struct idx_ctr {
 	ctr_entry *ents;	/* nseg entries, malloc'd by idx_get_ctr */
 } idx_ctr;
 
-/* Open or create the index at path. 0 or -EIO with a ddterr message. */
+/* Open or create the index at path with a block cache of cache_mb MiB
+ * (0: 64). 0, -EBUSY (another process has it), or -EIO with a ddterr
+ * message. */
 int idx_open(idx **out, const char *path, size_t cache_mb);
 void idx_close(idx *x);
 

@@ -583,11 +583,6 @@ int store_get_stats(store *s, store_stats *out)
 	return 0;
 }
 
-struct idx *store_index(store *s)
-{
-	return s->ix;
-}
-
 static int queued_locked(const store *s, uint64_t cid)
 {
 	for (int i = 0; i < s->nqueue; i++)

@@ -19,8 +19,11 @@
 					   restore's streams read them again
 					   and again */
 #define STORE_CKPT_KEEP_DEFAULT	7
+#define STORE_INDEX_DIR		"index"	/* the index: root/index */
 
 typedef struct store store;
+typedef struct store_lock store_lock;
+struct idx;
 
 typedef struct store_config {
 	const char *root;	/* index/ and journal/ live here */
@@ -43,18 +46,24 @@ typedef struct store_config {
 
 void store_config_default(store_config *c, const char *root);
 
-/* Open or create a store. Its geometry is fixed: another k, m or directory
- * count is refused, saying what it was made with. -EBUSY if another process
- * has it. The journals are replayed, so all that put acknowledged before a
- * crash is there again. 0 or -errno with a ddterr message, as all calls. */
-int store_open(store **out, const store_config *cfg);
+/* The owner of a store (one process, one handle at a time) takes its
+ * root's lock (-EBUSY if taken; the root is made if missing), opens the
+ * index (idx_open of root/STORE_INDEX_DIR, which also holds the namespace
+ * and the users), hands it to store_open (and ns_open), and closes them
+ * in the reverse order. The lock comes first: an offline restore swaps
+ * the index directory under it. */
+int store_lock_take(store_lock **out, const char *root);
+void store_lock_release(store_lock *lk);
+
+/* Open or create the store on index ix (not closed by store_close). Its
+ * geometry is fixed: another k, m or directory count is refused, saying
+ * what it was made with. The journals are replayed, so all that put
+ * acknowledged before a crash is there again. 0 or -errno with a ddterr
+ * message, as every call. */
+int store_open(store **out, const store_config *cfg, struct idx *ix);
 /* Make everything durable and free the store (also on error: the first
  * met is returned). */
 int store_close(store *s);
-
-/* The RocksDB index the store keeps its metadata in; the namespace and
- * the users live there too (index.h's key/value calls). */
-struct idx *store_index(store *s);
 
 /* What a lookup that finds a segment protects from a running clean: told
  * writers they need not send it (STORE_PIN_TOLD: kept until the clean after

@@ -243,7 +243,7 @@ static int tighten(const char *dir)
 
 void sto_dirs_tighten(store *s)
 {
-	const char *under[] = { "index", "data", STORE_CKPT_DIR };
+	const char *under[] = { STORE_INDEX_DIR, "data", STORE_CKPT_DIR };
 	char path[4096];
 
 	s->tightened = tighten(s->root) + tighten(s->jdir) +
@@ -303,7 +303,7 @@ static const char *root_problem(const store *s)
 
 	if (why)
 		return why;
-	snprintf(path, sizeof(path), "%s/index", s->root);
+	snprintf(path, sizeof(path), "%s/" STORE_INDEX_DIR, s->root);
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return "index directory missing";
 	if (stat(s->jdir, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -493,7 +493,7 @@ int store_footprint(store *s, store_footprint_info *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = path_fmt(index, sizeof(index), "%s/index", s->root);
+	rc = path_fmt(index, sizeof(index), "%s/" STORE_INDEX_DIR, s->root);
 	if (rc == 0)
 		rc = du_tree(index, 2, &seen, &out->index_bytes);
 	if (rc == 0)

@@ -60,7 +60,7 @@ struct store {
 	uint64_t reserve_cfg;
 	ec *e;
 	cio_layout L;
-	idx *ix;
+	idx *ix;		/* the owner's, for the store's metadata */
 	bloom *bl;
 	fpc *fc;
 	ccache *cc;
@@ -129,7 +129,6 @@ struct store {
 	pthread_mutex_t ckpt_mu;
 	char *ckpt_dir;
 	int ckpt_keep;
-	int lock_fd;		/* root/store.lock, flock()ed while open */
 };
 
 /* The journals one put staged records in, and how far each must be
@@ -251,8 +250,5 @@ int sto_copy_dir(const char *src, const char *dst);
  * store is -EINVAL. */
 int sto_ckpt_find(const char *ckdir, const char *name, const char *store_id,
 		  store_ckpt_info *out);
-
-/* store_open.c, for store_restore.c */
-int sto_lock_root(const char *root, int *out_fd);
 
 #endif

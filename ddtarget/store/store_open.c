@@ -22,6 +22,7 @@
 #include "store_int.h"
 
 #define GEOMETRY_VERSION 1
+#define STORE_LOCK_FILE "store.lock"
 
 void store_config_default(store_config *c, const char *root)
 {
@@ -35,20 +36,35 @@ void store_config_default(store_config *c, const char *root)
 	c->read_cache_containers = STORE_READ_CACHE_DEFAULT;
 }
 
-/* ---- small helpers ---- */
+/* ---- the root's lock ---- */
 
 /* One process at a time: RocksDB locks the index, but an offline restore
  * must also find the store busy when the index is gone (that is when it
  * runs), so the root has a lock of its own. flock(), not fcntl(): its
  * lock belongs to the open file, so a second handle in the same process
- * is refused too. The file is never removed. */
-int sto_lock_root(const char *root, int *out_fd)
+ * is refused too. The file is never removed.
+ *
+ * The owner takes it before it opens the index, not store_open: the
+ * restore replaces root/index under this lock, so an index opened before
+ * the lock is taken could be the one being moved aside, or an empty one
+ * RocksDB made in its place. */
+struct store_lock {
+	int fd;
+};
+
+int store_lock_take(store_lock **out, const char *root)
 {
-	char *path = path_join(root, "store.lock");
-	int fd, rc = 0;
+	char *path = path_join(root, STORE_LOCK_FILE);
+	int fd = -1, rc;
 
 	if (!path)
 		return -ENOMEM;
+	rc = fio_mkdir_p(root, FIO_DIR_MODE);
+	if (rc < 0) {
+		rc = ddterr_set(rc, "store %s: cannot create it: %s", root,
+				strerror(-rc));
+		goto out;
+	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FIO_FILE_MODE);
 	if (fd < 0)
 		rc = ddterr_set(-errno, "store %s: cannot open %s: %s", root,
@@ -60,14 +76,23 @@ int sto_lock_root(const char *root, int *out_fd)
 				   root, path) :
 			ddterr_set(-errno, "store %s: cannot lock %s: %s", root,
 				   path, strerror(errno));
+	if (rc == 0 && !(*out = malloc(sizeof(**out))))
+		rc = -ENOMEM;
+	if (rc == 0)
+		(*out)->fd = fd;
+out:
 	free(path);
-	if (rc < 0) {
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	*out_fd = fd;
-	return 0;
+	if (rc < 0 && fd >= 0)
+		close(fd);
+	return rc;
+}
+
+void store_lock_release(store_lock *lk)
+{
+	if (!lk)
+		return;
+	close(lk->fd);
+	free(lk);
 }
 
 /* ---- open and recovery ---- */
@@ -202,18 +227,6 @@ static int load_bloom(store *s, uint64_t capacity)
 	return rc;
 }
 
-static int open_index(store *s)
-{
-	char *ipath = path_join(s->root, "index");
-	int rc;
-
-	if (!ipath)
-		return -ENOMEM;
-	rc = idx_open(&s->ix, ipath, 64);
-	free(ipath);
-	return rc;
-}
-
 static int open_engines(store *s, const store_config *cfg)
 {
 	int k, m, ndirs, fresh, rc;
@@ -260,7 +273,6 @@ static void store_free(store *s)
 	bloom_free(s->bl);
 	bloom_free(s->told);
 	bloom_free(s->gc_told);
-	idx_close(s->ix);
 	ec_free(s->e);
 	for (int i = 0; i < s->ndirs; i++)
 		free(s->dirs[i]);
@@ -275,25 +287,25 @@ static void store_free(store *s)
 	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->loaded_cv);
 	pthread_cond_destroy(&s->ra_cv);
-	if (s->lock_fd >= 0)	/* last: the index is closed */
-		close(s->lock_fd);
 	free(s);
 }
 
-int store_open(store **out, const store_config *cfg)
+int store_open(store **out, const store_config *cfg, idx *ix)
 {
 	store *s;
 	int rc;
 
 	if (!cfg->root || !*cfg->root)
 		return ddterr_set(-EINVAL, "store: no root directory given");
+	if (!ix)
+		return ddterr_set(-EINVAL, "store %s: no index given",
+				  cfg->root);
 	if (cfg->container_size < 64 * 1024 || cfg->container_size > (1u << 30))
 		return ddterr_set(-EINVAL, "store: container size %u out of "
 				  "range 64 KiB..1 GiB", cfg->container_size);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->lock_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->seal_mu, NULL);
 	pthread_mutex_init(&s->ckpt_mu, NULL);
@@ -301,6 +313,7 @@ int store_open(store **out, const store_config *cfg)
 	pthread_cond_init(&s->done_cv, NULL);
 	pthread_cond_init(&s->loaded_cv, NULL);
 	pthread_cond_init(&s->ra_cv, NULL);
+	s->ix = ix;
 	s->container_size = cfg->container_size;
 	s->reserve_cfg = cfg->reserve_bytes;
 	s->root = strdup(cfg->root);
@@ -320,11 +333,7 @@ int store_open(store **out, const store_config *cfg)
 				s->jdir, strerror(-rc));
 		goto fail;
 	}
-	rc = sto_lock_root(s->root, &s->lock_fd);
-	if (rc == 0)
-		rc = open_index(s);
-	if (rc == 0)
-		rc = open_engines(s, cfg);
+	rc = open_engines(s, cfg);
 	if (rc == 0)
 		sto_dirs_tighten(s);
 	if (rc == 0)

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bytes.h"
 #include "ddterr.h"
@@ -167,7 +166,7 @@ static int load_index(recon *c, const char *path)
 	uint8_t geo[4], buf[8 * STATS_WORDS];
 	int rc;
 
-	rc = idx_open(&c->x, path, 64);
+	rc = idx_open(&c->x, path, 0);
 	if (rc == 0)
 		rc = idx_get_value(c->x, "geometry", geo, sizeof(geo));
 	if (rc == 0 && (geo[1] != c->k || geo[2] != c->m ||
@@ -468,7 +467,7 @@ static int move_aside(const char *root, char *replaced, size_t cap)
 	struct stat st;
 	int rc;
 
-	rc = path_fmt(ipath, sizeof(ipath), "%s/index", root);
+	rc = path_fmt(ipath, sizeof(ipath), "%s/" STORE_INDEX_DIR, root);
 	if (rc < 0)
 		return rc;
 	if (lstat(ipath, &st) != 0)
@@ -506,7 +505,7 @@ static int swap_in(const char *root, const char *restoring,
 	rc = move_aside(root, r->replaced, sizeof(r->replaced));
 	if (rc < 0)
 		return rc;
-	rc = path_fmt(ipath, sizeof(ipath), "%s/index", root);
+	rc = path_fmt(ipath, sizeof(ipath), "%s/" STORE_INDEX_DIR, root);
 	if (rc < 0)
 		return rc;
 	rc = fio_rename(restoring, ipath);
@@ -564,8 +563,9 @@ int store_restore_checkpoint(const store_config *cfg, const char *ckdir,
 			     const char *name, store_restore_report *r)
 {
 	char *dflt = NULL;
+	store_lock *lk;
 	struct stat st;
-	int fd, rc;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!cfg->root || !*cfg->root)
@@ -580,10 +580,10 @@ int store_restore_checkpoint(const store_config *cfg, const char *ckdir,
 			return -ENOMEM;
 		ckdir = dflt;
 	}
-	rc = sto_lock_root(cfg->root, &fd);
+	rc = store_lock_take(&lk, cfg->root);
 	if (rc == 0) {
 		rc = restore_locked(cfg, ckdir, name, r);
-		close(fd);
+		store_lock_release(lk);
 	}
 	free(dflt);
 	return rc;

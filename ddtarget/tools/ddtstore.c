@@ -9,6 +9,8 @@
 #include "ddtstore.h"
 #include "fio.h"
 #include "fmt.h"
+#include "index.h"
+#include "path.h"
 #include "store.h"
 #include "store_dirs.h"
 
@@ -126,7 +128,35 @@ static void print_help(FILE *f)
 
 /* ---- the store, opened as the options say ---- */
 
-int ddts_open_store(const opts *o, int create, store **out)
+static void release(ddts_store *h)
+{
+	if (h->ix)
+		idx_close(h->ix);
+	store_lock_release(h->lock);
+	memset(h, 0, sizeof(*h));
+}
+
+/* As its owner (store.h): the root's lock, the index, the store on it. */
+static int open_owned(const store_config *cfg, ddts_store *h)
+{
+	char *ipath = NULL;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	rc = store_lock_take(&h->lock, cfg->root);
+	if (rc == 0 && !(ipath = path_join(cfg->root, STORE_INDEX_DIR)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = idx_open(&h->ix, ipath, 0);
+	if (rc == 0)
+		rc = store_open(&h->s, cfg, h->ix);
+	free(ipath);
+	if (rc < 0)
+		release(h);
+	return rc;
+}
+
+int ddts_open_store(const opts *o, int create, ddts_store *out)
 {
 	store_config cfg;
 	struct stat st;
@@ -153,7 +183,7 @@ int ddts_open_store(const opts *o, int create, store **out)
 	if (o->m >= 0)
 		cfg.m = o->m;
 	ddterr_clear();
-	rc = store_open(out, &cfg);
+	rc = open_owned(&cfg, out);
 	if (rc == 0)
 		return 0;
 	switch (rc) {
@@ -176,12 +206,13 @@ int ddts_open_store(const opts *o, int create, store **out)
 	return ddts_fail(rc, todo, "open store %s", o->root);
 }
 
-int ddts_close_store(store *s, const char *root)
+int ddts_close_store(ddts_store *h, const char *root)
 {
 	int rc;
 
 	ddterr_clear();
-	rc = store_close(s);
+	rc = store_close(h->s);
+	release(h);
 	if (rc < 0)
 		return ddts_fail(rc, "check the store's disks; the last "
 				 "batch may not be durable", "close store %s",
@@ -228,26 +259,28 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 {
 	char b[6][FMT_LEN], *dirs;
 	store_stats st;
+	ddts_store h;
 	store *s;
 	int k, m, nd, rc, ret;
 
 	(void)argv;
 	if (argc != 0)
 		return ddts_usage_error("stats: takes no arguments");
-	ret = ddts_open_store(o, 0, &s);
+	ret = ddts_open_store(o, 0, &h);
 	if (ret)
 		return ret;
+	s = h.s;
 	ddterr_clear();
 	rc = store_get_stats(s, &st);
 	if (rc < 0) {
 		ret = ddts_fail(rc, "check the store's index", "stats %s",
 				o->root);
-		ddts_close_store(s, o->root);
+		ddts_close_store(&h, o->root);
 		return ret;
 	}
 	store_geometry(s, &k, &m, &nd);
 	dirs = dir_lines(s);
-	ret = ddts_close_store(s, o->root);
+	ret = ddts_close_store(&h, o->root);
 	if (ret) {
 		free(dirs);
 		return ret;

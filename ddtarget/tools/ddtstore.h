@@ -52,11 +52,19 @@ int ddts_usage_error(const char *fmt, ...)
 int ddts_recipe_next(FILE *f, const char *rpath, unsigned *lineno,
 		     fp_t *out_fp, uint32_t *out_len);
 
+/* The store as the tool owns it (store.h): its root's lock, its index,
+ * and the store on them. */
+typedef struct ddts_store {
+	store_lock *lock;
+	struct idx *ix;
+	store *s;
+} ddts_store;
+
 /* Open the store o names (create: make its directory if missing), with
  * o's k and m. 0, or EXIT_RUNTIME after the error line. */
-int ddts_open_store(const opts *o, int create, store **out);
+int ddts_open_store(const opts *o, int create, ddts_store *out);
 /* Close it; 0, or EXIT_RUNTIME after the error line. */
-int ddts_close_store(store *s, const char *root);
+int ddts_close_store(ddts_store *h, const char *root);
 
 /* ---- ddtstore_files.c and ddtstore_maint.c: ddtstore NAME runs
  * cmd_NAME ---- */

@@ -361,6 +361,7 @@ typedef struct pending_recipe {
 } pending_recipe;
 
 typedef struct ingest {
+	ddts_store held;
 	store *s;
 	const opts *o;
 	cdc chunker;
@@ -654,9 +655,10 @@ int cmd_ingest(const opts *o, int argc, char **argv)
 		ret = ddts_fail(rc, "report this bug", "set up the chunker");
 		goto out_free;
 	}
-	ret = ddts_open_store(o, 1, &g->s);
+	ret = ddts_open_store(o, 1, &g->held);
 	if (ret)
 		goto out_free;
+	g->s = g->held.s;
 	snprintf(g->rdir, sizeof(g->rdir), "%s/" RECIPE_DIR, o->root);
 	if (mkdir(g->rdir, FIO_DIR_MODE) < 0 && errno != EEXIST) {
 		ret = ddts_fail_errno(errno, "check the store directory",
@@ -671,7 +673,7 @@ int cmd_ingest(const opts *o, int argc, char **argv)
 		ret = ingest_flush(g);
 	dt = now_mono_sec() - t0;
 out_close:
-	rc = ddts_close_store(g->s, o->root);
+	rc = ddts_close_store(&g->held, o->root);
 	if (ret == 0)
 		ret = rc;
 	if (ret == 0) {
@@ -709,6 +711,7 @@ out_free:
 enum verdict { V_OK, V_DIFFERS, V_MISSING, V_UNREADABLE };
 
 typedef struct checker {
+	ddts_store held;
 	store *s;
 	const opts *o;
 	uint8_t *sbuf, *fbuf;	/* CDC_MAX_LIMIT each */
@@ -833,11 +836,12 @@ int cmd_check(const opts *o, int argc, char **argv)
 		ret = ddts_fail_errno(ENOMEM, "free some memory", "check");
 		goto out;
 	}
-	ret = ddts_open_store(o, 0, &c.s);
+	ret = ddts_open_store(o, 0, &c.held);
 	if (ret)
 		goto out;
+	c.s = c.held.s;
 	ret = walk_args(o, "check", argc, argv, check_file, &c);
-	rc = ddts_close_store(c.s, o->root);
+	rc = ddts_close_store(&c.held, o->root);
 	if (ret == 0)
 		ret = rc;
 	if (ret)
@@ -869,7 +873,7 @@ int cmd_cat(const opts *o, int argc, char **argv)
 	unsigned lineno = 1;
 	uint8_t *buf = NULL;
 	FILE *rf = NULL;
-	store *s = NULL;
+	ddts_store h;
 	uint64_t at = 0;
 	uint32_t len;
 	size_t n;
@@ -895,7 +899,7 @@ int cmd_cat(const opts *o, int argc, char **argv)
 		ret = ddts_fail_errno(ENOMEM, "free some memory", "cat");
 		goto out;
 	}
-	ret = ddts_open_store(o, 0, &s);
+	ret = ddts_open_store(o, 0, &h);
 	if (ret)
 		goto out;
 	for (;;) {
@@ -909,7 +913,7 @@ int cmd_cat(const opts *o, int argc, char **argv)
 		if (rc == 0)
 			break;
 		ddterr_clear();
-		rc = store_read(s, &f, buf, CDC_MAX_LIMIT, &n);
+		rc = store_read(h.s, &f, buf, CDC_MAX_LIMIT, &n);
 		if (rc == 0 && n != len)
 			rc = ddterr_set(-EBADMSG, "segment is %zu bytes, the "
 					"recipe says %u", n, len);
@@ -928,7 +932,7 @@ int cmd_cat(const opts *o, int argc, char **argv)
 		}
 		at += n;
 	}
-	rc = ddts_close_store(s, o->root);
+	rc = ddts_close_store(&h, o->root);
 	if (ret == 0)
 		ret = rc;
 out:

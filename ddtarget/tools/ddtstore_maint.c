@@ -216,15 +216,17 @@ int cmd_scrub(const opts *o, int argc, char **argv)
 	struct sigaction sa = { .sa_handler = scrub_on_signal }, old_int,
 			 old_term;
 	store_scrub_report r;
+	ddts_store h;
 	store *s;
 	int rc, ret;
 
 	(void)argv;
 	if (argc != 0)
 		return ddts_usage_error("scrub: takes no arguments");
-	ret = ddts_open_store(o, 0, &s);
+	ret = ddts_open_store(o, 0, &h);
 	if (ret)
 		return ret;
+	s = h.s;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
@@ -244,7 +246,7 @@ int cmd_scrub(const opts *o, int argc, char **argv)
 	else if (!store_scrub_clean(&r))
 		ret = scrub_failed(o, &r);
 	store_scrub_report_free(&r);
-	rc = ddts_close_store(s, o->root);
+	rc = ddts_close_store(&h, o->root);
 	return ret ? ret : rc;
 }
 
@@ -272,24 +274,24 @@ int cmd_checkpoint(const opts *o, int argc, char **argv)
 {
 	char name[STORE_CKPT_NAME_MAX], dir[PATH_MAX];
 	opts so = *o;
-	store *s;
+	ddts_store h;
 	int rc, ret;
 
 	so.root = ckpt_store(o, &argc, &argv);
 	if (argc != 0)
 		return ddts_usage_error("checkpoint: takes only the store");
 	ckpt_dir_of(o, so.root, dir, sizeof(dir));
-	ret = ddts_open_store(&so, 0, &s);
+	ret = ddts_open_store(&so, 0, &h);
 	if (ret)
 		return ret;
 	ddterr_clear();
-	rc = store_checkpoint(s, dir, o->keep, name, sizeof(name));
+	rc = store_checkpoint(h.s, dir, o->keep, name, sizeof(name));
 	if (rc < 0)
 		ret = ddts_fail(rc, "check the checkpoint directory's disk and "
 				"permissions", "checkpoint %s", so.root);
 	else
 		printf("checkpoint %s taken in %s\n", name, dir);
-	rc = ddts_close_store(s, so.root);
+	rc = ddts_close_store(&h, so.root);
 	return ret ? ret : rc;
 }
 
