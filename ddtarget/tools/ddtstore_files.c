@@ -16,7 +16,7 @@
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
-#include "ddtstore.h"
+#include "ddtstore_files.h"
 #include "fdio.h"
 #include "fio.h"
 #include "fmt.h"

@@ -1,7 +1,7 @@
 /* ddtstore_maint.c - the upkeep of a local segment store, offline: scrub
  * it (and name the ingested files that lost containers held a part of),
  * take and list checkpoints of its metadata, and bring it back from one.
- * ddtstore.c parses the options and opens the store. */
+ * ddtstore.c parses the options; ddtstore_common.c opens the store. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 #include "ddterr.h"
-#include "ddtstore.h"
+#include "ddtstore_files.h"
+#include "ddtstore_maint.h"
 #include "fmt.h"
 #include "fp.h"
+#include "fpset.h"
 #include "now.h"
 #include "path.h"
-#include "fpset.h"
 #include "store.h"
 #include "store_ckpt.h"
 #include "store_scrub.h"

@@ -1,25 +1,18 @@
-/* ddtstore.h - what ddtstore.c (options, main, stats), ddtstore_files.c
- * (ingest, check, cat) and ddtstore_maint.c (scrub, the checkpoints) share:
- * the parsed options, the error lines, opening the store, reading a recipe,
- * and the commands main() names. Not for other files. */
-#ifndef DDTSTORE_H
-#define DDTSTORE_H
+/* ddtstore_common.h - what every ddtstore command shares: the parsed
+ * options, the error lines, and the store opened as the options say
+ * (ddtstore_common.c). ddtstore.c parses the options and runs a command of
+ * ddtstore_files.c or ddtstore_maint.c, each of which calls down to here. */
+#ifndef DDTSTORE_COMMON_H
+#define DDTSTORE_COMMON_H
 
 #include <stdint.h>
-#include <stdio.h>
 
-#include "fp.h"
 #include "store.h"
 
 #define PROG "ddtstore"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
-
-/* A recipe is STORE/RECIPE_DIR/<sha256 of the path>RECIPE_EXT (see
- * ddtstore.c). */
-#define RECIPE_DIR   "recipes"
-#define RECIPE_EXT   ".recipe"
 
 typedef struct opts {
 	const char *root;
@@ -31,8 +24,6 @@ typedef struct opts {
 	const char *ckpt_dir;	/* --dir; NULL: root/checkpoints */
 	int keep;		/* --keep; 0: the default */
 } opts;
-
-/* ---- ddtstore.c ---- */
 
 /* "ddtstore: <what>: <why> (<todo>)", <what> from fmt, <why> the ddterr
  * message behind rc. Returns EXIT_RUNTIME, so that callers can
@@ -47,11 +38,6 @@ int ddts_fail_errno(int err, const char *todo, const char *fmt, ...)
 int ddts_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
-/* The next "<hex> <len>" line of the recipe f at rpath; *lineno counts the
- * lines read. Returns 1, 0 at the end, or -EBADMSG (-EIO) with a message. */
-int ddts_recipe_next(FILE *f, const char *rpath, unsigned *lineno,
-		     fp_t *out_fp, uint32_t *out_len);
-
 /* The store as the tool owns it (store.h): its root's lock, its index,
  * and the store on them. */
 typedef struct ddts_store {
@@ -65,17 +51,5 @@ typedef struct ddts_store {
 int ddts_open_store(const opts *o, int create, ddts_store *out);
 /* Close it; 0, or EXIT_RUNTIME after the error line. */
 int ddts_close_store(ddts_store *h, const char *root);
-
-/* ---- ddtstore_files.c and ddtstore_maint.c: ddtstore NAME runs
- * cmd_NAME ---- */
-
-int cmd_ingest(const opts *o, int argc, char **argv);
-int cmd_check(const opts *o, int argc, char **argv);
-int cmd_cat(const opts *o, int argc, char **argv);
-
-int cmd_scrub(const opts *o, int argc, char **argv);
-int cmd_checkpoint(const opts *o, int argc, char **argv);
-int cmd_checkpoints(const opts *o, int argc, char **argv);
-int cmd_restore_checkpoint(const opts *o, int argc, char **argv);
 
 #endif
