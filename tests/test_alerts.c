@@ -178,7 +178,7 @@ static void test_dirs(void)
 
 static void test_verdicts(void)
 {
-	scr_report *r = calloc(1, sizeof(*r));
+	scrub_report *r = calloc(1, sizeof(*r));
 	alert_table *t = table(NULL);
 	alert *v;
 	size_t n;

@@ -8,7 +8,7 @@
 #include "store.h"
 #include "store_ckpt.h"
 #include "ddterr.h"
-#include "index.h"
+#include "idx.h"
 #include "segdata.h"
 #include "tap.h"
 #include "testutil.h"

@@ -56,7 +56,7 @@ static void frag_path(const char *root, uint64_t cid, int index, char *out,
 {
 	char *dirs[STORE_MAX_DIRS], p[1024];
 	int n = geo_k + geo_m;
-	cio_layout L;
+	ctrio_layout L;
 	ec *e;
 
 	for (int i = 0; i < n; i++) {
@@ -66,8 +66,8 @@ static void frag_path(const char *root, uint64_t cid, int index, char *out,
 	}
 	if (ec_new(&e, geo_k, geo_m) != 0)
 		tap_bail("ec_new");
-	L = (cio_layout){ .e = e, .ndirs = n, .dirs = dirs };
-	cio_frag_path(&L, cid, index, out, cap);
+	L = (ctrio_layout){ .e = e, .ndirs = n, .dirs = dirs };
+	ctrio_frag_path(&L, cid, index, out, cap);
 	for (int i = 0; i < n; i++)
 		free(dirs[i]);
 	ec_free(e);

@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "ddterr.h"
-#include "index.h"
+#include "idx.h"
 #include "store.h"
 
 #define TSTORE_MAX 8

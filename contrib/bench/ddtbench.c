@@ -12,7 +12,7 @@
 #include "ddterr.h"
 #include "ec.h"
 #include "fp.h"
-#include "index.h"
+#include "idx.h"
 #include "now.h"
 #include "path.h"
 #include "segmenter.h"

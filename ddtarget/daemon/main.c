@@ -19,7 +19,7 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "health.h"
-#include "index.h"
+#include "idx.h"
 #include "log.h"
 #include "memtune.h"
 #include "now.h"
@@ -226,10 +226,10 @@ static void store_cfg(const ddtd *d, store_config *sc)
 
 static void clean_done(void *arg, int rc, const char *msg)
 {
-	cln_report r;
+	clean_report r;
 	ddtd *d = arg;
 
-	cln_status(d->cl, &r);
+	clean_status(d->cl, &r);
 	if (rc < 0)
 		log_err("cleaning failed: %s", msg);
 	else
@@ -244,7 +244,7 @@ static void clean_done(void *arg, int rc, const char *msg)
 		log_err("keeping the cleaning verdict: %s", ddterr_last(rc));
 }
 
-static void scrub_done(void *arg, const scr_report *r)
+static void scrub_done(void *arg, const scrub_report *r)
 {
 	ddtd *d = arg;
 	int rc;
@@ -280,7 +280,7 @@ static void report_journals(ddtd *d)
 			ev[i].kind == STORE_JNL_HEALED ? LOG_WARN_ : LOG_INFO_,
 			"%s", ev[i].text);
 	if (health_journal_replayed(d->alerts, ev, n)) {
-		rc = scr_start(d->scr, SCR_REPAIR | SCR_KEEP_DIRS);
+		rc = scrub_start(d->scr, SCRUB_REPAIR | SCRUB_KEEP_DIRS);
 		if (rc == 0)
 			log_info("scrub started: journal records were lost");
 		else
@@ -296,7 +296,7 @@ static void report_journals(ddtd *d)
 static void run_clean(void *arg)
 {
 	ddtd *d = arg;
-	int rc = cln_start(d->cl);
+	int rc = clean_start(d->cl);
 
 	if (rc == 0)
 		log_info("cleaning started (clean_schedule)");
@@ -335,7 +335,7 @@ static void run_expire(void *arg)
 static void run_scrub(void *arg)
 {
 	ddtd *d = arg;
-	int rc = scr_start(d->scr, SCR_REPAIR | SCR_KEEP_DIRS);
+	int rc = scrub_start(d->scr, SCRUB_REPAIR | SCRUB_KEEP_DIRS);
 
 	if (rc == 0)
 		log_info("scrub started (scrub_schedule)");
@@ -394,8 +394,8 @@ static int open_store(ddtd *d)
 
 static int open_engine(ddtd *d)
 {
-	cln_config cc = { 0 };
-	scr_config scrub_cfg = { 0 };
+	clean_config cc = { 0 };
+	scrub_config scrub_cfg = { 0 };
 	int rc;
 
 	rc = open_store(d);
@@ -411,13 +411,13 @@ static int open_engine(ddtd *d)
 	cc.threshold_pct = d->cfg.clean_threshold;
 	cc.done = clean_done;
 	cc.done_arg = d;
-	rc = cln_new(&d->cl, d->st, d->ns, &cc);
+	rc = clean_new(&d->cl, d->st, d->ns, &cc);
 	if (rc < 0)
 		return rc;
 	scrub_cfg.max_bytes_per_sec = (uint64_t)d->cfg.scrub_rate * 1000000;
 	scrub_cfg.done = scrub_done;
 	scrub_cfg.done_arg = d;
-	return scr_new(&d->scr, d->st, d->ns, &scrub_cfg);
+	return scrub_new(&d->scr, d->st, d->ns, &scrub_cfg);
 }
 
 static void close_engine(ddtd *d)
@@ -425,8 +425,8 @@ static void close_engine(ddtd *d)
 	int rc;
 
 	sched_free(d->sc);	/* first: its tasks use the rest */
-	scr_free(d->scr);
-	cln_free(d->cl);
+	scrub_free(d->scr);
+	clean_free(d->cl);
 	health_stop(d->health);	/* after the scrub, whose end checks */
 	d->health = NULL;
 	if (d->ns) {

@@ -27,9 +27,9 @@ typedef struct ddtd {
 				   the users' */
 	store *st;
 	ns *ns;
-	cln *cl;		/* the cleaner; commits go through it */
+	clean *cl;		/* the cleaner; commits go through it */
 	sched *sc;		/* maintenance on its schedule */
-	scr *scr;		/* the scrub job */
+	scrub *scr;		/* the scrub job */
 	alert_table *alerts;	/* current problems */
 	health *health;		/* the directory and space check */
 	int64_t started;	/* ns since the epoch */

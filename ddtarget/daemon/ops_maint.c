@@ -255,19 +255,19 @@ int ops_clean_start(ddtd *d, ops_session *ss, rbuf *r)
 	if ((rc = ops_parsed(r, DDT_OP_CLEAN_START)) < 0 ||
 	    (rc = ops_need_admin(ss, "start cleaning")) < 0)
 		return rc;
-	return cln_start(d->cl);
+	return clean_start(d->cl);
 }
 
 int ops_clean_status(ddtd *d, rbuf *r, wbuf *w)
 {
-	cln_report c;
+	clean_report c;
 	uint32_t n = 0;
 	size_t at;
 	int rc;
 
 	if ((rc = ops_parsed(r, DDT_OP_CLEAN_STATUS)) < 0)
 		return rc;
-	cln_status(d->cl, &c);
+	clean_status(d->cl, &c);
 	wb_u8(w, (uint8_t)c.running);
 	wb_str(w, c.phase);
 	wb_str(w, c.msg);
@@ -308,10 +308,10 @@ int ops_scrub_start(ddtd *d, ops_session *ss, rbuf *r)
 	if (repair > 1)
 		return ddterr_set(-EINVAL, "SCRUB_START: repair is 0 or 1, "
 				  "not %u", repair);
-	return scr_start(d->scr, repair ? SCR_REPAIR : 0);
+	return scrub_start(d->scr, repair ? SCRUB_REPAIR : 0);
 }
 
-static void scrub_figures(wbuf *w, const scr_report *c, uint32_t *n)
+static void scrub_figures(wbuf *w, const scrub_report *c, uint32_t *n)
 {
 	const store_scrub_report *s = &c->st;
 
@@ -352,7 +352,7 @@ static void scrub_figures(wbuf *w, const scr_report *c, uint32_t *n)
 
 int ops_scrub_status(ddtd *d, rbuf *r, wbuf *w)
 {
-	scr_report *c;
+	scrub_report *c;
 	uint32_t n = 0;
 	size_t at;
 	int rc;
@@ -362,7 +362,7 @@ int ops_scrub_status(ddtd *d, rbuf *r, wbuf *w)
 	c = malloc(sizeof(*c));		/* too large for a worker's stack */
 	if (!c)
 		return -ENOMEM;
-	scr_status(d->scr, c);
+	scrub_status(d->scr, c);
 	wb_u8(w, (uint8_t)c->running);
 	wb_str(w, c->phase);
 	wb_str(w, c->msg);

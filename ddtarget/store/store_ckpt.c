@@ -46,7 +46,7 @@
 
 /* ---- small helpers ---- */
 
-void sto_utc_stamp(int64_t ns, char *buf, size_t cap)
+void store_utc_stamp(int64_t ns, char *buf, size_t cap)
 {
 	time_t t = (time_t)(ns / 1000000000);
 	struct tm tm;
@@ -66,7 +66,7 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 	return 0;
 }
 
-int sto_rm_tree(const char *path)
+int store_rm_tree(const char *path)
 {
 	struct stat st;
 	int rc;
@@ -142,7 +142,7 @@ static int copy_file(const char *src, const char *dst, uint8_t *buf)
 
 /* Copy the flat directory src (a RocksDB directory has no subdirectories)
  * to dst, which must not exist, every file and dst itself fsynced. */
-int sto_copy_dir(const char *src, const char *dst)
+int store_copy_dir(const char *src, const char *dst)
 {
 	char sp[PATH_MAX], dp[PATH_MAX];
 	struct dirent *de;
@@ -433,8 +433,8 @@ static int same_store(const store_ckpt_info *ci, const char *want)
 	       strcmp(ci->store_id, want) == 0;
 }
 
-int sto_ckpt_find(const char *ckdir, const char *name, const char *store_id,
-		  store_ckpt_info *out)
+int store_ckpt_find(const char *ckdir, const char *name, const char *store_id,
+		    store_ckpt_info *out)
 {
 	ckpt_list l;
 	size_t i;
@@ -490,7 +490,7 @@ static void sweep_tmp(const char *ckdir)
 			continue;	/* its process is alive */
 		if (path_fmt(path, sizeof(path), "%s/%s", ckdir,
 			      de->d_name) == 0)
-			(void)sto_rm_tree(path);
+			(void)store_rm_tree(path);
 	}
 	closedir(d);
 }
@@ -567,7 +567,7 @@ static int publish(const char *ckdir, const char *tmp, int64_t created,
 	struct stat st;
 	int rc;
 
-	sto_utc_stamp(created, stamp, sizeof(stamp));
+	store_utc_stamp(created, stamp, sizeof(stamp));
 	for (int i = last_suffix(ckdir, stamp) + 1; i < CKPT_SUFFIX_MAX; i++) {
 		if (i == 1)
 			snprintf(name, cap, CKPT_PREFIX "%s", stamp);
@@ -621,7 +621,7 @@ static int prune(const char *ckdir, int keep, const char *store_id)
 		if (rc == 0)
 			rc = fio_fsync_dir(ckdir);
 		if (rc == 0)
-			rc = sto_rm_tree(tmp);
+			rc = store_rm_tree(tmp);
 		if (rc < 0)
 			rc = ddterr_set(rc, "cannot remove old checkpoint %s: "
 					"%s", path, strerror(-rc));
@@ -678,7 +678,7 @@ static int take(store *s, const char *ckdir, int keep, char *name,
 		rc = publish(ckdir, tmp, mt.created, name, cap);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
-		(void)sto_rm_tree(tmp);
+		(void)store_rm_tree(tmp);
 		return ddterr_set(rc, "checkpoint of store %s: %s", s->root,
 				  msg);
 	}

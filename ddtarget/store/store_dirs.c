@@ -181,7 +181,7 @@ static int check_mark(store *s, const char *dir, int slot)
 	return 0;
 }
 
-int sto_dirs_mark(store *s)
+int store_dirs_mark(store *s)
 {
 	int rc;
 
@@ -196,8 +196,8 @@ int sto_dirs_mark(store *s)
 /* ---- a scrub bringing a directory back ---- */
 
 /* Data directory i again, durably, after it went missing: empty, and
- * without its marker until sto_dir_adopt(). */
-int sto_dir_restore(store *s, int i)
+ * without its marker until store_dir_adopt(). */
+int store_dir_restore(store *s, int i)
 {
 	const char *dir = s->dirs[i];
 	char *parent;
@@ -215,7 +215,7 @@ int sto_dir_restore(store *s, int i)
 	return 0;
 }
 
-int sto_dir_adopt(store *s, int i)
+int store_dir_adopt(store *s, int i)
 {
 	int rc = marker_write(s, s->dirs[i], i);
 
@@ -241,7 +241,7 @@ static int tighten(const char *dir)
 	return chmod(dir, st.st_mode & 07700) == 0;
 }
 
-void sto_dirs_tighten(store *s)
+void store_dirs_tighten(store *s)
 {
 	const char *under[] = { STORE_INDEX_DIR, "data", STORE_CKPT_DIR };
 	char path[4096];
@@ -263,7 +263,7 @@ int store_dirs_tightened(const store *s)
 
 /* ---- status ---- */
 
-/* Two problems a scrub can mend (sto_dir_check); compared by address. */
+/* Two problems a scrub can mend (store_dir_check); compared by address. */
 static const char P_MISSING[] = "missing";
 static const char P_UNMARKED[] = "no identity marker";
 
@@ -336,7 +336,7 @@ static void fill_capacity(store_dir_info *d)
 	d->fsid = (uint64_t)st.st_dev;
 }
 
-int sto_dir_check(store *s, int i)
+int store_dir_check(store *s, int i)
 {
 	const char *why = dir_problem(s, s->dirs[i], i);
 
@@ -513,7 +513,7 @@ int store_footprint(store *s, store_footprint_info *out)
 	return rc;
 }
 
-int sto_marker_id_hex(const char *dir, char hex[33])
+int store_marker_id_hex(const char *dir, char hex[33])
 {
 	uint8_t id[ID_LEN];
 	int slot, rc = marker_read(dir, id, &slot);

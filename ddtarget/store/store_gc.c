@@ -29,20 +29,20 @@ int store_gc_begin(store *s, uint64_t *out_boundary)
 	fpset *p;
 	int rc;
 
-	rc = fps_new(&p);
+	rc = fpset_new(&p);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&s->lock);
 	b = bloom_capacity(s->bl);
 	pthread_mutex_unlock(&s->lock);
 	if ((rc = bloom_new(&told, b)) < 0) {
-		fps_free(p);
+		fpset_free(p);
 		return rc;
 	}
 	pthread_mutex_lock(&s->lock);
 	if (s->pins) {
 		pthread_mutex_unlock(&s->lock);
-		fps_free(p);
+		fpset_free(p);
 		bloom_free(told);
 		return ddterr_set(-EBUSY, "cleaning is running already");
 	}
@@ -70,7 +70,7 @@ void store_gc_end(store *s)
 	told = s->gc_told;
 	s->gc_told = NULL;
 	pthread_mutex_unlock(&s->lock);
-	fps_free(p);
+	fpset_free(p);
 	bloom_free(told);
 }
 
@@ -78,7 +78,7 @@ void store_gc_end(store *s)
  * clean before this one began. */
 static int pinned_locked(const store *s, const fp_t *fp)
 {
-	return s->pin_failed || (s->pins && fps_has(s->pins, fp)) ||
+	return s->pin_failed || (s->pins && fpset_has(s->pins, fp)) ||
 	       (s->gc_told && bloom_maybe(s->gc_told, fp));
 }
 
@@ -122,7 +122,7 @@ static int tombstone_stale(store *s, uint64_t cid, uint32_t *out_n)
 	}
 	if (rc == 0 && n) {
 		rc = idx_put_ctr(s->ix, &c);
-		fpc_remove(s->fc, cid);
+		fpcache_remove(s->fc, cid);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc == -ENOENT)
@@ -243,15 +243,15 @@ static int forward_some(store *s, const ctr_view *v, const uint8_t *alive,
 
 		if (!alive[i])
 			continue;
-		rc = sto_lookup_locked(s, &e->fp, &c, &sl);
+		rc = store_lookup_locked(s, &e->fp, &c, &sl);
 		if (rc < 0)
 			break;
 		rc = 0;
 		if (c != v->cid)
 			continue;	/* copied forward already */
-		if (!checked++ && (rc = sto_check_space(s, 1)) < 0)
+		if (!checked++ && (rc = store_check_space(s, 1)) < 0)
 			break;
-		rc = sto_append_locked(s, &g, ps);
+		rc = store_append_locked(s, &g, ps);
 		if (rc == 0)
 			*bytes += e->stored_len;
 	}
@@ -268,7 +268,7 @@ int store_gc_forward(store *s, uint64_t cid, store_live_fn live, void *larg,
 	int rc, rc2, rebuilt = 0;
 
 	*out_bytes = 0;
-	rc = sto_load_container(s, cid, &buf, &v, &rebuilt);
+	rc = store_load_container(s, cid, &buf, &v, &rebuilt);
 	if (rc < 0)
 		return rc;
 	alive = malloc(v.nseg ? v.nseg : 1);
@@ -282,7 +282,7 @@ int store_gc_forward(store *s, uint64_t cid, store_live_fn live, void *larg,
 				  i + FORWARD_BATCH < v.nseg ?
 				  i + FORWARD_BATCH : v.nseg, &ps, out_bytes);
 	/* Whatever was appended is findable: make it durable in any case. */
-	rc2 = sto_sync_all(&ps);
+	rc2 = store_sync_all(&ps);
 	if (rc == 0)
 		rc = rc2;
 out:
@@ -398,15 +398,15 @@ static int drop_batch(store *s, doomed *d, size_t n, store_gc_drop_report *r)
 		next.segments -= d[i].nseg;
 		next.containers--;
 	}
-	sto_sums_encode(&next, statbuf);
+	store_sums_encode(&next, statbuf);
 	rc = ncids ? idx_drop(s->ix, cids, ncids, fps, at, 1, names, vals,
 			      lens) : 0;
 	if (rc == 0 && ncids) {
 		next.logical = s->sealed.logical;
 		s->sealed = next;
 		for (size_t i = 0; i < ncids; i++) {
-			fpc_remove(s->fc, cids[i]);
-			ccache_drop(s->cc, cids[i]);
+			fpcache_remove(s->fc, cids[i]);
+			ctrcache_drop(s->cc, cids[i]);
 		}
 		s->drops += ncids;
 		r->dropped += (uint32_t)ncids;
@@ -429,7 +429,7 @@ static void unlink_fragments(store *s, const doomed *d)
 	char path[PATH_MAX];
 
 	for (uint32_t i = 0; i < d->k + d->m; i++) {
-		cio_frag_path(&s->L, d->cid, (int)i, path, sizeof(path));
+		ctrio_frag_path(&s->L, d->cid, (int)i, path, sizeof(path));
 		(void)unlink(path);
 	}
 }

@@ -9,14 +9,14 @@
 
 #include "bloom.h"
 #include "bytes.h"
-#include "container.h"
+#include "ctr.h"
 #include "ctrcache.h"
 #include "ctrio.h"
 #include "ec.h"
 #include "fpcache.h"
 #include "fpset.h"
-#include "index.h"
-#include "journal.h"
+#include "idx.h"
+#include "jnl.h"
 #include "store.h"
 #include "store_ckpt.h"
 
@@ -59,11 +59,11 @@ struct store {
 	uint32_t container_size;
 	uint64_t reserve_cfg;
 	ec *e;
-	cio_layout L;
+	ctrio_layout L;
 	idx *ix;		/* the owner's, for the store's metadata */
 	bloom *bl;
-	fpc *fc;
-	ccache *cc;
+	fpcache *fc;
+	ctrcache *cc;
 
 	pthread_mutex_t lock;	/* everything below */
 	pthread_cond_t work_cv;	/* the sealer waits for a queued container */
@@ -145,7 +145,7 @@ typedef struct put_sync {
 /* The counters as the index keeps them ("stats"): STATS_WORDS
  * little-endian words. Read at open, written by every seal, by cleaning's
  * drops, at close, and by a restore. */
-static inline void sto_sums_encode(const sums *m, uint8_t *p)
+static inline void store_sums_encode(const sums *m, uint8_t *p)
 {
 	const uint64_t v[STATS_WORDS] = { m->logical, m->raw, m->stored,
 					  m->physical, m->segments,
@@ -155,7 +155,7 @@ static inline void sto_sums_encode(const sums *m, uint8_t *p)
 		put_le64(p + 8 * i, v[i]);
 }
 
-static inline void sto_sums_decode(sums *m, const uint8_t *p)
+static inline void store_sums_decode(sums *m, const uint8_t *p)
 {
 	uint64_t *v[STATS_WORDS] = { &m->logical, &m->raw, &m->stored,
 				     &m->physical, &m->segments,
@@ -172,83 +172,84 @@ static inline void sto_sums_decode(sums *m, const uint8_t *p)
 
 /* store_dirs.c */
 /* The store id in dir's identity marker, as hex; -ENOENT, -EBADMSG. */
-int sto_marker_id_hex(const char *dir, char hex[33]);
-int sto_dirs_mark(store *s);
+int store_marker_id_hex(const char *dir, char hex[33]);
+int store_dirs_mark(store *s);
 /* Close the store's directories that others can enter (a store made
  * before they were FIO_DIR_MODE); counted in s->tightened. */
-void sto_dirs_tighten(store *s);
+void store_dirs_tighten(store *s);
 /* Whether a scrub may rebuild fragments into data directory i: 0 it
  * carries this store's marker for place i; -ENOENT it is missing;
  * -ENODATA it is there without a marker (a replaced disk); else -errno
  * with a message (not a directory, not accessible, another store's or
  * another place's). */
-int sto_dir_check(store *s, int i);
+int store_dir_check(store *s, int i);
 /* Make missing data directory i again, durably and without a marker. */
-int sto_dir_restore(store *s, int i);
+int store_dir_restore(store *s, int i);
 /* Give data directory i its identity marker, durably: it is whole. */
-int sto_dir_adopt(store *s, int i);
+int store_dir_adopt(store *s, int i);
 
 /* store_octr.c */
-int sto_octr_alloc(store *s, uint64_t cid, octr **out);
-void sto_octr_free(octr *o);
-void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
+int store_octr_alloc(store *s, uint64_t cid, octr **out);
+void store_octr_free(octr *o);
+void store_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
 /* Re-raise the sealer's last error on this thread, with its message. */
-int sto_seal_error(const store *s);
+int store_seal_error(const store *s);
 /* Journal location loc's folder (0: root/journal, d + 1: data directory
  * d's) into buf; container cid's journal there, malloc'd (NULL: no
  * memory or too long). */
-int sto_jnl_dir(const store *s, int loc, char *buf, size_t cap);
-char *sto_jnl_path(const store *s, int loc, uint64_t cid);
-void sto_jnl_paths_free(jpaths *jp);
+int store_jnl_dir(const store *s, int loc, char *buf, size_t cap);
+char *store_jnl_path(const store *s, int loc, uint64_t cid);
+void store_jnl_paths_free(jpaths *jp);
 /* Note which spares exist, at open. */
-void sto_jnl_find_spares(store *s);
+void store_jnl_find_spares(store *s);
 /* Container o's journal, new: its first copy under the root, the second
  * in a data directory, each over a spare if there is one. Under the lock. */
-int sto_jnl_create(store *s, octr *o);
+int store_jnl_create(store *s, octr *o);
 /* Keep a sealed container's journal copies as spares, or delete them. */
-void sto_jnl_retire(store *s, jpaths *jp);
+void store_jnl_retire(store *s, jpaths *jp);
 /* Under the lock: a new open container; the open one trimmed to what its
  * broken journal made durable; the open one queued for the sealer and a
  * new one opened. */
-int sto_open_new_locked(store *s);
-void sto_trim_to_durable_locked(store *s, octr *o);
-int sto_rotate_locked(store *s);
+int store_open_new_locked(store *s);
+void store_trim_to_durable_locked(store *s, octr *o);
+int store_rotate_locked(store *s);
 
 /* store.c */
 /* Every indexed and unsealed fingerprint into b. */
-int sto_bloom_fill(store *s, bloom *b);
-int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
-		      uint32_t *slot);
-int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
-			  uint32_t *slot, uint32_t *raw_len);
-void sto_pin_locked(store *s, const fp_t *fp, int told);
-int sto_check_space(store *s, int cleaning);
-int sto_append_locked(store *s, const store_seg *g, put_sync *ps);
-int sto_sync_all(put_sync *ps);
+int store_bloom_fill(store *s, bloom *b);
+int store_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
+			uint32_t *slot);
+int store_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
+			    uint32_t *slot, uint32_t *raw_len);
+void store_pin_locked(store *s, const fp_t *fp, int told);
+int store_check_space(store *s, int cleaning);
+int store_append_locked(store *s, const store_seg *g, put_sync *ps);
+int store_sync_all(put_sync *ps);
 
 /* store_read.c */
-int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
-		       ctr_view *out_view, int *out_rebuilt);
-void *sto_reader_main(void *arg);	/* read-ahead */
+int store_load_container(store *s, uint64_t cid, uint8_t **out_buf,
+			 ctr_view *out_view, int *out_rebuilt);
+void *store_reader_main(void *arg);	/* read-ahead */
 
 /* store_seal.c */
-void *sto_sealer_main(void *arg);
+void *store_sealer_main(void *arg);
 /* Sync the index and retire the journals it now holds durably. */
-int sto_drop_lingering(store *s);
+int store_drop_lingering(store *s);
 
 /* store_journal.c */
 /* Replay every journal left by the last run into s->open and s->queue. */
-int sto_jnl_recover(store *s);
-void sto_jnl_events_free(store *s);
+int store_jnl_recover(store *s);
+void store_jnl_events_free(store *s);
 
 /* store_ckpt.c, for store_restore.c */
-void sto_utc_stamp(int64_t ns, char *buf, size_t cap);	/* YYYYMMDDTHHMMSSZ */
-int sto_rm_tree(const char *path);
-int sto_copy_dir(const char *src, const char *dst);
+/* ns as YYYYMMDDTHHMMSSZ. */
+void store_utc_stamp(int64_t ns, char *buf, size_t cap);
+int store_rm_tree(const char *path);
+int store_copy_dir(const char *src, const char *dst);
 /* The checkpoint name in ckdir (NULL: the newest), of the store whose id
  * is store_id (hex; NULL or "": any store). A named checkpoint of another
  * store is -EINVAL. */
-int sto_ckpt_find(const char *ckdir, const char *name, const char *store_id,
-		  store_ckpt_info *out);
+int store_ckpt_find(const char *ckdir, const char *name, const char *store_id,
+		    store_ckpt_info *out);
 
 #endif

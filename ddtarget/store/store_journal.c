@@ -62,7 +62,7 @@ static int scan_loc(const store *s, int loc, idlist *l)
 	char dir[PATH_MAX];
 	struct dirent *de;
 	DIR *dd;
-	int rc = sto_jnl_dir(s, loc, dir, sizeof(dir));
+	int rc = store_jnl_dir(s, loc, dir, sizeof(dir));
 
 	if (rc < 0)
 		return rc;
@@ -103,11 +103,11 @@ static int find_copies(const store *s, uint64_t cid, jpaths *jp)
 	struct stat st;
 
 	jp->mdir = -1;
-	jp->path[0] = sto_jnl_path(s, 0, cid);
+	jp->path[0] = store_jnl_path(s, 0, cid);
 	if (!jp->path[0])
 		return -ENOMEM;
 	for (int d = 0; d < s->ndirs && !jp->path[1]; d++) {
-		char *p = sto_jnl_path(s, d + 1, cid);
+		char *p = store_jnl_path(s, d + 1, cid);
 
 		if (!p)
 			return -ENOMEM;
@@ -241,7 +241,7 @@ static int note_unreadable(store *s, const jpaths *jp, uint64_t cid)
 	return add_event(s, &ev);
 }
 
-void sto_jnl_events_free(store *s)
+void store_jnl_events_free(store *s)
 {
 	free(s->jev);
 	s->jev = NULL;
@@ -295,7 +295,7 @@ static int recover_one(store *s, uint64_t cid, octr **out, int *out_seal)
 	octr *o;
 
 	*out = NULL;
-	rc = sto_octr_alloc(s, cid, &o);
+	rc = store_octr_alloc(s, cid, &o);
 	if (rc < 0)
 		return rc;
 	rc = find_copies(s, cid, &o->jp);
@@ -329,7 +329,7 @@ drop:
 	unlink_copies(&o->jp);
 	rc = 0;
 fail:
-	sto_octr_free(o);
+	store_octr_free(o);
 	return rc;
 }
 
@@ -338,7 +338,7 @@ fail:
 static int enqueue_recovered(store *s, octr *o, int seal)
 {
 	if (s->nqueue == SEAL_QUEUE_MAX) {
-		sto_octr_free(o);
+		store_octr_free(o);
 		return ddterr_set(-EINVAL, "store %s: more than %d unsealed "
 				  "journals in %s", s->root, SEAL_QUEUE_MAX,
 				  s->jdir);
@@ -350,7 +350,7 @@ static int enqueue_recovered(store *s, octr *o, int seal)
 			s->queue[s->nqueue++] = s->open;
 		s->open = o;
 	}
-	return fpc_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
+	return fpcache_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
 }
 
 /* Replay every journal left by the last run. The newest whole one becomes
@@ -359,13 +359,13 @@ static int enqueue_recovered(store *s, octr *o, int seal)
  * again, with those that were not whole. Nothing is written here beyond
  * the journals' torn tails (and a journal no copy of which can be read,
  * set aside), so a store whose disks are full still opens and reads. */
-int sto_jnl_recover(store *s)
+int store_jnl_recover(store *s)
 {
 	idlist l = { 0 };
 	octr *o;
 	int seal = 0, rc;
 
-	sto_jnl_find_spares(s);
+	store_jnl_find_spares(s);
 	rc = list_journals(s, &l);
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		rc = recover_one(s, l.v[i], &o, &seal);
@@ -375,7 +375,7 @@ int sto_jnl_recover(store *s)
 	free(l.v);
 	if (rc < 0)
 		return rc;
-	return s->open ? 0 : sto_open_new_locked(s);
+	return s->open ? 0 : store_open_new_locked(s);
 }
 
 /* ---- scrub ---- */
@@ -425,7 +425,7 @@ static int seal_early(store *s, uint64_t cid, int *out_sealed)
 	*out_sealed = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->open && s->open->b.cid == cid && s->open->b.n) {
-		rc = sto_rotate_locked(s);
+		rc = store_rotate_locked(s);
 		*out_sealed = rc == 0;
 	} else if (still_unsealed_locked(s, cid)) {
 		*out_sealed = 1;	/* queued: the sealer has it */

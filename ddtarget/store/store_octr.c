@@ -33,19 +33,19 @@
 
 /* ---- containers in memory ---- */
 
-void sto_octr_free(octr *o)
+void store_octr_free(octr *o)
 {
 	if (!o)
 		return;
 	jnl_close(o->j);
 	ctr_builder_free(&o->b);
-	sto_jnl_paths_free(&o->jp);
+	store_jnl_paths_free(&o->jp);
 	free(o);
 }
 
-/* A container in memory, without a journal yet (sto_jnl_create makes a
+/* A container in memory, without a journal yet (store_jnl_create makes a
  * new one; recovery finds the old one's copies). */
-int sto_octr_alloc(store *s, uint64_t cid, octr **out)
+int store_octr_alloc(store *s, uint64_t cid, octr **out)
 {
 	octr *o = calloc(1, sizeof(*o));
 	int rc;
@@ -55,14 +55,14 @@ int sto_octr_alloc(store *s, uint64_t cid, octr **out)
 	o->jp.mdir = -1;
 	rc = ctr_builder_init(&o->b, cid, s->container_size);
 	if (rc < 0) {
-		sto_octr_free(o);
+		store_octr_free(o);
 		return rc;
 	}
 	*out = o;
 	return 0;
 }
 
-void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
+void store_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
 {
 	*raw = *stored = 0;
 	for (uint32_t i = 0; i < o->b.n; i++) {
@@ -72,7 +72,7 @@ void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
 }
 
 /* Re-raise an error on this thread with the message another thread kept. */
-int sto_seal_error(const store *s)
+int store_seal_error(const store *s)
 {
 	return ddterr_set(s->seal_err, "%s", s->seal_msg);
 }
@@ -80,18 +80,18 @@ int sto_seal_error(const store *s)
 /* ---- paths ---- */
 
 /* Location 0 is root/journal, location d + 1 data directory d's. */
-int sto_jnl_dir(const store *s, int loc, char *buf, size_t cap)
+int store_jnl_dir(const store *s, int loc, char *buf, size_t cap)
 {
 	if (loc == 0)
 		return path_fmt(buf, cap, "%s", s->jdir);
 	return path_fmt(buf, cap, "%s/%s", s->dirs[loc - 1], JDIR_NAME);
 }
 
-char *sto_jnl_path(const store *s, int loc, uint64_t cid)
+char *store_jnl_path(const store *s, int loc, uint64_t cid)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 
-	if (sto_jnl_dir(s, loc, dir, sizeof(dir)) < 0 ||
+	if (store_jnl_dir(s, loc, dir, sizeof(dir)) < 0 ||
 	    path_fmt(path, sizeof(path), "%s/%016" PRIx64 ".jnl", dir,
 		      cid) < 0)
 		return NULL;
@@ -101,12 +101,12 @@ char *sto_jnl_path(const store *s, int loc, uint64_t cid)
 static int spare_path(const store *s, int loc, int i, char *buf, size_t cap)
 {
 	char dir[PATH_MAX];
-	int rc = sto_jnl_dir(s, loc, dir, sizeof(dir));
+	int rc = store_jnl_dir(s, loc, dir, sizeof(dir));
 
 	return rc < 0 ? rc : path_fmt(buf, cap, "%s/spare-%d", dir, i);
 }
 
-void sto_jnl_paths_free(jpaths *jp)
+void store_jnl_paths_free(jpaths *jp)
 {
 	for (int i = 0; i < JNL_COPIES; i++) {
 		free(jp->path[i]);
@@ -121,11 +121,12 @@ static int mirror_dir_ok(const store *s, int d)
 {
 	char have[33], want[33], dir[PATH_MAX];
 
-	if (sto_marker_id_hex(s->dirs[d], have) < 0)
+	if (store_marker_id_hex(s->dirs[d], have) < 0)
 		return 0;
 	for (int i = 0; i < 16; i++)
 		sprintf(want + 2 * i, "%02x", s->id[i]);
-	if (strcmp(have, want) != 0 || sto_jnl_dir(s, d + 1, dir, sizeof(dir)) < 0)
+	if (strcmp(have, want) != 0 ||
+	    store_jnl_dir(s, d + 1, dir, sizeof(dir)) < 0)
 		return 0;
 	return mkdir(dir, FIO_DIR_MODE) == 0 || errno == EEXIST;
 }
@@ -158,7 +159,7 @@ static const char *take_spare_locked(store *s, int loc, char *buf,
 	return NULL;
 }
 
-void sto_jnl_find_spares(store *s)
+void store_jnl_find_spares(store *s)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -195,18 +196,18 @@ static void retire_copy(store *s, int loc, const char *path)
 		(void)fio_unlink(path);
 }
 
-void sto_jnl_retire(store *s, jpaths *jp)
+void store_jnl_retire(store *s, jpaths *jp)
 {
 	if (jp->path[0])
 		retire_copy(s, 0, jp->path[0]);
 	if (jp->path[1])
 		retire_copy(s, jp->mdir + 1, jp->path[1]);
-	sto_jnl_paths_free(jp);
+	store_jnl_paths_free(jp);
 }
 
 /* ---- a new journal ---- */
 
-int sto_jnl_create(store *s, octr *o)
+int store_jnl_create(store *s, octr *o)
 {
 	char sp0[PATH_MAX], sp1[PATH_MAX];
 	jnl_place pl[JNL_COPIES] = { { 0 } };
@@ -216,13 +217,13 @@ int sto_jnl_create(store *s, octr *o)
 	int n = 1, d, rc;
 
 	o->jp.mdir = -1;
-	o->jp.path[0] = sto_jnl_path(s, 0, o->b.cid);
+	o->jp.path[0] = store_jnl_path(s, 0, o->b.cid);
 	if (!o->jp.path[0])
 		return -ENOMEM;
 	pl[0].path = o->jp.path[0];
 	pl[0].spare = take_spare_locked(s, 0, sp0, sizeof(sp0));
 	d = pick_mirror_dir(s, o->b.cid);
-	if (d >= 0 && (o->jp.path[1] = sto_jnl_path(s, d + 1, o->b.cid))) {
+	if (d >= 0 && (o->jp.path[1] = store_jnl_path(s, d + 1, o->b.cid))) {
 		o->jp.mdir = d;
 		pl[1].path = o->jp.path[1];
 		pl[1].spare = take_spare_locked(s, d + 1, sp1, sizeof(sp1));
@@ -244,18 +245,18 @@ int sto_jnl_create(store *s, octr *o)
 
 
 /* A new open container with an empty journal. */
-int sto_open_new_locked(store *s)
+int store_open_new_locked(store *s)
 {
 	octr *o = NULL;
 	int rc;
 
-	rc = sto_octr_alloc(s, s->next_cid, &o);
+	rc = store_octr_alloc(s, s->next_cid, &o);
 	if (rc == 0)
-		rc = sto_jnl_create(s, o);
+		rc = store_jnl_create(s, o);
 	if (rc == 0)
-		rc = fpc_insert(s->fc, o->b.cid, NULL, 0, 1);
+		rc = fpcache_insert(s->fc, o->b.cid, NULL, 0, 1);
 	if (rc < 0) {
-		sto_octr_free(o);
+		store_octr_free(o);
 		return rc;
 	}
 	s->next_cid++;
@@ -265,7 +266,7 @@ int sto_open_new_locked(store *s)
 
 /* A container whose journal broke keeps only what the journal made
  * durable: later segments were never acknowledged, so they go. */
-void sto_trim_to_durable_locked(store *s, octr *o)
+void store_trim_to_durable_locked(store *s, octr *o)
 {
 	uint32_t keep = o->base + jnl_durable_records(o->j);
 
@@ -274,7 +275,7 @@ void sto_trim_to_durable_locked(store *s, octr *o)
 	o->b.n = keep;
 	o->b.data_len = keep ? o->b.ents[keep - 1].off +
 			       o->b.ents[keep - 1].stored_len : 0;
-	(void)fpc_insert(s->fc, o->b.cid, o->b.ents, keep, 1);
+	(void)fpcache_insert(s->fc, o->b.cid, o->b.ents, keep, 1);
 }
 
 /* Queue the open container for sealing and open a new one. Waits while
@@ -282,14 +283,14 @@ void sto_trim_to_durable_locked(store *s, octr *o)
  * error is returned, so a full disk stops writers with its own message.
  * A container whose journal broke is trimmed first, and dropped if nothing
  * of it was durable. */
-int sto_rotate_locked(store *s)
+int store_rotate_locked(store *s)
 {
 	octr *old = s->open;
 	int rc;
 
 	while (s->nqueue >= SEAL_QUEUE) {
 		if (s->seal_err) {
-			rc = sto_seal_error(s);
+			rc = store_seal_error(s);
 			s->seal_err = 0;
 			pthread_cond_signal(&s->work_cv);
 			return rc;
@@ -298,17 +299,17 @@ int sto_rotate_locked(store *s)
 	}
 	if (s->open != old)
 		return 0;	/* another writer rotated while we waited */
-	rc = sto_open_new_locked(s);
+	rc = store_open_new_locked(s);
 	if (rc < 0)
 		return rc;
 	if (jnl_broken(old->j))
-		sto_trim_to_durable_locked(s, old);
+		store_trim_to_durable_locked(s, old);
 	if (old->b.n == 0) {
-		fpc_remove(s->fc, old->b.cid);
+		fpcache_remove(s->fc, old->b.cid);
 		for (int i = 0; i < JNL_COPIES; i++)
 			if (old->jp.path[i])
 				(void)fio_unlink(old->jp.path[i]);
-		sto_octr_free(old);
+		store_octr_free(old);
 		return 0;
 	}
 	s->queue[s->nqueue++] = old;

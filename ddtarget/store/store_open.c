@@ -209,7 +209,7 @@ static int load_counters(store *s)
 		return rc;
 	rc = idx_get_value(s->ix, "stats", buf, sizeof(buf));
 	if (rc == 0)
-		sto_sums_decode(&s->sealed, buf);
+		store_sums_decode(&s->sealed, buf);
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -223,7 +223,7 @@ static int load_bloom(store *s, uint64_t capacity)
 	if (rc == 0)
 		rc = bloom_new(&s->told, capacity);
 	if (rc == 0)
-		rc = sto_bloom_fill(s, s->bl);
+		rc = store_bloom_fill(s, s->bl);
 	return rc;
 }
 
@@ -254,22 +254,22 @@ static int open_engines(store *s, const store_config *cfg)
 	if (rc == 0)
 		rc = load_bloom(s, cfg->bloom_capacity);
 	if (rc == 0)
-		rc = fpc_new(&s->fc, cfg->cache_containers);
+		rc = fpcache_new(&s->fc, cfg->cache_containers);
 	if (rc == 0)
-		rc = ccache_new(&s->cc, cfg->read_cache_containers);
+		rc = ctrcache_new(&s->cc, cfg->read_cache_containers);
 	return rc;
 }
 
 static void store_free(store *s)
 {
 	for (int i = 0; i < s->nlinger; i++)
-		sto_jnl_paths_free(&s->linger[i]);
-	sto_jnl_events_free(s);
+		store_jnl_paths_free(&s->linger[i]);
+	store_jnl_events_free(s);
 	for (int i = 0; i < s->nqueue; i++)
-		sto_octr_free(s->queue[i]);
-	sto_octr_free(s->open);
-	ccache_free(s->cc);
-	fpc_free(s->fc);
+		store_octr_free(s->queue[i]);
+	store_octr_free(s->open);
+	ctrcache_free(s->cc);
+	fpcache_free(s->fc);
 	bloom_free(s->bl);
 	bloom_free(s->told);
 	bloom_free(s->gc_told);
@@ -282,7 +282,7 @@ static void store_free(store *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->seal_mu);
 	pthread_mutex_destroy(&s->ckpt_mu);
-	fps_free(s->pins);
+	fpset_free(s->pins);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->loaded_cv);
@@ -335,21 +335,21 @@ int store_open(store **out, const store_config *cfg, idx *ix)
 	}
 	rc = open_engines(s, cfg);
 	if (rc == 0)
-		sto_dirs_tighten(s);
+		store_dirs_tighten(s);
 	if (rc == 0)
-		rc = sto_dirs_mark(s);
+		rc = store_dirs_mark(s);
 	if (rc == 0)
-		rc = sto_jnl_recover(s);
+		rc = store_jnl_recover(s);
 	if (rc < 0)
 		goto fail;
-	rc = pthread_create(&s->sealer, NULL, sto_sealer_main, s);
+	rc = pthread_create(&s->sealer, NULL, store_sealer_main, s);
 	if (rc != 0) {
 		rc = ddterr_set(-rc, "store: cannot start the sealer thread");
 		goto fail;
 	}
 	s->sealer_started = 1;
 	/* Without read-ahead reads still work, only slower. */
-	s->reader_started = pthread_create(&s->reader, NULL, sto_reader_main,
+	s->reader_started = pthread_create(&s->reader, NULL, store_reader_main,
 					   s) == 0;
 	*out = s;
 	return 0;
@@ -377,11 +377,11 @@ int store_close(store *s)
 		pthread_join(s->reader, NULL);
 	/* What the sealer could not seal is safe in its journal. */
 	if (s->seal_err)
-		rc = sto_seal_error(s);
-	rc2 = sto_drop_lingering(s);
+		rc = store_seal_error(s);
+	rc2 = store_drop_lingering(s);
 	if (rc == 0)
 		rc = rc2;
-	sto_sums_encode(&s->sealed, buf);
+	store_sums_encode(&s->sealed, buf);
 	rc2 = idx_put_value(s->ix, "stats", buf, sizeof(buf));
 	store_free(s);
 	return rc ? rc : rc2;

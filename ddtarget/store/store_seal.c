@@ -30,7 +30,7 @@ static int seal_one(store *s, const octr *o)
 {
 	const ctr_builder *b = &o->b;
 	uint32_t clen = (uint32_t)ctr_serialized_len(b);
-	uint32_t flen = cio_frag_len(&s->L, clen);
+	uint32_t flen = ctrio_frag_len(&s->L, clen);
 	int k = ec_k(s->e), m = ec_m(s->e);
 	uint8_t statbuf[8 * STATS_WORDS], cidbuf[8];
 	const char *names[2] = { "stats", "next_cid" };
@@ -46,7 +46,7 @@ static int seal_one(store *s, const octr *o)
 			   (size_t)(k + m) * flen) != 0)
 		return -ENOMEM;
 	ctr_serialize(b, buf);
-	rc = cio_write(&s->L, b->cid, buf, clen, flen, &missing);
+	rc = ctrio_write(&s->L, b->cid, buf, clen, flen, &missing);
 	free(buf);
 	if (rc < 0)
 		return rc;
@@ -64,7 +64,7 @@ static int seal_one(store *s, const octr *o)
 	c.nseg = b->n;
 	c.data_len = b->data_len;
 	c.ents = b->ents;
-	sto_octr_sums(o, &c.raw_bytes, &c.stored_bytes);
+	store_octr_sums(o, &c.raw_bytes, &c.stored_bytes);
 
 	pthread_mutex_lock(&s->seal_mu);	/* see store_checkpoint() */
 	pthread_mutex_lock(&s->lock);
@@ -76,7 +76,7 @@ static int seal_one(store *s, const octr *o)
 	next.physical += (uint64_t)(k + m) * frag_file_len(flen);
 	next.segments += c.nseg;
 	next.containers++;
-	sto_sums_encode(&next, statbuf);
+	store_sums_encode(&next, statbuf);
 	rc = idx_seal(s->ix, &c, 2, names, vals, lens);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->lock);
@@ -98,19 +98,19 @@ static void seal_done_locked(store *s)
 
 	memmove(s->queue, s->queue + 1, (size_t)(s->nqueue - 1) * sizeof(octr *));
 	s->nqueue--;
-	fpc_pin(s->fc, o->b.cid, 0);
+	fpcache_pin(s->fc, o->b.cid, 0);
 	if (o->j && o->jp.path[1] && jnl_copies(o->j) < 2)
 		s->run.journals_unmirrored++;	/* its second copy failed */
 	s->linger[s->nlinger++] = o->jp;
 	o->jp.path[0] = o->jp.path[1] = NULL;
-	sto_octr_free(o);
+	store_octr_free(o);
 }
 
 /* Sync the index, then drop the journals of the containers it now holds
  * durably. If an unlink is lost to a crash, open deletes the journal again
  * (its container is indexed). Called without the lock by the sealer, or
  * with no sealer running. */
-int sto_drop_lingering(store *s)
+int store_drop_lingering(store *s)
 {
 	jpaths paths[LINGER_MAX];
 	int n, rc;
@@ -125,9 +125,9 @@ int sto_drop_lingering(store *s)
 	rc = idx_sync(s->ix);
 	for (int i = 0; i < n; i++) {
 		if (rc == 0)
-			sto_jnl_retire(s, &paths[i]);
+			store_jnl_retire(s, &paths[i]);
 		else
-			sto_jnl_paths_free(&paths[i]);
+			store_jnl_paths_free(&paths[i]);
 	}
 	return rc;
 }
@@ -148,7 +148,7 @@ static void wait_to_retry_locked(store *s)
 		s->seal_err = 0;
 }
 
-void *sto_sealer_main(void *arg)
+void *store_sealer_main(void *arg)
 {
 	store *s = arg;
 	int rc;
@@ -175,7 +175,7 @@ void *sto_sealer_main(void *arg)
 			 * queue has run dry (a pause, or a flush waiting). */
 			if (s->nlinger == LINGER_MAX || s->nqueue == 0) {
 				pthread_mutex_unlock(&s->lock);
-				rc = sto_drop_lingering(s);
+				rc = store_drop_lingering(s);
 				pthread_mutex_lock(&s->lock);
 				if (rc < 0) {
 					s->seal_err = rc;

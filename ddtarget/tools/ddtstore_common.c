@@ -13,7 +13,7 @@
 
 #include "ddterr.h"
 #include "fio.h"
-#include "index.h"
+#include "idx.h"
 #include "path.h"
 
 /* ---- output: one line per error ---- */

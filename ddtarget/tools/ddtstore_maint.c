@@ -65,7 +65,7 @@ static void scrub_show(void *arg, const store_scrub_report *r)
 /* store_ctr_fps's callback: into the set of lost fingerprints. */
 static int lost_add(void *arg, const fp_t *fp)
 {
-	return fps_add(arg, fp) < 0 ? -ENOMEM : 0;
+	return fpset_add(arg, fp) < 0 ? -ENOMEM : 0;
 }
 
 /* Whether the recipe at rpath names a segment of set; its path line (as
@@ -86,7 +86,7 @@ static int recipe_hits(const char *rpath, const fpset *set, char *name,
 		name[strcspn(name, "\n")] = '\0';
 		while (!hit && (rc = ddts_recipe_next(f, rpath, &lineno, &fp,
 						      &len)) > 0)
-			hit = fps_has(set, &fp);
+			hit = fpset_has(set, &fp);
 	}
 	fclose(f);
 	return hit;
@@ -113,7 +113,8 @@ static size_t print_affected(const char *root, const fpset *set)
 		if (nl <= strlen(RECIPE_EXT) ||
 		    strcmp(de->d_name + nl - strlen(RECIPE_EXT), RECIPE_EXT))
 			continue;
-		if (path_fmt(rpath, sizeof(rpath), "%s/%s", dir, de->d_name) < 0)
+		if (path_fmt(rpath, sizeof(rpath), "%s/%s", dir,
+			     de->d_name) < 0)
 			continue;
 		if (recipe_hits(rpath, set, name, sizeof(name)) &&
 		    hits++ < AFFECTED_SHOWN)
@@ -134,22 +135,22 @@ static void report_lost(store *s, const char *root,
 
 	if (r->nlost == 0)
 		return;
-	if (fps_new(&set) < 0) {
+	if (fpset_new(&set) < 0) {
 		fprintf(stderr, "ddtstore: out of memory naming the lost "
 			"containers' files\n");
 		return;
 	}
 	for (size_t i = 0; i < r->nlost; i++) {
-		size_t before = fps_count(set);
+		size_t before = fpset_count(set);
 
 		ddterr_clear();
 		(void)store_ctr_fps(s, r->lost_cids[i], lost_add, set);
 		printf("lost container:  %" PRIu64 " (%zu segments)\n",
-		       r->lost_cids[i], fps_count(set) - before);
+		       r->lost_cids[i], fpset_count(set) - before);
 	}
-	if (fps_count(set) && print_affected(root, set) == 0)
+	if (fpset_count(set) && print_affected(root, set) == 0)
 		printf("affected file:   none ingested\n");
-	fps_free(set);
+	fpset_free(set);
 }
 
 static void print_scrub(const opts *o, const store_scrub_report *r)
