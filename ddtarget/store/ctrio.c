@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "frag.h"
+#include "tpool.h"
 
 /* Fragments are whole pages, so that the k + m of a container sit in its
  * buffer on page boundaries and go to disk with O_DIRECT (see frag.h).
@@ -80,9 +80,9 @@ static int ensure_group_dir(const ctrio_layout *L, uint64_t cid, int index)
 	return 0;
 }
 
-/* One fragment's write, run on a thread of its own: the k + m files go to
- * k + m disks, and each write ends in fsyncs that the others should not
- * queue behind. */
+/* One fragment's write, a job for one of the fragment writers: the k + m
+ * files go to k + m disks, and each write ends in fsyncs that the others
+ * should not queue behind. */
 typedef struct frag_job {
 	const ctrio_layout *L;
 	uint64_t cid;
@@ -92,11 +92,12 @@ typedef struct frag_job {
 	char msg[512];
 } frag_job;
 
-static void *frag_job_run(void *arg)
+static void frag_job_run(void *worker, void *arg)
 {
 	frag_job *j = arg;
 	char path[4096];
 
+	(void)worker;
 	j->rc = ensure_group_dir(j->L, j->cid, j->h.index);
 	if (j->rc == 0) {
 		ctrio_frag_path(j->L, j->cid, j->h.index, path, sizeof(path));
@@ -104,17 +105,15 @@ static void *frag_job_run(void *arg)
 	}
 	if (j->rc < 0)	/* ddterr is per thread: carry the message home */
 		snprintf(j->msg, sizeof(j->msg), "%s", ddterr_last(j->rc));
-	return NULL;
 }
 
-int ctrio_write(const ctrio_layout *L, uint64_t cid, uint8_t *buf,
-		uint32_t container_len, uint32_t frag_len, int *out_missing)
+int ctrio_write(const ctrio_layout *L, tpool *writers, uint64_t cid,
+		uint8_t *buf, uint32_t container_len, uint32_t frag_len,
+		int *out_missing)
 {
 	int k = ec_k(L->e), m = ec_m(L->e), n = k + m, rc, missing = 0;
 	uint8_t *frags[EC_MAX_FRAGS];
-	pthread_t tid[EC_MAX_FRAGS];
 	frag_job jobs[EC_MAX_FRAGS];
-	int started[EC_MAX_FRAGS] = { 0 };
 
 	for (int i = 0; i < n; i++)
 		frags[i] = buf + (size_t)i * frag_len;
@@ -130,15 +129,12 @@ int ctrio_write(const ctrio_layout *L, uint64_t cid, uint8_t *buf,
 			       .k = (uint8_t)k, .m = (uint8_t)m,
 			       .index = (uint8_t)i },
 		};
-		/* Without a thread the write still happens, just serially. */
-		started[i] = n > 1 &&
-			pthread_create(&tid[i], NULL, frag_job_run, &jobs[i]) == 0;
-		if (!started[i])
-			frag_job_run(&jobs[i]);
+		/* Without the pool the write still happens, just serially. */
+		if (!writers || tpool_push(writers, frag_job_run, &jobs[i]) < 0)
+			frag_job_run(NULL, &jobs[i]);
 	}
-	for (int i = 0; i < n; i++)
-		if (started[i])
-			pthread_join(tid[i], NULL);
+	if (writers)
+		tpool_drain(writers);
 	/* A fragment whose storage directory is gone (a missing disk) is
 	 * left out, up to m of them: the container is written degraded and
 	 * a scrub rebuilds it once the disk is back. Any other failure, or

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ec.h"
+#include "tpool.h"
 
 typedef struct ctrio_layout {
 	const ec *e;
@@ -34,9 +35,13 @@ void ctrio_frag_path(const ctrio_layout *L, uint64_t cid, int index, char *buf,
  * zero-padded to k * frag_len, then room for parity. Computes the parity and
  * writes every fragment durably, but for those whose storage directory is
  * missing (a disk gone), up to m: *out_missing (may be NULL) says how many
- * were left out. 0 or -errno with a ddterr message. */
-int ctrio_write(const ctrio_layout *L, uint64_t cid, uint8_t *buf,
-		uint32_t container_len, uint32_t frag_len, int *out_missing);
+ * were left out. The fragments are written at once by writers, a pool of
+ * k + m fragment writers that no one else waits on (it is drained before
+ * this returns); NULL writes them one after the other on this thread.
+ * 0 or -errno with a ddterr message. */
+int ctrio_write(const ctrio_layout *L, tpool *writers, uint64_t cid,
+		uint8_t *buf, uint32_t container_len, uint32_t frag_len,
+		int *out_missing);
 
 /* Read container cid back into a malloc'd buffer of (k + m) * frag_len
  * bytes whose first container_len bytes are the container. Lost or damaged

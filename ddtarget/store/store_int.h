@@ -19,6 +19,7 @@
 #include "jnl.h"
 #include "store.h"
 #include "store_ckpt.h"
+#include "tpool.h"
 
 #define SEAL_QUEUE	2	/* full containers that writers may queue */
 #define SEAL_QUEUE_MAX	8	/* and what recovery may find waiting */
@@ -60,6 +61,8 @@ struct store {
 	uint64_t reserve_cfg;
 	ec *e;
 	ctrio_layout L;
+	tpool *writers;		/* the fragment writers (ctrio_write), k + m
+				   threads; NULL for a single fragment */
 	idx *ix;		/* the owner's, for the store's metadata */
 	bloom *bl;
 	fpcache *fc;

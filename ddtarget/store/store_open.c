@@ -260,6 +260,21 @@ static int open_engines(store *s, const store_config *cfg)
 	return rc;
 }
 
+/* The fragment writers: one thread per fragment of a container, started
+ * once, so that a seal writes its k + m fragments to their k + m disks at
+ * once, each fsync apart from the others, without a thread made per
+ * fragment. Only the sealer gives them work. A single fragment is written
+ * on the sealer's own thread, and so is every fragment if the threads
+ * cannot be had: slower, not wrong. */
+static void start_writers(store *s)
+{
+	tpool_opts o = { .threads = ec_k(s->e) + ec_m(s->e),
+			 .name = "frag-writer" };
+
+	if (o.threads > 1 && tpool_new(&s->writers, &o) < 0)
+		s->writers = NULL;
+}
+
 static void store_free(store *s)
 {
 	for (int i = 0; i < s->nlinger; i++)
@@ -273,6 +288,7 @@ static void store_free(store *s)
 	bloom_free(s->bl);
 	bloom_free(s->told);
 	bloom_free(s->gc_told);
+	tpool_free(s->writers);	/* the sealer is gone: no seal waits */
 	ec_free(s->e);
 	for (int i = 0; i < s->ndirs; i++)
 		free(s->dirs[i]);
@@ -334,8 +350,10 @@ int store_open(store **out, const store_config *cfg, idx *ix)
 		goto fail;
 	}
 	rc = open_engines(s, cfg);
-	if (rc == 0)
+	if (rc == 0) {
+		start_writers(s);
 		store_dirs_tighten(s);
+	}
 	if (rc == 0)
 		rc = store_dirs_mark(s);
 	if (rc == 0)

@@ -46,7 +46,8 @@ static int seal_one(store *s, const octr *o)
 			   (size_t)(k + m) * flen) != 0)
 		return -ENOMEM;
 	ctr_serialize(b, buf);
-	rc = ctrio_write(&s->L, b->cid, buf, clen, flen, &missing);
+	rc = ctrio_write(&s->L, s->writers, b->cid, buf, clen, flen,
+			 &missing);
 	free(buf);
 	if (rc < 0)
 		return rc;
