@@ -7,7 +7,7 @@
  * container sealed before the clean began is measured; one with no live
  * segment is dropped outright, one less than threshold percent live has its
  * live segments copied forward first. What keeps it safe while writers run
- * is the pinning in store.h plus the commit rule below: a clean begins only
+ * is the pinning in store_gc.h plus the commit rule below: a clean begins only
  * when no commit is between its check and its namespace write, so every
  * committed file is either in the marked snapshot or was checked (and its
  * segments pinned) while the clean ran. */

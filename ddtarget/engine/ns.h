@@ -51,6 +51,8 @@
 
 typedef struct ns ns;
 
+/* The namespace in index ix, which its owner opened (store.h) and closes
+ * after ns_close. */
 int ns_open(ns **out, idx *ix);
 void ns_close(ns *n);
 

@@ -1,7 +1,8 @@
 /* store.c - the segment store's public calls: lookups, the write path
- * (verify, dedup, journal, pack), flush, barrier and stats. The sealer is in
- * store_seal.c, the read path in store_read.c, open and recovery in
- * store_open.c; what they share is in store_int.h.
+ * (verify, dedup, journal, pack), flush, barrier and stats. The unsealed
+ * containers are in store_octr.c, the sealer in store_seal.c, the read
+ * path in store_read.c, the journals' replay in store_journal.c, open and
+ * close in store_open.c; what they share is in store_int.h.
  *
  * The life of a segment: store_put() finds it new (under the lock),
  * hashes it (outside), appends it to the open container in memory and

@@ -2,7 +2,7 @@
  * were told exists, measuring how live each old container is, copying live
  * segments forward and dropping containers (index first, in one synced
  * batch, then their fragments). The cleaner in engine/clean.c decides what
- * is live; the ordering rules that make it safe are in store.h. */
+ * is live; the ordering rules that make it safe are in store_gc.h. */
 #include "store_gc.h"
 
 #include <dirent.h>

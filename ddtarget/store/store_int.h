@@ -92,11 +92,11 @@ struct store {
 	int seal_err;		/* the sealer's last failure, until retried */
 	char seal_msg[512];
 	uint64_t next_cid;
-	int64_t space_ok_until;		/* see check_space(), store.c */
+	int64_t space_ok_until;		/* store_check_space(), store.c */
 	uint64_t space_ok_bytes;
-	jpaths linger[LINGER_MAX];	/* see seal_done_locked() */
+	jpaths linger[LINGER_MAX];	/* seal_done_locked(), store_seal.c */
 	int nlinger;
-	/* Spare journals (store_journal.c): bit i of spares[0] says
+	/* Spare journals (store_octr.c): bit i of spares[0] says
 	 * root/journal/spare-i exists, of spares[d + 1] that data
 	 * directory d's journal/spare-i does. */
 	unsigned spares[1 + STORE_MAX_DIRS];
