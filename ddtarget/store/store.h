@@ -1,11 +1,9 @@
-/* store.h - the segment store: segments kept once, in containers
- * erasure-coded over several disks, found through the fingerprint index.
- *
- * Segments go in compressed (as the segmenter's codec made them), named by
- * the SHA-256 of their raw bytes, which the store checks before it trusts
- * a new one. All calls are thread-safe. Cleaning, scrub, checkpoints and
- * the directories have headers of their own: store_gc.h, store_scrub.h,
- * store_ckpt.h, store_dirs.h; the journals' mishaps, store_journal.h. */
+/* store.h - the segment store: each segment kept once, compressed, named by
+ * the SHA-256 of its raw bytes (checked before a new one is trusted), in
+ * containers erasure-coded over several disks. All calls are thread-safe.
+ * Cleaning, scrub, checkpoints, the directories and the journals' mishaps
+ * have headers of their own: store_gc.h, store_scrub.h, store_ckpt.h,
+ * store_dirs.h, store_journal.h. */
 #ifndef STORE_H
 #define STORE_H
 
@@ -15,9 +13,7 @@
 #include "fp.h"
 
 #define STORE_MAX_DIRS		16	/* = EC_MAX_FRAGS */
-#define STORE_READ_CACHE_DEFAULT 64	/* decoded containers; fewer than a
-					   restore's streams read them again
-					   and again */
+#define STORE_READ_CACHE_DEFAULT 64	/* decoded containers kept */
 #define STORE_CKPT_KEEP_DEFAULT	7
 #define STORE_INDEX_DIR		"index"	/* the index: root/index */
 
@@ -35,7 +31,7 @@ typedef struct store_config {
 	uint32_t container_size;	/* bytes; CTR_SIZE_DEFAULT */
 	uint64_t bloom_capacity;	/* fingerprints before the filter grows */
 	size_t cache_containers;	/* locality cache, in containers */
-	size_t read_cache_containers;	/* STORE_READ_CACHE_DEFAULT */
+	size_t read_cache_containers;	/* at least a restore's streams */
 	/* New segments are refused ("store full") while a disk has less free
 	 * space than this, so that sealing, the index and recovery have room.
 	 * 0: the seal queue plus 1% of the disk, at most 1 GiB of it. */
@@ -55,11 +51,11 @@ void store_config_default(store_config *c, const char *root);
 int store_lock_take(store_lock **out, const char *root);
 void store_lock_release(store_lock *lk);
 
-/* Open or create the store on index ix (not closed by store_close). Its
- * geometry is fixed: another k, m or directory count is refused, saying
- * what it was made with. The journals are replayed, so all that put
- * acknowledged before a crash is there again. 0 or -errno with a ddterr
- * message, as every call. */
+/* Open or create the store on index ix (which store_close leaves open).
+ * Its geometry is fixed: another k, m or directory count is refused, with
+ * what it was made with. The journals are replayed: all that put
+ * acknowledged before a crash is there. 0 or -errno and a ddterr message,
+ * as every call. */
 int store_open(store **out, const store_config *cfg, struct idx *ix);
 /* Make everything durable and free the store (also on error: the first
  * met is returned). */
@@ -75,9 +71,10 @@ typedef enum store_pin {
 	STORE_PIN_NONE,
 } store_pin;
 
-/* For each of fps[0..n): present[i] 1 if held, else 0 (pinned as TOLD); or
- * raw_len[i] its raw length, 0 if absent. The Bloom filter answers most new
- * fingerprints, the locality cache most old ones, the index the rest. */
+/* For each of fps[0..n): present[i] = 1 if held, else 0 (pinned TOLD); or
+ * raw_len[i], 0 if absent (pinned as pin says). The Bloom filter answers
+ * most new fingerprints, the locality cache most old ones, the index the
+ * rest, in one hold of the lock. */
 int store_has(store *s, const fp_t *fps, size_t n, uint8_t *present);
 int store_lookup(store *s, const fp_t *fps, size_t n, store_pin pin,
 		 uint32_t *raw_len);
