@@ -16,6 +16,7 @@
 #define STORE_READ_CACHE_DEFAULT 64	/* decoded containers kept */
 #define STORE_CKPT_KEEP_DEFAULT	7
 #define STORE_INDEX_DIR		"index"	/* the index: root/index */
+#define STORE_CKPT_DIR		"checkpoints"	/* by default, root/checkpoints */
 
 typedef struct store store;
 typedef struct store_lock store_lock;
@@ -36,7 +37,7 @@ typedef struct store_config {
 	 * space than this, so that sealing, the index and recovery have room.
 	 * 0: the seal queue plus 1% of the disk, at most 1 GiB of it. */
 	uint64_t reserve_bytes;
-	const char *checkpoint_dir;	/* NULL: root/checkpoints */
+	const char *checkpoint_dir;	/* NULL: root/STORE_CKPT_DIR */
 	int checkpoint_keep;		/* 0: STORE_CKPT_KEEP_DEFAULT */
 } store_config;
 

@@ -24,7 +24,6 @@
 #include "store.h"
 
 #define STORE_CKPT_NAME_MAX	64	/* with the NUL */
-#define STORE_CKPT_DIR		"checkpoints"	/* under the root, by default */
 
 /* Take a checkpoint while the store keeps serving; the sealer waits only
  * while RocksDB flushes and links its files. ckdir NULL: the configured

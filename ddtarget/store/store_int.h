@@ -18,7 +18,6 @@
 #include "idx.h"
 #include "jnl.h"
 #include "store.h"
-#include "store_ckpt.h"
 #include "tpool.h"
 
 #define SEAL_QUEUE	2	/* full containers that writers may queue */
@@ -92,7 +91,7 @@ struct store {
 	int seal_err;		/* the sealer's last failure, until retried */
 	char seal_msg[512];
 	uint64_t next_cid;
-	int64_t space_ok_until;		/* store_check_space(), store.c */
+	int64_t space_ok_until;		/* store_check_space() */
 	uint64_t space_ok_bytes;
 	jpaths linger[LINGER_MAX];	/* seal_done_locked(), store_seal.c */
 	int nlinger;
@@ -169,7 +168,7 @@ static inline void store_sums_decode(sums *m, const uint8_t *p)
 }
 
 /* Who calls whom, bottom up: store_dirs.c and store_octr.c are called by
- * the others; store.c (writes), store_read.c and store_seal.c build on
+ * the others; store_write.c, store_read.c and store_seal.c build on
  * them; store_journal.c, store_gc.c, store_scrub.c and store_ckpt.c on
  * those; store_open.c and store_restore.c on everything. */
 
@@ -217,7 +216,7 @@ int store_open_new_locked(store *s);
 void store_trim_to_durable_locked(store *s, octr *o);
 int store_rotate_locked(store *s);
 
-/* store.c */
+/* store_write.c */
 /* Every indexed and unsealed fingerprint into b. */
 int store_bloom_fill(store *s, bloom *b);
 int store_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
@@ -245,6 +244,7 @@ int store_jnl_recover(store *s);
 void store_jnl_events_free(store *s);
 
 /* store_ckpt.c, for store_restore.c */
+struct store_ckpt_info;
 /* ns as YYYYMMDDTHHMMSSZ. */
 void store_utc_stamp(int64_t ns, char *buf, size_t cap);
 int store_rm_tree(const char *path);
@@ -253,6 +253,6 @@ int store_copy_dir(const char *src, const char *dst);
  * is store_id (hex; NULL or "": any store). A named checkpoint of another
  * store is -EINVAL. */
 int store_ckpt_find(const char *ckdir, const char *name, const char *store_id,
-		    store_ckpt_info *out);
+		    struct store_ckpt_info *out);
 
 #endif

@@ -18,7 +18,6 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "path.h"
-#include "store_ckpt.h"
 #include "store_int.h"
 
 #define GEOMETRY_VERSION 1

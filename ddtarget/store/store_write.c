@@ -1,8 +1,9 @@
-/* store.c - the segment store's public calls: lookups, the write path
- * (verify, dedup, journal, pack), flush, barrier and stats. The unsealed
- * containers are in store_octr.c, the sealer in store_seal.c, the read
- * path in store_read.c, the journals' replay in store_journal.c, open and
- * close in store_open.c; what they share is in store_int.h.
+/* store_write.c - the segment store's write path: lookups (the dedup hot
+ * path), put (verify, dedup, journal, pack), flush and barrier, and the
+ * store's figures. The unsealed containers are in store_octr.c, the
+ * sealer in store_seal.c, the read path in store_read.c, the journals'
+ * replay in store_journal.c, open and close in store_open.c; store.h is
+ * their public face, store_int.h what they share.
  *
  * The life of a segment: store_put() finds it new (under the lock),
  * hashes it (outside), appends it to the open container in memory and
