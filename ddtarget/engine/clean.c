@@ -12,6 +12,7 @@
 #include "ddterr.h"
 #include "fpset.h"
 #include "now.h"
+#include "store_gc.h"
 #include "tree.h"
 
 #define HAS_BATCH	1024	/* fingerprints per store_has in a check */

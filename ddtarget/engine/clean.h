@@ -19,7 +19,6 @@
 
 #include "ns.h"
 #include "store.h"
-#include "store_gc.h"
 
 typedef struct clean clean;
 
