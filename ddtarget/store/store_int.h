@@ -204,9 +204,6 @@ char *store_jnl_path(const store *s, int loc, uint64_t cid);
 void store_jnl_paths_free(jpaths *jp);
 /* Note which spares exist, at open. */
 void store_jnl_find_spares(store *s);
-/* Container o's journal, new: its first copy under the root, the second
- * in a data directory, each over a spare if there is one. Under the lock. */
-int store_jnl_create(store *s, octr *o);
 /* Keep a sealed container's journal copies as spares, or delete them. */
 void store_jnl_retire(store *s, jpaths *jp);
 /* Under the lock: a new open container; the open one trimmed to what its
@@ -221,9 +218,6 @@ int store_rotate_locked(store *s);
 int store_bloom_fill(store *s, bloom *b);
 int store_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 			uint32_t *slot);
-int store_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
-			    uint32_t *slot, uint32_t *raw_len);
-void store_pin_locked(store *s, const fp_t *fp, int told);
 int store_check_space(store *s, int cleaning);
 int store_append_locked(store *s, const store_seg *g, put_sync *ps);
 int store_sync_all(put_sync *ps);

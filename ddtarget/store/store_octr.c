@@ -207,7 +207,9 @@ void store_jnl_retire(store *s, jpaths *jp)
 
 /* ---- a new journal ---- */
 
-int store_jnl_create(store *s, octr *o)
+/* Container o's journal, new: its first copy under the root, the second
+ * in a data directory, each over a spare if there is one. Under the lock. */
+static int create_journal(store *s, octr *o)
 {
 	char sp0[PATH_MAX], sp1[PATH_MAX];
 	jnl_place pl[JNL_COPIES] = { { 0 } };
@@ -252,7 +254,7 @@ int store_open_new_locked(store *s)
 
 	rc = store_octr_alloc(s, s->next_cid, &o);
 	if (rc == 0)
-		rc = store_jnl_create(s, o);
+		rc = create_journal(s, o);
 	if (rc == 0)
 		rc = fpcache_insert(s->fc, o->b.cid, NULL, 0, 1);
 	if (rc < 0) {

@@ -89,8 +89,8 @@ static int grow_bloom_locked(store *s)
  * not NULL, its raw length), 0 if absent, or an index error. An index hit
  * loads the fingerprints of the whole container into the locality cache,
  * because its neighbours are asked for next. */
-int store_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
-			    uint32_t *slot, uint32_t *raw_len)
+static int lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
+			     uint32_t *slot, uint32_t *raw_len)
 {
 	idx_ctr c;
 	int rc, cached;
@@ -133,12 +133,12 @@ int store_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
 int store_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 			uint32_t *slot)
 {
-	return store_lookup_len_locked(s, fp, cid, slot, NULL);
+	return lookup_len_locked(s, fp, cid, slot, NULL);
 }
 
 /* A writer was told fp is present: while a clean runs, it must stay. A pin
  * that cannot be recorded makes the whole clean keep everything. */
-void store_pin_locked(store *s, const fp_t *fp, int told)
+static void pin_locked(store *s, const fp_t *fp, int told)
 {
 	if (told && s->told)
 		bloom_add(s->told, fp);
@@ -157,8 +157,8 @@ static int lookup_batch(store *s, const fp_t *fps, size_t n, store_pin pin,
 
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		rc = store_lookup_len_locked(s, &fps[i], &cid, &slot,
-					     raw_len ? &len : NULL);
+		rc = lookup_len_locked(s, &fps[i], &cid, &slot,
+				       raw_len ? &len : NULL);
 		if (rc < 0)
 			break;
 		if (present)
@@ -166,7 +166,7 @@ static int lookup_batch(store *s, const fp_t *fps, size_t n, store_pin pin,
 		if (raw_len)
 			raw_len[i] = rc ? len : 0;
 		if (rc && pin != STORE_PIN_NONE)
-			store_pin_locked(s, &fps[i], pin == STORE_PIN_TOLD);
+			pin_locked(s, &fps[i], pin == STORE_PIN_TOLD);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -414,13 +414,12 @@ static int find_new(store *s, const store_seg *segs, size_t n,
 
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = store_lookup_len_locked(s, &segs[i].fp, &cid, &slot,
-					     &held);
+		rc = lookup_len_locked(s, &segs[i].fp, &cid, &slot, &held);
 		if (rc < 0)
 			break;
 		isnew[i] = rc == 0;
 		if (rc)
-			store_pin_locked(s, &segs[i].fp, 1);
+			pin_locked(s, &segs[i].fp, 1);
 		nnew += isnew[i];
 		rc = rc ? check_dup_len(&segs[i], i, held) : 0;
 	}
@@ -483,7 +482,7 @@ static int stage_new(store *s, const store_seg *segs, size_t n,
 		if (rc < 0)
 			break;
 		if (rc == 1) {		/* stored meanwhile, or twice in this batch */
-			store_pin_locked(s, &segs[i].fp, 1);
+			pin_locked(s, &segs[i].fp, 1);
 			rc = 0;
 			continue;
 		}
