@@ -165,9 +165,9 @@ int store_copy_dir(const char *src, const char *dst)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if ((rc = path_fmt(sp, sizeof(sp), "%s/%s", src,
-				    de->d_name)) < 0 ||
+				   de->d_name)) < 0 ||
 		    (rc = path_fmt(dp, sizeof(dp), "%s/%s", dst,
-				    de->d_name)) < 0)
+				   de->d_name)) < 0)
 			break;
 		if (lstat(sp, &st) != 0 || !S_ISREG(st.st_mode))
 			rc = ddterr_set(-EBADMSG, "%s: not a regular file; a "
@@ -489,7 +489,7 @@ static void sweep_tmp(const char *ckdir)
 		    (kill((pid_t)pid, 0) == 0 || errno == EPERM))
 			continue;	/* its process is alive */
 		if (path_fmt(path, sizeof(path), "%s/%s", ckdir,
-			      de->d_name) == 0)
+			     de->d_name) == 0)
 			(void)store_rm_tree(path);
 	}
 	closedir(d);
@@ -498,7 +498,7 @@ static void sweep_tmp(const char *ckdir)
 static int tmp_name(const char *ckdir, char *buf, size_t cap)
 {
 	return path_fmt(buf, cap, "%s/" CKPT_TMP_PREFIX "%ld-%" PRId64
-			 CKPT_TMP_SUFFIX, ckdir, (long)getpid(), now_ns());
+			CKPT_TMP_SUFFIX, ckdir, (long)getpid(), now_ns());
 }
 
 /* The RocksDB checkpoint into tmp/index and what the manifest says of it,

@@ -250,7 +250,7 @@ void store_dirs_tighten(store *s)
 		       tighten(s->ckpt_dir);
 	for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++)
 		if (path_fmt(path, sizeof(path), "%s/%s", s->root,
-			      under[i]) == 0)
+			     under[i]) == 0)
 			s->tightened += tighten(path);
 	for (int i = 0; i < s->ndirs; i++)
 		s->tightened += tighten(s->dirs[i]);

@@ -28,8 +28,6 @@
 #define RA_QUEUE	8	/* containers waiting to be read ahead */
 #define STATS_WORDS	6
 
-/* A container being filled, or full and waiting to be sealed. Its bytes
- * stay here until the index knows it, so reads can be served meanwhile. */
 /* Where a container's journal copies are: [0] under the root, [1] in
  * data directory mdir (NULL, -1: no second copy). */
 typedef struct jpaths {
@@ -37,6 +35,8 @@ typedef struct jpaths {
 	int mdir;
 } jpaths;
 
+/* A container being filled, or full and waiting to be sealed. Its bytes
+ * stay here until the index knows it, so reads can be served meanwhile. */
 typedef struct octr {
 	ctr_builder b;
 	/* Until the container is freed (writers may still sync). NULL for a
@@ -234,8 +234,8 @@ int store_drop_lingering(store *s);
 
 /* store_journal.c */
 /* Replay every journal left by the last run into s->open and s->queue. */
-int store_jnl_recover(store *s);
-void store_jnl_events_free(store *s);
+int store_journal_recover(store *s);
+void store_journal_events_free(store *s);
 
 /* store_ckpt.c, for store_restore.c */
 struct store_ckpt_info;

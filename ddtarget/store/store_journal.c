@@ -241,7 +241,7 @@ static int note_unreadable(store *s, const jpaths *jp, uint64_t cid)
 	return add_event(s, &ev);
 }
 
-void store_jnl_events_free(store *s)
+void store_journal_events_free(store *s)
 {
 	free(s->jev);
 	s->jev = NULL;
@@ -359,7 +359,7 @@ static int enqueue_recovered(store *s, octr *o, int seal)
  * again, with those that were not whole. Nothing is written here beyond
  * the journals' torn tails (and a journal no copy of which can be read,
  * set aside), so a store whose disks are full still opens and reads. */
-int store_jnl_recover(store *s)
+int store_journal_recover(store *s)
 {
 	idlist l = { 0 };
 	octr *o;

@@ -43,7 +43,7 @@ void store_octr_free(octr *o)
 	free(o);
 }
 
-/* A container in memory, without a journal yet (store_jnl_create makes a
+/* A container in memory, without a journal yet (create_journal makes a
  * new one; recovery finds the old one's copies). */
 int store_octr_alloc(store *s, uint64_t cid, octr **out)
 {
@@ -93,7 +93,7 @@ char *store_jnl_path(const store *s, int loc, uint64_t cid)
 
 	if (store_jnl_dir(s, loc, dir, sizeof(dir)) < 0 ||
 	    path_fmt(path, sizeof(path), "%s/%016" PRIx64 ".jnl", dir,
-		      cid) < 0)
+		     cid) < 0)
 		return NULL;
 	return strdup(path);
 }

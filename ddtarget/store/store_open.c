@@ -1,6 +1,8 @@
-/* store_open.c - opening and closing a store: its directories and fixed
- * geometry, the counters kept in the index, the Bloom filter, and the
- * replay of the journals a crash or a clean stop left behind. */
+/* store_open.c - the root's lock, and opening and closing a store on the
+ * index its owner opened: its directories and fixed geometry, the counters
+ * kept in the index, the Bloom filter, the fragment writers, the replay of
+ * the journals a crash or a clean stop left behind (store_journal.c), and
+ * the sealer and read-ahead threads. */
 #include "store.h"
 
 #include <errno.h>
@@ -278,7 +280,7 @@ static void store_free(store *s)
 {
 	for (int i = 0; i < s->nlinger; i++)
 		store_jnl_paths_free(&s->linger[i]);
-	store_jnl_events_free(s);
+	store_journal_events_free(s);
 	for (int i = 0; i < s->nqueue; i++)
 		store_octr_free(s->queue[i]);
 	store_octr_free(s->open);
@@ -356,7 +358,7 @@ int store_open(store **out, const store_config *cfg, idx *ix)
 	if (rc == 0)
 		rc = store_dirs_mark(s);
 	if (rc == 0)
-		rc = store_jnl_recover(s);
+		rc = store_journal_recover(s);
 	if (rc < 0)
 		goto fail;
 	rc = pthread_create(&s->sealer, NULL, store_sealer_main, s);

@@ -477,10 +477,10 @@ static int move_aside(const char *root, char *replaced, size_t cap)
 	for (int i = 1; i < RENAME_TRIES; i++) {
 		if (i == 1)
 			rc = path_fmt(path, sizeof(path), "%s/" REPLACED "%s",
-				       root, stamp);
+				      root, stamp);
 		else
 			rc = path_fmt(path, sizeof(path), "%s/" REPLACED
-				       "%s-%d", root, stamp, i);
+				      "%s-%d", root, stamp, i);
 		if (rc < 0)
 			return rc;
 		if (lstat(path, &st) == 0)
