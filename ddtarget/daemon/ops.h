@@ -22,11 +22,10 @@
 /* The daemon's one context. */
 typedef struct ddtd {
 	ddtd_config cfg;
-	store_lock *lock;	/* the store's root, held while it is open */
-	idx *ix;		/* the index: the store's, the namespace's,
-				   the users' */
 	store *st;
 	ns *ns;
+	idx *ix;		/* the store's, the namespace's, the users' */
+	store_lock *lock;	/* the store's root, held while it is open */
 	clean *cl;		/* the cleaner; commits go through it */
 	sched *sc;		/* maintenance on its schedule */
 	scrub *scr;		/* the scrub job */
