@@ -87,7 +87,7 @@ static size_t victim(ctrcache *c)
 }
 
 ctrcache_ent *ctrcache_put(ctrcache *c, uint64_t cid, uint8_t *buf,
-			  ctr_view *view)
+			   ctr_view *view)
 {
 	ctrcache_ent *e = ctrcache_get(c, cid);
 	size_t i;

@@ -36,7 +36,7 @@ ctrcache_ent *ctrcache_get(ctrcache *c, uint64_t cid);
  * first (then buf and view are freed here). NULL and -ENOMEM only if no
  * slot could be made, in which case the caller still owns buf and view. */
 ctrcache_ent *ctrcache_put(ctrcache *c, uint64_t cid, uint8_t *buf,
-			  ctr_view *view);
+			   ctr_view *view);
 
 /* Drop a reference; an evicted entry is freed with its last one. */
 void ctrcache_release(ctrcache *c, ctrcache_ent *e);

@@ -36,7 +36,7 @@ static void shrink(uint8_t **buf, uint32_t len)
 
 /* Read and decode a sealed container; called without the lock. */
 int store_load_container(store *s, uint64_t cid, uint8_t **out_buf,
-			  ctr_view *out_view, int *out_rebuilt)
+			 ctr_view *out_view, int *out_rebuilt)
 {
 	idx_ctr c;
 	uint8_t *buf;
