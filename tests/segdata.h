@@ -17,6 +17,7 @@
 #include "segmenter.h"
 #include "store.h"
 #include "tap.h"
+#include "tstore.h"
 
 /* Segment i: 1..16 KiB, half of it text-like so LZ4 keeps some of it
  * compressed and some raw. */
@@ -93,7 +94,7 @@ static inline void segbatch_free(segbatch *b)
 static inline store *segdata_open_config(const store_config *c)
 {
 	store *s = NULL;
-	int rc = store_open(&s, c);
+	int rc = tstore_open(&s, c);
 
 	if (rc)
 		diag("store_open %s: %s", c->root, ddterr_last(rc));
@@ -146,7 +147,7 @@ static inline void segdata_frag_path(const char *root, uint64_t cid,
 				     int index, char *out, size_t cap)
 {
 	char *dirs[6], p[1024];
-	cio_layout L;
+	ctrio_layout L;
 	ec *e;
 
 	for (int i = 0; i < 6; i++) {
@@ -157,8 +158,8 @@ static inline void segdata_frag_path(const char *root, uint64_t cid,
 	}
 	if (ec_new(&e, 4, 2) != 0)
 		tap_bail("ec_new");
-	L = (cio_layout){ .e = e, .ndirs = 6, .dirs = dirs };
-	cio_frag_path(&L, cid, index, out, cap);
+	L = (ctrio_layout){ .e = e, .ndirs = 6, .dirs = dirs };
+	ctrio_frag_path(&L, cid, index, out, cap);
 	for (int i = 0; i < 6; i++)
 		free(dirs[i]);
 	ec_free(e);

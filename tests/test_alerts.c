@@ -10,6 +10,7 @@
 #include "ddterr.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -140,7 +141,7 @@ static void test_dirs(void)
 	int rc;
 
 	store_config_default(&sc, root);
-	if ((rc = store_open(&s, &sc)) != 0)
+	if ((rc = tstore_open(&s, &sc)) != 0)
 		tap_bail("store_open: %s", ddterr_last(rc));
 	health_check_dirs(s, t, &hc);
 	alert_get_counts(t, &c);
@@ -169,7 +170,7 @@ static void test_dirs(void)
 	hc.space_critical_pct = 0;
 	health_check_dirs(s, t, &hc);
 	ok(has(t, "space:root", DDT_SEV_CRITICAL), "over both: critical");
-	store_close(s);
+	tstore_close(s);
 	alert_table_free(t);
 	tap_rmtree(root);
 	free(root);
@@ -177,7 +178,7 @@ static void test_dirs(void)
 
 static void test_verdicts(void)
 {
-	scr_report *r = calloc(1, sizeof(*r));
+	scrub_report *r = calloc(1, sizeof(*r));
 	alert_table *t = table(NULL);
 	alert *v;
 	size_t n;

@@ -4,9 +4,11 @@
 #include "auth.h"
 #include "store.h"
 #include "ddterr.h"
+#include "now.h"
 #include "wire.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <dirent.h>
 #include <time.h>
@@ -24,18 +26,10 @@ static store *open_st(const char *root)
 	store_config_default(&c, root);
 	c.k = 1;
 	c.m = 0;
-	rc = store_open(&s, &c);
+	rc = tstore_open(&s, &c);
 	if (rc)
 		tap_bail("store_open %s: %s", root, ddterr_last(rc));
 	return s;
-}
-
-static double secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 typedef struct ulist {
@@ -61,12 +55,12 @@ static double check_time(idx *ix, const char *user, const char *pw)
 	double best = 1e9;
 
 	for (int i = 0; i < 3; i++) {
-		double t0 = secs(), t;
+		double t0 = now_mono_sec(), t;
 		int role;
 
 		if (auth_check(ix, user, pw, &role) != -EACCES)
 			return -1;
-		t = secs() - t0;
+		t = now_mono_sec() - t0;
 		best = t < best ? t : best;
 	}
 	return best;
@@ -115,7 +109,7 @@ static void test_users(const char *root)
 {
 	char msg_wrong[512], msg_unknown[512], longname[80];
 	store *s = open_st(root);
-	idx *ix = store_index(s);
+	idx *ix = tstore_index(s);
 	ulist l = { .n = 0 };
 	double t_wrong, t_unknown;
 	uint64_t n = 99;
@@ -178,15 +172,15 @@ static void test_users(const char *root)
 	   auth_delete_user(ix, longname) == -ENOENT,
 	   "delete a user: the login fails, a second delete -ENOENT");
 	ok(auth_count(ix, &n) == 0 && n == 2, "two users again");
-	store_close(s);
+	tstore_close(s);
 
 	s = open_st(root);
-	ix = store_index(s);
+	ix = tstore_index(s);
 	ok(auth_check(ix, "admin", PW_ADMIN, &role) == 0 &&
 	   role == DDT_ROLE_ADMIN &&
 	   auth_check(ix, "bob.the-user_2", PW_NEW, &role) == 0,
 	   "users survive reopening");
-	store_close(s);
+	tstore_close(s);
 
 	{
 		char idir[1024];

@@ -6,11 +6,13 @@
  * and a writer killed mid-stream, with journals lingering and the open
  * container in its log, loses nothing it was told was stored. */
 #include "store.h"
+#include "store_ckpt.h"
 #include "ddterr.h"
-#include "index.h"
+#include "idx.h"
 #include "segdata.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -116,14 +118,14 @@ static void test_restore(const char *root)
 	if (segdata_put(s, SEED, N_BEFORE, N_AFTER, NULL) || store_flush(s) ||
 	    segdata_put(s, SEED, N_BEFORE + N_AFTER, N_OPEN, NULL))
 		tap_bail("put after");
-	if (store_close(s) || !(s = open_at(root)))
+	if (tstore_close(s) || !(s = open_at(root)))
 		tap_bail("close");
 	store_get_stats(s, &before);	/* as the store itself counts */
 	ok(before.open_segments == N_OPEN && before.containers > ck.containers + 3,
 	   "after it: %llu more containers sealed, %llu segments open",
 	   (unsigned long long)(before.containers - ck.containers),
 	   (unsigned long long)before.open_segments);
-	if (store_close(s))
+	if (tstore_close(s))
 		tap_bail("close");
 
 	rm_index(root);
@@ -149,11 +151,11 @@ static void test_restore(const char *root)
 	ok(segdata_put(s, SEED, total, 1000, NULL) == 0 && store_flush(s) == 0 &&
 	   segdata_check(s, SEED, 0, total + 1000) == 0,
 	   "new segments go to fresh containers; everything reads");
-	store_close(s);
+	tstore_close(s);
 	if (!(s = open_at(root)))
 		tap_bail("reopen");
 	store_get_stats(s, &before);
-	store_close(s);
+	tstore_close(s);
 
 	ok(restore(root, name, &r) == 0 && r.replaced[0] &&
 	   file_exists(r.replaced), "a second restore works, and moves the "
@@ -164,7 +166,7 @@ static void test_restore(const char *root)
 	if (s) {
 		store_get_stats(s, &st);
 		ok(same_stats(&st, &before), "with the same counters");
-		store_close(s);
+		tstore_close(s);
 	}
 }
 
@@ -183,11 +185,11 @@ static void test_dropped(const char *root)
 	if (!s || segdata_put(s, SEED, 0, 2000, NULL) || store_flush(s) ||
 	    store_checkpoint(s, NULL, 0, NULL, 0))
 		tap_bail("setup");
-	if (idx_get_ctr(store_index(s), victim, 0, &c) != 0)
+	if (idx_get_ctr(tstore_index(s), victim, 0, &c) != 0)
 		tap_bail("no container %llu", (unsigned long long)victim);
 	nseg = c.nseg;
 	store_get_stats(s, &before);
-	store_close(s);
+	tstore_close(s);
 	for (int i = 0; i < 6; i++) {
 		segdata_frag_path(root, victim, i, path, sizeof(path));
 		if (unlink(path) != 0)
@@ -212,7 +214,7 @@ static void test_dropped(const char *root)
 	ok(segdata_put(s, SEED, 0, 2000, NULL) == 0 && store_flush(s) == 0 &&
 	   segdata_check(s, SEED, 0, 2000) == 0,
 	   "its segments can be stored again");
-	store_close(s);
+	tstore_close(s);
 }
 
 /* A container sealed after the checkpoint with too few fragments left:
@@ -231,7 +233,7 @@ static void test_unreadable(const char *root)
 	store_get_stats(s, &ck);
 	if (segdata_put(s, SEED, 500, 1000, NULL) || store_flush(s))
 		tap_bail("put");
-	store_close(s);
+	tstore_close(s);
 	victim = ck.containers + 2;	/* sealed after the checkpoint */
 	for (int i = 0; i < 3; i++) {
 		segdata_frag_path(root, victim, i, path, sizeof(path));
@@ -247,7 +249,7 @@ static void test_unreadable(const char *root)
 	s = open_at(root);
 	ok(s && segdata_check(s, SEED, 0, 500) == 0,
 	   "everything before the checkpoint reads");
-	store_close(s);
+	tstore_close(s);
 }
 
 /* keep N, the list, and the refusals. */
@@ -284,7 +286,7 @@ static void test_prune_and_refusals(const char *root)
 		   "a second store sharing the directory keeps its 2 and "
 		   "leaves the first one's 3 (%d in all)", count_ckpts(dir));
 		if (s2)
-			store_close(s2);
+			tstore_close(s2);
 	}
 	ok(!file_exists(path_join(dir, names[1])) &&
 	   strcmp(names[3], names[4]) != 0 &&
@@ -298,7 +300,7 @@ static void test_prune_and_refusals(const char *root)
 	ok(rc == -EBUSY && strstr(ddterr_last(rc), "in use"),
 	   "a restore on an open store is refused: %s", ddterr_last(rc));
 	ok(segdata_check(s, SEED, 0, 300) == 0, "and the store goes on");
-	store_close(s);
+	tstore_close(s);
 
 	rc = store_restore_checkpoint(&c, dir, "ckpt-19990101T000000Z", &r);
 	ok(rc == -ENOENT && strstr(ddterr_last(rc), "ckpt-19990101T000000Z") &&
@@ -322,7 +324,7 @@ static void test_prune_and_refusals(const char *root)
 	s = open_at(root);
 	ok(s && segdata_check(s, SEED, 0, 300) == 0,
 	   "and the store is left as it was");
-	store_close(s);
+	tstore_close(s);
 	config(&c, root);
 	rc = store_restore_checkpoint(&c, dir, other, &r);
 	ok(rc == -EINVAL && strstr(ddterr_last(rc), "another store"),
@@ -374,14 +376,14 @@ static void test_online(const char *root)
 	ok(rc == 0 && !w.err && count_ckpts(path_join(root, "checkpoints")) == 2,
 	   "%d checkpoints taken while a writer stored %llu segments; 2 kept",
 	   n, (unsigned long long)w.done);
-	store_close(w.s);
+	tstore_close(w.s);
 	rm_index(root);
 	ok(restore(root, NULL, &r) == 0 && r.dropped == 0 && r.unreadable == 0,
 	   "the newest restores");
 	w.s = open_at(root);
 	ok(w.s && segdata_check(w.s, SEED + 2, 0, w.done) == 0,
 	   "and all %llu segments read back", (unsigned long long)w.done);
-	store_close(w.s);
+	tstore_close(w.s);
 }
 
 /* A checkpoint directory on another file system: RocksDB copies instead
@@ -399,7 +401,7 @@ static void test_other_fs(const char *root)
 		tap_bail("setup");
 	if (stat("/dev/shm", &b) != 0 || stat(root, &a) != 0 ||
 	    a.st_dev == b.st_dev) {
-		store_close(s);
+		tstore_close(s);
 		ok(1, "# SKIP no second file system at /dev/shm");
 		return;
 	}
@@ -408,13 +410,13 @@ static void test_other_fs(const char *root)
 	unsetenv("TMPDIR");
 	ok(store_checkpoint(s, dir, 0, NULL, 0) == 0 && count_ckpts(dir) == 1,
 	   "a checkpoint on another file system (%s)", dir);
-	store_close(s);
+	tstore_close(s);
 	rm_index(root);
 	config(&c, root);
 	ok(store_restore_checkpoint(&c, dir, NULL, &r) == 0 &&
 	   (s = open_at(root)) && segdata_check(s, SEED, 0, 300) == 0,
 	   "restores from there");
-	store_close(s);
+	tstore_close(s);
 	tap_rmtree(dir);
 	free(dir);
 }
@@ -481,7 +483,7 @@ static void test_killed(const char *root)
 	   == 0 && store_flush(s) == 0 &&
 	   segdata_check(s, SEED + 1, 0, (size_t)acked * KBATCH + 500) == 0,
 	   "and it takes new writes");
-	store_close(s);
+	tstore_close(s);
 }
 
 int main(void)

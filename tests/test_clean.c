@@ -8,11 +8,13 @@
 #include "clean.h"
 #include "ns.h"
 #include "store.h"
+#include "store_gc.h"
 #include "ddterr.h"
 #include "segdata.h"
 #include "tap.h"
 #include "testutil.h"
 #include "tree.h"
+#include "tstore.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -27,13 +29,13 @@
 typedef struct env {
 	store *s;
 	ns *n;
-	cln *c;
+	clean *c;
 	uint64_t dir;		/* the storage unit's root */
 } env;
 
 static void env_open(env *e, const char *root, int threshold)
 {
-	cln_config cc = { .threshold_pct = threshold };
+	clean_config cc = { .threshold_pct = threshold };
 	store_config sc;
 	ns_su su;
 	int rc;
@@ -42,9 +44,9 @@ static void env_open(env *e, const char *root, int threshold)
 	sc.k = 2;
 	sc.m = 1;
 	sc.container_size = CTR_SIZE;
-	if ((rc = store_open(&e->s, &sc)) != 0)
+	if ((rc = tstore_open(&e->s, &sc)) != 0)
 		tap_bail("store_open %s: %s", root, ddterr_last(rc));
-	if ((rc = ns_open(&e->n, store_index(e->s))) != 0)
+	if ((rc = ns_open(&e->n, tstore_index(e->s))) != 0)
 		tap_bail("ns_open: %s", ddterr_last(rc));
 	rc = ns_su_get(e->n, "u", &su);
 	if (rc == -ENOENT)
@@ -52,15 +54,15 @@ static void env_open(env *e, const char *root, int threshold)
 	if (rc != 0)
 		tap_bail("storage unit: %s", ddterr_last(rc));
 	e->dir = su.root;
-	if ((rc = cln_new(&e->c, e->s, e->n, &cc)) != 0)
-		tap_bail("cln_new: %s", ddterr_last(rc));
+	if ((rc = clean_new(&e->c, e->s, e->n, &cc)) != 0)
+		tap_bail("clean_new: %s", ddterr_last(rc));
 }
 
 static void env_close(env *e)
 {
-	cln_free(e->c);
+	clean_free(e->c);
 	ns_close(e->n);
-	if (store_close(e->s) != 0)
+	if (tstore_close(e->s) != 0)
 		diag("store_close: %s", ddterr_last(-EIO));
 }
 
@@ -201,13 +203,13 @@ static int write_file(env *v, const char *name, const uint64_t *blocks,
 
 	rc = write_tree(v->s, blocks, n, 1, &e);
 	if (rc == 0)
-		rc = cln_commit(v->c, v->dir, &e, 1, 1, NULL);
+		rc = clean_commit(v->c, v->dir, &e, 1, 1, NULL);
 	for (int tries = 0; rc == -ENOENT && tries < 8; tries++) {
 		if (retries)
 			++*retries;
 		rc = write_tree(v->s, blocks, n, 0, &e);
 		if (rc == 0)
-			rc = cln_commit(v->c, v->dir, &e, 1, 1, NULL);
+			rc = clean_commit(v->c, v->dir, &e, 1, 1, NULL);
 	}
 	return rc;
 }
@@ -252,7 +254,7 @@ static int verify_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
 	if ((x->bad = store_read(x->s, fp, got, sizeof(got), &gn)) != 0) {
 		uint64_t cid = 0;
 		uint32_t slot = 0;
-		int r = idx_get_fp(store_index(x->s), fp, &cid, &slot);
+		int r = idx_get_fp(tstore_index(x->s), fp, &cid, &slot);
 
 		char hex[FP_HEX_LEN + 1];
 		fp_to_hex(fp, hex);
@@ -331,7 +333,7 @@ static void test_reclaim(void)
 	uint64_t *a = range(0, 1500), *b = range(10000, 1500);
 	uint64_t *c = xmalloc(1500 * sizeof(*c));
 	uint64_t before, after;
-	cln_report r;
+	clean_report r;
 	env v;
 	int rc;
 
@@ -344,8 +346,8 @@ static void test_reclaim(void)
 	ok(store_flush(v.s) == 0, "flushed");
 	before = physical(&v);
 	ok(ns_unlink(v.n, v.dir, "b") == 0, "b removed from the namespace");
-	rc = cln_run(v.c);
-	cln_status(v.c, &r);
+	rc = clean_run(v.c);
+	clean_status(v.c, &r);
 	ok(rc == 0, "a clean ran: %s", rc ? ddterr_last(rc) : "ok");
 	after = physical(&v);
 	diag("physical %llu -> %llu bytes; %llu of %llu containers dropped, "
@@ -365,8 +367,8 @@ static void test_reclaim(void)
 	   count_present(&v, b, 1500));
 	ok(file_intact(&v, "a", a, 1500), "a reads back byte for byte");
 	ok(file_intact(&v, "c", c, 1500), "c reads back byte for byte");
-	rc = cln_run(v.c);
-	cln_status(v.c, &r);
+	rc = clean_run(v.c);
+	clean_status(v.c, &r);
 	ok(rc == 0 && r.containers_dropped == 0,
 	   "a second clean finds nothing more to drop");
 	env_close(&v);
@@ -395,7 +397,7 @@ static void test_copy_forward(void)
 	uint64_t *both = xmalloc(2400 * sizeof(*both));
 	uint64_t before;
 	ns_entry ent;
-	cln_report r;
+	clean_report r;
 	env v;
 	int rc;
 
@@ -418,12 +420,12 @@ static void test_copy_forward(void)
 	ok(ns_unlink(v.n, v.dir, "e") == 0, "e removed");
 	/* d and e were written asking first: told "present", their blocks
 	 * are kept by the next clean, whatever the namespace says. */
-	rc = cln_run(v.c);
-	cln_status(v.c, &r);
+	rc = clean_run(v.c);
+	clean_status(v.c, &r);
 	ok(rc == 0 && count_present(&v, e, 1200) == 1200, "the first clean "
 	   "keeps the blocks writers were just told exist");
-	rc = cln_run(v.c);
-	cln_status(v.c, &r);
+	rc = clean_run(v.c);
+	clean_status(v.c, &r);
 	ok(rc == 0, "clean: %s", rc ? ddterr_last(rc) : "ok");
 	diag("copied %llu bytes forward, dropped %llu, physical %llu -> %llu",
 	     (unsigned long long)r.bytes_copied,
@@ -533,7 +535,7 @@ static void test_pins(void)
 	/* g can be committed now without sending anything. */
 	e = entry("g");
 	ok(write_tree(v.s, g, 600, 1, &e) == 0 &&
-	   cln_commit(v.c, v.dir, &e, 1, 1, NULL) == 0 &&
+	   clean_commit(v.c, v.dir, &e, 1, 1, NULL) == 0 &&
 	   file_intact(&v, "g", g, 600), "g commits and reads back");
 	env_close(&v);
 	free(g);
@@ -617,8 +619,8 @@ static void test_stale_commit(void)
 	env_open(&v, root, 50);
 	ok(write_tree(v.s, f, 800, 0, &e) == 0 && store_flush(v.s) == 0,
 	   "f's segments put and sealed, not committed");
-	ok(cln_run(v.c) == 0, "a clean runs meanwhile");
-	rc = cln_commit(v.c, v.dir, &e, 1, 1, NULL);
+	ok(clean_run(v.c) == 0, "a clean runs meanwhile");
+	rc = clean_commit(v.c, v.dir, &e, 1, 1, NULL);
 	ok(rc == -ENOENT, "the late commit is refused: %s", ddterr_last(rc));
 	ok(ns_lookup(v.n, v.dir, "f", &a) == -ENOENT, "no name was bound");
 	ok(write_file(&v, "f", f, 800, &retries) == 0 && retries == 0,
@@ -643,10 +645,10 @@ static void test_verified_trees(void)
 
 	env_open(&v, root, 50);
 	ok(write_tree(v.s, f, 500, 0, &e) == 0 &&
-	   cln_commit(v.c, v.dir, &e, 1, 1, NULL) == 0, "f committed");
+	   clean_commit(v.c, v.dir, &e, 1, 1, NULL) == 0, "f committed");
 	e2 = e;
 	snprintf(e2.name, sizeof(e2.name), "f2");
-	ok(cln_commit(v.c, v.dir, &e2, 1, 1, NULL) == 0,
+	ok(clean_commit(v.c, v.dir, &e2, 1, 1, NULL) == 0,
 	   "the same tree under a second name commits (remembered)");
 	{
 		/* f with 3000 blocks more: it shares f's subtrees. */
@@ -654,21 +656,21 @@ static void test_verified_trees(void)
 		ns_entry e3 = entry("g");
 
 		ok(write_tree(v.s, g, 3500, 1, &e3) == 0 &&
-		   cln_commit(v.c, v.dir, &e3, 1, 1, NULL) == 0 &&
+		   clean_commit(v.c, v.dir, &e3, 1, 1, NULL) == 0 &&
 		   file_intact(&v, "g", g, 3500) &&
 		   ns_unlink(v.n, v.dir, "g") == 0,
 		   "a larger file sharing its subtrees commits and reads back");
 		free(g);
 	}
 	e2.size++;
-	rc = cln_commit(v.c, v.dir, &e2, 1, 1, NULL);
+	rc = clean_commit(v.c, v.dir, &e2, 1, 1, NULL);
 	ok(rc == -EBADMSG || rc == -EINVAL, "the same root with another size "
 	   "is still checked, and refused: %s", ddterr_last(rc));
 	ok(ns_unlink(v.n, v.dir, "f") == 0 && ns_unlink(v.n, v.dir, "f2") == 0
 	   && store_flush(v.s) == 0, "both names removed");
-	ok(cln_run(v.c) == 0 && cln_run(v.c) == 0, "two cleans");
+	ok(clean_run(v.c) == 0 && clean_run(v.c) == 0, "two cleans");
 	ok(count_present(&v, f, 500) < 5, "f's segments are gone");
-	rc = cln_commit(v.c, v.dir, &e, 1, 1, NULL);
+	rc = clean_commit(v.c, v.dir, &e, 1, 1, NULL);
 	ok(rc == -ENOENT, "committing the remembered tree again is refused: %s",
 	   ddterr_last(rc));
 	ok(ns_lookup(v.n, v.dir, "f", &a) == -ENOENT, "and binds nothing");
@@ -737,10 +739,10 @@ static void *race_cleaner(void *arg)
 	race *r = arg;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
-		int rc = cln_run(r->v->c);
-		cln_report rep;
+		int rc = clean_run(r->v->c);
+		clean_report rep;
 
-		cln_status(r->v->c, &rep);
+		clean_status(r->v->c, &rep);
 		if (rep.damaged_files)
 			diag("clean %d: %llu damaged files", r->cleans,
 			     (unsigned long long)rep.damaged_files);
@@ -774,7 +776,7 @@ static void test_race(void)
 	   "no write or clean failed");
 	ok(r.cleans >= 3, "the cleaner ran while the writer wrote (%d)",
 	   r.cleans);
-	ok(cln_run(v.c) == 0, "a last clean");
+	ok(clean_run(v.c) == 0, "a last clean");
 	for (int i = 0; i < RACE_FILES; i++) {
 		if (!r.blocks[i])
 			continue;
@@ -852,10 +854,10 @@ static void test_read_during_clean(void)
 	 * segments out of the containers they shared with it. */
 	for (int i = 0; i < 40 &&
 	     __atomic_load_n(&r.reads, __ATOMIC_SEQ_CST) < 60; i++) {
-		cln_report rep;
+		clean_report rep;
 
-		fails += cln_run(v.c) != 0;
-		cln_status(v.c, &rep);
+		fails += clean_run(v.c) != 0;
+		clean_status(v.c, &rep);
 		cleans += rep.containers_dropped > 0;
 		if (i % 3 == 2) {
 			uint64_t *junk = range(300000 + 1000 * (uint64_t)i,
@@ -922,7 +924,7 @@ static void test_kill(void)
 		if (pid == 0) {
 			env_open(&v, root, 70);
 			for (;;)
-				cln_run(v.c);
+				clean_run(v.c);
 		}
 		usleep((useconds_t)(20000 + rnd64() % 200000));
 		kill(pid, SIGKILL);
@@ -932,7 +934,7 @@ static void test_kill(void)
 			snprintf(name, sizeof(name), "keep%d", i);
 			bad += !file_intact(&v, name, keep[i], 700);
 		}
-		if (cln_run(v.c) != 0) {
+		if (clean_run(v.c) != 0) {
 			diag("clean after the kill: %s", ddterr_last(-EIO));
 			bad++;
 		}

@@ -18,6 +18,7 @@
 #include "tap.h"
 #include "testutil.h"
 #include "rawwire.h"
+#include "tstore.h"
 
 #include <dirent.h>
 
@@ -222,12 +223,12 @@ static void bind_offline(const char *store_dir, uint64_t dir,
 	int rc;
 
 	store_config_default(&sc, store_dir);
-	if ((rc = store_open(&s, &sc)) != 0 ||
-	    (rc = ns_open(&names, store_index(s))) != 0)
+	if ((rc = tstore_open(&s, &sc)) != 0 ||
+	    (rc = ns_open(&names, tstore_index(s))) != 0)
 		tap_bail("opening the store offline: %s", ddterr_last(rc));
 	rc = ns_commit(names, dir, e, n, 1, NULL);
 	ns_close(names);
-	if (rc != 0 || store_close(s) != 0)
+	if (rc != 0 || tstore_close(s) != 0)
 		tap_bail("binding offline: %s", ddterr_last(rc));
 }
 

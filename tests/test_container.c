@@ -4,7 +4,7 @@
  * read one byte past the end shows under ASan or valgrind, not just a wrong
  * return code. Entries that point outside the data area are crafted with
  * both CRCs fixed up, so it is the bounds check that has to catch them. */
-#include "container.h"
+#include "ctr.h"
 #include "codec.h"
 #include "cdc.h"
 #include "ddterr.h"

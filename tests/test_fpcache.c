@@ -28,7 +28,7 @@ static ctr_entry *make_ents(uint32_t n)
 
 /* How many of ents[0..n) are not found at (cid, their slot), with their
  * raw length. */
-static int misses(fpc *c, const ctr_entry *e, uint32_t n, uint64_t cid)
+static int misses(fpcache *c, const ctr_entry *e, uint32_t n, uint64_t cid)
 {
 	int bad = 0;
 
@@ -36,8 +36,8 @@ static int misses(fpc *c, const ctr_entry *e, uint32_t n, uint64_t cid)
 		uint64_t got_cid = 0;
 		uint32_t got_slot = 0, got_len = 0;
 
-		if (fpc_lookup(c, &e[i].fp, &got_cid, &got_slot,
-			       &got_len) != 1 ||
+		if (fpcache_lookup(c, &e[i].fp, &got_cid, &got_slot,
+				   &got_len) != 1 ||
 		    got_cid != cid || got_slot != i ||
 		    got_len != e[i].raw_len)
 			bad++;
@@ -46,7 +46,7 @@ static int misses(fpc *c, const ctr_entry *e, uint32_t n, uint64_t cid)
 }
 
 /* How many of ents[0..n) are (wrongly) found. */
-static int hits(fpc *c, const ctr_entry *e, uint32_t n)
+static int hits(fpcache *c, const ctr_entry *e, uint32_t n)
 {
 	int found = 0;
 
@@ -54,7 +54,7 @@ static int hits(fpc *c, const ctr_entry *e, uint32_t n)
 		uint64_t cid;
 		uint32_t slot;
 
-		found += fpc_lookup(c, &e[i].fp, &cid, &slot, NULL);
+		found += fpcache_lookup(c, &e[i].fp, &cid, &slot, NULL);
 	}
 	return found;
 }
@@ -63,67 +63,67 @@ static void test_lru(void)
 {
 	ctr_entry *a = make_ents(100), *b = make_ents(100), *cc = make_ents(100);
 	ctr_entry *d = make_ents(100), *e = make_ents(100);
-	fpc *c = NULL;
+	fpcache *c = NULL;
 	uint64_t cid = 0;
 	uint32_t slot = 0;
 	fp_t other;
 
-	if (fpc_new(&c, 3) != 0)
-		tap_bail("fpc_new");
-	ok(fpc_containers(c) == 0 && fpc_fingerprints(c) == 0,
+	if (fpcache_new(&c, 3) != 0)
+		tap_bail("fpcache_new");
+	ok(fpcache_containers(c) == 0 && fpcache_fingerprints(c) == 0,
 	   "a new cache is empty");
 	rnd_fp(&other);
-	ok(fpc_lookup(c, &other, &cid, &slot, NULL) == 0, "lookup in an empty "
-	   "cache misses");
-	fpc_insert(c, 1, a, 100, 0);
-	fpc_insert(c, 2, b, 100, 0);
-	fpc_insert(c, 3, cc, 100, 0);
-	ok(fpc_containers(c) == 3 && fpc_fingerprints(c) == 300,
+	ok(fpcache_lookup(c, &other, &cid, &slot, NULL) == 0,
+	   "lookup in an empty cache misses");
+	fpcache_insert(c, 1, a, 100, 0);
+	fpcache_insert(c, 2, b, 100, 0);
+	fpcache_insert(c, 3, cc, 100, 0);
+	ok(fpcache_containers(c) == 3 && fpcache_fingerprints(c) == 300,
 	   "three containers, 300 fingerprints");
 	ok(misses(c, a, 100, 1) + misses(c, b, 100, 2) +
 	   misses(c, cc, 100, 3) == 0,
 	   "every inserted fingerprint hits with its cid and slot");
-	ok(fpc_lookup(c, &other, &cid, &slot, NULL) == 0,
+	ok(fpcache_lookup(c, &other, &cid, &slot, NULL) == 0,
 	   "an unknown fingerprint misses");
 
 	/* Order now (most recent first): 3 2 1 -- the lookups above went
 	 * 1, 2, 3. Touch 1 so 2 is the least recent. */
-	fpc_lookup(c, &a[42].fp, &cid, &slot, NULL);
-	fpc_insert(c, 4, d, 100, 0);
-	ok(fpc_containers(c) == 3 && !fpc_has_container(c, 2) &&
-	   fpc_has_container(c, 1) && fpc_has_container(c, 3) &&
-	   fpc_has_container(c, 4),
+	fpcache_lookup(c, &a[42].fp, &cid, &slot, NULL);
+	fpcache_insert(c, 4, d, 100, 0);
+	ok(fpcache_containers(c) == 3 && !fpcache_has_container(c, 2) &&
+	   fpcache_has_container(c, 1) && fpcache_has_container(c, 3) &&
+	   fpcache_has_container(c, 4),
 	   "the least recently used container (2) is evicted, the recently "
 	   "looked-up one (1) survives");
-	ok(hits(c, b, 100) == 0 && fpc_fingerprints(c) == 300,
+	ok(hits(c, b, 100) == 0 && fpcache_fingerprints(c) == 300,
 	   "the evicted container's fingerprints all miss");
 	ok(misses(c, a, 100, 1) + misses(c, cc, 100, 3) +
 	   misses(c, d, 100, 4) == 0, "the others still hit");
 
 	/* Order: 4 3 1 (the misses() calls touched 1, 3, 4 in that order).
 	 * A hit on one fingerprint of 1 makes 3 the oldest. */
-	fpc_lookup(c, &a[0].fp, &cid, &slot, NULL);
-	fpc_lookup(c, &d[99].fp, &cid, &slot, NULL);
-	fpc_insert(c, 5, e, 100, 0);
-	ok(!fpc_has_container(c, 3) && fpc_has_container(c, 1) &&
-	   fpc_has_container(c, 4) && fpc_has_container(c, 5),
+	fpcache_lookup(c, &a[0].fp, &cid, &slot, NULL);
+	fpcache_lookup(c, &d[99].fp, &cid, &slot, NULL);
+	fpcache_insert(c, 5, e, 100, 0);
+	ok(!fpcache_has_container(c, 3) && fpcache_has_container(c, 1) &&
+	   fpcache_has_container(c, 4) && fpcache_has_container(c, 5),
 	   "a second eviction follows the new order (3 goes)");
 
 	/* Re-inserting a cached cid replaces its fingerprints. */
-	fpc_insert(c, 5, b, 50, 0);
-	ok(fpc_containers(c) == 3 && hits(c, e, 100) == 0 &&
-	   misses(c, b, 50, 5) == 0 && fpc_fingerprints(c) == 250,
+	fpcache_insert(c, 5, b, 50, 0);
+	ok(fpcache_containers(c) == 3 && hits(c, e, 100) == 0 &&
+	   misses(c, b, 50, 5) == 0 && fpcache_fingerprints(c) == 250,
 	   "re-inserting a cid replaces its fingerprints without evicting");
 
-	fpc_remove(c, 1);
-	ok(!fpc_has_container(c, 1) && hits(c, a, 100) == 0 &&
-	   fpc_containers(c) == 2 && fpc_fingerprints(c) == 150,
-	   "fpc_remove drops a container and its fingerprints");
-	fpc_remove(c, 12345);
-	ok(fpc_containers(c) == 2 && misses(c, d, 100, 4) == 0,
+	fpcache_remove(c, 1);
+	ok(!fpcache_has_container(c, 1) && hits(c, a, 100) == 0 &&
+	   fpcache_containers(c) == 2 && fpcache_fingerprints(c) == 150,
+	   "fpcache_remove drops a container and its fingerprints");
+	fpcache_remove(c, 12345);
+	ok(fpcache_containers(c) == 2 && misses(c, d, 100, 4) == 0,
 	   "removing an unknown cid changes nothing");
-	fpc_free(c);
-	fpc_free(NULL);
+	fpcache_free(c);
+	fpcache_free(NULL);
 	free(a), free(b), free(cc), free(d), free(e);
 }
 
@@ -131,86 +131,86 @@ static void test_pinned(void)
 {
 	enum { NAPP = 1000 };
 	ctr_entry *p = make_ents(50), *app = make_ents(NAPP), *x;
-	fpc *c = NULL;
+	fpcache *c = NULL;
 	int bad = 0;
 
-	if (fpc_new(&c, 2) != 0)
-		tap_bail("fpc_new");
-	fpc_insert(c, 100, p, 50, 1);
+	if (fpcache_new(&c, 2) != 0)
+		tap_bail("fpcache_new");
+	fpcache_insert(c, 100, p, 50, 1);
 	x = make_ents(10);
 	for (uint64_t cid = 1; cid <= 20; cid++) {
 		for (int i = 0; i < 10; i++)
 			rnd_fp(&x[i].fp);
-		fpc_insert(c, cid, x, 10, 0);
+		fpcache_insert(c, cid, x, 10, 0);
 	}
-	ok(fpc_has_container(c, 100) && misses(c, p, 50, 100) == 0,
+	ok(fpcache_has_container(c, 100) && misses(c, p, 50, 100) == 0,
 	   "a pinned container survives 20 insertions into a 2-container "
 	   "cache");
-	ok(fpc_containers(c) == 3 && fpc_fingerprints(c) == 70,
+	ok(fpcache_containers(c) == 3 && fpcache_fingerprints(c) == 70,
 	   "pinned containers do not count against the limit (3 held, "
-	   "%zu)", fpc_containers(c));
+	   "%zu)", fpcache_containers(c));
 
 	/* The open container grows one segment at a time. */
 	for (int i = 0; i < NAPP; i++)
-		bad += fpc_append(c, 100, &app[i].fp, app[i].raw_len) != 0;
-	ok(bad == 0, "fpc_append adds %d fingerprints to the pinned "
+		bad += fpcache_append(c, 100, &app[i].fp, app[i].raw_len) != 0;
+	ok(bad == 0, "fpcache_append adds %d fingerprints to the pinned "
 	   "container", NAPP);
 	bad = 0;
 	for (int i = 0; i < NAPP; i++) {
 		uint64_t cid;
 		uint32_t slot, len;
 
-		if (fpc_lookup(c, &app[i].fp, &cid, &slot, &len) != 1 ||
+		if (fpcache_lookup(c, &app[i].fp, &cid, &slot, &len) != 1 ||
 		    cid != 100 || slot != 50u + (uint32_t)i ||
 		    len != app[i].raw_len)
 			bad++;
 	}
 	ok(bad == 0 && misses(c, p, 50, 100) == 0 &&
-	   fpc_fingerprints(c) == 70 + NAPP,
+	   fpcache_fingerprints(c) == 70 + NAPP,
 	   "appended fingerprints hit at the next slots with their raw "
 	   "lengths, the first 50 still hit (%d wrong)", bad);
-	ok(fpc_append(c, 999, &app[0].fp, 1) == -ENOENT,
+	ok(fpcache_append(c, 999, &app[0].fp, 1) == -ENOENT,
 	   "appending to an uncached container gives -ENOENT");
 
 	/* Unpinning makes it an ordinary, most recent member: the cache is
 	 * now over its limit and the oldest unpinned one goes. */
-	fpc_pin(c, 100, 0);
-	ok(fpc_containers(c) == 2 && fpc_has_container(c, 100) &&
-	   fpc_has_container(c, 20) && !fpc_has_container(c, 19),
+	fpcache_pin(c, 100, 0);
+	ok(fpcache_containers(c) == 2 && fpcache_has_container(c, 100) &&
+	   fpcache_has_container(c, 20) && !fpcache_has_container(c, 19),
 	   "unpinning over the limit evicts the oldest other container");
-	fpc_insert(c, 21, x, 5, 0);
-	ok(fpc_has_container(c, 100) && !fpc_has_container(c, 20),
+	fpcache_insert(c, 21, x, 5, 0);
+	ok(fpcache_has_container(c, 100) && !fpcache_has_container(c, 20),
 	   "the unpinned container is most recent after unpinning");
-	fpc_pin(c, 100, 1);
-	fpc_insert(c, 22, x, 5, 0);
-	fpc_insert(c, 23, x, 5, 0);
-	fpc_insert(c, 24, x, 5, 0);
-	ok(fpc_has_container(c, 100) && fpc_containers(c) == 3,
+	fpcache_pin(c, 100, 1);
+	fpcache_insert(c, 22, x, 5, 0);
+	fpcache_insert(c, 23, x, 5, 0);
+	fpcache_insert(c, 24, x, 5, 0);
+	ok(fpcache_has_container(c, 100) && fpcache_containers(c) == 3,
 	   "re-pinned, it survives again");
 
-	/* A truthy pinned flag other than 1: fpc_pin(.., 1) must see that
+	/* A truthy pinned flag other than 1: fpcache_pin(.., 1) must see that
 	 * it is already pinned and leave the LRU list alone. */
-	fpc_remove(c, 100);
-	fpc_insert(c, 200, p, 50, 2);
-	fpc_pin(c, 200, 1);
+	fpcache_remove(c, 100);
+	fpcache_insert(c, 200, p, 50, 2);
+	fpcache_pin(c, 200, 1);
 	for (uint64_t cid = 30; cid < 40; cid++) {
 		for (int i = 0; i < 10; i++)
 			rnd_fp(&x[i].fp);
-		fpc_insert(c, cid, x, 10, 0);
+		fpcache_insert(c, cid, x, 10, 0);
 	}
-	ok(fpc_containers(c) == 3 && fpc_has_container(c, 200) &&
-	   fpc_has_container(c, 39) && fpc_has_container(c, 38),
+	ok(fpcache_containers(c) == 3 && fpcache_has_container(c, 200) &&
+	   fpcache_has_container(c, 39) && fpcache_has_container(c, 38),
 	   "insert(pinned=2) then pin(1): the limit still holds (%zu "
-	   "containers)", fpc_containers(c));
+	   "containers)", fpcache_containers(c));
 
 	/* The open container starts empty. */
-	fpc_insert(c, 300, NULL, 0, 1);
+	fpcache_insert(c, 300, NULL, 0, 1);
 	bad = 0;
 	for (int i = 0; i < 100; i++)
-		bad += fpc_append(c, 300, &app[i].fp, app[i].raw_len) != 0;
+		bad += fpcache_append(c, 300, &app[i].fp, app[i].raw_len) != 0;
 	ok(bad == 0 && misses(c, app, 100, 300) == 0,
-	   "an empty pinned container grows by fpc_append");
-	fpc_free(c);
+	   "an empty pinned container grows by fpcache_append");
+	fpcache_free(c);
 	free(p), free(app), free(x);
 }
 
@@ -221,24 +221,25 @@ static void test_many(void)
 	enum { NC = 200, KEEP = 64 };
 	ctr_entry *e[NC];
 	uint32_t n[NC];
-	fpc *c = NULL;
+	fpcache *c = NULL;
 	size_t total = 0;
 	int bad = 0, found = 0;
 
-	if (fpc_new(&c, KEEP) != 0)
-		tap_bail("fpc_new");
+	if (fpcache_new(&c, KEEP) != 0)
+		tap_bail("fpcache_new");
 	for (int i = 0; i < NC; i++) {
 		n[i] = 450 + (uint32_t)(rnd64() % 101);
 		e[i] = make_ents(n[i]);
-		if (fpc_insert(c, 1000 + (uint64_t)i, e[i], n[i], 0) != 0)
+		if (fpcache_insert(c, 1000 + (uint64_t)i, e[i], n[i], 0) != 0)
 			bad++;
 	}
 	ok(bad == 0, "%d containers of 450..550 fingerprints inserted", NC);
 	for (int i = NC - KEEP; i < NC; i++)
 		total += n[i];
-	ok(fpc_containers(c) == KEEP && fpc_fingerprints(c) == total,
+	ok(fpcache_containers(c) == KEEP && fpcache_fingerprints(c) == total,
 	   "the cache holds the last %d containers, %zu fingerprints (got "
-	   "%zu, %zu)", KEEP, total, fpc_containers(c), fpc_fingerprints(c));
+	   "%zu, %zu)", KEEP, total, fpcache_containers(c),
+	   fpcache_fingerprints(c));
 	bad = 0;
 	for (int i = NC - KEEP; i < NC; i++)
 		bad += misses(c, e[i], n[i], 1000 + (uint64_t)i);
@@ -250,7 +251,7 @@ static void test_many(void)
 
 	/* Remove every other cached container. */
 	for (int i = NC - KEEP; i < NC; i += 2) {
-		fpc_remove(c, 1000 + (uint64_t)i);
+		fpcache_remove(c, 1000 + (uint64_t)i);
 		total -= n[i];
 	}
 	bad = found = 0;
@@ -260,11 +261,11 @@ static void test_many(void)
 		else
 			bad += misses(c, e[i], n[i], 1000 + (uint64_t)i);
 	}
-	ok(bad == 0 && found == 0 && fpc_fingerprints(c) == total &&
-	   fpc_containers(c) == KEEP / 2,
+	ok(bad == 0 && found == 0 && fpcache_fingerprints(c) == total &&
+	   fpcache_containers(c) == KEEP / 2,
 	   "after removing half, the rest still hit and the removed miss "
 	   "(%d wrong, %d stale)", bad, found);
-	fpc_free(c);
+	fpcache_free(c);
 	for (int i = 0; i < NC; i++)
 		free(e[i]);
 }
@@ -309,11 +310,11 @@ static void test_model(void)
 {
 	enum { OPS = 20000 };
 	ctr_entry *ents = make_ents(300);
-	fpc *c = NULL;
+	fpcache *c = NULL;
 	int wrong = 0, checks = 0;
 
-	if (fpc_new(&c, MAXK) != 0)
-		tap_bail("fpc_new");
+	if (fpcache_new(&c, MAXK) != 0)
+		tap_bail("fpcache_new");
 	for (int op = 0; op < OPS; op++) {
 		int k = (int)(rnd64() % MC);
 		struct mrec *m = &model[k];
@@ -335,26 +336,27 @@ static void test_model(void)
 			m->n = n;
 			for (uint32_t i = 0; i < n; i++)
 				m->fps[i] = ents[i].fp;
-			wrong += fpc_insert(c, (uint64_t)k, ents, n, pin) != 0;
+			wrong += fpcache_insert(c, (uint64_t)k, ents, n,
+						pin) != 0;
 		} else if (what < 25) {		/* append */
 			fp_t f;
 			int rc;
 
 			rnd_fp(&f);
-			rc = fpc_append(c, (uint64_t)k, &f, 1);
+			rc = fpcache_append(c, (uint64_t)k, &f, 1);
 			if (!m->present) {
 				wrong += rc != -ENOENT;
 			} else if (m->n < 1200) {
 				wrong += rc != 0;
 				m->fps[m->n++] = f;
 			} else {
-				fpc_remove(c, (uint64_t)k);
+				fpcache_remove(c, (uint64_t)k);
 				m->present = 0;
 			}
 		} else if (what < 30) {		/* pin / unpin */
 			int pin = (int)(rnd64() % 2);
 
-			fpc_pin(c, (uint64_t)k, pin);
+			fpcache_pin(c, (uint64_t)k, pin);
 			if (m->present && m->pinned != pin) {
 				m->pinned = pin;
 				if (!pin) {
@@ -364,14 +366,15 @@ static void test_model(void)
 				}
 			}
 		} else if (what < 33) {		/* remove */
-			fpc_remove(c, (uint64_t)k);
+			fpcache_remove(c, (uint64_t)k);
 			m->present = 0;
 		} else if (m->present && m->n > 0) {	/* lookup a member */
 			uint32_t s = (uint32_t)(rnd64() % m->n);
 			uint64_t cid = 0;
 			uint32_t slot = 0;
 
-			if (fpc_lookup(c, &m->fps[s], &cid, &slot, NULL) != 1 ||
+			if (fpcache_lookup(c, &m->fps[s], &cid, &slot,
+					   NULL) != 1 ||
 			    cid != (uint64_t)k || slot != s)
 				wrong++;
 			if (!m->pinned)
@@ -383,12 +386,12 @@ static void test_model(void)
 			uint32_t slot;
 
 			rnd_fp(&f);
-			wrong += fpc_lookup(c, &f, &cid, &slot, NULL) != 0;
+			wrong += fpcache_lookup(c, &f, &cid, &slot, NULL) != 0;
 			checks++;
 		}
 		/* The set of cached containers must match after every op. */
 		for (int i = 0; i < MC; i++)
-			wrong += fpc_has_container(c, (uint64_t)i) !=
+			wrong += fpcache_has_container(c, (uint64_t)i) !=
 				 model[i].present;
 	}
 	{
@@ -402,18 +405,19 @@ static void test_model(void)
 					uint64_t cid = 0;
 					uint32_t slot = 0;
 
-					if (fpc_lookup(c, &model[i].fps[s], &cid,
-						       &slot, NULL) != 1 ||
+					if (fpcache_lookup(c, &model[i].fps[s],
+							   &cid, &slot,
+							   NULL) != 1 ||
 					    cid != (uint64_t)i || slot != s)
 						wrong++;
 				}
 			}
-		wrong += fpc_containers(c) != ncont;
-		wrong += fpc_fingerprints(c) != nfp;
+		wrong += fpcache_containers(c) != ncont;
+		wrong += fpcache_fingerprints(c) != nfp;
 	}
 	ok(wrong == 0, "%d random operations (%d lookups) agree with a "
 	   "reference LRU model (%d disagreements)", OPS, checks, wrong);
-	fpc_free(c);
+	fpcache_free(c);
 	free(ents);
 }
 

@@ -3,7 +3,7 @@
  * a crash in the middle of a commit loses only that batch; and with two
  * copies, a byte flipped anywhere in one copy loses nothing, and a record
  * damaged in both costs only itself. */
-#include "journal.h"
+#include "jnl.h"
 #include "ddterr.h"
 #include "fio.h"
 #include "tap.h"

@@ -7,8 +7,10 @@
 #include "store.h"
 #include "bytes.h"
 #include "ddterr.h"
+#include "now.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -29,10 +31,10 @@ static void env_open(env *e, const char *root)
 	store_config_default(&c, root);
 	c.k = 1;
 	c.m = 0;
-	rc = store_open(&e->s, &c);
+	rc = tstore_open(&e->s, &c);
 	if (rc)
 		tap_bail("store_open %s: %s", root, ddterr_last(rc));
-	rc = ns_open(&e->n, store_index(e->s));
+	rc = ns_open(&e->n, tstore_index(e->s));
 	if (rc)
 		tap_bail("ns_open: %s", ddterr_last(rc));
 }
@@ -40,7 +42,7 @@ static void env_open(env *e, const char *root)
 static void env_close(env *e)
 {
 	ns_close(e->n);
-	if (store_close(e->s) != 0)
+	if (tstore_close(e->s) != 0)
 		diag("store_close failed");
 }
 
@@ -575,7 +577,7 @@ static uint64_t count_keys(env *e, char tag, uint64_t ino)
 
 	for (int i = 0; i < 8; i++)
 		prefix[1 + i] = (uint8_t)(ino >> (56 - 8 * i));
-	if (idx_kv_scan(store_index(e->s), IDX_NS, prefix, ino ? 9 : 1, NULL,
+	if (idx_kv_scan(tstore_index(e->s), IDX_NS, prefix, ino ? 9 : 1, NULL,
 			0, count_key, &n) != 0)
 		tap_bail("scan");
 	return n;
@@ -700,14 +702,6 @@ static void test_backups(const char *root)
 
 #define NS_S	1000000000LL
 
-static int64_t real_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS_S + ts.tv_nsec;
-}
-
 /* A complete backup "name" begun at now with retain, holding file "f". */
 static ns_backup backup_with_file(env *e, const char *su, const char *name,
 				  int64_t now, int64_t retain)
@@ -753,7 +747,7 @@ static int listed(env *e, const char *su, const char *id, ns_backup *out)
 
 static void test_retention(const char *root)
 {
-	int64_t now = real_now(), t = T0;
+	int64_t now = now_ns(), t = T0;
 	ns_backup b, a, bb, c, d;
 	blist l = { .n = 0 };
 	ns_su su;
@@ -872,7 +866,7 @@ static int lock_refusals(env *e, const char *su, const ns_backup *bk,
 
 static void test_lock(const char *root)
 {
-	int64_t now = real_now();
+	int64_t now = now_ns();
 	uint64_t top, sub, f1, outside, sub2;
 	ns_backup old, bk, soon, b1, b2;
 	blist l = { .n = 0 };
@@ -998,13 +992,13 @@ static void test_lock(const char *root)
 	rc = ns_expire(e.n, "lk", now + 86400 * 400 * NS_S, 0, NULL, NULL);
 	ok(rc == 0 && listed(&e, "lk", soon.id, NULL) &&
 	   listed(&e, "lk", bk.id, NULL), "nor removes one");
-	while (real_now() <= soon.expires + NS_S / 10)
+	while (now_ns() <= soon.expires + NS_S / 10)
 		usleep(50000);
 	ok(ns_unlink(e.n, soon.ino, "f") == 0 &&
 	   ns_backup_set_expiry(e.n, "lk", soon.id, now) == 0,
 	   "past its date, changes and a shorter expiry work");
 	l.n = 0;
-	rc = ns_expire(e.n, "lk", real_now(), 0, expire_cb, &l);
+	rc = ns_expire(e.n, "lk", now_ns(), 0, expire_cb, &l);
 	ok(rc == 0 && l.n == 1 && strcmp(l.b[0].id, soon.id) == 0 &&
 	   listed(&e, "lk", bk.id, NULL) && listed(&e, "lk", old.id, NULL),
 	   "and expire removes it, and only it");
@@ -1114,7 +1108,7 @@ static void test_format1(const char *root)
 	store_config_default(&c, root);
 	c.k = 1;
 	c.m = 0;
-	if (store_open(&e.s, &c) || idx_batch_new(&b))
+	if (tstore_open(&e.s, &c) || idx_batch_new(&b))
 		tap_bail("store");
 	put_le32(v, 1);
 	put_rec(b, 'M', 0, "format", v, 4);
@@ -1139,12 +1133,12 @@ static void test_format1(const char *root)
 	put_rec(b, 'D', 3, "f", v, 9);
 	len = v1_inode(rec, DDT_T_FILE, 1, 5, 0, 0, 2);
 	put_rec(b, 'I', 4, "", rec, len);
-	if (idx_batch_write(store_index(e.s), b, 1))
+	if (idx_batch_write(tstore_index(e.s), b, 1))
 		tap_bail("write");
 	idx_batch_free(b);
 
-	ok(ns_open(&e.n, store_index(e.s)) == 0, "a format-1 namespace opens");
-	ok(idx_kv_get(store_index(e.s), IDX_NS, "Mformat", 7, &fmt, &len) ==
+	ok(ns_open(&e.n, tstore_index(e.s)) == 0, "a format-1 namespace opens");
+	ok(idx_kv_get(tstore_index(e.s), IDX_NS, "Mformat", 7, &fmt, &len) ==
 	   0 && len == 4 && get_le32(fmt) == 2, "and is marked format 2");
 	free(fmt);
 	ok(ns_su_get(e.n, "old", &su) == 0 && su.root == 2 && su.files == 1 &&
@@ -1156,7 +1150,7 @@ static void test_format1(const char *root)
 	ok(ns_lookup(e.n, 3, "f", &a) == 0 && a.ino == 4 && a.size == 5,
 	   "its file reads");
 	ok(ns_commit(e.n, 3, (ns_entry[]){ ent("g", 7) }, 1, 1, NULL) == 0 &&
-	   ns_backup_set_expiry(e.n, "old", id, real_now() + 3600 * NS_S) ==
+	   ns_backup_set_expiry(e.n, "old", id, now_ns() + 3600 * NS_S) ==
 	   0 && ns_su_set(e.n, "old", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
 			  60, 1, 0, &su) == 0 && su.locked,
 	   "and takes new records: a commit, an expiry, a lock");
@@ -1205,7 +1199,7 @@ static void test_persist(const char *root)
 	   (unsigned long long)c.ino, (unsigned long long)a.ino);
 
 	{
-		idx *ix = store_index(e.s);
+		idx *ix = tstore_index(e.s);
 		uint8_t key[9] = { 'I' }, junk[5] = { 1, 2, 3, 4, 5 };
 		idx_batch *bt;
 

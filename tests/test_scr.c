@@ -9,10 +9,12 @@
 #include "ns.h"
 #include "store.h"
 #include "ddterr.h"
+#include "now.h"
 #include "segdata.h"
 #include "tap.h"
 #include "testutil.h"
 #include "tree.h"
+#include "tstore.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -25,13 +27,13 @@ typedef struct env {
 	char *root;
 	store *s;
 	ns *n;
-	scr *j;
+	scrub *j;
 	pthread_mutex_t mu;
 	int dones, last_rc;
 	size_t last_naffected;
 } env;
 
-static void on_done(void *arg, const scr_report *r)
+static void on_done(void *arg, const scrub_report *r)
 {
 	env *e = arg;
 
@@ -44,7 +46,7 @@ static void on_done(void *arg, const scr_report *r)
 
 static void env_open(env *e, const char *tag, uint64_t rate)
 {
-	scr_config c = { .max_bytes_per_sec = rate, .done = on_done,
+	scrub_config c = { .max_bytes_per_sec = rate, .done = on_done,
 			 .done_arg = e };
 	store_config sc;
 	int rc;
@@ -54,19 +56,19 @@ static void env_open(env *e, const char *tag, uint64_t rate)
 	e->root = tap_tmpdir(tag);
 	store_config_default(&sc, e->root);
 	sc.container_size = CTR_SIZE;
-	if ((rc = store_open(&e->s, &sc)) != 0)
+	if ((rc = tstore_open(&e->s, &sc)) != 0)
 		tap_bail("store_open %s: %s", e->root, ddterr_last(rc));
-	if ((rc = ns_open(&e->n, store_index(e->s))) != 0)
+	if ((rc = ns_open(&e->n, tstore_index(e->s))) != 0)
 		tap_bail("ns_open: %s", ddterr_last(rc));
-	if ((rc = scr_new(&e->j, e->s, e->n, &c)) != 0)
-		tap_bail("scr_new: %s", ddterr_last(rc));
+	if ((rc = scrub_new(&e->j, e->s, e->n, &c)) != 0)
+		tap_bail("scrub_new: %s", ddterr_last(rc));
 }
 
 static void env_close(env *e)
 {
-	scr_free(e->j);
+	scrub_free(e->j);
 	ns_close(e->n);
-	if (store_close(e->s) != 0)
+	if (tstore_close(e->s) != 0)
 		diag("store_close: %s", ddterr_last(-EIO));
 	pthread_mutex_destroy(&e->mu);
 	tap_rmtree(e->root);
@@ -147,15 +149,12 @@ static uint64_t unit(env *e, const char *name)
 /* A backup named name in unit su; its id into id. */
 static uint64_t backup(env *e, const char *su, const char *name, char *id)
 {
-	struct timespec ts;
 	ns_backup b;
 	ddt_attr a;
 	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rc = ns_backup_begin(e->n, su, name,
-			     (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
-			     DDT_RETAIN_NEVER, &b, &a);
+	rc = ns_backup_begin(e->n, su, name, now_ns(), DDT_RETAIN_NEVER, &b,
+			     &a);
 	if (rc)
 		tap_bail("backup %s: %s", name, ddterr_last(rc));
 	snprintf(id, DDT_MAX_NAME + 1, "%s", b.id);
@@ -202,7 +201,7 @@ static uint64_t cid_of_block(env *e, uint64_t b)
 	fp_t fp;
 
 	fp_compute(&fp, raw, segdata_raw(SEED, b, raw));
-	if (idx_get_fp(store_index(e->s), &fp, &cid, &slot) != 1)
+	if (idx_get_fp(tstore_index(e->s), &fp, &cid, &slot) != 1)
 		tap_bail("block %llu is not indexed", (unsigned long long)b);
 	return cid;
 }
@@ -228,8 +227,8 @@ static void destroy(env *e, uint64_t cid, int count)
 	}
 }
 
-static const scr_affected *find(const scr_report *r, const char *su,
-				const char *backup)
+static const scrub_affected *find(const scrub_report *r, const char *su,
+				  const char *backup)
 {
 	for (size_t i = 0; i < r->naffected; i++)
 		if (!strcmp(r->affected[i].su, su) &&
@@ -243,8 +242,8 @@ static const scr_affected *find(const scr_report *r, const char *su,
 static void test_lost(void)
 {
 	char b1[DDT_MAX_NAME + 1], b2[DDT_MAX_NAME + 1], c1[DDT_MAX_NAME + 1];
-	scr_report *r = xmalloc(sizeof(*r));
-	const scr_affected *a;
+	scrub_report *r = xmalloc(sizeof(*r));
+	const scrub_affected *a;
 	uint64_t u, ino, cid0;
 	int rc, f2_hit;
 	env e;
@@ -266,8 +265,8 @@ static void test_lost(void)
 	end_backup(&e, ino);
 	flush(&e);
 
-	rc = scr_run(e.j, 1);
-	scr_status(e.j, r);
+	rc = scrub_run(e.j, 1);
+	scrub_status(e.j, r);
 	ok(rc == 0 && r->clean && !r->running && r->st.containers_checked > 3 &&
 	   r->naffected == 0 && r->scrubs == 1 && !strcmp(r->phase, "done"),
 	   "a healthy store scrubs clean (%llu containers)",
@@ -283,8 +282,8 @@ static void test_lost(void)
 		tap_bail("the unrelated backup shares container %llu",
 			 (unsigned long long)cid0);
 	destroy(&e, cid0, 3);
-	rc = scr_run(e.j, 1);
-	scr_status(e.j, r);
+	rc = scrub_run(e.j, 1);
+	scrub_status(e.j, r);
 	ok(rc == 0 && !r->clean && r->st.nlost == 1 &&
 	   r->st.containers_unrecoverable == 1 && r->lost_segments > 0 &&
 	   r->unnamed_containers == 0,
@@ -316,8 +315,8 @@ static void test_lost(void)
 static void test_many(void)
 {
 	char id[DDT_MAX_NAME + 1], name[32];
-	scr_report *r = xmalloc(sizeof(*r));
-	const int nb = SCR_AFFECTED_MAX + 5;
+	scrub_report *r = xmalloc(sizeof(*r));
+	const int nb = SCRUB_AFFECTED_MAX + 5;
 	int rc;
 	env e;
 
@@ -333,31 +332,23 @@ static void test_many(void)
 	}
 	flush(&e);
 	destroy(&e, cid_of_block(&e, 50000), 3);
-	rc = scr_run(e.j, 1);
-	scr_status(e.j, r);
-	ok(rc == 0 && r->naffected == SCR_AFFECTED_MAX &&
+	rc = scrub_run(e.j, 1);
+	scrub_status(e.j, r);
+	ok(rc == 0 && r->naffected == SCRUB_AFFECTED_MAX &&
 	   r->affected_backups == (uint64_t)nb &&
 	   r->affected_files == (uint64_t)nb,
 	   "%d affected backups: %d listed, all counted", nb,
-	   SCR_AFFECTED_MAX);
+	   SCRUB_AFFECTED_MAX);
 
 	free(r);
 	env_close(&e);
 }
 
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wait (at most 10 s) for the scrub to stop running. */
-static int wait_idle(env *e, scr_report *r)
+static int wait_idle(env *e, scrub_report *r)
 {
 	for (int i = 0; i < 1000; i++) {
-		scr_status(e->j, r);
+		scrub_status(e->j, r);
 		if (!r->running)
 			return 1;
 		usleep(10 * 1000);
@@ -367,7 +358,7 @@ static int wait_idle(env *e, scr_report *r)
 
 static void test_busy_cancel(void)
 {
-	scr_report *r = xmalloc(sizeof(*r));
+	scrub_report *r = xmalloc(sizeof(*r));
 	double t0;
 	env e;
 	int rc;
@@ -377,26 +368,27 @@ static void test_busy_cancel(void)
 	unit(&e, "u");
 	write_file(&e, unit(&e, "y"), "big", 0, 150);
 	flush(&e);
-	rc = scr_start(e.j, 0);
+	rc = scrub_start(e.j, 0);
 	ok(rc == 0, "a scrub starts on its thread");
-	scr_status(e.j, r);
+	scrub_status(e.j, r);
 	ok(r->running && !r->repair, "it runs, report only");
-	rc = scr_start(e.j, 1);
+	rc = scrub_start(e.j, 1);
 	ok(rc == -EBUSY, "a second one is refused: %s", ddterr_last(rc));
-	rc = scr_run(e.j, 1);
+	rc = scrub_run(e.j, 1);
 	ok(rc == -EBUSY, "on this thread too");
-	scr_cancel(e.j);
+	scrub_cancel(e.j);
 	ok(wait_idle(&e, r) && r->rc == -ECANCELED &&
 	   !strcmp(r->phase, "failed") && r->scrubs == 0,
 	   "cancelled, it stops and says so: %s", r->msg);
 	ok(e.dones == 1 && e.last_rc == -ECANCELED, "done() heard it");
-	rc = scr_start(e.j, 1);
+	rc = scrub_start(e.j, 1);
 	ok(rc == 0, "a new scrub starts after it");
-	t0 = now_sec();
-	scr_free(e.j);
+	t0 = now_mono_sec();
+	scrub_free(e.j);
 	e.j = NULL;
-	ok(now_sec() - t0 < 5 && e.dones == 2,
-	   "freeing the job stops a running scrub (%.2f s)", now_sec() - t0);
+	ok(now_mono_sec() - t0 < 5 && e.dones == 2,
+	   "freeing the job stops a running scrub (%.2f s)",
+	   now_mono_sec() - t0);
 	free(r);
 	env_close(&e);
 }

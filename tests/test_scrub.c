@@ -5,12 +5,15 @@
  * cancel, throttle, and the directories' identity markers and status.
  * Geometries 4+2, 2+1 and 1+0 (where nothing can be rebuilt). */
 #include "store.h"
+#include "store_dirs.h"
+#include "store_scrub.h"
 #include "ctrio.h"
 #include "ddterr.h"
 #include "frag.h"
 #include "segdata.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -53,7 +56,7 @@ static void frag_path(const char *root, uint64_t cid, int index, char *out,
 {
 	char *dirs[STORE_MAX_DIRS], p[1024];
 	int n = geo_k + geo_m;
-	cio_layout L;
+	ctrio_layout L;
 	ec *e;
 
 	for (int i = 0; i < n; i++) {
@@ -63,8 +66,8 @@ static void frag_path(const char *root, uint64_t cid, int index, char *out,
 	}
 	if (ec_new(&e, geo_k, geo_m) != 0)
 		tap_bail("ec_new");
-	L = (cio_layout){ .e = e, .ndirs = n, .dirs = dirs };
-	cio_frag_path(&L, cid, index, out, cap);
+	L = (ctrio_layout){ .e = e, .ndirs = n, .dirs = dirs };
+	ctrio_frag_path(&L, cid, index, out, cap);
 	for (int i = 0; i < n; i++)
 		free(dirs[i]);
 	ec_free(e);
@@ -176,7 +179,7 @@ static void test_flip(const char *root)
 	   "%d+%d: a second scrub finds nothing and re-hashes all %d segments",
 	   geo_k, geo_m, NSEG);
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* With no parity a flipped fragment loses its container: reported with
@@ -198,7 +201,7 @@ static void test_flip_no_parity(const char *root)
 	ok(bad > 0 && bad < NSEG && r.segments_checked == NSEG - bad,
 	   "1+0: only its segments are lost (%zu); the rest re-hash fine", bad);
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* ---- (b) whole storage directories removed ---- */
@@ -235,7 +238,7 @@ static void test_lose_dirs(const char *root)
 	for (int i = 0; i <= n; i++)
 		fine &= di[i].present;
 	ok(fine, "%d+%d: the directories are back, with their markers", k, m);
-	store_close(s);
+	tstore_close(s);
 
 	/* Now lose m other directories: only a real rebuild saves the data. */
 	for (int i = m; i < 2 * m && i < n; i++) {
@@ -250,7 +253,7 @@ static void test_lose_dirs(const char *root)
 	   r.fragments_rebuilt == nctr * (uint64_t)m && store_scrub_clean(&r),
 	   "%d+%d: and a scrub rebuilds those too", k, m);
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* ---- (c) more lost than parity covers ---- */
@@ -292,7 +295,7 @@ static void test_unrecoverable(const char *root)
 	ok(rc == -ENOENT && strstr(ddterr_last(rc), "999"),
 	   "store_ctr_fps of an unknown container: %s", ddterr_last(rc));
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* ---- (d) damage behind a valid CRC ---- */
@@ -351,7 +354,7 @@ static void test_silent(const char *root)
 		   "as a pair and rebuilt", k, m);
 		store_scrub_report_free(&r);
 	}
-	store_close(s);
+	tstore_close(s);
 }
 
 /* With no parity to compare, damage behind a CRC is found but cannot be
@@ -367,7 +370,7 @@ static void test_silent_no_parity(const char *root)
 	   r.fragments_rebuilt == 0 && !store_scrub_clean(&r),
 	   "1+0: a bad segment behind a good CRC is reported, container 2");
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* ---- (e) report only ---- */
@@ -419,7 +422,7 @@ static void test_no_repair(const char *root)
 	   r.fragments_rebuilt == containers(s) + 2,
 	   "then a repairing scrub fixes all of it");
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* ---- (f) beside a writer; cancel; one at a time; throttle ---- */
@@ -505,7 +508,7 @@ static void test_concurrent(const char *root)
 	   strstr(ddterr_last(rc), "cancelled"),
 	   "a cancel stops the scrub between containers: %s", ddterr_last(rc));
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 static void test_throttle(const char *root)
@@ -527,7 +530,7 @@ static void test_throttle(const char *root)
 	   "a limit of %llu B/s makes the scrub take %.2f s (>= 0.5)",
 	   (unsigned long long)o.max_bytes_per_sec, r.seconds);
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* ---- directories: markers and status ---- */
@@ -574,14 +577,14 @@ static void test_dirs(const char *root)
 	store_dir_status(s, di, &nd);
 	ok(!di[2].present && strcmp(di[2].problem, "no identity marker") == 0,
 	   "nor one without a marker (%s)", di[2].problem);
-	store_close(s);
+	tstore_close(s);
 
 	/* Open writes the missing marker; another store's is refused. */
 	s = open_geo(root);
 	nd = STORE_DIR_INFO_MAX;
 	ok(s && store_dir_status(s, di, &nd) == 0 && di[2].present,
 	   "reopening marks an unmarked directory as the store's");
-	store_close(s);
+	tstore_close(s);
 	write_file(a, "ddtarget store 00112233445566778899aabbccddeeff\n"
 		      "directory 1\n");
 	s = NULL;
@@ -591,7 +594,7 @@ static void test_dirs(const char *root)
 		store_config_default(&c, root);
 		c.container_size = CONTAINER_SIZE;
 		ddterr_clear();
-		rc = store_open(&s, &c);
+		rc = tstore_open(&s, &c);
 	}
 	ok(rc == -EINVAL && !s && strstr(ddterr_last(rc), "another ddtarget "
 	   "store"), "open refuses another store's directory: %s",
@@ -610,7 +613,7 @@ static void test_dirs(const char *root)
 		store_config_default(&c, root);
 		c.container_size = CONTAINER_SIZE;
 		ddterr_clear();
-		rc = store_open(&s, &c);
+		rc = tstore_open(&s, &c);
 	}
 	ok(rc == -EINVAL && strstr(ddterr_last(rc), "original order"),
 	   "open refuses swapped directories: %s", ddterr_last(rc));
@@ -619,7 +622,7 @@ static void test_dirs(const char *root)
 	s = open_geo(root);
 	ok(s && segdata_check(s, 10, 0, NSEG) == 0,
 	   "put back in order, the store opens and reads");
-	store_close(s);
+	tstore_close(s);
 }
 
 /* A scrub told to keep missing directories (the scheduled one) rebuilds
@@ -646,7 +649,7 @@ static void test_keep_missing(const char *root)
 	   store_scrub_clean(&r) && file_exists(dir),
 	   "an ordinary scrub then does both");
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* Entries in dir other than . and ..; -1 if it cannot be read. */
@@ -731,7 +734,7 @@ static void test_replaced_dir(const char *root)
 	   strstr(r.error, "another store") && !file_exists(frag),
 	   "nothing is written into another store's directory: %s", r.error);
 	store_scrub_report_free(&r);
-	store_close(s);
+	tstore_close(s);
 }
 
 int main(void)

@@ -8,6 +8,7 @@
 #include "segdata.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -95,7 +96,7 @@ static void test_bulk(const char *root)
 	ok(st.logical_bytes == 2 * st.raw_bytes && st.stored_bytes < st.raw_bytes &&
 	   st.physical_bytes > st.stored_bytes * 3 / 2,
 	   "stats: logical twice raw, compression below raw, 6/4 parity above");
-	ok(store_close(s) == 0, "close");
+	ok(tstore_close(s) == 0, "close");
 
 	s = open_store(root, 4, 2);
 	ok(s != NULL, "reopen");
@@ -106,7 +107,7 @@ static void test_bulk(const char *root)
 	ok(st.segments == NSEG && st.logical_bytes > 0,
 	   "stats survive reopen (%llu segments)", (unsigned long long)st.segments);
 	ok(put_range(s, SEED, 0, 2000) == 0, "still deduplicates after reopen");
-	store_close(s);
+	tstore_close(s);
 }
 
 static void test_batch_rules(const char *root)
@@ -175,7 +176,7 @@ static void test_batch_rules(const char *root)
 		ok(store_read(s, &fp, buf, sizeof(buf), &len) == -ENOENT,
 		   "reading an absent segment gives -ENOENT");
 	}
-	store_close(s);
+	tstore_close(s);
 
 	{
 		store_config c;
@@ -185,12 +186,12 @@ static void test_batch_rules(const char *root)
 		c.k = 2;
 		c.m = 1;
 		ddterr_clear();
-		rc = store_open(&s2, &c);
+		rc = tstore_open(&s2, &c);
 		ok(rc == -EINVAL && strstr(ddterr_last(rc), "created with k=4 m=2"),
 		   "reopening with another geometry is refused: %s",
 		   ddterr_last(rc));
 		if (s2)
-			store_close(s2);
+			tstore_close(s2);
 	}
 }
 
@@ -203,11 +204,11 @@ static void test_single_disk(const char *root)
 	ok(put_range(s, SEED, 0, 3000) == 3000 && store_flush(s) == 0,
 	   "k=1 m=0: put and seal");
 	ok(segdata_check(s, SEED, 0, 3000) == 0, "k=1 m=0: all read back");
-	store_close(s);
+	tstore_close(s);
 	s = open_store(root, 1, 0);
 	ok(s && segdata_check(s, SEED, 0, 3000) == 0,
 	   "k=1 m=0: all read back after reopen");
-	store_close(s);
+	tstore_close(s);
 }
 
 /* Read the range; count failures and keep the first failure's message. */
@@ -248,7 +249,7 @@ static void test_damage(const char *root)
 		tap_bail("open");
 	if (put_range(s, SEED, 0, 6000) != 6000 || store_flush(s) != 0)
 		tap_bail("put");
-	store_close(s);
+	tstore_close(s);
 
 	segdata_frag_path(root, 2, 0, path, sizeof(path));
 	flip_byte(path, FRAG_DATA_OFF + 100);
@@ -258,7 +259,7 @@ static void test_damage(const char *root)
 	store_get_stats(s, &st);
 	ok(st.fragments_rebuilt == 1, "one fragment was rebuilt (%llu)",
 	   (unsigned long long)st.fragments_rebuilt);
-	store_close(s);
+	tstore_close(s);
 
 	segdata_frag_path(root, 2, 3, path, sizeof(path));
 	if (truncate(path, 1000) != 0)
@@ -266,7 +267,7 @@ static void test_damage(const char *root)
 	s = open_store(root, 4, 2);
 	ok(s && segdata_check(s, SEED, 0, 6000) == 0,
 	   "all reads right with a second fragment truncated");
-	store_close(s);
+	tstore_close(s);
 
 	segdata_frag_path(root, 2, 5, path, sizeof(path));
 	if (unlink(path) != 0)
@@ -276,7 +277,7 @@ static void test_damage(const char *root)
 	ok(bad > 0 && bad < 100 && rc == -EIO && strstr(msg, "only 3 of 6"),
 	   "with 3 fragments lost only that container fails (%zu segments), "
 	   "cleanly: %s", bad, msg);
-	store_close(s);
+	tstore_close(s);
 }
 
 /* Whole disks gone: any m directories may go. */
@@ -290,7 +291,7 @@ static void test_lost_dirs(const char *root)
 		tap_bail("open");
 	if (put_range(s, SEED, 0, 6000) != 6000 || store_flush(s) != 0)
 		tap_bail("put");
-	store_close(s);
+	tstore_close(s);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s/data/dir1' '%s/data/dir4'",
 		 root, root);
 	if (system(cmd) != 0)
@@ -309,7 +310,7 @@ static void test_lost_dirs(const char *root)
 	ok(put_range(s, SEED, 6000, 2000) == 2000 && store_flush(s) == 0 &&
 	   segdata_check(s, SEED, 0, 8000) == 0,
 	   "new writes recreate the directories and read back");
-	store_close(s);
+	tstore_close(s);
 }
 
 static void *check_all(void *arg)
@@ -328,7 +329,7 @@ static void test_concurrent_reads(const char *root)
 
 	if (!s || put_range(s, SEED, 0, 3000) != 3000)
 		tap_bail("put");
-	store_close(s);
+	tstore_close(s);
 	s = open_store(root, 4, 2);	/* nothing cached */
 	if (!s)
 		tap_bail("reopen");
@@ -347,7 +348,7 @@ static void test_concurrent_reads(const char *root)
 	   "each of %llu containers was read from disk at most once (%llu "
 	   "reads)", (unsigned long long)st.containers,
 	   (unsigned long long)st.containers_read);
-	store_close(s);
+	tstore_close(s);
 
 	/* One reader in order: the containers after the first are mostly
 	 * read ahead of it, and none twice. */
@@ -362,7 +363,7 @@ static void test_concurrent_reads(const char *root)
 	   "reads in all", (unsigned long long)st.containers_read_ahead,
 	   (unsigned long long)st.containers,
 	   (unsigned long long)st.containers_read);
-	store_close(s);
+	tstore_close(s);
 }
 
 int main(void)

@@ -10,6 +10,7 @@
 #include "fio.h"
 #include "segdata.h"
 #include "tap.h"
+#include "tstore.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -115,7 +116,7 @@ int main(void)
 					     (size_t)acked[q] * BATCH);
 		ok(bad == 0, "round %d: every acknowledged segment of rounds "
 		   "0..%d reads back (%zu bad)", r, r, bad);
-		store_close(s);
+		tstore_close(s);
 	}
 
 	/* After all that the store still takes writes and seals. */
@@ -133,7 +134,7 @@ int main(void)
 		ok(rc == 0 && segdata_check(s, 5, 0, 500) == 0,
 		   "the store takes, seals and reads new data after %d crashes",
 		   nround);
-		store_close(s);
+		tstore_close(s);
 	}
 	tap_rmtree(root);
 	free(root);

@@ -10,6 +10,7 @@
 #include "segdata.h"
 #include "tap.h"
 #include "testutil.h"
+#include "tstore.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,10 +39,10 @@ static void test_journal_full(const char *root)
 	rc = segdata_put(s, 1, 100, 20, NULL);
 	ok(rc == 0 && segdata_check(s, 1, 0, 120) == 0,
 	   "once space is back the same batch goes in and reads back");
-	store_close(s);
+	tstore_close(s);
 	s = segdata_open(root, CONTAINER_SIZE);
 	ok(s && segdata_check(s, 1, 0, 120) == 0, "and survives a reopen");
-	store_close(s);
+	tstore_close(s);
 }
 
 static void test_torn_journal_write(const char *root)
@@ -60,11 +61,11 @@ static void test_torn_journal_write(const char *root)
 	   ddterr_last(rc));
 	rc = segdata_put(s, 2, 100, 10, NULL);
 	ok(rc == 0, "the next put works (%s)", rc ? ddterr_last(rc) : "ok");
-	store_close(s);
+	tstore_close(s);
 	s = segdata_open(root, CONTAINER_SIZE);
 	ok(s && segdata_check(s, 2, 0, 10) == 0 && segdata_check(s, 2, 100, 10) == 0,
 	   "after reopen both acknowledged batches read back");
-	store_close(s);
+	tstore_close(s);
 }
 
 static void test_fsync_error(const char *root)
@@ -82,7 +83,7 @@ static void test_fsync_error(const char *root)
 	ok(segdata_put(s, 3, 0, 10, NULL) == 0 &&
 	   segdata_check(s, 3, 0, 10) == 0,
 	   "a retry succeeds and reads back");
-	store_close(s);
+	tstore_close(s);
 }
 
 /* Enough data for several containers, then a disk that fills while the
@@ -110,10 +111,10 @@ static void test_seal_full(const char *root)
 	rc = store_flush(s);
 	ok(rc == 0, "with space back the seal is retried and succeeds (%s)",
 	   rc ? ddterr_last(rc) : "ok");
-	store_close(s);
+	tstore_close(s);
 	s = segdata_open(root, CONTAINER_SIZE);
 	ok(s && segdata_check(s, 4, 0, 210) == 0, "all of it after a reopen");
-	store_close(s);
+	tstore_close(s);
 
 	/* A full disk and a close: the journal keeps it for the next open. */
 	s = segdata_open(root, CONTAINER_SIZE);
@@ -121,13 +122,13 @@ static void test_seal_full(const char *root)
 		tap_bail("setup 2");
 	fio_fault_arm(FIO_FAULT_ENOSPC, 1, 1);
 	rc = store_flush(s);
-	store_close(s);
+	tstore_close(s);
 	fio_fault_clear();
 	s = segdata_open(root, CONTAINER_SIZE);
 	ok(rc == -ENOSPC && s && segdata_check(s, 4, 0, 210) == 0 &&
 	   segdata_check(s, 4, 300, 10) == 0,
 	   "a store closed with an unsealable container reopens whole");
-	store_close(s);
+	tstore_close(s);
 }
 
 static void test_bad_dir(const char *root)
@@ -148,7 +149,7 @@ static void test_bad_dir(const char *root)
 	close(fd);
 	store_config_default(&c, root);
 	ddterr_clear();
-	rc = store_open(&s, &c);
+	rc = tstore_open(&s, &c);
 	ok(rc < 0 && s == NULL && strstr(ddterr_last(rc), "storage directory"),
 	   "an unusable data directory is refused: %s", ddterr_last(rc));
 }
@@ -163,10 +164,10 @@ static void test_busy(const char *root)
 		tap_bail("setup");
 	store_config_default(&c, root);
 	ddterr_clear();
-	rc = store_open(&s2, &c);
+	rc = tstore_open(&s2, &c);
 	ok(rc == -EBUSY && strstr(ddterr_last(rc), "in use"),
 	   "a second open of the same store is refused: %s", ddterr_last(rc));
-	store_close(s);
+	tstore_close(s);
 }
 
 /* Fragment 0 of container 1, rewritten with a damaged container header but
@@ -183,7 +184,7 @@ static void test_bad_container_header(const char *root)
 
 	if (!s || segdata_put(s, 6, 0, 200, NULL) != 0 || store_flush(s) != 0)
 		tap_bail("setup");
-	store_close(s);
+	tstore_close(s);
 	segdata_frag_path(root, 1, 0, path, sizeof(path));
 	if (stat(path, &st) != 0)
 		tap_bail("stat %s", path);
@@ -220,7 +221,7 @@ static void test_bad_container_header(const char *root)
 		   "a damaged container header fails only its own segments "
 		   "(%zu), with -EBADMSG", bad);
 	}
-	store_close(s);
+	tstore_close(s);
 }
 
 int main(void)

@@ -12,6 +12,9 @@
 #include "ddterr.h"
 #include "ec.h"
 #include "fp.h"
+#include "idx.h"
+#include "now.h"
+#include "path.h"
 #include "segmenter.h"
 #include "store.h"
 
@@ -27,7 +30,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MB		1e6		/* reported rates are 10^6 bytes/s */
@@ -56,14 +58,6 @@ struct span {
 	double wall0, cpu0;
 };
 
-static double now_wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double now_cpu(void)
 {
 	struct rusage ru;
@@ -77,12 +71,12 @@ static double now_cpu(void)
 static void span_start(struct span *s)
 {
 	s->cpu0 = now_cpu();
-	s->wall0 = now_wall();
+	s->wall0 = now_mono_sec();
 }
 
 static void span_stop(struct span *s)
 {
-	s->wall = now_wall() - s->wall0;
+	s->wall = now_mono_sec() - s->wall0;
 	s->cpu = now_cpu() - s->cpu0;
 	if (s->wall <= 0)
 		s->wall = 1e-9;
@@ -324,8 +318,7 @@ static int corpus_add_path(struct corpus *co, const char *path, int top)
 
 		if (rc == 0 && co->len < co->max &&
 		    strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-			if (snprintf(sub, sizeof(sub), "%s/%s", path, name) >=
-			    (int)sizeof(sub))
+			if (path_fmt(sub, sizeof(sub), "%s/%s", path, name) < 0)
 				co->skipped++;
 			else
 				rc = corpus_add_path(co, sub, 0);
@@ -366,6 +359,8 @@ struct bench {
 
 	/* per-step results, one slot per thread */
 	size_t count[MAX_THREADS];
+	store_lock *lock;	/* the store as its owner holds it (store.h) */
+	idx *ix;
 	store *st;
 };
 
@@ -738,11 +733,27 @@ static void remove_tree(const char *dir)
 			"remove it by hand\n", dir, strerror(errno));
 }
 
-/* A fresh store in a new directory under the base; *dir receives its path
- * (PATH_MAX bytes) so that the caller can remove it. */
-static int open_fresh_store(struct bench *b, store **out, char *dir)
+/* Close b's store, its index and its lock; store_close's error. */
+static int close_store(struct bench *b)
+{
+	int rc = b->st ? store_close(b->st) : 0;
+
+	if (b->ix)
+		idx_close(b->ix);
+	store_lock_release(b->lock);
+	b->st = NULL;
+	b->ix = NULL;
+	b->lock = NULL;
+	return rc;
+}
+
+/* A fresh store in a new directory under the base, opened as its owner
+ * does: the lock, the index, the store. *dir receives its path (PATH_MAX
+ * bytes) so that the caller can remove it. */
+static int open_fresh_store(struct bench *b, char *dir)
 {
 	store_config cfg;
+	char *ipath;
 	int rc;
 
 	if (snprintf(dir, PATH_MAX, "%s/ddtbench.XXXXXX", b->store_base) >=
@@ -757,9 +768,19 @@ static int open_fresh_store(struct bench *b, store **out, char *dir)
 				  b->store_base, strerror(-rc));
 	}
 	store_config_default(&cfg, dir);
-	rc = store_open(out, &cfg);
-	if (rc)
+	rc = store_lock_take(&b->lock, dir);
+	ipath = rc ? NULL : path_join(dir, STORE_INDEX_DIR);
+	if (rc == 0 && !ipath)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = idx_open(&b->ix, ipath, 0);
+	free(ipath);
+	if (rc == 0)
+		rc = store_open(&b->st, &cfg, b->ix);
+	if (rc) {
+		close_store(b);
 		return fail(rc, "store_open");
+	}
 	return 0;
 }
 
@@ -988,7 +1009,7 @@ static int bench_store(struct bench *b)
 	int nts[2] = { 1, b->threads };
 	int nrun = b->threads > 1 ? 2 : 1;
 
-	rc = open_fresh_store(b, &b->st, dir);
+	rc = open_fresh_store(b, dir);
 	if (rc)
 		goto out;
 	rc = run_put(b, 1, 1, &s, note, sizeof(note));
@@ -1026,8 +1047,7 @@ static int bench_store(struct bench *b)
 			  "all segments incl. dups");
 	}
 	print_stats(b->st, 1 + nrun);
-	rc = store_close(b->st);
-	b->st = NULL;
+	rc = close_store(b);
 	if (rc) {
 		rc = fail(rc, "store_close");
 		goto out;
@@ -1037,7 +1057,7 @@ static int bench_store(struct bench *b)
 	dir[0] = '\0';
 
 	if (b->threads > 1) {
-		rc = open_fresh_store(b, &b->st, dir);
+		rc = open_fresh_store(b, dir);
 		if (rc)
 			goto out;
 		rc = run_put(b, b->threads, 1, &s, note, sizeof(note));
@@ -1048,12 +1068,11 @@ static int bench_store(struct bench *b)
 			  TARGET_INGEST_MBS, note);
 	}
 out:
-	if (b->st) {
-		int rc2 = store_close(b->st);
+	if (b->lock) {
+		int rc2 = close_store(b);
 
 		if (rc == 0 && rc2)
 			rc = fail(rc2, "store_close");
-		b->st = NULL;
 	}
 	if (dir[0] && b->keep)
 		fprintf(stderr, "ddtbench: kept the store in %s\n", dir);

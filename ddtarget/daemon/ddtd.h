@@ -20,10 +20,11 @@ typedef struct ddtd {
 	ddtd_config cfg;
 	store *st;
 	ns *ns;
-	idx *ix;
-	cln *cl;		/* the cleaner; commits go through it */
+	idx *ix;		/* the store's, the namespace's, the users' */
+	store_lock *lock;	/* the store's root, held while it is open */
+	clean *cl;		/* the cleaner; commits go through it */
 	schedule *sc;		/* maintenance on its schedule */
-	scr *scr;		/* the scrub job */
+	scrub *scr;		/* the scrub job */
 	alert_table *alerts;	/* current problems */
 	health *health;		/* the directory and space check */
 	int64_t started;	/* ns since the epoch */

@@ -14,6 +14,7 @@
 
 #include "ddterr.h"
 #include "fmt.h"
+#include "store_dirs.h"
 
 #define INTERVAL_DEFAULT	30
 #define NAMED_MAX		3	/* backups named in an alert's text */
@@ -203,7 +204,7 @@ void health_stop(health *h)
 /* ---- scrubs and cleans ---- */
 
 /* "su/backup, su/backup and N more" for the first affected entries. */
-static void name_affected(const scr_report *r, char *buf, size_t cap)
+static void name_affected(const scrub_report *r, char *buf, size_t cap)
 {
 	size_t len = 0, shown = r->naffected < NAMED_MAX ? r->naffected :
 							  NAMED_MAX;
@@ -222,7 +223,7 @@ static void name_affected(const scr_report *r, char *buf, size_t cap)
 
 /* Lost containers, and files whose trees name segments the target does
  * not hold or do not describe the file: one alert, naming the backups. */
-static void lost_alert(alert_table *t, const scr_report *r)
+static void lost_alert(alert_table *t, const scrub_report *r)
 {
 	char names[ALERT_TEXT_MAX + 1], ctrs[64] = "";
 
@@ -244,7 +245,7 @@ static void lost_alert(alert_table *t, const scr_report *r)
 		    r->files_missing_segments, r->files_bad_tree);
 }
 
-void health_scrub_done(alert_table *t, const scr_report *r)
+void health_scrub_done(alert_table *t, const scrub_report *r)
 {
 	const store_scrub_report *s = &r->st;
 	uint64_t found = s->fragments_missing + s->fragments_corrupt;

@@ -38,7 +38,7 @@ void health_check_now(health *h);
 /* A scrub that ended: its lost data (critical), damage it repaired or
  * left (warning), or its failure (warning) replace what the last scrub
  * said; a cancelled scrub changes nothing. */
-void health_scrub_done(alert_table *t, const scr_report *r);
+void health_scrub_done(alert_table *t, const scrub_report *r);
 
 /* What replaying the journals at open found: records no copy held
  * (critical, "journal-lost": a scrub names the backups they touch) or a

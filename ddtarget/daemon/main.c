@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -20,12 +19,17 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "health.h"
+#include "idx.h"
 #include "log.h"
 #include "memtune.h"
+#include "now.h"
 #include "ns.h"
 #include "ops.h"
+#include "path.h"
 #include "server.h"
 #include "store.h"
+#include "store_ckpt.h"
+#include "store_dirs.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -222,10 +226,10 @@ static void store_cfg(const ddtd *d, store_config *sc)
 
 static void clean_done(void *arg, int rc, const char *msg)
 {
-	cln_report r;
+	clean_report r;
 	ddtd *d = arg;
 
-	cln_status(d->cl, &r);
+	clean_status(d->cl, &r);
 	if (rc < 0)
 		log_err("cleaning failed: %s", msg);
 	else
@@ -240,7 +244,7 @@ static void clean_done(void *arg, int rc, const char *msg)
 		log_err("keeping the cleaning verdict: %s", ddterr_last(rc));
 }
 
-static void scrub_done(void *arg, const scr_report *r)
+static void scrub_done(void *arg, const scrub_report *r)
 {
 	ddtd *d = arg;
 	int rc;
@@ -276,7 +280,7 @@ static void report_journals(ddtd *d)
 			ev[i].kind == STORE_JNL_HEALED ? LOG_WARN_ : LOG_INFO_,
 			"%s", ev[i].text);
 	if (health_journal_replayed(d->alerts, ev, n)) {
-		rc = scr_start(d->scr, SCR_REPAIR | SCR_KEEP_DIRS);
+		rc = scrub_start(d->scr, SCRUB_REPAIR | SCRUB_KEEP_DIRS);
 		if (rc == 0)
 			log_info("scrub started: journal records were lost");
 		else
@@ -292,7 +296,7 @@ static void report_journals(ddtd *d)
 static void run_clean(void *arg)
 {
 	ddtd *d = arg;
-	int rc = cln_start(d->cl);
+	int rc = clean_start(d->cl);
 
 	if (rc == 0)
 		log_info("cleaning started (clean_schedule)");
@@ -321,13 +325,9 @@ static int log_expired(void *arg, const char *su, const ns_backup *b)
 
 static void run_expire(void *arg)
 {
-	struct timespec ts;
 	ddtd *d = arg;
-	int rc;
+	int rc = ns_expire(d->ns, NULL, now_ns(), 0, log_expired, d);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rc = ns_expire(d->ns, NULL, (int64_t)ts.tv_sec * 1000000000 +
-		       ts.tv_nsec, 0, log_expired, d);
 	if (rc < 0)
 		log_err("scheduled expiry: %s", ddterr_last(rc));
 }
@@ -335,7 +335,7 @@ static void run_expire(void *arg)
 static void run_scrub(void *arg)
 {
 	ddtd *d = arg;
-	int rc = scr_start(d->scr, SCR_REPAIR | SCR_KEEP_DIRS);
+	int rc = scrub_start(d->scr, SCRUB_REPAIR | SCRUB_KEEP_DIRS);
 
 	if (rc == 0)
 		log_info("scrub started (scrub_schedule)");
@@ -370,18 +370,37 @@ static int start_maintenance(ddtd *d)
 	return rc;
 }
 
-static int open_engine(ddtd *d)
+/* The daemon owns the store: the root's lock first, then the index, which
+ * the store, the namespace and the users share (store.h says why). */
+static int open_store(ddtd *d)
 {
-	cln_config cc = { 0 };
-	scr_config scrub_cfg = { 0 };
 	store_config sc;
+	char *ipath;
 	int rc;
 
 	store_cfg(d, &sc);
-	rc = store_open(&d->st, &sc);
+	rc = store_lock_take(&d->lock, d->cfg.store);
 	if (rc < 0)
 		return rc;
-	d->ix = store_index(d->st);
+	ipath = path_join(d->cfg.store, STORE_INDEX_DIR);
+	if (!ipath)
+		return -ENOMEM;
+	rc = idx_open(&d->ix, ipath, 0);
+	free(ipath);
+	if (rc == 0)
+		rc = store_open(&d->st, &sc, d->ix);
+	return rc;
+}
+
+static int open_engine(ddtd *d)
+{
+	clean_config cc = { 0 };
+	scrub_config scrub_cfg = { 0 };
+	int rc;
+
+	rc = open_store(d);
+	if (rc < 0)
+		return rc;
 	rc = ns_open(&d->ns, d->ix);
 	if (rc < 0)
 		return rc;
@@ -392,13 +411,13 @@ static int open_engine(ddtd *d)
 	cc.threshold_pct = d->cfg.clean_threshold;
 	cc.done = clean_done;
 	cc.done_arg = d;
-	rc = cln_new(&d->cl, d->st, d->ns, &cc);
+	rc = clean_new(&d->cl, d->st, d->ns, &cc);
 	if (rc < 0)
 		return rc;
 	scrub_cfg.max_bytes_per_sec = (uint64_t)d->cfg.scrub_rate * 1000000;
 	scrub_cfg.done = scrub_done;
 	scrub_cfg.done_arg = d;
-	return scr_new(&d->scr, d->st, d->ns, &scrub_cfg);
+	return scrub_new(&d->scr, d->st, d->ns, &scrub_cfg);
 }
 
 static void close_engine(ddtd *d)
@@ -406,8 +425,8 @@ static void close_engine(ddtd *d)
 	int rc;
 
 	schedule_free(d->sc);	/* first: its tasks use the rest */
-	scr_free(d->scr);
-	cln_free(d->cl);
+	scrub_free(d->scr);
+	clean_free(d->cl);
 	health_stop(d->health);	/* after the scrub, whose end checks */
 	d->health = NULL;
 	if (d->ns) {
@@ -417,6 +436,9 @@ static void close_engine(ddtd *d)
 	}
 	if (d->st && (rc = store_close(d->st)) < 0)
 		log_err("store close: %s", ddterr_last(rc));
+	if (d->ix)
+		idx_close(d->ix);
+	store_lock_release(d->lock);	/* last: the index is closed */
 	alert_table_free(d->alerts);
 }
 
@@ -570,7 +592,6 @@ static void write_pid_file(ddtd *d)
 int main(int argc, char **argv)
 {
 	cmdline cl = { 0 };
-	struct timespec ts;
 	ddtd d = { 0 };
 	int rc, lfd = -1;
 
@@ -582,8 +603,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &d.cfg, &cl);
 	log_setup("ddtargetd", d.cfg.use_syslog, d.cfg.verbose);
 	signal(SIGPIPE, SIG_IGN);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	d.started = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	d.started = now_ns();
 
 	if (cl.check) {
 		/* Every setting was checked as it was read; a bad one has

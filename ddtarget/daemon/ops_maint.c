@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "ddterr.h"
+#include "store_ckpt.h"
 
 /* ---- checkpoints ----
  * Taking one flushes RocksDB and links or copies its files: seconds of
@@ -68,21 +69,21 @@ static int op_clean_start(req *q)
 	if ((rc = req_parsed(q)) < 0 ||
 	    (rc = req_need_admin(q, "start cleaning")) < 0)
 		return rc;
-	return cln_start(d->cl);
+	return clean_start(d->cl);
 }
 
 static int op_clean_status(req *q)
 {
 	ddtd *d = q->d;
 	wbuf *w = q->w;
-	cln_report c;
+	clean_report c;
 	uint32_t n = 0;
 	size_t at;
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
-	cln_status(d->cl, &c);
+	clean_status(d->cl, &c);
 	wb_u8(w, (uint8_t)c.running);
 	wb_str(w, c.phase);
 	wb_str(w, c.msg);
@@ -123,10 +124,10 @@ static int op_scrub_start(req *q)
 	if (repair > 1)
 		return ddterr_set(-EINVAL, "SCRUB_START: repair is 0 or 1, "
 				  "not %u", repair);
-	return scr_start(d->scr, repair ? SCR_REPAIR : 0);
+	return scrub_start(d->scr, repair ? SCRUB_REPAIR : 0);
 }
 
-static void scrub_figures(wbuf *w, const scr_report *c, uint32_t *n)
+static void scrub_figures(wbuf *w, const scrub_report *c, uint32_t *n)
 {
 	const store_scrub_report *s = &c->st;
 
@@ -169,7 +170,7 @@ static int op_scrub_status(req *q)
 {
 	ddtd *d = q->d;
 	wbuf *w = q->w;
-	scr_report *c;
+	scrub_report *c;
 	uint32_t n = 0;
 	size_t at;
 	int rc;
@@ -179,7 +180,7 @@ static int op_scrub_status(req *q)
 	c = malloc(sizeof(*c));		/* too large for a worker's stack */
 	if (!c)
 		return -ENOMEM;
-	scr_status(d->scr, c);
+	scrub_status(d->scr, c);
 	wb_u8(w, (uint8_t)c->running);
 	wb_str(w, c->phase);
 	wb_str(w, c->msg);

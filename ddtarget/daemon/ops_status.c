@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "now.h"
+#include "store_dirs.h"
 
 /* The data directories' space as df shows it (PROTOCOL.md section 8),
  * and the store's own files as du does. */

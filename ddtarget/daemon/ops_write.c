@@ -118,7 +118,7 @@ static int op_commit(req *q)
 	if (rc == 0 && !(out = calloc(n ? n : 1, sizeof(*out))))
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = cln_commit(d->cl, dir, e, n, flags & DDT_CF_SYNC, out);
+		rc = clean_commit(d->cl, dir, e, n, flags & DDT_CF_SYNC, out);
 	if (rc == 0) {
 		wb_u32(w, n);
 		for (uint32_t i = 0; i < n; i++)

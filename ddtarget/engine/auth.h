@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "index.h"
+#include "idx.h"
 
 #define AUTH_ITERATIONS 50000
 #define AUTH_MAX_PASSWORD 1024

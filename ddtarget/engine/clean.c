@@ -7,21 +7,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bloom.h"
 #include "ddterr.h"
 #include "fpset.h"
+#include "now.h"
+#include "store_gc.h"
 #include "tree.h"
 
 #define HAS_BATCH	1024	/* fingerprints per store_has in a check */
 #define VERIFIED_MAX	(1u << 20)	/* trees remembered checked, at most */
 #define DROP_MAX	256	/* containers per drop batch */
 
-struct cln {
+struct clean {
 	store *st;
 	ns *n;
-	cln_config cfg;
+	clean_config cfg;
 	/* Commits hold it shared from their check to their namespace write;
 	 * a clean takes it exclusively once, after pinning starts. */
 	pthread_rwlock_t gate;
@@ -33,23 +34,15 @@ struct cln {
 	pthread_mutex_t vmu;
 	fpset *verified;
 	pthread_mutex_t mu;	/* rep, thread state */
-	cln_report rep;
+	clean_report rep;
 	pthread_t thread;
 	int thread_live, cancel;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int cln_new(cln **out, store *st, ns *n, const cln_config *cfg)
+int clean_new(clean **out, store *st, ns *n, const clean_config *cfg)
 {
 	pthread_rwlockattr_t ra;
-	cln *c = calloc(1, sizeof(*c));
+	clean *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;
@@ -69,18 +62,18 @@ int cln_new(cln **out, store *st, ns *n, const cln_config *cfg)
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->vmu, NULL);
-	if (fps_new(&c->verified) < 0)
+	if (fpset_new(&c->verified) < 0)
 		c->verified = NULL;	/* then every commit walks its tree */
 	snprintf(c->rep.phase, sizeof(c->rep.phase), "idle");
 	*out = c;
 	return 0;
 }
 
-void cln_free(cln *c)
+void clean_free(clean *c)
 {
 	if (!c)
 		return;
-	cln_cancel(c);
+	clean_cancel(c);
 	pthread_mutex_lock(&c->mu);
 	if (c->thread_live) {
 		pthread_mutex_unlock(&c->mu);
@@ -90,25 +83,25 @@ void cln_free(cln *c)
 	pthread_rwlock_destroy(&c->gate);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->vmu);
-	fps_free(c->verified);
+	fpset_free(c->verified);
 	free(c);
 }
 
-void cln_cancel(cln *c)
+void clean_cancel(clean *c)
 {
 	pthread_mutex_lock(&c->mu);
 	c->cancel = 1;
 	pthread_mutex_unlock(&c->mu);
 }
 
-void cln_status(cln *c, cln_report *out)
+void clean_status(clean *c, clean_report *out)
 {
 	pthread_mutex_lock(&c->mu);
 	*out = c->rep;
 	pthread_mutex_unlock(&c->mu);
 }
 
-static int cancelled(cln *c)
+static int cancelled(clean *c)
 {
 	int v;
 
@@ -119,7 +112,7 @@ static int cancelled(cln *c)
 }
 
 /* Update the report under the lock: fn(rep, arg). */
-static void set_phase(cln *c, const char *phase)
+static void set_phase(clean *c, const char *phase)
 {
 	pthread_mutex_lock(&c->mu);
 	snprintf(c->rep.phase, sizeof(c->rep.phase), "%s", phase);
@@ -162,28 +155,29 @@ static int fetch_seg(void *arg, const fp_t *fp, uint8_t **out, size_t *out_len)
 	return 0;
 }
 
-static int was_verified(cln *c, const fp_t *key)
+static int was_verified(clean *c, const fp_t *key)
 {
 	int hit;
 
 	if (!c->verified)
 		return 0;
 	pthread_mutex_lock(&c->vmu);
-	hit = fps_has(c->verified, key);
+	hit = fpset_has(c->verified, key);
 	pthread_mutex_unlock(&c->vmu);
 	return hit;
 }
 
 /* Remember keys[0..n) (tree_claim_key's) as complete trees. */
-static void note_verified(cln *c, const fp_t *keys, size_t n)
+static void note_verified(clean *c, const fp_t *keys, size_t n)
 {
 	if (!c->verified)
 		return;
 	pthread_mutex_lock(&c->vmu);
 	for (size_t i = 0; i < n; i++) {
-		if (fps_count(c->verified) >= VERIFIED_MAX)
-			fps_clear(c->verified);
-		(void)fps_add(c->verified, &keys[i]); /* a miss costs a walk */
+		if (fpset_count(c->verified) >= VERIFIED_MAX)
+			fpset_clear(c->verified);
+		/* A failed add costs only a walk. */
+		(void)fpset_add(c->verified, &keys[i]);
 	}
 	pthread_mutex_unlock(&c->vmu);
 }
@@ -191,7 +185,7 @@ static void note_verified(cln *c, const fp_t *keys, size_t n)
 #define WANT_META	UINT64_MAX	/* a metadata segment: parsed, not sized */
 
 typedef struct check_ctx {
-	cln *c;
+	clean *c;
 	fp_t batch[HAS_BATCH];
 	uint64_t want[HAS_BATCH];	/* a data segment's bytes, as its
 					   parent says; or WANT_META */
@@ -300,8 +294,8 @@ static int check_tree(check_ctx *x, const fp_t *root, uint8_t level,
 	return rc;
 }
 
-int cln_commit(cln *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
-	       ddt_attr *out)
+int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
+		 ddt_attr *out)
 {
 	check_ctx *x = calloc(1, sizeof(*x));
 	size_t i;
@@ -334,7 +328,7 @@ int cln_commit(cln *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
 /* ---- mark ---- */
 
 typedef struct mark_ctx {
-	cln *c;
+	clean *c;
 	bloom *live;
 	fpset *seen;		/* metadata segments expanded already */
 	uint64_t files, meta, damaged;
@@ -349,7 +343,7 @@ static int mark_tree(mark_ctx *m, const fp_t *fp, int level)
 	size_t len;
 	int rc;
 
-	rc = fps_add(m->seen, fp);
+	rc = fpset_add(m->seen, fp);
 	if (rc <= 0)
 		return rc;	/* expanded before (0), or -ENOMEM */
 	bloom_add(m->live, fp);
@@ -422,7 +416,7 @@ typedef struct cand {
 } cand;
 
 typedef struct sweep_ctx {
-	cln *c;
+	clean *c;
 	cand *v;
 	size_t n, cap;
 } sweep_ctx;
@@ -430,7 +424,7 @@ typedef struct sweep_ctx {
 static int sweep_cb(void *arg, const store_gc_ctr *g)
 {
 	sweep_ctx *x = arg;
-	cln *c = x->c;
+	clean *c = x->c;
 	int pick = g->live_segs == 0 ||
 		   g->live_bytes * 100 < (uint64_t)c->cfg.threshold_pct *
 					 g->stored_bytes;
@@ -456,7 +450,7 @@ static int sweep_cb(void *arg, const store_gc_ctr *g)
 }
 
 /* Copying forward stopped for want of space; the clean goes on. */
-static void note_full(cln *c, int rc)
+static void note_full(clean *c, int rc)
 {
 	pthread_mutex_lock(&c->mu);
 	snprintf(c->rep.msg, sizeof(c->rep.msg), "copying forward stopped: "
@@ -465,7 +459,7 @@ static void note_full(cln *c, int rc)
 	pthread_mutex_unlock(&c->mu);
 }
 
-static int drop_some(cln *c, bloom *live, const uint64_t *cids, size_t n)
+static int drop_some(clean *c, bloom *live, const uint64_t *cids, size_t n)
 {
 	store_gc_drop_report d;
 	int rc = store_gc_drop(c->st, cids, n, is_live, live, &d);
@@ -484,7 +478,7 @@ static int drop_some(cln *c, bloom *live, const uint64_t *cids, size_t n)
  * space copied into is never far ahead of the space given back. A store
  * too full to copy into ends the copying, not the clean: what was freed
  * stays freed, and the message says why the rest was left. */
-static int copy_and_drop(cln *c, bloom *live, const sweep_ctx *x)
+static int copy_and_drop(clean *c, bloom *live, const sweep_ctx *x)
 {
 	uint64_t cids[DROP_MAX], batch = 0, copied;
 	size_t n = 0;
@@ -529,7 +523,7 @@ static int copy_and_drop(cln *c, bloom *live, const sweep_ctx *x)
 
 /* ---- a whole clean ---- */
 
-static int mark_phase(cln *c, bloom **out_live)
+static int mark_phase(clean *c, bloom **out_live)
 {
 	store_stats ss;
 	mark_ctx m = { .c = c };
@@ -539,10 +533,10 @@ static int mark_phase(cln *c, bloom **out_live)
 	if (rc == 0)
 		rc = bloom_new(&m.live, ss.segments + 1024);
 	if (rc == 0)
-		rc = fps_new(&m.seen);
+		rc = fpset_new(&m.seen);
 	if (rc == 0)
 		rc = ns_foreach_file(c->n, mark_file, &m);
-	fps_free(m.seen);
+	fpset_free(m.seen);
 	pthread_mutex_lock(&c->mu);
 	c->rep.files = m.files;
 	c->rep.metadata_segments = m.meta;
@@ -556,7 +550,7 @@ static int mark_phase(cln *c, bloom **out_live)
 	return 0;
 }
 
-static int clean_body(cln *c, uint64_t boundary)
+static int clean_body(clean *c, uint64_t boundary)
 {
 	sweep_ctx x = { .c = c };
 	uint64_t files = 0, bytes = 0;
@@ -569,7 +563,7 @@ static int clean_body(cln *c, uint64_t boundary)
 	if (c->verified) {
 		/* What was checked before pinning began is not pinned. */
 		pthread_mutex_lock(&c->vmu);
-		fps_clear(c->verified);
+		fpset_clear(c->verified);
 		pthread_mutex_unlock(&c->vmu);
 	}
 	pthread_rwlock_unlock(&c->gate);
@@ -598,9 +592,9 @@ static int clean_body(cln *c, uint64_t boundary)
 }
 
 /* Claim the cleaner for one run; -EBUSY if it is taken. */
-static int claim(cln *c)
+static int claim(clean *c)
 {
-	cln_report fresh = { .running = 1 };
+	clean_report fresh = { .running = 1 };
 
 	pthread_mutex_lock(&c->mu);
 	if (c->rep.running) {
@@ -616,7 +610,7 @@ static int claim(cln *c)
 	return 0;
 }
 
-static int run_claimed(cln *c)
+static int run_claimed(clean *c)
 {
 	store_stats ss;
 	uint64_t boundary = 0;
@@ -656,7 +650,7 @@ static int run_claimed(cln *c)
 	return rc;
 }
 
-int cln_run(cln *c)
+int clean_run(clean *c)
 {
 	int rc = claim(c);
 
@@ -669,7 +663,7 @@ static void *clean_thread(void *arg)
 	return NULL;
 }
 
-int cln_start(cln *c)
+int clean_start(clean *c)
 {
 	int rc = claim(c);
 

@@ -7,7 +7,7 @@
  * container sealed before the clean began is measured; one with no live
  * segment is dropped outright, one less than threshold percent live has its
  * live segments copied forward first. What keeps it safe while writers run
- * is the pinning in store.h plus the commit rule below: a clean begins only
+ * is the pinning in store_gc.h plus the commit rule below: a clean begins only
  * when no commit is between its check and its namespace write, so every
  * committed file is either in the marked snapshot or was checked (and its
  * segments pinned) while the clean ran. */
@@ -20,17 +20,17 @@
 #include "ns.h"
 #include "store.h"
 
-typedef struct cln cln;
+typedef struct clean clean;
 
-typedef struct cln_config {
+typedef struct clean_config {
 	int threshold_pct;	/* copy forward below this % live; 0: 50 */
 	uint64_t batch_bytes;	/* copied between drops; 0: 64 MiB */
 	/* Called on the cleaner's thread when a clean ends (may be NULL). */
 	void (*done)(void *arg, int rc, const char *msg);
 	void *done_arg;
-} cln_config;
+} clean_config;
 
-typedef struct cln_report {
+typedef struct clean_report {
 	int running;
 	char phase[16];		/* idle, mark, sweep, copy, orphans, done, failed */
 	int64_t started, finished;	/* ns since the epoch; 0: not yet */
@@ -43,26 +43,26 @@ typedef struct cln_report {
 	uint64_t cleans;	/* completed since the daemon started */
 	int rc;			/* of the last clean */
 	char msg[256];
-} cln_report;
+} clean_report;
 
-int cln_new(cln **out, store *st, ns *n, const cln_config *cfg);
+int clean_new(clean **out, store *st, ns *n, const clean_config *cfg);
 /* Stops a running clean (at its next container) and waits for it. */
-void cln_free(cln *c);
+void clean_free(clean *c);
 
 /* Clean now, on this thread. -EBUSY if one is running. */
-int cln_run(cln *c);
+int clean_run(clean *c);
 /* Clean on a thread of its own; -EBUSY if one is running. */
-int cln_start(cln *c);
+int clean_start(clean *c);
 /* Ask a running clean to stop at its next step. */
-void cln_cancel(cln *c);
-void cln_status(cln *c, cln_report *out);
+void clean_cancel(clean *c);
+void clean_status(clean *c, clean_report *out);
 
 /* Bind files to trees the way every writer must: each entry's tree is
  * checked complete and on the target (every segment, metadata included,
  * looked up: during a clean that pins them), everything durable
  * (store_barrier), then ns_commit. A segment missing is -ENOENT naming it:
  * the client sends it and commits again. */
-int cln_commit(cln *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
-	       ddt_attr *out);
+int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
+		 ddt_attr *out);
 
 #endif

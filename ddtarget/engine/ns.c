@@ -13,22 +13,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "now.h"
 
 /* ---- small helpers ---- */
 
-int64_t nsi_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-size_t nsi_ino_key(uint8_t *k, uint8_t tag, uint64_t ino)
+size_t ns_ino_key(uint8_t *k, uint8_t tag, uint64_t ino)
 {
 	k[0] = tag;
 	put_be64(k + 1, ino);
@@ -39,13 +31,13 @@ static size_t dent_key(uint8_t *k, uint64_t dir, const char *name)
 {
 	size_t len = strlen(name);
 
-	nsi_ino_key(k, 'D', dir);
+	ns_ino_key(k, 'D', dir);
 	memcpy(k + 9, name, len);
 	return 9 + len;
 }
 
 /* A name for a directory entry (protocol section 4's codes). */
-int nsi_name_check(const char *name)
+int ns_name_check(const char *name)
 {
 	size_t len = strlen(name);
 
@@ -60,7 +52,7 @@ int nsi_name_check(const char *name)
 	return 0;
 }
 
-void nsi_to_attr(const inode *in, ddt_attr *a)
+void ns_to_attr(const inode *in, ddt_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = in->ino;
@@ -172,14 +164,14 @@ static int decode_inode(uint64_t ino, const uint8_t *p, size_t len, inode *in)
 }
 
 /* Read an inode from RocksDB (not through a transaction). */
-int nsi_read_inode(ns *n, uint64_t ino, inode *out)
+int ns_read_inode(ns *n, uint64_t ino, inode *out)
 {
 	uint8_t key[9];
 	size_t len;
 	void *v;
 	int rc;
 
-	rc = idx_kv_get(n->ix, IDX_NS, key, nsi_ino_key(key, 'I', ino), &v,
+	rc = idx_kv_get(n->ix, IDX_NS, key, ns_ino_key(key, 'I', ino), &v,
 			&len);
 	if (rc == -ENOENT)
 		return ddterr_set(-ENOENT, "inode %llu does not exist",
@@ -191,9 +183,9 @@ int nsi_read_inode(ns *n, uint64_t ino, inode *out)
 	return rc;
 }
 
-int nsi_read_dir(ns *n, uint64_t ino, inode *out)
+int ns_read_dir(ns *n, uint64_t ino, inode *out)
 {
-	int rc = nsi_read_inode(n, ino, out);
+	int rc = ns_read_inode(n, ino, out);
 
 	if (rc == 0 && out->type != DDT_T_DIR)
 		rc = ddterr_set(-ENOTDIR, "inode %llu is not a directory",
@@ -202,8 +194,8 @@ int nsi_read_dir(ns *n, uint64_t ino, inode *out)
 }
 
 /* The entry name in dir: 0 with its ino and type, -ENOENT, -EBADMSG. */
-int nsi_dent_get(ns *n, uint64_t dir, const char *name, uint64_t *ino,
-		 uint8_t *type)
+int ns_dent_get(ns *n, uint64_t dir, const char *name, uint64_t *ino,
+		uint8_t *type)
 {
 	uint8_t key[KEY_MAX];
 	size_t len;
@@ -230,11 +222,11 @@ int nsi_dent_get(ns *n, uint64_t dir, const char *name, uint64_t *ino,
 }
 
 /* 0 if name is free in dir, -EEXIST if taken. */
-int nsi_dent_absent(ns *n, uint64_t dir, const char *name)
+int ns_dent_absent(ns *n, uint64_t dir, const char *name)
 {
 	uint64_t ino;
 	uint8_t type;
-	int rc = nsi_dent_get(n, dir, name, &ino, &type);
+	int rc = ns_dent_get(n, dir, name, &ino, &type);
 
 	if (rc == 0)
 		return ddterr_set(-EEXIST, "\"%.64s\" exists already in "
@@ -279,8 +271,8 @@ static int dlist_cb(void *arg, const uint8_t *key, size_t klen,
 
 /* Up to max entries of dir named after `after` ("" from the start) into l
  * (emptied first, its memory kept). */
-int nsi_list_dir(ns *n, uint64_t dir, const char *after, size_t max,
-		 dlist *l)
+int ns_list_dir(ns *n, uint64_t dir, const char *after, size_t max,
+		dlist *l)
 {
 	uint8_t start[KEY_MAX + 1], prefix[9];
 	size_t slen, alen = strlen(after);
@@ -289,7 +281,7 @@ int nsi_list_dir(ns *n, uint64_t dir, const char *after, size_t max,
 	if (alen > DDT_MAX_NAME)
 		return ddterr_set(-ENAMETOOLONG, "readdir: a start name over "
 				  "%d bytes", DDT_MAX_NAME);
-	nsi_ino_key(prefix, 'D', dir);
+	ns_ino_key(prefix, 'D', dir);
 	/* Names hold no NUL, so name + "\0" is the first key past name. */
 	slen = dent_key(start, dir, after);
 	if (alen)
@@ -306,19 +298,19 @@ int nsi_list_dir(ns *n, uint64_t dir, const char *after, size_t max,
 
 /* ---- transactions ---- */
 
-int nsi_txn_begin(ns *n, txn *t)
+int ns_txn_begin(ns *n, txn *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->n = n;
 	t->next_ino = n->next_ino;
-	t->now = nsi_now();
+	t->now = now_ns();
 	t->cap = 64;
 	t->tab = calloc(t->cap, sizeof(*t->tab));
 	return t->tab ? 0 : -ENOMEM;
 }
 
 /* Drop every cached inode (after a flush, to bound memory). */
-void nsi_txn_forget(txn *t)
+void ns_txn_forget(txn *t)
 {
 	for (size_t i = 0; i < t->cap; i++) {
 		free(t->tab[i]);
@@ -327,10 +319,10 @@ void nsi_txn_forget(txn *t)
 	t->used = 0;
 }
 
-void nsi_txn_end(txn *t)
+void ns_txn_end(txn *t)
 {
 	if (t->tab)
-		nsi_txn_forget(t);
+		ns_txn_forget(t);
 	free(t->tab);
 	idx_batch_free(t->b);
 }
@@ -373,8 +365,8 @@ static int txn_add(txn *t, inode *in)
 }
 
 /* The inode as this transaction sees it; changes go through the pointer,
- * which stays valid until nsi_txn_forget(). */
-int nsi_txn_get(txn *t, uint64_t ino, inode **out)
+ * which stays valid until ns_txn_forget(). */
+int ns_txn_get(txn *t, uint64_t ino, inode **out)
 {
 	inode *in = t->tab[slot_of(t, ino)];
 	int rc;
@@ -389,7 +381,7 @@ int nsi_txn_get(txn *t, uint64_t ino, inode **out)
 	in = malloc(sizeof(*in));
 	if (!in)
 		return -ENOMEM;
-	rc = nsi_read_inode(t->n, ino, in);
+	rc = ns_read_inode(t->n, ino, in);
 	if (rc == 0) {
 		in->state = CLEAN;
 		rc = txn_add(t, in);
@@ -402,9 +394,9 @@ int nsi_txn_get(txn *t, uint64_t ino, inode **out)
 	return 0;
 }
 
-int nsi_txn_get_dir(txn *t, uint64_t ino, inode **out)
+int ns_txn_get_dir(txn *t, uint64_t ino, inode **out)
 {
-	int rc = nsi_txn_get(t, ino, out);
+	int rc = ns_txn_get(t, ino, out);
 
 	if (rc == 0 && (*out)->type != DDT_T_DIR)
 		rc = ddterr_set(-ENOTDIR, "inode %llu is not a directory",
@@ -413,7 +405,7 @@ int nsi_txn_get_dir(txn *t, uint64_t ino, inode **out)
 }
 
 /* A new inode of type in su, with nlink 1 (2 for a directory). */
-int nsi_txn_new(txn *t, uint8_t type, uint64_t su, inode **out)
+int ns_txn_new(txn *t, uint8_t type, uint64_t su, inode **out)
 {
 	inode *in = calloc(1, sizeof(*in));
 
@@ -434,7 +426,7 @@ int nsi_txn_new(txn *t, uint8_t type, uint64_t su, inode **out)
 }
 
 /* A change: written back, with ctime now. */
-void nsi_touch(txn *t, inode *in)
+void ns_touch(txn *t, inode *in)
 {
 	in->state = DIRTY;
 	in->ctime = t->now;
@@ -447,15 +439,15 @@ static int txn_batch(txn *t)
 	return t->err;
 }
 
-void nsi_txn_put(txn *t, const void *key, size_t klen, const void *val,
-		 size_t vlen)
+void ns_txn_put(txn *t, const void *key, size_t klen, const void *val,
+		size_t vlen)
 {
 	if (txn_batch(t) == 0)
 		idx_batch_put(t->b, IDX_NS, key, klen, val, vlen);
 	t->ops++;
 }
 
-void nsi_txn_del(txn *t, const void *key, size_t klen)
+void ns_txn_del(txn *t, const void *key, size_t klen)
 {
 	if (txn_batch(t) == 0)
 		idx_batch_del(t->b, IDX_NS, key, klen);
@@ -464,7 +456,7 @@ void nsi_txn_del(txn *t, const void *key, size_t klen)
 
 /* Write the batch with every changed inode, and the inode counter. The
  * cache stays valid: it now matches the database. */
-int nsi_txn_flush(txn *t, int sync)
+int ns_txn_flush(txn *t, int sync)
 {
 	uint8_t key[9], rec[INO_MAX_LEN];
 	int rc;
@@ -474,12 +466,12 @@ int nsi_txn_flush(txn *t, int sync)
 
 		if (!in || in->state == CLEAN)
 			continue;
-		nsi_ino_key(key, 'I', in->ino);
+		ns_ino_key(key, 'I', in->ino);
 		if (in->state == GONE) {
-			nsi_txn_del(t, key, sizeof(key));
+			ns_txn_del(t, key, sizeof(key));
 		} else {
-			nsi_txn_put(t, key, sizeof(key), rec,
-				    encode_inode(in, rec));
+			ns_txn_put(t, key, sizeof(key), rec,
+				   encode_inode(in, rec));
 			in->state = CLEAN;
 		}
 	}
@@ -487,7 +479,7 @@ int nsi_txn_flush(txn *t, int sync)
 		uint8_t v[8];
 
 		put_le64(v, t->next_ino);
-		nsi_txn_put(t, "Mnext_ino", 9, v, sizeof(v));
+		ns_txn_put(t, "Mnext_ino", 9, v, sizeof(v));
 	}
 	rc = txn_batch(t);
 	if (rc == 0)
@@ -508,13 +500,13 @@ static void dent_put(txn *t, uint64_t dir, const char *name, const inode *c)
 
 	put_le64(v, c->ino);
 	v[8] = c->type;
-	nsi_txn_put(t, key, dent_key(key, dir, name), v, sizeof(v));
+	ns_txn_put(t, key, dent_key(key, dir, name), v, sizeof(v));
 }
 
 /* Enter c as name in d (the name is known to be free). A file or symlink
  * without a known directory takes d: the retention lock finds the backup
  * holding an inode through it (ns_lock.c). Its callers mark c changed. */
-void nsi_link_entry(txn *t, inode *d, const char *name, inode *c)
+void ns_link_entry(txn *t, inode *d, const char *name, inode *c)
 {
 	dent_put(t, d->ino, name, c);
 	d->size++;
@@ -525,7 +517,7 @@ void nsi_link_entry(txn *t, inode *d, const char *name, inode *c)
 		c->parent = d->ino;
 	}
 	d->mtime = t->now;
-	nsi_touch(t, d);
+	ns_touch(t, d);
 }
 
 typedef struct other_name {
@@ -555,7 +547,7 @@ static int has_other_name(ns *n, uint64_t dir, const char *skip, uint64_t ino)
 	other_name o = { .ino = ino, .skip = skip };
 	uint8_t prefix[9];
 
-	nsi_ino_key(prefix, 'D', dir);
+	ns_ino_key(prefix, 'D', dir);
 	if (idx_kv_scan(n->ix, IDX_NS, prefix, sizeof(prefix), NULL, 0,
 			other_name_cb, &o) < 0)
 		return 0;
@@ -566,11 +558,11 @@ static int has_other_name(ns *n, uint64_t dir, const char *skip, uint64_t ino)
  * it if another of its names is there; else it knows none any more (its
  * names are not indexed by inode), which the retention lock reads as
  * "cannot be placed". */
-void nsi_unlink_entry(txn *t, inode *d, const char *name, inode *c)
+void ns_unlink_entry(txn *t, inode *d, const char *name, inode *c)
 {
 	uint8_t key[KEY_MAX];
 
-	nsi_txn_del(t, key, dent_key(key, d->ino, name));
+	ns_txn_del(t, key, dent_key(key, d->ino, name));
 	if (d->size)
 		d->size--;
 	if (c->type == DDT_T_DIR && d->nlink > 2)
@@ -582,12 +574,12 @@ void nsi_unlink_entry(txn *t, inode *d, const char *name, inode *c)
 			c->state = DIRTY;
 	}
 	d->mtime = t->now;
-	nsi_touch(t, d);
+	ns_touch(t, d);
 }
 
 /* c lost one name: a directory or a last link goes, and the storage unit's
  * figures with it. */
-int nsi_drop_link(txn *t, inode *c)
+int ns_drop_link(txn *t, inode *c)
 {
 	uint8_t key[9];
 	inode *r;
@@ -595,10 +587,10 @@ int nsi_drop_link(txn *t, inode *c)
 
 	if (c->type != DDT_T_DIR && c->nlink > 1) {
 		c->nlink--;
-		nsi_touch(t, c);
+		ns_touch(t, c);
 		return 0;
 	}
-	rc = nsi_txn_get(t, c->su, &r);
+	rc = ns_txn_get(t, c->su, &r);
 	if (rc < 0)
 		return rc;
 	if (c->type == DDT_T_FILE) {
@@ -607,7 +599,7 @@ int nsi_drop_link(txn *t, inode *c)
 	} else if (c->type == DDT_T_DIR && (c->flags & DDT_AF_BACKUP)) {
 		r->backups -= r->backups ? 1 : 0;
 	} else if (c->type == DDT_T_SYMLINK) {
-		nsi_txn_del(t, key, nsi_ino_key(key, 'L', c->ino));
+		ns_txn_del(t, key, ns_ino_key(key, 'L', c->ino));
 	}
 	r->state = DIRTY;
 	c->state = GONE;
@@ -615,16 +607,16 @@ int nsi_drop_link(txn *t, inode *c)
 }
 
 /* The entry name of d, as an inode of this transaction. */
-int nsi_child_get(txn *t, const inode *d, const char *name, inode **out)
+int ns_child_get(txn *t, const inode *d, const char *name, inode **out)
 {
 	uint64_t ino;
 	uint8_t type;
 	int rc;
 
-	rc = nsi_dent_get(t->n, d->ino, name, &ino, &type);
+	rc = ns_dent_get(t->n, d->ino, name, &ino, &type);
 	if (rc < 0)
 		return rc;
-	rc = nsi_txn_get(t, ino, out);
+	rc = ns_txn_get(t, ino, out);
 	if (rc == -ENOENT)
 		rc = ddterr_set(-EBADMSG, "namespace: \"%.64s\" in directory "
 				"%llu names missing inode %llu", name,
@@ -735,18 +727,18 @@ int ns_sync(ns *n)
 /* ---- the shape of every update ---- */
 
 /* Lock, begin, run fn, flush, end, unlock: the shape of every update. */
-int nsi_update(ns *n, nsi_update_fn fn, void *arg, int sync)
+int ns_update(ns *n, ns_update_fn fn, void *arg, int sync)
 {
 	txn t;
 	int rc;
 
 	pthread_mutex_lock(&n->lock);
-	rc = nsi_txn_begin(n, &t);
+	rc = ns_txn_begin(n, &t);
 	if (rc == 0)
 		rc = fn(&t, arg);
 	if (rc == 0)
-		rc = nsi_txn_flush(&t, sync);
-	nsi_txn_end(&t);
+		rc = ns_txn_flush(&t, sync);
+	ns_txn_end(&t);
 	pthread_mutex_unlock(&n->lock);
 	return rc;
 }

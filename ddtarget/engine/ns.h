@@ -1,7 +1,7 @@
 /* ns.h - the namespace: storage units, and in each a POSIX-like tree of
  * directories, files, symbolic links and hard links, plus backups (marked
  * directories at a storage unit's root). It lives in the store's RocksDB
- * (index.h's IDX_NS space), so the same checkpoint holds it and the segment
+ * (idx.h's IDX_NS space), so the same checkpoint holds it and the segment
  * index. Inode numbers are global to the target.
  *
  * Files are never written in place: ns_commit() binds a name to a whole,
@@ -46,11 +46,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "index.h"
+#include "idx.h"
 #include "wire.h"
 
 typedef struct ns ns;
 
+/* The namespace in index ix, which its owner opened (store.h) and closes
+ * after ns_close. */
 int ns_open(ns **out, idx *ix);
 void ns_close(ns *n);
 

@@ -112,70 +112,69 @@ typedef struct dlist {
 
 /* ---- small helpers (ns.c) ---- */
 
-int64_t nsi_now(void);		/* CLOCK_REALTIME, ns */
-size_t nsi_ino_key(uint8_t *k, uint8_t tag, uint64_t ino);
-int nsi_name_check(const char *name);
-void nsi_to_attr(const inode *in, ddt_attr *a);
+size_t ns_ino_key(uint8_t *k, uint8_t tag, uint64_t ino);
+int ns_name_check(const char *name);
+void ns_to_attr(const inode *in, ddt_attr *a);
 
 /* ---- reads straight from RocksDB, outside any transaction (ns.c) ---- */
 
-int nsi_read_inode(ns *n, uint64_t ino, inode *out);
-int nsi_read_dir(ns *n, uint64_t ino, inode *out);
-int nsi_dent_get(ns *n, uint64_t dir, const char *name, uint64_t *ino,
-		 uint8_t *type);
-int nsi_dent_absent(ns *n, uint64_t dir, const char *name);
-int nsi_list_dir(ns *n, uint64_t dir, const char *after, size_t max,
-		 dlist *l);
+int ns_read_inode(ns *n, uint64_t ino, inode *out);
+int ns_read_dir(ns *n, uint64_t ino, inode *out);
+int ns_dent_get(ns *n, uint64_t dir, const char *name, uint64_t *ino,
+		uint8_t *type);
+int ns_dent_absent(ns *n, uint64_t dir, const char *name);
+int ns_list_dir(ns *n, uint64_t dir, const char *after, size_t max,
+		dlist *l);
 
 /* ---- transactions (ns.c) ---- */
 
-int nsi_txn_begin(ns *n, txn *t);
-void nsi_txn_forget(txn *t);
-void nsi_txn_end(txn *t);
-int nsi_txn_get(txn *t, uint64_t ino, inode **out);
-int nsi_txn_get_dir(txn *t, uint64_t ino, inode **out);
-int nsi_txn_new(txn *t, uint8_t type, uint64_t su, inode **out);
-void nsi_touch(txn *t, inode *in);
-void nsi_txn_put(txn *t, const void *key, size_t klen, const void *val,
-		 size_t vlen);
-void nsi_txn_del(txn *t, const void *key, size_t klen);
-int nsi_txn_flush(txn *t, int sync);
+int ns_txn_begin(ns *n, txn *t);
+void ns_txn_forget(txn *t);
+void ns_txn_end(txn *t);
+int ns_txn_get(txn *t, uint64_t ino, inode **out);
+int ns_txn_get_dir(txn *t, uint64_t ino, inode **out);
+int ns_txn_new(txn *t, uint8_t type, uint64_t su, inode **out);
+void ns_touch(txn *t, inode *in);
+void ns_txn_put(txn *t, const void *key, size_t klen, const void *val,
+		size_t vlen);
+void ns_txn_del(txn *t, const void *key, size_t klen);
+int ns_txn_flush(txn *t, int sync);
 
 /* ---- entries (ns.c) ---- */
 
-void nsi_link_entry(txn *t, inode *d, const char *name, inode *c);
-void nsi_unlink_entry(txn *t, inode *d, const char *name, inode *c);
-int nsi_drop_link(txn *t, inode *c);
-int nsi_child_get(txn *t, const inode *d, const char *name, inode **out);
+void ns_link_entry(txn *t, inode *d, const char *name, inode *c);
+void ns_unlink_entry(txn *t, inode *d, const char *name, inode *c);
+int ns_drop_link(txn *t, inode *c);
+int ns_child_get(txn *t, const inode *d, const char *name, inode **out);
 
 /* ---- retention lock and quota (ns_lock.c) ---- */
 
 /* 0 unless the change would touch a backup under retention lock: then
  * -EPERM with a message naming it and its date. d is a directory whose
- * content changes (or the directory itself); for nsi_lock_inode() any
+ * content changes (or the directory itself); for ns_lock_inode() any
  * inode whose own record changes (a file's content or attributes). */
-int nsi_lock_dir(txn *t, inode *d);
-int nsi_lock_inode(txn *t, inode *in);
+int ns_lock_dir(txn *t, inode *d);
+int ns_lock_inode(txn *t, inode *in);
 /* In a locked unit, -EPERM if a new name of c in d would make c's names
  * span two backups (or a backup and the outside). */
-int nsi_lock_span(txn *t, inode *c, inode *d);
+int ns_lock_span(txn *t, inode *c, inode *d);
 /* Whether backup b (of unit root r) is under retention lock at now (the
  * real clock: t->now in a transaction). */
-int nsi_backup_locked(int64_t now, const inode *r, const inode *b);
+int ns_backup_locked(int64_t now, const inode *r, const inode *b);
 /* The backup directory holding directory d (itself if it is one), 0 if
  * none. */
-int nsi_backup_of(txn *t, inode *d, uint64_t *out);
+int ns_backup_of(txn *t, inode *d, uint64_t *out);
 /* -EPERM for a locked backup b of unit root r, with the message. */
-int nsi_lock_refuse(txn *t, const inode *r, const inode *b, const char *what);
+int ns_lock_refuse(txn *t, const inode *r, const inode *b, const char *what);
 /* The name of the unit whose root is root, and of entry ino in directory
  * dir: for messages (a scan, so error paths only). "?" if not found. */
-void nsi_su_name(ns *n, uint64_t root, char *buf, size_t cap);
-void nsi_entry_name(ns *n, uint64_t dir, uint64_t ino, char *buf, size_t cap);
+void ns_su_name(ns *n, uint64_t root, char *buf, size_t cap);
+void ns_entry_name(ns *n, uint64_t dir, uint64_t ino, char *buf, size_t cap);
 /* "2026-12-25 10:00:00 UTC" into buf (at least 32 bytes). */
-const char *nsi_fmt_utc(int64_t t, char *buf, size_t cap);
+const char *ns_fmt_utc(int64_t t, char *buf, size_t cap);
 
 /* fn as one locked transaction, flushed with sync (ns.c). */
-typedef int (*nsi_update_fn)(txn *t, void *arg);
-int nsi_update(ns *n, nsi_update_fn fn, void *arg, int sync);
+typedef int (*ns_update_fn)(txn *t, void *arg);
+int ns_update(ns *n, ns_update_fn fn, void *arg, int sync);
 
 #endif

@@ -20,7 +20,7 @@
 
 /* ---- names for messages ---- */
 
-const char *nsi_fmt_utc(int64_t t, char *buf, size_t cap)
+const char *ns_fmt_utc(int64_t t, char *buf, size_t cap)
 {
 	time_t sec = (time_t)(t / 1000000000);
 	struct tm tm;
@@ -59,7 +59,7 @@ static int find_name_cb(void *arg, const uint8_t *key, size_t klen,
 	return 1;
 }
 
-void nsi_su_name(ns *n, uint64_t root, char *buf, size_t cap)
+void ns_su_name(ns *n, uint64_t root, char *buf, size_t cap)
 {
 	find_name f = { .want = root, .skip = 1, .by_val = 1, .buf = buf,
 			.cap = cap };
@@ -69,12 +69,12 @@ void nsi_su_name(ns *n, uint64_t root, char *buf, size_t cap)
 		snprintf(buf, cap, "?");
 }
 
-void nsi_entry_name(ns *n, uint64_t dir, uint64_t ino, char *buf, size_t cap)
+void ns_entry_name(ns *n, uint64_t dir, uint64_t ino, char *buf, size_t cap)
 {
 	find_name f = { .want = ino, .skip = 9, .buf = buf, .cap = cap };
 	uint8_t prefix[9];
 
-	nsi_ino_key(prefix, 'D', dir);
+	ns_ino_key(prefix, 'D', dir);
 	if (idx_kv_scan(n->ix, IDX_NS, prefix, sizeof(prefix), NULL, 0,
 			find_name_cb, &f) < 0 || !f.found)
 		snprintf(buf, cap, "?");
@@ -82,30 +82,30 @@ void nsi_entry_name(ns *n, uint64_t dir, uint64_t ino, char *buf, size_t cap)
 
 /* ---- the lock ---- */
 
-int nsi_backup_locked(int64_t now, const inode *r, const inode *b)
+int ns_backup_locked(int64_t now, const inode *r, const inode *b)
 {
 	return (r->su_flags & SU_LOCKED) && (b->flags & DDT_AF_BACKUP) &&
 	       !(b->flags & DDT_AF_INCOMPLETE) &&
 	       (b->expires == 0 || b->expires > now);
 }
 
-int nsi_lock_refuse(txn *t, const inode *r, const inode *b, const char *what)
+int ns_lock_refuse(txn *t, const inode *r, const inode *b, const char *what)
 {
 	char su[DDT_MAX_NAME + 1], id[DDT_MAX_NAME + 1], utc[48], date[64];
 
-	nsi_su_name(t->n, r->ino, su, sizeof(su));
-	nsi_entry_name(t->n, r->ino, b->ino, id, sizeof(id));
+	ns_su_name(t->n, r->ino, su, sizeof(su));
+	ns_entry_name(t->n, r->ino, b->ino, id, sizeof(id));
 	if (b->expires == 0)
 		snprintf(date, sizeof(date), "for ever (it never expires)");
 	else
 		snprintf(date, sizeof(date), "until %s",
-			 nsi_fmt_utc(b->expires, utc, sizeof(utc)));
+			 ns_fmt_utc(b->expires, utc, sizeof(utc)));
 	return ddterr_set(-EPERM, "retention lock: backup %s of storage unit "
 			  "%s is locked %s%s%s", id, su, date,
 			  what ? ": " : "", what ? what : "");
 }
 
-int nsi_backup_of(txn *t, inode *d, uint64_t *out)
+int ns_backup_of(txn *t, inode *d, uint64_t *out)
 {
 	for (int i = 0; i < MAX_DEPTH; i++) {
 		int rc;
@@ -118,7 +118,7 @@ int nsi_backup_of(txn *t, inode *d, uint64_t *out)
 			*out = 0;
 			return 0;
 		}
-		rc = nsi_txn_get_dir(t, d->parent, &d);
+		rc = ns_txn_get_dir(t, d->parent, &d);
 		if (rc < 0)
 			return rc;
 	}
@@ -129,10 +129,10 @@ int nsi_backup_of(txn *t, inode *d, uint64_t *out)
 /* The unit root of in, and whether it is locked. */
 static int unit_of(txn *t, const inode *in, inode **r)
 {
-	return nsi_txn_get_dir(t, in->su, r);
+	return ns_txn_get_dir(t, in->su, r);
 }
 
-int nsi_lock_dir(txn *t, inode *d)
+int ns_lock_dir(txn *t, inode *d)
 {
 	uint64_t bino;
 	inode *r, *b;
@@ -141,13 +141,13 @@ int nsi_lock_dir(txn *t, inode *d)
 	rc = unit_of(t, d, &r);
 	if (rc < 0 || !(r->su_flags & SU_LOCKED))
 		return rc;
-	rc = nsi_backup_of(t, d, &bino);
+	rc = ns_backup_of(t, d, &bino);
 	if (rc < 0 || !bino)
 		return rc;
-	rc = nsi_txn_get_dir(t, bino, &b);
+	rc = ns_txn_get_dir(t, bino, &b);
 	if (rc < 0)
 		return rc;
-	return nsi_backup_locked(t->now, r, b) ? nsi_lock_refuse(t, r, b, NULL)
+	return ns_backup_locked(t->now, r, b) ? ns_lock_refuse(t, r, b, NULL)
 					       : 0;
 }
 
@@ -157,7 +157,7 @@ static int unplaced(txn *t, const inode *r, const inode *in)
 {
 	char su[DDT_MAX_NAME + 1];
 
-	nsi_su_name(t->n, r->ino, su, sizeof(su));
+	ns_su_name(t->n, r->ino, su, sizeof(su));
 	if (in->nlink > 1)
 		return ddterr_set(-EPERM, "retention lock: inode %llu has %u "
 				  "names, which may lie in locked backups of "
@@ -171,31 +171,31 @@ static int unplaced(txn *t, const inode *r, const inode *in)
 			  (unsigned long long)in->ino);
 }
 
-int nsi_lock_inode(txn *t, inode *in)
+int ns_lock_inode(txn *t, inode *in)
 {
 	inode *r, *d;
 	int rc;
 
 	if (in->type == DDT_T_DIR)
-		return nsi_lock_dir(t, in);
+		return ns_lock_dir(t, in);
 	rc = unit_of(t, in, &r);
 	if (rc < 0 || !(r->su_flags & SU_LOCKED))
 		return rc;
 	if (in->nlink > 1 || !in->parent)
 		return unplaced(t, r, in);
-	rc = nsi_txn_get_dir(t, in->parent, &d);
+	rc = ns_txn_get_dir(t, in->parent, &d);
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		rc = ddterr_set(-EBADMSG, "namespace: inode %llu names missing "
 				"directory %llu", (unsigned long long)in->ino,
 				(unsigned long long)in->parent);
-	return rc < 0 ? rc : nsi_lock_dir(t, d);
+	return rc < 0 ? rc : ns_lock_dir(t, d);
 }
 
 /* In a locked unit, a new name of c in d (a hard link, or a rename of one
  * of several names) must lie in the backup c lies in: else c's names
  * would span two backups, and a change through one name would reach into
- * the other. c has passed nsi_lock_inode(), so its directory is known. */
-int nsi_lock_span(txn *t, inode *c, inode *d)
+ * the other. c has passed ns_lock_inode(), so its directory is known. */
+int ns_lock_span(txn *t, inode *c, inode *d)
 {
 	uint64_t bc, bd;
 	char su[DDT_MAX_NAME + 1];
@@ -205,14 +205,14 @@ int nsi_lock_span(txn *t, inode *c, inode *d)
 	rc = unit_of(t, d, &r);
 	if (rc < 0 || !(r->su_flags & SU_LOCKED) || c->type == DDT_T_DIR)
 		return rc;
-	rc = nsi_txn_get_dir(t, c->parent, &cd);
+	rc = ns_txn_get_dir(t, c->parent, &cd);
 	if (rc == 0)
-		rc = nsi_backup_of(t, cd, &bc);
+		rc = ns_backup_of(t, cd, &bc);
 	if (rc == 0)
-		rc = nsi_backup_of(t, d, &bd);
+		rc = ns_backup_of(t, d, &bd);
 	if (rc < 0 || bc == bd)
 		return rc;
-	nsi_su_name(t->n, r->ino, su, sizeof(su));
+	ns_su_name(t->n, r->ino, su, sizeof(su));
 	return ddterr_set(-EPERM, "retention lock: storage unit %s is locked, "
 			  "and a file's names may not span two backups (inode "
 			  "%llu into directory %llu)", su,

@@ -13,6 +13,7 @@
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "now.h"
 
 #define NS_PER_S	1000000000LL
 /* The longest retention: 200 years from now still fits an int64 of ns. */
@@ -91,13 +92,13 @@ static int remove_entry(txn *t, uint64_t dir, const char *name)
 	inode *d, *c;
 	int rc;
 
-	rc = nsi_txn_get_dir(t, dir, &d);
+	rc = ns_txn_get_dir(t, dir, &d);
 	if (rc == 0)
-		rc = nsi_child_get(t, d, name, &c);
+		rc = ns_child_get(t, d, name, &c);
 	if (rc < 0)
 		return rc;
-	nsi_unlink_entry(t, d, name, c);
-	return nsi_drop_link(t, c);
+	ns_unlink_entry(t, d, name, c);
+	return ns_drop_link(t, c);
 }
 
 /* Remove everything under directory top, deepest first. Every batch leaves
@@ -119,7 +120,7 @@ static int rm_contents(txn *t, uint64_t top)
 		rm_level *lv = &st[depth - 1];
 		size_t i;
 
-		rc = nsi_list_dir(t->n, lv->ino, lv->after, RM_CHUNK, &l);
+		rc = ns_list_dir(t->n, lv->ino, lv->after, RM_CHUNK, &l);
 		if (rc < 0)
 			break;
 		if (l.n == 0) {
@@ -156,8 +157,8 @@ static int rm_contents(txn *t, uint64_t top)
 			depth++;
 		}
 		if (rc == 0 && t->ops + t->used >= RM_BATCH) {
-			rc = nsi_txn_flush(t, 0);
-			nsi_txn_forget(t);
+			rc = ns_txn_flush(t, 0);
+			ns_txn_forget(t);
 		}
 	}
 	free(l.v);
@@ -204,7 +205,7 @@ int ns_su_create(ns *n, const char *name, ns_su *out)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&n->lock);
-	rc = nsi_txn_begin(n, &t);
+	rc = ns_txn_begin(n, &t);
 	if (rc < 0)
 		goto out;
 	rc = su_root(n, name, &root);
@@ -213,18 +214,18 @@ int ns_su_create(ns *n, const char *name, ns_su *out)
 				name);
 	if (rc != -ENOENT)
 		goto out;
-	rc = nsi_txn_new(&t, DDT_T_DIR, 0, &r);
+	rc = ns_txn_new(&t, DDT_T_DIR, 0, &r);
 	if (rc < 0)
 		goto out;
 	r->mode = 0755;
 	v[0] = SU_VERSION;
 	put_le64(v + 1, r->ino);
-	nsi_txn_put(&t, key, su_key(key, name), v, sizeof(v));
-	rc = nsi_txn_flush(&t, 0);
+	ns_txn_put(&t, key, su_key(key, name), v, sizeof(v));
+	rc = ns_txn_flush(&t, 0);
 	if (rc == 0 && out)
 		su_fill(out, name, r);
 out:
-	nsi_txn_end(&t);
+	ns_txn_end(&t);
 	pthread_mutex_unlock(&n->lock);
 	return rc;
 }
@@ -237,7 +238,7 @@ int ns_su_get(ns *n, const char *name, ns_su *out)
 
 	rc = su_root(n, name, &root);
 	if (rc == 0)
-		rc = nsi_read_dir(n, root, &r);
+		rc = ns_read_dir(n, root, &r);
 	if (rc == -ENOENT)	/* deleted meanwhile */
 		rc = ddterr_set(-ENOENT, "no storage unit \"%s\"", name);
 	if (rc == 0)
@@ -267,7 +268,7 @@ static int su_vec_cb(void *arg, const uint8_t *key, size_t klen,
 				    "unit record");
 		return 1;
 	}
-	rc = nsi_read_dir(s->owner, get_le64(val + 1), &r);
+	rc = ns_read_dir(s->owner, get_le64(val + 1), &r);
 	if (rc == -ENOENT)
 		return 0;	/* being deleted */
 	if (rc < 0) {
@@ -335,7 +336,7 @@ static int root_backups(ns *n, const inode *r, int64_t now, ns_backup **out,
 	int rc;
 
 	*got = 0;
-	rc = nsi_list_dir(n, r->ino, "", SIZE_MAX, &l);
+	rc = ns_list_dir(n, r->ino, "", SIZE_MAX, &l);
 	if (rc < 0)
 		goto out;
 	v = malloc((l.n ? l.n : 1) * sizeof(*v));
@@ -346,7 +347,7 @@ static int root_backups(ns *n, const inode *r, int64_t now, ns_backup **out,
 	for (size_t i = 0; i < l.n; i++) {
 		if (l.v[i].type != DDT_T_DIR)
 			continue;
-		rc = nsi_read_inode(n, l.v[i].ino, &in);
+		rc = ns_read_inode(n, l.v[i].ino, &in);
 		if (rc == -ENOENT) {
 			rc = 0;
 			continue;
@@ -356,7 +357,7 @@ static int root_backups(ns *n, const inode *r, int64_t now, ns_backup **out,
 		if (!(in.flags & DDT_AF_BACKUP))
 			continue;
 		backup_fill(&v[*got], l.v[i].name, &in);
-		if (nsi_backup_locked(now, r, &in))
+		if (ns_backup_locked(now, r, &in))
 			v[*got].flags |= DDT_AF_LOCKED;
 		(*got)++;
 	}
@@ -386,10 +387,10 @@ static int no_locked_backup(txn *t, inode *r)
 		if (v[i].flags & DDT_AF_LOCKED)
 			break;
 	if (rc == 0 && i < got) {
-		rc = nsi_txn_get_dir(t, v[i].ino, &b);
+		rc = ns_txn_get_dir(t, v[i].ino, &b);
 		if (rc == 0)
-			rc = nsi_lock_refuse(t, r, b, "its storage unit cannot "
-					     "be deleted before");
+			rc = ns_lock_refuse(t, r, b, "its storage unit cannot "
+					    "be deleted before");
 	}
 	free(v);
 	return rc;
@@ -404,11 +405,11 @@ int ns_su_delete(ns *n, const char *name, int recursive)
 	int rc;
 
 	pthread_mutex_lock(&n->lock);
-	rc = nsi_txn_begin(n, &t);
+	rc = ns_txn_begin(n, &t);
 	if (rc == 0)
 		rc = su_root(n, name, &root);
 	if (rc == 0)
-		rc = nsi_txn_get_dir(&t, root, &r);
+		rc = ns_txn_get_dir(&t, root, &r);
 	if (rc < 0)
 		goto out;
 	if (r->size && !recursive) {
@@ -421,14 +422,14 @@ int ns_su_delete(ns *n, const char *name, int recursive)
 	if (rc == 0)
 		rc = rm_contents(&t, root);
 	if (rc == 0)
-		rc = nsi_txn_get(&t, root, &r);
+		rc = ns_txn_get(&t, root, &r);
 	if (rc < 0)
 		goto out;
 	r->state = GONE;
-	nsi_txn_del(&t, key, su_key(key, name));
-	rc = nsi_txn_flush(&t, 1);
+	ns_txn_del(&t, key, su_key(key, name));
+	rc = ns_txn_flush(&t, 1);
 out:
-	nsi_txn_end(&t);
+	ns_txn_end(&t);
 	pthread_mutex_unlock(&n->lock);
 	return rc;
 }
@@ -478,7 +479,7 @@ static int do_su_set(txn *t, void *arg)
 
 	rc = su_root(t->n, s->name, &root);
 	if (rc == 0)
-		rc = nsi_txn_get_dir(t, root, &r);
+		rc = ns_txn_get_dir(t, root, &r);
 	if (rc < 0)
 		return rc;
 	locked = !!(r->su_flags & SU_LOCKED);
@@ -508,7 +509,7 @@ static int do_su_set(txn *t, void *arg)
 		r->su_flags |= SU_LOCKED;
 	if (s->mask & DDT_SU_SET_QUOTA)
 		r->quota = s->quota;
-	nsi_touch(t, r);
+	ns_touch(t, r);
 	su_fill(&s->out, s->name, r);
 	return 0;
 }
@@ -531,7 +532,7 @@ int ns_su_set(ns *n, const char *name, uint32_t mask, uint64_t retention,
 	if ((mask & DDT_SU_SET_RETENTION) && retention > RETAIN_MAX)
 		return ddterr_set(-EINVAL, "a retention of %llu s is over 200 "
 				  "years", (unsigned long long)retention);
-	rc = nsi_update(n, do_su_set, &s, 1);
+	rc = ns_update(n, do_su_set, &s, 1);
 	if (rc == 0 && out)
 		*out = s.out;
 	return rc;
@@ -579,27 +580,27 @@ static int do_backup_begin(txn *t, void *arg)
 
 	rc = su_root(t->n, b->su, &root);
 	if (rc == 0)
-		rc = nsi_txn_get_dir(t, root, &r);
+		rc = ns_txn_get_dir(t, root, &r);
 	if (rc == 0)
 		rc = begin_expiry(b, r, &expires);
 	if (rc == 0) {
-		rc = nsi_dent_absent(t->n, root, b->id);
+		rc = ns_dent_absent(t->n, root, b->id);
 		if (rc == -EEXIST)
 			rc = ddterr_set(-EEXIST, "backup %s exists already: "
 					"one per name and second", b->id);
 	}
 	if (rc == 0)
-		rc = nsi_txn_new(t, DDT_T_DIR, root, &d);
+		rc = ns_txn_new(t, DDT_T_DIR, root, &d);
 	if (rc < 0)
 		return rc;
 	d->mode = 0755;
 	d->flags = DDT_AF_BACKUP | DDT_AF_INCOMPLETE;
 	d->atime = d->mtime = d->created = b->now;
 	d->expires = expires;
-	nsi_link_entry(t, r, b->id, d);
+	ns_link_entry(t, r, b->id, d);
 	r->backups++;
 	backup_fill(&b->b, b->id, d);
-	nsi_to_attr(d, &b->a);
+	ns_to_attr(d, &b->a);
 	return 0;
 }
 
@@ -625,7 +626,7 @@ int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
 	snprintf(b.id, sizeof(b.id), "%s@%04d%02d%02dT%02d%02d%02dZ", name,
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec);
-	rc = nsi_update(n, do_backup_begin, &b, 0);
+	rc = ns_update(n, do_backup_begin, &b, 0);
 	if (rc == 0 && out)
 		*out = b.b;
 	if (rc == 0 && out_attr)
@@ -661,7 +662,7 @@ static int totals_match(txn *t, const inode *d, const be_args *b)
 
 	if (b->files == b->held_files && b->bytes == b->held_bytes)
 		return 0;
-	nsi_entry_name(t->n, d->su, d->ino, id, sizeof(id));
+	ns_entry_name(t->n, d->su, d->ino, id, sizeof(id));
 	return ddterr_set(-EINVAL, "backup %s: the client counted %llu files "
 			  "of %llu bytes, the backup holds %llu files of %llu "
 			  "bytes; it is left %s", id,
@@ -679,28 +680,28 @@ static int do_backup_end(txn *t, void *arg)
 	inode *d, *r;
 	int rc;
 
-	rc = nsi_txn_get(t, b->ino, &d);
+	rc = ns_txn_get(t, b->ino, &d);
 	if (rc < 0)
 		return rc;
 	if (d->type != DDT_T_DIR || !(d->flags & DDT_AF_BACKUP))
 		return ddterr_set(-EINVAL, "inode %llu is not a backup",
 				  (unsigned long long)b->ino);
-	rc = nsi_txn_get_dir(t, d->su, &r);
+	rc = ns_txn_get_dir(t, d->su, &r);
 	if (rc < 0)
 		return rc;
 	/* Ending twice only records the totals again: a client whose reply
 	 * was lost may retry. A locked backup's totals stay as they are. */
-	if (nsi_backup_locked(t->now, r, d) &&
+	if (ns_backup_locked(t->now, r, d) &&
 	    (d->files != b->files || d->bytes != b->bytes))
-		return nsi_lock_refuse(t, r, d, "its totals cannot change");
+		return ns_lock_refuse(t, r, d, "its totals cannot change");
 	rc = totals_match(t, d, b);
 	if (rc < 0)
 		return rc;
 	d->flags &= ~DDT_AF_INCOMPLETE;
 	d->files = b->files;
 	d->bytes = b->bytes;
-	nsi_touch(t, d);
-	nsi_to_attr(d, &b->a);
+	ns_touch(t, d);
+	ns_to_attr(d, &b->a);
 	return 0;
 }
 
@@ -715,7 +716,7 @@ int ns_backup_end(ns *n, uint64_t ino, uint64_t files, uint64_t bytes,
 	int rc = ns_foreach_root(n, ino, count_file, &b);
 
 	if (rc == 0)
-		rc = nsi_update(n, do_backup_end, &b, 1);
+		rc = ns_update(n, do_backup_end, &b, 1);
 	if (rc == 0 && out)
 		*out = b.a;
 	return rc;
@@ -731,9 +732,9 @@ int ns_backup_list(ns *n, const char *su, ns_backup_cb cb, void *arg)
 
 	rc = su_root(n, su, &root);
 	if (rc == 0)
-		rc = nsi_read_dir(n, root, &r);
+		rc = ns_read_dir(n, root, &r);
 	if (rc == 0)
-		rc = root_backups(n, &r, nsi_now(), &v, &got);
+		rc = root_backups(n, &r, now_ns(), &v, &got);
 	for (size_t i = 0; i < got && rc == 0; i++)
 		rc = cb(arg, &v[i]);
 	free(v);
@@ -749,9 +750,9 @@ static int backup_get(txn *t, const char *su, const char *id, inode **r,
 
 	rc = su_root(t->n, su, &root);
 	if (rc == 0)
-		rc = nsi_txn_get_dir(t, root, r);
+		rc = ns_txn_get_dir(t, root, r);
 	if (rc == 0)
-		rc = nsi_child_get(t, *r, id, b);
+		rc = ns_child_get(t, *r, id, b);
 	if (rc == -ENOENT)
 		rc = ddterr_set(-ENOENT, "no backup %s in storage unit %s",
 				id, su);
@@ -785,25 +786,25 @@ static int backup_remove(ns *n, const char *su, const char *id,
 	txn t;
 	int rc;
 
-	rc = nsi_name_check(id);
+	rc = ns_name_check(id);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&n->lock);
-	rc = nsi_txn_begin(n, &t);
+	rc = ns_txn_begin(n, &t);
 	if (rc == 0)
 		rc = backup_get(&t, su, id, &r, &b);
 	if (rc < 0)
 		goto out;
 	if (expire_at) {
 		backup_fill(&now_b, id, b);
-		if (nsi_backup_locked(t.now, r, b))
+		if (ns_backup_locked(t.now, r, b))
 			now_b.flags |= DDT_AF_LOCKED;
 		if (!expired(&now_b, *expire_at)) {
 			rc = 1;
 			goto out;
 		}
-	} else if (nsi_backup_locked(t.now, r, b)) {
-		rc = nsi_lock_refuse(&t, r, b, "it cannot be removed before");
+	} else if (ns_backup_locked(t.now, r, b)) {
+		rc = ns_lock_refuse(&t, r, b, "it cannot be removed before");
 		goto out;
 	}
 	/* rm_contents() may flush and forget the cached inodes: r, b too. */
@@ -812,9 +813,9 @@ static int backup_remove(ns *n, const char *su, const char *id,
 	if (rc == 0)
 		rc = remove_entry(&t, root, id);
 	if (rc == 0)
-		rc = nsi_txn_flush(&t, 1);
+		rc = ns_txn_flush(&t, 1);
 out:
-	nsi_txn_end(&t);
+	ns_txn_end(&t);
 	pthread_mutex_unlock(&n->lock);
 	return rc;
 }
@@ -845,9 +846,9 @@ static int do_backup_set(txn *t, void *arg)
 	rc = backup_get(t, s->su, s->id, &r, &b);
 	if (rc < 0)
 		return rc;
-	if (nsi_backup_locked(t->now, r, b) && sooner(s->expires, b->expires))
-		return nsi_lock_refuse(t, r, b, "its expiry can be extended, "
-				       "not brought forward");
+	if (ns_backup_locked(t->now, r, b) && sooner(s->expires, b->expires))
+		return ns_lock_refuse(t, r, b, "its expiry can be extended, "
+				      "not brought forward");
 	least = b->created + (int64_t)r->retention * NS_PER_S;
 	if ((r->su_flags & SU_LOCKED) && (b->flags & DDT_AF_INCOMPLETE) &&
 	    sooner(s->expires, least))
@@ -864,12 +865,12 @@ int ns_backup_set_expiry(ns *n, const char *su, const char *id,
 			 int64_t expires)
 {
 	bs_args s = { .su = su, .id = id, .expires = expires };
-	int rc = nsi_name_check(id);
+	int rc = ns_name_check(id);
 
 	if (rc == 0 && expires < 0)
 		rc = ddterr_set(-EINVAL, "backup %s: expiry %lld is before "
 				"1970", id, (long long)expires);
-	return rc ? rc : nsi_update(n, do_backup_set, &s, 1);
+	return rc ? rc : ns_update(n, do_backup_set, &s, 1);
 }
 
 /* ---- expiry ---- */
@@ -887,13 +888,13 @@ static int expire_su(ns *n, const char *su, int named, int64_t now,
 
 	rc = su_root(n, su, &root);
 	if (rc == 0)
-		rc = nsi_read_dir(n, root, &r);
+		rc = ns_read_dir(n, root, &r);
 	if (rc == -ENOENT && !named)	/* deleted meanwhile */
 		return 0;
 	if (rc == -ENOENT)
 		return ddterr_set(-ENOENT, "no storage unit \"%s\"", su);
 	if (rc == 0)
-		rc = root_backups(n, &r, nsi_now(), &v, &got);
+		rc = root_backups(n, &r, now_ns(), &v, &got);
 	for (size_t i = 0; rc == 0 && i < got; i++) {
 		if (!expired(&v[i], now))
 			continue;

@@ -16,10 +16,10 @@
 int ns_getattr(ns *n, uint64_t ino, ddt_attr *out)
 {
 	inode in;
-	int rc = nsi_read_inode(n, ino, &in);
+	int rc = ns_read_inode(n, ino, &in);
 
 	if (rc == 0)
-		nsi_to_attr(&in, out);
+		ns_to_attr(&in, out);
 	return rc;
 }
 
@@ -30,18 +30,18 @@ int ns_lookup(ns *n, uint64_t dir, const char *name, ddt_attr *out)
 	inode in;
 	int rc;
 
-	rc = nsi_name_check(name);
+	rc = ns_name_check(name);
 	if (rc == 0)
-		rc = nsi_read_dir(n, dir, &in);
+		rc = ns_read_dir(n, dir, &in);
 	if (rc == 0)
-		rc = nsi_dent_get(n, dir, name, &ino, &type);
+		rc = ns_dent_get(n, dir, name, &ino, &type);
 	if (rc == 0)
-		rc = nsi_read_inode(n, ino, &in);
+		rc = ns_read_inode(n, ino, &in);
 	if (rc == -ENOENT)	/* a removal raced the two reads */
 		rc = ddterr_set(-ENOENT, "no \"%.64s\" in directory %llu",
 				name, (unsigned long long)dir);
 	if (rc == 0)
-		nsi_to_attr(&in, out);
+		ns_to_attr(&in, out);
 	return rc;
 }
 
@@ -53,13 +53,13 @@ int ns_readlink(ns *n, uint64_t ino, char *buf, size_t cap)
 	void *v;
 	int rc;
 
-	rc = nsi_read_inode(n, ino, &in);
+	rc = ns_read_inode(n, ino, &in);
 	if (rc < 0)
 		return rc;
 	if (in.type != DDT_T_SYMLINK)
 		return ddterr_set(-EINVAL, "inode %llu is not a symbolic link",
 				  (unsigned long long)ino);
-	rc = idx_kv_get(n->ix, IDX_NS, key, nsi_ino_key(key, 'L', ino), &v,
+	rc = idx_kv_get(n->ix, IDX_NS, key, ns_ino_key(key, 'L', ino), &v,
 			&len);
 	if (rc == -ENOENT)
 		return ddterr_set(-EBADMSG, "namespace: symbolic link %llu "
@@ -94,9 +94,9 @@ int ns_readdir(ns *n, uint64_t dir, const char *after, uint32_t max,
 	inode in;
 	int rc;
 
-	rc = nsi_read_dir(n, dir, &in);
+	rc = ns_read_dir(n, dir, &in);
 	if (rc == 0)	/* one more than asked says whether any remain */
-		rc = nsi_list_dir(n, dir, after, (size_t)max + 1, &l);
+		rc = ns_list_dir(n, dir, after, (size_t)max + 1, &l);
 	if (rc < 0)
 		goto out;
 	want = l.n > max ? max : l.n;
@@ -106,7 +106,7 @@ int ns_readdir(ns *n, uint64_t dir, const char *after, uint32_t max,
 		goto out;
 	}
 	for (size_t i = 0; i < want; i++) {
-		rc = nsi_read_inode(n, l.v[i].ino, &in);
+		rc = ns_read_inode(n, l.v[i].ino, &in);
 		if (rc == -ENOENT) {	/* removed since the scan */
 			rc = 0;
 			continue;
@@ -114,7 +114,7 @@ int ns_readdir(ns *n, uint64_t dir, const char *after, uint32_t max,
 		if (rc < 0)
 			goto out;
 		ents[got].name = l.v[i].name;
-		nsi_to_attr(&in, &ents[got++].a);
+		ns_to_attr(&in, &ents[got++].a);
 	}
 	for (size_t i = 0; i < got && rc == 0; i++)
 		rc = cb(arg, ents[i].name, &ents[i].a);
@@ -145,13 +145,13 @@ static int do_make(txn *t, void *arg)
 	inode *d, *c;
 	int rc;
 
-	rc = nsi_txn_get_dir(t, m->dir, &d);
+	rc = ns_txn_get_dir(t, m->dir, &d);
 	if (rc == 0)
-		rc = nsi_dent_absent(t->n, m->dir, m->name);
+		rc = ns_dent_absent(t->n, m->dir, m->name);
 	if (rc == 0)
-		rc = nsi_lock_dir(t, d);
+		rc = ns_lock_dir(t, d);
 	if (rc == 0)
-		rc = nsi_txn_new(t, m->type, d->su, &c);
+		rc = ns_txn_new(t, m->type, d->su, &c);
 	if (rc < 0)
 		return rc;
 	c->mode = m->mode & 07777;
@@ -160,11 +160,11 @@ static int do_make(txn *t, void *arg)
 	c->atime = c->mtime = m->mtime;
 	if (m->type == DDT_T_SYMLINK) {
 		c->size = strlen(m->target);
-		nsi_txn_put(t, key, nsi_ino_key(key, 'L', c->ino), m->target,
-			    c->size);
+		ns_txn_put(t, key, ns_ino_key(key, 'L', c->ino), m->target,
+			   c->size);
 	}
-	nsi_link_entry(t, d, m->name, c);
-	nsi_to_attr(c, &m->a);
+	ns_link_entry(t, d, m->name, c);
+	ns_to_attr(c, &m->a);
 	return 0;
 }
 
@@ -173,10 +173,10 @@ int ns_mkdir(ns *n, uint64_t dir, const char *name, uint32_t mode,
 {
 	mk_args m = { .dir = dir, .name = name, .type = DDT_T_DIR,
 		      .mode = mode, .uid = uid, .gid = gid, .mtime = mtime };
-	int rc = nsi_name_check(name);
+	int rc = ns_name_check(name);
 
 	if (rc == 0)
-		rc = nsi_update(n, do_make, &m, 0);
+		rc = ns_update(n, do_make, &m, 0);
 	if (rc == 0 && out)
 		*out = m.a;
 	return rc;
@@ -189,7 +189,7 @@ int ns_symlink(ns *n, uint64_t dir, const char *name, const char *target,
 		      .type = DDT_T_SYMLINK, .mode = 0777, .uid = uid,
 		      .gid = gid, .mtime = mtime };
 	size_t tlen = strlen(target);
-	int rc = nsi_name_check(name);
+	int rc = ns_name_check(name);
 
 	if (rc == 0 && tlen == 0)
 		rc = ddterr_set(-EINVAL, "a symbolic link needs a target");
@@ -197,7 +197,7 @@ int ns_symlink(ns *n, uint64_t dir, const char *name, const char *target,
 		rc = ddterr_set(-ENAMETOOLONG, "symbolic link target of %zu "
 				"bytes: at most %d", tlen, SYMLINK_MAX);
 	if (rc == 0)
-		rc = nsi_update(n, do_make, &m, 0);
+		rc = ns_update(n, do_make, &m, 0);
 	if (rc == 0 && out)
 		*out = m.a;
 	return rc;
@@ -220,32 +220,32 @@ static int do_link(txn *t, void *arg)
 	inode *d, *c;
 	int rc;
 
-	rc = nsi_txn_get(t, m->ino, &c);
+	rc = ns_txn_get(t, m->ino, &c);
 	if (rc == 0 && c->type == DDT_T_DIR)
 		rc = ddterr_set(-EISDIR, "inode %llu is a directory: "
 				"directories cannot be hard-linked",
 				(unsigned long long)m->ino);
 	if (rc == 0)
-		rc = nsi_txn_get_dir(t, m->dir, &d);
+		rc = ns_txn_get_dir(t, m->dir, &d);
 	if (rc == 0)
 		rc = same_su(c, d);
 	if (rc == 0)
-		rc = nsi_dent_absent(t->n, m->dir, m->name);
+		rc = ns_dent_absent(t->n, m->dir, m->name);
 	if (rc == 0)
-		rc = nsi_lock_dir(t, d);
+		rc = ns_lock_dir(t, d);
 	if (rc == 0)
-		rc = nsi_lock_inode(t, c);
+		rc = ns_lock_inode(t, c);
 	if (rc == 0)
-		rc = nsi_lock_span(t, c, d);
+		rc = ns_lock_span(t, c, d);
 	if (rc == 0 && c->nlink == UINT32_MAX)
 		rc = ddterr_set(-EINVAL, "inode %llu has too many links",
 				(unsigned long long)m->ino);
 	if (rc < 0)
 		return rc;
-	nsi_link_entry(t, d, m->name, c);
+	ns_link_entry(t, d, m->name, c);
 	c->nlink++;
-	nsi_touch(t, c);
-	nsi_to_attr(c, &m->a);
+	ns_touch(t, c);
+	ns_to_attr(c, &m->a);
 	return 0;
 }
 
@@ -253,10 +253,10 @@ int ns_link(ns *n, uint64_t ino, uint64_t dir, const char *name,
 	    ddt_attr *out)
 {
 	mk_args m = { .dir = dir, .ino = ino, .name = name };
-	int rc = nsi_name_check(name);
+	int rc = ns_name_check(name);
 
 	if (rc == 0)
-		rc = nsi_update(n, do_link, &m, 0);
+		rc = ns_update(n, do_link, &m, 0);
 	if (rc == 0 && out)
 		*out = m.a;
 	return rc;
@@ -270,9 +270,9 @@ static int do_remove(txn *t, void *arg)
 	inode *d, *c;
 	int rc;
 
-	rc = nsi_txn_get_dir(t, m->dir, &d);
+	rc = ns_txn_get_dir(t, m->dir, &d);
 	if (rc == 0)
-		rc = nsi_child_get(t, d, m->name, &c);
+		rc = ns_child_get(t, d, m->name, &c);
 	if (rc < 0)
 		return rc;
 	if (!want_dir && c->type == DDT_T_DIR)
@@ -285,29 +285,29 @@ static int do_remove(txn *t, void *arg)
 		return ddterr_set(-ENOTEMPTY, "directory \"%.64s\" is not "
 				  "empty (%llu entries)", m->name,
 				  (unsigned long long)c->size);
-	rc = nsi_lock_dir(t, d);
+	rc = ns_lock_dir(t, d);
 	if (rc == 0 && want_dir)	/* an empty backup itself */
-		rc = nsi_lock_dir(t, c);
+		rc = ns_lock_dir(t, c);
 	if (rc < 0)
 		return rc;
-	nsi_unlink_entry(t, d, m->name, c);
-	return nsi_drop_link(t, c);
+	ns_unlink_entry(t, d, m->name, c);
+	return ns_drop_link(t, c);
 }
 
 int ns_unlink(ns *n, uint64_t dir, const char *name)
 {
 	mk_args m = { .dir = dir, .name = name, .type = DDT_T_FILE };
-	int rc = nsi_name_check(name);
+	int rc = ns_name_check(name);
 
-	return rc ? rc : nsi_update(n, do_remove, &m, 0);
+	return rc ? rc : ns_update(n, do_remove, &m, 0);
 }
 
 int ns_rmdir(ns *n, uint64_t dir, const char *name)
 {
 	mk_args m = { .dir = dir, .name = name, .type = DDT_T_DIR };
-	int rc = nsi_name_check(name);
+	int rc = ns_name_check(name);
 
-	return rc ? rc : nsi_update(n, do_remove, &m, 0);
+	return rc ? rc : ns_update(n, do_remove, &m, 0);
 }
 
 typedef struct mv_args {
@@ -327,7 +327,7 @@ static int not_inside(txn *t, const inode *src, inode *d)
 					  src->ino);
 		if (!d->parent)
 			return 0;
-		rc = nsi_txn_get(t, d->parent, &d);
+		rc = ns_txn_get(t, d->parent, &d);
 		if (rc < 0)
 			return rc;
 	}
@@ -355,16 +355,16 @@ static int victim_ok(const inode *src, const inode *dst, const char *dname)
  * file may not come to span backups. */
 static int rename_lock(txn *t, inode *sd, inode *dd, inode *src)
 {
-	int rc = nsi_lock_dir(t, sd);
+	int rc = ns_lock_dir(t, sd);
 
 	if (rc == 0 && dd != sd)
-		rc = nsi_lock_dir(t, dd);
+		rc = ns_lock_dir(t, dd);
 	if (rc == 0 && src->type == DDT_T_DIR)
-		rc = nsi_lock_dir(t, src);
+		rc = ns_lock_dir(t, src);
 	if (rc == 0 && src->type != DDT_T_DIR && src->nlink > 1 && dd != sd) {
-		rc = nsi_lock_inode(t, src);
+		rc = ns_lock_inode(t, src);
 		if (rc == 0)
-			rc = nsi_lock_span(t, src, dd);
+			rc = ns_lock_span(t, src, dd);
 	}
 	return rc;
 }
@@ -375,11 +375,11 @@ static int do_rename(txn *t, void *arg)
 	inode *sd, *dd, *src, *dst;
 	int rc;
 
-	rc = nsi_txn_get_dir(t, m->sdir, &sd);
+	rc = ns_txn_get_dir(t, m->sdir, &sd);
 	if (rc == 0)
-		rc = nsi_txn_get_dir(t, m->ddir, &dd);
+		rc = ns_txn_get_dir(t, m->ddir, &dd);
 	if (rc == 0)
-		rc = nsi_child_get(t, sd, m->sname, &src);
+		rc = ns_child_get(t, sd, m->sname, &src);
 	if (rc == 0)
 		rc = same_su(sd, dd);
 	if (rc == 0 && src->type == DDT_T_DIR && sd != dd)
@@ -388,24 +388,24 @@ static int do_rename(txn *t, void *arg)
 		rc = rename_lock(t, sd, dd, src);
 	if (rc < 0)
 		return rc;
-	rc = nsi_child_get(t, dd, m->dname, &dst);
+	rc = ns_child_get(t, dd, m->dname, &dst);
 	if (rc == 0) {
 		if (dst == src)		/* two names of one inode: POSIX
 					   says do nothing */
 			return 0;
 		rc = victim_ok(src, dst, m->dname);
 		if (rc == 0 && dst->type == DDT_T_DIR)
-			rc = nsi_lock_dir(t, dst);
+			rc = ns_lock_dir(t, dst);
 		if (rc == 0) {
-			nsi_unlink_entry(t, dd, m->dname, dst);
-			rc = nsi_drop_link(t, dst);
+			ns_unlink_entry(t, dd, m->dname, dst);
+			rc = ns_drop_link(t, dst);
 		}
 	}
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	nsi_unlink_entry(t, sd, m->sname, src);
-	nsi_link_entry(t, dd, m->dname, src);
-	nsi_touch(t, src);
+	ns_unlink_entry(t, sd, m->sname, src);
+	ns_link_entry(t, dd, m->dname, src);
+	ns_touch(t, src);
 	return 0;
 }
 
@@ -414,11 +414,11 @@ int ns_rename(ns *n, uint64_t sdir, const char *sname, uint64_t ddir,
 {
 	mv_args m = { .sdir = sdir, .ddir = ddir, .sname = sname,
 		      .dname = dname };
-	int rc = nsi_name_check(sname);
+	int rc = ns_name_check(sname);
 
 	if (rc == 0)
-		rc = nsi_name_check(dname);
-	return rc ? rc : nsi_update(n, do_rename, &m, 0);
+		rc = ns_name_check(dname);
+	return rc ? rc : ns_update(n, do_rename, &m, 0);
 }
 
 typedef struct sa_args {
@@ -434,9 +434,9 @@ static int do_setattr(txn *t, void *arg)
 	inode *in;
 	int rc;
 
-	rc = nsi_txn_get(t, s->ino, &in);
+	rc = ns_txn_get(t, s->ino, &in);
 	if (rc == 0)
-		rc = nsi_lock_inode(t, in);
+		rc = ns_lock_inode(t, in);
 	if (rc < 0)
 		return rc;
 	if (s->mask & DDT_SA_MODE)
@@ -449,8 +449,8 @@ static int do_setattr(txn *t, void *arg)
 		in->atime = s->v->atime;
 	if (s->mask & DDT_SA_MTIME)
 		in->mtime = s->v->mtime;
-	nsi_touch(t, in);
-	nsi_to_attr(in, &s->a);
+	ns_touch(t, in);
+	ns_to_attr(in, &s->a);
 	return 0;
 }
 
@@ -465,7 +465,7 @@ int ns_setattr(ns *n, uint64_t ino, uint32_t mask, const ddt_attr *v,
 	if (mask & ~all)
 		return ddterr_set(-EINVAL, "setattr: unknown mask bits 0x%x",
 				  mask & ~all);
-	rc = nsi_update(n, do_setattr, &s, 0);
+	rc = ns_update(n, do_setattr, &s, 0);
 	if (rc == 0 && out)
 		*out = s.a;
 	return rc;
@@ -485,7 +485,7 @@ static int check_entries(const ns_entry *e, size_t count)
 	int rc = 0;
 
 	for (size_t i = 0; i < count; i++) {
-		rc = nsi_name_check(e[i].name);
+		rc = ns_name_check(e[i].name);
 		if (rc < 0)
 			return rc;
 	}
@@ -515,7 +515,7 @@ static void set_content(txn *t, inode *f, const ns_entry *e)
 	f->size = e->size;
 	f->level = e->level;
 	f->root = e->root;
-	nsi_touch(t, f);
+	ns_touch(t, f);
 }
 
 /* One entry of a commit. Replacing a file keeps its inode (a gateway's
@@ -527,12 +527,12 @@ static int commit_one(txn *t, inode *d, inode *r, const ns_entry *e,
 	inode *f;
 	int rc;
 
-	rc = nsi_child_get(t, d, e->name, &f);
+	rc = ns_child_get(t, d, e->name, &f);
 	if (rc == 0 && f->type == DDT_T_DIR)
 		return ddterr_set(-EISDIR, "cannot commit \"%.64s\": a "
 				  "directory has that name", e->name);
 	if (rc == 0 && f->type == DDT_T_FILE) {
-		rc = nsi_lock_inode(t, f);
+		rc = ns_lock_inode(t, f);
 		if (rc < 0)
 			return rc;
 		r->bytes = r->bytes - f->size + e->size;
@@ -540,24 +540,24 @@ static int commit_one(txn *t, inode *d, inode *r, const ns_entry *e,
 		/* New content under an old name is a write to the file, not
 		 * a change of d's entries: as in POSIX, d's times stay. */
 		set_content(t, f, e);
-		nsi_to_attr(f, a);
+		ns_to_attr(f, a);
 		return 0;
 	}
 	if (rc == 0) {
-		nsi_unlink_entry(t, d, e->name, f);
-		rc = nsi_drop_link(t, f);
+		ns_unlink_entry(t, d, e->name, f);
+		rc = ns_drop_link(t, f);
 	}
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	rc = nsi_txn_new(t, DDT_T_FILE, d->su, &f);
+	rc = ns_txn_new(t, DDT_T_FILE, d->su, &f);
 	if (rc < 0)
 		return rc;
 	set_content(t, f, e);
-	nsi_link_entry(t, d, e->name, f);
+	ns_link_entry(t, d, e->name, f);
 	r->files++;
 	r->bytes += e->size;
 	r->state = DIRTY;
-	nsi_to_attr(f, a);
+	ns_to_attr(f, a);
 	return 0;
 }
 
@@ -577,7 +577,7 @@ static int quota_check(txn *t, const inode *r, uint64_t before, size_t count)
 
 	if (!r->quota || r->bytes <= r->quota || r->bytes <= before)
 		return 0;
-	nsi_su_name(t->n, r->ino, su, sizeof(su));
+	ns_su_name(t->n, r->ino, su, sizeof(su));
 	return ddterr_set(-EDQUOT, "storage unit %s: quota of %s would be "
 			  "exceeded (%s used, %s %s)", su,
 			  fmt_bytes(r->quota, q), fmt_bytes(before, u),
@@ -593,11 +593,11 @@ static int do_commit(txn *t, void *arg)
 	uint64_t before = 0;
 	int rc;
 
-	rc = nsi_txn_get_dir(t, c->dir, &d);
+	rc = ns_txn_get_dir(t, c->dir, &d);
 	if (rc == 0)
-		rc = nsi_txn_get_dir(t, d->su, &r);
+		rc = ns_txn_get_dir(t, d->su, &r);
 	if (rc == 0)
-		rc = nsi_lock_dir(t, d);
+		rc = ns_lock_dir(t, d);
 	if (rc == 0)
 		before = r->bytes;
 	for (size_t i = 0; rc == 0 && i < c->count; i++)
@@ -613,7 +613,7 @@ int ns_commit(ns *n, uint64_t dir, const ns_entry *e, size_t count, int sync,
 	cm_args c = { .dir = dir, .e = e, .count = count, .out = out };
 	int rc = check_entries(e, count);
 
-	return rc ? rc : nsi_update(n, do_commit, &c, sync);
+	return rc ? rc : ns_update(n, do_commit, &c, sync);
 }
 
 typedef struct fr_args {
@@ -628,7 +628,7 @@ typedef struct fr_args {
 static int fr_file(fr_args *f, uint64_t ino)
 {
 	inode in;
-	int rc = nsi_read_inode(f->n, ino, &in);
+	int rc = ns_read_inode(f->n, ino, &in);
 
 	if (rc == -ENOENT)	/* removed since the scan */
 		return 0;
@@ -672,7 +672,7 @@ int ns_foreach_root(ns *n, uint64_t ino, ns_root_cb cb, void *arg)
 	inode in;
 	int rc;
 
-	rc = nsi_read_inode(n, ino, &in);
+	rc = ns_read_inode(n, ino, &in);
 	if (rc < 0 || in.type == DDT_T_SYMLINK)
 		return rc;
 	if (in.type == DDT_T_FILE)
@@ -684,7 +684,7 @@ int ns_foreach_root(ns *n, uint64_t ino, ns_root_cb cb, void *arg)
 	while (rc == 0 && f.depth > 0) {
 		uint8_t prefix[9];
 
-		nsi_ino_key(prefix, 'D', f.stack[--f.depth]);
+		ns_ino_key(prefix, 'D', f.stack[--f.depth]);
 		rc = idx_kv_scan(n->ix, IDX_NS, prefix, sizeof(prefix), NULL,
 				 0, fr_cb, &f);
 		if (f.err)

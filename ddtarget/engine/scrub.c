@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bytes.h"
 #include "ddterr.h"
 #include "fpset.h"
+#include "now.h"
 #include "tree.h"
 
 #define DIR_BATCH	256	/* root entries of a unit read at once */
@@ -39,31 +39,23 @@ typedef struct meta_keep {
 	int full;		/* out of budget or memory: keep no more */
 } meta_keep;
 
-struct scr {
+struct scrub {
 	store *st;
 	ns *n;
-	scr_config cfg;
+	scrub_config cfg;
 	pthread_mutex_t mu;	/* rep, thread state */
-	scr_report rep;
-	scr_report fin;		/* the scrub thread's copy for done() */
+	scrub_report rep;
+	scrub_report fin;		/* the scrub thread's copy for done() */
 	meta_keep meta;		/* the scrub thread's */
 	pthread_t thread;
 	int thread_live;
-	int keep_dirs;		/* SCR_KEEP_DIRS of the current scrub */
+	int keep_dirs;		/* SCRUB_KEEP_DIRS of the current scrub */
 	volatile sig_atomic_t cancel;	/* store_scrub polls it */
 };
 
-static int64_t now_ns(void)
+int scrub_new(scrub **out, store *st, ns *n, const scrub_config *cfg)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int scr_new(scr **out, store *st, ns *n, const scr_config *cfg)
-{
-	scr *s = calloc(1, sizeof(*s));
+	scrub *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
@@ -77,11 +69,11 @@ int scr_new(scr **out, store *st, ns *n, const scr_config *cfg)
 	return 0;
 }
 
-void scr_free(scr *s)
+void scrub_free(scrub *s)
 {
 	if (!s)
 		return;
-	scr_cancel(s);
+	scrub_cancel(s);
 	pthread_mutex_lock(&s->mu);
 	if (s->thread_live) {
 		pthread_mutex_unlock(&s->mu);
@@ -92,19 +84,19 @@ void scr_free(scr *s)
 	free(s);
 }
 
-void scr_cancel(scr *s)
+void scrub_cancel(scrub *s)
 {
 	s->cancel = 1;
 }
 
-void scr_status(scr *s, scr_report *out)
+void scrub_status(scrub *s, scrub_report *out)
 {
 	pthread_mutex_lock(&s->mu);
 	*out = s->rep;
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void set_phase(scr *s, const char *phase)
+static void set_phase(scrub *s, const char *phase)
 {
 	pthread_mutex_lock(&s->mu);
 	snprintf(s->rep.phase, sizeof(s->rep.phase), "%s", phase);
@@ -113,7 +105,7 @@ static void set_phase(scr *s, const char *phase)
 
 /* The store's running figures into the report, without its cid list
  * (which store_scrub may still grow). */
-static void copy_figures(scr *s, const store_scrub_report *r)
+static void copy_figures(scrub *s, const store_scrub_report *r)
 {
 	pthread_mutex_lock(&s->mu);
 	s->rep.st = *r;
@@ -159,7 +151,7 @@ static int meta_add(meta_keep *m, const fp_t *fp, const uint8_t *raw,
 		m->v = v;
 		m->cap = cap;
 	}
-	rc = fps_add(m->seen, fp);
+	rc = fpset_add(m->seen, fp);
 	if (rc <= 0)
 		return rc;	/* kept already (a culprit hunt decodes again) */
 	v = &m->v[m->n];
@@ -202,7 +194,7 @@ static void meta_free(meta_keep *m)
 	for (size_t i = 0; i < m->n; i++)
 		free(m->v[i].raw);
 	free(m->v);
-	fps_free(m->seen);
+	fpset_free(m->seen);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -220,7 +212,7 @@ enum { NODE_OK, NODE_MISSING, NODE_BAD };
  * them per backup; it reads nothing from the store.
  */
 typedef struct aff {
-	scr *s;
+	scrub *s;
 	fpset *lost;		/* segments of the lost containers */
 	/* Metadata claims (tree_claim_key) judged already, by verdict:
 	 * files and backups share most of their trees. */
@@ -236,7 +228,7 @@ typedef struct aff {
 
 static int add_fp(void *arg, const fp_t *fp)
 {
-	int rc = fps_add(arg, fp);
+	int rc = fpset_add(arg, fp);
 
 	return rc < 0 ? rc : 0;
 }
@@ -255,7 +247,7 @@ static int collect_lost(aff *a, const store_scrub_report *r)
 		unnamed += rc < 0;
 	}
 	pthread_mutex_lock(&a->s->mu);
-	a->s->rep.lost_segments = fps_count(a->lost);
+	a->s->rep.lost_segments = fpset_count(a->lost);
 	a->s->rep.unnamed_containers = unnamed;
 	pthread_mutex_unlock(&a->s->mu);
 	return 0;
@@ -273,7 +265,7 @@ static int judge_data(aff *a, const tree_entry *e, uint32_t n)
 		a->fps[i] = e[i].fp;
 	rc = store_lookup(a->s->st, a->fps, n, STORE_PIN_NONE, a->raw);
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
-		if (!a->raw[i] || fps_has(a->lost, &e[i].fp))
+		if (!a->raw[i] || fpset_has(a->lost, &e[i].fp))
 			rc = NODE_MISSING;
 		else if (a->raw[i] != e[i].bytes)
 			rc = NODE_BAD;
@@ -293,7 +285,7 @@ static int judge_meta(aff *a, const fp_t *fp, int level, uint64_t bytes)
 	size_t len;
 	int rc;
 
-	if (fps_has(a->lost, fp))
+	if (fpset_has(a->lost, fp))
 		return NODE_MISSING;
 	if ((kept = meta_find(&a->s->meta, fp)) != NULL) {
 		rc = tree_parse(kept->raw, kept->len, level, bytes, &e, &n);
@@ -331,17 +323,17 @@ static int judge_node(aff *a, const fp_t *fp, int level, uint64_t bytes)
 				  1);
 	if ((rc = tree_claim_key(fp, level, bytes, &key)) < 0)
 		return rc;
-	if (fps_has(a->good, &key))
+	if (fpset_has(a->good, &key))
 		return NODE_OK;
-	if (fps_has(a->missing, &key))
+	if (fpset_has(a->missing, &key))
 		return NODE_MISSING;
-	if (fps_has(a->bad, &key))
+	if (fpset_has(a->bad, &key))
 		return NODE_BAD;
 	rc = judge_meta(a, fp, level, bytes);
 	if (rc < 0)
 		return rc;
-	return fps_add(rc == NODE_OK ? a->good : rc == NODE_MISSING ?
-		       a->missing : a->bad, &key) < 0 ? -ENOMEM : rc;
+	return fpset_add(rc == NODE_OK ? a->good : rc == NODE_MISSING ?
+			 a->missing : a->bad, &key) < 0 ? -ENOMEM : rc;
 }
 
 /* A file's root as committed: it must describe the file's size. */
@@ -376,7 +368,7 @@ static int judge_cb(void *arg, const fp_t *root, uint8_t level, uint64_t size)
 		return v;
 	if (v != NODE_OK) {
 		if ((rc = tree_claim_key(root, level, size, &key)) < 0 ||
-		    (rc = fps_add(a->wrong[v], &key)) < 0)
+		    (rc = fpset_add(a->wrong[v], &key)) < 0)
 			return rc;
 		a->nwrong++;
 	}
@@ -399,9 +391,9 @@ static int name_cb(void *arg, const fp_t *root, uint8_t level, uint64_t size)
 	if ((rc = cancelled(a)) < 0 ||
 	    (rc = tree_claim_key(root, level, size, &key)) < 0)
 		return rc;
-	if (fps_has(a->wrong[NODE_MISSING], &key))
+	if (fpset_has(a->wrong[NODE_MISSING], &key))
 		a->files[NODE_MISSING]++;
-	else if (fps_has(a->wrong[NODE_BAD], &key))
+	else if (fpset_has(a->wrong[NODE_BAD], &key))
 		a->files[NODE_BAD]++;
 	return 0;
 }
@@ -411,8 +403,8 @@ static void add_group(aff *a, const char *su, const char *backup,
 		      const uint64_t *files)
 {
 	uint64_t wrong = files[NODE_MISSING] + files[NODE_BAD];
-	scr_report *r = &a->s->rep;
-	scr_affected *g;
+	scrub_report *r = &a->s->rep;
+	scrub_affected *g;
 
 	pthread_mutex_lock(&a->s->mu);
 	r->files_missing_segments += files[NODE_MISSING];
@@ -421,7 +413,7 @@ static void add_group(aff *a, const char *su, const char *backup,
 		r->affected_backups++;
 		r->affected_files += wrong;
 	}
-	if (wrong && r->naffected < SCR_AFFECTED_MAX) {
+	if (wrong && r->naffected < SCRUB_AFFECTED_MAX) {
 		g = &r->affected[r->naffected++];
 		snprintf(g->su, sizeof(g->su), "%s", su);
 		snprintf(g->backup, sizeof(g->backup), "%s", backup);
@@ -523,15 +515,15 @@ static void aff_free(aff *a)
 	free(a->fps);
 	free(a->raw);
 	free(a->buf);
-	fps_free(a->lost);
-	fps_free(a->good);
-	fps_free(a->missing);
-	fps_free(a->bad);
-	fps_free(a->wrong[NODE_MISSING]);
-	fps_free(a->wrong[NODE_BAD]);
+	fpset_free(a->lost);
+	fpset_free(a->good);
+	fpset_free(a->missing);
+	fpset_free(a->bad);
+	fpset_free(a->wrong[NODE_MISSING]);
+	fpset_free(a->wrong[NODE_BAD]);
 }
 
-static int aff_init(aff *a, scr *s)
+static int aff_init(aff *a, scrub *s)
 {
 	int rc;
 
@@ -542,17 +534,17 @@ static int aff_init(aff *a, scr *s)
 	a->buf = malloc(TREE_MAX_SEG_LEN);
 	rc = a->fps && a->raw && a->buf ? 0 : -ENOMEM;
 	if (rc == 0)
-		rc = fps_new(&a->lost);
+		rc = fpset_new(&a->lost);
 	if (rc == 0)
-		rc = fps_new(&a->good);
+		rc = fpset_new(&a->good);
 	if (rc == 0)
-		rc = fps_new(&a->missing);
+		rc = fpset_new(&a->missing);
 	if (rc == 0)
-		rc = fps_new(&a->bad);
+		rc = fpset_new(&a->bad);
 	if (rc == 0)
-		rc = fps_new(&a->wrong[NODE_MISSING]);
+		rc = fpset_new(&a->wrong[NODE_MISSING]);
 	if (rc == 0)
-		rc = fps_new(&a->wrong[NODE_BAD]);
+		rc = fpset_new(&a->wrong[NODE_BAD]);
 	return rc;
 }
 
@@ -575,7 +567,7 @@ static int name_affected(aff *a)
 
 /* Check every file's tree; the lost containers' segments count as
  * missing. Then name the backups of the files found wrong. */
-static int check_trees(scr *s, const store_scrub_report *r)
+static int check_trees(scrub *s, const store_scrub_report *r)
 {
 	aff a;
 	int rc;
@@ -599,7 +591,7 @@ static int check_trees(scr *s, const store_scrub_report *r)
 
 /* ---- a whole scrub ---- */
 
-static int claim(scr *s, int repair)
+static int claim(scrub *s, int repair)
 {
 	uint64_t scrubs;
 
@@ -612,8 +604,8 @@ static int claim(scr *s, int repair)
 	memset(&s->rep, 0, sizeof(s->rep));
 	s->rep.scrubs = scrubs;
 	s->rep.running = 1;
-	s->rep.repair = !!(repair & SCR_REPAIR);
-	s->keep_dirs = !!(repair & SCR_KEEP_DIRS);
+	s->rep.repair = !!(repair & SCRUB_REPAIR);
+	s->keep_dirs = !!(repair & SCRUB_KEEP_DIRS);
 	s->rep.started = now_ns();
 	snprintf(s->rep.phase, sizeof(s->rep.phase), "start");
 	s->cancel = 0;
@@ -623,7 +615,7 @@ static int claim(scr *s, int repair)
 
 /* The closing message: the store's summary and who is affected, or why
  * it failed. */
-static void finish_msg(scr_report *rep, const store_scrub_report *r, int rc,
+static void finish_msg(scrub_report *rep, const store_scrub_report *r, int rc,
 		       const char *err)
 {
 	size_t len;
@@ -653,7 +645,7 @@ static void finish_msg(scr_report *rep, const store_scrub_report *r, int rc,
 			 "without an index record held)" : "");
 }
 
-static int run_claimed(scr *s)
+static int run_claimed(scrub *s)
 {
 	store_scrub_opts o = {
 		.max_bytes_per_sec = s->cfg.max_bytes_per_sec,
@@ -670,7 +662,7 @@ static int run_claimed(scr *s)
 	o.keep_missing_dirs = s->keep_dirs;
 	pthread_mutex_unlock(&s->mu);
 	set_phase(s, "scrub");
-	if (fps_new(&s->meta.seen) < 0)
+	if (fpset_new(&s->meta.seen) < 0)
 		s->meta.full = 1;	/* then every metadata read is a read */
 	rc = store_scrub(s->st, &o, &r);
 	copy_figures(s, &r);
@@ -702,7 +694,7 @@ static int run_claimed(scr *s)
 	return rc;
 }
 
-int scr_run(scr *s, int repair)
+int scrub_run(scrub *s, int repair)
 {
 	int rc = claim(s, repair);
 
@@ -715,7 +707,7 @@ static void *scrub_thread(void *arg)
 	return NULL;
 }
 
-int scr_start(scr *s, int repair)
+int scrub_start(scrub *s, int repair)
 {
 	int rc = claim(s, repair);
 

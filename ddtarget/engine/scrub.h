@@ -29,21 +29,22 @@
 
 #include "ns.h"
 #include "store.h"
+#include "store_scrub.h"
 
-#define SCR_AFFECTED_MAX	100	/* backups named in a report; the
+#define SCRUB_AFFECTED_MAX	100	/* backups named in a report; the
 					   totals count them all */
 
-typedef struct scr scr;
+typedef struct scrub scrub;
 
 /* Files of one backup (or of a unit outside its backups: backup "")
  * whose trees a scrub found missing segments or wrong. */
-typedef struct scr_affected {
+typedef struct scrub_affected {
 	char su[DDT_MAX_NAME + 1];
 	char backup[DDT_MAX_NAME + 1];
 	uint64_t files;
-} scr_affected;
+} scrub_affected;
 
-typedef struct scr_report {
+typedef struct scrub_report {
 	int running;
 	int repair;		/* of the current or last scrub */
 	/* idle, start, scrub, trees (checking every file's tree),
@@ -65,43 +66,43 @@ typedef struct scr_report {
 	uint64_t affected_backups;	/* entries found, even past the list */
 	uint64_t affected_files;	/* in all of them: the two above */
 	size_t naffected;	/* entries in affected[] */
-	scr_affected affected[SCR_AFFECTED_MAX];
+	scrub_affected affected[SCRUB_AFFECTED_MAX];
 	uint64_t scrubs;	/* completed since the daemon started */
 	int rc;			/* the last one's: 0, -ECANCELED, -errno */
 	int clean;		/* the last scrub left nothing wrong behind,
 				   and found every file's tree whole */
 	char msg[1024];		/* its summary, or why it failed */
-} scr_report;
+} scrub_report;
 
-typedef struct scr_config {
+typedef struct scrub_config {
 	uint64_t max_bytes_per_sec;	/* read rate; 0: no limit */
 	/* Called on the scrub's thread as a scrub ends, with its final
-	 * report, before scr_status() says it is over: whoever polls the
+	 * report, before scrub_status() says it is over: whoever polls the
 	 * status sees what done did. It must not start a scrub. */
-	void (*done)(void *arg, const scr_report *r);
+	void (*done)(void *arg, const scrub_report *r);
 	void *done_arg;
-} scr_config;
+} scrub_config;
 
-int scr_new(scr **out, store *st, ns *n, const scr_config *cfg);
+int scrub_new(scrub **out, store *st, ns *n, const scrub_config *cfg);
 /* Stops a running scrub (after its current container) and waits. */
-void scr_free(scr *s);
+void scrub_free(scrub *s);
 
 /* What a scrub may change: nothing (0), or rewrite what can be rebuilt
- * (SCR_REPAIR), then also, with SCR_KEEP_DIRS, not into a storage
+ * (SCRUB_REPAIR), then also, with SCRUB_KEEP_DIRS, not into a storage
  * directory that is gone: a scheduled scrub must not take an unmounted
  * disk's mount point for the disk; one an administrator starts may. */
-#define SCR_REPAIR	1
-#define SCR_KEEP_DIRS	2
+#define SCRUB_REPAIR	1
+#define SCRUB_KEEP_DIRS	2
 
-/* Scrub now, on this thread; repair: the SCR_* above. -EBUSY if one is
+/* Scrub now, on this thread; repair: the SCRUB_* above. -EBUSY if one is
  * running. Returns the scrub's rc (0 whatever it found). */
-int scr_run(scr *s, int repair);
+int scrub_run(scrub *s, int repair);
 /* Scrub on a thread of its own; -EBUSY if one is running. */
-int scr_start(scr *s, int repair);
+int scrub_start(scrub *s, int repair);
 /* Ask a running scrub to stop at its next container. */
-void scr_cancel(scr *s);
+void scrub_cancel(scrub *s);
 /* The current or last scrub's report (a large struct: not for the stack
  * of a thread that is short of it). */
-void scr_status(scr *s, scr_report *out);
+void scrub_status(scrub *s, scrub_report *out);
 
 #endif

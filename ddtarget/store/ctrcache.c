@@ -3,21 +3,21 @@
  * A handful of entries, each megabytes: a linear scan over an array beats
  * any list or hash here, and eviction picks the least recently used entry
  * that no reader holds. An entry that is evicted while held is detached
- * and freed by its last ccache_release(). */
+ * and freed by its last ctrcache_release(). */
 #include "ctrcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-struct ccache {
-	ccache_ent **slots;
+struct ctrcache {
+	ctrcache_ent **slots;
 	size_t max;
 	uint64_t clock;
 };
 
-int ccache_new(ccache **out, size_t max)
+int ctrcache_new(ctrcache **out, size_t max)
 {
-	ccache *c = calloc(1, sizeof(*c));
+	ctrcache *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;
@@ -31,7 +31,7 @@ int ccache_new(ccache **out, size_t max)
 	return 0;
 }
 
-static void ent_free(ccache_ent *e)
+static void ent_free(ctrcache_ent *e)
 {
 	ctr_view_free(&e->view);
 	free(e->buf);
@@ -39,13 +39,13 @@ static void ent_free(ccache_ent *e)
 }
 
 /* The cache's own reference is one of e->refs while it sits in a slot. */
-static void unref(ccache_ent *e)
+static void unref(ctrcache_ent *e)
 {
 	if (--e->refs == 0)
 		ent_free(e);
 }
 
-void ccache_free(ccache *c)
+void ctrcache_free(ctrcache *c)
 {
 	if (!c)
 		return;
@@ -56,10 +56,10 @@ void ccache_free(ccache *c)
 	free(c);
 }
 
-ccache_ent *ccache_get(ccache *c, uint64_t cid)
+ctrcache_ent *ctrcache_get(ctrcache *c, uint64_t cid)
 {
 	for (size_t i = 0; i < c->max; i++) {
-		ccache_ent *e = c->slots[i];
+		ctrcache_ent *e = c->slots[i];
 
 		if (e && e->cid == cid) {
 			e->refs++;
@@ -71,7 +71,7 @@ ccache_ent *ccache_get(ccache *c, uint64_t cid)
 }
 
 /* An empty slot, else the least recently used one, emptied. */
-static size_t victim(ccache *c)
+static size_t victim(ctrcache *c)
 {
 	size_t best = 0;
 
@@ -86,9 +86,10 @@ static size_t victim(ccache *c)
 	return best;
 }
 
-ccache_ent *ccache_put(ccache *c, uint64_t cid, uint8_t *buf, ctr_view *view)
+ctrcache_ent *ctrcache_put(ctrcache *c, uint64_t cid, uint8_t *buf,
+			   ctr_view *view)
 {
-	ccache_ent *e = ccache_get(c, cid);
+	ctrcache_ent *e = ctrcache_get(c, cid);
 	size_t i;
 
 	if (e) {
@@ -109,13 +110,13 @@ ccache_ent *ccache_put(ccache *c, uint64_t cid, uint8_t *buf, ctr_view *view)
 	return e;
 }
 
-void ccache_release(ccache *c, ccache_ent *e)
+void ctrcache_release(ctrcache *c, ctrcache_ent *e)
 {
 	(void)c;
 	unref(e);
 }
 
-void ccache_drop(ccache *c, uint64_t cid)
+void ctrcache_drop(ctrcache *c, uint64_t cid)
 {
 	for (size_t i = 0; i < c->max; i++) {
 		if (c->slots[i] && c->slots[i]->cid == cid) {

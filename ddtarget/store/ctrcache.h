@@ -12,35 +12,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "container.h"
+#include "ctr.h"
 
-typedef struct ccache ccache;
+typedef struct ctrcache ctrcache;
 
-typedef struct ccache_ent {
+typedef struct ctrcache_ent {
 	uint64_t cid;
 	uint8_t *buf;		/* the container's bytes */
 	ctr_view view;		/* parsed from buf */
 	int refs;
 	uint64_t last_use;
 	int read_ahead;		/* read before anyone asked; not yet used */
-} ccache_ent;
+} ctrcache_ent;
 
-int ccache_new(ccache **out, size_t max);
-void ccache_free(ccache *c);
+int ctrcache_new(ctrcache **out, size_t max);
+void ctrcache_free(ctrcache *c);
 
 /* The cached container cid with a reference taken, or NULL. */
-ccache_ent *ccache_get(ccache *c, uint64_t cid);
+ctrcache_ent *ctrcache_get(ctrcache *c, uint64_t cid);
 
 /* Cache a parsed container; the cache takes buf and view. Returns the
  * entry with a reference taken: the new one, or one another thread cached
  * first (then buf and view are freed here). NULL and -ENOMEM only if no
  * slot could be made, in which case the caller still owns buf and view. */
-ccache_ent *ccache_put(ccache *c, uint64_t cid, uint8_t *buf, ctr_view *view);
+ctrcache_ent *ctrcache_put(ctrcache *c, uint64_t cid, uint8_t *buf,
+			   ctr_view *view);
 
 /* Drop a reference; an evicted entry is freed with its last one. */
-void ccache_release(ccache *c, ccache_ent *e);
+void ctrcache_release(ctrcache *c, ctrcache_ent *e);
 
 /* Forget container cid (cleaning removed it). */
-void ccache_drop(ccache *c, uint64_t cid);
+void ctrcache_drop(ctrcache *c, uint64_t cid);
 
 #endif

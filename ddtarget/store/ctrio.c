@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +12,16 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "frag.h"
+#include "tpool.h"
 
 /* Fragments are whole pages, so that the k + m of a container sit in its
  * buffer on page boundaries and go to disk with O_DIRECT (see frag.h).
- * Containers sealed before held 64-byte multiples; cio_frag_len_ok(). */
+ * Containers sealed before held 64-byte multiples; ctrio_frag_len_ok(). */
 #define FRAG_ALIGN	FIO_DIO_ALIGN
 #define FRAG_ALIGN_V1	64
-#define CIO_GROUP_SHIFT	12	/* containers per subdirectory: 4096 */
+#define CTRIO_GROUP_SHIFT	12	/* containers per subdirectory: 4096 */
 
-static uint32_t frag_len_aligned(const cio_layout *L, size_t len,
+static uint32_t frag_len_aligned(const ctrio_layout *L, size_t len,
 				 size_t align)
 {
 	size_t k = (size_t)ec_k(L->e);
@@ -31,45 +31,45 @@ static uint32_t frag_len_aligned(const cio_layout *L, size_t len,
 	return (uint32_t)(f ? f : align);
 }
 
-uint32_t cio_frag_len(const cio_layout *L, size_t len)
+uint32_t ctrio_frag_len(const ctrio_layout *L, size_t len)
 {
 	return frag_len_aligned(L, len, FRAG_ALIGN);
 }
 
-int cio_frag_len_ok(const cio_layout *L, size_t len, uint32_t frag_len)
+int ctrio_frag_len_ok(const ctrio_layout *L, size_t len, uint32_t frag_len)
 {
-	return frag_len == cio_frag_len(L, len) ||
+	return frag_len == ctrio_frag_len(L, len) ||
 	       frag_len == frag_len_aligned(L, len, FRAG_ALIGN_V1);
 }
 
-int cio_dir_index(const cio_layout *L, uint64_t cid, int index)
+int ctrio_dir_index(const ctrio_layout *L, uint64_t cid, int index)
 {
 	return (int)((cid + (uint64_t)index) % (uint64_t)L->ndirs);
 }
 
-static const char *dir_of(const cio_layout *L, uint64_t cid, int index)
+static const char *dir_of(const ctrio_layout *L, uint64_t cid, int index)
 {
-	return L->dirs[cio_dir_index(L, cid, index)];
+	return L->dirs[ctrio_dir_index(L, cid, index)];
 }
 
-void cio_frag_path(const cio_layout *L, uint64_t cid, int index, char *buf,
-		   size_t cap)
+void ctrio_frag_path(const ctrio_layout *L, uint64_t cid, int index, char *buf,
+		     size_t cap)
 {
 	snprintf(buf, cap, "%s/%05llx/%016llx.frag", dir_of(L, cid, index),
-		 (unsigned long long)(cid >> CIO_GROUP_SHIFT),
+		 (unsigned long long)(cid >> CTRIO_GROUP_SHIFT),
 		 (unsigned long long)cid);
 }
 
 /* The group subdirectory must exist, and a new one must be durable before
  * a fragment inside it can be. */
-static int ensure_group_dir(const cio_layout *L, uint64_t cid, int index)
+static int ensure_group_dir(const ctrio_layout *L, uint64_t cid, int index)
 {
 	const char *dir = dir_of(L, cid, index);
 	char sub[4096];
 	int rc;
 
 	snprintf(sub, sizeof(sub), "%s/%05llx", dir,
-		 (unsigned long long)(cid >> CIO_GROUP_SHIFT));
+		 (unsigned long long)(cid >> CTRIO_GROUP_SHIFT));
 	if (mkdir(sub, FIO_DIR_MODE) == 0)
 		rc = fio_fsync_dir(dir);
 	else
@@ -80,11 +80,11 @@ static int ensure_group_dir(const cio_layout *L, uint64_t cid, int index)
 	return 0;
 }
 
-/* One fragment's write, run on a thread of its own: the k + m files go to
- * k + m disks, and each write ends in fsyncs that the others should not
- * queue behind. */
+/* One fragment's write, a job for one of the fragment writers: the k + m
+ * files go to k + m disks, and each write ends in fsyncs that the others
+ * should not queue behind. */
 typedef struct frag_job {
-	const cio_layout *L;
+	const ctrio_layout *L;
 	uint64_t cid;
 	frag_hdr h;
 	const uint8_t *payload;
@@ -92,29 +92,28 @@ typedef struct frag_job {
 	char msg[512];
 } frag_job;
 
-static void *frag_job_run(void *arg)
+static void frag_job_run(void *worker, void *arg)
 {
 	frag_job *j = arg;
 	char path[4096];
 
+	(void)worker;
 	j->rc = ensure_group_dir(j->L, j->cid, j->h.index);
 	if (j->rc == 0) {
-		cio_frag_path(j->L, j->cid, j->h.index, path, sizeof(path));
+		ctrio_frag_path(j->L, j->cid, j->h.index, path, sizeof(path));
 		j->rc = frag_write_new(path, &j->h, j->payload);
 	}
 	if (j->rc < 0)	/* ddterr is per thread: carry the message home */
 		snprintf(j->msg, sizeof(j->msg), "%s", ddterr_last(j->rc));
-	return NULL;
 }
 
-int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
-	      uint32_t container_len, uint32_t frag_len, int *out_missing)
+int ctrio_write(const ctrio_layout *L, tpool *writers, uint64_t cid,
+		uint8_t *buf, uint32_t container_len, uint32_t frag_len,
+		int *out_missing)
 {
 	int k = ec_k(L->e), m = ec_m(L->e), n = k + m, rc, missing = 0;
 	uint8_t *frags[EC_MAX_FRAGS];
-	pthread_t tid[EC_MAX_FRAGS];
 	frag_job jobs[EC_MAX_FRAGS];
-	int started[EC_MAX_FRAGS] = { 0 };
 
 	for (int i = 0; i < n; i++)
 		frags[i] = buf + (size_t)i * frag_len;
@@ -130,15 +129,12 @@ int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
 			       .k = (uint8_t)k, .m = (uint8_t)m,
 			       .index = (uint8_t)i },
 		};
-		/* Without a thread the write still happens, just serially. */
-		started[i] = n > 1 &&
-			pthread_create(&tid[i], NULL, frag_job_run, &jobs[i]) == 0;
-		if (!started[i])
-			frag_job_run(&jobs[i]);
+		/* Without the pool the write still happens, just serially. */
+		if (!writers || tpool_push(writers, frag_job_run, &jobs[i]) < 0)
+			frag_job_run(NULL, &jobs[i]);
 	}
-	for (int i = 0; i < n; i++)
-		if (started[i])
-			pthread_join(tid[i], NULL);
+	if (writers)
+		tpool_drain(writers);
 	/* A fragment whose storage directory is gone (a missing disk) is
 	 * left out, up to m of them: the container is written degraded and
 	 * a scrub rebuilds it once the disk is back. Any other failure, or
@@ -162,7 +158,7 @@ int cio_write(const cio_layout *L, uint64_t cid, uint8_t *buf,
 
 /* Read fragment i into its place; 0 or the frag_read error. A fragment
  * whose header disagrees on the container length is as bad as a torn one. */
-static int read_one(const cio_layout *L, uint64_t cid, int i,
+static int read_one(const ctrio_layout *L, uint64_t cid, int i,
 		    uint32_t container_len, uint32_t frag_len, uint8_t *dst)
 {
 	frag_hdr want = {
@@ -174,7 +170,7 @@ static int read_one(const cio_layout *L, uint64_t cid, int i,
 	uint32_t clen;
 	int rc;
 
-	cio_frag_path(L, cid, i, path, sizeof(path));
+	ctrio_frag_path(L, cid, i, path, sizeof(path));
 	rc = frag_read(path, &want, dst, &clen);
 	if (rc == 0 && clen != container_len)
 		rc = ddterr_set(-EBADMSG, "fragment %s: container length %u, "
@@ -182,8 +178,8 @@ static int read_one(const cio_layout *L, uint64_t cid, int i,
 	return rc;
 }
 
-int cio_read(const cio_layout *L, uint64_t cid, uint32_t container_len,
-	     uint32_t frag_len, uint8_t **out_buf, int *out_rebuilt)
+int ctrio_read(const ctrio_layout *L, uint64_t cid, uint32_t container_len,
+	       uint32_t frag_len, uint8_t **out_buf, int *out_rebuilt)
 {
 	int k = ec_k(L->e), m = ec_m(L->e), good = 0, lost = 0, rc = 0;
 	uint8_t *frags[EC_MAX_FRAGS], present[EC_MAX_FRAGS] = { 0 };
@@ -235,15 +231,15 @@ fail:
 	return rc;
 }
 
-int cio_read_frag(const cio_layout *L, uint64_t cid, int index,
-		  uint32_t container_len, uint32_t frag_len, uint8_t *dst)
+int ctrio_read_frag(const ctrio_layout *L, uint64_t cid, int index,
+		    uint32_t container_len, uint32_t frag_len, uint8_t *dst)
 {
 	return read_one(L, cid, index, container_len, frag_len, dst);
 }
 
-int cio_rewrite_frag(const cio_layout *L, uint64_t cid, int index,
-		     uint32_t container_len, uint32_t frag_len,
-		     const uint8_t *payload)
+int ctrio_rewrite_frag(const ctrio_layout *L, uint64_t cid, int index,
+		       uint32_t container_len, uint32_t frag_len,
+		       const uint8_t *payload)
 {
 	frag_hdr h = {
 		.cid = cid, .payload_len = frag_len,
@@ -257,7 +253,7 @@ int cio_rewrite_frag(const cio_layout *L, uint64_t cid, int index,
 	rc = ensure_group_dir(L, cid, index);
 	if (rc < 0)
 		return rc;
-	cio_frag_path(L, cid, index, path, sizeof(path));
+	ctrio_frag_path(L, cid, index, path, sizeof(path));
 	return frag_write(path, &h, payload);
 }
 
@@ -344,7 +340,7 @@ static int scan_names(const char *dir, int digits, const char *tail,
 	return rc;
 }
 
-static int scan_group(const cio_layout *L, uint64_t g, cio_cid_cb cb,
+static int scan_group(const ctrio_layout *L, uint64_t g, ctrio_cid_cb cb,
 		      void *arg)
 {
 	idvec ids = { 0 };
@@ -359,7 +355,7 @@ static int scan_group(const cio_layout *L, uint64_t g, cio_cid_cb cb,
 	if (rc == 0)
 		idvec_sort_unique(&ids);
 	for (size_t i = 0; rc == 0 && i < ids.n; i++)
-		if (ids.v[i] >> CIO_GROUP_SHIFT == g)
+		if (ids.v[i] >> CTRIO_GROUP_SHIFT == g)
 			rc = cb(arg, ids.v[i]);
 	free(ids.v);
 	return rc;
@@ -367,7 +363,7 @@ static int scan_group(const cio_layout *L, uint64_t g, cio_cid_cb cb,
 
 /* A group at a time, so memory stays at one group's ids however large
  * the store. */
-int cio_foreach_cid(const cio_layout *L, cio_cid_cb cb, void *arg)
+int ctrio_foreach_cid(const ctrio_layout *L, ctrio_cid_cb cb, void *arg)
 {
 	idvec groups = { 0 };
 	int rc = 0;

@@ -19,37 +19,37 @@
 
 /* A cached segment: its name, and its raw length for the lookups that
  * check a tree's figures (store_lookup). */
-typedef struct fpc_seg {
+typedef struct fpcache_seg {
 	fp_t fp;
 	uint32_t raw_len;
-} fpc_seg;
+} fpcache_seg;
 
-typedef struct fpc_rec {
+typedef struct fpcache_rec {
 	uint64_t cid;
-	fpc_seg *segs;
+	fpcache_seg *segs;
 	uint32_t n, cap;
 	int used, pinned;
 	uint32_t prev, next;	/* LRU list: head is most recent */
-} fpc_rec;
+} fpcache_rec;
 
-typedef struct fpc_slot {
+typedef struct fpcache_slot {
 	uint64_t h;
 	uint32_t rec;		/* NIL: empty */
 	uint32_t slot;
-} fpc_slot;
+} fpcache_slot;
 
-struct fpc {
-	fpc_rec *recs;
+struct fpcache {
+	fpcache_rec *recs;
 	uint32_t nrecs, recs_cap;
 	size_t max_unpinned, unpinned;
 	uint32_t head, tail;
-	fpc_slot *tab;
+	fpcache_slot *tab;
 	size_t tab_size, tab_count;	/* size is a power of two */
 };
 
-static int tab_alloc(fpc_slot **out, size_t size)
+static int tab_alloc(fpcache_slot **out, size_t size)
 {
-	fpc_slot *t = malloc(size * sizeof(*t));
+	fpcache_slot *t = malloc(size * sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
@@ -59,9 +59,9 @@ static int tab_alloc(fpc_slot **out, size_t size)
 	return 0;
 }
 
-int fpc_new(fpc **out, size_t max_containers)
+int fpcache_new(fpcache **out, size_t max_containers)
 {
-	fpc *c = calloc(1, sizeof(*c));
+	fpcache *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;
@@ -76,7 +76,7 @@ int fpc_new(fpc **out, size_t max_containers)
 	return 0;
 }
 
-void fpc_free(fpc *c)
+void fpcache_free(fpcache *c)
 {
 	if (!c)
 		return;
@@ -87,9 +87,9 @@ void fpc_free(fpc *c)
 	free(c);
 }
 
-static void lru_unlink(fpc *c, uint32_t i)
+static void lru_unlink(fpcache *c, uint32_t i)
 {
-	fpc_rec *r = &c->recs[i];
+	fpcache_rec *r = &c->recs[i];
 
 	if (r->prev != NIL)
 		c->recs[r->prev].next = r->next;
@@ -102,9 +102,9 @@ static void lru_unlink(fpc *c, uint32_t i)
 	r->prev = r->next = NIL;
 }
 
-static void lru_push_front(fpc *c, uint32_t i)
+static void lru_push_front(fpcache *c, uint32_t i)
 {
-	fpc_rec *r = &c->recs[i];
+	fpcache_rec *r = &c->recs[i];
 
 	r->prev = NIL;
 	r->next = c->head;
@@ -115,7 +115,7 @@ static void lru_push_front(fpc *c, uint32_t i)
 		c->tail = i;
 }
 
-static uint32_t find_rec(const fpc *c, uint64_t cid)
+static uint32_t find_rec(const fpcache *c, uint64_t cid)
 {
 	for (uint32_t i = 0; i < c->nrecs; i++)
 		if (c->recs[i].used && c->recs[i].cid == cid)
@@ -123,18 +123,18 @@ static uint32_t find_rec(const fpc *c, uint64_t cid)
 	return NIL;
 }
 
-int fpc_has_container(const fpc *c, uint64_t cid)
+int fpcache_has_container(const fpcache *c, uint64_t cid)
 {
 	return find_rec(c, cid) != NIL;
 }
 
-static size_t probe_start(const fpc *c, uint64_t h)
+static size_t probe_start(const fpcache *c, uint64_t h)
 {
 	/* The low bytes also pick Bloom blocks; mix before masking. */
 	return (size_t)((h * 0x9E3779B97F4A7C15ull) >> 17) & (c->tab_size - 1);
 }
 
-static void tab_put(fpc *c, uint64_t h, uint32_t rec, uint32_t slot)
+static void tab_put(fpcache *c, uint64_t h, uint32_t rec, uint32_t slot)
 {
 	size_t mask = c->tab_size - 1, i = probe_start(c, h);
 
@@ -146,9 +146,9 @@ static void tab_put(fpc *c, uint64_t h, uint32_t rec, uint32_t slot)
 	c->tab_count++;
 }
 
-static int tab_grow(fpc *c, size_t want)
+static int tab_grow(fpcache *c, size_t want)
 {
-	fpc_slot *old = c->tab;
+	fpcache_slot *old = c->tab;
 	size_t old_size = c->tab_size, size = c->tab_size;
 
 	while (want * 2 > size)
@@ -170,7 +170,7 @@ static int tab_grow(fpc *c, size_t want)
 
 /* Backward-shift deletion: move later members of the probe run into the
  * hole when their home slot allows it, so lookups never need tombstones. */
-static void tab_delete_at(fpc *c, size_t hole)
+static void tab_delete_at(fpcache *c, size_t hole)
 {
 	size_t mask = c->tab_size - 1, i = hole;
 
@@ -189,7 +189,7 @@ static void tab_delete_at(fpc *c, size_t hole)
 	c->tab_count--;
 }
 
-static void tab_remove(fpc *c, uint64_t h, uint32_t rec, uint32_t slot)
+static void tab_remove(fpcache *c, uint64_t h, uint32_t rec, uint32_t slot)
 {
 	size_t mask = c->tab_size - 1, i = probe_start(c, h);
 
@@ -201,15 +201,15 @@ static void tab_remove(fpc *c, uint64_t h, uint32_t rec, uint32_t slot)
 	}
 }
 
-int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot,
-	       uint32_t *out_raw_len)
+int fpcache_lookup(fpcache *c, const fp_t *fp, uint64_t *out_cid,
+		   uint32_t *out_slot, uint32_t *out_raw_len)
 {
 	uint64_t h = fp_hash64(fp);
 	size_t mask = c->tab_size - 1, i = probe_start(c, h);
 
 	for (; c->tab[i].rec != NIL; i = (i + 1) & mask) {
-		fpc_slot *s = &c->tab[i];
-		fpc_rec *r;
+		fpcache_slot *s = &c->tab[i];
+		fpcache_rec *r;
 
 		if (s->h != h)
 			continue;
@@ -229,9 +229,9 @@ int fpc_lookup(fpc *c, const fp_t *fp, uint64_t *out_cid, uint32_t *out_slot,
 	return 0;
 }
 
-static void drop_rec(fpc *c, uint32_t i)
+static void drop_rec(fpcache *c, uint32_t i)
 {
-	fpc_rec *r = &c->recs[i];
+	fpcache_rec *r = &c->recs[i];
 
 	for (uint32_t s = 0; s < r->n; s++)
 		tab_remove(c, fp_hash64(&r->segs[s].fp), i, s);
@@ -244,7 +244,7 @@ static void drop_rec(fpc *c, uint32_t i)
 	r->prev = r->next = NIL;
 }
 
-static int new_rec(fpc *c, uint32_t *out)
+static int new_rec(fpcache *c, uint32_t *out)
 {
 	for (uint32_t i = 0; i < c->nrecs; i++)
 		if (!c->recs[i].used) {
@@ -253,7 +253,7 @@ static int new_rec(fpc *c, uint32_t *out)
 		}
 	if (c->nrecs == c->recs_cap) {
 		uint32_t ncap = c->recs_cap ? c->recs_cap * 2 : 16;
-		fpc_rec *nr = realloc(c->recs, ncap * sizeof(*nr));
+		fpcache_rec *nr = realloc(c->recs, ncap * sizeof(*nr));
 
 		if (!nr)
 			return -ENOMEM;
@@ -264,11 +264,11 @@ static int new_rec(fpc *c, uint32_t *out)
 	return 0;
 }
 
-int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
-	       int pinned)
+int fpcache_insert(fpcache *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
+		   int pinned)
 {
 	uint32_t i = find_rec(c, cid);
-	fpc_rec *r;
+	fpcache_rec *r;
 	int rc;
 
 	if (i != NIL)
@@ -288,7 +288,7 @@ int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
 		return -ENOMEM;
 	r->cid = cid;
 	r->used = 1;
-	r->pinned = !!pinned;	/* fpc_pin compares with !!pinned */
+	r->pinned = !!pinned;	/* fpcache_pin compares with !!pinned */
 	r->prev = r->next = NIL;
 	for (uint32_t s = 0; s < n; s++) {
 		r->segs[s].fp = ents[s].fp;
@@ -304,10 +304,10 @@ int fpc_insert(fpc *c, uint64_t cid, const ctr_entry *ents, uint32_t n,
 	return 0;
 }
 
-int fpc_append(fpc *c, uint64_t cid, const fp_t *fp, uint32_t raw_len)
+int fpcache_append(fpcache *c, uint64_t cid, const fp_t *fp, uint32_t raw_len)
 {
 	uint32_t i = find_rec(c, cid);
-	fpc_rec *r;
+	fpcache_rec *r;
 
 	if (i == NIL)
 		return -ENOENT;
@@ -315,8 +315,8 @@ int fpc_append(fpc *c, uint64_t cid, const fp_t *fp, uint32_t raw_len)
 		return -ENOMEM;
 	r = &c->recs[i];
 	if (r->n == r->cap) {
-		fpc_seg *ns = realloc(r->segs, (size_t)r->cap * 2 *
-				      sizeof(*ns));
+		fpcache_seg *ns = realloc(r->segs, (size_t)r->cap * 2 *
+					  sizeof(*ns));
 
 		if (!ns)
 			return -ENOMEM;
@@ -330,10 +330,10 @@ int fpc_append(fpc *c, uint64_t cid, const fp_t *fp, uint32_t raw_len)
 	return 0;
 }
 
-void fpc_pin(fpc *c, uint64_t cid, int pinned)
+void fpcache_pin(fpcache *c, uint64_t cid, int pinned)
 {
 	uint32_t i = find_rec(c, cid);
-	fpc_rec *r;
+	fpcache_rec *r;
 
 	if (i == NIL || c->recs[i].pinned == !!pinned)
 		return;
@@ -350,7 +350,7 @@ void fpc_pin(fpc *c, uint64_t cid, int pinned)
 	}
 }
 
-void fpc_remove(fpc *c, uint64_t cid)
+void fpcache_remove(fpcache *c, uint64_t cid)
 {
 	uint32_t i = find_rec(c, cid);
 
@@ -358,7 +358,7 @@ void fpc_remove(fpc *c, uint64_t cid)
 		drop_rec(c, i);
 }
 
-size_t fpc_containers(const fpc *c)
+size_t fpcache_containers(const fpcache *c)
 {
 	size_t n = 0;
 
@@ -367,7 +367,7 @@ size_t fpc_containers(const fpc *c)
 	return n;
 }
 
-size_t fpc_fingerprints(const fpc *c)
+size_t fpcache_fingerprints(const fpcache *c)
 {
 	return c->tab_count;
 }

@@ -29,7 +29,7 @@ static int alloc_table(fpset *s, size_t size)
 	return 0;
 }
 
-int fps_new(fpset **out)
+int fpset_new(fpset **out)
 {
 	fpset *s = calloc(1, sizeof(*s));
 
@@ -41,7 +41,7 @@ int fps_new(fpset **out)
 	return 0;
 }
 
-void fps_free(fpset *s)
+void fpset_free(fpset *s)
 {
 	if (!s)
 		return;
@@ -82,7 +82,7 @@ static int grow(fpset *s)
 	return 0;
 }
 
-int fps_add(fpset *s, const fp_t *fp)
+int fpset_add(fpset *s, const fp_t *fp)
 {
 	size_t i;
 
@@ -97,17 +97,17 @@ int fps_add(fpset *s, const fp_t *fp)
 	return 1;
 }
 
-int fps_has(const fpset *s, const fp_t *fp)
+int fpset_has(const fpset *s, const fp_t *fp)
 {
 	return s->used[probe(s, fp)];
 }
 
-size_t fps_count(const fpset *s)
+size_t fpset_count(const fpset *s)
 {
 	return s->count;
 }
 
-void fps_clear(fpset *s)
+void fpset_clear(fpset *s)
 {
 	memset(s->used, 0, s->size);
 	s->count = 0;

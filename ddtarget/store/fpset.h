@@ -12,14 +12,14 @@
 
 typedef struct fpset fpset;
 
-int fps_new(fpset **out);
-void fps_free(fpset *s);
+int fpset_new(fpset **out);
+void fpset_free(fpset *s);
 
 /* 1 if added, 0 if it was there already, -ENOMEM. */
-int fps_add(fpset *s, const fp_t *fp);
-int fps_has(const fpset *s, const fp_t *fp);
-size_t fps_count(const fpset *s);
+int fpset_add(fpset *s, const fp_t *fp);
+int fpset_has(const fpset *s, const fp_t *fp);
+size_t fpset_count(const fpset *s);
 /* Empty it, keeping its memory. */
-void fps_clear(fpset *s);
+void fpset_clear(fpset *s);
 
 #endif

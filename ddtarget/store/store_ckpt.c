@@ -13,7 +13,7 @@
  * every file and directory in it is fsynced, so a name that starts with
  * "ckpt-" and has a MANIFEST is always a whole checkpoint; a crash leaves
  * at most a .tmp directory, which the next checkpoint removes. */
-#include "store.h"
+#include "store_ckpt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,6 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,8 @@
 
 #include "ddterr.h"
 #include "fio.h"
+#include "now.h"
+#include "path.h"
 #include "store_int.h"
 
 #define CKPT_PREFIX	"ckpt-"
@@ -45,28 +46,7 @@
 
 /* ---- small helpers ---- */
 
-int sto_pathf(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, cap, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= cap)
-		return ddterr_set(-ENAMETOOLONG, "path too long: %.80s...", buf);
-	return 0;
-}
-
-int64_t sto_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void sto_utc_stamp(int64_t ns, char *buf, size_t cap)
+void store_utc_stamp(int64_t ns, char *buf, size_t cap)
 {
 	time_t t = (time_t)(ns / 1000000000);
 	struct tm tm;
@@ -86,7 +66,7 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 	return 0;
 }
 
-int sto_rm_tree(const char *path)
+int store_rm_tree(const char *path)
 {
 	struct stat st;
 	int rc;
@@ -114,7 +94,7 @@ static int fsync_dir_files(const char *dir)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		rc = sto_pathf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		rc = path_fmt(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (rc == 0)
 			rc = fio_open(path, O_RDONLY, 0, &fd);
 		if (rc == 0) {
@@ -162,7 +142,7 @@ static int copy_file(const char *src, const char *dst, uint8_t *buf)
 
 /* Copy the flat directory src (a RocksDB directory has no subdirectories)
  * to dst, which must not exist, every file and dst itself fsynced. */
-int sto_copy_dir(const char *src, const char *dst)
+int store_copy_dir(const char *src, const char *dst)
 {
 	char sp[PATH_MAX], dp[PATH_MAX];
 	struct dirent *de;
@@ -184,10 +164,10 @@ int sto_copy_dir(const char *src, const char *dst)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if ((rc = sto_pathf(sp, sizeof(sp), "%s/%s", src,
-				    de->d_name)) < 0 ||
-		    (rc = sto_pathf(dp, sizeof(dp), "%s/%s", dst,
-				    de->d_name)) < 0)
+		if ((rc = path_fmt(sp, sizeof(sp), "%s/%s", src,
+				   de->d_name)) < 0 ||
+		    (rc = path_fmt(dp, sizeof(dp), "%s/%s", dst,
+				   de->d_name)) < 0)
 			break;
 		if (lstat(sp, &st) != 0 || !S_ISREG(st.st_mode))
 			rc = ddterr_set(-EBADMSG, "%s: not a regular file; a "
@@ -320,7 +300,7 @@ static uint64_t tree_bytes(const char *path, int depth)
 	while ((de = readdir(d)) != NULL) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (sto_pathf(sub, sizeof(sub), "%s/%s", path, de->d_name) < 0 ||
+		if (path_fmt(sub, sizeof(sub), "%s/%s", path, de->d_name) < 0 ||
 		    lstat(sub, &st) != 0)
 			continue;
 		n += S_ISDIR(st.st_mode) ? tree_bytes(sub, depth + 1)
@@ -345,13 +325,13 @@ static int read_info(const char *ckdir, const char *name,
 		return ddterr_set(-EINVAL, "'%s' is not a checkpoint name "
 				  "(they look like " CKPT_PREFIX
 				  "20240131T235959Z)", name);
-	rc = sto_pathf(path, sizeof(path), "%s/%s", ckdir, name);
+	rc = path_fmt(path, sizeof(path), "%s/%s", ckdir, name);
 	if (rc < 0)
 		return rc;
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		return ddterr_set(-ENOENT, "no checkpoint %s in %s", name,
 				  ckdir);
-	rc = sto_pathf(path, sizeof(path), "%s/%s/" CKPT_MANIFEST, ckdir, name);
+	rc = path_fmt(path, sizeof(path), "%s/%s/" CKPT_MANIFEST, ckdir, name);
 	if (rc == 0)
 		rc = manifest_read(path, &mt);
 	if (rc < 0)
@@ -360,7 +340,7 @@ static int read_info(const char *ckdir, const char *name,
 						  "damaged", name, ckdir) : rc;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->name, name, strlen(name) + 1);	/* length checked */
-	(void)sto_pathf(path, sizeof(path), "%s/%s", ckdir, name);
+	(void)path_fmt(path, sizeof(path), "%s/%s", ckdir, name);
 	out->created = mt.created;
 	out->bytes = tree_bytes(path, 0);
 	out->next_cid = mt.next_cid;
@@ -453,8 +433,8 @@ static int same_store(const store_ckpt_info *ci, const char *want)
 	       strcmp(ci->store_id, want) == 0;
 }
 
-int sto_ckpt_find(const char *ckdir, const char *name, const char *store_id,
-		  store_ckpt_info *out)
+int store_ckpt_find(const char *ckdir, const char *name, const char *store_id,
+		    store_ckpt_info *out)
 {
 	ckpt_list l;
 	size_t i;
@@ -508,17 +488,17 @@ static void sweep_tmp(const char *ckdir)
 		if (pid != (long)getpid() &&
 		    (kill((pid_t)pid, 0) == 0 || errno == EPERM))
 			continue;	/* its process is alive */
-		if (sto_pathf(path, sizeof(path), "%s/%s", ckdir,
-			      de->d_name) == 0)
-			(void)sto_rm_tree(path);
+		if (path_fmt(path, sizeof(path), "%s/%s", ckdir,
+			     de->d_name) == 0)
+			(void)store_rm_tree(path);
 	}
 	closedir(d);
 }
 
 static int tmp_name(const char *ckdir, char *buf, size_t cap)
 {
-	return sto_pathf(buf, cap, "%s/" CKPT_TMP_PREFIX "%ld-%" PRId64
-			 CKPT_TMP_SUFFIX, ckdir, (long)getpid(), sto_now_ns());
+	return path_fmt(buf, cap, "%s/" CKPT_TMP_PREFIX "%ld-%" PRId64
+			CKPT_TMP_SUFFIX, ckdir, (long)getpid(), now_ns());
 }
 
 /* The RocksDB checkpoint into tmp/index and what the manifest says of it,
@@ -528,12 +508,12 @@ static int snapshot(store *s, const char *tmp, ckpt_meta *mt)
 	char path[PATH_MAX];
 	int rc;
 
-	rc = sto_pathf(path, sizeof(path), "%s/" CKPT_INDEX, tmp);
+	rc = path_fmt(path, sizeof(path), "%s/" CKPT_INDEX, tmp);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&s->seal_mu);
 	pthread_mutex_lock(&s->lock);
-	mt->created = sto_now_ns();
+	mt->created = now_ns();
 	mt->next_cid = s->next_cid;
 	mt->containers = s->sealed.containers;
 	mt->segments = s->sealed.segments;
@@ -587,13 +567,13 @@ static int publish(const char *ckdir, const char *tmp, int64_t created,
 	struct stat st;
 	int rc;
 
-	sto_utc_stamp(created, stamp, sizeof(stamp));
+	store_utc_stamp(created, stamp, sizeof(stamp));
 	for (int i = last_suffix(ckdir, stamp) + 1; i < CKPT_SUFFIX_MAX; i++) {
 		if (i == 1)
 			snprintf(name, cap, CKPT_PREFIX "%s", stamp);
 		else
 			snprintf(name, cap, CKPT_PREFIX "%s-%d", stamp, i);
-		rc = sto_pathf(path, sizeof(path), "%s/%s", ckdir, name);
+		rc = path_fmt(path, sizeof(path), "%s/%s", ckdir, name);
 		if (rc < 0)
 			return rc;
 		if (lstat(path, &st) == 0)
@@ -633,7 +613,7 @@ static int prune(const char *ckdir, int keep, const char *store_id)
 		if (!l.v[i].name[0])
 			continue;
 		mine--;
-		rc = sto_pathf(path, sizeof(path), "%s/%s", ckdir, l.v[i].name);
+		rc = path_fmt(path, sizeof(path), "%s/%s", ckdir, l.v[i].name);
 		if (rc == 0)
 			rc = tmp_name(ckdir, tmp, sizeof(tmp));
 		if (rc == 0)
@@ -641,7 +621,7 @@ static int prune(const char *ckdir, int keep, const char *store_id)
 		if (rc == 0)
 			rc = fio_fsync_dir(ckdir);
 		if (rc == 0)
-			rc = sto_rm_tree(tmp);
+			rc = store_rm_tree(tmp);
 		if (rc < 0)
 			rc = ddterr_set(rc, "cannot remove old checkpoint %s: "
 					"%s", path, strerror(-rc));
@@ -689,7 +669,7 @@ static int take(store *s, const char *ckdir, int keep, char *name,
 	for (int i = 0; i < 16; i++)
 		snprintf(mt.store_id + 2 * i, 3, "%02x", s->id[i]);
 	if (rc == 0)
-		rc = sto_pathf(path, sizeof(path), "%s/" CKPT_MANIFEST, tmp);
+		rc = path_fmt(path, sizeof(path), "%s/" CKPT_MANIFEST, tmp);
 	if (rc == 0)
 		rc = manifest_write(path, &mt, s->root);
 	if (rc == 0 && (rc = fio_fsync_dir(tmp)) < 0)
@@ -698,7 +678,7 @@ static int take(store *s, const char *ckdir, int keep, char *name,
 		rc = publish(ckdir, tmp, mt.created, name, cap);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
-		(void)sto_rm_tree(tmp);
+		(void)store_rm_tree(tmp);
 		return ddterr_set(rc, "checkpoint of store %s: %s", s->root,
 				  msg);
 	}

@@ -12,7 +12,7 @@
  * another store's marker or another place's, because reading fragments
  * from it would turn every one of them into a "damaged" fragment, and
  * writing to it would damage the other store. */
-#include "store.h"
+#include "store_dirs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +26,7 @@
 
 #include "ddterr.h"
 #include "fio.h"
+#include "path.h"
 #include "store_int.h"
 
 #define MARKER_NAME	".ddtarget"
@@ -55,9 +56,7 @@ static int hex_to_id(const char *hex, uint8_t *id)
 
 static int marker_path(const char *dir, char *buf, size_t cap)
 {
-	if ((size_t)snprintf(buf, cap, "%s/%s", dir, MARKER_NAME) >= cap)
-		return -ENAMETOOLONG;
-	return 0;
+	return path_fmt(buf, cap, "%s/%s", dir, MARKER_NAME);
 }
 
 /* "ddtarget store <32 hex>\ndirectory <n|root>\n" */
@@ -182,7 +181,7 @@ static int check_mark(store *s, const char *dir, int slot)
 	return 0;
 }
 
-int sto_dirs_mark(store *s)
+int store_dirs_mark(store *s)
 {
 	int rc;
 
@@ -197,8 +196,8 @@ int sto_dirs_mark(store *s)
 /* ---- a scrub bringing a directory back ---- */
 
 /* Data directory i again, durably, after it went missing: empty, and
- * without its marker until sto_dir_adopt(). */
-int sto_dir_restore(store *s, int i)
+ * without its marker until store_dir_adopt(). */
+int store_dir_restore(store *s, int i)
 {
 	const char *dir = s->dirs[i];
 	char *parent;
@@ -216,7 +215,7 @@ int sto_dir_restore(store *s, int i)
 	return 0;
 }
 
-int sto_dir_adopt(store *s, int i)
+int store_dir_adopt(store *s, int i)
 {
 	int rc = marker_write(s, s->dirs[i], i);
 
@@ -242,16 +241,16 @@ static int tighten(const char *dir)
 	return chmod(dir, st.st_mode & 07700) == 0;
 }
 
-void sto_dirs_tighten(store *s)
+void store_dirs_tighten(store *s)
 {
-	const char *under[] = { "index", "data", STORE_CKPT_DIR };
+	const char *under[] = { STORE_INDEX_DIR, "data", STORE_CKPT_DIR };
 	char path[4096];
 
 	s->tightened = tighten(s->root) + tighten(s->jdir) +
 		       tighten(s->ckpt_dir);
 	for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++)
-		if (sto_pathf(path, sizeof(path), "%s/%s", s->root,
-			      under[i]) == 0)
+		if (path_fmt(path, sizeof(path), "%s/%s", s->root,
+			     under[i]) == 0)
 			s->tightened += tighten(path);
 	for (int i = 0; i < s->ndirs; i++)
 		s->tightened += tighten(s->dirs[i]);
@@ -264,7 +263,7 @@ int store_dirs_tightened(const store *s)
 
 /* ---- status ---- */
 
-/* Two problems a scrub can mend (sto_dir_check); compared by address. */
+/* Two problems a scrub can mend (store_dir_check); compared by address. */
 static const char P_MISSING[] = "missing";
 static const char P_UNMARKED[] = "no identity marker";
 
@@ -304,7 +303,7 @@ static const char *root_problem(const store *s)
 
 	if (why)
 		return why;
-	snprintf(path, sizeof(path), "%s/index", s->root);
+	snprintf(path, sizeof(path), "%s/" STORE_INDEX_DIR, s->root);
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return "index directory missing";
 	if (stat(s->jdir, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -337,7 +336,7 @@ static void fill_capacity(store_dir_info *d)
 	d->fsid = (uint64_t)st.st_dev;
 }
 
-int sto_dir_check(store *s, int i)
+int store_dir_check(store *s, int i)
 {
 	const char *why = dir_problem(s, s->dirs[i], i);
 
@@ -481,8 +480,7 @@ static int du_tree(const char *path, int depth, ino_set *seen,
 		return 0;
 	while (rc == 0 && (de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) <
-		    (int)sizeof(sub))
+		    path_fmt(sub, sizeof(sub), "%s/%s", path, de->d_name) == 0)
 			rc = du_tree(sub, depth - 1, seen, bytes);
 	closedir(d);
 	return rc;
@@ -495,7 +493,7 @@ int store_footprint(store *s, store_footprint_info *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = sto_pathf(index, sizeof(index), "%s/index", s->root);
+	rc = path_fmt(index, sizeof(index), "%s/" STORE_INDEX_DIR, s->root);
 	if (rc == 0)
 		rc = du_tree(index, 2, &seen, &out->index_bytes);
 	if (rc == 0)
@@ -503,7 +501,7 @@ int store_footprint(store *s, store_footprint_info *out)
 	for (int i = 0; rc == 0 && i < s->ndirs; i++) {	/* second copies */
 		char jd[4096];
 
-		rc = sto_pathf(jd, sizeof(jd), "%s/journal", s->dirs[i]);
+		rc = path_fmt(jd, sizeof(jd), "%s/journal", s->dirs[i]);
 		if (rc == 0)
 			rc = du_tree(jd, 1, &seen, &out->journal_bytes);
 	}
@@ -515,7 +513,7 @@ int store_footprint(store *s, store_footprint_info *out)
 	return rc;
 }
 
-int sto_marker_id_hex(const char *dir, char hex[33])
+int store_marker_id_hex(const char *dir, char hex[33])
 {
 	uint8_t id[ID_LEN];
 	int slot, rc = marker_read(dir, id, &slot);

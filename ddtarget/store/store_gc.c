@@ -2,8 +2,8 @@
  * were told exists, measuring how live each old container is, copying live
  * segments forward and dropping containers (index first, in one synced
  * batch, then their fragments). The cleaner in engine/clean.c decides what
- * is live; the ordering rules that make it safe are in store.h. */
-#include "store.h"
+ * is live; the ordering rules that make it safe are in store_gc.h. */
+#include "store_gc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +17,7 @@
 
 #include "ddterr.h"
 #include "frag.h"
+#include "path.h"
 #include "store_int.h"
 
 #define FORWARD_BATCH 64	/* segments appended per hold of the lock */
@@ -28,20 +29,20 @@ int store_gc_begin(store *s, uint64_t *out_boundary)
 	fpset *p;
 	int rc;
 
-	rc = fps_new(&p);
+	rc = fpset_new(&p);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&s->lock);
 	b = bloom_capacity(s->bl);
 	pthread_mutex_unlock(&s->lock);
 	if ((rc = bloom_new(&told, b)) < 0) {
-		fps_free(p);
+		fpset_free(p);
 		return rc;
 	}
 	pthread_mutex_lock(&s->lock);
 	if (s->pins) {
 		pthread_mutex_unlock(&s->lock);
-		fps_free(p);
+		fpset_free(p);
 		bloom_free(told);
 		return ddterr_set(-EBUSY, "cleaning is running already");
 	}
@@ -69,7 +70,7 @@ void store_gc_end(store *s)
 	told = s->gc_told;
 	s->gc_told = NULL;
 	pthread_mutex_unlock(&s->lock);
-	fps_free(p);
+	fpset_free(p);
 	bloom_free(told);
 }
 
@@ -77,7 +78,7 @@ void store_gc_end(store *s)
  * clean before this one began. */
 static int pinned_locked(const store *s, const fp_t *fp)
 {
-	return s->pin_failed || (s->pins && fps_has(s->pins, fp)) ||
+	return s->pin_failed || (s->pins && fpset_has(s->pins, fp)) ||
 	       (s->gc_told && bloom_maybe(s->gc_told, fp));
 }
 
@@ -121,7 +122,7 @@ static int tombstone_stale(store *s, uint64_t cid, uint32_t *out_n)
 	}
 	if (rc == 0 && n) {
 		rc = idx_put_ctr(s->ix, &c);
-		fpc_remove(s->fc, cid);
+		fpcache_remove(s->fc, cid);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc == -ENOENT)
@@ -242,15 +243,15 @@ static int forward_some(store *s, const ctr_view *v, const uint8_t *alive,
 
 		if (!alive[i])
 			continue;
-		rc = sto_lookup_locked(s, &e->fp, &c, &sl);
+		rc = store_lookup_locked(s, &e->fp, &c, &sl);
 		if (rc < 0)
 			break;
 		rc = 0;
 		if (c != v->cid)
 			continue;	/* copied forward already */
-		if (!checked++ && (rc = sto_check_space(s, 1)) < 0)
+		if (!checked++ && (rc = store_check_space(s, 1)) < 0)
 			break;
-		rc = sto_append_locked(s, &g, ps);
+		rc = store_append_locked(s, &g, ps);
 		if (rc == 0)
 			*bytes += e->stored_len;
 	}
@@ -267,7 +268,7 @@ int store_gc_forward(store *s, uint64_t cid, store_live_fn live, void *larg,
 	int rc, rc2, rebuilt = 0;
 
 	*out_bytes = 0;
-	rc = sto_load_container(s, cid, &buf, &v, &rebuilt);
+	rc = store_load_container(s, cid, &buf, &v, &rebuilt);
 	if (rc < 0)
 		return rc;
 	alive = malloc(v.nseg ? v.nseg : 1);
@@ -281,7 +282,7 @@ int store_gc_forward(store *s, uint64_t cid, store_live_fn live, void *larg,
 				  i + FORWARD_BATCH < v.nseg ?
 				  i + FORWARD_BATCH : v.nseg, &ps, out_bytes);
 	/* Whatever was appended is findable: make it durable in any case. */
-	rc2 = sto_sync_all(&ps);
+	rc2 = store_sync_all(&ps);
 	if (rc == 0)
 		rc = rc2;
 out:
@@ -397,15 +398,15 @@ static int drop_batch(store *s, doomed *d, size_t n, store_gc_drop_report *r)
 		next.segments -= d[i].nseg;
 		next.containers--;
 	}
-	sto_sums_encode(&next, statbuf);
+	store_sums_encode(&next, statbuf);
 	rc = ncids ? idx_drop(s->ix, cids, ncids, fps, at, 1, names, vals,
 			      lens) : 0;
 	if (rc == 0 && ncids) {
 		next.logical = s->sealed.logical;
 		s->sealed = next;
 		for (size_t i = 0; i < ncids; i++) {
-			fpc_remove(s->fc, cids[i]);
-			ccache_drop(s->cc, cids[i]);
+			fpcache_remove(s->fc, cids[i]);
+			ctrcache_drop(s->cc, cids[i]);
 		}
 		s->drops += ncids;
 		r->dropped += (uint32_t)ncids;
@@ -428,7 +429,7 @@ static void unlink_fragments(store *s, const doomed *d)
 	char path[PATH_MAX];
 
 	for (uint32_t i = 0; i < d->k + d->m; i++) {
-		cio_frag_path(&s->L, d->cid, (int)i, path, sizeof(path));
+		ctrio_frag_path(&s->L, d->cid, (int)i, path, sizeof(path));
 		(void)unlink(path);
 	}
 }
@@ -505,8 +506,7 @@ static int sweep_subdir(store *s, const char *sub, uint64_t boundary,
 		if (rc != -ENOENT)
 			continue;	/* known (rc 0), or a read error: skip */
 		rc = 0;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", sub,
-				     de->d_name) >= sizeof(path))
+		if (path_fmt(path, sizeof(path), "%s/%s", sub, de->d_name) < 0)
 			continue;
 		if (stat(path, &st) == 0 && unlink(path) == 0) {
 			(*files)++;
@@ -534,9 +534,8 @@ int store_gc_orphans(store *s, uint64_t boundary, uint64_t *out_files,
 			if (strlen(de->d_name) != 5 ||
 			    strspn(de->d_name, "0123456789abcdef") != 5)
 				continue;
-			if ((size_t)snprintf(sub, sizeof(sub), "%s/%s",
-					     s->dirs[i], de->d_name) >=
-			    sizeof(sub))
+			if (path_fmt(sub, sizeof(sub), "%s/%s", s->dirs[i],
+				     de->d_name) < 0)
 				continue;
 			rc = sweep_subdir(s, sub, boundary, out_files,
 					  out_bytes);

@@ -8,15 +8,17 @@
 #include <stdint.h>
 
 #include "bloom.h"
-#include "container.h"
+#include "bytes.h"
+#include "ctr.h"
 #include "ctrcache.h"
 #include "ctrio.h"
 #include "ec.h"
 #include "fpcache.h"
 #include "fpset.h"
-#include "index.h"
-#include "journal.h"
+#include "idx.h"
+#include "jnl.h"
 #include "store.h"
+#include "tpool.h"
 
 #define SEAL_QUEUE	2	/* full containers that writers may queue */
 #define SEAL_QUEUE_MAX	8	/* and what recovery may find waiting */
@@ -26,8 +28,6 @@
 #define RA_QUEUE	8	/* containers waiting to be read ahead */
 #define STATS_WORDS	6
 
-/* A container being filled, or full and waiting to be sealed. Its bytes
- * stay here until the index knows it, so reads can be served meanwhile. */
 /* Where a container's journal copies are: [0] under the root, [1] in
  * data directory mdir (NULL, -1: no second copy). */
 typedef struct jpaths {
@@ -35,6 +35,8 @@ typedef struct jpaths {
 	int mdir;
 } jpaths;
 
+/* A container being filled, or full and waiting to be sealed. Its bytes
+ * stay here until the index knows it, so reads can be served meanwhile. */
 typedef struct octr {
 	ctr_builder b;
 	/* Until the container is freed (writers may still sync). NULL for a
@@ -57,11 +59,13 @@ struct store {
 	uint32_t container_size;
 	uint64_t reserve_cfg;
 	ec *e;
-	cio_layout L;
-	idx *ix;
+	ctrio_layout L;
+	tpool *writers;		/* the fragment writers (ctrio_write), k + m
+				   threads; NULL for a single fragment */
+	idx *ix;		/* the owner's, for the store's metadata */
 	bloom *bl;
-	fpc *fc;
-	ccache *cc;
+	fpcache *fc;
+	ctrcache *cc;
 
 	pthread_mutex_t lock;	/* everything below */
 	pthread_cond_t work_cv;	/* the sealer waits for a queued container */
@@ -87,11 +91,11 @@ struct store {
 	int seal_err;		/* the sealer's last failure, until retried */
 	char seal_msg[512];
 	uint64_t next_cid;
-	int64_t space_ok_until;		/* see check_space(), store.c */
+	int64_t space_ok_until;		/* store_check_space() */
 	uint64_t space_ok_bytes;
-	jpaths linger[LINGER_MAX];	/* see seal_done_locked() */
+	jpaths linger[LINGER_MAX];	/* seal_done_locked(), store_seal.c */
 	int nlinger;
-	/* Spare journals (store_journal.c): bit i of spares[0] says
+	/* Spare journals (store_octr.c): bit i of spares[0] says
 	 * root/journal/spare-i exists, of spares[d + 1] that data
 	 * directory d's journal/spare-i does. */
 	unsigned spares[1 + STORE_MAX_DIRS];
@@ -127,7 +131,6 @@ struct store {
 	pthread_mutex_t ckpt_mu;
 	char *ckpt_dir;
 	int ckpt_keep;
-	int lock_fd;		/* root/store.lock, flock()ed while open */
 };
 
 /* The journals one put staged records in, and how far each must be
@@ -141,80 +144,109 @@ typedef struct put_sync {
 	int n;
 } put_sync;
 
-/* store_seal.c */
-int sto_seal_error(const store *s);
-int sto_octr_alloc(store *s, uint64_t cid, octr **out);
-void sto_octr_free(octr *o);
-void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
-void *sto_sealer_main(void *arg);
-void *sto_reader_main(void *arg);	/* read-ahead, store_read.c */
-int sto_drop_lingering(store *s);
-int sto_open_new_locked(store *s);
+/* The counters as the index keeps them ("stats"): STATS_WORDS
+ * little-endian words. Read at open, written by every seal, by cleaning's
+ * drops, at close, and by a restore. */
+static inline void store_sums_encode(const sums *m, uint8_t *p)
+{
+	const uint64_t v[STATS_WORDS] = { m->logical, m->raw, m->stored,
+					  m->physical, m->segments,
+					  m->containers };
 
-/* store_journal.c */
-void sto_jnl_paths_free(jpaths *jp);
-/* Container o's journal, new: its first copy under the root, the second
- * in a data directory, each over a spare if there is one. Under the lock. */
-int sto_jnl_create(store *s, octr *o);
-/* Keep a sealed container's journal copies as spares, or delete them. */
-void sto_jnl_retire(store *s, jpaths *jp);
-void sto_jnl_find_spares(store *s);
-/* Replay every journal left by the last run into s->open and s->queue. */
-int sto_jnl_recover(store *s);
-void sto_jnl_events_free(store *s);
-void sto_trim_to_durable_locked(store *s, octr *o);
-int sto_rotate_locked(store *s);
+	for (int i = 0; i < STATS_WORDS; i++)
+		put_le64(p + 8 * i, v[i]);
+}
 
-/* store.c */
-int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
-		      uint32_t *slot);
-int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
-			  uint32_t *slot, uint32_t *raw_len);
-void sto_pin_locked(store *s, const fp_t *fp, int told);
-int sto_check_space(store *s, int cleaning);
-int sto_append_locked(store *s, const store_seg *g, put_sync *ps);
-int sto_sync_all(put_sync *ps);
+static inline void store_sums_decode(sums *m, const uint8_t *p)
+{
+	uint64_t *v[STATS_WORDS] = { &m->logical, &m->raw, &m->stored,
+				     &m->physical, &m->segments,
+				     &m->containers };
 
-/* store_read.c */
-int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
-		       ctr_view *out_view, int *out_rebuilt);
+	for (int i = 0; i < STATS_WORDS; i++)
+		*v[i] = get_le64(p + 8 * i);
+}
 
-/* store_open.c */
-char *sto_path_join(const char *a, const char *b);
-int sto_lock_root(const char *root, int *out_fd);
-void sto_sums_encode(const sums *m, uint8_t *p);
-void sto_sums_decode(sums *m, const uint8_t *p);
-int sto_grow_bloom_locked(store *s);
+/* Who calls whom, bottom up: store_dirs.c and store_octr.c are called by
+ * the others; store_write.c, store_read.c and store_seal.c build on
+ * them; store_journal.c, store_gc.c, store_scrub.c and store_ckpt.c on
+ * those; store_open.c and store_restore.c on everything. */
 
 /* store_dirs.c */
 /* The store id in dir's identity marker, as hex; -ENOENT, -EBADMSG. */
-int sto_marker_id_hex(const char *dir, char hex[33]);
-int sto_dirs_mark(store *s);
+int store_marker_id_hex(const char *dir, char hex[33]);
+int store_dirs_mark(store *s);
 /* Close the store's directories that others can enter (a store made
  * before they were FIO_DIR_MODE); counted in s->tightened. */
-void sto_dirs_tighten(store *s);
+void store_dirs_tighten(store *s);
 /* Whether a scrub may rebuild fragments into data directory i: 0 it
  * carries this store's marker for place i; -ENOENT it is missing;
  * -ENODATA it is there without a marker (a replaced disk); else -errno
  * with a message (not a directory, not accessible, another store's or
  * another place's). */
-int sto_dir_check(store *s, int i);
+int store_dir_check(store *s, int i);
 /* Make missing data directory i again, durably and without a marker. */
-int sto_dir_restore(store *s, int i);
+int store_dir_restore(store *s, int i);
 /* Give data directory i its identity marker, durably: it is whole. */
-int sto_dir_adopt(store *s, int i);
+int store_dir_adopt(store *s, int i);
+
+/* store_octr.c */
+int store_octr_alloc(store *s, uint64_t cid, octr **out);
+void store_octr_free(octr *o);
+void store_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
+/* Re-raise the sealer's last error on this thread, with its message. */
+int store_seal_error(const store *s);
+/* Journal location loc's folder (0: root/journal, d + 1: data directory
+ * d's) into buf; container cid's journal there, malloc'd (NULL: no
+ * memory or too long). */
+int store_jnl_dir(const store *s, int loc, char *buf, size_t cap);
+char *store_jnl_path(const store *s, int loc, uint64_t cid);
+void store_jnl_paths_free(jpaths *jp);
+/* Note which spares exist, at open. */
+void store_jnl_find_spares(store *s);
+/* Keep a sealed container's journal copies as spares, or delete them. */
+void store_jnl_retire(store *s, jpaths *jp);
+/* Under the lock: a new open container; the open one trimmed to what its
+ * broken journal made durable; the open one queued for the sealer and a
+ * new one opened. */
+int store_open_new_locked(store *s);
+void store_trim_to_durable_locked(store *s, octr *o);
+int store_rotate_locked(store *s);
+
+/* store_write.c */
+/* Every indexed and unsealed fingerprint into b. */
+int store_bloom_fill(store *s, bloom *b);
+int store_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
+			uint32_t *slot);
+int store_check_space(store *s, int cleaning);
+int store_append_locked(store *s, const store_seg *g, put_sync *ps);
+int store_sync_all(put_sync *ps);
+
+/* store_read.c */
+int store_load_container(store *s, uint64_t cid, uint8_t **out_buf,
+			 ctr_view *out_view, int *out_rebuilt);
+void *store_reader_main(void *arg);	/* read-ahead */
+
+/* store_seal.c */
+void *store_sealer_main(void *arg);
+/* Sync the index and retire the journals it now holds durably. */
+int store_drop_lingering(store *s);
+
+/* store_journal.c */
+/* Replay every journal left by the last run into s->open and s->queue. */
+int store_journal_recover(store *s);
+void store_journal_events_free(store *s);
+
 /* store_ckpt.c, for store_restore.c */
-/* snprintf for paths: -ENAMETOOLONG (with a message) if it did not fit. */
-int sto_pathf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-int64_t sto_now_ns(void);
-void sto_utc_stamp(int64_t ns, char *buf, size_t cap);	/* YYYYMMDDTHHMMSSZ */
-int sto_rm_tree(const char *path);
-int sto_copy_dir(const char *src, const char *dst);
+struct store_ckpt_info;
+/* ns as YYYYMMDDTHHMMSSZ. */
+void store_utc_stamp(int64_t ns, char *buf, size_t cap);
+int store_rm_tree(const char *path);
+int store_copy_dir(const char *src, const char *dst);
 /* The checkpoint name in ckdir (NULL: the newest), of the store whose id
  * is store_id (hex; NULL or "": any store). A named checkpoint of another
  * store is -EINVAL. */
-int sto_ckpt_find(const char *ckdir, const char *name, const char *store_id,
-		  store_ckpt_info *out);
+int store_ckpt_find(const char *ckdir, const char *name, const char *store_id,
+		    struct store_ckpt_info *out);
 
 #endif

@@ -1,17 +1,11 @@
-/* store_journal.c - where the open containers' journals live, and their
- * life: two copies, the first in root/journal, the second in the journal/
- * folder of a data directory (another disk), so that acknowledged data
- * survives a bad sector or a lost disk before it is sealed, as it does
- * after; made over spare files, replayed after a stop or a crash, checked
- * by scrub, and kept as spares once their containers are sealed.
+/* store_journal.c - the open containers' journals read back: replayed
+ * after a stop or a crash, and checked by scrub, in both their copies
+ * (where they live and how they are made: store_octr.c).
  *
- * The second copy goes to data directory cid mod ndirs, or the next one
- * that is there and carries this store's marker: the journals' writes
- * spread over the disks, and a missing disk's mount point is never
- * written into. A journal that replay finds whole in every copy is
- * reopened and written on; any other (a copy damaged, missing or short,
- * a stretch no copy holds) is sealed at once, since its segments are whole
- * in memory, and what replay found is kept for the daemon to report. */
+ * A journal that replay finds whole in every copy is reopened and written
+ * on; any other (a copy damaged, missing or short, a stretch no copy
+ * holds) is sealed at once, since its segments are whole in memory, and
+ * what replay found is kept for the daemon to report. */
 #include "store_journal.h"
 
 #include <dirent.h>
@@ -26,173 +20,8 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "fmt.h"
+#include "path.h"
 #include "store_int.h"
-
-#define SPARE_MAX	4	/* old journals kept for reuse, per directory */
-#define JDIR_NAME	"journal"
-
-/* ---- paths ---- */
-
-/* Location 0 is root/journal, location d + 1 data directory d's. */
-static int loc_dir(const store *s, int loc, char *buf, size_t cap)
-{
-	if (loc == 0)
-		return sto_pathf(buf, cap, "%s", s->jdir);
-	return sto_pathf(buf, cap, "%s/%s", s->dirs[loc - 1], JDIR_NAME);
-}
-
-static char *journal_path(const store *s, int loc, uint64_t cid)
-{
-	char dir[PATH_MAX], path[PATH_MAX];
-
-	if (loc_dir(s, loc, dir, sizeof(dir)) < 0 ||
-	    sto_pathf(path, sizeof(path), "%s/%016" PRIx64 ".jnl", dir,
-		      cid) < 0)
-		return NULL;
-	return strdup(path);
-}
-
-static int spare_path(const store *s, int loc, int i, char *buf, size_t cap)
-{
-	char dir[PATH_MAX];
-	int rc = loc_dir(s, loc, dir, sizeof(dir));
-
-	return rc < 0 ? rc : sto_pathf(buf, cap, "%s/spare-%d", dir, i);
-}
-
-void sto_jnl_paths_free(jpaths *jp)
-{
-	for (int i = 0; i < JNL_COPIES; i++) {
-		free(jp->path[i]);
-		jp->path[i] = NULL;
-	}
-	jp->mdir = -1;
-}
-
-/* Data directory d can take a journal copy: it is there with this
- * store's marker, and its journal folder exists or can be made. */
-static int mirror_dir_ok(const store *s, int d)
-{
-	char have[33], want[33], dir[PATH_MAX];
-
-	if (sto_marker_id_hex(s->dirs[d], have) < 0)
-		return 0;
-	for (int i = 0; i < 16; i++)
-		sprintf(want + 2 * i, "%02x", s->id[i]);
-	if (strcmp(have, want) != 0 || loc_dir(s, d + 1, dir, sizeof(dir)) < 0)
-		return 0;
-	return mkdir(dir, FIO_DIR_MODE) == 0 || errno == EEXIST;
-}
-
-static int pick_mirror_dir(const store *s, uint64_t cid)
-{
-	for (int k = 0; k < s->ndirs; k++) {
-		int d = (int)((cid + (uint64_t)k) % (uint64_t)s->ndirs);
-
-		if (mirror_dir_ok(s, d))
-			return d;
-	}
-	return -1;
-}
-
-/* ---- spares ---- */
-
-/* A spare at location loc for a new copy, if there is one; its path goes
- * to buf. Called under the lock. */
-static const char *take_spare_locked(store *s, int loc, char *buf,
-				     size_t cap)
-{
-	for (int i = 0; i < SPARE_MAX; i++) {
-		if (!(s->spares[loc] & (1u << i)))
-			continue;
-		s->spares[loc] &= ~(1u << i);
-		if (spare_path(s, loc, i, buf, cap) == 0)
-			return buf;
-	}
-	return NULL;
-}
-
-void sto_jnl_find_spares(store *s)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	for (int loc = 0; loc <= s->ndirs; loc++)
-		for (int i = 0; i < SPARE_MAX; i++)
-			if (spare_path(s, loc, i, path, sizeof(path)) == 0 &&
-			    stat(path, &st) == 0 && S_ISREG(st.st_mode))
-				s->spares[loc] |= 1u << i;
-}
-
-/* A copy whose container the index holds durably: keep it as a spare of
- * its location, or delete it. If the rename is lost to a crash, open
- * finds the journal under its old name, sees its container indexed, and
- * deletes it. */
-static void retire_copy(store *s, int loc, const char *path)
-{
-	char spare[PATH_MAX];
-	int slot = -1;
-
-	pthread_mutex_lock(&s->lock);
-	for (int i = 0; i < SPARE_MAX && slot < 0; i++)
-		if (!(s->spares[loc] & (1u << i)))
-			slot = i;
-	if (slot >= 0) {
-		if (spare_path(s, loc, slot, spare, sizeof(spare)) == 0 &&
-		    fio_rename(path, spare) == 0)
-			s->spares[loc] |= 1u << slot;
-		else
-			slot = -1;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (slot < 0)
-		(void)fio_unlink(path);
-}
-
-void sto_jnl_retire(store *s, jpaths *jp)
-{
-	if (jp->path[0])
-		retire_copy(s, 0, jp->path[0]);
-	if (jp->path[1])
-		retire_copy(s, jp->mdir + 1, jp->path[1]);
-	sto_jnl_paths_free(jp);
-}
-
-/* ---- a new journal ---- */
-
-int sto_jnl_create(store *s, octr *o)
-{
-	char sp0[PATH_MAX], sp1[PATH_MAX];
-	jnl_place pl[JNL_COPIES] = { { 0 } };
-	/* A full container's records: its data plus a 52-byte header per
-	 * segment of 2 KiB or more, under 3% on top. */
-	uint64_t prealloc = s->container_size + s->container_size / 16;
-	int n = 1, d, rc;
-
-	o->jp.mdir = -1;
-	o->jp.path[0] = journal_path(s, 0, o->b.cid);
-	if (!o->jp.path[0])
-		return -ENOMEM;
-	pl[0].path = o->jp.path[0];
-	pl[0].spare = take_spare_locked(s, 0, sp0, sizeof(sp0));
-	d = pick_mirror_dir(s, o->b.cid);
-	if (d >= 0 && (o->jp.path[1] = journal_path(s, d + 1, o->b.cid))) {
-		o->jp.mdir = d;
-		pl[1].path = o->jp.path[1];
-		pl[1].spare = take_spare_locked(s, d + 1, sp1, sizeof(sp1));
-		n = 2;
-	}
-	rc = jnl_create(&o->j, pl, n, o->b.cid, prealloc);
-	if (rc < 0)
-		return rc;
-	if (jnl_copies(o->j) < 2) {
-		s->run.journals_unmirrored++;
-		free(o->jp.path[1]);
-		o->jp.path[1] = NULL;
-		o->jp.mdir = -1;
-	}
-	return 0;
-}
 
 /* ---- after a stop or a crash ---- */
 
@@ -233,7 +62,7 @@ static int scan_loc(const store *s, int loc, idlist *l)
 	char dir[PATH_MAX];
 	struct dirent *de;
 	DIR *dd;
-	int rc = loc_dir(s, loc, dir, sizeof(dir));
+	int rc = store_jnl_dir(s, loc, dir, sizeof(dir));
 
 	if (rc < 0)
 		return rc;
@@ -274,11 +103,11 @@ static int find_copies(const store *s, uint64_t cid, jpaths *jp)
 	struct stat st;
 
 	jp->mdir = -1;
-	jp->path[0] = journal_path(s, 0, cid);
+	jp->path[0] = store_jnl_path(s, 0, cid);
 	if (!jp->path[0])
 		return -ENOMEM;
 	for (int d = 0; d < s->ndirs && !jp->path[1]; d++) {
-		char *p = journal_path(s, d + 1, cid);
+		char *p = store_jnl_path(s, d + 1, cid);
 
 		if (!p)
 			return -ENOMEM;
@@ -307,7 +136,7 @@ static void set_aside(const jpaths *jp)
 
 	for (int i = 0; i < JNL_COPIES; i++)
 		if (jp->path[i] &&
-		    sto_pathf(to, sizeof(to), "%s.damaged", jp->path[i]) == 0)
+		    path_fmt(to, sizeof(to), "%s.damaged", jp->path[i]) == 0)
 			(void)fio_rename(jp->path[i], to);
 }
 
@@ -412,7 +241,7 @@ static int note_unreadable(store *s, const jpaths *jp, uint64_t cid)
 	return add_event(s, &ev);
 }
 
-void sto_jnl_events_free(store *s)
+void store_journal_events_free(store *s)
 {
 	free(s->jev);
 	s->jev = NULL;
@@ -466,7 +295,7 @@ static int recover_one(store *s, uint64_t cid, octr **out, int *out_seal)
 	octr *o;
 
 	*out = NULL;
-	rc = sto_octr_alloc(s, cid, &o);
+	rc = store_octr_alloc(s, cid, &o);
 	if (rc < 0)
 		return rc;
 	rc = find_copies(s, cid, &o->jp);
@@ -500,7 +329,7 @@ drop:
 	unlink_copies(&o->jp);
 	rc = 0;
 fail:
-	sto_octr_free(o);
+	store_octr_free(o);
 	return rc;
 }
 
@@ -509,7 +338,7 @@ fail:
 static int enqueue_recovered(store *s, octr *o, int seal)
 {
 	if (s->nqueue == SEAL_QUEUE_MAX) {
-		sto_octr_free(o);
+		store_octr_free(o);
 		return ddterr_set(-EINVAL, "store %s: more than %d unsealed "
 				  "journals in %s", s->root, SEAL_QUEUE_MAX,
 				  s->jdir);
@@ -521,7 +350,7 @@ static int enqueue_recovered(store *s, octr *o, int seal)
 			s->queue[s->nqueue++] = s->open;
 		s->open = o;
 	}
-	return fpc_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
+	return fpcache_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
 }
 
 /* Replay every journal left by the last run. The newest whole one becomes
@@ -530,13 +359,13 @@ static int enqueue_recovered(store *s, octr *o, int seal)
  * again, with those that were not whole. Nothing is written here beyond
  * the journals' torn tails (and a journal no copy of which can be read,
  * set aside), so a store whose disks are full still opens and reads. */
-int sto_jnl_recover(store *s)
+int store_journal_recover(store *s)
 {
 	idlist l = { 0 };
 	octr *o;
 	int seal = 0, rc;
 
-	sto_jnl_find_spares(s);
+	store_jnl_find_spares(s);
 	rc = list_journals(s, &l);
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		rc = recover_one(s, l.v[i], &o, &seal);
@@ -546,7 +375,7 @@ int sto_jnl_recover(store *s)
 	free(l.v);
 	if (rc < 0)
 		return rc;
-	return s->open ? 0 : sto_open_new_locked(s);
+	return s->open ? 0 : store_open_new_locked(s);
 }
 
 /* ---- scrub ---- */
@@ -596,7 +425,7 @@ static int seal_early(store *s, uint64_t cid, int *out_sealed)
 	*out_sealed = 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->open && s->open->b.cid == cid && s->open->b.n) {
-		rc = sto_rotate_locked(s);
+		rc = store_rotate_locked(s);
 		*out_sealed = rc == 0;
 	} else if (still_unsealed_locked(s, cid)) {
 		*out_sealed = 1;	/* queued: the sealer has it */

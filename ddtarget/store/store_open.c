@@ -1,6 +1,8 @@
-/* store_open.c - opening and closing a store: its directories and fixed
- * geometry, the counters kept in the index, the Bloom filter, and the
- * replay of the journals a crash or a clean stop left behind. */
+/* store_open.c - the root's lock, and opening and closing a store on the
+ * index its owner opened: its directories and fixed geometry, the counters
+ * kept in the index, the Bloom filter, the fragment writers, the replay of
+ * the journals a crash or a clean stop left behind (store_journal.c), and
+ * the sealer and read-ahead threads. */
 #include "store.h"
 
 #include <errno.h>
@@ -17,9 +19,11 @@
 #include "bytes.h"
 #include "ddterr.h"
 #include "fio.h"
+#include "path.h"
 #include "store_int.h"
 
 #define GEOMETRY_VERSION 1
+#define STORE_LOCK_FILE "store.lock"
 
 void store_config_default(store_config *c, const char *root)
 {
@@ -33,53 +37,35 @@ void store_config_default(store_config *c, const char *root)
 	c->read_cache_containers = STORE_READ_CACHE_DEFAULT;
 }
 
-/* ---- small helpers ---- */
-
-char *sto_path_join(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *p = malloc(la + lb + 2);
-
-	if (!p)
-		return NULL;
-	memcpy(p, a, la);
-	p[la] = '/';
-	memcpy(p + la + 1, b, lb + 1);
-	return p;
-}
-
-void sto_sums_encode(const sums *m, uint8_t *p)
-{
-	const uint64_t v[STATS_WORDS] = { m->logical, m->raw, m->stored,
-					  m->physical, m->segments,
-					  m->containers };
-
-	for (int i = 0; i < STATS_WORDS; i++)
-		put_le64(p + 8 * i, v[i]);
-}
-
-void sto_sums_decode(sums *m, const uint8_t *p)
-{
-	uint64_t *v[STATS_WORDS] = { &m->logical, &m->raw, &m->stored,
-				     &m->physical, &m->segments,
-				     &m->containers };
-
-	for (int i = 0; i < STATS_WORDS; i++)
-		*v[i] = get_le64(p + 8 * i);
-}
+/* ---- the root's lock ---- */
 
 /* One process at a time: RocksDB locks the index, but an offline restore
  * must also find the store busy when the index is gone (that is when it
  * runs), so the root has a lock of its own. flock(), not fcntl(): its
  * lock belongs to the open file, so a second handle in the same process
- * is refused too. The file is never removed. */
-int sto_lock_root(const char *root, int *out_fd)
+ * is refused too. The file is never removed.
+ *
+ * The owner takes it before it opens the index, not store_open: the
+ * restore replaces root/index under this lock, so an index opened before
+ * the lock is taken could be the one being moved aside, or an empty one
+ * RocksDB made in its place. */
+struct store_lock {
+	int fd;
+};
+
+int store_lock_take(store_lock **out, const char *root)
 {
-	char *path = sto_path_join(root, "store.lock");
-	int fd, rc = 0;
+	char *path = path_join(root, STORE_LOCK_FILE);
+	int fd = -1, rc;
 
 	if (!path)
 		return -ENOMEM;
+	rc = fio_mkdir_p(root, FIO_DIR_MODE);
+	if (rc < 0) {
+		rc = ddterr_set(rc, "store %s: cannot create it: %s", root,
+				strerror(-rc));
+		goto out;
+	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FIO_FILE_MODE);
 	if (fd < 0)
 		rc = ddterr_set(-errno, "store %s: cannot open %s: %s", root,
@@ -91,59 +77,23 @@ int sto_lock_root(const char *root, int *out_fd)
 				   root, path) :
 			ddterr_set(-errno, "store %s: cannot lock %s: %s", root,
 				   path, strerror(errno));
+	if (rc == 0 && !(*out = malloc(sizeof(**out))))
+		rc = -ENOMEM;
+	if (rc == 0)
+		(*out)->fd = fd;
+out:
 	free(path);
-	if (rc < 0) {
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	*out_fd = fd;
-	return 0;
+	if (rc < 0 && fd >= 0)
+		close(fd);
+	return rc;
 }
 
-/* ---- the Bloom filter ---- */
-
-static int bloom_add_cb(void *arg, const fp_t *fp, uint64_t cid,
-			uint32_t slot)
+void store_lock_release(store_lock *lk)
 {
-	(void)cid;
-	(void)slot;
-	bloom_add(arg, fp);
-	return 0;
-}
-
-static void bloom_add_unsealed(store *s, bloom *b)
-{
-	for (int i = -1; i < s->nqueue; i++) {
-		const octr *o = i < 0 ? s->open : s->queue[i];
-
-		if (!o)
-			continue;
-		for (uint32_t j = 0; j < o->b.n; j++)
-			bloom_add(b, &o->b.ents[j].fp);
-	}
-}
-
-/* Past its capacity the filter's false positives climb quickly; rebuild it
- * twice as large. Rare (each time the store doubles), and a failure only
- * costs lookups. */
-int sto_grow_bloom_locked(store *s)
-{
-	bloom *nb;
-	int rc;
-
-	rc = bloom_new(&nb, bloom_capacity(s->bl) * 2);
-	if (rc < 0)
-		return rc;
-	rc = idx_foreach_fp(s->ix, bloom_add_cb, nb);
-	if (rc < 0) {
-		bloom_free(nb);
-		return rc;
-	}
-	bloom_add_unsealed(s, nb);
-	bloom_free(s->bl);
-	s->bl = nb;
-	return 0;
+	if (!lk)
+		return;
+	close(lk->fd);
+	free(lk);
 }
 
 /* ---- open and recovery ---- */
@@ -172,7 +122,7 @@ static int make_dirs(store *s, const store_config *cfg, int k, int m,
 			s->dirs[i] = strdup(cfg->dirs[i]);
 		} else {
 			snprintf(name, sizeof(name), "data/dir%d", i);
-			s->dirs[i] = sto_path_join(s->root, name);
+			s->dirs[i] = path_join(s->root, name);
 		}
 		if (!s->dirs[i])
 			return -ENOMEM;
@@ -260,7 +210,7 @@ static int load_counters(store *s)
 		return rc;
 	rc = idx_get_value(s->ix, "stats", buf, sizeof(buf));
 	if (rc == 0)
-		sto_sums_decode(&s->sealed, buf);
+		store_sums_decode(&s->sealed, buf);
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -274,19 +224,7 @@ static int load_bloom(store *s, uint64_t capacity)
 	if (rc == 0)
 		rc = bloom_new(&s->told, capacity);
 	if (rc == 0)
-		rc = idx_foreach_fp(s->ix, bloom_add_cb, s->bl);
-	return rc;
-}
-
-static int open_index(store *s)
-{
-	char *ipath = sto_path_join(s->root, "index");
-	int rc;
-
-	if (!ipath)
-		return -ENOMEM;
-	rc = idx_open(&s->ix, ipath, 64);
-	free(ipath);
+		rc = store_bloom_fill(s, s->bl);
 	return rc;
 }
 
@@ -317,26 +255,41 @@ static int open_engines(store *s, const store_config *cfg)
 	if (rc == 0)
 		rc = load_bloom(s, cfg->bloom_capacity);
 	if (rc == 0)
-		rc = fpc_new(&s->fc, cfg->cache_containers);
+		rc = fpcache_new(&s->fc, cfg->cache_containers);
 	if (rc == 0)
-		rc = ccache_new(&s->cc, cfg->read_cache_containers);
+		rc = ctrcache_new(&s->cc, cfg->read_cache_containers);
 	return rc;
+}
+
+/* The fragment writers: one thread per fragment of a container, started
+ * once, so that a seal writes its k + m fragments to their k + m disks at
+ * once, each fsync apart from the others, without a thread made per
+ * fragment. Only the sealer gives them work. A single fragment is written
+ * on the sealer's own thread, and so is every fragment if the threads
+ * cannot be had: slower, not wrong. */
+static void start_writers(store *s)
+{
+	tpool_opts o = { .threads = ec_k(s->e) + ec_m(s->e),
+			 .name = "frag-writer" };
+
+	if (o.threads > 1 && tpool_new(&s->writers, &o) < 0)
+		s->writers = NULL;
 }
 
 static void store_free(store *s)
 {
 	for (int i = 0; i < s->nlinger; i++)
-		sto_jnl_paths_free(&s->linger[i]);
-	sto_jnl_events_free(s);
+		store_jnl_paths_free(&s->linger[i]);
+	store_journal_events_free(s);
 	for (int i = 0; i < s->nqueue; i++)
-		sto_octr_free(s->queue[i]);
-	sto_octr_free(s->open);
-	ccache_free(s->cc);
-	fpc_free(s->fc);
+		store_octr_free(s->queue[i]);
+	store_octr_free(s->open);
+	ctrcache_free(s->cc);
+	fpcache_free(s->fc);
 	bloom_free(s->bl);
 	bloom_free(s->told);
 	bloom_free(s->gc_told);
-	idx_close(s->ix);
+	tpool_free(s->writers);	/* the sealer is gone: no seal waits */
 	ec_free(s->e);
 	for (int i = 0; i < s->ndirs; i++)
 		free(s->dirs[i]);
@@ -346,30 +299,30 @@ static void store_free(store *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->seal_mu);
 	pthread_mutex_destroy(&s->ckpt_mu);
-	fps_free(s->pins);
+	fpset_free(s->pins);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->loaded_cv);
 	pthread_cond_destroy(&s->ra_cv);
-	if (s->lock_fd >= 0)	/* last: the index is closed */
-		close(s->lock_fd);
 	free(s);
 }
 
-int store_open(store **out, const store_config *cfg)
+int store_open(store **out, const store_config *cfg, idx *ix)
 {
 	store *s;
 	int rc;
 
 	if (!cfg->root || !*cfg->root)
 		return ddterr_set(-EINVAL, "store: no root directory given");
+	if (!ix)
+		return ddterr_set(-EINVAL, "store %s: no index given",
+				  cfg->root);
 	if (cfg->container_size < 64 * 1024 || cfg->container_size > (1u << 30))
 		return ddterr_set(-EINVAL, "store: container size %u out of "
 				  "range 64 KiB..1 GiB", cfg->container_size);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->lock_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->seal_mu, NULL);
 	pthread_mutex_init(&s->ckpt_mu, NULL);
@@ -377,13 +330,14 @@ int store_open(store **out, const store_config *cfg)
 	pthread_cond_init(&s->done_cv, NULL);
 	pthread_cond_init(&s->loaded_cv, NULL);
 	pthread_cond_init(&s->ra_cv, NULL);
+	s->ix = ix;
 	s->container_size = cfg->container_size;
 	s->reserve_cfg = cfg->reserve_bytes;
 	s->root = strdup(cfg->root);
-	s->jdir = sto_path_join(cfg->root, "journal");
+	s->jdir = path_join(cfg->root, "journal");
 	s->ckpt_dir = cfg->checkpoint_dir && *cfg->checkpoint_dir ?
 		      strdup(cfg->checkpoint_dir) :
-		      sto_path_join(cfg->root, STORE_CKPT_DIR);
+		      path_join(cfg->root, STORE_CKPT_DIR);
 	s->ckpt_keep = cfg->checkpoint_keep > 0 ? cfg->checkpoint_keep :
 		       STORE_CKPT_KEEP_DEFAULT;
 	if (!s->root || !s->jdir || !s->ckpt_dir) {
@@ -396,27 +350,25 @@ int store_open(store **out, const store_config *cfg)
 				s->jdir, strerror(-rc));
 		goto fail;
 	}
-	rc = sto_lock_root(s->root, &s->lock_fd);
+	rc = open_engines(s, cfg);
+	if (rc == 0) {
+		start_writers(s);
+		store_dirs_tighten(s);
+	}
 	if (rc == 0)
-		rc = open_index(s);
+		rc = store_dirs_mark(s);
 	if (rc == 0)
-		rc = open_engines(s, cfg);
-	if (rc == 0)
-		sto_dirs_tighten(s);
-	if (rc == 0)
-		rc = sto_dirs_mark(s);
-	if (rc == 0)
-		rc = sto_jnl_recover(s);
+		rc = store_journal_recover(s);
 	if (rc < 0)
 		goto fail;
-	rc = pthread_create(&s->sealer, NULL, sto_sealer_main, s);
+	rc = pthread_create(&s->sealer, NULL, store_sealer_main, s);
 	if (rc != 0) {
 		rc = ddterr_set(-rc, "store: cannot start the sealer thread");
 		goto fail;
 	}
 	s->sealer_started = 1;
 	/* Without read-ahead reads still work, only slower. */
-	s->reader_started = pthread_create(&s->reader, NULL, sto_reader_main,
+	s->reader_started = pthread_create(&s->reader, NULL, store_reader_main,
 					   s) == 0;
 	*out = s;
 	return 0;
@@ -444,11 +396,11 @@ int store_close(store *s)
 		pthread_join(s->reader, NULL);
 	/* What the sealer could not seal is safe in its journal. */
 	if (s->seal_err)
-		rc = sto_seal_error(s);
-	rc2 = sto_drop_lingering(s);
+		rc = store_seal_error(s);
+	rc2 = store_drop_lingering(s);
 	if (rc == 0)
 		rc = rc2;
-	sto_sums_encode(&s->sealed, buf);
+	store_sums_encode(&s->sealed, buf);
 	rc2 = idx_put_value(s->ix, "stats", buf, sizeof(buf));
 	store_free(s);
 	return rc ? rc : rc2;

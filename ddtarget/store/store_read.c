@@ -35,8 +35,8 @@ static void shrink(uint8_t **buf, uint32_t len)
 }
 
 /* Read and decode a sealed container; called without the lock. */
-int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
-			  ctr_view *out_view, int *out_rebuilt)
+int store_load_container(store *s, uint64_t cid, uint8_t **out_buf,
+			 ctr_view *out_view, int *out_rebuilt)
 {
 	idx_ctr c;
 	uint8_t *buf;
@@ -49,13 +49,13 @@ int sto_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 	if (rc < 0)
 		return rc;
 	if (c.k != ec_k(s->e) || c.m != ec_m(s->e) ||
-	    !cio_frag_len_ok(&s->L, c.container_len, c.frag_len))
+	    !ctrio_frag_len_ok(&s->L, c.container_len, c.frag_len))
 		return ddterr_set(-EIO, "container %" PRIu64 ": index record "
 				  "(k=%u m=%u, %u-byte fragments) does not fit "
 				  "this store (k=%d m=%d)", cid, c.k, c.m,
 				  c.frag_len, ec_k(s->e), ec_m(s->e));
-	rc = cio_read(&s->L, cid, c.container_len, c.frag_len, &buf,
-		      out_rebuilt);
+	rc = ctrio_read(&s->L, cid, c.container_len, c.frag_len, &buf,
+			out_rebuilt);
 	if (rc < 0)
 		return rc;
 	shrink(&buf, c.container_len);
@@ -86,10 +86,10 @@ static int loading_slot_locked(const store *s, uint64_t cid)
 
 static int cached_locked(store *s, uint64_t cid)
 {
-	ccache_ent *e = ccache_get(s->cc, cid);
+	ctrcache_ent *e = ctrcache_get(s->cc, cid);
 
 	if (e)
-		ccache_release(s->cc, e);
+		ctrcache_release(s->cc, e);
 	return e != NULL;
 }
 
@@ -113,19 +113,19 @@ static int claim_locked(store *s, uint64_t cid)
  * the table was full), into the read cache; the entry comes back with a
  * reference taken. Called without the lock. */
 static int load_claimed(store *s, uint64_t cid, int claimed, int ahead,
-			ccache_ent **out)
+			ctrcache_ent **out)
 {
 	ctr_view view;
 	uint8_t *buf = NULL;
 	int rc, rebuilt = 0, i;
 
 	*out = NULL;
-	rc = sto_load_container(s, cid, &buf, &view, &rebuilt);
+	rc = store_load_container(s, cid, &buf, &view, &rebuilt);
 	pthread_mutex_lock(&s->lock);
 	if (rc == 0) {
 		s->run.fragments_rebuilt += (uint64_t)rebuilt;
 		s->run.containers_read++;
-		*out = ccache_put(s->cc, cid, buf, &view);
+		*out = ctrcache_put(s->cc, cid, buf, &view);
 		if (*out && ahead) {
 			(*out)->read_ahead = 1;
 			s->run.containers_read_ahead++;
@@ -173,10 +173,10 @@ static void read_ahead_locked(store *s, uint64_t cid)
 		pthread_cond_signal(&s->ra_cv);
 }
 
-void *sto_reader_main(void *arg)
+void *store_reader_main(void *arg)
 {
 	store *s = arg;
-	ccache_ent *e;
+	ctrcache_ent *e;
 	uint64_t cid;
 	int rc;
 
@@ -197,7 +197,7 @@ void *sto_reader_main(void *arg)
 		rc = load_claimed(s, cid, 1, 1, &e);
 		pthread_mutex_lock(&s->lock);
 		if (rc == 0)
-			ccache_release(s->cc, e);
+			ctrcache_release(s->cc, e);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -206,12 +206,12 @@ void *sto_reader_main(void *arg)
 /* The container cid from the read cache, loading it if need be. The
  * streams of a restore ask for the same container at nearly the same
  * time; only the first reads it, the others wait for it. */
-static int hold_container(store *s, uint64_t cid, ccache_ent **out)
+static int hold_container(store *s, uint64_t cid, ctrcache_ent **out)
 {
 	int claimed = 0;
 
 	pthread_mutex_lock(&s->lock);
-	while (!(*out = ccache_get(s->cc, cid)) &&
+	while (!(*out = ctrcache_get(s->cc, cid)) &&
 	       loading_slot_locked(s, cid) >= 0)
 		pthread_cond_wait(&s->loaded_cv, &s->lock);
 	if (*out && (*out)->read_ahead) {
@@ -234,14 +234,14 @@ static int get_once(store *s, const fp_t *fp, store_seg_fn fn, void *arg,
 		    uint64_t *out_drops)
 {
 	const octr *o;
-	ccache_ent *ce;
+	ctrcache_ent *ce;
 	uint64_t cid;
 	uint32_t slot;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	*out_drops = s->drops;
-	rc = sto_lookup_locked(s, fp, &cid, &slot);
+	rc = store_lookup_locked(s, fp, &cid, &slot);
 	if (rc == 1 && (o = find_unsealed_locked(s, cid)) != NULL) {
 		if (slot < o->b.n && fp_equal(&o->b.ents[slot].fp, fp))
 			rc = apply(&o->b.ents[slot], o->b.data, fn, arg);
@@ -265,7 +265,7 @@ static int get_once(store *s, const fp_t *fp, store_seg_fn fn, void *arg,
 	else
 		rc = apply(&ce->view.ents[slot], ce->view.data, fn, arg);
 	pthread_mutex_lock(&s->lock);
-	ccache_release(s->cc, ce);
+	ctrcache_release(s->cc, ce);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -14,7 +14,7 @@
  * journal can be reopened and grow past what an earlier seal of the same
  * id wrote, and indexing the old fragments would make store_open delete
  * the journal with the newer segments in it. */
-#include "store.h"
+#include "store_ckpt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,12 +24,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bytes.h"
 #include "ddterr.h"
 #include "fio.h"
 #include "frag.h"
+#include "now.h"
+#include "path.h"
 #include "store_int.h"
 
 #define RESTORING	"index.restoring"
@@ -45,7 +46,7 @@ typedef struct idlist {
 typedef struct recon {
 	idx *x;
 	ec *e;
-	cio_layout L;
+	ctrio_layout L;
 	char *dirs[STORE_MAX_DIRS];
 	int k, m;
 	sums sm;		/* the checkpoint's counters, followed */
@@ -100,7 +101,7 @@ static void sub(uint64_t *a, uint64_t b)
 
 static char *join(const char *a, const char *b)
 {
-	char *p = sto_path_join(a, b);
+	char *p = path_join(a, b);
 
 	if (!p)
 		ddterr_set(-ENOMEM, "out of memory");
@@ -135,7 +136,7 @@ static int layout_init(recon *c, const store_config *cfg,
 			c->dirs[i] = strdup(cfg->dirs[i]);
 		} else {
 			snprintf(name, sizeof(name), "data/dir%d", i);
-			c->dirs[i] = sto_path_join(cfg->root, name);
+			c->dirs[i] = path_join(cfg->root, name);
 		}
 		if (!c->dirs[i])
 			return -ENOMEM;
@@ -165,7 +166,7 @@ static int load_index(recon *c, const char *path)
 	uint8_t geo[4], buf[8 * STATS_WORDS];
 	int rc;
 
-	rc = idx_open(&c->x, path, 64);
+	rc = idx_open(&c->x, path, 0);
 	if (rc == 0)
 		rc = idx_get_value(c->x, "geometry", geo, sizeof(geo));
 	if (rc == 0 && (geo[1] != c->k || geo[2] != c->m ||
@@ -187,7 +188,7 @@ static int load_index(recon *c, const char *path)
 		return rc;
 	rc = idx_get_value(c->x, "stats", buf, sizeof(buf));
 	if (rc == 0)
-		sto_sums_decode(&c->sm, buf);
+		store_sums_decode(&c->sm, buf);
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -248,7 +249,7 @@ static int good_frags(const recon *c, const idx_ctr *h)
 	int good = 0;
 
 	for (int i = 0; i < h->k + h->m && good < h->k; i++) {
-		cio_frag_path(&c->L, h->cid, i, path, sizeof(path));
+		ctrio_frag_path(&c->L, h->cid, i, path, sizeof(path));
 		if (frag_read_hdr(path, &f) == 0 && f.cid == h->cid &&
 		    f.k == h->k && f.m == h->m && f.index == i &&
 		    f.payload_len == h->frag_len &&
@@ -324,10 +325,10 @@ static int find_header(const recon *c, uint64_t cid, frag_hdr *out)
 	frag_hdr f;
 
 	for (int i = 0; i < c->k + c->m; i++) {
-		cio_frag_path(&c->L, cid, i, path, sizeof(path));
+		ctrio_frag_path(&c->L, cid, i, path, sizeof(path));
 		if (frag_read_hdr(path, &f) == 0 && f.cid == cid &&
 		    f.k == c->k && f.m == c->m && f.index == i &&
-		    cio_frag_len_ok(&c->L, f.container_len, f.payload_len)) {
+		    ctrio_frag_len_ok(&c->L, f.container_len, f.payload_len)) {
 			*out = f;
 			return 1;
 		}
@@ -373,7 +374,7 @@ static int adopt(recon *c, uint64_t cid)
 
 	if (!find_header(c, cid, &f))
 		return 1;
-	rc = cio_read(&c->L, cid, f.container_len, f.payload_len, &buf, NULL);
+	rc = ctrio_read(&c->L, cid, f.container_len, f.payload_len, &buf, NULL);
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : 1;
 	rc = ctr_parse(buf, f.container_len, cid, &v);
@@ -424,7 +425,7 @@ static int save_counters(recon *c)
 	if (c->next_cid < c->r->ckpt.next_cid)
 		c->next_cid = c->r->ckpt.next_cid;
 	c->r->next_cid = c->next_cid;
-	sto_sums_encode(&c->sm, buf);
+	store_sums_encode(&c->sm, buf);
 	put_le64(cid, c->next_cid);
 	rc = idx_put_value(c->x, "stats", buf, sizeof(buf));
 	if (rc == 0)
@@ -450,7 +451,7 @@ static int reconcile(const store_config *cfg, const char *path,
 	if (rc == 0)
 		rc = drop_lost(&c);
 	if (rc == 0)
-		rc = cio_foreach_cid(&c.L, consider, &c);
+		rc = ctrio_foreach_cid(&c.L, consider, &c);
 	if (rc == 0)
 		rc = save_counters(&c);
 	recon_free(&c);
@@ -466,20 +467,20 @@ static int move_aside(const char *root, char *replaced, size_t cap)
 	struct stat st;
 	int rc;
 
-	rc = sto_pathf(ipath, sizeof(ipath), "%s/index", root);
+	rc = path_fmt(ipath, sizeof(ipath), "%s/" STORE_INDEX_DIR, root);
 	if (rc < 0)
 		return rc;
 	if (lstat(ipath, &st) != 0)
 		return errno == ENOENT ? 0 :
 		       ddterr_set(-errno, "%s: %s", ipath, strerror(errno));
-	sto_utc_stamp(sto_now_ns(), stamp, sizeof(stamp));
+	store_utc_stamp(now_ns(), stamp, sizeof(stamp));
 	for (int i = 1; i < RENAME_TRIES; i++) {
 		if (i == 1)
-			rc = sto_pathf(path, sizeof(path), "%s/" REPLACED "%s",
-				       root, stamp);
+			rc = path_fmt(path, sizeof(path), "%s/" REPLACED "%s",
+				      root, stamp);
 		else
-			rc = sto_pathf(path, sizeof(path), "%s/" REPLACED
-				       "%s-%d", root, stamp, i);
+			rc = path_fmt(path, sizeof(path), "%s/" REPLACED
+				      "%s-%d", root, stamp, i);
 		if (rc < 0)
 			return rc;
 		if (lstat(path, &st) == 0)
@@ -504,7 +505,7 @@ static int swap_in(const char *root, const char *restoring,
 	rc = move_aside(root, r->replaced, sizeof(r->replaced));
 	if (rc < 0)
 		return rc;
-	rc = sto_pathf(ipath, sizeof(ipath), "%s/index", root);
+	rc = path_fmt(ipath, sizeof(ipath), "%s/" STORE_INDEX_DIR, root);
 	if (rc < 0)
 		return rc;
 	rc = fio_rename(restoring, ipath);
@@ -525,31 +526,31 @@ static int restore_locked(const store_config *cfg, const char *ckdir,
 
 	/* The root's marker says which store this is (a lost index leaves
 	 * it); without one, any checkpoint may be chosen, as before ids. */
-	(void)sto_marker_id_hex(cfg->root, id);
-	rc = sto_ckpt_find(ckdir, name, id, &r->ckpt);
+	(void)store_marker_id_hex(cfg->root, id);
+	rc = store_ckpt_find(ckdir, name, id, &r->ckpt);
 	if (rc == 0)
 		rc = check_geometry(cfg, &r->ckpt);
 	if (rc < 0)
 		return rc;
-	rc = sto_pathf(src, sizeof(src), "%s/%s/index", ckdir, r->ckpt.name);
+	rc = path_fmt(src, sizeof(src), "%s/%s/index", ckdir, r->ckpt.name);
 	if (rc < 0)
 		return rc;
 	restoring = join(cfg->root, RESTORING);
 	if (!restoring)
 		return -ENOMEM;
-	rc = sto_rm_tree(restoring);	/* a failed attempt's */
+	rc = store_rm_tree(restoring);	/* a failed attempt's */
 	if (rc < 0)
 		rc = ddterr_set(rc, "cannot remove %s: %s", restoring,
 				strerror(-rc));
 	if (rc == 0)
-		rc = sto_copy_dir(src, restoring);
+		rc = store_copy_dir(src, restoring);
 	if (rc == 0)
 		rc = reconcile(cfg, restoring, r);
 	if (rc == 0)
 		rc = swap_in(cfg->root, restoring, r);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
-		(void)sto_rm_tree(restoring);
+		(void)store_rm_tree(restoring);
 		rc = ddterr_set(rc, "restore of %s from checkpoint %s: %s",
 				cfg->root, r->ckpt.name[0] ? r->ckpt.name :
 				(name ? name : "(newest)"), msg);
@@ -562,8 +563,9 @@ int store_restore_checkpoint(const store_config *cfg, const char *ckdir,
 			     const char *name, store_restore_report *r)
 {
 	char *dflt = NULL;
+	store_lock *lk;
 	struct stat st;
-	int fd, rc;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!cfg->root || !*cfg->root)
@@ -578,10 +580,10 @@ int store_restore_checkpoint(const store_config *cfg, const char *ckdir,
 			return -ENOMEM;
 		ckdir = dflt;
 	}
-	rc = sto_lock_root(cfg->root, &fd);
+	rc = store_lock_take(&lk, cfg->root);
 	if (rc == 0) {
 		rc = restore_locked(cfg, ckdir, name, r);
-		close(fd);
+		store_lock_release(lk);
 	}
 	free(dflt);
 	return rc;

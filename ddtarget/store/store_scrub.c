@@ -23,7 +23,7 @@
  * the new file is removed again, so a repair never resurrects what the
  * cleaner freed (the cleaner deletes a container's record before its
  * fragments). */
-#include "store.h"
+#include "store_scrub.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -38,6 +38,7 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "fmt.h"
+#include "now.h"
 #include "frag.h"
 #include "store_int.h"
 #include "store_journal.h"
@@ -48,7 +49,7 @@
 enum { FS_GOOD, FS_MISSING, FS_BAD };
 
 /* What a repair does with a data directory, decided the first time a
- * fragment is to be rebuilt into it (sto_dir_check). A directory that is
+ * fragment is to be rebuilt into it (store_dir_check). A directory that is
  * missing or carries no marker is the disk an administrator replaced, to
  * be filled and marked as the store's (DIR_ADOPT); unless the scrub keeps
  * missing directories missing (a scheduled one: an unmounted disk's
@@ -57,7 +58,7 @@ enum { FS_GOOD, FS_MISSING, FS_BAD };
 enum { DIR_UNSEEN, DIR_OURS, DIR_ADOPT, DIR_SKIP, DIR_BAD };
 
 /* The walk's working memory, grown to the largest container met. */
-typedef struct scrub {
+typedef struct scrubbing {
 	store *s;
 	const store_scrub_opts *o;
 	store_scrub_report *r;
@@ -70,7 +71,7 @@ typedef struct scrub {
 	double t0;
 	uint8_t dir[STORE_MAX_DIRS];		/* DIR_*, by data directory */
 	uint8_t dir_failed[STORE_MAX_DIRS];	/* a rewrite into it failed */
-} scrub;
+} scrubbing;
 
 /* One container: its record, what each fragment turned out to be, and
  * what it adds to the report once we know it was not deleted meanwhile. */
@@ -83,15 +84,7 @@ typedef struct ctr_scrub {
 	int unrecoverable, damaged;
 } ctr_scrub;
 
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void note_error(scrub *sc, int rc)
+static void note_error(scrubbing *sc, int rc)
 {
 	if (sc->r->errors++ == 0)
 		snprintf(sc->r->error, sizeof(sc->r->error), "%s",
@@ -110,7 +103,7 @@ static int add_lost(store_scrub_report *r, uint64_t cid)
 }
 
 /* 1 if cid is still indexed, 0 if the cleaner deleted it, or an error. */
-static int still_indexed(scrub *sc, uint64_t cid)
+static int still_indexed(scrubbing *sc, uint64_t cid)
 {
 	idx_ctr c;
 	int rc = idx_get_ctr(sc->s->ix, cid, 0, &c);
@@ -120,7 +113,7 @@ static int still_indexed(scrub *sc, uint64_t cid)
 	return rc < 0 ? rc : 1;
 }
 
-static int grow(scrub *sc, uint32_t flen)
+static int grow(scrubbing *sc, uint32_t flen)
 {
 	size_t n = (size_t)sc->n;
 
@@ -142,7 +135,7 @@ static int grow(scrub *sc, uint32_t flen)
 
 /* ---- reading ---- */
 
-static int read_frags(scrub *sc, ctr_scrub *cs)
+static int read_frags(scrubbing *sc, ctr_scrub *cs)
 {
 	const idx_ctr *c = &cs->c;
 	char path[4096];
@@ -150,8 +143,8 @@ static int read_frags(scrub *sc, ctr_scrub *cs)
 
 	for (int i = 0; i < sc->n; i++) {
 		cs->frag[i] = sc->buf + (size_t)i * c->frag_len;
-		rc = cio_read_frag(&sc->s->L, c->cid, i, c->container_len,
-				   c->frag_len, cs->frag[i]);
+		rc = ctrio_read_frag(&sc->s->L, c->cid, i, c->container_len,
+				     c->frag_len, cs->frag[i]);
 		if (rc == -ENOMEM)
 			return rc;
 		sc->r->fragments_checked++;
@@ -161,7 +154,7 @@ static int read_frags(scrub *sc, ctr_scrub *cs)
 			continue;
 		}
 		sc->r->bytes_read += frag_file_len(c->frag_len);
-		cio_frag_path(&sc->s->L, c->cid, i, path, sizeof(path));
+		ctrio_frag_path(&sc->s->L, c->cid, i, path, sizeof(path));
 		(void)fio_drop_cache(path);
 		if (rc < 0) {
 			cs->state[i] = FS_BAD;
@@ -179,7 +172,7 @@ static int read_frags(scrub *sc, ctr_scrub *cs)
 /* How many of the container's segments do not hash to their names (all of
  * them if the container does not even parse); 0 when it is sound. *view
  * is filled when it parses (free it). */
-static uint64_t bad_segments(scrub *sc, const idx_ctr *c, ctr_view *view)
+static uint64_t bad_segments(scrubbing *sc, const idx_ctr *c, ctr_view *view)
 {
 	uint64_t bad = 0;
 	fp_t got;
@@ -203,7 +196,7 @@ static uint64_t bad_segments(scrub *sc, const idx_ctr *c, ctr_view *view)
 }
 
 /* Rebuild the fragments not marked present; 0 or -EIO. */
-static int rebuild(scrub *sc, ctr_scrub *cs, const uint8_t *present)
+static int rebuild(scrubbing *sc, ctr_scrub *cs, const uint8_t *present)
 {
 	int lost = 0;
 
@@ -236,7 +229,7 @@ static unsigned next_subset(const ctr_scrub *cs, int n, int t, unsigned mask)
  * without them, one at a time, then two. On success buf holds the sound
  * container, the culprits are marked corrupt and 1 is returned; 0 if no
  * such set exists (or m = 0); or -errno. */
-static int hunt_culprits(scrub *sc, ctr_scrub *cs, ctr_view *view)
+static int hunt_culprits(scrubbing *sc, ctr_scrub *cs, ctr_view *view)
 {
 	const idx_ctr *c = &cs->c;
 	size_t all = (size_t)sc->n * c->frag_len;
@@ -274,7 +267,7 @@ static int hunt_culprits(scrub *sc, ctr_scrub *cs, ctr_view *view)
 /* With the data proven, make buf exactly what a seal would have written:
  * zero padding after the container, parity encoded from the data. A good
  * fragment that differs from that was damaged behind its CRC. */
-static int canonicalize(scrub *sc, ctr_scrub *cs)
+static int canonicalize(scrubbing *sc, ctr_scrub *cs)
 {
 	const idx_ctr *c = &cs->c;
 	uint32_t flen = c->frag_len;
@@ -323,7 +316,7 @@ static int canonicalize(scrub *sc, ctr_scrub *cs)
 /* Every segment must be findable: its fingerprint indexed here (or in a
  * newer container, where the cleaner copied it), and the container's own
  * directory must agree with its index record. */
-static int check_index(scrub *sc, ctr_scrub *cs, const ctr_view *view)
+static int check_index(scrubbing *sc, ctr_scrub *cs, const ctr_view *view)
 {
 	const idx_ctr *c = &cs->c;
 	uint64_t cid;
@@ -355,7 +348,7 @@ static int check_index(scrub *sc, ctr_scrub *cs, const ctr_view *view)
 
 /* Decode, verify, canonicalize and check one container whose fragments
  * have been read. */
-static int check_container(scrub *sc, ctr_scrub *cs)
+static int check_container(scrubbing *sc, ctr_scrub *cs)
 {
 	uint8_t present[EC_MAX_FRAGS];
 	ctr_view view = { 0 };
@@ -393,19 +386,20 @@ out:
 
 /* The DIR_* of data directory d, decided now if it is not yet; a
  * missing one to adopt is made again first. */
-static int dir_plan(scrub *sc, int d)
+static int dir_plan(scrubbing *sc, int d)
 {
 	int rc;
 
 	if (sc->dir[d] != DIR_UNSEEN)
 		return sc->dir[d];
-	rc = sto_dir_check(sc->s, d);
+	rc = store_dir_check(sc->s, d);
 	if (rc == 0) {
 		sc->dir[d] = DIR_OURS;
 	} else if (rc == -ENOENT || rc == -ENODATA) {
 		if (sc->o->keep_missing_dirs)
 			sc->dir[d] = DIR_SKIP;	/* for the administrator */
-		else if (rc == -ENOENT && (rc = sto_dir_restore(sc->s, d)) < 0)
+		else if (rc == -ENOENT &&
+			 (rc = store_dir_restore(sc->s, d)) < 0)
 			sc->dir[d] = DIR_BAD;
 		else
 			sc->dir[d] = DIR_ADOPT;
@@ -419,14 +413,14 @@ static int dir_plan(scrub *sc, int d)
 
 /* Rewrite every fragment not good; which ones were written goes into
  * wrote. */
-static void repair(scrub *sc, ctr_scrub *cs, uint8_t *wrote)
+static void repair(scrubbing *sc, ctr_scrub *cs, uint8_t *wrote)
 {
 	const idx_ctr *c = &cs->c;
 	store *s = sc->s;
 	int rc, plan;
 
 	for (int i = 0; i < sc->n; i++) {
-		int d = cio_dir_index(&s->L, c->cid, i);
+		int d = ctrio_dir_index(&s->L, c->cid, i);
 
 		wrote[i] = 0;
 		if (cs->state[i] == FS_GOOD)
@@ -435,8 +429,8 @@ static void repair(scrub *sc, ctr_scrub *cs, uint8_t *wrote)
 		if (plan == DIR_SKIP)
 			continue;
 		rc = plan == DIR_BAD ? -EIO :
-		     cio_rewrite_frag(&s->L, c->cid, i, c->container_len,
-				      c->frag_len, cs->frag[i]);
+		     ctrio_rewrite_frag(&s->L, c->cid, i, c->container_len,
+					c->frag_len, cs->frag[i]);
 		if (rc < 0) {
 			sc->dir_failed[d] = 1;
 			if (plan != DIR_BAD)	/* noted once, in dir_plan */
@@ -452,17 +446,17 @@ static void repair(scrub *sc, ctr_scrub *cs, uint8_t *wrote)
  * there or rebuilt into it) is the store's again, marked as such, and the
  * alert about it clears at the next health check. One a rewrite failed
  * in waits for the next scrub. */
-static void adopt_dirs(scrub *sc)
+static void adopt_dirs(scrubbing *sc)
 {
 	store *s = sc->s;
 	int rc;
 
 	for (int d = 0; d < s->ndirs; d++) {
 		if (sc->dir_failed[d] || (sc->dir[d] != DIR_ADOPT &&
-		    (sc->dir[d] != DIR_UNSEEN || sto_dir_check(s, d) !=
+		    (sc->dir[d] != DIR_UNSEEN || store_dir_check(s, d) !=
 						 -ENODATA)))
 			continue;
-		rc = sto_dir_adopt(s, d);
+		rc = store_dir_adopt(s, d);
 		if (rc < 0)
 			note_error(sc, rc);
 	}
@@ -470,14 +464,14 @@ static void adopt_dirs(scrub *sc)
 
 /* The cleaner deleted the container while we rewrote some of it: take
  * back what we wrote, so nothing of it outlives the deletion. */
-static void unwrite(scrub *sc, const ctr_scrub *cs, const uint8_t *wrote)
+static void unwrite(scrubbing *sc, const ctr_scrub *cs, const uint8_t *wrote)
 {
 	char path[4096];
 
 	for (int i = 0; i < sc->n; i++)
 		if (wrote[i]) {
-			cio_frag_path(&sc->s->L, cs->c.cid, i, path,
-				      sizeof(path));
+			ctrio_frag_path(&sc->s->L, cs->c.cid, i, path,
+					sizeof(path));
 			(void)fio_unlink(path);
 		}
 }
@@ -491,7 +485,7 @@ static int problems(const ctr_scrub *cs)
 }
 
 /* Add what one container found to the report. */
-static int account(scrub *sc, const ctr_scrub *cs, const uint8_t *wrote)
+static int account(scrubbing *sc, const ctr_scrub *cs, const uint8_t *wrote)
 {
 	store_scrub_report *r = sc->r;
 
@@ -512,13 +506,13 @@ static int account(scrub *sc, const ctr_scrub *cs, const uint8_t *wrote)
 }
 
 /* The index record must describe a container this store can decode. */
-static int record_fits(const scrub *sc, const idx_ctr *c)
+static int record_fits(const scrubbing *sc, const idx_ctr *c)
 {
 	return c->k == sc->k && c->m == sc->m &&
-	       cio_frag_len_ok(&sc->s->L, c->container_len, c->frag_len);
+	       ctrio_frag_len_ok(&sc->s->L, c->container_len, c->frag_len);
 }
 
-static int scrub_one(scrub *sc, uint64_t cid)
+static int scrub_one(scrubbing *sc, uint64_t cid)
 {
 	uint8_t wrote[EC_MAX_FRAGS] = { 0 };
 	ctr_scrub cs = { .good = 0 };
@@ -563,7 +557,7 @@ static int scrub_one(scrub *sc, uint64_t cid)
 			if (live == 0)
 				unwrite(sc, &cs, wrote);
 			pthread_mutex_lock(&sc->s->lock);
-			ccache_drop(sc->s->cc, cid);
+			ctrcache_drop(sc->s->cc, cid);
 			pthread_mutex_unlock(&sc->s->lock);
 		}
 	}
@@ -583,7 +577,7 @@ out:
 
 /* Sleep as long as it takes to keep the average read rate under the
  * limit; in short naps, so a cancel is seen soon. */
-static void throttle(scrub *sc)
+static void throttle(scrubbing *sc)
 {
 	uint64_t max = sc->o->max_bytes_per_sec;
 	double ahead;
@@ -595,7 +589,7 @@ static void throttle(scrub *sc)
 		if (sc->o->cancel && *sc->o->cancel)
 			return;
 		ahead = (double)sc->r->bytes_read / (double)max -
-			(now_sec() - sc->t0);
+			(now_mono_sec() - sc->t0);
 		if (ahead <= 0)
 			return;
 		if (ahead > 0.2)
@@ -608,17 +602,17 @@ static void throttle(scrub *sc)
 
 /* Have the kernel read container cid's fragments while we check the one
  * before it: reading and checking then overlap, on one thread. */
-static void prefetch(scrub *sc, uint64_t cid)
+static void prefetch(scrubbing *sc, uint64_t cid)
 {
 	char path[4096];
 
 	for (int i = 0; i < sc->n; i++) {
-		cio_frag_path(&sc->s->L, cid, i, path, sizeof(path));
+		ctrio_frag_path(&sc->s->L, cid, i, path, sizeof(path));
 		(void)fio_prefetch(path);
 	}
 }
 
-static int walk(scrub *sc, uint64_t end)
+static int walk(scrubbing *sc, uint64_t end)
 {
 	uint64_t ids[SCRUB_CHUNK], from = 0;
 	size_t n;
@@ -641,7 +635,7 @@ static int walk(scrub *sc, uint64_t end)
 			if (rc < 0)
 				return rc;
 			from = ids[i] + 1;
-			sc->r->seconds = now_sec() - sc->t0;
+			sc->r->seconds = now_mono_sec() - sc->t0;
 			if (sc->o->progress)
 				sc->o->progress(sc->o->progress_arg, sc->r);
 			throttle(sc);
@@ -652,7 +646,7 @@ static int walk(scrub *sc, uint64_t end)
 
 /* The unsealed containers' journals first: a damaged copy is repaired by
  * sealing its container early, and the walk below then checks that. */
-static int scrub_journals(scrub *sc)
+static int scrub_journals(scrubbing *sc)
 {
 	store_jnl_scrub js;
 	int rc = store_journal_scrub(sc->s, sc->o->repair, &js);
@@ -666,7 +660,7 @@ static int scrub_journals(scrub *sc)
 
 int store_scrub(store *s, const store_scrub_opts *o, store_scrub_report *r)
 {
-	scrub sc = { .s = s, .o = o, .r = r };
+	scrubbing sc = { .s = s, .o = o, .r = r };
 	uint64_t end;
 	int rc;
 
@@ -687,14 +681,14 @@ int store_scrub(store *s, const store_scrub_opts *o, store_scrub_report *r)
 	sc.k = ec_k(s->e);
 	sc.m = ec_m(s->e);
 	sc.n = sc.k + sc.m;
-	sc.t0 = now_sec();
+	sc.t0 = now_mono_sec();
 	rc = scrub_journals(&sc);
 	sc.scratch = malloc(CDC_MAX_LIMIT);
 	if (rc == 0)
 		rc = sc.scratch ? walk(&sc, end) : -ENOMEM;
 	if (rc == 0 && o->repair && !o->keep_missing_dirs)
 		adopt_dirs(&sc);
-	r->seconds = now_sec() - sc.t0;
+	r->seconds = now_mono_sec() - sc.t0;
 	free(sc.scratch);
 	free(sc.buf);
 	free(sc.orig);

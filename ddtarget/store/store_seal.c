@@ -1,71 +1,25 @@
 /* store_seal.c - sealing: the sealer thread erasure-codes each full
- * container into fragments and indexes it, writers rotate the open
- * container into its queue, and sealed containers' journals are recycled. */
+ * container of the queue (store_octr.c) into fragments, indexes it with
+ * the store's counters, and retires its journal once the index holds it
+ * durably. */
 #include "store.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "bytes.h"
 #include "ddterr.h"
 #include "fio.h"
 #include "frag.h"
+#include "now.h"
 #include "store_int.h"
 
 #define SEAL_RETRY_SECONDS 1
-
-/* ---- containers in memory ---- */
-
-void sto_octr_free(octr *o)
-{
-	if (!o)
-		return;
-	jnl_close(o->j);
-	ctr_builder_free(&o->b);
-	sto_jnl_paths_free(&o->jp);
-	free(o);
-}
-
-/* A container in memory, without a journal yet (sto_jnl_create makes a
- * new one; recovery finds the old one's copies). */
-int sto_octr_alloc(store *s, uint64_t cid, octr **out)
-{
-	octr *o = calloc(1, sizeof(*o));
-	int rc;
-
-	if (!o)
-		return -ENOMEM;
-	o->jp.mdir = -1;
-	rc = ctr_builder_init(&o->b, cid, s->container_size);
-	if (rc < 0) {
-		sto_octr_free(o);
-		return rc;
-	}
-	*out = o;
-	return 0;
-}
-
-void sto_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
-{
-	*raw = *stored = 0;
-	for (uint32_t i = 0; i < o->b.n; i++) {
-		*raw += o->b.ents[i].raw_len;
-		*stored += o->b.ents[i].stored_len;
-	}
-}
-
-/* Re-raise an error on this thread with the message another thread kept. */
-int sto_seal_error(const store *s)
-{
-	return ddterr_set(s->seal_err, "%s", s->seal_msg);
-}
 
 /* ---- sealing ---- */
 
@@ -76,7 +30,7 @@ static int seal_one(store *s, const octr *o)
 {
 	const ctr_builder *b = &o->b;
 	uint32_t clen = (uint32_t)ctr_serialized_len(b);
-	uint32_t flen = cio_frag_len(&s->L, clen);
+	uint32_t flen = ctrio_frag_len(&s->L, clen);
 	int k = ec_k(s->e), m = ec_m(s->e);
 	uint8_t statbuf[8 * STATS_WORDS], cidbuf[8];
 	const char *names[2] = { "stats", "next_cid" };
@@ -92,7 +46,8 @@ static int seal_one(store *s, const octr *o)
 			   (size_t)(k + m) * flen) != 0)
 		return -ENOMEM;
 	ctr_serialize(b, buf);
-	rc = cio_write(&s->L, b->cid, buf, clen, flen, &missing);
+	rc = ctrio_write(&s->L, s->writers, b->cid, buf, clen, flen,
+			 &missing);
 	free(buf);
 	if (rc < 0)
 		return rc;
@@ -110,7 +65,7 @@ static int seal_one(store *s, const octr *o)
 	c.nseg = b->n;
 	c.data_len = b->data_len;
 	c.ents = b->ents;
-	sto_octr_sums(o, &c.raw_bytes, &c.stored_bytes);
+	store_octr_sums(o, &c.raw_bytes, &c.stored_bytes);
 
 	pthread_mutex_lock(&s->seal_mu);	/* see store_checkpoint() */
 	pthread_mutex_lock(&s->lock);
@@ -122,7 +77,7 @@ static int seal_one(store *s, const octr *o)
 	next.physical += (uint64_t)(k + m) * frag_file_len(flen);
 	next.segments += c.nseg;
 	next.containers++;
-	sto_sums_encode(&next, statbuf);
+	store_sums_encode(&next, statbuf);
 	rc = idx_seal(s->ix, &c, 2, names, vals, lens);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->lock);
@@ -144,19 +99,19 @@ static void seal_done_locked(store *s)
 
 	memmove(s->queue, s->queue + 1, (size_t)(s->nqueue - 1) * sizeof(octr *));
 	s->nqueue--;
-	fpc_pin(s->fc, o->b.cid, 0);
+	fpcache_pin(s->fc, o->b.cid, 0);
 	if (o->j && o->jp.path[1] && jnl_copies(o->j) < 2)
 		s->run.journals_unmirrored++;	/* its second copy failed */
 	s->linger[s->nlinger++] = o->jp;
 	o->jp.path[0] = o->jp.path[1] = NULL;
-	sto_octr_free(o);
+	store_octr_free(o);
 }
 
 /* Sync the index, then drop the journals of the containers it now holds
  * durably. If an unlink is lost to a crash, open deletes the journal again
  * (its container is indexed). Called without the lock by the sealer, or
  * with no sealer running. */
-int sto_drop_lingering(store *s)
+int store_drop_lingering(store *s)
 {
 	jpaths paths[LINGER_MAX];
 	int n, rc;
@@ -171,9 +126,9 @@ int sto_drop_lingering(store *s)
 	rc = idx_sync(s->ix);
 	for (int i = 0; i < n; i++) {
 		if (rc == 0)
-			sto_jnl_retire(s, &paths[i]);
+			store_jnl_retire(s, &paths[i]);
 		else
-			sto_jnl_paths_free(&paths[i]);
+			store_jnl_paths_free(&paths[i]);
 	}
 	return rc;
 }
@@ -186,8 +141,7 @@ static void wait_to_retry_locked(store *s)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += SEAL_RETRY_SECONDS;
+	until = now_deadline(SEAL_RETRY_SECONDS * 1000000000LL);
 	while (s->seal_err && !s->stopping &&
 	       pthread_cond_timedwait(&s->work_cv, &s->lock, &until) == 0)
 		;
@@ -195,7 +149,7 @@ static void wait_to_retry_locked(store *s)
 		s->seal_err = 0;
 }
 
-void *sto_sealer_main(void *arg)
+void *store_sealer_main(void *arg)
 {
 	store *s = arg;
 	int rc;
@@ -222,7 +176,7 @@ void *sto_sealer_main(void *arg)
 			 * queue has run dry (a pause, or a flush waiting). */
 			if (s->nlinger == LINGER_MAX || s->nqueue == 0) {
 				pthread_mutex_unlock(&s->lock);
-				rc = sto_drop_lingering(s);
+				rc = store_drop_lingering(s);
 				pthread_mutex_lock(&s->lock);
 				if (rc < 0) {
 					s->seal_err = rc;
@@ -236,77 +190,4 @@ void *sto_sealer_main(void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
-}
-
-/* A new open container with an empty journal. */
-int sto_open_new_locked(store *s)
-{
-	octr *o = NULL;
-	int rc;
-
-	rc = sto_octr_alloc(s, s->next_cid, &o);
-	if (rc == 0)
-		rc = sto_jnl_create(s, o);
-	if (rc == 0)
-		rc = fpc_insert(s->fc, o->b.cid, NULL, 0, 1);
-	if (rc < 0) {
-		sto_octr_free(o);
-		return rc;
-	}
-	s->next_cid++;
-	s->open = o;
-	return 0;
-}
-
-/* A container whose journal broke keeps only what the journal made
- * durable: later segments were never acknowledged, so they go. */
-void sto_trim_to_durable_locked(store *s, octr *o)
-{
-	uint32_t keep = o->base + jnl_durable_records(o->j);
-
-	if (keep >= o->b.n)
-		return;
-	o->b.n = keep;
-	o->b.data_len = keep ? o->b.ents[keep - 1].off +
-			       o->b.ents[keep - 1].stored_len : 0;
-	(void)fpc_insert(s->fc, o->b.cid, o->b.ents, keep, 1);
-}
-
-/* Queue the open container for sealing and open a new one. Waits while
- * the queue is full; a sealer that failed is told to try again and its
- * error is returned, so a full disk stops writers with its own message.
- * A container whose journal broke is trimmed first, and dropped if nothing
- * of it was durable. */
-int sto_rotate_locked(store *s)
-{
-	octr *old = s->open;
-	int rc;
-
-	while (s->nqueue >= SEAL_QUEUE) {
-		if (s->seal_err) {
-			rc = sto_seal_error(s);
-			s->seal_err = 0;
-			pthread_cond_signal(&s->work_cv);
-			return rc;
-		}
-		pthread_cond_wait(&s->done_cv, &s->lock);
-	}
-	if (s->open != old)
-		return 0;	/* another writer rotated while we waited */
-	rc = sto_open_new_locked(s);
-	if (rc < 0)
-		return rc;
-	if (jnl_broken(old->j))
-		sto_trim_to_durable_locked(s, old);
-	if (old->b.n == 0) {
-		fpc_remove(s->fc, old->b.cid);
-		for (int i = 0; i < JNL_COPIES; i++)
-			if (old->jp.path[i])
-				(void)fio_unlink(old->jp.path[i]);
-		sto_octr_free(old);
-		return 0;
-	}
-	s->queue[s->nqueue++] = old;
-	pthread_cond_signal(&s->work_cv);
-	return 0;
 }

@@ -1,86 +1,32 @@
 /* ddtstore.c - offline administration of a local segment store: the
- * options and main(), the error lines, opening the store, and its figures
- * (stats). ddtstore_files.c holds the file commands (ingest, check, cat, and
- * the recipes they keep), ddtstore_maint.c its upkeep (scrub, the
- * checkpoints). It links the segmenter and the store directly, with no
- * daemon. */
+ * options, main(), and the store's figures (stats). ddtstore_files.c holds
+ * the file commands (ingest, check, cat, and the recipes they keep),
+ * ddtstore_maint.c its upkeep (scrub, the checkpoints), and
+ * ddtstore_common.c what they all share (error lines, opening the store).
+ * It links the segmenter and the store directly, with no daemon. */
 #include "codec.h"
 #include "ddterr.h"
-#include "ddtstore.h"
-#include "fio.h"
+#include "ddtstore_common.h"
+#include "ddtstore_files.h"
+#include "ddtstore_maint.h"
 #include "fmt.h"
 #include "store.h"
+#include "store_dirs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <time.h>
-#include <unistd.h>
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
 
 #define STORE_DEFAULT "./ddtstore-data"
-
-
-/* ---- output: one line per error ---- */
-
-/* "ddtstore: <what>: <why> (<todo>)", <what> from fmt and ap. Returns
- * EXIT_RUNTIME. */
-static int vfail(const char *why, const char *todo, const char *fmt,
-		 va_list ap)
-{
-	char what[PATH_MAX + 128];
-
-	vsnprintf(what, sizeof(what), fmt, ap);
-	fprintf(stderr, "%s: %s: %s (%s)\n", PROG, what, why, todo);
-	return EXIT_RUNTIME;
-}
-
-/* <why> from the ddterr message behind rc. Returns EXIT_RUNTIME so that
- * callers can `return ddts_fail(...)`. */
-int ddts_fail(int rc, const char *todo, const char *fmt, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	ret = vfail(ddterr_last(rc), todo, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
-int ddts_fail_errno(int err, const char *todo, const char *fmt, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	ret = vfail(strerror(err), todo, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
-int ddts_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (run '%s --help' for usage)\n", PROG);
-	return EXIT_USAGE;
-}
 
 static void print_help(FILE *f)
 {
@@ -124,81 +70,6 @@ static void print_help(FILE *f)
 		PROG, STORE_DEFAULT);
 }
 
-/* ---- small helpers ---- */
-
-double ddts_now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- the store, opened as the options say ---- */
-
-int ddts_open_store(const opts *o, int create, store **out)
-{
-	store_config cfg;
-	struct stat st;
-	const char *todo;
-	int rc;
-
-	if (stat(o->root, &st) < 0) {
-		if (errno != ENOENT || !create)
-			return ddts_fail_errno(errno, errno == ENOENT ?
-					  "give the right -s, or ingest "
-					  "something first" :
-					  "check the path and its permissions",
-					  "open store %s", o->root);
-		if (mkdir(o->root, FIO_DIR_MODE) < 0 && errno != EEXIST)
-			return ddts_fail_errno(errno, "check the parent directory",
-					  "create store %s", o->root);
-	} else if (!S_ISDIR(st.st_mode)) {
-		return ddts_fail_errno(ENOTDIR, "give -s a directory",
-				  "open store %s", o->root);
-	}
-	store_config_default(&cfg, o->root);
-	if (o->k)
-		cfg.k = o->k;
-	if (o->m >= 0)
-		cfg.m = o->m;
-	ddterr_clear();
-	rc = store_open(out, &cfg);
-	if (rc == 0)
-		return 0;
-	switch (rc) {
-	case -EINVAL:
-		todo = "give the --k and --m the store was created with";
-		break;
-	case -EACCES:
-	case -EPERM:
-		todo = "check the store's permissions";
-		break;
-	case -EBUSY:
-	case -EAGAIN:
-		todo = "stop the other process using this store";
-		break;
-	default:
-		todo = "check that no other process uses the store, and "
-		       "its disks";
-		break;
-	}
-	return ddts_fail(rc, todo, "open store %s", o->root);
-}
-
-int ddts_close_store(store *s, const char *root)
-{
-	int rc;
-
-	ddterr_clear();
-	rc = store_close(s);
-	if (rc < 0)
-		return ddts_fail(rc, "check the store's disks; the last "
-				 "batch may not be durable", "close store %s",
-				 root);
-	return 0;
-}
-
 /* ---- stats ---- */
 
 /* One line per directory of the store: its health and its file system's
@@ -238,26 +109,28 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 {
 	char b[6][FMT_LEN], *dirs;
 	store_stats st;
+	ddts_store h;
 	store *s;
 	int k, m, nd, rc, ret;
 
 	(void)argv;
 	if (argc != 0)
 		return ddts_usage_error("stats: takes no arguments");
-	ret = ddts_open_store(o, 0, &s);
+	ret = ddts_open_store(o, 0, &h);
 	if (ret)
 		return ret;
+	s = h.s;
 	ddterr_clear();
 	rc = store_get_stats(s, &st);
 	if (rc < 0) {
 		ret = ddts_fail(rc, "check the store's index", "stats %s",
 				o->root);
-		ddts_close_store(s, o->root);
+		ddts_close_store(&h, o->root);
 		return ret;
 	}
 	store_geometry(s, &k, &m, &nd);
 	dirs = dir_lines(s);
-	ret = ddts_close_store(s, o->root);
+	ret = ddts_close_store(&h, o->root);
 	if (ret) {
 		free(dirs);
 		return ret;

@@ -16,11 +16,13 @@
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
-#include "ddtstore.h"
+#include "ddtstore_files.h"
 #include "fdio.h"
 #include "fio.h"
 #include "fmt.h"
 #include "fp.h"
+#include "now.h"
+#include "path.h"
 #include "segmenter.h"
 #include "store.h"
 
@@ -83,8 +85,7 @@ static int path_lexical(const char *path, char *out)
 	} else {
 		if (!getcwd(cwd, sizeof(cwd)))
 			return -errno;
-		if (snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path) >=
-		    (int)sizeof(tmp))
+		if (path_fmt(tmp, sizeof(tmp), "%s/%s", cwd, path) < 0)
 			return -ENAMETOOLONG;
 	}
 	out[0] = '\0';
@@ -360,6 +361,7 @@ typedef struct pending_recipe {
 } pending_recipe;
 
 typedef struct ingest {
+	ddts_store held;
 	store *s;
 	const opts *o;
 	cdc chunker;
@@ -653,9 +655,10 @@ int cmd_ingest(const opts *o, int argc, char **argv)
 		ret = ddts_fail(rc, "report this bug", "set up the chunker");
 		goto out_free;
 	}
-	ret = ddts_open_store(o, 1, &g->s);
+	ret = ddts_open_store(o, 1, &g->held);
 	if (ret)
 		goto out_free;
+	g->s = g->held.s;
 	snprintf(g->rdir, sizeof(g->rdir), "%s/" RECIPE_DIR, o->root);
 	if (mkdir(g->rdir, FIO_DIR_MODE) < 0 && errno != EEXIST) {
 		ret = ddts_fail_errno(errno, "check the store directory",
@@ -664,13 +667,13 @@ int cmd_ingest(const opts *o, int argc, char **argv)
 	}
 	ingest_sweep(g->rdir);
 
-	t0 = ddts_now_sec();
+	t0 = now_mono_sec();
 	ret = walk_args(o, "ingest", argc, argv, ingest_file, g);
 	if (ret == 0)
 		ret = ingest_flush(g);
-	dt = ddts_now_sec() - t0;
+	dt = now_mono_sec() - t0;
 out_close:
-	rc = ddts_close_store(g->s, o->root);
+	rc = ddts_close_store(&g->held, o->root);
 	if (ret == 0)
 		ret = rc;
 	if (ret == 0) {
@@ -708,6 +711,7 @@ out_free:
 enum verdict { V_OK, V_DIFFERS, V_MISSING, V_UNREADABLE };
 
 typedef struct checker {
+	ddts_store held;
 	store *s;
 	const opts *o;
 	uint8_t *sbuf, *fbuf;	/* CDC_MAX_LIMIT each */
@@ -832,11 +836,12 @@ int cmd_check(const opts *o, int argc, char **argv)
 		ret = ddts_fail_errno(ENOMEM, "free some memory", "check");
 		goto out;
 	}
-	ret = ddts_open_store(o, 0, &c.s);
+	ret = ddts_open_store(o, 0, &c.held);
 	if (ret)
 		goto out;
+	c.s = c.held.s;
 	ret = walk_args(o, "check", argc, argv, check_file, &c);
-	rc = ddts_close_store(c.s, o->root);
+	rc = ddts_close_store(&c.held, o->root);
 	if (ret == 0)
 		ret = rc;
 	if (ret)
@@ -868,7 +873,7 @@ int cmd_cat(const opts *o, int argc, char **argv)
 	unsigned lineno = 1;
 	uint8_t *buf = NULL;
 	FILE *rf = NULL;
-	store *s = NULL;
+	ddts_store h;
 	uint64_t at = 0;
 	uint32_t len;
 	size_t n;
@@ -894,7 +899,7 @@ int cmd_cat(const opts *o, int argc, char **argv)
 		ret = ddts_fail_errno(ENOMEM, "free some memory", "cat");
 		goto out;
 	}
-	ret = ddts_open_store(o, 0, &s);
+	ret = ddts_open_store(o, 0, &h);
 	if (ret)
 		goto out;
 	for (;;) {
@@ -908,7 +913,7 @@ int cmd_cat(const opts *o, int argc, char **argv)
 		if (rc == 0)
 			break;
 		ddterr_clear();
-		rc = store_read(s, &f, buf, CDC_MAX_LIMIT, &n);
+		rc = store_read(h.s, &f, buf, CDC_MAX_LIMIT, &n);
 		if (rc == 0 && n != len)
 			rc = ddterr_set(-EBADMSG, "segment is %zu bytes, the "
 					"recipe says %u", n, len);
@@ -927,7 +932,7 @@ int cmd_cat(const opts *o, int argc, char **argv)
 		}
 		at += n;
 	}
-	rc = ddts_close_store(s, o->root);
+	rc = ddts_close_store(&h, o->root);
 	if (ret == 0)
 		ret = rc;
 out:

@@ -1,7 +1,7 @@
 /* ddtstore_maint.c - the upkeep of a local segment store, offline: scrub
  * it (and name the ingested files that lost containers held a part of),
  * take and list checkpoints of its metadata, and bring it back from one.
- * ddtstore.c parses the options and opens the store. */
+ * ddtstore.c parses the options; ddtstore_common.c opens the store. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -14,11 +14,16 @@
 #include <unistd.h>
 
 #include "ddterr.h"
-#include "ddtstore.h"
+#include "ddtstore_files.h"
+#include "ddtstore_maint.h"
 #include "fmt.h"
 #include "fp.h"
 #include "fpset.h"
+#include "now.h"
+#include "path.h"
 #include "store.h"
+#include "store_ckpt.h"
+#include "store_scrub.h"
 
 /* "ddtstore: <what> (<todo>)": a failure that is its own reason. */
 static int vfail_s(const char *what, const char *todo)
@@ -46,7 +51,7 @@ typedef struct scrub_progress {
 static void scrub_show(void *arg, const store_scrub_report *r)
 {
 	scrub_progress *p = arg;
-	double t = ddts_now_sec();
+	double t = now_mono_sec();
 	char b[FMT_LEN];
 
 	if (!p->tty || t - p->last < 0.5)
@@ -60,7 +65,7 @@ static void scrub_show(void *arg, const store_scrub_report *r)
 /* store_ctr_fps's callback: into the set of lost fingerprints. */
 static int lost_add(void *arg, const fp_t *fp)
 {
-	return fps_add(arg, fp) < 0 ? -ENOMEM : 0;
+	return fpset_add(arg, fp) < 0 ? -ENOMEM : 0;
 }
 
 /* Whether the recipe at rpath names a segment of set; its path line (as
@@ -81,7 +86,7 @@ static int recipe_hits(const char *rpath, const fpset *set, char *name,
 		name[strcspn(name, "\n")] = '\0';
 		while (!hit && (rc = ddts_recipe_next(f, rpath, &lineno, &fp,
 						      &len)) > 0)
-			hit = fps_has(set, &fp);
+			hit = fpset_has(set, &fp);
 	}
 	fclose(f);
 	return hit;
@@ -108,8 +113,8 @@ static size_t print_affected(const char *root, const fpset *set)
 		if (nl <= strlen(RECIPE_EXT) ||
 		    strcmp(de->d_name + nl - strlen(RECIPE_EXT), RECIPE_EXT))
 			continue;
-		if (snprintf(rpath, sizeof(rpath), "%s/%s", dir, de->d_name) >=
-		    (int)sizeof(rpath))
+		if (path_fmt(rpath, sizeof(rpath), "%s/%s", dir,
+			     de->d_name) < 0)
 			continue;
 		if (recipe_hits(rpath, set, name, sizeof(name)) &&
 		    hits++ < AFFECTED_SHOWN)
@@ -130,22 +135,22 @@ static void report_lost(store *s, const char *root,
 
 	if (r->nlost == 0)
 		return;
-	if (fps_new(&set) < 0) {
+	if (fpset_new(&set) < 0) {
 		fprintf(stderr, "ddtstore: out of memory naming the lost "
 			"containers' files\n");
 		return;
 	}
 	for (size_t i = 0; i < r->nlost; i++) {
-		size_t before = fps_count(set);
+		size_t before = fpset_count(set);
 
 		ddterr_clear();
 		(void)store_ctr_fps(s, r->lost_cids[i], lost_add, set);
 		printf("lost container:  %" PRIu64 " (%zu segments)\n",
-		       r->lost_cids[i], fps_count(set) - before);
+		       r->lost_cids[i], fpset_count(set) - before);
 	}
-	if (fps_count(set) && print_affected(root, set) == 0)
+	if (fpset_count(set) && print_affected(root, set) == 0)
 		printf("affected file:   none ingested\n");
-	fps_free(set);
+	fpset_free(set);
 }
 
 static void print_scrub(const opts *o, const store_scrub_report *r)
@@ -213,15 +218,17 @@ int cmd_scrub(const opts *o, int argc, char **argv)
 	struct sigaction sa = { .sa_handler = scrub_on_signal }, old_int,
 			 old_term;
 	store_scrub_report r;
+	ddts_store h;
 	store *s;
 	int rc, ret;
 
 	(void)argv;
 	if (argc != 0)
 		return ddts_usage_error("scrub: takes no arguments");
-	ret = ddts_open_store(o, 0, &s);
+	ret = ddts_open_store(o, 0, &h);
 	if (ret)
 		return ret;
+	s = h.s;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
@@ -241,7 +248,7 @@ int cmd_scrub(const opts *o, int argc, char **argv)
 	else if (!store_scrub_clean(&r))
 		ret = scrub_failed(o, &r);
 	store_scrub_report_free(&r);
-	rc = ddts_close_store(s, o->root);
+	rc = ddts_close_store(&h, o->root);
 	return ret ? ret : rc;
 }
 
@@ -269,24 +276,24 @@ int cmd_checkpoint(const opts *o, int argc, char **argv)
 {
 	char name[STORE_CKPT_NAME_MAX], dir[PATH_MAX];
 	opts so = *o;
-	store *s;
+	ddts_store h;
 	int rc, ret;
 
 	so.root = ckpt_store(o, &argc, &argv);
 	if (argc != 0)
 		return ddts_usage_error("checkpoint: takes only the store");
 	ckpt_dir_of(o, so.root, dir, sizeof(dir));
-	ret = ddts_open_store(&so, 0, &s);
+	ret = ddts_open_store(&so, 0, &h);
 	if (ret)
 		return ret;
 	ddterr_clear();
-	rc = store_checkpoint(s, dir, o->keep, name, sizeof(name));
+	rc = store_checkpoint(h.s, dir, o->keep, name, sizeof(name));
 	if (rc < 0)
 		ret = ddts_fail(rc, "check the checkpoint directory's disk and "
 				"permissions", "checkpoint %s", so.root);
 	else
 		printf("checkpoint %s taken in %s\n", name, dir);
-	rc = ddts_close_store(s, so.root);
+	rc = ddts_close_store(&h, so.root);
 	return ret ? ret : rc;
 }
 

@@ -1,7 +1,7 @@
 /* fuzz_parsers.c - a libFuzzer target for every parser that reads bytes
  * from the network or the disk: frame headers and the payload decoder
  * (wire.c), metadata segments (tree.c), containers and their directories
- * (container.c). The first input byte picks the parser; the rest is its
+ * (ctr.c). The first input byte picks the parser; the rest is its
  * input. Build and run with `make fuzz` (clang, -fsanitize=fuzzer,address).
  * Anything the sanitizers catch, or a parser accepting bytes that then
  * fail its own invariants, is a bug. */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container.h"
+#include "ctr.h"
 #include "tree.h"
 #include "wire.h"
 

@@ -1,7 +1,7 @@
-/* container.c - building, serializing and parsing containers (see
- * container.h for the layout). Parsing trusts nothing it reads: every count,
+/* ctr.c - building, serializing and parsing containers (see
+ * ctr.h for the layout). Parsing trusts nothing it reads: every count,
  * offset and length is checked against the buffer before it is used. */
-#include "container.h"
+#include "ctr.h"
 
 #include <errno.h>
 #include <stdlib.h>

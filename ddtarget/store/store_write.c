@@ -1,12 +1,14 @@
-/* store.c - the segment store's public calls: lookups, the write path
- * (verify, dedup, journal, pack), flush, barrier and stats. The sealer is in
- * store_seal.c, the read path in store_read.c, open and recovery in
- * store_open.c; what they share is in store_int.h.
+/* store_write.c - the segment store's write path: lookups (the dedup hot
+ * path), put (verify, dedup, journal, pack), flush and barrier, and the
+ * store's figures. The unsealed containers are in store_octr.c, the
+ * sealer in store_seal.c, the read path in store_read.c, the journals'
+ * replay in store_journal.c, open and close in store_open.c; store.h is
+ * their public face, store_int.h what they share.
  *
  * The life of a segment: store_put() finds it new (under the lock),
  * hashes it (outside), appends it to the open container in memory and
  * stages its journal record (under the lock), then waits outside the lock
- * until the journal is fsynced (group commit, journal.c): from then on it is
+ * until the journal is fsynced (group commit, jnl.c): from then on it is
  * durable and put returns. When the open container is full it joins the
  * seal queue and a new one opens; the sealer thread erasure-codes the full
  * one into fragment files, fsyncs them, and only then indexes its
@@ -25,14 +27,61 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <time.h>
 
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
+#include "now.h"
 #include "store_int.h"
 
 #define SPACE_CHECK_NS	(200 * 1000000LL)
+
+/* ---- the Bloom filter ---- */
+
+static int bloom_add_cb(void *arg, const fp_t *fp, uint64_t cid,
+			uint32_t slot)
+{
+	(void)cid;
+	(void)slot;
+	bloom_add(arg, fp);
+	return 0;
+}
+
+int store_bloom_fill(store *s, bloom *b)
+{
+	int rc = idx_foreach_fp(s->ix, bloom_add_cb, b);
+
+	for (int i = -1; rc == 0 && i < s->nqueue; i++) {
+		const octr *o = i < 0 ? s->open : s->queue[i];
+
+		if (!o)
+			continue;
+		for (uint32_t j = 0; j < o->b.n; j++)
+			bloom_add(b, &o->b.ents[j].fp);
+	}
+	return rc;
+}
+
+/* Past its capacity the filter's false positives climb quickly; rebuild it
+ * twice as large. Rare (each time the store doubles), and a failure only
+ * costs lookups. */
+static int grow_bloom_locked(store *s)
+{
+	bloom *nb;
+	int rc;
+
+	rc = bloom_new(&nb, bloom_capacity(s->bl) * 2);
+	if (rc < 0)
+		return rc;
+	rc = store_bloom_fill(s, nb);
+	if (rc < 0) {
+		bloom_free(nb);
+		return rc;
+	}
+	bloom_free(s->bl);
+	s->bl = nb;
+	return 0;
+}
 
 /* ---- lookup ---- */
 
@@ -40,13 +89,13 @@
  * not NULL, its raw length), 0 if absent, or an index error. An index hit
  * loads the fingerprints of the whole container into the locality cache,
  * because its neighbours are asked for next. */
-int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
-			  uint32_t *slot, uint32_t *raw_len)
+static int lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
+			     uint32_t *slot, uint32_t *raw_len)
 {
 	idx_ctr c;
 	int rc, cached;
 
-	if (fpc_lookup(s->fc, fp, cid, slot, raw_len)) {
+	if (fpcache_lookup(s->fc, fp, cid, slot, raw_len)) {
 		s->run.cache_hits++;
 		return 1;
 	}
@@ -56,7 +105,7 @@ int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
 	}
 	s->run.index_lookups++;
 	rc = idx_get_fp(s->ix, fp, cid, slot);
-	cached = rc == 1 && fpc_has_container(s->fc, *cid);
+	cached = rc == 1 && fpcache_has_container(s->fc, *cid);
 	if (rc <= 0 || (cached && !raw_len))
 		return rc;
 	/* The container's record: its neighbours for the cache, and fp's
@@ -76,24 +125,24 @@ int sto_lookup_len_locked(store *s, const fp_t *fp, uint64_t *cid,
 		*raw_len = c.ents[*slot].raw_len;
 	/* A cache that cannot grow only costs speed. */
 	if (rc == 0 && !cached)
-		(void)fpc_insert(s->fc, *cid, c.ents, c.nseg, 0);
+		(void)fpcache_insert(s->fc, *cid, c.ents, c.nseg, 0);
 	idx_ctr_free(&c);
 	return rc < 0 ? rc : 1;
 }
 
-int sto_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
-		      uint32_t *slot)
+int store_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
+			uint32_t *slot)
 {
-	return sto_lookup_len_locked(s, fp, cid, slot, NULL);
+	return lookup_len_locked(s, fp, cid, slot, NULL);
 }
 
 /* A writer was told fp is present: while a clean runs, it must stay. A pin
  * that cannot be recorded makes the whole clean keep everything. */
-void sto_pin_locked(store *s, const fp_t *fp, int told)
+static void pin_locked(store *s, const fp_t *fp, int told)
 {
 	if (told && s->told)
 		bloom_add(s->told, fp);
-	if (s->pins && fps_add(s->pins, fp) < 0)
+	if (s->pins && fpset_add(s->pins, fp) < 0)
 		s->pin_failed = 1;
 }
 
@@ -108,8 +157,8 @@ static int lookup_batch(store *s, const fp_t *fps, size_t n, store_pin pin,
 
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		rc = sto_lookup_len_locked(s, &fps[i], &cid, &slot,
-					   raw_len ? &len : NULL);
+		rc = lookup_len_locked(s, &fps[i], &cid, &slot,
+				       raw_len ? &len : NULL);
 		if (rc < 0)
 			break;
 		if (present)
@@ -117,7 +166,7 @@ static int lookup_batch(store *s, const fp_t *fps, size_t n, store_pin pin,
 		if (raw_len)
 			raw_len[i] = rc ? len : 0;
 		if (rc && pin != STORE_PIN_NONE)
-			sto_pin_locked(s, &fps[i], pin == STORE_PIN_TOLD);
+			pin_locked(s, &fps[i], pin == STORE_PIN_TOLD);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -210,7 +259,7 @@ static int check_one_disk(const store *s, const char *path, int share)
 
 	if (statvfs(path, &v) != 0) {
 		if (errno == ENOENT && path != s->jdir)
-			return 1;	/* a missing disk: see sto_check_space */
+			return 1;	/* a missing disk: store_check_space */
 		return ddterr_set(-errno, "store: cannot stat %s: %s", path,
 				  strerror(errno));
 	}
@@ -231,14 +280,11 @@ static int check_one_disk(const store *s, const char *path, int share)
  * trusted for SPACE_CHECK_NS or one container's worth of new data, whichever
  * comes first; the reserve's slack covers what is written meanwhile.
  * Called under the lock. */
-int sto_check_space(store *s, int cleaning)
+int store_check_space(store *s, int cleaning)
 {
-	struct timespec ts;
-	int64_t now;
+	int64_t now = now_mono_ns();
 	int rc, share = cleaning ? 2 : 1, missing = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	if (s->space_ok_until > now &&
 	    s->sealed.raw + s->open->b.data_len < s->space_ok_bytes)
 		return 0;
@@ -291,7 +337,7 @@ static int note_ticket(put_sync *ps, jnl *j, uint64_t ticket)
 }
 
 /* Wait for every noted journal; the first error wins. Without the lock. */
-int sto_sync_all(put_sync *ps)
+int store_sync_all(put_sync *ps)
 {
 	int rc = 0, r;
 
@@ -308,7 +354,7 @@ int sto_sync_all(put_sync *ps)
 /* Append one new segment to the open container (rotating it first if the
  * segment does not fit) and stage its journal record. Each step that fails
  * undoes the ones before it, so builder, journal and cache stay in step. */
-int sto_append_locked(store *s, const store_seg *g, put_sync *ps)
+int store_append_locked(store *s, const store_seg *g, put_sync *ps)
 {
 	ctr_builder *b;
 	uint64_t ticket;
@@ -318,7 +364,7 @@ int sto_append_locked(store *s, const store_seg *g, put_sync *ps)
 	/* A loop: while we waited for the sealer, other writers may have
 	 * rotated and filled the new container too. */
 	while (!ctr_builder_fits(&s->open->b, g->stored_len)) {
-		rc = sto_rotate_locked(s);
+		rc = store_rotate_locked(s);
 		if (rc < 0)
 			return rc;
 	}
@@ -334,10 +380,10 @@ int sto_append_locked(store *s, const store_seg *g, put_sync *ps)
 		b->data_len -= g->stored_len;
 		return rc;
 	}
-	if (fpc_append(s->fc, b->cid, &g->fp, g->raw_len) < 0)
+	if (fpcache_append(s->fc, b->cid, &g->fp, g->raw_len) < 0)
 		/* Rebuild the cache record, slots in step; if even that
 		 * fails, reads check fingerprints and only speed suffers. */
-		(void)fpc_insert(s->fc, b->cid, b->ents, b->n, 1);
+		(void)fpcache_insert(s->fc, b->cid, b->ents, b->n, 1);
 	bloom_add(s->bl, &g->fp);
 	return note_ticket(ps, s->open->j, ticket);
 }
@@ -368,12 +414,12 @@ static int find_new(store *s, const store_seg *segs, size_t n,
 
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = sto_lookup_len_locked(s, &segs[i].fp, &cid, &slot, &held);
+		rc = lookup_len_locked(s, &segs[i].fp, &cid, &slot, &held);
 		if (rc < 0)
 			break;
 		isnew[i] = rc == 0;
 		if (rc)
-			sto_pin_locked(s, &segs[i].fp, 1);
+			pin_locked(s, &segs[i].fp, 1);
 		nnew += isnew[i];
 		rc = rc ? check_dup_len(&segs[i], i, held) : 0;
 	}
@@ -413,8 +459,8 @@ static int repair_locked(store *s)
 {
 	if (!jnl_broken(s->open->j))
 		return 0;
-	sto_trim_to_durable_locked(s, s->open);
-	return sto_rotate_locked(s);
+	store_trim_to_durable_locked(s, s->open);
+	return store_rotate_locked(s);
 }
 
 /* Stage the segments still new (another writer may have stored some since
@@ -432,17 +478,17 @@ static int stage_new(store *s, const store_seg *segs, size_t n,
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (!isnew[i])
 			continue;
-		rc = sto_lookup_locked(s, &segs[i].fp, &cid, &slot);
+		rc = store_lookup_locked(s, &segs[i].fp, &cid, &slot);
 		if (rc < 0)
 			break;
 		if (rc == 1) {		/* stored meanwhile, or twice in this batch */
-			sto_pin_locked(s, &segs[i].fp, 1);
+			pin_locked(s, &segs[i].fp, 1);
 			rc = 0;
 			continue;
 		}
-		if (fresh == 0 && (rc = sto_check_space(s, 0)) < 0)
+		if (fresh == 0 && (rc = store_check_space(s, 0)) < 0)
 			break;
-		rc = sto_append_locked(s, &segs[i], ps);
+		rc = store_append_locked(s, &segs[i], ps);
 		fresh += rc == 0;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -472,7 +518,7 @@ int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 		rc = stage_new(s, segs, n, isnew, &ps, &fresh);
 	/* Whatever was staged is synced even if the put failed later: it is
 	 * findable already, so it must not stay undurable. */
-	rc2 = sto_sync_all(&ps);
+	rc2 = store_sync_all(&ps);
 	if (rc == 0)
 		rc = rc2;
 	free(isnew);
@@ -487,7 +533,7 @@ int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 	} else {
 		s->sealed.logical += logical;
 		if (bloom_count(s->bl) > bloom_capacity(s->bl))
-			(void)sto_grow_bloom_locked(s);
+			(void)grow_bloom_locked(s);
 		if (out_new)
 			*out_new = fresh;
 	}
@@ -505,11 +551,11 @@ int store_flush(store *s)
 		pthread_cond_signal(&s->work_cv);
 	}
 	if (s->open->b.n > 0)
-		rc = sto_rotate_locked(s);
+		rc = store_rotate_locked(s);
 	while (rc == 0 && s->nqueue > 0 && !s->seal_err)
 		pthread_cond_wait(&s->done_cv, &s->lock);
 	if (rc == 0 && s->seal_err)
-		rc = sto_seal_error(s);
+		rc = store_seal_error(s);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -529,7 +575,7 @@ int store_get_stats(store *s, store_stats *out)
 	for (int i = -1; i < s->nqueue; i++) {
 		const octr *o = i < 0 ? s->open : s->queue[i];
 
-		sto_octr_sums(o, &raw, &stored);
+		store_octr_sums(o, &raw, &stored);
 		out->raw_bytes += raw;
 		out->stored_bytes += stored;
 		out->segments += o->b.n;
@@ -537,11 +583,6 @@ int store_get_stats(store *s, store_stats *out)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return 0;
-}
-
-struct idx *store_index(store *s)
-{
-	return s->ix;
 }
 
 static int queued_locked(const store *s, uint64_t cid)
@@ -578,7 +619,7 @@ int store_barrier(store *s)
 		while (queued_locked(s, wait_cid[i]) && !s->seal_err)
 			pthread_cond_wait(&s->done_cv, &s->lock);
 		if (queued_locked(s, wait_cid[i]))
-			rc = sto_seal_error(s);
+			rc = store_seal_error(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	for (int i = 0; i < nj; i++) {

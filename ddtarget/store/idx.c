@@ -1,9 +1,9 @@
-/* index.c - the store's RocksDB index (see index.h for what it holds).
+/* idx.c - the store's RocksDB index (see idx.h for what it holds).
  *
  * The fingerprint family is tuned for point lookups of random keys: a
  * whole-key Bloom filter per table so a miss costs no data-block read, and no
  * compression, since SHA-256 digests do not compress. */
-#include "index.h"
+#include "idx.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ static int space_cf(int space)
 	return space == IDX_USERS ? CF_USERS : CF_NS;
 }
 
-/* The "ctr" record: a fixed head, then the directory (container.h's
+/* The "ctr" record: a fixed head, then the directory (ctr.h's
  * encoding, so the locality cache loads it without reading fragments). */
 #define CTR_REC_VERSION	1
 #define CTR_REC_HEAD	40

@@ -1,4 +1,4 @@
-/* journal.h - the write-ahead log of the open container, kept in copies.
+/* jnl.h - the write-ahead log of the open container, kept in copies.
  *
  * A put is acknowledged only after its segments are in this log and the log
  * is fsynced; the index learns of a segment only when its container is
@@ -22,8 +22,8 @@
  *   52 data (stored_len)
  * The CRC is seeded with the container id, so the records a recycled file
  * still holds from an older container never pass for this one's. */
-#ifndef JOURNAL_H
-#define JOURNAL_H
+#ifndef JNL_H
+#define JNL_H
 
 #include <stddef.h>
 #include <stdint.h>

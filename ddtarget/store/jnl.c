@@ -1,4 +1,4 @@
-/* journal.c - the open container's write-ahead log, in copies (journal.h).
+/* jnl.c - the open container's write-ahead log, in copies (jnl.h).
  *
  * Group commit: writers stage records under the store's lock (cheap
  * copies), then each waits, outside that lock, for its own records to be
@@ -21,7 +21,7 @@
  * copy that holds it whole (its CRC passes), and where none does, the walk
  * looks ahead for the next record that passes in any copy, so one damaged
  * record costs itself, never the records behind it. */
-#include "journal.h"
+#include "jnl.h"
 
 #include <errno.h>
 #include <isa-l/crc.h>

@@ -1,4 +1,4 @@
-/* container.h - the container: an append-only bundle of compressed segments
+/* ctr.h - the container: an append-only bundle of compressed segments
  * in arrival order, so that one backup's segments stay together on disk and
  * a restore or a locality-cache load reads them in one go (DDFS).
  *
@@ -13,8 +13,8 @@
  *    40 raw_len u32       44 codec u8  45 moved u8 (the index's copy
  *    only; 0 in a container)    46 reserved (2, zero)
  *   data, data_len bytes: the stored (compressed or raw) segments. */
-#ifndef CONTAINER_H
-#define CONTAINER_H
+#ifndef CTR_H
+#define CTR_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* index.h - the store's metadata in RocksDB: fingerprint -> (container,
+/* idx.h - the store's metadata in RocksDB: fingerprint -> (container,
  * slot), one record per sealed container, and a few store-wide values.
  *
  * Column families: "fp" (key: the 32-byte fingerprint; value: cid u64le,
@@ -7,13 +7,13 @@
  * (geometry, next_cid, stats). A container becomes visible in one synced
  * write batch that holds its record, all its fingerprints and the new
  * store-wide counters: the index never knows half a container. */
-#ifndef INDEX_H
-#define INDEX_H
+#ifndef IDX_H
+#define IDX_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "container.h"
+#include "ctr.h"
 #include "fp.h"
 
 typedef struct idx idx;
@@ -30,7 +30,9 @@ typedef struct idx_ctr {
 	ctr_entry *ents;	/* nseg entries, malloc'd by idx_get_ctr */
 } idx_ctr;
 
-/* Open or create the index at path. 0 or -EIO with a ddterr message. */
+/* Open or create the index at path with a block cache of cache_mb MiB
+ * (0: 64). 0, -EBUSY (another process has it), or -EIO with a ddterr
+ * message. */
 int idx_open(idx **out, const char *path, size_t cache_mb);
 void idx_close(idx *x);
 
