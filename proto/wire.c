@@ -556,16 +556,6 @@ void rb_checkpoint(rbuf *r, ddt_checkpoint *ck)
 
 /* ---- names ---- */
 
-int ddt_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > DDT_MAX_NAME || strchr(name, '/') ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return 0;
-	return 1;
-}
-
 static const struct {
 	uint8_t op;
 	const char *name;

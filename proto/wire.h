@@ -237,9 +237,6 @@ void rb_checkpoint(rbuf *r, ddt_checkpoint *ck);
 
 /* ---- names ---- */
 
-/* A name usable in a directory: 1..255 bytes, no '/', not "." or "..". */
-int ddt_name_ok(const char *name);
-
 /* "HELLO", "SEG_PUT", ...; "?" for an unknown opcode. */
 const char *ddt_op_name(uint8_t op);
 /* Whether op is a request opcode of this version. */

@@ -13,7 +13,7 @@
 
 #include "bytes.h"
 #include "ddterr.h"
-#include "wire.h"
+#include "ddtc_types.h"
 
 #define AUTH_VERSION	1
 #define AUTH_SALT_LEN	16

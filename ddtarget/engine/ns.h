@@ -47,7 +47,7 @@
 #include <stdint.h>
 
 #include "idx.h"
-#include "wire.h"
+#include "ddtc_types.h"
 
 typedef struct ns ns;
 

@@ -50,11 +50,6 @@ const char *ddtc_codec_name(int codec)
 	return codec_name(codec);
 }
 
-int ddtc_name_ok(const char *name)
-{
-	return ddt_name_ok(name);
-}
-
 /* The codec to compress with: the one asked for if the target takes it,
  * else LZ4, else none (always accepted: the target must store raw). */
 static int pick_codec(int want, uint64_t accepted)

@@ -70,10 +70,6 @@ int ddtc_role(const ddtc *c);
 int ddtc_codec_from_name(const char *name);
 const char *ddtc_codec_name(int codec);
 
-/* Whether name can name a directory entry: 1 to DDT_MAX_NAME bytes, no
- * '/', not "." or ".." (the target refuses any other). */
-int ddtc_name_ok(const char *name);
-
 typedef int (*ddtc_kv_cb)(void *arg, const char *key, uint64_t value);
 int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg);
 

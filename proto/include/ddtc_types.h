@@ -10,6 +10,7 @@
 #define DDTC_TYPES_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define DDT_DEFAULT_PORT	7410
 
@@ -149,5 +150,16 @@ typedef struct ddt_checkpoint {
 	int64_t created;	/* ns since the epoch */
 	uint64_t bytes;		/* its size on the target's disk */
 } ddt_checkpoint;
+
+/* A name usable in a directory (PROTOCOL.md, Namespace): 1 to
+ * DDT_MAX_NAME bytes, no '/', not "." or "..". Both ends and every front
+ * end apply this one rule. */
+static inline int ddt_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= DDT_MAX_NAME && !strchr(name, '/') &&
+	       strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
 
 #endif
