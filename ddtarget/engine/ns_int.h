@@ -171,7 +171,6 @@ int ns_lock_refuse(txn *t, const inode *r, const inode *b, const char *what);
 void ns_su_name(ns *n, uint64_t root, char *buf, size_t cap);
 void ns_entry_name(ns *n, uint64_t dir, uint64_t ino, char *buf, size_t cap);
 /* "2026-12-25 10:00:00 UTC" into buf (at least 32 bytes). */
-const char *ns_fmt_utc(int64_t t, char *buf, size_t cap);
 
 /* fn as one locked transaction, flushed with sync (ns.c). */
 typedef int (*ns_update_fn)(txn *t, void *arg);

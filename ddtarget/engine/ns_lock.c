@@ -17,19 +17,9 @@
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "fmt.h"
 
 /* ---- names for messages ---- */
-
-const char *ns_fmt_utc(int64_t t, char *buf, size_t cap)
-{
-	time_t sec = (time_t)(t / 1000000000);
-	struct tm tm;
-
-	if (!gmtime_r(&sec, &tm) ||
-	    !strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
-		snprintf(buf, cap, "%lld ns", (long long)t);
-	return buf;
-}
 
 typedef struct find_name {
 	uint64_t want;
@@ -91,7 +81,7 @@ int ns_backup_locked(int64_t now, const inode *r, const inode *b)
 
 int ns_lock_refuse(txn *t, const inode *r, const inode *b, const char *what)
 {
-	char su[DDT_MAX_NAME + 1], id[DDT_MAX_NAME + 1], utc[48], date[64];
+	char su[DDT_MAX_NAME + 1], id[DDT_MAX_NAME + 1], utc[FMT_LEN], date[64];
 
 	ns_su_name(t->n, r->ino, su, sizeof(su));
 	ns_entry_name(t->n, r->ino, b->ino, id, sizeof(id));
@@ -99,7 +89,7 @@ int ns_lock_refuse(txn *t, const inode *r, const inode *b, const char *what)
 		snprintf(date, sizeof(date), "for ever (it never expires)");
 	else
 		snprintf(date, sizeof(date), "until %s",
-			 ns_fmt_utc(b->expires, utc, sizeof(utc)));
+			 fmt_utc(b->expires, utc));
 	return ddterr_set(-EPERM, "retention lock: backup %s of storage unit "
 			  "%s is locked %s%s%s", id, su, date,
 			  what ? ": " : "", what ? what : "");

@@ -13,6 +13,7 @@
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "fmt.h"
 #include "now.h"
 
 #define NS_PER_S	1000000000LL
@@ -609,6 +610,7 @@ int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
 {
 	bb_args b = { .su = su, .name = name, .now = now, .retain = retain };
 	time_t sec = (time_t)(now / NS_PER_S);
+	char stamp[FMT_LEN];
 	struct tm tm;
 	int rc;
 
@@ -623,9 +625,7 @@ int ns_backup_begin(ns *n, const char *su, const char *name, int64_t now,
 		return ddterr_set(-EINVAL, "backup: a retention of %lld s is "
 				  "out of range (-1 never, 0 the unit's, at "
 				  "most 200 years)", (long long)retain);
-	snprintf(b.id, sizeof(b.id), "%s@%04d%02d%02dT%02d%02d%02dZ", name,
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec);
+	snprintf(b.id, sizeof(b.id), "%s@%s", name, fmt_utc_stamp(now, stamp));
 	rc = ns_update(n, do_backup_begin, &b, 0);
 	if (rc == 0 && out)
 		*out = b.b;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "ddterr.h"
+#include "fmt.h"
 #include "fio.h"
 #include "now.h"
 #include "path.h"
@@ -45,15 +46,6 @@
 #define COPY_CHUNK	(1u << 20)
 
 /* ---- small helpers ---- */
-
-void store_utc_stamp(int64_t ns, char *buf, size_t cap)
-{
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%Y%m%dT%H%M%SZ", &tm);
-}
 
 static int rm_one(const char *path, const struct stat *st, int flag,
 		  struct FTW *ftw)
@@ -563,11 +555,11 @@ static int last_suffix(const char *ckdir, const char *stamp)
 static int publish(const char *ckdir, const char *tmp, int64_t created,
 		   char *name, size_t cap)
 {
-	char stamp[32], path[PATH_MAX];
+	char stamp[FMT_LEN], path[PATH_MAX];
 	struct stat st;
 	int rc;
 
-	store_utc_stamp(created, stamp, sizeof(stamp));
+	fmt_utc_stamp(created, stamp);
 	for (int i = last_suffix(ckdir, stamp) + 1; i < CKPT_SUFFIX_MAX; i++) {
 		if (i == 1)
 			snprintf(name, cap, CKPT_PREFIX "%s", stamp);

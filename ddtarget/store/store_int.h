@@ -240,7 +240,7 @@ void store_journal_events_free(store *s);
 /* store_ckpt.c, for store_restore.c */
 struct store_ckpt_info;
 /* ns as YYYYMMDDTHHMMSSZ. */
-void store_utc_stamp(int64_t ns, char *buf, size_t cap);
+
 int store_rm_tree(const char *path);
 int store_copy_dir(const char *src, const char *dst);
 /* The checkpoint name in ckdir (NULL: the newest), of the store whose id

@@ -27,6 +27,7 @@
 
 #include "bytes.h"
 #include "ddterr.h"
+#include "fmt.h"
 #include "fio.h"
 #include "frag.h"
 #include "now.h"
@@ -473,7 +474,7 @@ static int move_aside(const char *root, char *replaced, size_t cap)
 	if (lstat(ipath, &st) != 0)
 		return errno == ENOENT ? 0 :
 		       ddterr_set(-errno, "%s: %s", ipath, strerror(errno));
-	store_utc_stamp(now_ns(), stamp, sizeof(stamp));
+	fmt_utc_stamp(now_ns(), stamp);
 	for (int i = 1; i < RENAME_TRIES; i++) {
 		if (i == 1)
 			rc = path_fmt(path, sizeof(path), "%s/" REPLACED "%s",
@@ -608,15 +609,12 @@ static size_t put_ids(char *buf, size_t cap, const uint64_t *ids,
 void store_restore_report_format(const store_restore_report *r, char *buf,
 				 size_t cap)
 {
-	char stamp[32], dropped[512] = "", unreadable[512] = "";
-	time_t t = (time_t)(r->ckpt.created / 1000000000);
-	struct tm tm;
+	char stamp[FMT_LEN], dropped[512] = "", unreadable[512] = "";
 	size_t n;
 
 	if (!cap)
 		return;
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fmt_utc(r->ckpt.created, stamp);
 	put_ids(dropped, sizeof(dropped), r->dropped_cids, r->dropped);
 	put_ids(unreadable, sizeof(unreadable), r->unreadable_cids,
 		r->unreadable);

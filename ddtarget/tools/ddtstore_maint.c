@@ -299,15 +299,12 @@ int cmd_checkpoint(const opts *o, int argc, char **argv)
 
 static int ckpt_print(void *arg, const store_ckpt_info *ci)
 {
-	char when[32], size[FMT_LEN];
-	time_t t = (time_t)(ci->created / 1000000000);
-	struct tm tm;
+	char when[FMT_LEN], size[FMT_LEN];
 
 	if (++*(int *)arg == 1)
 		printf("%-32s  %-23s  %10s  %10s\n", "NAME", "CREATED", "SIZE",
 		       "CONTAINERS");
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fmt_utc(ci->created, when);
 	printf("%-32s  %-23s  %10s  %10" PRIu64 "\n", ci->name, when,
 	       fmt_bytes(ci->bytes, size), ci->containers);
 	return 0;
