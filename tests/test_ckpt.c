@@ -282,16 +282,16 @@ static void test_prune_and_refusals(const char *root)
 		for (int i = 0; i < 4 && rc == 0; i++)
 			rc = store_checkpoint(s2, dir, 2, other, sizeof(other));
 		ok(rc == 0 && count_ckpts(dir) == 5 &&
-		   file_exists(path_join(dir, names[4])),
+		   file_exists(tpath(dir, names[4])),
 		   "a second store sharing the directory keeps its 2 and "
 		   "leaves the first one's 3 (%d in all)", count_ckpts(dir));
 		if (s2)
 			tstore_close(s2);
 	}
-	ok(!file_exists(path_join(dir, names[1])) &&
+	ok(!file_exists(tpath(dir, names[1])) &&
 	   strcmp(names[3], names[4]) != 0 &&
-	   file_exists(path_join(dir, names[2])) &&
-	   file_exists(path_join(dir, names[4])),
+	   file_exists(tpath(dir, names[2])) &&
+	   file_exists(tpath(dir, names[4])),
 	   "the oldest went; names taken in the same second differ (%s, %s)",
 	   names[3], names[4]);
 
@@ -306,7 +306,7 @@ static void test_prune_and_refusals(const char *root)
 	ok(rc == -ENOENT && strstr(ddterr_last(rc), "ckpt-19990101T000000Z") &&
 	   !strchr(ddterr_last(rc), '\n'),
 	   "a missing checkpoint is one clear line: %s", ddterr_last(rc));
-	rc = store_restore_checkpoint(&c, path_join(root, "none"), NULL, &r);
+	rc = store_restore_checkpoint(&c, tpath(root, "none"), NULL, &r);
 	ok(rc == -ENOENT && strstr(ddterr_last(rc), "no checkpoints"),
 	   "an empty checkpoint directory: %s", ddterr_last(rc));
 
@@ -373,7 +373,7 @@ static void test_online(const char *root)
 	}
 	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
-	ok(rc == 0 && !w.err && count_ckpts(path_join(root, "checkpoints")) == 2,
+	ok(rc == 0 && !w.err && count_ckpts(tpath(root, "checkpoints")) == 2,
 	   "%d checkpoints taken while a writer stored %llu segments; 2 kept",
 	   n, (unsigned long long)w.done);
 	tstore_close(w.s);

@@ -3,6 +3,7 @@
  * land, whether it fires once or stays, and that a crash really kills the
  * process mid-write (checked from the parent of a fork()ed child). */
 #include "fio.h"
+#include "path.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -13,7 +14,7 @@
 
 static char *dir;
 
-#define path_of(name) path_join(dir, name)
+#define path_of(name) tpath(dir, name)
 
 /* A fresh empty file opened for writing. */
 static int fresh(const char *name)
@@ -104,23 +105,23 @@ static void test_mkdir_p(void)
 	struct stat st;
 	int fd;
 
-	ok(fio_mkdir_p(path_of("m/a/b/c"), 0755) == 0 &&
+	ok(path_mkdir_p(path_of("m/a/b/c"), 0755) == 0 &&
 	   stat(path_of("m/a/b/c"), &st) == 0 && S_ISDIR(st.st_mode),
 	   "mkdir_p makes every level");
-	ok(fio_mkdir_p(path_of("m/a/b/c"), 0755) == 0 &&
-	   fio_mkdir_p(path_of("m/a"), 0755) == 0,
+	ok(path_mkdir_p(path_of("m/a/b/c"), 0755) == 0 &&
+	   path_mkdir_p(path_of("m/a"), 0755) == 0,
 	   "existing directories are fine");
-	ok(fio_mkdir_p(path_of("m//x///y/"), 0755) == 0 &&
+	ok(path_mkdir_p(path_of("m//x///y/"), 0755) == 0 &&
 	   stat(path_of("m/x/y"), &st) == 0 && S_ISDIR(st.st_mode),
 	   "repeated and trailing slashes are tolerated");
 	fd = fresh("m/file");
 	fio_close(fd);
-	ok(fio_mkdir_p(path_of("m/file"), 0755) == -ENOTDIR &&
-	   fio_mkdir_p(path_of("m/file/sub"), 0755) == -ENOTDIR,
+	ok(path_mkdir_p(path_of("m/file"), 0755) == -ENOTDIR &&
+	   path_mkdir_p(path_of("m/file/sub"), 0755) == -ENOTDIR,
 	   "a file in the way gives -ENOTDIR");
-	ok(fio_mkdir_p("", 0755) == -ENOENT && fio_mkdir_p(NULL, 0755) ==
+	ok(path_mkdir_p("", 0755) == -ENOENT && path_mkdir_p(NULL, 0755) ==
 	   -ENOENT, "an empty path gives -ENOENT");
-	ok(fio_mkdir_p("/", 0755) == 0, "\"/\" already exists");
+	ok(path_mkdir_p("/", 0755) == 0, "\"/\" already exists");
 }
 
 static void test_faults(void)

@@ -5,6 +5,7 @@
 #include "bytes.h"
 #include "ddterr.h"
 #include "fio.h"
+#include "path.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -15,7 +16,7 @@
 
 static char *dir;
 
-#define path_of(name) path_join(dir, name)
+#define path_of(name) tpath(dir, name)
 
 /* Entries in dir other than . and .. */
 static int dir_entries(const char *d)
@@ -258,7 +259,7 @@ static void test_write_faults(void)
 	frag_hdr bad_h = H;
 	int rc;
 
-	if (fio_mkdir_p(path_of("w"), 0755) != 0)
+	if (path_mkdir_p(path_of("w"), 0755) != 0)
 		tap_bail("mkdir");
 	sub = strdup(path_of("w"));
 

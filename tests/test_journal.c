@@ -18,7 +18,7 @@
 
 static char *dir;
 
-#define path_of(name) path_join(dir, name)
+#define path_of(name) tpath(dir, name)
 
 /* ---- records: what was committed, and what replay gave back ---- */
 

@@ -415,7 +415,7 @@ static void test_no_repair(const char *root)
 	   (unsigned long long)containers(s));
 	store_scrub_report_free(&r);
 	ok(tree_digest(data) == before && file_exists(path) &&
-	   !file_exists(path_join(data, "dir5")),
+	   !file_exists(tpath(data, "dir5")),
 	   "report only: not one file changed, the removed directory stays "
 	   "removed");
 	ok(scrub(s, 1, &r) == 0 && store_scrub_clean(&r) &&

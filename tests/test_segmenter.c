@@ -126,7 +126,7 @@ static int write_file(const char *path, const uint8_t *p, size_t n)
 static void test_file(const char *dir, const cdc *c, const uint8_t *data,
 		      size_t n, const char *what)
 {
-	const char *path = path_join(dir, "in");
+	const char *path = tpath(dir, "in");
 	size_t k = 0;
 	int fd, bad;
 
@@ -188,7 +188,7 @@ static void test_empty_and_errors(const char *dir, const cdc *c)
 {
 	const uint8_t *seg = NULL;
 	segmenter *r = NULL;
-	const char *path = path_join(dir, "empty");
+	const char *path = tpath(dir, "empty");
 	size_t sn = 0;
 	int fd, rc, rc2;
 	cdc bogus;

@@ -8,6 +8,7 @@
 #include "fio.h"
 #include "frag.h"
 #include "segdata.h"
+#include "path.h"
 #include "tap.h"
 #include "testutil.h"
 #include "tstore.h"
@@ -139,7 +140,7 @@ static void test_bad_dir(const char *root)
 	int fd, rc;
 
 	snprintf(path, sizeof(path), "%s/data", root);
-	if (fio_mkdir_p(root, 0755) != 0)
+	if (path_mkdir_p(root, 0755) != 0)
 		tap_bail("mkdir");
 	/* A file where the data directories should go; as root, permission
 	 * bits would not stop us, but a file does. */

@@ -82,8 +82,9 @@ static inline void *xmalloc(size_t n)
 /* ---- paths and files ---- */
 
 /* dir/name in one of four static buffers used in turn, so a call may take
- * up to four joined paths: copy(path_join(d, "a"), path_join(d, "b")). */
-static inline char *path_join(const char *dir, const char *name)
+ * up to four joined paths: copy(tpath(d, "a"), tpath(d, "b")). Not
+ * path.h's path_join, which mallocs: a test frees nothing. */
+static inline char *tpath(const char *dir, const char *name)
 {
 	static char p[4][1024];
 	static int i;

@@ -17,7 +17,7 @@
 #include "health.h"
 #include "human.h"
 #include "now.h"
-#include "progress.h"
+#include "out.h"
 
 /* ---- retention: retain, expire ---- */
 
@@ -62,7 +62,7 @@ int cmd_retain(const cmd *cm, const gopts *g, int argc, char **argv)
 	if (rc < 0)
 		ret = out_fail(rc, "set the expiry of backup %s", b.id);
 	else if (expires)
-		printf("backup %s expires %s\n", b.id, fmt_date(expires, b1));
+		printf("backup %s expires %s\n", b.id, human_fmt_date(expires, b1));
 	else
 		printf("backup %s never expires\n", b.id);
 	ddtc_close(c);
@@ -83,7 +83,7 @@ static int expire_print(void *arg, const char *su, const char *id,
 	x->n++;
 	printf("%s backup %s from storage unit %s (expired %s)\n",
 	       x->dry_run ? "would remove" : "removed", id, su,
-	       fmt_date(expires, b1));
+	       human_fmt_date(expires, b1));
 	return 0;
 }
 
@@ -172,7 +172,7 @@ static void show_next(kvlist *l, const char *label, const char *key)
 	int64_t v = kv_get(l, key);
 
 	if (v > 0)
-		printf("%-17s%s\n", label, fmt_date(v, b));
+		printf("%-17s%s\n", label, human_fmt_date(v, b));
 }
 
 /* The data directories' file systems, as df shows them (the target
@@ -249,7 +249,7 @@ static void show_status(kvlist *l, const gopts *g)
 		printf("%-17s%" PRId64 " of %" PRId64 "\n", "sessions:", sess,
 		       maxs);
 	if (up >= 0)
-		printf("%-17s%s\n", "uptime:", fmt_secs((double)up, b));
+		printf("%-17s%s\n", "uptime:", human_fmt_secs((double)up, b));
 	{
 		int64_t deg = kv_get(l, "degraded_containers");
 
@@ -393,7 +393,7 @@ static void show_clean(const ddtc_clean *cs, kvlist *l)
 	       "forward\n", drp, fmt_bytes((uint64_t)(rec > 0 ? rec : 0), b2),
 	       fmt_bytes((uint64_t)(cop > 0 ? cop : 0), b3));
 	if (t1 > 0)
-		printf("took: %s\n", fmt_secs((double)(t1 - t0) / 1e9, b4));
+		printf("took: %s\n", human_fmt_secs((double)(t1 - t0) / 1e9, b4));
 }
 
 /* Poll until the clean ends, printing its phase as it changes. */
@@ -481,7 +481,7 @@ static int su_print(void *arg, const ddtc_su *su)
 	       human_fmt_duration(su->retention, "forever", r),
 	       su->locked ? "on" : "off",
 	       su->quota ? fmt_bytes(su->quota, b3) : "none",
-	       fmt_date(su->created, b2));
+	       human_fmt_date(su->created, b2));
 	return 0;
 }
 
@@ -573,7 +573,7 @@ static int ckpt_print(void *arg, const ddtc_checkpoint *ck)
 
 	if (++*(size_t *)arg == 1)
 		printf("%-32s  %-19s  %10s\n", "NAME", "CREATED", "SIZE");
-	printf("%-32s  %-19s  %10s\n", ck->name, fmt_date(ck->created, b1),
+	printf("%-32s  %-19s  %10s\n", ck->name, human_fmt_date(ck->created, b1),
 	       fmt_bytes(ck->bytes, b2));
 	return 0;
 }

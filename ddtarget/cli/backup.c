@@ -19,8 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "human.h"
 #include "now.h"
-#include "progress.h"
+#include "out.h"
 
 /* ---- SIGINT and SIGTERM ---- */
 
@@ -128,7 +129,7 @@ void backup_die_by_signal(int status)
 
 /* ---- the run ---- */
 
-static void sample(void *arg, progress_sample *s)
+static void sample(void *arg, out_progress_sample *s)
 {
 	bk *b = arg;
 	ddtc_counters k;
@@ -219,7 +220,7 @@ static void print_summary(bk *b, const ddtc_backup *bkp, double dt)
 	printf("backup:          %s\n", bkp->id);
 	printf("storage unit:    %s\n", b->o->su);
 	printf("expires:         %s\n", bkp->expires ?
-	       fmt_date(bkp->expires, b1) : "never");
+	       human_fmt_date(bkp->expires, b1) : "never");
 	printf("files:           %" PRIuFAST64 " (%" PRIuFAST64
 	       " unchanged, %" PRIuFAST64 " hard links)\n",
 	       atomic_load(&b->files), atomic_load(&b->unchanged),
@@ -235,7 +236,7 @@ static void print_summary(bk *b, const ddtc_backup *bkp, double dt)
 	       fmt_ratio(bytes, k.wire_bytes, b3));
 	printf("new segments:    %" PRIu64 " of %" PRIu64 "\n",
 	       k.segments_sent, k.segments);
-	printf("elapsed:         %s\n", fmt_secs(dt, b1));
+	printf("elapsed:         %s\n", human_fmt_secs(dt, b1));
 	printf("throughput:      %.1f MB/s\n",
 	       dt > 0 ? (double)bytes / 1e6 / dt : 0.0);
 	if (atomic_load(&b->skipped))
@@ -313,7 +314,7 @@ static int run(bk *b, const struct stat *rst)
 {
 	char name[256];
 	ddtc_backup bkp;
-	progress *pg = NULL;
+	out_progress *pg = NULL;
 	double t0 = now_mono_sec();
 	int rc, failed;
 
@@ -333,7 +334,7 @@ static int run(bk *b, const struct stat *rst)
 		return out_fail_errno(-rc, "free some memory", "start workers");
 	}
 	walk_total_start(b);
-	if (progress_start(&pg, "backup", b->o->show_progress, sample, b) < 0)
+	if (out_progress_start(&pg, "backup", b->o->show_progress, sample, b) < 0)
 		pg = NULL;	/* no line: not worth failing for */
 
 	walk_tree(b, bkp.ino);
@@ -343,7 +344,7 @@ static int run(bk *b, const struct stat *rst)
 		set_root_attrs(b, bkp.ino, rst);
 
 	walk_total_stop(b);
-	progress_stop(pg);
+	out_progress_stop(pg);
 
 	/* The flag before the signal: a handler sets them in the other
 	 * order, so a failure seen here is never a signal's unnoticed. A

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "progress.h"
+#include "out.h"
 
 int err_is_entry(int rc)
 {

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "now.h"
-#include "progress.h"
+#include "out.h"
 #include "tpool.h"
 #include "util.h"
 
@@ -585,7 +585,7 @@ int upload_dir_times(bk *b, uint64_t ino, const struct stat *st)
 	upload *up = b->up;
 
 	if (up->ndirs == up->dirs_cap) {
-		dirattr *d = grow_array(up->dirs, &up->dirs_cap, sizeof(*d),
+		dirattr *d = util_grow_array(up->dirs, &up->dirs_cap, sizeof(*d),
 					256);
 
 		if (!d)

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "path.h"
-#include "progress.h"
+#include "out.h"
 
 #define BATCH_MAX	256	/* unchanged files in one COMMIT */
 #define PREWALK_DEPTH	64	/* the pre-walk holds one fd per level */

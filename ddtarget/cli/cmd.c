@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fcache.h"
-#include "progress.h"
+#include "out.h"
 #include "util.h"
 
 /* ---- usage errors ---- */
@@ -141,7 +141,7 @@ static int backups_add(void *arg, const ddtc_backup *b)
 	cmd_backups *l = arg;
 
 	if (l->n == l->cap) {
-		ddtc_backup *v = grow_array(l->v, &l->cap, sizeof(*v), 32);
+		ddtc_backup *v = util_grow_array(l->v, &l->cap, sizeof(*v), 32);
 
 		if (!v)
 			return -ENOMEM;

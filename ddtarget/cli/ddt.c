@@ -25,12 +25,11 @@
 #include "dirlist.h"
 #include "human.h"
 #include "memtune.h"
-#include "progress.h"
+#include "out.h"
 #include "restore.h"
 
 #define HOST_DEFAULT	"127.0.0.1"
 #define USER_DEFAULT	"admin"
-#define BACKUP_NAME_MAX	(DDT_MAX_NAME - 17)	/* room for "@YYYY...Z" */
 
 static const cmd *find_cmd(const char *name);
 
@@ -111,10 +110,10 @@ static int cmd_backup(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int ret;
 
-	if (g->name && !cmd_name_valid(g->name, BACKUP_NAME_MAX))
+	if (g->name && !cmd_name_valid(g->name, DDT_MAX_BACKUP_NAME))
 		return cmd_usage_error(cm, "--name '%s': use 1 to %d letters, "
 				       "digits, '-', '_' or '.'", g->name,
-				       BACKUP_NAME_MAX);
+				       DDT_MAX_BACKUP_NAME);
 	ret = cmd_login(g, 1, &c);
 	if (ret)
 		return ret;
@@ -176,9 +175,9 @@ static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 	       "BYTES", "EXPIRES", "STATE");
 	for (size_t i = 0; i < l.n; i++)
 		printf("%-40s  %-19s  %10" PRIu64 "  %10s  %-19s  %s\n",
-		       l.v[i].id, fmt_date(l.v[i].created, b1), l.v[i].files,
+		       l.v[i].id, human_fmt_date(l.v[i].created, b1), l.v[i].files,
 		       fmt_bytes(l.v[i].bytes, b2), l.v[i].expires ?
-		       fmt_date(l.v[i].expires, b3) : "never",
+		       human_fmt_date(l.v[i].expires, b3) : "never",
 		       l.v[i].flags & DDT_AF_INCOMPLETE ? "incomplete" :
 		       l.v[i].flags & DDT_AF_LOCKED ? "complete, locked" :
 		       "complete");

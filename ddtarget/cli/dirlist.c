@@ -16,7 +16,7 @@ int dirlist_add(void *arg, const char *name, const ddt_attr *a)
 	dirlist *l = arg;
 
 	if (l->n == l->cap) {
-		dirlist_ent *v = grow_array(l->v, &l->cap, sizeof(*v),
+		dirlist_ent *v = util_grow_array(l->v, &l->cap, sizeof(*v),
 					    DIRLIST_FIRST);
 
 		if (!v)

@@ -25,7 +25,7 @@
 
 #include "bytes.h"
 #include "crc32c.h"
-#include "util.h"
+#include "path.h"
 
 #define FC_MAGIC	"DDTFCACH"
 #define FC_VERSION	1
@@ -544,7 +544,7 @@ int fcache_path(char *out, size_t cap, const char *kind, const char *host,
 		return -ENOENT;
 	if (n < 0 || n >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
-	rc = mkdir_p(dir, 0700);
+	rc = path_mkdir_p(dir, 0700);
 	if (rc < 0)
 		return rc;
 	/* A host name is a file name component here. */

@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "ddterr.h"
-#include "progress.h"
+#include "human.h"
+#include "out.h"
 #include "util.h"
 
 #define DIRS_MAX	17	/* the root and 16 data directories */
@@ -131,7 +132,7 @@ static int alert_cb(void *arg, const ddtc_alert *a)
 	health_view *h = arg;
 
 	if (h->na == h->cap) {
-		ddtc_alert *v = grow_array(h->a, &h->cap, sizeof(*v), 8);
+		ddtc_alert *v = util_grow_array(h->a, &h->cap, sizeof(*v), 8);
 
 		if (!v)
 			return -ENOMEM;
@@ -258,7 +259,7 @@ void health_print_alerts(const health_view *h)
 	       (int)h->na - h->critical - h->warning);
 	for (size_t i = 0; i < h->na; i++)
 		printf("%-8s  %s  %s  %s\n", sev_name(h->a[i].severity),
-		       fmt_date(h->a[i].since, when), h->a[i].id,
+		       human_fmt_date(h->a[i].since, when), h->a[i].id,
 		       h->a[i].text);
 }
 
@@ -300,7 +301,7 @@ static int aff_cb(void *arg, const char *su, const char *backup,
 	scrub_view *x = arg;
 
 	if (x->na == x->cap) {
-		aff *v = grow_array(x->a, &x->cap, sizeof(*v), 16);
+		aff *v = util_grow_array(x->a, &x->cap, sizeof(*v), 16);
 
 		if (!v)
 			return -ENOMEM;
@@ -356,10 +357,10 @@ static void show_scrub(const scrub_view *x)
 	printf("%-17s%s, %s (%s)\n", "scrub:", x->s.running ? "running" :
 	       "not running", x->s.phase, repair ? "with repair" :
 	       "report only");
-	printf("%-17s%s\n", "started:", fmt_date((int64_t)t0, b));
+	printf("%-17s%s\n", "started:", human_fmt_date((int64_t)t0, b));
 	if (t1)
 		printf("%-17s%s\n", "took:",
-		       fmt_secs((double)(t1 - t0) / 1e9, b));
+		       human_fmt_secs((double)(t1 - t0) / 1e9, b));
 	printf("%-17s%" PRIu64 " of %" PRIu64 " checked, %" PRIu64 " cleaned "
 	       "away meanwhile\n", "containers:", sv(x, "containers_checked"),
 	       sv(x, "containers_total"), sv(x, "containers_vanished"));

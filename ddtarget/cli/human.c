@@ -1,4 +1,5 @@
-/* human.c - durations, sizes and dates as people write them (human.h).
+/* human.c - durations, sizes and dates as people write and read them
+ * (human.h).
  * Strict: a string that is not wholly understood is refused, so a typo in
  * a retention never turns into a date nobody meant. */
 #include "human.h"
@@ -169,5 +170,37 @@ const char *human_fmt_duration(uint64_t secs, const char *zero, char *buf)
 		if (len >= HUMAN_LEN - 24)
 			break;
 	}
+	return buf;
+}
+
+/* ---- dates and elapsed times for reading ---- */
+
+const char *human_fmt_date(int64_t ns, char *buf)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) ||
+	    strftime(buf, FMT_LEN, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, FMT_LEN, "?");
+	return buf;
+}
+
+const char *human_fmt_secs(double s, char *buf)
+{
+	unsigned long t;
+
+	if (s < 0)
+		s = 0;
+	if (s < 60) {
+		snprintf(buf, FMT_LEN, "%.1f s", s);
+		return buf;
+	}
+	t = (unsigned long)(s + 0.5);
+	if (t < 3600)
+		snprintf(buf, FMT_LEN, "%lu:%02lu", t / 60, t % 60);
+	else
+		snprintf(buf, FMT_LEN, "%lu:%02lu:%02lu", t / 3600,
+			 t / 60 % 60, t % 60);
 	return buf;
 }

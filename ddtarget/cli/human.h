@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "fmt.h"		/* FMT_LEN */
+
 /* Seconds in s: one or more NUMBER[UNIT] (s, m, h, d, w, y = 365 d; no
  * unit: seconds), or "never" for -1. 0, or -EINVAL if s is neither. */
 int human_duration(const char *s, int64_t *out);
@@ -24,5 +26,9 @@ int human_date(const char *s, int64_t *out);
  * ("forever", "none"...). */
 #define HUMAN_LEN 48
 const char *human_fmt_duration(uint64_t secs, const char *zero, char *buf);
+
+/* A time and a span for reading; buf holds FMT_LEN bytes (fmt.h). */
+const char *human_fmt_date(int64_t ns, char *buf);	/* local time */
+const char *human_fmt_secs(double s, char *buf);	/* "4.2 s", "1:02:03" */
 
 #endif

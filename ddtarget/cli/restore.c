@@ -27,9 +27,10 @@
 #include <unistd.h>
 
 #include "dirlist.h"
+#include "human.h"
 #include "now.h"
 #include "path.h"
-#include "progress.h"
+#include "out.h"
 #include "tpool.h"
 #include "util.h"
 
@@ -306,7 +307,7 @@ static void workers_stop(rs *r)
 }
 
 /* Bytes done: the finished files, and how far the open ones have got. */
-static void sample(void *arg, progress_sample *s)
+static void sample(void *arg, out_progress_sample *s)
 {
 	rs *r = arg;
 	uint64_t extra = 0;
@@ -408,7 +409,7 @@ static int make_dir(rs *r, const char *path)
 static int dirs_push(rs *r, const char *path, const ddt_attr *a)
 {
 	if (r->ndv == r->dv_cap) {
-		rdir *d = grow_array(r->dv, &r->dv_cap, sizeof(*d), 256);
+		rdir *d = util_grow_array(r->dv, &r->dv_cap, sizeof(*d), 256);
 
 		if (!d)
 			return -ENOMEM;
@@ -684,7 +685,7 @@ static int prepare_dest(const restore_opts *o, int *fresh)
 			return out_fail_errno(errno, "check the path",
 					      "restore into %s", o->dir);
 		dir = strdup(o->dir);
-		rc = dir ? mkdir_p(dir, 0777) : -ENOMEM;
+		rc = dir ? path_mkdir_p(dir, 0777) : -ENOMEM;
 		free(dir);
 		if (rc < 0)
 			return out_fail_errno(-rc, "check the parent "
@@ -755,7 +756,7 @@ static void print_summary(rs *r, double dt)
 	       atomic_load(&r->symlinks));
 	printf("bytes:           %" PRIu64 " (%s)\n", bytes,
 	       fmt_bytes(bytes, b1));
-	printf("elapsed:         %s\n", fmt_secs(dt, b1));
+	printf("elapsed:         %s\n", human_fmt_secs(dt, b1));
 	printf("throughput:      %.1f MB/s\n",
 	       dt > 0 ? (double)bytes / 1e6 / dt : 0.0);
 	if (!r->as_root)
@@ -769,7 +770,7 @@ static void print_summary(rs *r, double dt)
 static int run(rs *r)
 {
 	char name[DDT_MAX_NAME + 1];
-	progress *pg = NULL;
+	out_progress *pg = NULL;
 	double t0 = now_mono_sec();
 	int fresh = 0, ret, rc;
 	ddt_attr a;
@@ -790,7 +791,7 @@ static int run(rs *r)
 		workers_stop(r);
 		return out_fail_errno(-rc, "free some memory", "start workers");
 	}
-	if (progress_start(&pg, "restore", r->o->show_progress, sample,
+	if (out_progress_start(&pg, "restore", r->o->show_progress, sample,
 			   r) < 0)
 		pg = NULL;
 	if (a.type == DDT_T_DIR) {
@@ -808,7 +809,7 @@ static int run(rs *r)
 	}
 	tpool_drain(r->pool);
 	/* The line samples the workers' files: stop it before them. */
-	progress_stop(pg);
+	out_progress_stop(pg);
 	workers_stop(r);
 	make_links(r);
 	finish_dirs(r);

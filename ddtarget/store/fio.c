@@ -240,47 +240,6 @@ int fio_unlink(const char *path)
 	return 0;
 }
 
-static int mkdir_one(const char *path, mode_t mode)
-{
-	struct stat st;
-
-	if (mkdir(path, mode) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -errno;
-	/* Something is there; it has to be a directory (or a link to one). */
-	if (stat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
-int fio_mkdir_p(const char *path, mode_t mode)
-{
-	char *copy, *p;
-	int rc = 0;
-
-	if (!path || !*path)
-		return -ENOENT;
-	copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	/* Cut the path at each '/' after a component and create the prefix;
-	 * repeated and trailing slashes make empty steps, which are skipped. */
-	for (p = copy + 1; *p; p++) {
-		if (*p != '/' || p[-1] == '/')
-			continue;
-		*p = '\0';
-		rc = mkdir_one(copy, mode);
-		*p = '/';
-		if (rc)
-			goto out;
-	}
-	rc = mkdir_one(copy, mode);
-out:
-	free(copy);
-	return rc;
-}
-
 char *fio_parent_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');

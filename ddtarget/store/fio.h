@@ -44,7 +44,6 @@ int fio_fsync_dir(const char *dir);	/* make a create/rename/unlink durable */
 int fio_truncate(int fd, off_t len);
 int fio_rename(const char *from, const char *to);
 int fio_unlink(const char *path);	/* -ENOENT is reported, not hidden */
-int fio_mkdir_p(const char *path, mode_t mode);	/* like mkdir -p */
 
 /* The directory part of a path: "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/".
  * malloc'd; NULL if out of memory. */

@@ -630,7 +630,7 @@ static int make_tmp(const char *ckdir, char *tmp, size_t cap)
 
 	if (!parent)
 		return -ENOMEM;
-	rc = fio_mkdir_p(ckdir, FIO_DIR_MODE);
+	rc = path_mkdir_p(ckdir, FIO_DIR_MODE);
 	if (rc == 0)
 		rc = fio_fsync_dir(parent);
 	free(parent);

@@ -203,7 +203,7 @@ int store_dir_restore(store *s, int i)
 	char *parent;
 	int rc;
 
-	rc = fio_mkdir_p(dir, FIO_DIR_MODE);
+	rc = path_mkdir_p(dir, FIO_DIR_MODE);
 	if (rc == 0) {
 		parent = fio_parent_dir(dir);
 		rc = parent ? fio_fsync_dir(parent) : -ENOMEM;

@@ -60,7 +60,7 @@ int store_lock_take(store_lock **out, const char *root)
 
 	if (!path)
 		return -ENOMEM;
-	rc = fio_mkdir_p(root, FIO_DIR_MODE);
+	rc = path_mkdir_p(root, FIO_DIR_MODE);
 	if (rc < 0) {
 		rc = ddterr_set(rc, "store %s: cannot create it: %s", root,
 				strerror(-rc));
@@ -128,7 +128,7 @@ static int make_dirs(store *s, const store_config *cfg, int k, int m,
 			return -ENOMEM;
 		if (!fresh && stat(s->dirs[i], &st) != 0 && errno == ENOENT)
 			continue;
-		rc = fio_mkdir_p(s->dirs[i], FIO_DIR_MODE);
+		rc = path_mkdir_p(s->dirs[i], FIO_DIR_MODE);
 		if (rc < 0)
 			return ddterr_set(rc, "storage directory %s: %s",
 					  s->dirs[i], strerror(-rc));
@@ -344,7 +344,7 @@ int store_open(store **out, const store_config *cfg, idx *ix)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = fio_mkdir_p(s->jdir, FIO_DIR_MODE);
+	rc = path_mkdir_p(s->jdir, FIO_DIR_MODE);
 	if (rc < 0) {
 		rc = ddterr_set(rc, "store %s: cannot create %s: %s", s->root,
 				s->jdir, strerror(-rc));

@@ -1,9 +1,9 @@
-/* progress.h - everything ddt shows a person: error and warning lines,
- * figures in human units, and the one updating progress line on a terminal.
+/* out.h - everything ddt shows a person: error and warning lines and the
+ * one updating progress line on a terminal.
  * Warnings and the progress line share stderr, so both go through here: a
  * warning wipes the line first and the next tick redraws it. */
-#ifndef DDT_PROGRESS_H
-#define DDT_PROGRESS_H
+#ifndef DDT_OUT_H
+#define DDT_OUT_H
 
 #include <stdint.h>
 
@@ -28,31 +28,27 @@ int out_fail_errno(int err, const char *todo, const char *fmt, ...)
 /* "ddt: <text>": one line that does not end the run. Thread-safe. */
 void out_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* More figures; buf holds FMT_LEN bytes. */
-const char *fmt_date(int64_t ns, char *buf);		/* local time */
-const char *fmt_secs(double s, char *buf);		/* "4.2 s", "1:02:03" */
-
 /* ---- the progress line ---- */
 
 /* What the line shows, filled in by its owner on every tick. */
-typedef struct progress_sample {
+typedef struct out_progress_sample {
 	uint64_t bytes;		/* done so far */
 	uint64_t total;		/* 0: not known (yet) */
 	uint64_t files;
 	uint64_t wire;		/* bytes sent; 0: show no reduction ratio */
-} progress_sample;
+} out_progress_sample;
 
-typedef void (*progress_fn)(void *arg, progress_sample *s);
+typedef void (*out_progress_fn)(void *arg, out_progress_sample *s);
 
-typedef struct progress progress;
+typedef struct out_progress out_progress;
 
 /* Draw "<verb> ..." on stderr up to 5 times a second, sampling fn from
  * its own thread, when show is set and stderr is a terminal; otherwise
  * *out is a handle that draws nothing. -ENOMEM, or -errno from
  * pthread_create. */
-int progress_start(progress **out, const char *verb, int show,
-		   progress_fn fn, void *arg);
+int out_progress_start(out_progress **out, const char *verb, int show,
+		   out_progress_fn fn, void *arg);
 /* Stop, wipe the line, free. NULL is fine. */
-void progress_stop(progress *p);
+void out_progress_stop(out_progress *p);
 
 #endif

@@ -1,9 +1,9 @@
-/* progress.c - ddt's output to a person: error and warning lines, human
- * figures, and the progress line. The line is drawn by a thread of its own,
+/* out.c - ddt's output to a person: error and warning lines and the
+ * progress line. The line is drawn by a thread of its own,
  * so it keeps moving while one large file holds every worker, and is
  * redrawn in place with "\r...\033[K"; every other stderr line takes the
  * same lock and wipes it first, so no warning is ever glued to it. */
-#include "progress.h"
+#include "out.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ddtc.h"
+#include "human.h"
 #include "now.h"
 
 #define TICK_NS		200000000LL	/* 5 redraws a second at most */
@@ -89,43 +90,11 @@ void out_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- figures (bytes and ratios: fmt.c, shared with ddtstore) ---- */
-
-const char *fmt_date(int64_t ns, char *buf)
-{
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	if (!localtime_r(&t, &tm) ||
-	    strftime(buf, FMT_LEN, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		snprintf(buf, FMT_LEN, "?");
-	return buf;
-}
-
-const char *fmt_secs(double s, char *buf)
-{
-	unsigned long t;
-
-	if (s < 0)
-		s = 0;
-	if (s < 60) {
-		snprintf(buf, FMT_LEN, "%.1f s", s);
-		return buf;
-	}
-	t = (unsigned long)(s + 0.5);
-	if (t < 3600)
-		snprintf(buf, FMT_LEN, "%lu:%02lu", t / 60, t % 60);
-	else
-		snprintf(buf, FMT_LEN, "%lu:%02lu:%02lu", t / 3600,
-			 t / 60 % 60, t % 60);
-	return buf;
-}
-
 /* ---- the progress line ---- */
 
-struct progress {
+struct out_progress {
 	const char *verb;
-	progress_fn fn;
+	out_progress_fn fn;
 	void *arg;
 	pthread_t thread;
 	int running;
@@ -149,7 +118,7 @@ static int term_width(void)
 }
 
 /* Bytes per second over the window, and record this sample in it. */
-static double window_rate(progress *p, double t, uint64_t bytes)
+static double window_rate(out_progress *p, double t, uint64_t bytes)
 {
 	unsigned oldest = p->wn < RATE_WINDOW ? 0 : p->wi;
 	double rate = 0;
@@ -164,10 +133,10 @@ static double window_rate(progress *p, double t, uint64_t bytes)
 	return rate;
 }
 
-static void draw(progress *p)
+static void draw(out_progress *p)
 {
 	char line[LINE_MAX_LEN + 1], b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN];
-	progress_sample s = { 0 };
+	out_progress_sample s = { 0 };
 	double rate, t = now_mono_sec();
 	int n, w;
 
@@ -190,7 +159,7 @@ static void draw(progress *p)
 			      (double)s.wire);
 	if (n < (int)sizeof(line) && s.total > s.bytes && rate > 0)
 		snprintf(line + n, sizeof(line) - (size_t)n, ", ETA %s",
-			 fmt_secs((double)(s.total - s.bytes) / rate, b3));
+			 human_fmt_secs((double)(s.total - s.bytes) / rate, b3));
 	/* A line that wraps cannot be redrawn with \r. */
 	w = term_width() - 1;
 	if (w < (int)sizeof(line))
@@ -205,7 +174,7 @@ static void draw(progress *p)
 
 static void *progress_main(void *arg)
 {
-	progress *p = arg;
+	out_progress *p = arg;
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		/* On the monotonic clock, as wake is: a clock set back does
@@ -225,11 +194,11 @@ static void *progress_main(void *arg)
 	return NULL;
 }
 
-int progress_start(progress **out, const char *verb, int show,
-		   progress_fn fn, void *arg)
+int out_progress_start(out_progress **out, const char *verb, int show,
+		   out_progress_fn fn, void *arg)
 {
 	pthread_condattr_t ca;
-	progress *p;
+	out_progress *p;
 	int rc;
 
 	p = calloc(1, sizeof(*p));
@@ -248,7 +217,7 @@ int progress_start(progress **out, const char *verb, int show,
 		return 0;
 	rc = pthread_create(&p->thread, NULL, progress_main, p);
 	if (rc != 0) {
-		progress_stop(p);
+		out_progress_stop(p);
 		*out = NULL;
 		return -rc;
 	}
@@ -256,7 +225,7 @@ int progress_start(progress **out, const char *verb, int show,
 	return 0;
 }
 
-void progress_stop(progress *p)
+void out_progress_stop(out_progress *p)
 {
 	if (!p)
 		return;
