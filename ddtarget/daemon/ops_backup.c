@@ -51,11 +51,11 @@ static int op_backup_end(req *q)
 
 static int backup_list_cb(void *arg, const ns_backup *b)
 {
-	void **a = arg;
-	wbuf *w = a[0];
+	req_list *l = arg;
+	wbuf *w = l->w;
 
 	wb_backup(w, b);
-	(*(uint32_t *)a[1])++;
+	l->n++;
 	return w->err;
 }
 
@@ -65,18 +65,15 @@ static int op_backup_list(req *q)
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	char su[DDT_MAX_STR + 1];
-	uint32_t n = 0;
-	void *a[2] = { w, &n };
-	size_t at;
+	req_list l;
 	int rc;
 
 	rb_str(r, su, sizeof(su));
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
-	at = w->len;
-	wb_u32(w, 0);
-	rc = ns_backup_list(d->ns, su, backup_list_cb, a);
-	wb_put_u32_at(w, at, n);
+	req_list_begin(&l, w);
+	rc = ns_backup_list(d->ns, su, backup_list_cb, &l);
+	req_list_end(&l);
 	return rc;
 }
 
@@ -110,14 +107,9 @@ static int op_backup_set(req *q)
 	return ns_backup_set_expiry(d->ns, su, id, expires);
 }
 
-typedef struct expire_ctx {
-	wbuf *w;
-	uint32_t n;
-} expire_ctx;
-
 static int expire_cb(void *arg, const char *su, const ns_backup *b)
 {
-	expire_ctx *c = arg;
+	req_list *c = arg;
 
 	wb_str(c->w, su);
 	wb_str(c->w, b->id);
@@ -136,22 +128,20 @@ static int op_expire(req *q)
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	char su[DDT_MAX_STR + 1];
-	expire_ctx c = { .w = w, .n = 0 };
+	req_list l;
 	uint8_t dry_run;
-	size_t at;
 	int rc;
 
 	rb_str(r, su, sizeof(su));
 	dry_run = rb_u8(r);
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
-	at = w->len;
-	wb_u32(w, 0);
+	req_list_begin(&l, w);
 	rc = ns_expire(d->ns, su[0] ? su : NULL, now_ns(), dry_run, expire_cb,
-		       &c);
+		       &l);
 	if (rc > 0)
 		rc = 0;
-	wb_put_u32_at(w, at, c.n);
+	req_list_end(&l);
 	return rc;
 }
 

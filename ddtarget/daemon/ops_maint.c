@@ -33,12 +33,12 @@ static int op_checkpoint(req *q)
 static int ckpt_list_cb(void *arg, const store_ckpt_info *ci)
 {
 	ddt_checkpoint ck = { .created = ci->created, .bytes = ci->bytes };
-	void **a = arg;
-	wbuf *w = a[0];
+	req_list *l = arg;
+	wbuf *w = l->w;
 
 	snprintf(ck.name, sizeof(ck.name), "%s", ci->name);
 	wb_checkpoint(w, &ck);
-	(*(uint32_t *)a[1])++;
+	l->n++;
 	return w->err;
 }
 
@@ -46,18 +46,15 @@ static int op_checkpoint_list(req *q)
 {
 	ddtd *d = q->d;
 	wbuf *w = q->w;
-	uint32_t n = 0;
-	void *a[2] = { w, &n };
-	size_t at;
+	req_list l;
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
-	at = w->len;
-	wb_u32(w, 0);
+	req_list_begin(&l, w);
 	rc = store_checkpoint_list(store_checkpoint_dir(d->st), ckpt_list_cb,
-				   a);
-	wb_put_u32_at(w, at, n);
+				   &l);
+	req_list_end(&l);
 	return rc;
 }
 
@@ -77,8 +74,7 @@ static int op_clean_status(req *q)
 	ddtd *d = q->d;
 	wbuf *w = q->w;
 	clean_report c;
-	uint32_t n = 0;
-	size_t at;
+	req_list l;
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0)
@@ -87,27 +83,26 @@ static int op_clean_status(req *q)
 	wb_u8(w, (uint8_t)c.running);
 	wb_str(w, c.phase);
 	wb_str(w, c.msg);
-	at = w->len;
-	wb_u32(w, 0);
-	req_kv(w, &n, "started_ns", (uint64_t)c.started);
-	req_kv(w, &n, "finished_ns", (uint64_t)c.finished);
-	req_kv(w, &n, "files", c.files);
-	req_kv(w, &n, "metadata_segments", c.metadata_segments);
-	req_kv(w, &n, "damaged_files", c.damaged_files);
-	req_kv(w, &n, "containers_total", c.containers_total);
-	req_kv(w, &n, "containers_examined", c.containers_examined);
-	req_kv(w, &n, "examined_bytes", c.examined_bytes);
-	req_kv(w, &n, "candidates", c.candidates);
-	req_kv(w, &n, "containers_dropped", c.containers_dropped);
-	req_kv(w, &n, "containers_kept", c.containers_kept);
-	req_kv(w, &n, "segments_removed", c.segments_removed);
-	req_kv(w, &n, "bytes_copied", c.bytes_copied);
-	req_kv(w, &n, "reclaimed_bytes", c.reclaimed_bytes);
-	req_kv(w, &n, "orphan_files", c.orphan_files);
-	req_kv(w, &n, "physical_before", c.physical_before);
-	req_kv(w, &n, "physical_after", c.physical_after);
-	req_kv(w, &n, "cleans", c.cleans);
-	wb_put_u32_at(w, at, n);
+	req_list_begin(&l, w);
+	req_kv(&l, "started_ns", (uint64_t)c.started);
+	req_kv(&l, "finished_ns", (uint64_t)c.finished);
+	req_kv(&l, "files", c.files);
+	req_kv(&l, "metadata_segments", c.metadata_segments);
+	req_kv(&l, "damaged_files", c.damaged_files);
+	req_kv(&l, "containers_total", c.containers_total);
+	req_kv(&l, "containers_examined", c.containers_examined);
+	req_kv(&l, "examined_bytes", c.examined_bytes);
+	req_kv(&l, "candidates", c.candidates);
+	req_kv(&l, "containers_dropped", c.containers_dropped);
+	req_kv(&l, "containers_kept", c.containers_kept);
+	req_kv(&l, "segments_removed", c.segments_removed);
+	req_kv(&l, "bytes_copied", c.bytes_copied);
+	req_kv(&l, "reclaimed_bytes", c.reclaimed_bytes);
+	req_kv(&l, "orphan_files", c.orphan_files);
+	req_kv(&l, "physical_before", c.physical_before);
+	req_kv(&l, "physical_after", c.physical_after);
+	req_kv(&l, "cleans", c.cleans);
+	req_list_end(&l);
 	return 0;
 }
 
@@ -127,43 +122,43 @@ static int op_scrub_start(req *q)
 	return scrub_start(d->scr, repair ? SCRUB_REPAIR : 0);
 }
 
-static void scrub_figures(wbuf *w, const scrub_report *c, uint32_t *n)
+static void scrub_figures(req_list *l, const scrub_report *c)
 {
 	const store_scrub_report *s = &c->st;
 
-	req_kv(w, n, "started_ns", (uint64_t)c->started);
-	req_kv(w, n, "finished_ns", (uint64_t)c->finished);
-	req_kv(w, n, "repair", (uint64_t)c->repair);
-	req_kv(w, n, "containers_total", s->containers_total);
-	req_kv(w, n, "containers_checked", s->containers_checked);
-	req_kv(w, n, "containers_vanished", s->containers_vanished);
-	req_kv(w, n, "fragments_checked", s->fragments_checked);
-	req_kv(w, n, "bytes_read", s->bytes_read);
-	req_kv(w, n, "fragments_missing", s->fragments_missing);
-	req_kv(w, n, "fragments_corrupt", s->fragments_corrupt);
-	req_kv(w, n, "fragments_rebuilt", s->fragments_rebuilt);
-	req_kv(w, n, "segments_checked", s->segments_checked);
-	req_kv(w, n, "segments_bad", s->segments_bad);
-	req_kv(w, n, "containers_damaged", s->containers_damaged);
-	req_kv(w, n, "containers_unrecoverable", s->containers_unrecoverable);
-	req_kv(w, n, "index_missing", s->index_missing);
-	req_kv(w, n, "errors", s->errors);
-	req_kv(w, n, "journals_checked", s->journals_checked);
-	req_kv(w, n, "journal_records", s->journal_records);
-	req_kv(w, n, "journals_damaged", s->journals_damaged);
-	req_kv(w, n, "journals_sealed", s->journals_sealed);
-	req_kv(w, n, "lost_containers", (uint64_t)s->nlost);
-	req_kv(w, n, "lost_segments", c->lost_segments);
-	req_kv(w, n, "unnamed_containers", c->unnamed_containers);
-	req_kv(w, n, "files_checked", c->files_checked);
-	req_kv(w, n, "files_missing_segments", c->files_missing_segments);
-	req_kv(w, n, "files_bad_tree", c->files_bad_tree);
-	req_kv(w, n, "affected_backups", c->affected_backups);
-	req_kv(w, n, "affected_files", c->affected_files);
-	req_kv(w, n, "elapsed_ms", (uint64_t)(s->seconds * 1000));
-	req_kv(w, n, "scrubs", c->scrubs);
-	req_kv(w, n, "clean", (uint64_t)c->clean);
-	req_kv(w, n, "result", (uint64_t)(c->rc < 0 ? -c->rc : 0));
+	req_kv(l, "started_ns", (uint64_t)c->started);
+	req_kv(l, "finished_ns", (uint64_t)c->finished);
+	req_kv(l, "repair", (uint64_t)c->repair);
+	req_kv(l, "containers_total", s->containers_total);
+	req_kv(l, "containers_checked", s->containers_checked);
+	req_kv(l, "containers_vanished", s->containers_vanished);
+	req_kv(l, "fragments_checked", s->fragments_checked);
+	req_kv(l, "bytes_read", s->bytes_read);
+	req_kv(l, "fragments_missing", s->fragments_missing);
+	req_kv(l, "fragments_corrupt", s->fragments_corrupt);
+	req_kv(l, "fragments_rebuilt", s->fragments_rebuilt);
+	req_kv(l, "segments_checked", s->segments_checked);
+	req_kv(l, "segments_bad", s->segments_bad);
+	req_kv(l, "containers_damaged", s->containers_damaged);
+	req_kv(l, "containers_unrecoverable", s->containers_unrecoverable);
+	req_kv(l, "index_missing", s->index_missing);
+	req_kv(l, "errors", s->errors);
+	req_kv(l, "journals_checked", s->journals_checked);
+	req_kv(l, "journal_records", s->journal_records);
+	req_kv(l, "journals_damaged", s->journals_damaged);
+	req_kv(l, "journals_sealed", s->journals_sealed);
+	req_kv(l, "lost_containers", (uint64_t)s->nlost);
+	req_kv(l, "lost_segments", c->lost_segments);
+	req_kv(l, "unnamed_containers", c->unnamed_containers);
+	req_kv(l, "files_checked", c->files_checked);
+	req_kv(l, "files_missing_segments", c->files_missing_segments);
+	req_kv(l, "files_bad_tree", c->files_bad_tree);
+	req_kv(l, "affected_backups", c->affected_backups);
+	req_kv(l, "affected_files", c->affected_files);
+	req_kv(l, "elapsed_ms", (uint64_t)(s->seconds * 1000));
+	req_kv(l, "scrubs", c->scrubs);
+	req_kv(l, "clean", (uint64_t)c->clean);
+	req_kv(l, "result", (uint64_t)(c->rc < 0 ? -c->rc : 0));
 }
 
 static int op_scrub_status(req *q)
@@ -171,8 +166,7 @@ static int op_scrub_status(req *q)
 	ddtd *d = q->d;
 	wbuf *w = q->w;
 	scrub_report *c;
-	uint32_t n = 0;
-	size_t at;
+	req_list l;
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0)
@@ -184,10 +178,9 @@ static int op_scrub_status(req *q)
 	wb_u8(w, (uint8_t)c->running);
 	wb_str(w, c->phase);
 	wb_str(w, c->msg);
-	at = w->len;
-	wb_u32(w, 0);
-	scrub_figures(w, c, &n);
-	wb_put_u32_at(w, at, n);
+	req_list_begin(&l, w);
+	scrub_figures(&l, c);
+	req_list_end(&l);
 	wb_u32(w, (uint32_t)c->naffected);
 	for (size_t i = 0; i < c->naffected; i++) {
 		wb_str(w, c->affected[i].su);

@@ -58,14 +58,9 @@ static int op_mkdir(req *q)
 	return req_reply_attr(w, rc, &a);
 }
 
-typedef struct readdir_ctx {
-	wbuf *w;
-	uint32_t n;
-} readdir_ctx;
-
 static int readdir_cb(void *arg, const char *name, const ddt_attr *a)
 {
-	readdir_ctx *c = arg;
+	req_list *c = arg;
 
 	/* Stop before the reply outgrows a payload. */
 	if (c->w->len + DDT_MAX_STR + 256 > DDT_MAX_PAYLOAD)
@@ -82,10 +77,9 @@ static int op_readdir(req *q)
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	char after[DDT_MAX_STR + 1];
-	readdir_ctx c = { .w = w, .n = 0 };
+	req_list l;
 	uint64_t dir = rb_u64(r);
 	uint32_t max;
-	size_t at;
 	int eof = 0, rc;
 
 	rb_str(r, after, sizeof(after));
@@ -94,16 +88,15 @@ static int op_readdir(req *q)
 		return rc;
 	if (max == 0 || max > DDT_MAX_READDIR)
 		max = DDT_MAX_READDIR;
-	at = w->len;
-	wb_u32(w, 0);
-	rc = ns_readdir(d->ns, dir, after, max, readdir_cb, &c, &eof);
+	req_list_begin(&l, w);
+	rc = ns_readdir(d->ns, dir, after, max, readdir_cb, &l, &eof);
 	if (rc > 0) {		/* the callback stopped it: more to come */
 		rc = 0;
 		eof = 0;
 	}
 	if (rc < 0)
 		return rc;
-	wb_put_u32_at(w, at, c.n);
+	req_list_end(&l);
 	wb_u8(w, (uint8_t)eof);
 	return 0;
 }

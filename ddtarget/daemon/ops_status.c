@@ -13,49 +13,41 @@
 
 /* The data directories' space as df shows it (PROTOCOL.md section 8),
  * and the store's own files as du does. */
-static void status_space(ddtd *d, const store_dir_info *di, int nd, wbuf *w,
-			 uint32_t *n)
+static void status_space(ddtd *d, const store_dir_info *di, int nd,
+			 req_list *l)
 {
 	store_footprint_info f;
 	store_space sp;
 
 	store_data_space(di, nd, &sp);
-	req_kv(w, n, "capacity_bytes", sp.total_bytes);
-	req_kv(w, n, "used_bytes", sp.used_bytes);
-	req_kv(w, n, "free_bytes", sp.free_bytes);
-	req_kv(w, n, "used_pct", (uint64_t)sp.used_pct);
-	req_kv(w, n, "data_filesystems", (uint64_t)sp.filesystems);
+	req_kv(l, "capacity_bytes", sp.total_bytes);
+	req_kv(l, "used_bytes", sp.used_bytes);
+	req_kv(l, "free_bytes", sp.free_bytes);
+	req_kv(l, "used_pct", (uint64_t)sp.used_pct);
+	req_kv(l, "data_filesystems", (uint64_t)sp.filesystems);
 	if (store_footprint(d->st, &f) < 0)
 		return;		/* out of memory: the figures are left out */
-	req_kv(w, n, "index_bytes", f.index_bytes);
-	req_kv(w, n, "journal_bytes", f.journal_bytes);
-	req_kv(w, n, "checkpoint_bytes", f.checkpoint_bytes);
-	req_kv(w, n, "footprint_bytes", f.total_bytes);
+	req_kv(l, "index_bytes", f.index_bytes);
+	req_kv(l, "journal_bytes", f.journal_bytes);
+	req_kv(l, "checkpoint_bytes", f.checkpoint_bytes);
+	req_kv(l, "footprint_bytes", f.total_bytes);
 }
 
 /* When each maintenance task next runs by itself; none when never. */
-typedef struct next_ctx {
-	wbuf *w;
-	uint32_t *n;
-} next_ctx;
-
 static void next_kv(void *arg, const char *name, int64_t next)
 {
-	next_ctx *x = arg;
 	char key[64];
 
 	if (next == INT64_MAX)
 		return;
 	snprintf(key, sizeof(key), "next_%s_ns", name);
-	req_kv(x->w, x->n, key, (uint64_t)next);
+	req_kv(arg, key, (uint64_t)next);
 }
 
-static void status_schedule(ddtd *d, wbuf *w, uint32_t *n)
+static void status_schedule(ddtd *d, req_list *l)
 {
-	next_ctx x = { .w = w, .n = n };
-
 	if (d->sc)
-		schedule_foreach(d->sc, next_kv, &x);
+		schedule_foreach(d->sc, next_kv, l);
 }
 
 /* "root" or "dirN": the prefix of a directory's STATUS keys. */
@@ -70,40 +62,40 @@ static void dir_key(const store_dir_info *di, const char *what, char *buf,
 
 /* STATUS's keys for each directory, the geometry and the alert counts. */
 static void status_health(ddtd *d, const store_dir_info *di, int nd,
-			  wbuf *w, uint32_t *n)
+			  req_list *l)
 {
 	int k, m, ndirs;
 	alert_counts ac;
 	char key[32];
 
 	store_geometry(d->st, &k, &m, &ndirs);
-	req_kv(w, n, "ec_k", (uint64_t)k);
-	req_kv(w, n, "ec_m", (uint64_t)m);
-	req_kv(w, n, "data_dirs", (uint64_t)ndirs);
+	req_kv(l, "ec_k", (uint64_t)k);
+	req_kv(l, "ec_m", (uint64_t)m);
+	req_kv(l, "data_dirs", (uint64_t)ndirs);
 	for (int i = 0; i < nd; i++) {
 		dir_key(&di[i], "present", key, sizeof(key));
-		req_kv(w, n, key, (uint64_t)di[i].present);
+		req_kv(l, key, (uint64_t)di[i].present);
 		dir_key(&di[i], "capacity_bytes", key, sizeof(key));
-		req_kv(w, n, key, di[i].total_bytes);
+		req_kv(l, key, di[i].total_bytes);
 		dir_key(&di[i], "used_bytes", key, sizeof(key));
-		req_kv(w, n, key, di[i].used_bytes);
+		req_kv(l, key, di[i].used_bytes);
 		dir_key(&di[i], "free_bytes", key, sizeof(key));
-		req_kv(w, n, key, di[i].free_bytes);
+		req_kv(l, key, di[i].free_bytes);
 		dir_key(&di[i], "used_pct", key, sizeof(key));
-		req_kv(w, n, key, (uint64_t)di[i].used_pct);
+		req_kv(l, key, (uint64_t)di[i].used_pct);
 	}
 	alert_get_counts(d->alerts, &ac);
-	req_kv(w, n, "alerts_critical", ac.critical);
-	req_kv(w, n, "alerts_warning", ac.warning);
-	req_kv(w, n, "alerts_info", ac.info);
-	req_kv(w, n, "alerts_seq", ac.seq);
+	req_kv(l, "alerts_critical", ac.critical);
+	req_kv(l, "alerts_warning", ac.warning);
+	req_kv(l, "alerts_info", ac.info);
+	req_kv(l, "alerts_seq", ac.seq);
 }
 
-static void kv_str(wbuf *w, uint32_t *n, const char *key, const char *v)
+static void kv_str(req_list *l, const char *key, const char *v)
 {
-	wb_str(w, key);
-	wb_str(w, v);
-	(*n)++;
+	wb_str(l->w, key);
+	wb_str(l->w, v);
+	l->n++;
 }
 
 /* What STATUS cannot carry in a u64: each directory's path and problem. */
@@ -113,22 +105,20 @@ static int op_status_text(req *q)
 	wbuf *w = q->w;
 	store_dir_info di[STORE_DIR_INFO_MAX];
 	int nd = STORE_DIR_INFO_MAX, rc;
-	uint32_t n = 0;
+	req_list l;
 	char key[32];
-	size_t at;
 
 	if ((rc = req_parsed(q)) < 0 ||
 	    (rc = store_dir_status(d->st, di, &nd)) < 0)
 		return rc;
-	at = w->len;
-	wb_u32(w, 0);
+	req_list_begin(&l, w);
 	for (int i = 0; i < nd; i++) {
 		dir_key(&di[i], "path", key, sizeof(key));
-		kv_str(w, &n, key, di[i].path);
+		kv_str(&l, key, di[i].path);
 		dir_key(&di[i], "problem", key, sizeof(key));
-		kv_str(w, &n, key, di[i].problem);
+		kv_str(&l, key, di[i].problem);
 	}
-	wb_put_u32_at(w, at, n);
+	req_list_end(&l);
 	return 0;
 }
 
@@ -168,8 +158,7 @@ static int op_status(req *q)
 	int nd = STORE_DIR_INFO_MAX, rc;
 	store_stats st;
 	ns_stats nst;
-	uint32_t n = 0;
-	size_t at;
+	req_list l;
 
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
@@ -177,30 +166,29 @@ static int op_status(req *q)
 	if ((rc = ns_get_stats(d->ns, &nst)) < 0 ||
 	    (rc = store_dir_status(d->st, di, &nd)) < 0)
 		return rc;
-	at = w->len;
-	wb_u32(w, 0);
-	status_space(d, di, nd, w, &n);
-	req_kv(w, &n, "logical_bytes", nst.logical_bytes);
-	req_kv(w, &n, "stored_bytes", st.stored_bytes);
-	req_kv(w, &n, "raw_bytes", st.raw_bytes);
-	req_kv(w, &n, "physical_bytes", st.physical_bytes);
-	req_kv(w, &n, "segments", st.segments);
-	req_kv(w, &n, "containers", st.containers);
-	req_kv(w, &n, "degraded_containers", st.degraded_containers);
-	req_kv(w, &n, "journals_unmirrored", st.journals_unmirrored);
-	req_kv(w, &n, "containers_read", st.containers_read);
-	req_kv(w, &n, "containers_read_ahead", st.containers_read_ahead);
-	req_kv(w, &n, "files", nst.files);
-	req_kv(w, &n, "sessions", (uint64_t)__atomic_load_n(&d->sessions,
+	req_list_begin(&l, w);
+	status_space(d, di, nd, &l);
+	req_kv(&l, "logical_bytes", nst.logical_bytes);
+	req_kv(&l, "stored_bytes", st.stored_bytes);
+	req_kv(&l, "raw_bytes", st.raw_bytes);
+	req_kv(&l, "physical_bytes", st.physical_bytes);
+	req_kv(&l, "segments", st.segments);
+	req_kv(&l, "containers", st.containers);
+	req_kv(&l, "degraded_containers", st.degraded_containers);
+	req_kv(&l, "journals_unmirrored", st.journals_unmirrored);
+	req_kv(&l, "containers_read", st.containers_read);
+	req_kv(&l, "containers_read_ahead", st.containers_read_ahead);
+	req_kv(&l, "files", nst.files);
+	req_kv(&l, "sessions", (uint64_t)__atomic_load_n(&d->sessions,
 							    __ATOMIC_RELAXED));
-	req_kv(w, &n, "max_sessions", (uint64_t)d->cfg.max_sessions);
-	req_kv(w, &n, "storage_units", nst.storage_units);
-	req_kv(w, &n, "backups", nst.backups);
-	req_kv(w, &n, "uptime_seconds",
+	req_kv(&l, "max_sessions", (uint64_t)d->cfg.max_sessions);
+	req_kv(&l, "storage_units", nst.storage_units);
+	req_kv(&l, "backups", nst.backups);
+	req_kv(&l, "uptime_seconds",
 	       (uint64_t)((now_ns() - d->started) / 1000000000));
-	status_schedule(d, w, &n);
-	status_health(d, di, nd, w, &n);
-	wb_put_u32_at(w, at, n);
+	status_schedule(d, &l);
+	status_health(d, di, nd, &l);
+	req_list_end(&l);
 	return 0;
 }
 

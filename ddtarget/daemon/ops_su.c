@@ -24,11 +24,11 @@ static int op_su_create(req *q)
 
 static int su_list_cb(void *arg, const ns_su *su)
 {
-	void **a = arg;
-	wbuf *w = a[0];
+	req_list *l = arg;
+	wbuf *w = l->w;
 
 	wb_su(w, su);
-	(*(uint32_t *)a[1])++;
+	l->n++;
 	return w->err;
 }
 
@@ -36,17 +36,14 @@ static int op_su_list(req *q)
 {
 	ddtd *d = q->d;
 	wbuf *w = q->w;
-	uint32_t n = 0;
-	void *a[2] = { w, &n };
-	size_t at;
+	req_list l;
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
-	at = w->len;
-	wb_u32(w, 0);
-	rc = ns_su_list(d->ns, su_list_cb, a);
-	wb_put_u32_at(w, at, n);
+	req_list_begin(&l, w);
+	rc = ns_su_list(d->ns, su_list_cb, &l);
+	req_list_end(&l);
 	return rc;
 }
 

@@ -45,9 +45,22 @@ int req_reply_attr(wbuf *w, int rc, const ddt_attr *a)
 	return rc;
 }
 
-void req_kv(wbuf *w, uint32_t *n, const char *key, uint64_t v)
+void req_list_begin(req_list *l, wbuf *w)
 {
-	wb_str(w, key);
-	wb_u64(w, v);
-	(*n)++;
+	l->w = w;
+	l->at = w->len;
+	l->n = 0;
+	wb_u32(w, 0);
+}
+
+void req_list_end(req_list *l)
+{
+	wb_put_u32_at(l->w, l->at, l->n);
+}
+
+void req_kv(req_list *l, const char *key, uint64_t v)
+{
+	wb_str(l->w, key);
+	wb_u64(l->w, v);
+	l->n++;
 }

@@ -46,7 +46,19 @@ int req_skip_over_limit(req *q, uint32_t n, size_t elem, const char *what,
 
 /* rc, and on success a's attr record as the reply. */
 int req_reply_attr(wbuf *w, int rc, const ddt_attr *a);
-/* One (str key, u64 value) of a key/value reply; *n counts them. */
-void req_kv(wbuf *w, uint32_t *n, const char *key, uint64_t v);
+
+/* A reply's list: a u32 count, then the items. begin writes a stand-in
+ * count, each item added bumps n, end writes n in its place. A list
+ * callback's arg is its req_list. */
+typedef struct req_list {
+	wbuf *w;
+	size_t at;		/* where the count goes */
+	uint32_t n;
+} req_list;
+
+void req_list_begin(req_list *l, wbuf *w);
+void req_list_end(req_list *l);
+/* One (str key, u64 value) item of a key/value list. */
+void req_kv(req_list *l, const char *key, uint64_t v);
 
 #endif

@@ -27,6 +27,15 @@ int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
 	return rc;
 }
 
+/* Refused here, as the target would: its reply could not carry the name. */
+static int su_name_fits(const char *name)
+{
+	if (strlen(name) <= DDT_MAX_NAME)
+		return 0;
+	return ddterr_set(-ENAMETOOLONG, "storage unit name \"%.40s...\" is "
+			  "over %d bytes", name, DDT_MAX_NAME);
+}
+
 int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
 {
 	conn_reply rep;
@@ -35,9 +44,8 @@ int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
 	rbuf r;
 	int rc;
 
-	if (strlen(name) > DDT_MAX_NAME)
-		return ddterr_set(-ENAMETOOLONG, "storage unit name \"%.40s"
-				  "...\" is over %d bytes", name, DDT_MAX_NAME);
+	if ((rc = su_name_fits(name)) < 0)
+		return rc;
 	conn_begin(&w, DDT_OP_SU_OPEN);
 	wb_str(&w, name);
 	rc = rpc_call(c, &w, &rep, &r);
@@ -93,9 +101,8 @@ int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
 	rbuf r;
 	int rc;
 
-	if (strlen(name) > DDT_MAX_NAME)
-		return ddterr_set(-ENAMETOOLONG, "storage unit name \"%.40s"
-				  "...\" is over %d bytes", name, DDT_MAX_NAME);
+	if ((rc = su_name_fits(name)) < 0)
+		return rc;
 	conn_begin(&w, DDT_OP_SU_SET);
 	wb_str(&w, name);
 	wb_u32(&w, mask);
