@@ -183,6 +183,52 @@ typedef ddt_entry ddtc_entry;
 int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 		int sync, ddt_attr *out);
 
+/* ---- random-access files (rfile.c): under the NFS gateway and the
+ * FUSE mount ---- */
+
+typedef struct ddtc_rfile ddtc_rfile;
+
+/* Create an empty regular file dir/name (a COMMIT of no content). excl:
+ * -EEXIST if the name is taken; else an existing file keeps its inode and
+ * is emptied, as O_TRUNC does. */
+int ddtc_create(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
+		uint32_t uid, uint32_t gid, int64_t mtime, int excl,
+		ddt_attr *out);
+
+/* Open regular file ino to read and write at any offset. Its content now
+ * is the base; writes and truncates stay with the handle (in memory, then
+ * as segments on the target) and are seen at once by ddtc_rfile_read()
+ * on this handle, by everyone else only after ddtc_rfile_commit(). Only
+ * the changed ranges are cut again: the rest of the base's segments and
+ * metadata are reused. Every call that talks to the target takes the
+ * session to use, so a gateway may reconnect under open files. One handle
+ * is used by one thread at a time; many handles may be open at once. */
+int ddtc_rfile_open(ddtc *c, uint64_t ino, ddtc_rfile **out);
+int ddtc_rfile_write(ddtc *c, ddtc_rfile *f, uint64_t off, const void *buf,
+		     size_t n);
+/* Shorten, or extend with a hole (reads as zeros, stored once). */
+int ddtc_rfile_truncate(ddtc *c, ddtc_rfile *f, uint64_t size);
+/* Up to n bytes at off as this handle sees the file; *out_n is less only
+ * at its end. */
+int ddtc_rfile_read(ddtc *c, ddtc_rfile *f, uint64_t off, void *buf,
+		    size_t n, size_t *out_n);
+uint64_t ddtc_rfile_size(const ddtc_rfile *f);
+/* Changed since open or the last commit. */
+int ddtc_rfile_dirty(const ddtc_rfile *f);
+/* Bytes written and held in memory, not yet cut into segments. */
+size_t ddtc_rfile_buffered(const ddtc_rfile *f);
+/* Cut and send what is held in memory: durable on the target, still
+ * invisible; the memory is freed. A gateway calls this to bound memory. */
+int ddtc_rfile_flush(ddtc *c, ddtc_rfile *f);
+/* Publish: flush, build the file's tree, and give inode ino the new
+ * content atomically (PROTOCOL.md, SET_CONTENT; sync: DDT_CF_SYNC), with
+ * mtime (0: the target's clock). The handle stays open on the new base.
+ * out (may be NULL): the file's attributes. */
+int ddtc_rfile_commit(ddtc *c, ddtc_rfile *f, int64_t mtime, int sync,
+		      ddt_attr *out);
+/* Drop what was not committed and free f. */
+void ddtc_rfile_close(ddtc_rfile *f);
+
 /* ---- reading files (read.c) ---- */
 
 /* Read up to n bytes of file ino at off into buf; *out_n is what was read
