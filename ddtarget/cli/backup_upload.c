@@ -1,11 +1,11 @@
 /* backup_upload.c - ddt backup's workers (backup_int.h): they take what
  * the walk queues and store it on the target, several entries in flight at
  * once so that the round trips of many small files overlap. A file is read
- * and sent through the library's segmenter; the unchanged files of one
- * directory go as one COMMIT of their cached roots; symbolic links are
- * made as they come. Large files have a queue of their own, with fewer
- * workers and bigger reads, so they neither starve the small ones nor turn
- * the disk into many competing sequential streams.
+ * and sent through the library's file writer (ddtc_file_*); the unchanged
+ * files of one directory go as one COMMIT of their cached roots; symbolic
+ * links are made as they come. Large files have a queue of their own, with
+ * fewer workers and bigger reads, so they neither starve the small ones
+ * nor turn the disk into many competing sequential streams.
  *
  * Two things wait for the end (upload_finish). A hard link needs the
  * target inode of its first name, known once that file is committed, so

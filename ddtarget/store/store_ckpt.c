@@ -689,12 +689,12 @@ int store_checkpoint(store *s, const char *ckdir, int keep, char *name_out,
 	int rc;
 
 	if (!ckdir || !*ckdir)
-		ckdir = s->ckpt_dir;
+		ckdir = s->ck.ckpt_dir;
 	if (keep <= 0)
-		keep = s->ckpt_keep;
-	pthread_mutex_lock(&s->ckpt_mu);
+		keep = s->ck.ckpt_keep;
+	pthread_mutex_lock(&s->ck.ckpt_mu);
 	rc = take(s, ckdir, keep, name, sizeof(name));
-	pthread_mutex_unlock(&s->ckpt_mu);
+	pthread_mutex_unlock(&s->ck.ckpt_mu);
 	if (name_out && cap)
 		snprintf(name_out, cap, "%s", name);
 	return rc;
@@ -702,5 +702,5 @@ int store_checkpoint(store *s, const char *ckdir, int keep, char *name_out,
 
 const char *store_checkpoint_dir(const store *s)
 {
-	return s->ckpt_dir;
+	return s->ck.ckpt_dir;
 }

@@ -247,7 +247,7 @@ void store_dirs_tighten(store *s)
 	char path[4096];
 
 	s->tightened = tighten(s->root) + tighten(s->jdir) +
-		       tighten(s->ckpt_dir);
+		       tighten(s->ck.ckpt_dir);
 	for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++)
 		if (path_fmt(path, sizeof(path), "%s/%s", s->root,
 			     under[i]) == 0)
@@ -506,7 +506,7 @@ int store_footprint(store *s, store_footprint_info *out)
 			rc = du_tree(jd, 1, &seen, &out->journal_bytes);
 	}
 	if (rc == 0)	/* ckpt-NAME/index/FILE */
-		rc = du_tree(s->ckpt_dir, 3, &seen, &out->checkpoint_bytes);
+		rc = du_tree(s->ck.ckpt_dir, 3, &seen, &out->checkpoint_bytes);
 	free(seen.v);
 	out->total_bytes = out->index_bytes + out->journal_bytes +
 			   out->checkpoint_bytes;

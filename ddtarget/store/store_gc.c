@@ -40,20 +40,20 @@ int store_gc_begin(store *s, uint64_t *out_boundary)
 		return rc;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (s->pins) {
+	if (s->gc.pins) {
 		pthread_mutex_unlock(&s->lock);
 		fpset_free(p);
 		bloom_free(told);
 		return ddterr_set(-EBUSY, "cleaning is running already");
 	}
-	s->pins = p;
-	s->pin_failed = 0;
-	s->gc_told = s->told;
-	s->told = told;
-	b = s->open->b.cid;
-	for (int i = 0; i < s->nqueue; i++)
-		if (s->queue[i]->b.cid < b)
-			b = s->queue[i]->b.cid;
+	s->gc.pins = p;
+	s->gc.pin_failed = 0;
+	s->gc.gc_told = s->gc.told;
+	s->gc.told = told;
+	b = s->sq.open->b.cid;
+	for (int i = 0; i < s->sq.nqueue; i++)
+		if (s->sq.queue[i]->b.cid < b)
+			b = s->sq.queue[i]->b.cid;
 	pthread_mutex_unlock(&s->lock);
 	*out_boundary = b;
 	return 0;
@@ -65,10 +65,10 @@ void store_gc_end(store *s)
 	fpset *p;
 
 	pthread_mutex_lock(&s->lock);
-	p = s->pins;
-	s->pins = NULL;
-	told = s->gc_told;
-	s->gc_told = NULL;
+	p = s->gc.pins;
+	s->gc.pins = NULL;
+	told = s->gc.gc_told;
+	s->gc.gc_told = NULL;
 	pthread_mutex_unlock(&s->lock);
 	fpset_free(p);
 	bloom_free(told);
@@ -78,8 +78,8 @@ void store_gc_end(store *s)
  * clean before this one began. */
 static int pinned_locked(const store *s, const fp_t *fp)
 {
-	return s->pin_failed || (s->pins && fpset_has(s->pins, fp)) ||
-	       (s->gc_told && bloom_maybe(s->gc_told, fp));
+	return s->gc.pin_failed || (s->gc.pins && fpset_has(s->gc.pins, fp)) ||
+	       (s->gc.gc_told && bloom_maybe(s->gc.gc_told, fp));
 }
 
 /* 1 if the index places fp at (cid, slot), 0 if elsewhere or nowhere. */
@@ -408,7 +408,7 @@ static int drop_batch(store *s, doomed *d, size_t n, store_gc_drop_report *r)
 			fpcache_remove(s->fc, cids[i]);
 			ctrcache_drop(s->cc, cids[i]);
 		}
-		s->drops += ncids;
+		s->gc.drops += ncids;
 		r->dropped += (uint32_t)ncids;
 		r->segments += at;
 		for (size_t i = 0; i < n; i++)

@@ -52,6 +52,62 @@ typedef struct sums {
 	uint64_t logical, raw, stored, physical, segments, containers;
 } sums;
 
+/* Reads (store_read.c): containers being read into the read cache, and
+ * the read-ahead thread's queue. Under the store's lock. */
+typedef struct store_reads {
+	/* A reader that misses a container another thread is reading waits
+	 * for it rather than reading it a second time. */
+	uint64_t loading[LOADING_MAX];
+	int nloading;
+	pthread_cond_t loaded_cv;
+	/* Containers the reader thread is to bring into the read cache. */
+	pthread_t reader;
+	int reader_started;
+	uint64_t ra_queue[RA_QUEUE];
+	int ra_n;
+	pthread_cond_t ra_cv;
+} store_reads;
+
+/* Sealing (store_octr.c, store_seal.c): the open container, the full ones
+ * queued for the sealer thread, and the journals that linger until the
+ * index holds their containers durably. Under the store's lock. */
+typedef struct store_sealq {
+	pthread_t sealer;
+	int sealer_started;
+	pthread_cond_t work_cv;	/* the sealer waits for a queued container */
+	pthread_cond_t done_cv;	/* writers wait for the queue to shrink */
+	octr *open;
+	octr *queue[SEAL_QUEUE_MAX];
+	int nqueue;
+	int seal_err;		/* the sealer's last failure, until retried */
+	char seal_msg[512];
+	jpaths linger[LINGER_MAX];	/* seal_done_locked(), store_seal.c */
+	int nlinger;
+} store_sealq;
+
+/* Cleaning (store_gc.c): while a clean runs, every fingerprint a lookup
+ * reports present is pinned, so that a writer told "you need not send it"
+ * never finds it swept. drops counts dropped containers, so a reader that
+ * raced a drop knows to look again. Under the store's lock. */
+typedef struct store_pins {
+	fpset *pins;
+	int pin_failed;
+	/* What lookups reported present since the last clean began: a writer
+	 * told so just before this clean began may still be writing the file
+	 * that needs it. gc_told is that filter, frozen for the running
+	 * clean; told fills anew meanwhile. Bloom filters: a false positive
+	 * only keeps some garbage until the next clean. */
+	bloom *told, *gc_told;
+	uint64_t drops;
+} store_pins;
+
+/* Checkpoints (store_ckpt.c): one at a time (ckpt_mu), kept keep deep. */
+typedef struct store_ckpts {
+	pthread_mutex_t ckpt_mu;
+	char *ckpt_dir;
+	int ckpt_keep;
+} store_ckpts;
+
 struct store {
 	char *root, *jdir;
 	char *dirs[STORE_MAX_DIRS];
@@ -68,33 +124,13 @@ struct store {
 	ctrcache *cc;
 
 	pthread_mutex_t lock;	/* everything below */
-	pthread_cond_t work_cv;	/* the sealer waits for a queued container */
-	pthread_cond_t done_cv;	/* writers wait for the queue to shrink */
-	/* Containers being read into the read cache (store_read.c): a
-	 * reader that misses one another thread is reading waits for it
-	 * rather than reading it a second time. */
-	uint64_t loading[LOADING_MAX];
-	int nloading;
-	pthread_cond_t loaded_cv;
-	/* Read-ahead (store_read.c): containers the reader thread is to
-	 * bring into the read cache. */
-	pthread_t reader;
-	int reader_started;
-	uint64_t ra_queue[RA_QUEUE];
-	int ra_n;
-	pthread_cond_t ra_cv;
-	pthread_t sealer;
-	int sealer_started, stopping;
-	octr *open;
-	octr *queue[SEAL_QUEUE_MAX];
-	int nqueue;
-	int seal_err;		/* the sealer's last failure, until retried */
-	char seal_msg[512];
+	store_reads rd;
+	store_sealq sq;
+	store_pins gc;
 	uint64_t next_cid;
 	int64_t space_ok_until;		/* store_check_space() */
 	uint64_t space_ok_bytes;
-	jpaths linger[LINGER_MAX];	/* seal_done_locked(), store_seal.c */
-	int nlinger;
+	int stopping;
 	/* Spare journals (store_octr.c): bit i of spares[0] says
 	 * root/journal/spare-i exists, of spares[d + 1] that data
 	 * directory d's journal/spare-i does. */
@@ -103,19 +139,6 @@ struct store {
 	size_t njev;
 	sums sealed;		/* as last written to the index, + logical */
 	store_stats run;	/* the runtime counters of store_stats */
-	/* Cleaning (store_gc.c): while a clean runs, every fingerprint a
-	 * lookup reports present is pinned, so that a writer told "you need
-	 * not send it" never finds it swept. drops counts dropped containers,
-	 * so a reader that raced a drop knows to look again. */
-	fpset *pins;
-	int pin_failed;
-	/* What lookups reported present since the last clean began: a writer
-	 * told so just before this clean began may still be writing the file
-	 * that needs it. gc_told is that filter, frozen for the running
-	 * clean; told fills anew meanwhile. Bloom filters: a false positive
-	 * only keeps some garbage until the next clean. */
-	bloom *told, *gc_told;
-	uint64_t drops;
 
 	/* Scrub and directory health (store_scrub.c, store_dirs.c). */
 	uint8_t id[16];		/* the store's identity, in every marker */
@@ -126,11 +149,9 @@ struct store {
 	 * counters they read to the index batch they write (so neither
 	 * writes over the other's figures; taken before lock, never inside
 	 * it), and by a checkpoint while it copies the index, so that its
-	 * manifest and its index agree. ckpt_mu: one checkpoint at a time. */
+	 * manifest and its index agree. */
 	pthread_mutex_t seal_mu;
-	pthread_mutex_t ckpt_mu;
-	char *ckpt_dir;
-	int ckpt_keep;
+	store_ckpts ck;
 };
 
 /* The journals one put staged records in, and how far each must be

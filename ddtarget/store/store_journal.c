@@ -337,18 +337,18 @@ fail:
  * the one before: the newest whole journal is written on. */
 static int enqueue_recovered(store *s, octr *o, int seal)
 {
-	if (s->nqueue == SEAL_QUEUE_MAX) {
+	if (s->sq.nqueue == SEAL_QUEUE_MAX) {
 		store_octr_free(o);
 		return ddterr_set(-EINVAL, "store %s: more than %d unsealed "
 				  "journals in %s", s->root, SEAL_QUEUE_MAX,
 				  s->jdir);
 	}
 	if (seal) {
-		s->queue[s->nqueue++] = o;
+		s->sq.queue[s->sq.nqueue++] = o;
 	} else {
-		if (s->open)
-			s->queue[s->nqueue++] = s->open;
-		s->open = o;
+		if (s->sq.open)
+			s->sq.queue[s->sq.nqueue++] = s->sq.open;
+		s->sq.open = o;
 	}
 	return fpcache_insert(s->fc, o->b.cid, o->b.ents, o->b.n, 1);
 }
@@ -375,7 +375,7 @@ int store_journal_recover(store *s)
 	free(l.v);
 	if (rc < 0)
 		return rc;
-	return s->open ? 0 : store_open_new_locked(s);
+	return s->sq.open ? 0 : store_open_new_locked(s);
 }
 
 /* ---- scrub ---- */
@@ -388,10 +388,10 @@ typedef struct jref {
 
 static int still_unsealed_locked(const store *s, uint64_t cid)
 {
-	if (s->open && s->open->b.cid == cid)
+	if (s->sq.open && s->sq.open->b.cid == cid)
 		return 1;
-	for (int i = 0; i < s->nqueue; i++)
-		if (s->queue[i]->b.cid == cid)
+	for (int i = 0; i < s->sq.nqueue; i++)
+		if (s->sq.queue[i]->b.cid == cid)
 			return 1;
 	return 0;
 }
@@ -402,8 +402,8 @@ static int collect_jrefs(store *s, jref *v)
 	int n = 0, want = copies_wanted(s);
 
 	pthread_mutex_lock(&s->lock);
-	for (int i = -1; i < s->nqueue; i++) {
-		octr *o = i < 0 ? s->open : s->queue[i];
+	for (int i = -1; i < s->sq.nqueue; i++) {
+		octr *o = i < 0 ? s->sq.open : s->sq.queue[i];
 
 		if (!o)
 			continue;
@@ -424,7 +424,7 @@ static int seal_early(store *s, uint64_t cid, int *out_sealed)
 
 	*out_sealed = 0;
 	pthread_mutex_lock(&s->lock);
-	if (s->open && s->open->b.cid == cid && s->open->b.n) {
+	if (s->sq.open && s->sq.open->b.cid == cid && s->sq.open->b.n) {
 		rc = store_rotate_locked(s);
 		*out_sealed = rc == 0;
 	} else if (still_unsealed_locked(s, cid)) {

@@ -74,7 +74,7 @@ void store_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
 /* Re-raise an error on this thread with the message another thread kept. */
 int store_seal_error(const store *s)
 {
-	return ddterr_set(s->seal_err, "%s", s->seal_msg);
+	return ddterr_set(s->sq.seal_err, "%s", s->sq.seal_msg);
 }
 
 /* ---- paths ---- */
@@ -262,7 +262,7 @@ int store_open_new_locked(store *s)
 		return rc;
 	}
 	s->next_cid++;
-	s->open = o;
+	s->sq.open = o;
 	return 0;
 }
 
@@ -287,19 +287,19 @@ void store_trim_to_durable_locked(store *s, octr *o)
  * of it was durable. */
 int store_rotate_locked(store *s)
 {
-	octr *old = s->open;
+	octr *old = s->sq.open;
 	int rc;
 
-	while (s->nqueue >= SEAL_QUEUE) {
-		if (s->seal_err) {
+	while (s->sq.nqueue >= SEAL_QUEUE) {
+		if (s->sq.seal_err) {
 			rc = store_seal_error(s);
-			s->seal_err = 0;
-			pthread_cond_signal(&s->work_cv);
+			s->sq.seal_err = 0;
+			pthread_cond_signal(&s->sq.work_cv);
 			return rc;
 		}
-		pthread_cond_wait(&s->done_cv, &s->lock);
+		pthread_cond_wait(&s->sq.done_cv, &s->lock);
 	}
-	if (s->open != old)
+	if (s->sq.open != old)
 		return 0;	/* another writer rotated while we waited */
 	rc = store_open_new_locked(s);
 	if (rc < 0)
@@ -314,7 +314,7 @@ int store_rotate_locked(store *s)
 		store_octr_free(old);
 		return 0;
 	}
-	s->queue[s->nqueue++] = old;
-	pthread_cond_signal(&s->work_cv);
+	s->sq.queue[s->sq.nqueue++] = old;
+	pthread_cond_signal(&s->sq.work_cv);
 	return 0;
 }

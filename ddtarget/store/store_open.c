@@ -222,7 +222,7 @@ static int load_bloom(store *s, uint64_t capacity)
 		capacity = 2 * s->sealed.segments;
 	rc = bloom_new(&s->bl, capacity);
 	if (rc == 0)
-		rc = bloom_new(&s->told, capacity);
+		rc = bloom_new(&s->gc.told, capacity);
 	if (rc == 0)
 		rc = store_bloom_fill(s, s->bl);
 	return rc;
@@ -278,32 +278,32 @@ static void start_writers(store *s)
 
 static void store_free(store *s)
 {
-	for (int i = 0; i < s->nlinger; i++)
-		store_jnl_paths_free(&s->linger[i]);
+	for (int i = 0; i < s->sq.nlinger; i++)
+		store_jnl_paths_free(&s->sq.linger[i]);
 	store_journal_events_free(s);
-	for (int i = 0; i < s->nqueue; i++)
-		store_octr_free(s->queue[i]);
-	store_octr_free(s->open);
+	for (int i = 0; i < s->sq.nqueue; i++)
+		store_octr_free(s->sq.queue[i]);
+	store_octr_free(s->sq.open);
 	ctrcache_free(s->cc);
 	fpcache_free(s->fc);
 	bloom_free(s->bl);
-	bloom_free(s->told);
-	bloom_free(s->gc_told);
+	bloom_free(s->gc.told);
+	bloom_free(s->gc.gc_told);
 	tpool_free(s->writers);	/* the sealer is gone: no seal waits */
 	ec_free(s->e);
 	for (int i = 0; i < s->ndirs; i++)
 		free(s->dirs[i]);
 	free(s->root);
 	free(s->jdir);
-	free(s->ckpt_dir);
+	free(s->ck.ckpt_dir);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->seal_mu);
-	pthread_mutex_destroy(&s->ckpt_mu);
-	fpset_free(s->pins);
-	pthread_cond_destroy(&s->work_cv);
-	pthread_cond_destroy(&s->done_cv);
-	pthread_cond_destroy(&s->loaded_cv);
-	pthread_cond_destroy(&s->ra_cv);
+	pthread_mutex_destroy(&s->ck.ckpt_mu);
+	fpset_free(s->gc.pins);
+	pthread_cond_destroy(&s->sq.work_cv);
+	pthread_cond_destroy(&s->sq.done_cv);
+	pthread_cond_destroy(&s->rd.loaded_cv);
+	pthread_cond_destroy(&s->rd.ra_cv);
 	free(s);
 }
 
@@ -325,22 +325,22 @@ int store_open(store **out, const store_config *cfg, idx *ix)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->seal_mu, NULL);
-	pthread_mutex_init(&s->ckpt_mu, NULL);
-	pthread_cond_init(&s->work_cv, NULL);
-	pthread_cond_init(&s->done_cv, NULL);
-	pthread_cond_init(&s->loaded_cv, NULL);
-	pthread_cond_init(&s->ra_cv, NULL);
+	pthread_mutex_init(&s->ck.ckpt_mu, NULL);
+	pthread_cond_init(&s->sq.work_cv, NULL);
+	pthread_cond_init(&s->sq.done_cv, NULL);
+	pthread_cond_init(&s->rd.loaded_cv, NULL);
+	pthread_cond_init(&s->rd.ra_cv, NULL);
 	s->ix = ix;
 	s->container_size = cfg->container_size;
 	s->reserve_cfg = cfg->reserve_bytes;
 	s->root = strdup(cfg->root);
 	s->jdir = path_join(cfg->root, "journal");
-	s->ckpt_dir = cfg->checkpoint_dir && *cfg->checkpoint_dir ?
+	s->ck.ckpt_dir = cfg->checkpoint_dir && *cfg->checkpoint_dir ?
 		      strdup(cfg->checkpoint_dir) :
 		      path_join(cfg->root, STORE_CKPT_DIR);
-	s->ckpt_keep = cfg->checkpoint_keep > 0 ? cfg->checkpoint_keep :
+	s->ck.ckpt_keep = cfg->checkpoint_keep > 0 ? cfg->checkpoint_keep :
 		       STORE_CKPT_KEEP_DEFAULT;
-	if (!s->root || !s->jdir || !s->ckpt_dir) {
+	if (!s->root || !s->jdir || !s->ck.ckpt_dir) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -361,14 +361,14 @@ int store_open(store **out, const store_config *cfg, idx *ix)
 		rc = store_journal_recover(s);
 	if (rc < 0)
 		goto fail;
-	rc = pthread_create(&s->sealer, NULL, store_sealer_main, s);
+	rc = pthread_create(&s->sq.sealer, NULL, store_sealer_main, s);
 	if (rc != 0) {
 		rc = ddterr_set(-rc, "store: cannot start the sealer thread");
 		goto fail;
 	}
-	s->sealer_started = 1;
+	s->sq.sealer_started = 1;
 	/* Without read-ahead reads still work, only slower. */
-	s->reader_started = pthread_create(&s->reader, NULL, store_reader_main,
+	s->rd.reader_started = pthread_create(&s->rd.reader, NULL, store_reader_main,
 					   s) == 0;
 	*out = s;
 	return 0;
@@ -384,18 +384,18 @@ int store_close(store *s)
 
 	if (!s)
 		return 0;
-	if (s->sealer_started) {
+	if (s->sq.sealer_started) {
 		pthread_mutex_lock(&s->lock);
 		s->stopping = 1;
-		pthread_cond_signal(&s->work_cv);
-		pthread_cond_signal(&s->ra_cv);
+		pthread_cond_signal(&s->sq.work_cv);
+		pthread_cond_signal(&s->rd.ra_cv);
 		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->sealer, NULL);
+		pthread_join(s->sq.sealer, NULL);
 	}
-	if (s->reader_started)
-		pthread_join(s->reader, NULL);
+	if (s->rd.reader_started)
+		pthread_join(s->rd.reader, NULL);
 	/* What the sealer could not seal is safe in its journal. */
-	if (s->seal_err)
+	if (s->sq.seal_err)
 		rc = store_seal_error(s);
 	rc2 = store_drop_lingering(s);
 	if (rc == 0)

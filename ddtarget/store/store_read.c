@@ -16,11 +16,11 @@
 /* The in-memory container cid, if it is open or waiting for the sealer. */
 static const octr *find_unsealed_locked(const store *s, uint64_t cid)
 {
-	if (s->open->b.cid == cid)
-		return s->open;
-	for (int i = 0; i < s->nqueue; i++)
-		if (s->queue[i]->b.cid == cid)
-			return s->queue[i];
+	if (s->sq.open->b.cid == cid)
+		return s->sq.open;
+	for (int i = 0; i < s->sq.nqueue; i++)
+		if (s->sq.queue[i]->b.cid == cid)
+			return s->sq.queue[i];
 	return NULL;
 }
 
@@ -78,8 +78,8 @@ static int apply(const ctr_entry *e, const uint8_t *data, store_seg_fn fn,
 
 static int loading_slot_locked(const store *s, uint64_t cid)
 {
-	for (int i = 0; i < s->nloading; i++)
-		if (s->loading[i] == cid)
+	for (int i = 0; i < s->rd.nloading; i++)
+		if (s->rd.loading[i] == cid)
 			return i;
 	return -1;
 }
@@ -103,13 +103,13 @@ static int present_locked(store *s, uint64_t cid)
  * same, only without others waiting for it). */
 static int claim_locked(store *s, uint64_t cid)
 {
-	if (s->nloading == LOADING_MAX)
+	if (s->rd.nloading == LOADING_MAX)
 		return 0;
-	s->loading[s->nloading++] = cid;
+	s->rd.loading[s->rd.nloading++] = cid;
 	return 1;
 }
 
-/* Read container cid, which this thread claimed in s->loading (unless
+/* Read container cid, which this thread claimed in s->rd.loading (unless
  * the table was full), into the read cache; the entry comes back with a
  * reference taken. Called without the lock. */
 static int load_claimed(store *s, uint64_t cid, int claimed, int ahead,
@@ -132,8 +132,8 @@ static int load_claimed(store *s, uint64_t cid, int claimed, int ahead,
 		}
 	}
 	if (claimed && (i = loading_slot_locked(s, cid)) >= 0) {
-		s->loading[i] = s->loading[--s->nloading];
-		pthread_cond_broadcast(&s->loaded_cv);
+		s->rd.loading[i] = s->rd.loading[--s->rd.nloading];
+		pthread_cond_broadcast(&s->rd.loaded_cv);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc < 0)
@@ -155,22 +155,22 @@ static void read_ahead_locked(store *s, uint64_t cid)
 {
 	int queued = 0;
 
-	if (!s->reader_started)
+	if (!s->rd.reader_started)
 		return;
 	for (uint64_t next = cid + 1; next <= cid + RA_DEPTH; next++) {
 		int dup = 0;
 
-		if (next >= s->next_cid || s->ra_n == RA_QUEUE)
+		if (next >= s->next_cid || s->rd.ra_n == RA_QUEUE)
 			break;
-		for (int i = 0; i < s->ra_n; i++)
-			dup |= s->ra_queue[i] == next;
+		for (int i = 0; i < s->rd.ra_n; i++)
+			dup |= s->rd.ra_queue[i] == next;
 		if (dup || present_locked(s, next))
 			continue;
-		s->ra_queue[s->ra_n++] = next;
+		s->rd.ra_queue[s->rd.ra_n++] = next;
 		queued = 1;
 	}
 	if (queued)
-		pthread_cond_signal(&s->ra_cv);
+		pthread_cond_signal(&s->rd.ra_cv);
 }
 
 void *store_reader_main(void *arg)
@@ -182,13 +182,13 @@ void *store_reader_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stopping && s->ra_n == 0)
-			pthread_cond_wait(&s->ra_cv, &s->lock);
+		while (!s->stopping && s->rd.ra_n == 0)
+			pthread_cond_wait(&s->rd.ra_cv, &s->lock);
 		if (s->stopping)
 			break;
-		cid = s->ra_queue[0];
-		memmove(s->ra_queue, s->ra_queue + 1,
-			(size_t)--s->ra_n * sizeof(s->ra_queue[0]));
+		cid = s->rd.ra_queue[0];
+		memmove(s->rd.ra_queue, s->rd.ra_queue + 1,
+			(size_t)--s->rd.ra_n * sizeof(s->rd.ra_queue[0]));
 		if (present_locked(s, cid) || !claim_locked(s, cid))
 			continue;
 		pthread_mutex_unlock(&s->lock);
@@ -213,7 +213,7 @@ static int hold_container(store *s, uint64_t cid, ctrcache_ent **out)
 	pthread_mutex_lock(&s->lock);
 	while (!(*out = ctrcache_get(s->cc, cid)) &&
 	       loading_slot_locked(s, cid) >= 0)
-		pthread_cond_wait(&s->loaded_cv, &s->lock);
+		pthread_cond_wait(&s->rd.loaded_cv, &s->lock);
 	if (*out && (*out)->read_ahead) {
 		(*out)->read_ahead = 0;
 		read_ahead_locked(s, cid);
@@ -240,7 +240,7 @@ static int get_once(store *s, const fp_t *fp, store_seg_fn fn, void *arg,
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	*out_drops = s->drops;
+	*out_drops = s->gc.drops;
 	rc = store_lookup_locked(s, fp, &cid, &slot);
 	if (rc == 1 && (o = find_unsealed_locked(s, cid)) != NULL) {
 		if (slot < o->b.n && fp_equal(&o->b.ents[slot].fp, fp))
@@ -282,7 +282,7 @@ int store_peek(store *s, const fp_t *fp, store_seg_fn fn, void *arg)
 		if (rc != -EIO || tries == 3)
 			return rc;
 		pthread_mutex_lock(&s->lock);
-		now = s->drops;
+		now = s->gc.drops;
 		pthread_mutex_unlock(&s->lock);
 		if (now == drops)
 			return rc;

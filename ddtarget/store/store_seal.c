@@ -91,18 +91,18 @@ static int seal_one(store *s, const octr *o)
 
 /* After a seal: the container is found through the index now. Its journal
  * must outlive the index write, which is not synced per seal (a flush per
- * container would halve the sealer's speed); it waits in s->linger until
+ * container would halve the sealer's speed); it waits in s->sq.linger until
  * the next idx_sync(). */
 static void seal_done_locked(store *s)
 {
-	octr *o = s->queue[0];
+	octr *o = s->sq.queue[0];
 
-	memmove(s->queue, s->queue + 1, (size_t)(s->nqueue - 1) * sizeof(octr *));
-	s->nqueue--;
+	memmove(s->sq.queue, s->sq.queue + 1, (size_t)(s->sq.nqueue - 1) * sizeof(octr *));
+	s->sq.nqueue--;
 	fpcache_pin(s->fc, o->b.cid, 0);
 	if (o->j && o->jp.path[1] && jnl_copies(o->j) < 2)
 		s->run.journals_unmirrored++;	/* its second copy failed */
-	s->linger[s->nlinger++] = o->jp;
+	s->sq.linger[s->sq.nlinger++] = o->jp;
 	o->jp.path[0] = o->jp.path[1] = NULL;
 	store_octr_free(o);
 }
@@ -117,9 +117,9 @@ int store_drop_lingering(store *s)
 	int n, rc;
 
 	pthread_mutex_lock(&s->lock);
-	n = s->nlinger;
-	memcpy(paths, s->linger, (size_t)n * sizeof(paths[0]));
-	s->nlinger = 0;
+	n = s->sq.nlinger;
+	memcpy(paths, s->sq.linger, (size_t)n * sizeof(paths[0]));
+	s->sq.nlinger = 0;
 	pthread_mutex_unlock(&s->lock);
 	if (n == 0)
 		return 0;
@@ -142,11 +142,11 @@ static void wait_to_retry_locked(store *s)
 	struct timespec until;
 
 	until = now_deadline(SEAL_RETRY_SECONDS * 1000000000LL);
-	while (s->seal_err && !s->stopping &&
-	       pthread_cond_timedwait(&s->work_cv, &s->lock, &until) == 0)
+	while (s->sq.seal_err && !s->stopping &&
+	       pthread_cond_timedwait(&s->sq.work_cv, &s->lock, &until) == 0)
 		;
 	if (!s->stopping)
-		s->seal_err = 0;
+		s->sq.seal_err = 0;
 }
 
 void *store_sealer_main(void *arg)
@@ -156,37 +156,37 @@ void *store_sealer_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stopping && s->nqueue == 0)
-			pthread_cond_wait(&s->work_cv, &s->lock);
-		if (s->seal_err && !s->stopping)
+		while (!s->stopping && s->sq.nqueue == 0)
+			pthread_cond_wait(&s->sq.work_cv, &s->lock);
+		if (s->sq.seal_err && !s->stopping)
 			wait_to_retry_locked(s);
-		if (s->nqueue == 0 || (s->stopping && s->seal_err))
+		if (s->sq.nqueue == 0 || (s->stopping && s->sq.seal_err))
 			break;		/* stopping, nothing (more) to do */
 		pthread_mutex_unlock(&s->lock);
-		rc = seal_one(s, s->queue[0]);
+		rc = seal_one(s, s->sq.queue[0]);
 		pthread_mutex_lock(&s->lock);
 		if (rc < 0) {
-			s->seal_err = rc;
-			snprintf(s->seal_msg, sizeof(s->seal_msg),
+			s->sq.seal_err = rc;
+			snprintf(s->sq.seal_msg, sizeof(s->sq.seal_msg),
 				 "cannot seal container %" PRIu64 ": %s",
-				 s->queue[0]->b.cid, ddterr_last(rc));
+				 s->sq.queue[0]->b.cid, ddterr_last(rc));
 		} else {
 			seal_done_locked(s);
 			/* Sync when the linger list is full, or when the
 			 * queue has run dry (a pause, or a flush waiting). */
-			if (s->nlinger == LINGER_MAX || s->nqueue == 0) {
+			if (s->sq.nlinger == LINGER_MAX || s->sq.nqueue == 0) {
 				pthread_mutex_unlock(&s->lock);
 				rc = store_drop_lingering(s);
 				pthread_mutex_lock(&s->lock);
 				if (rc < 0) {
-					s->seal_err = rc;
-					snprintf(s->seal_msg, sizeof(s->seal_msg),
+					s->sq.seal_err = rc;
+					snprintf(s->sq.seal_msg, sizeof(s->sq.seal_msg),
 						 "cannot sync the index: %s",
 						 ddterr_last(rc));
 				}
 			}
 		}
-		pthread_cond_broadcast(&s->done_cv);
+		pthread_cond_broadcast(&s->sq.done_cv);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;

@@ -51,8 +51,8 @@ int store_bloom_fill(store *s, bloom *b)
 {
 	int rc = idx_foreach_fp(s->ix, bloom_add_cb, b);
 
-	for (int i = -1; rc == 0 && i < s->nqueue; i++) {
-		const octr *o = i < 0 ? s->open : s->queue[i];
+	for (int i = -1; rc == 0 && i < s->sq.nqueue; i++) {
+		const octr *o = i < 0 ? s->sq.open : s->sq.queue[i];
 
 		if (!o)
 			continue;
@@ -140,10 +140,10 @@ int store_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
  * that cannot be recorded makes the whole clean keep everything. */
 static void pin_locked(store *s, const fp_t *fp, int told)
 {
-	if (told && s->told)
-		bloom_add(s->told, fp);
-	if (s->pins && fpset_add(s->pins, fp) < 0)
-		s->pin_failed = 1;
+	if (told && s->gc.told)
+		bloom_add(s->gc.told, fp);
+	if (s->gc.pins && fpset_add(s->gc.pins, fp) < 0)
+		s->gc.pin_failed = 1;
 }
 
 /* Look fps[0..n) up in one hold of the lock: present[i] and raw_len[i]
@@ -286,7 +286,7 @@ int store_check_space(store *s, int cleaning)
 	int rc, share = cleaning ? 2 : 1, missing = 0;
 
 	if (s->space_ok_until > now &&
-	    s->sealed.raw + s->open->b.data_len < s->space_ok_bytes)
+	    s->sealed.raw + s->sq.open->b.data_len < s->space_ok_bytes)
 		return 0;
 	rc = check_one_disk(s, s->jdir, share);
 	for (int i = 0; rc >= 0 && i < s->ndirs; i++) {
@@ -304,7 +304,7 @@ int store_check_space(store *s, int cleaning)
 				ec_m(s->e));
 	if (rc == 0 && !cleaning) {
 		s->space_ok_until = now + SPACE_CHECK_NS;
-		s->space_ok_bytes = s->sealed.raw + s->open->b.data_len +
+		s->space_ok_bytes = s->sealed.raw + s->sq.open->b.data_len +
 				    s->container_size;
 	}
 	return rc;
@@ -363,17 +363,17 @@ int store_append_locked(store *s, const store_seg *g, put_sync *ps)
 
 	/* A loop: while we waited for the sealer, other writers may have
 	 * rotated and filled the new container too. */
-	while (!ctr_builder_fits(&s->open->b, g->stored_len)) {
+	while (!ctr_builder_fits(&s->sq.open->b, g->stored_len)) {
 		rc = store_rotate_locked(s);
 		if (rc < 0)
 			return rc;
 	}
-	b = &s->open->b;
+	b = &s->sq.open->b;
 	rc = ctr_builder_append(b, &g->fp, g->codec, g->raw_len, g->data,
 			       g->stored_len, &slot);
 	if (rc < 0)
 		return rc;
-	rc = jnl_add(s->open->j, &g->fp, g->codec, g->raw_len, g->data,
+	rc = jnl_add(s->sq.open->j, &g->fp, g->codec, g->raw_len, g->data,
 		     g->stored_len, &ticket);
 	if (rc < 0) {
 		b->n--;
@@ -385,7 +385,7 @@ int store_append_locked(store *s, const store_seg *g, put_sync *ps)
 		 * fails, reads check fingerprints and only speed suffers. */
 		(void)fpcache_insert(s->fc, b->cid, b->ents, b->n, 1);
 	bloom_add(s->bl, &g->fp);
-	return note_ticket(ps, s->open->j, ticket);
+	return note_ticket(ps, s->sq.open->j, ticket);
 }
 
 /* A duplicate's bytes are never decoded, but its length is known: one
@@ -457,9 +457,9 @@ static int verify_new(const store_seg *segs, size_t n, const uint8_t *isnew)
  * being findable. Returns 0 when the open container is usable again. */
 static int repair_locked(store *s)
 {
-	if (!jnl_broken(s->open->j))
+	if (!jnl_broken(s->sq.open->j))
 		return 0;
-	store_trim_to_durable_locked(s, s->open);
+	store_trim_to_durable_locked(s, s->sq.open);
 	return store_rotate_locked(s);
 }
 
@@ -546,15 +546,15 @@ int store_flush(store *s)
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->seal_err) {
-		s->seal_err = 0;	/* a flush is a request to try again */
-		pthread_cond_signal(&s->work_cv);
+	if (s->sq.seal_err) {
+		s->sq.seal_err = 0;	/* a flush is a request to try again */
+		pthread_cond_signal(&s->sq.work_cv);
 	}
-	if (s->open->b.n > 0)
+	if (s->sq.open->b.n > 0)
 		rc = store_rotate_locked(s);
-	while (rc == 0 && s->nqueue > 0 && !s->seal_err)
-		pthread_cond_wait(&s->done_cv, &s->lock);
-	if (rc == 0 && s->seal_err)
+	while (rc == 0 && s->sq.nqueue > 0 && !s->sq.seal_err)
+		pthread_cond_wait(&s->sq.done_cv, &s->lock);
+	if (rc == 0 && s->sq.seal_err)
 		rc = store_seal_error(s);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -572,8 +572,8 @@ int store_get_stats(store *s, store_stats *out)
 	out->physical_bytes = s->sealed.physical;
 	out->segments = s->sealed.segments;
 	out->containers = s->sealed.containers;
-	for (int i = -1; i < s->nqueue; i++) {
-		const octr *o = i < 0 ? s->open : s->queue[i];
+	for (int i = -1; i < s->sq.nqueue; i++) {
+		const octr *o = i < 0 ? s->sq.open : s->sq.queue[i];
 
 		store_octr_sums(o, &raw, &stored);
 		out->raw_bytes += raw;
@@ -587,8 +587,8 @@ int store_get_stats(store *s, store_stats *out)
 
 static int queued_locked(const store *s, uint64_t cid)
 {
-	for (int i = 0; i < s->nqueue; i++)
-		if (s->queue[i]->b.cid == cid)
+	for (int i = 0; i < s->sq.nqueue; i++)
+		if (s->sq.queue[i]->b.cid == cid)
 			return 1;
 	return 0;
 }
@@ -604,20 +604,20 @@ int store_barrier(store *s)
 
 	pthread_mutex_lock(&s->lock);
 	rc = repair_locked(s);
-	js[nj++] = jnl_ref(s->open->j);
-	for (int i = 0; i < s->nqueue; i++) {
-		jnl *j = s->queue[i]->j;
+	js[nj++] = jnl_ref(s->sq.open->j);
+	for (int i = 0; i < s->sq.nqueue; i++) {
+		jnl *j = s->sq.queue[i]->j;
 
 		if (!j)
 			continue;	/* replayed: durable as it is */
 		if (jnl_broken(j))
-			wait_cid[nw++] = s->queue[i]->b.cid;
+			wait_cid[nw++] = s->sq.queue[i]->b.cid;
 		else
 			js[nj++] = jnl_ref(j);
 	}
 	for (int i = 0; i < nw && rc == 0; i++) {
-		while (queued_locked(s, wait_cid[i]) && !s->seal_err)
-			pthread_cond_wait(&s->done_cv, &s->lock);
+		while (queued_locked(s, wait_cid[i]) && !s->sq.seal_err)
+			pthread_cond_wait(&s->sq.done_cv, &s->lock);
 		if (queued_locked(s, wait_cid[i]))
 			rc = store_seal_error(s);
 	}
