@@ -2,8 +2,9 @@
  * spec itself ($top_srcdir/proto/PROTOCOL.md): the frame header's offsets
  * and sizes; each record's fields, types and order (attr, seg, the COMMIT
  * entry, the READ element, SET_CONTENT's request, the storage unit,
- * backup, alert and checkpoint entries), by encoding a record whose every field differs and walking its
- * bytes by the spec's types; every operation's opcode; every error code.
+ * backup, alert and checkpoint entries), by encoding a record whose
+ * every field differs and walking its bytes by the spec's types; every
+ * operation's opcode; every error code.
  * A field, an opcode or a code added to one and not the other fails here. */
 #include "ddterr.h"
 #include "wire.h"
