@@ -5,9 +5,9 @@
  * Flushing and committing, which turn the overlay into segments, are
  * rfile_flush.c's; the leaves and their bytes rfile_leaf.c's.
  *
- * Writes in order grow one extent (its buffer doubles), so a gateway
- * streaming a file costs one copy per byte until the flush; a write
- * inside an extent is copied in place. */
+ * Writes in order fill extents of RF_EXT_MAX bytes, so a gateway streaming
+ * a file costs one copy per byte until the flush; a write inside an
+ * extent is copied in place. */
 #include "rfile_int.h"
 
 #include <errno.h>
@@ -77,14 +77,15 @@ static int ext_open(ddtc_rfile *f, size_t i)
 	return 0;
 }
 
-/* A new extent [off, off + len) at i: a copy of src, or a hole (NULL). */
+/* A new extent [off, off + len) at i: a copy of src (in a buffer of cap
+ * >= len bytes), or a hole (src NULL). */
 static int ext_insert(ddtc_rfile *f, size_t i, uint64_t off, size_t len,
-		      const uint8_t *src)
+		      const uint8_t *src, size_t cap)
 {
 	uint8_t *buf = NULL;
 	int rc;
 
-	if (src && !(buf = malloc(len)))
+	if (src && !(buf = malloc(cap)))
 		return ddterr_set(-ENOMEM, "no memory for %zu written bytes",
 				  len);
 	rc = ext_open(f, i);
@@ -96,7 +97,7 @@ static int ext_insert(ddtc_rfile *f, size_t i, uint64_t off, size_t len,
 		memcpy(buf, src, len);
 		f->buffered += len;
 	}
-	f->ext[i] = (rf_ext){ .off = off, .len = len, .cap = len,
+	f->ext[i] = (rf_ext){ .off = off, .len = len, .cap = cap,
 			      .buf = buf };
 	return 0;
 }
@@ -113,7 +114,8 @@ static int ext_punch(ddtc_rfile *f, uint64_t a, uint64_t b)
 	if (i < f->next && f->ext[i].off < a && ext_end(&f->ext[i]) > b) {
 		e = &f->ext[i];
 		rc = ext_insert(f, i + 1, b, ext_end(e) - b,
-				e->buf ? e->buf + (b - e->off) : NULL);
+				e->buf ? e->buf + (b - e->off) : NULL,
+				ext_end(e) - b);
 		if (rc < 0)
 			return rc;
 		e = &f->ext[i];
@@ -143,7 +145,7 @@ static int ext_punch(ddtc_rfile *f, uint64_t a, uint64_t b)
 	return 0;
 }
 
-/* Append src to extent e, its buffer grown by doubling. */
+/* Append src to extent e, its buffer grown to RF_EXT_MAX at most. */
 static int ext_append(ddtc_rfile *f, rf_ext *e, const uint8_t *src, size_t n)
 {
 	size_t cap;
@@ -151,6 +153,8 @@ static int ext_append(ddtc_rfile *f, rf_ext *e, const uint8_t *src, size_t n)
 
 	if (e->len + n > e->cap) {
 		cap = e->cap * 2 > e->len + n ? e->cap * 2 : e->len + n;
+		if (cap > RF_EXT_MAX)
+			cap = RF_EXT_MAX;
 		buf = realloc(e->buf, cap);
 		if (!buf)
 			return ddterr_set(-ENOMEM, "no memory for %zu written "
@@ -164,13 +168,23 @@ static int ext_append(ddtc_rfile *f, rf_ext *e, const uint8_t *src, size_t n)
 	return 0;
 }
 
-/* Bytes src[0..n) at off: in place inside one extent, appended to the
- * one ending at off, or a new extent over whatever was there. */
+/* Whether the extent before i (if any) holds bytes and ends at off. */
+static rf_ext *ext_before(ddtc_rfile *f, size_t i, uint64_t off)
+{
+	rf_ext *p = i > 0 ? &f->ext[i - 1] : NULL;
+
+	return p && p->buf && ext_end(p) == off ? p : NULL;
+}
+
+/* Bytes src[0..n) at off: in place inside one extent, else over whatever
+ * was there, appended to the extent ending at off while it has room. A
+ * stream of writes fills extents of RF_EXT_MAX bytes, each allocated
+ * once, so nothing is copied twice on the way in. */
 static int ext_write(ddtc_rfile *f, uint64_t off, const uint8_t *src,
 		     size_t n)
 {
-	size_t i = ext_first_after(f, off);
-	rf_ext *e = i < f->next ? &f->ext[i] : NULL;
+	size_t i = ext_first_after(f, off), take;
+	rf_ext *e = i < f->next ? &f->ext[i] : NULL, *prev;
 	int rc;
 
 	if (e && e->buf && e->off <= off && ext_end(e) >= off + n) {
@@ -178,12 +192,21 @@ static int ext_write(ddtc_rfile *f, uint64_t off, const uint8_t *src,
 		return 0;
 	}
 	rc = ext_punch(f, off, off + n);
-	if (rc < 0)
-		return rc;
-	i = ext_first_after(f, off);
-	if (i > 0 && f->ext[i - 1].buf && ext_end(&f->ext[i - 1]) == off)
-		return ext_append(f, &f->ext[i - 1], src, n);
-	return ext_insert(f, i, off, n, src);
+	for (; rc == 0 && n > 0; off += take, src += take, n -= take) {
+		i = ext_first_after(f, off);
+		prev = ext_before(f, i, off);
+		take = n < RF_EXT_MAX ? n : RF_EXT_MAX;
+		if (prev && prev->len < RF_EXT_MAX) {
+			if (take > RF_EXT_MAX - prev->len)
+				take = RF_EXT_MAX - prev->len;
+			rc = ext_append(f, prev, src, take);
+		} else {
+			/* After a full one: a stream; room for what comes. */
+			rc = ext_insert(f, i, off, take, src,
+					prev ? RF_EXT_MAX : take);
+		}
+	}
+	return rc;
 }
 
 /* A hole [off, off + len) past every extent (the end of the file). */
@@ -195,7 +218,7 @@ static int ext_hole(ddtc_rfile *f, uint64_t off, uint64_t len)
 		last->len += len;
 		return 0;
 	}
-	return ext_insert(f, f->next, off, len, NULL);
+	return ext_insert(f, f->next, off, len, NULL, 0);
 }
 
 void rf_ext_free_all(ddtc_rfile *f)

@@ -21,6 +21,7 @@
 
 #define RF_CACHE	64	/* decompressed segments a handle keeps */
 #define RF_AHEAD	16	/* segments one SEG_GET asks for, at most */
+#define RF_EXT_MAX	(4u << 20)	/* an extent's buffer, at most */
 
 /* A data segment of the file: 48 bytes per ~8 KiB. */
 typedef struct rf_leaf {
