@@ -28,8 +28,8 @@ typedef struct rf_leaf {
 	fp_t fp;
 	uint64_t off;		/* where it starts in the file */
 	uint32_t len;
-	uint32_t pend;		/* during a flush: 1 + the number of its
-				   fingerprint still to come; else 0 */
+	uint32_t pend;		/* in a flush's new list: 1 + the number of
+				   its fingerprint still to come; else 0 */
 } rf_leaf;
 
 /* Bytes written and not yet cut, [off, off + len). */

@@ -34,7 +34,7 @@ static int rf_seg_raw(const ddt_seg *s, const fp_t *want, uint8_t **out)
 
 	fp_to_hex(want, hex);
 	if (!fp_equal(&s->fp, want) || s->raw_len == 0 ||
-	    s->raw_len > CDC_MAX_LIMIT + TREE_MAX_SEG_LEN)
+	    s->raw_len > CDC_MAX_LIMIT)
 		return ddterr_set(-EPROTO, "SEG_GET: the target answered for "
 				  "segment %s with another", hex);
 	raw = malloc(s->raw_len);
@@ -266,7 +266,7 @@ static int rf_fetch_ahead(ddtc *c, ddtc_rfile *f, size_t i)
 		const rf_leaf *l = &f->leaf[k];
 		int dup = 0;
 
-		if (k > i && (raw + l->len > CDC_MAX_LIMIT || l->pend))
+		if (k > i && raw + l->len > CDC_MAX_LIMIT)
 			break;
 		if (rf_is_zero(f, l) || rf_cache_find(f, &l->fp))
 			continue;
