@@ -200,7 +200,7 @@ static void op_commit(model *m)
 
 	rc = ddtc_rfile_commit(cl, m->f, 0, (int)pick(2), &a);
 	if (rc < 0 || a.size != m->size || a.ino != m->ino ||
-	    ddtc_rfile_dirty(m->f)) {
+	    ddtc_rfile_dirty(m->f) || ddtc_rfile_buffered(m->f) != 0) {
 		diag("commit: %s (size %llu, model %llu)",
 		     rc ? ddtc_errmsg(rc) : "ok", (unsigned long long)a.size,
 		     (unsigned long long)m->size);

@@ -51,7 +51,7 @@ const rf_ext *rf_ext_at(const ddtc_rfile *f, uint64_t off)
 static void ext_drop(ddtc_rfile *f, size_t i)
 {
 	if (f->ext[i].buf)
-		f->buffered -= f->ext[i].len;
+		f->buffered -= f->ext[i].cap;
 	free(f->ext[i].buf);
 	memmove(&f->ext[i], &f->ext[i + 1], (f->next - i - 1) *
 		sizeof(*f->ext));
@@ -95,7 +95,7 @@ static int ext_insert(ddtc_rfile *f, size_t i, uint64_t off, size_t len,
 	}
 	if (buf) {
 		memcpy(buf, src, len);
-		f->buffered += len;
+		f->buffered += cap;
 	}
 	f->ext[i] = (rf_ext){ .off = off, .len = len, .cap = cap,
 			      .buf = buf };
@@ -103,7 +103,8 @@ static int ext_insert(ddtc_rfile *f, size_t i, uint64_t off, size_t len,
 }
 
 /* Take [a, b) out of the overlay: extents inside go, those across an end
- * are cut back, one across both is split. Fails only for want of memory
+ * are cut back (their buffers kept: f->buffered counts memory), one
+ * across both is split. Fails only for want of memory
  * to split, and then changes nothing. */
 static int ext_punch(ddtc_rfile *f, uint64_t a, uint64_t b)
 {
@@ -118,27 +119,19 @@ static int ext_punch(ddtc_rfile *f, uint64_t a, uint64_t b)
 				ext_end(e) - b);
 		if (rc < 0)
 			return rc;
-		e = &f->ext[i];
-		if (e->buf)
-			f->buffered -= ext_end(e) - a;
-		e->len = a - e->off;
+		f->ext[i].len = a - f->ext[i].off;
 		return 0;
 	}
 	if (i < f->next && f->ext[i].off < a) {
-		e = &f->ext[i];
-		if (e->buf)
-			f->buffered -= ext_end(e) - a;
-		e->len = a - e->off;
+		f->ext[i].len = a - f->ext[i].off;
 		i++;
 	}
 	while (i < f->next && ext_end(&f->ext[i]) <= b)
 		ext_drop(f, i);
 	if (i < f->next && f->ext[i].off < b) {
 		e = &f->ext[i];
-		if (e->buf) {
+		if (e->buf)
 			memmove(e->buf, e->buf + (b - e->off), ext_end(e) - b);
-			f->buffered -= b - e->off;
-		}
 		e->len = ext_end(e) - b;
 		e->off = b;
 	}
@@ -159,12 +152,12 @@ static int ext_append(ddtc_rfile *f, rf_ext *e, const uint8_t *src, size_t n)
 		if (!buf)
 			return ddterr_set(-ENOMEM, "no memory for %zu written "
 					  "bytes", cap);
+		f->buffered += cap - e->cap;
 		e->buf = buf;
 		e->cap = cap;
 	}
 	memcpy(e->buf + e->len, src, n);
 	e->len += n;
-	f->buffered += n;
 	return 0;
 }
 

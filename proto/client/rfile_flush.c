@@ -348,6 +348,7 @@ static void rf_install(rf_cut *x, const rf_fps *fps)
 	f->leaf = x->nl;
 	f->nleaf = x->nn;
 	x->nl = NULL;
+	rf_cache_free(f);	/* what the re-cut read: idle memory now */
 	if (x->eof) {
 		f->lsize = x->at;
 		f->end_cut = x->tail ? 1 : x->real;

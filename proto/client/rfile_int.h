@@ -66,7 +66,7 @@ struct ddtc_rfile {
 
 	rf_ext *ext;		/* the overlay, by offset, disjoint */
 	size_t next, extcap;
-	size_t buffered;	/* bytes of data extents */
+	size_t buffered;	/* bytes the data extents' buffers hold */
 
 	rf_cached cache[RF_CACHE];
 	uint64_t tick;

@@ -230,7 +230,8 @@ int ddtc_rfile_read(ddtc *c, ddtc_rfile *f, uint64_t off, void *buf,
 uint64_t ddtc_rfile_size(const ddtc_rfile *f);
 /* Changed since open or the last commit. */
 int ddtc_rfile_dirty(const ddtc_rfile *f);
-/* Bytes written and held in memory, not yet cut into segments. */
+/* Memory that bytes written and not yet cut into segments hold (the
+ * buffers allocated for them: a little over the bytes). */
 size_t ddtc_rfile_buffered(const ddtc_rfile *f);
 /* Cut and send what is held in memory: durable on the target (every
  * segment stored), still invisible; the memory is freed, but for the
