@@ -71,9 +71,12 @@ static void end(figures *g, const char *label, uint64_t bytes)
 	ddtc_get_counters(cl, &k);
 	g->wire = k.wire_bytes - g->wire;
 	g->sent = k.segments_sent - g->sent;
-	printf("%-34s %8.1f MB/s %8.3f s  %9.1f MB on the wire  %7llu "
-	       "segments sent\n", label, bytes / g->secs / 1e6, g->secs,
-	       g->wire / 1e6, (unsigned long long)g->sent);
+	if (bytes > 1)
+		printf("%-34s %8.1f MB/s", label, bytes / g->secs / 1e6);
+	else
+		printf("%-34s %13s", label, "");
+	printf(" %8.3f s  %9.1f MB on the wire  %7llu segments sent\n",
+	       g->secs, g->wire / 1e6, (unsigned long long)g->sent);
 }
 
 static void with_file(const uint8_t *data, size_t n)
