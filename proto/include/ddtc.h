@@ -243,7 +243,9 @@ int ddtc_rfile_flush(ddtc *c, ddtc_rfile *f);
 /* Publish: flush, build the file's tree, and give inode ino the new
  * content atomically (PROTOCOL.md, SET_CONTENT; sync: DDT_CF_SYNC), with
  * mtime (0: the target's clock). The handle stays open on the new base
- * and may commit again. -EOPNOTSUPP from a target without SET_CONTENT;
+ * and may commit again; a handle that is not dirty commits too (the
+ * mtime changes), so a gateway asks ddtc_rfile_dirty() first.
+ * -EOPNOTSUPP from a target without SET_CONTENT;
  * the target's refusals as SET_CONTENT gives them (-ENOENT: the file is
  * gone; -EDQUOT, -EPERM), and then the handle keeps its changes. out
  * (may be NULL): the file's attributes. */
