@@ -245,10 +245,10 @@ int ddtc_rfile_flush(ddtc *c, ddtc_rfile *f);
  * mtime (0: the target's clock). The handle stays open on the new base
  * and may commit again; a handle that is not dirty commits too (the
  * mtime changes), so a gateway asks ddtc_rfile_dirty() first.
- * -EOPNOTSUPP from a target without SET_CONTENT;
- * the target's refusals as SET_CONTENT gives them (-ENOENT: the file is
- * gone; -EDQUOT, -EPERM), and then the handle keeps its changes. out
- * (may be NULL): the file's attributes. */
+ * -EOPNOTSUPP from a target without SET_CONTENT; the target's refusals
+ * as SET_CONTENT gives them (-ENOENT: the file is gone; -EDQUOT, -EPERM),
+ * and then the handle keeps its changes. out (may be NULL): the file's
+ * attributes. */
 int ddtc_rfile_commit(ddtc *c, ddtc_rfile *f, int64_t mtime, int sync,
 		      ddt_attr *out);
 /* Drop what was not committed and free f (NULL: nothing). */
