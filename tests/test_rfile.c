@@ -486,6 +486,50 @@ static void test_calls(void)
 	ok(rc == -EISDIR, "a directory does not open: %s", ddtc_errmsg(rc));
 }
 
+/* A handle goes on with another session (a gateway that reconnected),
+ * follows its file through a rename, and finds it gone after a remove. */
+static void test_sessions(const test_daemon *d)
+{
+	ddtc *c2 = daemon_connect(d);
+	ddtc_rfile *f;
+	uint8_t buf[16];
+	ddt_attr a, b;
+	size_t got = 0;
+	int rc;
+
+	rc = ddtc_create(c2, dir, "moving", 0644, 0, 0, 0, 1, &a);
+	if (rc == 0)
+		rc = ddtc_rfile_open(c2, a.ino, &f);
+	if (rc == 0)
+		rc = ddtc_rfile_write(c2, f, 0, "first", 5);
+	if (rc == 0)
+		rc = ddtc_rfile_flush(c2, f);
+	if (rc < 0)
+		tap_bail("second session: %s", ddtc_errmsg(rc));
+	ddtc_close(c2);
+	rc = ddtc_rename(cl, dir, "moving", dir, "moved");
+	if (rc == 0)
+		rc = ddtc_rfile_write(cl, f, 5, "+second", 7);
+	if (rc == 0)
+		rc = ddtc_rfile_commit(cl, f, 0, 1, &b);
+	if (rc == 0)
+		rc = ddtc_lookup(cl, dir, "moved", &a);
+	if (rc == 0)
+		rc = ddtc_read(cl, a.ino, 0, buf, sizeof(buf), &got);
+	ok(rc == 0 && got == 12 && memcmp(buf, "first+second", 12) == 0 &&
+	   b.ino == a.ino, "a handle written through a session now closed "
+	   "goes on with another, and commits to its renamed file: %s",
+	   rc ? ddtc_errmsg(rc) : "ok");
+	rc = ddtc_unlink(cl, dir, "moved");
+	if (rc == 0)
+		rc = ddtc_rfile_write(cl, f, 0, "x", 1);
+	if (rc == 0)
+		rc = ddtc_rfile_commit(cl, f, 0, 1, NULL);
+	ok(rc == -ENOENT, "a commit to a removed file is -ENOENT: %s",
+	   ddtc_errmsg(rc));
+	ddtc_rfile_close(f);
+}
+
 int main(void)
 {
 	char *root = tap_tmpdir("rfile");
@@ -499,6 +543,7 @@ int main(void)
 		tap_bail("storage unit: %s", ddtc_errmsg(-1));
 	dir = su.root;
 	test_calls();
+	test_sessions(&d);
 	test_same_rewrite();
 	test_dedup();
 	test_model();
