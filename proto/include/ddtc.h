@@ -14,7 +14,7 @@
  * codes, ddtc_types.h); ddtc_errmsg() then says what failed in one line.
  *
  * The sections below are the library's files: session.c, su.c,
- * namespace.c, file.c and commit.c, read.c, backup.c, maint.c. */
+ * namespace.c, file.c and commit.c, rfile.c, read.c, backup.c, maint.c. */
 #ifndef DDTC_H
 #define DDTC_H
 
@@ -53,8 +53,10 @@ void ddtc_opts_default(ddtc_opts *o);
 /* Connect, HELLO, AUTH. -ECONNREFUSED, -EACCES (wrong password), -EBUSY...
  * o NULL: the defaults. */
 int ddtc_connect(ddtc **out, const ddtc_opts *o);
-/* Close the session and save the segment cache. Every file must be
- * closed or aborted first, and no other call may be running on c. */
+/* Close the session and save the segment cache. Every ddtc_file must be
+ * closed or aborted first, and no other call may be running on c. A
+ * ddtc_rfile holds nothing of a session between calls: it may outlive
+ * this one and go on with another. */
 void ddtc_close(ddtc *c);
 
 /* The message of the last failure on this thread that returned rc (the
@@ -188,45 +190,68 @@ int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 
 typedef struct ddtc_rfile ddtc_rfile;
 
-/* Create an empty regular file dir/name (a COMMIT of no content). excl:
- * -EEXIST if the name is taken; else an existing file keeps its inode and
- * is emptied, as O_TRUNC does. */
+/* Create an empty regular file dir/name (a COMMIT of no content, synced)
+ * with mode, owners and mtime (0: this machine's clock now; atime the
+ * same). excl: -EEXIST if the name is taken (by anything); -EOPNOTSUPP
+ * from a target too old to check that (PROTOCOL.md, SET_CONTENT,
+ * Versions). Not excl: an existing file keeps its inode and is emptied,
+ * as O_TRUNC does, and takes the mode, owners and times given; a
+ * symlink in the way is replaced; a directory is -EISDIR. */
 int ddtc_create(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
 		uint32_t uid, uint32_t gid, int64_t mtime, int excl,
 		ddt_attr *out);
 
-/* Open regular file ino to read and write at any offset. Its content now
- * is the base; writes and truncates stay with the handle (in memory, then
- * as segments on the target) and are seen at once by ddtc_rfile_read()
- * on this handle, by everyone else only after ddtc_rfile_commit(). Only
- * the changed ranges are cut again: the rest of the base's segments and
- * metadata are reused. Every call that talks to the target takes the
- * session to use, so a gateway may reconnect under open files. One handle
- * is used by one thread at a time; many handles may be open at once. */
+/* Open regular file ino to read and write at any offset (-EISDIR for a
+ * directory, -EINVAL for a symlink). Its content now is the base; writes
+ * and truncates stay with the handle (in memory, then as segments on the
+ * target) and are seen at once by ddtc_rfile_read() on this handle, by
+ * everyone else only after ddtc_rfile_commit(). Only the changed ranges
+ * are cut again: the rest of the base's segments and metadata are reused.
+ * Every call that talks to the target takes the session to use, and a
+ * handle keeps nothing of a session between calls, so a gateway may
+ * reconnect under open files. One handle is used by one thread at a
+ * time; many handles may be open at once. Memory: ~48 bytes per 8 KiB of
+ * file for its segment list, loaded at the first flush or commit, or the
+ * first read after a change (a read of an untouched handle is a READ),
+ * plus what is buffered, plus a cache of up to 64 segments read back. */
 int ddtc_rfile_open(ddtc *c, uint64_t ino, ddtc_rfile **out);
+/* Write at off, past the end too (what lies between reads as zeros).
+ * Copies buf; -EFBIG past 2^63. */
 int ddtc_rfile_write(ddtc *c, ddtc_rfile *f, uint64_t off, const void *buf,
 		     size_t n);
-/* Shorten, or extend with a hole (reads as zeros, stored once). */
+/* Shorten, or extend with a hole (reads as zeros, stored once: a run of
+ * zeros is cut into one repeated segment, never read or hashed again). */
 int ddtc_rfile_truncate(ddtc *c, ddtc_rfile *f, uint64_t size);
 /* Up to n bytes at off as this handle sees the file; *out_n is less only
- * at its end. */
+ * at its end. A handle never written reads what the target holds now;
+ * one written or committed reads its own view. */
 int ddtc_rfile_read(ddtc *c, ddtc_rfile *f, uint64_t off, void *buf,
 		    size_t n, size_t *out_n);
 uint64_t ddtc_rfile_size(const ddtc_rfile *f);
 /* Changed since open or the last commit. */
 int ddtc_rfile_dirty(const ddtc_rfile *f);
-/* Bytes written and held in memory, not yet cut into segments. */
+/* Memory that bytes written and not yet cut into segments hold (the
+ * buffers allocated for them: a little over the bytes). */
 size_t ddtc_rfile_buffered(const ddtc_rfile *f);
-/* Cut and send what is held in memory: durable on the target, still
- * invisible; the memory is freed. A gateway calls this to bound memory. */
+/* Cut and send what is held in memory: durable on the target (every
+ * segment stored), still invisible; the memory is freed, but for the
+ * file's last bytes when they end a change (under the chunker's max, 64
+ * KiB: cut at the commit, so that an append does not split a segment at
+ * each flush). A gateway calls this to bound memory. Failing, nothing is
+ * lost: the handle is as it was, and the flush may be tried again. */
 int ddtc_rfile_flush(ddtc *c, ddtc_rfile *f);
 /* Publish: flush, build the file's tree, and give inode ino the new
  * content atomically (PROTOCOL.md, SET_CONTENT; sync: DDT_CF_SYNC), with
- * mtime (0: the target's clock). The handle stays open on the new base.
- * out (may be NULL): the file's attributes. */
+ * mtime (0: the target's clock). The handle stays open on the new base
+ * and may commit again; a handle that is not dirty commits too (the
+ * mtime changes), so a gateway asks ddtc_rfile_dirty() first.
+ * -EOPNOTSUPP from a target without SET_CONTENT; the target's refusals
+ * as SET_CONTENT gives them (-ENOENT: the file is gone; -EDQUOT, -EPERM),
+ * and then the handle keeps its changes. out (may be NULL): the file's
+ * attributes. */
 int ddtc_rfile_commit(ddtc *c, ddtc_rfile *f, int64_t mtime, int sync,
 		      ddt_attr *out);
-/* Drop what was not committed and free f. */
+/* Drop what was not committed and free f (NULL: nothing). */
 void ddtc_rfile_close(ddtc_rfile *f);
 
 /* ---- reading files (read.c) ---- */

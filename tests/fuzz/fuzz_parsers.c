@@ -22,11 +22,13 @@ static void fuzz_header(const uint8_t *p, size_t n)
 		abort();	/* accepted a length out of range */
 }
 
-/* A payload read the way the daemon reads a COMMIT and a SEG_PUT. */
+/* A payload read the way the daemon reads a COMMIT, a SEG_PUT and a
+ * SET_CONTENT. */
 static void fuzz_payload(const uint8_t *p, size_t n)
 {
 	char name[DDT_MAX_NAME + 1];
 	uint32_t cnt, bl;
+	ddt_content k;
 	ddt_attr a;
 	fp_t f;
 	rbuf r;
@@ -59,6 +61,9 @@ static void fuzz_payload(const uint8_t *p, size_t n)
 	rb_init(&r, p, n);
 	rb_attr(&r, &a);
 	rb_blob(&r, &bl);
+	rb_done(&r);
+	rb_init(&r, p, n);
+	rb_content(&r, &k);
 	rb_done(&r);
 }
 
