@@ -180,7 +180,13 @@ static int serve(ddtfs *fs, const args *a)
 		goto out;
 	if (fuse_session_mount(se, a->mountpoint) != 0)
 		goto out_signals;
+	/* The session's threads do not survive the fork of detaching: the
+	 * one made to check the unit is closed, and a new one made after. */
+	ddtc_close(fs->c);
+	fs->c = NULL;
 	if (fuse_daemonize(a->foreground) != 0)
+		goto out_unmount;
+	if (ddtc_connect(&fs->c, &fs->o) < 0)
 		goto out_unmount;
 	lc = fuse_loop_cfg_create();
 	if (!lc)
@@ -217,7 +223,8 @@ int main(int argc, char **argv)
 	if (parse(argc, argv, &fs, &a) < 0 || open_unit(&fs, a.su) < 0)
 		return 1;
 	rc = serve(&fs, &a);
-	ddtc_close(fs.c);
+	if (fs.c)
+		ddtc_close(fs.c);
 	explicit_bzero(fs.password, sizeof(fs.password));
 	return rc == 0 ? 0 : 1;
 }

@@ -578,7 +578,9 @@ static void readdir_any(fuse_req_t req, fuse_ino_t ino, size_t size,
 			e.ino = e.attr.st_ino;
 			e.attr_timeout = e.entry_timeout = fs->attr_secs;
 		}
-		len = plus && i >= 2 ?
+		/* In a READDIRPLUS reply every entry is a plus one; "."
+		 * and ".." carry ino 0, so the kernel takes no reference. */
+		len = plus ?
 			fuse_add_direntry_plus(req, buf + used, size - used,
 					       name, &e, (off_t)i + 1) :
 			fuse_add_direntry(req, buf + used, size - used, name,
@@ -667,7 +669,6 @@ static void op_init(void *arg, struct fuse_conn_info *conn)
 {
 	(void)arg;
 	conn->max_write = MAX_IO;
-	conn->max_read = MAX_IO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 }
