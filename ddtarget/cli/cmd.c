@@ -61,7 +61,7 @@ static int read_password_file(const char *file, char *buf, size_t cap)
 	return 0;
 }
 
-static int get_password(const gopts *g, char *buf, size_t cap)
+int cmd_password(const gopts *g, char *buf, size_t cap)
 {
 	const char *env = getenv("DDT_PASSWORD");
 	const char *home = getenv("HOME");
@@ -89,7 +89,7 @@ int cmd_login(const gopts *g, int seg_cache, ddtc **out)
 	ddtc_opts o;
 	int rc, ret;
 
-	ret = get_password(g, password, sizeof(password));
+	ret = cmd_password(g, password, sizeof(password));
 	if (ret)
 		return ret;
 	ddtc_opts_default(&o);

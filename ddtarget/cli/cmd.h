@@ -66,6 +66,11 @@ typedef struct cmd {
 int cmd_usage_error(const cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The password for g's user: --password-file, $DDT_PASSWORD, or
+ * ~/CMD_PASSWORD_FILE, in that order. 0, or the exit status after the
+ * error line. */
+int cmd_password(const gopts *g, char *buf, size_t cap);
+
 /* Connect to g's target and log in with the password from where g and
  * the environment say; seg_cache: keep the segment cache (writers only).
  * 0 with *out the session, or the exit status after the error line. */

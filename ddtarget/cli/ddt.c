@@ -25,6 +25,7 @@
 #include "dirlist.h"
 #include "human.h"
 #include "memtune.h"
+#include "mount.h"
 #include "out.h"
 #include "restore.h"
 
@@ -428,6 +429,15 @@ static const cmd cmds[] = {
 	  "\n"
 	  "      --su SU              only this storage unit\n"
 	  "      --dry-run            name them, remove nothing\n" },
+	{ "mount", cmd_mount, 2, 3, 0, 0,
+	  "SU DIR [OPTIONS]",
+	  "Mount storage unit SU at directory DIR as a file system (FUSE,\n"
+	  "through ddtfs, which stays running until 'fusermount3 -u DIR').\n"
+	  "Any tool may then read and write there; what is written is\n"
+	  "deduplicated against everything on the target and published whole\n"
+	  "when a file is closed or synced. OPTIONS are mount options,\n"
+	  "comma-separated: allow_other (so Samba can export DIR), ro, and\n"
+	  "those of ddtfs(8).\n" },
 	{ "status", cmd_status, 0, 0, 0, 0,
 	  "",
 	  "Show the target's capacity and usage (as df shows them), the\n"

@@ -1,0 +1,230 @@
+/* ddtfs.c - mount a storage unit of ddtargetd as a file system (FUSE):
+ * the command line, the session, the mount and the loop. What is copied
+ * in deduplicates against everything else on the target; Samba exports
+ * such a mount as an SMB share (contrib/smb.conf). `ddt mount` runs this. */
+#include "ddtfs.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+#define PROG "ddtfs"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " [OPTIONS] SU MOUNTPOINT\n"
+"\n"
+"Mount storage unit SU of a ddtargetd at MOUNTPOINT. Files written there are\n"
+"cut, deduplicated and sent as ddt backup sends them, and published whole at\n"
+"close and fsync: a reader never sees half a write. Unmount with\n"
+"'fusermount3 -u MOUNTPOINT'.\n"
+"\n"
+"  -H, --host HOST          the target (default 127.0.0.1)\n"
+"  -p, --port PORT          its port (default %d)\n"
+"  -u, --user USER          log in as USER (default admin); the password is\n"
+"                           $DDT_PASSWORD or the first line of --password-file\n"
+"      --password-file F\n"
+"  -o OPTIONS               mount options, comma-separated: allow_other (for\n"
+"                           Samba), ro, and FUSE's own; default_permissions\n"
+"                           is always on\n"
+"      --cache-mb N         bytes written and held in memory before they are\n"
+"                           sent, all files together (default 256)\n"
+"      --reconnect SECS     how long an operation waits for a restarted\n"
+"                           target (default 60)\n"
+"  -f, --foreground         stay in the foreground (default: detach)\n"
+"  -d, --debug              FUSE's debug output (implies -f)\n"
+"  -h, --help\n"
+"\n"
+"See ddtfs(8).\n", DDT_DEFAULT_PORT);
+}
+
+typedef struct args {
+	const char *su, *mountpoint, *password_file, *mount_opts;
+	int foreground, debug;
+} args;
+
+static int read_password(const char *file, char *buf, size_t cap)
+{
+	const char *env = getenv("DDT_PASSWORD");
+	FILE *f;
+
+	if (!file && env) {
+		snprintf(buf, cap, "%s", env);
+		return 0;
+	}
+	if (!file) {
+		fprintf(stderr, PROG ": no password: set DDT_PASSWORD or give "
+			"--password-file\n");
+		return -1;
+	}
+	f = fopen(file, "r");
+	if (!f || !fgets(buf, (int)cap, f)) {
+		fprintf(stderr, PROG ": %s: %s\n", file,
+			f ? "empty" : strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+static int parse(int argc, char **argv, ddtfs *fs, args *a)
+{
+	static const struct option lo[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "password-file", required_argument, NULL, 'P' },
+		{ "cache-mb", required_argument, NULL, 'C' },
+		{ "reconnect", required_argument, NULL, 'R' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "H:p:u:o:fdh", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'H': fs->o.host = optarg; break;
+		case 'p': fs->o.port = atoi(optarg); break;
+		case 'u': fs->o.user = optarg; break;
+		case 'P': a->password_file = optarg; break;
+		case 'o': a->mount_opts = optarg; break;
+		case 'C': fs->cap = (size_t)strtoull(optarg, NULL, 10) << 20;
+			  break;
+		case 'R': fs->reconnect_secs = atoi(optarg); break;
+		case 'f': a->foreground = 1; break;
+		case 'd': a->debug = a->foreground = 1; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, PROG ": give SU and MOUNTPOINT (" PROG
+			" --help)\n");
+		return -1;
+	}
+	a->su = argv[optind];
+	a->mountpoint = argv[optind + 1];
+	if (fs->o.port <= 0 || fs->o.port > 65535 || fs->cap == 0) {
+		fprintf(stderr, PROG ": bad --port or --cache-mb\n");
+		return -1;
+	}
+	return read_password(a->password_file, fs->password,
+			     sizeof(fs->password));
+}
+
+static int open_unit(ddtfs *fs, const char *su)
+{
+	ddtc_su u;
+	int rc;
+
+	fs->o.password = fs->password;
+	fs->o.client_name = PROG;
+	rc = ddtc_connect(&fs->c, &fs->o);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": %s:%d: %s\n", fs->o.host, fs->o.port,
+			ddtc_errmsg(rc));
+		return -1;
+	}
+	snprintf(fs->su, sizeof(fs->su), "%s", su);
+	rc = ddtc_su_open(fs->c, su, &u);
+	if (rc < 0) {
+		fprintf(stderr, PROG ": storage unit %s: %s\n", su,
+			ddtc_errmsg(rc));
+		return -1;
+	}
+	fs->root = u.root;
+	return 0;
+}
+
+/* FUSE's own arguments: the program, the options we always want, the
+ * user's -o, and -d. */
+static int fuse_argv(struct fuse_args *fa, const ddtfs *fs, const args *a)
+{
+	char opts[512];
+
+	snprintf(opts, sizeof(opts), "fsname=ddtarget:%s,subtype=ddtarget,"
+		 "default_permissions", fs->su);
+	if (fuse_opt_add_arg(fa, PROG) || fuse_opt_add_arg(fa, "-o") ||
+	    fuse_opt_add_arg(fa, opts))
+		return -1;
+	if (a->mount_opts && (fuse_opt_add_arg(fa, "-o") ||
+			      fuse_opt_add_arg(fa, a->mount_opts)))
+		return -1;
+	if (a->debug && fuse_opt_add_arg(fa, "-d"))
+		return -1;
+	return 0;
+}
+
+static int serve(ddtfs *fs, const args *a)
+{
+	struct fuse_args fa = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *lc = NULL;
+	struct fuse_session *se = NULL;
+	int rc = -1;
+
+	if (fuse_argv(&fa, fs, a) < 0)
+		goto out;
+	se = fuse_session_new(&fa, &ddtfs_ops, sizeof(ddtfs_ops), fs);
+	if (!se)
+		goto out;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	if (fuse_session_mount(se, a->mountpoint) != 0)
+		goto out_signals;
+	/* The session's threads do not survive the fork of detaching: the
+	 * one made to check the unit is closed, and a new one made after. */
+	ddtc_close(fs->c);
+	fs->c = NULL;
+	if (fuse_daemonize(a->foreground) != 0)
+		goto out_unmount;
+	if (ddtc_connect(&fs->c, &fs->o) < 0)
+		goto out_unmount;
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		goto out_unmount;
+	fuse_loop_cfg_set_max_threads(lc, 16);
+	rc = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (se)
+		fuse_session_destroy(se);
+	fuse_opt_free_args(&fa);
+	return rc == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	ddtfs fs;
+	args a;
+	int rc;
+
+	memset(&fs, 0, sizeof(fs));
+	memset(&a, 0, sizeof(a));
+	ddtc_opts_default(&fs.o);
+	fs.o.threads = 2;
+	fs.reconnect_secs = 60;
+	fs.attr_secs = 1.0;
+	fs.cap = (size_t)256 << 20;
+	pthread_rwlock_init(&fs.conn_lk, NULL);
+	pthread_mutex_init(&fs.files_mu, NULL);
+	if (parse(argc, argv, &fs, &a) < 0 || open_unit(&fs, a.su) < 0)
+		return 1;
+	rc = serve(&fs, &a);
+	if (fs.c)
+		ddtc_close(fs.c);
+	explicit_bzero(fs.password, sizeof(fs.password));
+	return rc == 0 ? 0 : 1;
+}
