@@ -68,7 +68,7 @@ may ddtargetd_CPPFLAGS wire.h store.h ns.h ops.h
 may_not ddtargetd_CPPFLAGS conn.h rpc.h
 # proto/base knows nothing above it.
 may_not libddtbase_a_CPPFLAGS fp.h wire.h store.h
-may ddtfs_CPPFLAGS ddtc.h ddtc_types.h now.h ddtfs.h
+may ddtfs_CPPFLAGS ddtc.h ddtc_types.h now.h
 may_not ddtfs_CPPFLAGS wire.h codec.h conn.h ddtc_int.h store.h ns.h cmd.h
 
 tap_done

@@ -1,0 +1,185 @@
+#!/bin/bash
+# shares-bench.sh - the shares beside ddt, in one run on one fresh store:
+# MIB MiB of unique data written, written again under another name, and
+# read back, over NFS (nfs-cp against ddt-nfsd), over SMB (smbclient
+# against smbd exporting a ddtfs mount), by `ddt backup` / `ddt restore`,
+# and by smbclient against plain smbd on a local folder. Prints MB/s
+# (10^6 bytes) and each share's rate over ddt's. See README.md here.
+#
+# usage: contrib/bench/shares-bench.sh [--mib N] [--work DIR]
+# N defaults to 1024; binaries from the top of the tree, or $DDT_BIN.
+set -u
+. "$(dirname "$0")/common.sh"
+mib=1024
+work=${DDT_SHARES_WORK:-/var/tmp/ddt-shares-bench}
+bin=${DDT_BIN:-$top}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mib) mib=$2; shift 2 ;;
+	--work) work=$2; shift 2 ;;
+	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "shares-bench.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+for b in ddtargetd ddt ddtfs; do
+	[ -x "$bin/$b" ] || die "build $bin/$b first (make)"
+done
+for t in smbd smbclient fusermount3; do
+	command -v "$t" >/dev/null || die "$t is missing (contrib/install-deps.sh)"
+done
+
+smbpids=
+cleanup() {
+	for p in $smbpids; do kill -9 "$p" 2>/dev/null; done
+	pkill -9 -f "smbd.*$work/smb" 2>/dev/null
+	[ -n "${nfspid:-}" ] && kill -9 "$nfspid" 2>/dev/null
+	mountpoint -q "$work/mnt" 2>/dev/null &&
+		{ fusermount3 -u "$work/mnt" 2>/dev/null || umount -l "$work/mnt"; }
+	bench_cleanup
+	rm -rf "$work"
+}
+rm -rf "$work"
+mkdir -p "$work/src" "$work/mnt" "$work/plain" "$work/out" ||
+	die "cannot create $work"
+trap cleanup EXIT
+store=$work/store
+export DDT_CACHE_DIR=$work/cache
+bytes=$((mib << 20))
+
+# rate NAME SECONDS: one table row, and the rate kept in r_NAME.
+rate() {
+	local mbs
+	mbs=$(echo "scale=1; $bytes / 1000000 / $2" | bc)
+	printf '%-44s %8s MB/s  %7.2f s\n' "$1" "$mbs" "$2"
+	eval "r_$(echo "$1" | tr -c 'a-zA-Z0-9\n' '_')=$mbs"
+}
+timed() {
+	local s e
+	s=$(now)
+	"$@" >>"$work/log" 2>&1 || die "failed: $* (see $work/log)"
+	e=$(now)
+	echo "$e - $s" | bc
+}
+freeport() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# A private smbd serving DIR as [share] on a free port ($sport).
+smbd_start() {
+	local d=$work/smb-$1
+	sport=$(freeport)
+	mkdir -p "$d/private" "$d/lock" "$d/state" "$d/cache" "$d/pid" "$d/nc"
+	cat >"$d/smb.conf" <<EOF
+[global]
+	smb ports = $sport
+	interfaces = lo
+	bind interfaces only = yes
+	private dir = $d/private
+	lock directory = $d/lock
+	state directory = $d/state
+	cache directory = $d/cache
+	pid directory = $d/pid
+	ncalrpc dir = $d/nc
+	log file = $d/log
+	map to guest = Bad User
+	server role = standalone server
+	load printers = no
+	disable spoolss = yes
+[share]
+	path = $2
+	read only = no
+	guest ok = yes
+	force user = root
+EOF
+	smbd -F --no-process-group -s "$d/smb.conf" >"$d/out" 2>&1 &
+	smbpids="$smbpids $!"
+	smbconf=$d/smb.conf
+	for _ in $(seq 200); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $sport))" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	die "smbd did not start; see $d/out"
+}
+smb() {
+	(cd "$work" && smbclient -N -p "$sport" -s "$smbconf" //127.0.0.1/share -c "$1")
+}
+
+echo "shares-bench: $mib MiB of unique data; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+head -c "$bytes" /dev/urandom >"$work/src/unique" || die "no data"
+daemon_start
+ddt su create smb >/dev/null && ddt su create bk >/dev/null &&
+	ddt su create nfs >/dev/null || die "su create failed"
+
+# ---- ddt ----
+cat "$work/src/unique" >/dev/null
+rate "ddt backup, unique" "$(timed "$bin/ddt" -p "$port" backup "$work/src" --su bk -q)"
+rate "ddt restore" "$(timed "$bin/ddt" -p "$port" restore src "$work/out/ddt" --su bk -q)"
+cmp -s "$work/src/unique" "$work/out/ddt/unique" || die "ddt restore differs"
+rm -rf "$work/out/ddt"
+
+# ---- SMB over ddtfs ----
+"$bin/ddtfs" -f -p "$port" -o allow_other smb "$work/mnt" >"$work/ddtfs.log" 2>&1 &
+for _ in $(seq 200); do mountpoint -q "$work/mnt" && break; sleep 0.05; done
+mountpoint -q "$work/mnt" || die "ddtfs did not mount; see $work/ddtfs.log"
+smbd_start ddt "$work/mnt"
+cp "$work/src/unique" "$work/u.bin"
+rate "smb -> ddtfs, unique" "$(timed smb "put u.bin u1")"
+rate "smb -> ddtfs, same data again" "$(timed smb "put u.bin u2")"
+rate "smb <- ddtfs, read" "$(timed smb "get u1 out/smb")"
+cmp -s "$work/src/unique" "$work/out/smb" || die "SMB read differs"
+rm -f "$work/out/smb"
+
+# ---- SMB on a local folder (no dedup: the peer) ----
+smbd_start plain "$work/plain"
+rate "smb -> local folder" "$(timed smb "put u.bin u1")"
+rate "smb <- local folder" "$(timed smb "get u1 out/plain")"
+rm -f "$work/out/plain" "$work/plain/u1"
+
+# ---- NFS over ddt-nfsd ----
+if [ -x "$bin/ddt-nfsd" ] && command -v nfs-cp >/dev/null; then
+	nport=$(freeport)
+	cat >"$work/nfsd.conf" <<EOF
+[target]
+host = 127.0.0.1
+port = $port
+user = admin
+password_file = $store/admin.password
+[server]
+listen = 127.0.0.1
+nfs_port = $nport
+mount_port = $nport
+[export nfs]
+unit = nfs
+clients = 127.0.0.0/8
+EOF
+	"$bin/ddt-nfsd" -c "$work/nfsd.conf" -f >"$work/nfsd.log" 2>&1 &
+	nfspid=$!
+	for _ in $(seq 200); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $nport))" 2>/dev/null && break
+		sleep 0.05
+	done
+	url="nfs://127.0.0.1/nfs"
+	q="?nfsport=$nport&mountport=$nport"
+	rate "nfs -> ddt-nfsd, unique" "$(timed nfs-cp "$work/u.bin" "$url/u1$q")"
+	rate "nfs -> ddt-nfsd, same data again" "$(timed nfs-cp "$work/u.bin" "$url/u2$q")"
+	rate "nfs <- ddt-nfsd, read" "$(timed nfs-cp "$url/u1$q" "$work/out/nfs")"
+	cmp -s "$work/src/unique" "$work/out/nfs" || die "NFS read differs"
+else
+	echo "(no ddt-nfsd or nfs-cp: NFS rows left out)"
+fi
+
+# ---- against the goals (issue 13: 2-core machine) ----
+ratio() { echo "scale=2; $1 / $2" | bc; }
+echo
+echo "share / ddt                        write  again  read   (goals: >= 0.8, >= 1.5, >= 0.8)"
+printf '%-34s %5s  %5s  %5s\n' "smb over ddtfs" \
+	"$(ratio "$r_smb____ddtfs__unique" "$r_ddt_backup__unique")" \
+	"$(ratio "$r_smb____ddtfs__same_data_again" "$r_ddt_backup__unique")" \
+	"$(ratio "$r_smb____ddtfs__read" "$r_ddt_restore")"
+if [ -n "${r_nfs____ddt_nfsd__unique:-}" ]; then
+	printf '%-34s %5s  %5s  %5s\n' "nfs over ddt-nfsd" \
+		"$(ratio "$r_nfs____ddt_nfsd__unique" "$r_ddt_backup__unique")" \
+		"$(ratio "$r_nfs____ddt_nfsd__same_data_again" "$r_ddt_backup__unique")" \
+		"$(ratio "$r_nfs____ddt_nfsd__read" "$r_ddt_restore")"
+fi
