@@ -31,6 +31,7 @@ done
 
 smbpids=
 cleanup() {
+	exec 2>/dev/null	# no "Killed" lines for the servers stopped here
 	for p in $smbpids; do kill -9 "$p" 2>/dev/null; done
 	pkill -9 -f "smbd.*$work/smb" 2>/dev/null
 	[ -n "${nfspid:-}" ] && kill -9 "$nfspid" 2>/dev/null
