@@ -167,6 +167,13 @@ cmp "$fmnt/rand" "$dir/rand.model" && cmp "$fmnt/d1/moved" "$dir/src/f00" &&
 	diff -r "$dir/src/a" "$fmnt/a" >/dev/null
 tap_check $? "after a remount every file reads back as written"
 
+# ---- ddt reads what the mount wrote ----
+ddt restore /a "$dir/restored-a" --su share -q 2>"$dir/restore.err" &&
+	diff -r "$dir/src/a" "$dir/restored-a" >/dev/null
+tap_check $? "ddt restore /a --su share gives back the tree written through the mount"
+ddt ls / d1 --su share 2>/dev/null | grep -q ' moved$'
+tap_check $? "ddt ls / d1 --su share lists it"
+
 # ---- dedup: the same bytes again store almost nothing ----
 before=$(stored_bytes)
 cp "$dir/src/big" "$fmnt/big-again"

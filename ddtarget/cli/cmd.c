@@ -174,9 +174,41 @@ int cmd_list_backups(ddtc *c, const char *su, cmd_backups *l)
 	return 0;
 }
 
+/* "/PATH" as BACKUP: the unit's own tree at PATH, live, as the shares
+ * (ddtfs, the NFS gateway) write it; a directory, read like a backup. */
+static int find_live_dir(ddtc *c, const char *su, const char *arg,
+			 ddtc_backup *out)
+{
+	ddtc_su u;
+	ddt_attr a;
+	int rc;
+
+	rc = ddtc_su_open(c, su, &u);
+	if (rc < 0)
+		return out_fail(rc, "open storage unit %s", su);
+	a.ino = u.root;
+	a.type = DDT_T_DIR;
+	if (arg[strspn(arg, "/")] != '\0') {
+		rc = ddtc_lookup_path(c, u.root, arg + strspn(arg, "/"), &a);
+		if (rc < 0)
+			return out_fail(rc, "find %s in storage unit %s", arg,
+					su);
+	}
+	if (a.type != DDT_T_DIR) {
+		out_warn("%s in storage unit %s is not a directory (give its "
+			 "directory, and --path for the file)", arg, su);
+		return EXIT_RUNTIME;
+	}
+	memset(out, 0, sizeof(*out));
+	snprintf(out->id, sizeof(out->id), "%s", arg);
+	out->ino = a.ino;
+	return 0;
+}
+
 /* BACKUP on the command line: a full id (NAME@YYYYMMDDTHHMMSSZ), or a
  * name for the newest complete backup of that name, or "latest" for the
- * newest complete one of all. exact: only a full id will do. */
+ * newest complete one of all, or /PATH for the unit's own files there
+ * (not a backup). exact: only a full id will do. */
 static int find_backup(ddtc *c, const char *su, const char *arg, int exact,
 		       ddtc_backup *out)
 {
@@ -192,6 +224,8 @@ static int find_backup(ddtc *c, const char *su, const char *arg, int exact,
 			 "shows it)", arg, arg, su);
 		return EXIT_RUNTIME;
 	}
+	if (arg[0] == '/')
+		return find_live_dir(c, su, arg, out);
 	ret = cmd_list_backups(c, su, &l);
 	if (ret)
 		return ret;

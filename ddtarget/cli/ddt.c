@@ -388,7 +388,8 @@ static const cmd cmds[] = {
 	  "BACKUP [PATH] --su SU",
 	  "List the directory PATH (default: the root) inside BACKUP, like\n"
 	  "ls -ln. BACKUP is a backup id, a backup name (its newest complete\n"
-	  "backup) or 'latest'.\n"
+	  "backup) or 'latest'; or /DIR for the unit's own files in DIR, as\n"
+	  "the shares (ddt mount, ddt-nfsd) write them.\n"
 	  "\n"
 	  "      --su SU              the storage unit (required)\n" },
 	{ "restore", cmd_restore, 2, 2, OP_SU | OP_PATH | OP_FORCE | OP_QUIET,
@@ -398,7 +399,8 @@ static const cmd cmds[] = {
 	  "contents go into DIR; a file or symbolic link goes into DIR under\n"
 	  "its own name. DIR is created if missing. Owners are restored when\n"
 	  "run as root. BACKUP is a backup id, a backup name (its newest\n"
-	  "complete backup) or 'latest'.\n"
+	  "complete backup) or 'latest'; or /DIR for the unit's own files in\n"
+	  "DIR, as the shares (ddt mount, ddt-nfsd) write them.\n"
 	  "\n"
 	  "      --su SU              the storage unit (required)\n"
 	  "      --path PATH          restore only PATH inside the backup\n"
