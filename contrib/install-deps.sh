@@ -3,7 +3,8 @@
 # The one list of them: the README, .ci/run and newcomers all use this.
 set -eu
 PKGS="autoconf automake make gcc pkg-config python3
-libevent-dev librocksdb-dev libisal-dev libssl-dev liblz4-dev libzstd-dev"
+libevent-dev librocksdb-dev libisal-dev libssl-dev liblz4-dev libzstd-dev
+libtirpc-dev rpcsvc-proto libinih-dev libnfs-dev libnfs-utils"
 
 missing=""
 for p in $PKGS; do
