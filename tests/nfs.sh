@@ -77,6 +77,14 @@ clients = 10.0.0.0/8
 CONF
 gw_start
 
+# ---- RPC: what a misbehaving client sends ----
+python3 "$top_srcdir/tests/rpcprobe.py" "$gport" >"$dir/probe.out" 2>&1
+while read -r st rest; do
+	[ "$st" = ok ]
+	tap_check $? "RPC: ${rest#ok }"
+done <"$dir/probe.out"
+grep -q . "$dir/probe.out" || tap_check 1 "RPC probe ran: $(head -3 "$dir/probe.out")"
+
 # ---- reads of a backed-up tree ----
 src=$dir/src
 mkdir -p "$src/sub" || tap_bail mkdir

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+# rpcprobe.py - raw ONC RPC calls at ddt-nfsd for tests/nfs.sh: what no
+# well-behaved client sends (wrong versions and procedures, bad
+# credentials, garbage arguments, a call in many fragments, an oversized
+# record). Prints one "ok"/"not ok" line per check; exit 1 if any failed.
+import socket, struct, sys
+
+port = int(sys.argv[1])
+fails = 0
+
+def check(cond, what):
+    global fails
+    print(("ok " if cond else "not ok ") + what)
+    fails += 0 if cond else 1
+
+def auth_sys(uid=0, gid=0):
+    body = struct.pack(">I", 0) + struct.pack(">I", 4) + b"test"
+    body += struct.pack(">III", uid, gid, 0)
+    return struct.pack(">II", 1, len(body)) + body
+
+AUTH_NONE = struct.pack(">II", 0, 0)
+
+def call(xid, prog, vers, proc, args=b"", cred=None):
+    return struct.pack(">IIIIII", xid, 0, 2, prog, vers, proc) + \
+        (cred if cred is not None else auth_sys()) + AUTH_NONE + args
+
+def conn():
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return s
+
+def send(s, rec, frags=1):
+    step = max(1, (len(rec) + frags - 1) // frags)
+    parts = [rec[i:i + step] for i in range(0, len(rec), step)] or [b""]
+    for i, p in enumerate(parts):
+        last = 0x80000000 if i == len(parts) - 1 else 0
+        s.sendall(struct.pack(">I", last | len(p)) + p)
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            return None
+        b += c
+    return b
+
+def reply(s):
+    body = b""
+    while True:
+        h = recv_exact(s, 4)
+        if h is None:
+            return None
+        (m,) = struct.unpack(">I", h)
+        body += recv_exact(s, m & 0x7fffffff)
+        if m & 0x80000000:
+            return body
+
+def accepted(r):
+    """(xid, accept_stat, rest) of an accepted reply, else None."""
+    xid, mtype, stat = struct.unpack(">III", r[:12])
+    if mtype != 1 or stat != 0:
+        return None
+    flavor, vlen = struct.unpack(">II", r[12:20])
+    off = 20 + ((vlen + 3) & ~3)
+    (astat,) = struct.unpack(">I", r[off:off + 4])
+    return xid, astat, r[off + 4:]
+
+s = conn()
+send(s, call(1, 100003, 3, 0))
+r = accepted(reply(s))
+check(r and r[0] == 1 and r[1] == 0, "NFS NULL succeeds")
+send(s, call(2, 100003, 2, 0))
+r = accepted(reply(s))
+check(r and r[1] == 2 and struct.unpack(">II", r[2][:8]) == (3, 3),
+      "NFS version 2 answers PROG_MISMATCH 3..3")
+send(s, call(3, 100099, 1, 0))
+r = accepted(reply(s))
+check(r and r[1] == 1, "an unknown program answers PROG_UNAVAIL")
+send(s, call(4, 100003, 3, 99))
+r = accepted(reply(s))
+check(r and r[1] == 3, "an unknown procedure answers PROC_UNAVAIL")
+send(s, call(5, 100003, 3, 1, struct.pack(">I", 64)))
+r = accepted(reply(s))
+check(r and r[1] == 4, "GETATTR with a truncated handle answers GARBAGE_ARGS")
+send(s, call(6, 100003, 3, 1, struct.pack(">I", 4) + b"junk"))
+r = accepted(reply(s))
+check(r and r[1] == 0 and struct.unpack(">I", r[2][:4])[0] == 10001,
+      "GETATTR of a handle not ours answers NFS3ERR_BADHANDLE")
+send(s, call(7, 100003, 3, 1, struct.pack(">I", 4) + b"junk", AUTH_NONE))
+raw = reply(s)
+xid, mtype, stat, rj, why = struct.unpack(">IIIII", raw[:20])
+check(stat == 1 and rj == 1 and why == 5,
+      "GETATTR with AUTH_NONE is denied AUTH_TOOWEAK")
+send(s, call(8, 100005, 3, 0, cred=AUTH_NONE), frags=5)
+r = accepted(reply(s))
+check(r and r[0] == 8 and r[1] == 0, "a MOUNT NULL in five fragments succeeds")
+# Two calls at once: both answered, each with its own xid.
+send(s, call(9, 100003, 3, 0))
+send(s, call(10, 100005, 3, 0))
+xids = sorted(accepted(reply(s))[0] for _ in range(2))
+check(xids == [9, 10], "pipelined calls are each answered")
+# A record over the cap ends the connection, not the server.
+s.sendall(struct.pack(">I", 0x7fffffff))
+s.settimeout(10)
+try:
+    gone = s.recv(1) == b""
+except OSError:
+    gone = True
+check(gone, "a record claiming 2 GiB closes the connection")
+s2 = conn()
+send(s2, call(11, 100003, 3, 0))
+r = accepted(reply(s2))
+check(r and r[0] == 11, "and the server still answers")
+sys.exit(1 if fails else 0)
