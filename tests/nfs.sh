@@ -142,6 +142,12 @@ nc s count /many
 tap_is "$(cat "$dir/nc.out")" "$n" "READDIRPLUS lists each of them once"
 nfs-ls "$(url s many)" 2>/dev/null | awk '{print $NF}' | sort | uniq -d >"$dir/dups"
 tap_ok "nfs-ls: no entry twice" test ! -s "$dir/dups"
+python3 "$top_srcdir/tests/rpcprobe.py" "$gport" readdir s many "$n" >"$dir/rd.out" 2>&1
+while read -r st rest; do
+	[ "$st" = ok ]
+	tap_check $? "${rest#ok }"
+done <"$dir/rd.out"
+grep -q "^ok a new listing" "$dir/rd.out" || tap_check 1 "READDIR probe: $(tail -3 "$dir/rd.out")"
 
 # ---- export options ----
 nc ro mkdir /x
@@ -159,7 +165,8 @@ tap_ok "with ddtargetd down, a call fails rather than hangs" test $? -ne 0
 daemon_start
 ok=1
 for _ in $(seq 50); do
-	nc s count /many && [ "$(cat "$dir/nc.out")" = "$n" ] && { ok=0; break; }
+	# (the READDIR probe added one entry)
+	nc s count /many && [ "$(cat "$dir/nc.out")" = $((n + 1)) ] && { ok=0; break; }
 	sleep 0.2
 done
 tap_check $ok "after ddtargetd restarts, the share works again by itself"

@@ -7,6 +7,11 @@ import socket, struct, sys
 
 port = int(sys.argv[1])
 fails = 0
+# rpcprobe.py PORT readdir EXPORT DIR N: a listing of DIR (N entries) in
+# pages, with an entry added between pages: the pages continue the
+# listing as it was (no entry twice, none skipped); a new listing shows
+# the added entry.
+mode = sys.argv[2] if len(sys.argv) > 2 else "rpc"
 
 def check(cond, what):
     global fails
@@ -64,6 +69,73 @@ def accepted(r):
     off = 20 + ((vlen + 3) & ~3)
     (astat,) = struct.unpack(">I", r[off:off + 4])
     return xid, astat, r[off + 4:]
+
+def xstr(b):
+    return struct.pack(">I", len(b)) + b + b"\0" * ((4 - len(b) % 4) % 4)
+
+def rpc(s, xid, prog, proc, args):
+    send(s, call(xid, prog, 3, proc, args))
+    r = accepted(reply(s))
+    assert r and r[0] == xid and r[1] == 0, "call %d failed" % proc
+    return r[2]
+
+def take_str(b, off):
+    (n,) = struct.unpack(">I", b[off:off + 4])
+    return b[off + 4:off + 4 + n], off + 4 + ((n + 3) & ~3)
+
+def skip_post_op(b, off):
+    (follows,) = struct.unpack(">I", b[off:off + 4])
+    return off + 4 + (84 if follows else 0)
+
+def readdir_page(s, xid, fh, cookie, verf, count=2048):
+    b = rpc(s, xid, 100003, 16, xstr(fh) + struct.pack(">Q", cookie) +
+            verf + struct.pack(">I", count))
+    (st,) = struct.unpack(">I", b[:4])
+    assert st == 0, "READDIR status %d" % st
+    off = skip_post_op(b, 4)
+    verf, off = b[off:off + 8], off + 8
+    names = []
+    while struct.unpack(">I", b[off:off + 4])[0]:
+        name, off = take_str(b, off + 12)
+        (cookie,) = struct.unpack(">Q", b[off:off + 8])
+        off += 8
+        names.append(name.decode())
+    (eof,) = struct.unpack(">I", b[off + 4:off + 8])
+    return names, cookie, verf, eof
+
+def readdir_test(export, d, n):
+    s = conn()
+    b = rpc(s, 1, 100005, 1, xstr(("/" + export).encode()))
+    root, _ = take_str(b, 4)
+    b = rpc(s, 2, 100003, 3, xstr(root) + xstr(d.encode()))
+    assert struct.unpack(">I", b[:4])[0] == 0, "LOOKUP failed"
+    fh, _ = take_str(b, 4)
+    names, cookie, verf, eof = readdir_page(s, 3, fh, 0, b"\0" * 8)
+    check(not eof and len(names) < n, "READDIR: a first page of %d" % len(names))
+    b = rpc(s, 4, 100003, 9, xstr(fh) + xstr(b"added-between-pages") +
+            b"\0" * 24)
+    check(struct.unpack(">I", b[:4])[0] == 0, "an entry is added")
+    xid = 5
+    while not eof:
+        more, cookie, verf, eof = readdir_page(s, xid, fh, cookie, verf)
+        names += more
+        xid += 1
+    check(len(names) == n and len(set(names)) == n and
+          "added-between-pages" not in names,
+          "the pages continue the listing as it was: %d entries, "
+          "none twice" % len(names))
+    names, cookie, verf2, eof = readdir_page(s, xid, fh, 0, b"\0" * 8, 1 << 20)
+    while not eof:
+        xid += 1
+        more, cookie, verf2, eof = readdir_page(s, xid, fh, cookie, verf2)
+        names += more
+    check(verf2 != verf and "added-between-pages" in names and
+          len(names) == n + 1,
+          "a new listing has a new verifier and the added entry")
+    sys.exit(1 if fails else 0)
+
+if mode == "readdir":
+    readdir_test(sys.argv[3], sys.argv[4], int(sys.argv[5]))
 
 s = conn()
 send(s, call(1, 100003, 3, 0))
