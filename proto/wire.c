@@ -458,6 +458,26 @@ int rb_entry(rbuf *r, ddt_entry *e)
 	return strlen(name) > DDT_MAX_NAME;
 }
 
+void wb_content(wbuf *w, const ddt_content *c)
+{
+	wb_u64(w, c->ino);
+	wb_u32(w, c->flags);
+	wb_i64(w, c->mtime);
+	wb_u64(w, c->size);
+	wb_u8(w, c->level);
+	wb_fp(w, &c->root);
+}
+
+void rb_content(rbuf *r, ddt_content *c)
+{
+	c->ino = rb_u64(r);
+	c->flags = rb_u32(r);
+	c->mtime = rb_i64(r);
+	c->size = rb_u64(r);
+	c->level = rb_u8(r);
+	rb_fp(r, &c->root);
+}
+
 void wb_su(wbuf *w, const ddt_su *su)
 {
 	wb_str(w, su->name);
@@ -571,7 +591,8 @@ static const struct {
 	{ DDT_OP_READLINK, "READLINK" }, { DDT_OP_LINK, "LINK" },
 	{ DDT_OP_FP_QUERY, "FP_QUERY" }, { DDT_OP_SEG_PUT, "SEG_PUT" },
 	{ DDT_OP_COMMIT, "COMMIT" }, { DDT_OP_SEG_GET, "SEG_GET" },
-	{ DDT_OP_READ, "READ" }, { DDT_OP_BACKUP_BEGIN, "BACKUP_BEGIN" },
+	{ DDT_OP_READ, "READ" }, { DDT_OP_SET_CONTENT, "SET_CONTENT" },
+	{ DDT_OP_BACKUP_BEGIN, "BACKUP_BEGIN" },
 	{ DDT_OP_BACKUP_END, "BACKUP_END" },
 	{ DDT_OP_BACKUP_LIST, "BACKUP_LIST" },
 	{ DDT_OP_BACKUP_DELETE, "BACKUP_DELETE" },

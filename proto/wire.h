@@ -61,6 +61,7 @@ enum ddt_op {
 	DDT_OP_COMMIT = 0x32,
 	DDT_OP_SEG_GET = 0x33,
 	DDT_OP_READ = 0x34,
+	DDT_OP_SET_CONTENT = 0x35,
 	DDT_OP_BACKUP_BEGIN = 0x40,
 	DDT_OP_BACKUP_END = 0x41,
 	DDT_OP_BACKUP_LIST = 0x42,
@@ -210,6 +211,11 @@ void rb_read_seg(rbuf *r, uint64_t *off, ddt_seg *s);
 #define DDT_ENTRY_MIN	(2 + 3 * 4 + 3 * 8 + 1 + FP_LEN)
 void wb_entry(wbuf *w, const ddt_entry *e);
 int rb_entry(rbuf *r, ddt_entry *e);
+
+/* SET_CONTENT's request (section 5). */
+#define DDT_CONTENT_LEN	(8 + 4 + 8 + 8 + 1 + FP_LEN)
+void wb_content(wbuf *w, const ddt_content *c);
+void rb_content(rbuf *r, ddt_content *c);
 
 /* An SU_LIST entry; and SU_OPEN's (and SU_SET's) reply, the same less
  * the name and created, which rb_su_info() leaves as they are. */

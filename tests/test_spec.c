@@ -1,9 +1,10 @@
 /* test_spec.c - proto/PROTOCOL.md held against the code, read from the
  * spec itself ($top_srcdir/proto/PROTOCOL.md): the frame header's offsets
  * and sizes; each record's fields, types and order (attr, seg, the COMMIT
- * entry, the READ element, the storage unit, backup, alert and checkpoint
- * entries), by encoding a record whose every field differs and walking its
- * bytes by the spec's types; every operation's opcode; every error code.
+ * entry, the READ element, SET_CONTENT's request, the storage unit,
+ * backup, alert and checkpoint entries), by encoding a record whose
+ * every field differs and walking its bytes by the spec's types; every
+ * operation's opcode; every error code.
  * A field, an opcode or a code added to one and not the other fails here. */
 #include "ddterr.h"
 #include "wire.h"
@@ -594,6 +595,29 @@ static const member ckpt_m[] = {
 static void enc_ckpt(wbuf *w, const void *c) { wb_checkpoint(w, c); }
 static void dec_ckpt(rbuf *r, void *c) { rb_checkpoint(r, c); }
 
+static const member content_m[] = {
+	M(ddt_content, "ino", ino), M(ddt_content, "flags", flags),
+	M(ddt_content, "mtime", mtime), M(ddt_content, "size", size),
+	M(ddt_content, "level", level), M(ddt_content, "root", root),
+};
+
+static void enc_content(wbuf *w, const void *c) { wb_content(w, c); }
+static void dec_content(rbuf *r, void *c) { rb_content(r, c); }
+
+/* SET_CONTENT's request: its row's request cell. */
+static void test_content(void)
+{
+	record rc = { .what = "SET_CONTENT request", .m = content_m,
+		      .nm = sizeof(content_m) / sizeof(content_m[0]),
+		      .enc = enc_content, .dec = dec_content,
+		      .min = DDT_CONTENT_LEN, .size = sizeof(ddt_content) };
+	char cell[CELL_LEN];
+
+	op_cell("SET_CONTENT", 2, cell);
+	rc.nf = parse_list(cell, rc.f, MAX_FIELDS);
+	check_record(&rc);
+}
+
 /* A record that is a reply (or a reply's list element) in the table of
  * operations: its fields from the row of op. */
 static void check_reply(record *rc, const char *op)
@@ -764,6 +788,7 @@ int main(void)
 	test_seg();
 	test_read_seg();
 	test_entry();
+	test_content();
 	test_replies();
 	test_opcodes();
 	test_errors();

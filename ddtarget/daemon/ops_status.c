@@ -186,6 +186,8 @@ static int op_status(req *q)
 	req_kv(&l, "backups", nst.backups);
 	req_kv(&l, "uptime_seconds",
 	       (uint64_t)((now_ns() - d->started) / 1000000000));
+	/* What this target adds to version 1 (PROTOCOL.md, section 5). */
+	req_kv(&l, "proto_set_content", 1);
 	status_schedule(d, &l);
 	status_health(d, di, nd, &l);
 	req_list_end(&l);

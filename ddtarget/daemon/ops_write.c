@@ -1,7 +1,8 @@
 /* ops_write.c - the deduplicated write (PROTOCOL.md section 5): FP_QUERY
  * asks the store which segments it holds, SEG_PUT stores the rest (the
- * store checks each), COMMIT binds names to complete trees through the
- * cleaner, which holds off a clean's start while it checks them. */
+ * store checks each), COMMIT binds names to complete trees and
+ * SET_CONTENT gives a file by inode a new one, both through the cleaner,
+ * which holds off a clean's start while it checks them. */
 #include "ops_sections.h"
 
 #include <errno.h>
@@ -118,7 +119,8 @@ static int op_commit(req *q)
 	if (rc == 0 && !(out = calloc(n ? n : 1, sizeof(*out))))
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = clean_commit(d->cl, dir, e, n, flags & DDT_CF_SYNC, out);
+		rc = clean_commit(d->cl, dir, e, n,
+				  flags & (DDT_CF_SYNC | DDT_CF_EXCL), out);
 	if (rc == 0) {
 		wb_u32(w, n);
 		for (uint32_t i = 0; i < n; i++)
@@ -129,9 +131,27 @@ static int op_commit(req *q)
 	return rc;
 }
 
+/* New content for a file found by inode (a gateway's open file), checked
+ * as COMMIT checks its trees. */
+static int op_set_content(req *q)
+{
+	ddt_content k;
+	ddt_attr a;
+	int rc;
+
+	rb_content(&q->r, &k);
+	rc = req_parsed(q);
+	if (rc == 0)
+		rc = clean_set_content(q->d->cl, &k, &a);
+	if (rc == 0)
+		wb_attr(q->w, &a);
+	return rc;
+}
+
 const req_handler ops_write_handlers[] = {
 	{ DDT_OP_FP_QUERY, op_fp_query },
 	{ DDT_OP_SEG_PUT, op_seg_put },
 	{ DDT_OP_COMMIT, op_commit },
+	{ DDT_OP_SET_CONTENT, op_set_content },
 	{ 0, NULL }
 };

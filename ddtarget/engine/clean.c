@@ -294,8 +294,27 @@ static int check_tree(check_ctx *x, const fp_t *root, uint8_t level,
 	return rc;
 }
 
-int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
-		 ddt_attr *out)
+/* The binding a checked commit makes: a COMMIT's entries, or one file's
+ * SET_CONTENT. */
+typedef struct bind_args {
+	uint64_t dir;
+	const ns_entry *e;
+	size_t n;
+	uint32_t flags;
+	const ddt_content *k;
+	ddt_attr *out;
+} bind_args;
+
+static int bind(clean *c, const bind_args *b)
+{
+	if (b->k)
+		return ns_set_content(c->n, b->k, b->out);
+	return ns_commit(c->n, b->dir, b->e, b->n, b->flags, b->out);
+}
+
+/* Check every tree of b, then bind it, all under the gate (see clean.h),
+ * so a clean that starts meanwhile finds the file in its snapshot. */
+static int checked_bind(clean *c, const bind_args *b)
 {
 	check_ctx *x = calloc(1, sizeof(*x));
 	size_t i;
@@ -305,10 +324,12 @@ int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
 		return -ENOMEM;
 	x->c = c;
 	pthread_rwlock_rdlock(&c->gate);
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = check_tree(x, &e[i].root, e[i].level, e[i].size);
-	if (rc < 0 && rc != -ENOMEM)
-		rc = ddterr_set(rc, "\"%s\": %s", e[i - 1].name,
+	if (b->k)
+		rc = check_tree(x, &b->k->root, b->k->level, b->k->size);
+	for (i = 0; !b->k && rc == 0 && i < b->n; i++)
+		rc = check_tree(x, &b->e[i].root, b->e[i].level, b->e[i].size);
+	if (rc < 0 && rc != -ENOMEM && !b->k)
+		rc = ddterr_set(rc, "\"%s\": %s", b->e[i - 1].name,
 				ddterr_last(rc));
 	/* Present is not yet durable: another session may have staged a
 	 * segment this file shares. (A remembered tree was durable when it
@@ -318,11 +339,27 @@ int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
 	if (rc == 0)
 		note_verified(c, x->keys, x->nkeys);
 	if (rc == 0)
-		rc = ns_commit(c->n, dir, e, n, sync, out);
+		rc = bind(c, b);
 	pthread_rwlock_unlock(&c->gate);
 	free(x->keys);
 	free(x);
 	return rc;
+}
+
+int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n,
+		 uint32_t flags, ddt_attr *out)
+{
+	bind_args b = { .dir = dir, .e = e, .n = n, .flags = flags,
+			.out = out };
+
+	return checked_bind(c, &b);
+}
+
+int clean_set_content(clean *c, const ddt_content *k, ddt_attr *out)
+{
+	bind_args b = { .k = k, .out = out };
+
+	return checked_bind(c, &b);
 }
 
 /* ---- mark ---- */

@@ -60,9 +60,13 @@ void clean_status(clean *c, clean_report *out);
 /* Bind files to trees the way every writer must: each entry's tree is
  * checked complete and on the target (every segment, metadata included,
  * looked up: during a clean that pins them), everything durable
- * (store_barrier), then ns_commit. A segment missing is -ENOENT naming it:
+ * (store_barrier), then ns_commit (flags: DDT_CF_*). A segment missing is -ENOENT naming it:
  * the client sends it and commits again. */
-int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n, int sync,
-		 ddt_attr *out);
+int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n,
+		 uint32_t flags, ddt_attr *out);
+
+/* SET_CONTENT: k's tree checked as clean_commit() checks one, then
+ * ns_set_content(). */
+int clean_set_content(clean *c, const ddt_content *k, ddt_attr *out);
 
 #endif

@@ -123,10 +123,18 @@ typedef ddt_entry ns_entry;
  * be NULL) gets each one's attributes. Replacing a directory is -EISDIR, a
  * name given twice -EINVAL. A replaced file keeps its inode number (and
  * every hard link sees the new content); a replaced symlink gives way to
- * a new inode. sync: durable before returning. Keeps the storage unit's
+ * a new inode. flags: DDT_CF_SYNC, durable before returning; DDT_CF_EXCL,
+ * a name that exists (of any type) is -EEXIST. Keeps the storage unit's
  * file and byte counts (a file counts once, however many links). */
-int ns_commit(ns *n, uint64_t dir, const ns_entry *e, size_t count, int sync,
-	      ddt_attr *out);
+int ns_commit(ns *n, uint64_t dir, const ns_entry *e, size_t count,
+	      uint32_t flags, ddt_attr *out);
+
+/* New content (k's size, level, root) for regular file k->ino, with
+ * k->mtime (0: now); its mode, owners, atime and names stay. -ENOENT for
+ * no such inode, -EISDIR for a directory, -EINVAL for a symlink; -EPERM
+ * under retention lock and -EDQUOT over quota, as ns_commit(). Synced
+ * with DDT_CF_SYNC in k->flags. */
+int ns_set_content(ns *n, const ddt_content *k, ddt_attr *out);
 
 /* Every file root under ino (a file: itself; a directory: recursively),
  * for cleaning and for verifying a backup; a file with several names in

@@ -522,12 +522,15 @@ static void set_content(txn *t, inode *f, const ns_entry *e)
  * file handle stays good, and every hard link sees the new content); a
  * symbolic link in the way is replaced by a new file. */
 static int commit_one(txn *t, inode *d, inode *r, const ns_entry *e,
-		      ddt_attr *a)
+		      uint32_t flags, ddt_attr *a)
 {
 	inode *f;
 	int rc;
 
 	rc = ns_child_get(t, d, e->name, &f);
+	if (rc == 0 && (flags & DDT_CF_EXCL))
+		return ddterr_set(-EEXIST, "cannot create \"%.64s\": the "
+				  "name exists", e->name);
 	if (rc == 0 && f->type == DDT_T_DIR)
 		return ddterr_set(-EISDIR, "cannot commit \"%.64s\": a "
 				  "directory has that name", e->name);
@@ -565,6 +568,7 @@ typedef struct cm_args {
 	uint64_t dir;
 	const ns_entry *e;
 	size_t count;
+	uint32_t flags;
 	ddt_attr *out;
 } cm_args;
 
@@ -601,19 +605,72 @@ static int do_commit(txn *t, void *arg)
 	if (rc == 0)
 		before = r->bytes;
 	for (size_t i = 0; rc == 0 && i < c->count; i++)
-		rc = commit_one(t, d, r, &c->e[i],
+		rc = commit_one(t, d, r, &c->e[i], c->flags,
 				c->out ? &c->out[i] : &scratch);
 	/* The transaction is dropped on failure: nothing is committed. */
 	return rc == 0 ? quota_check(t, r, before, c->count) : rc;
 }
 
-int ns_commit(ns *n, uint64_t dir, const ns_entry *e, size_t count, int sync,
-	      ddt_attr *out)
+int ns_commit(ns *n, uint64_t dir, const ns_entry *e, size_t count,
+	      uint32_t flags, ddt_attr *out)
 {
-	cm_args c = { .dir = dir, .e = e, .count = count, .out = out };
+	cm_args c = { .dir = dir, .e = e, .count = count, .flags = flags,
+		      .out = out };
 	int rc = check_entries(e, count);
 
-	return rc ? rc : ns_update(n, do_commit, &c, sync);
+	return rc ? rc : ns_update(n, do_commit, &c, flags & DDT_CF_SYNC);
+}
+
+typedef struct sc_args {
+	const ddt_content *k;
+	ddt_attr a;
+} sc_args;
+
+/* SET_CONTENT: the file found by inode, whatever its names, so a file
+ * renamed or linked under an open gateway handle still gets its writes.
+ * Its unit's counters and quota as a commit keeps them. */
+static int do_set_content(txn *t, void *arg)
+{
+	sc_args *s = arg;
+	const ddt_content *k = s->k;
+	uint64_t before;
+	inode *f, *r;
+	int rc;
+
+	rc = ns_txn_get(t, k->ino, &f);
+	if (rc < 0)
+		return rc;
+	if (f->type == DDT_T_DIR)
+		return ddterr_set(-EISDIR, "inode %llu is a directory, not a "
+				  "file", (unsigned long long)k->ino);
+	if (f->type != DDT_T_FILE)
+		return ddterr_set(-EINVAL, "inode %llu is a symbolic link, not "
+				  "a file", (unsigned long long)k->ino);
+	rc = ns_lock_inode(t, f);
+	if (rc == 0)
+		rc = ns_txn_get_dir(t, f->su, &r);
+	if (rc < 0)
+		return rc;
+	before = r->bytes;
+	r->bytes = r->bytes - f->size + k->size;
+	r->state = DIRTY;
+	f->size = k->size;
+	f->level = k->level;
+	f->root = k->root;
+	f->mtime = k->mtime ? k->mtime : t->now;
+	ns_touch(t, f);
+	ns_to_attr(f, &s->a);
+	return quota_check(t, r, before, 1);
+}
+
+int ns_set_content(ns *n, const ddt_content *k, ddt_attr *out)
+{
+	sc_args s = { .k = k };
+	int rc = ns_update(n, do_set_content, &s, k->flags & DDT_CF_SYNC);
+
+	if (rc == 0 && out)
+		*out = s.a;
+	return rc;
 }
 
 typedef struct fr_args {

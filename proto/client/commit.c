@@ -1,7 +1,8 @@
 /* commit.c - COMMIT (ddtc.h, writing files): bind names in a directory to
  * file trees already on the target, all or none. The file writer (file.c)
  * ends each file with one; a backup binds an unchanged file's cached root
- * with one, without reading the file. */
+ * with one, without reading the file; ddtc_create() (rfile.c) makes an
+ * empty file with one. */
 #include "rpc.h"
 
 #include <errno.h>
@@ -37,6 +38,12 @@ static int commit_reply(conn_reply *rep, rbuf *r, size_t n, ddt_attr *out)
 int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 		int sync, ddt_attr *out)
 {
+	return commit_entries(c, dir, e, n, sync ? DDT_CF_SYNC : 0, out);
+}
+
+int commit_entries(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
+		   uint32_t flags, ddt_attr *out)
+{
 	conn_reply rep;
 	wbuf w;
 	rbuf r;
@@ -44,7 +51,7 @@ int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 
 	conn_begin(&w, DDT_OP_COMMIT);
 	wb_u64(&w, dir);
-	wb_u32(&w, sync ? DDT_CF_SYNC : 0);
+	wb_u32(&w, flags);
 	wb_u32(&w, (uint32_t)n);
 	for (size_t i = 0; i < n && !w.err; i++)
 		wb_entry(&w, &e[i]);

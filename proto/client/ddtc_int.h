@@ -31,6 +31,14 @@ struct ddtc {
 
 	atomic_uint_fast64_t logical_bytes, segments, segments_sent,
 			     bytes_sent_stored, queries_saved;
+	/* Whether the target takes SET_CONTENT (rfile_flush.c): 0 not
+	 * asked yet, 1 yes, -1 no. */
+	atomic_int set_content;
 };
+
+/* COMMIT of e[0..n) in dir with flags (DDT_CF_*), as ddtc_commit()
+ * (commit.c). */
+int commit_entries(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
+		   uint32_t flags, ddt_attr *out);
 
 #endif

@@ -57,13 +57,14 @@ enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
 #define DDT_SU_SET_LOCK		2u
 #define DDT_SU_SET_QUOTA	4u
 
-/* SETATTR mask bits; COMMIT flags. */
+/* SETATTR mask bits; COMMIT (and SET_CONTENT) flags. */
 #define DDT_SA_MODE	1u
 #define DDT_SA_UID	2u
 #define DDT_SA_GID	4u
 #define DDT_SA_ATIME	8u
 #define DDT_SA_MTIME	16u
-#define DDT_CF_SYNC	1u
+#define DDT_CF_SYNC	1u	/* durable before the reply */
+#define DDT_CF_EXCL	2u	/* COMMIT: a name that exists is DDT_EEXIST */
 
 /* Alert severities (ALERTS): lower is worse. */
 enum { DDT_SEV_CRITICAL = 1, DDT_SEV_WARNING = 2, DDT_SEV_INFO = 3 };
@@ -112,6 +113,17 @@ typedef struct ddt_entry {
 	uint8_t level;
 	fp_t root;
 } ddt_entry;
+
+/* SET_CONTENT's request (section 5): regular file ino gets the tree
+ * (size, level, root) as its new content, whatever its names. */
+typedef struct ddt_content {
+	uint64_t ino;
+	uint32_t flags;		/* DDT_CF_SYNC */
+	int64_t mtime;		/* 0: the target's clock */
+	uint64_t size;
+	uint8_t level;
+	fp_t root;
+} ddt_content;
 
 /* A storage unit: an SU_LIST entry; SU_OPEN and SU_SET reply with it less
  * its name (the one asked for) and created (0). */
