@@ -126,10 +126,16 @@ static int m_mnt(void *ctx, const rpc_caller *c, void *args, void *res)
 		o->fhs_status = MNT3ERR_ACCES;
 		return RPC_DONE;
 	}
-	rc = gw_sess_get(d->sess, &s);
-	if (rc == 0) {
-		rc = mnt_ino(d, s, e, rest, &ino);
-		gw_sess_put(d->sess, s, rc);
+	/* Twice if the first finds the session lost (the target restarted):
+	 * MOUNT has no JUKEBOX to make the client try again. */
+	for (int i = 0; i < 2; i++) {
+		rc = gw_sess_get(d->sess, &s);
+		if (rc == 0) {
+			rc = mnt_ino(d, s, e, rest, &ino);
+			gw_sess_put(d->sess, s, rc);
+		}
+		if (!gw_sess_lost(rc))
+			break;
 	}
 	if (rc < 0) {
 		gw_warn("%s: mount of %s: %s", c->peer_name, *path,

@@ -230,6 +230,16 @@ nfsstat3 nreq_begin(nreq *r, nfsd *d, const rpc_caller *who,
 	}
 	r->root = r->uid == 0;
 	rc = ddtc_getattr(r->c, ino, &r->obj);
+	if (gw_sess_lost(rc)) {
+		/* The target restarted since the last call: this is the
+		 * first to hear it. Once more, on a new session. */
+		gw_sess_put(d->sess, r->c, rc);
+		r->c = NULL;
+		rc = gw_sess_get(d->sess, &r->c);
+		if (rc < 0)
+			return NFS3ERR_JUKEBOX;
+		rc = ddtc_getattr(r->c, ino, &r->obj);
+	}
 	if (rc < 0) {
 		nfsstat3 st = nreq_st(r, rc);
 

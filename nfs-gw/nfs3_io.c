@@ -83,6 +83,12 @@ int nfs3_write(void *ctx, const rpc_caller *c, void *args, void *res)
 	    r.obj.uid != r.uid)
 		o->status = NFS3ERR_ACCES;
 	after = r.obj;
+	gw_files_overlay(r.d->files, &after);
+	/* Growth past the unit's quota is refused now: a client that never
+	 * sends COMMIT (nfs-cp) would otherwise not hear of it. */
+	if (o->status == NFS3_OK && a->offset + n > after.size)
+		o->status = nreq_st(&r, nfsd_export_quota(r.d, r.c, r.e,
+				    a->offset + n - after.size));
 	if (o->status == NFS3_OK) {
 		rc = gw_files_write(r.d->files, r.obj.ino, a->offset,
 				    a->data.data_val, n, sync, &after);

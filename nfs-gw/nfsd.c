@@ -2,10 +2,14 @@
  * file handle's packing (its layout is nfsd.h's). */
 #include "nfsd.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "ddterr.h"
 #include "gw_log.h"
+#include "now.h"
+
+#define QUOTA_FRESH_NS	1000000000LL
 
 void nfsd_fh_pack(uint8_t out[NFSD_FH_LEN], uint64_t exp, uint64_t ino)
 {
@@ -41,7 +45,34 @@ int nfsd_export_resolve(nfsd *d, ddtc *c, nfsd_exp *e)
 		gw_warn("export %s: storage unit %s was made again; old "
 			"handles are stale", e->cfg->name, e->cfg->su);
 	e->root = su.root;
+	e->quota = su.quota;
+	e->logical = su.logical_bytes;
+	e->su_read = now_mono_ns();
 	pthread_mutex_unlock(&d->mu);
+	return 0;
+}
+
+int nfsd_export_quota(nfsd *d, ddtc *c, nfsd_exp *e, uint64_t grow)
+{
+	uint64_t quota, logical;
+	int64_t age;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->mu);
+	age = now_mono_ns() - e->su_read;
+	pthread_mutex_unlock(&d->mu);
+	if (!e->su_read || age > QUOTA_FRESH_NS)
+		rc = nfsd_export_resolve(d, c, e);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&d->mu);
+	quota = e->quota;
+	logical = e->logical;
+	pthread_mutex_unlock(&d->mu);
+	if (quota && (logical > quota || grow > quota - logical))
+		return ddterr_set(-EDQUOT, "storage unit %s: quota of %llu "
+				  "bytes reached", e->cfg->su,
+				  (unsigned long long)quota);
 	return 0;
 }
 

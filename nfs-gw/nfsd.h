@@ -29,6 +29,10 @@
 typedef struct nfsd_exp {
 	const nfsd_export *cfg;
 	uint64_t root;		/* its unit's root inode; 0 until resolved */
+	/* The unit's quota and logical bytes as last read (mu), so a write
+	 * past the quota is refused at once, not at its commit. */
+	uint64_t quota, logical;
+	int64_t su_read;	/* now_mono_ns() of that reading; 0 never */
 } nfsd_exp;
 
 typedef struct nfsd_mount {
@@ -54,6 +58,10 @@ typedef struct nfsd {
 nfsd_exp *nfsd_export_by_id(nfsd *d, ddtc *c, uint64_t exp);
 /* Resolve e's root now; 0 or -errno. */
 int nfsd_export_resolve(nfsd *d, ddtc *c, nfsd_exp *e);
+
+/* -EDQUOT if growing e's unit by grow bytes would pass its quota (as
+ * read at most a second ago). */
+int nfsd_export_quota(nfsd *d, ddtc *c, nfsd_exp *e, uint64_t grow);
 
 void nfsd_fh_pack(uint8_t out[NFSD_FH_LEN], uint64_t exp, uint64_t ino);
 /* 0, or -1 if h is not one of ours. */

@@ -12,6 +12,8 @@
  *   nfsclient URL mkdirs DIR N       N subdirectories d0..d(N-1)
  *   nfsclient URL randwrite PATH SIZE SEED   pwrite pieces at random
  *                                    offsets, fsync, read back, compare
+ *   nfsclient URL write PATH OFF LEN  one pwrite of LEN bytes at OFF
+ *                                    (the file made if absent), fsync
  *   nfsclient URL stale PATH         open PATH, remove it, and expect
  *                                    ESTALE from a GETATTR of the handle */
 #include <errno.h>
@@ -143,6 +145,27 @@ static int do_randwrite(const char *path, size_t size, unsigned seed)
 	return 0;
 }
 
+static int do_write(const char *path, uint64_t off, size_t len)
+{
+	char *buf = malloc(len ? len : 1);
+	struct nfsfh *fh;
+	int rc;
+
+	if (!buf)
+		return 1;
+	memset(buf, 'w', len);
+	rc = nfs_open(nfs, path, O_WRONLY | O_CREAT, &fh);
+	if (rc < 0)
+		return fail("open", rc);
+	rc = nfs_pwrite(nfs, fh, off, len, buf);
+	if (rc >= 0)
+		rc = nfs_fsync(nfs, fh);
+	free(buf);
+	if (rc < 0)
+		return fail("write", rc);
+	return nfs_close(nfs, fh) < 0;
+}
+
 static int do_stale(const char *path)
 {
 	struct nfs_stat_64 st;
@@ -205,6 +228,9 @@ static int run(int argc, char **argv)
 		rc = nfs_utimes(nfs, a, tv);
 	} else if (!strcmp(op, "mkdirs"))
 		return do_mkdirs(a, atol(b));
+	else if (!strcmp(op, "write") && argc > 5)
+		return do_write(a, strtoull(b, NULL, 10),
+				(size_t)strtoull(argv[5], NULL, 10));
 	else if (!strcmp(op, "randwrite") && argc > 5)
 		return do_randwrite(a, strtoull(b, NULL, 10),
 				    (unsigned)atoi(argv[5]));

@@ -134,6 +134,45 @@ def readdir_test(export, d, n):
           "a new listing has a new verifier and the added entry")
     sys.exit(1 if fails else 0)
 
+# rpcprobe.py PORT write EXPORT NAME: CREATE NAME in the export's root
+# (UNCHECKED) and WRITE 64 KiB to it; prints the two statuses.
+def write_test(export, name):
+    s = conn()
+    b = rpc(s, 1, 100005, 1, xstr(("/" + export).encode()))
+    root, _ = take_str(b, 4)
+    b = rpc(s, 2, 100003, 8, xstr(root) + xstr(name.encode()) +
+            struct.pack(">I", 0) + b"\0" * 24)
+    (st,) = struct.unpack(">I", b[:4])
+    if st != 0:
+        print("create %d" % st)
+        sys.exit(0)
+    fh, _ = take_str(b, 8)
+    b = rpc(s, 3, 100003, 7, xstr(fh) + struct.pack(">QII", 0, 65536, 0) +
+            xstr(b"x" * 65536))
+    print("create 0 write %d" % struct.unpack(">I", b[:4])[0])
+    sys.exit(0)
+
+# rpcprobe.py PORT verf EXPORT NAME: COMMIT the file NAME in the
+# export's root; prints the write verifier in hex.
+def verf_test(export, name):
+    s = conn()
+    b = rpc(s, 1, 100005, 1, xstr(("/" + export).encode()))
+    root, _ = take_str(b, 4)
+    b = rpc(s, 2, 100003, 3, xstr(root) + xstr(name.encode()))
+    fh, _ = take_str(b, 4)
+    b = rpc(s, 3, 100003, 21, xstr(fh) + struct.pack(">QI", 0, 0))
+    assert struct.unpack(">I", b[:4])[0] == 0, "COMMIT failed"
+    off = 4
+    if struct.unpack(">I", b[off:off + 4])[0]:
+        off += 24
+    off = skip_post_op(b, off + 4)
+    print(b[off:off + 8].hex())
+    sys.exit(0)
+
+if mode == "verf":
+    verf_test(sys.argv[3], sys.argv[4])
+if mode == "write":
+    write_test(sys.argv[3], sys.argv[4])
 if mode == "readdir":
     readdir_test(sys.argv[3], sys.argv[4], int(sys.argv[5]))
 
