@@ -6,7 +6,8 @@
  * (the last-fragment bit and a 31-bit length) and its bytes. A record is
  * the fragments up to the last one; its total is checked against
  * RPCSRV_MAX_RECORD before a byte of it is kept, so a length is never
- * trusted. A connection with RPCSRV_MAX_INFLIGHT calls queued stops being
+ * trusted. Calls are read with read(2) straight into the record, replies
+ * leave through a bufferevent. A connection with RPCSRV_MAX_INFLIGHT calls queued stops being
  * read until replies drain. A connection lives until its socket is gone
  * and its last call has finished: the calls and the loop each hold a
  * reference, and the last one frees it on the loop thread. */
@@ -41,13 +42,21 @@
 
 typedef struct conn {
 	rpcsrv *srv;
-	struct bufferevent *bev;
+	evutil_socket_t fd;
+	struct bufferevent *bev;	/* replies go out through it */
+	struct event *rev;		/* calls come in through this */
 	atomic_int refs;
 	atomic_int inflight;
 	atomic_int closing;
-	int paused;
-	uint8_t *rec;		/* the record being reassembled */
-	size_t rec_len, rec_cap;
+	/* The record being reassembled: its fragments' bytes so far, the
+	 * current fragment's header (hdr_got of its 4 bytes) or the bytes
+	 * of it still to come (frag_left), and whether it is the last. */
+	uint8_t *rec;
+	size_t rec_len;
+	uint8_t hdr[4];
+	unsigned hdr_got;
+	uint32_t frag_left;
+	int last;
 	rpc_caller peer;	/* the socket's half of a caller */
 } conn;
 
@@ -76,6 +85,7 @@ bool_t rpcsrv_xdr_void(XDR *x, ...)
 
 static void conn_free(conn *c)
 {
+	event_free(c->rev);
 	bufferevent_free(c->bev);
 	free(c->rec);
 	free(c);
@@ -102,7 +112,7 @@ static void conn_close(conn *c)
 {
 	if (atomic_exchange(&c->closing, 1))
 		return;
-	bufferevent_disable(c->bev, EV_READ);
+	event_del(c->rev);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	conn_unref(c);
 }
@@ -331,10 +341,10 @@ static void run_call(void *worker, void *arg)
 	}
 	free(k->rec);
 	free(k);
-	/* Below the limit again: let the loop read, and frame what it has
-	 * buffered already, which no new data would announce. */
-	if (atomic_fetch_sub(&c->inflight, 1) == RPCSRV_MAX_INFLIGHT)
-		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	/* Below the limit again: let the loop read again. */
+	if (atomic_fetch_sub(&c->inflight, 1) == RPCSRV_MAX_INFLIGHT &&
+	    !atomic_load(&c->closing))
+		event_add(c->rev, NULL);
 	conn_unref(c);
 }
 
@@ -350,7 +360,7 @@ static int queue_record(conn *c)
 	k->rec = c->rec;
 	k->len = c->rec_len;
 	c->rec = NULL;
-	c->rec_len = c->rec_cap = 0;
+	c->rec_len = 0;
 	atomic_fetch_add(&c->refs, 1);
 	atomic_fetch_add(&c->inflight, 1);
 	if (tpool_push(c->srv->pool, run_call, k) < 0) {
@@ -363,64 +373,89 @@ static int queue_record(conn *c)
 	return 0;
 }
 
-/* Take one whole fragment off the input. 1: took one; 0: need more
- * bytes; -1: the connection is to close (a record too long, no memory). */
-static int take_fragment(conn *c, struct evbuffer *in)
+/* A fragment's header is in: check its length against what the record
+ * may still take, and make room for it. 0, or -1 to close. */
+static int fragment_begins(conn *c)
 {
-	uint32_t mark, len;
-	size_t need;
+	uint32_t mark;
 	uint8_t *p;
 
-	if (evbuffer_get_length(in) < 4)
-		return 0;
-	evbuffer_copyout(in, &mark, 4);
+	memcpy(&mark, c->hdr, 4);
 	mark = ntohl(mark);
-	len = mark & REC_LEN_MASK;
-	if (len > RPCSRV_MAX_RECORD - c->rec_len) {
+	c->hdr_got = 0;
+	c->last = !!(mark & REC_LAST);
+	c->frag_left = mark & REC_LEN_MASK;
+	if (c->frag_left > RPCSRV_MAX_RECORD - c->rec_len) {
 		gw_warn("%s: a record over %u bytes, closing",
 			c->peer.peer_name, RPCSRV_MAX_RECORD);
 		return -1;
 	}
-	if (evbuffer_get_length(in) < 4 + (size_t)len)
-		return 0;
-	need = c->rec_len + len;
-	if (need > c->rec_cap || !c->rec) {
-		p = realloc(c->rec, need ? need : 1);
-		if (!p)
-			return -1;
-		c->rec = p;
-		c->rec_cap = need;
-	}
-	evbuffer_drain(in, 4);
-	evbuffer_remove(in, c->rec + c->rec_len, len);
-	c->rec_len = need;
-	if ((mark & REC_LAST) && queue_record(c) < 0)
+	p = realloc(c->rec, c->rec_len + c->frag_left + 1);
+	if (!p)
 		return -1;
+	c->rec = p;
+	return 0;
+}
+
+/* Read what the socket has, straight into the record (a 1 MiB WRITE is
+ * one read, not libevent's 4 KiB at a time). 1: more may come; 0: the
+ * socket is drained; -1: close. */
+static int read_some(conn *c)
+{
+	ssize_t n;
+
+	if (c->frag_left == 0 && c->hdr_got < 4)
+		n = read(c->fd, c->hdr + c->hdr_got, 4 - c->hdr_got);
+	else
+		n = read(c->fd, c->rec + c->rec_len, c->frag_left);
+	if (n == 0)
+		return -1;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (c->frag_left == 0 && c->hdr_got < 4) {
+		c->hdr_got += (unsigned)n;
+		if (c->hdr_got < 4 || fragment_begins(c) == 0)
+			return 1;
+		return -1;
+	}
+	c->rec_len += (size_t)n;
+	c->frag_left -= (uint32_t)n;
 	return 1;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* A whole record in: queue it. 0, or -1 to close. */
+static int record_done(conn *c)
+{
+	if (c->frag_left || c->hdr_got || !c->last || !c->rec)
+		return 0;
+	c->last = 0;
+	return queue_record(c);
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	int rc;
+	int rc = 1;
 
-	while (!atomic_load(&c->closing)) {
+	(void)fd;
+	(void)what;
+	/* A bounded number of reads a turn, so one client cannot starve the
+	 * others on the loop. */
+	for (int i = 0; i < 64 && rc > 0 && !atomic_load(&c->closing); i++) {
 		if (atomic_load(&c->inflight) >= RPCSRV_MAX_INFLIGHT) {
-			bufferevent_disable(bev, EV_READ);
-			c->paused = 1;
+			/* Flow control: TCP's window fills and slows the
+			 * client; a finishing call adds the event back. */
+			event_del(c->rev);
+			if (atomic_load(&c->inflight) < RPCSRV_MAX_INFLIGHT)
+				event_add(c->rev, NULL);
 			return;
 		}
-		if (c->paused) {
-			bufferevent_enable(bev, EV_READ);
-			c->paused = 0;
-		}
-		rc = take_fragment(c, in);
-		if (rc < 0)
-			conn_close(c);
-		if (rc <= 0)
-			return;
+		rc = read_some(c);
+		if (rc > 0 && record_done(c) < 0)
+			rc = -1;
 	}
+	if (rc < 0)
+		conn_close(c);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -468,17 +503,25 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	if ((size_t)salen <= sizeof(c->peer.peer))
 		memcpy(&c->peer.peer, sa, (size_t)salen);
 	peer_name(sa, c->peer.peer_name, sizeof(c->peer.peer_name));
+	c->fd = fd;
+	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE |
 					BEV_OPT_THREADSAFE);
-	if (!c->bev) {
-		evutil_closesocket(fd);
+	c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, read_cb, c);
+	if (!c->bev || !c->rev) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		if (c->rev)
+			event_free(c->rev);
 		free(c);
 		return;
 	}
-	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-	bufferevent_set_max_single_read(c->bev, 1u << 20);
+	bufferevent_setcb(c->bev, NULL, NULL, event_cb, c);
 	bufferevent_set_max_single_write(c->bev, 1u << 20);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->bev, EV_WRITE);
+	event_add(c->rev, NULL);
 	gw_debug("%s: connected", c->peer.peer_name);
 }
 
