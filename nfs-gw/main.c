@@ -86,7 +86,7 @@ static void rpcb_all(gw *g, int set)
 	    access("/var/run/rpcbind.sock", F_OK) != 0)
 		return;
 	g->registered = rpcb_one(NFS_PROGRAM, NFS_V3, g->nfs_port, set) &&
-			rpcb_one(nfsd_mount3_prog, nfsd_mount3_vers, g->mount_port, set) &&
+			rpcb_one(mount_prog, mount_vers, g->mount_port, set) &&
 			set;
 	if (set)
 		gw_info("rpcbind: %s", g->registered ? "registered"
@@ -148,10 +148,10 @@ static int start_server(gw *g)
 	const nfsd_conf *cf = &g->conf;
 	int rc;
 
-	g->progs[0] = (rpc_prog){ NFS_PROGRAM, NFS_V3, nfsd_nfs3_procs,
-				  nfsd_nfs3_nprocs, &g->d };
-	g->progs[1] = (rpc_prog){ nfsd_mount3_prog, nfsd_mount3_vers, nfsd_mount3_procs,
-				  nfsd_mount3_nprocs, &g->d };
+	g->progs[0] = (rpc_prog){ NFS_PROGRAM, NFS_V3, nfs3_procs,
+				  nfs3_nprocs, &g->d };
+	g->progs[1] = (rpc_prog){ mount_prog, mount_vers, mount_procs,
+				  mount_nprocs, &g->d };
 	rc = rpcsrv_new(&g->srv, g->progs, 2, g->pool);
 	if (rc == 0)
 		rc = rpcsrv_listen(g->srv, cf->listen, cf->nfs_port,

@@ -120,7 +120,7 @@ static int m_mnt(void *ctx, const rpc_caller *c, void *args, void *res)
 		o->fhs_status = MNT3ERR_NOENT;
 		return RPC_DONE;
 	}
-	if (!nfsd_export_allows(e->cfg, (const struct sockaddr *)&c->peer)) {
+	if (!nfsd_conf_allows(e->cfg, (const struct sockaddr *)&c->peer)) {
 		gw_info("%s: mount of %s refused: not an allowed client",
 			c->peer_name, *path);
 		o->fhs_status = MNT3ERR_ACCES;
@@ -235,7 +235,7 @@ static int m_export(void *ctx, const rpc_caller *c, void *args, void *res)
 #define MPROC(fn, A, R) { (xdrproc_t)xdr_##A, (xdrproc_t)xdr_##R, \
 			  sizeof(A), sizeof(R), fn, 1 }
 
-const rpc_proc nfsd_mount3_procs[] = {
+const rpc_proc mount_procs[] = {
 	{ rpcsrv_xdr_void, rpcsrv_xdr_void, 0, 0, m_null, 1 },
 	MPROC(m_mnt, dirpath, mountres3),
 	{ rpcsrv_xdr_void, (xdrproc_t)xdr_mountlist, 0,
@@ -246,7 +246,7 @@ const rpc_proc nfsd_mount3_procs[] = {
 	{ rpcsrv_xdr_void, (xdrproc_t)xdr_exports, 0, sizeof(exports),
 	  m_export, 1 },
 };
-const uint32_t nfsd_mount3_prog = MOUNT_PROGRAM;
-const uint32_t nfsd_mount3_vers = MOUNT_V3;
-const unsigned nfsd_mount3_nprocs =
-	sizeof(nfsd_mount3_procs) / sizeof(nfsd_mount3_procs[0]);
+const uint32_t mount_prog = MOUNT_PROGRAM;
+const uint32_t mount_vers = MOUNT_V3;
+const unsigned mount_nprocs =
+	sizeof(mount_procs) / sizeof(mount_procs[0]);

@@ -48,7 +48,7 @@ nfsstat3 nfs3_status(int rc)
 	}
 }
 
-nfsstat3 nreq_st(nreq *r, int rc)
+nfsstat3 nfs3_st(nfs3_req *r, int rc)
 {
 	if (rc < 0 && gw_sess_lost(rc))
 		r->rc = rc;
@@ -72,7 +72,7 @@ int64_t nfs3_ns(const nfstime3 *t)
 	return (int64_t)t->seconds * 1000000000 + t->nseconds;
 }
 
-void nfs3_fattr(const nreq *r, const ddt_attr *a, fattr3 *f)
+void nfs3_fattr(const nfs3_req *r, const ddt_attr *a, fattr3 *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->type = a->type == DDT_T_DIR ? NF3DIR :
@@ -90,7 +90,7 @@ void nfs3_fattr(const nreq *r, const ddt_attr *a, fattr3 *f)
 	nfstime(a->ctime, &f->ctime);
 }
 
-void nfs3_post(const nreq *r, const ddt_attr *a, post_op_attr *p)
+void nfs3_post(const nfs3_req *r, const ddt_attr *a, post_op_attr *p)
 {
 	ddt_attr t = *a;
 
@@ -99,13 +99,13 @@ void nfs3_post(const nreq *r, const ddt_attr *a, post_op_attr *p)
 	nfs3_fattr(r, &t, &p->post_op_attr_u.attributes);
 }
 
-void nfs3_post_ino(nreq *r, uint64_t ino, post_op_attr *p)
+void nfs3_post_ino(nfs3_req *r, uint64_t ino, post_op_attr *p)
 {
 	ddt_attr a;
 	int rc = ddtc_getattr(r->c, ino, &a);
 
 	if (rc < 0) {
-		nreq_st(r, rc);
+		nfs3_st(r, rc);
 		p->attributes_follow = FALSE;
 		return;
 	}
@@ -120,13 +120,13 @@ void nfs3_pre(const ddt_attr *a, pre_op_attr *p)
 	nfstime(a->ctime, &p->pre_op_attr_u.attributes.ctime);
 }
 
-void nfs3_wcc(nreq *r, const ddt_attr *before, wcc_data *w)
+void nfs3_wcc(nfs3_req *r, const ddt_attr *before, wcc_data *w)
 {
 	nfs3_pre(before, &w->before);
 	nfs3_post_ino(r, before->ino, &w->after);
 }
 
-int nfs3_fh(const nreq *r, uint64_t ino, nfs_fh3 *fh)
+int nfs3_fh(const nfs3_req *r, uint64_t ino, nfs_fh3 *fh)
 {
 	fh->data.data_val = malloc(NFSD_FH_LEN);
 	if (!fh->data.data_val)
@@ -136,7 +136,7 @@ int nfs3_fh(const nreq *r, uint64_t ino, nfs_fh3 *fh)
 	return 0;
 }
 
-int nfs3_post_fh(const nreq *r, uint64_t ino, post_op_fh3 *fh)
+int nfs3_post_fh(const nfs3_req *r, uint64_t ino, post_op_fh3 *fh)
 {
 	fh->handle_follows = nfs3_fh(r, ino, &fh->post_op_fh3_u.handle) == 0;
 	return 0;
@@ -155,7 +155,7 @@ nfsstat3 nfs3_name(const char *name)
 
 /* ---- permissions ---- */
 
-static int in_group(const nreq *r, uint32_t gid)
+static int in_group(const nfs3_req *r, uint32_t gid)
 {
 	if (r->gid == gid)
 		return 1;
@@ -168,7 +168,7 @@ static int in_group(const nreq *r, uint32_t gid)
 	return 0;
 }
 
-int nfs3_may(const nreq *r, const ddt_attr *a, unsigned want)
+int nfs3_may(const nfs3_req *r, const ddt_attr *a, unsigned want)
 {
 	unsigned bits;
 
@@ -185,7 +185,7 @@ int nfs3_may(const nreq *r, const ddt_attr *a, unsigned want)
 	return (bits & want) == want;
 }
 
-nfsstat3 nfs3_dir_writable(const nreq *r)
+nfsstat3 nfs3_dir_writable(const nfs3_req *r)
 {
 	if (r->e->cfg->read_only)
 		return NFS3ERR_ROFS;
@@ -196,7 +196,7 @@ nfsstat3 nfs3_dir_writable(const nreq *r)
 
 /* ---- a request ---- */
 
-nfsstat3 nreq_begin(nreq *r, nfsd *d, const rpc_caller *who,
+nfsstat3 nfs3_begin(nfs3_req *r, nfsd *d, const rpc_caller *who,
 		    const nfs_fh3 *fh)
 {
 	uint64_t exp, ino;
@@ -214,12 +214,12 @@ nfsstat3 nreq_begin(nreq *r, nfsd *d, const rpc_caller *who,
 		return NFS3ERR_JUKEBOX;
 	r->e = nfsd_export_by_id(d, r->c, exp);
 	if (!r->e) {
-		nreq_end(r);
+		nfs3_end(r);
 		return NFS3ERR_STALE;
 	}
 	x = r->e->cfg;
-	if (!nfsd_export_allows(x, (const struct sockaddr *)&who->peer)) {
-		nreq_end(r);
+	if (!nfsd_conf_allows(x, (const struct sockaddr *)&who->peer)) {
+		nfs3_end(r);
 		return NFS3ERR_ACCES;
 	}
 	r->uid = who->uid;
@@ -241,15 +241,15 @@ nfsstat3 nreq_begin(nreq *r, nfsd *d, const rpc_caller *who,
 		rc = ddtc_getattr(r->c, ino, &r->obj);
 	}
 	if (rc < 0) {
-		nfsstat3 st = nreq_st(r, rc);
+		nfsstat3 st = nfs3_st(r, rc);
 
-		nreq_end(r);
+		nfs3_end(r);
 		return st == NFS3ERR_NOENT ? NFS3ERR_STALE : st;
 	}
 	return NFS3_OK;
 }
 
-void nreq_end(nreq *r)
+void nfs3_end(nfs3_req *r)
 {
 	if (r->c)
 		gw_sess_put(r->d->sess, r->c, r->rc);
@@ -265,7 +265,7 @@ void nfs3_writeverf(nfsd *d, char verf[NFS3_WRITEVERFSIZE])
 
 /* ---- SETATTR's pieces ---- */
 
-int nfs3_setattr(nreq *r, uint64_t ino, const sattr3 *s, ddt_attr *out)
+int nfs3_setattr(nfs3_req *r, uint64_t ino, const sattr3 *s, ddt_attr *out)
 {
 	ddt_attr v;
 	uint32_t mask = 0;
@@ -305,7 +305,7 @@ int nfs3_setattr(nreq *r, uint64_t ino, const sattr3 *s, ddt_attr *out)
 
 /* What the caller may change: the owner (or root) mode and times, root
  * the owner; the owner a group it is in. */
-static nfsstat3 may_setattr(const nreq *r, const sattr3 *s)
+static nfsstat3 may_setattr(const nfs3_req *r, const sattr3 *s)
 {
 	int owner = r->root || r->obj.uid == r->uid;
 
@@ -341,14 +341,14 @@ static int p_getattr(void *ctx, const rpc_caller *c, void *args, void *res)
 {
 	GETATTR3args *a = args;
 	GETATTR3res *o = res;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->object);
+	o->status = nfs3_begin(&r, ctx, c, &a->object);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	gw_files_overlay(r.d->files, &r.obj);
 	nfs3_fattr(&r, &r.obj, &o->GETATTR3res_u.resok.obj_attributes);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -358,10 +358,10 @@ static int p_setattr(void *ctx, const rpc_caller *c, void *args, void *res)
 	SETATTR3res *o = res;
 	wcc_data *w = &o->SETATTR3res_u.resok.obj_wcc;
 	ddt_attr after;
-	nreq r;
+	nfs3_req r;
 	int rc = 0;
 
-	o->status = nreq_begin(&r, ctx, c, &a->object);
+	o->status = nfs3_begin(&r, ctx, c, &a->object);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	nfs3_pre(&r.obj, &w->before);
@@ -378,9 +378,9 @@ static int p_setattr(void *ctx, const rpc_caller *c, void *args, void *res)
 	if (o->status == NFS3_OK && rc == 0)
 		rc = nfs3_setattr(&r, r.obj.ino, &a->new_attributes, &after);
 	if (o->status == NFS3_OK)
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 	nfs3_post_ino(&r, r.obj.ino, &w->after);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -391,10 +391,10 @@ static int p_lookup(void *ctx, const rpc_caller *c, void *args, void *res)
 	LOOKUP3resok *ok = &o->LOOKUP3res_u.resok;
 	const char *name = a->what.name;
 	ddt_attr at;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->what.dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->what.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	if (r.obj.type != DDT_T_DIR)
@@ -409,7 +409,7 @@ static int p_lookup(void *ctx, const rpc_caller *c, void *args, void *res)
 	else if (strlen(name) > DDT_MAX_NAME)
 		o->status = NFS3ERR_NAMETOOLONG;
 	else if ((rc = ddtc_lookup(r.c, r.obj.ino, name, &at)) < 0)
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 	if (o->status == NFS3_OK) {
 		nfs3_fh(&r, at.ino, &ok->object);
 		nfs3_post(&r, &at, &ok->obj_attributes);
@@ -417,7 +417,7 @@ static int p_lookup(void *ctx, const rpc_caller *c, void *args, void *res)
 	} else {
 		nfs3_post(&r, &r.obj, &o->LOOKUP3res_u.resfail.dir_attributes);
 	}
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -426,9 +426,9 @@ static int p_access(void *ctx, const rpc_caller *c, void *args, void *res)
 	ACCESS3args *a = args;
 	ACCESS3res *o = res;
 	uint32 want = a->access, got = 0;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->object);
+	o->status = nfs3_begin(&r, ctx, c, &a->object);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	if (nfs3_may(&r, &r.obj, 4))
@@ -444,7 +444,7 @@ static int p_access(void *ctx, const rpc_caller *c, void *args, void *res)
 	}
 	o->ACCESS3res_u.resok.access = got & want;
 	nfs3_post(&r, &r.obj, &o->ACCESS3res_u.resok.obj_attributes);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -453,10 +453,10 @@ static int p_readlink(void *ctx, const rpc_caller *c, void *args, void *res)
 	READLINK3args *a = args;
 	READLINK3res *o = res;
 	char *buf = NULL;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->symlink);
+	o->status = nfs3_begin(&r, ctx, c, &a->symlink);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	nfs3_post(&r, &r.obj, &o->READLINK3res_u.resok.symlink_attributes);
@@ -466,14 +466,14 @@ static int p_readlink(void *ctx, const rpc_caller *c, void *args, void *res)
 		o->status = NFS3ERR_JUKEBOX;
 	} else {
 		rc = ddtc_readlink(r.c, r.obj.ino, buf, DDT_MAX_STR + 1);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 		if (o->status == NFS3_OK) {
 			o->READLINK3res_u.resok.data = buf;
 			buf = NULL;
 		}
 	}
 	free(buf);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -499,16 +499,16 @@ static int p_fsstat(void *ctx, const rpc_caller *c, void *args, void *res)
 	FSSTAT3resok *ok = &o->FSSTAT3res_u.resok;
 	fsstat_kv kv = { 0, 0 };
 	ddtc_su su;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->fsroot);
+	o->status = nfs3_begin(&r, ctx, c, &a->fsroot);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	rc = ddtc_status(r.c, fsstat_cb, &kv);
 	if (rc == 0)
 		rc = ddtc_su_open(r.c, r.e->cfg->su, &su);
-	o->status = nreq_st(&r, rc);
+	o->status = nfs3_st(&r, rc);
 	if (o->status == NFS3_OK) {
 		ok->tbytes = kv.capacity;
 		ok->fbytes = ok->abytes = kv.free;
@@ -525,7 +525,7 @@ static int p_fsstat(void *ctx, const rpc_caller *c, void *args, void *res)
 		ok->invarsec = 0;
 	}
 	nfs3_post(&r, &r.obj, &ok->obj_attributes);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -534,9 +534,9 @@ static int p_fsinfo(void *ctx, const rpc_caller *c, void *args, void *res)
 	FSINFO3args *a = args;
 	FSINFO3res *o = res;
 	FSINFO3resok *ok = &o->FSINFO3res_u.resok;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->fsroot);
+	o->status = nfs3_begin(&r, ctx, c, &a->fsroot);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	ok->rtmax = ok->rtpref = NFS3_RTMAX;
@@ -549,7 +549,7 @@ static int p_fsinfo(void *ctx, const rpc_caller *c, void *args, void *res)
 	ok->properties = FSF3_LINK | FSF3_SYMLINK | FSF3_HOMOGENEOUS |
 			 FSF3_CANSETTIME;
 	nfs3_post(&r, &r.obj, &ok->obj_attributes);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -558,9 +558,9 @@ static int p_pathconf(void *ctx, const rpc_caller *c, void *args, void *res)
 	PATHCONF3args *a = args;
 	PATHCONF3res *o = res;
 	PATHCONF3resok *ok = &o->PATHCONF3res_u.resok;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->object);
+	o->status = nfs3_begin(&r, ctx, c, &a->object);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	ok->linkmax = UINT32_MAX;
@@ -570,14 +570,14 @@ static int p_pathconf(void *ctx, const rpc_caller *c, void *args, void *res)
 	ok->case_insensitive = FALSE;
 	ok->case_preserving = TRUE;
 	nfs3_post(&r, &r.obj, &ok->obj_attributes);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
 #define PROC(fn, A, R) { (xdrproc_t)xdr_##A, (xdrproc_t)xdr_##R, \
 			 sizeof(A), sizeof(R), fn, 0 }
 
-const rpc_proc nfsd_nfs3_procs[] = {
+const rpc_proc nfs3_procs[] = {
 	{ rpcsrv_xdr_void, rpcsrv_xdr_void, 0, 0, p_null, 1 },
 	PROC(p_getattr, GETATTR3args, GETATTR3res),
 	PROC(p_setattr, SETATTR3args, SETATTR3res),
@@ -601,5 +601,5 @@ const rpc_proc nfsd_nfs3_procs[] = {
 	PROC(p_pathconf, PATHCONF3args, PATHCONF3res),
 	PROC(nfs3_commit, COMMIT3args, COMMIT3res),
 };
-const unsigned nfsd_nfs3_nprocs =
-	sizeof(nfsd_nfs3_procs) / sizeof(nfsd_nfs3_procs[0]);
+const unsigned nfs3_nprocs =
+	sizeof(nfs3_procs) / sizeof(nfs3_procs[0]);

@@ -24,7 +24,7 @@ static size_t xdr_str_bytes(const char *s)
 }
 
 /* The snapshot for a listing at cookie/verf; a status if none. */
-static nfsstat3 snapshot(nreq *r, cookie3 cookie, const cookieverf3 cv,
+static nfsstat3 snapshot(nfs3_req *r, cookie3 cookie, const cookieverf3 cv,
 			 dc_snap **out)
 {
 	uint64_t verf;
@@ -42,7 +42,7 @@ static nfsstat3 snapshot(nreq *r, cookie3 cookie, const cookieverf3 cv,
 		dircache_put(r->d->dc, *out);
 		return NFS3ERR_BAD_COOKIE;
 	}
-	return nreq_st(r, rc);
+	return nfs3_st(r, rc);
 }
 
 int nfs3_readdir(void *ctx, const rpc_caller *c, void *args, void *res)
@@ -53,15 +53,15 @@ int nfs3_readdir(void *ctx, const rpc_caller *c, void *args, void *res)
 	entry3 **tail = &ok->reply.entries, *e;
 	size_t used = FIXED_BYTES, i, n = 0;
 	dc_snap *s;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = snapshot(&r, a->cookie, a->cookieverf, &s);
 	nfs3_post(&r, &r.obj, &ok->dir_attributes);
 	if (o->status != NFS3_OK) {
-		nreq_end(&r);
+		nfs3_end(&r);
 		return RPC_DONE;
 	}
 	memcpy(ok->cookieverf, &s->verf, sizeof(s->verf));
@@ -85,11 +85,11 @@ int nfs3_readdir(void *ctx, const rpc_caller *c, void *args, void *res)
 	if (n == 0 && !ok->reply.eof)
 		o->status = NFS3ERR_TOOSMALL;
 	dircache_put(r.d->dc, s);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
-static entryplus3 *plus_entry(nreq *r, const dc_ent *de, cookie3 cookie)
+static entryplus3 *plus_entry(nfs3_req *r, const dc_ent *de, cookie3 cookie)
 {
 	entryplus3 *e = calloc(1, sizeof(*e));
 
@@ -112,15 +112,15 @@ int nfs3_readdirplus(void *ctx, const rpc_caller *c, void *args, void *res)
 	entryplus3 **tail = &ok->reply.entries, *e;
 	size_t used = FIXED_BYTES, dused = 0, i, n = 0;
 	dc_snap *s;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = snapshot(&r, a->cookie, a->cookieverf, &s);
 	nfs3_post(&r, &r.obj, &ok->dir_attributes);
 	if (o->status != NFS3_OK) {
-		nreq_end(&r);
+		nfs3_end(&r);
 		return RPC_DONE;
 	}
 	memcpy(ok->cookieverf, &s->verf, sizeof(s->verf));
@@ -142,6 +142,6 @@ int nfs3_readdirplus(void *ctx, const rpc_caller *c, void *args, void *res)
 	if (n == 0 && !ok->reply.eof)
 		o->status = NFS3ERR_TOOSMALL;
 	dircache_put(r.d->dc, s);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }

@@ -30,10 +30,10 @@ int nfs3_read(void *ctx, const rpc_caller *c, void *args, void *res)
 	size_t n = a->count < IO_MAX ? a->count : IO_MAX, got = 0;
 	char *buf = NULL;
 	ddt_attr at;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->file);
+	o->status = nfs3_begin(&r, ctx, c, &a->file);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = file_ok(&r.obj);
@@ -45,7 +45,7 @@ int nfs3_read(void *ctx, const rpc_caller *c, void *args, void *res)
 	if (o->status == NFS3_OK) {
 		rc = gw_files_read(r.d->files, r.obj.ino, a->offset, buf, n,
 				   &got);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 	}
 	at = r.obj;
 	gw_files_overlay(r.d->files, &at);
@@ -58,7 +58,7 @@ int nfs3_read(void *ctx, const rpc_caller *c, void *args, void *res)
 	}
 	nfs3_post(&r, &r.obj, &ok->file_attributes);
 	free(buf);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -70,9 +70,9 @@ int nfs3_write(void *ctx, const rpc_caller *c, void *args, void *res)
 	size_t n = a->count < a->data.data_len ? a->count : a->data.data_len;
 	int sync = a->stable != UNSTABLE, rc;
 	ddt_attr after;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->file);
+	o->status = nfs3_begin(&r, ctx, c, &a->file);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	nfs3_pre(&r.obj, &ok->file_wcc.before);
@@ -87,12 +87,12 @@ int nfs3_write(void *ctx, const rpc_caller *c, void *args, void *res)
 	/* Growth past the unit's quota is refused now: a client that never
 	 * sends COMMIT (nfs-cp) would otherwise not hear of it. */
 	if (o->status == NFS3_OK && a->offset + n > after.size)
-		o->status = nreq_st(&r, nfsd_export_quota(r.d, r.c, r.e,
+		o->status = nfs3_st(&r, nfsd_export_quota(r.d, r.c, r.e,
 				    a->offset + n - after.size));
 	if (o->status == NFS3_OK) {
 		rc = gw_files_write(r.d->files, r.obj.ino, a->offset,
 				    a->data.data_val, n, sync, &after);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 	}
 	if (o->status == NFS3_OK) {
 		ok->count = (count3)n;
@@ -102,7 +102,7 @@ int nfs3_write(void *ctx, const rpc_caller *c, void *args, void *res)
 			after.mtime = after.ctime = now_ns();
 	}
 	nfs3_post(&r, &after, &ok->file_wcc.after);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -111,10 +111,10 @@ int nfs3_commit(void *ctx, const rpc_caller *c, void *args, void *res)
 	COMMIT3args *a = args;
 	COMMIT3res *o = res;
 	COMMIT3resok *ok = &o->COMMIT3res_u.resok;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->file);
+	o->status = nfs3_begin(&r, ctx, c, &a->file);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	nfs3_pre(&r.obj, &ok->file_wcc.before);
@@ -122,12 +122,12 @@ int nfs3_commit(void *ctx, const rpc_caller *c, void *args, void *res)
 	if (o->status == NFS3_OK) {
 		/* The whole file: a part of a file cannot be published. */
 		rc = gw_files_commit(r.d->files, r.obj.ino, NULL);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 	}
 	if (o->status == NFS3_OK)
 		nfs3_writeverf(r.d, ok->verf);
 	nfs3_post_ino(&r, r.obj.ino, &ok->file_wcc.after);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -145,7 +145,7 @@ static void verf_times(const createverf3 v, int64_t *atime, int64_t *mtime)
 	*mtime = (int64_t)m * 1000000000;
 }
 
-static int create_excl(nreq *r, const char *name, const createverf3 v,
+static int create_excl(nfs3_req *r, const char *name, const createverf3 v,
 		       ddt_attr *out)
 {
 	ddt_attr t;
@@ -169,7 +169,7 @@ static int create_excl(nreq *r, const char *name, const createverf3 v,
 
 /* UNCHECKED: an existing file is kept (truncated only if the attributes
  * ask for size 0), GUARDED: it is an error. */
-static int create_plain(nreq *r, const char *name, const sattr3 *s,
+static int create_plain(nfs3_req *r, const char *name, const sattr3 *s,
 			int guarded, ddt_attr *out)
 {
 	uint32_t mode = s->mode.set_it ? s->mode.set_mode3_u.mode & 07777
@@ -201,10 +201,10 @@ int nfs3_create(void *ctx, const rpc_caller *c, void *args, void *res)
 	CREATE3resok *ok = &o->CREATE3res_u.resok;
 	const char *name = a->where.name;
 	ddt_attr at;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->where.dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->where.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = nfs3_dir_writable(&r);
@@ -218,7 +218,7 @@ int nfs3_create(void *ctx, const rpc_caller *c, void *args, void *res)
 			rc = create_plain(&r, name,
 					  &a->how.createhow3_u.obj_attributes,
 					  a->how.mode == GUARDED, &at);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 	}
 	if (o->status == NFS3_OK) {
 		nfs3_post_fh(&r, at.ino, &ok->obj);
@@ -227,6 +227,6 @@ int nfs3_create(void *ctx, const rpc_caller *c, void *args, void *res)
 	/* resok and resfail overlap: the wcc goes where the status says. */
 	nfs3_wcc(&r, &r.obj, o->status == NFS3_OK ? &ok->dir_wcc :
 			     &o->CREATE3res_u.resfail.dir_wcc);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }

@@ -13,7 +13,7 @@
 #include "ddterr.h"
 
 /* The checks every entry-making or -removing procedure starts with. */
-static nfsstat3 entry_ok(const nreq *r, const char *name)
+static nfsstat3 entry_ok(const nfs3_req *r, const char *name)
 {
 	nfsstat3 st = nfs3_dir_writable(r);
 
@@ -32,10 +32,10 @@ int nfs3_mkdir(void *ctx, const rpc_caller *c, void *args, void *res)
 	MKDIR3resok *ok = &o->MKDIR3res_u.resok;
 	const sattr3 *s = &a->attributes;
 	ddt_attr at;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->where.dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->where.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = entry_ok(&r, a->where.name);
@@ -47,7 +47,7 @@ int nfs3_mkdir(void *ctx, const rpc_caller *c, void *args, void *res)
 				0, &at);
 		if (rc == 0 && (s->atime.set_it || s->mtime.set_it))
 			rc = nfs3_setattr(&r, at.ino, s, &at);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 	}
 	if (o->status == NFS3_OK) {
 		nfs3_post_fh(&r, at.ino, &ok->obj);
@@ -55,7 +55,7 @@ int nfs3_mkdir(void *ctx, const rpc_caller *c, void *args, void *res)
 	}
 	nfs3_wcc(&r, &r.obj, o->status == NFS3_OK ? &ok->dir_wcc :
 			     &o->MKDIR3res_u.resfail.dir_wcc);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -67,10 +67,10 @@ int nfs3_symlink(void *ctx, const rpc_caller *c, void *args, void *res)
 	const sattr3 *s = &a->symlink.symlink_attributes;
 	const char *target = a->symlink.symlink_data;
 	ddt_attr at;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->where.dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->where.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = entry_ok(&r, a->where.name);
@@ -82,7 +82,7 @@ int nfs3_symlink(void *ctx, const rpc_caller *c, void *args, void *res)
 				  s->uid.set_it ? s->uid.set_uid3_u.uid : r.uid,
 				  s->gid.set_it ? s->gid.set_gid3_u.gid : r.gid,
 				  0, &at);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 	}
 	if (o->status == NFS3_OK) {
 		nfs3_post_fh(&r, at.ino, &ok->obj);
@@ -90,7 +90,7 @@ int nfs3_symlink(void *ctx, const rpc_caller *c, void *args, void *res)
 	}
 	nfs3_wcc(&r, &r.obj, o->status == NFS3_OK ? &ok->dir_wcc :
 			     &o->SYMLINK3res_u.resfail.dir_wcc);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -98,22 +98,22 @@ int nfs3_mknod(void *ctx, const rpc_caller *c, void *args, void *res)
 {
 	MKNOD3args *a = args;
 	MKNOD3res *o = res;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->where.dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->where.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = entry_ok(&r, a->where.name);
 	if (o->status == NFS3_OK)
 		o->status = NFS3ERR_NOTSUPP;
 	nfs3_wcc(&r, &r.obj, &o->MKNOD3res_u.resfail.dir_wcc);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
 /* REMOVE and RMDIR: the entry's inode first, so a file the gateway has
  * open is forgotten with its last name. */
-static int unlink_entry(nreq *r, const char *name, int dir)
+static int unlink_entry(nfs3_req *r, const char *name, int dir)
 {
 	ddt_attr victim;
 	int rc;
@@ -136,16 +136,16 @@ int nfs3_remove(void *ctx, const rpc_caller *c, void *args, void *res)
 {
 	REMOVE3args *a = args;
 	REMOVE3res *o = res;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->object.dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->object.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = entry_ok(&r, a->object.name);
 	if (o->status == NFS3_OK)
-		o->status = nreq_st(&r, unlink_entry(&r, a->object.name, 0));
+		o->status = nfs3_st(&r, unlink_entry(&r, a->object.name, 0));
 	nfs3_wcc(&r, &r.obj, &o->REMOVE3res_u.resok.dir_wcc);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -153,16 +153,16 @@ int nfs3_rmdir(void *ctx, const rpc_caller *c, void *args, void *res)
 {
 	RMDIR3args *a = args;
 	RMDIR3res *o = res;
-	nreq r;
+	nfs3_req r;
 
-	o->status = nreq_begin(&r, ctx, c, &a->object.dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->object.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = entry_ok(&r, a->object.name);
 	if (o->status == NFS3_OK)
-		o->status = nreq_st(&r, unlink_entry(&r, a->object.name, 1));
+		o->status = nfs3_st(&r, unlink_entry(&r, a->object.name, 1));
 	nfs3_wcc(&r, &r.obj, &o->RMDIR3res_u.resok.dir_wcc);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -173,10 +173,10 @@ int nfs3_rename(void *ctx, const rpc_caller *c, void *args, void *res)
 	RENAME3resok *ok = &o->RENAME3res_u.resok;
 	uint64_t exp, to_ino;
 	ddt_attr to = { 0 };
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->from.dir);
+	o->status = nfs3_begin(&r, ctx, c, &a->from.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = entry_ok(&r, a->from.name);
@@ -197,7 +197,7 @@ int nfs3_rename(void *ctx, const rpc_caller *c, void *args, void *res)
 		if (rc == 0)
 			rc = ddtc_rename(r.c, r.obj.ino, a->from.name, to_ino,
 					 a->to.name);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 		if (to.ino != to_ino && o->status == NFS3ERR_NOENT)
 			o->status = NFS3ERR_STALE;	/* the target dir */
 		if (to.ino == to_ino) {
@@ -206,7 +206,7 @@ int nfs3_rename(void *ctx, const rpc_caller *c, void *args, void *res)
 		}
 	}
 	nfs3_wcc(&r, &r.obj, &ok->fromdir_wcc);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }
 
@@ -217,10 +217,10 @@ int nfs3_link(void *ctx, const rpc_caller *c, void *args, void *res)
 	LINK3resok *ok = &o->LINK3res_u.resok;
 	uint64_t exp, dir_ino;
 	ddt_attr dir = { 0 }, at;
-	nreq r;
+	nfs3_req r;
 	int rc;
 
-	o->status = nreq_begin(&r, ctx, c, &a->file);
+	o->status = nfs3_begin(&r, ctx, c, &a->file);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	if (nfsd_fh_unpack((const uint8_t *)a->link.dir.data.data_val,
@@ -241,13 +241,13 @@ int nfs3_link(void *ctx, const rpc_caller *c, void *args, void *res)
 		if (rc == 0)
 			rc = ddtc_link(r.c, r.obj.ino, dir_ino, a->link.name,
 				       &at);
-		o->status = nreq_st(&r, rc);
+		o->status = nfs3_st(&r, rc);
 		if (dir.ino == dir_ino) {
 			nfs3_pre(&dir, &ok->linkdir_wcc.before);
 			nfs3_post_ino(&r, dir_ino, &ok->linkdir_wcc.after);
 		}
 	}
 	nfs3_post_ino(&r, r.obj.ino, &ok->file_attributes);
-	nreq_end(&r);
+	nfs3_end(&r);
 	return RPC_DONE;
 }

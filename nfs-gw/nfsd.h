@@ -69,10 +69,10 @@ int nfsd_fh_unpack(const uint8_t *h, unsigned len, uint64_t *exp,
 		   uint64_t *ino);
 
 /* The two programs' procedure tables (ctx: the nfsd). */
-extern const rpc_proc nfsd_nfs3_procs[];
-extern const unsigned nfsd_nfs3_nprocs;
-extern const rpc_proc nfsd_mount3_procs[];
-extern const unsigned nfsd_mount3_nprocs;
-extern const uint32_t nfsd_mount3_prog, nfsd_mount3_vers;
+extern const rpc_proc nfs3_procs[];
+extern const unsigned nfs3_nprocs;
+extern const rpc_proc mount_procs[];
+extern const unsigned mount_nprocs;
+extern const uint32_t mount_prog, mount_vers;
 
 #endif

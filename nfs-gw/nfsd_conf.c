@@ -280,7 +280,7 @@ static int in_net(const nfsd_net *n, const uint8_t *a)
 	return ((n->addr[full] ^ a[full]) & (0xff00 >> rest) & 0xff) == 0;
 }
 
-int nfsd_export_allows(const nfsd_export *e, const struct sockaddr *sa)
+int nfsd_conf_allows(const nfsd_export *e, const struct sockaddr *sa)
 {
 	const uint8_t *a4 = NULL, *a6 = NULL;
 

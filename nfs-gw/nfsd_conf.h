@@ -48,6 +48,6 @@ int nfsd_conf_load(nfsd_conf *c, const char *path);
 
 /* Whether sa's address is in one of e's networks (any, if it has none). */
 struct sockaddr;
-int nfsd_export_allows(const nfsd_export *e, const struct sockaddr *sa);
+int nfsd_conf_allows(const nfsd_export *e, const struct sockaddr *sa);
 
 #endif
