@@ -31,6 +31,7 @@ typedef struct gw_file {
 	int dead;		/* out of the map; being freed */
 	unsigned refs;		/* table lock */
 	size_t buffered;	/* as last counted; table lock */
+	int64_t mtime;		/* of the last write, what clients see */
 	int64_t last_use;	/* table lock */
 	struct gw_file *next;	/* bucket chain; table lock */
 } gw_file;
@@ -174,7 +175,8 @@ static int commit_rf(gw_files *t, gw_file *f, ddt_attr *out)
 	rc = gw_sess_get(t->sess, &c);
 	if (rc < 0)
 		return rc;
-	rc = ddtc_rfile_commit(c, f->rf, 0, 1, out);
+	/* The time of the last write, which clients have seen already. */
+	rc = ddtc_rfile_commit(c, f->rf, f->mtime, 1, out);
 	gw_sess_put(t->sess, c, rc);
 	return rc;
 }
@@ -348,8 +350,10 @@ void gw_files_free(gw_files *t)
 
 static void attr_now(gw_file *f, ddt_attr *out)
 {
-	if (out && f->rf)
+	if (out && f->rf) {
 		out->size = ddtc_rfile_size(f->rf);
+		out->mtime = out->ctime = f->mtime;
+	}
 }
 
 int gw_files_write(gw_files *t, uint64_t ino, uint64_t off, const void *buf,
@@ -367,6 +371,7 @@ int gw_files_write(gw_files *t, uint64_t ino, uint64_t off, const void *buf,
 	if (rc == 0) {
 		rc = ddtc_rfile_write(c, f->rf, off, buf, n);
 		gw_sess_put(t->sess, c, rc);
+		f->mtime = now_ns();
 	}
 	if (rc == 0 && commit)
 		rc = commit_rf(t, f, out);
@@ -433,6 +438,7 @@ int gw_files_truncate(gw_files *t, uint64_t ino, uint64_t size,
 	if (rc == 0) {
 		rc = ddtc_rfile_truncate(c, f->rf, size);
 		gw_sess_put(t->sess, c, rc);
+		f->mtime = now_ns();
 	}
 	if (rc == 0)
 		rc = commit_rf(t, f, out);
@@ -449,8 +455,10 @@ void gw_files_overlay(gw_files *t, ddt_attr *a)
 	f = file_get(t, a->ino, 0);
 	if (!f)
 		return;
-	if (f->rf && ddtc_rfile_dirty(f->rf))
+	if (f->rf && ddtc_rfile_dirty(f->rf)) {
 		a->size = ddtc_rfile_size(f->rf);
+		a->mtime = a->ctime = f->mtime;
+	}
 	file_put(t, f);
 }
 

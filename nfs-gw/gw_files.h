@@ -40,8 +40,9 @@ int gw_files_commit(gw_files *t, uint64_t ino, ddt_attr *out);
 /* Set ino's size (the file is opened for it) and commit. */
 int gw_files_truncate(gw_files *t, uint64_t ino, uint64_t size,
 		      ddt_attr *out);
-/* Put what this gateway knows better than the target into a: the size of
- * an open file. */
+/* Put what this gateway knows better than the target into a: the size
+ * and modification time of a file with uncommitted writes (the time of
+ * its last write, which its commit will give it). */
 void gw_files_overlay(gw_files *t, ddt_attr *a);
 /* ino is gone (removed): drop its handle and what it held. */
 void gw_files_forget(gw_files *t, uint64_t ino);

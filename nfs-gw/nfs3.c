@@ -246,6 +246,7 @@ nfsstat3 nfs3_begin(nfs3_req *r, nfsd *d, const rpc_caller *who,
 		nfs3_end(r);
 		return st == NFS3ERR_NOENT ? NFS3ERR_STALE : st;
 	}
+	gw_files_overlay(d->files, &r->obj);
 	return NFS3_OK;
 }
 
@@ -346,7 +347,6 @@ static int p_getattr(void *ctx, const rpc_caller *c, void *args, void *res)
 	o->status = nfs3_begin(&r, ctx, c, &a->object);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
-	gw_files_overlay(r.d->files, &r.obj);
 	nfs3_fattr(&r, &r.obj, &o->GETATTR3res_u.resok.obj_attributes);
 	nfs3_end(&r);
 	return RPC_DONE;
@@ -371,7 +371,12 @@ static int p_setattr(void *ctx, const rpc_caller *c, void *args, void *res)
 		o->status = NFS3ERR_NOT_SYNC;
 	if (o->status == NFS3_OK)
 		o->status = may_setattr(&r, &a->new_attributes);
-	if (o->status == NFS3_OK && a->new_attributes.size.set_it)
+	/* Times set after writes (cp -p, rsync) must not be overwritten by
+	 * the later commit of those writes: commit them first. */
+	if (o->status == NFS3_OK && r.obj.type == DDT_T_FILE &&
+	    (a->new_attributes.atime.set_it || a->new_attributes.mtime.set_it))
+		rc = gw_files_commit(r.d->files, r.obj.ino, NULL);
+	if (o->status == NFS3_OK && rc == 0 && a->new_attributes.size.set_it)
 		rc = gw_files_truncate(r.d->files, r.obj.ino,
 				       a->new_attributes.size.set_size3_u.size,
 				       NULL);

@@ -83,7 +83,6 @@ int nfs3_write(void *ctx, const rpc_caller *c, void *args, void *res)
 	    r.obj.uid != r.uid)
 		o->status = NFS3ERR_ACCES;
 	after = r.obj;
-	gw_files_overlay(r.d->files, &after);
 	/* Growth past the unit's quota is refused now: a client that never
 	 * sends COMMIT (nfs-cp) would otherwise not hear of it. */
 	if (o->status == NFS3_OK && a->offset + n > after.size)
@@ -98,8 +97,6 @@ int nfs3_write(void *ctx, const rpc_caller *c, void *args, void *res)
 		ok->count = (count3)n;
 		ok->committed = sync ? FILE_SYNC : UNSTABLE;
 		nfs3_writeverf(r.d, ok->verf);
-		if (!sync)
-			after.mtime = after.ctime = now_ns();
 	}
 	nfs3_post(&r, &after, &ok->file_wcc.after);
 	nfs3_end(&r);

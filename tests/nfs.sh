@@ -194,6 +194,14 @@ tap_is $? 0 "random writes read back as written"
 nc s truncate /rw 1000 && nc s stat /rw
 tap_ok "truncate" grep -q "size=1000 " "$dir/nc.out"
 
+# Times set after unstable writes (cp -p, rsync) survive their commit.
+tap_is "$(python3 "$top_srcdir/tests/rpcprobe.py" "$gport" write s tm 2>&1)" \
+	"create 0 write 0" "an UNSTABLE WRITE is taken"
+nc s utimes /tm 1234567890
+sleep 1.2	# past idle_commit_ms
+nc s stat /tm
+tap_ok "a time set after it holds over its commit" grep -q "size=65536 .*mtime=1234567890$" "$dir/nc.out"
+
 # Dedup: the backed-up file copied in again stores almost nothing new.
 stored() { ddt status 2>/dev/null | sed -n 's/^stored: .*(\([0-9]*\) bytes).*/\1/p'; }
 before=$(stored)
