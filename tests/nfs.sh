@@ -102,6 +102,11 @@ tap_ok "nfs-cp reads a 3 MiB file back byte for byte" cmp -s "$src/sub/big" "$di
 nc s stat "$bk/sub/big"
 tap_ok "GETATTR gives its size" grep -q "size=$((3 * 1024 * 1024 + 17)) " "$dir/nc.out"
 
+nc s statvfs /
+read -r total avail < <(sed 's/total=\([0-9]*\) avail=\([0-9]*\)/\1 \2/' "$dir/nc.out")
+[ "${total:-0}" -gt 0 ] && [ "${avail:-0}" -gt 0 ] && [ "$avail" -le "$total" ]
+tap_check $? "FSSTAT gives the store's capacity and free space"
+
 # ---- the namespace ----
 nc s mkdir /d1 && nc s mkdir /d1/d2
 tap_is $? 0 "MKDIR, twice"
@@ -237,6 +242,9 @@ tap_ok "a committed file is whole after kill -9 of the gateway mid-write" cmp -s
 ddt su set s --quota 1M >/dev/null || tap_bail "su set --quota"
 nfs-cp "$dir/w8" "$(url s over-quota)" >/dev/null 2>"$dir/q.err"
 tap_ok "over the storage unit's quota, nfs-cp fails" test $? -ne 0
+nc s statvfs /
+tap_ok "FSSTAT gives the quota as the size, nothing free" grep -q "^total=1048576 avail=0$" "$dir/nc.out"
+tap_diag "$(cat "$dir/nc.out")"
 # (libnfs reports a failed WRITE as EFAULT whatever its status: the
 # status itself, from a raw call.)
 tap_is "$(python3 "$top_srcdir/tests/rpcprobe.py" "$gport" write s over-quota-2 2>&1)" \

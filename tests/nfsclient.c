@@ -14,6 +14,7 @@
  *                                    offsets, fsync, read back, compare
  *   nfsclient URL write PATH OFF LEN  one pwrite of LEN bytes at OFF
  *                                    (the file made if absent), fsync
+ *   nfsclient URL statvfs PATH       FSSTAT: "total=B avail=B" in bytes
  *   nfsclient URL stale PATH         open PATH, remove it, and expect
  *                                    ESTALE from a GETATTR of the handle */
 #include <errno.h>
@@ -166,6 +167,18 @@ static int do_write(const char *path, uint64_t off, size_t len)
 	return nfs_close(nfs, fh) < 0;
 }
 
+static int do_statvfs(const char *path)
+{
+	struct nfs_statvfs_64 v;
+	int rc = nfs_statvfs64(nfs, path, &v);
+
+	if (rc < 0)
+		return fail("statvfs", rc);
+	printf("total=%" PRIu64 " avail=%" PRIu64 "\n",
+	       v.f_blocks * v.f_frsize, v.f_bavail * v.f_frsize);
+	return 0;
+}
+
 static int do_stale(const char *path)
 {
 	struct nfs_stat_64 st;
@@ -202,6 +215,8 @@ static int run(int argc, char **argv)
 		return do_stat(a);
 	else if (!strcmp(op, "count"))
 		return do_count(a);
+	else if (!strcmp(op, "statvfs"))
+		return do_statvfs(a);
 	else if (!strcmp(op, "stale"))
 		return do_stale(a);
 	else if (!strcmp(op, "readlink")) {
