@@ -237,6 +237,37 @@ static int read_password(nfsd_conf *c)
 	return 0;
 }
 
+/* libinih calls nothing for a section without keys: an export written
+ * "[export NAME]" alone would silently not exist. Its headers are looked
+ * for again here, so it is an error instead. */
+static int empty_exports(const nfsd_conf *c, const char *path)
+{
+	char line[1024], *p, *end;
+	FILE *f = fopen(path, "r");
+	int n = 0, rc = 0;
+	unsigned i;
+
+	if (!f)
+		return 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		n++;
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "[export", 7) != 0 || !(end = strchr(p, ']')))
+			continue;
+		*end = 0;
+		p += 7;
+		p += strspn(p, " \t");
+		for (i = 0; i < c->nexports && strcmp(c->exports[i].name, p); i++)
+			;
+		if (i == c->nexports)
+			rc = ddterr_set(-EINVAL, "%s line %d: [export %s] has no "
+					"keys (\"su = %s\" will do)", path, n, p,
+					p);
+	}
+	fclose(f);
+	return rc;
+}
+
 static void defaults(nfsd_conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -264,8 +295,20 @@ int nfsd_conf_load(nfsd_conf *c, const char *path)
 	if (line > 0)
 		return ddterr_set(-EINVAL, "%s line %d: %s", path, line,
 				  p.err[0] ? p.err : "syntax error");
+	if (empty_exports(c, path) < 0)
+		return -EINVAL;
 	if (c->nexports == 0)
 		return ddterr_set(-EINVAL, "%s: no [export NAME] section", path);
+	/* A handle names its export by the unit's root: one export a unit. */
+	for (unsigned i = 0; i < c->nexports; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(c->exports[i].su, c->exports[j].su))
+				return ddterr_set(-EINVAL, "%s: storage unit %s "
+						  "is exported twice ([export "
+						  "%s], [export %s])", path,
+						  c->exports[i].su,
+						  c->exports[j].name,
+						  c->exports[i].name);
 	return read_password(c);
 }
 

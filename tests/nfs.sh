@@ -53,7 +53,8 @@ nc() {
 
 daemon_start
 ddt su create s >/dev/null && ddt su create ro >/dev/null &&
-	ddt su create far >/dev/null || tap_bail "storage units"
+	ddt su create far >/dev/null && ddt su create sq >/dev/null ||
+	tap_bail "storage units"
 printf '%s\n' "$DDT_PASSWORD" >"$dir/password"
 cat >"$dir/nfsd.conf" <<CONF
 # written by tests/nfs.sh
@@ -74,7 +75,16 @@ read_only = yes
 root_squash = no
 [export far]
 clients = 10.0.0.0/8
+[export sq]
+su = sq
 CONF
+printf '[server]\nnfs_prot = 1\n[export s]\nsu = s\n' >"$dir/bad.conf"
+"$nfsd_bin" -c "$dir/bad.conf" >/dev/null 2>"$dir/bad.err"
+tap_is $? 2 "a misspelt key is a configuration error (exit 2)"
+tap_ok "named with its line" grep -q "line 2: \[server\] nfs_prot: unknown key" "$dir/bad.err"
+printf '[export s]\nclients = 10.0.0.0/33\n' >"$dir/bad.conf"
+"$nfsd_bin" -c "$dir/bad.conf" >/dev/null 2>"$dir/bad.err"
+tap_ok "and so is a bad network" grep -q "clients: bad value" "$dir/bad.err"
 gw_start
 
 # ---- RPC: what a misbehaving client sends ----
@@ -158,6 +168,9 @@ grep -q "^ok a new listing" "$dir/rd.out" || tap_check 1 "READDIR probe: $(tail 
 nc ro mkdir /x
 grep -q EROFS "$dir/nc.err"
 tap_check $? "a read-only export answers ROFS"
+nc sq mkdir /x
+grep -q EACCES "$dir/nc.err"
+tap_check $? "root squash: root is nobody, who may not write in root's directory"
 nfs-ls "$(url far)" >/dev/null 2>"$dir/far.err"
 tap_ok "a client outside the export's networks cannot mount it" test $? -ne 0
 nc s stat /no-such-thing
