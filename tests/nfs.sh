@@ -209,6 +209,13 @@ tap_is $? 0 "random writes read back as written"
 nc s truncate /rw 1000 && nc s stat /rw
 tap_ok "truncate" grep -q "size=1000 " "$dir/nc.out"
 
+python3 "$top_srcdir/tests/rpcprobe.py" "$gport" excl s ex >"$dir/ex.out" 2>&1
+while read -r st rest; do
+	[ "$st" = ok ]
+	tap_check $? "${rest#ok }"
+done <"$dir/ex.out"
+grep -q "^ok another" "$dir/ex.out" || tap_check 1 "exclusive CREATE probe: $(tail -3 "$dir/ex.out")"
+
 # Times set after unstable writes (cp -p, rsync) survive their commit.
 tap_is "$(python3 "$top_srcdir/tests/rpcprobe.py" "$gport" write s tm 2>&1)" \
 	"create 0 write 0" "an UNSTABLE WRITE is taken"

@@ -169,6 +169,27 @@ def verf_test(export, name):
     print(b[off:off + 8].hex())
     sys.exit(0)
 
+# rpcprobe.py PORT excl EXPORT NAME: exclusive CREATE of NAME, the same
+# call again (a retransmission: same handle), and with another verifier
+# (NFS3ERR_EXIST).
+def excl_test(export, name):
+    s = conn()
+    b = rpc(s, 1, 100005, 1, xstr(("/" + export).encode()))
+    root, _ = take_str(b, 4)
+    args = xstr(root) + xstr(name.encode()) + struct.pack(">I", 2)
+    out = []
+    for xid, verf in ((2, b"verifier"), (3, b"verifier"), (4, b"another!")):
+        b = rpc(s, xid, 100003, 8, args + verf)
+        (st,) = struct.unpack(">I", b[:4])
+        fh = take_str(b, 8)[0].hex() if st == 0 else ""
+        out.append((st, fh))
+    check(out[0][0] == 0 and out[0][1], "exclusive CREATE makes the file")
+    check(out[1] == out[0], "the same CREATE again finds it, same handle")
+    check(out[2][0] == 17, "another verifier answers NFS3ERR_EXIST")
+    sys.exit(1 if fails else 0)
+
+if mode == "excl":
+    excl_test(sys.argv[3], sys.argv[4])
 if mode == "verf":
     verf_test(sys.argv[3], sys.argv[4])
 if mode == "write":
