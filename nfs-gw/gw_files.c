@@ -234,6 +234,9 @@ static void enforce_cap(gw_files *t)
 	for (int i = 0; i < CAP_TRIES && (f = largest(t)); i++) {
 		pthread_mutex_lock(&f->mu);
 		if (!f->dead && f->rf) {
+			gw_debug("over the cap of %zu buffered bytes: flushing "
+				 "inode %llu (%zu)", t->cap,
+				 (unsigned long long)f->ino, f->buffered);
 			rc = flush_rf(t, f);
 			if (rc < 0 && !gw_sess_lost(rc))
 				failed_for_good(t, f, rc);

@@ -68,6 +68,8 @@ nfs_port = 0
 mount_port = 0
 rpcbind = no
 idle_commit_ms = 500
+# small, so writes go through the flushes that bound memory
+dirty_cap_mb = 4
 [export s]
 clients = 127.0.0.0/8, ::1
 root_squash = no
