@@ -54,7 +54,8 @@ nc() {
 
 daemon_start
 ddt su create s >/dev/null && ddt su create ro >/dev/null &&
-	ddt su create far >/dev/null && ddt su create sq >/dev/null ||
+	ddt su create far >/dev/null && ddt su create sq >/dev/null &&
+	ddt su create lk >/dev/null && ddt su set lk --retention 1d >/dev/null ||
 	tap_bail "storage units"
 printf '%s\n' "$DDT_PASSWORD" >"$dir/password"
 cat >"$dir/nfsd.conf" <<CONF
@@ -80,6 +81,8 @@ root_squash = no
 clients = 10.0.0.0/8
 [export sq]
 su = sq
+[export lk]
+root_squash = no
 CONF
 printf '[server]\nnfs_prot = 1\n[export s]\nsu = s\n' >"$dir/bad.conf"
 "$nfsd_bin" -c "$dir/bad.conf" >/dev/null 2>"$dir/bad.err"
@@ -174,6 +177,17 @@ tap_check $? "a read-only export answers ROFS"
 nc sq mkdir /x
 grep -q EACCES "$dir/nc.err"
 tap_check $? "root squash: root is nobody, who may not write in root's directory"
+mkdir -p "$dir/lsrc" && echo kept >"$dir/lsrc/f" || tap_bail mkdir
+run lb backup "$dir/lsrc" --su lk --name l1 -q
+ddt su set lk --retention-lock >/dev/null || tap_bail "retention lock"
+lbk=$(field lb backup)
+nc lk unlink "/$lbk/f"
+grep -q EACCES "$dir/nc.err"
+tap_check $? "under a retention lock, REMOVE answers ACCES"
+nc lk rename "/$lbk/f" "/$lbk/g"
+grep -q EACCES "$dir/nc.err"
+tap_check $? "and so does RENAME"
+tap_is "$(nfs-cat "$(url lk "$lbk/f")" 2>&1)" kept "the locked file still reads"
 nfs-ls "$(url far)" >/dev/null 2>"$dir/far.err"
 tap_ok "a client outside the export's networks cannot mount it" test $? -ne 0
 nc s stat /no-such-thing
