@@ -191,6 +191,7 @@ static int do_stale(const char *path)
 	if (rc < 0)
 		return fail("unlink", rc);
 	rc = nfs_fstat64(nfs, fh, &st);
+	nfs_close(nfs, fh);
 	if (rc != -ESTALE) {
 		fprintf(stderr, "fstat of a removed file: %d, not ESTALE\n",
 			rc);
