@@ -17,6 +17,7 @@
 
 #include "ddterr.h"
 #include "gw_log.h"
+#include "gw_ra.h"
 #include "now.h"
 
 #define NBUCKETS	1024
@@ -40,6 +41,7 @@ struct gw_files {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	gw_sess *sess;
+	gw_ra *ra;		/* for files not open here */
 	gw_file *b[NBUCKETS];
 	size_t total, cap;
 	int64_t idle_ns;
@@ -76,6 +78,8 @@ static gw_file *file_get(gw_files *t, uint64_t ino, int make)
 {
 	gw_file **pp, *f;
 
+	if (make)	/* a writer: what was read ahead is stale */
+		gw_ra_forget(t->ra, ino);
 	for (;;) {
 		pthread_mutex_lock(&t->mu);
 		pp = slot(t, ino);
@@ -310,8 +314,14 @@ int gw_files_new(gw_files **out, gw_sess *s, size_t dirty_cap, int idle_ms)
 	t->sess = s;
 	t->cap = dirty_cap;
 	t->idle_ns = (int64_t)idle_ms * 1000000;
+	rc = gw_ra_new(&t->ra, s);
+	if (rc < 0) {
+		free(t);
+		return rc;
+	}
 	rc = pthread_create(&t->reaper, NULL, reaper_main, t);
 	if (rc != 0) {
+		gw_ra_free(t->ra);
 		pthread_cond_destroy(&t->cv);
 		pthread_mutex_destroy(&t->mu);
 		free(t);
@@ -333,6 +343,7 @@ void gw_files_free(gw_files *t)
 	pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 	pthread_join(t->reaper, NULL);
+	gw_ra_free(t->ra);
 	for (unsigned i = 0; i < NBUCKETS; i++)
 		while ((f = t->b[i])) {
 			t->b[i] = f->next;
@@ -389,23 +400,32 @@ int gw_files_write(gw_files *t, uint64_t ino, uint64_t off, const void *buf,
 	return rc;
 }
 
-int gw_files_read(gw_files *t, uint64_t ino, uint64_t off, void *buf,
+/* A file's version for read-ahead: what changes when its content does. */
+static uint64_t version(const ddt_attr *a)
+{
+	return (uint64_t)a->mtime * 0x9e3779b97f4a7c15ull ^
+	       (uint64_t)a->ctime ^ a->size;
+}
+
+int gw_files_read(gw_files *t, const ddt_attr *a, uint64_t off, void *buf,
 		  size_t n, size_t *out_n)
 {
-	gw_file *f = file_get(t, ino, 0);
+	gw_file *f = file_get(t, a->ino, 0);
 	ddtc *c;
 	int rc;
 
+	if (!f || !f->rf) {
+		if (f)
+			file_put(t, f);
+		return gw_ra_read(t->ra, a->ino, version(a), a->size, off, buf,
+				  n, out_n);
+	}
 	rc = gw_sess_get(t->sess, &c);
 	if (rc == 0) {
-		if (f && f->rf)
-			rc = ddtc_rfile_read(c, f->rf, off, buf, n, out_n);
-		else
-			rc = ddtc_read(c, ino, off, buf, n, out_n);
+		rc = ddtc_rfile_read(c, f->rf, off, buf, n, out_n);
 		gw_sess_put(t->sess, c, rc);
 	}
-	if (f)
-		file_put(t, f);
+	file_put(t, f);
 	return rc;
 }
 
@@ -467,8 +487,10 @@ void gw_files_overlay(gw_files *t, ddt_attr *a)
 
 void gw_files_forget(gw_files *t, uint64_t ino)
 {
-	gw_file *f = file_get(t, ino, 0);
+	gw_file *f;
 
+	gw_ra_forget(t->ra, ino);
+	f = file_get(t, ino, 0);
 	if (!f)
 		return;
 	file_drop(t, f);

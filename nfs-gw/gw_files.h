@@ -30,9 +30,11 @@ void gw_files_free(gw_files *t);
  * as they now are for this gateway (its size includes what is buffered). */
 int gw_files_write(gw_files *t, uint64_t ino, uint64_t off, const void *buf,
 		   size_t n, int commit, ddt_attr *out);
-/* Read as this gateway sees the file: through its open handle, buffered
- * writes included, else from the target. */
-int gw_files_read(gw_files *t, uint64_t ino, uint64_t off, void *buf,
+/* Read file a->ino (whose attributes the caller has just read) as this
+ * gateway sees it: through its open handle, buffered writes included,
+ * else from the target, with read-ahead for a reader reading in order
+ * (gw_ra.h). */
+int gw_files_read(gw_files *t, const ddt_attr *a, uint64_t off, void *buf,
 		  size_t n, size_t *out_n);
 /* Publish ino's writes durably if it is open and changed. out (may be
  * NULL): its attributes after (unset, 0 returned, if not open). */

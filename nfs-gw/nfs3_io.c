@@ -43,7 +43,7 @@ int nfs3_read(void *ctx, const rpc_caller *c, void *args, void *res)
 	if (o->status == NFS3_OK && !(buf = malloc(n ? n : 1)))
 		o->status = NFS3ERR_JUKEBOX;
 	if (o->status == NFS3_OK) {
-		rc = gw_files_read(r.d->files, r.obj.ino, a->offset, buf, n,
+		rc = gw_files_read(r.d->files, &r.obj, a->offset, buf, n,
 				   &got);
 		o->status = nfs3_st(&r, rc);
 	}
