@@ -54,6 +54,10 @@ may_not() {
 # A front end: the public face and proto/base, nothing else.
 may ddt_CPPFLAGS ddtc.h ddtc_types.h ddterr.h tpool.h
 may_not ddt_CPPFLAGS wire.h codec.h fp.h conn.h store.h ns.h ops.h
+# The NFS gateway, a front end too: its own folder besides.
+may ddt_nfsd_CPPFLAGS ddtc.h ddtc_types.h ddterr.h tpool.h gw_sess.h gw_files.h
+may_not ddt_nfsd_CPPFLAGS wire.h codec.h fp.h segmenter.h conn.h rpc.h \
+	ddtc_int.h wpool.h store.h ns.h ops.h server.h
 # The client library: the wire codec and the segmenter, not the target.
 may libddtc_a_CPPFLAGS wire.h codec.h conn.h
 may_not libddtc_a_CPPFLAGS store.h idx.h ns.h ops.h

@@ -1,0 +1,349 @@
+/* nfsd_conf.c - ddt-nfsd's INI file, parsed by libinih (Debian's
+ * libinih-dev): each key is checked as it comes, an unknown one is an
+ * error (a typo must not silently export too much), and the password
+ * comes from a file, never from the configuration itself. */
+#include "nfsd_conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "ddtc_types.h"
+#include "ddterr.h"
+
+typedef struct parse {
+	nfsd_conf *c;
+	char err[512];
+} parse;
+
+static int set_str(char *dst, size_t cap, const char *v)
+{
+	if (strlen(v) >= cap)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_int(int *dst, const char *v, long lo, long hi)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi)
+		return -1;
+	*dst = (int)n;
+	return 0;
+}
+
+static int set_bool(int *dst, const char *v)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
+	    !strcmp(v, "1") || !strcasecmp(v, "on"))
+		*dst = 1;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") ||
+		 !strcmp(v, "0") || !strcasecmp(v, "off"))
+		*dst = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* "10.0.0.0/8", "192.168.1.7", "::1/128". */
+static int parse_net(nfsd_net *n, const char *s)
+{
+	char a[128], *slash;
+	int max;
+
+	if (set_str(a, sizeof(a), s) < 0)
+		return -1;
+	slash = strchr(a, '/');
+	if (slash)
+		*slash++ = 0;
+	if (inet_pton(AF_INET, a, n->addr) == 1) {
+		n->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, a, n->addr) == 1) {
+		n->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	n->prefix = max;
+	return slash ? set_int(&n->prefix, slash, 0, max) : 0;
+}
+
+static int parse_nets(nfsd_export *e, const char *v)
+{
+	char buf[4096], *tok, *save = NULL;
+
+	if (set_str(buf, sizeof(buf), v) < 0)
+		return -1;
+	e->nnets = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (e->nnets == NFSD_MAX_NETS ||
+		    parse_net(&e->nets[e->nnets], tok) < 0)
+			return -1;
+		e->nnets++;
+	}
+	return 0;
+}
+
+static int target_key(nfsd_conf *c, const char *k, const char *v)
+{
+	if (!strcmp(k, "host"))
+		return set_str(c->host, sizeof(c->host), v);
+	if (!strcmp(k, "port"))
+		return set_int(&c->port, v, 1, 65535);
+	if (!strcmp(k, "user"))
+		return set_str(c->user, sizeof(c->user), v);
+	if (!strcmp(k, "password_file"))
+		return set_str(c->password_file, sizeof(c->password_file), v);
+	return -2;
+}
+
+static int server_key(nfsd_conf *c, const char *k, const char *v)
+{
+	int n;
+
+	if (!strcmp(k, "listen"))
+		return set_str(c->listen, sizeof(c->listen), v);
+	if (!strcmp(k, "nfs_port"))
+		return set_int(&c->nfs_port, v, 0, 65535);
+	if (!strcmp(k, "mount_port"))
+		return set_int(&c->mount_port, v, 0, 65535);
+	if (!strcmp(k, "threads"))
+		return set_int(&c->threads, v, 1, 1024);
+	if (!strcmp(k, "rpcbind"))
+		return set_bool(&c->rpcbind, v);
+	if (!strcmp(k, "idle_commit_ms"))
+		return set_int(&c->idle_ms, v, 10, 3600 * 1000);
+	if (!strcmp(k, "dirty_cap_mb")) {
+		if (set_int(&n, v, 1, 1 << 20) < 0)
+			return -1;
+		c->dirty_cap = (size_t)n << 20;
+		return 0;
+	}
+	return -2;
+}
+
+static int export_key(nfsd_export *e, const char *k, const char *v)
+{
+	int n;
+
+	if (!strcmp(k, "su"))
+		return ddt_name_ok(v) ? set_str(e->su, sizeof(e->su), v) : -1;
+	if (!strcmp(k, "path"))
+		return v[0] == '/' ? set_str(e->path, sizeof(e->path), v) : -1;
+	if (!strcmp(k, "clients"))
+		return parse_nets(e, v);
+	if (!strcmp(k, "read_only"))
+		return set_bool(&e->read_only, v);
+	if (!strcmp(k, "root_squash"))
+		return set_bool(&e->root_squash, v);
+	if (!strcmp(k, "all_squash"))
+		return set_bool(&e->all_squash, v);
+	if (!strcmp(k, "anon_uid") || !strcmp(k, "anon_gid")) {
+		if (set_int(&n, v, 0, 0x7fffffff) < 0)
+			return -1;
+		*(k[5] == 'u' ? &e->anon_uid : &e->anon_gid) = (uint32_t)n;
+		return 0;
+	}
+	return -2;
+}
+
+/* The export of section "export NAME", made on its first key. */
+static nfsd_export *export_of(nfsd_conf *c, const char *section)
+{
+	const char *name = section + strlen("export");
+	nfsd_export *e;
+
+	while (*name == ' ')
+		name++;
+	for (unsigned i = 0; i < c->nexports; i++)
+		if (!strcmp(c->exports[i].name, name))
+			return &c->exports[i];
+	if (c->nexports == NFSD_MAX_EXPORTS || !ddt_name_ok(name))
+		return NULL;
+	e = &c->exports[c->nexports++];
+	memset(e, 0, sizeof(*e));
+	strcpy(e->name, name);
+	strcpy(e->su, name);
+	snprintf(e->path, sizeof(e->path), "/%s", name);
+	e->root_squash = 1;
+	e->anon_uid = e->anon_gid = 65534;
+	return e;
+}
+
+static int on_key(void *arg, const char *section, const char *k,
+		  const char *v)
+{
+	parse *p = arg;
+	nfsd_export *e;
+	int rc = -2;
+
+	if (!strcmp(section, "target"))
+		rc = target_key(p->c, k, v);
+	else if (!strcmp(section, "server"))
+		rc = server_key(p->c, k, v);
+	else if (!strncmp(section, "export", 6) &&
+		 (section[6] == ' ' || section[6] == 0)) {
+		e = export_of(p->c, section);
+		if (!e) {
+			snprintf(p->err, sizeof(p->err),
+				 "[%s]: not a storage unit's name, or too many "
+				 "exports", section);
+			return 0;
+		}
+		rc = export_key(e, k, v);
+	}
+	if (rc == -2)
+		snprintf(p->err, sizeof(p->err), "[%s] %s: unknown key",
+			 section, k);
+	else if (rc < 0)
+		snprintf(p->err, sizeof(p->err), "[%s] %s: bad value '%s'",
+			 section, k, v);
+	return rc == 0;
+}
+
+static int read_password(nfsd_conf *c)
+{
+	const char *env = getenv("DDT_PASSWORD");
+	FILE *f;
+	size_t n;
+
+	if (!c->password_file[0]) {
+		if (env && set_str(c->password, sizeof(c->password), env) == 0)
+			return 0;
+		return 0;	/* an empty password: the target decides */
+	}
+	f = fopen(c->password_file, "r");
+	if (!f)
+		return ddterr_set(-errno, "password_file %s: %s",
+				  c->password_file, strerror(errno));
+	if (!fgets(c->password, sizeof(c->password), f))
+		c->password[0] = 0;
+	fclose(f);
+	n = strcspn(c->password, "\r\n");
+	c->password[n] = 0;
+	return 0;
+}
+
+/* libinih calls nothing for a section without keys: an export written
+ * "[export NAME]" alone would silently not exist. Its headers are looked
+ * for again here, so it is an error instead. */
+static int empty_exports(const nfsd_conf *c, const char *path)
+{
+	char line[1024], *p, *end;
+	FILE *f = fopen(path, "r");
+	int n = 0, rc = 0;
+	unsigned i;
+
+	if (!f)
+		return 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		n++;
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "[export", 7) != 0 || !(end = strchr(p, ']')))
+			continue;
+		*end = 0;
+		p += 7;
+		p += strspn(p, " \t");
+		for (i = 0; i < c->nexports && strcmp(c->exports[i].name, p); i++)
+			;
+		if (i == c->nexports)
+			rc = ddterr_set(-EINVAL, "%s line %d: [export %s] has no "
+					"keys (\"su = %s\" will do)", path, n, p,
+					p);
+	}
+	fclose(f);
+	return rc;
+}
+
+static void defaults(nfsd_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->host, "127.0.0.1");
+	c->port = DDT_DEFAULT_PORT;
+	strcpy(c->user, "admin");
+	strcpy(c->listen, "0.0.0.0");
+	c->nfs_port = 2049;
+	c->mount_port = 20048;
+	c->threads = 16;
+	c->dirty_cap = (size_t)256 << 20;
+	c->idle_ms = 3000;
+	c->rpcbind = 1;
+}
+
+int nfsd_conf_load(nfsd_conf *c, const char *path)
+{
+	parse p = { .c = c };
+	int line;
+
+	defaults(c);
+	line = ini_parse(path, on_key, &p);
+	if (line < 0)
+		return ddterr_set(-ENOENT, "cannot read %s", path);
+	if (line > 0)
+		return ddterr_set(-EINVAL, "%s line %d: %s", path, line,
+				  p.err[0] ? p.err : "syntax error");
+	if (empty_exports(c, path) < 0)
+		return -EINVAL;
+	if (c->nexports == 0)
+		return ddterr_set(-EINVAL, "%s: no [export NAME] section", path);
+	/* A handle names its export by the unit's root: one export a unit. */
+	for (unsigned i = 0; i < c->nexports; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(c->exports[i].su, c->exports[j].su))
+				return ddterr_set(-EINVAL, "%s: storage unit %s "
+						  "is exported twice ([export "
+						  "%s], [export %s])", path,
+						  c->exports[i].su,
+						  c->exports[j].name,
+						  c->exports[i].name);
+	return read_password(c);
+}
+
+static int in_net(const nfsd_net *n, const uint8_t *a)
+{
+	int full = n->prefix / 8, rest = n->prefix % 8;
+
+	if (memcmp(n->addr, a, (size_t)full) != 0)
+		return 0;
+	if (!rest)
+		return 1;
+	return ((n->addr[full] ^ a[full]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
+int nfsd_conf_allows(const nfsd_export *e, const struct sockaddr *sa)
+{
+	const uint8_t *a4 = NULL, *a6 = NULL;
+
+	if (e->nnets == 0)
+		return 1;
+	if (sa->sa_family == AF_INET) {
+		a4 = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		/* An IPv4 client on a dual-stack socket. */
+		if (IN6_IS_ADDR_V4MAPPED(
+			    &((const struct sockaddr_in6 *)sa)->sin6_addr))
+			a4 = a6 + 12;
+	}
+	for (unsigned i = 0; i < e->nnets; i++) {
+		if (e->nets[i].family == AF_INET && a4 && in_net(&e->nets[i], a4))
+			return 1;
+		if (e->nets[i].family == AF_INET6 && a6 &&
+		    in_net(&e->nets[i], a6))
+			return 1;
+	}
+	return 0;
+}
