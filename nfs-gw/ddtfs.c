@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 #define PROG "ddtfs"
+#define IDLE_COMMIT_MS	3000	/* a file left open unwritten is published */
 
 static void usage(FILE *f)
 {
@@ -45,6 +47,9 @@ static void usage(FILE *f)
 typedef struct args {
 	const char *su, *mountpoint, *password_file, *mount_opts;
 	int foreground, debug;
+	ddtc_opts o;			/* the session's */
+	char password[DDT_MAX_STR + 1];
+	size_t cap;			/* --cache-mb */
 } args;
 
 static int read_password(const char *file, char *buf, size_t cap)
@@ -92,12 +97,12 @@ static int parse(int argc, char **argv, ddtfs *fs, args *a)
 
 	while ((ch = getopt_long(argc, argv, "H:p:u:o:fdh", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'H': fs->o.host = optarg; break;
-		case 'p': fs->o.port = atoi(optarg); break;
-		case 'u': fs->o.user = optarg; break;
+		case 'H': a->o.host = optarg; break;
+		case 'p': a->o.port = atoi(optarg); break;
+		case 'u': a->o.user = optarg; break;
 		case 'P': a->password_file = optarg; break;
 		case 'o': a->mount_opts = optarg; break;
-		case 'C': fs->cap = (size_t)strtoull(optarg, NULL, 10) << 20;
+		case 'C': a->cap = (size_t)strtoull(optarg, NULL, 10) << 20;
 			  break;
 		case 'R': fs->reconnect_secs = atoi(optarg); break;
 		case 'f': a->foreground = 1; break;
@@ -113,36 +118,60 @@ static int parse(int argc, char **argv, ddtfs *fs, args *a)
 	}
 	a->su = argv[optind];
 	a->mountpoint = argv[optind + 1];
-	if (fs->o.port <= 0 || fs->o.port > 65535 || fs->cap == 0) {
+	if (a->o.port <= 0 || a->o.port > 65535 || a->cap == 0) {
 		fprintf(stderr, PROG ": bad --port or --cache-mb\n");
 		return -1;
 	}
-	return read_password(a->password_file, fs->password,
-			     sizeof(fs->password));
+	a->o.password = a->password;
+	a->o.client_name = PROG;
+	return read_password(a->password_file, a->password,
+			     sizeof(a->password));
 }
 
-static int open_unit(ddtfs *fs, const char *su)
+/* Check the target, the login and the unit before detaching, so that
+ * their errors reach the terminal; the session's threads would not
+ * survive the fork, so this one is closed and the gateway's made after. */
+static int open_unit(ddtfs *fs, const args *a)
 {
 	ddtc_su u;
+	ddtc *c;
 	int rc;
 
-	fs->o.password = fs->password;
-	fs->o.client_name = PROG;
-	rc = ddtc_connect(&fs->c, &fs->o);
+	rc = ddtc_connect(&c, &a->o);
 	if (rc < 0) {
-		fprintf(stderr, PROG ": %s:%d: %s\n", fs->o.host, fs->o.port,
+		fprintf(stderr, PROG ": %s:%d: %s\n", a->o.host, a->o.port,
 			ddtc_errmsg(rc));
 		return -1;
 	}
-	snprintf(fs->su, sizeof(fs->su), "%s", su);
-	rc = ddtc_su_open(fs->c, su, &u);
-	if (rc < 0) {
-		fprintf(stderr, PROG ": storage unit %s: %s\n", su,
+	snprintf(fs->su, sizeof(fs->su), "%s", a->su);
+	rc = ddtc_su_open(c, a->su, &u);
+	if (rc < 0)
+		fprintf(stderr, PROG ": storage unit %s: %s\n", a->su,
 			ddtc_errmsg(rc));
-		return -1;
-	}
+	ddtc_close(c);
 	fs->root = u.root;
-	return 0;
+	return rc < 0 ? -1 : 0;
+}
+
+/* The gateway core: a session that comes back by itself, the files being
+ * written (committed when idle for a few seconds, and at unmount). */
+static int start_core(ddtfs *fs, const args *a)
+{
+	int rc = gw_sess_new(&fs->sess, &a->o);
+
+	if (rc < 0 && !gw_sess_lost(rc) && rc != -ENOTCONN)
+		return rc;
+	return gw_files_new(&fs->files, fs->sess, a->cap, IDLE_COMMIT_MS);
+}
+
+int ddtfs_retry(ddtfs *fs, int rc, int tries)
+{
+	if (rc != -ENOTCONN && !gw_sess_lost(rc))
+		return 0;
+	if (tries >= fs->reconnect_secs * 5)
+		return 0;
+	usleep(200000);
+	return 1;
 }
 
 /* FUSE's own arguments: the program, the options we always want, the
@@ -180,13 +209,9 @@ static int serve(ddtfs *fs, const args *a)
 		goto out;
 	if (fuse_session_mount(se, a->mountpoint) != 0)
 		goto out_signals;
-	/* The session's threads do not survive the fork of detaching: the
-	 * one made to check the unit is closed, and a new one made after. */
-	ddtc_close(fs->c);
-	fs->c = NULL;
 	if (fuse_daemonize(a->foreground) != 0)
 		goto out_unmount;
-	if (ddtc_connect(&fs->c, &fs->o) < 0)
+	if (start_core(fs, a) < 0)
 		goto out_unmount;
 	lc = fuse_loop_cfg_create();
 	if (!lc)
@@ -194,6 +219,8 @@ static int serve(ddtfs *fs, const args *a)
 	fuse_loop_cfg_set_max_threads(lc, 16);
 	rc = fuse_session_loop_mt(se, lc);
 	fuse_loop_cfg_destroy(lc);
+	gw_files_free(fs->files);	/* commits what is still open */
+	fs->files = NULL;
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
@@ -213,18 +240,18 @@ int main(int argc, char **argv)
 
 	memset(&fs, 0, sizeof(fs));
 	memset(&a, 0, sizeof(a));
-	ddtc_opts_default(&fs.o);
-	fs.o.threads = 2;
+	ddtc_opts_default(&a.o);
+	a.o.threads = 2;
+	a.cap = (size_t)256 << 20;
 	fs.reconnect_secs = 60;
 	fs.attr_secs = 1.0;
-	fs.cap = (size_t)256 << 20;
-	pthread_rwlock_init(&fs.conn_lk, NULL);
-	pthread_mutex_init(&fs.files_mu, NULL);
-	if (parse(argc, argv, &fs, &a) < 0 || open_unit(&fs, a.su) < 0)
+	if (parse(argc, argv, &fs, &a) < 0 || open_unit(&fs, &a) < 0)
 		return 1;
 	rc = serve(&fs, &a);
-	if (fs.c)
-		ddtc_close(fs.c);
-	explicit_bzero(fs.password, sizeof(fs.password));
+	if (fs.files)
+		gw_files_free(fs.files);
+	if (fs.sess)
+		gw_sess_free(fs.sess);
+	explicit_bzero(a.password, sizeof(a.password));
 	return rc == 0 ? 0 : 1;
 }

@@ -82,17 +82,7 @@ static void stat_of(ddtfs *fs, const ddt_attr *a, struct stat *st)
  * size and mtime of changes made here and not yet published. */
 static void local_view(ddtfs *fs, ddt_attr *a)
 {
-	ddtfs_file *f;
-
-	if (a->type != DDT_T_FILE || !(f = ddtfs_file_find(fs, a->ino)))
-		return;
-	pthread_mutex_lock(&f->mu);
-	if (f->rf && ddtc_rfile_dirty(f->rf)) {
-		a->size = ddtc_rfile_size(f->rf);
-		a->mtime = f->mtime;
-	}
-	pthread_mutex_unlock(&f->mu);
-	ddtfs_file_put(fs, f);
+	gw_files_overlay(fs->files, a);
 }
 
 static void reply_entry(fuse_req_t req, ddtfs *fs, ddt_attr *a)
@@ -257,23 +247,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 /* A new size, as truncate(2) gives it: published at once. */
 static int set_size(ddtfs *fs, uint64_t ino, uint64_t size)
 {
-	ddtfs_file *f;
 	int rc;
 
-	rc = ddtfs_file_get(fs, ino, &f);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&f->mu);
-	rc = ddtfs_file_rfile(fs, f);
-	if (rc == 0)
-		DDTFS_CALL(fs, rc, ddtc_rfile_truncate(c, f->rf, size));
-	if (rc == 0) {
-		f->mtime = now_ns();
-		rc = ddtfs_file_commit(fs, f, 0, NULL);
-		rc = rc > 0 ? 0 : rc;
-	}
-	pthread_mutex_unlock(&f->mu);
-	ddtfs_file_put(fs, f);
+	DDTFS_RETRY(fs, rc, gw_files_truncate(fs->files, ino, size, NULL));
 	return rc;
 }
 
@@ -335,21 +311,39 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st,
 
 /* ---- files ---- */
 
+static ddtfs_open *open_of(struct fuse_file_info *fi)
+{
+	return (ddtfs_open *)(uintptr_t)fi->fh;
+}
+
+/* A handle for fi, with a's attributes; 0, or -ENOMEM. */
+static int open_new(struct fuse_file_info *fi, const ddt_attr *a)
+{
+	ddtfs_open *o = malloc(sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->attr = *a;
+	fi->fh = (uint64_t)(uintptr_t)o;
+	return 0;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	ddtfs *fs = fs_of(req);
-	ddtfs_file *f;
+	ddt_attr a;
 	int rc;
 
-	rc = ddtfs_file_get(fs, to_ddt(fs, ino), &f);
+	DDTFS_CALL(fs, rc, ddtc_getattr(c, to_ddt(fs, ino), &a));
+	if (rc == 0)
+		rc = open_new(fi, &a);
 	if (rc < 0) {
 		reply_err(req, rc);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) != 0)
-		ddtfs_file_put(fs, f);	/* the open was interrupted */
+		free(open_of(fi));	/* the open was interrupted */
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -358,7 +352,6 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	const struct fuse_ctx *x = fuse_req_ctx(req);
 	ddtfs *fs = fs_of(req);
 	struct fuse_entry_param e;
-	ddtfs_file *f;
 	ddt_attr a;
 	int rc;
 
@@ -367,7 +360,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 				       x->gid, now_ns(),
 				       (fi->flags & O_EXCL) != 0, &a));
 	if (rc == 0)
-		rc = ddtfs_file_get(fs, a.ino, &f);
+		rc = open_new(fi, &a);
 	if (rc < 0) {
 		reply_err(req, rc);
 		return;
@@ -377,39 +370,28 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	e.attr_timeout = fs->attr_secs;
 	e.entry_timeout = fs->attr_secs;
 	stat_of(fs, &a, &e.attr);
-	fi->fh = (uint64_t)(uintptr_t)f;
 	if (fuse_reply_create(req, &e, fi) != 0)
-		ddtfs_file_put(fs, f);
-}
-
-static ddtfs_file *file_of(struct fuse_file_info *fi)
-{
-	return (ddtfs_file *)(uintptr_t)fi->fh;
+		free(open_of(fi));
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	ddtfs *fs = fs_of(req);
-	ddtfs_file *f = file_of(fi);
+	ddtfs_open *o = open_of(fi);
 	size_t got = 0;
 	uint8_t *buf;
 	int rc;
 
+	(void)ino;
 	size = size > MAX_IO ? MAX_IO : size;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	pthread_mutex_lock(&f->mu);
-	if (f->rf)
-		DDTFS_CALL(fs, rc, ddtc_rfile_read(c, f->rf, (uint64_t)off,
-						   buf, size, &got));
-	else
-		DDTFS_CALL(fs, rc, ddtc_read(c, to_ddt(fs, ino),
-					     (uint64_t)off, buf, size, &got));
-	pthread_mutex_unlock(&f->mu);
+	DDTFS_RETRY(fs, rc, gw_files_read(fs->files, &o->attr, (uint64_t)off,
+					  buf, size, &got));
 	if (rc < 0)
 		reply_err(req, rc);
 	else
@@ -421,62 +403,52 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	ddtfs *fs = fs_of(req);
-	ddtfs_file *f = file_of(fi);
 	int rc;
 
-	(void)ino;
-	pthread_mutex_lock(&f->mu);
-	rc = ddtfs_file_rfile(fs, f);
-	if (rc == 0 && (fi->flags & O_APPEND))
-		off = (off_t)ddtc_rfile_size(f->rf);
-	if (rc == 0)
-		DDTFS_CALL(fs, rc, ddtc_rfile_write(c, f->rf, (uint64_t)off,
-						    buf, size));
-	if (rc == 0) {
-		f->mtime = now_ns();
-		rc = ddtfs_file_account(fs, f);
-	}
-	pthread_mutex_unlock(&f->mu);
+	(void)fi;
+	DDTFS_RETRY(fs, rc, gw_files_write(fs->files, to_ddt(fs, ino),
+					   (uint64_t)off, buf, size, 0, NULL));
 	if (rc < 0)
 		reply_err(req, rc);
 	else
 		fuse_reply_write(req, size);
 }
 
-/* Publish f's changes: at every close(2) (flush), fsync and release. */
-static int publish(ddtfs *fs, ddtfs_file *f, int sync)
+/* Publish ino's changes (durably): at every close(2) (flush), fsync and
+ * release. */
+static int publish(ddtfs *fs, uint64_t ino)
 {
 	int rc;
 
-	pthread_mutex_lock(&f->mu);
-	rc = ddtfs_file_commit(fs, f, sync, NULL);
-	pthread_mutex_unlock(&f->mu);
-	return rc > 0 ? 0 : rc;
+	DDTFS_RETRY(fs, rc, gw_files_commit(fs->files, ino, NULL));
+	return rc;
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	reply_err(req, publish(fs_of(req), file_of(fi), 0));
+	ddtfs *fs = fs_of(req);
+
+	(void)fi;
+	reply_err(req, publish(fs, to_ddt(fs, ino)));
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
-	(void)ino;
+	ddtfs *fs = fs_of(req);
+
 	(void)datasync;
-	reply_err(req, publish(fs_of(req), file_of(fi), 1));
+	(void)fi;
+	reply_err(req, publish(fs, to_ddt(fs, ino)));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	ddtfs *fs = fs_of(req);
-	ddtfs_file *f = file_of(fi);
-	int rc = publish(fs, f, 0);
+	int rc = publish(fs, to_ddt(fs, ino));
 
-	(void)ino;
-	ddtfs_file_put(fs, f);
+	free(open_of(fi));
 	reply_err(req, rc);
 }
 
@@ -673,14 +645,8 @@ static void op_init(void *arg, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 }
 
-static void op_destroy(void *arg)
-{
-	ddtfs_files_finish(arg);
-}
-
 const struct fuse_lowlevel_ops ddtfs_ops = {
 	.init = op_init,
-	.destroy = op_destroy,
 	.lookup = op_lookup,
 	.getattr = op_getattr,
 	.setattr = op_setattr,
