@@ -641,6 +641,9 @@ static void op_init(void *arg, struct fuse_conn_info *conn)
 {
 	(void)arg;
 	conn->max_write = MAX_IO;
+	/* A sequential reader asks for large blocks, and gw_ra fetches the
+	 * next ones ahead: each READ to the target costs a round trip. */
+	conn->max_readahead = MAX_IO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 }
