@@ -105,6 +105,7 @@ static int start_core(gw *g)
 	o.user = g->conf.user;
 	o.password = g->conf.password;
 	o.client_name = "ddt-nfsd";
+	nfsd_fh_key(g->conf.password);
 	/* A call must end while the client waits: a target silent this
 	 * long is treated as gone, and the client hears JUKEBOX. */
 	o.timeout = 60;

@@ -5,11 +5,36 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "ddterr.h"
 #include "gw_log.h"
 #include "now.h"
 
 #define QUOTA_FRESH_NS	1000000000LL
+
+static uint8_t fh_key[32];
+
+void nfsd_fh_key(const char *secret)
+{
+	static const char label[] = "ddt-nfsd file handle key 1";
+	unsigned n = sizeof(fh_key);
+
+	HMAC(EVP_sha256(), label, (int)strlen(label),
+	     (const unsigned char *)secret, strlen(secret), fh_key, &n);
+}
+
+static void fh_mac(const uint8_t *h, uint8_t mac[NFSD_FH_MAC])
+{
+	uint8_t full[32];
+	unsigned n = sizeof(full);
+
+	HMAC(EVP_sha256(), fh_key, sizeof(fh_key), h,
+	     NFSD_FH_LEN - NFSD_FH_MAC, full, &n);
+	memcpy(mac, full, NFSD_FH_MAC);
+}
 
 void nfsd_fh_pack(uint8_t out[NFSD_FH_LEN], uint64_t exp, uint64_t ino)
 {
@@ -18,12 +43,18 @@ void nfsd_fh_pack(uint8_t out[NFSD_FH_LEN], uint64_t exp, uint64_t ino)
 		out[4 + i] = (uint8_t)(exp >> (56 - 8 * i));
 		out[12 + i] = (uint8_t)(ino >> (56 - 8 * i));
 	}
+	fh_mac(out, out + NFSD_FH_LEN - NFSD_FH_MAC);
 }
 
 int nfsd_fh_unpack(const uint8_t *h, unsigned len, uint64_t *exp,
 		   uint64_t *ino)
 {
+	uint8_t mac[NFSD_FH_MAC];
+
 	if (!h || len != NFSD_FH_LEN || memcmp(h, NFSD_FH_MAGIC, 4) != 0)
+		return -1;
+	fh_mac(h, mac);
+	if (CRYPTO_memcmp(mac, h + NFSD_FH_LEN - NFSD_FH_MAC, NFSD_FH_MAC))
 		return -1;
 	*exp = *ino = 0;
 	for (int i = 0; i < 8; i++) {

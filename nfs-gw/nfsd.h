@@ -15,16 +15,22 @@
 #include "nfsd_conf.h"
 #include "rpcsrv.h"
 
-/* The file handle: 20 bytes, the same for every object of every export.
- *   0  4  magic "DdN" and layout version 1
+/* The file handle: 32 bytes, the same for every object of every export.
+ *   0  4  magic "DdN" and layout version 2
  *   4  8  export id: the storage unit's root directory inode, big-endian
  *  12  8  the object's inode, big-endian
+ *  20 12  HMAC-SHA256 of bytes 0..19 under the gateway's key, truncated
  * Both numbers are the target's, and the target never reuses an inode
  * number (ns.c's next_ino only grows), so a handle holds across a gateway
  * or daemon restart and can never name another object later: a removed
- * object's handle answers NFS3ERR_STALE. */
-#define NFSD_FH_LEN	20
-#define NFSD_FH_MAGIC	"DdN\x01"
+ * object's handle answers NFS3ERR_STALE. The MAC is what keeps a client
+ * of one export from forging a handle for an inode of another (the
+ * target's attributes do not say which unit an inode is in): only handles
+ * this gateway gave out verify. The key comes from the gateway's password
+ * (nfsd_fh_key), so handles hold across restarts until it changes. */
+#define NFSD_FH_LEN	32
+#define NFSD_FH_MAC	12
+#define NFSD_FH_MAGIC	"DdN\x02"
 
 typedef struct nfsd_exp {
 	const nfsd_export *cfg;
@@ -63,8 +69,11 @@ int nfsd_export_resolve(nfsd *d, ddtc *c, nfsd_exp *e);
  * read at most a second ago). */
 int nfsd_export_quota(nfsd *d, ddtc *c, nfsd_exp *e, uint64_t grow);
 
+/* The key handles are signed with, from a secret the gateway keeps (its
+ * password for ddtargetd). Called once, before any handle is made. */
+void nfsd_fh_key(const char *secret);
 void nfsd_fh_pack(uint8_t out[NFSD_FH_LEN], uint64_t exp, uint64_t ino);
-/* 0, or -1 if h is not one of ours. */
+/* 0, or -1 if h is not one of ours (or its MAC does not verify). */
 int nfsd_fh_unpack(const uint8_t *h, unsigned len, uint64_t *exp,
 		   uint64_t *ino);
 

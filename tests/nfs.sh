@@ -100,6 +100,13 @@ while read -r st rest; do
 	tap_check $? "RPC: ${rest#ok }"
 done <"$dir/probe.out"
 grep -q . "$dir/probe.out" || tap_check 1 "RPC probe ran: $(head -3 "$dir/probe.out")"
+python3 "$top_srcdir/tests/rpcprobe.py" "$gport" forge s ro >"$dir/forge.out" 2>&1
+while read -r st rest; do
+	[ "$st" = ok ]
+	tap_check $? "handles: ${rest#ok }"
+done <"$dir/forge.out"
+[ "$(grep -c '^ok' "$dir/forge.out")" = 3 ] ||
+	tap_check 1 "handle forging probe ran: $(head -1 "$dir/forge.out")"
 
 # ---- reads of a backed-up tree ----
 src=$dir/src

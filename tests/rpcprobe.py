@@ -192,6 +192,33 @@ if mode == "excl":
     excl_test(sys.argv[3], sys.argv[4])
 if mode == "verf":
     verf_test(sys.argv[3], sys.argv[4])
+# rpcprobe.py PORT forge EXPORT_A EXPORT_B: a client of both forges a
+# handle that names B's root inode under A's export id (with A's MAC), and
+# one with a bit of its inode flipped: both answer BADHANDLE, while the
+# handles the gateway gave out work.
+def getattr_status(s, xid, fh):
+    b = rpc(s, xid, 100003, 1, xstr(fh))
+    return struct.unpack(">I", b[:4])[0]
+
+def forge_test(ea, eb):
+    s = conn()
+    b = rpc(s, 1, 100005, 1, xstr(("/" + ea).encode()))
+    ha, _ = take_str(b, 4)
+    b = rpc(s, 2, 100005, 1, xstr(("/" + eb).encode()))
+    hb, _ = take_str(b, 4)
+    check(len(ha) == 32 and getattr_status(s, 3, ha) == 0 and
+          getattr_status(s, 4, hb) == 0, "the handles MNT gave out work")
+    forged = ha[:12] + hb[12:20] + ha[20:]
+    check(getattr_status(s, 5, forged) == 10001,
+          "a handle naming another export's inode under this export's id "
+          "answers BADHANDLE")
+    flipped = ha[:19] + bytes([ha[19] ^ 1]) + ha[20:]
+    check(getattr_status(s, 6, flipped) == 10001,
+          "a handle with its inode changed answers BADHANDLE")
+    sys.exit(1 if fails else 0)
+
+if mode == "forge":
+    forge_test(sys.argv[3], sys.argv[4])
 if mode == "write":
     write_test(sys.argv[3], sys.argv[4])
 if mode == "readdir":
