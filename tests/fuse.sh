@@ -202,7 +202,7 @@ fs_mount
 
 # ---- Samba exports the mount ----
 if ! command -v smbd >/dev/null || ! command -v smbclient >/dev/null; then
-	for _ in 1 2 3 4; do tap_skip "no smbd or smbclient"; done
+	for _ in 1 2 3 4 5; do tap_skip "no smbd or smbclient"; done
 	tap_done
 	exit
 fi
@@ -250,5 +250,16 @@ tap_check $? "what SMB wrote reads back identical through the mount"
 tap_check $? "smbclient get of a file written through FUSE"
 smb "rm sdir/put.bin; rmdir sdir" >"$dir/smb3.out" 2>&1 && [ ! -e "$fmnt/sdir" ]
 tap_check $? "smbclient rm and rmdir"
+if command -v rclone >/dev/null; then
+	# rclone's own SMB client (its smb backend, an on-the-fly remote);
+	# an unknown user is the guest here.
+	remote=":smb,host=127.0.0.1,port=$sport,user=rc,pass=$(rclone obscure x)"
+	rclone copy "$dir/src/a" "$remote:share/rc" --config /dev/null -q \
+		>"$dir/rclone.out" 2>&1 &&
+		diff -r "$dir/src/a" "$fmnt/rc" >/dev/null
+	tap_check $? "a tree copied with rclone over SMB reads back identical through the mount"
+else
+	tap_skip "no rclone"
+fi
 
 tap_done
