@@ -31,6 +31,7 @@
 
 #include "ddterr.h"
 #include "gw_log.h"
+#include "net.h"
 
 #define RPCSRV_MAX_INFLIGHT	64
 #define RPCSRV_MAX_LISTENERS	8
@@ -465,25 +466,6 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(arg);
 }
 
-static void peer_name(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(buf, cap, "%s:%d", host, port);
-}
-
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
@@ -497,12 +479,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	c->srv = s;
 	atomic_init(&c->refs, 1);
 	if ((size_t)salen <= sizeof(c->peer.peer))
 		memcpy(&c->peer.peer, sa, (size_t)salen);
-	peer_name(sa, c->peer.peer_name, sizeof(c->peer.peer_name));
+	net_peer_name(sa, c->peer.peer_name, sizeof(c->peer.peer_name));
+	net_keepalive(fd);
 	c->fd = fd;
 	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE |

@@ -9,6 +9,7 @@
 #                            ARGS --set it
 #   daemon_stop              SIGTERM it and reap it; its exit status
 #   daemon_kill              SIGKILL it and reap it
+#   stop_pid PID             SIGTERM a process (SIGKILL after 5 s), reap it
 #   ddt ARGS...              the client, logged in as admin
 #   run NAME ARGS...         ddt with output in $dir/NAME.out / .err, $rc
 #   field NAME KEY           the value of "KEY: value" in NAME.out
@@ -65,6 +66,17 @@ daemon_kill() {
 	kill -9 "$dpid" 2>/dev/null
 	wait "$dpid" 2>/dev/null
 	dpid=
+}
+
+# Stop pid (TERM, then KILL after 5 s) and reap it.
+stop_pid() {
+	kill "$1" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
 }
 
 ddt() { "$ddt_bin" -p "$port" "$@"; }

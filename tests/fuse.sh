@@ -18,26 +18,13 @@ fi
 
 TAG=fuse
 . "$top_srcdir/tests/e2e.sh"
+. "$top_srcdir/tests/smbd.sh"
 
 fs_bin=$top_builddir/ddtfs
 fmnt=$dir/mnt
 fspid=
-smbpid=
-# Stop pid (TERM, then KILL after 5 s) and reap it.
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	for _ in $(seq 50); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 fuse_cleanup() {
-	# smbd's children serve sessions in processes of their own.
-	[ -n "$smbpid" ] && pkill -9 -f "smbd.*$dir/samba" 2>/dev/null
-	[ -n "$smbpid" ] && stop_pid "$smbpid"
+	smbd_stop
 	if mountpoint -q "$fmnt" 2>/dev/null; then
 		fusermount3 -u "$fmnt" 2>/dev/null || umount -l "$fmnt"
 	fi
@@ -206,39 +193,8 @@ if ! command -v smbd >/dev/null || ! command -v smbclient >/dev/null; then
 	tap_done
 	exit
 fi
-sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-s=$dir/samba
-mkdir -p "$s/private" "$s/lock" "$s/state" "$s/cache" "$s/pid" "$s/ncalrpc"
-cat >"$s/smb.conf" <<EOF
-[global]
-	smb ports = $sport
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $s/private
-	lock directory = $s/lock
-	state directory = $s/state
-	cache directory = $s/cache
-	pid directory = $s/pid
-	ncalrpc dir = $s/ncalrpc
-	log file = $s/log.%m
-	passdb backend = tdbsam:$s/private/passdb.tdb
-	map to guest = Bad User
-	server role = standalone server
-	disable spoolss = yes
-	load printers = no
-[share]
-	path = $fmnt
-	read only = no
-	guest ok = yes
-	force user = root
-EOF
-smbd -F --no-process-group -s "$s/smb.conf" >"$s/smbd.out" 2>&1 &
-smbpid=$!
-for _ in $(seq 200); do
-	python3 -c "import socket; socket.create_connection(('127.0.0.1', $sport))" 2>/dev/null && break
-	sleep 0.05
-done
-smb() { smbclient -N -p "$sport" -s "$s/smb.conf" //127.0.0.1/share -c "$1"; }
+smbd_start "$dir/samba" "$fmnt" || tap_bail "smbd did not start: $(tail -3 "$dir/samba/smbd.out")"
+smb() { smb_cmd "$1"; }
 head -c 3000000 /dev/urandom >"$dir/put.bin"
 (cd "$dir" && smb "put put.bin; mkdir sdir; rename put.bin sdir/put.bin; ls sdir/*") \
 	>"$dir/smb1.out" 2>&1 && grep -q put.bin "$dir/smb1.out"
@@ -253,7 +209,7 @@ tap_check $? "smbclient rm and rmdir"
 if command -v rclone >/dev/null; then
 	# rclone's own SMB client (its smb backend, an on-the-fly remote);
 	# an unknown user is the guest here.
-	remote=":smb,host=127.0.0.1,port=$sport,user=rc,pass=$(rclone obscure x)"
+	remote=":smb,host=127.0.0.1,port=$smb_port,user=rc,pass=$(rclone obscure x)"
 	rclone copy "$dir/src/a" "$remote:share/rc" --config /dev/null -q \
 		>"$dir/rclone.out" 2>&1 &&
 		diff -r "$dir/src/a" "$fmnt/rc" >/dev/null

@@ -19,23 +19,14 @@ if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null ||
 fi
 TAG=shares
 . "$top_srcdir/tests/e2e.sh"
+. "$top_srcdir/tests/smbd.sh"
 
 nfsc=$top_builddir/tests/nfsclient
 fmnt=$dir/mnt
-gpid= fspid= smbpid=
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	for _ in $(seq 50); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
+gpid= fspid=
 shares_cleanup() {
 	exec 2>/dev/null	# no "Killed" lines for the servers stopped here
-	[ -n "$smbpid" ] && pkill -9 -f "smbd.*$dir/samba" 2>/dev/null
-	[ -n "$smbpid" ] && stop_pid "$smbpid"
+	smbd_stop
 	if mountpoint -q "$fmnt" 2>/dev/null; then
 		fusermount3 -u "$fmnt" 2>/dev/null || umount -l "$fmnt"
 	fi
@@ -123,39 +114,9 @@ ddt restore /t1 "$dir/restored" --su x -q 2>"$dir/restore.err" &&
 	diff -r "$dir/tree" "$dir/restored" >"$dir/diff-ddt.out" 2>&1
 tap_check $? "ddt restore /t1 gives it back identical"
 
-sport=$(freeport)
-s=$dir/samba
-mkdir -p "$s/private" "$s/lock" "$s/state" "$s/cache" "$s/pid" "$s/nc" "$dir/smbget"
-cat >"$s/smb.conf" <<EOF
-[global]
-	smb ports = $sport
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $s/private
-	lock directory = $s/lock
-	state directory = $s/state
-	cache directory = $s/cache
-	pid directory = $s/pid
-	ncalrpc dir = $s/nc
-	log file = $s/log
-	map to guest = Bad User
-	server role = standalone server
-	load printers = no
-	disable spoolss = yes
-[x]
-	path = $fmnt
-	read only = no
-	guest ok = yes
-	force user = root
-EOF
-smbd -F --no-process-group -s "$s/smb.conf" >"$s/out" 2>&1 &
-smbpid=$!
-for _ in $(seq 200); do
-	python3 -c "import socket; socket.create_connection(('127.0.0.1', $sport))" 2>/dev/null && break
-	sleep 0.05
-done
-(cd "$dir/smbget" && smbclient -N -p "$sport" -s "$s/smb.conf" //127.0.0.1/x \
-	-c "recurse on; prompt off; cd t1; mget *") >"$dir/smb.out" 2>&1 &&
+mkdir -p "$dir/smbget"
+smbd_start "$dir/samba" "$fmnt" x || tap_bail "smbd did not start"
+(cd "$dir/smbget" && smb_cmd "recurse on; prompt off; cd t1; mget *") >"$dir/smb.out" 2>&1 &&
 	diff -r "$dir/tree" "$dir/smbget" >"$dir/diff-smb.out" 2>&1
 tap_check $? "over SMB (smbclient mget from smbd on the mount) it reads back identical"
 

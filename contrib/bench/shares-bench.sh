@@ -29,11 +29,9 @@ for t in smbd smbclient fusermount3; do
 	command -v "$t" >/dev/null || die "$t is missing (contrib/install-deps.sh)"
 done
 
-smbpids=
 cleanup() {
 	exec 2>/dev/null	# no "Killed" lines for the servers stopped here
-	for p in $smbpids; do kill -9 "$p" 2>/dev/null; done
-	pkill -9 -f "smbd.*$work/smb" 2>/dev/null
+	smbd_stop
 	[ -n "${nfspid:-}" ] && kill -9 "$nfspid" 2>/dev/null
 	mountpoint -q "$work/mnt" 2>/dev/null &&
 		{ fusermount3 -u "$work/mnt" 2>/dev/null || umount -l "$work/mnt"; }
@@ -66,45 +64,9 @@ freeport() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# A private smbd serving DIR as [share] on a free port ($sport).
-smbd_start() {
-	local d=$work/smb-$1
-	sport=$(freeport)
-	mkdir -p "$d/private" "$d/lock" "$d/state" "$d/cache" "$d/pid" "$d/nc"
-	cat >"$d/smb.conf" <<EOF
-[global]
-	smb ports = $sport
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $d/private
-	lock directory = $d/lock
-	state directory = $d/state
-	cache directory = $d/cache
-	pid directory = $d/pid
-	ncalrpc dir = $d/nc
-	log file = $d/log
-	map to guest = Bad User
-	server role = standalone server
-	load printers = no
-	disable spoolss = yes
-[share]
-	path = $2
-	read only = no
-	guest ok = yes
-	force user = root
-EOF
-	smbd -F --no-process-group -s "$d/smb.conf" >"$d/out" 2>&1 &
-	smbpids="$smbpids $!"
-	smbconf=$d/smb.conf
-	for _ in $(seq 200); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $sport))" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	die "smbd did not start; see $d/out"
-}
-smb() {
-	(cd "$work" && smbclient -N -p "$sport" -s "$smbconf" //127.0.0.1/share -c "$1")
-}
+# smbd_start, smbd_stop, smb_cmd: a private smbd, as the tests run it.
+. "$top/tests/smbd.sh"
+smb() { (cd "$work" && smb_cmd "$1"); }
 
 echo "shares-bench: $mib MiB of unique data; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 head -c "$bytes" /dev/urandom >"$work/src/unique" || die "no data"
@@ -123,7 +85,7 @@ rm -rf "$work/out/ddt"
 "$bin/ddtfs" -f -p "$port" -o allow_other smb "$work/mnt" >"$work/ddtfs.log" 2>&1 &
 for _ in $(seq 200); do mountpoint -q "$work/mnt" && break; sleep 0.05; done
 mountpoint -q "$work/mnt" || die "ddtfs did not mount; see $work/ddtfs.log"
-smbd_start ddt "$work/mnt"
+smbd_start "$work/smb-ddt" "$work/mnt" || die "smbd did not start"
 cp "$work/src/unique" "$work/u.bin"
 rate "smb -> ddtfs, unique" "$(timed smb "put u.bin u1")"
 rate "smb -> ddtfs, same data again" "$(timed smb "put u.bin u2")"
@@ -132,7 +94,8 @@ cmp -s "$work/src/unique" "$work/out/smb" || die "SMB read differs"
 rm -f "$work/out/smb"
 
 # ---- SMB on a local folder (no dedup: the peer) ----
-smbd_start plain "$work/plain"
+smbd_stop
+smbd_start "$work/smb-plain" "$work/plain" || die "smbd did not start"
 rate "smb -> local folder" "$(timed smb "put u.bin u1")"
 rate "smb <- local folder" "$(timed smb "get u1 out/plain")"
 rm -f "$work/out/plain" "$work/plain/u1"

@@ -31,6 +31,7 @@
 
 #include "ddterr.h"
 #include "log.h"
+#include "net.h"
 #include "tpool.h"
 
 #define SESSION_READ_CHUNK	(1u << 20)
@@ -335,42 +336,6 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-static void peer_name(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(buf, cap, "%s:%d", host, port);
-}
-
-/* A client that vanishes without a FIN (a cut cable, a crashed host)
- * would hold its session, and a slot under max_sessions, until TCP's
- * default keepalive gave up after two hours: probe after a minute of
- * silence instead, and drop it after a minute of unanswered probes. An
- * idle but living client (a gateway between requests) answers them and
- * stays. */
-static void keepalive(evutil_socket_t fd)
-{
-	int on = 1, idle = 60, intvl = 10, cnt = 6;
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-			 sizeof(intvl));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-}
-
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
@@ -381,14 +346,16 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	(void)salen;
-	peer_name(sa, peer, sizeof(peer));
+	net_peer_name(sa, peer, sizeof(peer));
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		evutil_closesocket(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	keepalive(fd);
+	/* A client that vanishes without a FIN (a cut cable, a crashed host)
+	 * would hold its session, and a slot under max_sessions, for hours. */
+	net_keepalive(fd);
 	s->srv = srv;
 	atomic_init(&s->refs, 1);
 	ops_session_init(&s->ss, peer);
