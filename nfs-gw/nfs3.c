@@ -14,8 +14,8 @@
 #include "gw_log.h"
 #include "now.h"
 
-#define NFS3_RTMAX	(1u << 20)
-#define NFS3_WTMAX	(1u << 20)
+#define NFS3_RTMAX	NFS3_MAXDATA	/* the XDR's bound (nfs3_prot.x) */
+#define NFS3_WTMAX	NFS3_MAXDATA
 
 /* ---- statuses ---- */
 
