@@ -414,7 +414,10 @@ int gw_files_read(gw_files *t, const ddt_attr *a, uint64_t off, void *buf,
 	ddtc *c;
 	int rc;
 
-	if (!f || !f->rf) {
+	/* A handle with nothing unpublished reads what the target holds:
+	 * READ, with read-ahead, costs far less than the handle's segment by
+	 * segment reads (each fetched and re-hashed here). */
+	if (!f || !f->rf || !ddtc_rfile_dirty(f->rf)) {
 		if (f)
 			file_put(t, f);
 		return gw_ra_read(t->ra, a->ino, version(a), a->size, off, buf,
