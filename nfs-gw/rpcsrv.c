@@ -7,8 +7,10 @@
  * the fragments up to the last one; its total is checked against
  * RPCSRV_MAX_RECORD before a byte of it is kept, so a length is never
  * trusted. Calls are read with read(2) straight into the record, replies
- * leave through a bufferevent. A connection with RPCSRV_MAX_INFLIGHT calls queued stops being
- * read until replies drain. A connection lives until its socket is gone
+ * leave through a bufferevent. A connection with RPCSRV_MAX_INFLIGHT
+ * calls queued stops being read until replies drain, and every connection
+ * stops while RPCSRV_MAX_QUEUED bytes of calls wait (it is "parked" and
+ * read again when they drain). A connection lives until its socket is gone
  * and its last call has finished: the calls and the loop each hold a
  * reference, and the last one frees it on the loop thread. */
 #include "rpcsrv.h"
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +52,8 @@ typedef struct conn {
 	atomic_int refs;
 	atomic_int inflight;
 	atomic_int closing;
+	int parked;			/* on srv->parked (under srv->park_mu) */
+	struct conn *park_next;
 	/* The record being reassembled: its fragments' bytes so far, the
 	 * current fragment's header (hdr_got of its 4 bytes) or the bytes
 	 * of it still to come (frag_left), and whether it is the last. */
@@ -64,6 +69,9 @@ typedef struct conn {
 struct rpcsrv {
 	struct event_base *base;
 	tpool *pool;
+	atomic_size_t queued;		/* bytes of calls read, not yet run */
+	pthread_mutex_t park_mu;
+	struct conn *parked;		/* not read while queued is full */
 	const rpc_prog *progs;
 	unsigned nprogs;
 	struct evconnlistener *ls[RPCSRV_MAX_LISTENERS];
@@ -328,10 +336,48 @@ static void dispatch(conn *c, XDR *x)
 	run_proc(c, x, m.rm_xid, pg, &pg->procs[m.rm_call.cb_proc], &who);
 }
 
+/* Read the parked connections again (any thread). */
+static void unpark_all(rpcsrv *s)
+{
+	conn *c, *next;
+
+	pthread_mutex_lock(&s->park_mu);
+	c = s->parked;
+	s->parked = NULL;
+	pthread_mutex_unlock(&s->park_mu);
+	for (; c; c = next) {
+		next = c->park_next;
+		c->parked = 0;
+		if (!atomic_load(&c->closing))
+			event_add(c->rev, NULL);
+		conn_unref(c);		/* the park's reference */
+	}
+}
+
+/* Stop reading c while the queue is full (loop thread). */
+static void park(conn *c)
+{
+	rpcsrv *s = c->srv;
+
+	event_del(c->rev);
+	pthread_mutex_lock(&s->park_mu);
+	if (!c->parked) {
+		c->parked = 1;
+		atomic_fetch_add(&c->refs, 1);
+		c->park_next = s->parked;
+		s->parked = c;
+	}
+	pthread_mutex_unlock(&s->park_mu);
+	/* The queue may have drained meanwhile, with nobody to wake us. */
+	if (atomic_load(&s->queued) < RPCSRV_MAX_QUEUED)
+		unpark_all(s);
+}
+
 static void run_call(void *worker, void *arg)
 {
 	call *k = arg;
 	conn *c = k->c;
+	size_t before;
 	XDR x;
 
 	(void)worker;
@@ -341,6 +387,9 @@ static void run_call(void *worker, void *arg)
 		xdr_destroy(&x);
 	}
 	free(k->rec);
+	before = atomic_fetch_sub(&c->srv->queued, k->len);
+	if (before >= RPCSRV_MAX_QUEUED && before - k->len < RPCSRV_MAX_QUEUED)
+		unpark_all(c->srv);
 	free(k);
 	/* Below the limit again: let the loop read again. */
 	if (atomic_fetch_sub(&c->inflight, 1) == RPCSRV_MAX_INFLIGHT &&
@@ -364,7 +413,9 @@ static int queue_record(conn *c)
 	c->rec_len = 0;
 	atomic_fetch_add(&c->refs, 1);
 	atomic_fetch_add(&c->inflight, 1);
+	atomic_fetch_add(&c->srv->queued, k->len);
 	if (tpool_push(c->srv->pool, run_call, k) < 0) {
+		atomic_fetch_sub(&c->srv->queued, k->len);
 		atomic_fetch_sub(&c->inflight, 1);
 		atomic_fetch_sub(&c->refs, 1);
 		free(k->rec);
@@ -443,6 +494,10 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	/* A bounded number of reads a turn, so one client cannot starve the
 	 * others on the loop. */
 	for (int i = 0; i < 64 && rc > 0 && !atomic_load(&c->closing); i++) {
+		if (atomic_load(&c->srv->queued) >= RPCSRV_MAX_QUEUED) {
+			park(c);
+			return;
+		}
 		if (atomic_load(&c->inflight) >= RPCSRV_MAX_INFLIGHT) {
 			/* Flow control: TCP's window fills and slows the
 			 * client; a finishing call adds the event back. */
@@ -527,6 +582,7 @@ int rpcsrv_new(rpcsrv **out, const rpc_prog *progs, unsigned nprogs,
 	s->progs = progs;
 	s->nprogs = nprogs;
 	s->pool = pool;
+	pthread_mutex_init(&s->park_mu, NULL);
 	*out = s;
 	return 0;
 }
@@ -603,5 +659,6 @@ void rpcsrv_free(rpcsrv *s)
 	 * ending. Their frees run as the loop's last events. */
 	event_base_loop(s->base, EVLOOP_NONBLOCK);
 	event_base_free(s->base);
+	pthread_mutex_destroy(&s->park_mu);
 	free(s);
 }

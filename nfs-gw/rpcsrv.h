@@ -22,6 +22,11 @@
 /* The largest record taken in: a WRITE of the largest wtmax (1 MiB) and
  * its headers. A longer one ends the connection. */
 #define RPCSRV_MAX_RECORD	((1u << 20) + 64 * 1024)
+/* The calls read and not yet run, all connections together: past it no
+ * connection is read until workers catch up, so many clients writing at
+ * once cannot take the gateway's memory (each connection alone stops at
+ * 64 calls). */
+#define RPCSRV_MAX_QUEUED	((size_t)256 << 20)
 #define RPCSRV_MAX_GIDS		16
 
 /* The caller, as its credentials and its socket say. */
