@@ -31,10 +31,15 @@ struct ddtc {
 
 	atomic_uint_fast64_t logical_bytes, segments, segments_sent,
 			     bytes_sent_stored, queries_saved;
-	/* Whether the target takes SET_CONTENT (rfile_flush.c): 0 not
+	/* Whether the target takes SET_CONTENT (session.c): 0 not
 	 * asked yet, 1 yes, -1 no. */
 	atomic_int set_content;
 };
+
+/* 0 if the target takes SET_CONTENT and COMMIT's DDT_CF_EXCL (its
+ * STATUS says proto_set_content, asked once per session), else
+ * -EOPNOTSUPP with a message; or STATUS's failure (session.c). */
+int session_has_set_content(ddtc *c);
 
 /* COMMIT of e[0..n) in dir with flags (DDT_CF_*), as ddtc_commit()
  * (commit.c). */

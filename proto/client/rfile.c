@@ -293,7 +293,7 @@ int ddtc_create(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
 		return ddterr_set(strlen(name) > DDT_MAX_NAME ? -ENAMETOOLONG :
 				  -EINVAL, "\"%.80s\" cannot name a file",
 				  name);
-	if (excl && (rc = rf_target_ok(c)) < 0)
+	if (excl && (rc = session_has_set_content(c)) < 0)
 		return rc;
 	memset(&e, 0, sizeof(e));
 	strcpy(e.name, name);

@@ -429,32 +429,6 @@ int ddtc_rfile_flush(ddtc *c, ddtc_rfile *f)
 
 /* ---- the commit ---- */
 
-static int rf_status_kv(void *arg, const char *key, uint64_t value)
-{
-	if (strcmp(key, "proto_set_content") == 0 && value == 1)
-		*(int *)arg = 1;
-	return 0;
-}
-
-int rf_target_ok(ddtc *c)
-{
-	int v = atomic_load(&c->set_content), has = 0, rc;
-
-	if (v == 0) {
-		rc = ddtc_status(c, rf_status_kv, &has);
-		if (rc < 0)
-			return rc;
-		v = has ? 1 : -1;
-		atomic_store(&c->set_content, v);
-	}
-	if (v < 0)
-		return ddterr_set(-EOPNOTSUPP, "the target does not take "
-				  "SET_CONTENT or exclusive creates (no "
-				  "proto_set_content in its STATUS): upgrade "
-				  "ddtargetd");
-	return 0;
-}
-
 /* The tree of every leaf, its metadata segments sent through q. */
 static int rf_tree(segq *q, const ddtc_rfile *f, ddt_content *k)
 {
@@ -506,7 +480,7 @@ int ddtc_rfile_commit(ddtc *c, ddtc_rfile *f, int64_t mtime, int sync,
 	segq q;
 	int rc;
 
-	rc = rf_target_ok(c);
+	rc = session_has_set_content(c);
 	if (rc == 0)
 		rc = rf_load(c, f);
 	if (rc == 0)

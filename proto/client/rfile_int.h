@@ -102,7 +102,5 @@ void rf_ext_free_all(ddtc_rfile *f);
 
 /* ---- checks (rfile_flush.c) ---- */
 
-/* 0 if the target takes SET_CONTENT and DDT_CF_EXCL, else -EOPNOTSUPP. */
-int rf_target_ok(ddtc *c);
 
 #endif

@@ -255,3 +255,29 @@ int ddtc_status_text(ddtc *c, ddtc_text_cb cb, void *arg)
 	}
 	return rpc_end_cb(&rep, &r, DDT_OP_STATUS_TEXT, rc);
 }
+
+static int set_content_kv(void *arg, const char *key, uint64_t value)
+{
+	if (strcmp(key, "proto_set_content") == 0 && value == 1)
+		*(int *)arg = 1;
+	return 0;
+}
+
+int session_has_set_content(ddtc *c)
+{
+	int v = atomic_load(&c->set_content), has = 0, rc;
+
+	if (v == 0) {
+		rc = ddtc_status(c, set_content_kv, &has);
+		if (rc < 0)
+			return rc;
+		v = has ? 1 : -1;
+		atomic_store(&c->set_content, v);
+	}
+	if (v < 0)
+		return ddterr_set(-EOPNOTSUPP, "the target does not take "
+				  "SET_CONTENT or exclusive creates (no "
+				  "proto_set_content in its STATUS): upgrade "
+				  "ddtargetd");
+	return 0;
+}
