@@ -386,11 +386,12 @@ static inline void wire_entry(wbuf *p, const char *name, uint64_t size,
 	wb_fp(p, root);
 }
 
-/* COMMIT of one file (synced) in dir: the reply's status; *out_ino (may
- * be NULL) the new inode. */
-static inline int wire_commit(int fd, uint64_t dir, const char *name,
-			      uint64_t size, uint8_t level, const fp_t *root,
-			      uint64_t *out_ino, char *errmsg)
+/* COMMIT of one file in dir with flags (DDT_CF_*): the reply's status;
+ * *out_ino (may be NULL) the file's inode. */
+static inline int wire_commit_flags(int fd, uint64_t dir, const char *name,
+				    uint32_t flags, uint64_t size,
+				    uint8_t level, const fp_t *root,
+				    uint64_t *out_ino, char *errmsg)
 {
 	uint8_t *out = NULL;
 	size_t len;
@@ -401,7 +402,7 @@ static inline int wire_commit(int fd, uint64_t dir, const char *name,
 
 	wb_init(&p);
 	wb_u64(&p, dir);
-	wb_u32(&p, DDT_CF_SYNC);
+	wb_u32(&p, flags);
 	wb_u32(&p, 1);
 	wire_entry(&p, name, size, level, root);
 	st = wire_call(fd, DDT_OP_COMMIT, &p, &out, &len, errmsg);
@@ -414,6 +415,16 @@ static inline int wire_commit(int fd, uint64_t dir, const char *name,
 	}
 	free(out);
 	return st;
+}
+
+/* COMMIT of one file (synced) in dir: the reply's status; *out_ino (may
+ * be NULL) the new inode. */
+static inline int wire_commit(int fd, uint64_t dir, const char *name,
+			      uint64_t size, uint8_t level, const fp_t *root,
+			      uint64_t *out_ino, char *errmsg)
+{
+	return wire_commit_flags(fd, dir, name, DDT_CF_SYNC, size, level,
+				 root, out_ino, errmsg);
 }
 
 /* LOOKUP name in dir: the reply's status; *out_ino (may be NULL). */

@@ -106,35 +106,6 @@ static int su_set(int fd, const char *su, uint32_t mask, uint64_t ret,
 	return st;
 }
 
-/* COMMIT of one entry with flags: the status; *ino the file's. */
-static int commit_flags(int fd, uint64_t dir, const char *name,
-			uint32_t flags, uint64_t size, const fp_t *root,
-			uint64_t *ino, char *msg)
-{
-	uint8_t *rep = NULL;
-	size_t len;
-	ddt_attr a;
-	wbuf p;
-	rbuf r;
-	int st;
-
-	wb_init(&p);
-	wb_u64(&p, dir);
-	wb_u32(&p, flags);
-	wb_u32(&p, 1);
-	wire_entry(&p, name, size, 0, root);
-	st = wire_call(fd, DDT_OP_COMMIT, &p, &rep, &len, msg);
-	wb_free(&p);
-	if (st == 0 && ino) {
-		rb_init(&r, rep, len);
-		rb_u32(&r);
-		rb_attr(&r, &a);
-		*ino = a.ino;
-	}
-	free(rep);
-	return st;
-}
-
 static void test_content(int fd, uint64_t dir)
 {
 	char msg[DDT_MAX_STR + 1] = "";
@@ -175,15 +146,17 @@ static void test_content(int fd, uint64_t dir)
 	st = set_content(fd, dir, 19, 0, &neu, 0, NULL, msg);
 	ok(st == DDT_EISDIR, "a directory is DDT_EISDIR: %s", msg);
 
-	st = commit_flags(fd, dir, "g", DDT_CF_SYNC | DDT_CF_EXCL, 19, &neu,
-			  NULL, msg);
+	st = wire_commit_flags(fd, dir, "g", DDT_CF_SYNC | DDT_CF_EXCL, 19, 0,
+			       &neu, NULL, msg);
 	ok(st == DDT_EEXIST && getattr(fd, ino, &b) == 0 && b.size == 11,
 	   "COMMIT with DDT_CF_EXCL over an existing name is DDT_EEXIST, "
 	   "nothing replaced: %s", msg);
-	st = commit_flags(fd, dir, "new", DDT_CF_EXCL, 19, &neu, &ino2, msg);
+	st = wire_commit_flags(fd, dir, "new", DDT_CF_EXCL, 19, 0, &neu, &ino2,
+			       msg);
 	ok(st == 0 && ino2 != ino, "and makes a new name: %s",
 	   st ? msg : "ok");
-	st = commit_flags(fd, dir, "g", DDT_CF_SYNC, 19, &neu, &ino2, msg);
+	st = wire_commit_flags(fd, dir, "g", DDT_CF_SYNC, 19, 0, &neu, &ino2,
+			       msg);
 	ok(st == 0 && ino2 == ino, "without it the file is replaced in place");
 }
 
