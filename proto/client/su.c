@@ -36,28 +36,38 @@ static int su_name_fits(const char *name)
 			  "over %d bytes", name, DDT_MAX_NAME);
 }
 
-int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
+/* Send w (an SU_OPEN or SU_SET of unit name) and read the unit's record
+ * back into *out (may be NULL). */
+static int su_info_call(ddtc *c, wbuf *w, uint8_t op, const char *name,
+			ddtc_su *out)
 {
 	conn_reply rep;
 	ddtc_su su;
-	wbuf w;
 	rbuf r;
+	int rc;
+
+	rc = rpc_call(c, w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	memset(&su, 0, sizeof(su));
+	strcpy(su.name, name);
+	rb_su_info(&r, &su);
+	rc = rpc_end(&rep, &r, op);
+	if (rc == 0 && out)
+		*out = su;
+	return rc;
+}
+
+int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out)
+{
+	wbuf w;
 	int rc;
 
 	if ((rc = su_name_fits(name)) < 0)
 		return rc;
 	conn_begin(&w, DDT_OP_SU_OPEN);
 	wb_str(&w, name);
-	rc = rpc_call(c, &w, &rep, &r);
-	if (rc < 0)
-		return rc;
-	memset(&su, 0, sizeof(su));
-	strcpy(su.name, name);
-	rb_su_info(&r, &su);
-	rc = rpc_end(&rep, &r, DDT_OP_SU_OPEN);
-	if (rc == 0 && out)
-		*out = su;
-	return rc;
+	return su_info_call(c, &w, DDT_OP_SU_OPEN, name, out);
 }
 
 int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg)
@@ -95,10 +105,7 @@ int ddtc_su_delete(ddtc *c, const char *name, int recursive)
 int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
 		int lock, uint64_t quota, ddtc_su *out)
 {
-	conn_reply rep;
-	ddtc_su su;
 	wbuf w;
-	rbuf r;
 	int rc;
 
 	if ((rc = su_name_fits(name)) < 0)
@@ -109,14 +116,5 @@ int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
 	wb_u64(&w, retention);
 	wb_u8(&w, lock ? 1 : 0);
 	wb_u64(&w, quota);
-	rc = rpc_call(c, &w, &rep, &r);
-	if (rc < 0)
-		return rc;
-	memset(&su, 0, sizeof(su));
-	strcpy(su.name, name);
-	rb_su_info(&r, &su);
-	rc = rpc_end(&rep, &r, DDT_OP_SU_SET);
-	if (rc == 0 && out)
-		*out = su;
-	return rc;
+	return su_info_call(c, &w, DDT_OP_SU_SET, name, out);
 }
