@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "memtune.h"
+
 
 #define PROG "ddtfs"
 #define IDLE_COMMIT_MS	3000	/* a file left open unwritten is published */
@@ -238,6 +240,7 @@ int main(int argc, char **argv)
 	args a;
 	int rc;
 
+	memtune_keep_buffers();
 	memset(&fs, 0, sizeof(fs));
 	memset(&a, 0, sizeof(a));
 	ddtc_opts_default(&a.o);

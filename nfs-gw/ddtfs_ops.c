@@ -380,7 +380,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ddtfs *fs = fs_of(req);
 	ddtfs_open *o = open_of(fi);
 	size_t got = 0;
-	uint8_t *buf;
+	void *buf;
 	int rc;
 
 	(void)ino;
@@ -391,7 +391,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	DDTFS_RETRY(fs, rc, gw_files_read(fs->files, &o->attr, (uint64_t)off,
-					  buf, size, &got));
+					  &buf, size, &got));
 	if (rc < 0)
 		reply_err(req, rc);
 	else

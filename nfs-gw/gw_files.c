@@ -407,7 +407,7 @@ static uint64_t version(const ddt_attr *a)
 	       (uint64_t)a->ctime ^ a->size;
 }
 
-int gw_files_read(gw_files *t, const ddt_attr *a, uint64_t off, void *buf,
+int gw_files_read(gw_files *t, const ddt_attr *a, uint64_t off, void **bufp,
 		  size_t n, size_t *out_n)
 {
 	gw_file *f = file_get(t, a->ino, 0);
@@ -420,12 +420,12 @@ int gw_files_read(gw_files *t, const ddt_attr *a, uint64_t off, void *buf,
 	if (!f || !f->rf || !ddtc_rfile_dirty(f->rf)) {
 		if (f)
 			file_put(t, f);
-		return gw_ra_read(t->ra, a->ino, version(a), a->size, off, buf,
-				  n, out_n);
+		return gw_ra_read(t->ra, a->ino, version(a), a->size, off,
+				  bufp, n, out_n);
 	}
 	rc = gw_sess_get(t->sess, &c);
 	if (rc == 0) {
-		rc = ddtc_rfile_read(c, f->rf, off, buf, n, out_n);
+		rc = ddtc_rfile_read(c, f->rf, off, *bufp, n, out_n);
 		gw_sess_put(t->sess, c, rc);
 	}
 	file_put(t, f);

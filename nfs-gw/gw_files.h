@@ -33,8 +33,9 @@ int gw_files_write(gw_files *t, uint64_t ino, uint64_t off, const void *buf,
 /* Read file a->ino (whose attributes the caller has just read) as this
  * gateway sees it: through its open handle, buffered writes included,
  * else from the target, with read-ahead for a reader reading in order
- * (gw_ra.h). */
-int gw_files_read(gw_files *t, const ddt_attr *a, uint64_t off, void *buf,
+ * (gw_ra.h). *bufp: a malloc'd buffer of at least n bytes, which may come
+ * back as another one as large (gw_ra_read); the caller frees *bufp. */
+int gw_files_read(gw_files *t, const ddt_attr *a, uint64_t off, void **bufp,
 		  size_t n, size_t *out_n);
 /* Publish ino's writes durably if it is open and changed. out (may be
  * NULL): its attributes after (unset, 0 returned, if not open). */

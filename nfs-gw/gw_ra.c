@@ -243,7 +243,7 @@ static int read_direct(gw_ra *r, uint64_t ino, uint64_t off, void *buf,
 }
 
 int gw_ra_read(gw_ra *r, uint64_t ino, uint64_t ver, uint64_t size,
-	       uint64_t off, void *buf, size_t n, size_t *out_n)
+	       uint64_t off, void **bufp, size_t n, size_t *out_n)
 {
 	ra_stream *st;
 	ra_block *b = NULL;
@@ -259,8 +259,11 @@ int gw_ra_read(gw_ra *r, uint64_t ino, uint64_t ver, uint64_t size,
 	if (st)
 		b = block_at(r, st, off, n);
 	if (b) {
+		void *mine = *bufp;
+
 		rc = b->rc;
-		memcpy(buf, b->buf, b->got);
+		*bufp = b->buf;		/* as large as n: no copy */
+		b->buf = mine;
 		*out_n = b->got;
 		block_clear(b);
 	}
@@ -278,7 +281,7 @@ int gw_ra_read(gw_ra *r, uint64_t ino, uint64_t ver, uint64_t size,
 	}
 	pthread_mutex_unlock(&r->mu);
 	if (rc == 1 || (rc < 0 && gw_sess_lost(rc)))
-		rc = read_direct(r, ino, off, buf, n, out_n);
+		rc = read_direct(r, ino, off, *bufp, n, out_n);
 	return rc;
 }
 

@@ -27,9 +27,12 @@ int gw_ra_new(gw_ra **out, gw_sess *s);
 void gw_ra_free(gw_ra *r);
 
 /* Up to n bytes of file ino (in version ver, size bytes long) at off, as
- * ddtc_read. */
+ * ddtc_read, into *bufp: a malloc'd buffer of at least n bytes, which a
+ * block fetched ahead may take the place of (*bufp is then that block's
+ * buffer, as large, and the caller's is the stream's) rather than be
+ * copied into it. The caller frees *bufp. */
 int gw_ra_read(gw_ra *r, uint64_t ino, uint64_t ver, uint64_t size,
-	       uint64_t off, void *buf, size_t n, size_t *out_n);
+	       uint64_t off, void **bufp, size_t n, size_t *out_n);
 void gw_ra_forget(gw_ra *r, uint64_t ino);
 
 #endif

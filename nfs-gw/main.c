@@ -18,6 +18,7 @@
 
 #include "ddterr.h"
 #include "gw_log.h"
+#include "memtune.h"
 #include "nfs3_prot.h"
 #include "nfsd.h"
 #include "now.h"
@@ -120,6 +121,8 @@ static int start_core(gw *g)
 	if (rc == 0)
 		rc = dircache_new(&g->d.dc);
 	if (rc == 0)
+		rc = attrc_new(&g->d.ac, g->conf.read_attr_ms * 1000000LL);
+	if (rc == 0)
 		rc = tpool_new(&g->pool, &po);
 	return rc;
 }
@@ -197,6 +200,7 @@ static void teardown(gw *g)
 	rpcsrv_free(g->srv);
 	gw_files_free(g->d.files);	/* commits what is dirty */
 	dircache_free(g->d.dc);
+	attrc_free(g->d.ac);
 	gw_sess_free(g->d.sess);
 	free(g->d.mounts);
 	pthread_mutex_destroy(&g->d.mu);
@@ -240,6 +244,7 @@ int main(int argc, char **argv)
 	const char *conf = "/etc/ddtarget/ddt-nfsd.conf";
 	int rc;
 
+	memtune_keep_buffers();
 	if (parse_args(argc, argv, &conf) < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);

@@ -196,18 +196,20 @@ nfsstat3 nfs3_dir_writable(const nfs3_req *r)
 
 /* ---- a request ---- */
 
-nfsstat3 nfs3_begin(nfs3_req *r, nfsd *d, const rpc_caller *who,
-		    const nfs_fh3 *fh)
+/* The handle, the session, the export and the caller: NFS3_OK with *ino,
+ * or the status to answer (the request is then ended). */
+static nfsstat3 begin_call(nfs3_req *r, nfsd *d, const rpc_caller *who,
+			   const nfs_fh3 *fh, uint64_t *ino)
 {
-	uint64_t exp, ino;
 	const nfsd_export *x;
+	uint64_t exp;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->d = d;
 	r->who = who;
 	if (nfsd_fh_unpack((const uint8_t *)fh->data.data_val,
-			   fh->data.data_len, &exp, &ino) < 0)
+			   fh->data.data_len, &exp, ino) < 0)
 		return NFS3ERR_BADHANDLE;
 	rc = gw_sess_get(d->sess, &r->c);
 	if (rc < 0)
@@ -229,13 +231,20 @@ nfsstat3 nfs3_begin(nfs3_req *r, nfsd *d, const rpc_caller *who,
 		r->gid = x->anon_gid;
 	}
 	r->root = r->uid == 0;
-	rc = ddtc_getattr(r->c, ino, &r->obj);
+	return NFS3_OK;
+}
+
+/* The object's attributes from the target, as this gateway sees them. */
+static nfsstat3 begin_getattr(nfs3_req *r, uint64_t ino)
+{
+	int rc = ddtc_getattr(r->c, ino, &r->obj);
+
 	if (gw_sess_lost(rc)) {
 		/* The target restarted since the last call: this is the
 		 * first to hear it. Once more, on a new session. */
-		gw_sess_put(d->sess, r->c, rc);
+		gw_sess_put(r->d->sess, r->c, rc);
 		r->c = NULL;
-		rc = gw_sess_get(d->sess, &r->c);
+		rc = gw_sess_get(r->d->sess, &r->c);
 		if (rc < 0)
 			return NFS3ERR_JUKEBOX;
 		rc = ddtc_getattr(r->c, ino, &r->obj);
@@ -246,8 +255,40 @@ nfsstat3 nfs3_begin(nfs3_req *r, nfsd *d, const rpc_caller *who,
 		nfs3_end(r);
 		return st == NFS3ERR_NOENT ? NFS3ERR_STALE : st;
 	}
-	gw_files_overlay(d->files, &r->obj);
+	gw_files_overlay(r->d->files, &r->obj);
 	return NFS3_OK;
+}
+
+nfsstat3 nfs3_begin(nfs3_req *r, nfsd *d, const rpc_caller *who,
+		    const nfs_fh3 *fh)
+{
+	uint64_t ino;
+	nfsstat3 st = begin_call(r, d, who, fh, &ino);
+
+	if (st != NFS3_OK)
+		return st;
+	/* Whatever this call changes, no READ keeps what it saw before. */
+	attrc_clear(d->ac);
+	r->clears = 1;
+	return begin_getattr(r, ino);
+}
+
+nfsstat3 nfs3_begin_read(nfs3_req *r, nfsd *d, const rpc_caller *who,
+			 const nfs_fh3 *fh)
+{
+	uint64_t ino, gen;
+	nfsstat3 st = begin_call(r, d, who, fh, &ino);
+
+	if (st != NFS3_OK)
+		return st;
+	if (attrc_get(d->ac, ino, &r->obj, &gen)) {
+		gw_files_overlay(d->files, &r->obj);
+		return NFS3_OK;
+	}
+	st = begin_getattr(r, ino);
+	if (st == NFS3_OK)
+		attrc_put(d->ac, &r->obj, gen);
+	return st;
 }
 
 void nfs3_end(nfs3_req *r)
@@ -255,6 +296,9 @@ void nfs3_end(nfs3_req *r)
 	if (r->c)
 		gw_sess_put(r->d->sess, r->c, r->rc);
 	r->c = NULL;
+	if (r->clears)
+		attrc_clear(r->d->ac);
+	r->clears = 0;
 }
 
 void nfs3_writeverf(nfsd *d, char verf[NFS3_WRITEVERFSIZE])

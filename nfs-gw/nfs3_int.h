@@ -17,6 +17,7 @@ typedef struct nfs3_req {
 	ddtc *c;		/* the session, held */
 	int rc;			/* the last ddtc result, for gw_sess_put */
 	ddt_attr obj;		/* what the handle names */
+	int clears;		/* empties the READ attribute cache at its end */
 } nfs3_req;
 
 /* Take the session, check the handle, the export and the client, and
@@ -24,6 +25,10 @@ typedef struct nfs3_req {
  * request is then ended already). */
 nfsstat3 nfs3_begin(nfs3_req *r, nfsd *d, const rpc_caller *who,
 		    const nfs_fh3 *fh);
+/* The same for a READ: attributes read less than read_attr_ms ago, with
+ * no change by this gateway since, serve (attrc.h). */
+nfsstat3 nfs3_begin_read(nfs3_req *r, nfsd *d, const rpc_caller *who,
+			 const nfs_fh3 *fh);
 void nfs3_end(nfs3_req *r);
 /* Keep rc (a ddtc result) and map it to a status. */
 nfsstat3 nfs3_st(nfs3_req *r, int rc);

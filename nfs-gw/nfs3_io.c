@@ -28,12 +28,12 @@ int nfs3_read(void *ctx, const rpc_caller *c, void *args, void *res)
 	READ3res *o = res;
 	READ3resok *ok = &o->READ3res_u.resok;
 	size_t n = a->count < IO_MAX ? a->count : IO_MAX, got = 0;
-	char *buf = NULL;
+	void *buf = NULL;
 	ddt_attr at;
 	nfs3_req r;
 	int rc;
 
-	o->status = nfs3_begin(&r, ctx, c, &a->file);
+	o->status = nfs3_begin_read(&r, ctx, c, &a->file);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
 	o->status = file_ok(&r.obj);
@@ -43,9 +43,12 @@ int nfs3_read(void *ctx, const rpc_caller *c, void *args, void *res)
 	if (o->status == NFS3_OK && !(buf = malloc(n ? n : 1)))
 		o->status = NFS3ERR_JUKEBOX;
 	if (o->status == NFS3_OK) {
-		rc = gw_files_read(r.d->files, &r.obj, a->offset, buf, n,
+		rc = gw_files_read(r.d->files, &r.obj, a->offset, &buf, n,
 				   &got);
 		o->status = nfs3_st(&r, rc);
+		/* Removed since its attributes were read (attrc.h). */
+		if (o->status == NFS3ERR_NOENT)
+			o->status = NFS3ERR_STALE;
 	}
 	at = r.obj;
 	gw_files_overlay(r.d->files, &at);

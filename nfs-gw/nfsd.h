@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "attrc.h"
 #include "dircache.h"
 #include "gw_files.h"
 #include "gw_sess.h"
@@ -51,6 +52,7 @@ typedef struct nfsd {
 	gw_sess *sess;
 	gw_files *files;
 	dircache *dc;
+	attrc *ac;		/* attributes for READs (attrc.h) */
 	int64_t boot_ns;	/* the write verifier's base */
 	pthread_mutex_t mu;	/* exps[].root and mounts */
 	nfsd_exp exps[NFSD_MAX_EXPORTS];

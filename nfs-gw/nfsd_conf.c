@@ -126,6 +126,8 @@ static int server_key(nfsd_conf *c, const char *k, const char *v)
 		return set_bool(&c->rpcbind, v);
 	if (!strcmp(k, "idle_commit_ms"))
 		return set_int(&c->idle_ms, v, 10, 3600 * 1000);
+	if (!strcmp(k, "read_attr_ms"))
+		return set_int(&c->read_attr_ms, v, 0, 60 * 1000);
 	if (!strcmp(k, "dirty_cap_mb")) {
 		if (set_int(&n, v, 1, 1 << 20) < 0)
 			return -1;
@@ -280,6 +282,7 @@ static void defaults(nfsd_conf *c)
 	c->threads = 16;
 	c->dirty_cap = (size_t)256 << 20;
 	c->idle_ms = 3000;
+	c->read_attr_ms = 1000;
 	c->rpcbind = 1;
 }
 

@@ -37,6 +37,7 @@ typedef struct nfsd_conf {
 	int threads;
 	size_t dirty_cap;	/* bytes */
 	int idle_ms;
+	int read_attr_ms;	/* how long a READ may use attributes read */
 	int rpcbind;
 	nfsd_export exports[NFSD_MAX_EXPORTS];
 	unsigned nexports;

@@ -35,14 +35,12 @@
 #include "ddterr.h"
 #include "gw_log.h"
 #include "net.h"
+#include "xdrbuf.h"
 
 #define RPCSRV_MAX_INFLIGHT	64
 #define RPCSRV_MAX_LISTENERS	8
 #define REC_LAST		0x80000000u
 #define REC_LEN_MASK		0x7fffffffu
-/* The reply header's bytes: xid, direction, status, verifier (AUTH_NONE),
- * accept status and, at most, a version range. */
-#define REPLY_HDR_MAX		64
 
 typedef struct conn {
 	rpcsrv *srv;
@@ -128,44 +126,70 @@ static void conn_close(conn *c)
 
 /* ---- replies (worker threads) ---- */
 
-static void free_reply(const void *data, size_t len, void *arg)
+/* A call's results, kept until the last byte of the reply that refers to
+ * them (a READ's data, xdrbuf.h) has left for the socket. */
+typedef struct results {
+	atomic_int refs;
+	xdrproc_t xres;
+	xdrbuf_owner owner;
+	max_align_t res[];
+} results;
+
+static void results_hold(void *arg)
 {
-	(void)data;
-	(void)len;
-	free(arg);
+	atomic_fetch_add(&((results *)arg)->refs, 1);
+}
+
+static void results_release(void *arg)
+{
+	results *r = arg;
+
+	if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	xdr_free(r->xres, (char *)r->res);
+	free(r);
+}
+
+static results *results_new(const rpc_proc *pr)
+{
+	results *r = calloc(1, sizeof(*r) + (pr->ressz ? pr->ressz : 1));
+
+	if (!r)
+		return NULL;
+	atomic_init(&r->refs, 1);
+	r->xres = pr->xres;
+	r->owner = (xdrbuf_owner){ results_hold, results_release, r };
+	return r;
 }
 
 /* Encode m (its results, if any, through its own proc) behind a record
- * mark and queue it on c; the buffer goes to the output uncopied. */
-static void send_reply(conn *c, struct rpc_msg *m, size_t body)
+ * mark and queue it on c. Large opaque data goes by reference to owner's
+ * results (NULL: none). */
+static void send_reply(conn *c, struct rpc_msg *m, const xdrbuf_owner *owner)
 {
-	size_t cap = 4 + REPLY_HDR_MAX + body;
-	uint8_t *p = malloc(cap);
+	struct evbuffer *b = evbuffer_new();
 	uint32_t mark;
 	XDR x;
+	int ok;
 
-	if (!p) {
+	if (!b || xdrbuf_create(&x, b, owner) < 0) {
 		gw_warn("%s: out of memory for a reply", c->peer.peer_name);
+		if (b)
+			evbuffer_free(b);
 		return;
 	}
-	xdrmem_create(&x, (char *)p + 4, (u_int)(cap - 4), XDR_ENCODE);
-	if (!xdr_replymsg(&x, m)) {
-		gw_warn("%s: cannot encode a reply", c->peer.peer_name);
-		xdr_destroy(&x);
-		free(p);
-		return;
-	}
-	mark = htonl(REC_LAST | xdr_getpos(&x));
-	memcpy(p, &mark, 4);
-	if (atomic_load(&c->closing) ||
-	    evbuffer_add_reference(bufferevent_get_output(c->bev), p,
-				   4 + xdr_getpos(&x), free_reply, p) < 0)
-		free(p);
+	ok = xdr_replymsg(&x, m) && xdrbuf_ok(&x);
 	xdr_destroy(&x);
+	mark = htonl(REC_LAST | (uint32_t)evbuffer_get_length(b));
+	if (!ok || evbuffer_prepend(b, &mark, 4) < 0)
+		gw_warn("%s: cannot encode a reply", c->peer.peer_name);
+	else if (!atomic_load(&c->closing))
+		(void)evbuffer_add_buffer(bufferevent_get_output(c->bev), b);
+	evbuffer_free(b);	/* whatever did not move: references let go */
 }
 
 static void reply_accepted(conn *c, uint32_t xid, enum accept_stat st,
-			   xdrproc_t xres, void *res, uint32_t lo, uint32_t hi)
+			   results *r, uint32_t lo, uint32_t hi)
 {
 	struct rpc_msg m;
 
@@ -176,8 +200,8 @@ static void reply_accepted(conn *c, uint32_t xid, enum accept_stat st,
 	m.acpted_rply.ar_verf = _null_auth;
 	m.acpted_rply.ar_stat = st;
 	if (st == SUCCESS) {
-		m.acpted_rply.ar_results.where = (caddr_t)res;
-		m.acpted_rply.ar_results.proc = xres;
+		m.acpted_rply.ar_results.where = (caddr_t)r->res;
+		m.acpted_rply.ar_results.proc = r->xres;
 	} else if (st == PROG_MISMATCH) {
 		m.acpted_rply.ar_vers.low = lo;
 		m.acpted_rply.ar_vers.high = hi;
@@ -185,7 +209,7 @@ static void reply_accepted(conn *c, uint32_t xid, enum accept_stat st,
 		m.acpted_rply.ar_results.where = NULL;
 		m.acpted_rply.ar_results.proc = rpcsrv_xdr_void;
 	}
-	send_reply(c, &m, st == SUCCESS ? xdr_sizeof(xres, res) : 0);
+	send_reply(c, &m, st == SUCCESS ? &r->owner : NULL);
 }
 
 static void reply_denied(conn *c, uint32_t xid, enum reject_stat st,
@@ -259,32 +283,31 @@ static void run_proc(conn *c, XDR *x, uint32_t xid, const rpc_prog *pg,
 		     const rpc_proc *pr, const rpc_caller *who)
 {
 	void *args = calloc(1, pr->argsz ? pr->argsz : 1);
-	void *res = calloc(1, pr->ressz ? pr->ressz : 1);
+	results *r = results_new(pr);
 	int rc;
 
-	if (!args || !res) {
-		reply_accepted(c, xid, SYSTEM_ERR, NULL, NULL, 0, 0);
+	if (!args || !r) {
+		reply_accepted(c, xid, SYSTEM_ERR, NULL, 0, 0);
 		goto out;
 	}
 	if (!pr->xargs(x, args, 0)) {
-		reply_accepted(c, xid, GARBAGE_ARGS, NULL, NULL, 0, 0);
+		reply_accepted(c, xid, GARBAGE_ARGS, NULL, 0, 0);
 		goto out;
 	}
-	rc = pr->fn(pg->ctx, who, args, res);
+	rc = pr->fn(pg->ctx, who, args, r->res);
 	if (rc == RPC_DONE)
-		reply_accepted(c, xid, SUCCESS, pr->xres, res, 0, 0);
+		reply_accepted(c, xid, SUCCESS, r, 0, 0);
 	else if (rc == RPC_GARBAGE)
-		reply_accepted(c, xid, GARBAGE_ARGS, NULL, NULL, 0, 0);
+		reply_accepted(c, xid, GARBAGE_ARGS, NULL, 0, 0);
 	else if (rc == RPC_TOOWEAK)
 		reply_denied(c, xid, AUTH_ERROR, AUTH_TOOWEAK);
 	else if (rc == RPC_SYSERR)
-		reply_accepted(c, xid, SYSTEM_ERR, NULL, NULL, 0, 0);
-	xdr_free(pr->xres, res);
+		reply_accepted(c, xid, SYSTEM_ERR, NULL, 0, 0);
 out:
+	results_release(r);	/* freed now, or once its reply is sent */
 	if (args)
 		xdr_free(pr->xargs, args);
 	free(args);
-	free(res);
 }
 
 static void dispatch(conn *c, XDR *x)
@@ -322,11 +345,11 @@ static void dispatch(conn *c, XDR *x)
 		       &lo, &hi);
 	if (!pg) {
 		reply_accepted(c, m.rm_xid, known ? PROG_MISMATCH : PROG_UNAVAIL,
-			       NULL, NULL, lo, hi);
+			       NULL, lo, hi);
 		return;
 	}
 	if (m.rm_call.cb_proc >= pg->nprocs || !pg->procs[m.rm_call.cb_proc].fn) {
-		reply_accepted(c, m.rm_xid, PROC_UNAVAIL, NULL, NULL, 0, 0);
+		reply_accepted(c, m.rm_xid, PROC_UNAVAIL, NULL, 0, 0);
 		return;
 	}
 	if (who.flavor != AUTH_SYS && !pg->procs[m.rm_call.cb_proc].auth_none_ok) {

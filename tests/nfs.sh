@@ -69,6 +69,9 @@ nfs_port = 0
 mount_port = 0
 rpcbind = no
 idle_commit_ms = 500
+# READs may use attributes this old: long here, so that a change of the
+# gateway's own that failed to empty that cache would show below
+read_attr_ms = 60000
 # small, so writes go through the flushes that bound memory
 dirty_cap_mb = 4
 [export s]
@@ -222,6 +225,16 @@ echo probe >"$dir/probe"
 nfs-cp "$dir/probe" "$(url s probe)" >/dev/null 2>"$dir/probe.err"
 tap_is $? 0 "nfs-cp copies a file in"
 tap_is "$(nfs-cat "$(url s probe)")" probe "a file copied in reads back"
+nc s write /probe 6 3 && nfs-cat "$(url s probe)" >"$dir/probe.1"
+nc s truncate /probe 3 && nfs-cat "$(url s probe)" >"$dir/probe.2"
+tap_is "$(cat "$dir/probe.1")/$(cat "$dir/probe.2")" "probe
+www/pro" "READs see the gateway's own WRITE and SETATTR at once"
+nc s chmod /probe 644
+nfs-cat "$(url s probe)&uid=4242&gid=4242" >"$dir/probe.3" 2>&1
+nc s chmod /probe 600
+nfs-cat "$(url s probe)&uid=4242&gid=4242" >"$dir/probe.4" 2>&1
+tap_is "$(cat "$dir/probe.3")/$(grep -c -i 'denied\|acces\|perm' "$dir/probe.4")" "pro/1" \
+	"a chmod through the gateway denies the next READ of another user at once"
 head -c $((8 * 1024 * 1024)) /dev/urandom >"$dir/w8"
 nfs-cp "$dir/w8" "$(url s w8)" >/dev/null 2>&1
 nfs-cp "$(url s w8)" "$dir/w8.back" >/dev/null 2>&1
