@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 "                           sent, all files together (default 256)\n"
 "      --reconnect SECS     how long an operation waits for a restarted\n"
 "                           target (default 60)\n"
+"      --readahead-kb N     the kernel's read-ahead on the mount, set when\n"
+"                           run as root (default 4096; 0: the kernel's 128)\n"
 "  -f, --foreground         stay in the foreground (default: detach)\n"
 "  -d, --debug              FUSE's debug output (implies -f)\n"
 "  -h, --help\n"
@@ -52,6 +55,8 @@ typedef struct args {
 	ddtc_opts o;			/* the session's */
 	char password[DDT_MAX_STR + 1];
 	size_t cap;			/* --cache-mb */
+	unsigned readahead_kb;		/* --readahead-kb */
+	char where[PATH_MAX];		/* the mount point, resolved */
 } args;
 
 static int read_password(const char *file, char *buf, size_t cap)
@@ -90,6 +95,7 @@ static int parse(int argc, char **argv, ddtfs *fs, args *a)
 		{ "password-file", required_argument, NULL, 'P' },
 		{ "cache-mb", required_argument, NULL, 'C' },
 		{ "reconnect", required_argument, NULL, 'R' },
+		{ "readahead-kb", required_argument, NULL, 'A' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -107,6 +113,7 @@ static int parse(int argc, char **argv, ddtfs *fs, args *a)
 		case 'C': a->cap = (size_t)strtoull(optarg, NULL, 10) << 20;
 			  break;
 		case 'R': fs->reconnect_secs = atoi(optarg); break;
+		case 'A': a->readahead_kb = (unsigned)atoi(optarg); break;
 		case 'f': a->foreground = 1; break;
 		case 'd': a->debug = a->foreground = 1; break;
 		case 'h': usage(stdout); exit(0);
@@ -120,6 +127,11 @@ static int parse(int argc, char **argv, ddtfs *fs, args *a)
 	}
 	a->su = argv[optind];
 	a->mountpoint = argv[optind + 1];
+	if (!realpath(a->mountpoint, a->where)) {
+		fprintf(stderr, PROG ": %s: %s\n", a->mountpoint,
+			strerror(errno));
+		return -1;
+	}
 	if (a->o.port <= 0 || a->o.port > 65535 || a->cap == 0) {
 		fprintf(stderr, PROG ": bad --port or --cache-mb\n");
 		return -1;
@@ -176,6 +188,74 @@ int ddtfs_retry(ddtfs *fs, int rc, int tries)
 	return 1;
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+				      (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* The device ("MAJ:MIN") of the ddtarget mount at where, from the last
+ * such line of mountinfo; 0, or -1 if none. */
+static int mount_dev(const char *where, char *dev, size_t cap)
+{
+	char line[8192], d[64], mp[4096], *fs;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		fs = strstr(line, " - fuse.ddtarget ");
+		if (!fs || sscanf(line, "%*s %*s %63s %*s %4095s", d, mp) != 2)
+			continue;
+		unescape(mp);
+		if (!strcmp(mp, where)) {
+			snprintf(dev, cap, "%s", d);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * The kernel reads ahead at most 128 KiB on a FUSE mount, whatever the
+ * init reply asks (the mount's backing device caps it), so a sequential
+ * reader (smbd reads 8 MiB at a time) waits on one small request after
+ * another; a window of a few MiB lets gw_ra's fetches overlap. Root may
+ * widen it through sysfs. The device is looked up in mountinfo: a
+ * stat(2) of the mount point would wait on this very process.
+ */
+static void set_readahead(const args *a)
+{
+	char dev[64], path[128];
+	FILE *f;
+
+	if (!a->readahead_kb || mount_dev(a->where, dev, sizeof(dev)) < 0)
+		return;
+	/* (op_init then asks the kernel for as much) */
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "w");
+	if (!f)
+		return;		/* not root: the kernel's window stays */
+	fprintf(f, "%u\n", a->readahead_kb);
+	if (fclose(f) != 0)
+		fprintf(stderr, PROG ": cannot set %s: %s\n", path,
+			strerror(errno));
+}
+
 /* FUSE's own arguments: the program, the options we always want, the
  * user's -o, and -d. */
 static int fuse_argv(struct fuse_args *fa, const ddtfs *fs, const args *a)
@@ -211,6 +291,7 @@ static int serve(ddtfs *fs, const args *a)
 		goto out;
 	if (fuse_session_mount(se, a->mountpoint) != 0)
 		goto out_signals;
+	set_readahead(a);
 	if (fuse_daemonize(a->foreground) != 0)
 		goto out_unmount;
 	if (start_core(fs, a) < 0)
@@ -246,10 +327,13 @@ int main(int argc, char **argv)
 	ddtc_opts_default(&a.o);
 	a.o.threads = 2;
 	a.cap = (size_t)256 << 20;
+	a.readahead_kb = 4096;
 	fs.reconnect_secs = 60;
 	fs.attr_secs = 1.0;
 	if (parse(argc, argv, &fs, &a) < 0 || open_unit(&fs, &a) < 0)
 		return 1;
+	fs.readahead = a.readahead_kb > (UINT_MAX >> 10) ? UINT_MAX :
+		       a.readahead_kb << 10;
 	rc = serve(&fs, &a);
 	if (fs.files)
 		gw_files_free(fs.files);

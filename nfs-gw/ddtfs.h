@@ -22,6 +22,7 @@ typedef struct ddtfs {
 	uint64_t root;			/* the unit's root inode: FUSE's 1 */
 	int reconnect_secs;		/* how long an operation waits for it */
 	double attr_secs;		/* the kernel's attribute cache */
+	unsigned readahead;		/* bytes the kernel may read ahead */
 } ddtfs;
 
 /* An open file: its attributes when it was opened, which name the version

@@ -639,11 +639,14 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_init(void *arg, struct fuse_conn_info *conn)
 {
-	(void)arg;
+	ddtfs *fs = arg;
+
 	conn->max_write = MAX_IO;
 	/* A sequential reader asks for large blocks, and gw_ra fetches the
-	 * next ones ahead: each READ to the target costs a round trip. */
-	conn->max_readahead = MAX_IO;
+	 * next ones ahead: each READ to the target costs a round trip. The
+	 * kernel takes the smaller of this and the window it offers (see
+	 * set_readahead in ddtfs.c). */
+	conn->max_readahead = fs->readahead > MAX_IO ? fs->readahead : MAX_IO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 }

@@ -83,6 +83,12 @@ ln -s a/b "$dir/src/link"
 daemon_start
 ddt su create share >/dev/null || tap_bail "su create failed"
 fs_mount
+# As root, ddtfs widens the kernel's read-ahead on its mount (ddtfs.c):
+# without it a reader such as smbd waits on one 128 KiB request at a time.
+if [ "$(id -u)" = 0 ]; then
+	tap_is "$(cat "/sys/class/bdi/$(mountpoint -d "$fmnt")/read_ahead_kb")" \
+		4096 "the mount's kernel read-ahead is 4 MiB"
+fi
 
 
 # ---- a tree in and out ----
