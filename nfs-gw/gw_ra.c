@@ -173,15 +173,27 @@ static void stream_reset(ra_stream *st, uint64_t ino, uint64_t ver,
 	st->gen++;
 }
 
-/* Drop the fetched blocks no reader will take: void ones, those behind
- * the reader, and those of another size than it reads. */
+/* Whether a read at off, n bytes, goes on from where st's reader was:
+ * near it, either side, because the kernel sends a FUSE mount's
+ * read-ahead as several requests at once, which arrive in any order. */
+static int stream_near(const ra_stream *st, uint64_t off, size_t n)
+{
+	uint64_t w = (uint64_t)GW_RA_DEPTH * n;
+
+	return off > 0 && off + w >= st->next && off <= st->next + w;
+}
+
+/* Drop the fetched blocks no reader will take: void ones, those well
+ * behind the reader, and those of another size than it reads. */
 static void stream_prune(ra_stream *st, size_t n)
 {
+	uint64_t w = (uint64_t)GW_RA_DEPTH * n;
+
 	for (int k = 0; k < GW_RA_DEPTH; k++) {
 		ra_block *b = &st->b[k];
 
-		if (b->state == 2 && (b->gen != st->gen || b->off < st->next ||
-				      b->len != n))
+		if (b->state == 2 && (b->gen != st->gen || b->len != n ||
+				      b->off + w < st->next))
 			block_clear(b);
 	}
 }
@@ -255,7 +267,7 @@ int gw_ra_read(gw_ra *r, uint64_t ino, uint64_t ver, uint64_t size,
 		stream_reset(st, ino, ver, size);
 	if (!st)
 		st = stream_new(r, ino, ver, size);
-	seq = st && st->next == off && off > 0;
+	seq = st && stream_near(st, off, n);
 	if (st)
 		b = block_at(r, st, off, n);
 	if (b) {
@@ -269,7 +281,10 @@ int gw_ra_read(gw_ra *r, uint64_t ino, uint64_t ver, uint64_t size,
 	}
 	if (st && st->ino == ino && st->ver == ver) {
 		st->used = now_mono_ns();
-		st->next = off + n;
+		if (!seq)	/* a new start: what is ahead starts here */
+			st->next = st->ahead = off + n;
+		else if (st->next < off + n)
+			st->next = off + n;
 		stream_prune(st, n);
 		if (seq || b) {
 			/* Reading on in order: keep GW_RA_DEPTH blocks

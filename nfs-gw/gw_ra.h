@@ -1,7 +1,9 @@
 /* gw_ra.h - read-ahead for sequential readers, shared by the gateways.
  * NFS clients (and FUSE) read a file in requests of a fixed size, one or
  * a few at a time, and each costs a round trip to the target; a reader
- * found reading on from where it stopped gets the next GW_RA_DEPTH blocks
+ * found reading on from near where it stopped (the kernel sends a FUSE
+ * mount's read-ahead as several requests at once, arriving in any order)
+ * gets the next GW_RA_DEPTH blocks
  * of the same size fetched ahead, in parallel, by threads of its own, so
  * the target's latency overlaps the client's transfer (ddt restore keeps
  * several READs in flight for the same reason).
@@ -9,7 +11,9 @@
  * A block is tagged with the version of the file the caller saw (from its
  * attributes: mtime and size), and is used only for that version; a
  * gateway's own writes drop the file's blocks (gw_ra_forget). Memory is
- * bounded: GW_RA_STREAMS files, GW_RA_DEPTH blocks each. */
+ * bounded: GW_RA_STREAMS files, GW_RA_DEPTH blocks each (8 blocks: twice
+ * the 4 MiB window ddtfs has the kernel read ahead, so the gateway's
+ * fetches stay ahead of the kernel's requests). */
 #ifndef GW_RA_H
 #define GW_RA_H
 
@@ -18,7 +22,7 @@
 
 #include "gw_sess.h"
 
-#define GW_RA_DEPTH	4
+#define GW_RA_DEPTH	8
 #define GW_RA_STREAMS	16
 
 typedef struct gw_ra gw_ra;
