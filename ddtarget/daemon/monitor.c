@@ -199,7 +199,7 @@ static void expire_hard(struct ddtd *d, int64_t now)
 	}
 }
 
-/* Raise alert id as a warning when over (text), else clear it. */
+/* Raise alert id at severity sev with text when over, else clear it. */
 static void alert_if(struct ddtd *d, const char *id, int over, int sev,
 		     const char *text)
 {

@@ -50,19 +50,19 @@ static int admit(req *q, const char *su, uint64_t *root)
 	ddtd *d = q->d;
 	ns_su u;
 	unit_rec ur;
-	int rc, soft;
+	int rc, flags;
 
 	if ((rc = ns_su_get(d->ns, su, &u)) < 0 ||
 	    (rc = units_get(d->units, u.root, &ur)) < 0)
 		return rc;
 	*root = u.root;
 	rc = streams_backup_admit(d->streams, q->ss, u.root, su, now_ns(),
-				  ur.lim, d->cfg.stream_lim, &soft);
+				  ur.lim, d->cfg.stream_lim, &flags);
 	if (rc == -EBUSY)
-		refused(d, su, strncmp(ddterr_last(rc), "the target", 10) == 0);
-	if (soft & 1)
+		refused(d, su, !!(flags & STREAMS_HARD_TARGET));
+	if (flags & STREAMS_SOFT_UNIT)
 		over_soft(d, su, 0);
-	if (soft & 2)
+	if (flags & STREAMS_SOFT_TARGET)
 		over_soft(d, su, 1);
 	return rc;
 }

@@ -145,7 +145,7 @@ static int over_hard(uint32_t have, uint32_t lim, const char *who)
 int streams_backup_admit(streams *s, const void *owner, uint64_t root,
 			 const char *su, int64_t now,
 			 const uint32_t unit_lim[LIM_COUNT],
-			 const uint32_t target_lim[LIM_COUNT], int *over_soft)
+			 const uint32_t target_lim[LIM_COUNT], int *flags)
 {
 	streams_count u, t;
 	char who[DDT_MAX_NAME + 32];
@@ -153,7 +153,7 @@ int streams_backup_admit(streams *s, const void *owner, uint64_t root,
 	activity *a;
 	int fresh, rc = 0;
 
-	*over_soft = 0;
+	*flags = 0;
 	pthread_mutex_lock(&s->mu);
 	prune_locked(s, now);
 	a = find_act(s, owner, root);
@@ -162,9 +162,10 @@ int streams_backup_admit(streams *s, const void *owner, uint64_t root,
 	count_locked(s, 0, now, &t);
 	snprintf(who, sizeof(who), "storage unit %s", su);
 	if (fresh && (rc = over_hard(u.backup, unit_lim[LIM_BACKUP_HARD],
-				     who)) == 0)
-		rc = over_hard(t.backup, target_lim[LIM_BACKUP_HARD],
-			       "the target");
+				     who)) == 0 &&
+	    (rc = over_hard(t.backup, target_lim[LIM_BACKUP_HARD],
+			    "the target")) < 0)
+		*flags |= STREAMS_HARD_TARGET;
 	if (rc == 0 &&
 	    (!(a = act_locked(s, owner, root)) ||
 	     !(v = grow(s->ob, s->nob, &s->capob, sizeof(*v)))))
@@ -181,10 +182,10 @@ int streams_backup_admit(streams *s, const void *owner, uint64_t root,
 		t.backup += (uint32_t)fresh;
 		if (unit_lim[LIM_BACKUP_SOFT] &&
 		    u.backup > unit_lim[LIM_BACKUP_SOFT])
-			*over_soft |= 1;
+			*flags |= STREAMS_SOFT_UNIT;
 		if (target_lim[LIM_BACKUP_SOFT] &&
 		    t.backup > target_lim[LIM_BACKUP_SOFT])
-			*over_soft |= 2;
+			*flags |= STREAMS_SOFT_TARGET;
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;

@@ -26,16 +26,21 @@ typedef struct streams_count {
 int streams_new(streams **out);
 void streams_free(streams *s);
 
+/* What streams_backup_admit() found, in *flags. */
+#define STREAMS_SOFT_UNIT	1	/* admitted over the unit's soft limit */
+#define STREAMS_SOFT_TARGET	2	/* ... over the target's */
+#define STREAMS_HARD_TARGET	4	/* refused by the target's hard limit
+					   (else by the unit's) */
+
 /* Admit a backup of unit root by owner against the unit's limits and the
  * target's (lim[], 0: none): 0 admitted (its record open, bound to no
  * backup yet), -EBUSY over a hard limit (message: the unit, or "the
- * target", the count and the limit; su names the unit). *over_soft: 1 if
- * the unit's, 2 if the target's soft limit is passed now. A session that
+ * target", the count and the limit; su names the unit). A session that
  * is a backup stream of the unit already is always admitted. */
 int streams_backup_admit(streams *s, const void *owner, uint64_t root,
 			 const char *su, int64_t now,
 			 const uint32_t unit_lim[LIM_COUNT],
-			 const uint32_t target_lim[LIM_COUNT], int *over_soft);
+			 const uint32_t target_lim[LIM_COUNT], int *flags);
 /* The admitted record's backup is ino, with id (ino 0: it failed to
  * begin, and the record goes). */
 void streams_backup_bind(streams *s, const void *owner, uint64_t root,

@@ -92,8 +92,8 @@ static int rec_write_locked(units *u, const unit_ent *e)
 }
 
 /* Unit root's entry, loaded if need be; NULL with *rc on failure. A
- * damaged record is logged by its caller's error and starts afresh:
- * figures are not worth refusing a backup for. */
+ * damaged record starts afresh: figures are not worth refusing a backup
+ * for. */
 static unit_ent *ent_locked(units *u, uint64_t root, int *rc)
 {
 	uint8_t buf[UNIT_REC_LEN];
