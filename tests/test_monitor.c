@@ -1,8 +1,9 @@
 /* test_monitor.c - what a monitor reads of a real ddtargetd, through the
  * client library: the status-only role (reads answered, everything else
  * refused), backup streams against a unit's soft and hard limits and the
- * target's, the soft quota's alert, ALERT_EVENTS (raise and clear in order,
- * the gap flag), the dedup-ratio anomaly (an encrypted-looking second
+ * target's, restore streams (reads) over a soft limit, the soft quota's
+ * alert, ALERT_EVENTS (raise and clear in order, the gap flag), the
+ * dedup-ratio anomaly (an encrypted-looking second
  * backup flagged, a nearly identical one not), the ingest counters moving
  * with a backup and surviving a restart, the last checkpoint and scrub (a
  * failed checkpoint's alert and count), and the new STATUS and
@@ -469,6 +470,49 @@ static void test_anomaly(ddtc *admin)
 	free(buf);
 }
 
+/* ---- restore streams ---- */
+
+static int first_backup_cb(void *arg, const ddtc_backup *b)
+{
+	*(uint64_t *)arg = b->ino;
+	return 1;
+}
+
+/* Two sessions reading a file of unit su: two restore streams, over a
+ * restore soft limit of 1: the alert (a read is never refused). */
+static void test_restores(ddtc *admin, const char *su)
+{
+	ddtc_su_settings s = { .mask = DDT_SU_SET_STREAMS, .restore_soft = 1 };
+	ddtc *r1 = daemon_connect(&d), *r2 = daemon_connect(&d);
+	uint64_t bino = 0;
+	char buf[100];
+	ddt_attr a;
+	size_t n;
+
+	(void)ddtc_backup_list(admin, su, first_backup_cb, &bino);
+	if (!bino || ddtc_lookup(admin, bino, "data", &a) < 0)
+		tap_bail("the file of unit %s", su);
+	/* admin wrote into it in the last minute: a backup stream. */
+	ok(ddtc_read(r1, a.ino, 0, buf, sizeof(buf), &n) == 0 &&
+	   unit_streams(admin, su).restore == 1 &&
+	   unit_streams(admin, su).backup == 1,
+	   "a session that read a file of %s is a restore stream (and the "
+	   "one that just wrote into it a backup stream)", su);
+	ok(ddtc_su_configure(admin, su, &s, NULL) == 0 &&
+	   !has_alert(admin, "streams:cnt", NULL, 0),
+	   "restore soft limit 1: one stream, no alert");
+	ok(ddtc_read(r2, a.ino, 0, buf, sizeof(buf), &n) == 0 &&
+	   unit_streams(admin, su).restore == 2 &&
+	   status_key(admin, "streams_restore") == 2,
+	   "a second: 2 restore streams, in STREAMS and STATUS");
+	s.restore_soft = 1;
+	ok(ddtc_su_configure(admin, su, &s, NULL) == 0 &&
+	   has_alert(admin, "streams:cnt", NULL, 0),
+	   "over the soft limit: streams:%s at the next check", su);
+	ddtc_close(r1);
+	ddtc_close(r2);
+}
+
 /* ---- counters and keys ---- */
 
 static const char *const new_keys[] = {
@@ -517,6 +561,7 @@ static void test_counters(ddtc **admin)
 	   unit_stats(*admin, "cnt").ingest_raw_bytes >= sizeof(buf) &&
 	   unit_stats(*admin, "cnt").backups == 1,
 	   "SU_STATS: the unit's own counters (%" PRIu64 ") and backups", su_l);
+	test_restores(*admin, "cnt");
 	ok(ddtc_checkpoint_create(*admin, NULL, 0) == 0 &&
 	   status_key(*admin, "last_checkpoint_ns") > 0 &&
 	   status_key(*admin, "checkpoint_failures") == 0,
