@@ -105,6 +105,27 @@ static int op_backup_begin(req *q)
 	return 0;
 }
 
+/* The anomaly alert for backup sb of name, share new (per mille) against
+ * the earlier backups' median, or against none but a first backup. */
+static void raise_anomaly(ddtd *d, const streams_backup *sb, const char *name,
+			  unsigned share, unsigned med, int prior)
+{
+	char id[ALERT_ID_MAX + 1], base[160];
+
+	snprintf(id, sizeof(id), "anomaly:%.*s", ALERT_ID_MAX - 8, sb->su);
+	if (prior)
+		snprintf(base, sizeof(base), "against a median of %u.%u%% for "
+			 "the backups of %.*s before it", med / 10, med % 10,
+			 60, name);
+	else
+		snprintf(base, sizeof(base), "where a repeat of the first "
+			 "backup of %.*s stores little new", 60, name);
+	alert_raise(d->alerts, id, DDT_SEV_WARNING, "backup %s of storage unit "
+		    "%s: %u.%u%% of its data was new, %s: its files may have "
+		    "been encrypted (ransomware) or replaced; check the client",
+		    sb->id, sb->su, share / 10, share % 10, base);
+}
+
 /* The dedup-ratio anomaly (PROTOCOL.md, the anomaly rule) for backup sb,
  * which holds bytes, just ended. */
 static void judge(ddtd *d, const streams_backup *sb, uint64_t bytes)
@@ -112,7 +133,7 @@ static void judge(ddtd *d, const streams_backup *sb, uint64_t bytes)
 	char name[DDT_MAX_NAME + 1], id[ALERT_ID_MAX + 1];
 	unsigned share, med;
 	anomaly_hist h;
-	int rc, bad;
+	int rc, bad, prior;
 
 	if (bytes < ANOMALY_MIN_BYTES)
 		return;
@@ -121,20 +142,17 @@ static void judge(ddtd *d, const streams_backup *sb, uint64_t bytes)
 	if ((rc = anomaly_load(d->ix, sb->root, name, &h)) < 0)
 		goto fail;
 	share = anomaly_share(sb->new_raw, bytes);
+	prior = h.n;
 	bad = anomaly_judge(&h, share, &med);
 	if ((rc = anomaly_save(d->ix, sb->root, name, &h)) < 0)
 		goto fail;
-	snprintf(id, sizeof(id), "anomaly:%.*s", ALERT_ID_MAX - 8, sb->su);
-	if (bad)
-		alert_raise(d->alerts, id, DDT_SEV_WARNING, "backup %s of "
-			    "storage unit %s: %u.%u%% of its data was new, "
-			    "against a median of %u.%u%% for the backups of "
-			    "%s before it: its files may have been encrypted "
-			    "(ransomware) or replaced; check the client",
-			    sb->id, sb->su, share / 10, share % 10, med / 10,
-			    med % 10, name);
-	else if (h.n > 0)
+	if (bad) {
+		raise_anomaly(d, sb, name, share, med, prior);
+	} else if (h.n > 0) {
+		snprintf(id, sizeof(id), "anomaly:%.*s", ALERT_ID_MAX - 8,
+			 sb->su);
 		alert_clear(d->alerts, id);
+	}
 	return;
 fail:
 	log_err("the anomaly check of backup %s: %s", sb->id, ddterr_last(rc));
