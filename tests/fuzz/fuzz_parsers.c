@@ -24,6 +24,25 @@ static void fuzz_header(const uint8_t *p, size_t n)
 
 /* A payload read the way the daemon reads a COMMIT, a SEG_PUT and a
  * SET_CONTENT. */
+/* SU_SET's second part, and the records of SU_STATS, STREAMS and
+ * ALERT_EVENTS replies. */
+static void fuzz_records(const uint8_t *p, size_t n)
+{
+	static ddt_alert_event e;
+	uint32_t lim[4];
+	ddt_su_stats s;
+	ddt_streams st;
+	uint64_t q;
+	rbuf r;
+
+	rb_init(&r, p, n);
+	rb_su_set_ext(&r, &q, lim);
+	rb_su_stats(&r, &s);
+	rb_streams(&r, &st);
+	rb_alert_event(&r, &e);
+	rb_done(&r);
+}
+
 static void fuzz_payload(const uint8_t *p, size_t n)
 {
 	char name[DDT_MAX_NAME + 1];
@@ -65,6 +84,7 @@ static void fuzz_payload(const uint8_t *p, size_t n)
 	rb_init(&r, p, n);
 	rb_content(&r, &k);
 	rb_done(&r);
+	fuzz_records(p, n);
 }
 
 static void fuzz_tree(const uint8_t *p, size_t n)
