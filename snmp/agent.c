@@ -39,7 +39,7 @@ static struct {
 
 static void refresh_view(void)
 {
-	view *v = poller_take(ag.p);
+	view *v = poll_take(ag.p);
 
 	if (v) {
 		view_free(ag.cur);
@@ -192,7 +192,7 @@ static void send_traps(void)
 			 (unsigned long long)dropped, TRAPQ_MAX);
 	for (trap_ev *e = list; e; e = e->next)
 		send_trap(e);
-	trap_ev_free(list);
+	trapq_ev_free(list);
 }
 
 static void tick(unsigned int reg, void *arg)

@@ -8,9 +8,9 @@
 
 #include <signal.h>
 
-#include "conf.h"
+#include "snmpconf.h"
 #include "poll.h"
-#include "traps.h"
+#include "trapq.h"
 
 /* Set net-snmp up as a subagent of the snmpd at c->agentx_socket (it
  * connects now if snmpd is there, and every ping_seconds until it is). */

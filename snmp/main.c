@@ -1,7 +1,7 @@
 /* main.c - ddtarget-snmp: the target's status and alerts over SNMP, as an
  * AgentX subagent of net-snmp's snmpd (ddtarget-snmp(8)). The main thread
  * is net-snmp's (agent.c); a poller thread reads ddtargetd (poll.c); the
- * trap queue (traps.c) lies between them. */
+ * trap queue (trapq.c) lies between them. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "agent.h"
-#include "conf.h"
+#include "snmpconf.h"
 #include "ddterr.h"
 #include "poll.h"
-#include "traps.h"
+#include "trapq.h"
 
 #define DEFAULT_CONF "/etc/ddtarget/ddtarget-snmp.conf"
 
@@ -97,12 +97,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	rc = trapq_new(&q);
 	if (rc == 0)
-		rc = poller_start(&p, &c, q);
+		rc = poll_start(&p, &c, q);
 	if (rc == 0)
 		rc = agent_start(&c, p, q);
 	if (rc < 0) {
 		fprintf(stderr, "ddtarget-snmp: %s\n", ddterr_last(rc));
-		poller_stop(p);
+		poll_stop(p);
 		trapq_free(q);
 		return 1;
 	}
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 		c.host, c.port);
 	agent_run(&stop);
 	agent_stop();
-	poller_stop(p);
+	poll_stop(p);
 	trapq_free(q);
 	return 0;
 }

@@ -7,7 +7,7 @@
  * target's or the library's one-line reason.
  *
  * Threads: this thread alone uses the ddtc session; the SNMP thread only
- * calls poller_take(), which swaps a pointer under mu.
+ * calls poll_take(), which swaps a pointer under mu.
  *
  * Alert events: the first reading only notes the target's sequence (the
  * past is in the alert table, not re-sent as traps). After that, every
@@ -40,6 +40,8 @@ struct poller {
 	int primed;		/* the event sequence is known */
 	uint64_t seq;		/* the last event sequence seen */
 	uint64_t uptime;	/* the target's, at the last reading */
+	int logged;		/* the state last logged (POLL_*; 0 none) */
+	int role_noted;
 };
 
 static void src_free(poll_src *s)
@@ -193,6 +195,7 @@ static int read_target(poller *p, poll_src *s)
 static int connect_target(poller *p)
 {
 	ddtc_opts o;
+	int rc;
 
 	ddtc_opts_default(&o);
 	o.host = p->conf.host;
@@ -202,7 +205,28 @@ static int connect_target(poller *p)
 	o.client_name = "ddtarget-snmp";
 	o.threads = 1;
 	o.timeout = p->conf.timeout_seconds;
-	return ddtc_connect(&p->c, &o);
+	rc = ddtc_connect(&p->c, &o);
+	if (rc == 0 && ddtc_role(p->c) != DDT_ROLE_STATUS && !p->role_noted) {
+		fprintf(stderr, "ddtarget-snmp: note: user %s may do more than "
+			"read status; one made with --role status is enough\n",
+			p->conf.user);
+		p->role_noted = 1;
+	}
+	return rc;
+}
+
+/* One line when the target becomes readable or stops being so. */
+static void log_state(poller *p, int state, const char *msg)
+{
+	if (state == p->logged)
+		return;
+	if (state == POLL_REACHABLE)
+		fprintf(stderr, "ddtarget-snmp: reading ddtargetd at %s:%d as "
+			"%s\n", p->conf.host, p->conf.port, p->conf.user);
+	else
+		fprintf(stderr, "ddtarget-snmp: ddtargetd %s: %s\n",
+			state == POLL_REFUSED ? "refused" : "unreachable", msg);
+	p->logged = state;
 }
 
 /* The last reading (or an empty one) with the reason it is not new. */
@@ -227,7 +251,7 @@ static void publish(poller *p, const poll_src *s)
 {
 	view *v = NULL, *old;
 
-	if (poll_build_view(s, &v) < 0) {
+	if (poll_view_build(s, &v) < 0) {
 		fprintf(stderr, "ddtarget-snmp: %s\n", ddterr_last(-ENOMEM));
 		return;
 	}
@@ -275,11 +299,14 @@ static void cycle(poller *p)
 			ddtc_close(p->c);	/* reopened next cycle */
 			p->c = NULL;
 		}
+		log_state(p, rc == -EACCES ? POLL_REFUSED : POLL_UNREACHABLE,
+			  ddtc_errmsg(rc));
 		publish_stale(p, rc);
 		src_free(s);
 		return;
 	}
 	s->state = POLL_REACHABLE;
+	log_state(p, POLL_REACHABLE, "");
 	s->read_mono_ns = now_mono_ns();
 	s->read_wall_ns = now_ns();
 	publish(p, s);
@@ -306,7 +333,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int poller_start(poller **out, const snmpconf *c, trapq *q)
+int poll_start(poller **out, const snmpconf *c, trapq *q)
 {
 	poller *p = calloc(1, sizeof(*p));
 	int rc;
@@ -332,7 +359,7 @@ int poller_start(poller **out, const snmpconf *c, trapq *q)
 	return 0;
 }
 
-view *poller_take(poller *p)
+view *poll_take(poller *p)
 {
 	view *v;
 
@@ -343,7 +370,7 @@ view *poller_take(poller *p)
 	return v;
 }
 
-void poller_stop(poller *p)
+void poll_stop(poller *p)
 {
 	if (!p)
 		return;

@@ -322,7 +322,7 @@ static int add_alert(view *v, const ddt_alert *a, uint32_t i)
 	return rc;
 }
 
-int poll_build_view(const poll_src *s, view **out)
+int poll_view_build(const poll_src *s, view **out)
 {
 	view *v = view_new();
 	int rc;

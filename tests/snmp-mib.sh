@@ -41,7 +41,7 @@ if command -v snmptranslate >/dev/null; then
 		"where ddtarget-snmp registers its subtree"
 	got=$(snmptranslate -M "$mibs:/usr/share/snmp/mibs" -m DDTARGET-MIB \
 		-On DDTARGET-MIB::ddtDedupAnomaly 2>/dev/null)
-	want=$(sed -n 's/.*TRAP_DEDUP_ANOMALY = \([0-9]*\).*/\1/p' "$top_srcdir/snmp/traps.h")
+	want=$(sed -n 's/.*TRAP_DEDUP_ANOMALY = \([0-9]*\).*/\1/p' "$top_srcdir/snmp/trapq.h")
 	tap_is "$got" ".1.3.6.1.4.1.8072.9999.9999.338.0.$want" \
 		"a notification's number is the subagent's"
 else

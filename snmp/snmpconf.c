@@ -1,8 +1,8 @@
-/* conf.c - ddtarget-snmp's INI file (conf.h), parsed by libinih as
+/* snmpconf.c - ddtarget-snmp's INI file (snmpconf.h), parsed by libinih as
  * ddt-nfsd's is: each key checked as it comes, an unknown one an error
  * (a misspelt key must not be silently ignored), the password read from
  * a file named there, never written in the configuration itself. */
-#include "conf.h"
+#include "snmpconf.h"
 
 #include <errno.h>
 #include <ini.h>

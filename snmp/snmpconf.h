@@ -1,10 +1,10 @@
-/* conf.h - ddtarget-snmp's configuration: the ddtargetd to read (host,
+/* snmpconf.h - ddtarget-snmp's configuration: the ddtargetd to read (host,
  * port, a status-role user and its password's file), snmpd's AgentX
  * socket, and how often to poll and ping. An INI file read by libinih;
  * the defaults are here, the keys in contrib/snmp/ddtarget-snmp.conf and
  * ddtarget-snmp(8). */
-#ifndef DDTSNMP_CONF_H
-#define DDTSNMP_CONF_H
+#ifndef DDTSNMP_SNMPCONF_H
+#define DDTSNMP_SNMPCONF_H
 
 typedef struct snmpconf {
 	char host[256];

@@ -1,8 +1,8 @@
-/* traps.c - alert events to notifications, and their queue (traps.h).
+/* trapq.c - alert events to notifications, and their queue (trapq.h).
  * An alert's kind is its id up to the first ':' ("space:dir0",
  * "quota-soft:backups") or the whole id ("dirs-lost"); the daemon's ids
  * are listed in SNMP-CONTRACT and grepped from alert_raise() calls. */
-#include "traps.h"
+#include "trapq.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -41,7 +41,7 @@ static int kind_is(const char *id, const char *kind)
 	return !strncmp(id, kind, n) && (id[n] == 0 || id[n] == ':');
 }
 
-int traps_kind(const char *id, int raised, int severity)
+int trapq_kind(const char *id, int raised, int severity)
 {
 	if (kind_is(id, "dir") || kind_is(id, "dirs-lost"))
 		return raised ? TRAP_DIR_LOST : TRAP_DIR_BACK;
@@ -75,7 +75,7 @@ int trapq_new(trapq **out)
 	return 0;
 }
 
-void trap_ev_free(trap_ev *list)
+void trapq_ev_free(trap_ev *list)
 {
 	while (list) {
 		trap_ev *next = list->next;
@@ -91,7 +91,7 @@ void trapq_free(trapq *q)
 {
 	if (!q)
 		return;
-	trap_ev_free(q->head);
+	trapq_ev_free(q->head);
 	pthread_mutex_destroy(&q->mu);
 	free(q);
 }
@@ -102,10 +102,10 @@ int trapq_push(trapq *q, const char *id, const char *text, int raised,
 	trap_ev *e = calloc(1, sizeof(*e)), *old = NULL;
 
 	if (!e || !(e->id = strdup(id)) || !(e->text = strdup(text))) {
-		trap_ev_free(e);
+		trapq_ev_free(e);
 		return ddterr_set(-ENOMEM, "out of memory for a trap");
 	}
-	e->kind = traps_kind(id, raised, severity);
+	e->kind = trapq_kind(id, raised, severity);
 	e->severity = severity;
 	e->raised = raised;
 	e->time_ns = time_ns;
@@ -124,7 +124,7 @@ int trapq_push(trapq *q, const char *id, const char *text, int raised,
 	q->tail = e;
 	q->n++;
 	pthread_mutex_unlock(&q->mu);
-	trap_ev_free(old);
+	trapq_ev_free(old);
 	return 0;
 }
 

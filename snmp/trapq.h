@@ -1,11 +1,11 @@
-/* traps.h - the target's alert events as DDTARGET-MIB notifications:
+/* trapq.h - the target's alert events as DDTARGET-MIB notifications:
  * which notification an event is (by its alert id's kind), and the queue
  * between the poller thread, which reads events from ddtargetd
  * (ALERT_EVENTS), and the SNMP thread, which sends them when snmpd is
  * there. The queue is bounded: past TRAPQ_MAX the oldest are dropped
  * (and counted), so a long snmpd outage cannot take the memory. */
-#ifndef DDTSNMP_TRAPS_H
-#define DDTSNMP_TRAPS_H
+#ifndef DDTSNMP_TRAPQ_H
+#define DDTSNMP_TRAPQ_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +35,7 @@ enum {
 
 /* The notification of the alert id's event: raised (1: raised or its
  * severity changed; 0: cleared) at severity (DDT_SEV_*). */
-int traps_kind(const char *id, int raised, int severity);
+int trapq_kind(const char *id, int raised, int severity);
 
 typedef struct trap_ev {
 	struct trap_ev *next;
@@ -54,10 +54,10 @@ void trapq_free(trapq *q);
 int trapq_push(trapq *q, const char *id, const char *text, int raised,
 	       int severity, int64_t time_ns);
 /* Take every queued event, oldest first (NULL: none); and how many were
- * dropped since the last take. Free them with trap_ev_free(). */
+ * dropped since the last take. Free them with trapq_ev_free(). */
 trap_ev *trapq_take(trapq *q, uint64_t *out_dropped);
 /* Put events taken but not sent back at the head, in their order. */
 void trapq_unget(trapq *q, trap_ev *list);
-void trap_ev_free(trap_ev *list);
+void trapq_ev_free(trap_ev *list);
 
 #endif
