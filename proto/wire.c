@@ -544,6 +544,108 @@ void rb_backup(rbuf *r, ddt_backup *b)
 	b->expires = rb_i64(r);
 }
 
+void wb_su_set_ext(wbuf *w, uint64_t quota_soft, const uint32_t lim[4])
+{
+	wb_u64(w, quota_soft);
+	for (int i = 0; i < 4; i++)
+		wb_u32(w, lim[i]);
+}
+
+void rb_su_set_ext(rbuf *r, uint64_t *quota_soft, uint32_t lim[4])
+{
+	*quota_soft = rb_u64(r);
+	for (int i = 0; i < 4; i++)
+		lim[i] = rb_u32(r);
+}
+
+void wb_su_stats(wbuf *w, const ddt_su_stats *s)
+{
+	wb_str(w, s->name);
+	wb_u8(w, s->state);
+	wb_u8(w, s->locked);
+	wb_u64(w, s->quota_soft);
+	wb_u64(w, s->quota_hard);
+	wb_u64(w, s->logical_bytes);
+	wb_u64(w, s->files);
+	wb_u64(w, s->ingest_logical_bytes);
+	wb_u64(w, s->ingest_raw_bytes);
+	wb_u64(w, s->ingest_stored_bytes);
+	wb_u32(w, s->streams_backup);
+	wb_u32(w, s->streams_restore);
+	wb_u32(w, s->streams_replication);
+	wb_u32(w, s->backup_soft);
+	wb_u32(w, s->backup_hard);
+	wb_u32(w, s->restore_soft);
+	wb_u32(w, s->restore_hard);
+	wb_u64(w, s->backups);
+}
+
+void rb_su_stats(rbuf *r, ddt_su_stats *s)
+{
+	rb_str(r, s->name, sizeof(s->name));
+	s->state = rb_u8(r);
+	s->locked = rb_u8(r);
+	s->quota_soft = rb_u64(r);
+	s->quota_hard = rb_u64(r);
+	s->logical_bytes = rb_u64(r);
+	s->files = rb_u64(r);
+	s->ingest_logical_bytes = rb_u64(r);
+	s->ingest_raw_bytes = rb_u64(r);
+	s->ingest_stored_bytes = rb_u64(r);
+	s->streams_backup = rb_u32(r);
+	s->streams_restore = rb_u32(r);
+	s->streams_replication = rb_u32(r);
+	s->backup_soft = rb_u32(r);
+	s->backup_hard = rb_u32(r);
+	s->restore_soft = rb_u32(r);
+	s->restore_hard = rb_u32(r);
+	s->backups = rb_u64(r);
+}
+
+void wb_streams(wbuf *w, const ddt_streams *s)
+{
+	wb_str(w, s->su);
+	wb_u32(w, s->backup);
+	wb_u32(w, s->restore);
+	wb_u32(w, s->replication);
+	wb_u32(w, s->backup_soft);
+	wb_u32(w, s->backup_hard);
+	wb_u32(w, s->restore_soft);
+	wb_u32(w, s->restore_hard);
+}
+
+void rb_streams(rbuf *r, ddt_streams *s)
+{
+	rb_str(r, s->su, sizeof(s->su));
+	s->backup = rb_u32(r);
+	s->restore = rb_u32(r);
+	s->replication = rb_u32(r);
+	s->backup_soft = rb_u32(r);
+	s->backup_hard = rb_u32(r);
+	s->restore_soft = rb_u32(r);
+	s->restore_hard = rb_u32(r);
+}
+
+void wb_alert_event(wbuf *w, const ddt_alert_event *e)
+{
+	wb_u64(w, e->seq);
+	wb_u8(w, e->raised);
+	wb_u8(w, e->severity);
+	wb_i64(w, e->time);
+	wb_str(w, e->id);
+	wb_str(w, e->text);
+}
+
+void rb_alert_event(rbuf *r, ddt_alert_event *e)
+{
+	e->seq = rb_u64(r);
+	e->raised = rb_u8(r);
+	e->severity = rb_u8(r);
+	e->time = rb_i64(r);
+	rb_str(r, e->id, sizeof(e->id));
+	rb_str(r, e->text, sizeof(e->text));
+}
+
 void wb_alert(wbuf *w, const ddt_alert *a)
 {
 	wb_str(w, a->id);
@@ -606,6 +708,8 @@ static const struct {
 	{ DDT_OP_SCRUB_START, "SCRUB_START" },
 	{ DDT_OP_SCRUB_STATUS, "SCRUB_STATUS" },
 	{ DDT_OP_ALERTS, "ALERTS" },
+	{ DDT_OP_SU_STATS, "SU_STATS" }, { DDT_OP_STREAMS, "STREAMS" },
+	{ DDT_OP_ALERT_EVENTS, "ALERT_EVENTS" },
 };
 
 const char *ddt_op_name(uint8_t op)

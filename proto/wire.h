@@ -45,6 +45,8 @@ enum ddt_op {
 	DDT_OP_SU_DELETE = 0x12,
 	DDT_OP_SU_OPEN = 0x13,
 	DDT_OP_SU_SET = 0x14,
+	DDT_OP_SU_STATS = 0x15,
+	DDT_OP_STREAMS = 0x16,
 	DDT_OP_LOOKUP = 0x20,
 	DDT_OP_GETATTR = 0x21,
 	DDT_OP_MKDIR = 0x22,
@@ -75,6 +77,7 @@ enum ddt_op {
 	DDT_OP_CHECKPOINT = 0x54,
 	DDT_OP_CHECKPOINT_LIST = 0x55,
 	DDT_OP_ALERTS = 0x56,
+	DDT_OP_ALERT_EVENTS = 0x57,
 };
 
 /* The frame header (section 1). */
@@ -226,6 +229,22 @@ void rb_su(rbuf *r, ddt_su *su);
 void wb_su_info(wbuf *w, const ddt_su *su);
 void rb_su_info(rbuf *r, ddt_su *su);
 
+/* SU_SET's extension, after its first part (the settings the mask bits
+ * DDT_SU_SET_QUOTA_SOFT and DDT_SU_SET_STREAMS name). */
+#define DDT_SU_SET_EXT_LEN	(8 + 4 * 4)
+void wb_su_set_ext(wbuf *w, uint64_t quota_soft, const uint32_t lim[4]);
+void rb_su_set_ext(rbuf *r, uint64_t *quota_soft, uint32_t lim[4]);
+
+/* An SU_STATS entry. */
+#define DDT_SU_STATS_MIN	(2 + 2 + 8 * 8 + 7 * 4)
+void wb_su_stats(wbuf *w, const ddt_su_stats *s);
+void rb_su_stats(rbuf *r, ddt_su_stats *s);
+
+/* A STREAMS entry. */
+#define DDT_STREAMS_MIN	(2 + 7 * 4)
+void wb_streams(wbuf *w, const ddt_streams *s);
+void rb_streams(rbuf *r, ddt_streams *s);
+
 /* A BACKUP_LIST entry. */
 #define DDT_BACKUP_MIN	(2 + 8 + 4 + 4 * 8)
 void wb_backup(wbuf *w, const ddt_backup *b);
@@ -235,6 +254,11 @@ void rb_backup(rbuf *r, ddt_backup *b);
 #define DDT_ALERT_MIN	(2 + 1 + 8 + 2)
 void wb_alert(wbuf *w, const ddt_alert *a);
 void rb_alert(rbuf *r, ddt_alert *a);
+
+/* An ALERT_EVENTS entry. */
+#define DDT_ALERT_EVENT_MIN	(8 + 1 + 1 + 8 + 2 + 2)
+void wb_alert_event(wbuf *w, const ddt_alert_event *e);
+void rb_alert_event(rbuf *r, ddt_alert_event *e);
 
 /* A CHECKPOINT_LIST entry. */
 #define DDT_CHECKPOINT_MIN	(2 + 8 + 8)

@@ -2,7 +2,8 @@
  * spec itself ($top_srcdir/proto/PROTOCOL.md): the frame header's offsets
  * and sizes; each record's fields, types and order (attr, seg, the COMMIT
  * entry, the READ element, SET_CONTENT's request, the storage unit,
- * backup, alert and checkpoint entries), by encoding a record whose
+ * unit statistics, streams, backup, alert, alert event and checkpoint
+ * entries), by encoding a record whose
  * every field differs and walking its bytes by the spec's types; every
  * operation's opcode; every error code.
  * A field, an opcode or a code added to one and not the other fails here. */
@@ -18,7 +19,7 @@
 
 #define SPEC_MAX_LINES	4000
 #define CELL_LEN	512
-#define MAX_FIELDS	16
+#define MAX_FIELDS	24
 
 static char *spec[SPEC_MAX_LINES];
 static int nspec;
@@ -586,6 +587,52 @@ static const member alert_m[] = {
 static void enc_alert(wbuf *w, const void *a) { wb_alert(w, a); }
 static void dec_alert(rbuf *r, void *a) { rb_alert(r, a); }
 
+static const member su_stats_m[] = {
+	M(ddt_su_stats, "name", name), M(ddt_su_stats, "state", state),
+	M(ddt_su_stats, "locked", locked),
+	M(ddt_su_stats, "quota_soft", quota_soft),
+	M(ddt_su_stats, "quota_hard", quota_hard),
+	M(ddt_su_stats, "logical_bytes", logical_bytes),
+	M(ddt_su_stats, "files", files),
+	M(ddt_su_stats, "ingest_logical_bytes", ingest_logical_bytes),
+	M(ddt_su_stats, "ingest_raw_bytes", ingest_raw_bytes),
+	M(ddt_su_stats, "ingest_stored_bytes", ingest_stored_bytes),
+	M(ddt_su_stats, "streams_backup", streams_backup),
+	M(ddt_su_stats, "streams_restore", streams_restore),
+	M(ddt_su_stats, "streams_replication", streams_replication),
+	M(ddt_su_stats, "backup_soft", backup_soft),
+	M(ddt_su_stats, "backup_hard", backup_hard),
+	M(ddt_su_stats, "restore_soft", restore_soft),
+	M(ddt_su_stats, "restore_hard", restore_hard),
+	M(ddt_su_stats, "backups", backups),
+};
+
+static void enc_su_stats(wbuf *w, const void *s) { wb_su_stats(w, s); }
+static void dec_su_stats(rbuf *r, void *s) { rb_su_stats(r, s); }
+
+static const member streams_m[] = {
+	M(ddt_streams, "su", su), M(ddt_streams, "backup", backup),
+	M(ddt_streams, "restore", restore),
+	M(ddt_streams, "replication", replication),
+	M(ddt_streams, "backup_soft", backup_soft),
+	M(ddt_streams, "backup_hard", backup_hard),
+	M(ddt_streams, "restore_soft", restore_soft),
+	M(ddt_streams, "restore_hard", restore_hard),
+};
+
+static void enc_streams(wbuf *w, const void *s) { wb_streams(w, s); }
+static void dec_streams(rbuf *r, void *s) { rb_streams(r, s); }
+
+static const member event_m[] = {
+	M(ddt_alert_event, "seq", seq), M(ddt_alert_event, "raised", raised),
+	M(ddt_alert_event, "severity", severity),
+	M(ddt_alert_event, "time", time), M(ddt_alert_event, "id", id),
+	M(ddt_alert_event, "text", text),
+};
+
+static void enc_event(wbuf *w, const void *e) { wb_alert_event(w, e); }
+static void dec_event(rbuf *r, void *e) { rb_alert_event(r, e); }
+
 static const member ckpt_m[] = {
 	M(ddt_checkpoint, "name", name),
 	M(ddt_checkpoint, "created_ns", created),
@@ -652,6 +699,22 @@ static void test_replies(void)
 		      .min = DDT_CHECKPOINT_MIN,
 		      .size = sizeof(ddt_checkpoint) };
 
+	record ss = { .what = "SU_STATS entry", .m = su_stats_m,
+		      .nm = N(su_stats_m), .enc = enc_su_stats,
+		      .dec = dec_su_stats, .min = DDT_SU_STATS_MIN,
+		      .size = sizeof(ddt_su_stats) };
+	record sm = { .what = "STREAMS entry", .m = streams_m,
+		      .nm = N(streams_m), .enc = enc_streams,
+		      .dec = dec_streams, .min = DDT_STREAMS_MIN,
+		      .size = sizeof(ddt_streams) };
+	record ev = { .what = "ALERT_EVENTS entry", .m = event_m,
+		      .nm = N(event_m), .enc = enc_event, .dec = dec_event,
+		      .min = DDT_ALERT_EVENT_MIN,
+		      .size = sizeof(ddt_alert_event) };
+
+	check_reply(&ss, "SU_STATS");
+	check_reply(&sm, "STREAMS");
+	check_reply(&ev, "ALERT_EVENTS");
 	check_reply(&su, "SU_LIST");
 	check_reply(&info, "SU_OPEN");
 	check_reply(&bk, "BACKUP_LIST");

@@ -16,6 +16,7 @@
 #include "ddtc.h"
 #include "health.h"
 #include "human.h"
+#include "jsonout.h"
 #include "now.h"
 #include "out.h"
 
@@ -119,7 +120,7 @@ typedef struct kv {
 } kv;
 
 typedef struct kvlist {
-	kv v[128];
+	kv v[512];
 	size_t n;
 } kvlist;
 
@@ -203,6 +204,85 @@ static void show_space(kvlist *l)
 	show_bytes(l, "footprint:", "footprint_bytes", n);
 }
 
+/* "SOFT/HARD" of two limits, "-" for none. */
+static const char *limits(uint32_t soft, uint32_t hard, char *buf, size_t cap)
+{
+	char s[16] = "-", h[16] = "-";
+
+	if (soft)
+		snprintf(s, sizeof(s), "%u", soft);
+	if (hard)
+		snprintf(h, sizeof(h), "%u", hard);
+	snprintf(buf, cap, "%s/%s", s, h);
+	return buf;
+}
+
+/* Ingest over a window (which: "24h", "7d") and the dedup it got. */
+static void show_ingest(kvlist *l, const char *label, const char *which)
+{
+	char k[3][32], b[3][FMT_LEN], r[FMT_LEN];
+	int64_t v[3];
+
+	snprintf(k[0], sizeof(k[0]), "logical_%s_bytes", which);
+	snprintf(k[1], sizeof(k[1]), "raw_%s_bytes", which);
+	snprintf(k[2], sizeof(k[2]), "stored_%s_bytes", which);
+	for (int i = 0; i < 3; i++)
+		v[i] = kv_get(l, k[i]);
+	if (v[0] < 0 || v[1] < 0 || v[2] < 0)
+		return;
+	printf("%-17s%s written, %s new (%s stored), dedup %s\n", label,
+	       fmt_bytes((uint64_t)v[0], b[0]), fmt_bytes((uint64_t)v[1], b[1]),
+	       fmt_bytes((uint64_t)v[2], b[2]),
+	       fmt_ratio((uint64_t)v[0], (uint64_t)v[1], r));
+}
+
+static const char *const scrub_results[] = {
+	"nothing wrong", "repaired all it found", "left damage",
+	"failed",
+};
+
+/* Streams and the last scrub, clean and checkpoint. */
+static void show_activity(kvlist *l)
+{
+	int64_t sb = kv_get(l, "streams_backup"),
+		sr = kv_get(l, "streams_restore"),
+		sp = kv_get(l, "streams_replication"),
+		lim[4] = { kv_get(l, "streams_backup_soft"),
+			   kv_get(l, "streams_backup_hard"),
+			   kv_get(l, "streams_restore_soft"),
+			   kv_get(l, "streams_restore_hard") },
+		scrub = kv_get(l, "last_scrub_ns"),
+		res = kv_get(l, "last_scrub_result"),
+		clean = kv_get(l, "last_clean_ns"),
+		rec = kv_get(l, "last_clean_reclaimed_bytes"),
+		cl = kv_get(l, "cleanable_bytes"),
+		ck = kv_get(l, "last_checkpoint_ns"),
+		ckf = kv_get(l, "checkpoint_failures");
+	char b[FMT_LEN], c[FMT_LEN], l1[40], l2[40];
+
+	(void)kv_get(l, "clean_running");
+	(void)kv_get(l, "clean_progress_pct");
+	if (sb >= 0 && sr >= 0)
+		printf("%-17s%" PRId64 " backup (limits %s), %" PRId64 " restore "
+		       "(limits %s), %" PRId64 " replication\n", "streams:", sb,
+		       limits(lim[0] > 0 ? (uint32_t)lim[0] : 0,
+			      lim[1] > 0 ? (uint32_t)lim[1] : 0, l1, sizeof(l1)),
+		       sr, limits(lim[2] > 0 ? (uint32_t)lim[2] : 0,
+				  lim[3] > 0 ? (uint32_t)lim[3] : 0, l2,
+				  sizeof(l2)), sp > 0 ? sp : 0);
+	if (scrub > 0)
+		printf("%-17s%s, %s\n", "last scrub:", human_fmt_date(scrub, b),
+		       res >= 0 && res < 4 ? scrub_results[res] : "?");
+	if (clean > 0)
+		printf("%-17s%s, %s reclaimed (%s more cleanable)\n",
+		       "last clean:", human_fmt_date(clean, b),
+		       fmt_bytes(rec > 0 ? (uint64_t)rec : 0, c),
+		       fmt_bytes(cl > 0 ? (uint64_t)cl : 0, l1));
+	if (ck > 0)
+		printf("%-17s%s%s\n", "last checkpoint:", human_fmt_date(ck, b),
+		       ckf > 0 ? " (some failed since: ddt alerts)" : "");
+}
+
 static void show_status(kvlist *l, const gopts *g)
 {
 	int64_t logical = kv_get(l, "logical_bytes"),
@@ -263,6 +343,12 @@ static void show_status(kvlist *l, const gopts *g)
 			       "in one copy only (no data directory could take "
 			       "the second)\n", "unmirrored:", deg);
 	}
+	(void)kv_get(l, "ingest_logical_bytes");
+	(void)kv_get(l, "ingest_raw_bytes");
+	(void)kv_get(l, "ingest_stored_bytes");
+	show_ingest(l, "last 24 hours:", "24h");
+	show_ingest(l, "last 7 days:", "7d");
+	show_activity(l);
 	show_next(l, "next clean:", "next_clean_ns");
 	show_next(l, "next checkpoint:", "next_checkpoint_ns");
 	show_next(l, "next expiry:", "next_expire_ns");
@@ -276,6 +362,22 @@ static void show_status(kvlist *l, const gopts *g)
 			       l->v[i].v);
 }
 
+/* ddt status --json. */
+static int status_json(const gopts *g)
+{
+	ddtc *c;
+	int rc, ret = cmd_login(g, 0, &c);
+
+	if (ret)
+		return ret;
+	rc = jsonout_status(c);
+	ddtc_close(c);
+	if (rc < 0)
+		return out_fail(rc, "read the status of %s:%d", g->host,
+				g->port);
+	return 0;
+}
+
 /* The figures, then the directories and the alerts; critical alerts
  * come first, where they cannot be missed. */
 int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
@@ -286,6 +388,8 @@ int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
 	ddtc *c;
 	int rc, hrc, ret;
 
+	if (g->given & OP_JSON)
+		return status_json(g);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return out_fail_errno(ENOMEM, "free some memory", "status");
@@ -485,51 +589,159 @@ static int su_print(void *arg, const ddtc_su *su)
 	return 0;
 }
 
+/* A unit's SU_STATS entry, looked for by name. */
+typedef struct stats_find {
+	const char *name;
+	ddt_su_stats st;
+	int found;
+} stats_find;
+
+static int stats_find_cb(void *arg, const ddt_su_stats *s)
+{
+	stats_find *f = arg;
+
+	if (strcmp(s->name, f->name) == 0) {
+		f->st = *s;
+		f->found = 1;
+	}
+	return 0;
+}
+
+/* The stream limits of su set: those given; the others as they are (the
+ * four go together on the wire). */
+static int stream_settings(ddtc *c, const gopts *g, const char *name,
+			   ddtc_su_settings *s)
+{
+	stats_find f = { .name = name };
+	int rc;
+
+	if ((g->given & (OP_BACKUP_STREAMS | OP_RESTORE_STREAMS)) !=
+	    (OP_BACKUP_STREAMS | OP_RESTORE_STREAMS)) {
+		if ((rc = ddtc_su_stats(c, stats_find_cb, &f)) < 0)
+			return rc;
+		if (!f.found)
+			return ddterr_set(-ENOENT, "no storage unit \"%s\"",
+					  name);
+	}
+	s->backup_soft = f.st.backup_soft;
+	s->backup_hard = f.st.backup_hard;
+	s->restore_soft = f.st.restore_soft;
+	s->restore_hard = f.st.restore_hard;
+	if (g->given & OP_BACKUP_STREAMS) {
+		s->backup_soft = g->streams[0];
+		s->backup_hard = g->streams[1];
+	}
+	if (g->given & OP_RESTORE_STREAMS) {
+		s->restore_soft = g->streams[2];
+		s->restore_hard = g->streams[3];
+	}
+	s->mask |= DDT_SU_SET_STREAMS;
+	return 0;
+}
+
 /* ddt su set: the settings given, in one SU_SET. */
 static int su_set(ddtc *c, const gopts *g, const char *name)
 {
-	char r[HUMAN_LEN], q[FMT_LEN];
-	uint32_t mask = 0;
+	char r[HUMAN_LEN], q[FMT_LEN], l1[40], l2[40];
+	ddtc_su_settings s = { .retention = g->retention, .lock = 1,
+			       .quota = g->quota, .quota_soft = g->quota_soft };
+	stats_find f = { .name = name };
 	ddtc_su su;
 	int rc;
 
 	if (g->given & OP_RETENTION)
-		mask |= DDT_SU_SET_RETENTION;
+		s.mask |= DDT_SU_SET_RETENTION;
 	if (g->given & OP_LOCK)
-		mask |= DDT_SU_SET_LOCK;
+		s.mask |= DDT_SU_SET_LOCK;
 	if (g->given & OP_QUOTA)
-		mask |= DDT_SU_SET_QUOTA;
-	rc = ddtc_su_set(c, name, mask, g->retention, 1, g->quota, &su);
+		s.mask |= DDT_SU_SET_QUOTA;
+	if (g->given & OP_SOFT_QUOTA)
+		s.mask |= DDT_SU_SET_QUOTA_SOFT;
+	if ((g->given & (OP_BACKUP_STREAMS | OP_RESTORE_STREAMS)) &&
+	    (rc = stream_settings(c, g, name, &s)) < 0)
+		return rc;
+	rc = ddtc_su_configure(c, name, &s, &su);
 	if (rc < 0)
 		return rc;
 	printf("storage unit %s: retention %s, retention lock %s, quota %s\n",
 	       name, human_fmt_duration(su.retention, "forever", r),
 	       su.locked ? "on" : "off",
 	       su.quota ? fmt_bytes(su.quota, q) : "none");
+	/* The settings only SU_STATS shows, when some were changed. */
+	if ((s.mask & DDT_SU_SET_EXTENDED) &&
+	    ddtc_su_stats(c, stats_find_cb, &f) == 0 && f.found)
+		printf("storage unit %s: soft quota %s, backup streams %s, "
+		       "restore streams %s (soft/hard)\n", name,
+		       f.st.quota_soft ? fmt_bytes(f.st.quota_soft, q) : "none",
+		       limits(f.st.backup_soft, f.st.backup_hard, l1,
+			      sizeof(l1)),
+		       limits(f.st.restore_soft, f.st.restore_hard, l2,
+			      sizeof(l2)));
 	return 0;
+}
+
+/* ddt su streams [NAME]: the target's row, then each unit's (or NAME's). */
+typedef struct streams_show {
+	const char *only;
+	size_t shown;
+} streams_show;
+
+static int streams_print(void *arg, const ddt_streams *s)
+{
+	streams_show *w = arg;
+	char l1[40], l2[40];
+
+	if (w->only && s->su[0] && strcmp(s->su, w->only) != 0)
+		return 0;
+	if (w->shown++ == 0)
+		printf("%-24s %7s %8s %12s %14s %14s\n", "UNIT", "BACKUP",
+		       "RESTORE", "REPLICATION", "BACKUP LIMIT",
+		       "RESTORE LIMIT");
+	printf("%-24s %7u %8u %12u %14s %14s\n", s->su[0] ? s->su :
+	       "(target)", s->backup, s->restore, s->replication,
+	       limits(s->backup_soft, s->backup_hard, l1, sizeof(l1)),
+	       limits(s->restore_soft, s->restore_hard, l2, sizeof(l2)));
+	return 0;
+}
+
+static int su_streams(ddtc *c, const char *name)
+{
+	streams_show w = { .only = name };
+	int rc = ddtc_streams(c, streams_print, &w);
+
+	if (rc == 0 && name && w.shown < 2)
+		rc = ddterr_set(-ENOENT, "no storage unit \"%s\"", name);
+	return rc;
 }
 
 int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 {
 	const char *op = argv[0], *name = argc > 1 ? argv[1] : NULL;
 	int is_list = strcmp(op, "list") == 0, is_set = strcmp(op, "set") == 0;
-	const unsigned settings = OP_RETENTION | OP_LOCK | OP_QUOTA;
+	int is_streams = strcmp(op, "streams") == 0;
+	const unsigned settings = OP_RETENTION | OP_LOCK | OP_QUOTA |
+				  OP_SOFT_QUOTA | OP_BACKUP_STREAMS |
+				  OP_RESTORE_STREAMS;
 	size_t n = 0;
 	uint64_t root;
 	ddtc *c;
 	int rc = 0, ret;
 
-	if (!is_list && !is_set && strcmp(op, "create") != 0 &&
+	if (!is_list && !is_set && !is_streams && strcmp(op, "create") != 0 &&
 	    strcmp(op, "delete") != 0)
 		return cmd_usage_error(cm, "su: unknown operation '%s' "
-				       "(create, list, delete or set)", op);
+				       "(create, list, delete, set or "
+				       "streams)", op);
 	if ((g->given & settings) && !is_set)
-		return cmd_usage_error(cm, "--retention, --retention-lock and "
-				       "--quota go with su set only");
+		return cmd_usage_error(cm, "--retention, --retention-lock, "
+				       "--quota, --soft-quota and --*-streams "
+				       "go with su set only");
 	if (is_set && !(g->given & settings))
 		return cmd_usage_error(cm, "su set: give --retention, "
-				       "--retention-lock or --quota");
-	if (is_list ? argc != 1 : argc != 2)
+				       "--retention-lock, --quota, "
+				       "--soft-quota, --backup-streams or "
+				       "--restore-streams");
+	if (!is_streams && (is_list ? argc != 1 : argc != 2))
 		return cmd_usage_error(cm, is_list ? "su list: takes no NAME" :
 				       "su %s: give one NAME", op);
 	if (name && !cmd_name_valid(name, DDT_MAX_NAME))
@@ -548,6 +760,8 @@ int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 			printf("no storage units\n");
 	} else if (is_set) {
 		rc = su_set(c, g, name);
+	} else if (is_streams) {
+		rc = su_streams(c, name);
 	} else if (op[0] == 'c') {
 		rc = ddtc_su_create(c, name, &root);
 		if (rc == 0)
@@ -559,7 +773,8 @@ int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 	}
 	if (rc < 0)
 		ret = out_fail(rc, "%s storage unit%s%s", is_list ? "list" :
-			       is_set ? "change" : op, name ? " " : "s",
+			       is_set ? "change" : is_streams ? "read the streams of" :
+			       op, name ? " " : "s",
 			       name ? name : "");
 	ddtc_close(c);
 	return ret;

@@ -35,6 +35,10 @@ enum {
 	OP_LOCK = 1 << 12,
 	OP_QUOTA = 1 << 13,
 	OP_NO_REPAIR = 1 << 14,
+	OP_SOFT_QUOTA = 1 << 15,
+	OP_BACKUP_STREAMS = 1 << 16,
+	OP_RESTORE_STREAMS = 1 << 17,
+	OP_JSON = 1 << 18,
 };
 
 typedef struct gopts {
@@ -46,6 +50,10 @@ typedef struct gopts {
 	int64_t retain;		/* --retain: seconds, or DDT_RETAIN_NEVER */
 	uint64_t retention;	/* --retention: seconds; 0 forever */
 	uint64_t quota;		/* --quota: bytes; 0 none */
+	uint64_t quota_soft;	/* --soft-quota: bytes; 0 none */
+	/* --backup-streams, --restore-streams SOFT:HARD (0: none), in
+	 * ddtc_su_settings' order: backup soft, hard, restore soft, hard */
+	uint32_t streams[4];
 } gopts;
 
 typedef struct cmd {

@@ -440,26 +440,40 @@ static const cmd cmds[] = {
 	  "when a file is closed or synced. OPTIONS are mount options,\n"
 	  "comma-separated: allow_other (so Samba can export DIR), ro, and\n"
 	  "those of ddtfs(8).\n" },
-	{ "status", cmd_status, 0, 0, 0, 0,
-	  "",
+	{ "status", cmd_status, 0, 0, OP_JSON, 0,
+	  "[--json]",
 	  "Show the target's capacity and usage (as df shows them), the\n"
 	  "store's footprint (index, journals, checkpoints, as du counts\n"
-	  "them), data reduction and sessions, each storage directory (path,\n"
-	  "size, used, free, use%, state) and the current alerts; critical\n"
-	  "alerts are shown first.\n" },
+	  "them), data reduction and sessions, ingest over the last day and\n"
+	  "week, streams, the last scrub, clean and checkpoint, each storage\n"
+	  "directory (path, size, used, free, use%, state) and the current\n"
+	  "alerts; critical alerts are shown first.\n"
+	  "\n"
+	  "      --json               every figure the target reports (its\n"
+	  "                           STATUS and STATUS_TEXT keys) and the\n"
+	  "                           alerts, as one JSON object, for scripts\n" },
 	{ "alerts", cmd_alerts, 0, 0, 0, 0,
 	  "",
 	  "List the target's current problems, worst first: severity, since\n"
 	  "when, id and what to do; or 'no alerts'. A missing or foreign\n"
 	  "storage directory, a file system fuller than the target's\n"
 	  "thresholds, data a scrub found lost or damaged, a failed clean.\n" },
-	{ "su", cmd_su, 1, 2, OP_RECURSIVE | OP_RETENTION | OP_LOCK | OP_QUOTA,
-	  0,
-	  "create NAME | list | delete NAME [--recursive] |\n"
-	  "       set NAME [--retention D] [--retention-lock] [--quota SIZE]",
+	{ "su", cmd_su, 1, 2, OP_RECURSIVE | OP_RETENTION | OP_LOCK | OP_QUOTA |
+	  OP_SOFT_QUOTA | OP_BACKUP_STREAMS | OP_RESTORE_STREAMS, 0,
+	  "create NAME | list | delete NAME [--recursive] | streams [NAME] |\n"
+	  "       set NAME [--retention D] [--retention-lock] [--quota SIZE]\n"
+	  "       [--soft-quota SIZE] [--backup-streams SOFT:HARD]\n"
+	  "       [--restore-streams SOFT:HARD]",
 	  "Create, list, delete or configure storage units. A storage unit\n"
 	  "holds backups under its own name space and figures. Names are 1 to\n"
 	  "255 letters, digits, '-', '_' or '.'. 'su set' needs an admin.\n"
+	  "'su streams' shows the backup, restore and replication streams\n"
+	  "active now, for the whole target and each unit (or NAME), with\n"
+	  "their soft/hard limits ('-': none). A backup stream is a session\n"
+	  "with a backup open in the unit or that wrote into it in the last\n"
+	  "minute; a restore stream one that read from it in the last minute.\n"
+	  "A backup over a hard limit is refused; over a soft one it goes on\n"
+	  "and raises an alert.\n"
 	  "\n"
 	  "  -r, --recursive          delete a storage unit with everything in "
 	  "it\n"
@@ -472,7 +486,16 @@ static const cmd cmds[] = {
 	  "                           retention, and every backup must have an\n"
 	  "                           expiry first\n"
 	  "      --quota SIZE         most logical bytes the unit may hold (10G,\n"
-	  "                           500M, 1.5T; 'none': no quota)\n" },
+	  "                           500M, 1.5T; 'none': no quota)\n"
+	  "      --soft-quota SIZE    above this an alert warns (quota-soft);\n"
+	  "                           nothing is refused ('none': no soft quota)\n"
+	  "      --backup-streams SOFT:HARD\n"
+	  "                           the unit's backup stream limits (2:4;\n"
+	  "                           'none' or 0: no limit; one number: the\n"
+	  "                           hard limit alone)\n"
+	  "      --restore-streams SOFT:HARD\n"
+	  "                           the same for restores (a restore is never\n"
+	  "                           refused: over either limit, an alert)\n" },
 	{ "clean", cmd_clean, 1, 1, OP_QUIET, 0,
 	  "start | status | watch",
 	  "Cleaning gives back the space of segments that no backup or file\n"
@@ -536,6 +559,10 @@ static const char *op_name(unsigned op)
 	case OP_LOCK: return "--retention-lock";
 	case OP_QUOTA: return "--quota";
 	case OP_NO_REPAIR: return "--no-repair";
+	case OP_SOFT_QUOTA: return "--soft-quota";
+	case OP_BACKUP_STREAMS: return "--backup-streams";
+	case OP_RESTORE_STREAMS: return "--restore-streams";
+	case OP_JSON: return "--json";
 	default: return "--quiet";
 	}
 }
@@ -575,6 +602,52 @@ static int parse_port(const char *arg, int *out)
 		return cmd_usage_error(NULL, "-p '%s': need a port number "
 				       "from 1 to 65535", arg);
 	*out = (int)v;
+	return 0;
+}
+
+/* One stream limit: a count, or 'none' (0). */
+static int parse_limit(const char *s, size_t n, uint32_t *out)
+{
+	char buf[16], *end;
+	unsigned long v;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (strcmp(buf, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || *end || buf[0] == '-' || v > 1000000)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* --backup-streams (which 0) or --restore-streams (1) SOFT:HARD into g;
+ * one number alone is the hard limit, with no soft one. */
+static int streams_opt(int which, const char *arg, gopts *g)
+{
+	const char *colon = strchr(arg, ':');
+	uint32_t *lim = &g->streams[2 * which];
+	int bad;
+
+	if (colon)
+		bad = parse_limit(arg, (size_t)(colon - arg), &lim[0]) < 0 ||
+		      parse_limit(colon + 1, strlen(colon + 1), &lim[1]) < 0;
+	else
+		bad = (lim[0] = 0, parse_limit(arg, strlen(arg), &lim[1]) < 0);
+	if (!bad && lim[0] && lim[1] && lim[0] > lim[1])
+		bad = 1;
+	if (bad)
+		return cmd_usage_error(NULL, "--%s-streams '%s': give SOFT:HARD "
+				       "(2:4; 'none' or 0: no limit; the soft "
+				       "one at most the hard one) or HARD",
+				       which ? "restore" : "backup", arg);
+	g->given |= which ? OP_RESTORE_STREAMS : OP_BACKUP_STREAMS;
 	return 0;
 }
 
@@ -622,7 +695,8 @@ int main(int argc, char **argv)
 {
 	enum { OPT_PWFILE = 256, OPT_SU, OPT_NAME, OPT_PATH, OPT_NO_CACHE,
 	       OPT_CODEC, OPT_RETAIN, OPT_DRY_RUN, OPT_RETENTION, OPT_LOCK,
-	       OPT_QUOTA, OPT_NO_REPAIR };
+	       OPT_QUOTA, OPT_NO_REPAIR, OPT_SOFT_QUOTA, OPT_BACKUP_STREAMS,
+	       OPT_RESTORE_STREAMS, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -642,6 +716,12 @@ int main(int argc, char **argv)
 		{ "retention-lock", no_argument, NULL, OPT_LOCK },
 		{ "quota", required_argument, NULL, OPT_QUOTA },
 		{ "no-repair", no_argument, NULL, OPT_NO_REPAIR },
+		{ "soft-quota", required_argument, NULL, OPT_SOFT_QUOTA },
+		{ "backup-streams", required_argument, NULL,
+		  OPT_BACKUP_STREAMS },
+		{ "restore-streams", required_argument, NULL,
+		  OPT_RESTORE_STREAMS },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -723,6 +803,23 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_REPAIR:
 			g.given |= OP_NO_REPAIR;
+			break;
+		case OPT_SOFT_QUOTA:
+			if (human_size(optarg, &g.quota_soft) < 0)
+				return cmd_usage_error(NULL, "--soft-quota "
+						       "'%s': give a size (10G, "
+						       "500M, 1.5T) or 'none'",
+						       optarg);
+			g.given |= OP_SOFT_QUOTA;
+			break;
+		case OPT_BACKUP_STREAMS:
+		case OPT_RESTORE_STREAMS:
+			rc = streams_opt(opt - OPT_BACKUP_STREAMS, optarg, &g);
+			if (rc)
+				return rc;
+			break;
+		case OPT_JSON:
+			g.given |= OP_JSON;
 			break;
 		case 'h':
 			help = 1;

@@ -1,7 +1,9 @@
 /* alerts.c - the table of current problems (see alerts.h). It holds a
  * handful of entries, so a plain array under one mutex is all it needs;
  * conditions are re-raised at every check, and only a real change (a new
- * alert, another severity or text) bumps the sequence and is logged. */
+ * alert, another severity or text) bumps the sequence and is logged. The
+ * events (raises, changes of severity, clears) go into a fixed ring
+ * beside it, allocated with the table. */
 #include "alerts.h"
 
 #include <errno.h>
@@ -22,6 +24,9 @@ struct alert_table {
 	uint64_t seq;
 	alert_hook hook;
 	void *hook_arg;
+	alert_event *ring;	/* ALERT_EVENTS_MAX; the oldest at head */
+	size_t head, nring;
+	uint64_t dropped_seq;	/* the newest event that left the ring */
 };
 
 int alert_table_new(alert_table **out)
@@ -30,6 +35,11 @@ int alert_table_new(alert_table **out)
 
 	if (!t)
 		return -ENOMEM;
+	t->ring = calloc(ALERT_EVENTS_MAX, sizeof(*t->ring));
+	if (!t->ring) {
+		free(t);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&t->mu, NULL);
 	*out = t;
 	return 0;
@@ -40,6 +50,7 @@ void alert_table_free(alert_table *t)
 	if (!t)
 		return;
 	pthread_mutex_destroy(&t->mu);
+	free(t->ring);
 	free(t->v);
 	free(t);
 }
@@ -65,6 +76,26 @@ static void log_raised(const alert *a)
 
 	log_msg(level, "alert %s (%s): %s", a->id, sev_name(a->severity),
 		a->text);
+}
+
+/* Keep an event in the ring, dropping the oldest when it is full; then
+ * tell the hook. seq is the table's sequence just after the change. */
+static void event_locked(alert_table *t, const alert *a, int raised)
+{
+	alert_event *e;
+
+	if (t->nring == ALERT_EVENTS_MAX) {
+		t->dropped_seq = t->ring[t->head].a.seq;
+		t->head = (t->head + 1) % ALERT_EVENTS_MAX;
+		t->nring--;
+	}
+	e = &t->ring[(t->head + t->nring++) % ALERT_EVENTS_MAX];
+	e->a = *a;
+	e->a.seq = t->seq;
+	e->raised = raised;
+	e->time = now_ns();
+	if (t->hook)
+		t->hook(t->hook_arg, a, raised);
 }
 
 static alert *find_locked(alert_table *t, const char *id)
@@ -134,8 +165,7 @@ int alert_raise(alert_table *t, const char *id, int severity,
 	}
 	if (changed) {
 		log_raised(a);
-		if (t->hook)
-			t->hook(t->hook_arg, a, 1);
+		event_locked(t, a, 1);
 	}
 	pthread_mutex_unlock(&t->mu);
 	return fresh;
@@ -154,8 +184,7 @@ int alert_clear(alert_table *t, const char *id)
 	t->seq++;
 	log_info("alert %s cleared (it was %s: %s)", a->id,
 		 sev_name(a->severity), a->text);
-	if (t->hook)
-		t->hook(t->hook_arg, a, 0);
+	event_locked(t, a, 0);
 	*a = t->v[--t->n];
 	pthread_mutex_unlock(&t->mu);
 	return 1;
@@ -190,6 +219,33 @@ int alert_list(alert_table *t, alert **out, size_t *n)
 	if (v)
 		qsort(v, *n, sizeof(*v), worst_first);
 	*out = v;
+	return 0;
+}
+
+int alert_events(alert_table *t, uint64_t after, size_t max,
+		 alert_event **out, size_t *n, uint64_t *last, int *gap)
+{
+	alert_event *v = NULL;
+	size_t first, k = 0;
+
+	pthread_mutex_lock(&t->mu);
+	/* Events are in sequence order: skip those at or below after. */
+	for (first = 0; first < t->nring; first++)
+		if (t->ring[(t->head + first) % ALERT_EVENTS_MAX].a.seq > after)
+			break;
+	if (t->nring - first && max &&
+	    !(v = malloc((t->nring - first < max ? t->nring - first : max) *
+			 sizeof(*v)))) {
+		pthread_mutex_unlock(&t->mu);
+		return -ENOMEM;
+	}
+	for (size_t i = first; i < t->nring && k < max; i++)
+		v[k++] = t->ring[(t->head + i) % ALERT_EVENTS_MAX];
+	*gap = after < t->dropped_seq || after > t->seq;
+	*last = k ? v[k - 1].a.seq : after > t->seq ? t->seq : after;
+	pthread_mutex_unlock(&t->mu);
+	*out = v;
+	*n = k;
 	return 0;
 }
 

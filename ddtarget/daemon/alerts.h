@@ -7,7 +7,9 @@
  *
  * Every change bumps the table's sequence number, so a poller can tell
  * that something changed from one number (STATUS's alerts_seq); a hook
- * hears of each alert raised and cleared, as it happens, for traps. */
+ * hears of each alert raised and cleared, as it happens, and a ring keeps
+ * the last ALERT_EVENTS_MAX of those events for pollers (ALERT_EVENTS),
+ * so that an alert raised and cleared between two polls is still seen. */
 #ifndef DDTD_ALERTS_H
 #define DDTD_ALERTS_H
 
@@ -16,9 +18,10 @@
 
 #include "ddtc_types.h"
 
-#define ALERT_ID_MAX	63
+#define ALERT_ID_MAX	DDT_MAX_NAME
 #define ALERT_TEXT_MAX	1023
 #define ALERT_MAX	256	/* alerts held at once; more are refused */
+#define ALERT_EVENTS_MAX 1024	/* raises and clears the ring keeps */
 
 typedef struct alert {
 	char id[ALERT_ID_MAX + 1];
@@ -52,6 +55,24 @@ int alert_clear(alert_table *t, const char *id);
 /* A copy of every alert, worst first, then oldest first: malloc'd into
  * *out (free() it; NULL when there are none), *n of them. */
 int alert_list(alert_table *t, alert **out, size_t *n);
+
+/* One raise (or change of severity) or clear, as the ring keeps it:
+ * a.seq is the table's sequence just after it; a clear keeps the alert's
+ * last severity and text. */
+typedef struct alert_event {
+	alert a;
+	int raised;		/* 1 raised or changed, 0 cleared */
+	int64_t time;		/* ns since the epoch */
+} alert_event;
+
+/* The events of the ring whose sequence is over after, oldest first,
+ * malloc'd into *out (free(); NULL when none), at most max of them.
+ * *last: the newest one's sequence (after if none is newer; the table's
+ * sequence if after is above it, as after a restart). *gap: 1 when events
+ * over after have left the ring, or after is above the table's sequence
+ * (the reader then lists the alerts again). */
+int alert_events(alert_table *t, uint64_t after, size_t max,
+		 alert_event **out, size_t *n, uint64_t *last, int *gap);
 
 typedef struct alert_counts {
 	uint64_t critical, warning, info;

@@ -112,6 +112,21 @@ static int parse_dirs(ddtd_config *c, const char *v)
 	return 0;
 }
 
+/* The target's stream limits, in ddtd_config.stream_lim's order. */
+static const char *const stream_keys[4] = {
+	"stream_backup_soft", "stream_backup_hard", "stream_restore_soft",
+	"stream_restore_hard",
+};
+
+static int parse_limit(const char *key, const char *v, uint32_t *out)
+{
+	int n, rc = parse_int(key, v, 0, 1000000, &n);
+
+	if (rc == 0)
+		*out = (uint32_t)n;
+	return rc;
+}
+
 int config_set(ddtd_config *c, const char *key, const char *v)
 {
 	if (!strcmp(key, "listen"))
@@ -164,6 +179,9 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 1, 10000, &c->checkpoint_keep);
 	if (!strcmp(key, "read_cache_containers"))
 		return parse_int(key, v, 1, 4096, &c->read_cache_containers);
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(key, stream_keys[i]))
+			return parse_limit(key, v, &c->stream_lim[i]);
 	return ddterr_set(-EINVAL, "unknown setting '%s'", key);
 }
 

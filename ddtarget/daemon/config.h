@@ -37,6 +37,9 @@ typedef struct ddtd_config {
 	char checkpoint_dir[PATH_MAX];	/* "": <store>/checkpoints */
 	int checkpoint_keep;		/* checkpoints kept; 7 */
 	int read_cache_containers;	/* decoded containers kept for reads */
+	/* The target's stream limits (PROTOCOL.md, Streams), in units.h's
+	 * LIM_* order: backup soft, hard, restore soft, hard; 0 none. */
+	uint32_t stream_lim[4];
 } ddtd_config;
 
 void config_default(ddtd_config *c);

@@ -1,6 +1,7 @@
 /* ddtd.h - the daemon's one context: its settings and the engine it
  * serves (store, namespace, users' index, cleaner, scrub, schedule,
- * alerts, health check). main.c fills it in; the session layer (ops*.c,
+ * alerts, health check), and its own figures (units' limits and counters,
+ * ingest, streams, the monitor). main.c fills it in; the session layer (ops*.c,
  * server.c) reads it. */
 #ifndef DDTD_H
 #define DDTD_H
@@ -11,10 +12,14 @@
 #include "clean.h"
 #include "config.h"
 #include "health.h"
+#include "ingest.h"
+#include "monitor.h"
 #include "ns.h"
 #include "schedule.h"
 #include "scrub.h"
 #include "store.h"
+#include "streams.h"
+#include "units.h"
 
 typedef struct ddtd {
 	ddtd_config cfg;
@@ -27,6 +32,10 @@ typedef struct ddtd {
 	scrub *scr;		/* the scrub job */
 	alert_table *alerts;	/* current problems */
 	health *health;		/* the directory and space check */
+	units *units;		/* each unit's soft quota, limits, counters */
+	ingest *ingest;		/* the target's ingest counters */
+	streams *streams;	/* the streams active now */
+	monitor *mon;		/* checks of units; last scrub, clean */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
 } ddtd;

@@ -37,7 +37,7 @@
 
 static const char usage_text[] =
 "usage: ddtargetd [OPTIONS]\n"
-"       ddtargetd [-c FILE] [-s DIR] --set-password USER [--admin]\n"
+"       ddtargetd [-c FILE] [-s DIR] --set-password USER [--role ROLE]\n"
 "       ddtargetd [-c FILE] [-s DIR] --restore-checkpoint [NAME]\n"
 "       ddtargetd [-c FILE] [OPTIONS] --check-config\n"
 "\n"
@@ -64,7 +64,12 @@ static const char usage_text[] =
 "  -v, --verbose           log every session and failed request\n"
 "      --set-password USER set USER's password from standard input (one\n"
 "                          line), creating the user; with the daemon stopped\n"
-"      --admin             with --set-password: the user is an admin\n"
+"      --role ROLE         with --set-password: the user's role: user (the\n"
+"                          default: backups and restores), admin (also\n"
+"                          units' settings, cleaning, scrubs, checkpoints)\n"
+"                          or status (only reads the target's status: for\n"
+"                          monitors such as ddtarget-snmp)\n"
+"      --admin             the same as --role admin\n"
 "      --restore-checkpoint [NAME]\n"
 "                          with the daemon stopped, bring the store back\n"
 "                          from checkpoint NAME (the newest if none) after\n"
@@ -80,7 +85,7 @@ static const char usage_text[] =
 "  -V, --version           the version\n";
 
 enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
-       OPT_SETPW, OPT_ADMIN, OPT_RESTORE };
+       OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_RESTORE };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -97,6 +102,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "set-password", required_argument, NULL, OPT_SETPW },
 	{ "admin", no_argument, NULL, OPT_ADMIN },
+	{ "role", required_argument, NULL, OPT_ROLE },
 	{ "restore-checkpoint", optional_argument, NULL, OPT_RESTORE },
 	{ "set", required_argument, NULL, 'o' },
 	{ "check-config", no_argument, NULL, 't' },
@@ -107,7 +113,7 @@ static const struct option long_opts[] = {
 
 typedef struct cmdline {
 	const char *set_password_user;
-	int admin, daemonize;
+	int role, daemonize;	/* role: --set-password's, DDT_ROLE_* */
 	int restore;			/* --restore-checkpoint */
 	int check;			/* --check-config */
 	const char *restore_name;	/* its NAME; NULL: the newest */
@@ -117,6 +123,21 @@ static void die_usage(const char *msg)
 {
 	fprintf(stderr, "ddtargetd: %s (see ddtargetd --help)\n", msg);
 	exit(2);
+}
+
+/* --role's names, indexed by DDT_ROLE_*. */
+static const char *const role_names[] = {
+	[DDT_ROLE_USER] = "user", [DDT_ROLE_ADMIN] = "admin",
+	[DDT_ROLE_STATUS] = "status",
+};
+
+static int role_from_name(const char *name)
+{
+	for (int r = DDT_ROLE_USER; r <= DDT_ROLE_STATUS; r++)
+		if (strcmp(role_names[r], name) == 0)
+			return r;
+	die_usage("--role is user, admin or status");
+	return 0;
 }
 
 static int set(ddtd_config *c, const char *key, const char *val)
@@ -188,7 +209,8 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 		case OPT_SYSLOG: c->use_syslog = 1; break;
 		case 'v': c->verbose = 1; break;
 		case OPT_SETPW: cl->set_password_user = optarg; break;
-		case OPT_ADMIN: cl->admin = 1; break;
+		case OPT_ADMIN: cl->role = DDT_ROLE_ADMIN; break;
+		case OPT_ROLE: cl->role = role_from_name(optarg); break;
 		case OPT_RESTORE:
 			cl->restore = 1;
 			cl->restore_name = optarg;
@@ -230,6 +252,7 @@ static void clean_done(void *arg, int rc, const char *msg)
 	ddtd *d = arg;
 
 	clean_status(d->cl, &r);
+	monitor_clean_done(d->mon, &r);
 	if (rc < 0)
 		log_err("cleaning failed: %s", msg);
 	else
@@ -257,6 +280,7 @@ static void scrub_done(void *arg, const scrub_report *r)
 		log_msg(r->clean ? LOG_INFO_ : LOG_ERR_, "scrub done: %s",
 			r->msg);
 	health_scrub_done(d->alerts, r);
+	monitor_scrub_done(d->mon, r);
 	if ((rc = health_save_verdicts(d->alerts, d->ix)) < 0)
 		log_err("keeping the scrub's verdict: %s", ddterr_last(rc));
 	/* A directory it rebuilt is whole now: say so at once. */
@@ -310,6 +334,7 @@ static void run_checkpoint(void *arg)
 	ddtd *d = arg;
 	int rc = store_checkpoint(d->st, NULL, 0, name, sizeof(name));
 
+	monitor_checkpoint_done(d, rc);
 	if (rc == 0)
 		log_info("checkpoint %s taken (checkpoint_schedule)", name);
 	else
@@ -408,6 +433,10 @@ static int open_engine(ddtd *d)
 	if (rc < 0)
 		return rc;
 	health_load_verdicts(d->alerts, d->ix);
+	if ((rc = units_open(&d->units, d->ix)) < 0 ||
+	    (rc = ingest_open(&d->ingest, d->ix)) < 0 ||
+	    (rc = streams_new(&d->streams)) < 0)
+		return rc;
 	cc.threshold_pct = d->cfg.clean_threshold;
 	cc.done = clean_done;
 	cc.done_arg = d;
@@ -429,6 +458,11 @@ static void close_engine(ddtd *d)
 	clean_free(d->cl);
 	health_stop(d->health);	/* after the scrub, whose end checks */
 	d->health = NULL;
+	monitor_stop(d->mon);	/* before what it reads */
+	d->mon = NULL;
+	units_close(d->units);
+	ingest_close(d->ingest);
+	streams_free(d->streams);
 	if (d->ns) {
 		if ((rc = ns_sync(d->ns)) < 0)
 			log_err("namespace sync: %s", ddterr_last(rc));
@@ -544,11 +578,11 @@ static int set_password(ddtd *d, const cmdline *cl)
 	if (n == 0)
 		return ddterr_set(-EINVAL, "an empty password is not allowed");
 	rc = auth_set_user(d->ix, cl->set_password_user, line,
-			   cl->admin ? DDT_ROLE_ADMIN : DDT_ROLE_USER);
+			   cl->role);
 	memset(line, 0, sizeof(line));
 	if (rc == 0)
 		printf("password set for %s (%s)\n", cl->set_password_user,
-		       cl->admin ? "admin" : "user");
+		       role_names[cl->role]);
 	return rc;
 }
 
@@ -591,7 +625,7 @@ static void write_pid_file(ddtd *d)
 
 int main(int argc, char **argv)
 {
-	cmdline cl = { 0 };
+	cmdline cl = { .role = DDT_ROLE_USER };
 	ddtd d = { 0 };
 	int rc, lfd = -1;
 
@@ -654,6 +688,8 @@ int main(int argc, char **argv)
 		rc = start_health(&d);
 	if (rc == 0)
 		rc = start_maintenance(&d);
+	if (rc == 0)
+		rc = monitor_start(&d.mon, &d);
 	if (rc == 0) {
 		rc = server_run(&d, lfd, write_pid_file);
 		lfd = -1;

@@ -33,6 +33,12 @@ void ops_session_destroy(ops_session *ss)
 	pthread_mutex_destroy(&ss->mu);
 }
 
+void ops_session_end(ddtd *d, ops_session *ss)
+{
+	if (d->streams)
+		streams_session_end(d->streams, ss);
+}
+
 /* An errno that is no code of the protocol's (ENOMEM, ...) is DDT_EIO:
  * "failed otherwise" (section 4). */
 uint32_t ops_status(int rc)
@@ -45,13 +51,14 @@ int ops_ends_session(uint8_t op, int rc)
 	return rc == -EPROTO || (op == DDT_OP_AUTH && rc < 0);
 }
 
-static int role_of(ops_session *ss, int *authed)
+static int role_of(ops_session *ss, int *authed, char *user)
 {
 	int role;
 
 	pthread_mutex_lock(&ss->mu);
 	*authed = ss->authed;
 	role = ss->role;
+	memcpy(user, ss->user, sizeof(ss->user));
 	pthread_mutex_unlock(&ss->mu);
 	return role;
 }
@@ -130,6 +137,26 @@ static req_fn handler_of(uint8_t op)
 	return NULL;
 }
 
+/* What a status user may ask (PROTOCOL.md, Users and roles): the reads
+ * of the target's status, nothing of its data. */
+static const uint8_t status_ops[] = {
+	DDT_OP_STATUS, DDT_OP_STATUS_TEXT, DDT_OP_SU_LIST, DDT_OP_SU_STATS,
+	DDT_OP_STREAMS, DDT_OP_ALERTS, DDT_OP_ALERT_EVENTS,
+	DDT_OP_CLEAN_STATUS, DDT_OP_SCRUB_STATUS, DDT_OP_CHECKPOINT_LIST,
+	DDT_OP_BACKUP_LIST,
+};
+
+static int role_allows(const req *q)
+{
+	if (q->role != DDT_ROLE_STATUS)
+		return 0;
+	for (size_t i = 0; i < sizeof(status_ops); i++)
+		if (status_ops[i] == q->op)
+			return 0;
+	return ddterr_set(-EACCES, "%s: user %s may only read the target's "
+			  "status", ddt_op_name(q->op), q->user);
+}
+
 /* An authenticated request: its handler, then the reply's size. */
 static int dispatch(req *q)
 {
@@ -139,6 +166,8 @@ static int dispatch(req *q)
 
 	if (!fn)
 		return ddterr_set(-EPROTO, "unknown opcode 0x%02x", q->op);
+	if ((rc = role_allows(q)) < 0)
+		return rc;
 	rc = fn(q);
 	if (rc == 0 && !w->err && w->len - DDT_HDR_LEN > DDT_MAX_PAYLOAD)
 		w->err = -E2BIG;
@@ -153,7 +182,7 @@ static int dispatch(req *q)
 int ops_handle(ddtd *d, ops_session *ss, uint8_t op, const uint8_t *payload,
 	       size_t len, wbuf *w)
 {
-	req q = { .d = d, .op = op, .w = w };
+	req q = { .d = d, .ss = ss, .op = op, .w = w };
 	int authed, rc;
 
 	ddterr_clear();
@@ -175,7 +204,7 @@ int ops_handle(ddtd *d, ops_session *ss, uint8_t op, const uint8_t *payload,
 				  ddt_op_name(op));
 	if (op == DDT_OP_AUTH)
 		return op_auth(&q, ss);
-	q.role = role_of(ss, &authed);
+	q.role = role_of(ss, &authed, q.user);
 	if (!authed)
 		return ddterr_set(-EPERM, "authenticate first (AUTH)");
 	return dispatch(&q);

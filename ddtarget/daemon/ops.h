@@ -21,10 +21,17 @@ typedef struct ops_session {
 	int role;
 	char user[DDT_MAX_NAME + 1];
 	char peer[64];		/* "address:port", for the log */
+	/* The unit its new segments are counted to (ingest): of its last
+	 * BACKUP_BEGIN or commit; 0 none. And the last file it READ, with
+	 * its unit, so that a restore's READs look it up once. */
+	uint64_t cur_unit;
+	uint64_t read_ino, read_unit;
 } ops_session;
 
 void ops_session_init(ops_session *ss, const char *peer);
 void ops_session_destroy(ops_session *ss);
+/* The session is over: its streams end (d's stream accounting). */
+void ops_session_end(ddtd *d, ops_session *ss);
 
 /* Handle one request. The reply's payload is appended to w (the caller
  * has already begun the frame). Returns 0, or a negative errno whose

@@ -1,10 +1,71 @@
 /* ops_backup.c - backups and their retention (PROTOCOL.md section 5,
- * Backups): begin, end, list, delete, set an expiry, expire. */
+ * Backups): begin (within the stream limits), end (and the dedup-ratio
+ * anomaly), list, delete, set an expiry, expire. */
 #include "ops_sections.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
+#include "anomaly.h"
+#include "ddterr.h"
+#include "log.h"
 #include "now.h"
+#include "ops.h"
+
+/* The stream alerts' ids: of unit su, or of the target ("*"). */
+static void stream_id(char *buf, size_t cap, const char *family,
+		      const char *su)
+{
+	snprintf(buf, cap, "%s:%.*s", family,
+		 (int)(ALERT_ID_MAX - strlen(family) - 1), su ? su : "*");
+}
+
+/* A backup refused at a hard limit: the alert stays up a while. */
+static void refused(ddtd *d, const char *su, int target)
+{
+	char id[ALERT_ID_MAX + 1];
+
+	stream_id(id, sizeof(id), "streams-hard", target ? NULL : su);
+	alert_raise(d->alerts, id, DDT_SEV_WARNING, "%s", ddterr_last(-EBUSY));
+	monitor_stream_refused(d->mon, id);
+}
+
+static void over_soft(ddtd *d, const char *su, int target)
+{
+	char id[ALERT_ID_MAX + 1];
+	const char *who = target ? "the target" : su;
+
+	stream_id(id, sizeof(id), "streams", target ? NULL : su);
+	alert_raise(d->alerts, id, DDT_SEV_WARNING, "%s%s: more backup "
+		    "streams than its soft limit: backups share the target's "
+		    "disks and may slow down", target ? "" : "storage unit ",
+		    who);
+}
+
+/* Admit a backup into unit su against the stream limits (PROTOCOL.md,
+ * Streams); *root: the unit's. */
+static int admit(req *q, const char *su, uint64_t *root)
+{
+	ddtd *d = q->d;
+	ns_su u;
+	unit_rec ur;
+	int rc, soft;
+
+	if ((rc = ns_su_get(d->ns, su, &u)) < 0 ||
+	    (rc = units_get(d->units, u.root, &ur)) < 0)
+		return rc;
+	*root = u.root;
+	rc = streams_backup_admit(d->streams, q->ss, u.root, su, now_ns(),
+				  ur.lim, d->cfg.stream_lim, &soft);
+	if (rc == -EBUSY)
+		refused(d, su, strncmp(ddterr_last(rc), "the target", 10) == 0);
+	if (soft & 1)
+		over_soft(d, su, 0);
+	if (soft & 2)
+		over_soft(d, su, 1);
+	return rc;
+}
 
 static int op_backup_begin(req *q)
 {
@@ -12,6 +73,7 @@ static int op_backup_begin(req *q)
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	char su[DDT_MAX_STR + 1], name[DDT_MAX_STR + 1];
+	uint64_t root;
 	int64_t retain;
 	ns_backup b;
 	ddt_attr a;
@@ -20,14 +82,62 @@ static int op_backup_begin(req *q)
 	rb_str(r, su, sizeof(su));
 	rb_str(r, name, sizeof(name));
 	retain = rb_i64(r);
-	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = ns_backup_begin(d->ns, su, name, now_ns(), retain, &b,
-				  &a)) < 0)
+	if ((rc = req_parsed(q)) < 0)
 		return rc;
+	/* A name the namespace would refuse is refused as it says, before
+	 * any stream is counted. */
+	if (strlen(su) > DDT_MAX_NAME || !ddt_name_ok(su))
+		return ns_backup_begin(d->ns, su, name, now_ns(), retain, &b,
+				       &a);
+	if ((rc = admit(q, su, &root)) < 0)
+		return rc;
+	rc = ns_backup_begin(d->ns, su, name, now_ns(), retain, &b, &a);
+	streams_backup_bind(d->streams, q->ss, root, rc == 0 ? a.ino : 0,
+			    b.id);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&q->ss->mu);
+	q->ss->cur_unit = root;
+	pthread_mutex_unlock(&q->ss->mu);
 	wb_str(w, b.id);
 	wb_attr(w, &a);
 	wb_i64(w, b.expires);
 	return 0;
+}
+
+/* The dedup-ratio anomaly (PROTOCOL.md, the anomaly rule) for backup sb,
+ * which holds bytes, just ended. */
+static void judge(ddtd *d, const streams_backup *sb, uint64_t bytes)
+{
+	char name[DDT_MAX_NAME + 1], id[ALERT_ID_MAX + 1];
+	unsigned share, med;
+	anomaly_hist h;
+	int rc, bad;
+
+	if (bytes < ANOMALY_MIN_BYTES)
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(sb->id, "@"),
+		 sb->id);
+	if ((rc = anomaly_load(d->ix, sb->root, name, &h)) < 0)
+		goto fail;
+	share = anomaly_share(sb->new_raw, bytes);
+	bad = anomaly_judge(&h, share, &med);
+	if ((rc = anomaly_save(d->ix, sb->root, name, &h)) < 0)
+		goto fail;
+	snprintf(id, sizeof(id), "anomaly:%.*s", ALERT_ID_MAX - 8, sb->su);
+	if (bad)
+		alert_raise(d->alerts, id, DDT_SEV_WARNING, "backup %s of "
+			    "storage unit %s: %u.%u%% of its data was new, "
+			    "against a median of %u.%u%% for the backups of "
+			    "%s before it: its files may have been encrypted "
+			    "(ransomware) or replaced; check the client",
+			    sb->id, sb->su, share / 10, share % 10, med / 10,
+			    med % 10, name);
+	else if (h.n > 0)
+		alert_clear(d->alerts, id);
+	return;
+fail:
+	log_err("the anomaly check of backup %s: %s", sb->id, ddterr_last(rc));
 }
 
 static int op_backup_end(req *q)
@@ -36,6 +146,7 @@ static int op_backup_end(req *q)
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	uint64_t ino = rb_u64(r), files = rb_u64(r), bytes = rb_u64(r);
+	streams_backup sb;
 	ddt_attr a;
 	int rc;
 
@@ -46,6 +157,10 @@ static int op_backup_end(req *q)
 	rc = store_barrier(d->st);
 	if (rc == 0)
 		rc = ns_backup_end(d->ns, ino, files, bytes, &a);
+	if (rc == 0 && streams_backup_close(d->streams, ino, &sb))
+		judge(d, &sb, bytes);
+	if (rc == 0)
+		monitor_check_units(d);
 	return req_reply_attr(w, rc, &a);
 }
 

@@ -23,8 +23,11 @@ static int op_checkpoint(req *q)
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "taking a checkpoint")) < 0 ||
-	    (rc = store_checkpoint(d->st, NULL, 0, name, sizeof(name))) < 0)
+	    (rc = req_need_admin(q, "taking a checkpoint")) < 0)
+		return rc;
+	rc = store_checkpoint(d->st, NULL, 0, name, sizeof(name));
+	monitor_checkpoint_done(d, rc);
+	if (rc < 0)
 		return rc;
 	wb_str(w, name);
 	return 0;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 
 #include "ddterr.h"
+#include "now.h"
+#include "ops.h"
 #include "tree.h"
 
 #define READ_MAX_SEGS	2048	/* data segments one READ looks up */
@@ -152,6 +154,27 @@ static int put_read_seg(ddtd *d, wbuf *w, const tree_entry *e, uint64_t off,
 	return store_peek(d->st, &e->fp, append_checked, &q);
 }
 
+/* A READ of file ino makes the session a restore stream of its unit
+ * (PROTOCOL.md, Streams); a restore reads a file with many READs, so the
+ * session remembers the last file's unit. */
+static void count_read(req *q, uint64_t ino)
+{
+	ops_session *ss = q->ss;
+	uint64_t unit = 0;
+
+	pthread_mutex_lock(&ss->mu);
+	if (ss->read_ino == ino)
+		unit = ss->read_unit;
+	pthread_mutex_unlock(&ss->mu);
+	if (!unit && ns_unit_of(q->d->ns, ino, &unit) < 0)
+		return;
+	pthread_mutex_lock(&ss->mu);
+	ss->read_ino = ino;
+	ss->read_unit = unit;
+	pthread_mutex_unlock(&ss->mu);
+	streams_read(q->d->streams, ss, unit, now_ns());
+}
+
 static int op_read(req *q)
 {
 	ddtd *d = q->d;
@@ -171,6 +194,7 @@ static int op_read(req *q)
 	if (a.type != DDT_T_FILE)
 		return ddterr_set(a.type == DDT_T_DIR ? -EISDIR : -EINVAL,
 				  "inode %" PRIu64 " is not a regular file", ino);
+	count_read(q, ino);
 	wb_u64(w, a.size);
 	at = w->len;
 	wb_u32(w, 0);

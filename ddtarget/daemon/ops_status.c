@@ -1,6 +1,7 @@
 /* ops_status.c - what the target says about itself: STATUS (capacity,
- * figures, directories, next runs, alert counts), STATUS_TEXT (each
- * directory's path and problem) and ALERTS (PROTOCOL.md sections 5, 8). */
+ * figures, ingest, streams, directories, maintenance, next runs, alert
+ * counts), STATUS_TEXT (version, identity, each directory's path, state
+ * and problem), ALERTS and ALERT_EVENTS (PROTOCOL.md sections 5, 8). */
 #include "ops_sections.h"
 
 #include <errno.h>
@@ -9,7 +10,12 @@
 #include <stdlib.h>
 
 #include "now.h"
+#include "store_ckpt.h"
 #include "store_dirs.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
 
 /* The data directories' space as df shows it (PROTOCOL.md section 8),
  * and the store's own files as du does. */
@@ -98,23 +104,44 @@ static void kv_str(req_list *l, const char *key, const char *v)
 	l->n++;
 }
 
-/* What STATUS cannot carry in a u64: each directory's path and problem. */
+/* Whether a scrub that rewrites what it rebuilds runs now. */
+static int repairing(ddtd *d)
+{
+	scrub_report *r = malloc(sizeof(*r));
+	int yes;
+
+	if (!r)
+		return 0;
+	scrub_status(d->scr, r);
+	yes = r->running && r->repair;
+	free(r);
+	return yes;
+}
+
+/* What STATUS cannot carry in a u64: the version, the store's identity,
+ * each directory's path, state and problem. */
 static int op_status_text(req *q)
 {
 	ddtd *d = q->d;
 	wbuf *w = q->w;
 	store_dir_info di[STORE_DIR_INFO_MAX];
-	int nd = STORE_DIR_INFO_MAX, rc;
+	int nd = STORE_DIR_INFO_MAX, rc, rep;
+	char key[32], id[33];
 	req_list l;
-	char key[32];
 
 	if ((rc = req_parsed(q)) < 0 ||
 	    (rc = store_dir_status(d->st, di, &nd)) < 0)
 		return rc;
+	rep = repairing(d);
+	store_id_hex(d->st, id);
 	req_list_begin(&l, w);
+	kv_str(&l, "version", PACKAGE_VERSION);
+	kv_str(&l, "store_id", id);
 	for (int i = 0; i < nd; i++) {
 		dir_key(&di[i], "path", key, sizeof(key));
 		kv_str(&l, key, di[i].path);
+		dir_key(&di[i], "state", key, sizeof(key));
+		kv_str(&l, key, monitor_dir_state(d->mon, &di[i], rep));
 		dir_key(&di[i], "problem", key, sizeof(key));
 		kv_str(&l, key, di[i].problem);
 	}
@@ -148,6 +175,119 @@ static int op_alerts(req *q)
 		reply_alert(w, &v[i]);
 	free(v);
 	return 0;
+}
+
+/* At most this many events in one reply: 1024 of the longest fit in
+ * under 6 MiB, well within a payload. */
+static int op_alert_events(req *q)
+{
+	uint64_t after = rb_u64(&q->r), last;
+	alert_event *v = NULL;
+	ddt_alert_event *e;
+	size_t n = 0;
+	int rc, gap;
+
+	if ((rc = req_parsed(q)) < 0)
+		return rc;
+	if (!(e = malloc(sizeof(*e))))
+		return -ENOMEM;
+	rc = alert_events(q->d->alerts, after, ALERT_EVENTS_MAX, &v, &n, &last,
+			  &gap);
+	if (rc == 0) {
+		wb_u64(q->w, last);
+		wb_u8(q->w, (uint8_t)gap);
+		wb_u32(q->w, (uint32_t)n);
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		memset(e, 0, sizeof(*e));
+		e->seq = v[i].a.seq;
+		e->raised = (uint8_t)v[i].raised;
+		e->severity = (uint8_t)v[i].a.severity;
+		e->time = v[i].time;
+		snprintf(e->id, sizeof(e->id), "%s", v[i].a.id);
+		snprintf(e->text, sizeof(e->text), "%s", v[i].a.text);
+		wb_alert_event(q->w, e);
+	}
+	free(v);
+	free(e);
+	return rc;
+}
+
+/* The ingest counters, in total and over the last day and week. */
+static void status_ingest(ddtd *d, req_list *l)
+{
+	static const char *const what[ING_COUNT] = { "logical", "raw",
+						     "stored" };
+	ingest_figures g;
+	char key[48];
+
+	ingest_get(d->ingest, now_ns(), &g);
+	for (int i = 0; i < ING_COUNT; i++) {
+		snprintf(key, sizeof(key), "ingest_%s_bytes", what[i]);
+		req_kv(l, key, g.total[i]);
+		snprintf(key, sizeof(key), "%s_24h_bytes", what[i]);
+		req_kv(l, key, g.day[i]);
+		snprintf(key, sizeof(key), "%s_7d_bytes", what[i]);
+		req_kv(l, key, g.week[i]);
+	}
+}
+
+/* The streams of the whole target, and its limits. */
+static void status_streams(ddtd *d, req_list *l)
+{
+	const uint32_t *lim = d->cfg.stream_lim;
+	streams_count c;
+
+	streams_get(d->streams, 0, now_ns(), &c);
+	req_kv(l, "streams_backup", c.backup);
+	req_kv(l, "streams_restore", c.restore);
+	req_kv(l, "streams_replication", c.replication);
+	req_kv(l, "streams_backup_soft", lim[LIM_BACKUP_SOFT]);
+	req_kv(l, "streams_backup_hard", lim[LIM_BACKUP_HARD]);
+	req_kv(l, "streams_restore_soft", lim[LIM_RESTORE_SOFT]);
+	req_kv(l, "streams_restore_hard", lim[LIM_RESTORE_HARD]);
+}
+
+static int newest_ckpt(void *arg, const store_ckpt_info *ci)
+{
+	int64_t *t = arg;
+
+	if (ci->created > *t)
+		*t = ci->created;
+	return 0;
+}
+
+/* How far a clean has gone: containers examined of those it measures
+ * (0 while it marks, 100 when done). */
+static uint64_t clean_pct(const clean_report *c)
+{
+	if (!c->running)
+		return c->started ? 100 : 0;
+	if (!c->containers_total)
+		return 0;
+	return c->containers_examined * 100 / c->containers_total;
+}
+
+/* The last scrub, clean and checkpoint. */
+static void status_maint(ddtd *d, req_list *l)
+{
+	monitor_figures f;
+	int64_t ck = 0;
+	clean_report c;
+
+	monitor_get(d->mon, &f);
+	clean_status(d->cl, &c);
+	(void)store_checkpoint_list(store_checkpoint_dir(d->st), newest_ckpt,
+				    &ck);
+	req_kv(l, "last_scrub_ns", (uint64_t)f.last_scrub_ns);
+	req_kv(l, "last_scrub_result", (uint64_t)f.last_scrub_result);
+	req_kv(l, "clean_running", (uint64_t)(c.running != 0));
+	req_kv(l, "clean_progress_pct", clean_pct(&c));
+	req_kv(l, "last_clean_ns", (uint64_t)f.last_clean_ns);
+	req_kv(l, "last_clean_reclaimed_bytes", f.last_clean_reclaimed_bytes);
+	req_kv(l, "last_checkpoint_ns", (uint64_t)ck);
+	req_kv(l, "checkpoint_failures", f.checkpoint_failures);
+	req_kv(l, "cleanable_bytes", f.cleanable_bytes);
 }
 
 static int op_status(req *q)
@@ -188,6 +328,9 @@ static int op_status(req *q)
 	       (uint64_t)((now_ns() - d->started) / 1000000000));
 	/* What this target adds to version 1 (PROTOCOL.md, section 5). */
 	req_kv(&l, "proto_set_content", 1);
+	status_ingest(d, &l);
+	status_streams(d, &l);
+	status_maint(d, &l);
 	status_schedule(d, &l);
 	status_health(d, di, nd, &l);
 	req_list_end(&l);
@@ -198,5 +341,6 @@ const req_handler ops_status_handlers[] = {
 	{ DDT_OP_STATUS, op_status },
 	{ DDT_OP_STATUS_TEXT, op_status_text },
 	{ DDT_OP_ALERTS, op_alerts },
+	{ DDT_OP_ALERT_EVENTS, op_alert_events },
 	{ 0, NULL }
 };

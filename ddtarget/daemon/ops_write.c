@@ -2,7 +2,9 @@
  * asks the store which segments it holds, SEG_PUT stores the rest (the
  * store checks each), COMMIT binds names to complete trees and
  * SET_CONTENT gives a file by inode a new one, both through the cleaner,
- * which holds off a clean's start while it checks them. */
+ * which holds off a clean's start while it checks them. What they store
+ * and bind is counted (ingest, PROTOCOL.md section 8), and makes the
+ * session a backup stream of the unit (Streams). */
 #include "ops_sections.h"
 
 #include <errno.h>
@@ -11,6 +13,43 @@
 #include <string.h>
 
 #include "ddterr.h"
+#include "now.h"
+#include "ops.h"
+
+/* New segments stored: the target's counters, the session's unit's and
+ * its open backups'. */
+static void count_new(req *q, const store_put_new *t)
+{
+	uint64_t add[ING_COUNT] = { 0, t->raw_bytes, t->stored_bytes };
+	uint64_t unit;
+
+	if (!t->segs)
+		return;
+	ingest_add(q->d->ingest, now_ns(), add);
+	pthread_mutex_lock(&q->ss->mu);
+	unit = q->ss->cur_unit;
+	pthread_mutex_unlock(&q->ss->mu);
+	if (unit)
+		units_add_ingest(q->d->units, unit, add);
+	streams_new_bytes(q->d->streams, q->ss, t->raw_bytes);
+}
+
+/* logical bytes of files bound under ino (a directory or the file): the
+ * counters, and the session writes into that unit now. */
+static void count_commit(req *q, uint64_t ino, uint64_t logical)
+{
+	uint64_t add[ING_COUNT] = { logical, 0, 0 }, unit;
+	int64_t now = now_ns();
+
+	ingest_add(q->d->ingest, now, add);
+	if (ns_unit_of(q->d->ns, ino, &unit) < 0)
+		return;		/* removed meanwhile: counted for the target */
+	units_add_ingest(q->d->units, unit, add);
+	streams_wrote(q->d->streams, q->ss, unit, now);
+	pthread_mutex_lock(&q->ss->mu);
+	q->ss->cur_unit = unit;
+	pthread_mutex_unlock(&q->ss->mu);
+}
 
 /* Bit i of the reply is (byte i / 8) & (1 << (i % 8)): least significant
  * first. */
@@ -64,8 +103,8 @@ static int op_seg_put(req *q)
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	uint32_t n = rb_count(r, DDT_SEG_HEAD_LEN, UINT32_MAX);
+	store_put_new fresh = { 0 };
 	store_seg *segs;
-	size_t fresh = 0;
 	ddt_seg g;
 	int rc;
 
@@ -81,9 +120,11 @@ static int op_seg_put(req *q)
 	}
 	rc = req_parsed(q);
 	if (rc == 0)
-		rc = store_put(d->st, segs, n, &fresh);
-	if (rc == 0)
-		wb_u32(w, (uint32_t)fresh);
+		rc = store_put_tally(d->st, segs, n, &fresh);
+	if (rc == 0) {
+		count_new(q, &fresh);
+		wb_u32(w, (uint32_t)fresh.segs);
+	}
 	free(segs);
 	return rc;
 }
@@ -122,9 +163,14 @@ static int op_commit(req *q)
 		rc = clean_commit(d->cl, dir, e, n,
 				  flags & (DDT_CF_SYNC | DDT_CF_EXCL), out);
 	if (rc == 0) {
+		uint64_t logical = 0;
+
 		wb_u32(w, n);
-		for (uint32_t i = 0; i < n; i++)
+		for (uint32_t i = 0; i < n; i++) {
 			wb_attr(w, &out[i]);
+			logical += e[i].size;
+		}
+		count_commit(q, dir, logical);
 	}
 	free(out);
 	free(e);
@@ -143,8 +189,10 @@ static int op_set_content(req *q)
 	rc = req_parsed(q);
 	if (rc == 0)
 		rc = clean_set_content(q->d->cl, &k, &a);
-	if (rc == 0)
+	if (rc == 0) {
 		wb_attr(q->w, &a);
+		count_commit(q, k.ino, k.size);
+	}
 	return rc;
 }
 

@@ -12,10 +12,14 @@
 #include "ddtd.h"
 #include "wire.h"
 
+struct ops_session;
+
 typedef struct req {
 	ddtd *d;
+	struct ops_session *ss;	/* the session it came on (ops.h) */
 	uint8_t op;		/* its opcode */
 	int role;		/* the session's, from AUTH (DDT_ROLE_*) */
+	char user[DDT_MAX_NAME + 1];	/* its user's name */
 	rbuf r;			/* the payload */
 	wbuf *w;		/* the reply's payload goes here */
 } req;

@@ -78,6 +78,7 @@ static void session_free(session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	bufferevent_free(s->bev);
+	ops_session_end(srv->d, &s->ss);
 	ops_session_destroy(&s->ss);
 	__atomic_fetch_sub(&srv->d->sessions, 1, __ATOMIC_RELAXED);
 	free(s);

@@ -14,7 +14,7 @@
 #define AUTH_ITERATIONS 50000
 #define AUTH_MAX_PASSWORD 1024
 
-/* Create or replace a user (role: DDT_ROLE_USER or DDT_ROLE_ADMIN). A user
+/* Create or replace a user (role: DDT_ROLE_USER, _ADMIN or _STATUS). A user
  * name is 1..64 bytes of letters, digits, '-', '_', '.'; -EINVAL otherwise. */
 int auth_set_user(idx *ix, const char *user, const char *password, int role);
 

@@ -470,6 +470,10 @@ static int sweep_cb(void *arg, const store_gc_ctr *g)
 	c->rep.containers_examined++;
 	c->rep.examined_bytes += g->physical_bytes;
 	c->rep.candidates += pick;
+	if (!pick && g->stored_bytes > g->live_bytes)
+		c->rep.dead_kept_bytes += (uint64_t)((double)g->physical_bytes *
+			(double)(g->stored_bytes - g->live_bytes) /
+			(double)g->stored_bytes);
 	pthread_mutex_unlock(&c->mu);
 	if (!pick)
 		return cancelled(c);

@@ -40,6 +40,10 @@ typedef struct clean_report {
 	uint64_t segments_removed, bytes_copied, reclaimed_bytes;
 	uint64_t orphan_files, orphan_bytes;
 	uint64_t physical_before, physical_after;
+	/* Dead segments' share of the fragments of the containers it
+	 * measured and kept (over the threshold live): on disk, what a
+	 * clean would still reclaim. */
+	uint64_t dead_kept_bytes;
 	uint64_t cleans;	/* completed since the daemon started */
 	int rc;			/* of the last clean */
 	char msg[256];

@@ -69,6 +69,8 @@ int ns_su_create(ns *n, const char *name, ns_su *out);
 int ns_su_get(ns *n, const char *name, ns_su *out);	/* -ENOENT */
 typedef int (*ns_su_cb)(void *arg, const ns_su *su);
 int ns_su_list(ns *n, ns_su_cb cb, void *arg);
+/* How many backups the unit whose root is root holds. */
+int ns_su_backups(ns *n, uint64_t root, uint64_t *out);
 /* -ENOTEMPTY unless empty or recursive; -EPERM while it holds a locked
  * backup. Synced. */
 int ns_su_delete(ns *n, const char *name, int recursive);
@@ -88,6 +90,8 @@ int ns_su_set(ns *n, const char *name, uint32_t mask, uint64_t retention,
  * sets its ctime. */
 
 int ns_getattr(ns *n, uint64_t ino, ddt_attr *out);
+/* The root inode of the storage unit holding ino (a root: itself). */
+int ns_unit_of(ns *n, uint64_t ino, uint64_t *out_root);
 int ns_lookup(ns *n, uint64_t dir, const char *name, ddt_attr *out);
 int ns_mkdir(ns *n, uint64_t dir, const char *name, uint32_t mode,
 	     uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);

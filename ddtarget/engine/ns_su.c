@@ -313,6 +313,16 @@ static int su_collect(ns *n, su_vec *s)
 	return 0;
 }
 
+int ns_su_backups(ns *n, uint64_t root, uint64_t *out)
+{
+	inode r;
+	int rc = ns_read_dir(n, root, &r);
+
+	if (rc == 0)
+		*out = r.backups;
+	return rc;
+}
+
 int ns_su_list(ns *n, ns_su_cb cb, void *arg)
 {
 	su_vec s;

@@ -23,6 +23,16 @@ int ns_getattr(ns *n, uint64_t ino, ddt_attr *out)
 	return rc;
 }
 
+int ns_unit_of(ns *n, uint64_t ino, uint64_t *out_root)
+{
+	inode in;
+	int rc = ns_read_inode(n, ino, &in);
+
+	if (rc == 0)
+		*out_root = in.su;
+	return rc;
+}
+
 int ns_lookup(ns *n, uint64_t dir, const char *name, ddt_attr *out)
 {
 	uint64_t ino;

@@ -94,6 +94,14 @@ typedef struct store_seg {
  * -ENOSPC ("store full") while a disk is within its reserve. After -ENOSPC
  * or -EIO, what could not be made durable is not stored. */
 int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new);
+/* store_put() that also says how many raw and stored bytes the segments
+ * it found new hold (what a target's ingest counters count). */
+typedef struct store_put_new {
+	size_t segs;
+	uint64_t raw_bytes, stored_bytes;
+} store_put_new;
+int store_put_tally(store *s, const store_seg *segs, size_t n,
+		    store_put_new *out);
 
 /* fn sees a segment's stored form where it lies (read cache, or the open
  * container under the store's lock: be quick, do not call the store);

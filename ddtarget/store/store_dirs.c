@@ -42,6 +42,11 @@ static void id_to_hex(const uint8_t *id, char *hex)
 		sprintf(hex + 2 * i, "%02x", id[i]);
 }
 
+void store_id_hex(const store *s, char hex[33])
+{
+	id_to_hex(s->id, hex);
+}
+
 static int hex_to_id(const char *hex, uint8_t *id)
 {
 	for (int i = 0; i < ID_LEN; i++) {

@@ -38,6 +38,10 @@ int store_dirs_tightened(const store *s);
  * return; -ENOBUFS if there is too little room. No lock is taken. */
 int store_dir_status(store *s, store_dir_info *out, int *n);
 
+/* The store's identity, as its directories' markers hold it: 32 hex
+ * digits and a NUL. */
+void store_id_hex(const store *s, char hex[33]);
+
 /* The data directories' space: the file systems of those present in d
  * (from store_dir_status), each counted once however many of them it
  * holds; used_pct as df computes it from the sums. The root's file

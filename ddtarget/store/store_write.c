@@ -466,11 +466,11 @@ static int repair_locked(store *s)
 /* Stage the segments still new (another writer may have stored some since
  * find_new) into the open container and its journal. */
 static int stage_new(store *s, const store_seg *segs, size_t n,
-		     const uint8_t *isnew, put_sync *ps, size_t *out_fresh)
+		     const uint8_t *isnew, put_sync *ps, store_put_new *out)
 {
+	store_put_new fresh = { 0 };
 	uint64_t cid;
 	uint32_t slot;
-	size_t fresh = 0;
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
@@ -486,20 +486,36 @@ static int stage_new(store *s, const store_seg *segs, size_t n,
 			rc = 0;
 			continue;
 		}
-		if (fresh == 0 && (rc = store_check_space(s, 0)) < 0)
+		if (fresh.segs == 0 && (rc = store_check_space(s, 0)) < 0)
 			break;
 		rc = store_append_locked(s, &segs[i], ps);
-		fresh += rc == 0;
+		if (rc == 0) {
+			fresh.segs++;
+			fresh.raw_bytes += segs[i].raw_len;
+			fresh.stored_bytes += segs[i].stored_len;
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	*out_fresh = fresh;
+	*out = fresh;
 	return rc;
 }
 
 int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 {
+	store_put_new t;
+	int rc = store_put_tally(s, segs, n, &t);
+
+	if (rc == 0 && out_new)
+		*out_new = t.segs;
+	return rc;
+}
+
+int store_put_tally(store *s, const store_seg *segs, size_t n,
+		    store_put_new *out)
+{
 	put_sync ps = { .n = 0 };
-	size_t nnew = 0, fresh = 0;
+	store_put_new fresh = { 0 };
+	size_t nnew = 0;
 	char msg[512];
 	uint64_t logical = 0;
 	uint8_t *isnew;
@@ -534,8 +550,8 @@ int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 		s->sealed.logical += logical;
 		if (bloom_count(s->bl) > bloom_capacity(s->bl))
 			(void)grow_bloom_locked(s);
-		if (out_new)
-			*out_new = fresh;
+		if (out)
+			*out = fresh;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;

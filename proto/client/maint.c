@@ -2,7 +2,9 @@
  * watch cleaning and scrubs, read the alerts, take and list checkpoints. */
 #include "rpc.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ddterr.h"
 
@@ -96,6 +98,44 @@ int ddtc_alerts(ddtc *c, ddtc_alert_cb cb, void *arg)
 			rc = cb(arg, &a);
 	}
 	return rpc_end_cb(&rep, &r, DDT_OP_ALERTS, rc);
+}
+
+int ddtc_alert_events(ddtc *c, uint64_t after_seq, ddtc_alert_event_cb cb,
+		      void *arg, uint64_t *out_last_seq, int *out_gap)
+{
+	ddt_alert_event *e;
+	conn_reply rep;
+	uint64_t last;
+	uint32_t n, i;
+	uint8_t gap;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	/* ~5 KiB: not on the stack of a caller's thread many times over. */
+	if (!(e = malloc(sizeof(*e))))
+		return ddterr_set(-ENOMEM, "ALERT_EVENTS: out of memory");
+	conn_begin(&w, DDT_OP_ALERT_EVENTS);
+	wb_u64(&w, after_seq);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		goto out;
+	last = rb_u64(&r);
+	gap = rb_u8(&r);
+	n = rb_count(&r, DDT_ALERT_EVENT_MIN, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_alert_event(&r, e);
+		if (!r.err && cb)
+			rc = cb(arg, e);
+	}
+	rc = rpc_end_cb(&rep, &r, DDT_OP_ALERT_EVENTS, rc);
+	if (rc == 0 && out_last_seq)
+		*out_last_seq = last;
+	if (rc == 0 && out_gap)
+		*out_gap = gap;
+out:
+	free(e);
+	return rc;
 }
 
 int ddtc_checkpoint_create(ddtc *c, char *name, size_t cap)

@@ -1,5 +1,6 @@
-/* su.c - storage units (ddtc.h): create, open, list, delete, and change
- * their retention, retention lock and quota. */
+/* su.c - storage units (ddtc.h): create, open, list, delete, change
+ * their retention, retention lock, quotas and stream limits, and read
+ * their figures and streams (SU_STATS, STREAMS). */
 #include "rpc.h"
 
 #include <errno.h>
@@ -105,6 +106,18 @@ int ddtc_su_delete(ddtc *c, const char *name, int recursive)
 int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
 		int lock, uint64_t quota, ddtc_su *out)
 {
+	ddtc_su_settings s = { .mask = mask & ~DDT_SU_SET_EXTENDED,
+			       .retention = retention, .lock = lock,
+			       .quota = quota };
+
+	return ddtc_su_configure(c, name, &s, out);
+}
+
+int ddtc_su_configure(ddtc *c, const char *name, const ddtc_su_settings *s,
+		      ddtc_su *out)
+{
+	uint32_t lim[4] = { s->backup_soft, s->backup_hard, s->restore_soft,
+			    s->restore_hard };
 	wbuf w;
 	int rc;
 
@@ -112,9 +125,57 @@ int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
 		return rc;
 	conn_begin(&w, DDT_OP_SU_SET);
 	wb_str(&w, name);
-	wb_u32(&w, mask);
-	wb_u64(&w, retention);
-	wb_u8(&w, lock ? 1 : 0);
-	wb_u64(&w, quota);
+	wb_u32(&w, s->mask);
+	wb_u64(&w, s->retention);
+	wb_u8(&w, s->lock ? 1 : 0);
+	wb_u64(&w, s->quota);
+	/* The second part only when asked for: an older target, which does
+	 * not know it, then still takes every request it can do. */
+	if (s->mask & DDT_SU_SET_EXTENDED)
+		wb_su_set_ext(&w, s->quota_soft, lim);
 	return su_info_call(c, &w, DDT_OP_SU_SET, name, out);
+}
+
+int ddtc_su_stats(ddtc *c, ddtc_su_stats_cb cb, void *arg)
+{
+	ddt_su_stats st;
+	conn_reply rep;
+	uint32_t n, i;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_SU_STATS);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	n = rb_count(&r, DDT_SU_STATS_MIN, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_su_stats(&r, &st);
+		if (!r.err)
+			rc = cb(arg, &st);
+	}
+	return rpc_end_cb(&rep, &r, DDT_OP_SU_STATS, rc);
+}
+
+int ddtc_streams(ddtc *c, ddtc_streams_cb cb, void *arg)
+{
+	ddt_streams st;
+	conn_reply rep;
+	uint32_t n, i;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	conn_begin(&w, DDT_OP_STREAMS);
+	rc = rpc_call(c, &w, &rep, &r);
+	if (rc < 0)
+		return rc;
+	n = rb_count(&r, DDT_STREAMS_MIN, UINT32_MAX);
+	for (i = 0, rc = 0; i < n && rc == 0 && !r.err; i++) {
+		rb_streams(&r, &st);
+		if (!r.err)
+			rc = cb(arg, &st);
+	}
+	return rpc_end_cb(&rep, &r, DDT_OP_STREAMS, rc);
 }

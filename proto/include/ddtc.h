@@ -63,7 +63,8 @@ void ddtc_close(ddtc *c);
  * target's own message for an error reply); never NULL. */
 const char *ddtc_errmsg(int rc);
 
-/* The role AUTH granted (DDT_ROLE_USER or DDT_ROLE_ADMIN). */
+/* The role AUTH granted (DDT_ROLE_USER, DDT_ROLE_ADMIN or
+ * DDT_ROLE_STATUS). */
 int ddtc_role(const ddtc *c);
 
 /* The codec names a user gives (ddtc_opts.codec): "none", "lz4", "zstd",
@@ -75,8 +76,9 @@ const char *ddtc_codec_name(int codec);
 typedef int (*ddtc_kv_cb)(void *arg, const char *key, uint64_t value);
 int ddtc_status(ddtc *c, ddtc_kv_cb cb, void *arg);
 
-/* What STATUS cannot say in numbers (PROTOCOL.md, STATUS_TEXT): each
- * storage directory's path and problem ("" when it is fine). */
+/* What STATUS cannot say in numbers (PROTOCOL.md, STATUS_TEXT): the
+ * version and the store's id, each storage directory's path, state and
+ * problem ("" when it is fine). */
 typedef int (*ddtc_text_cb)(void *arg, const char *key, const char *value);
 int ddtc_status_text(ddtc *c, ddtc_text_cb cb, void *arg);
 
@@ -105,6 +107,31 @@ int ddtc_su_delete(ddtc *c, const char *name, int recursive);
  * the unit after. */
 int ddtc_su_set(ddtc *c, const char *name, uint32_t mask, uint64_t retention,
 		int lock, uint64_t quota, ddtc_su *out);
+
+/* Every setting of a unit: ddtc_su_configure() changes those mask names
+ * (DDT_SU_SET_*), all or none. quota is the hard quota; the soft one
+ * only raises an alert. Stream limits 0: none. */
+typedef struct ddtc_su_settings {
+	uint32_t mask;
+	uint64_t retention;
+	int lock;
+	uint64_t quota, quota_soft;
+	uint32_t backup_soft, backup_hard, restore_soft, restore_hard;
+} ddtc_su_settings;
+/* An admin call; sent as ddtc_su_set() sends it unless mask has a bit of
+ * DDT_SU_SET_EXTENDED, which a target older than them refuses. */
+int ddtc_su_configure(ddtc *c, const char *name, const ddtc_su_settings *s,
+		      ddtc_su *out);
+
+/* Every unit's settings, figures and active streams (PROTOCOL.md,
+ * SU_STATS), in name order. */
+typedef int (*ddtc_su_stats_cb)(void *arg, const ddt_su_stats *s);
+int ddtc_su_stats(ddtc *c, ddtc_su_stats_cb cb, void *arg);
+
+/* The streams active now and their limits (PROTOCOL.md, STREAMS): first
+ * the whole target (su ""), then each unit in name order. */
+typedef int (*ddtc_streams_cb)(void *arg, const ddt_streams *s);
+int ddtc_streams(ddtc *c, ddtc_streams_cb cb, void *arg);
 
 /* ---- namespace (namespace.c) ---- */
 
@@ -330,6 +357,16 @@ int ddtc_scrub_status(ddtc *c, ddtc_scrub *out, ddtc_kv_cb cb, void *arg,
 typedef ddt_alert ddtc_alert;
 typedef int (*ddtc_alert_cb)(void *arg, const ddtc_alert *a);
 int ddtc_alerts(ddtc *c, ddtc_alert_cb cb, void *arg);
+
+/* Every raise, change and clear of an alert after sequence after_seq
+ * (0: all the target still holds), oldest first (PROTOCOL.md,
+ * ALERT_EVENTS). *out_last_seq (may be NULL): the sequence to ask after
+ * next time; *out_gap (may be NULL): 1 when events after after_seq were
+ * dropped from the target's ring (or the target restarted), so a reader
+ * re-reads ddtc_alerts(). */
+typedef int (*ddtc_alert_event_cb)(void *arg, const ddt_alert_event *e);
+int ddtc_alert_events(ddtc *c, uint64_t after_seq, ddtc_alert_event_cb cb,
+		      void *arg, uint64_t *out_last_seq, int *out_gap);
 
 /* Checkpoints of the target's metadata. */
 typedef ddt_checkpoint ddtc_checkpoint;

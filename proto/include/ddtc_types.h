@@ -56,6 +56,11 @@ enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
 #define DDT_SU_SET_RETENTION	1u
 #define DDT_SU_SET_LOCK		2u
 #define DDT_SU_SET_QUOTA	4u
+/* SU_SET's extension (PROTOCOL.md, Storage units): these bits need the
+ * request's second part, which a target before them does not parse. */
+#define DDT_SU_SET_QUOTA_SOFT	8u
+#define DDT_SU_SET_STREAMS	16u
+#define DDT_SU_SET_EXTENDED	(DDT_SU_SET_QUOTA_SOFT | DDT_SU_SET_STREAMS)
 
 /* SETATTR mask bits; COMMIT (and SET_CONTENT) flags. */
 #define DDT_SA_MODE	1u
@@ -69,8 +74,12 @@ enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
 /* Alert severities (ALERTS): lower is worse. */
 enum { DDT_SEV_CRITICAL = 1, DDT_SEV_WARNING = 2, DDT_SEV_INFO = 3 };
 
-/* Roles returned by AUTH. */
-enum { DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2 };
+/* Roles returned by AUTH. A status user may only read the target's
+ * status (PROTOCOL.md, Users and roles): what a monitor is given. */
+enum { DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2, DDT_ROLE_STATUS = 3 };
+
+/* A storage unit's state (SU_STATS): against its quotas. */
+enum { DDT_SU_OK = 0, DDT_SU_QUOTA_SOFT = 1, DDT_SU_QUOTA_FULL = 2 };
 
 /* Segment codecs (SEG_PUT's codec; bit c of HELLO's codecs). The same ids
  * name a segment's stored form on the target's disks. */
@@ -155,6 +164,39 @@ typedef struct ddt_alert {
 	int64_t since;		/* ns since the epoch */
 	char text[DDT_MAX_STR + 1];
 } ddt_alert;
+
+/* An SU_STATS entry: a unit's settings, figures and streams. */
+typedef struct ddt_su_stats {
+	char name[DDT_MAX_NAME + 1];
+	uint8_t state;		/* DDT_SU_OK, _QUOTA_SOFT, _QUOTA_FULL */
+	uint8_t locked;		/* retention lock */
+	uint64_t quota_soft, quota_hard;	/* logical bytes; 0 none */
+	uint64_t logical_bytes, files;
+	/* written into the unit since it was made (or since the target
+	 * counted, if older): files' bytes, new segments raw and stored */
+	uint64_t ingest_logical_bytes, ingest_raw_bytes, ingest_stored_bytes;
+	uint32_t streams_backup, streams_restore, streams_replication;
+	uint32_t backup_soft, backup_hard, restore_soft, restore_hard; /* 0 none */
+	uint64_t backups;
+} ddt_su_stats;
+
+/* A STREAMS entry: the streams active now in a unit (su "": the whole
+ * target) and its limits (0: none). */
+typedef struct ddt_streams {
+	char su[DDT_MAX_NAME + 1];
+	uint32_t backup, restore, replication;
+	uint32_t backup_soft, backup_hard, restore_soft, restore_hard;
+} ddt_streams;
+
+/* An ALERT_EVENTS entry: one raise, change or clear of an alert. */
+typedef struct ddt_alert_event {
+	uint64_t seq;		/* the alert table's sequence at this change */
+	uint8_t raised;		/* 1 raised or severity changed, 0 cleared */
+	uint8_t severity;	/* DDT_SEV_* (a clear: the alert's last) */
+	int64_t time;		/* ns since the epoch */
+	char id[DDT_MAX_NAME + 1];
+	char text[DDT_MAX_STR + 1];
+} ddt_alert_event;
 
 /* A CHECKPOINT_LIST entry. */
 typedef struct ddt_checkpoint {
