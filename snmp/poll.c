@@ -41,6 +41,7 @@ struct poller {
 	uint64_t seq;		/* the last event sequence seen */
 	uint64_t uptime;	/* the target's, at the last reading */
 	int logged;		/* the state last logged (POLL_*; 0 none) */
+	int64_t started_ns;	/* now_mono_ns() at poll_start() */
 	int role_noted;
 };
 
@@ -159,6 +160,11 @@ static int read_events(poller *p, uint64_t uptime)
 	if (p->primed && uptime < p->uptime)
 		after = 0;	/* the target restarted: all its events */
 	rc = ddtc_alert_events(p->c, after, on_event, p, &last, &gap);
+	if (rc == 0 && p->primed && after && gap && last < after) {
+		/* The target's sequence went back: it restarted. */
+		after = 0;
+		rc = ddtc_alert_events(p->c, 0, on_event, p, &last, &gap);
+	}
 	if (rc < 0)
 		return rc;
 	if (gap && p->primed)
@@ -229,24 +235,6 @@ static void log_state(poller *p, int state, const char *msg)
 	p->logged = state;
 }
 
-/* The last reading (or an empty one) with the reason it is not new. */
-static poll_src *stale_src(poller *p, int rc)
-{
-	poll_src *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	if (p->last) {
-		s->read_mono_ns = p->last->read_mono_ns;
-		s->read_wall_ns = p->last->read_wall_ns;
-	} else {
-		s->read_mono_ns = now_mono_ns();
-	}
-	s->state = rc == -EACCES ? POLL_REFUSED : POLL_UNREACHABLE;
-	snprintf(s->msg, sizeof(s->msg), "%s", ddtc_errmsg(rc));
-	return s;
-}
-
 static void publish(poller *p, const poll_src *s)
 {
 	view *v = NULL, *old;
@@ -262,24 +250,17 @@ static void publish(poller *p, const poll_src *s)
 	view_free(old);
 }
 
-/* A stale view shows the last figures with the new state: its source is
- * the last reading's numbers under the stale state and message. */
+/* The target could not be read: the last figures (none before the first
+ * reading, as old as the subagent) with the state and the reason. */
 static void publish_stale(poller *p, int rc)
 {
-	poll_src *s = stale_src(p, rc);
+	poll_src s = { .read_mono_ns = p->started_ns };
 
-	if (!s)
-		return;
-	if (p->last) {
-		poll_src view_of = *p->last;
-
-		view_of.state = s->state;
-		memcpy(view_of.msg, s->msg, sizeof(view_of.msg));
-		publish(p, &view_of);
-	} else {
-		publish(p, s);
-	}
-	src_free(s);
+	if (p->last)
+		s = *p->last;	/* its arrays are only read */
+	s.state = rc == -EACCES ? POLL_REFUSED : POLL_UNREACHABLE;
+	snprintf(s.msg, sizeof(s.msg), "%s", ddtc_errmsg(rc));
+	publish(p, &s);
 }
 
 static void cycle(poller *p)
@@ -342,6 +323,7 @@ int poll_start(poller **out, const snmpconf *c, trapq *q)
 		return ddterr_set(-ENOMEM, "out of memory for the poller");
 	p->conf = *c;
 	p->q = q;
+	p->started_ns = now_mono_ns();
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	cycle(p);

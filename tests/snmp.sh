@@ -101,7 +101,6 @@ snmpd_stop() { stop_pid "$spid"; spid=; }
 snmptrapd -f -Lo -C -c "$dir/snmptrapd.conf" -M "+$mibs" -m DDTARGET-MIB \
 	"127.0.0.1:$tport" >"$dir/traps.log" 2>&1 &
 tpid=$!
-snmpd_start
 
 # ---- ddtargetd, with a status-role user for the subagent ----
 conf=$dir/ddtargetd.conf
@@ -133,10 +132,13 @@ tap_ok "named with its line" grep -q "line 3: \[target\] poll_second: unknown ke
 "$agent_bin" --help >"$dir/help.out" 2>&1
 tap_ok "--help says what it is" grep -q "AgentX subagent" "$dir/help.out"
 
+# Started before snmpd, it finds snmpd when snmpd is there.
 "$agent_bin" -c "$dir/agent.conf" >>"$dir/agent.log" 2>&1 &
 apid=$!
+sleep 0.5
+snmpd_start
 reachable() { [ "$(get ddtDaemonState.0)" = 1 ]; }
-eventually "the subagent answers through snmpd: ddtargetd reachable" reachable ||
+eventually "started before snmpd, the subagent answers through it: ddtargetd reachable" reachable ||
 	tap_bail "no answer; see $dir/agent.log: $(tail -3 "$dir/agent.log")"
 
 # ---- the whole subtree against `ddt status --json` ----
