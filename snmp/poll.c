@@ -41,6 +41,10 @@ struct poller {
 	uint64_t seq;		/* the last event sequence seen */
 	uint64_t uptime;	/* the target's, at the last reading */
 	int logged;		/* the state last logged (POLL_*; 0 none) */
+	/* An older ddtargetd knows no SU_STATS or ALERT_EVENTS: then SU_LIST
+	 * stands in and no traps are sent, until its version changes. */
+	int old_su, old_events;
+	char old_version[64];
 	int64_t started_ns;	/* now_mono_ns() at poll_start() */
 	int role_noted;
 };
@@ -177,17 +181,58 @@ static int read_events(poller *p, uint64_t uptime)
 	return 0;
 }
 
+/* SU_LIST's entry as far as it goes: no soft quota, streams or ingest. */
+static int on_su_list(void *arg, const ddtc_su *su)
+{
+	ddt_su_stats u = { .locked = su->locked, .quota_hard = su->quota,
+			   .logical_bytes = su->logical_bytes,
+			   .files = su->files };
+
+	snprintf(u.name, sizeof(u.name), "%s", su->name);
+	return on_su(arg, &u);
+}
+
+/* An operation the target does not know: an older ddtargetd answers it
+ * with id 0, DDT_EPROTO and "unknown opcode 0xNN" (PROTOCOL.md, section
+ * 1) and closes the session, which the library reports as -ECONNRESET
+ * with the target's message. */
+static int unknown_op(int rc)
+{
+	return (rc == -ECONNRESET || rc == -EPROTO) &&
+	       strstr(ddtc_errmsg(rc), "unknown opcode") != NULL;
+}
+
+/* Note such an operation, so the next session goes without it; the
+ * failure still ends this one. */
+static int older_target(poller *p, int *flag, const char *what,
+			const char *version)
+{
+	*flag = 1;
+	snprintf(p->old_version, sizeof(p->old_version), "%s", version);
+	fprintf(stderr, "ddtarget-snmp: ddtargetd %s does not know %s: going "
+		"without it\n", version[0] ? version : "(old)", what);
+	return -ECONNRESET;
+}
+
 /* One reading into s; 0, or the failing call's -errno. */
 static int read_target(poller *p, poll_src *s)
 {
+	const char *version;
 	ddtc_scrub scrub;
 	int rc;
 
 	rc = ddtc_status(p->c, on_num, s);
 	if (rc == 0)
 		rc = ddtc_status_text(p->c, on_text, s);
-	if (rc == 0)
-		rc = ddtc_su_stats(p->c, on_su, s);
+	if (rc < 0)
+		return rc;
+	version = poll_text(s, "version");
+	if ((p->old_su || p->old_events) && strcmp(version, p->old_version))
+		p->old_su = p->old_events = 0;	/* upgraded: try again */
+	rc = p->old_su ? ddtc_su_list(p->c, on_su_list, s) :
+			 ddtc_su_stats(p->c, on_su, s);
+	if (unknown_op(rc) && !p->old_su)
+		return older_target(p, &p->old_su, "SU_STATS", version);
 	if (rc == 0)
 		rc = ddtc_alerts(p->c, on_alert, s);
 	if (rc == 0)
@@ -195,7 +240,12 @@ static int read_target(poller *p, poll_src *s)
 	if (rc < 0)
 		return rc;
 	s->scrub_running = scrub.running;
-	return read_events(p, poll_num(s, "uptime_seconds"));
+	if (p->old_events)
+		return 0;
+	rc = read_events(p, poll_num(s, "uptime_seconds"));
+	if (unknown_op(rc))
+		return older_target(p, &p->old_events, "ALERT_EVENTS", version);
+	return rc;
 }
 
 static int connect_target(poller *p)
