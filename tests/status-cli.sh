@@ -4,7 +4,9 @@
 # and the alerts; `ddt su set` takes --soft-quota and the stream limits and
 # `ddt su streams` shows them; a user made with `ddtargetd --set-password
 # USER --role status` reads the status and is refused a change with one
-# line; `ddt status` shows the ingest, streams and maintenance lines.
+# line; `ddt status` shows the ingest, streams and maintenance lines; a
+# data directory moved away and back is missing, then degraded until a
+# scrub has run.
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -65,6 +67,20 @@ assert any(a["id"] == "quota-soft:st" and a["severity"] == 2 for a in j["alerts"
 run st status
 tap_ok "ddt status shows the ingest of the last 24 hours" grep -q '^last 24 hours: ' "$dir/st.out"
 tap_ok "and the streams" grep -q '^streams: *0 backup' "$dir/st.out"
+
+# ---- a directory's state: missing, back (degraded), rebuilt ----
+state() { ddt status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+mv "$store/data/dir1" "$store/data/dir1.away" || tap_bail "move dir1 away"
+tap_is "$(state dir1.state)" missing "dir1 moved away: its state is missing"
+mv "$store/data/dir1.away" "$store/data/dir1" || tap_bail "move dir1 back"
+tap_is "$(state dir1.state)" degraded "back in place: degraded (containers may lack its fragments)"
+tap_is "$(state dir0.state)" present "dir0 stayed present"
+run dg status
+tap_ok "ddt status's table says so" grep -q "^dir1 .* degraded$" "$dir/dg.out"
+run sc1 scrub start -q
+run sc2 scrub watch -q
+tap_is "$rc" 0 "a scrub with repair runs clean"
+tap_is "$(state dir1.state)" present "after it dir1 is present again"
 
 # ---- a status user ----
 daemon_stop || tap_bail "stop"

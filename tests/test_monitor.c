@@ -4,7 +4,8 @@
  * target's, the soft quota's alert, ALERT_EVENTS (raise and clear in order,
  * the gap flag), the dedup-ratio anomaly (an encrypted-looking second
  * backup flagged, a nearly identical one not), the ingest counters moving
- * with a backup and surviving a restart, and the new STATUS and
+ * with a backup and surviving a restart, the last checkpoint and scrub (a
+ * failed checkpoint's alert and count), and the new STATUS and
  * STATUS_TEXT keys. */
 #include "ddtc.h"
 #include "daemon.h"
@@ -262,6 +263,12 @@ static void test_streams(ddtc *admin)
 	rc = ddtc_su_configure(admin, "s1", &s, NULL);
 	ok(rc == 0, "SU_SET: backup streams soft 1, hard 2 (%s)",
 	   rc ? ddtc_errmsg(rc) : "");
+	s.backup_soft = 3;
+	rc = ddtc_su_configure(admin, "s1", &s, NULL);
+	ok(rc == -EINVAL && unit_stats(admin, "s1").backup_soft == 1,
+	   "a soft limit over the hard one is refused, nothing changed: %s",
+	   ddtc_errmsg(rc));
+	s.backup_soft = 1;
 	st = unit_streams(admin, "s1");
 	ok(st.backup == 0 && st.backup_soft == 1 && st.backup_hard == 2 &&
 	   st.restore_hard == 0, "STREAMS: none active, the limits 1/2");
@@ -309,17 +316,24 @@ static void test_streams(ddtc *admin)
 	ddtc_close(c);
 }
 
-/* The target's own hard limit (stream_backup_hard = 1), on a restart. */
+/* The target's own hard limit (stream_backup_hard = 1), on a restart;
+ * and a checkpoint that fails (its directory is a file). */
 static void test_target_limit(void)
 {
-	const char *extra[] = { "--set", "stream_backup_hard=1", NULL };
-	char path[sizeof(d.store)];
+	char path[sizeof(d.store)], ckset[sizeof(d.store) + 32];
+	const char *extra[] = { "--set", "stream_backup_hard=1", "--set",
+				ckset, NULL };
 	ddtc *a, *b;
 	ddtc_backup ba, bb;
+	FILE *f;
 	int rc;
 
 	daemon_stop(&d, SIGTERM);
 	snprintf(path, sizeof(path), "%s", d.store);
+	snprintf(ckset, sizeof(ckset), "checkpoint_dir=%s/ckfile", d.store);
+	if (!(f = fopen(ckset + strlen("checkpoint_dir="), "w")))
+		tap_bail("create %s", ckset);
+	fclose(f);
 	if (daemon_start(&d, path, extra) != 0)
 		tap_bail("restart with a target limit (log %s)", d.log);
 	a = daemon_connect(&d);
@@ -334,6 +348,11 @@ static void test_target_limit(void)
 	   ddtc_errmsg(rc));
 	ok(has_alert(a, "streams-hard:*", NULL, 0),
 	   "and raises streams-hard:*");
+	rc = ddtc_checkpoint_create(a, NULL, 0);
+	ok(rc < 0 && has_alert(a, "checkpoint-failed", NULL, 0) &&
+	   status_key(a, "checkpoint_failures") == 1,
+	   "a checkpoint that fails raises checkpoint-failed and counts: %s",
+	   ddtc_errmsg(rc));
 	ddtc_close(a);
 	ddtc_close(b);
 	daemon_stop(&d, SIGTERM);
@@ -498,10 +517,28 @@ static void test_counters(ddtc **admin)
 	   unit_stats(*admin, "cnt").ingest_raw_bytes >= sizeof(buf) &&
 	   unit_stats(*admin, "cnt").backups == 1,
 	   "SU_STATS: the unit's own counters (%" PRIu64 ") and backups", su_l);
+	ok(ddtc_checkpoint_create(*admin, NULL, 0) == 0 &&
+	   status_key(*admin, "last_checkpoint_ns") > 0 &&
+	   status_key(*admin, "checkpoint_failures") == 0,
+	   "a checkpoint: last_checkpoint_ns is set");
+	ok(ddtc_scrub_start(*admin, 1) == 0, "a scrub starts");
+	for (int i = 0; i < 3000; i++) {
+		ddtc_scrub sc;
+
+		if (ddtc_scrub_status(*admin, &sc, NULL, NULL, NULL, NULL) < 0 ||
+		    !sc.running)
+			break;
+		sleep_ms(20);
+	}
+	ok(status_key(*admin, "last_scrub_ns") > 0 &&
+	   status_key(*admin, "last_scrub_result") == 0,
+	   "once it ends, last_scrub_ns is set, its result 0 (clean)");
 	ddtc_close(*admin);
 	daemon_stop(&d, SIGTERM);
 	daemon_start_again(&d);
 	*admin = daemon_connect(&d);
+	ok(status_key(*admin, "last_scrub_ns") > 0,
+	   "the last scrub is remembered across a restart");
 	ok(status_key(*admin, "ingest_logical_bytes") == l1 &&
 	   status_key(*admin, "ingest_raw_bytes") == r1 &&
 	   status_key(*admin, "logical_24h_bytes") == d1 &&

@@ -1,7 +1,8 @@
 /* health.c - ddt's view of the target's health (see health.h): the
  * directory table and alerts that ddt status and ddt alerts print, and
  * ddt scrub. Figures come as STATUS keys (dirN.*, root.*), paths and
- * problems as STATUS_TEXT strings; both are joined here by directory. */
+ * problems and states as STATUS_TEXT strings; all are joined here by
+ * directory. */
 #include "health.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ typedef struct hdir {
 	int index;		/* -1: the root */
 	int64_t present, cap, used, free, pct;	/* -1: not sent */
 	char *path, *problem;
+	char *state;		/* STATUS_TEXT's: degraded, rebuilding, ... */
 } hdir;
 
 struct health_view {
@@ -120,6 +122,8 @@ static int text_cb(void *arg, const char *key, const char *v)
 		slot = &d->path;
 	else if (strcmp(what, "problem") == 0)
 		slot = &d->problem;
+	else if (strcmp(what, "state") == 0)
+		slot = &d->state;
 	if (!slot)
 		return 0;
 	free(*slot);
@@ -180,6 +184,7 @@ void health_free(health_view *h)
 	for (int i = 0; i < h->nd; i++) {
 		free(h->d[i].path);
 		free(h->d[i].problem);
+		free(h->d[i].state);
 	}
 	free(h->a);
 	free(h);
@@ -220,7 +225,12 @@ void health_print_dirs(const health_view *h)
 	       "SIZE", "USED", "FREE", "USE%", "STATE");
 	for (int i = 0; i < h->nd; i++) {
 		const hdir *d = &h->d[i];
-		const char *state = d->present > 0 ? "ok" :
+		/* Present, but lacking fragments until a scrub rebuilds
+		 * them: the target's word for it. */
+		const char *state = d->present > 0 && d->state &&
+				    (!strcmp(d->state, "degraded") ||
+				     !strcmp(d->state, "rebuilding")) ?
+				    d->state : d->present > 0 ? "ok" :
 				    d->problem && d->problem[0] ? d->problem :
 				    d->present == 0 ? "unusable" : "?";
 

@@ -86,6 +86,19 @@ static int op_su_open(req *q)
 	return 0;
 }
 
+/* A soft limit over its hard one would never warn before refusing. */
+static int limits_ok(const uint32_t lim[LIM_COUNT])
+{
+	static const char *const what[2] = { "backup", "restore" };
+
+	for (int i = 0; i < 2; i++)
+		if (lim[2 * i] && lim[2 * i + 1] && lim[2 * i] > lim[2 * i + 1])
+			return ddterr_set(-EINVAL, "SU_SET: the %s soft limit "
+					  "%u is over its hard limit %u",
+					  what[i], lim[2 * i], lim[2 * i + 1]);
+	return 0;
+}
+
 static int op_su_set(req *q)
 {
 	ddtd *d = q->d;
@@ -113,8 +126,11 @@ static int op_su_set(req *q)
 		     DDT_SU_SET_EXTENDED))
 		return ddterr_set(-EINVAL, "SU_SET: unknown mask bits 0x%x",
 				  mask);
-	/* The namespace's settings first: it checks the unit and the lock;
-	 * then the daemon's, so a refusal leaves both as they were. */
+	if ((mask & DDT_SU_SET_STREAMS) && (rc = limits_ok(lim)) < 0)
+		return rc;
+	/* The namespace's settings first: it checks the unit and the lock,
+	 * so a refusal leaves both parts as they were. (Only a failure to
+	 * write the second part after, -EIO, leaves the first applied.) */
 	rc = ns_su_set(d->ns, name, mask & ~DDT_SU_SET_EXTENDED, retention,
 		       lock, quota, &su);
 	if (rc == 0 && (mask & DDT_SU_SET_EXTENDED))
