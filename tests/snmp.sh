@@ -156,11 +156,13 @@ size=$(stat -c %s "$src/text.txt")
 # more poll has passed.
 run b1 backup "$src" --su u --name plain -q
 tap_is "$rc" 0 "a backup of ${size} bytes into u"
-one_backup() { [ "$(get ddtBackupCount.0)" = 1 ]; }
-eventually "a backup moves ddtBackupCount to 1" one_backup
+# A poll may fall inside the backup (counted, its file not yet in): wait
+# for the figures of the finished backup.
+backed_up() { [ "$(get ddtLogicalBytes.0)" = "$size" ]; }
+eventually "a backup moves ddtLogicalBytes to what it wrote" backed_up
+tap_is "$(get ddtBackupCount.0)" 1 "and ddtBackupCount to 1"
 tap_is "$(get ddtSuName.1)" u "ddtSuTable's first row is unit u"
 tap_is "$(get ddtSuLogicalBytes.1)" "$size" "ddtSuLogicalBytes is what the backup wrote"
-tap_is "$(get ddtLogicalBytes.0)" "$size" "and so is ddtLogicalBytes"
 ing=$(get ddtIngestLogicalBytes.1)
 [ "${ing:-0}" -ge "$size" ]
 tap_check $? "ddtIngestLogicalBytes.sinceCreation moved past it ($ing)"
