@@ -74,5 +74,9 @@ may_not ddtargetd_CPPFLAGS conn.h rpc.h
 may_not libddtbase_a_CPPFLAGS fp.h wire.h store.h
 may ddtfs_CPPFLAGS ddtc.h ddtc_types.h now.h
 may_not ddtfs_CPPFLAGS wire.h codec.h conn.h ddtc_int.h store.h ns.h cmd.h
+# The SNMP subagent, a front end: its own folder besides.
+may ddtarget_snmp_CPPFLAGS ddtc.h ddtc_types.h ddterr.h now.h view.h trapq.h
+may_not ddtarget_snmp_CPPFLAGS wire.h codec.h conn.h rpc.h ddtc_int.h store.h \
+	ns.h ops.h gw_sess.h cmd.h
 
 tap_done
