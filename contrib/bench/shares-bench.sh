@@ -6,19 +6,26 @@
 # and by smbclient against plain smbd on a local folder. Prints MB/s
 # (10^6 bytes) and each share's rate over ddt's. See README.md here.
 #
-# usage: contrib/bench/shares-bench.sh [--mib N] [--work DIR]
+# Each read is made once and checked against the source, then --reads
+# times (default 3), and the median of those is shown: the first read of
+# a file after writes is slower than the next ones, for every row alike,
+# and one run decides nothing on a shared machine.
+#
+# usage: contrib/bench/shares-bench.sh [--mib N] [--reads R] [--work DIR]
 # N defaults to 1024; binaries from the top of the tree, or $DDT_BIN.
 set -u
 . "$(dirname "$0")/common.sh"
 mib=1024
+reads=3
 work=${DDT_SHARES_WORK:-/var/tmp/ddt-shares-bench}
 bin=${DDT_BIN:-$top}
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mib) mib=$2; shift 2 ;;
+	--reads) reads=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
-	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "shares-bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -53,6 +60,17 @@ rate() {
 	printf '%-44s %8s MB/s  %7.2f s\n' "$1" "$mbs" "$2"
 	eval "r_$(echo "$1" | tr -c 'a-zA-Z0-9\n' '_')=$mbs"
 }
+# median_timed CLEANUP CMD...: CMD run $reads times (CLEANUP, a command
+# string, after each), the median of its times.
+median_timed() {
+	local clean=$1 i t
+	shift
+	for i in $(seq "$reads"); do
+		t=$(timed "$@")
+		eval "$clean"
+		echo "$t"
+	done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
 timed() {
 	local s e
 	s=$(now)
@@ -77,9 +95,10 @@ ddt su create smb >/dev/null && ddt su create bk >/dev/null &&
 # ---- ddt ----
 cat "$work/src/unique" >/dev/null
 rate "ddt backup, unique" "$(timed "$bin/ddt" -p "$port" backup "$work/src" --su bk -q)"
-rate "ddt restore" "$(timed "$bin/ddt" -p "$port" restore src "$work/out/ddt" --su bk -q)"
+"$bin/ddt" -p "$port" restore src "$work/out/ddt" --su bk -q >>"$work/log" 2>&1
 cmp -s "$work/src/unique" "$work/out/ddt/unique" || die "ddt restore differs"
 rm -rf "$work/out/ddt"
+rate "ddt restore" "$(median_timed 'rm -rf "$work/out/ddt"' "$bin/ddt" -p "$port" restore src "$work/out/ddt" --su bk -q)"
 
 # ---- SMB over ddtfs ----
 "$bin/ddtfs" -f -p "$port" -o allow_other smb "$work/mnt" >"$work/ddtfs.log" 2>&1 &
@@ -89,15 +108,19 @@ smbd_start "$work/smb-ddt" "$work/mnt" || die "smbd did not start"
 cp "$work/src/unique" "$work/u.bin"
 rate "smb -> ddtfs, unique" "$(timed smb "put u.bin u1")"
 rate "smb -> ddtfs, same data again" "$(timed smb "put u.bin u2")"
-rate "smb <- ddtfs, read" "$(timed smb "get u1 out/smb")"
+smb "get u1 out/smb" >>"$work/log" 2>&1
 cmp -s "$work/src/unique" "$work/out/smb" || die "SMB read differs"
 rm -f "$work/out/smb"
+rate "smb <- ddtfs, read" "$(median_timed 'rm -f "$work/out/smb"' smb "get u1 out/smb")"
 
 # ---- SMB on a local folder (no dedup: the peer) ----
 smbd_stop
 smbd_start "$work/smb-plain" "$work/plain" || die "smbd did not start"
 rate "smb -> local folder" "$(timed smb "put u.bin u1")"
-rate "smb <- local folder" "$(timed smb "get u1 out/plain")"
+smb "get u1 out/plain" >>"$work/log" 2>&1
+cmp -s "$work/src/unique" "$work/out/plain" || die "plain SMB read differs"
+rm -f "$work/out/plain"
+rate "smb <- local folder" "$(median_timed 'rm -f "$work/out/plain"' smb "get u1 out/plain")"
 rm -f "$work/out/plain" "$work/plain/u1"
 
 # ---- NFS over ddt-nfsd ----
@@ -136,8 +159,10 @@ EOF
 	}
 	rate "nfs -> ddt-nfsd, unique" "$(timed nfs_put u1)"
 	rate "nfs -> ddt-nfsd, same data again" "$(timed nfs_put u2)"
-	rate "nfs <- ddt-nfsd, read" "$(timed nfs-cp "$url/u1$q" "$work/out/nfs")"
+	nfs-cp "$url/u1$q" "$work/out/nfs" >>"$work/log" 2>&1
 	cmp -s "$work/src/unique" "$work/out/nfs" || die "NFS read differs"
+	rm -f "$work/out/nfs"
+	rate "nfs <- ddt-nfsd, read" "$(median_timed 'rm -f "$work/out/nfs"' nfs-cp "$url/u1$q" "$work/out/nfs")"
 else
 	echo "(no ddt-nfsd, tests/nfsclient (make check) or nfs-cp: NFS rows left out)"
 fi
