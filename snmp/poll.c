@@ -61,22 +61,6 @@ static void src_free(poll_src *s)
 	free(s);
 }
 
-uint64_t poll_num(const poll_src *s, const char *key)
-{
-	for (size_t i = 0; i < s->nkv; i++)
-		if (!s->kv[i].text && !strcmp(s->kv[i].key, key))
-			return s->kv[i].num;
-	return 0;
-}
-
-const char *poll_text(const poll_src *s, const char *key)
-{
-	for (size_t i = 0; i < s->nkv; i++)
-		if (s->kv[i].text && !strcmp(s->kv[i].key, key))
-			return s->kv[i].text;
-	return "";
-}
-
 /* Room for one more of size bytes in *arr (n used of *cap). */
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
 {
