@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "confval.h"
+#include "ddterr.h"
 #include "memtune.h"
 
 
@@ -61,29 +63,17 @@ typedef struct args {
 
 static int read_password(const char *file, char *buf, size_t cap)
 {
-	const char *env = getenv("DDT_PASSWORD");
-	FILE *f;
+	int rc;
 
-	if (!file && env) {
-		snprintf(buf, cap, "%s", env);
-		return 0;
-	}
-	if (!file) {
+	if (!file && !getenv("DDT_PASSWORD")) {
 		fprintf(stderr, PROG ": no password: set DDT_PASSWORD or give "
 			"--password-file\n");
 		return -1;
 	}
-	f = fopen(file, "r");
-	if (!f || !fgets(buf, (int)cap, f)) {
-		fprintf(stderr, PROG ": %s: %s\n", file,
-			f ? "empty" : strerror(errno));
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\r\n")] = '\0';
-	return 0;
+	rc = confval_password(buf, cap, file);
+	if (rc < 0)
+		fprintf(stderr, PROG ": %s\n", ddterr_last(rc));
+	return rc < 0 ? -1 : 0;
 }
 
 static int parse(int argc, char **argv, ddtfs *fs, args *a)

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "confval.h"
 #include "ddtc_types.h"
 #include "ddterr.h"
 
@@ -22,47 +23,13 @@ typedef struct parse {
 	char err[512];
 } parse;
 
-static int set_str(char *dst, size_t cap, const char *v)
-{
-	if (strlen(v) >= cap)
-		return -1;
-	strcpy(dst, v);
-	return 0;
-}
-
-static int set_int(int *dst, const char *v, long lo, long hi)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < lo || n > hi)
-		return -1;
-	*dst = (int)n;
-	return 0;
-}
-
-static int set_bool(int *dst, const char *v)
-{
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
-	    !strcmp(v, "1") || !strcasecmp(v, "on"))
-		*dst = 1;
-	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") ||
-		 !strcmp(v, "0") || !strcasecmp(v, "off"))
-		*dst = 0;
-	else
-		return -1;
-	return 0;
-}
-
 /* "10.0.0.0/8", "192.168.1.7", "::1/128". */
 static int parse_net(nfsd_net *n, const char *s)
 {
 	char a[128], *slash;
 	int max;
 
-	if (set_str(a, sizeof(a), s) < 0)
+	if (confval_str(a, sizeof(a), s) < 0)
 		return -1;
 	slash = strchr(a, '/');
 	if (slash)
@@ -77,14 +44,14 @@ static int parse_net(nfsd_net *n, const char *s)
 		return -1;
 	}
 	n->prefix = max;
-	return slash ? set_int(&n->prefix, slash, 0, max) : 0;
+	return slash ? confval_int(&n->prefix, slash, 0, max) : 0;
 }
 
 static int parse_nets(nfsd_export *e, const char *v)
 {
 	char buf[4096], *tok, *save = NULL;
 
-	if (set_str(buf, sizeof(buf), v) < 0)
+	if (confval_str(buf, sizeof(buf), v) < 0)
 		return -1;
 	e->nnets = 0;
 	for (tok = strtok_r(buf, ", \t", &save); tok;
@@ -100,13 +67,13 @@ static int parse_nets(nfsd_export *e, const char *v)
 static int target_key(nfsd_conf *c, const char *k, const char *v)
 {
 	if (!strcmp(k, "host"))
-		return set_str(c->host, sizeof(c->host), v);
+		return confval_str(c->host, sizeof(c->host), v);
 	if (!strcmp(k, "port"))
-		return set_int(&c->port, v, 1, 65535);
+		return confval_int(&c->port, v, 1, 65535);
 	if (!strcmp(k, "user"))
-		return set_str(c->user, sizeof(c->user), v);
+		return confval_str(c->user, sizeof(c->user), v);
 	if (!strcmp(k, "password_file"))
-		return set_str(c->password_file, sizeof(c->password_file), v);
+		return confval_str(c->password_file, sizeof(c->password_file), v);
 	return -2;
 }
 
@@ -115,21 +82,21 @@ static int server_key(nfsd_conf *c, const char *k, const char *v)
 	int n;
 
 	if (!strcmp(k, "listen"))
-		return set_str(c->listen, sizeof(c->listen), v);
+		return confval_str(c->listen, sizeof(c->listen), v);
 	if (!strcmp(k, "nfs_port"))
-		return set_int(&c->nfs_port, v, 0, 65535);
+		return confval_int(&c->nfs_port, v, 0, 65535);
 	if (!strcmp(k, "mount_port"))
-		return set_int(&c->mount_port, v, 0, 65535);
+		return confval_int(&c->mount_port, v, 0, 65535);
 	if (!strcmp(k, "threads"))
-		return set_int(&c->threads, v, 1, 1024);
+		return confval_int(&c->threads, v, 1, 1024);
 	if (!strcmp(k, "rpcbind"))
-		return set_bool(&c->rpcbind, v);
+		return confval_bool(&c->rpcbind, v);
 	if (!strcmp(k, "idle_commit_ms"))
-		return set_int(&c->idle_ms, v, 10, 3600 * 1000);
+		return confval_int(&c->idle_ms, v, 10, 3600 * 1000);
 	if (!strcmp(k, "read_attr_ms"))
-		return set_int(&c->read_attr_ms, v, 0, 60 * 1000);
+		return confval_int(&c->read_attr_ms, v, 0, 60 * 1000);
 	if (!strcmp(k, "dirty_cap_mb")) {
-		if (set_int(&n, v, 1, 1 << 20) < 0)
+		if (confval_int(&n, v, 1, 1 << 20) < 0)
 			return -1;
 		c->dirty_cap = (size_t)n << 20;
 		return 0;
@@ -142,19 +109,19 @@ static int export_key(nfsd_export *e, const char *k, const char *v)
 	int n;
 
 	if (!strcmp(k, "su"))
-		return ddt_name_ok(v) ? set_str(e->su, sizeof(e->su), v) : -1;
+		return ddt_name_ok(v) ? confval_str(e->su, sizeof(e->su), v) : -1;
 	if (!strcmp(k, "path"))
-		return v[0] == '/' ? set_str(e->path, sizeof(e->path), v) : -1;
+		return v[0] == '/' ? confval_str(e->path, sizeof(e->path), v) : -1;
 	if (!strcmp(k, "clients"))
 		return parse_nets(e, v);
 	if (!strcmp(k, "read_only"))
-		return set_bool(&e->read_only, v);
+		return confval_bool(&e->read_only, v);
 	if (!strcmp(k, "root_squash"))
-		return set_bool(&e->root_squash, v);
+		return confval_bool(&e->root_squash, v);
 	if (!strcmp(k, "all_squash"))
-		return set_bool(&e->all_squash, v);
+		return confval_bool(&e->all_squash, v);
 	if (!strcmp(k, "anon_uid") || !strcmp(k, "anon_gid")) {
-		if (set_int(&n, v, 0, 0x7fffffff) < 0)
+		if (confval_int(&n, v, 0, 0x7fffffff) < 0)
 			return -1;
 		*(k[5] == 'u' ? &e->anon_uid : &e->anon_gid) = (uint32_t)n;
 		return 0;
@@ -214,29 +181,6 @@ static int on_key(void *arg, const char *section, const char *k,
 		snprintf(p->err, sizeof(p->err), "[%s] %s: bad value '%s'",
 			 section, k, v);
 	return rc == 0;
-}
-
-static int read_password(nfsd_conf *c)
-{
-	const char *env = getenv("DDT_PASSWORD");
-	FILE *f;
-	size_t n;
-
-	if (!c->password_file[0]) {
-		if (env && set_str(c->password, sizeof(c->password), env) == 0)
-			return 0;
-		return 0;	/* an empty password: the target decides */
-	}
-	f = fopen(c->password_file, "r");
-	if (!f)
-		return ddterr_set(-errno, "password_file %s: %s",
-				  c->password_file, strerror(errno));
-	if (!fgets(c->password, sizeof(c->password), f))
-		c->password[0] = 0;
-	fclose(f);
-	n = strcspn(c->password, "\r\n");
-	c->password[n] = 0;
-	return 0;
 }
 
 /* libinih calls nothing for a section without keys: an export written
@@ -312,7 +256,8 @@ int nfsd_conf_load(nfsd_conf *c, const char *path)
 						  c->exports[i].su,
 						  c->exports[j].name,
 						  c->exports[i].name);
-	return read_password(c);
+	return confval_password(c->password, sizeof(c->password),
+				c->password_file);
 }
 
 static int in_net(const nfsd_net *n, const uint8_t *a)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confval.h"
 #include "ddtc_types.h"
 #include "ddterr.h"
 
@@ -18,50 +19,29 @@ typedef struct parse {
 	char err[512];
 } parse;
 
-static int set_str(char *dst, size_t cap, const char *v)
-{
-	if (strlen(v) >= cap)
-		return -1;
-	strcpy(dst, v);
-	return 0;
-}
-
-static int set_int(int *dst, const char *v, long lo, long hi)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < lo || n > hi)
-		return -1;
-	*dst = (int)n;
-	return 0;
-}
-
 static int target_key(snmpconf *c, const char *k, const char *v)
 {
 	if (!strcmp(k, "host"))
-		return set_str(c->host, sizeof(c->host), v);
+		return confval_str(c->host, sizeof(c->host), v);
 	if (!strcmp(k, "port"))
-		return set_int(&c->port, v, 1, 65535);
+		return confval_int(&c->port, v, 1, 65535);
 	if (!strcmp(k, "user"))
-		return set_str(c->user, sizeof(c->user), v);
+		return confval_str(c->user, sizeof(c->user), v);
 	if (!strcmp(k, "password_file"))
-		return set_str(c->password_file, sizeof(c->password_file), v);
+		return confval_str(c->password_file, sizeof(c->password_file), v);
 	if (!strcmp(k, "poll_seconds"))
-		return set_int(&c->poll_seconds, v, 1, 3600);
+		return confval_int(&c->poll_seconds, v, 1, 3600);
 	if (!strcmp(k, "timeout_seconds"))
-		return set_int(&c->timeout_seconds, v, 1, 3600);
+		return confval_int(&c->timeout_seconds, v, 1, 3600);
 	return -2;
 }
 
 static int agent_key(snmpconf *c, const char *k, const char *v)
 {
 	if (!strcmp(k, "agentx_socket"))
-		return set_str(c->agentx_socket, sizeof(c->agentx_socket), v);
+		return confval_str(c->agentx_socket, sizeof(c->agentx_socket), v);
 	if (!strcmp(k, "ping_seconds"))
-		return set_int(&c->ping_seconds, v, 1, 3600);
+		return confval_int(&c->ping_seconds, v, 1, 3600);
 	return -2;
 }
 
@@ -82,27 +62,6 @@ static int on_key(void *arg, const char *section, const char *k,
 		snprintf(p->err, sizeof(p->err), "[%s] %s: bad value '%s'",
 			 section, k, v);
 	return rc == 0;
-}
-
-static int read_password(snmpconf *c)
-{
-	const char *env = getenv("DDT_PASSWORD");
-	FILE *f;
-
-	if (!c->password_file[0]) {
-		if (env && set_str(c->password, sizeof(c->password), env) < 0)
-			return ddterr_set(-EINVAL, "$DDT_PASSWORD: too long");
-		return 0;
-	}
-	f = fopen(c->password_file, "r");
-	if (!f)
-		return ddterr_set(-errno, "password_file %s: %s",
-				  c->password_file, strerror(errno));
-	if (!fgets(c->password, sizeof(c->password), f))
-		c->password[0] = 0;
-	fclose(f);
-	c->password[strcspn(c->password, "\r\n")] = 0;
-	return 0;
 }
 
 static void defaults(snmpconf *c)
@@ -128,5 +87,6 @@ int snmpconf_load(snmpconf *c, const char *path)
 	if (line > 0)
 		return ddterr_set(-EINVAL, "%s line %d: %s", path, line,
 				  p.err[0] ? p.err : "syntax error");
-	return read_password(c);
+	return confval_password(c->password, sizeof(c->password),
+				c->password_file);
 }
