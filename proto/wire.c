@@ -71,6 +71,15 @@ void wb_grow(wbuf *w, size_t n)
 		w->len = len;
 }
 
+void wb_adopt(wbuf *w, uint8_t *p, size_t cap)
+{
+	if (w->len)
+		memcpy(p, w->p, w->len);
+	free(w->p);
+	w->p = p;
+	w->cap = cap;
+}
+
 void wb_take(wbuf *w, uint8_t **out_p, size_t *out_len)
 {
 	*out_p = w->p;

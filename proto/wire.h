@@ -116,6 +116,10 @@ uint8_t *wb_reserve(wbuf *w, size_t n);
 /* Make room for n more bytes without adding them: a writer that knows
  * about how large a frame will be saves the copies of growing it. */
 void wb_grow(wbuf *w, size_t n);
+/* Move what w holds into p (malloc'd, cap bytes, at least w->len), which
+ * w then uses in place of its own buffer (freed): a writer that keeps
+ * buffers for reuse (bufpool.h) hands w one of them. */
+void wb_adopt(wbuf *w, uint8_t *p, size_t cap);
 /* Hand the buffer over: *out_p (NULL if empty) is the caller's to free(),
  * *out_len its bytes; w is left empty. */
 void wb_take(wbuf *w, uint8_t **out_p, size_t *out_len);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "alerts.h"
+#include "bufpool.h"
 #include "clean.h"
 #include "config.h"
 #include "health.h"
@@ -36,6 +37,7 @@ typedef struct ddtd {
 	ingest *ingest;		/* the target's ingest counters */
 	streams *streams;	/* the streams active now */
 	monitor *mon;		/* checks of units; last scrub, clean */
+	bufpool *replies;	/* READ replies' buffers, kept for the next */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
 } ddtd;

@@ -435,7 +435,8 @@ static int open_engine(ddtd *d)
 	health_load_verdicts(d->alerts, d->ix);
 	if ((rc = units_open(&d->units, d->ix)) < 0 ||
 	    (rc = ingest_open(&d->ingest, d->ix)) < 0 ||
-	    (rc = streams_new(&d->streams)) < 0)
+	    (rc = streams_new(&d->streams)) < 0 ||
+	    (rc = bufpool_new(&d->replies)) < 0)
 		return rc;
 	cc.threshold_pct = d->cfg.clean_threshold;
 	cc.done = clean_done;
@@ -474,6 +475,7 @@ static void close_engine(ddtd *d)
 		idx_close(d->ix);
 	store_lock_release(d->lock);	/* last: the index is closed */
 	alert_table_free(d->alerts);
+	bufpool_free(d->replies);	/* after the server: no reply holds one */
 }
 
 /* The directory and space check, while the daemon serves. */

@@ -175,6 +175,18 @@ static void count_read(req *q, uint64_t ino)
 	streams_read(q->d->streams, ss, unit, now_ns());
 }
 
+static void grow_reply(ddtd *d, wbuf *w, size_t n)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (w->cap < w->len + n &&
+	    (p = bufpool_get(d->replies, w->len + n, &cap)))
+		wb_adopt(w, p, cap);
+	else
+		wb_grow(w, n);
+}
+
 static int op_read(req *q)
 {
 	ddtd *d = q->d;
@@ -200,9 +212,11 @@ static int op_read(req *q)
 	wb_u32(w, 0);
 	if (off >= a.size || len == 0)
 		return 0;
-	/* Room for the window, compressed or not, at once: growing the
-	 * reply by doubling would copy it again and again. */
-	wb_grow(w, len < DDT_MAX_PAYLOAD ? len + 64 * 1024 : DDT_MAX_PAYLOAD);
+	/* Room for the window, compressed or not, at once (growing the
+	 * reply by doubling would copy it again and again), in a buffer a
+	 * reply sent earlier gave back (bufpool.h). */
+	grow_reply(d, w, len < DDT_MAX_PAYLOAD ? len + 64 * 1024 :
+		   DDT_MAX_PAYLOAD);
 	segs = malloc(READ_MAX_SEGS * sizeof(*segs));
 	offs = malloc(READ_MAX_SEGS * sizeof(*offs));
 	if (!segs || !offs) {

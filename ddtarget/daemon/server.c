@@ -145,20 +145,47 @@ static void free_frame(const void *data, size_t len, void *arg)
 	free(arg);
 }
 
+/* A large reply's buffer, going back to the pool once sent. */
+typedef struct pooled {
+	bufpool *bp;
+	uint8_t *p;
+	size_t cap;
+} pooled;
+
+static void release_pooled(const void *data, size_t len, void *arg)
+{
+	pooled *o = arg;
+
+	(void)data;
+	(void)len;
+	bufpool_put(o->bp, o->p, o->cap);
+	free(o);
+}
+
 /* Queue the frame in w for the session. The buffer is handed to the
- * output as it is, not copied (a READ reply is megabytes); w is then
- * empty. */
+ * output as it is, not copied (a READ reply is megabytes), and a large
+ * one goes back to the daemon's pool once sent; w is then empty. */
 static void send_frame(session *s, wbuf *w)
 {
+	size_t n, cap = w->cap;
+	pooled *o = NULL;
 	uint8_t *p;
-	size_t n;
+	int rc;
 
 	if (ddt_frame_finish(w, 0) < 0)
 		return;
 	wb_take(w, &p, &n);
-	if (evbuffer_add_reference(bufferevent_get_output(s->bev), p, n,
-				   free_frame, p) < 0) {
+	if (cap >= BUFPOOL_MIN && (o = malloc(sizeof(*o))))
+		*o = (pooled){ s->srv->d->replies, p, cap };
+	if (o)
+		rc = evbuffer_add_reference(bufferevent_get_output(s->bev), p,
+					    n, release_pooled, o);
+	else
+		rc = evbuffer_add_reference(bufferevent_get_output(s->bev), p,
+					    n, free_frame, p);
+	if (rc < 0) {
 		free(p);
+		free(o);
 		log_warn("session %s: cannot queue a reply", s->ss.peer);
 	}
 }

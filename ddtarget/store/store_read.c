@@ -24,16 +24,6 @@ static const octr *find_unsealed_locked(const store *s, uint64_t cid)
 	return NULL;
 }
 
-/* Give back the padding and parity room that reading needed: the read
- * cache keeps many containers. */
-static void shrink(uint8_t **buf, uint32_t len)
-{
-	uint8_t *p = realloc(*buf, len ? len : 1);
-
-	if (p)
-		*buf = p;
-}
-
 /* Read and decode a sealed container; called without the lock. */
 int store_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 			 ctr_view *out_view, int *out_rebuilt)
@@ -58,7 +48,6 @@ int store_load_container(store *s, uint64_t cid, uint8_t **out_buf,
 			out_rebuilt);
 	if (rc < 0)
 		return rc;
-	shrink(&buf, c.container_len);
 	rc = ctr_parse(buf, c.container_len, cid, out_view);
 	if (rc < 0) {
 		free(buf);
