@@ -346,6 +346,7 @@ static void show_status(kvlist *l, const gopts *g)
 	(void)kv_get(l, "ingest_logical_bytes");
 	(void)kv_get(l, "ingest_raw_bytes");
 	(void)kv_get(l, "ingest_stored_bytes");
+	(void)kv_get(l, "proto_set_content");	/* for clients, not people */
 	show_ingest(l, "last 24 hours:", "24h");
 	show_ingest(l, "last 7 days:", "7d");
 	show_activity(l);
