@@ -13,8 +13,9 @@
 #include <time.h>
 
 #include "bytes.h"
-#include "ddterr.h"
 #include "ddtd.h"
+#include "ddterr.h"
+#include "fmt.h"
 #include "log.h"
 #include "now.h"
 
@@ -233,25 +234,25 @@ static void check_streams(struct ddtd *d, uint64_t root, const char *id,
 static void check_quota(struct ddtd *d, const ns_su *su, const unit_rec *u)
 {
 	char id[ALERT_ID_MAX + 1], text[ALERT_TEXT_MAX + 1];
+	char held[FMT_LEN], q[FMT_LEN], soft_q[FMT_LEN];
 	int hard = su->quota && su->logical_bytes >= su->quota;
 	int soft = !hard && u->quota_soft &&
 		   su->logical_bytes >= u->quota_soft;
 
 	snprintf(id, sizeof(id), "quota-hard:%.*s", ALERT_ID_MAX - 11,
 		 su->name);
-	snprintf(text, sizeof(text), "storage unit %s holds %llu bytes, its "
-		 "quota is %llu: backups into it fail; expire or delete "
-		 "backups, or raise the quota (ddt su set)", su->name,
-		 (unsigned long long)su->logical_bytes,
-		 (unsigned long long)su->quota);
+	snprintf(text, sizeof(text), "storage unit %s holds %s, its quota is "
+		 "%s: backups into it fail; expire or delete backups, or "
+		 "raise the quota (ddt su set)", su->name,
+		 fmt_bytes(su->logical_bytes, held), fmt_bytes(su->quota, q));
 	alert_if(d, id, hard, DDT_SEV_CRITICAL, text);
 	snprintf(id, sizeof(id), "quota-soft:%.*s", ALERT_ID_MAX - 11,
 		 su->name);
-	snprintf(text, sizeof(text), "storage unit %s holds %llu bytes, its "
-		 "soft quota is %llu (quota %llu)", su->name,
-		 (unsigned long long)su->logical_bytes,
-		 (unsigned long long)u->quota_soft,
-		 (unsigned long long)su->quota);
+	snprintf(text, sizeof(text), "storage unit %s holds %s, over its soft "
+		 "quota of %s (%s%s)", su->name,
+		 fmt_bytes(su->logical_bytes, held),
+		 fmt_bytes(u->quota_soft, soft_q), su->quota ? "quota " :
+		 "no quota", su->quota ? fmt_bytes(su->quota, q) : "");
 	alert_if(d, id, soft, DDT_SEV_WARNING, text);
 }
 
