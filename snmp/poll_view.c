@@ -267,7 +267,8 @@ static uint64_t dir_state(const poll_src *s, const char *name)
 static int add_dir(view *v, const poll_src *s, const char *name, uint32_t i)
 {
 	static const char *const nums[] = { "capacity_bytes", "used_bytes",
-					    "free_bytes", "used_pct" };
+					    "free_bytes", "used_pct",
+					    "cleanable_bytes" };
 	char key[64];
 	int rc = cell_str(v, 6, 1, 2, i, name);
 
@@ -279,10 +280,10 @@ static int add_dir(view *v, const poll_src *s, const char *name, uint32_t i)
 	snprintf(key, sizeof(key), "%s.problem", name);
 	if (!rc)
 		rc = cell_str(v, 6, 1, 5, i, poll_text(s, key));
-	for (uint32_t k = 0; rc == 0 && k < 4; k++) {
+	for (uint32_t k = 0; rc == 0 && k < 5; k++) {
 		snprintf(key, sizeof(key), "%s.%s", name, nums[k]);
-		rc = cell_num(v, 6, 1, 6 + k, i, k < 3 ? VIEW_COUNTER64 :
-			      VIEW_GAUGE, poll_num(s, key));
+		rc = cell_num(v, 6, 1, 6 + k, i, k == 3 ? VIEW_GAUGE :
+			      VIEW_COUNTER64, poll_num(s, key));
 	}
 	return rc;
 }

@@ -63,6 +63,33 @@ tap_ok "clean status reports the reclaimed space" \
 	grep -q "^cleaned: [1-9][0-9]* containers" "$dir/cw.out"
 restores "$keep_id" "$dir/keep" "the kept backup restores byte for byte"
 
+# ---- what a clean leaves behind: cleanable bytes, each directory's share ----
+# The last clean sealed the open container, so "small" starts a new one
+# and "big" fills the rest of it: with "small" expired, that container is
+# about three quarters live, over clean_threshold (50), and kept.
+mkrand "$dir/small" 1
+mkrand "$dir/big" 3
+run b3 backup "$dir/small" --su c --name small --retain 1s -q
+run b4 backup "$dir/big" --su c --name big -q
+tap_is "$rc" 0 "two more backups, the first kept 1 s"
+sleep 1.2
+run exp2 expire --su c
+run cs2 clean start
+run cw2 clean watch -q
+tap_is "$rc" 0 "a clean after the first of them expired"
+ddt status --json >"$dir/st.json" 2>&1
+python3 - "$dir/st.json" >"$dir/cleanable.out" 2>&1 <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+total, n = j["cleanable_bytes"], j["data_dirs"]
+dirs = [j["dir%d.cleanable_bytes" % i] for i in range(n)]
+print(total, dirs, j["root.cleanable_bytes"])
+sys.exit(0 if total > 0 and dirs == [total // n] * n and
+         j["root.cleanable_bytes"] == 0 else 1)
+PY
+tap_is "$?" 0 "the kept container's dead bytes are cleanable, shared evenly by the data directories"
+tap_diag "cleanable, per directory, root: $(cat "$dir/cleanable.out")"
+
 # ---- backups while cleaning, many rounds ----
 declare -a ids trees
 bpid=

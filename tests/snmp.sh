@@ -271,6 +271,7 @@ for i, d in enumerate(dirs):
     same('ddtDirProblem.%d' % idx, st.get(d + '.problem', ''))
     same('ddtDirCapacity.%d' % idx, num(d + '.capacity_bytes'))
     near('ddtDirUsedPercent.%d' % idx, num(d + '.used_pct'), 1)
+    same('ddtDirCleanable.%d' % idx, num(d + '.cleanable_bytes'))
 alerts = st.get('alerts', [])
 out(len([k for k in walk if k.startswith('ddtAlertId.')]) == len(alerts),
     'ddtAlertTable has a row for each of the %d alerts' % len(alerts))

@@ -72,9 +72,17 @@ static void status_health(ddtd *d, const store_dir_info *di, int nd,
 {
 	int k, m, ndirs;
 	alert_counts ac;
+	monitor_figures f;
+	uint64_t dead = 0;
 	char key[32];
 
 	store_geometry(d->st, &k, &m, &ndirs);
+	/* A directory's share of what a clean would reclaim (fragments'
+	 * bytes, parity included): spread over the data directories as the
+	 * fragments are, evenly. */
+	monitor_get(d->mon, &f);
+	if (ndirs > 0)
+		dead = f.cleanable_bytes / (uint64_t)ndirs;
 	req_kv(l, "ec_k", (uint64_t)k);
 	req_kv(l, "ec_m", (uint64_t)m);
 	req_kv(l, "data_dirs", (uint64_t)ndirs);
@@ -89,6 +97,8 @@ static void status_health(ddtd *d, const store_dir_info *di, int nd,
 		req_kv(l, key, di[i].free_bytes);
 		dir_key(&di[i], "used_pct", key, sizeof(key));
 		req_kv(l, key, (uint64_t)di[i].used_pct);
+		dir_key(&di[i], "cleanable_bytes", key, sizeof(key));
+		req_kv(l, key, di[i].index < 0 || !di[i].present ? 0 : dead);
 	}
 	alert_get_counts(d->alerts, &ac);
 	req_kv(l, "alerts_critical", ac.critical);
