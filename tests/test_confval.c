@@ -50,6 +50,8 @@ static void test_password(void)
 	snprintf(path, sizeof(path), "%s/absent", dir);
 	ok(confval_password(pw, sizeof(pw), path) == -2,
 	   "a missing file: -ENOENT");
+	tap_rmtree(dir);
+	free(dir);
 }
 
 int main(void)
