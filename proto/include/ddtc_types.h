@@ -5,7 +5,8 @@
  * proto/PROTOCOL.md is the spec. Every number it names is defined once:
  * here, or in proto/wire.h when only the codec needs it (framing, opcodes,
  * per-request counts). wire.h, fp.h and codec.h include this header rather
- * than repeat it. Nothing here encodes or allocates: types and constants. */
+ * than repeat it. Nothing here encodes or allocates: types, constants, and
+ * the name rule (its UTF-8 scan is proto/base/utf8.c). */
 #ifndef DDTC_TYPES_H
 #define DDTC_TYPES_H
 
