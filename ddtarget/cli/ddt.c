@@ -178,7 +178,8 @@ static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 	       "BYTES", "EXPIRES", "STATE");
 	for (size_t i = 0; i < l.n; i++)
 		printf("%-40s  %-19s  %10" PRIu64 "  %10s  %-19s  %s\n",
-		       utf8_escape(id, sizeof(id), l.v[i].id, UTF8_ESC_BACKSLASH),
+		       utf8_escape(id, sizeof(id), l.v[i].id,
+				   UTF8_ESC_BACKSLASH),
 		       human_fmt_date(l.v[i].created, b1), l.v[i].files,
 		       fmt_bytes(l.v[i].bytes, b2), l.v[i].expires ?
 		       human_fmt_date(l.v[i].expires, b3) : "never",
