@@ -142,7 +142,7 @@ int nfs3_post_fh(const nfs3_req *r, uint64_t ino, post_op_fh3 *fh)
 	return 0;
 }
 
-nfsstat3 nfs3_name(const char *name)
+nfsstat3 nfs3_name(const char *name, int make)
 {
 	if (!name)
 		return NFS3ERR_INVAL;
@@ -150,7 +150,11 @@ nfsstat3 nfs3_name(const char *name)
 		return NFS3ERR_NAMETOOLONG;
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return NFS3ERR_EXIST;
-	return ddt_name_ok(name) ? NFS3_OK : NFS3ERR_INVAL;
+	/* Only a new name must be UTF-8 without control characters: one
+	 * stored before the rule can still be removed or renamed. */
+	if (make ? ddt_name_ok(name) : ddt_name_shape_ok(name))
+		return NFS3_OK;
+	return NFS3ERR_INVAL;
 }
 
 /* ---- permissions ---- */

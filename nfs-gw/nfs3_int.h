@@ -42,9 +42,10 @@ void nfs3_pre(const ddt_attr *a, pre_op_attr *p);
 void nfs3_wcc(nfs3_req *r, const ddt_attr *before, wcc_data *w);
 int nfs3_fh(const nfs3_req *r, uint64_t ino, nfs_fh3 *fh);
 int nfs3_post_fh(const nfs3_req *r, uint64_t ino, post_op_fh3 *fh);
-/* A name the target takes: NFS3_OK, NAMETOOLONG or INVAL (ACCES for
- * "." and ".."). */
-nfsstat3 nfs3_name(const char *name);
+/* A name the target takes (to make one, make = 1: the whole rule of
+ * ddtc_types.h; to find one, its shape): NFS3_OK, NAMETOOLONG or INVAL
+ * (EXIST for "." and ".."). */
+nfsstat3 nfs3_name(const char *name, int make);
 int64_t nfs3_ns(const nfstime3 *t);
 
 /* Unix permission of the caller on a: want is a mask of 4 (read), 2

@@ -209,7 +209,7 @@ int nfs3_create(void *ctx, const rpc_caller *c, void *args, void *res)
 		return RPC_DONE;
 	o->status = nfs3_dir_writable(&r);
 	if (o->status == NFS3_OK)
-		o->status = nfs3_name(name);
+		o->status = nfs3_name(name, 1);
 	if (o->status == NFS3_OK) {
 		if (a->how.mode == EXCLUSIVE)
 			rc = create_excl(&r, name, a->how.createhow3_u.verf,

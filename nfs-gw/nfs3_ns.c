@@ -13,11 +13,11 @@
 #include "ddterr.h"
 
 /* The checks every entry-making or -removing procedure starts with. */
-static nfsstat3 entry_ok(const nfs3_req *r, const char *name)
+static nfsstat3 entry_ok(const nfs3_req *r, const char *name, int make)
 {
 	nfsstat3 st = nfs3_dir_writable(r);
 
-	return st != NFS3_OK ? st : nfs3_name(name);
+	return st != NFS3_OK ? st : nfs3_name(name, make);
 }
 
 static uint32_t sattr_mode(const sattr3 *s, uint32_t dflt)
@@ -38,7 +38,7 @@ int nfs3_mkdir(void *ctx, const rpc_caller *c, void *args, void *res)
 	o->status = nfs3_begin(&r, ctx, c, &a->where.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
-	o->status = entry_ok(&r, a->where.name);
+	o->status = entry_ok(&r, a->where.name, 1);
 	if (o->status == NFS3_OK) {
 		rc = ddtc_mkdir(r.c, r.obj.ino, a->where.name,
 				sattr_mode(s, 0755),
@@ -73,7 +73,7 @@ int nfs3_symlink(void *ctx, const rpc_caller *c, void *args, void *res)
 	o->status = nfs3_begin(&r, ctx, c, &a->where.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
-	o->status = entry_ok(&r, a->where.name);
+	o->status = entry_ok(&r, a->where.name, 1);
 	if (o->status == NFS3_OK && (!target || !*target ||
 				     strlen(target) > DDT_MAX_STR))
 		o->status = NFS3ERR_INVAL;
@@ -103,7 +103,7 @@ int nfs3_mknod(void *ctx, const rpc_caller *c, void *args, void *res)
 	o->status = nfs3_begin(&r, ctx, c, &a->where.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
-	o->status = entry_ok(&r, a->where.name);
+	o->status = entry_ok(&r, a->where.name, 1);
 	if (o->status == NFS3_OK)
 		o->status = NFS3ERR_NOTSUPP;
 	nfs3_wcc(&r, &r.obj, &o->MKNOD3res_u.resfail.dir_wcc);
@@ -141,7 +141,7 @@ int nfs3_remove(void *ctx, const rpc_caller *c, void *args, void *res)
 	o->status = nfs3_begin(&r, ctx, c, &a->object.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
-	o->status = entry_ok(&r, a->object.name);
+	o->status = entry_ok(&r, a->object.name, 0);
 	if (o->status == NFS3_OK)
 		o->status = nfs3_st(&r, unlink_entry(&r, a->object.name, 0));
 	nfs3_wcc(&r, &r.obj, &o->REMOVE3res_u.resok.dir_wcc);
@@ -158,7 +158,7 @@ int nfs3_rmdir(void *ctx, const rpc_caller *c, void *args, void *res)
 	o->status = nfs3_begin(&r, ctx, c, &a->object.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
-	o->status = entry_ok(&r, a->object.name);
+	o->status = entry_ok(&r, a->object.name, 0);
 	if (o->status == NFS3_OK)
 		o->status = nfs3_st(&r, unlink_entry(&r, a->object.name, 1));
 	nfs3_wcc(&r, &r.obj, &o->RMDIR3res_u.resok.dir_wcc);
@@ -179,9 +179,9 @@ int nfs3_rename(void *ctx, const rpc_caller *c, void *args, void *res)
 	o->status = nfs3_begin(&r, ctx, c, &a->from.dir);
 	if (o->status != NFS3_OK)
 		return RPC_DONE;
-	o->status = entry_ok(&r, a->from.name);
+	o->status = entry_ok(&r, a->from.name, 0);
 	if (o->status == NFS3_OK)
-		o->status = nfs3_name(a->to.name);
+		o->status = nfs3_name(a->to.name, 1);
 	if (o->status == NFS3_OK &&
 	    (nfsd_fh_unpack((const uint8_t *)a->to.dir.data.data_val,
 			    a->to.dir.data.data_len, &exp, &to_ino) < 0))
@@ -233,7 +233,7 @@ int nfs3_link(void *ctx, const rpc_caller *c, void *args, void *res)
 	else if (r.obj.type == DDT_T_DIR)
 		o->status = NFS3ERR_ISDIR;
 	else
-		o->status = nfs3_name(a->link.name);
+		o->status = nfs3_name(a->link.name, 1);
 	if (o->status == NFS3_OK) {
 		rc = ddtc_getattr(r.c, dir_ino, &dir);
 		if (rc == 0 && !nfs3_may(&r, &dir, 3))

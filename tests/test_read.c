@@ -1,14 +1,16 @@
 /* test_read.c - the client library's READ against a target that lies: a
  * target whose tree was damaged before COMMIT checked lengths (or one that
  * does not check) may hand back segments with a gap between them, an
- * overlap, or one running past the file's size. ddtc_read must refuse
- * each (EBADMSG, or EIO when the target sends nothing more) rather than
- * fill the caller's buffer with shifted or stale bytes, and read a truthful
- * file exactly. The target here is a thread speaking PROTOCOL.md by hand. */
+ * overlap, or one running past the file's size; and a man in the middle
+ * may change a segment's bytes on the way. ddtc_read must refuse each
+ * (EBADMSG, or EIO when the target sends nothing more) rather than fill
+ * the caller's buffer with shifted, stale or changed bytes, naming the
+ * inode and the offset, and read a truthful file exactly. The target here is a thread speaking PROTOCOL.md by hand. */
 #include "ddtc.h"
 #include "tap.h"
 #include "testutil.h"
 #include "rawwire.h"
+#include "fp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,14 +26,20 @@ typedef struct lie {
 	uint32_t n;
 	uint64_t off[3];
 	uint32_t len[3];
+	int flip;		/* a byte of the second segment is changed
+				   after its fingerprint was taken */
 } lie;
 
 static const lie files[] = {
-	{ "the truth", 3, { 0, 100, 200 }, { 100, 100, 100 } },
-	{ "a gap", 2, { 0, 110 }, { 100, 190 } },
-	{ "an overlap", 2, { 0, 90 }, { 100, 210 } },
-	{ "a segment past the size", 3, { 0, 100, 200 }, { 100, 100, 110 } },
-	{ "a segment short of the size", 3, { 0, 100, 200 }, { 100, 100, 90 } },
+	{ "the truth", 3, { 0, 100, 200 }, { 100, 100, 100 }, 0 },
+	{ "a gap", 2, { 0, 110 }, { 100, 190 }, 0 },
+	{ "an overlap", 2, { 0, 90 }, { 100, 210 }, 0 },
+	{ "a segment past the size", 3, { 0, 100, 200 }, { 100, 100, 110 },
+	  0 },
+	{ "a byte changed on the way", 3, { 0, 100, 200 }, { 100, 100, 100 },
+	  1 },
+	{ "a segment short of the size", 3, { 0, 100, 200 }, { 100, 100, 90 },
+	  0 },
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
@@ -50,7 +58,7 @@ static void answer_read(wbuf *w, uint64_t ino, uint64_t off, uint32_t len)
 	uint8_t buf[512];
 	uint32_t n = 0;
 	size_t at;
-	fp_t f = { { 0 } };
+	fp_t f;
 
 	wb_u64(w, FILE_SIZE);
 	at = w->len;
@@ -59,6 +67,9 @@ static void answer_read(wbuf *w, uint64_t ino, uint64_t off, uint32_t len)
 		if (l->off[i] + l->len[i] <= off || l->off[i] >= off + len)
 			continue;
 		fill(buf, l->off[i], l->len[i]);
+		fp_compute(&f, buf, l->len[i]);
+		if (l->flip && i == 1)
+			buf[17] ^= 0x20;
 		wb_u64(w, l->off[i]);
 		wb_fp(w, &f);
 		wb_u8(w, 0);
@@ -171,6 +182,11 @@ int main(void)
 			ok(rc == 0 && n == FILE_SIZE &&
 			   memcmp(got, want, FILE_SIZE) == 0,
 			   "%s reads back exactly", files[ino - 1].what);
+		else if (files[ino - 1].flip)
+			ok(rc == -EBADMSG && strstr(ddtc_errmsg(rc), "inode 5: "
+			   "the 100-byte segment at offset 100 does not match "
+			   "its fingerprint"), "%s: EBADMSG: %s",
+			   files[ino - 1].what, ddtc_errmsg(rc));
 		else if (ino == NFILES)
 			ok(rc == -EIO, "%s: the read fails (%d): %s",
 			   files[ino - 1].what, rc, ddtc_errmsg(rc));

@@ -261,6 +261,19 @@ static void visit_dir(bk *b, const bent *e, const ddtc_mkdir_req *made)
 	walk_dir(b, e->path, a.ino);
 }
 
+/* A name the target refuses (not UTF-8, or with a control character)
+ * is one entry's error, told here before anything is sent: the entry is
+ * skipped, never stored under another name. */
+static int name_storable(bk *b, const char *base, const char *name)
+{
+	char msg[DDT_NAME_MSG_LEN];
+
+	if (ddt_name_msg(msg, sizeof(msg), name, 1) == 0)
+		return 1;
+	err_warn(b, "back up %s: %s: skipped", base, msg);
+	return 0;
+}
+
 /* base: the directory's path for joining (see walk_dir). */
 static void visit(bk *b, const char *base, const char *name, uint64_t dir,
 		  batch *bt, const ddtc_mkdir_req *made)
@@ -268,6 +281,8 @@ static void visit(bk *b, const char *base, const char *name, uint64_t dir,
 	bent e = { .dir = dir };
 
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return;
+	if (!name_storable(b, base, name))
 		return;
 	e.path = path_join(base, name);
 	if (!e.path) {
@@ -347,8 +362,9 @@ static void make_subdirs(bk *b, const char *base, struct dirent **names,
 
 		if ((t != DT_DIR && t != DT_UNKNOWN) ||
 		    strcmp(names[i]->d_name, ".") == 0 ||
-		    strcmp(names[i]->d_name, "..") == 0)
-			continue;
+		    strcmp(names[i]->d_name, "..") == 0 ||
+		    !ddt_name_ok(names[i]->d_name))
+			continue;	/* visit() says why */
 		p = path_join(base, names[i]->d_name);
 		ok = p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
 		     !other_fs(b, &st);

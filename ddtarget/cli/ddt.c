@@ -28,6 +28,7 @@
 #include "mount.h"
 #include "out.h"
 #include "restore.h"
+#include "utf8.h"
 
 #define HOST_DEFAULT	"127.0.0.1"
 #define USER_DEFAULT	"admin"
@@ -156,6 +157,7 @@ static int cmd_restore(const cmd *cm, const gopts *g, int argc, char **argv)
 static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 {
 	char b1[FMT_LEN], b2[FMT_LEN], b3[FMT_LEN];
+	char id[UTF8_ESC_LEN(DDT_MAX_NAME)];
 	cmd_backups l = { 0 };
 	ddtc *c;
 	int ret;
@@ -176,7 +178,9 @@ static int cmd_list(const cmd *cm, const gopts *g, int argc, char **argv)
 	       "BYTES", "EXPIRES", "STATE");
 	for (size_t i = 0; i < l.n; i++)
 		printf("%-40s  %-19s  %10" PRIu64 "  %10s  %-19s  %s\n",
-		       l.v[i].id, human_fmt_date(l.v[i].created, b1), l.v[i].files,
+		       utf8_escape(id, sizeof(id), l.v[i].id,
+				   UTF8_ESC_BACKSLASH),
+		       human_fmt_date(l.v[i].created, b1), l.v[i].files,
 		       fmt_bytes(l.v[i].bytes, b2), l.v[i].expires ?
 		       human_fmt_date(l.v[i].expires, b3) : "never",
 		       l.v[i].flags & DDT_AF_INCOMPLETE ? "incomplete" :
@@ -209,6 +213,8 @@ static void print_ls(const dirlist *l)
 {
 	int wl = 1, wu = 1, wg = 1, ws = 1;
 	char mode[11], date[FMT_LEN], num[32];
+	static char name[UTF8_ESC_LEN(DDT_MAX_NAME)],
+		    target[UTF8_ESC_LEN(DDT_MAX_STR)];
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
@@ -233,10 +239,14 @@ static void print_ls(const dirlist *l)
 		if (!localtime_r(&t, &tm) ||
 		    !strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm))
 			strcpy(date, "?");
+		/* Backslashes too: "a\\x1b" and a name with ESC differ. */
+		utf8_escape(name, sizeof(name), e->name, UTF8_ESC_BACKSLASH);
+		utf8_escape(target, sizeof(target), e->target ? e->target : "",
+			    UTF8_ESC_BACKSLASH);
 		printf("%s %*" PRIu32 " %*" PRIu32 " %*" PRIu32 " %*" PRIu64
 		       " %s %s%s%s\n", mode, wl, e->a.nlink, wu, e->a.uid, wg,
-		       e->a.gid, ws, e->a.size, date, e->name,
-		       e->target ? " -> " : "", e->target ? e->target : "");
+		       e->a.gid, ws, e->a.size, date, name,
+		       e->target ? " -> " : "", target);
 	}
 }
 
@@ -735,6 +745,8 @@ int main(int argc, char **argv)
 	memtune_keep_buffers();
 	/* A closed pipe is an error to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
+	if (out_guard_stdout() < 0)
+		return out_fail_errno(errno, NULL, "set up standard output");
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":H:p:u:frxqhV", longopts,
 				  NULL)) != -1) {

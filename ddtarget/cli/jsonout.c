@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ddterr.h"
+#include "utf8.h"
 
 typedef struct jitem {
 	char *key, *text;	/* text NULL: a number */
@@ -61,6 +62,29 @@ static int text_cb(void *arg, const char *key, const char *value)
 	return push(arg, key, value, 0);
 }
 
+/* The character at p (not ASCII) into buf at *len, as JSON that stdout
+ * passes unescaped (out_guard_stdout): a C1 control as \u0080-\u009f,
+ * a byte that is not valid UTF-8 as U+FFFD, anything else as is. Returns
+ * the bytes of p taken. */
+static size_t add_multi(char *buf, size_t *len, const unsigned char *p)
+{
+	size_t n = strnlen((const char *)p, 4), at = 0, take;
+	enum utf8_fault f = utf8_scan((const char *)p, n, &at);
+
+	if (f == UTF8_CONTROL && at == 0) {	/* C1: 0xc2 0x80-0x9f */
+		*len += (size_t)sprintf(buf + *len, "\\u%04x", p[1]);
+		return 2;
+	}
+	if (f == UTF8_INVALID && at == 0) {
+		*len += (size_t)sprintf(buf + *len, "\\ufffd");
+		return 1;
+	}
+	take = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+	memcpy(buf + *len, p, take);
+	*len += take;
+	return take;
+}
+
 /* s as a JSON string, quotes included, appended to *buf. */
 static int add_str(char **buf, size_t *len, size_t *cap, const char *s)
 {
@@ -80,8 +104,10 @@ static int add_str(char **buf, size_t *len, size_t *cap, const char *s)
 		if (*p == '"' || *p == '\\') {
 			(*buf)[(*len)++] = '\\';
 			(*buf)[(*len)++] = (char)*p;
-		} else if (*p < 0x20) {
+		} else if (*p < 0x20 || *p == 0x7f) {
 			*len += (size_t)sprintf(*buf + *len, "\\u%04x", *p);
+		} else if (*p >= 0x80) {
+			p += add_multi(*buf, len, p) - 1;
 		} else {
 			(*buf)[(*len)++] = (char)*p;
 		}

@@ -18,11 +18,14 @@
 
 #include "ddtc.h"
 #include "human.h"
+#include "fdio.h"
 #include "now.h"
+#include "utf8.h"
 
 #define TICK_NS		200000000LL	/* 5 redraws a second at most */
 #define RATE_WINDOW	25		/* ticks the rate is averaged over */
 #define LINE_MAX_LEN	160
+#define OUT_LINE_MAX	(4096 + 256)	/* a stderr line's parts, before escaping */
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int line_shown;		/* a progress line is on the terminal */
@@ -35,13 +38,25 @@ static void wipe_line_locked(void)
 	}
 }
 
-static void vline(const char *what, const char *why, const char *todo)
+/* Every line ddt writes to stderr comes here, and its parts may hold
+ * names and messages from the target, or local names: control characters
+ * and invalid UTF-8 go out escaped, so none can drive the terminal. */
+static void vline(const char *raw_what, const char *raw_why,
+		  const char *raw_todo)
 {
+	static char what[UTF8_ESC_LEN(OUT_LINE_MAX)], why[UTF8_ESC_LEN(
+		OUT_LINE_MAX)], todo[UTF8_ESC_LEN(OUT_LINE_MAX)];
+
 	pthread_mutex_lock(&out_lock);
+	utf8_escape(what, sizeof(what), raw_what, 0);
+	if (raw_why)
+		utf8_escape(why, sizeof(why), raw_why, 0);
+	if (raw_todo)
+		utf8_escape(todo, sizeof(todo), raw_todo, 0);
 	wipe_line_locked();
-	if (why && todo)
+	if (raw_why && raw_todo)
 		fprintf(stderr, "%s: %s: %s (%s)\n", PROG, what, why, todo);
-	else if (why)
+	else if (raw_why)
 		fprintf(stderr, "%s: %s: %s\n", PROG, what, why);
 	else
 		fprintf(stderr, "%s: %s\n", PROG, what);
@@ -53,7 +68,7 @@ static void vline(const char *what, const char *why, const char *todo)
 static void vout(const char *why, const char *todo, const char *fmt,
 		 va_list ap)
 {
-	char what[4096 + 256];
+	char what[OUT_LINE_MAX];
 
 	vsnprintf(what, sizeof(what), fmt, ap);
 	vline(what, why, todo);
@@ -243,4 +258,72 @@ void out_progress_stop(out_progress *p)
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
+}
+
+/* ---- stdout, escaped ---- */
+
+/*
+ * What ddt prints on stdout (listings, status, alert texts) is full of
+ * strings the target sent: names, ids, messages. Rather than trust every
+ * printf to escape its fields, stdout itself is a stream that escapes
+ * control characters (but newlines and tabs) and invalid UTF-8 on the way
+ * to file descriptor 1. A multi-byte character cut by a buffer's edge
+ * waits in the cookie for the rest.
+ */
+#define OUT_CHUNK	1024
+
+typedef struct out_guard {
+	char tail[4];		/* a character's first bytes, cut off */
+	size_t ntail;
+} out_guard;
+
+/* Escape and write in[0..n); final: a cut character is not waited for. */
+static int out_guard_put(out_guard *g, const char *in, size_t n, int final)
+{
+	char buf[OUT_CHUNK + 4], esc[UTF8_ESC_LEN(OUT_CHUNK + 4)];
+	size_t take, have, used, o;
+
+	do {
+		take = n < OUT_CHUNK ? n : OUT_CHUNK;
+		memcpy(buf, g->tail, g->ntail);
+		memcpy(buf + g->ntail, in, take);
+		have = g->ntail + take;
+		o = utf8_escape_stream(esc, buf, have, take < n ? 0 : final,
+				       &used);
+		g->ntail = have - used;
+		memcpy(g->tail, buf + used, g->ntail);
+		if (fd_write_all(1, esc, o) < 0)
+			return -1;
+		in += take;
+		n -= take;
+	} while (n > 0);
+	return 0;
+}
+
+static ssize_t out_guard_write(void *cookie, const char *in, size_t n)
+{
+	return out_guard_put(cookie, in, n, 0) < 0 ? -1 : (ssize_t)n;
+}
+
+static int out_guard_close(void *cookie)
+{
+	out_guard *g = cookie;
+
+	return g->ntail ? out_guard_put(g, "", 0, 1) : 0;
+}
+
+int out_guard_stdout(void)
+{
+	static out_guard g;
+	cookie_io_functions_t io = { .write = out_guard_write,
+				     .close = out_guard_close };
+	FILE *f;
+
+	fflush(stdout);
+	f = fopencookie(&g, "w", io);
+	if (!f)
+		return -errno;
+	setvbuf(f, NULL, isatty(1) ? _IOLBF : _IOFBF, BUFSIZ);
+	stdout = f;
+	return 0;
 }

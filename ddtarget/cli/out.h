@@ -28,6 +28,11 @@ int out_fail_errno(int err, const char *todo, const char *fmt, ...)
 /* "ddt: <text>": one line that does not end the run. Thread-safe. */
 void out_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* From here on stdout escapes control characters (but newlines and tabs)
+ * and invalid UTF-8 as \xNN: what ddt prints from the target cannot
+ * drive the terminal. 0 or -errno. */
+int out_guard_stdout(void);
+
 /* ---- the progress line ---- */
 
 /* What the line shows, filled in by its owner on every tick. */

@@ -574,7 +574,7 @@ static void restore_tree(rs *r, uint64_t ino, const char *path)
 			goto next;
 		/* The target's names become local paths: never let one
 		 * climb out of the destination. */
-		if (!ddt_name_ok(l.v[i].name)) {
+		if (!ddt_name_shape_ok(l.v[i].name)) {
 			out_warn("restore %s: skipped an entry with an invalid "
 				 "name", path);
 			atomic_fetch_add(&r->warnings, 1);
@@ -778,7 +778,7 @@ static int run(rs *r)
 	ret = find_start(r, &a, name, sizeof(name));
 	if (ret)
 		return ret;
-	if (a.type != DDT_T_DIR && !ddt_name_ok(name)) {
+	if (a.type != DDT_T_DIR && !ddt_name_shape_ok(name)) {
 		out_warn("restore %s: not a name to restore under",
 			 r->o->path);
 		return EXIT_RUNTIME;

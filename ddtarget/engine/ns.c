@@ -36,20 +36,23 @@ static size_t dent_key(uint8_t *k, uint64_t dir, const char *name)
 	return 9 + len;
 }
 
-/* A name for a directory entry (protocol section 4's codes). */
+/* A name to be made in a directory: the whole rule (ddtc_types.h). */
 int ns_name_check(const char *name)
 {
-	size_t len = strlen(name);
+	char msg[DDT_NAME_MSG_LEN];
+	int rc = ddt_name_msg(msg, sizeof(msg), name, 1);
 
-	if (len > DDT_MAX_NAME)
-		return ddterr_set(-ENAMETOOLONG, "name of %zu bytes: at most "
-				  "%d", len, DDT_MAX_NAME);
-	if (strchr(name, '/'))
-		return ddterr_set(-ENAMETOOLONG, "name \"%.64s\" contains '/'",
-				  name);
-	if (!ddt_name_ok(name))
-		return ddterr_set(-EINVAL, "\"%s\" is not a usable name", name);
-	return 0;
+	return rc < 0 ? ddterr_set(rc, "%s", msg) : 0;
+}
+
+/* A name that finds an entry: its shape only, so that names stored before
+ * the rule can still be looked up, renamed and removed. */
+int ns_name_check_find(const char *name)
+{
+	char msg[DDT_NAME_MSG_LEN];
+	int rc = ddt_name_msg(msg, sizeof(msg), name, 0);
+
+	return rc < 0 ? ddterr_set(rc, "%s", msg) : 0;
 }
 
 void ns_to_attr(const inode *in, ddt_attr *a)

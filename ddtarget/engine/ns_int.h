@@ -114,6 +114,7 @@ typedef struct dlist {
 
 size_t ns_ino_key(uint8_t *k, uint8_t tag, uint64_t ino);
 int ns_name_check(const char *name);
+int ns_name_check_find(const char *name);
 void ns_to_attr(const inode *in, ddt_attr *a);
 
 /* ---- reads straight from RocksDB, outside any transaction (ns.c) ---- */

@@ -796,7 +796,7 @@ static int backup_remove(ns *n, const char *su, const char *id,
 	txn t;
 	int rc;
 
-	rc = ns_name_check(id);
+	rc = ns_name_check_find(id);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&n->lock);
@@ -875,7 +875,7 @@ int ns_backup_set_expiry(ns *n, const char *su, const char *id,
 			 int64_t expires)
 {
 	bs_args s = { .su = su, .id = id, .expires = expires };
-	int rc = ns_name_check(id);
+	int rc = ns_name_check_find(id);
 
 	if (rc == 0 && expires < 0)
 		rc = ddterr_set(-EINVAL, "backup %s: expiry %lld is before "

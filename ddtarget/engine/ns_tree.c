@@ -40,7 +40,7 @@ int ns_lookup(ns *n, uint64_t dir, const char *name, ddt_attr *out)
 	inode in;
 	int rc;
 
-	rc = ns_name_check(name);
+	rc = ns_name_check_find(name);
 	if (rc == 0)
 		rc = ns_read_dir(n, dir, &in);
 	if (rc == 0)
@@ -307,7 +307,7 @@ static int do_remove(txn *t, void *arg)
 int ns_unlink(ns *n, uint64_t dir, const char *name)
 {
 	mk_args m = { .dir = dir, .name = name, .type = DDT_T_FILE };
-	int rc = ns_name_check(name);
+	int rc = ns_name_check_find(name);
 
 	return rc ? rc : ns_update(n, do_remove, &m, 0);
 }
@@ -315,7 +315,7 @@ int ns_unlink(ns *n, uint64_t dir, const char *name)
 int ns_rmdir(ns *n, uint64_t dir, const char *name)
 {
 	mk_args m = { .dir = dir, .name = name, .type = DDT_T_DIR };
-	int rc = ns_name_check(name);
+	int rc = ns_name_check_find(name);
 
 	return rc ? rc : ns_update(n, do_remove, &m, 0);
 }
@@ -424,7 +424,7 @@ int ns_rename(ns *n, uint64_t sdir, const char *sname, uint64_t ddir,
 {
 	mv_args m = { .sdir = sdir, .ddir = ddir, .sname = sname,
 		      .dname = dname };
-	int rc = ns_name_check(sname);
+	int rc = ns_name_check_find(sname);
 
 	if (rc == 0)
 		rc = ns_name_check(dname);

@@ -41,6 +41,10 @@ struct ddtc {
  * -EOPNOTSUPP with a message; or STATUS's failure (session.c). */
 int session_has_set_content(ddtc *c);
 
+/* 0 if name may be made on the target (the whole rule of ddtc_types.h),
+ * else the target's code and line, without asking it (namespace.c). */
+int ddtc_name_check(const char *name);
+
 /* COMMIT of e[0..n) in dir with flags (DDT_CF_*), as ddtc_commit()
  * (commit.c). */
 int commit_entries(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,

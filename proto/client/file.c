@@ -120,11 +120,9 @@ int ddtc_file_create(ddtc *c, const ddtc_meta *m, ddtc_file **out)
 	ddtc_file *f;
 	int rc;
 
-	if (!ddt_name_ok(m->name))
-		return ddterr_set(strlen(m->name) > DDT_MAX_NAME ?
-				  -ENAMETOOLONG : -EINVAL, "\"%.80s\" cannot "
-				  "name a file: 1 to %d bytes, no '/', not "
-				  "\".\" or \"..\"", m->name, DDT_MAX_NAME);
+	rc = ddtc_name_check(m->name);
+	if (rc < 0)
+		return rc;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;

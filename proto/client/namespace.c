@@ -12,6 +12,14 @@
 
 #define READDIR_ASK	1024	/* entries asked for per READDIR */
 
+int ddtc_name_check(const char *name)
+{
+	char msg[DDT_NAME_MSG_LEN];
+	int rc = ddt_name_msg(msg, sizeof(msg), name, 1);
+
+	return rc < 0 ? ddterr_set(rc, "%s", msg) : 0;
+}
+
 int ddtc_lookup(ddtc *c, uint64_t dir, const char *name, ddt_attr *out)
 {
 	wbuf w;

@@ -3,12 +3,14 @@
  * bytes asked for. ddtc_read_to_fd() keeps several READs in flight and
  * writes their windows in order, so a restore streams.
  *
- * The target has checked every segment against its fingerprint; here the
- * checks are codec_decompress()'s (the length comes out right) and that
- * the segments tile the range: the first starts at or before it, each
- * next one where the last ended, none past the file's end. A damaged
- * tree or a confused reply (a gap, an overlap) fails the read rather than
- * leave stale or shifted bytes in the caller's buffer. */
+ * Each segment is checked here, end to end (PROTOCOL.md, Reads): it
+ * decompresses to its length, its bytes hash to the fingerprint the reply
+ * gives (SHA-256, fp_compute(), as the writer named it), and the segments
+ * tile the range: the first starts at or before it, each next one where
+ * the last ended, none past the file's end. So a byte changed on the wire
+ * or on the target's disk, a damaged tree or a confused reply (a gap, an
+ * overlap) fails the read, naming the inode and the offset, rather than
+ * leave wrong, stale or shifted bytes in the caller's buffer. */
 #include "ddtc_int.h"
 
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include "codec.h"
 #include "ddterr.h"
 #include "fdio.h"
+#include "fp.h"
 
 #define READ_WINDOW	(4u << 20)	/* bytes per READ of a stream */
 #define READ_WINDOWS	4		/* READs in flight per stream */
@@ -46,6 +49,27 @@ static void read_init(read_range *q, uint64_t ino, uint64_t off, uint64_t len,
 	q->pos = off;
 	q->end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
 	q->dst = dst;
+}
+
+/* A segment's raw bytes against its fingerprint: what the target stored
+ * is what arrived. */
+static int read_verify(const read_range *q, uint64_t so, const ddt_seg *s,
+		       const uint8_t *raw)
+{
+	fp_t got;
+	int rc = fp_compute(&got, raw, s->raw_len);
+
+	if (rc < 0)
+		return ddterr_set(rc, "READ of inode %" PRIu64 ": cannot "
+				  "fingerprint the segment at offset %" PRIu64,
+				  q->ino, so);
+	if (!fp_equal(&got, &s->fp))
+		return ddterr_set(-EBADMSG, "READ of inode %" PRIu64 ": the "
+				  "%u-byte segment at offset %" PRIu64 " does "
+				  "not match its fingerprint (changed on the "
+				  "way or on the target)", q->ino, s->raw_len,
+				  so);
+	return 0;
 }
 
 /* One segment of a reply, starting at file offset so. */
@@ -87,6 +111,9 @@ static int read_seg(read_range *q, uint64_t so, const ddt_seg *s)
 		return ddterr_set(rc, "READ of inode %" PRIu64 ": the segment "
 				  "at offset %" PRIu64 " does not decompress: "
 				  "%s", q->ino, so, ddterr_last(rc));
+	rc = read_verify(q, so, s, out);
+	if (rc < 0)
+		return rc;
 	if (out == q->scratch)
 		memcpy(q->dst + (from - q->off), out + (from - so), to - from);
 	q->pos = to;
@@ -108,7 +135,6 @@ static int read_apply(read_range *q, const uint8_t *p, size_t len)
 	n = rb_count(&r, DDT_READ_SEG_MIN, UINT32_MAX);
 	if (q->end > q->size)
 		q->end = q->size > q->off ? q->size : q->off;
-	/* The fingerprints go unchecked: the target checked them. */
 	for (i = 0; i < n && rc == 0 && !r.err; i++) {
 		rb_read_seg(&r, &so, &s);
 		if (!r.err)

@@ -289,10 +289,9 @@ int ddtc_create(ddtc *c, uint64_t dir, const char *name, uint32_t mode,
 	ddtc_entry e;
 	int rc;
 
-	if (!ddt_name_ok(name))
-		return ddterr_set(strlen(name) > DDT_MAX_NAME ? -ENAMETOOLONG :
-				  -EINVAL, "\"%.80s\" cannot name a file",
-				  name);
+	rc = ddtc_name_check(name);
+	if (rc < 0)
+		return rc;
 	if (excl && (rc = session_has_set_content(c)) < 0)
 		return rc;
 	memset(&e, 0, sizeof(e));

@@ -293,6 +293,11 @@ int rf_leaf_bytes(ddtc *c, ddtc_rfile *f, size_t i, const uint8_t **out)
 	e = rf_cache_find(f, &l->fp);
 	if (!e) {
 		rc = rf_fetch_ahead(c, f, i);
+		if (rc == -EBADMSG || rc == -EPROTO)	/* name the file */
+			return ddterr_set(rc, "reading inode %llu from offset "
+					  "%llu: %s", (unsigned long long)f->ino,
+					  (unsigned long long)l->off,
+					  ddterr_last(rc));
 		if (rc < 0)
 			return rc;
 		e = rf_cache_find(f, &l->fp);

@@ -5,12 +5,20 @@
  * proto/PROTOCOL.md is the spec. Every number it names is defined once:
  * here, or in proto/wire.h when only the codec needs it (framing, opcodes,
  * per-request counts). wire.h, fp.h and codec.h include this header rather
- * than repeat it. Nothing here encodes or allocates: types and constants. */
+ * than repeat it. Nothing here encodes or allocates: types, constants, and
+ * the name rule (its UTF-8 scan is proto/base/utf8.c). */
 #ifndef DDTC_TYPES_H
 #define DDTC_TYPES_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "utf8.h"		/* utf8_scan(), for the name rule */
+
+#define DDT_STR_(x)	#x
+#define DDT_STR(x)	DDT_STR_(x)	/* a number as a string literal */
 
 #define DDT_DEFAULT_PORT	7410
 
@@ -205,15 +213,96 @@ typedef struct ddt_checkpoint {
 	uint64_t bytes;		/* its size on the target's disk */
 } ddt_checkpoint;
 
-/* A name usable in a directory (PROTOCOL.md, Namespace): 1 to
- * DDT_MAX_NAME bytes, no '/', not "." or "..". Both ends and every front
- * end apply this one rule. */
-static inline int ddt_name_ok(const char *name)
+/* The name rule (PROTOCOL.md, Namespace), one for both ends and every
+ * front end. A name's shape: 1 to DDT_MAX_NAME bytes, no '/', not "." or
+ * "..". A name may only be made (MKDIR, SYMLINK, LINK, RENAME's new name,
+ * a COMMIT entry, a local file backed up) if it is also UTF-8 without
+ * control characters; one that only finds an entry (LOOKUP, UNLINK, RMDIR,
+ * RENAME's old name, a restore) needs just the shape, so a name stored
+ * before the rule can still be listed, restored, renamed and removed.
+ *
+ * ddt_name_fault(): what is wrong with a name to be made, as the end of
+ * a sentence ("name contains a control character"), NULL if nothing; *at
+ * gets the offending byte's offset, or -1 when no one byte is to blame.
+ * ddt_name_shape_ok() and ddt_name_ok(): the two rules as booleans. */
+static inline const char *ddt_name_shape_fault(const char *name, long *at)
 {
 	size_t n = strlen(name);
+	const char *slash = strchr(name, '/');
 
-	return n > 0 && n <= DDT_MAX_NAME && !strchr(name, '/') &&
-	       strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+	*at = -1;
+	if (n == 0)
+		return "is empty";
+	if (n > DDT_MAX_NAME)
+		return "is over " DDT_STR(DDT_MAX_NAME) " bytes";
+	if (slash) {
+		*at = (long)(slash - name);
+		return "contains '/'";
+	}
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return "is \".\" or \"..\"";
+	return NULL;
+}
+
+static inline const char *ddt_name_fault(const char *name, long *at)
+{
+	const char *why = ddt_name_shape_fault(name, at);
+	size_t i = 0;
+
+	if (why)
+		return why;
+	switch (utf8_scan(name, strlen(name), &i)) {
+	case UTF8_CONTROL:
+		*at = (long)i;
+		return "contains a control character";
+	case UTF8_INVALID:
+		*at = (long)i;
+		return "is not valid UTF-8";
+	default:
+		return NULL;
+	}
+}
+
+/* The one line for a name that breaks the rule (make: the whole rule;
+ * else its shape), into buf: 'name "a\x1bb" contains a control character
+ * (byte 1)', the name escaped (utf8_escape) and cut at 48 bytes. Returns
+ * 0 (buf untouched), -ENAMETOOLONG (over DDT_MAX_NAME bytes, or a '/'),
+ * or -EINVAL: the codes of PROTOCOL.md. */
+#define DDT_NAME_MSG_LEN	320	/* holds any ddt_name_msg() line */
+
+static inline int ddt_name_msg(char *buf, size_t cap, const char *name,
+			       int make)
+{
+	char esc[UTF8_ESC_LEN(48)], cut[49], where[32] = "";
+	size_t n = strlen(name);
+	long at;
+	const char *why = make ? ddt_name_fault(name, &at) :
+				 ddt_name_shape_fault(name, &at);
+
+	if (!why)
+		return 0;
+	memcpy(cut, name, n < 48 ? n : 48);
+	cut[n < 48 ? n : 48] = '\0';
+	utf8_escape(esc, sizeof(esc), cut, UTF8_ESC_BACKSLASH);
+	if (at >= 0)
+		snprintf(where, sizeof(where), " (byte %ld)", at);
+	snprintf(buf, cap, "name \"%s%s\" %s%s", esc, n > 48 ? "..." : "",
+		 why, where);
+	return n > DDT_MAX_NAME || strchr(name, '/') ? -ENAMETOOLONG : -EINVAL;
+}
+
+static inline int ddt_name_shape_ok(const char *name)
+{
+	long at;
+
+	return ddt_name_shape_fault(name, &at) == NULL;
+}
+
+static inline int ddt_name_ok(const char *name)
+{
+	long at;
+
+	return ddt_name_fault(name, &at) == NULL;
 }
 
 #endif
