@@ -40,7 +40,8 @@ flip() {
 	    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x40]))
 	EOF
 }
-# records FILE: the offset of every record in a journal copy, one a line
+# records FILE: the offset of every record in a journal copy and the
+# length of its data, one record a line
 records() {
 	python3 - "$1" <<-'EOF'
 	import struct, sys
@@ -48,7 +49,7 @@ records() {
 	off = 16
 	while off + 52 <= len(b) and b[off:off+4] == b'JSEG':
 	    n = struct.unpack_from('<I', b, off + 4)[0]
-	    print(off)
+	    print(off, n)
 	    off += 52 + n
 	EOF
 }
@@ -88,10 +89,18 @@ daemon_kill
 # The header; the first record's length and fingerprint; a middle one's
 # magic, codec, CRC and data; the last one's length and data; in either
 # copy. (test_journal flips every byte of a smaller log, without restarts.)
-mapfile -t offs < <(records "$dir/pristine/$rel_jnl")
-first=${offs[0]} mid=${offs[$((nrec / 2))]} end=${offs[$((nrec - 1))]}
+mapfile -t offs < <(records "$dir/pristine/$rel_jnl" | cut -d' ' -f1)
+mapfile -t lens < <(records "$dir/pristine/$rel_jnl" | cut -d' ' -f2)
+# A record's data may be a few bytes (a small file's segment), so a place
+# "in its data" is counted from its length: the middle one is the first
+# from half way on with 100 bytes or more, and the last one's data is
+# flipped half way through, however short it is.
+k=$((nrec / 2))
+while [ "$k" -lt $((nrec - 1)) ] && [ "${lens[$k]}" -lt 100 ]; do k=$((k + 1)); done
+first=${offs[0]} mid=${offs[$k]} end=${offs[$((nrec - 1))]}
+end_data=$((end + 52 + lens[nrec - 1] / 2))
 places=(3 $((first + 5)) $((first + 30)) $((mid + 1)) $((mid + 12))
-	$((mid + 49)) $((mid + 60)) $((end + 5)) $((end + 60)))
+	$((mid + 49)) $((mid + 60)) $((end + 5)) "$end_data")
 bad=0 tried=0 unreported=0
 for p in "${places[@]}"; do
 	for copy in "$rel_jnl" "$rel_mirror"; do
@@ -125,8 +134,7 @@ daemon_kill
 
 # ---- the same record damaged in both copies ----
 pristine
-k=$((nrec / 2))
-o=${offs[$k]}
+o=$mid	# a record with 100 bytes of data or more (above)
 flip "$store/$rel_jnl" $((o + 60))
 flip "$store/$rel_mirror" $((o + 70))
 : >"$dir/daemon.log"
