@@ -49,6 +49,6 @@ int64_t gate_auth_wait(gate *g, const gate_addr *a, int64_t now_ms);
 int64_t gate_auth_failed(gate *g, const gate_addr *a, int64_t now_ms);
 /* An AUTH from a succeeded: the spacing it reserved is given back (the
  * address's failures are kept: a valid account is no way around them). */
-void gate_auth_ok(gate *g, const gate_addr *a);
+void gate_auth_ok(gate *g, const gate_addr *a, int64_t now_ms);
 
 #endif

@@ -47,8 +47,14 @@
  * most 2 + 2 * (2 + DDT_MAX_STR); so a peer not logged in buffers at most
  * this and one read of the same size. */
 #define LOGIN_MAX_PAYLOAD	(64u << 10)
-#define DEADLINE_RECHECK_S	1	/* an AUTH still running at the deadline */
-#define REFUSED_LOG_S		10	/* the gate's refusals: a line at most */
+/* Requests in flight before login (HELLO and AUTH need one at a time):
+ * with the above, what a handshake can make the target hold is bounded,
+ * LOGIN_MAX_INFLIGHT + 2 times LOGIN_MAX_PAYLOAD. */
+#define LOGIN_MAX_INFLIGHT	4
+/* An AUTH still held or running at the deadline: looked at again in. */
+#define DEADLINE_RECHECK_S	1
+/* The gate's refusals are logged one line per this many seconds. */
+#define REFUSED_LOG_S		10
 
 typedef struct server server;
 
@@ -262,7 +268,7 @@ static void auth_done(session *s, int rc)
 	server *srv = s->srv;
 
 	if (rc == 0)
-		gate_auth_ok(srv->gate, &s->addr);
+		gate_auth_ok(srv->gate, &s->addr, now_mono_ns() / 1000000);
 	if (rc == 0 && !atomic_exchange(&s->authed, 1)) {
 		if (atomic_exchange(&s->in_gate, 0))
 			gate_leave(srv->gate, &s->addr);
@@ -275,6 +281,18 @@ static void auth_done(session *s, int rc)
 			 "%lld ms", s->ss.peer, (long long)d);
 	}
 	atomic_store(&s->auth_busy, 0);
+}
+
+/* The most requests the session may have in flight now. */
+static int session_max_inflight(session *s)
+{
+	return atomic_load(&s->authed) ? DDT_MAX_INFLIGHT : LOGIN_MAX_INFLIGHT;
+}
+
+/* One request of s is done: 1 if that brings it below its limit. */
+static int session_in_flight_done(session *s)
+{
+	return atomic_fetch_sub(&s->inflight, 1) == session_max_inflight(s);
 }
 
 /* A worker's job (worker: no per-thread state). */
@@ -325,8 +343,7 @@ static void run_request(void *worker, void *arg)
 	/* Below the limit again, or the AUTH answered: let the loop read
 	 * (and frame what is already buffered, which no new data would
 	 * announce). */
-	if (atomic_fetch_sub(&s->inflight, 1) == DDT_MAX_INFLIGHT ||
-	    q_auth)
+	if (session_in_flight_done(s) || q_auth)
 		bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 	session_unref(s);
 }
@@ -458,7 +475,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (!atomic_load(&s->closing)) {
-		if (atomic_load(&s->inflight) >= DDT_MAX_INFLIGHT ||
+		if (atomic_load(&s->inflight) >= session_max_inflight(s) ||
 		    atomic_load(&s->auth_busy)) {
 			/* Flow control: the kernel's buffers fill and TCP
 			 * slows the client down. */
