@@ -102,11 +102,13 @@ static int op_hello(req *q)
 	return 0;
 }
 
-/* The user name for the log: as sent if it is one a user may have (so
- * no control character reaches the log), else only its length. */
+/* The user name for the log: as sent if it is made of the characters a
+ * user name may have (so no control character reaches the log), else only
+ * its length. (auth.c's own rule is private to it, and stricter.) */
 static void log_name(char *buf, size_t cap, const char *user)
 {
-	size_t n = strlen(user), ok = n > 0 && n <= DDT_MAX_NAME;
+	size_t n = strlen(user);
+	int ok = n > 0 && n <= DDT_MAX_NAME;
 
 	for (size_t i = 0; ok && i < n; i++)
 		ok = (user[i] >= 'a' && user[i] <= 'z') ||
