@@ -85,6 +85,11 @@ n=$(grep -c 'refused (' "$dir/daemon.log")
 tap_ok "refusals are logged a line per 10 s, not per connection ($n lines)" \
 	test "$n" -ge 1 -a "$n" -le 6
 
+# ---- many large requests before login: flow control, not memory ----
+out=$(probe pipeline 127.0.0.8 200)
+tap_is "$out" "eperm=200 open=1" \
+	"200 requests of 60 KiB at once before login: each answered EPERM, the session goes on"
+
 # ---- the login deadline ----
 out=$(probe silent 127.0.0.4)
 s=$(kv seconds "$out"); s=${s%.*}

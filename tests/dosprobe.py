@@ -12,6 +12,9 @@
 #       closed, and the message it was sent
 #   dosprobe.py PORT authcap SRC USER N  N wrong passwords on one session:
 #       each answer's status, and whether the session was then closed
+#   dosprobe.py PORT pipeline SRC N      HELLO, then N STATUS requests of
+#       60 KiB each sent at once before login: how many were answered
+#       EPERM, and whether the session is still open after them
 #   dosprobe.py PORT auth SRC USER PASS  one login: status, ms for AUTH
 #   dosprobe.py PORT auth2 SRC USER PASS  the same on two sessions, the
 #       second opened once the first is answered: both statuses and times
@@ -153,6 +156,26 @@ def silent(src):
         time.time() - t0, gone, message(f[3]) if f else "-"))
 
 
+def pipeline(src, n):
+    import threading
+    s = connect(src, 30)
+    s.sendall(frame(HELLO, hello_payload()))
+    recv_frame(s)
+    blob = frame(3, b"\0" * (60 << 10))    # STATUS, padded: not parsed
+    t = threading.Thread(target=lambda: s.sendall(blob * n))
+    t.start()
+    eperm = 0
+    for _ in range(n):
+        f = recv_frame(s)
+        if f is None:
+            break
+        eperm += f[2] == 1
+    t.join()
+    s.sendall(frame(HELLO, hello_payload(), fid=7))
+    f = recv_frame(s)
+    print("eperm=%d open=%d" % (eperm, f is not None and f[2] == 0))
+
+
 def login(s, user, pw, fid):
     s.sendall(frame(AUTH, s_str(user.encode()) + s_str(pw.encode()), fid=fid))
     return recv_frame(s)
@@ -188,6 +211,8 @@ elif mode == "silent":
     silent(sys.argv[3])
 elif mode == "authcap":
     authcap(sys.argv[3], sys.argv[4], int(sys.argv[5]))
+elif mode == "pipeline":
+    pipeline(sys.argv[3], int(sys.argv[4]))
 elif mode == "auth":
     print(auth(sys.argv[3], sys.argv[4], sys.argv[5]))
 elif mode == "auth2":
