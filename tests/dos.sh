@@ -44,7 +44,7 @@ for i in $(seq 1 40); do head -c $((i * 5000)) /dev/urandom >"$t/sub/f$i"; done
 run su su create s1
 tap_is "$rc" 0 "a storage unit is created"
 
-probe flood 11 1000 250 127.0.0.2 127.0.0.3 >"$dir/flood.out" 2>&1 &
+probe flood 8 1000 250 127.0.0.2 127.0.0.3 >"$dir/flood.out" 2>&1 &
 flood_pid=$!
 # The daemon's RSS, sampled every 0.1 s while the attack lasts.
 ( max=0
