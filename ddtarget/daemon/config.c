@@ -19,6 +19,12 @@ void config_default(ddtd_config *c)
 	c->port = DDT_DEFAULT_PORT;
 	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
 	c->max_sessions = 64;
+	c->login_timeout = 10;
+	c->max_handshakes = 64;
+	c->max_handshakes_per_address = 8;
+	c->auth_max_failures = 1;
+	c->auth_backoff_ms = 1000;
+	c->auth_backoff_max_ms = 30000;
 	c->clean_threshold = 50;
 	snprintf(c->clean_schedule, sizeof(c->clean_schedule), "tue 06:00");
 	snprintf(c->checkpoint_schedule, sizeof(c->checkpoint_schedule),
@@ -145,6 +151,19 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 0, 256, &c->workers);
 	if (!strcmp(key, "max_sessions"))
 		return parse_int(key, v, 1, 100000, &c->max_sessions);
+	if (!strcmp(key, "login_timeout"))
+		return parse_int(key, v, 1, 3600, &c->login_timeout);
+	if (!strcmp(key, "max_handshakes"))
+		return parse_int(key, v, 1, 1024, &c->max_handshakes);
+	if (!strcmp(key, "max_handshakes_per_address"))
+		return parse_int(key, v, 1, 1024,
+				 &c->max_handshakes_per_address);
+	if (!strcmp(key, "auth_max_failures"))
+		return parse_int(key, v, 1, 100, &c->auth_max_failures);
+	if (!strcmp(key, "auth_backoff_ms"))
+		return parse_int(key, v, 0, 600000, &c->auth_backoff_ms);
+	if (!strcmp(key, "auth_backoff_max_ms"))
+		return parse_int(key, v, 0, 600000, &c->auth_backoff_max_ms);
 	if (!strcmp(key, "clean_schedule"))
 		return copy_schedule(key, v, c->clean_schedule);
 	if (!strcmp(key, "checkpoint_schedule"))

@@ -19,6 +19,13 @@ typedef struct ddtd_config {
 	int k, m;			/* erasure code, at creation; 0: 4+2 */
 	int workers;			/* worker threads; 0: one per CPU, >= 2 */
 	int max_sessions;		/* concurrent sessions (streams) */
+	/* Before login (PROTOCOL.md section 3, Before login). */
+	int login_timeout;		/* s to log in; 10 */
+	int max_handshakes;		/* sessions not logged in; 64 */
+	int max_handshakes_per_address;	/* ... from one address; 8 */
+	int auth_max_failures;		/* failed AUTHs a session may make; 1 */
+	int auth_backoff_ms;		/* an address's delay after a failure */
+	int auth_backoff_max_ms;	/* ... doubling up to this */
 	int clean_threshold;		/* % live below which a container is cleaned */
 	/* When maintenance runs by itself (schedule.h's forms). */
 	char clean_schedule[SCHEDULE_TEXT_MAX];		/* "tue 06:00" */

@@ -54,7 +54,8 @@ static const char usage_text[] =
 "  -w, --workers N         worker threads (default: 2 per CPU)\n"
 "  -o, --set KEY=VALUE     any setting of the config file, e.g.\n"
 "                          --set clean_schedule='sun 03:00'\n"
-"      --max-sessions N    concurrent sessions; more are told 'busy' (64)\n"
+"      --max-sessions N    concurrent sessions, counted once logged in;\n"
+"                          more are told 'busy' (64)\n"
 "      --ec K+M            erasure code for a new store (4+2; 1+0: one disk)\n"
 "  -f, --foreground        stay in the foreground (the default; kept for\n"
 "                          service managers that pass it)\n"
@@ -82,7 +83,16 @@ static const char usage_text[] =
 "  -t, --check-config      read the file and the flags, say the first bad\n"
 "                          setting or 'configuration OK', and exit\n"
 "  -h, --help              this text\n"
-"  -V, --version           the version\n";
+"  -V, --version           the version\n"
+"\n"
+"Before login (--set KEY=VALUE; PROTOCOL.md section 3, Before login): a\n"
+"connection logs in within login_timeout seconds (10); at most\n"
+"max_handshakes_per_address (8) from one address and max_handshakes (64)\n"
+"in all wait to log in, one more is told 'busy' and closed; no frame over\n"
+"64 KiB before login. A session is closed at its auth_max_failures-th\n"
+"failed login (1); each failure from an address doubles the wait before\n"
+"its next login is checked, from auth_backoff_ms (1000) up to\n"
+"auth_backoff_max_ms (30000). Failures are logged with address and user.\n";
 
 enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
        OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_RESTORE };

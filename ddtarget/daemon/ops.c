@@ -14,6 +14,7 @@
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
+#include "log.h"
 #include "ops_sections.h"
 
 #ifndef PACKAGE_VERSION
@@ -46,9 +47,18 @@ uint32_t ops_status(int rc)
 	return rc < 0 && ddt_err_name((uint32_t)-rc) ? (uint32_t)-rc : DDT_EIO;
 }
 
-int ops_ends_session(uint8_t op, int rc)
+int ops_ends_session(ops_session *ss, uint8_t op, int rc)
 {
-	return rc == -EPROTO || (op == DDT_OP_AUTH && rc < 0);
+	int ends;
+
+	if (rc == -EPROTO)
+		return 1;
+	if (op != DDT_OP_AUTH || rc >= 0)
+		return 0;
+	pthread_mutex_lock(&ss->mu);
+	ends = ss->auth_ends;
+	pthread_mutex_unlock(&ss->mu);
+	return ends;
 }
 
 static int role_of(ops_session *ss, int *authed, char *user)
@@ -92,9 +102,68 @@ static int op_hello(req *q)
 	return 0;
 }
 
-/* A failed AUTH ends the session (ops_ends_session): guessing a password
- * costs a connection and a PBKDF2 each time. A user name no user can
- * have is refused like a wrong password, not as a protocol error. */
+/* The user name for the log: as sent if it is made of the characters a
+ * user name may have (so no control character reaches the log), else only
+ * its length. (auth.c's own rule is private to it, and stricter.) */
+static void log_name(char *buf, size_t cap, const char *user)
+{
+	size_t n = strlen(user);
+	int ok = n > 0 && n <= DDT_MAX_NAME;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (user[i] >= 'a' && user[i] <= 'z') ||
+		     (user[i] >= 'A' && user[i] <= 'Z') ||
+		     (user[i] >= '0' && user[i] <= '9') ||
+		     user[i] == '.' || user[i] == '_' || user[i] == '-';
+	if (ok)
+		snprintf(buf, cap, "'%s'", user);
+	else
+		snprintf(buf, cap, "(a name no user can have, %zu bytes)", n);
+}
+
+/* A wrong user or password: counted, logged (never the password), and
+ * the session ends at the auth_max_failures-th. */
+static int auth_refused(req *q, ops_session *ss, const char *user, int rc)
+{
+	char who[DDT_MAX_NAME + 48];
+	int n, max = q->d->cfg.auth_max_failures;
+
+	pthread_mutex_lock(&ss->mu);
+	n = rc == -EACCES ? ++ss->auth_failures : ss->auth_failures;
+	ss->auth_ends = rc != -EACCES || n >= max;
+	pthread_mutex_unlock(&ss->mu);
+	if (rc != -EACCES)
+		return rc;
+	log_name(who, sizeof(who), user);
+	log_warn("session %s: login failed for user %s (failure %d of %d on "
+		 "this session%s)", ss->peer, who, n, max,
+		 n >= max ? ", closing" : "");
+	return rc;
+}
+
+/* A session counts against max_sessions from its first successful AUTH
+ * (PROTOCOL.md section 3): past it the AUTH is answered EBUSY. */
+static int auth_admit(req *q, ops_session *ss)
+{
+	int n;
+
+	pthread_mutex_lock(&ss->mu);
+	n = ss->authed;
+	pthread_mutex_unlock(&ss->mu);
+	if (n)
+		return 0;
+	n = __atomic_add_fetch(&q->d->sessions, 1, __ATOMIC_RELAXED);
+	if (n <= q->d->cfg.max_sessions)
+		return 0;
+	__atomic_fetch_sub(&q->d->sessions, 1, __ATOMIC_RELAXED);
+	return ddterr_set(-EBUSY, "server busy: %d of %d sessions in use, "
+			  "try again later", n - 1, q->d->cfg.max_sessions);
+}
+
+/* A failed AUTH is counted, and ends the session at auth_max_failures
+ * (ops_ends_session); server.c spaces an address's AUTHs after failures.
+ * A user name no user can have is refused like a wrong password, not as
+ * a protocol error. */
 static int op_auth(req *q, ops_session *ss)
 {
 	char user[DDT_MAX_STR + 1], pass[DDT_MAX_STR + 1];
@@ -106,8 +175,10 @@ static int op_auth(req *q, ops_session *ss)
 		return rc;
 	rc = auth_check(q->d->ix, user, pass, &role);
 	memset(pass, 0, sizeof(pass));
+	if (rc == 0)
+		rc = auth_admit(q, ss);
 	if (rc < 0)
-		return rc;
+		return auth_refused(q, ss, user, rc);
 	pthread_mutex_lock(&ss->mu);
 	ss->authed = 1;
 	ss->role = role;

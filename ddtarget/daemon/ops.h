@@ -17,7 +17,9 @@
 typedef struct ops_session {
 	pthread_mutex_t mu;
 	int hello;		/* HELLO was answered */
-	int authed;
+	int authed;		/* counted in ddtd's sessions */
+	int auth_failures;	/* failed AUTHs (wrong user or password) */
+	int auth_ends;		/* the last failed AUTH ends the session */
 	int role;
 	char user[DDT_MAX_NAME + 1];
 	char peer[64];		/* "address:port", for the log */
@@ -42,8 +44,10 @@ int ops_handle(ddtd *d, ops_session *ss, uint8_t opcode, const uint8_t *payload,
 	       size_t len, wbuf *w);
 
 /* Whether request op's failure rc ends its session (PROTOCOL.md, sections
- * 1 and 3): a request that does not parse (-EPROTO), and a failed AUTH. */
-int ops_ends_session(uint8_t op, int rc);
+ * 1 and 3): a request that does not parse (-EPROTO), and a failed AUTH
+ * that is the session's auth_max_failures-th, or failed otherwise than by
+ * a wrong user or password (server busy, the users unreadable). */
+int ops_ends_session(ops_session *ss, uint8_t op, int rc);
 
 /* The protocol status for an engine error. */
 uint32_t ops_status(int rc);

@@ -8,7 +8,13 @@
  * drain, so a fast client cannot queue unbounded work. A session lives
  * until its socket is gone and its last request has finished: requests and
  * the loop each hold a reference, and the last one frees it on the loop
- * thread. */
+ * thread.
+ *
+ * Before login (PROTOCOL.md section 3, Before login) a session is a
+ * handshake: the gate (gate.h) caps them per address and in total, it
+ * must log in within login_timeout, may send no frame over
+ * LOGIN_MAX_PAYLOAD, and its AUTHs run one at a time, each held on the
+ * loop (never on a worker) while its address's backoff lasts. */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -30,13 +36,29 @@
 #include <event2/thread.h>
 
 #include "ddterr.h"
+#include "gate.h"
 #include "log.h"
 #include "net.h"
+#include "now.h"
 #include "tpool.h"
 
 #define SESSION_READ_CHUNK	(1u << 20)
+/* The largest payload before a successful AUTH: HELLO and AUTH need at
+ * most 2 + 2 * (2 + DDT_MAX_STR); so a peer not logged in buffers at most
+ * this and one read of the same size. */
+#define LOGIN_MAX_PAYLOAD	(64u << 10)
+/* Requests in flight before login (HELLO and AUTH need one at a time):
+ * with the above, what a handshake can make the target hold is bounded,
+ * LOGIN_MAX_INFLIGHT + 2 times LOGIN_MAX_PAYLOAD. */
+#define LOGIN_MAX_INFLIGHT	4
+/* An AUTH still held or running at the deadline: looked at again in. */
+#define DEADLINE_RECHECK_S	1
+/* The gate's refusals are logged one line per this many seconds. */
+#define REFUSED_LOG_S		10
 
 typedef struct server server;
+
+typedef struct request request;
 
 typedef struct session {
 	server *srv;
@@ -45,8 +67,14 @@ typedef struct session {
 	atomic_int refs;
 	atomic_int inflight;
 	atomic_int closing;	/* no more requests are read */
-	int busy;		/* over max_sessions: refuse the HELLO */
-	int paused;		/* reading stopped at the in-flight limit */
+	atomic_int authed;	/* an AUTH succeeded */
+	atomic_int in_gate;	/* holds a handshake of the gate */
+	atomic_int auth_busy;	/* an AUTH held or running: read no more */
+	int paused;		/* reading stopped (in flight, AUTH) */
+	gate_addr addr;
+	struct event *deadline;	/* login_timeout; loop thread */
+	struct event *hold_ev;	/* the held AUTH's backoff; loop thread */
+	request *held;		/* that AUTH */
 	struct session *prev, *next;	/* the server's list; loop thread */
 } session;
 
@@ -54,14 +82,17 @@ struct server {
 	ddtd *d;
 	struct event_base *base;
 	tpool *workers;		/* run the requests */
+	gate *gate;		/* handshakes and failed logins */
+	uint64_t refused;	/* by the gate, since refused_logged */
+	int64_t refused_logged;	/* ns, monotonic; loop thread */
 	session *sessions;	/* loop thread only */
 };
 
-typedef struct request {
+struct request {
 	session *s;
 	ddt_hdr h;
 	uint8_t *payload;
-} request;
+};
 
 static void session_unref(session *s);
 
@@ -78,9 +109,20 @@ static void session_free(session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	bufferevent_free(s->bev);
+	if (s->deadline)
+		event_free(s->deadline);
+	if (s->hold_ev)
+		event_free(s->hold_ev);
+	if (s->held) {		/* only at shutdown */
+		free(s->held->payload);
+		free(s->held);
+	}
+	if (atomic_load(&s->in_gate))
+		gate_leave(srv->gate, &s->addr);
 	ops_session_end(srv->d, &s->ss);
+	if (s->ss.authed)
+		__atomic_fetch_sub(&srv->d->sessions, 1, __ATOMIC_RELAXED);
 	ops_session_destroy(&s->ss);
-	__atomic_fetch_sub(&srv->d->sessions, 1, __ATOMIC_RELAXED);
 	free(s);
 }
 
@@ -113,10 +155,26 @@ static void write_drained_cb(struct bufferevent *bev, void *arg)
 	session_unref(s);
 }
 
+/* An AUTH held for its address's backoff is dropped with its session. */
+static void drop_held(session *s)
+{
+	request *q = s->held;
+
+	if (!q)
+		return;
+	s->held = NULL;
+	evtimer_del(s->hold_ev);
+	free(q->payload);
+	free(q);
+	atomic_fetch_sub(&s->inflight, 1);
+	session_unref(s);	/* the request's reference */
+}
+
 static void session_close(session *s, int flush)
 {
 	if (atomic_exchange(&s->closing, 1))
 		return;
+	drop_held(s);
 	bufferevent_disable(s->bev, EV_READ);
 	if (flush && evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
 		bufferevent_setcb(s->bev, NULL, write_drained_cb, NULL, s);
@@ -202,31 +260,60 @@ static void send_error(session *s, uint8_t op, uint32_t id, int rc)
 	wb_free(&w);
 }
 
+/* An AUTH ended (worker): logged in, the session leaves the gate and
+ * may read megabytes at a time; refused, its address's next AUTHs wait.
+ * Either way the loop may frame the session's next request. */
+static void auth_done(session *s, int rc)
+{
+	server *srv = s->srv;
+
+	if (rc == 0)
+		gate_auth_ok(srv->gate, &s->addr, now_mono_ns() / 1000000);
+	if (rc == 0 && !atomic_exchange(&s->authed, 1)) {
+		if (atomic_exchange(&s->in_gate, 0))
+			gate_leave(srv->gate, &s->addr);
+		bufferevent_set_max_single_read(s->bev, SESSION_READ_CHUNK);
+	} else if (rc == -EACCES) {
+		int64_t d = gate_auth_failed(srv->gate, &s->addr,
+					     now_mono_ns() / 1000000);
+
+		log_info("session %s: the next AUTH from this address waits "
+			 "%lld ms", s->ss.peer, (long long)d);
+	}
+	atomic_store(&s->auth_busy, 0);
+}
+
+/* The most requests the session may have in flight now. */
+static int session_max_inflight(session *s)
+{
+	return atomic_load(&s->authed) ? DDT_MAX_INFLIGHT : LOGIN_MAX_INFLIGHT;
+}
+
+/* One request of s is done: 1 if that brings it below its limit. */
+static int session_in_flight_done(session *s)
+{
+	return atomic_fetch_sub(&s->inflight, 1) == session_max_inflight(s);
+}
+
 /* A worker's job (worker: no per-thread state). */
 static void run_request(void *worker, void *arg)
 {
 	request *q = arg;
 	session *s = q->s;
+	int q_auth = q->h.opcode == DDT_OP_AUTH;
 	wbuf w;
 	int rc = 0, closes = 0;
 
 	(void)worker;
 	wb_init(&w);
-	if (s->busy) {
-		/* Over max_sessions: whatever came first, answered and
-		 * closed. */
-		closes = 1;
-		rc = ddterr_set(-EBUSY, "server busy: %d of %d streams in use, "
-				"try again later",
-				__atomic_load_n(&s->srv->d->sessions,
-						__ATOMIC_RELAXED) - 1,
-				s->srv->d->cfg.max_sessions);
-	} else if (!atomic_load(&s->closing)) {
+	if (!atomic_load(&s->closing)) {
 		ddt_frame_begin(&w, q->h.opcode, DDT_F_REPLY, q->h.id, 0);
 		rc = ops_handle(s->srv->d, &s->ss, q->h.opcode, q->payload,
 				ddt_payload_len(&q->h), &w);
+		if (q_auth)
+			auth_done(s, rc);
 	}
-	closes |= ops_ends_session(q->h.opcode, rc);
+	closes = ops_ends_session(&s->ss, q->h.opcode, rc);
 	if (rc == 0 && !atomic_load(&s->closing))
 		send_frame(s, &w);
 	else if (rc < 0)
@@ -234,7 +321,7 @@ static void run_request(void *worker, void *arg)
 	if (rc == -EPROTO)
 		log_warn("session %s: protocol error, closing: %s",
 			 s->ss.peer, ddterr_last(rc));
-	else if (rc < 0 && closes && !s->busy)
+	else if (rc < 0 && closes && rc != -EACCES)
 		log_info("session %s: %s failed, closing: %s", s->ss.peer,
 			 ddt_op_name(q->h.opcode), ddterr_last(rc));
 	else if (rc < 0 && !closes)
@@ -253,9 +340,10 @@ static void run_request(void *worker, void *arg)
 			session_unref(s);
 		return;
 	}
-	/* Below the limit again: let the loop read (and frame what is
-	 * already buffered, which no new data would announce). */
-	if (atomic_fetch_sub(&s->inflight, 1) == DDT_MAX_INFLIGHT)
+	/* Below the limit again, or the AUTH answered: let the loop read
+	 * (and frame what is already buffered, which no new data would
+	 * announce). */
+	if (session_in_flight_done(s) || q_auth)
 		bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 	session_unref(s);
 }
@@ -271,6 +359,68 @@ static void protocol_error(session *s, int rc)
 		 ddterr_last(rc));
 	send_error(s, 0, 0, rc);
 	session_close(s, 1);
+}
+
+/* Hand q to the workers; the session's reference and in-flight count
+ * are taken already. 0, or -1 (the session is closing). */
+static int queue_request(session *s, request *q)
+{
+	if (tpool_push(s->srv->workers, run_request, q) == 0)
+		return 0;
+	atomic_fetch_sub(&s->inflight, 1);
+	session_unref(s);
+	free(q->payload);
+	free(q);
+	protocol_error(s, ddterr_set(-EIO, "out of memory"));
+	return -1;
+}
+
+/* The held AUTH's backoff is over: it runs now. */
+static void hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session *s = arg;
+	request *q = s->held;
+
+	(void)fd;
+	(void)what;
+	s->held = NULL;
+	if (q)
+		queue_request(s, q);
+}
+
+/* An AUTH: no other request of the session is framed until it is
+ * answered (so a session's failures are counted one by one), and it waits
+ * on the loop while its address's backoff lasts. 0 or -1 as above. */
+static int queue_auth(session *s, request *q)
+{
+	int64_t wait = gate_auth_wait(s->srv->gate, &s->addr,
+				      now_mono_ns() / 1000000);
+	struct timeval tv = { (time_t)(wait / 1000),
+			      (suseconds_t)(wait % 1000) * 1000 };
+
+	atomic_store(&s->auth_busy, 1);
+	if (wait <= 0 || evtimer_add(s->hold_ev, &tv) != 0)
+		return queue_request(s, q);
+	log_debug("session %s: AUTH held %lld ms (failed logins from this "
+		  "address)", s->ss.peer, (long long)wait);
+	s->held = q;
+	return 0;
+}
+
+/* A header that section 1 accepts, checked against what the session may
+ * send now: before login, no frame over LOGIN_MAX_PAYLOAD (refused before
+ * its payload is read). 0 or -EPROTO. */
+static int frame_allowed(session *s, const ddt_hdr *h)
+{
+	if (h->flags & DDT_F_REPLY)
+		return ddterr_set(-EPROTO, "a reply frame sent to the target");
+	if (!ddt_op_known(h->opcode))
+		return ddterr_set(-EPROTO, "unknown opcode 0x%02x", h->opcode);
+	if (!atomic_load(&s->authed) && ddt_payload_len(h) > LOGIN_MAX_PAYLOAD)
+		return ddterr_set(-EPROTO, "a frame of %u bytes before "
+				  "login: at most %u until AUTH succeeds",
+				  ddt_payload_len(h), LOGIN_MAX_PAYLOAD);
+	return 0;
 }
 
 /* Take one whole frame off the input, if there is one. 1: queued a
@@ -291,10 +441,8 @@ static int take_frame(session *s, struct evbuffer *in)
 		return -1;
 	}
 	rc = ddt_hdr_parse(hb, &q->h);
-	if (rc == 0 && (q->h.flags & DDT_F_REPLY))
-		rc = ddterr_set(-EPROTO, "a reply frame sent to the target");
-	if (rc == 0 && !ddt_op_known(q->h.opcode))
-		rc = ddterr_set(-EPROTO, "unknown opcode 0x%02x", q->h.opcode);
+	if (rc == 0)
+		rc = frame_allowed(s, &q->h);
 	if (rc < 0) {
 		protocol_error(s, rc);
 		free(q);
@@ -316,15 +464,9 @@ static int take_frame(session *s, struct evbuffer *in)
 	q->s = s;
 	atomic_fetch_add(&s->refs, 1);
 	atomic_fetch_add(&s->inflight, 1);
-	if (tpool_push(s->srv->workers, run_request, q) < 0) {
-		atomic_fetch_sub(&s->inflight, 1);
-		session_unref(s);
-		free(q->payload);
-		free(q);
-		protocol_error(s, ddterr_set(-EIO, "out of memory"));
-		return -1;
-	}
-	return 1;
+	rc = q->h.opcode == DDT_OP_AUTH ? queue_auth(s, q)
+					: queue_request(s, q);
+	return rc < 0 ? -1 : 1;
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -333,7 +475,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (!atomic_load(&s->closing)) {
-		if (atomic_load(&s->inflight) >= DDT_MAX_INFLIGHT) {
+		if (atomic_load(&s->inflight) >= session_max_inflight(s) ||
+		    atomic_load(&s->auth_busy)) {
 			/* Flow control: the kernel's buffers fill and TCP
 			 * slows the client down. */
 			bufferevent_disable(bev, EV_READ);
@@ -364,22 +507,99 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* Not logged in by login_timeout: closed, with an error reply of opcode
+ * 0 and id 0 (section 3). An AUTH held or running is let finish. */
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session *s = arg;
+	struct timeval tv = { DEADLINE_RECHECK_S, 0 };
+	int rc;
+
+	(void)fd;
+	(void)what;
+	/* auth_busy first: once it reads 0 no AUTH can start (the loop
+	 * starts them), so authed then reads what holds. */
+	if (atomic_load(&s->auth_busy)) {
+		evtimer_add(s->deadline, &tv);
+		return;
+	}
+	if (atomic_load(&s->authed) || atomic_load(&s->closing))
+		return;
+	rc = ddterr_set(-EPERM, "not logged in within %d s: closing",
+			s->srv->d->cfg.login_timeout);
+	log_info("session %s: %s", s->ss.peer, ddterr_last(rc));
+	send_error(s, 0, 0, rc);
+	session_close(s, 1);
+}
+
+/* Over the gate's caps: one error reply (opcode 0, id 0, EBUSY) written
+ * straight to the socket, which is closed at once. What the peer sent is
+ * read first, so that the close does not reset the connection. A flood of
+ * them is logged one line per REFUSED_LOG_S, not one per connection. */
+static void refuse_now(server *srv, evutil_socket_t fd, const char *peer,
+		       int rc)
+{
+	int64_t now = now_mono_ns();
+	uint8_t junk[4096];
+	wbuf w;
+
+	srv->refused++;
+	if (now - srv->refused_logged >= REFUSED_LOG_S * 1000000000LL) {
+		log_info("session %s: refused (%llu so since the last such "
+			 "line): %s", peer, (unsigned long long)srv->refused,
+			 ddterr_last(rc));
+		srv->refused = 0;
+		srv->refused_logged = now;
+	}
+	wb_init(&w);
+	ddt_frame_begin(&w, 0, DDT_F_REPLY, 0, ops_status(rc));
+	wb_str(&w, ddterr_last(rc));
+	if (ddt_frame_finish(&w, 0) == 0)
+		(void)send(fd, w.p, w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	wb_free(&w);
+	(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+	evutil_closesocket(fd);
+}
+
+/* The session's timers: its login deadline, armed now, and the one that
+ * holds its AUTHs. 0 or -1. */
+static int session_timers(server *srv, session *s)
+{
+	struct timeval tv = { srv->d->cfg.login_timeout, 0 };
+
+	s->deadline = evtimer_new(srv->base, deadline_cb, s);
+	s->hold_ev = evtimer_new(srv->base, hold_cb, s);
+	if (!s->deadline || !s->hold_ev || evtimer_add(s->deadline, &tv))
+		return -1;
+	return 0;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
 	server *srv = arg;
+	gate_addr addr;
 	session *s;
 	char peer[64];
-	int one = 1, n;
+	int one = 1, rc;
 
 	(void)l;
 	(void)salen;
 	net_peer_name(sa, peer, sizeof(peer));
+	gate_addr_of(sa, &addr);
+	rc = gate_enter(srv->gate, &addr);
+	if (rc < 0) {
+		refuse_now(srv, fd, peer, rc);
+		return;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
+		gate_leave(srv->gate, &addr);
 		evutil_closesocket(fd);
 		return;
 	}
+	s->addr = addr;
+	atomic_init(&s->in_gate, 1);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A client that vanishes without a FIN (a cut cable, a crashed host)
 	 * would hold its session, and a slot under max_sessions, for hours. */
@@ -389,25 +609,32 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	ops_session_init(&s->ss, peer);
 	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE |
 					BEV_OPT_THREADSAFE);
-	if (!s->bev) {
+	if (!s->bev)
 		evutil_closesocket(fd);
+	if (!s->bev || session_timers(srv, s) < 0) {
+		if (s->bev)
+			bufferevent_free(s->bev);
+		if (s->deadline)
+			event_free(s->deadline);
+		if (s->hold_ev)
+			event_free(s->hold_ev);
+		gate_leave(srv->gate, &addr);
 		ops_session_destroy(&s->ss);
 		free(s);
 		return;
 	}
-	n = __atomic_add_fetch(&srv->d->sessions, 1, __ATOMIC_RELAXED);
-	s->busy = n > srv->d->cfg.max_sessions;
 	s->next = srv->sessions;
 	if (s->next)
 		s->next->prev = s;
 	srv->sessions = s;
 	bufferevent_setcb(s->bev, read_cb, NULL, event_cb, s);
 	/* Segment uploads are megabytes a frame: libevent's default 16 KiB
-	 * per read would cost a syscall pair per 16 KiB. */
-	bufferevent_set_max_single_read(s->bev, SESSION_READ_CHUNK);
+	 * per read would cost a syscall pair per 16 KiB. Before login no
+	 * frame is larger than LOGIN_MAX_PAYLOAD, and no read either. */
+	bufferevent_set_max_single_read(s->bev, LOGIN_MAX_PAYLOAD);
 	bufferevent_set_max_single_write(s->bev, SESSION_READ_CHUNK);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	log_debug("session %s: connected%s", peer, s->busy ? " (busy)" : "");
+	log_debug("session %s: connected", peer);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -475,6 +702,19 @@ static int start_workers(server *srv, int n)
 	return 0;
 }
 
+static int start_gate(server *srv)
+{
+	const ddtd_config *c = &srv->d->cfg;
+	gate_config g = {
+		.max_handshakes = c->max_handshakes,
+		.per_address = c->max_handshakes_per_address,
+		.backoff_ms = c->auth_backoff_ms,
+		.backoff_max_ms = c->auth_backoff_max_ms,
+	};
+
+	return gate_new(&srv->gate, &g);
+}
+
 int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 {
 	struct evconnlistener *l = NULL;
@@ -498,6 +738,9 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 	rc = start_workers(&srv, nworkers);
 	if (rc < 0)
 		goto out;
+	rc = start_gate(&srv);
+	if (rc < 0)
+		goto out;
 	/* Only now does it listen: a client that connects finds the
 	 * daemon ready (the store open, the admin's password written). */
 	l = evconnlistener_new(srv.base, accept_cb, &srv, LEV_OPT_CLOSE_ON_FREE,
@@ -515,8 +758,11 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 		rc = ddterr_set(-ENOMEM, "cannot install signal handlers");
 		goto out;
 	}
-	log_info("listening on %s port %d, %d workers, at most %d sessions",
-		 d->cfg.listen, d->cfg.port, nworkers, d->cfg.max_sessions);
+	log_info("listening on %s port %d, %d workers, at most %d sessions; "
+		 "before login: %d s to log in, at most %d connections (%d "
+		 "from one address)", d->cfg.listen, d->cfg.port, nworkers,
+		 d->cfg.max_sessions, d->cfg.login_timeout,
+		 d->cfg.max_handshakes, d->cfg.max_handshakes_per_address);
 	if (ready)
 		ready(d);
 	event_base_dispatch(srv.base);
@@ -529,6 +775,7 @@ out:
 	if (l)
 		evconnlistener_free(l);
 	tpool_free(srv.workers);
+	gate_free(srv.gate);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)
