@@ -174,13 +174,7 @@ static int on_key(void *arg, const char *section, const char *k,
 		}
 		rc = export_key(e, k, v);
 	}
-	if (rc == -2)
-		snprintf(p->err, sizeof(p->err), "[%s] %s: unknown key",
-			 section, k);
-	else if (rc < 0)
-		snprintf(p->err, sizeof(p->err), "[%s] %s: bad value '%s'",
-			 section, k, v);
-	return rc == 0;
+	return confval_key_done(rc, p->err, sizeof(p->err), section, k, v);
 }
 
 /* libinih calls nothing for a section without keys: an export written
@@ -233,15 +227,13 @@ static void defaults(nfsd_conf *c)
 int nfsd_conf_load(nfsd_conf *c, const char *path)
 {
 	parse p = { .c = c };
-	int line;
+	int line, rc;
 
 	defaults(c);
 	line = ini_parse(path, on_key, &p);
-	if (line < 0)
-		return ddterr_set(-ENOENT, "cannot read %s", path);
-	if (line > 0)
-		return ddterr_set(-EINVAL, "%s line %d: %s", path, line,
-				  p.err[0] ? p.err : "syntax error");
+	rc = confval_ini_done(path, line, p.err);
+	if (rc < 0)
+		return rc;
 	if (empty_exports(c, path) < 0)
 		return -EINVAL;
 	if (c->nexports == 0)

@@ -54,9 +54,26 @@ static void test_password(void)
 	free(dir);
 }
 
+static void test_ini(void)
+{
+	char err[128] = "";
+
+	ok(confval_key_done(0, err, sizeof(err), "s", "k", "v") == 1 &&
+	   err[0] == 0, "a key taken: go on, no message");
+	ok(confval_key_done(-2, err, sizeof(err), "s", "k", "v") == 0 &&
+	   !strcmp(err, "[s] k: unknown key"), "an unknown key: stop, named");
+	ok(confval_key_done(-1, err, sizeof(err), "s", "k", "v") == 0 &&
+	   !strcmp(err, "[s] k: bad value 'v'"), "a bad value: stop, quoted");
+	ok(confval_ini_done("f.conf", 0, "") == 0, "a whole file: 0");
+	ok(confval_ini_done("f.conf", -1, "") == -2, "an unreadable file: -ENOENT");
+	ok(confval_ini_done("f.conf", 3, err) == -22,
+	   "a bad line: -EINVAL with the handler's message");
+}
+
 int main(void)
 {
 	test_values();
+	test_ini();
 	test_password();
 	return tap_done();
 }

@@ -45,6 +45,27 @@ int confval_bool(int *dst, const char *v)
 	return 0;
 }
 
+int confval_key_done(int rc, char *err, size_t cap, const char *section,
+		     const char *key, const char *value)
+{
+	if (rc == -2)
+		snprintf(err, cap, "[%s] %s: unknown key", section, key);
+	else if (rc < 0)
+		snprintf(err, cap, "[%s] %s: bad value '%s'", section, key,
+			 value);
+	return rc == 0;
+}
+
+int confval_ini_done(const char *path, int line, const char *err)
+{
+	if (line < 0)
+		return ddterr_set(-ENOENT, "cannot read %s", path);
+	if (line > 0)
+		return ddterr_set(-EINVAL, "%s line %d: %s", path, line,
+				  err[0] ? err : "syntax error");
+	return 0;
+}
+
 int confval_password(char *dst, size_t cap, const char *file)
 {
 	const char *env = getenv("DDT_PASSWORD");

@@ -13,6 +13,16 @@ int confval_int(int *dst, const char *v, long lo, long hi);
 /* yes/true/on/1 or no/false/off/0 (any case); else -1. */
 int confval_bool(int *dst, const char *v);
 
+/* What an INI file's key handler answers libinih (1 go on, 0 stop) for
+ * rc, a setter's result (0; -1 a bad value; -2 an unknown key), writing
+ * the line that says why into err. */
+int confval_key_done(int rc, char *err, size_t cap, const char *section,
+		     const char *key, const char *value);
+/* ini_parse()'s result for path as 0 or -errno with a one-line message:
+ * the file unreadable, or the line and err (the handler's) of the first
+ * bad one. */
+int confval_ini_done(const char *path, int line, const char *err);
+
 /* The first line of file (its line end dropped), or with file NULL or ""
  * $DDT_PASSWORD, or "" if that is unset too. 0, or -errno with a one-line
  * message (the file unreadable, the value too long for cap). */
