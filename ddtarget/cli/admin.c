@@ -346,7 +346,6 @@ static void show_status(kvlist *l, const gopts *g)
 	(void)kv_get(l, "ingest_logical_bytes");
 	(void)kv_get(l, "ingest_raw_bytes");
 	(void)kv_get(l, "ingest_stored_bytes");
-	(void)kv_get(l, "proto_set_content");	/* for clients, not people */
 	show_ingest(l, "last 24 hours:", "24h");
 	show_ingest(l, "last 7 days:", "7d");
 	show_activity(l);
@@ -354,9 +353,11 @@ static void show_status(kvlist *l, const gopts *g)
 	show_next(l, "next checkpoint:", "next_checkpoint_ns");
 	show_next(l, "next expiry:", "next_expire_ns");
 	show_next(l, "next scrub:", "next_scrub_ns");
-	/* Keys this ddt does not know yet, as they come. */
+	/* Keys this ddt does not know yet, as they come; proto_* say what
+	 * the target's protocol offers, for clients, not people. */
 	for (size_t i = 0; i < l->n; i++)
-		if (!l->v[i].shown && !health_status_key(l->v[i].key))
+		if (!l->v[i].shown && !health_status_key(l->v[i].key) &&
+		    strncmp(l->v[i].key, "proto_", 6) != 0)
 			printf("%s:%*s%" PRIu64 "\n", l->v[i].key,
 			       (int)(strlen(l->v[i].key) < 16 ?
 				     16 - strlen(l->v[i].key) : 1), "",
