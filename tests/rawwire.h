@@ -386,6 +386,29 @@ static inline void wire_entry(wbuf *p, const char *name, uint64_t size,
 	wb_fp(p, root);
 }
 
+/* Send p (freed here) as op; *out_ino (may be NULL): the inode of the
+ * attributes the reply carries after its first skip bytes. The reply's
+ * status. */
+static inline int wire_call_ino(int fd, uint8_t op, wbuf *p, size_t skip,
+				uint64_t *out_ino, char *errmsg)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	ddt_attr a;
+	rbuf r;
+	int st = wire_call(fd, op, p, &out, &len, errmsg);
+
+	wb_free(p);
+	if (st == 0 && out_ino) {
+		rb_init(&r, out, len);
+		(void)rb_bytes(&r, skip);
+		rb_attr(&r, &a);
+		*out_ino = a.ino;
+	}
+	free(out);
+	return st;
+}
+
 /* COMMIT of one file in dir with flags (DDT_CF_*): the reply's status;
  * *out_ino (may be NULL) the file's inode. */
 static inline int wire_commit_flags(int fd, uint64_t dir, const char *name,
@@ -393,28 +416,14 @@ static inline int wire_commit_flags(int fd, uint64_t dir, const char *name,
 				    uint8_t level, const fp_t *root,
 				    uint64_t *out_ino, char *errmsg)
 {
-	uint8_t *out = NULL;
-	size_t len;
-	ddt_attr a;
 	wbuf p;
-	rbuf r;
-	int st;
 
 	wb_init(&p);
 	wb_u64(&p, dir);
 	wb_u32(&p, flags);
 	wb_u32(&p, 1);
 	wire_entry(&p, name, size, level, root);
-	st = wire_call(fd, DDT_OP_COMMIT, &p, &out, &len, errmsg);
-	wb_free(&p);
-	if (st == 0 && out_ino) {
-		rb_init(&r, out, len);
-		rb_u32(&r);
-		rb_attr(&r, &a);
-		*out_ino = a.ino;
-	}
-	free(out);
-	return st;
+	return wire_call_ino(fd, DDT_OP_COMMIT, &p, 4, out_ino, errmsg);
 }
 
 /* COMMIT of one file (synced) in dir: the reply's status; *out_ino (may
@@ -431,25 +440,29 @@ static inline int wire_commit(int fd, uint64_t dir, const char *name,
 static inline int wire_lookup(int fd, uint64_t dir, const char *name,
 			      uint64_t *out_ino)
 {
-	uint8_t *out = NULL;
-	size_t len;
-	ddt_attr a;
 	wbuf p;
-	rbuf r;
-	int st;
 
 	wb_init(&p);
 	wb_u64(&p, dir);
 	wb_str(&p, name);
-	st = wire_call(fd, DDT_OP_LOOKUP, &p, &out, &len, NULL);
-	wb_free(&p);
-	if (st == 0 && out_ino) {
-		rb_init(&r, out, len);
-		rb_attr(&r, &a);
-		*out_ino = a.ino;
-	}
-	free(out);
-	return st;
+	return wire_call_ino(fd, DDT_OP_LOOKUP, &p, 0, out_ino, NULL);
+}
+
+/* MKDIR name (0755, uid and gid 0) in dir: the reply's status; *out_ino
+ * (may be NULL) the new directory's inode. */
+static inline int wire_mkdir(int fd, uint64_t dir, const char *name,
+			     uint64_t *out_ino, char *errmsg)
+{
+	wbuf p;
+
+	wb_init(&p);
+	wb_u64(&p, dir);
+	wb_str(&p, name);
+	wb_u32(&p, 0755);
+	wb_u32(&p, 0);
+	wb_u32(&p, 0);
+	wb_i64(&p, 5);
+	return wire_call_ino(fd, DDT_OP_MKDIR, &p, 0, out_ino, errmsg);
 }
 
 #endif

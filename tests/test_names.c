@@ -133,34 +133,6 @@ static void test_escape(void)
 
 /* ---- against the target ---- */
 
-static int call_mkdir(int fd, uint64_t dir, const char *name, uint64_t *ino,
-		      char *msg)
-{
-	uint8_t *out = NULL;
-	size_t len;
-	ddt_attr a;
-	wbuf p;
-	rbuf r;
-	int st;
-
-	wb_init(&p);
-	wb_u64(&p, dir);
-	wb_str(&p, name);
-	wb_u32(&p, 0755);
-	wb_u32(&p, 0);
-	wb_u32(&p, 0);
-	wb_i64(&p, 5);
-	st = wire_call(fd, DDT_OP_MKDIR, &p, &out, &len, msg);
-	wb_free(&p);
-	if (st == 0 && ino) {
-		rb_init(&r, out, len);
-		rb_attr(&r, &a);
-		*ino = a.ino;
-	}
-	free(out);
-	return st;
-}
-
 static int call_symlink(int fd, uint64_t dir, const char *name, char *msg)
 {
 	wbuf p;
@@ -244,15 +216,15 @@ static void test_making(int fd, uint64_t dir)
 	fp_t fp;
 	int st;
 
-	ok(refused(call_mkdir(fd, dir, BAD, NULL, msg), msg, BAD_LINE),
+	ok(refused(wire_mkdir(fd, dir, BAD, NULL, msg), msg, BAD_LINE),
 	   "MKDIR of a name with ESC: DDT_EINVAL, \"%s\"", msg);
-	ok(refused(call_mkdir(fd, dir, "ff\xff", NULL, msg), msg,
+	ok(refused(wire_mkdir(fd, dir, "ff\xff", NULL, msg), msg,
 		   "is not valid UTF-8 (byte 2)"),
 	   "MKDIR of invalid UTF-8: \"%s\"", msg);
-	ok(refused(call_mkdir(fd, dir, "c1\xc2\x9b", NULL, msg), msg,
+	ok(refused(wire_mkdir(fd, dir, "c1\xc2\x9b", NULL, msg), msg,
 		   "contains a control character (byte 2)"),
 	   "MKDIR of a C1 control (CSI): refused");
-	ok(refused(call_mkdir(fd, dir, "x\xc0\xaf", NULL, msg), msg,
+	ok(refused(wire_mkdir(fd, dir, "x\xc0\xaf", NULL, msg), msg,
 		   "is not valid UTF-8 (byte 1)"),
 	   "MKDIR of an overlong '/': refused");
 	ok(refused(call_symlink(fd, dir, BAD, msg), msg, BAD_LINE),
@@ -264,7 +236,7 @@ static void test_making(int fd, uint64_t dir)
 	ok(refused(st, msg, BAD_LINE), "COMMIT entry: refused, \"%s\"", msg);
 	st = wire_commit(fd, dir, "caf\xc3\xa9", 5, 0, &fp, &file, msg);
 	ok(st == 0, "COMMIT of a UTF-8 name (café) is fine");
-	st = call_mkdir(fd, dir, "\xe6\x97\xa5\xe6\x9c\xac", &sub, msg);
+	st = wire_mkdir(fd, dir, "\xe6\x97\xa5\xe6\x9c\xac", &sub, msg);
 	ok(st == 0, "and MKDIR of one (日本)");
 
 	ok(refused(call_link(fd, file, dir, BAD, msg), msg, BAD_LINE),
