@@ -39,6 +39,10 @@ if [ "$(id -u)" -eq 0 ]; then
 		chown 65534:65534 "$dir/nobody" || tap_bail "set up nobody"
 	as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups
 		 env HOME="$dir/nobody" DDT_CACHE_DIR="$dir/nobody/cache")
+	# The build tree may sit where nobody cannot reach (a 0700 clone).
+	cp "$ddt_bin" "$dir/ddt" && chmod 0755 "$dir/ddt" ||
+		tap_bail "copy ddt for nobody"
+	ddt_bin=$dir/ddt
 fi
 backup() {
 	"${as_user[@]}" "$ddt_bin" -p "$port" backup "$t" --su u --name n \
