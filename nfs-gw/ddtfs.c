@@ -14,6 +14,7 @@
 
 #include "confval.h"
 #include "ddterr.h"
+#include "net.h"
 #include "memtune.h"
 
 
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 "close and fsync: a reader never sees half a write. Unmount with\n"
 "'fusermount3 -u MOUNTPOINT'.\n"
 "\n"
-"  -H, --host HOST          the target (default 127.0.0.1)\n"
+"  -H, --host HOST          the target (default 127.0.0.1), or the path\n"
+"                           of its local socket (on its own host)\n"
 "  -p, --port PORT          its port (default %d)\n"
 "  -u, --user USER          log in as USER (default admin); the password is\n"
 "                           $DDT_PASSWORD or the first line of --password-file\n"
@@ -143,8 +145,10 @@ static int open_unit(ddtfs *fs, const args *a)
 
 	rc = ddtc_connect(&c, &a->o);
 	if (rc < 0) {
-		fprintf(stderr, PROG ": %s:%d: %s\n", a->o.host, a->o.port,
-			ddtc_errmsg(rc));
+		char where[320];
+
+		net_target_name(a->o.host, a->o.port, where, sizeof(where));
+		fprintf(stderr, PROG ": %s: %s\n", where, ddtc_errmsg(rc));
 		return -1;
 	}
 	snprintf(fs->su, sizeof(fs->su), "%s", a->su);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ddterr.h"
+#include "net.h"
 #include "gw_log.h"
 #include "now.h"
 
@@ -55,17 +56,19 @@ static char *dup_opt(const char *s)
 /* Connect under the lock; the caller checked the pace. */
 static int connect_now(gw_sess *s)
 {
+	char where[320];
 	held *h;
 	ddtc *c;
 	int rc;
 
 	s->last_try = now_mono_ns();
+	net_target_name(s->o.host ? s->o.host : "127.0.0.1", s->o.port,
+			where, sizeof(where));
 	rc = ddtc_connect(&c, &s->o);
 	if (rc < 0) {
 		if (!s->logged_down)
-			gw_warn("ddtargetd at %s:%d: %s; retrying every second",
-				s->o.host ? s->o.host : "127.0.0.1", s->o.port,
-				ddtc_errmsg(rc));
+			gw_warn("ddtargetd at %s: %s; retrying every second",
+				where, ddtc_errmsg(rc));
 		s->logged_down = 1;
 		return rc == -EACCES ? rc : -ENOTCONN;
 	}
@@ -78,8 +81,7 @@ static int connect_now(gw_sess *s)
 	s->live = h;
 	s->generation++;
 	if (s->logged_down || s->generation > 1)
-		gw_info("connected to ddtargetd at %s:%d",
-			s->o.host ? s->o.host : "127.0.0.1", s->o.port);
+		gw_info("connected to ddtargetd at %s", where);
 	s->logged_down = 0;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "snmpconf.h"
 #include "ddterr.h"
+#include "net.h"
 #include "poll.h"
 #include "trapq.h"
 
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	poller *p = NULL;
 	trapq *q = NULL;
+	char where[320];
 	snmpconf c;
 	int rc;
 
@@ -106,8 +108,8 @@ int main(int argc, char **argv)
 		trapq_free(q);
 		return 1;
 	}
-	fprintf(stderr, "ddtarget-snmp: serving DDTARGET-MIB for %s:%d\n",
-		c.host, c.port);
+	net_target_name(c.host, c.port, where, sizeof(where));
+	fprintf(stderr, "ddtarget-snmp: serving DDTARGET-MIB for %s\n", where);
 	agent_run(&stop);
 	agent_stop();
 	poll_stop(p);

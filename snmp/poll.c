@@ -24,6 +24,7 @@
 
 #include "ddtc.h"
 #include "ddterr.h"
+#include "net.h"
 #include "now.h"
 #include "poll_int.h"
 
@@ -258,11 +259,14 @@ static int connect_target(poller *p)
 /* One line when the target becomes readable or stops being so. */
 static void log_state(poller *p, int state, const char *msg)
 {
+	char where[320];
+
 	if (state == p->logged)
 		return;
+	net_target_name(p->conf.host, p->conf.port, where, sizeof(where));
 	if (state == POLL_REACHABLE)
-		fprintf(stderr, "ddtarget-snmp: reading ddtargetd at %s:%d as "
-			"%s\n", p->conf.host, p->conf.port, p->conf.user);
+		fprintf(stderr, "ddtarget-snmp: reading ddtargetd at %s as "
+			"%s\n", where, p->conf.user);
 	else
 		fprintf(stderr, "ddtarget-snmp: ddtargetd %s: %s\n",
 			state == POLL_REFUSED ? "refused" : "unreachable", msg);

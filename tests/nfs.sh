@@ -61,7 +61,8 @@ printf '%s\n' "$DDT_PASSWORD" >"$dir/password"
 cat >"$dir/nfsd.conf" <<CONF
 # written by tests/nfs.sh
 [target]
-port = $port
+# the local socket, as on the appliance (tests/local-socket.sh)
+host = $store/ddtargetd.sock
 password_file = $dir/password
 [server]
 listen = 127.0.0.1

@@ -11,12 +11,18 @@
 # shown too: the first read of a file after writes is slower than the
 # next ones, and one run decides little on a shared machine.
 #
+# The gateways reach ddtargetd by its local socket, as they do on the
+# appliance, and ddt by TCP, as a backup server does; --gateways tcp puts
+# the gateways on TCP too.
+#
 # usage: contrib/bench/shares-bench.sh [--mib N] [--reads R] [--work DIR]
+#                                      [--gateways local|tcp]
 # N defaults to 1024; binaries from the top of the tree, or $DDT_BIN.
 set -u
 . "$(dirname "$0")/common.sh"
 mib=1024
 reads=3
+gw=local
 work=${DDT_SHARES_WORK:-/var/tmp/ddt-shares-bench}
 bin=${DDT_BIN:-$top}
 
@@ -25,7 +31,8 @@ while [ $# -gt 0 ]; do
 	--mib) mib=$2; shift 2 ;;
 	--reads) reads=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
-	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--gateways) gw=$2; shift 2 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "shares-bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -89,6 +96,12 @@ smb() { (cd "$work" && smb_cmd "$1"); }
 echo "shares-bench: $mib MiB of unique data; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 head -c "$bytes" /dev/urandom >"$work/src/unique" || die "no data"
 daemon_start
+case $gw in
+local) gwhost=$store/ddtargetd.sock ;;
+tcp) gwhost=127.0.0.1 ;;
+*) die "--gateways is local or tcp" ;;
+esac
+echo "gateways to ddtargetd over: $gwhost"
 ddt su create smb >/dev/null && ddt su create bk >/dev/null &&
 	ddt su create nfs >/dev/null || die "su create failed"
 
@@ -101,7 +114,7 @@ rm -rf "$work/out/ddt"
 rate "ddt restore" "$(median_timed 'rm -rf "$work/out/ddt"' "$bin/ddt" -p "$port" restore src "$work/out/ddt" --su bk -q)"
 
 # ---- SMB over ddtfs ----
-"$bin/ddtfs" -f -p "$port" -o allow_other smb "$work/mnt" >"$work/ddtfs.log" 2>&1 &
+"$bin/ddtfs" -f -H "$gwhost" -p "$port" -o allow_other smb "$work/mnt" >"$work/ddtfs.log" 2>&1 &
 for _ in $(seq 200); do mountpoint -q "$work/mnt" && break; sleep 0.05; done
 mountpoint -q "$work/mnt" || die "ddtfs did not mount; see $work/ddtfs.log"
 smbd_start "$work/smb-ddt" "$work/mnt" || die "smbd did not start"
@@ -129,7 +142,7 @@ if [ -x "$bin/ddt-nfsd" ] && [ -x "$bin/tests/nfsclient" ] &&
 	nport=$(freeport)
 	cat >"$work/nfsd.conf" <<EOF
 [target]
-host = 127.0.0.1
+host = $gwhost
 port = $port
 user = admin
 password_file = $store/admin.password

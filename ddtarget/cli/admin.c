@@ -292,7 +292,7 @@ static void show_status(kvlist *l, const gopts *g)
 		up = kv_get(l, "uptime_seconds");
 	char b[FMT_LEN];
 
-	printf("%-17s%s:%d\n", "target:", g->host, g->port);
+	printf("%-17s%s\n", "target:", g->where);
 	show_space(l);
 	show_bytes(l, "logical:", "logical_bytes", ", the files' sizes");
 	show_bytes(l, "stored:", "stored_bytes", ", unique and compressed");
@@ -375,8 +375,8 @@ static int status_json(const gopts *g)
 	rc = jsonout_status(c);
 	ddtc_close(c);
 	if (rc < 0)
-		return out_fail(rc, "read the status of %s:%d", g->host,
-				g->port);
+		return out_fail(rc, "read the status of %s",
+				g->where);
 	return 0;
 }
 
@@ -408,8 +408,8 @@ int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
 		snprintf(why, sizeof(why), "%s", ddtc_errmsg(hrc));
 	ddtc_close(c);
 	if (rc < 0) {
-		ret = out_fail(rc, "read the status of %s:%d", g->host,
-			       g->port);
+		ret = out_fail(rc, "read the status of %s",
+			       g->where);
 	} else if (hrc < 0) {
 		show_status(l, g);
 		printf("%-17snot reported (%s)\n", "directories:", why);
@@ -438,7 +438,7 @@ int cmd_alerts(const cmd *cm, const gopts *g, int argc, char **argv)
 	rc = health_fetch(c, &h);
 	ddtc_close(c);
 	if (rc < 0)
-		ret = out_fail(rc, "read the alerts of %s:%d", g->host, g->port);
+		ret = out_fail(rc, "read the alerts of %s", g->where);
 	else
 		health_print_alerts(h);
 	health_free(h);
@@ -466,7 +466,7 @@ int cmd_scrub(const cmd *cm, const gopts *g, int argc, char **argv)
 	rc = health_scrub(c, op, !(g->given & OP_NO_REPAIR),
 			  !!(g->given & OP_QUIET));
 	if (rc < 0)
-		ret = out_fail(rc, "scrub %s on %s:%d", op, g->host, g->port);
+		ret = out_fail(rc, "scrub %s on %s", op, g->where);
 	ddtc_close(c);
 	return ret;
 }
@@ -565,7 +565,7 @@ int cmd_clean(const cmd *cm, const gopts *g, int argc, char **argv)
 			rc = clean_watch(c, !(g->given & OP_QUIET));
 	}
 	if (rc < 0)
-		ret = out_fail(rc, "clean %s on %s:%d", op, g->host, g->port);
+		ret = out_fail(rc, "clean %s on %s", op, g->where);
 	ddtc_close(c);
 	free(l);
 	return ret;
@@ -820,9 +820,9 @@ int cmd_checkpoint(const cmd *cm, const gopts *g, int argc, char **argv)
 			printf("checkpoint %s taken\n", name);
 	}
 	if (rc < 0)
-		ret = out_fail(rc, "%s checkpoint%s on %s:%d",
+		ret = out_fail(rc, "%s checkpoint%s on %s",
 			       is_list ? "list" : "take a", is_list ? "s" : "",
-			       g->host, g->port);
+			       g->where);
 	ddtc_close(c);
 	return ret;
 }

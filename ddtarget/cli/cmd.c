@@ -77,9 +77,9 @@ int cmd_password(const gopts *g, char *buf, size_t cap)
 	if (home && snprintf(file, sizeof(file), "%s/" CMD_PASSWORD_FILE, home) <
 	    (int)sizeof(file) && access(file, F_OK) == 0)
 		return read_password_file(file, buf, cap);
-	out_warn("log in as %s on %s:%d: no password (set DDT_PASSWORD, give "
+	out_warn("log in as %s on %s: no password (set DDT_PASSWORD, give "
 		 "--password-file FILE, or write it to ~/" CMD_PASSWORD_FILE ")",
-		 g->user, g->host, g->port);
+		 g->user, g->where);
 	return EXIT_RUNTIME;
 }
 
@@ -116,8 +116,7 @@ int cmd_login(const gopts *g, int seg_cache, ddtc **out)
 		return 0;
 	/* The library's message says whether the connection or the login
 	 * failed, and what to do. */
-	return out_fail(rc, "log in as %s on %s:%d", g->user, g->host,
-			g->port);
+	return out_fail(rc, "log in as %s on %s", g->user, g->where);
 }
 
 /* ---- names and backups ---- */

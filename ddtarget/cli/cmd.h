@@ -44,6 +44,7 @@ enum {
 typedef struct gopts {
 	const char *host, *user, *password_file;
 	int port;
+	char where[320];	/* host:port or the local socket, for messages */
 	const char *su, *name, *path;
 	unsigned given;		/* OP_* seen on the command line */
 	int codec;		/* --codec: enum codec_id of new segments */

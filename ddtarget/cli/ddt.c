@@ -25,6 +25,7 @@
 #include "dirlist.h"
 #include "human.h"
 #include "memtune.h"
+#include "net.h"
 #include "mount.h"
 #include "out.h"
 #include "restore.h"
@@ -39,7 +40,8 @@ static const cmd *find_cmd(const char *name);
 
 static const char conn_help[] =
 "Connection options (every command):\n"
-"  -H, --host HOST          the target (default " HOST_DEFAULT ")\n"
+"  -H, --host HOST          the target (default " HOST_DEFAULT "), or the\n"
+"                           path of its local socket (on its own host)\n"
 "  -p, --port PORT          its port (default 7410)\n"
 "  -u, --user USER          log in as USER (default " USER_DEFAULT ")\n"
 "      --password-file FILE read the password from the first line of FILE\n"
@@ -866,6 +868,7 @@ int main(int argc, char **argv)
 	}
 	if (!c)
 		return cmd_usage_error(NULL, "no command given");
+	net_target_name(g.host, g.port, g.where, sizeof(g.where));
 	rc = check_cmd(c, &g, argc - optind);
 	if (rc)
 		return rc;

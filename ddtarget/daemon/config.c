@@ -5,6 +5,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@ void config_default(ddtd_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1");
 	c->port = DDT_DEFAULT_PORT;
+	c->unix_socket_gid = -1;
 	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
 	c->max_sessions = 64;
 	c->login_timeout = 10;
@@ -89,6 +92,53 @@ static int copy_path(const char *key, const char *v, char *dst, size_t cap)
 	return 0;
 }
 
+/* A group's name or number; "" for none. */
+static int parse_group(const char *key, const char *v, long *out)
+{
+	struct group *g;
+	char *end;
+	long n;
+
+	if (!*v) {
+		*out = -1;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (!errno && end != v && !*end && n >= 0 && n < INT32_MAX) {
+		*out = n;
+		return 0;
+	}
+	g = getgrnam(v);
+	if (!g)
+		return ddterr_set(-EINVAL, "%s: no group '%s'", key, v);
+	*out = (long)g->gr_gid;
+	return 0;
+}
+
+/* A path, "none", or "" (the default place). */
+static int copy_local_socket(const char *v, char *dst, size_t cap)
+{
+	if (*v && strcmp(v, "none") && v[0] != '/')
+		return ddterr_set(-EINVAL, "unix_socket: '%s' is neither an "
+				  "absolute path nor none", v);
+	return copy_path("unix_socket", v, dst, cap);
+}
+
+int config_local_socket(const ddtd_config *c, char *buf, size_t cap)
+{
+	int n;
+
+	if (!strcmp(c->unix_socket, "none")) {
+		buf[0] = '\0';
+		return 0;
+	}
+	n = c->unix_socket[0] ? snprintf(buf, cap, "%s", c->unix_socket)
+			      : snprintf(buf, cap, "%s/ddtargetd.sock",
+					 c->store);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
 /* "a, b,c" -> up to STORE_MAX_DIRS entries. */
 static int parse_dirs(ddtd_config *c, const char *v)
 {
@@ -141,6 +191,11 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 1, 65535, &c->port);
 	if (!strcmp(key, "store"))
 		return copy_path(key, v, c->store, sizeof(c->store));
+	if (!strcmp(key, "unix_socket"))
+		return copy_local_socket(v, c->unix_socket,
+					 sizeof(c->unix_socket));
+	if (!strcmp(key, "unix_socket_group"))
+		return parse_group(key, v, &c->unix_socket_gid);
 	if (!strcmp(key, "data_dirs"))
 		return parse_dirs(c, v);
 	if (!strcmp(key, "ec_k"))

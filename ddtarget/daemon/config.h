@@ -13,6 +13,10 @@
 typedef struct ddtd_config {
 	char listen[256];		/* address to bind; "127.0.0.1" */
 	int port;			/* DDT_DEFAULT_PORT */
+	/* The local socket for the appliance's own gateways: "" for
+	 * <store>/ddtargetd.sock, "none" for none (config_local_socket). */
+	char unix_socket[PATH_MAX];
+	long unix_socket_gid;		/* its group (mode 0660); -1: 0600 */
 	char store[PATH_MAX];		/* the store's root directory */
 	char data_dirs[STORE_MAX_DIRS][PATH_MAX];	/* one per disk */
 	int ndata_dirs;			/* 0: <store>/data/dirN */
@@ -57,5 +61,9 @@ int config_load(ddtd_config *c, const char *path);
 
 /* Set one key from a string, as the file would ("port", "7410"). */
 int config_set(ddtd_config *c, const char *key, const char *value);
+
+/* The path of the local socket c asks for into buf; "" for none. 0, or
+ * -ENAMETOOLONG if the path does not fit buf. */
+int config_local_socket(const ddtd_config *c, char *buf, size_t cap);
 
 #endif

@@ -44,6 +44,15 @@ void gate_addr_of(const struct sockaddr *sa, gate_addr *out)
 	}
 }
 
+void gate_addr_local(long uid, gate_addr *out)
+{
+	uint32_t u = uid < 0 ? UINT32_MAX : (uint32_t)uid;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->b, "unix", 4);	/* in no IPv6 range in use */
+	memcpy(out->b + 12, &u, 4);
+}
+
 int gate_new(gate **out, const gate_config *c)
 {
 	gate *g = calloc(1, sizeof(*g));

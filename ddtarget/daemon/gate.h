@@ -30,6 +30,10 @@ typedef struct gate_config {
 
 void gate_addr_of(const struct sockaddr *sa, gate_addr *out);
 
+/* The address a peer on the local socket is counted under: its uid
+ * (-1 if unknown), apart from every network address. */
+void gate_addr_local(long uid, gate_addr *out);
+
 int gate_new(gate **out, const gate_config *c);
 void gate_free(gate *g);	/* NULL: nothing */
 

@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -574,36 +575,27 @@ static int session_timers(server *srv, session *s)
 	return 0;
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-		      struct sockaddr *sa, int salen, void *arg)
+/* A new connection, TCP or local: its session, a handshake of the gate
+ * until it logs in. */
+static void accept_session(server *srv, evutil_socket_t fd, const char *peer,
+			   const gate_addr *addr)
 {
-	server *srv = arg;
-	gate_addr addr;
 	session *s;
-	char peer[64];
-	int one = 1, rc;
+	int rc;
 
-	(void)l;
-	(void)salen;
-	net_peer_name(sa, peer, sizeof(peer));
-	gate_addr_of(sa, &addr);
-	rc = gate_enter(srv->gate, &addr);
+	rc = gate_enter(srv->gate, addr);
 	if (rc < 0) {
 		refuse_now(srv, fd, peer, rc);
 		return;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		gate_leave(srv->gate, &addr);
+		gate_leave(srv->gate, addr);
 		evutil_closesocket(fd);
 		return;
 	}
-	s->addr = addr;
+	s->addr = *addr;
 	atomic_init(&s->in_gate, 1);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* A client that vanishes without a FIN (a cut cable, a crashed host)
-	 * would hold its session, and a slot under max_sessions, for hours. */
-	net_keepalive(fd);
 	s->srv = srv;
 	atomic_init(&s->refs, 1);
 	ops_session_init(&s->ss, peer);
@@ -618,7 +610,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			event_free(s->deadline);
 		if (s->hold_ev)
 			event_free(s->hold_ev);
-		gate_leave(srv->gate, &addr);
+		gate_leave(srv->gate, addr);
 		ops_session_destroy(&s->ss);
 		free(s);
 		return;
@@ -635,6 +627,41 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_set_max_single_write(s->bev, SESSION_READ_CHUNK);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	log_debug("session %s: connected", peer);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	gate_addr addr;
+	char peer[64];
+	int one = 1;
+
+	(void)l;
+	(void)salen;
+	net_peer_name(sa, peer, sizeof(peer));
+	gate_addr_of(sa, &addr);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A client that vanishes without a FIN (a cut cable, a crashed host)
+	 * would hold its session, and a slot under max_sessions, for hours. */
+	net_keepalive(fd);
+	accept_session(arg, fd, peer, &addr);
+}
+
+/* A local peer is known by its uid: the gate counts its handshakes
+ * apart from those of other local users and of every network address. */
+static void accept_local_cb(struct evconnlistener *l, evutil_socket_t fd,
+			    struct sockaddr *sa, int salen, void *arg)
+{
+	long uid = net_local_peer_uid(fd);
+	gate_addr addr;
+	char peer[64];
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	snprintf(peer, sizeof(peer), "local:uid=%ld", uid);
+	gate_addr_local(uid, &addr);
+	accept_session(arg, fd, peer, &addr);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -715,11 +742,60 @@ static int start_gate(server *srv)
 	return gate_new(&srv->gate, &g);
 }
 
+/* The local socket (config_local_socket), if any; its path goes when
+ * the daemon stops. */
+typedef struct local_listener {
+	struct evconnlistener *l;
+	char path[PATH_MAX];
+} local_listener;
+
+static int listen_local(server *srv, local_listener *ll)
+{
+	int fd, rc;
+
+	if (config_local_socket(&srv->d->cfg, ll->path, sizeof(ll->path)) < 0)
+		return ddterr_set(-ENAMETOOLONG, "unix_socket: the path is "
+				  "too long");
+	if (!ll->path[0])
+		return 0;
+	rc = net_local_listen(ll->path, 128, srv->d->cfg.unix_socket_gid, &fd);
+	if (rc == -ENAMETOOLONG && !srv->d->cfg.unix_socket[0]) {
+		/* Only the default place: a deep store runs without it. */
+		log_warn("%s; no local socket (set unix_socket)",
+			 ddterr_last(rc));
+		ll->path[0] = '\0';
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	ll->l = evconnlistener_new(srv->base, accept_local_cb, srv,
+				   LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (!ll->l) {
+		close(fd);
+		unlink(ll->path);
+		return ddterr_set(-ENOMEM, "cannot listen on the local socket "
+				  "%s", ll->path);
+	}
+	log_info("listening on the local socket %s", ll->path);
+	return 0;
+}
+
+static void local_close(server *srv, local_listener *ll)
+{
+	(void)srv;
+	if (!ll->l)
+		return;
+	evconnlistener_free(ll->l);
+	ll->l = NULL;
+	unlink(ll->path);
+}
+
 int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 {
 	struct evconnlistener *l = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
 	server srv = { .d = d };
+	local_listener local = { 0 };
 	int rc = 0, nworkers;
 
 	if (evthread_use_pthreads() != 0) {
@@ -751,6 +827,9 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 		goto out;
 	}
 	fd = -1;
+	rc = listen_local(&srv, &local);
+	if (rc < 0)
+		goto out;
 	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
 	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
 	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) ||
@@ -768,12 +847,14 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 	event_base_dispatch(srv.base);
 	evconnlistener_free(l);
 	l = NULL;
+	local_close(&srv, &local);
 	teardown(&srv);
 out:
 	if (fd >= 0)
 		close(fd);
 	if (l)
 		evconnlistener_free(l);
+	local_close(&srv, &local);
 	tpool_free(srv.workers);
 	gate_free(srv.gate);
 	if (sigterm)

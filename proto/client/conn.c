@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ddterr.h"
+#include "net.h"
 #include "now.h"
 
 #define CONN_BUCKETS	256	/* pending calls by id; a power of two */
@@ -47,7 +48,7 @@ struct conn_req {
 
 struct conn {
 	int fd;
-	char peer[300];		/* "host:port" for messages */
+	char peer[300];		/* "host:port" (or the socket) for messages */
 	pthread_t rx;
 	int rx_started;
 
@@ -359,6 +360,13 @@ static int sock_connect(const char *host, int port, int *out_fd)
 	char service[16];
 	int fd = -1, err = ECONNREFUSED, rc;
 
+	if (net_host_is_local(host)) {
+		rc = net_local_connect(host, &fd);
+		if (rc == 0)
+			sock_tune(fd);
+		*out_fd = fd;
+		return rc;
+	}
 	snprintf(service, sizeof(service), "%d", port);
 	rc = getaddrinfo(host, service, &hints, &ai);
 	if (rc != 0)
@@ -424,7 +432,10 @@ int conn_open(conn **out, const char *host, int port, int timeout_s)
 	c->next_id = 1;
 	c->timeout_s = timeout_s;
 	c->last_rx = now_mono_ns();
-	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	if (net_host_is_local(host))
+		snprintf(c->peer, sizeof(c->peer), "%s", host);
+	else
+		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 	rc = sock_connect(host, port, &c->fd);
 	if (rc == 0)
 		rc = rx_start(c);
