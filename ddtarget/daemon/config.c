@@ -194,6 +194,10 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 	if (!strcmp(key, "unix_socket"))
 		return copy_local_socket(v, c->unix_socket,
 					 sizeof(c->unix_socket));
+	if (!strcmp(key, "user"))
+		return copy_path(key, v, c->user, sizeof(c->user));
+	if (!strcmp(key, "group"))
+		return copy_path(key, v, c->group, sizeof(c->group));
 	if (!strcmp(key, "unix_socket_group"))
 		return parse_group(key, v, &c->unix_socket_gid);
 	if (!strcmp(key, "data_dirs"))

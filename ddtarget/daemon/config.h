@@ -17,6 +17,7 @@ typedef struct ddtd_config {
 	 * <store>/ddtargetd.sock, "none" for none (config_local_socket). */
 	char unix_socket[PATH_MAX];
 	long unix_socket_gid;		/* its group (mode 0660); -1: 0600 */
+	char user[64], group[64];	/* who to run as, if started as root */
 	char store[PATH_MAX];		/* the store's root directory */
 	char data_dirs[STORE_MAX_DIRS][PATH_MAX];	/* one per disk */
 	int ndata_dirs;			/* 0: <store>/data/dirN */

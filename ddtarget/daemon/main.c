@@ -27,6 +27,7 @@
 #include "ops.h"
 #include "path.h"
 #include "server.h"
+#include "privs.h"
 #include "store.h"
 #include "store_ckpt.h"
 #include "store_dirs.h"
@@ -636,6 +637,22 @@ static void write_pid_file(ddtd *d)
 			 strerror(-rc));
 }
 
+static int drop_root(const ddtd_config *c)
+{
+	int dropped, rc = privs_drop(c->user, c->group, c->store, &dropped);
+
+	if (rc < 0) {
+		fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
+		return rc;
+	}
+	if (dropped)
+		log_info("running as user %s", c->user);
+	else if (privs_running_as_root())
+		log_warn("running as root: set user (e.g. user = ddtarget) so "
+			 "that a flaw reaches only the store");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cmdline cl = { .role = DDT_ROLE_USER };
@@ -660,14 +677,23 @@ int main(int argc, char **argv)
 		       d.cfg.port);
 		return 0;
 	}
-	if (cl.restore)
-		return restore_checkpoint(&d, &cl);
 	/* The port before anything else: one in use must not leave a new
 	 * store and a password behind. */
-	if (!cl.set_password_user && (rc = server_bind(&d.cfg, &lfd)) < 0) {
+	if (!cl.set_password_user && !cl.restore &&
+	    (rc = server_bind(&d.cfg, &lfd)) < 0) {
 		fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
 		return 1;
 	}
+	/* Then root goes (a port under 1024 is bound), before the store is
+	 * touched: --set-password and --restore-checkpoint too, or root
+	 * would own what they write. */
+	if (drop_root(&d.cfg) < 0) {
+		if (lfd >= 0)
+			close(lfd);
+		return 1;
+	}
+	if (cl.restore)
+		return restore_checkpoint(&d, &cl);
 	/* Detach first: a fork would leave the store's threads behind. */
 	if (cl.daemonize && !cl.set_password_user && daemon(0, 1) != 0) {
 		fprintf(stderr, "ddtargetd: cannot detach: %s\n",

@@ -44,6 +44,7 @@
 #include "tpool.h"
 
 #define SESSION_READ_CHUNK	(1u << 20)
+#define LOCAL_SNDBUF		(4 << 20)	/* a local session's send buffer */
 /* The largest payload before a successful AUTH: HELLO and AUTH need at
  * most 2 + 2 * (2 + DDT_MAX_STR); so a peer not logged in buffers at most
  * this and one read of the same size. */
@@ -653,12 +654,18 @@ static void accept_local_cb(struct evconnlistener *l, evutil_socket_t fd,
 			    struct sockaddr *sa, int salen, void *arg)
 {
 	long uid = net_local_peer_uid(fd);
+	int sndbuf = LOCAL_SNDBUF;
 	gate_addr addr;
 	char peer[64];
 
 	(void)l;
 	(void)sa;
 	(void)salen;
+	/* A local stream's replies queue in its sender's buffer alone (a
+	 * TCP window grows; this does not): at the 208 KiB default, a 4 MiB
+	 * READ reply would take 20 wake-ups of the reader. Best effort: the
+	 * kernel caps it at net.core.wmem_max. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	snprintf(peer, sizeof(peer), "local:uid=%ld", uid);
 	gate_addr_local(uid, &addr);
 	accept_session(arg, fd, peer, &addr);
