@@ -20,6 +20,7 @@ void config_default(ddtd_config *c)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1");
 	c->port = DDT_DEFAULT_PORT;
 	c->unix_socket_gid = -1;
+	c->audit_syslog = 1;
 	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
 	c->max_sessions = 64;
 	c->login_timeout = 10;
@@ -125,6 +126,19 @@ static int copy_local_socket(const char *v, char *dst, size_t cap)
 	return copy_path("unix_socket", v, dst, cap);
 }
 
+int config_audit_log(const ddtd_config *c, char *buf, size_t cap)
+{
+	int n;
+
+	if (!strcmp(c->audit_log, "none")) {
+		buf[0] = '\0';
+		return 0;
+	}
+	n = c->audit_log[0] ? snprintf(buf, cap, "%s", c->audit_log)
+			    : snprintf(buf, cap, "%s/audit.log", c->store);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
 int config_local_socket(const ddtd_config *c, char *buf, size_t cap)
 {
 	int n;
@@ -194,6 +208,10 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 	if (!strcmp(key, "unix_socket"))
 		return copy_local_socket(v, c->unix_socket,
 					 sizeof(c->unix_socket));
+	if (!strcmp(key, "audit_log"))
+		return copy_path(key, v, c->audit_log, sizeof(c->audit_log));
+	if (!strcmp(key, "audit_syslog"))
+		return parse_bool(key, v, &c->audit_syslog);
 	if (!strcmp(key, "user"))
 		return copy_path(key, v, c->user, sizeof(c->user));
 	if (!strcmp(key, "group"))

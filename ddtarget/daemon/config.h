@@ -18,6 +18,10 @@ typedef struct ddtd_config {
 	char unix_socket[PATH_MAX];
 	long unix_socket_gid;		/* its group (mode 0660); -1: 0600 */
 	char user[64], group[64];	/* who to run as, if started as root */
+	/* The audit log (audit.h): "" for <store>/audit.log, "none" for no
+	 * file (config_audit_log); and whether its lines go to syslog. */
+	char audit_log[PATH_MAX];
+	int audit_syslog;
 	char store[PATH_MAX];		/* the store's root directory */
 	char data_dirs[STORE_MAX_DIRS][PATH_MAX];	/* one per disk */
 	int ndata_dirs;			/* 0: <store>/data/dirN */
@@ -62,6 +66,9 @@ int config_load(ddtd_config *c, const char *path);
 
 /* Set one key from a string, as the file would ("port", "7410"). */
 int config_set(ddtd_config *c, const char *key, const char *value);
+
+/* The audit log's path into buf; "" for none. 0 or -ENAMETOOLONG. */
+int config_audit_log(const ddtd_config *c, char *buf, size_t cap);
 
 /* The path of the local socket c asks for into buf; "" for none. 0, or
  * -ENAMETOOLONG if the path does not fit buf. */

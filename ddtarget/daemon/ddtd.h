@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "alerts.h"
+#include "audit.h"
 #include "bufpool.h"
 #include "clean.h"
 #include "config.h"
@@ -38,6 +39,7 @@ typedef struct ddtd {
 	streams *streams;	/* the streams active now */
 	monitor *mon;		/* checks of units; last scrub, clean */
 	bufpool *replies;	/* READ replies' buffers, kept for the next */
+	audit *audit;		/* the audit log; NULL: none */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
 } ddtd;

@@ -2,6 +2,7 @@
  * admin user, the pid file, then the server until SIGTERM; and a few
  * offline administration commands that work on a stopped store. */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <getopt.h>
@@ -462,6 +463,29 @@ static int open_engine(ddtd *d)
 	return scrub_new(&d->scr, d->st, d->ns, &scrub_cfg);
 }
 
+/* The audit log; offline commands write to it too (who: the system
+ * user that ran them). */
+static int open_audit(ddtd *d)
+{
+	char path[PATH_MAX];
+
+	if (config_audit_log(&d->cfg, path, sizeof(path)) < 0)
+		return ddterr_set(-ENAMETOOLONG, "audit_log: the path is too "
+				  "long");
+	return audit_open(&d->audit, path, d->cfg.audit_syslog);
+}
+
+static const char *console_user(char *buf, size_t cap)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw)
+		snprintf(buf, cap, "%s", pw->pw_name);
+	else
+		snprintf(buf, cap, "uid %u", (unsigned)getuid());
+	return buf;
+}
+
 static void close_engine(ddtd *d)
 {
 	int rc;
@@ -488,6 +512,8 @@ static void close_engine(ddtd *d)
 	store_lock_release(d->lock);	/* last: the index is closed */
 	alert_table_free(d->alerts);
 	bufpool_free(d->replies);	/* after the server: no reply holds one */
+	audit_close(d->audit);
+	d->audit = NULL;
 }
 
 /* The directory and space check, while the daemon serves. */
@@ -579,6 +605,16 @@ static int ensure_admin(ddtd *d)
 	return rc;
 }
 
+static void audit_user_set(ddtd *d, const cmdline *cl, int rc)
+{
+	char f[256] = "", who[64];
+
+	audit_kv(f, sizeof(f), "target_user", cl->set_password_user);
+	audit_kv(f, sizeof(f), "role", role_names[cl->role]);
+	audit_event(d->audit, "user.set", rc, console_user(who, sizeof(who)),
+		    "offline", f);
+}
+
 static int set_password(ddtd *d, const cmdline *cl)
 {
 	char line[AUTH_MAX_PASSWORD + 2];
@@ -594,6 +630,7 @@ static int set_password(ddtd *d, const cmdline *cl)
 	rc = auth_set_user(d->ix, cl->set_password_user, line,
 			   cl->role);
 	memset(line, 0, sizeof(line));
+	audit_user_set(d, cl, rc);
 	if (rc == 0)
 		printf("password set for %s (%s)\n", cl->set_password_user,
 		       role_names[cl->role]);
@@ -601,15 +638,23 @@ static int set_password(ddtd *d, const cmdline *cl)
 }
 
 /* --restore-checkpoint: offline, the report on stdout, exit 0 or 1. */
-static int restore_checkpoint(const ddtd *d, const cmdline *cl)
+static int restore_checkpoint(ddtd *d, const cmdline *cl)
 {
 	store_restore_report r;
 	store_config sc;
-	char text[4096];
+	char text[4096], f[256] = "", who[64];
 	int rc;
 
 	store_cfg(d, &sc);
 	rc = store_restore_checkpoint(&sc, NULL, cl->restore_name, &r);
+	if (open_audit(d) == 0) {
+		audit_kv(f, sizeof(f), "checkpoint", cl->restore_name ?
+			 cl->restore_name : "(newest)");
+		audit_event(d->audit, "checkpoint.restore", rc,
+			    console_user(who, sizeof(who)), "offline", f);
+		audit_close(d->audit);
+		d->audit = NULL;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "ddtargetd: cannot restore the store %s: %s\n",
 			d->cfg.store, ddterr_last(rc));
@@ -701,6 +746,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = open_engine(&d);
+	if (rc == 0)
+		rc = open_audit(&d);
 	if (rc < 0) {
 		fprintf(stderr, "ddtargetd: cannot open the store %s: %s\n",
 			d.cfg.store, ddterr_last(rc));

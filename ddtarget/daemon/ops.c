@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "ddterr.h"
 #include "log.h"
+#include "ops_audit.h"
 #include "ops_sections.h"
 
 #ifndef PACKAGE_VERSION
@@ -105,7 +106,7 @@ static int op_hello(req *q)
 /* The user name for the log: as sent if it is made of the characters a
  * user name may have (so no control character reaches the log), else only
  * its length. (auth.c's own rule is private to it, and stricter.) */
-static void log_name(char *buf, size_t cap, const char *user)
+static int name_loggable(const char *user)
 {
 	size_t n = strlen(user);
 	int ok = n > 0 && n <= DDT_MAX_NAME;
@@ -115,10 +116,16 @@ static void log_name(char *buf, size_t cap, const char *user)
 		     (user[i] >= 'A' && user[i] <= 'Z') ||
 		     (user[i] >= '0' && user[i] <= '9') ||
 		     user[i] == '.' || user[i] == '_' || user[i] == '-';
-	if (ok)
+	return ok;
+}
+
+static void log_name(char *buf, size_t cap, const char *user)
+{
+	if (name_loggable(user))
 		snprintf(buf, cap, "'%s'", user);
 	else
-		snprintf(buf, cap, "(a name no user can have, %zu bytes)", n);
+		snprintf(buf, cap, "(a name no user can have, %zu bytes)",
+			 strlen(user));
 }
 
 /* A wrong user or password: counted, logged (never the password), and
@@ -177,8 +184,12 @@ static int op_auth(req *q, ops_session *ss)
 	memset(pass, 0, sizeof(pass));
 	if (rc == 0)
 		rc = auth_admit(q, ss);
-	if (rc < 0)
+	if (rc < 0) {
+		ops_audit_login(q, name_loggable(user) ? user : "(invalid)", 0,
+				rc);
 		return auth_refused(q, ss, user, rc);
+	}
+	ops_audit_login(q, user, role, 0);
 	pthread_mutex_lock(&ss->mu);
 	ss->authed = 1;
 	ss->role = role;
@@ -232,14 +243,18 @@ static int role_allows(const req *q)
 static int dispatch(req *q)
 {
 	req_fn fn = handler_of(q->op);
+	rbuf args = q->r;
 	wbuf *w = q->w;
 	int rc;
 
 	if (!fn)
 		return ddterr_set(-EPROTO, "unknown opcode 0x%02x", q->op);
-	if ((rc = role_allows(q)) < 0)
+	if ((rc = role_allows(q)) < 0) {
+		ops_audit_request(q, &args, rc);
 		return rc;
+	}
 	rc = fn(q);
+	ops_audit_request(q, &args, rc);
 	if (rc == 0 && !w->err && w->len - DDT_HDR_LEN > DDT_MAX_PAYLOAD)
 		w->err = -E2BIG;
 	if (rc == 0 && w->err)

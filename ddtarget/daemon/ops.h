@@ -14,6 +14,8 @@
 
 /* What a session has established; requests of one session run
  * concurrently, so the fields are guarded by mu. */
+#define OPS_AUDITED_READS	4
+
 typedef struct ops_session {
 	pthread_mutex_t mu;
 	int hello;		/* HELLO was answered */
@@ -28,6 +30,9 @@ typedef struct ops_session {
 	 * its unit, so that a restore's READs look it up once. */
 	uint64_t cur_unit;
 	uint64_t read_ino, read_unit;
+	/* The units whose reads the audit log has been told of. */
+	uint64_t audited_reads[OPS_AUDITED_READS];
+	unsigned audited_next;
 } ops_session;
 
 void ops_session_init(ops_session *ss, const char *peer);

@@ -10,6 +10,7 @@
 #include "ddterr.h"
 #include "now.h"
 #include "ops.h"
+#include "ops_audit.h"
 #include "tree.h"
 
 #define READ_MAX_SEGS	2048	/* data segments one READ looks up */
@@ -173,6 +174,7 @@ static void count_read(req *q, uint64_t ino)
 	ss->read_unit = unit;
 	pthread_mutex_unlock(&ss->mu);
 	streams_read(q->d->streams, ss, unit, now_ns());
+	ops_audit_read(q, unit);
 }
 
 static void grow_reply(ddtd *d, wbuf *w, size_t n)

@@ -671,6 +671,21 @@ static void accept_local_cb(struct evconnlistener *l, evutil_socket_t fd,
 	accept_session(arg, fd, peer, &addr);
 }
 
+/* SIGHUP: after logrotate moved the audit log, write a new one. */
+static void hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	server *srv = arg;
+	int rc;
+
+	(void)sig;
+	(void)what;
+	rc = audit_reopen(srv->d->audit);
+	if (rc < 0)
+		log_err("SIGHUP: %s", ddterr_last(rc));
+	else
+		log_info("SIGHUP: audit log reopened");
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	server *srv = arg;
@@ -800,7 +815,7 @@ static void local_close(server *srv, local_listener *ll)
 int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 {
 	struct evconnlistener *l = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	server srv = { .d = d };
 	local_listener local = { 0 };
 	int rc = 0, nworkers;
@@ -839,8 +854,9 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 		goto out;
 	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
 	sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
-	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) ||
-	    evsignal_add(sigint, NULL)) {
+	sighup = evsignal_new(srv.base, SIGHUP, hup_cb, &srv);
+	if (!sigterm || !sigint || !sighup || evsignal_add(sigterm, NULL) ||
+	    evsignal_add(sigint, NULL) || evsignal_add(sighup, NULL)) {
 		rc = ddterr_set(-ENOMEM, "cannot install signal handlers");
 		goto out;
 	}
@@ -868,6 +884,8 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	if (sighup)
+		event_free(sighup);
 	event_base_free(srv.base);
 	return rc;
 }
