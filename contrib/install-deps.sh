@@ -6,7 +6,8 @@ PKGS="autoconf automake make gcc pkg-config python3
 libevent-dev librocksdb-dev libisal-dev libssl-dev liblz4-dev libzstd-dev
 libfuse3-dev fuse3 samba smbclient rclone
 libtirpc-dev rpcsvc-proto libinih-dev libnfs-dev libnfs-utils
-libsnmp-dev snmpd snmp snmptrapd smitools"
+libsnmp-dev snmpd snmp snmptrapd smitools
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

@@ -1,7 +1,8 @@
 /* fuzz_parsers.c - a libFuzzer target for every parser that reads bytes
  * from the network or the disk: frame headers and the payload decoder
  * (wire.c), metadata segments (tree.c), containers and their directories
- * (ctr.c). The first input byte picks the parser; the rest is its
+ * (ctr.c); and the audit log's escaping of names from the network
+ * (audit.c). The first input byte picks the parser; the rest is its
  * input. Build and run with `make fuzz` (clang, -fsanitize=fuzzer,address).
  * Anything the sanitizers catch, or a parser accepting bytes that then
  * fail its own invariants, is a bug. */
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "ctr.h"
 #include "tree.h"
 #include "wire.h"
@@ -121,6 +123,38 @@ static void fuzz_container(const uint8_t *p, size_t n)
 	}
 }
 
+/* A value from the network in an audit line: whatever its bytes, the
+ * line gets no control character, no newline and no quote that ends the
+ * value early (every '"' inside is escaped). */
+static void fuzz_audit_kv(const uint8_t *p, size_t n)
+{
+	char v[512], line[2048] = "";
+	size_t len = n < sizeof(v) - 1 ? n : sizeof(v) - 1;
+	const char *s;
+	int quoted;
+
+	memcpy(v, p, len);
+	v[len] = '\0';
+	audit_kv(line, sizeof(line), "k", v);
+	for (s = line; *s; s++)
+		if ((unsigned char)*s < 32 || *s == 127)
+			abort();
+	if (strncmp(line, " k=", 3))
+		abort();
+	s = line + 3;
+	quoted = *s == '"';
+	if (!quoted) {
+		if (strpbrk(s, " \"="))
+			abort();	/* a bare value must be one token */
+		return;
+	}
+	for (s++; *s && *s != '"'; s++)
+		if (*s == '\\' && !*++s)
+			abort();
+	if (*s != '"' || s[1])
+		abort();	/* the value ended before the line did */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -134,11 +168,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data + 1, size - 1);
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0: fuzz_header(copy, size - 1); break;
 	case 1: fuzz_payload(copy, size - 1); break;
 	case 2: fuzz_tree(copy, size - 1); break;
 	case 3: fuzz_container(copy, size - 1); break;
+	case 4: fuzz_audit_kv(copy, size - 1); break;
 	}
 	free(copy);
 	return 0;
