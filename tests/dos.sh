@@ -32,6 +32,11 @@ daemon_stop || tap_bail "the first daemon did not stop cleanly"
 printf 'bobs-password\n' |
 	"$daemon_bin" -s "$store" --set-password bob --role user >"$dir/pw.out" 2>&1 ||
 	tap_bail "cannot make user bob: $(cat "$dir/pw.out")"
+for u in carol dave; do
+	printf '%s-password\n' "$u" |
+		"$daemon_bin" -s "$store" --set-password "$u" --role user >"$dir/pw.out" 2>&1 ||
+		tap_bail "cannot make user $u: $(cat "$dir/pw.out")"
+done
 daemon_start --set login_timeout=2 --set auth_max_failures=3 \
 	--set auth_backoff_ms=600 --set auth_backoff_max_ms=2400 \
 	--set workers=2
@@ -112,7 +117,7 @@ tap_ok "after a failure, the address's next AUTH waits (>= 300 ms of 600: $out)"
 	test "$(kv first_status "$out")" = 13 -a "$(kv second_status "$out")" = 13 -a "${ms:-0}" -ge 300
 pids=
 for i in 1 2 3; do
-	probe auth 127.0.0.6 bob wrong >"$dir/held$i.out" &
+	probe auth 127.0.0.6 "eve$i" wrong >"$dir/held$i.out" &
 	pids="$pids $!"
 done
 sleep 0.3	# the three are held on the loop now (workers: 2)
@@ -123,6 +128,16 @@ wait $pids
 slowest=$(cat "$dir/held"*.out | sed -n 's/.*ms=\([0-9]*\).*/\1/p' | sort -n | tail -1)
 tap_ok "the address's next AUTHs are spaced, not run together (slowest ${slowest} ms >= 1200)" \
 	test "${slowest:-0}" -ge 1200
+
+# ---- the per-user backoff: guesses at one user from many addresses ----
+out=$(probe authpair 127.0.0.8 carol 127.0.0.9 carol-password)
+tap_ok "after a failure for carol from one address, her login from another waits (>= 300 ms of 600: $out)" \
+	test "$(kv first_status "$out")" = 13 -a "$(kv second_ms "$out")" -ge 300
+tap_ok "and then succeeds (her right password)" test "$(kv second_status "$out")" = 0
+out=$(probe auth 127.0.0.10 dave dave-password)
+tap_ok "another user is not slowed by carol's failures ($out)" \
+	test "$(kv status "$out")" = 0 -a "$(kv ms "$out")" -lt 300
+tap_ok "the log says both waits" grep -q "the next AUTH from this address waits [0-9]* ms, and for this user from any address [0-9]* ms" "$dir/daemon.log"
 
 # ---- what a user sees ----
 DDT_PASSWORD=wrong ddt list --su s1 >"$dir/wrongpw.out" 2>"$dir/wrongpw.err"

@@ -215,6 +215,10 @@ elif mode == "pipeline":
     pipeline(sys.argv[3], int(sys.argv[4]))
 elif mode == "auth":
     print(auth(sys.argv[3], sys.argv[4], sys.argv[5]))
+elif mode == "authpair":
+    # a failure from one address, then at once a login from another
+    print(auth(sys.argv[3], sys.argv[4], "wrong", "first_") + " " +
+          auth(sys.argv[5], sys.argv[4], sys.argv[6], "second_"))
 elif mode == "auth2":
     print(auth(sys.argv[3], sys.argv[4], sys.argv[5], "first_") + " " +
           auth(sys.argv[3], sys.argv[4], sys.argv[5], "second_"))

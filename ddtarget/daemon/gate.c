@@ -53,6 +53,22 @@ void gate_addr_local(long uid, gate_addr *out)
 	memcpy(out->b + 12, &u, 4);
 }
 
+void gate_addr_user(const char *user, gate_addr *out)
+{
+	/* Two FNV-1a hashes of the name, 96 bits kept: names colliding
+	 * would only share a backoff. */
+	uint64_t h1 = 14695981039346656037ULL, h2 = 1099511628211ULL * 31;
+
+	for (const unsigned char *p = (const void *)user; *p; p++) {
+		h1 = (h1 ^ *p) * 1099511628211ULL;
+		h2 = (h2 ^ *p) * 1099511628211ULL + 0x9e3779b97f4a7c15ULL;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out->b, "usr", 3);	/* in no IPv6 range in use */
+	memcpy(out->b + 4, &h1, 8);
+	memcpy(out->b + 12, &h2, 4);
+}
+
 int gate_new(gate **out, const gate_config *c)
 {
 	gate *g = calloc(1, sizeof(*g));

@@ -34,6 +34,11 @@ void gate_addr_of(const struct sockaddr *sa, gate_addr *out);
  * (-1 if unknown), apart from every network address. */
 void gate_addr_local(long uid, gate_addr *out);
 
+/* The key a user name's failed logins are counted under, from every
+ * address together (the per-user backoff): a hash of the name, apart
+ * from every address. */
+void gate_addr_user(const char *user, gate_addr *out);
+
 int gate_new(gate **out, const gate_config *c);
 void gate_free(gate *g);	/* NULL: nothing */
 

@@ -93,9 +93,10 @@ static const char usage_text[] =
 "max_handshakes_per_address (8) from one address and max_handshakes (64)\n"
 "in all wait to log in, one more is told 'busy' and closed; no frame over\n"
 "64 KiB before login. A session is closed at its auth_max_failures-th\n"
-"failed login (1); each failure from an address doubles the wait before\n"
-"its next login is checked, from auth_backoff_ms (1000) up to\n"
-"auth_backoff_max_ms (30000). Failures are logged with address and user.\n";
+"failed login (1); each failure from an address, or for a user name from\n"
+"any address, doubles the wait before that address's (that user's) next\n"
+"login is checked, from auth_backoff_ms (1000) up to auth_backoff_max_ms\n"
+"(30000). Failures are logged with address and user.\n";
 
 enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
        OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_RESTORE };

@@ -74,6 +74,7 @@ typedef struct session {
 	atomic_int auth_busy;	/* an AUTH held or running: read no more */
 	int paused;		/* reading stopped (in flight, AUTH) */
 	gate_addr addr;
+	gate_addr user_key;	/* the user of the AUTH under way */
 	struct event *deadline;	/* login_timeout; loop thread */
 	struct event *hold_ev;	/* the held AUTH's backoff; loop thread */
 	request *held;		/* that AUTH */
@@ -269,18 +270,22 @@ static void auth_done(session *s, int rc)
 {
 	server *srv = s->srv;
 
-	if (rc == 0)
+	if (rc == 0) {
 		gate_auth_ok(srv->gate, &s->addr, now_mono_ns() / 1000000);
+		gate_auth_ok(srv->gate, &s->user_key, now_mono_ns() / 1000000);
+	}
 	if (rc == 0 && !atomic_exchange(&s->authed, 1)) {
 		if (atomic_exchange(&s->in_gate, 0))
 			gate_leave(srv->gate, &s->addr);
 		bufferevent_set_max_single_read(s->bev, SESSION_READ_CHUNK);
 	} else if (rc == -EACCES) {
-		int64_t d = gate_auth_failed(srv->gate, &s->addr,
-					     now_mono_ns() / 1000000);
+		int64_t now = now_mono_ns() / 1000000;
+		int64_t d = gate_auth_failed(srv->gate, &s->addr, now);
+		int64_t du = gate_auth_failed(srv->gate, &s->user_key, now);
 
 		log_info("session %s: the next AUTH from this address waits "
-			 "%lld ms", s->ss.peer, (long long)d);
+			 "%lld ms, and for this user from any address %lld ms",
+			 s->ss.peer, (long long)d, (long long)du);
 	}
 	atomic_store(&s->auth_busy, 0);
 }
@@ -390,21 +395,38 @@ static void hold_cb(evutil_socket_t fd, short what, void *arg)
 		queue_request(s, q);
 }
 
+/* The key of the user an AUTH names (its first field); a payload that
+ * does not parse gets the empty name's, and fails in ops.c. */
+static void auth_user_key(const request *q, gate_addr *out)
+{
+	char user[DDT_MAX_STR + 1];
+	rbuf r;
+
+	rb_init(&r, q->payload, ddt_payload_len(&q->h));
+	rb_str(&r, user, sizeof(user));
+	gate_addr_user(r.err ? "" : user, out);
+}
+
 /* An AUTH: no other request of the session is framed until it is
  * answered (so a session's failures are counted one by one), and it waits
  * on the loop while its address's backoff lasts. 0 or -1 as above. */
 static int queue_auth(session *s, request *q)
 {
-	int64_t wait = gate_auth_wait(s->srv->gate, &s->addr,
-				      now_mono_ns() / 1000000);
-	struct timeval tv = { (time_t)(wait / 1000),
-			      (suseconds_t)(wait % 1000) * 1000 };
+	int64_t now = now_mono_ns() / 1000000, wait, wait_user;
+	struct timeval tv;
 
+	auth_user_key(q, &s->user_key);
+	wait = gate_auth_wait(s->srv->gate, &s->addr, now);
+	wait_user = gate_auth_wait(s->srv->gate, &s->user_key, now);
+	if (wait_user > wait)
+		wait = wait_user;
+	tv = (struct timeval){ (time_t)(wait / 1000),
+			       (suseconds_t)(wait % 1000) * 1000 };
 	atomic_store(&s->auth_busy, 1);
 	if (wait <= 0 || evtimer_add(s->hold_ev, &tv) != 0)
 		return queue_request(s, q);
 	log_debug("session %s: AUTH held %lld ms (failed logins from this "
-		  "address)", s->ss.peer, (long long)wait);
+		  "address, or for this user)", s->ss.peer, (long long)wait);
 	s->held = q;
 	return 0;
 }
