@@ -48,7 +48,7 @@ static int restore(const char *root, const char *name,
 	int rc;
 
 	config(&c, root);
-	rc = store_restore_checkpoint(&c, NULL, name, r);
+	rc = store_restore_checkpoint(&c, NULL, name, NULL, NULL, r);
 	if (rc < 0)
 		diag("restore: %s", ddterr_last(rc));
 	return rc;
@@ -296,17 +296,17 @@ static void test_prune_and_refusals(const char *root)
 	   names[3], names[4]);
 
 	config(&c, root);
-	rc = store_restore_checkpoint(&c, dir, NULL, &r);
+	rc = store_restore_checkpoint(&c, dir, NULL, NULL, NULL, &r);
 	ok(rc == -EBUSY && strstr(ddterr_last(rc), "in use"),
 	   "a restore on an open store is refused: %s", ddterr_last(rc));
 	ok(segdata_check(s, SEED, 0, 300) == 0, "and the store goes on");
 	tstore_close(s);
 
-	rc = store_restore_checkpoint(&c, dir, "ckpt-19990101T000000Z", &r);
+	rc = store_restore_checkpoint(&c, dir, "ckpt-19990101T000000Z", NULL, NULL, &r);
 	ok(rc == -ENOENT && strstr(ddterr_last(rc), "ckpt-19990101T000000Z") &&
 	   !strchr(ddterr_last(rc), '\n'),
 	   "a missing checkpoint is one clear line: %s", ddterr_last(rc));
-	rc = store_restore_checkpoint(&c, tpath(root, "none"), NULL, &r);
+	rc = store_restore_checkpoint(&c, tpath(root, "none"), NULL, NULL, NULL, &r);
 	ok(rc == -ENOENT && strstr(ddterr_last(rc), "no checkpoints"),
 	   "an empty checkpoint directory: %s", ddterr_last(rc));
 
@@ -318,7 +318,7 @@ static void test_prune_and_refusals(const char *root)
 		snprintf(d[i], sizeof(d[i]), "%s/wrong%d", root, i);
 		c.dirs[i] = d[i];
 	}
-	rc = store_restore_checkpoint(&c, dir, NULL, &r);
+	rc = store_restore_checkpoint(&c, dir, NULL, NULL, NULL, &r);
 	ok(rc == -EIO && strstr(ddterr_last(rc), "data directories"),
 	   "wrong data directories are refused: %s", ddterr_last(rc));
 	s = open_at(root);
@@ -326,7 +326,7 @@ static void test_prune_and_refusals(const char *root)
 	   "and the store is left as it was");
 	tstore_close(s);
 	config(&c, root);
-	rc = store_restore_checkpoint(&c, dir, other, &r);
+	rc = store_restore_checkpoint(&c, dir, other, NULL, NULL, &r);
 	ok(rc == -EINVAL && strstr(ddterr_last(rc), "another store"),
 	   "another store's checkpoint, named, is refused: %s",
 	   ddterr_last(rc));
@@ -413,7 +413,7 @@ static void test_other_fs(const char *root)
 	tstore_close(s);
 	rm_index(root);
 	config(&c, root);
-	ok(store_restore_checkpoint(&c, dir, NULL, &r) == 0 &&
+	ok(store_restore_checkpoint(&c, dir, NULL, NULL, NULL, &r) == 0 &&
 	   (s = open_at(root)) && segdata_check(s, SEED, 0, 300) == 0,
 	   "restores from there");
 	tstore_close(s);

@@ -647,7 +647,8 @@ static int restore_checkpoint(ddtd *d, const cmdline *cl)
 	int rc;
 
 	store_cfg(d, &sc);
-	rc = store_restore_checkpoint(&sc, NULL, cl->restore_name, &r);
+	rc = store_restore_checkpoint(&sc, NULL, cl->restore_name,
+				      ns_restore_keeps_locks, NULL, &r);
 	if (open_audit(d) == 0) {
 		audit_kv(f, sizeof(f), "checkpoint", cl->restore_name ?
 			 cl->restore_name : "(newest)");
@@ -683,7 +684,8 @@ static void write_pid_file(ddtd *d)
 			 strerror(-rc));
 }
 
-static int drop_root(const ddtd_config *c)
+/* warn: say so if root stays (serving, not the offline commands). */
+static int drop_root(const ddtd_config *c, int warn)
 {
 	int dropped, rc = privs_drop(c->user, c->group, c->store, &dropped);
 
@@ -693,7 +695,7 @@ static int drop_root(const ddtd_config *c)
 	}
 	if (dropped)
 		log_info("running as user %s", c->user);
-	else if (privs_running_as_root())
+	else if (warn && privs_running_as_root())
 		log_warn("running as root: set user (e.g. user = ddtarget) so "
 			 "that a flaw reaches only the store");
 	return 0;
@@ -733,7 +735,7 @@ int main(int argc, char **argv)
 	/* Then root goes (a port under 1024 is bound), before the store is
 	 * touched: --set-password and --restore-checkpoint too, or root
 	 * would own what they write. */
-	if (drop_root(&d.cfg) < 0) {
+	if (drop_root(&d.cfg, !cl.set_password_user && !cl.restore) < 0) {
 		if (lfd >= 0)
 			close(lfd);
 		return 1;

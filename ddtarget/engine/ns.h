@@ -198,6 +198,15 @@ typedef int (*ns_expire_cb)(void *arg, const char *su, const ns_backup *b);
 int ns_expire(ns *n, const char *su, int64_t now, int dry_run,
 	      ns_expire_cb cb, void *arg);
 
+/* A checkpoint restore's check (store_restore_check_fn, store_ckpt.h):
+ * the index at new_index, which would replace the one at cur_index, must
+ * hold every backup that the retention lock protects in cur_index now,
+ * each expiring no earlier; else -EPERM naming the first that it would
+ * remove or shorten. Both indexes are opened here (offline, the store's
+ * lock held); no index at cur_index: 0. arg is unused. */
+int ns_restore_keeps_locks(void *arg, const char *cur_index,
+			   const char *new_index);
+
 /* ---- figures ---- */
 
 typedef struct ns_stats {

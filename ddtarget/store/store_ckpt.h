@@ -88,8 +88,16 @@ typedef struct store_restore_report {
  * If not one of the containers the checkpoint lists is on the disks, it
  * fails with -EIO (check the data directories). The report (not NULL)
  * says what was done. 0 or -errno with a ddterr message. */
+/* check, if not NULL, is asked before anything is replaced whether the
+ * index the restore would bring back (a copy at new_index) may replace
+ * the store's (cur_index): 0 goes on, -errno (with its ddterr message)
+ * refuses the restore. The namespace's retention lock is checked so
+ * (ns_restore_keeps_locks, ns.h). */
+typedef int (*store_restore_check_fn)(void *arg, const char *cur_index,
+				      const char *new_index);
 int store_restore_checkpoint(const store_config *cfg, const char *ckdir,
-			     const char *name, store_restore_report *r);
+			     const char *name, store_restore_check_fn check,
+			     void *check_arg, store_restore_report *r);
 
 /* The report as "key: value" lines for a person, into buf (cap bytes,
  * always NUL-terminated), so every tool prints it alike. */

@@ -519,9 +519,10 @@ static int swap_in(const char *root, const char *restoring,
 }
 
 static int restore_locked(const store_config *cfg, const char *ckdir,
-			  const char *name, store_restore_report *r)
+			  const char *name, store_restore_check_fn check,
+			  void *check_arg, store_restore_report *r)
 {
-	char src[4096], msg[512], id[33] = "";
+	char src[4096], cur[4096], msg[512], id[33] = "";
 	char *restoring;
 	int rc;
 
@@ -534,6 +535,9 @@ static int restore_locked(const store_config *cfg, const char *ckdir,
 	if (rc < 0)
 		return rc;
 	rc = path_fmt(src, sizeof(src), "%s/%s/index", ckdir, r->ckpt.name);
+	if (rc == 0)
+		rc = path_fmt(cur, sizeof(cur), "%s/" STORE_INDEX_DIR,
+			      cfg->root);
 	if (rc < 0)
 		return rc;
 	restoring = join(cfg->root, RESTORING);
@@ -545,6 +549,8 @@ static int restore_locked(const store_config *cfg, const char *ckdir,
 				strerror(-rc));
 	if (rc == 0)
 		rc = store_copy_dir(src, restoring);
+	if (rc == 0 && check)
+		rc = check(check_arg, cur, restoring);
 	if (rc == 0)
 		rc = reconcile(cfg, restoring, r);
 	if (rc == 0)
@@ -561,7 +567,8 @@ static int restore_locked(const store_config *cfg, const char *ckdir,
 }
 
 int store_restore_checkpoint(const store_config *cfg, const char *ckdir,
-			     const char *name, store_restore_report *r)
+			     const char *name, store_restore_check_fn check,
+			     void *check_arg, store_restore_report *r)
 {
 	char *dflt = NULL;
 	store_lock *lk;
@@ -583,7 +590,7 @@ int store_restore_checkpoint(const store_config *cfg, const char *ckdir,
 	}
 	rc = store_lock_take(&lk, cfg->root);
 	if (rc == 0) {
-		rc = restore_locked(cfg, ckdir, name, r);
+		rc = restore_locked(cfg, ckdir, name, check, check_arg, r);
 		store_lock_release(lk);
 	}
 	free(dflt);

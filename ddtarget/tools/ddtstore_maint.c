@@ -19,6 +19,7 @@
 #include "fmt.h"
 #include "fp.h"
 #include "fpset.h"
+#include "ns.h"
 #include "now.h"
 #include "path.h"
 #include "store.h"
@@ -348,7 +349,8 @@ int cmd_restore_checkpoint(const opts *o, int argc, char **argv)
 	if (o->m >= 0)
 		cfg.m = o->m;
 	ddterr_clear();
-	rc = store_restore_checkpoint(&cfg, dir, argc ? argv[0] : NULL, &r);
+	rc = store_restore_checkpoint(&cfg, dir, argc ? argv[0] : NULL,
+				      ns_restore_keeps_locks, NULL, &r);
 	if (rc < 0) {
 		switch (rc) {
 		case -ENOENT:
