@@ -65,11 +65,14 @@ static const char usage_text[] =
 "  -v, --verbose           log every session and failed request\n"
 "      --set-password USER set USER's password from standard input (one\n"
 "                          line), creating the user; with the daemon stopped\n"
-"      --role ROLE         with --set-password: the user's role: user (the\n"
-"                          default: backups and restores), admin (also\n"
-"                          units' settings, cleaning, scrubs, checkpoints)\n"
-"                          or status (only reads the target's status: for\n"
-"                          monitors such as ddtarget-snmp)\n"
+"      --role LEVEL        with --set-password: the user's access level:\n"
+"                          user (the default: backs up, restores and\n"
+"                          removes backups), admin or full (also units,\n"
+"                          users, cleaning, scrubs, checkpoints), status\n"
+"                          (figures only: monitors such as ddtarget-snmp),\n"
+"                          backup (writes, cannot read back or remove) or\n"
+"                          restore (reads, cannot write); PROTOCOL.md has\n"
+"                          every operation per level\n"
 "      --admin             the same as --role admin\n"
 "      --restore-checkpoint [NAME]\n"
 "                          with the daemon stopped, bring the store back\n"
@@ -135,19 +138,14 @@ static void die_usage(const char *msg)
 	exit(2);
 }
 
-/* --role's names, indexed by DDT_ROLE_*. */
-static const char *const role_names[] = {
-	[DDT_ROLE_USER] = "user", [DDT_ROLE_ADMIN] = "admin",
-	[DDT_ROLE_STATUS] = "status",
-};
-
 static int role_from_name(const char *name)
 {
-	for (int r = DDT_ROLE_USER; r <= DDT_ROLE_STATUS; r++)
-		if (strcmp(role_names[r], name) == 0)
-			return r;
-	die_usage("--role is user, admin or status");
-	return 0;
+	int r = ddt_role_from_name(name);
+
+	if (r == 0)
+		die_usage("--role is status, backup, restore, user or admin "
+			  "(full)");
+	return r;
 }
 
 static int set(ddtd_config *c, const char *key, const char *val)
@@ -594,7 +592,7 @@ static int set_password(ddtd *d, const cmdline *cl)
 	memset(line, 0, sizeof(line));
 	if (rc == 0)
 		printf("password set for %s (%s)\n", cl->set_password_user,
-		       role_names[cl->role]);
+		       ddt_role_name(cl->role));
 	return rc;
 }
 

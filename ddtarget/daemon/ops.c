@@ -208,24 +208,99 @@ static req_fn handler_of(uint8_t op)
 	return NULL;
 }
 
-/* What a status user may ask (PROTOCOL.md, Users and roles): the reads
- * of the target's status, nothing of its data. */
-static const uint8_t status_ops[] = {
-	DDT_OP_STATUS, DDT_OP_STATUS_TEXT, DDT_OP_SU_LIST, DDT_OP_SU_STATS,
-	DDT_OP_STREAMS, DDT_OP_ALERTS, DDT_OP_ALERT_EVENTS,
-	DDT_OP_CLEAN_STATUS, DDT_OP_SCRUB_STATUS, DDT_OP_CHECKPOINT_LIST,
-	DDT_OP_BACKUP_LIST,
+/* What each access level may ask (PROTOCOL.md, Users and roles): every
+ * opcode is of one class, and each class is open to a set of levels. A
+ * refusal here is DDT_EACCES with one line saying what the level lacks;
+ * the admin operations are left to their handlers (req_need_admin:
+ * DDT_EPERM, as before levels) for every level but status. */
+enum op_class {
+	OC_FIGURES,	/* the target's and units' figures: every level */
+	OC_BROWSE,	/* names and attributes */
+	OC_READ,	/* content: file data, segments, link targets */
+	OC_WRITE,	/* new content and names, backups begun and ended */
+	OC_REMOVE,	/* removals, renames, expiries */
+	OC_ADMIN,	/* units, cleaning, scrubs, checkpoints */
 };
+
+#define LV(r)	(1u << (r))
+static const unsigned class_levels[] = {
+	[OC_FIGURES] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_STATUS) | LV(DDT_ROLE_BACKUP) |
+		LV(DDT_ROLE_RESTORE),
+	[OC_BROWSE] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_BACKUP) | LV(DDT_ROLE_RESTORE),
+	[OC_READ] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_RESTORE),
+	[OC_WRITE] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_BACKUP),
+	[OC_REMOVE] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN),
+	[OC_ADMIN] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_BACKUP) | LV(DDT_ROLE_RESTORE),
+};
+
+static const struct {
+	uint8_t op, cls;
+} op_classes[] = {
+	{ DDT_OP_STATUS, OC_FIGURES }, { DDT_OP_STATUS_TEXT, OC_FIGURES },
+	{ DDT_OP_SU_LIST, OC_FIGURES }, { DDT_OP_SU_STATS, OC_FIGURES },
+	{ DDT_OP_STREAMS, OC_FIGURES }, { DDT_OP_ALERTS, OC_FIGURES },
+	{ DDT_OP_ALERT_EVENTS, OC_FIGURES },
+	{ DDT_OP_CLEAN_STATUS, OC_FIGURES },
+	{ DDT_OP_SCRUB_STATUS, OC_FIGURES },
+	{ DDT_OP_CHECKPOINT_LIST, OC_FIGURES },
+	{ DDT_OP_BACKUP_LIST, OC_FIGURES },
+	{ DDT_OP_SU_OPEN, OC_BROWSE }, { DDT_OP_LOOKUP, OC_BROWSE },
+	{ DDT_OP_GETATTR, OC_BROWSE }, { DDT_OP_READDIR, OC_BROWSE },
+	{ DDT_OP_READLINK, OC_READ }, { DDT_OP_READ, OC_READ },
+	{ DDT_OP_SEG_GET, OC_READ },
+	{ DDT_OP_FP_QUERY, OC_WRITE }, { DDT_OP_SEG_PUT, OC_WRITE },
+	{ DDT_OP_COMMIT, OC_WRITE }, { DDT_OP_SET_CONTENT, OC_WRITE },
+	{ DDT_OP_MKDIR, OC_WRITE }, { DDT_OP_SYMLINK, OC_WRITE },
+	{ DDT_OP_LINK, OC_WRITE }, { DDT_OP_SETATTR, OC_WRITE },
+	{ DDT_OP_BACKUP_BEGIN, OC_WRITE }, { DDT_OP_BACKUP_END, OC_WRITE },
+	{ DDT_OP_RENAME, OC_REMOVE }, { DDT_OP_UNLINK, OC_REMOVE },
+	{ DDT_OP_RMDIR, OC_REMOVE }, { DDT_OP_BACKUP_SET, OC_REMOVE },
+	{ DDT_OP_EXPIRE, OC_REMOVE },
+	/* BACKUP_DELETE is open to backup users for their half-made
+	 * backups only: ops_backup.c checks. */
+	{ DDT_OP_BACKUP_DELETE, OC_WRITE },
+	{ DDT_OP_SU_CREATE, OC_ADMIN }, { DDT_OP_SU_DELETE, OC_ADMIN },
+	{ DDT_OP_SU_SET, OC_ADMIN }, { DDT_OP_CHECKPOINT, OC_ADMIN },
+	{ DDT_OP_CLEAN_START, OC_ADMIN }, { DDT_OP_SCRUB_START, OC_ADMIN },
+};
+
+static int class_of(uint8_t op)
+{
+	for (size_t i = 0; i < sizeof(op_classes) / sizeof(op_classes[0]);
+	     i++)
+		if (op_classes[i].op == op)
+			return op_classes[i].cls;
+	return OC_ADMIN;	/* an opcode of tomorrow: the narrowest */
+}
+
+/* What a level lacks, for the refusal's line. */
+static const char *lacks(int role)
+{
+	switch (role) {
+	case DDT_ROLE_STATUS: return "may only read the target's status";
+	case DDT_ROLE_BACKUP: return "has the backup level: it may write "
+				     "backups but not read them back or "
+				     "remove anything";
+	case DDT_ROLE_RESTORE: return "has the restore level: it may read "
+				      "but not write or remove anything";
+	default: return "may not do this";
+	}
+}
 
 static int role_allows(const req *q)
 {
-	if (q->role != DDT_ROLE_STATUS)
+	int cls = class_of(q->op);
+
+	if (q->role >= 1 && q->role <= DDT_ROLE_MAX &&
+	    (class_levels[cls] & LV(q->role)))
 		return 0;
-	for (size_t i = 0; i < sizeof(status_ops); i++)
-		if (status_ops[i] == q->op)
-			return 0;
-	return ddterr_set(-EACCES, "%s: user %s may only read the target's "
-			  "status", ddt_op_name(q->op), q->user);
+	return ddterr_set(-EACCES, "%s: user %s %s", ddt_op_name(q->op),
+			  q->user, lacks(q->role));
 }
 
 /* An authenticated request: its handler, then the reply's size. */

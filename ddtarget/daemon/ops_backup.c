@@ -210,6 +210,25 @@ static int op_backup_list(req *q)
 	return rc;
 }
 
+/* A backup user may remove a backup it could not finish (ddt backup
+ * drops its half-made one), never a complete one. */
+static int only_partial(const req *q, const char *su, const char *id)
+{
+	ddt_attr a;
+	ns_su u;
+	int rc;
+
+	if ((rc = ns_su_get(q->d->ns, su, &u)) < 0 ||
+	    (rc = ns_lookup(q->d->ns, u.root, id, &a)) < 0)
+		return rc;
+	if ((a.flags & DDT_AF_BACKUP) && !(a.flags & DDT_AF_INCOMPLETE))
+		return ddterr_set(-EACCES, "%s: user %s has the backup level: "
+				  "it may remove only a backup it has not "
+				  "ended, not %s", ddt_op_name(q->op), q->user,
+				  id);
+	return 0;
+}
+
 static int op_backup_delete(req *q)
 {
 	ddtd *d = q->d;
@@ -220,6 +239,8 @@ static int op_backup_delete(req *q)
 	rb_str(r, su, sizeof(su));
 	rb_str(r, id, sizeof(id));
 	if ((rc = req_parsed(q)) < 0)
+		return rc;
+	if (q->role == DDT_ROLE_BACKUP && (rc = only_partial(q, su, id)) < 0)
 		return rc;
 	return ns_backup_delete(d->ns, su, id);
 }

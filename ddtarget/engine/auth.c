@@ -70,8 +70,7 @@ static int decode_rec(const char *user, const uint8_t *p, size_t len,
 		      user_rec *r)
 {
 	if (len != AUTH_REC_LEN || p[0] != AUTH_VERSION ||
-	    (p[1] != DDT_ROLE_USER && p[1] != DDT_ROLE_ADMIN &&
-	     p[1] != DDT_ROLE_STATUS) ||
+	    !ddt_role_name(p[1]) ||
 	    get_le32(p + 2) == 0 || get_le32(p + 2) > AUTH_MAX_ITER)
 		return ddterr_set(-EBADMSG, "auth: the record of user \"%s\" "
 				  "is damaged; set the password again", user);
@@ -129,9 +128,8 @@ int auth_set_user(idx *ix, const char *user, const char *password, int role)
 	if (plen == 0 || plen > AUTH_MAX_PASSWORD)
 		return ddterr_set(-EINVAL, "a password is 1 to %d bytes",
 				  AUTH_MAX_PASSWORD);
-	if (role != DDT_ROLE_USER && role != DDT_ROLE_ADMIN &&
-	    role != DDT_ROLE_STATUS)
-		return ddterr_set(-EINVAL, "unknown role %d", role);
+	if (!ddt_role_name(role))
+		return ddterr_set(-EINVAL, "unknown access level %d", role);
 	if (RAND_bytes(r.salt, AUTH_SALT_LEN) != 1)
 		return ddterr_set(-EIO, "auth: no random bytes for a salt");
 	rc = hash_password(password, r.salt, r.iterations, r.hash);

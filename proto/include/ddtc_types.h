@@ -82,9 +82,37 @@ enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
 /* Alert severities (ALERTS): lower is worse. */
 enum { DDT_SEV_CRITICAL = 1, DDT_SEV_WARNING = 2, DDT_SEV_INFO = 3 };
 
-/* Roles returned by AUTH. A status user may only read the target's
- * status (PROTOCOL.md, Users and roles): what a monitor is given. */
-enum { DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2, DDT_ROLE_STATUS = 3 };
+/* Access levels ("roles"), returned by AUTH (PROTOCOL.md, Users and
+ * roles): user backs up, restores and removes in its domain; admin (full)
+ * also manages; status reads figures only (a monitor); backup writes but
+ * cannot read back or remove; restore reads but cannot write. The values
+ * are the wire's: new levels only ever get new numbers. */
+enum {
+	DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2, DDT_ROLE_STATUS = 3,
+	DDT_ROLE_BACKUP = 4, DDT_ROLE_RESTORE = 5,
+	DDT_ROLE_MAX = DDT_ROLE_RESTORE
+};
+
+/* A level's name (NULL for a value that is none). */
+static inline const char *ddt_role_name(int role)
+{
+	static const char *const names[] = {
+		NULL, "user", "admin", "status", "backup", "restore",
+	};
+
+	return role >= 1 && role <= DDT_ROLE_MAX ? names[role] : NULL;
+}
+
+/* The level named name ("full" is admin), or 0 for none. */
+static inline int ddt_role_from_name(const char *name)
+{
+	if (strcmp(name, "full") == 0)
+		return DDT_ROLE_ADMIN;
+	for (int r = 1; r <= DDT_ROLE_MAX; r++)
+		if (strcmp(ddt_role_name(r), name) == 0)
+			return r;
+	return 0;
+}
 
 /* A storage unit's state (SU_STATS): against its quotas. */
 enum { DDT_SU_OK = 0, DDT_SU_QUOTA_SOFT = 1, DDT_SU_QUOTA_FULL = 2 };
