@@ -3,7 +3,11 @@
  * access level (status, backup, restore, user, admin) sends every opcode,
  * each request one that would succeed, and each is answered as the
  * protocol's table says: done (status 0), or refused with its code and a
- * line naming what the level lacks, nothing changed, the session going on. */
+ * line naming what the level lacks, nothing changed, the session going on.
+ * Then domains: an admin of one domain sends every opcode that names a
+ * unit, an inode or a backup at another domain's unit, and each answers
+ * DDT_ENOENT as for one that does not exist, nothing read or changed;
+ * listings show each user its domain's units only. */
 #include "ddterr.h"
 #include "wire.h"
 #include "tap.h"
@@ -486,6 +490,429 @@ static void test_backup_drops_partial(void)
 	close(fd);
 }
 
+
+/* ---- domains ---- */
+
+typedef struct foreign {
+	uint64_t root, file, link, dir, bino, own;
+	char id[DDT_MAX_STR + 1];
+	fp_t fp;
+} foreign;
+
+static foreign fg;
+
+/* SU_CREATE of name in domain (NULL: as the old request, no domain). */
+static int su_create_in(int fd, const char *name, const char *domain,
+			uint64_t *root, char *msg)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	wbuf p;
+	rbuf r;
+	int st;
+
+	wb_init(&p);
+	wb_str(&p, name);
+	if (domain)
+		wb_str(&p, domain);
+	st = wire_call(fd, DDT_OP_SU_CREATE, &p, &out, &len, msg);
+	wb_free(&p);
+	if (st == 0 && root) {
+		rb_init(&r, out, len);
+		*root = rb_u64(&r);
+	}
+	free(out);
+	return st;
+}
+
+/* Unit acme1 of domain acme, made by the system admin: a file, a symlink,
+ * a directory and a complete backup. */
+static void make_foreign(int fd)
+{
+	static const char data[] = "acme's payroll";
+	char msg[DDT_MAX_STR + 1];
+	wbuf p;
+
+	if (su_create_in(fd, "acme1", "acme", &fg.root, msg) ||
+	    wire_put_raw(fd, data, sizeof(data), &fg.fp, msg) ||
+	    wire_commit(fd, fg.root, "pay", sizeof(data), 0, &fg.fp,
+			&fg.file, msg) ||
+	    wire_mkdir(fd, fg.root, "dir", &fg.dir, msg) ||
+	    wire_backup_begin(fd, "acme1", "full", fg.id, &fg.bino, msg))
+		tap_bail("acme1: %s", msg);
+	wb_init(&p);
+	wb_u64(&p, fg.root);
+	wb_str(&p, "lnk");
+	wb_str(&p, "pay");
+	wb_u32(&p, 0);
+	wb_u32(&p, 0);
+	wb_i64(&p, 1);
+	if (wire_call_ino(fd, DDT_OP_SYMLINK, &p, 0, &fg.link, msg))
+		tap_bail("acme1 symlink: %s", msg);
+	wb_init(&p);
+	wb_u64(&p, fg.bino);
+	wb_u64(&p, 0);
+	wb_u64(&p, 0);
+	if (wire_call(fd, DDT_OP_BACKUP_END, &p, NULL, NULL, msg))
+		tap_bail("acme1 BACKUP_END: %s", msg);
+	wb_free(&p);
+}
+
+typedef struct xcase {
+	uint8_t op;
+	void (*build)(wbuf *p);
+	int by_unit;		/* refused as no unit, else as no inode */
+} xcase;
+
+static void x_su(wbuf *p) { wb_str(p, "acme1"); }
+static void x_su_delete(wbuf *p) { x_su(p); wb_u8(p, 1); }
+
+static void x_su_set(wbuf *p)
+{
+	x_su(p);
+	wb_u32(p, DDT_SU_SET_QUOTA);
+	wb_u64(p, 0);
+	wb_u8(p, 0);
+	wb_u64(p, 1);
+}
+
+static void x_begin(wbuf *p) { x_su(p); wb_str(p, "evil"); wb_i64(p, 0); }
+static void x_backup(wbuf *p) { x_su(p); wb_str(p, fg.id); }
+static void x_backup_set(wbuf *p) { x_backup(p); wb_i64(p, 1); }
+static void x_expire(wbuf *p) { x_su(p); wb_u8(p, 0); }
+
+static void x_end(wbuf *p)
+{
+	wb_u64(p, fg.bino);
+	wb_u64(p, 0);
+	wb_u64(p, 0);
+}
+
+static void x_lookup(wbuf *p) { wb_u64(p, fg.root); wb_str(p, "pay"); }
+static void x_file(wbuf *p) { wb_u64(p, fg.file); }
+static void x_link(wbuf *p) { wb_u64(p, fg.link); }
+
+static void x_mkdir(wbuf *p)
+{
+	wb_u64(p, fg.root);
+	wb_str(p, "evil");
+	wb_u32(p, 0755);
+	wb_u32(p, 0);
+	wb_u32(p, 0);
+	wb_i64(p, 5);
+}
+
+static void x_readdir(wbuf *p)
+{
+	wb_u64(p, fg.root);
+	wb_str(p, "");
+	wb_u32(p, 10);
+}
+
+static void x_rename(wbuf *p)
+{
+	wb_u64(p, fg.root);
+	wb_str(p, "pay");
+	wb_u64(p, fg.root);
+	wb_str(p, "evil");
+}
+
+static void x_unlink(wbuf *p) { wb_u64(p, fg.root); wb_str(p, "pay"); }
+static void x_rmdir(wbuf *p) { wb_u64(p, fg.root); wb_str(p, "dir"); }
+
+static void x_setattr(wbuf *p)
+{
+	wb_u64(p, fg.file);
+	wb_u32(p, DDT_SA_MODE);
+	wb_u32(p, 0777);
+	wb_u32(p, 0);
+	wb_u32(p, 0);
+	wb_i64(p, 0);
+	wb_i64(p, 0);
+}
+
+static void x_symlink(wbuf *p)
+{
+	wb_u64(p, fg.root);
+	wb_str(p, "evil");
+	wb_str(p, "pay");
+	wb_u32(p, 0);
+	wb_u32(p, 0);
+	wb_i64(p, 1);
+}
+
+/* A link of acme's file into the asker's own unit. */
+static void x_link_op(wbuf *p)
+{
+	wb_u64(p, fg.file);
+	wb_u64(p, fg.own);
+	wb_str(p, "stolen");
+}
+
+static void x_commit(wbuf *p)
+{
+	wb_u64(p, fg.root);
+	wb_u32(p, DDT_CF_SYNC);
+	wb_u32(p, 1);
+	wire_entry(p, "evil", sizeof("acme's payroll"), 0, &fg.fp);
+}
+
+static void x_set_content(wbuf *p)
+{
+	wb_u64(p, fg.file);
+	wb_u32(p, DDT_CF_SYNC);
+	wb_i64(p, 7);
+	wb_u64(p, 0);
+	wb_u8(p, 0);
+	wb_fp(p, &(fp_t){ 0 });
+}
+
+static void x_read(wbuf *p)
+{
+	wb_u64(p, fg.file);
+	wb_u64(p, 0);
+	wb_u32(p, 100);
+}
+
+static const xcase xcases[] = {
+	{ DDT_OP_SU_OPEN, x_su, 1 },
+	{ DDT_OP_SU_SET, x_su_set, 1 },
+	{ DDT_OP_BACKUP_BEGIN, x_begin, 1 },
+	{ DDT_OP_BACKUP_LIST, x_su, 1 },
+	{ DDT_OP_BACKUP_SET, x_backup_set, 1 },
+	{ DDT_OP_EXPIRE, x_expire, 1 },
+	{ DDT_OP_BACKUP_END, x_end, 0 },
+	{ DDT_OP_LOOKUP, x_lookup, 0 },
+	{ DDT_OP_GETATTR, x_file, 0 },
+	{ DDT_OP_MKDIR, x_mkdir, 0 },
+	{ DDT_OP_READDIR, x_readdir, 0 },
+	{ DDT_OP_RENAME, x_rename, 0 },
+	{ DDT_OP_UNLINK, x_unlink, 0 },
+	{ DDT_OP_RMDIR, x_rmdir, 0 },
+	{ DDT_OP_SETATTR, x_setattr, 0 },
+	{ DDT_OP_SYMLINK, x_symlink, 0 },
+	{ DDT_OP_READLINK, x_link, 0 },
+	{ DDT_OP_LINK, x_link_op, 0 },
+	{ DDT_OP_COMMIT, x_commit, 0 },
+	{ DDT_OP_SET_CONTENT, x_set_content, 0 },
+	{ DDT_OP_READ, x_read, 0 },
+	{ DDT_OP_BACKUP_DELETE, x_backup, 1 },
+	{ DDT_OP_SU_DELETE, x_su_delete, 1 },
+};
+
+/* Every opcode naming acme's unit, inode or backup, as an admin of
+ * domain beta: each answers as for what does not exist. */
+static void test_cross_domain(void)
+{
+	char msg[DDT_MAX_STR + 1], want[DDT_MAX_STR + 1];
+	int fd = login_as("badm");
+
+	if (su_create_in(fd, "beta1", NULL, &fg.own, msg))
+		tap_bail("beta1: %s", msg);
+	for (size_t i = 0; i < sizeof(xcases) / sizeof(xcases[0]); i++) {
+		const xcase *x = &xcases[i];
+		wbuf p;
+		int st;
+
+		wb_init(&p);
+		x->build(&p);
+		st = wire_call(fd, x->op, &p, NULL, NULL, msg);
+		wb_free(&p);
+		if (x->by_unit)
+			snprintf(want, sizeof(want), "no storage unit \"acme1\"");
+		else
+			snprintf(want, sizeof(want), "does not exist");
+		ok(st == DDT_ENOENT && strstr(msg, want),
+		   "beta's admin: %s of acme's %s is DDT_ENOENT as for none: "
+		   "%s", ddt_op_name(x->op), x->by_unit ? "unit" : "inode",
+		   msg);
+	}
+	ok(su_create_in(fd, "beta2", "acme", NULL, msg) == DDT_EPERM &&
+	   strstr(msg, "needs an admin of the system domain"),
+	   "beta's admin may not make a unit for acme: %s", msg);
+	close(fd);
+}
+
+/* Nothing of acme1 was read or changed by the refusals. */
+static void check_foreign_whole(int fd)
+{
+	char msg[DDT_MAX_STR + 1];
+	uint8_t *out = NULL;
+	size_t len;
+	ddt_attr a;
+	uint64_t ino;
+	wbuf p;
+	rbuf r;
+
+	ok(wire_lookup(fd, fg.root, "pay", &ino) == 0 && ino == fg.file &&
+	   wire_lookup(fd, fg.root, "dir", &ino) == 0 &&
+	   wire_lookup(fd, fg.root, "evil", &ino) == DDT_ENOENT &&
+	   wire_lookup(fd, fg.root, fg.id, &ino) == 0 &&
+	   wire_lookup(fd, fg.own, "stolen", &ino) == DDT_ENOENT,
+	   "acme1 holds what it held, and nothing new, nor beta a link");
+	wb_init(&p);
+	wb_u64(&p, fg.file);
+	ok(wire_call(fd, DDT_OP_GETATTR, &p, &out, &len, msg) == 0,
+	   "GETATTR of acme's file");
+	wb_free(&p);
+	rb_init(&r, out, len);
+	rb_attr(&r, &a);
+	free(out);
+	ok(a.mode != 0777 && a.size == sizeof("acme's payroll"),
+	   "its mode and content are as they were");
+}
+
+/* The names of the units SU_LIST (op) shows the session: joined. */
+static void units_seen(int fd, char *buf, size_t cap)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	uint32_t n;
+	rbuf r;
+
+	buf[0] = '\0';
+	if (wire_call(fd, DDT_OP_SU_LIST, NULL, &out, &len, NULL) != 0)
+		tap_bail("SU_LIST");
+	rb_init(&r, out, len);
+	n = rb_count(&r, DDT_SU_MIN, UINT32_MAX);
+	for (uint32_t i = 0; i < n && !r.err; i++) {
+		ddt_su su;
+
+		rb_su(&r, &su);
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s ", su.name);
+	}
+	free(out);
+}
+
+/* SU_STATS and STREAMS as name lists too: 1 if acme1 is in either. */
+static int stats_name_acme(int fd)
+{
+	uint8_t *out = NULL;
+	size_t len;
+	uint32_t n;
+	int found = 0;
+	rbuf r;
+
+	if (wire_call(fd, DDT_OP_SU_STATS, NULL, &out, &len, NULL) != 0)
+		tap_bail("SU_STATS");
+	rb_init(&r, out, len);
+	n = rb_count(&r, DDT_SU_STATS_MIN, UINT32_MAX);
+	for (uint32_t i = 0; i < n && !r.err; i++) {
+		ddt_su_stats s;
+
+		rb_su_stats(&r, &s);
+		found |= strcmp(s.name, "acme1") == 0;
+	}
+	free(out);
+	if (wire_call(fd, DDT_OP_STREAMS, NULL, &out, &len, NULL) != 0)
+		tap_bail("STREAMS");
+	rb_init(&r, out, len);
+	n = rb_count(&r, DDT_STREAMS_MIN, UINT32_MAX);
+	for (uint32_t i = 0; i < n && !r.err; i++) {
+		ddt_streams s;
+
+		rb_streams(&r, &s);
+		found |= strcmp(s.su, "acme1") == 0;
+	}
+	free(out);
+	return found;
+}
+
+static void test_listings(void)
+{
+	static const struct {
+		const char *user, *sees;
+		int acme;
+	} who[] = {
+		{ "badm", "beta1 ", 0 },
+		{ "ann", "acme1 acme2 ", 1 },
+		{ "user", "u1 ", 0 },
+		{ "status", "acme1 acme2 beta1 u1 ", 1 },
+	};
+	char seen[1024], msg[DDT_MAX_STR + 1];
+	uint64_t root;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		fd = login_as(who[i].user);
+		units_seen(fd, seen, sizeof(seen));
+		ok(strcmp(seen, who[i].sees) == 0 &&
+		   stats_name_acme(fd) == who[i].acme,
+		   "%s sees the units %s(SU_LIST, SU_STATS, STREAMS)",
+		   who[i].user, seen);
+		close(fd);
+	}
+	fd = login_as("ann");
+	ok(wire_su_open(fd, "acme1", &root, msg) == 0 && root == fg.root &&
+	   wire_lookup(fd, fg.root, "pay", &root) == 0,
+	   "ann of acme opens acme1 and finds its file");
+	ok(wire_su_open(fd, "u1", &root, msg) == DDT_ENOENT,
+	   "but not the system domain's u1: %s", msg);
+	close(fd);
+}
+
+/* 1 if fd's ALERTS name acme1's soft quota. */
+static int sees_acme_alert(int fd)
+{
+	static const char id[] = "quota-soft:acme1";
+	uint8_t *out = NULL;
+	size_t len;
+	int found;
+	wbuf p;
+
+	if (wire_call(fd, DDT_OP_ALERTS, NULL, &out, &len, NULL) != 0)
+		tap_bail("ALERTS");
+	found = memmem(out, len, id, strlen(id)) != NULL;
+	free(out);
+	wb_init(&p);
+	wb_u64(&p, 0);
+	if (wire_call(fd, DDT_OP_ALERT_EVENTS, &p, &out, &len, NULL) != 0)
+		tap_bail("ALERT_EVENTS");
+	wb_free(&p);
+	found += memmem(out, len, id, strlen(id)) != NULL;
+	free(out);
+	return found;
+}
+
+/* An alert naming acme's unit reaches acme and the system domain only. */
+static void test_alerts(int admin)
+{
+	char msg[DDT_MAX_STR + 1];
+	uint32_t lim[4] = { 0 };
+	int fd;
+	wbuf p;
+
+	wb_init(&p);
+	wb_str(&p, "acme1");
+	wb_u32(&p, DDT_SU_SET_QUOTA_SOFT);
+	wb_u64(&p, 0);
+	wb_u8(&p, 0);
+	wb_u64(&p, 0);
+	wb_su_set_ext(&p, 1, lim);
+	if (wire_call(admin, DDT_OP_SU_SET, &p, NULL, NULL, msg))
+		tap_bail("SU_SET acme1 soft quota: %s", msg);
+	wb_free(&p);
+	ok(sees_acme_alert(admin) == 2,
+	   "the system admin sees quota-soft:acme1 (ALERTS, ALERT_EVENTS)");
+	fd = login_as("ann");
+	ok(sees_acme_alert(fd) == 2, "so does ann of acme");
+	close(fd);
+	fd = login_as("badm");
+	ok(sees_acme_alert(fd) == 0, "beta's admin does not");
+	close(fd);
+}
+
+/* An admin of acme makes units in acme, without naming it. */
+static void make_acme2(void)
+{
+	char msg[DDT_MAX_STR + 1];
+	int fd = login_as("aadm");
+
+	ok(su_create_in(fd, "acme2", NULL, NULL, msg) == 0,
+	   "acme's admin makes acme2 (%s)", msg);
+	close(fd);
+}
+
 int main(void)
 {
 	char *root = tap_tmpdir("access");
@@ -496,6 +923,9 @@ int main(void)
 	for (int l = 1; l <= 5; l++)
 		if (l != 2)
 			add_user(levels[l], levels[l], NULL);
+	add_user("badm", "admin", "--domain beta");
+	add_user("aadm", "full", "--domain acme");
+	add_user("ann", "user", "--domain acme");
 	daemon_start_again(&d);
 	fd = wire_admin_login(&d);
 	make_fixture(fd);
@@ -505,6 +935,12 @@ int main(void)
 	run_level(2);
 	check_untouched(fd);
 	test_backup_drops_partial();
+	make_foreign(fd);
+	test_cross_domain();
+	check_foreign_whole(fd);
+	make_acme2();
+	test_listings();
+	test_alerts(fd);
 	close(fd);
 	daemon_stop(&d, SIGTERM);
 	tap_rmtree(root);

@@ -39,12 +39,14 @@ enum {
 	OP_BACKUP_STREAMS = 1 << 16,
 	OP_RESTORE_STREAMS = 1 << 17,
 	OP_JSON = 1 << 18,
+	OP_DOMAIN = 1 << 19,
 };
 
 typedef struct gopts {
 	const char *host, *user, *password_file;
 	int port;
 	const char *su, *name, *path;
+	const char *domain;	/* --domain */
 	unsigned given;		/* OP_* seen on the command line */
 	int codec;		/* --codec: enum codec_id of new segments */
 	int64_t retain;		/* --retain: seconds, or DDT_RETAIN_NEVER */

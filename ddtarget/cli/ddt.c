@@ -469,8 +469,9 @@ static const cmd cmds[] = {
 	  "storage directory, a file system fuller than the target's\n"
 	  "thresholds, data a scrub found lost or damaged, a failed clean.\n" },
 	{ "su", cmd_su, 1, 2, OP_RECURSIVE | OP_RETENTION | OP_LOCK | OP_QUOTA |
-	  OP_SOFT_QUOTA | OP_BACKUP_STREAMS | OP_RESTORE_STREAMS, 0,
-	  "create NAME | list | delete NAME [--recursive] | streams [NAME] |\n"
+	  OP_SOFT_QUOTA | OP_BACKUP_STREAMS | OP_RESTORE_STREAMS | OP_DOMAIN, 0,
+	  "create NAME [--domain D] | list | delete NAME [--recursive] |\n"
+	  "       streams [NAME] |\n"
 	  "       set NAME [--retention D] [--retention-lock] [--quota SIZE]\n"
 	  "       [--soft-quota SIZE] [--backup-streams SOFT:HARD]\n"
 	  "       [--restore-streams SOFT:HARD]",
@@ -487,6 +488,10 @@ static const cmd cmds[] = {
 	  "\n"
 	  "  -r, --recursive          delete a storage unit with everything in "
 	  "it\n"
+	  "      --domain D           su create: the domain (tenant) owning the\n"
+	  "                           unit; only its users see it. Default: the\n"
+	  "                           admin's own; only admins of domain\n"
+	  "                           'system' may name another\n"
 	  "      --retention D        how long new backups are kept unless they\n"
 	  "                           say (90d, 12h, 2w, 1y; 'never': for ever)\n"
 	  "      --retention-lock     turn the retention lock on: until its\n"
@@ -573,6 +578,7 @@ static const char *op_name(unsigned op)
 	case OP_BACKUP_STREAMS: return "--backup-streams";
 	case OP_RESTORE_STREAMS: return "--restore-streams";
 	case OP_JSON: return "--json";
+	case OP_DOMAIN: return "--domain";
 	default: return "--quiet";
 	}
 }
@@ -706,7 +712,7 @@ int main(int argc, char **argv)
 	enum { OPT_PWFILE = 256, OPT_SU, OPT_NAME, OPT_PATH, OPT_NO_CACHE,
 	       OPT_CODEC, OPT_RETAIN, OPT_DRY_RUN, OPT_RETENTION, OPT_LOCK,
 	       OPT_QUOTA, OPT_NO_REPAIR, OPT_SOFT_QUOTA, OPT_BACKUP_STREAMS,
-	       OPT_RESTORE_STREAMS, OPT_JSON };
+	       OPT_RESTORE_STREAMS, OPT_JSON, OPT_DOMAIN };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -732,6 +738,7 @@ int main(int argc, char **argv)
 		{ "restore-streams", required_argument, NULL,
 		  OPT_RESTORE_STREAMS },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -776,6 +783,15 @@ int main(int argc, char **argv)
 		case OPT_NAME:
 			g.name = optarg;
 			g.given |= OP_NAME;
+			break;
+		case OPT_DOMAIN:
+			if (!ddt_domain_ok(optarg))
+				return cmd_usage_error(NULL, "--domain '%s': 1 "
+						       "to %d letters, digits, "
+						       "'-', '_' or '.'",
+						       optarg, DDT_MAX_DOMAIN);
+			g.domain = optarg;
+			g.given |= OP_DOMAIN;
 			break;
 		case OPT_PATH:
 			g.path = optarg;

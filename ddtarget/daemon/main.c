@@ -37,7 +37,8 @@
 
 static const char usage_text[] =
 "usage: ddtargetd [OPTIONS]\n"
-"       ddtargetd [-c FILE] [-s DIR] --set-password USER [--role ROLE]\n"
+"       ddtargetd [-c FILE] [-s DIR] --set-password USER [--role LEVEL]\n"
+"                 [--domain DOMAIN]\n"
 "       ddtargetd [-c FILE] [-s DIR] --restore-checkpoint [NAME]\n"
 "       ddtargetd [-c FILE] [OPTIONS] --check-config\n"
 "\n"
@@ -74,6 +75,11 @@ static const char usage_text[] =
 "                          restore (reads, cannot write); PROTOCOL.md has\n"
 "                          every operation per level\n"
 "      --admin             the same as --role admin\n"
+"      --domain DOMAIN     with --set-password: the user's domain (tenant):\n"
+"                          it sees only its domain's storage units. A new\n"
+"                          user without it is of domain 'system', whose\n"
+"                          admin and status users see every domain; an\n"
+"                          existing user keeps its own\n"
 "      --restore-checkpoint [NAME]\n"
 "                          with the daemon stopped, bring the store back\n"
 "                          from checkpoint NAME (the newest if none) after\n"
@@ -98,7 +104,7 @@ static const char usage_text[] =
 "auth_backoff_max_ms (30000). Failures are logged with address and user.\n";
 
 enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
-       OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_RESTORE };
+       OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_DOMAIN, OPT_RESTORE };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -116,6 +122,7 @@ static const struct option long_opts[] = {
 	{ "set-password", required_argument, NULL, OPT_SETPW },
 	{ "admin", no_argument, NULL, OPT_ADMIN },
 	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "restore-checkpoint", optional_argument, NULL, OPT_RESTORE },
 	{ "set", required_argument, NULL, 'o' },
 	{ "check-config", no_argument, NULL, 't' },
@@ -126,6 +133,7 @@ static const struct option long_opts[] = {
 
 typedef struct cmdline {
 	const char *set_password_user;
+	const char *domain;		/* --domain, or NULL */
 	int role, daemonize;	/* role: --set-password's, DDT_ROLE_* */
 	int restore;			/* --restore-checkpoint */
 	int check;			/* --check-config */
@@ -219,6 +227,7 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 		case OPT_SETPW: cl->set_password_user = optarg; break;
 		case OPT_ADMIN: cl->role = DDT_ROLE_ADMIN; break;
 		case OPT_ROLE: cl->role = role_from_name(optarg); break;
+		case OPT_DOMAIN: cl->domain = optarg; break;
 		case OPT_RESTORE:
 			cl->restore = 1;
 			cl->restore_name = optarg;
@@ -235,6 +244,8 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 		cl->restore_name = argv[optind++];
 	if (optind < argc)
 		die_usage("unexpected arguments");
+	if (cl->domain && !cl->set_password_user)
+		die_usage("--domain goes with --set-password");
 	if (cl->restore && cl->set_password_user)
 		die_usage("--restore-checkpoint and --set-password are run "
 			  "one at a time");
@@ -568,7 +579,8 @@ static int ensure_admin(ddtd *d)
 		return ddterr_set(rc, "cannot write the admin password to %s: %s",
 				  path, strerror(-rc));
 	pw[sizeof(rnd)] = '\0';
-	rc = auth_set_user(d->ix, "admin", pw, DDT_ROLE_ADMIN);
+	rc = auth_set_user(d->ix, "admin", pw, DDT_ROLE_ADMIN,
+			   DDT_DOMAIN_SYSTEM);
 	memset(pw, 0, sizeof(pw));
 	if (rc == 0)
 		log_info("created user admin; its password is in %s", path);
@@ -588,11 +600,12 @@ static int set_password(ddtd *d, const cmdline *cl)
 	if (n == 0)
 		return ddterr_set(-EINVAL, "an empty password is not allowed");
 	rc = auth_set_user(d->ix, cl->set_password_user, line,
-			   cl->role);
+			   cl->role, cl->domain);
 	memset(line, 0, sizeof(line));
 	if (rc == 0)
-		printf("password set for %s (%s)\n", cl->set_password_user,
-		       ddt_role_name(cl->role));
+		printf("password set for %s (%s)%s%s\n", cl->set_password_user,
+		       ddt_role_name(cl->role), cl->domain ? " in domain " : "",
+		       cl->domain ? cl->domain : "");
 	return rc;
 }
 

@@ -61,16 +61,20 @@ int ops_ends_session(ops_session *ss, uint8_t op, int rc)
 	return ends;
 }
 
-static int role_of(ops_session *ss, int *authed, char *user)
+/* Who asks q: the session's user, level and domain; whether it is
+ * logged in. */
+static int session_of(ops_session *ss, req *q)
 {
-	int role;
+	int authed;
 
 	pthread_mutex_lock(&ss->mu);
-	*authed = ss->authed;
-	role = ss->role;
-	memcpy(user, ss->user, sizeof(ss->user));
+	authed = ss->authed;
+	q->role = ss->role;
+	memcpy(q->user, ss->user, sizeof(ss->user));
+	memcpy(q->domain, ss->domain, sizeof(ss->domain));
+	q->all_domains = ss->all_domains;
 	pthread_mutex_unlock(&ss->mu);
-	return role;
+	return authed;
 }
 
 /* ---- session ---- */
@@ -167,13 +171,14 @@ static int auth_admit(req *q, ops_session *ss)
 static int op_auth(req *q, ops_session *ss)
 {
 	char user[DDT_MAX_STR + 1], pass[DDT_MAX_STR + 1];
+	char domain[DDT_MAX_DOMAIN + 1];
 	int role, rc;
 
 	rb_str(&q->r, user, sizeof(user));
 	rb_str(&q->r, pass, sizeof(pass));
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
-	rc = auth_check(q->d->ix, user, pass, &role);
+	rc = auth_check(q->d->ix, user, pass, &role, domain);
 	memset(pass, 0, sizeof(pass));
 	if (rc == 0)
 		rc = auth_admit(q, ss);
@@ -183,6 +188,11 @@ static int op_auth(req *q, ops_session *ss)
 	ss->authed = 1;
 	ss->role = role;
 	snprintf(ss->user, sizeof(ss->user), "%.*s", DDT_MAX_NAME, user);
+	memcpy(ss->domain, domain, sizeof(ss->domain));
+	/* The system domain's admins and monitors see the whole target. */
+	ss->all_domains = strcmp(domain, DDT_DOMAIN_SYSTEM) == 0 &&
+			  (role == DDT_ROLE_ADMIN || role == DDT_ROLE_STATUS);
+	memset(ss->seen_units, 0, sizeof(ss->seen_units));
 	pthread_mutex_unlock(&ss->mu);
 	wb_u8(q->w, (uint8_t)role);
 	return 0;
@@ -350,7 +360,7 @@ int ops_handle(ddtd *d, ops_session *ss, uint8_t op, const uint8_t *payload,
 				  ddt_op_name(op));
 	if (op == DDT_OP_AUTH)
 		return op_auth(&q, ss);
-	q.role = role_of(ss, &authed, q.user);
+	authed = session_of(ss, &q);
 	if (!authed)
 		return ddterr_set(-EPERM, "authenticate first (AUTH)");
 	return dispatch(&q);

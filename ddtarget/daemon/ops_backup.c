@@ -12,6 +12,7 @@
 #include "log.h"
 #include "now.h"
 #include "ops.h"
+#include "tenant.h"
 
 /* The stream alerts' ids: of unit su, or of the target ("*"). */
 static void stream_id(char *buf, size_t cap, const char *family,
@@ -52,7 +53,7 @@ static int admit(req *q, const char *su, uint64_t *root)
 	unit_rec ur;
 	int rc, flags;
 
-	if ((rc = ns_su_get(d->ns, su, &u)) < 0 ||
+	if ((rc = tenant_su(q, su, &u)) < 0 ||
 	    (rc = units_get(d->units, u.root, &ur)) < 0)
 		return rc;
 	*root = u.root;
@@ -168,7 +169,7 @@ static int op_backup_end(req *q)
 	ddt_attr a;
 	int rc;
 
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0)
 		return rc;
 	/* Everything the backup's commits name must be durable before the
 	 * backup is called complete. */
@@ -202,7 +203,7 @@ static int op_backup_list(req *q)
 	int rc;
 
 	rb_str(r, su, sizeof(su));
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_su(q, su, NULL)) < 0)
 		return rc;
 	req_list_begin(&l, w);
 	rc = ns_backup_list(d->ns, su, backup_list_cb, &l);
@@ -212,13 +213,13 @@ static int op_backup_list(req *q)
 
 /* A backup user may remove a backup it could not finish (ddt backup
  * drops its half-made one), never a complete one. */
-static int only_partial(const req *q, const char *su, const char *id)
+static int only_partial(req *q, const char *su, const char *id)
 {
 	ddt_attr a;
 	ns_su u;
 	int rc;
 
-	if ((rc = ns_su_get(q->d->ns, su, &u)) < 0 ||
+	if ((rc = tenant_su(q, su, &u)) < 0 ||
 	    (rc = ns_lookup(q->d->ns, u.root, id, &a)) < 0)
 		return rc;
 	if ((a.flags & DDT_AF_BACKUP) && !(a.flags & DDT_AF_INCOMPLETE))
@@ -238,7 +239,7 @@ static int op_backup_delete(req *q)
 
 	rb_str(r, su, sizeof(su));
 	rb_str(r, id, sizeof(id));
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_su(q, su, NULL)) < 0)
 		return rc;
 	if (q->role == DDT_ROLE_BACKUP && (rc = only_partial(q, su, id)) < 0)
 		return rc;
@@ -256,7 +257,7 @@ static int op_backup_set(req *q)
 	rb_str(r, su, sizeof(su));
 	rb_str(r, id, sizeof(id));
 	expires = rb_i64(r);
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_su(q, su, NULL)) < 0)
 		return rc;
 	return ns_backup_set_expiry(d->ns, su, id, expires);
 }
@@ -276,6 +277,33 @@ static int expire_cb(void *arg, const char *su, const ns_backup *b)
 	return c->w->err;
 }
 
+typedef struct expire_walk {
+	req *q;
+	req_list *l;
+	int64_t now;
+	uint8_t dry_run;
+} expire_walk;
+
+static int expire_unit_cb(void *arg, const ns_su *su)
+{
+	expire_walk *e = arg;
+
+	return ns_expire(e->q->d->ns, su->name, e->now, e->dry_run, expire_cb,
+			 e->l);
+}
+
+/* EXPIRE of every unit q may see: each of them in turn, until the reply
+ * is full (> 0). */
+static int expire_visible(req *q, req_list *l, uint8_t dry_run)
+{
+	expire_walk e = { .q = q, .l = l, .now = now_ns(),
+			  .dry_run = dry_run };
+
+	if (q->all_domains)
+		return ns_expire(q->d->ns, NULL, e.now, dry_run, expire_cb, l);
+	return tenant_su_list(q, expire_unit_cb, &e);
+}
+
 static int op_expire(req *q)
 {
 	ddtd *d = q->d;
@@ -288,11 +316,12 @@ static int op_expire(req *q)
 
 	rb_str(r, su, sizeof(su));
 	dry_run = rb_u8(r);
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 ||
+	    (su[0] && (rc = tenant_su(q, su, NULL)) < 0))
 		return rc;
 	req_list_begin(&l, w);
-	rc = ns_expire(d->ns, su[0] ? su : NULL, now_ns(), dry_run, expire_cb,
-		       &l);
+	rc = su[0] ? ns_expire(d->ns, su, now_ns(), dry_run, expire_cb, &l) :
+		     expire_visible(q, &l, dry_run);
 	if (rc > 0)
 		rc = 0;
 	req_list_end(&l);

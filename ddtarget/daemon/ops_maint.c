@@ -9,6 +9,7 @@
 
 #include "ddterr.h"
 #include "store_ckpt.h"
+#include "tenant.h"
 
 /* ---- checkpoints ----
  * Taking one flushes RocksDB and links or copies its files: seconds of
@@ -184,12 +185,18 @@ static int op_scrub_status(req *q)
 	req_list_begin(&l, w);
 	scrub_figures(&l, c);
 	req_list_end(&l);
-	wb_u32(w, (uint32_t)c->naffected);
+	/* Only the units the user may see (tenant.h). */
+	req_list_begin(&l, w);
 	for (size_t i = 0; i < c->naffected; i++) {
+		if (!q->all_domains &&
+		    tenant_su(q, c->affected[i].su, NULL) < 0)
+			continue;
 		wb_str(w, c->affected[i].su);
 		wb_str(w, c->affected[i].backup);
 		wb_u64(w, c->affected[i].files);
+		l.n++;
 	}
+	req_list_end(&l);
 	free(c);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "ddterr.h"
 #include "now.h"
 #include "ops.h"
+#include "tenant.h"
 #include "tree.h"
 
 #define READ_MAX_SEGS	2048	/* data segments one READ looks up */
@@ -200,7 +201,7 @@ static int op_read(req *q)
 	size_t at;
 	int rc;
 
-	if ((rc = req_parsed(q)) < 0 ||
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0 ||
 	    (rc = ns_getattr(d->ns, ino, &a)) < 0)
 		return rc;
 	if (a.type != DDT_T_FILE)

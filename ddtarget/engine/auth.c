@@ -1,6 +1,8 @@
 /* auth.c - users and password checks (see auth.h). A user's record keeps
  * the iteration count it was hashed with, so the default can be raised
- * later and old records still verify (and are rehashed when next set). */
+ * later and old records still verify (and are rehashed when next set).
+ * Version 2 records add the user's domain; a version 1 record is of the
+ * system domain, so a store made before domains needs no migration. */
 #include "auth.h"
 
 #include <errno.h>
@@ -15,19 +17,23 @@
 #include "ddterr.h"
 #include "ddtc_types.h"
 
-#define AUTH_VERSION	1
+#define AUTH_VERSION	2
+#define AUTH_VERSION_V1	1		/* no domain: the system's */
 #define AUTH_SALT_LEN	16
 #define AUTH_HASH_LEN	32
 #define AUTH_MAX_USER	64
 #define AUTH_MAX_ITER	10000000u	/* beyond it a record is damage */
-/* version u8, role u8, iterations u32, salt, hash */
-#define AUTH_REC_LEN	(6 + AUTH_SALT_LEN + AUTH_HASH_LEN)
+/* version u8, role u8, iterations u32, salt, hash; version 2 then has
+ * the domain: u8 length, its bytes */
+#define AUTH_REC_V1_LEN	(6 + AUTH_SALT_LEN + AUTH_HASH_LEN)
+#define AUTH_REC_MAX	(AUTH_REC_V1_LEN + 1 + DDT_MAX_DOMAIN)
 
 typedef struct user_rec {
 	int role;
 	uint32_t iterations;
 	uint8_t salt[AUTH_SALT_LEN];
 	uint8_t hash[AUTH_HASH_LEN];
+	char domain[DDT_MAX_DOMAIN + 1];
 } user_rec;
 
 static int user_ok(const char *user)
@@ -57,21 +63,49 @@ static int hash_password(const char *password, const uint8_t *salt,
 	return 0;
 }
 
-static void encode_rec(const user_rec *r, uint8_t *p)
+/* The record's length. */
+static size_t encode_rec(const user_rec *r, uint8_t *p)
 {
+	size_t dlen = strlen(r->domain);
+
 	p[0] = AUTH_VERSION;
 	p[1] = (uint8_t)r->role;
 	put_le32(p + 2, r->iterations);
 	memcpy(p + 6, r->salt, AUTH_SALT_LEN);
 	memcpy(p + 6 + AUTH_SALT_LEN, r->hash, AUTH_HASH_LEN);
+	p[AUTH_REC_V1_LEN] = (uint8_t)dlen;
+	memcpy(p + AUTH_REC_V1_LEN + 1, r->domain, dlen);
+	return AUTH_REC_V1_LEN + 1 + dlen;
+}
+
+/* The domain of a record of len bytes (its head checked): 0, or -1 if
+ * damaged. */
+static int decode_domain(const uint8_t *p, size_t len, user_rec *r)
+{
+	size_t dlen;
+
+	if (p[0] == AUTH_VERSION_V1) {
+		strcpy(r->domain, DDT_DOMAIN_SYSTEM);
+		return len == AUTH_REC_V1_LEN ? 0 : -1;
+	}
+	if (len < AUTH_REC_V1_LEN + 1)
+		return -1;
+	dlen = p[AUTH_REC_V1_LEN];
+	if (dlen > DDT_MAX_DOMAIN || len != AUTH_REC_V1_LEN + 1 + dlen)
+		return -1;
+	memcpy(r->domain, p + AUTH_REC_V1_LEN + 1, dlen);
+	r->domain[dlen] = '\0';
+	return ddt_domain_ok(r->domain) ? 0 : -1;
 }
 
 static int decode_rec(const char *user, const uint8_t *p, size_t len,
 		      user_rec *r)
 {
-	if (len != AUTH_REC_LEN || p[0] != AUTH_VERSION ||
+	if (len < AUTH_REC_V1_LEN ||
+	    (p[0] != AUTH_VERSION && p[0] != AUTH_VERSION_V1) ||
 	    !ddt_role_name(p[1]) ||
-	    get_le32(p + 2) == 0 || get_le32(p + 2) > AUTH_MAX_ITER)
+	    get_le32(p + 2) == 0 || get_le32(p + 2) > AUTH_MAX_ITER ||
+	    decode_domain(p, len, r) < 0)
 		return ddterr_set(-EBADMSG, "auth: the record of user \"%s\" "
 				  "is damaged; set the password again", user);
 	r->role = p[1];
@@ -114,11 +148,29 @@ static int write_one(idx *ix, const char *user, const void *val, size_t vlen)
 	return rc;
 }
 
-int auth_set_user(idx *ix, const char *user, const char *password, int role)
+/* The domain a user keeps when none is given: its own, or the
+ * system's for a new user. */
+static int domain_kept(idx *ix, const char *user, char *out)
 {
-	uint8_t rec[AUTH_REC_LEN];
+	user_rec old;
+	int rc = get_rec(ix, user, &old);
+
+	OPENSSL_cleanse(old.hash, sizeof(old.hash));
+	if (rc == -ENOENT) {
+		strcpy(out, DDT_DOMAIN_SYSTEM);
+		return 0;
+	}
+	if (rc == 0)
+		strcpy(out, old.domain);
+	return rc;
+}
+
+int auth_set_user(idx *ix, const char *user, const char *password, int role,
+		  const char *domain)
+{
+	uint8_t rec[AUTH_REC_MAX];
 	user_rec r = { .role = role, .iterations = AUTH_ITERATIONS };
-	size_t plen = strlen(password);
+	size_t plen = strlen(password), len;
 	int rc;
 
 	if (!user_ok(user))
@@ -130,12 +182,20 @@ int auth_set_user(idx *ix, const char *user, const char *password, int role)
 				  AUTH_MAX_PASSWORD);
 	if (!ddt_role_name(role))
 		return ddterr_set(-EINVAL, "unknown access level %d", role);
+	if (domain && !ddt_domain_ok(domain))
+		return ddterr_set(-EINVAL, "domain \"%.64s\": 1 to %d letters, "
+				  "digits, '.', '_' or '-'", domain,
+				  DDT_MAX_DOMAIN);
+	if (domain)
+		strcpy(r.domain, domain);
+	else if ((rc = domain_kept(ix, user, r.domain)) < 0)
+		return rc;
 	if (RAND_bytes(r.salt, AUTH_SALT_LEN) != 1)
 		return ddterr_set(-EIO, "auth: no random bytes for a salt");
 	rc = hash_password(password, r.salt, r.iterations, r.hash);
 	if (rc == 0) {
-		encode_rec(&r, rec);
-		rc = write_one(ix, user, rec, sizeof(rec));
+		len = encode_rec(&r, rec);
+		rc = write_one(ix, user, rec, len);
 	}
 	OPENSSL_cleanse(&r, sizeof(r));
 	OPENSSL_cleanse(rec, sizeof(rec));
@@ -150,7 +210,7 @@ static int refuse(void)
 }
 
 int auth_check(idx *ix, const char *user, const char *password,
-	       int *out_role)
+	       int *out_role, char *out_domain)
 {
 	static const uint8_t dummy_salt[AUTH_SALT_LEN];
 	uint8_t got[AUTH_HASH_LEN];
@@ -178,6 +238,8 @@ int auth_check(idx *ix, const char *user, const char *password,
 		return refuse();
 	if (out_role)
 		*out_role = r.role;
+	if (out_domain)
+		strcpy(out_domain, r.domain);
 	return 0;
 }
 
@@ -221,13 +283,13 @@ static int list_cb(void *arg, const uint8_t *key, size_t klen,
 	memcpy(name, key, klen);
 	name[klen] = '\0';
 	rc = decode_rec(name, val, vlen, &r);
-	OPENSSL_cleanse(&r, sizeof(r));
+	OPENSSL_cleanse(r.hash, sizeof(r.hash));
 	if (rc < 0) {
 		l->err = rc;
 		return 1;
 	}
 	l->n++;
-	return l->cb ? l->cb(l->arg, name, val[1]) : 0;
+	return l->cb ? l->cb(l->arg, name, r.role, r.domain) : 0;
 }
 
 static int scan_users(idx *ix, list_args *l)

@@ -64,8 +64,14 @@ int ns_sync(ns *n);
 /* A storage unit as SU_LIST reports it: the protocol's record. */
 typedef ddt_su ns_su;
 
-/* -EEXIST, -ENAMETOOLONG / -EINVAL for a bad name. */
+/* -EEXIST, -ENAMETOOLONG / -EINVAL for a bad name. A unit of the system
+ * domain; ns_su_create_in: of domain (ddt_domain_ok()). */
 int ns_su_create(ns *n, const char *name, ns_su *out);
+int ns_su_create_in(ns *n, const char *name, const char *domain,
+		    ns_su *out);
+/* The domain owning the unit whose root is root, into out
+ * (DDT_MAX_DOMAIN + 1 bytes): DDT_DOMAIN_SYSTEM if it names none. */
+int ns_su_domain(ns *n, uint64_t root, char *out);
 int ns_su_get(ns *n, const char *name, ns_su *out);	/* -ENOENT */
 typedef int (*ns_su_cb)(void *arg, const ns_su *su);
 int ns_su_list(ns *n, ns_su_cb cb, void *arg);

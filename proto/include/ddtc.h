@@ -98,6 +98,10 @@ void ddtc_get_counters(ddtc *c, ddtc_counters *out);
 typedef ddt_su ddtc_su;
 
 int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root);
+/* The same, for domain (NULL: the user's own; PROTOCOL.md, Users and
+ * roles): only an admin of the system domain may name another. */
+int ddtc_su_create_in(ddtc *c, const char *name, const char *domain,
+		      uint64_t *out_root);
 int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out);
 typedef int (*ddtc_su_cb)(void *arg, const ddtc_su *su);
 int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg);

@@ -114,6 +114,30 @@ static inline int ddt_role_from_name(const char *name)
 	return 0;
 }
 
+/* Domains (tenants, PROTOCOL.md Users and roles): every user and every
+ * storage unit belongs to one; a user sees only its domain's units. Users
+ * and units that name none (all those made before domains) belong to the
+ * system domain, whose admin and status users see every domain. A domain
+ * name has a user name's rule: 1 to 64 ASCII letters, digits, '.', '_',
+ * '-'. */
+#define DDT_DOMAIN_SYSTEM	"system"
+#define DDT_MAX_DOMAIN		64
+
+static inline int ddt_domain_ok(const char *d)
+{
+	size_t n = strlen(d);
+
+	if (n == 0 || n > DDT_MAX_DOMAIN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((d[i] >= 'a' && d[i] <= 'z') ||
+		      (d[i] >= 'A' && d[i] <= 'Z') ||
+		      (d[i] >= '0' && d[i] <= '9') || d[i] == '.' ||
+		      d[i] == '_' || d[i] == '-'))
+			return 0;
+	return 1;
+}
+
 /* A storage unit's state (SU_STATS): against its quotas. */
 enum { DDT_SU_OK = 0, DDT_SU_QUOTA_SOFT = 1, DDT_SU_QUOTA_FULL = 2 };
 
