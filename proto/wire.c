@@ -719,6 +719,9 @@ static const struct {
 	{ DDT_OP_ALERTS, "ALERTS" },
 	{ DDT_OP_SU_STATS, "SU_STATS" }, { DDT_OP_STREAMS, "STREAMS" },
 	{ DDT_OP_ALERT_EVENTS, "ALERT_EVENTS" },
+	{ DDT_OP_USER_ADD, "USER_ADD" }, { DDT_OP_USER_LIST, "USER_LIST" },
+	{ DDT_OP_USER_SET, "USER_SET" },
+	{ DDT_OP_USER_DELETE, "USER_DELETE" },
 };
 
 const char *ddt_op_name(uint8_t op)

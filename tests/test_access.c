@@ -106,7 +106,7 @@ typedef struct ctx {
 } ctx;
 
 /* The protocol's classes of operation (PROTOCOL.md, Users and roles). */
-enum { FIG, BROWSE, READ, WRITE, REMOVE, ADMIN };
+enum { FIG, BROWSE, READ, WRITE, REMOVE, ADMIN, SELF };
 
 typedef struct opcase {
 	uint8_t op;
@@ -324,6 +324,38 @@ static void b_su_delete(ctx *c, wbuf *p)
 
 static void b_scrub(ctx *c, wbuf *p) { (void)c; wb_u8(p, 0); }
 
+static void user_name(ctx *c, wbuf *p)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "u-%s", c->name);
+	wb_str(p, name);
+}
+
+static void b_user_add(ctx *c, wbuf *p)
+{
+	user_name(c, p);
+	wb_str(p, "pw");
+	wb_u8(p, DDT_ROLE_RESTORE);
+	wb_str(p, "");
+}
+
+/* Its own password, set to what it is: the login stays good. */
+static void b_user_passwd(ctx *c, wbuf *p)
+{
+	char pw[sizeof(d.password)];
+
+	if (c->level == 2)
+		snprintf(pw, sizeof(pw), "%s", d.password);
+	else
+		snprintf(pw, sizeof(pw), "%s-pw", c->name);
+	wb_str(p, c->name);
+	wb_u32(p, DDT_USER_SET_PASSWORD);
+	wb_str(p, pw);
+	wb_u8(p, 0);
+	wb_str(p, "");
+}
+
 /* In this order: each level's backup is begun, filled, ended, then
  * removed. */
 static const opcase cases[] = {
@@ -367,19 +399,23 @@ static const opcase cases[] = {
 	{ DDT_OP_CHECKPOINT, ADMIN, b_none, NULL },
 	{ DDT_OP_CLEAN_START, ADMIN, b_none, NULL },
 	{ DDT_OP_SCRUB_START, ADMIN, b_scrub, NULL },
+	{ DDT_OP_USER_ADD, ADMIN, b_user_add, NULL },
+	{ DDT_OP_USER_LIST, ADMIN, b_none, NULL },
+	{ DDT_OP_USER_DELETE, ADMIN, user_name, NULL },
+	{ DDT_OP_USER_SET, SELF, b_user_passwd, NULL },
 };
 
 /* The protocol's table, written out here on its own: 0, or the code of
  * the refusal and a piece of its line. */
 static int expected(int level, int cls, const char **why)
 {
-	static const int may[6][6] = {
-		/* FIG BROWSE READ WRITE REMOVE ADMIN */
-		[1] = { 1, 1, 1, 1, 1, 0 },	/* user */
-		[2] = { 1, 1, 1, 1, 1, 1 },	/* admin */
-		[3] = { 1, 0, 0, 0, 0, 0 },	/* status */
-		[4] = { 1, 1, 0, 1, 0, 0 },	/* backup */
-		[5] = { 1, 1, 1, 0, 0, 0 },	/* restore */
+	static const int may[6][7] = {
+		/* FIG BROWSE READ WRITE REMOVE ADMIN SELF */
+		[1] = { 1, 1, 1, 1, 1, 0, 1 },	/* user */
+		[2] = { 1, 1, 1, 1, 1, 1, 1 },	/* admin */
+		[3] = { 1, 0, 0, 0, 0, 0, 1 },	/* status */
+		[4] = { 1, 1, 0, 1, 0, 0, 1 },	/* backup */
+		[5] = { 1, 1, 1, 0, 0, 0, 1 },	/* restore */
 	};
 
 	if (may[level][cls])

@@ -40,6 +40,8 @@ enum {
 	OP_RESTORE_STREAMS = 1 << 17,
 	OP_JSON = 1 << 18,
 	OP_DOMAIN = 1 << 19,
+	OP_LEVEL = 1 << 20,
+	OP_PASSWORD_STDIN = 1 << 21,
 };
 
 typedef struct gopts {
@@ -47,6 +49,7 @@ typedef struct gopts {
 	int port;
 	const char *su, *name, *path;
 	const char *domain;	/* --domain */
+	int level;		/* --level: a DDT_ROLE_* */
 	unsigned given;		/* OP_* seen on the command line */
 	int codec;		/* --codec: enum codec_id of new segments */
 	int64_t retain;		/* --retain: seconds, or DDT_RETAIN_NEVER */

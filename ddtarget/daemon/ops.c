@@ -203,7 +203,7 @@ static int op_auth(req *q, ops_session *ss)
 static const req_handler *const sections[] = {
 	ops_status_handlers, ops_su_handlers, ops_ns_handlers,
 	ops_write_handlers, ops_read_handlers, ops_backup_handlers,
-	ops_maint_handlers,
+	ops_maint_handlers, ops_users_handlers,
 };
 
 /* The handler of op; NULL for HELLO and AUTH (answered above) and for an
@@ -229,7 +229,8 @@ enum op_class {
 	OC_READ,	/* content: file data, segments, link targets */
 	OC_WRITE,	/* new content and names, backups begun and ended */
 	OC_REMOVE,	/* removals, renames, expiries */
-	OC_ADMIN,	/* units, cleaning, scrubs, checkpoints */
+	OC_ADMIN,	/* units, users, cleaning, scrubs, checkpoints */
+	OC_SELF,	/* USER_SET: its own password, any level */
 };
 
 #define LV(r)	(1u << (r))
@@ -246,6 +247,9 @@ static const unsigned class_levels[] = {
 	[OC_REMOVE] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN),
 	[OC_ADMIN] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
 		LV(DDT_ROLE_BACKUP) | LV(DDT_ROLE_RESTORE),
+	[OC_SELF] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_STATUS) | LV(DDT_ROLE_BACKUP) |
+		LV(DDT_ROLE_RESTORE),
 };
 
 static const struct {
@@ -277,6 +281,10 @@ static const struct {
 	{ DDT_OP_SU_CREATE, OC_ADMIN }, { DDT_OP_SU_DELETE, OC_ADMIN },
 	{ DDT_OP_SU_SET, OC_ADMIN }, { DDT_OP_CHECKPOINT, OC_ADMIN },
 	{ DDT_OP_CLEAN_START, OC_ADMIN }, { DDT_OP_SCRUB_START, OC_ADMIN },
+	{ DDT_OP_USER_ADD, OC_ADMIN }, { DDT_OP_USER_LIST, OC_ADMIN },
+	{ DDT_OP_USER_DELETE, OC_ADMIN },
+	/* the handler refuses all but its own password to non-admins */
+	{ DDT_OP_USER_SET, OC_SELF },
 };
 
 static int class_of(uint8_t op)

@@ -260,6 +260,54 @@ int auth_delete_user(idx *ix, const char *user)
 	return write_one(ix, user, NULL, 0);
 }
 
+int auth_get_user(idx *ix, const char *user, int *out_role,
+		  char *out_domain)
+{
+	user_rec r;
+	int rc = user_ok(user) ? get_rec(ix, user, &r) : -ENOENT;
+
+	if (rc == 0) {
+		OPENSSL_cleanse(r.hash, sizeof(r.hash));
+		if (out_role)
+			*out_role = r.role;
+		if (out_domain)
+			strcpy(out_domain, r.domain);
+	}
+	if (rc == -ENOENT)
+		return ddterr_set(-ENOENT, "no user \"%.64s\"", user);
+	return rc;
+}
+
+int auth_update_user(idx *ix, const char *user, int role,
+		     const char *domain)
+{
+	uint8_t rec[AUTH_REC_MAX];
+	size_t len;
+	user_rec r;
+	int rc;
+
+	if (role && !ddt_role_name(role))
+		return ddterr_set(-EINVAL, "unknown access level %d", role);
+	if (domain && !ddt_domain_ok(domain))
+		return ddterr_set(-EINVAL, "domain \"%.64s\": 1 to %d letters, "
+				  "digits, '.', '_' or '-'", domain,
+				  DDT_MAX_DOMAIN);
+	rc = user_ok(user) ? get_rec(ix, user, &r) : -ENOENT;
+	if (rc == -ENOENT)
+		return ddterr_set(-ENOENT, "no user \"%.64s\"", user);
+	if (rc < 0)
+		return rc;
+	if (role)
+		r.role = role;
+	if (domain)
+		strcpy(r.domain, domain);
+	len = encode_rec(&r, rec);
+	rc = write_one(ix, user, rec, len);
+	OPENSSL_cleanse(&r, sizeof(r));
+	OPENSSL_cleanse(rec, sizeof(rec));
+	return rc;
+}
+
 typedef struct list_args {
 	auth_user_cb cb;
 	void *arg;

@@ -28,6 +28,16 @@ int auth_check(idx *ix, const char *user, const char *password,
 
 int auth_delete_user(idx *ix, const char *user);	/* -ENOENT */
 
+/* A user's level and domain (DDT_MAX_DOMAIN + 1 bytes; either may be
+ * NULL): 0, or -ENOENT ("no user U"). */
+int auth_get_user(idx *ix, const char *user, int *out_role,
+		  char *out_domain);
+
+/* Change a user's level (0: keep it) and domain (NULL: keep it), its
+ * password staying: 0, -ENOENT, -EINVAL for a bad level or domain. */
+int auth_update_user(idx *ix, const char *user, int role,
+		     const char *domain);
+
 /* How many users exist (the daemon creates the first admin if none). */
 int auth_count(idx *ix, uint64_t *out_n);
 

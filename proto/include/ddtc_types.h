@@ -122,6 +122,13 @@ static inline int ddt_role_from_name(const char *name)
  * '-'. */
 #define DDT_DOMAIN_SYSTEM	"system"
 #define DDT_MAX_DOMAIN		64
+#define DDT_MAX_USER		64	/* a user name's bytes */
+#define DDT_MAX_PASSWORD	1024
+
+/* USER_SET's mask: which of its fields apply. */
+#define DDT_USER_SET_PASSWORD	1u
+#define DDT_USER_SET_LEVEL	2u
+#define DDT_USER_SET_DOMAIN	4u
 
 static inline int ddt_domain_ok(const char *d)
 {
