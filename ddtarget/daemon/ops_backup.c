@@ -44,9 +44,28 @@ static void over_soft(ddtd *d, const char *su, int target)
 		    who);
 }
 
+#define NS_PER_DAY	(86400LL * 1000000000LL)
+
+/* In a locked unit a backup is locked until its expiry: that must come,
+ * and within retention_max_days (PROTOCOL.md, Retention), or one request
+ * could lock data for ever. */
+static int lock_bound(const req *q, const ns_su *u, int64_t retain)
+{
+	int64_t max = q->d->cfg.retention_max_days;
+	int64_t secs = retain > 0 ? retain : (int64_t)u->retention;
+
+	if (!u->locked || (retain != DDT_RETAIN_NEVER && secs <= max * 86400))
+		return 0;
+	return ddterr_set(-EPERM, "retention lock: storage unit %s is locked: "
+			  "a backup's expiry must come within %lld days "
+			  "(retention_max_days), not %s", u->name,
+			  (long long)max, retain == DDT_RETAIN_NEVER ?
+			  "never" : "later");
+}
+
 /* Admit a backup into unit su against the stream limits (PROTOCOL.md,
- * Streams); *root: the unit's. */
-static int admit(req *q, const char *su, uint64_t *root)
+ * Streams) and its lock's bound; *root: the unit's. */
+static int admit(req *q, const char *su, int64_t retain, uint64_t *root)
 {
 	ddtd *d = q->d;
 	ns_su u;
@@ -54,6 +73,7 @@ static int admit(req *q, const char *su, uint64_t *root)
 	int rc, flags;
 
 	if ((rc = tenant_su(q, su, &u)) < 0 ||
+	    (rc = lock_bound(q, &u, retain)) < 0 ||
 	    (rc = units_get(d->units, u.root, &ur)) < 0)
 		return rc;
 	*root = u.root;
@@ -90,7 +110,7 @@ static int op_backup_begin(req *q)
 	if (strlen(su) > DDT_MAX_NAME || !ddt_name_ok(su))
 		return ns_backup_begin(d->ns, su, name, now_ns(), retain, &b,
 				       &a);
-	if ((rc = admit(q, su, &root)) < 0)
+	if ((rc = admit(q, su, retain, &root)) < 0)
 		return rc;
 	rc = ns_backup_begin(d->ns, su, name, now_ns(), retain, &b, &a);
 	streams_backup_bind(d->streams, q->ss, root, rc == 0 ? a.ino : 0,
@@ -246,6 +266,49 @@ static int op_backup_delete(req *q)
 	return ns_backup_delete(d->ns, su, id);
 }
 
+typedef struct find_backup {
+	const char *id;
+	ns_backup b;
+	int found;
+} find_backup;
+
+static int find_backup_cb(void *arg, const ns_backup *b)
+{
+	find_backup *f = arg;
+
+	if (strcmp(b->id, f->id) != 0)
+		return 0;
+	f->b = *b;
+	f->found = 1;
+	return 1;
+}
+
+/* A later expiry for a locked backup locks it longer: only an admin may,
+ * and only up to retention_max_days from now. (An earlier one the
+ * namespace refuses to everyone.) */
+static int locked_extension(req *q, const char *su, const char *id,
+			    int64_t expires)
+{
+	find_backup f = { .id = id };
+	int64_t max = q->d->cfg.retention_max_days;
+	int rc = ns_backup_list(q->d->ns, su, find_backup_cb, &f);
+
+	if (rc < 0 || !f.found || !(f.b.flags & DDT_AF_LOCKED) ||
+	    f.b.expires == 0 || (expires != 0 && expires <= f.b.expires))
+		return rc < 0 ? rc : 0;
+	if (q->role != DDT_ROLE_ADMIN)
+		return ddterr_set(-EPERM, "BACKUP_SET: extending the expiry of "
+				  "locked backup %s needs an admin user; %s "
+				  "has the %s level", id, q->user,
+				  ddt_role_name(q->role));
+	if (expires == 0 || expires > now_ns() + max * NS_PER_DAY)
+		return ddterr_set(-EPERM, "BACKUP_SET: backup %s is locked: "
+				  "its expiry may be set at most %lld days "
+				  "(retention_max_days) from now, not %s", id,
+				  (long long)max, expires ? "later" : "never");
+	return 0;
+}
+
 static int op_backup_set(req *q)
 {
 	ddtd *d = q->d;
@@ -257,7 +320,8 @@ static int op_backup_set(req *q)
 	rb_str(r, su, sizeof(su));
 	rb_str(r, id, sizeof(id));
 	expires = rb_i64(r);
-	if ((rc = req_parsed(q)) < 0 || (rc = tenant_su(q, su, NULL)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_su(q, su, NULL)) < 0 ||
+	    (rc = locked_extension(q, su, id, expires)) < 0)
 		return rc;
 	return ns_backup_set_expiry(d->ns, su, id, expires);
 }

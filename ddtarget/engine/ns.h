@@ -38,6 +38,13 @@
  * lock holds them. In a locked unit a hard link or a rename may not make a
  * file's names span two backups.
  *
+ * A complete backup is immutable, locked or not: nothing under it can
+ * change (every change above is -EROFS naming it, a locked one's -EPERM
+ * taking precedence); only ns_backup_delete() and ns_expire() remove it,
+ * whole. So that no change reaches into one through another name, a
+ * file's names may not span a backup and another place (a link or rename
+ * that would is -EINVAL), in every unit.
+ *
  * Quota: a commit that would take a unit's logical bytes over its quota
  * (and adds bytes) is -EDQUOT, and nothing of it is committed. */
 #ifndef NS_H

@@ -716,6 +716,9 @@ static int do_backup_end(txn *t, void *arg)
 	if (ns_backup_locked(t->now, r, d) &&
 	    (d->files != b->files || d->bytes != b->bytes))
 		return ns_lock_refuse(t, r, d, "its totals cannot change");
+	if (!(d->flags & DDT_AF_INCOMPLETE) &&
+	    (d->files != b->files || d->bytes != b->bytes))
+		return ns_lock_dir(t, d);	/* complete: -EROFS */
 	rc = totals_match(t, d, b);
 	if (rc < 0)
 		return rc;

@@ -45,6 +45,7 @@ enum ddt_err {
 	DDT_EISDIR = 21,
 	DDT_EINVAL = 22,
 	DDT_ENOSPC = 28,
+	DDT_EROFS = 30,		/* a complete backup cannot change */
 	DDT_ENAMETOOLONG = 36,
 	DDT_ENOTEMPTY = 39,
 	DDT_EPROTO = 71,
