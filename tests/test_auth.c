@@ -203,7 +203,8 @@ static void test_users(const char *root)
 
 /* A version 1 record (before domains), written as that build did:
  * version, role, iterations, salt, PBKDF2 hash. */
-static void put_v1_user(idx *ix, const char *user, const char *pw, int role)
+static void put_v1_user(idx *ix, const char *user, const char *pw, int role,
+			uint32_t iterations)
 {
 	uint8_t rec[6 + 16 + 32];
 	idx_batch *b;
@@ -211,10 +212,11 @@ static void put_v1_user(idx *ix, const char *user, const char *pw, int role)
 	memset(rec, 0, sizeof(rec));
 	rec[0] = 1;
 	rec[1] = (uint8_t)role;
-	put_le32(rec + 2, 1000);
+	put_le32(rec + 2, iterations);
 	memset(rec + 6, 0x5a, 16);
-	if (PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), rec + 6, 16, 1000,
-			      EVP_sha256(), 32, rec + 22) != 1 ||
+	if (PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), rec + 6, 16,
+			      (int)iterations, EVP_sha256(), 32,
+			      rec + 22) != 1 ||
 	    idx_batch_new(&b) < 0)
 		tap_bail("a version 1 record");
 	idx_batch_put(b, IDX_USERS, user, strlen(user), rec, sizeof(rec));
@@ -246,12 +248,91 @@ static void test_domains(const char *root)
 	ok(auth_set_user(ix, "amy", "x", DDT_ROLE_USER, "a b") == -EINVAL &&
 	   auth_set_user(ix, "amy", "x", DDT_ROLE_USER, "") == -EINVAL,
 	   "a domain name has a user name's rule");
-	put_v1_user(ix, "old", PW_BOB, DDT_ROLE_ADMIN);
+	put_v1_user(ix, "old", PW_BOB, DDT_ROLE_ADMIN, 1000);
 	ok(auth_check(ix, "old", PW_BOB, &role, dom) == 0 &&
 	   role == DDT_ROLE_ADMIN && strcmp(dom, DDT_DOMAIN_SYSTEM) == 0,
 	   "a record made before domains still logs in, of the system domain");
 	ok(auth_check(ix, "old", PW_NEW, &role, dom) == -EACCES,
 	   "and with its own password only");
+	tstore_close(s);
+}
+
+/* The raw record of user: its version, hash function and first
+ * parameter; 0 if none. */
+static int raw_rec(idx *ix, const char *user, int *kdf, uint32_t *a)
+{
+	size_t len;
+	void *v;
+	int version;
+
+	if (idx_kv_get(ix, IDX_USERS, user, strlen(user), &v, &len) < 0)
+		return 0;
+	version = ((uint8_t *)v)[0];
+	*kdf = version == 3 ? ((uint8_t *)v)[2] : 1;
+	*a = version == 3 ? get_le32((uint8_t *)v + 3) :
+			    get_le32((uint8_t *)v + 2);
+	free(v);
+	return version;
+}
+
+/* The mean of n AUTH checks of user's right password, in ms. */
+static double auth_ms(idx *ix, const char *user, const char *pw, int n)
+{
+	double t0 = now_mono_sec();
+
+	for (int i = 0; i < n; i++)
+		if (auth_check(ix, user, pw, NULL, NULL) != 0)
+			tap_bail("auth_check %s", user);
+	return (now_mono_sec() - t0) * 1000 / n;
+}
+
+static void test_scrypt(const char *root)
+{
+	store *s = open_st(root);
+	idx *ix = tstore_index(s);
+	char dom[DDT_MAX_DOMAIN + 1];
+	uint32_t a = 0;
+	int kdf = 0;
+	idx_batch *b;
+	uint8_t bad[64];
+
+	ok(auth_set_user(ix, "sam", PW_BOB, DDT_ROLE_USER, NULL) == 0 &&
+	   raw_rec(ix, "sam", &kdf, &a) == 3 && kdf == 2 && a == 16384,
+	   "a new password is stored with scrypt, N %u (record version 3)",
+	   a);
+	put_v1_user(ix, "legacy", PW_BOB, DDT_ROLE_USER, 50000);
+	ok(raw_rec(ix, "legacy", &kdf, &a) == 1 && kdf == 1 &&
+	   auth_check(ix, "legacy", PW_BOB, NULL, dom) == 0,
+	   "a PBKDF2 record (version 1, 50000 rounds) still logs in");
+	diag("cost per AUTH: scrypt N=16384 r=8 p=1 %.1f ms, PBKDF2 50000 "
+	     "rounds %.1f ms", auth_ms(ix, "sam", PW_BOB, 5),
+	     auth_ms(ix, "legacy", PW_BOB, 5));
+	ok(auth_set_user(ix, "legacy", PW_NEW, DDT_ROLE_USER, NULL) == 0 &&
+	   raw_rec(ix, "legacy", &kdf, &a) == 3 && kdf == 2 &&
+	   auth_check(ix, "legacy", PW_NEW, NULL, dom) == 0 &&
+	   auth_check(ix, "legacy", PW_BOB, NULL, NULL) == -EACCES &&
+	   strcmp(dom, DDT_DOMAIN_SYSTEM) == 0,
+	   "set again, it is rehashed with scrypt and keeps its domain");
+	ok(auth_update_user(ix, "legacy", DDT_ROLE_RESTORE, "acme") == 0 &&
+	   auth_check(ix, "legacy", PW_NEW, NULL, dom) == 0 &&
+	   strcmp(dom, "acme") == 0, "a new level and domain keep the "
+	   "password");
+	/* scrypt with an N that is no power of two: damage, not work. */
+	memset(bad, 0, sizeof(bad));
+	bad[0] = 3;
+	bad[1] = DDT_ROLE_USER;
+	bad[2] = 2;
+	put_le32(bad + 3, 1000);
+	put_le32(bad + 7, 8);
+	put_le32(bad + 11, 1);
+	if (idx_batch_new(&b) < 0)
+		tap_bail("batch");
+	idx_batch_put(b, IDX_USERS, "odd", 3, bad, 15 + 16 + 32 + 1);
+	if (idx_batch_write(ix, b, 1) < 0)
+		tap_bail("write");
+	idx_batch_free(b);
+	ok(auth_check(ix, "odd", PW_BOB, NULL, NULL) == -EBADMSG,
+	   "a record whose scrypt parameters are out of range is damage");
 	tstore_close(s);
 }
 
@@ -261,6 +342,7 @@ int main(void)
 
 	run_in(root, "users", test_users);
 	run_in(root, "domains", test_domains);
+	run_in(root, "scrypt", test_scrypt);
 	tap_rmtree(root);
 	free(root);
 	return tap_done();

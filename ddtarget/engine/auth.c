@@ -1,8 +1,9 @@
-/* auth.c - users and password checks (see auth.h). A user's record keeps
- * the iteration count it was hashed with, so the default can be raised
- * later and old records still verify (and are rehashed when next set).
- * Version 2 records add the user's domain; a version 1 record is of the
- * system domain, so a store made before domains needs no migration. */
+/* auth.c - users and password checks (see auth.h). Each user's record
+ * (auth_rec.h) names the hash its password was stored with and that
+ * hash's parameters, so the default can change and old records still
+ * verify; they are rehashed, with today's default (scrypt), when their
+ * password is next set. A record without a domain (made before domains)
+ * is of the system domain, so old stores need no migration. */
 #include "auth.h"
 
 #include <errno.h>
@@ -10,31 +11,16 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "auth_rec.h"
 #include "bytes.h"
 #include "ddterr.h"
 #include "ddtc_types.h"
 
-#define AUTH_VERSION	2
-#define AUTH_VERSION_V1	1		/* no domain: the system's */
-#define AUTH_SALT_LEN	16
-#define AUTH_HASH_LEN	32
 #define AUTH_MAX_USER	64
-#define AUTH_MAX_ITER	10000000u	/* beyond it a record is damage */
-/* version u8, role u8, iterations u32, salt, hash; version 2 then has
- * the domain: u8 length, its bytes */
-#define AUTH_REC_V1_LEN	(6 + AUTH_SALT_LEN + AUTH_HASH_LEN)
-#define AUTH_REC_MAX	(AUTH_REC_V1_LEN + 1 + DDT_MAX_DOMAIN)
 
-typedef struct user_rec {
-	int role;
-	uint32_t iterations;
-	uint8_t salt[AUTH_SALT_LEN];
-	uint8_t hash[AUTH_HASH_LEN];
-	char domain[DDT_MAX_DOMAIN + 1];
-} user_rec;
+typedef auth_rec user_rec;
 
 static int user_ok(const char *user)
 {
@@ -53,68 +39,6 @@ static int user_ok(const char *user)
 	return 1;
 }
 
-static int hash_password(const char *password, const uint8_t *salt,
-			 uint32_t iterations, uint8_t *out)
-{
-	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt,
-			      AUTH_SALT_LEN, (int)iterations, EVP_sha256(),
-			      AUTH_HASH_LEN, out) != 1)
-		return ddterr_set(-EIO, "auth: PBKDF2 failed in OpenSSL");
-	return 0;
-}
-
-/* The record's length. */
-static size_t encode_rec(const user_rec *r, uint8_t *p)
-{
-	size_t dlen = strlen(r->domain);
-
-	p[0] = AUTH_VERSION;
-	p[1] = (uint8_t)r->role;
-	put_le32(p + 2, r->iterations);
-	memcpy(p + 6, r->salt, AUTH_SALT_LEN);
-	memcpy(p + 6 + AUTH_SALT_LEN, r->hash, AUTH_HASH_LEN);
-	p[AUTH_REC_V1_LEN] = (uint8_t)dlen;
-	memcpy(p + AUTH_REC_V1_LEN + 1, r->domain, dlen);
-	return AUTH_REC_V1_LEN + 1 + dlen;
-}
-
-/* The domain of a record of len bytes (its head checked): 0, or -1 if
- * damaged. */
-static int decode_domain(const uint8_t *p, size_t len, user_rec *r)
-{
-	size_t dlen;
-
-	if (p[0] == AUTH_VERSION_V1) {
-		strcpy(r->domain, DDT_DOMAIN_SYSTEM);
-		return len == AUTH_REC_V1_LEN ? 0 : -1;
-	}
-	if (len < AUTH_REC_V1_LEN + 1)
-		return -1;
-	dlen = p[AUTH_REC_V1_LEN];
-	if (dlen > DDT_MAX_DOMAIN || len != AUTH_REC_V1_LEN + 1 + dlen)
-		return -1;
-	memcpy(r->domain, p + AUTH_REC_V1_LEN + 1, dlen);
-	r->domain[dlen] = '\0';
-	return ddt_domain_ok(r->domain) ? 0 : -1;
-}
-
-static int decode_rec(const char *user, const uint8_t *p, size_t len,
-		      user_rec *r)
-{
-	if (len < AUTH_REC_V1_LEN ||
-	    (p[0] != AUTH_VERSION && p[0] != AUTH_VERSION_V1) ||
-	    !ddt_role_name(p[1]) ||
-	    get_le32(p + 2) == 0 || get_le32(p + 2) > AUTH_MAX_ITER ||
-	    decode_domain(p, len, r) < 0)
-		return ddterr_set(-EBADMSG, "auth: the record of user \"%s\" "
-				  "is damaged; set the password again", user);
-	r->role = p[1];
-	r->iterations = get_le32(p + 2);
-	memcpy(r->salt, p + 6, AUTH_SALT_LEN);
-	memcpy(r->hash, p + 6 + AUTH_SALT_LEN, AUTH_HASH_LEN);
-	return 0;
-}
-
 /* 0 and the record, -ENOENT, -EBADMSG, -EIO. */
 static int get_rec(idx *ix, const char *user, user_rec *r)
 {
@@ -125,7 +49,7 @@ static int get_rec(idx *ix, const char *user, user_rec *r)
 	rc = idx_kv_get(ix, IDX_USERS, user, strlen(user), &v, &len);
 	if (rc < 0)
 		return rc;
-	rc = decode_rec(user, v, len, r);
+	rc = auth_rec_decode(user, v, len, r);
 	OPENSSL_cleanse(v, len);
 	free(v);
 	return rc;
@@ -169,10 +93,11 @@ int auth_set_user(idx *ix, const char *user, const char *password, int role,
 		  const char *domain)
 {
 	uint8_t rec[AUTH_REC_MAX];
-	user_rec r = { .role = role, .iterations = AUTH_ITERATIONS };
+	user_rec r = { .role = role };
 	size_t plen = strlen(password), len;
 	int rc;
 
+	auth_rec_fresh(&r);
 	if (!user_ok(user))
 		return ddterr_set(-EINVAL, "user name \"%.64s\": 1 to %d "
 				  "letters, digits, '.', '_' or '-'", user,
@@ -192,9 +117,9 @@ int auth_set_user(idx *ix, const char *user, const char *password, int role,
 		return rc;
 	if (RAND_bytes(r.salt, AUTH_SALT_LEN) != 1)
 		return ddterr_set(-EIO, "auth: no random bytes for a salt");
-	rc = hash_password(password, r.salt, r.iterations, r.hash);
+	rc = auth_rec_hash(&r, password, r.hash);
 	if (rc == 0) {
-		len = encode_rec(&r, rec);
+		len = auth_rec_encode(&r, rec);
 		rc = write_one(ix, user, rec, len);
 	}
 	OPENSSL_cleanse(&r, sizeof(r));
@@ -212,7 +137,6 @@ static int refuse(void)
 int auth_check(idx *ix, const char *user, const char *password,
 	       int *out_role, char *out_domain)
 {
-	static const uint8_t dummy_salt[AUTH_SALT_LEN];
 	uint8_t got[AUTH_HASH_LEN];
 	user_rec r;
 	int rc, known, same;
@@ -225,10 +149,9 @@ int auth_check(idx *ix, const char *user, const char *password,
 		/* The same work as for a real user: timing tells nothing. */
 		known = 0;
 		memset(&r, 0, sizeof(r));
-		memcpy(r.salt, dummy_salt, AUTH_SALT_LEN);
-		r.iterations = AUTH_ITERATIONS;
+		auth_rec_fresh(&r);
 	}
-	rc = hash_password(password, r.salt, r.iterations, got);
+	rc = auth_rec_hash(&r, password, got);
 	same = CRYPTO_memcmp(got, r.hash, AUTH_HASH_LEN) == 0;
 	OPENSSL_cleanse(got, sizeof(got));
 	OPENSSL_cleanse(r.hash, sizeof(r.hash));
@@ -301,7 +224,7 @@ int auth_update_user(idx *ix, const char *user, int role,
 		r.role = role;
 	if (domain)
 		strcpy(r.domain, domain);
-	len = encode_rec(&r, rec);
+	len = auth_rec_encode(&r, rec);
 	rc = write_one(ix, user, rec, len);
 	OPENSSL_cleanse(&r, sizeof(r));
 	OPENSSL_cleanse(rec, sizeof(rec));
@@ -330,7 +253,7 @@ static int list_cb(void *arg, const uint8_t *key, size_t klen,
 	}
 	memcpy(name, key, klen);
 	name[klen] = '\0';
-	rc = decode_rec(name, val, vlen, &r);
+	rc = auth_rec_decode(name, val, vlen, &r);
 	OPENSSL_cleanse(r.hash, sizeof(r.hash));
 	if (rc < 0) {
 		l->err = rc;

@@ -1,8 +1,10 @@
 /* auth.h - users and their passwords, in the store's RocksDB (IDX_USERS).
  *
  * Passwords are never stored: each user has a random 16-byte salt and the
- * PBKDF2-HMAC-SHA256 of the password under it (AUTH_ITERATIONS rounds,
- * OpenSSL), compared in constant time. */
+ * scrypt hash of the password under it (OpenSSL; memory-hard, its
+ * parameters in the record: auth_rec.h), compared in constant time.
+ * Records stored with PBKDF2-HMAC-SHA256 before still verify, and are
+ * rehashed with scrypt when their password is next set. */
 #ifndef AUTH_H
 #define AUTH_H
 
@@ -11,7 +13,6 @@
 
 #include "idx.h"
 
-#define AUTH_ITERATIONS 50000
 #define AUTH_MAX_PASSWORD 1024
 
 /* Create or replace a user (role: a DDT_ROLE_*) of domain (NULL: the one
