@@ -938,6 +938,56 @@ static void test_alerts(int admin)
 	close(fd);
 }
 
+/* A USER_SET or USER_DELETE over the wire: the reply's status. */
+static int user_call(int fd, uint8_t op, const char *user, uint32_t mask,
+		     int level, char *msg)
+{
+	wbuf p;
+	int st;
+
+	wb_init(&p);
+	wb_str(&p, user);
+	if (op == DDT_OP_USER_SET) {
+		wb_u32(&p, mask);
+		wb_str(&p, "");
+		wb_u8(&p, (uint8_t)level);
+		wb_str(&p, "");
+	}
+	st = wire_call(fd, op, &p, NULL, NULL, msg);
+	wb_free(&p);
+	return st;
+}
+
+/* An admin's change reaches sessions already logged in: a new level at
+ * their next request, a removal ends them. */
+static void test_live_changes(int admin)
+{
+	char msg[DDT_MAX_STR + 1];
+	int fd = login_as("ann");
+	uint64_t ino;
+	wbuf p;
+	int st;
+
+	wb_init(&p);
+	wb_u64(&p, fg.file);
+	wb_u64(&p, 0);
+	wb_u32(&p, 10);
+	ok(wire_call(fd, DDT_OP_READ, &p, NULL, NULL, msg) == 0,
+	   "ann (user level) reads acme's file");
+	ok(user_call(admin, DDT_OP_USER_SET, "ann", DDT_USER_SET_LEVEL,
+		     DDT_ROLE_BACKUP, msg) == 0, "the admin makes ann backup-only");
+	st = wire_call(fd, DDT_OP_READ, &p, NULL, NULL, msg);
+	wb_free(&p);
+	ok(st == DDT_EACCES && strstr(msg, "has the backup level"),
+	   "her open session is refused the next READ: %s", msg);
+	ok(user_call(admin, DDT_OP_USER_DELETE, "ann", 0, 0, msg) == 0,
+	   "the admin removes ann");
+	st = wire_lookup(fd, fg.root, "pay", &ino);
+	ok(st == DDT_EPERM && wire_closed_by_peer(fd),
+	   "her session's next request is refused, and the session ends");
+	close(fd);
+}
+
 /* An admin of acme makes units in acme, without naming it. */
 static void make_acme2(void)
 {
@@ -977,6 +1027,7 @@ int main(void)
 	make_acme2();
 	test_listings();
 	test_alerts(fd);
+	test_live_changes(fd);
 	close(fd);
 	daemon_stop(&d, SIGTERM);
 	tap_rmtree(root);

@@ -40,6 +40,8 @@ typedef struct ddtd {
 	bufpool *replies;	/* READ replies' buffers, kept for the next */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
+	unsigned users_gen;	/* bumped by each change of a user (ops_users.c);
+				   atomic access */
 } ddtd;
 
 #endif

@@ -53,10 +53,8 @@ int ops_ends_session(ops_session *ss, uint8_t op, int rc)
 
 	if (rc == -EPROTO)
 		return 1;
-	if (op != DDT_OP_AUTH || rc >= 0)
-		return 0;
 	pthread_mutex_lock(&ss->mu);
-	ends = ss->auth_ends;
+	ends = ss->revoked || (op == DDT_OP_AUTH && rc < 0 && ss->auth_ends);
 	pthread_mutex_unlock(&ss->mu);
 	return ends;
 }
@@ -75,6 +73,50 @@ static int session_of(ops_session *ss, req *q)
 	q->all_domains = ss->all_domains;
 	pthread_mutex_unlock(&ss->mu);
 	return authed;
+}
+
+/* The session's user as AUTH found it (or as read again): level, domain,
+ * what it sees; gen, the users' generation it was read at. */
+static void session_user(ops_session *ss, int role, const char *domain,
+			 unsigned gen)
+{
+	ss->role = role;
+	memcpy(ss->domain, domain, sizeof(ss->domain));
+	/* The system domain's admins and monitors see the whole target. */
+	ss->all_domains = strcmp(domain, DDT_DOMAIN_SYSTEM) == 0 &&
+			  (role == DDT_ROLE_ADMIN || role == DDT_ROLE_STATUS);
+	memset(ss->seen_units, 0, sizeof(ss->seen_units));
+	ss->users_gen = gen;
+}
+
+/* A user changed online (ops_users.c) is read again before its sessions'
+ * next request: a new level or domain applies at once, and a removed
+ * user's sessions end with this request's refusal. */
+static int refresh_user(req *q, ops_session *ss)
+{
+	unsigned gen = __atomic_load_n(&q->d->users_gen, __ATOMIC_ACQUIRE);
+	char domain[DDT_MAX_DOMAIN + 1];
+	int role, rc, same;
+
+	pthread_mutex_lock(&ss->mu);
+	same = ss->users_gen == gen;
+	pthread_mutex_unlock(&ss->mu);
+	if (same)
+		return 0;
+	rc = auth_get_user(q->d->ix, q->user, &role, domain);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	pthread_mutex_lock(&ss->mu);
+	if (rc == 0)
+		session_user(ss, role, domain, gen);
+	else
+		ss->revoked = 1;
+	pthread_mutex_unlock(&ss->mu);
+	if (rc < 0)
+		return ddterr_set(-EPERM, "user %s was removed: this session "
+				  "ends", q->user);
+	session_of(ss, q);
+	return 0;
 }
 
 /* ---- session ---- */
@@ -172,6 +214,7 @@ static int op_auth(req *q, ops_session *ss)
 {
 	char user[DDT_MAX_STR + 1], pass[DDT_MAX_STR + 1];
 	char domain[DDT_MAX_DOMAIN + 1];
+	unsigned gen = __atomic_load_n(&q->d->users_gen, __ATOMIC_ACQUIRE);
 	int role, rc;
 
 	rb_str(&q->r, user, sizeof(user));
@@ -186,13 +229,8 @@ static int op_auth(req *q, ops_session *ss)
 		return auth_refused(q, ss, user, rc);
 	pthread_mutex_lock(&ss->mu);
 	ss->authed = 1;
-	ss->role = role;
 	snprintf(ss->user, sizeof(ss->user), "%.*s", DDT_MAX_NAME, user);
-	memcpy(ss->domain, domain, sizeof(ss->domain));
-	/* The system domain's admins and monitors see the whole target. */
-	ss->all_domains = strcmp(domain, DDT_DOMAIN_SYSTEM) == 0 &&
-			  (role == DDT_ROLE_ADMIN || role == DDT_ROLE_STATUS);
-	memset(ss->seen_units, 0, sizeof(ss->seen_units));
+	session_user(ss, role, domain, gen);
 	pthread_mutex_unlock(&ss->mu);
 	wb_u8(q->w, (uint8_t)role);
 	return 0;
@@ -371,5 +409,7 @@ int ops_handle(ddtd *d, ops_session *ss, uint8_t op, const uint8_t *payload,
 	authed = session_of(ss, &q);
 	if (!authed)
 		return ddterr_set(-EPERM, "authenticate first (AUTH)");
+	if ((rc = refresh_user(&q, ss)) < 0)
+		return rc;
 	return dispatch(&q);
 }

@@ -29,6 +29,8 @@ typedef struct ops_session {
 	 * found visible are remembered: a restore's READs look once. */
 	uint64_t seen_units[8];
 	unsigned seen_next;
+	unsigned users_gen;	/* ddtd's when the user was last read */
+	int revoked;		/* its user was removed: the session ends */
 	char peer[64];		/* "address:port", for the log */
 	/* The unit its new segments are counted to (ingest): of its last
 	 * BACKUP_BEGIN or commit; 0 none. And the last file it READ, with

@@ -5,7 +5,8 @@
  * as users that do not exist. The last admin of the system domain can be
  * neither removed nor demoted, so the target always has one. Changes are
  * made one at a time (users_mu), so two admins cannot both remove "the
- * other" last admin; they apply from each user's next AUTH. */
+ * other" last admin; each bumps the users' generation, so that sessions
+ * read their user again before their next request (ops.c). */
 #include "ops_sections.h"
 
 #include <errno.h>
@@ -89,6 +90,12 @@ static int keeps_an_admin(const req *q, const char *user, int role,
 			  DDT_DOMAIN_SYSTEM);
 }
 
+/* Sessions read their users again before their next request (ops.c). */
+static void changed(const req *q)
+{
+	__atomic_add_fetch(&q->d->users_gen, 1, __ATOMIC_RELEASE);
+}
+
 static int level_ok(const req *q, uint8_t level)
 {
 	if (ddt_role_name(level))
@@ -112,6 +119,8 @@ static int add_user(req *q, const char *user, const char *pw, uint8_t level,
 	if (rc != -ENOENT)
 		return rc;
 	if ((rc = auth_set_user(q->d->ix, user, pw, level, domain)) == 0)
+		changed(q);
+	if (rc == 0)
 		log_info("user %s (%s, domain %s) added by %s", user,
 			 ddt_role_name(level), domain, q->user);
 	return rc;
@@ -225,6 +234,8 @@ static int set_user(req *q, const user_set *s)
 		auth_set_user(q->d->ix, s->user, s->pw, level, domain) :
 		auth_update_user(q->d->ix, s->user, level, domain);
 	if (rc == 0)
+		changed(q);
+	if (rc == 0)
 		log_info("user %s changed by %s (%s%s%s)", s->user, q->user,
 			 s->mask & DDT_USER_SET_PASSWORD ? "password " : "",
 			 s->mask & DDT_USER_SET_LEVEL ? "level " : "",
@@ -261,6 +272,8 @@ static int delete_user(req *q, const char *user)
 	    (rc = keeps_an_admin(q, user, level, domain)) < 0)
 		return rc;
 	if ((rc = auth_delete_user(q->d->ix, user)) == 0)
+		changed(q);
+	if (rc == 0)
 		log_info("user %s removed by %s", user, q->user);
 	return rc;
 }
