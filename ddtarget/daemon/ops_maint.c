@@ -181,7 +181,10 @@ static int op_scrub_status(req *q)
 	scrub_status(d->scr, c);
 	wb_u8(w, (uint8_t)c->running);
 	wb_str(w, c->phase);
-	wb_str(w, c->msg);
+	/* Its summary names the affected backups: of every domain. */
+	wb_str(w, !q->all_domains && c->naffected ?
+	       "the scrub found files that cannot be restored whole: the "
+	       "list names those of your domain's storage units" : c->msg);
 	req_list_begin(&l, w);
 	scrub_figures(&l, c);
 	req_list_end(&l);

@@ -160,13 +160,15 @@ static int op_status_text(req *q)
 	return 0;
 }
 
-/* An alert of the table, as ALERTS lists it. */
-static void reply_alert(wbuf *w, const alert *x)
+/* An alert of the table, as ALERTS lists it to q. */
+static void reply_alert(const req *q, const alert *x)
 {
 	ddt_alert a = { .severity = (uint8_t)x->severity, .since = x->since };
+	wbuf *w = q->w;
 
 	snprintf(a.id, sizeof(a.id), "%s", x->id);
-	snprintf(a.text, sizeof(a.text), "%s", x->text);
+	snprintf(a.text, sizeof(a.text), "%s",
+		 tenant_alert_text(q, x->id, x->text));
 	wb_alert(w, &a);
 }
 
@@ -186,7 +188,7 @@ static int op_alerts(req *q)
 	req_list_begin(&l, w);
 	for (size_t i = 0; i < n; i++)
 		if (tenant_alert(q, v[i].id)) {
-			reply_alert(w, &v[i]);
+			reply_alert(q, &v[i]);
 			l.n++;
 		}
 	req_list_end(&l);
@@ -226,7 +228,8 @@ static int op_alert_events(req *q)
 		e->severity = (uint8_t)v[i].a.severity;
 		e->time = v[i].time;
 		snprintf(e->id, sizeof(e->id), "%s", v[i].a.id);
-		snprintf(e->text, sizeof(e->text), "%s", v[i].a.text);
+		snprintf(e->text, sizeof(e->text), "%s",
+			 tenant_alert_text(q, v[i].a.id, v[i].a.text));
 		wb_alert_event(q->w, e);
 	}
 	if (rc == 0)

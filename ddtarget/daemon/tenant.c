@@ -94,6 +94,16 @@ int tenant_alert(req *q, const char *id)
 	return 1;
 }
 
+const char *tenant_alert_text(const req *q, const char *id,
+			      const char *text)
+{
+	if (q->all_domains || strcmp(id, "scrub-lost") != 0)
+		return text;
+	return "scrub found data lost: files of some backups cannot be "
+	       "restored whole; SCRUB_STATUS names those of your domain's "
+	       "storage units, and the target's admin has the rest";
+}
+
 typedef struct list_args {
 	req *q;
 	ns_su_cb cb;

@@ -26,6 +26,12 @@ int tenant_ino(req *q, uint64_t ino);
  * target's own) always. */
 int tenant_alert(req *q, const char *id);
 
+/* The text q is shown of alert id: its own, but where it names other
+ * domains' units (scrub-lost names affected backups), a line that names
+ * none. */
+const char *tenant_alert_text(const req *q, const char *id,
+			      const char *text);
+
 /* ns_su_list() of the units q may see only. */
 int tenant_su_list(req *q, ns_su_cb cb, void *arg);
 
