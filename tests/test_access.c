@@ -766,6 +766,11 @@ static void test_cross_domain(void)
 	ok(su_create_in(fd, "beta2", "acme", NULL, msg) == DDT_EPERM &&
 	   strstr(msg, "needs an admin of the system domain"),
 	   "beta's admin may not make a unit for acme: %s", msg);
+	ok(wire_call(fd, DDT_OP_CHECKPOINT, NULL, NULL, NULL, msg) ==
+	   DDT_EPERM && strstr(msg, "needs an admin of the system domain"),
+	   "nor take a checkpoint of the whole target: %s", msg);
+	ok(wire_call(fd, DDT_OP_CLEAN_START, NULL, NULL, NULL, msg) ==
+	   DDT_EPERM, "nor start cleaning: %s", msg);
 	close(fd);
 }
 

@@ -24,7 +24,7 @@ static int op_checkpoint(req *q)
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "taking a checkpoint")) < 0)
+	    (rc = tenant_need_system_admin(q, "taking a checkpoint")) < 0)
 		return rc;
 	rc = store_checkpoint(d->st, NULL, 0, name, sizeof(name));
 	monitor_checkpoint_done(d, rc);
@@ -68,7 +68,7 @@ static int op_clean_start(req *q)
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "start cleaning")) < 0)
+	    (rc = tenant_need_system_admin(q, "start cleaning")) < 0)
 		return rc;
 	return clean_start(d->cl);
 }
@@ -118,7 +118,7 @@ static int op_scrub_start(req *q)
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "starting a scrub")) < 0)
+	    (rc = tenant_need_system_admin(q, "starting a scrub")) < 0)
 		return rc;
 	if (repair > 1)
 		return ddterr_set(-EINVAL, "SCRUB_START: repair is 0 or 1, "

@@ -104,6 +104,17 @@ const char *tenant_alert_text(const req *q, const char *id,
 	       "storage units, and the target's admin has the rest";
 }
 
+int tenant_need_system_admin(const req *q, const char *what)
+{
+	int rc = req_need_admin(q, what);
+
+	if (rc < 0 || strcmp(q->domain, DDT_DOMAIN_SYSTEM) == 0)
+		return rc;
+	return ddterr_set(-EPERM, "%s needs an admin of the %s domain; %s is "
+			  "of domain %s", what, DDT_DOMAIN_SYSTEM, q->user,
+			  q->domain);
+}
+
 typedef struct list_args {
 	req *q;
 	ns_su_cb cb;

@@ -32,6 +32,10 @@ int tenant_alert(req *q, const char *id);
 const char *tenant_alert_text(const req *q, const char *id,
 			      const char *text);
 
+/* -EPERM unless q's user is an admin of the system domain: the target's
+ * own maintenance (checkpoints, cleaning, scrubs) is not a tenant's. */
+int tenant_need_system_admin(const req *q, const char *what);
+
 /* ns_su_list() of the units q may see only. */
 int tenant_su_list(req *q, ns_su_cb cb, void *arg);
 
