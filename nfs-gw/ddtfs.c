@@ -152,6 +152,12 @@ static int open_unit(ddtfs *fs, const args *a)
 		return -1;
 	}
 	snprintf(fs->su, sizeof(fs->su), "%s", a->su);
+	/* A restore-level user mounts read-only: writes fail EROFS in the
+	 * kernel, not one by one at the target. */
+	fs->read_only = ddtc_role(c) == DDT_ROLE_RESTORE;
+	if (fs->read_only)
+		fprintf(stderr, PROG ": user %s has the restore level: "
+			"mounting read-only\n", a->o.user);
 	rc = ddtc_su_open(c, a->su, &u);
 	if (rc < 0)
 		fprintf(stderr, PROG ": storage unit %s: %s\n", a->su,
@@ -257,7 +263,7 @@ static int fuse_argv(struct fuse_args *fa, const ddtfs *fs, const args *a)
 	char opts[512];
 
 	snprintf(opts, sizeof(opts), "fsname=ddtarget:%s,subtype=ddtarget,"
-		 "default_permissions", fs->su);
+		 "default_permissions%s", fs->su, fs->read_only ? ",ro" : "");
 	if (fuse_opt_add_arg(fa, PROG) || fuse_opt_add_arg(fa, "-o") ||
 	    fuse_opt_add_arg(fa, opts))
 		return -1;

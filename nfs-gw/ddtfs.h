@@ -23,6 +23,7 @@ typedef struct ddtfs {
 	int reconnect_secs;		/* how long an operation waits for it */
 	double attr_secs;		/* the kernel's attribute cache */
 	unsigned readahead;		/* bytes the kernel may read ahead */
+	int read_only;			/* the user has the restore level */
 } ddtfs;
 
 /* An open file: its attributes when it was opened, which name the version

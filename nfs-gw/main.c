@@ -127,12 +127,35 @@ static int start_core(gw *g)
 	return rc;
 }
 
+/* What the gateway's user may do decides what the exports can: a user of
+ * the restore level serves every export read-only (writes answer ROFS
+ * here, never reaching the target); one that may not read answers ACCES
+ * to reads (the target refuses them), said once at start. */
+static void fit_level(gw *g, ddtc *c)
+{
+	int role = ddtc_role(c);
+
+	if (role == DDT_ROLE_RESTORE) {
+		for (unsigned i = 0; i < g->conf.nexports; i++)
+			g->conf.exports[i].read_only = 1;
+		gw_info("user %s has the restore level: every export is "
+			"served read-only", g->conf.user);
+	} else if (role == DDT_ROLE_BACKUP || role == DDT_ROLE_STATUS) {
+		gw_warn("user %s has the %s level: NFS clients will be "
+			"refused %s (NFS3ERR_ACCES); give it the user level, "
+			"or restore for read-only exports", g->conf.user,
+			ddt_role_name(role), role == DDT_ROLE_BACKUP ?
+			"every read and removal" : "everything");
+	}
+}
+
 static void resolve_exports(gw *g)
 {
 	ddtc *c;
 
 	if (gw_sess_get(g->d.sess, &c) < 0)
 		return;
+	fit_level(g, c);
 	for (unsigned i = 0; i < g->d.nexps; i++) {
 		int rc = nfsd_export_resolve(&g->d, c, &g->d.exps[i]);
 

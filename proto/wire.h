@@ -78,6 +78,10 @@ enum ddt_op {
 	DDT_OP_CHECKPOINT_LIST = 0x55,
 	DDT_OP_ALERTS = 0x56,
 	DDT_OP_ALERT_EVENTS = 0x57,
+	DDT_OP_USER_ADD = 0x60,
+	DDT_OP_USER_LIST = 0x61,
+	DDT_OP_USER_SET = 0x62,
+	DDT_OP_USER_DELETE = 0x63,
 };
 
 /* The frame header (section 1). */

@@ -58,6 +58,13 @@ daemon_start
 DDT_PASSWORD=pw-of-bob "$ddt_bin" -p "$port" -u bob su create t >/dev/null 2>&1
 tap_ok "what a user may not do is logged as refused, with who tried" \
 	has su.create refused 'error="Operation not permitted" user=bob'
+echo 'pw-of-eve' | ddt user add eve --level backup --password-stdin >/dev/null
+tap_ok "a user added online: who, level, never the password" \
+	has user.add ok "user=admin peer=127.0.0.1:"
+tap_ok "(its name and level)" has user.add ok "target_user=eve level=backup"
+tap_ok "no password in the log" sh -c "! grep -q 'pw-of-' '$log'"
+ddt user rm eve >/dev/null
+tap_ok "a user removed online" has user.delete ok "target_user=eve"
 
 tap_is "$(grep -cv '^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:.]*Z\( [a-z_]*=\([^ "]*\|"\([^"\\]\|\\.\)*"\)\)*$' "$log")" 0 \
 	"every line is TIME key=value ..., nothing else ($(wc -l <"$log") lines)"

@@ -145,8 +145,18 @@ nc s stat /d1/d2
 tap_ok "the old name is gone" test $? -ne 0
 nc s symlink "../$bk/a.txt" /d1/lnk && nc s readlink /d1/lnk
 tap_is "$(cat "$dir/nc.out")" "../$bk/a.txt" "SYMLINK and READLINK"
-nc s link "$bk/a.txt" /d1/hard && nc s stat /d1/hard
+# A finished backup is immutable (PROTOCOL.md, Backups): links and
+# removals are tried on files written outside it.
+nfs-cp "$src/a.txt" "$(url s a.txt)" >/dev/null 2>&1 &&
+	nfs-cp "$src/c.txt" "$(url s c.txt)" >/dev/null 2>&1 ||
+	tap_bail "nfs-cp of two small files"
+nc s link /a.txt /d1/hard && nc s stat /d1/hard
 tap_ok "LINK: the file has two names" grep -q "nlink=2 " "$dir/nc.out"
+nc s link "$bk/a.txt" /d1/hard2
+tap_ok "a file of a finished backup gets no name outside it" test $? -ne 0
+nc s stale "$bk/a.txt"
+grep -q EROFS "$dir/nc.err"
+tap_check $? "nor is it removed: ROFS"
 nc s chmod /d1/d3 700 && nc s stat /d1/d3
 tap_ok "SETATTR mode" grep -q "mode=700 " "$dir/nc.out"
 nc s utimes /d1/d3 1000000000 && nc s stat /d1/d3
@@ -158,10 +168,10 @@ nc s rmdir /d1
 tap_ok "RMDIR of a directory with entries fails" test $? -ne 0
 grep -q ENOTEMPTY "$dir/nc.err"
 tap_check $? "with NOTEMPTY"
-nc s stale "$bk/c.txt"
+nc s stale /c.txt
 tap_is $? 0 "a removed file's handle answers STALE"
 [ -s "$dir/nc.err" ] && tap_diag "$(cat "$dir/nc.err")"
-nc s stat "$bk/c.txt"
+nc s stat /c.txt
 grep -q ENOENT "$dir/nc.err"
 tap_check $? "and its name is gone"
 

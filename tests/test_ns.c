@@ -628,7 +628,12 @@ static void test_backups(const char *root)
 		subs[i] = mkdir_or_bail(&e, b.ino, name);
 		commit_many(&e, subs[i], name, 1000);
 	}
-	if (ns_link(e.n, keep, subs[2], "hardlink", NULL) ||
+	rc = ns_link(e.n, keep, subs[2], "hardlink", NULL);
+	ok(rc == -EINVAL && strstr(ddterr_last(rc), "may not span a backup"),
+	   "a file outside may not get a name in a backup (it could change "
+	   "the backup once complete): %s", ddterr_last(rc));
+	if (ns_lookup(e.n, subs[0], "part000008", &x) ||
+	    ns_link(e.n, x.ino, subs[2], "hardlink", NULL) ||
 	    ns_lookup(e.n, subs[0], "part000007", &x) ||
 	    ns_link(e.n, x.ino, subs[1], "twin", NULL))
 		tap_bail("link");
@@ -685,7 +690,7 @@ static void test_backups(const char *root)
 	   count_keys(&e, 'D', subs[3]) == 0,
 	   "5006 inode records and 5008 entries less in the index");
 	ok(ns_getattr(e.n, keep, &x) == 0 && x.nlink == 1,
-	   "a file linked from outside stays, nlink 1");
+	   "the file outside stays, nlink 1");
 	l.n = 0;
 	ok(ns_backup_list(e.n, "bk", blist_cb, &l) == 0 && l.n == 1 &&
 	   strcmp(l.b[0].id, b2.id) == 0 && ns_get_stats(e.n, &st) == 0 &&
@@ -994,9 +999,10 @@ static void test_lock(const char *root)
 	   listed(&e, "lk", bk.id, NULL), "nor removes one");
 	while (now_ns() <= soon.expires + NS_S / 10)
 		usleep(50000);
-	ok(ns_unlink(e.n, soon.ino, "f") == 0 &&
-	   ns_backup_set_expiry(e.n, "lk", soon.id, now) == 0,
-	   "past its date, changes and a shorter expiry work");
+	rc = ns_unlink(e.n, soon.ino, "f");
+	ok(rc == -EROFS && ns_backup_set_expiry(e.n, "lk", soon.id, now) == 0,
+	   "past its date, a shorter expiry works; it stays complete, so "
+	   "unchangeable (%s)", ddterr_last(rc));
 	l.n = 0;
 	rc = ns_expire(e.n, "lk", now_ns(), 0, expire_cb, &l);
 	ok(rc == 0 && l.n == 1 && strcmp(l.b[0].id, soon.id) == 0 &&
@@ -1149,7 +1155,9 @@ static void test_format1(const char *root)
 	   "its backup never expires");
 	ok(ns_lookup(e.n, 3, "f", &a) == 0 && a.ino == 4 && a.size == 5,
 	   "its file reads");
-	ok(ns_commit(e.n, 3, (ns_entry[]){ ent("g", 7) }, 1, 1, NULL) == 0 &&
+	ok(ns_commit(e.n, 3, (ns_entry[]){ ent("g", 7) }, 1, 1, NULL) ==
+	   -EROFS, "its backup is complete: nothing can be added to it");
+	ok(ns_commit(e.n, 2, (ns_entry[]){ ent("g", 7) }, 1, 1, NULL) == 0 &&
 	   ns_backup_set_expiry(e.n, "old", id, now_ns() + 3600 * NS_S) ==
 	   0 && ns_su_set(e.n, "old", DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK,
 			  60, 1, 0, &su) == 0 && su.locked,

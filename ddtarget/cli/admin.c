@@ -753,6 +753,9 @@ int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 	if ((g->given & OP_RECURSIVE) && strcmp(op, "delete") != 0)
 		return cmd_usage_error(cm, "--recursive goes with su delete "
 				       "only");
+	if ((g->given & OP_DOMAIN) && strcmp(op, "create") != 0)
+		return cmd_usage_error(cm, "--domain goes with su create "
+				       "only");
 	ret = cmd_login(g, 0, &c);
 	if (ret)
 		return ret;
@@ -765,9 +768,11 @@ int cmd_su(const cmd *cm, const gopts *g, int argc, char **argv)
 	} else if (is_streams) {
 		rc = su_streams(c, name);
 	} else if (op[0] == 'c') {
-		rc = ddtc_su_create(c, name, &root);
+		rc = ddtc_su_create_in(c, name, g->domain, &root);
 		if (rc == 0)
-			printf("created storage unit %s\n", name);
+			printf("created storage unit %s%s%s\n", name,
+			       g->domain ? " in domain " : "",
+			       g->domain ? g->domain : "");
 	} else {
 		rc = ddtc_su_delete(c, name, !!(g->given & OP_RECURSIVE));
 		if (rc == 0)

@@ -39,6 +39,9 @@ enum {
 	OP_BACKUP_STREAMS = 1 << 16,
 	OP_RESTORE_STREAMS = 1 << 17,
 	OP_JSON = 1 << 18,
+	OP_DOMAIN = 1 << 19,
+	OP_LEVEL = 1 << 20,
+	OP_PASSWORD_STDIN = 1 << 21,
 };
 
 typedef struct gopts {
@@ -46,6 +49,8 @@ typedef struct gopts {
 	int port;
 	char where[320];	/* host:port or the local socket, for messages */
 	const char *su, *name, *path;
+	const char *domain;	/* --domain */
+	int level;		/* --level: a DDT_ROLE_* */
 	unsigned given;		/* OP_* seen on the command line */
 	int codec;		/* --codec: enum codec_id of new segments */
 	int64_t retain;		/* --retain: seconds, or DDT_RETAIN_NEVER */

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "admin.h"
+#include "users.h"
 #include "backup.h"
 #include "cmd.h"
 #include "ddtc.h"
@@ -471,8 +472,9 @@ static const cmd cmds[] = {
 	  "storage directory, a file system fuller than the target's\n"
 	  "thresholds, data a scrub found lost or damaged, a failed clean.\n" },
 	{ "su", cmd_su, 1, 2, OP_RECURSIVE | OP_RETENTION | OP_LOCK | OP_QUOTA |
-	  OP_SOFT_QUOTA | OP_BACKUP_STREAMS | OP_RESTORE_STREAMS, 0,
-	  "create NAME | list | delete NAME [--recursive] | streams [NAME] |\n"
+	  OP_SOFT_QUOTA | OP_BACKUP_STREAMS | OP_RESTORE_STREAMS | OP_DOMAIN, 0,
+	  "create NAME [--domain D] | list | delete NAME [--recursive] |\n"
+	  "       streams [NAME] |\n"
 	  "       set NAME [--retention D] [--retention-lock] [--quota SIZE]\n"
 	  "       [--soft-quota SIZE] [--backup-streams SOFT:HARD]\n"
 	  "       [--restore-streams SOFT:HARD]",
@@ -489,6 +491,10 @@ static const cmd cmds[] = {
 	  "\n"
 	  "  -r, --recursive          delete a storage unit with everything in "
 	  "it\n"
+	  "      --domain D           su create: the domain (tenant) owning the\n"
+	  "                           unit; only its users see it. Default: the\n"
+	  "                           admin's own; only admins of domain\n"
+	  "                           'system' may name another\n"
 	  "      --retention D        how long new backups are kept unless they\n"
 	  "                           say (90d, 12h, 2w, 1y; 'never': for ever)\n"
 	  "      --retention-lock     turn the retention lock on: until its\n"
@@ -517,6 +523,28 @@ static const cmd cmds[] = {
 	  "end and shows what it reclaimed (exit 1 if it failed).\n"
 	  "\n"
 	  "  -q, --quiet              no phase lines while watching\n" },
+	{ "user", cmd_user, 1, 2, OP_LEVEL | OP_DOMAIN | OP_PASSWORD_STDIN, 0,
+	  "add NAME [--level L] [--domain D] [--password-stdin] | list |\n"
+	  "       passwd [NAME] [--password-stdin] |\n"
+	  "       set NAME [--level L] [--domain D] | rm NAME",
+	  "Manage the target's users, online: add, list, change the level or\n"
+	  "domain of, or remove one (an admin; an admin of a domain other than\n"
+	  "'system' manages its own domain's users only), or change a\n"
+	  "password ('passwd' alone: your own, whatever your level). A new\n"
+	  "password is asked twice on the terminal, without echo. A new\n"
+	  "level or domain reaches the user's open sessions at once; a\n"
+	  "removed user's sessions end. The last admin of domain\n"
+	  "'system' can be neither removed nor demoted.\n"
+	  "\n"
+	  "      --level L            status (figures only), backup (writes,\n"
+	  "                           cannot read back or remove), restore\n"
+	  "                           (reads, cannot write), user (backs up,\n"
+	  "                           restores, removes; the default) or admin\n"
+	  "                           (full)\n"
+	  "      --domain D           the user's domain (tenant); add: the\n"
+	  "                           admin's own by default\n"
+	  "      --password-stdin     read the new password from standard\n"
+	  "                           input's first line (for scripts)\n" },
 	{ "checkpoint", cmd_checkpoint, 1, 1, 0, 0,
 	  "create | list",
 	  "Take a checkpoint of the target's metadata (the index of its\n"
@@ -575,6 +603,9 @@ static const char *op_name(unsigned op)
 	case OP_BACKUP_STREAMS: return "--backup-streams";
 	case OP_RESTORE_STREAMS: return "--restore-streams";
 	case OP_JSON: return "--json";
+	case OP_DOMAIN: return "--domain";
+	case OP_LEVEL: return "--level";
+	case OP_PASSWORD_STDIN: return "--password-stdin";
 	default: return "--quiet";
 	}
 }
@@ -708,7 +739,8 @@ int main(int argc, char **argv)
 	enum { OPT_PWFILE = 256, OPT_SU, OPT_NAME, OPT_PATH, OPT_NO_CACHE,
 	       OPT_CODEC, OPT_RETAIN, OPT_DRY_RUN, OPT_RETENTION, OPT_LOCK,
 	       OPT_QUOTA, OPT_NO_REPAIR, OPT_SOFT_QUOTA, OPT_BACKUP_STREAMS,
-	       OPT_RESTORE_STREAMS, OPT_JSON };
+	       OPT_RESTORE_STREAMS, OPT_JSON, OPT_DOMAIN, OPT_LEVEL,
+	       OPT_PASSWORD_STDIN };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -734,6 +766,9 @@ int main(int argc, char **argv)
 		{ "restore-streams", required_argument, NULL,
 		  OPT_RESTORE_STREAMS },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
+		{ "level", required_argument, NULL, OPT_LEVEL },
+		{ "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -778,6 +813,27 @@ int main(int argc, char **argv)
 		case OPT_NAME:
 			g.name = optarg;
 			g.given |= OP_NAME;
+			break;
+		case OPT_LEVEL:
+			g.level = ddt_role_from_name(optarg);
+			if (!g.level)
+				return cmd_usage_error(NULL, "--level '%s': "
+						       "status, backup, "
+						       "restore, user or admin "
+						       "(full)", optarg);
+			g.given |= OP_LEVEL;
+			break;
+		case OPT_PASSWORD_STDIN:
+			g.given |= OP_PASSWORD_STDIN;
+			break;
+		case OPT_DOMAIN:
+			if (!ddt_domain_ok(optarg))
+				return cmd_usage_error(NULL, "--domain '%s': 1 "
+						       "to %d letters, digits, "
+						       "'-', '_' or '.'",
+						       optarg, DDT_MAX_DOMAIN);
+			g.domain = optarg;
+			g.given |= OP_DOMAIN;
 			break;
 		case OPT_PATH:
 			g.path = optarg;

@@ -41,6 +41,7 @@ void config_default(ddtd_config *c)
 	c->health_interval = 30;
 	c->space_warning_pct = 80;
 	c->space_critical_pct = 95;
+	c->retention_max_days = 3650;
 }
 
 static int parse_int(const char *key, const char *v, long lo, long hi,
@@ -257,6 +258,8 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 0, 100, &c->space_warning_pct);
 	if (!strcmp(key, "space_critical_pct"))
 		return parse_int(key, v, 0, 100, &c->space_critical_pct);
+	if (!strcmp(key, "retention_max_days"))
+		return parse_int(key, v, 1, 73000, &c->retention_max_days);
 	if (!strcmp(key, "scrub_rate"))
 		return parse_int(key, v, 0, 1000000, &c->scrub_rate);
 	if (!strcmp(key, "pid_file"))

@@ -45,6 +45,9 @@ typedef struct ddtd_config {
 	int space_warning_pct;		/* a file system fuller: warning */
 	int space_critical_pct;		/* ... critical */
 	int scrub_rate;			/* scrub reads, MB/s; 0: no limit */
+	/* The furthest a locked backup's expiry may be set from now (its
+	 * begin, or an admin's extension), days; 3650. */
+	int retention_max_days;
 	char pid_file[PATH_MAX];	/* "" for none */
 	char admin_password_file[PATH_MAX]; /* "": <store>/admin.password */
 	int use_syslog;

@@ -42,6 +42,8 @@ typedef struct ddtd {
 	audit *audit;		/* the audit log; NULL: none */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
+	unsigned users_gen;	/* bumped by each change of a user (ops_users.c);
+				   atomic access */
 } ddtd;
 
 #endif

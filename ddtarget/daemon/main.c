@@ -39,7 +39,8 @@
 
 static const char usage_text[] =
 "usage: ddtargetd [OPTIONS]\n"
-"       ddtargetd [-c FILE] [-s DIR] --set-password USER [--role ROLE]\n"
+"       ddtargetd [-c FILE] [-s DIR] --set-password USER [--role LEVEL]\n"
+"                 [--domain DOMAIN]\n"
 "       ddtargetd [-c FILE] [-s DIR] --restore-checkpoint [NAME]\n"
 "       ddtargetd [-c FILE] [OPTIONS] --check-config\n"
 "\n"
@@ -68,12 +69,20 @@ static const char usage_text[] =
 "  -v, --verbose           log every session and failed request\n"
 "      --set-password USER set USER's password from standard input (one\n"
 "                          line), creating the user; with the daemon stopped\n"
-"      --role ROLE         with --set-password: the user's role: user (the\n"
-"                          default: backups and restores), admin (also\n"
-"                          units' settings, cleaning, scrubs, checkpoints)\n"
-"                          or status (only reads the target's status: for\n"
-"                          monitors such as ddtarget-snmp)\n"
+"      --role LEVEL        with --set-password: the user's access level:\n"
+"                          user (the default: backs up, restores and\n"
+"                          removes backups), admin or full (also units,\n"
+"                          users, cleaning, scrubs, checkpoints), status\n"
+"                          (figures only: monitors such as ddtarget-snmp),\n"
+"                          backup (writes, cannot read back or remove) or\n"
+"                          restore (reads, cannot write); PROTOCOL.md has\n"
+"                          every operation per level\n"
 "      --admin             the same as --role admin\n"
+"      --domain DOMAIN     with --set-password: the user's domain (tenant):\n"
+"                          it sees only its domain's storage units. A new\n"
+"                          user without it is of domain 'system', whose\n"
+"                          admin and status users see every domain; an\n"
+"                          existing user keeps its own\n"
 "      --restore-checkpoint [NAME]\n"
 "                          with the daemon stopped, bring the store back\n"
 "                          from checkpoint NAME (the newest if none) after\n"
@@ -99,7 +108,7 @@ static const char usage_text[] =
 "(30000). Failures are logged with address and user.\n";
 
 enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
-       OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_RESTORE };
+       OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_DOMAIN, OPT_RESTORE };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -117,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "set-password", required_argument, NULL, OPT_SETPW },
 	{ "admin", no_argument, NULL, OPT_ADMIN },
 	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "restore-checkpoint", optional_argument, NULL, OPT_RESTORE },
 	{ "set", required_argument, NULL, 'o' },
 	{ "check-config", no_argument, NULL, 't' },
@@ -127,6 +137,7 @@ static const struct option long_opts[] = {
 
 typedef struct cmdline {
 	const char *set_password_user;
+	const char *domain;		/* --domain, or NULL */
 	int role, daemonize;	/* role: --set-password's, DDT_ROLE_* */
 	int restore;			/* --restore-checkpoint */
 	int check;			/* --check-config */
@@ -139,19 +150,14 @@ static void die_usage(const char *msg)
 	exit(2);
 }
 
-/* --role's names, indexed by DDT_ROLE_*. */
-static const char *const role_names[] = {
-	[DDT_ROLE_USER] = "user", [DDT_ROLE_ADMIN] = "admin",
-	[DDT_ROLE_STATUS] = "status",
-};
-
 static int role_from_name(const char *name)
 {
-	for (int r = DDT_ROLE_USER; r <= DDT_ROLE_STATUS; r++)
-		if (strcmp(role_names[r], name) == 0)
-			return r;
-	die_usage("--role is user, admin or status");
-	return 0;
+	int r = ddt_role_from_name(name);
+
+	if (r == 0)
+		die_usage("--role is status, backup, restore, user or admin "
+			  "(full)");
+	return r;
 }
 
 static int set(ddtd_config *c, const char *key, const char *val)
@@ -225,6 +231,7 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 		case OPT_SETPW: cl->set_password_user = optarg; break;
 		case OPT_ADMIN: cl->role = DDT_ROLE_ADMIN; break;
 		case OPT_ROLE: cl->role = role_from_name(optarg); break;
+		case OPT_DOMAIN: cl->domain = optarg; break;
 		case OPT_RESTORE:
 			cl->restore = 1;
 			cl->restore_name = optarg;
@@ -241,6 +248,8 @@ static void parse_args(int argc, char **argv, ddtd_config *c, cmdline *cl)
 		cl->restore_name = argv[optind++];
 	if (optind < argc)
 		die_usage("unexpected arguments");
+	if (cl->domain && !cl->set_password_user)
+		die_usage("--domain goes with --set-password");
 	if (cl->restore && cl->set_password_user)
 		die_usage("--restore-checkpoint and --set-password are run "
 			  "one at a time");
@@ -599,7 +608,8 @@ static int ensure_admin(ddtd *d)
 		return ddterr_set(rc, "cannot write the admin password to %s: %s",
 				  path, strerror(-rc));
 	pw[sizeof(rnd)] = '\0';
-	rc = auth_set_user(d->ix, "admin", pw, DDT_ROLE_ADMIN);
+	rc = auth_set_user(d->ix, "admin", pw, DDT_ROLE_ADMIN,
+			   DDT_DOMAIN_SYSTEM);
 	memset(pw, 0, sizeof(pw));
 	if (rc == 0)
 		log_info("created user admin; its password is in %s", path);
@@ -611,7 +621,8 @@ static void audit_user_set(ddtd *d, const cmdline *cl, int rc)
 	char f[256] = "", who[64];
 
 	audit_kv(f, sizeof(f), "target_user", cl->set_password_user);
-	audit_kv(f, sizeof(f), "role", role_names[cl->role]);
+	audit_kv(f, sizeof(f), "role", ddt_role_name(cl->role));
+	audit_kv(f, sizeof(f), "domain", cl->domain ? cl->domain : "system");
 	audit_event(d->audit, "user.set", rc, console_user(who, sizeof(who)),
 		    "offline", f);
 }
@@ -629,12 +640,13 @@ static int set_password(ddtd *d, const cmdline *cl)
 	if (n == 0)
 		return ddterr_set(-EINVAL, "an empty password is not allowed");
 	rc = auth_set_user(d->ix, cl->set_password_user, line,
-			   cl->role);
+			   cl->role, cl->domain);
 	memset(line, 0, sizeof(line));
 	audit_user_set(d, cl, rc);
 	if (rc == 0)
-		printf("password set for %s (%s)\n", cl->set_password_user,
-		       role_names[cl->role]);
+		printf("password set for %s (%s)%s%s\n", cl->set_password_user,
+		       ddt_role_name(cl->role), cl->domain ? " in domain " : "",
+		       cl->domain ? cl->domain : "");
 	return rc;
 }
 

@@ -54,24 +54,70 @@ int ops_ends_session(ops_session *ss, uint8_t op, int rc)
 
 	if (rc == -EPROTO)
 		return 1;
-	if (op != DDT_OP_AUTH || rc >= 0)
-		return 0;
 	pthread_mutex_lock(&ss->mu);
-	ends = ss->auth_ends;
+	ends = ss->revoked || (op == DDT_OP_AUTH && rc < 0 && ss->auth_ends);
 	pthread_mutex_unlock(&ss->mu);
 	return ends;
 }
 
-static int role_of(ops_session *ss, int *authed, char *user)
+/* Who asks q: the session's user, level and domain; whether it is
+ * logged in. */
+static int session_of(ops_session *ss, req *q)
 {
-	int role;
+	int authed;
 
 	pthread_mutex_lock(&ss->mu);
-	*authed = ss->authed;
-	role = ss->role;
-	memcpy(user, ss->user, sizeof(ss->user));
+	authed = ss->authed;
+	q->role = ss->role;
+	memcpy(q->user, ss->user, sizeof(ss->user));
+	memcpy(q->domain, ss->domain, sizeof(ss->domain));
+	q->all_domains = ss->all_domains;
 	pthread_mutex_unlock(&ss->mu);
-	return role;
+	return authed;
+}
+
+/* The session's user as AUTH found it (or as read again): level, domain,
+ * what it sees; gen, the users' generation it was read at. */
+static void session_user(ops_session *ss, int role, const char *domain,
+			 unsigned gen)
+{
+	ss->role = role;
+	memcpy(ss->domain, domain, sizeof(ss->domain));
+	/* The system domain's admins and monitors see the whole target. */
+	ss->all_domains = strcmp(domain, DDT_DOMAIN_SYSTEM) == 0 &&
+			  (role == DDT_ROLE_ADMIN || role == DDT_ROLE_STATUS);
+	memset(ss->seen_units, 0, sizeof(ss->seen_units));
+	ss->users_gen = gen;
+}
+
+/* A user changed online (ops_users.c) is read again before its sessions'
+ * next request: a new level or domain applies at once, and a removed
+ * user's sessions end with this request's refusal. */
+static int refresh_user(req *q, ops_session *ss)
+{
+	unsigned gen = __atomic_load_n(&q->d->users_gen, __ATOMIC_ACQUIRE);
+	char domain[DDT_MAX_DOMAIN + 1];
+	int role, rc, same;
+
+	pthread_mutex_lock(&ss->mu);
+	same = ss->users_gen == gen;
+	pthread_mutex_unlock(&ss->mu);
+	if (same)
+		return 0;
+	rc = auth_get_user(q->d->ix, q->user, &role, domain);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	pthread_mutex_lock(&ss->mu);
+	if (rc == 0)
+		session_user(ss, role, domain, gen);
+	else
+		ss->revoked = 1;
+	pthread_mutex_unlock(&ss->mu);
+	if (rc < 0)
+		return ddterr_set(-EPERM, "user %s was removed: this session "
+				  "ends", q->user);
+	session_of(ss, q);
+	return 0;
 }
 
 /* ---- session ---- */
@@ -174,13 +220,15 @@ static int auth_admit(req *q, ops_session *ss)
 static int op_auth(req *q, ops_session *ss)
 {
 	char user[DDT_MAX_STR + 1], pass[DDT_MAX_STR + 1];
+	char domain[DDT_MAX_DOMAIN + 1];
+	unsigned gen = __atomic_load_n(&q->d->users_gen, __ATOMIC_ACQUIRE);
 	int role, rc;
 
 	rb_str(&q->r, user, sizeof(user));
 	rb_str(&q->r, pass, sizeof(pass));
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
-	rc = auth_check(q->d->ix, user, pass, &role);
+	rc = auth_check(q->d->ix, user, pass, &role, domain);
 	memset(pass, 0, sizeof(pass));
 	if (rc == 0)
 		rc = auth_admit(q, ss);
@@ -192,8 +240,8 @@ static int op_auth(req *q, ops_session *ss)
 	ops_audit_login(q, user, role, 0);
 	pthread_mutex_lock(&ss->mu);
 	ss->authed = 1;
-	ss->role = role;
 	snprintf(ss->user, sizeof(ss->user), "%.*s", DDT_MAX_NAME, user);
+	session_user(ss, role, domain, gen);
 	pthread_mutex_unlock(&ss->mu);
 	wb_u8(q->w, (uint8_t)role);
 	return 0;
@@ -204,7 +252,7 @@ static int op_auth(req *q, ops_session *ss)
 static const req_handler *const sections[] = {
 	ops_status_handlers, ops_su_handlers, ops_ns_handlers,
 	ops_write_handlers, ops_read_handlers, ops_backup_handlers,
-	ops_maint_handlers,
+	ops_maint_handlers, ops_users_handlers,
 };
 
 /* The handler of op; NULL for HELLO and AUTH (answered above) and for an
@@ -219,24 +267,107 @@ static req_fn handler_of(uint8_t op)
 	return NULL;
 }
 
-/* What a status user may ask (PROTOCOL.md, Users and roles): the reads
- * of the target's status, nothing of its data. */
-static const uint8_t status_ops[] = {
-	DDT_OP_STATUS, DDT_OP_STATUS_TEXT, DDT_OP_SU_LIST, DDT_OP_SU_STATS,
-	DDT_OP_STREAMS, DDT_OP_ALERTS, DDT_OP_ALERT_EVENTS,
-	DDT_OP_CLEAN_STATUS, DDT_OP_SCRUB_STATUS, DDT_OP_CHECKPOINT_LIST,
-	DDT_OP_BACKUP_LIST,
+/* What each access level may ask (PROTOCOL.md, Users and roles): every
+ * opcode is of one class, and each class is open to a set of levels. A
+ * refusal here is DDT_EACCES with one line saying what the level lacks;
+ * the admin operations are left to their handlers (req_need_admin:
+ * DDT_EPERM, as before levels) for every level but status. */
+enum op_class {
+	OC_FIGURES,	/* the target's and units' figures: every level */
+	OC_BROWSE,	/* names and attributes */
+	OC_READ,	/* content: file data, segments, link targets */
+	OC_WRITE,	/* new content and names, backups begun and ended */
+	OC_REMOVE,	/* removals, renames, expiries */
+	OC_ADMIN,	/* units, users, cleaning, scrubs, checkpoints */
+	OC_SELF,	/* USER_SET: its own password, any level */
 };
+
+#define LV(r)	(1u << (r))
+static const unsigned class_levels[] = {
+	[OC_FIGURES] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_STATUS) | LV(DDT_ROLE_BACKUP) |
+		LV(DDT_ROLE_RESTORE),
+	[OC_BROWSE] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_BACKUP) | LV(DDT_ROLE_RESTORE),
+	[OC_READ] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_RESTORE),
+	[OC_WRITE] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_BACKUP),
+	[OC_REMOVE] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN),
+	[OC_ADMIN] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_BACKUP) | LV(DDT_ROLE_RESTORE),
+	[OC_SELF] = LV(DDT_ROLE_USER) | LV(DDT_ROLE_ADMIN) |
+		LV(DDT_ROLE_STATUS) | LV(DDT_ROLE_BACKUP) |
+		LV(DDT_ROLE_RESTORE),
+};
+
+static const struct {
+	uint8_t op, cls;
+} op_classes[] = {
+	{ DDT_OP_STATUS, OC_FIGURES }, { DDT_OP_STATUS_TEXT, OC_FIGURES },
+	{ DDT_OP_SU_LIST, OC_FIGURES }, { DDT_OP_SU_STATS, OC_FIGURES },
+	{ DDT_OP_STREAMS, OC_FIGURES }, { DDT_OP_ALERTS, OC_FIGURES },
+	{ DDT_OP_ALERT_EVENTS, OC_FIGURES },
+	{ DDT_OP_CLEAN_STATUS, OC_FIGURES },
+	{ DDT_OP_SCRUB_STATUS, OC_FIGURES },
+	{ DDT_OP_CHECKPOINT_LIST, OC_FIGURES },
+	{ DDT_OP_BACKUP_LIST, OC_FIGURES },
+	{ DDT_OP_SU_OPEN, OC_BROWSE }, { DDT_OP_LOOKUP, OC_BROWSE },
+	{ DDT_OP_GETATTR, OC_BROWSE }, { DDT_OP_READDIR, OC_BROWSE },
+	{ DDT_OP_READLINK, OC_READ }, { DDT_OP_READ, OC_READ },
+	{ DDT_OP_SEG_GET, OC_READ },
+	{ DDT_OP_FP_QUERY, OC_WRITE }, { DDT_OP_SEG_PUT, OC_WRITE },
+	{ DDT_OP_COMMIT, OC_WRITE }, { DDT_OP_SET_CONTENT, OC_WRITE },
+	{ DDT_OP_MKDIR, OC_WRITE }, { DDT_OP_SYMLINK, OC_WRITE },
+	{ DDT_OP_LINK, OC_WRITE }, { DDT_OP_SETATTR, OC_WRITE },
+	{ DDT_OP_BACKUP_BEGIN, OC_WRITE }, { DDT_OP_BACKUP_END, OC_WRITE },
+	{ DDT_OP_RENAME, OC_REMOVE }, { DDT_OP_UNLINK, OC_REMOVE },
+	{ DDT_OP_RMDIR, OC_REMOVE }, { DDT_OP_BACKUP_SET, OC_REMOVE },
+	{ DDT_OP_EXPIRE, OC_REMOVE },
+	/* BACKUP_DELETE is open to backup users for their half-made
+	 * backups only: ops_backup.c checks. */
+	{ DDT_OP_BACKUP_DELETE, OC_WRITE },
+	{ DDT_OP_SU_CREATE, OC_ADMIN }, { DDT_OP_SU_DELETE, OC_ADMIN },
+	{ DDT_OP_SU_SET, OC_ADMIN }, { DDT_OP_CHECKPOINT, OC_ADMIN },
+	{ DDT_OP_CLEAN_START, OC_ADMIN }, { DDT_OP_SCRUB_START, OC_ADMIN },
+	{ DDT_OP_USER_ADD, OC_ADMIN }, { DDT_OP_USER_LIST, OC_ADMIN },
+	{ DDT_OP_USER_DELETE, OC_ADMIN },
+	/* the handler refuses all but its own password to non-admins */
+	{ DDT_OP_USER_SET, OC_SELF },
+};
+
+static int class_of(uint8_t op)
+{
+	for (size_t i = 0; i < sizeof(op_classes) / sizeof(op_classes[0]);
+	     i++)
+		if (op_classes[i].op == op)
+			return op_classes[i].cls;
+	return OC_ADMIN;	/* an opcode of tomorrow: the narrowest */
+}
+
+/* What a level lacks, for the refusal's line. */
+static const char *lacks(int role)
+{
+	switch (role) {
+	case DDT_ROLE_STATUS: return "may only read the target's status";
+	case DDT_ROLE_BACKUP: return "has the backup level: it may write "
+				     "backups but not read them back or "
+				     "remove anything";
+	case DDT_ROLE_RESTORE: return "has the restore level: it may read "
+				      "but not write or remove anything";
+	default: return "may not do this";
+	}
+}
 
 static int role_allows(const req *q)
 {
-	if (q->role != DDT_ROLE_STATUS)
+	int cls = class_of(q->op);
+
+	if (q->role >= 1 && q->role <= DDT_ROLE_MAX &&
+	    (class_levels[cls] & LV(q->role)))
 		return 0;
-	for (size_t i = 0; i < sizeof(status_ops); i++)
-		if (status_ops[i] == q->op)
-			return 0;
-	return ddterr_set(-EACCES, "%s: user %s may only read the target's "
-			  "status", ddt_op_name(q->op), q->user);
+	return ddterr_set(-EACCES, "%s: user %s %s", ddt_op_name(q->op),
+			  q->user, lacks(q->role));
 }
 
 /* An authenticated request: its handler, then the reply's size. */
@@ -290,8 +421,10 @@ int ops_handle(ddtd *d, ops_session *ss, uint8_t op, const uint8_t *payload,
 				  ddt_op_name(op));
 	if (op == DDT_OP_AUTH)
 		return op_auth(&q, ss);
-	q.role = role_of(ss, &authed, q.user);
+	authed = session_of(ss, &q);
 	if (!authed)
 		return ddterr_set(-EPERM, "authenticate first (AUTH)");
+	if ((rc = refresh_user(&q, ss)) < 0)
+		return rc;
 	return dispatch(&q);
 }

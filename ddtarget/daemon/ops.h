@@ -24,6 +24,15 @@ typedef struct ops_session {
 	int auth_ends;		/* the last failed AUTH ends the session */
 	int role;
 	char user[DDT_MAX_NAME + 1];
+	char domain[DDT_MAX_DOMAIN + 1];	/* the user's (tenant.h) */
+	int all_domains;	/* it sees every domain's units */
+	/* Units of other domains' roots never become visible (a unit keeps
+	 * its domain, and its root number is never reused), so the units
+	 * found visible are remembered: a restore's READs look once. */
+	uint64_t seen_units[8];
+	unsigned seen_next;
+	unsigned users_gen;	/* ddtd's when the user was last read */
+	int revoked;		/* its user was removed: the session ends */
 	char peer[64];		/* "address:port", for the log */
 	/* The unit its new segments are counted to (ingest): of its last
 	 * BACKUP_BEGIN or commit; 0 none. And the last file it READ, with

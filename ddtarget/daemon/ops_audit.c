@@ -21,9 +21,11 @@ static void str_field(rbuf *r, char *f, size_t cap, const char *key)
 		audit_kv(f, cap, key, s);
 }
 
-static void d_su(rbuf *r, char *f, size_t cap)
+static void d_su_create(rbuf *r, char *f, size_t cap)
 {
 	str_field(r, f, cap, "su");
+	if (!r->err && r->off < r->len)	/* the optional domain */
+		str_field(r, f, cap, "domain");
 }
 
 static void d_su_delete(rbuf *r, char *f, size_t cap)
@@ -88,6 +90,56 @@ static void d_expire(rbuf *r, char *f, size_t cap)
 	audit_kv_u64(f, cap, "dry_run", rb_u8(r));
 }
 
+/* Never the password: only that it was given. */
+static void skip_str(rbuf *r)
+{
+	char s[DDT_MAX_STR + 1];
+
+	rb_str(r, s, sizeof(s));
+}
+
+static void level_field(char *f, size_t cap, uint8_t level)
+{
+	const char *name = ddt_role_name(level);
+
+	if (name)
+		audit_kv(f, cap, "level", name);
+	else
+		audit_kv_u64(f, cap, "level", level);
+}
+
+static void d_user_add(rbuf *r, char *f, size_t cap)
+{
+	str_field(r, f, cap, "target_user");
+	skip_str(r);
+	level_field(f, cap, rb_u8(r));
+	str_field(r, f, cap, "domain");
+}
+
+static void d_user_set(rbuf *r, char *f, size_t cap)
+{
+	uint32_t mask;
+	uint8_t level;
+	char dom[DDT_MAX_STR + 1];
+
+	str_field(r, f, cap, "target_user");
+	mask = rb_u32(r);
+	skip_str(r);
+	level = rb_u8(r);
+	rb_str(r, dom, sizeof(dom));
+	if (mask & DDT_USER_SET_PASSWORD)
+		audit_kv(f, cap, "password", "changed");
+	if (mask & DDT_USER_SET_LEVEL)
+		level_field(f, cap, level);
+	if ((mask & DDT_USER_SET_DOMAIN) && !r->err)
+		audit_kv(f, cap, "domain", dom);
+}
+
+static void d_user(rbuf *r, char *f, size_t cap)
+{
+	str_field(r, f, cap, "target_user");
+}
+
 static void d_scrub(rbuf *r, char *f, size_t cap)
 {
 	audit_kv_u64(f, cap, "repair", rb_u8(r));
@@ -98,7 +150,7 @@ static const struct {
 	const char *event;
 	describe_fn describe;	/* NULL: no arguments */
 } audited[] = {
-	{ DDT_OP_SU_CREATE, "su.create", d_su },
+	{ DDT_OP_SU_CREATE, "su.create", d_su_create },
 	{ DDT_OP_SU_DELETE, "su.delete", d_su_delete },
 	{ DDT_OP_SU_SET, "su.set", d_su_set },
 	{ DDT_OP_BACKUP_BEGIN, "backup.begin", d_backup_begin },
@@ -109,6 +161,9 @@ static const struct {
 	{ DDT_OP_CHECKPOINT, "checkpoint", NULL },
 	{ DDT_OP_CLEAN_START, "clean.start", NULL },
 	{ DDT_OP_SCRUB_START, "scrub.start", d_scrub },
+	{ DDT_OP_USER_ADD, "user.add", d_user_add },
+	{ DDT_OP_USER_SET, "user.set", d_user_set },
+	{ DDT_OP_USER_DELETE, "user.delete", d_user },
 };
 
 void ops_audit_request(const req *q, const rbuf *args, int rc)
@@ -127,22 +182,12 @@ void ops_audit_request(const req *q, const rbuf *args, int rc)
 	}
 }
 
-static const char *role_name(int role)
-{
-	switch (role) {
-	case DDT_ROLE_USER: return "user";
-	case DDT_ROLE_ADMIN: return "admin";
-	case DDT_ROLE_STATUS: return "status";
-	default: return "?";
-	}
-}
-
 void ops_audit_login(const req *q, const char *user, int role, int rc)
 {
 	char f[AUDIT_FIELDS] = "";
 
 	if (rc == 0)
-		audit_kv(f, sizeof(f), "role", role_name(role));
+		level_field(f, sizeof(f), (uint8_t)role);
 	audit_event(q->d->audit, "login", rc, user, q->ss->peer, f);
 }
 

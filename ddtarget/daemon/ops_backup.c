@@ -12,6 +12,7 @@
 #include "log.h"
 #include "now.h"
 #include "ops.h"
+#include "tenant.h"
 
 /* The stream alerts' ids: of unit su, or of the target ("*"). */
 static void stream_id(char *buf, size_t cap, const char *family,
@@ -43,16 +44,36 @@ static void over_soft(ddtd *d, const char *su, int target)
 		    who);
 }
 
+#define NS_PER_DAY	(86400LL * 1000000000LL)
+
+/* In a locked unit a backup is locked until its expiry: that must come,
+ * and within retention_max_days (PROTOCOL.md, Retention), or one request
+ * could lock data for ever. */
+static int lock_bound(const req *q, const ns_su *u, int64_t retain)
+{
+	int64_t max = q->d->cfg.retention_max_days;
+	int64_t secs = retain > 0 ? retain : (int64_t)u->retention;
+
+	if (!u->locked || (retain != DDT_RETAIN_NEVER && secs <= max * 86400))
+		return 0;
+	return ddterr_set(-EPERM, "retention lock: storage unit %s is locked: "
+			  "a backup's expiry must come within %lld days "
+			  "(retention_max_days), not %s", u->name,
+			  (long long)max, retain == DDT_RETAIN_NEVER ?
+			  "never" : "later");
+}
+
 /* Admit a backup into unit su against the stream limits (PROTOCOL.md,
- * Streams); *root: the unit's. */
-static int admit(req *q, const char *su, uint64_t *root)
+ * Streams) and its lock's bound; *root: the unit's. */
+static int admit(req *q, const char *su, int64_t retain, uint64_t *root)
 {
 	ddtd *d = q->d;
 	ns_su u;
 	unit_rec ur;
 	int rc, flags;
 
-	if ((rc = ns_su_get(d->ns, su, &u)) < 0 ||
+	if ((rc = tenant_su(q, su, &u)) < 0 ||
+	    (rc = lock_bound(q, &u, retain)) < 0 ||
 	    (rc = units_get(d->units, u.root, &ur)) < 0)
 		return rc;
 	*root = u.root;
@@ -89,7 +110,7 @@ static int op_backup_begin(req *q)
 	if (strlen(su) > DDT_MAX_NAME || !ddt_name_ok(su))
 		return ns_backup_begin(d->ns, su, name, now_ns(), retain, &b,
 				       &a);
-	if ((rc = admit(q, su, &root)) < 0)
+	if ((rc = admit(q, su, retain, &root)) < 0)
 		return rc;
 	rc = ns_backup_begin(d->ns, su, name, now_ns(), retain, &b, &a);
 	streams_backup_bind(d->streams, q->ss, root, rc == 0 ? a.ino : 0,
@@ -168,7 +189,7 @@ static int op_backup_end(req *q)
 	ddt_attr a;
 	int rc;
 
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0)
 		return rc;
 	/* Everything the backup's commits name must be durable before the
 	 * backup is called complete. */
@@ -202,12 +223,31 @@ static int op_backup_list(req *q)
 	int rc;
 
 	rb_str(r, su, sizeof(su));
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_su(q, su, NULL)) < 0)
 		return rc;
 	req_list_begin(&l, w);
 	rc = ns_backup_list(d->ns, su, backup_list_cb, &l);
 	req_list_end(&l);
 	return rc;
+}
+
+/* A backup user may remove a backup it could not finish (ddt backup
+ * drops its half-made one), never a complete one. */
+static int only_partial(req *q, const char *su, const char *id)
+{
+	ddt_attr a;
+	ns_su u;
+	int rc;
+
+	if ((rc = tenant_su(q, su, &u)) < 0 ||
+	    (rc = ns_lookup(q->d->ns, u.root, id, &a)) < 0)
+		return rc;
+	if ((a.flags & DDT_AF_BACKUP) && !(a.flags & DDT_AF_INCOMPLETE))
+		return ddterr_set(-EACCES, "%s: user %s has the backup level: "
+				  "it may remove only a backup it has not "
+				  "ended, not %s", ddt_op_name(q->op), q->user,
+				  id);
+	return 0;
 }
 
 static int op_backup_delete(req *q)
@@ -219,9 +259,54 @@ static int op_backup_delete(req *q)
 
 	rb_str(r, su, sizeof(su));
 	rb_str(r, id, sizeof(id));
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_su(q, su, NULL)) < 0)
+		return rc;
+	if (q->role == DDT_ROLE_BACKUP && (rc = only_partial(q, su, id)) < 0)
 		return rc;
 	return ns_backup_delete(d->ns, su, id);
+}
+
+typedef struct find_backup {
+	const char *id;
+	ns_backup b;
+	int found;
+} find_backup;
+
+static int find_backup_cb(void *arg, const ns_backup *b)
+{
+	find_backup *f = arg;
+
+	if (strcmp(b->id, f->id) != 0)
+		return 0;
+	f->b = *b;
+	f->found = 1;
+	return 1;
+}
+
+/* A later expiry for a locked backup locks it longer: only an admin may,
+ * and only up to retention_max_days from now. (An earlier one the
+ * namespace refuses to everyone.) */
+static int locked_extension(req *q, const char *su, const char *id,
+			    int64_t expires)
+{
+	find_backup f = { .id = id };
+	int64_t max = q->d->cfg.retention_max_days;
+	int rc = ns_backup_list(q->d->ns, su, find_backup_cb, &f);
+
+	if (rc < 0 || !f.found || !(f.b.flags & DDT_AF_LOCKED) ||
+	    f.b.expires == 0 || (expires != 0 && expires <= f.b.expires))
+		return rc < 0 ? rc : 0;
+	if (q->role != DDT_ROLE_ADMIN)
+		return ddterr_set(-EPERM, "BACKUP_SET: extending the expiry of "
+				  "locked backup %s needs an admin user; %s "
+				  "has the %s level", id, q->user,
+				  ddt_role_name(q->role));
+	if (expires == 0 || expires > now_ns() + max * NS_PER_DAY)
+		return ddterr_set(-EPERM, "BACKUP_SET: backup %s is locked: "
+				  "its expiry may be set at most %lld days "
+				  "(retention_max_days) from now, not %s", id,
+				  (long long)max, expires ? "later" : "never");
+	return 0;
 }
 
 static int op_backup_set(req *q)
@@ -235,7 +320,8 @@ static int op_backup_set(req *q)
 	rb_str(r, su, sizeof(su));
 	rb_str(r, id, sizeof(id));
 	expires = rb_i64(r);
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_su(q, su, NULL)) < 0 ||
+	    (rc = locked_extension(q, su, id, expires)) < 0)
 		return rc;
 	return ns_backup_set_expiry(d->ns, su, id, expires);
 }
@@ -255,6 +341,33 @@ static int expire_cb(void *arg, const char *su, const ns_backup *b)
 	return c->w->err;
 }
 
+typedef struct expire_walk {
+	req *q;
+	req_list *l;
+	int64_t now;
+	uint8_t dry_run;
+} expire_walk;
+
+static int expire_unit_cb(void *arg, const ns_su *su)
+{
+	expire_walk *e = arg;
+
+	return ns_expire(e->q->d->ns, su->name, e->now, e->dry_run, expire_cb,
+			 e->l);
+}
+
+/* EXPIRE of every unit q may see: each of them in turn, until the reply
+ * is full (> 0). */
+static int expire_visible(req *q, req_list *l, uint8_t dry_run)
+{
+	expire_walk e = { .q = q, .l = l, .now = now_ns(),
+			  .dry_run = dry_run };
+
+	if (q->all_domains)
+		return ns_expire(q->d->ns, NULL, e.now, dry_run, expire_cb, l);
+	return tenant_su_list(q, expire_unit_cb, &e);
+}
+
 static int op_expire(req *q)
 {
 	ddtd *d = q->d;
@@ -267,11 +380,12 @@ static int op_expire(req *q)
 
 	rb_str(r, su, sizeof(su));
 	dry_run = rb_u8(r);
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 ||
+	    (su[0] && (rc = tenant_su(q, su, NULL)) < 0))
 		return rc;
 	req_list_begin(&l, w);
-	rc = ns_expire(d->ns, su[0] ? su : NULL, now_ns(), dry_run, expire_cb,
-		       &l);
+	rc = su[0] ? ns_expire(d->ns, su, now_ns(), dry_run, expire_cb, &l) :
+		     expire_visible(q, &l, dry_run);
 	if (rc > 0)
 		rc = 0;
 	req_list_end(&l);

@@ -9,6 +9,7 @@
 
 #include "ddterr.h"
 #include "store_ckpt.h"
+#include "tenant.h"
 
 /* ---- checkpoints ----
  * Taking one flushes RocksDB and links or copies its files: seconds of
@@ -23,7 +24,7 @@ static int op_checkpoint(req *q)
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "taking a checkpoint")) < 0)
+	    (rc = tenant_need_system_admin(q, "taking a checkpoint")) < 0)
 		return rc;
 	rc = store_checkpoint(d->st, NULL, 0, name, sizeof(name));
 	monitor_checkpoint_done(d, rc);
@@ -67,7 +68,7 @@ static int op_clean_start(req *q)
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "start cleaning")) < 0)
+	    (rc = tenant_need_system_admin(q, "start cleaning")) < 0)
 		return rc;
 	return clean_start(d->cl);
 }
@@ -117,7 +118,7 @@ static int op_scrub_start(req *q)
 	int rc;
 
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "starting a scrub")) < 0)
+	    (rc = tenant_need_system_admin(q, "starting a scrub")) < 0)
 		return rc;
 	if (repair > 1)
 		return ddterr_set(-EINVAL, "SCRUB_START: repair is 0 or 1, "
@@ -180,16 +181,25 @@ static int op_scrub_status(req *q)
 	scrub_status(d->scr, c);
 	wb_u8(w, (uint8_t)c->running);
 	wb_str(w, c->phase);
-	wb_str(w, c->msg);
+	/* Its summary names the affected backups: of every domain. */
+	wb_str(w, !q->all_domains && c->naffected ?
+	       "the scrub found files that cannot be restored whole: the "
+	       "list names those of your domain's storage units" : c->msg);
 	req_list_begin(&l, w);
 	scrub_figures(&l, c);
 	req_list_end(&l);
-	wb_u32(w, (uint32_t)c->naffected);
+	/* Only the units the user may see (tenant.h). */
+	req_list_begin(&l, w);
 	for (size_t i = 0; i < c->naffected; i++) {
+		if (!q->all_domains &&
+		    tenant_su(q, c->affected[i].su, NULL) < 0)
+			continue;
 		wb_str(w, c->affected[i].su);
 		wb_str(w, c->affected[i].backup);
 		wb_u64(w, c->affected[i].files);
+		l.n++;
 	}
+	req_list_end(&l);
 	free(c);
 	return 0;
 }

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 
+#include "tenant.h"
+
 static int op_lookup(req *q)
 {
 	ddtd *d = q->d;
@@ -16,7 +18,7 @@ static int op_lookup(req *q)
 	int rc;
 
 	rb_str(r, name, sizeof(name));
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, dir)) < 0)
 		return rc;
 	return req_reply_attr(w, ns_lookup(d->ns, dir, name, &a), &a);
 }
@@ -30,7 +32,7 @@ static int op_getattr(req *q)
 	ddt_attr a;
 	int rc;
 
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0)
 		return rc;
 	return req_reply_attr(w, ns_getattr(d->ns, ino, &a), &a);
 }
@@ -52,7 +54,7 @@ static int op_mkdir(req *q)
 	uid = rb_u32(r);
 	gid = rb_u32(r);
 	mtime = rb_i64(r);
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, dir)) < 0)
 		return rc;
 	rc = ns_mkdir(d->ns, dir, name, mode, uid, gid, mtime, &a);
 	return req_reply_attr(w, rc, &a);
@@ -84,7 +86,7 @@ static int op_readdir(req *q)
 
 	rb_str(r, after, sizeof(after));
 	max = rb_u32(r);
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, dir)) < 0)
 		return rc;
 	if (max == 0 || max > DDT_MAX_READDIR)
 		max = DDT_MAX_READDIR;
@@ -113,7 +115,8 @@ static int op_rename(req *q)
 	rb_str(r, sname, sizeof(sname));
 	ddir = rb_u64(r);
 	rb_str(r, dname, sizeof(dname));
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, sdir)) < 0 ||
+	    (rc = tenant_ino(q, ddir)) < 0)
 		return rc;
 	return ns_rename(d->ns, sdir, sname, ddir, dname);
 }
@@ -127,7 +130,7 @@ static int op_unlink_rmdir(req *q)
 	int rc;
 
 	rb_str(r, name, sizeof(name));
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, dir)) < 0)
 		return rc;
 	return q->op == DDT_OP_RMDIR ? ns_rmdir(d->ns, dir, name)
 				     : ns_unlink(d->ns, dir, name);
@@ -148,7 +151,7 @@ static int op_setattr(req *q)
 	v.gid = rb_u32(r);
 	v.atime = rb_i64(r);
 	v.mtime = rb_i64(r);
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0)
 		return rc;
 	return req_reply_attr(w, ns_setattr(d->ns, ino, mask, &v, &a), &a);
 }
@@ -170,7 +173,7 @@ static int op_symlink(req *q)
 	uid = rb_u32(r);
 	gid = rb_u32(r);
 	mtime = rb_i64(r);
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, dir)) < 0)
 		return rc;
 	return req_reply_attr(w, ns_symlink(d->ns, dir, name, target, uid, gid,
 					    mtime, &a), &a);
@@ -185,7 +188,7 @@ static int op_readlink(req *q)
 	uint64_t ino = rb_u64(r);
 	int rc;
 
-	if ((rc = req_parsed(q)) < 0 ||
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0 ||
 	    (rc = ns_readlink(d->ns, ino, target, sizeof(target))) < 0)
 		return rc;
 	wb_str(w, target);
@@ -203,7 +206,8 @@ static int op_link(req *q)
 	int rc;
 
 	rb_str(r, name, sizeof(name));
-	if ((rc = req_parsed(q)) < 0)
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0 ||
+	    (rc = tenant_ino(q, dir)) < 0)
 		return rc;
 	return req_reply_attr(w, ns_link(d->ns, ino, dir, name, &a), &a);
 }

@@ -11,6 +11,7 @@
 #include "now.h"
 #include "ops.h"
 #include "ops_audit.h"
+#include "tenant.h"
 #include "tree.h"
 
 #define READ_MAX_SEGS	2048	/* data segments one READ looks up */
@@ -202,7 +203,7 @@ static int op_read(req *q)
 	size_t at;
 	int rc;
 
-	if ((rc = req_parsed(q)) < 0 ||
+	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0 ||
 	    (rc = ns_getattr(d->ns, ino, &a)) < 0)
 		return rc;
 	if (a.type != DDT_T_FILE)

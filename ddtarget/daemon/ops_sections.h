@@ -14,5 +14,6 @@ extern const req_handler ops_write_handlers[];	/* ops_write.c */
 extern const req_handler ops_read_handlers[];	/* ops_read.c */
 extern const req_handler ops_backup_handlers[];	/* ops_backup.c */
 extern const req_handler ops_maint_handlers[];	/* ops_maint.c */
+extern const req_handler ops_users_handlers[];	/* ops_users.c */
 
 #endif

@@ -12,6 +12,7 @@
 #include "now.h"
 #include "store_ckpt.h"
 #include "store_dirs.h"
+#include "tenant.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -159,13 +160,15 @@ static int op_status_text(req *q)
 	return 0;
 }
 
-/* An alert of the table, as ALERTS lists it. */
-static void reply_alert(wbuf *w, const alert *x)
+/* An alert of the table, as ALERTS lists it to q. */
+static void reply_alert(const req *q, const alert *x)
 {
 	ddt_alert a = { .severity = (uint8_t)x->severity, .since = x->since };
+	wbuf *w = q->w;
 
 	snprintf(a.id, sizeof(a.id), "%s", x->id);
-	snprintf(a.text, sizeof(a.text), "%s", x->text);
+	snprintf(a.text, sizeof(a.text), "%s",
+		 tenant_alert_text(q, x->id, x->text));
 	wb_alert(w, &a);
 }
 
@@ -177,12 +180,18 @@ static int op_alerts(req *q)
 	size_t n = 0;
 	int rc;
 
+	req_list l;
+
 	if ((rc = req_parsed(q)) < 0 ||
 	    (rc = alert_list(d->alerts, &v, &n)) < 0)
 		return rc;
-	wb_u32(w, (uint32_t)n);
+	req_list_begin(&l, w);
 	for (size_t i = 0; i < n; i++)
-		reply_alert(w, &v[i]);
+		if (tenant_alert(q, v[i].id)) {
+			reply_alert(q, &v[i]);
+			l.n++;
+		}
+	req_list_end(&l);
 	free(v);
 	return 0;
 }
@@ -194,6 +203,7 @@ static int op_alert_events(req *q)
 	uint64_t after = rb_u64(&q->r), last;
 	alert_event *v = NULL;
 	ddt_alert_event *e;
+	req_list l;
 	size_t n = 0;
 	int rc, gap;
 
@@ -206,18 +216,24 @@ static int op_alert_events(req *q)
 	if (rc == 0) {
 		wb_u64(q->w, last);
 		wb_u8(q->w, (uint8_t)gap);
-		wb_u32(q->w, (uint32_t)n);
+		req_list_begin(&l, q->w);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!tenant_alert(q, v[i].a.id))
+			continue;
+		l.n++;
 		memset(e, 0, sizeof(*e));
 		e->seq = v[i].a.seq;
 		e->raised = (uint8_t)v[i].raised;
 		e->severity = (uint8_t)v[i].a.severity;
 		e->time = v[i].time;
 		snprintf(e->id, sizeof(e->id), "%s", v[i].a.id);
-		snprintf(e->text, sizeof(e->text), "%s", v[i].a.text);
+		snprintf(e->text, sizeof(e->text), "%s",
+			 tenant_alert_text(q, v[i].a.id, v[i].a.text));
 		wb_alert_event(q->w, e);
 	}
+	if (rc == 0)
+		req_list_end(&l);
 	free(v);
 	free(e);
 	return rc;

@@ -9,20 +9,37 @@
 
 #include "ddterr.h"
 #include "now.h"
+#include "tenant.h"
+
+/* The domain a new unit goes to: the one asked for (only the system
+ * domain's admins may name another than their own), else the creator's. */
+static int new_unit_domain(const req *q, const char *asked, const char **out)
+{
+	*out = asked[0] ? asked : q->domain;
+	if (q->all_domains || strcmp(*out, q->domain) == 0)
+		return 0;
+	return ddterr_set(-EPERM, "creating a storage unit in domain %.64s "
+			  "needs an admin of the %s domain; %s is of domain "
+			  "%s", *out, DDT_DOMAIN_SYSTEM, q->user, q->domain);
+}
 
 static int op_su_create(req *q)
 {
 	ddtd *d = q->d;
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
-	char name[DDT_MAX_STR + 1];
+	char name[DDT_MAX_STR + 1], asked[DDT_MAX_STR + 1] = "";
+	const char *domain;
 	ns_su su;
 	int rc;
 
 	rb_str(r, name, sizeof(name));
+	if (rb_left(r) > 0)	/* the optional domain */
+		rb_str(r, asked, sizeof(asked));
 	if ((rc = req_parsed(q)) < 0 ||
 	    (rc = req_need_admin(q, "creating a storage unit")) < 0 ||
-	    (rc = ns_su_create(d->ns, name, &su)) < 0)
+	    (rc = new_unit_domain(q, asked, &domain)) < 0 ||
+	    (rc = ns_su_create_in(d->ns, name, domain, &su)) < 0)
 		return rc;
 	wb_u64(w, su.root);
 	return 0;
@@ -40,7 +57,6 @@ static int su_list_cb(void *arg, const ns_su *su)
 
 static int op_su_list(req *q)
 {
-	ddtd *d = q->d;
 	wbuf *w = q->w;
 	req_list l;
 	int rc;
@@ -48,7 +64,7 @@ static int op_su_list(req *q)
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
 	req_list_begin(&l, w);
-	rc = ns_su_list(d->ns, su_list_cb, &l);
+	rc = tenant_su_list(q, su_list_cb, &l);
 	req_list_end(&l);
 	return rc;
 }
@@ -64,14 +80,14 @@ static int op_su_delete(req *q)
 	rb_str(r, name, sizeof(name));
 	recursive = rb_u8(r);
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "deleting a storage unit")) < 0)
+	    (rc = req_need_admin(q, "deleting a storage unit")) < 0 ||
+	    (rc = tenant_su(q, name, NULL)) < 0)
 		return rc;
 	return ns_su_delete(d->ns, name, recursive);
 }
 
 static int op_su_open(req *q)
 {
-	ddtd *d = q->d;
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	char name[DDT_MAX_STR + 1];
@@ -80,7 +96,7 @@ static int op_su_open(req *q)
 
 	rb_str(r, name, sizeof(name));
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = ns_su_get(d->ns, name, &su)) < 0)
+	    (rc = tenant_su(q, name, &su)) < 0)
 		return rc;
 	wb_su_info(w, &su);
 	return 0;
@@ -120,7 +136,8 @@ static int op_su_set(req *q)
 	if (mask & DDT_SU_SET_EXTENDED)
 		rb_su_set_ext(r, &quota_soft, lim);
 	if ((rc = req_parsed(q)) < 0 ||
-	    (rc = req_need_admin(q, "changing a storage unit's settings")) < 0)
+	    (rc = req_need_admin(q, "changing a storage unit's settings")) < 0 ||
+	    (rc = tenant_su(q, name, NULL)) < 0)
 		return rc;
 	if (mask & ~(DDT_SU_SET_RETENTION | DDT_SU_SET_LOCK | DDT_SU_SET_QUOTA |
 		     DDT_SU_SET_EXTENDED))
@@ -225,7 +242,7 @@ static int op_su_stats(req *q)
 	if ((rc = req_parsed(q)) < 0)
 		return rc;
 	req_list_begin(&s.l, q->w);
-	rc = ns_su_list(q->d->ns, su_stats_cb, &s);
+	rc = tenant_su_list(q, su_stats_cb, &s);
 	req_list_end(&s.l);
 	return rc;
 }
@@ -239,7 +256,7 @@ static int op_streams(req *q)
 		return rc;
 	req_list_begin(&s.l, q->w);
 	streams_row(&s, "", 0, q->d->cfg.stream_lim);
-	rc = ns_su_list(q->d->ns, streams_cb, &s);
+	rc = tenant_su_list(q, streams_cb, &s);
 	req_list_end(&s.l);
 	return rc;
 }

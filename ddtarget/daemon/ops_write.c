@@ -15,6 +15,7 @@
 #include "ddterr.h"
 #include "now.h"
 #include "ops.h"
+#include "tenant.h"
 
 /* New segments stored: the target's counters, the session's unit's and
  * its open backups'. */
@@ -152,6 +153,8 @@ static int op_commit(req *q)
 		if (rb_entry(r, i < keep ? &e[i] : &extra) && !long_name)
 			long_name = i + 1;
 	rc = req_parsed(q);
+	if (rc == 0)
+		rc = tenant_ino(q, dir);
 	if (rc == 0 && n > DDT_MAX_COMMIT)
 		rc = req_over_limit(q, n, "entries", DDT_MAX_COMMIT);
 	if (rc == 0 && long_name)
@@ -187,6 +190,8 @@ static int op_set_content(req *q)
 
 	rb_content(&q->r, &k);
 	rc = req_parsed(q);
+	if (rc == 0)
+		rc = tenant_ino(q, k.ino);
 	if (rc == 0)
 		rc = clean_set_content(q->d->cl, &k, &a);
 	if (rc == 0) {

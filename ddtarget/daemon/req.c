@@ -16,7 +16,9 @@ int req_parsed(req *q)
 int req_need_admin(const req *q, const char *what)
 {
 	if (q->role != DDT_ROLE_ADMIN)
-		return ddterr_set(-EPERM, "%s needs an admin user", what);
+		return ddterr_set(-EPERM, "%s needs an admin user; %s has "
+				  "the %s level", what, q->user,
+				  ddt_role_name(q->role));
 	return 0;
 }
 

@@ -20,6 +20,8 @@ typedef struct req {
 	uint8_t op;		/* its opcode */
 	int role;		/* the session's, from AUTH (DDT_ROLE_*) */
 	char user[DDT_MAX_NAME + 1];	/* its user's name */
+	char domain[DDT_MAX_DOMAIN + 1];	/* its user's domain */
+	int all_domains;	/* sees every domain's units (tenant.h) */
 	rbuf r;			/* the payload */
 	wbuf *w;		/* the reply's payload goes here */
 } req;

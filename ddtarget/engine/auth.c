@@ -1,6 +1,9 @@
-/* auth.c - users and password checks (see auth.h). A user's record keeps
- * the iteration count it was hashed with, so the default can be raised
- * later and old records still verify (and are rehashed when next set). */
+/* auth.c - users and password checks (see auth.h). Each user's record
+ * (auth_rec.h) names the hash its password was stored with and that
+ * hash's parameters, so the default can change and old records still
+ * verify; they are rehashed, with today's default (scrypt), when their
+ * password is next set. A record without a domain (made before domains)
+ * is of the system domain, so old stores need no migration. */
 #include "auth.h"
 
 #include <errno.h>
@@ -8,27 +11,16 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "auth_rec.h"
 #include "bytes.h"
 #include "ddterr.h"
 #include "ddtc_types.h"
 
-#define AUTH_VERSION	1
-#define AUTH_SALT_LEN	16
-#define AUTH_HASH_LEN	32
 #define AUTH_MAX_USER	64
-#define AUTH_MAX_ITER	10000000u	/* beyond it a record is damage */
-/* version u8, role u8, iterations u32, salt, hash */
-#define AUTH_REC_LEN	(6 + AUTH_SALT_LEN + AUTH_HASH_LEN)
 
-typedef struct user_rec {
-	int role;
-	uint32_t iterations;
-	uint8_t salt[AUTH_SALT_LEN];
-	uint8_t hash[AUTH_HASH_LEN];
-} user_rec;
+typedef auth_rec user_rec;
 
 static int user_ok(const char *user)
 {
@@ -47,41 +39,6 @@ static int user_ok(const char *user)
 	return 1;
 }
 
-static int hash_password(const char *password, const uint8_t *salt,
-			 uint32_t iterations, uint8_t *out)
-{
-	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt,
-			      AUTH_SALT_LEN, (int)iterations, EVP_sha256(),
-			      AUTH_HASH_LEN, out) != 1)
-		return ddterr_set(-EIO, "auth: PBKDF2 failed in OpenSSL");
-	return 0;
-}
-
-static void encode_rec(const user_rec *r, uint8_t *p)
-{
-	p[0] = AUTH_VERSION;
-	p[1] = (uint8_t)r->role;
-	put_le32(p + 2, r->iterations);
-	memcpy(p + 6, r->salt, AUTH_SALT_LEN);
-	memcpy(p + 6 + AUTH_SALT_LEN, r->hash, AUTH_HASH_LEN);
-}
-
-static int decode_rec(const char *user, const uint8_t *p, size_t len,
-		      user_rec *r)
-{
-	if (len != AUTH_REC_LEN || p[0] != AUTH_VERSION ||
-	    (p[1] != DDT_ROLE_USER && p[1] != DDT_ROLE_ADMIN &&
-	     p[1] != DDT_ROLE_STATUS) ||
-	    get_le32(p + 2) == 0 || get_le32(p + 2) > AUTH_MAX_ITER)
-		return ddterr_set(-EBADMSG, "auth: the record of user \"%s\" "
-				  "is damaged; set the password again", user);
-	r->role = p[1];
-	r->iterations = get_le32(p + 2);
-	memcpy(r->salt, p + 6, AUTH_SALT_LEN);
-	memcpy(r->hash, p + 6 + AUTH_SALT_LEN, AUTH_HASH_LEN);
-	return 0;
-}
-
 /* 0 and the record, -ENOENT, -EBADMSG, -EIO. */
 static int get_rec(idx *ix, const char *user, user_rec *r)
 {
@@ -92,7 +49,7 @@ static int get_rec(idx *ix, const char *user, user_rec *r)
 	rc = idx_kv_get(ix, IDX_USERS, user, strlen(user), &v, &len);
 	if (rc < 0)
 		return rc;
-	rc = decode_rec(user, v, len, r);
+	rc = auth_rec_decode(user, v, len, r);
 	OPENSSL_cleanse(v, len);
 	free(v);
 	return rc;
@@ -115,13 +72,32 @@ static int write_one(idx *ix, const char *user, const void *val, size_t vlen)
 	return rc;
 }
 
-int auth_set_user(idx *ix, const char *user, const char *password, int role)
+/* The domain a user keeps when none is given: its own, or the
+ * system's for a new user. */
+static int domain_kept(idx *ix, const char *user, char *out)
 {
-	uint8_t rec[AUTH_REC_LEN];
-	user_rec r = { .role = role, .iterations = AUTH_ITERATIONS };
-	size_t plen = strlen(password);
+	user_rec old;
+	int rc = get_rec(ix, user, &old);
+
+	OPENSSL_cleanse(old.hash, sizeof(old.hash));
+	if (rc == -ENOENT) {
+		strcpy(out, DDT_DOMAIN_SYSTEM);
+		return 0;
+	}
+	if (rc == 0)
+		strcpy(out, old.domain);
+	return rc;
+}
+
+int auth_set_user(idx *ix, const char *user, const char *password, int role,
+		  const char *domain)
+{
+	uint8_t rec[AUTH_REC_MAX];
+	user_rec r = { .role = role };
+	size_t plen = strlen(password), len;
 	int rc;
 
+	auth_rec_fresh(&r);
 	if (!user_ok(user))
 		return ddterr_set(-EINVAL, "user name \"%.64s\": 1 to %d "
 				  "letters, digits, '.', '_' or '-'", user,
@@ -129,15 +105,22 @@ int auth_set_user(idx *ix, const char *user, const char *password, int role)
 	if (plen == 0 || plen > AUTH_MAX_PASSWORD)
 		return ddterr_set(-EINVAL, "a password is 1 to %d bytes",
 				  AUTH_MAX_PASSWORD);
-	if (role != DDT_ROLE_USER && role != DDT_ROLE_ADMIN &&
-	    role != DDT_ROLE_STATUS)
-		return ddterr_set(-EINVAL, "unknown role %d", role);
+	if (!ddt_role_name(role))
+		return ddterr_set(-EINVAL, "unknown access level %d", role);
+	if (domain && !ddt_domain_ok(domain))
+		return ddterr_set(-EINVAL, "domain \"%.64s\": 1 to %d letters, "
+				  "digits, '.', '_' or '-'", domain,
+				  DDT_MAX_DOMAIN);
+	if (domain)
+		strcpy(r.domain, domain);
+	else if ((rc = domain_kept(ix, user, r.domain)) < 0)
+		return rc;
 	if (RAND_bytes(r.salt, AUTH_SALT_LEN) != 1)
 		return ddterr_set(-EIO, "auth: no random bytes for a salt");
-	rc = hash_password(password, r.salt, r.iterations, r.hash);
+	rc = auth_rec_hash(&r, password, r.hash);
 	if (rc == 0) {
-		encode_rec(&r, rec);
-		rc = write_one(ix, user, rec, sizeof(rec));
+		len = auth_rec_encode(&r, rec);
+		rc = write_one(ix, user, rec, len);
 	}
 	OPENSSL_cleanse(&r, sizeof(r));
 	OPENSSL_cleanse(rec, sizeof(rec));
@@ -152,9 +135,8 @@ static int refuse(void)
 }
 
 int auth_check(idx *ix, const char *user, const char *password,
-	       int *out_role)
+	       int *out_role, char *out_domain)
 {
-	static const uint8_t dummy_salt[AUTH_SALT_LEN];
 	uint8_t got[AUTH_HASH_LEN];
 	user_rec r;
 	int rc, known, same;
@@ -167,10 +149,9 @@ int auth_check(idx *ix, const char *user, const char *password,
 		/* The same work as for a real user: timing tells nothing. */
 		known = 0;
 		memset(&r, 0, sizeof(r));
-		memcpy(r.salt, dummy_salt, AUTH_SALT_LEN);
-		r.iterations = AUTH_ITERATIONS;
+		auth_rec_fresh(&r);
 	}
-	rc = hash_password(password, r.salt, r.iterations, got);
+	rc = auth_rec_hash(&r, password, got);
 	same = CRYPTO_memcmp(got, r.hash, AUTH_HASH_LEN) == 0;
 	OPENSSL_cleanse(got, sizeof(got));
 	OPENSSL_cleanse(r.hash, sizeof(r.hash));
@@ -180,6 +161,8 @@ int auth_check(idx *ix, const char *user, const char *password,
 		return refuse();
 	if (out_role)
 		*out_role = r.role;
+	if (out_domain)
+		strcpy(out_domain, r.domain);
 	return 0;
 }
 
@@ -198,6 +181,54 @@ int auth_delete_user(idx *ix, const char *user)
 		return rc;
 	free(v);
 	return write_one(ix, user, NULL, 0);
+}
+
+int auth_get_user(idx *ix, const char *user, int *out_role,
+		  char *out_domain)
+{
+	user_rec r;
+	int rc = user_ok(user) ? get_rec(ix, user, &r) : -ENOENT;
+
+	if (rc == 0) {
+		OPENSSL_cleanse(r.hash, sizeof(r.hash));
+		if (out_role)
+			*out_role = r.role;
+		if (out_domain)
+			strcpy(out_domain, r.domain);
+	}
+	if (rc == -ENOENT)
+		return ddterr_set(-ENOENT, "no user \"%.64s\"", user);
+	return rc;
+}
+
+int auth_update_user(idx *ix, const char *user, int role,
+		     const char *domain)
+{
+	uint8_t rec[AUTH_REC_MAX];
+	size_t len;
+	user_rec r;
+	int rc;
+
+	if (role && !ddt_role_name(role))
+		return ddterr_set(-EINVAL, "unknown access level %d", role);
+	if (domain && !ddt_domain_ok(domain))
+		return ddterr_set(-EINVAL, "domain \"%.64s\": 1 to %d letters, "
+				  "digits, '.', '_' or '-'", domain,
+				  DDT_MAX_DOMAIN);
+	rc = user_ok(user) ? get_rec(ix, user, &r) : -ENOENT;
+	if (rc == -ENOENT)
+		return ddterr_set(-ENOENT, "no user \"%.64s\"", user);
+	if (rc < 0)
+		return rc;
+	if (role)
+		r.role = role;
+	if (domain)
+		strcpy(r.domain, domain);
+	len = auth_rec_encode(&r, rec);
+	rc = write_one(ix, user, rec, len);
+	OPENSSL_cleanse(&r, sizeof(r));
+	OPENSSL_cleanse(rec, sizeof(rec));
+	return rc;
 }
 
 typedef struct list_args {
@@ -222,14 +253,14 @@ static int list_cb(void *arg, const uint8_t *key, size_t klen,
 	}
 	memcpy(name, key, klen);
 	name[klen] = '\0';
-	rc = decode_rec(name, val, vlen, &r);
-	OPENSSL_cleanse(&r, sizeof(r));
+	rc = auth_rec_decode(name, val, vlen, &r);
+	OPENSSL_cleanse(r.hash, sizeof(r.hash));
 	if (rc < 0) {
 		l->err = rc;
 		return 1;
 	}
 	l->n++;
-	return l->cb ? l->cb(l->arg, name, val[1]) : 0;
+	return l->cb ? l->cb(l->arg, name, r.role, r.domain) : 0;
 }
 
 static int scan_users(idx *ix, list_args *l)

@@ -38,6 +38,13 @@
  * lock holds them. In a locked unit a hard link or a rename may not make a
  * file's names span two backups.
  *
+ * A complete backup is immutable, locked or not: nothing under it can
+ * change (every change above is -EROFS naming it, a locked one's -EPERM
+ * taking precedence); only ns_backup_delete() and ns_expire() remove it,
+ * whole. So that no change reaches into one through another name, a
+ * file's names may not span a backup and another place (a link or rename
+ * that would is -EINVAL), in every unit.
+ *
  * Quota: a commit that would take a unit's logical bytes over its quota
  * (and adds bytes) is -EDQUOT, and nothing of it is committed. */
 #ifndef NS_H
@@ -64,8 +71,14 @@ int ns_sync(ns *n);
 /* A storage unit as SU_LIST reports it: the protocol's record. */
 typedef ddt_su ns_su;
 
-/* -EEXIST, -ENAMETOOLONG / -EINVAL for a bad name. */
+/* -EEXIST, -ENAMETOOLONG / -EINVAL for a bad name. A unit of the system
+ * domain; ns_su_create_in: of domain (ddt_domain_ok()). */
 int ns_su_create(ns *n, const char *name, ns_su *out);
+int ns_su_create_in(ns *n, const char *name, const char *domain,
+		    ns_su *out);
+/* The domain owning the unit whose root is root, into out
+ * (DDT_MAX_DOMAIN + 1 bytes): DDT_DOMAIN_SYSTEM if it names none. */
+int ns_su_domain(ns *n, uint64_t root, char *out);
 int ns_su_get(ns *n, const char *name, ns_su *out);	/* -ENOENT */
 typedef int (*ns_su_cb)(void *arg, const ns_su *su);
 int ns_su_list(ns *n, ns_su_cb cb, void *arg);

@@ -7,6 +7,7 @@
  *   'D' dir name           -> child ino u64, type u8
  *   'L' ino                -> a symbolic link's target
  *   'S' name               -> version u8, root ino u64 (a storage unit)
+ *   'O' root ino           -> its domain's name, unless the system's
  *   'M' "next_ino"         -> u64; 'M' "format" -> u32
  * A storage unit's usage (files, bytes, backups), creation time and
  * settings (default retention, retention lock, quota) live in its root
@@ -140,6 +141,11 @@ void ns_txn_put(txn *t, const void *key, size_t klen, const void *val,
 		size_t vlen);
 void ns_txn_del(txn *t, const void *key, size_t klen);
 int ns_txn_flush(txn *t, int sync);
+
+/* ---- a unit's domain (ns_domain.c) ---- */
+
+void ns_domain_put(txn *t, uint64_t root, const char *domain);
+void ns_domain_del(txn *t, uint64_t root);
 
 /* ---- entries (ns.c) ---- */
 

@@ -1,12 +1,16 @@
-/* ns_lock.c - the retention lock's checks (what ns.h promises about locked
- * backups): which backup an inode lies in, whether that backup is locked,
- * and the one-line refusal that names it.
+/* ns_lock.c - the checks that keep finished backups as they were (what
+ * ns.h promises about complete and locked backups): which backup an inode
+ * lies in, whether that backup is complete (then nothing in it changes,
+ * -EROFS) or locked (then not even its removal or an earlier expiry,
+ * -EPERM), and the one-line refusal that names it.
  *
- * The checks run inside the updates' transactions and cost one read (the
- * unit's root, which a transaction usually holds already) unless the unit
- * is locked; only then is the walk up to the backup made. Directories
- * record their parent; a file or symlink records a directory holding one of
- * its names, so its backup is that directory's. */
+ * The checks run inside the updates' transactions: a walk up the changed
+ * directory's parents to the backup it lies in, or to the unit's root,
+ * through the transaction's cache (the reads a change makes anyway hold
+ * most of them). Directories record their parent; a file or symlink
+ * records a directory holding one of its names, so its backup is that
+ * directory's; and a file's names may not span a backup and another place,
+ * so that directory's backup is that of all its names. */
 #include "ns_int.h"
 
 #include <errno.h>
@@ -95,6 +99,18 @@ int ns_lock_refuse(txn *t, const inode *r, const inode *b, const char *what)
 			  what ? ": " : "", what ? what : "");
 }
 
+/* -EROFS for complete backup b of unit root r, with the message. */
+static int frozen_refuse(txn *t, const inode *r, const inode *b)
+{
+	char su[DDT_MAX_NAME + 1], id[DDT_MAX_NAME + 1];
+
+	ns_su_name(t->n, r->ino, su, sizeof(su));
+	ns_entry_name(t->n, r->ino, b->ino, id, sizeof(id));
+	return ddterr_set(-EROFS, "backup %s of storage unit %s is complete: "
+			  "nothing in it can change (only the whole backup "
+			  "can be removed)", id, su);
+}
+
 int ns_backup_of(txn *t, inode *d, uint64_t *out)
 {
 	for (int i = 0; i < MAX_DEPTH; i++) {
@@ -128,17 +144,17 @@ int ns_lock_dir(txn *t, inode *d)
 	inode *r, *b;
 	int rc;
 
-	rc = unit_of(t, d, &r);
-	if (rc < 0 || !(r->su_flags & SU_LOCKED))
-		return rc;
 	rc = ns_backup_of(t, d, &bino);
 	if (rc < 0 || !bino)
 		return rc;
 	rc = ns_txn_get_dir(t, bino, &b);
+	if (rc < 0 || (b->flags & DDT_AF_INCOMPLETE))
+		return rc;
+	rc = unit_of(t, d, &r);
 	if (rc < 0)
 		return rc;
 	return ns_backup_locked(t->now, r, b) ? ns_lock_refuse(t, r, b, NULL)
-					       : 0;
+					       : frozen_refuse(t, r, b);
 }
 
 /* A file whose names may lie in a locked backup we cannot name: frozen
@@ -169,10 +185,12 @@ int ns_lock_inode(txn *t, inode *in)
 	if (in->type == DDT_T_DIR)
 		return ns_lock_dir(t, in);
 	rc = unit_of(t, in, &r);
-	if (rc < 0 || !(r->su_flags & SU_LOCKED))
+	if (rc < 0)
 		return rc;
-	if (in->nlink > 1 || !in->parent)
+	if ((r->su_flags & SU_LOCKED) && (in->nlink > 1 || !in->parent))
 		return unplaced(t, r, in);
+	if (!in->parent)	/* stored before files knew their place */
+		return 0;
 	rc = ns_txn_get_dir(t, in->parent, &d);
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		rc = ddterr_set(-EBADMSG, "namespace: inode %llu names missing "
@@ -181,10 +199,12 @@ int ns_lock_inode(txn *t, inode *in)
 	return rc < 0 ? rc : ns_lock_dir(t, d);
 }
 
-/* In a locked unit, a new name of c in d (a hard link, or a rename of one
- * of several names) must lie in the backup c lies in: else c's names
- * would span two backups, and a change through one name would reach into
- * the other. c has passed ns_lock_inode(), so its directory is known. */
+/* A new name of c in d (a hard link, or a rename of one of several names)
+ * must lie in the backup c lies in, or outside backups if c does: else
+ * c's names would span two places, and a change through one name would
+ * reach into a backup once it is complete (or locked). c has passed
+ * ns_lock_inode(), so its directory is known (or, unlocked, unknown: an
+ * old file, left as it was). */
 int ns_lock_span(txn *t, inode *c, inode *d)
 {
 	uint64_t bc, bd;
@@ -193,7 +213,7 @@ int ns_lock_span(txn *t, inode *c, inode *d)
 	int rc;
 
 	rc = unit_of(t, d, &r);
-	if (rc < 0 || !(r->su_flags & SU_LOCKED) || c->type == DDT_T_DIR)
+	if (rc < 0 || c->type == DDT_T_DIR || !c->parent)
 		return rc;
 	rc = ns_txn_get_dir(t, c->parent, &cd);
 	if (rc == 0)
@@ -203,6 +223,12 @@ int ns_lock_span(txn *t, inode *c, inode *d)
 	if (rc < 0 || bc == bd)
 		return rc;
 	ns_su_name(t->n, r->ino, su, sizeof(su));
+	if (!(r->su_flags & SU_LOCKED))
+		return ddterr_set(-EINVAL, "storage unit %s: a file's names may "
+				  "not span a backup and another place (inode "
+				  "%llu into directory %llu)", su,
+				  (unsigned long long)c->ino,
+				  (unsigned long long)d->ino);
 	return ddterr_set(-EPERM, "retention lock: storage unit %s is locked, "
 			  "and a file's names may not span two backups (inode "
 			  "%llu into directory %llu)", su,

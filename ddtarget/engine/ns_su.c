@@ -196,6 +196,12 @@ static void su_fill(ns_su *s, const char *name, const inode *r)
 
 int ns_su_create(ns *n, const char *name, ns_su *out)
 {
+	return ns_su_create_in(n, name, DDT_DOMAIN_SYSTEM, out);
+}
+
+int ns_su_create_in(ns *n, const char *name, const char *domain,
+		    ns_su *out)
+{
 	uint8_t key[1 + DDT_MAX_NAME], v[9];
 	uint64_t root;
 	inode *r;
@@ -205,6 +211,10 @@ int ns_su_create(ns *n, const char *name, ns_su *out)
 	rc = plain_name_check("storage unit", name, DDT_MAX_NAME);
 	if (rc < 0)
 		return rc;
+	if (!ddt_domain_ok(domain))
+		return ddterr_set(-EINVAL, "domain \"%.64s\": 1 to %d letters, "
+				  "digits, '.', '_' or '-'", domain,
+				  DDT_MAX_DOMAIN);
 	pthread_mutex_lock(&n->lock);
 	rc = ns_txn_begin(n, &t);
 	if (rc < 0)
@@ -222,6 +232,7 @@ int ns_su_create(ns *n, const char *name, ns_su *out)
 	v[0] = SU_VERSION;
 	put_le64(v + 1, r->ino);
 	ns_txn_put(&t, key, su_key(key, name), v, sizeof(v));
+	ns_domain_put(&t, r->ino, domain);
 	rc = ns_txn_flush(&t, 0);
 	if (rc == 0 && out)
 		su_fill(out, name, r);
@@ -438,6 +449,7 @@ int ns_su_delete(ns *n, const char *name, int recursive)
 		goto out;
 	r->state = GONE;
 	ns_txn_del(&t, key, su_key(key, name));
+	ns_domain_del(&t, root);
 	rc = ns_txn_flush(&t, 1);
 out:
 	ns_txn_end(&t);
@@ -704,6 +716,9 @@ static int do_backup_end(txn *t, void *arg)
 	if (ns_backup_locked(t->now, r, d) &&
 	    (d->files != b->files || d->bytes != b->bytes))
 		return ns_lock_refuse(t, r, d, "its totals cannot change");
+	if (!(d->flags & DDT_AF_INCOMPLETE) &&
+	    (d->files != b->files || d->bytes != b->bytes))
+		return ns_lock_dir(t, d);	/* complete: -EROFS */
 	rc = totals_match(t, d, b);
 	if (rc < 0)
 		return rc;

@@ -10,6 +10,12 @@
 
 int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
 {
+	return ddtc_su_create_in(c, name, NULL, out_root);
+}
+
+int ddtc_su_create_in(ddtc *c, const char *name, const char *domain,
+		      uint64_t *out_root)
+{
 	conn_reply rep;
 	uint64_t root;
 	wbuf w;
@@ -18,6 +24,8 @@ int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root)
 
 	conn_begin(&w, DDT_OP_SU_CREATE);
 	wb_str(&w, name);
+	if (domain)	/* without it the request is as before domains */
+		wb_str(&w, domain);
 	rc = rpc_call(c, &w, &rep, &r);
 	if (rc < 0)
 		return rc;

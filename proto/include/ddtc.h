@@ -92,12 +92,36 @@ typedef struct ddtc_counters {
 
 void ddtc_get_counters(ddtc *c, ddtc_counters *out);
 
+/* ---- users (PROTOCOL.md section 5, Users) ----
+ * An admin adds, lists, changes and removes users (one of a domain other
+ * than "system": its own domain's only); every user may change its own
+ * password (ddtc_user_set with DDT_USER_SET_PASSWORD alone). role: a
+ * DDT_ROLE_*; domain NULL or "": the admin's own (add), unchanged (set). */
+typedef struct ddtc_user {
+	char name[DDT_MAX_USER + 1];
+	int role;
+	char domain[DDT_MAX_DOMAIN + 1];
+} ddtc_user;
+typedef int (*ddtc_user_cb)(void *arg, const ddtc_user *u);
+
+int ddtc_user_add(ddtc *c, const char *user, const char *password, int role,
+		  const char *domain);
+int ddtc_user_list(ddtc *c, ddtc_user_cb cb, void *arg);
+/* mask: DDT_USER_SET_* bits naming the fields that apply. */
+int ddtc_user_set(ddtc *c, const char *user, uint32_t mask,
+		  const char *password, int role, const char *domain);
+int ddtc_user_delete(ddtc *c, const char *user);
+
 /* ---- storage units (su.c) ---- */
 
 /* A storage unit (ddtc_types.h); created is 0 from ddtc_su_open(). */
 typedef ddt_su ddtc_su;
 
 int ddtc_su_create(ddtc *c, const char *name, uint64_t *out_root);
+/* The same, for domain (NULL: the user's own; PROTOCOL.md, Users and
+ * roles): only an admin of the system domain may name another. */
+int ddtc_su_create_in(ddtc *c, const char *name, const char *domain,
+		      uint64_t *out_root);
 int ddtc_su_open(ddtc *c, const char *name, ddtc_su *out);
 typedef int (*ddtc_su_cb)(void *arg, const ddtc_su *su);
 int ddtc_su_list(ddtc *c, ddtc_su_cb cb, void *arg);

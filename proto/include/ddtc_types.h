@@ -45,6 +45,7 @@ enum ddt_err {
 	DDT_EISDIR = 21,
 	DDT_EINVAL = 22,
 	DDT_ENOSPC = 28,
+	DDT_EROFS = 30,		/* a complete backup cannot change */
 	DDT_ENAMETOOLONG = 36,
 	DDT_ENOTEMPTY = 39,
 	DDT_EPROTO = 71,
@@ -82,9 +83,68 @@ enum { DDT_T_FILE = 1, DDT_T_DIR = 2, DDT_T_SYMLINK = 3 };
 /* Alert severities (ALERTS): lower is worse. */
 enum { DDT_SEV_CRITICAL = 1, DDT_SEV_WARNING = 2, DDT_SEV_INFO = 3 };
 
-/* Roles returned by AUTH. A status user may only read the target's
- * status (PROTOCOL.md, Users and roles): what a monitor is given. */
-enum { DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2, DDT_ROLE_STATUS = 3 };
+/* Access levels ("roles"), returned by AUTH (PROTOCOL.md, Users and
+ * roles): user backs up, restores and removes in its domain; admin (full)
+ * also manages; status reads figures only (a monitor); backup writes but
+ * cannot read back or remove; restore reads but cannot write. The values
+ * are the wire's: new levels only ever get new numbers. */
+enum {
+	DDT_ROLE_USER = 1, DDT_ROLE_ADMIN = 2, DDT_ROLE_STATUS = 3,
+	DDT_ROLE_BACKUP = 4, DDT_ROLE_RESTORE = 5,
+	DDT_ROLE_MAX = DDT_ROLE_RESTORE
+};
+
+/* A level's name (NULL for a value that is none). */
+static inline const char *ddt_role_name(int role)
+{
+	static const char *const names[] = {
+		NULL, "user", "admin", "status", "backup", "restore",
+	};
+
+	return role >= 1 && role <= DDT_ROLE_MAX ? names[role] : NULL;
+}
+
+/* The level named name ("full" is admin), or 0 for none. */
+static inline int ddt_role_from_name(const char *name)
+{
+	if (strcmp(name, "full") == 0)
+		return DDT_ROLE_ADMIN;
+	for (int r = 1; r <= DDT_ROLE_MAX; r++)
+		if (strcmp(ddt_role_name(r), name) == 0)
+			return r;
+	return 0;
+}
+
+/* Domains (tenants, PROTOCOL.md Users and roles): every user and every
+ * storage unit belongs to one; a user sees only its domain's units. Users
+ * and units that name none (all those made before domains) belong to the
+ * system domain, whose admin and status users see every domain. A domain
+ * name has a user name's rule: 1 to 64 ASCII letters, digits, '.', '_',
+ * '-'. */
+#define DDT_DOMAIN_SYSTEM	"system"
+#define DDT_MAX_DOMAIN		64
+#define DDT_MAX_USER		64	/* a user name's bytes */
+#define DDT_MAX_PASSWORD	1024
+
+/* USER_SET's mask: which of its fields apply. */
+#define DDT_USER_SET_PASSWORD	1u
+#define DDT_USER_SET_LEVEL	2u
+#define DDT_USER_SET_DOMAIN	4u
+
+static inline int ddt_domain_ok(const char *d)
+{
+	size_t n = strlen(d);
+
+	if (n == 0 || n > DDT_MAX_DOMAIN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((d[i] >= 'a' && d[i] <= 'z') ||
+		      (d[i] >= 'A' && d[i] <= 'Z') ||
+		      (d[i] >= '0' && d[i] <= '9') || d[i] == '.' ||
+		      d[i] == '_' || d[i] == '-'))
+			return 0;
+	return 1;
+}
 
 /* A storage unit's state (SU_STATS): against its quotas. */
 enum { DDT_SU_OK = 0, DDT_SU_QUOTA_SOFT = 1, DDT_SU_QUOTA_FULL = 2 };

@@ -1,0 +1,9 @@
+/* users.h - `ddt user`: users managed online (users.c). */
+#ifndef DDT_USERS_H
+#define DDT_USERS_H
+
+#include "cmd.h"
+
+int cmd_user(const cmd *cm, const gopts *g, int argc, char **argv);
+
+#endif
