@@ -594,6 +594,84 @@ static void make_foreign(int fd)
 	wb_free(&p);
 }
 
+/* FP_QUERY of one fingerprint: 1 held, 0 not, -1 on an error. */
+static int held(int fd, const fp_t *fp)
+{
+	char msg[DDT_MAX_STR + 1];
+	uint8_t *out = NULL;
+	size_t len = 0;
+	int st, h = -1;
+
+	st = wire_fp_call(fd, DDT_OP_FP_QUERY, fp, 1, &out, &len, msg);
+	if (st == 0 && len >= 5)
+		h = out[4] & 1;
+	free(out);
+	return h;
+}
+
+/* Dedup without a side channel (issue 15 item 5): beta's admin knows the
+ * bytes of acme's file, and its fingerprint. */
+static void test_side_channel(int sysfd)
+{
+	static const char data[] = "acme's payroll";
+	char forged[sizeof(data)], msg[DDT_MAX_STR + 1];
+	uint64_t stored, ino;
+	uint8_t *out = NULL;
+	size_t len;
+	fp_t own;
+	wbuf p;
+	int fd = login_as("badm"), afd, st;
+
+	ok(held(sysfd, &fg.fp) == 1, "the system admin's FP_QUERY finds "
+	   "acme's segment (the system domain sees all)");
+	ok(held(fd, &fg.fp) == 0, "beta's FP_QUERY of acme's segment: not "
+	   "held");
+	st = wire_fp_call(fd, DDT_OP_SEG_GET, &fg.fp, 1, NULL, NULL, msg);
+	ok(st == DDT_ENOENT && strstr(msg, "is not on the target"),
+	   "beta's SEG_GET of it: DDT_ENOENT as for none: %s", msg);
+	st = wire_commit(fd, fg.own, "borrowed", sizeof(data), 0, &fg.fp,
+			 &ino, msg);
+	ok(st == DDT_ENOENT && strstr(msg, "is not on the target"),
+	   "beta's COMMIT naming it, unsent: DDT_ENOENT, send it first: %s",
+	   msg);
+	memset(forged, 'x', sizeof(forged));
+	st = wire_seg_put(fd, &fg.fp, 0, sizeof(forged), forged,
+			  sizeof(forged), msg);
+	ok(st != 0 && held(fd, &fg.fp) == 0, "a SEG_PUT of other bytes "
+	   "under its fingerprint is refused (%d: %s), and proves nothing",
+	   st, msg);
+	stored = (uint64_t)wire_status_key(sysfd, "stored_bytes");
+	wb_init(&p);
+	wb_u32(&p, 1);
+	wb_fp(&p, &fg.fp);
+	wb_u8(&p, 0);
+	wb_u32(&p, sizeof(data));
+	wb_u32(&p, sizeof(data));
+	wb_bytes(&p, data, sizeof(data));
+	st = wire_call(fd, DDT_OP_SEG_PUT, &p, &out, &len, msg);
+	wb_free(&p);
+	ok(st == 0 && len == 4 && out[0] == 0,
+	   "beta sends the bytes: taken, and none stored anew (new = %d)",
+	   st == 0 && len == 4 ? out[0] : -1);
+	free(out);
+	ok((uint64_t)wire_status_key(sysfd, "stored_bytes") == stored,
+	   "the target stores them once (dedup on the target)");
+	ok(held(fd, &fg.fp) == 1, "now beta's FP_QUERY says held");
+	st = wire_commit(fd, fg.own, "proved", sizeof(data), 0, &fg.fp,
+			 &ino, msg);
+	ok(st == 0, "and its COMMIT naming it binds: %s", msg);
+	if (wire_put_raw(fd, "beta's own", 11, &own, msg))
+		tap_bail("beta's own: %s", msg);
+	afd = login_as("ann");
+	ok(held(afd, &fg.fp) == 1, "acme's user holds what the system admin "
+	   "committed into acme's unit");
+	ok(held(afd, &own) == 0 && held(sysfd, &own) == 1,
+	   "beta's own segment: not to acme's user, found by the system "
+	   "admin");
+	close(afd);
+	close(fd);
+}
+
 typedef struct xcase {
 	uint8_t op;
 	void (*build)(wbuf *p);
@@ -1029,6 +1107,7 @@ int main(void)
 	make_foreign(fd);
 	test_cross_domain();
 	check_foreign_whole(fd);
+	test_side_channel(fd);
 	make_acme2();
 	test_listings();
 	test_alerts(fd);

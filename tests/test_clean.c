@@ -203,13 +203,13 @@ static int write_file(env *v, const char *name, const uint64_t *blocks,
 
 	rc = write_tree(v->s, blocks, n, 1, &e);
 	if (rc == 0)
-		rc = clean_commit(v->c, v->dir, &e, 1, 1, NULL);
+		rc = clean_commit(v->c, v->dir, &e, 1, 1, NULL, NULL);
 	for (int tries = 0; rc == -ENOENT && tries < 8; tries++) {
 		if (retries)
 			++*retries;
 		rc = write_tree(v->s, blocks, n, 0, &e);
 		if (rc == 0)
-			rc = clean_commit(v->c, v->dir, &e, 1, 1, NULL);
+			rc = clean_commit(v->c, v->dir, &e, 1, 1, NULL, NULL);
 	}
 	return rc;
 }
@@ -535,7 +535,7 @@ static void test_pins(void)
 	/* g can be committed now without sending anything. */
 	e = entry("g");
 	ok(write_tree(v.s, g, 600, 1, &e) == 0 &&
-	   clean_commit(v.c, v.dir, &e, 1, 1, NULL) == 0 &&
+	   clean_commit(v.c, v.dir, &e, 1, 1, NULL, NULL) == 0 &&
 	   file_intact(&v, "g", g, 600), "g commits and reads back");
 	env_close(&v);
 	free(g);
@@ -620,7 +620,7 @@ static void test_stale_commit(void)
 	ok(write_tree(v.s, f, 800, 0, &e) == 0 && store_flush(v.s) == 0,
 	   "f's segments put and sealed, not committed");
 	ok(clean_run(v.c) == 0, "a clean runs meanwhile");
-	rc = clean_commit(v.c, v.dir, &e, 1, 1, NULL);
+	rc = clean_commit(v.c, v.dir, &e, 1, 1, NULL, NULL);
 	ok(rc == -ENOENT, "the late commit is refused: %s", ddterr_last(rc));
 	ok(ns_lookup(v.n, v.dir, "f", &a) == -ENOENT, "no name was bound");
 	ok(write_file(&v, "f", f, 800, &retries) == 0 && retries == 0,
@@ -645,10 +645,10 @@ static void test_verified_trees(void)
 
 	env_open(&v, root, 50);
 	ok(write_tree(v.s, f, 500, 0, &e) == 0 &&
-	   clean_commit(v.c, v.dir, &e, 1, 1, NULL) == 0, "f committed");
+	   clean_commit(v.c, v.dir, &e, 1, 1, NULL, NULL) == 0, "f committed");
 	e2 = e;
 	snprintf(e2.name, sizeof(e2.name), "f2");
-	ok(clean_commit(v.c, v.dir, &e2, 1, 1, NULL) == 0,
+	ok(clean_commit(v.c, v.dir, &e2, 1, 1, NULL, NULL) == 0,
 	   "the same tree under a second name commits (remembered)");
 	{
 		/* f with 3000 blocks more: it shares f's subtrees. */
@@ -656,21 +656,21 @@ static void test_verified_trees(void)
 		ns_entry e3 = entry("g");
 
 		ok(write_tree(v.s, g, 3500, 1, &e3) == 0 &&
-		   clean_commit(v.c, v.dir, &e3, 1, 1, NULL) == 0 &&
+		   clean_commit(v.c, v.dir, &e3, 1, 1, NULL, NULL) == 0 &&
 		   file_intact(&v, "g", g, 3500) &&
 		   ns_unlink(v.n, v.dir, "g") == 0,
 		   "a larger file sharing its subtrees commits and reads back");
 		free(g);
 	}
 	e2.size++;
-	rc = clean_commit(v.c, v.dir, &e2, 1, 1, NULL);
+	rc = clean_commit(v.c, v.dir, &e2, 1, 1, NULL, NULL);
 	ok(rc == -EBADMSG || rc == -EINVAL, "the same root with another size "
 	   "is still checked, and refused: %s", ddterr_last(rc));
 	ok(ns_unlink(v.n, v.dir, "f") == 0 && ns_unlink(v.n, v.dir, "f2") == 0
 	   && store_flush(v.s) == 0, "both names removed");
 	ok(clean_run(v.c) == 0 && clean_run(v.c) == 0, "two cleans");
 	ok(count_present(&v, f, 500) < 5, "f's segments are gone");
-	rc = clean_commit(v.c, v.dir, &e, 1, 1, NULL);
+	rc = clean_commit(v.c, v.dir, &e, 1, 1, NULL, NULL);
 	ok(rc == -ENOENT, "committing the remembered tree again is refused: %s",
 	   ddterr_last(rc));
 	ok(ns_lookup(v.n, v.dir, "f", &a) == -ENOENT, "and binds nothing");

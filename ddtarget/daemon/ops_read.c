@@ -10,6 +10,7 @@
 #include "ddterr.h"
 #include "now.h"
 #include "ops.h"
+#include "dset.h"
 #include "ops_audit.h"
 #include "tenant.h"
 #include "tree.h"
@@ -47,11 +48,20 @@ static int append_seg(void *arg, int codec, uint32_t raw, const void *data,
 	return w->err;
 }
 
-static int put_seg(ddtd *d, wbuf *w, const fp_t *fp)
+static int put_seg(req *q, wbuf *w, const fp_t *fp)
 {
 	seg_put p = { .w = w, .fp = fp };
 	char hex[FP_HEX_LEN + 1];
-	int rc = store_peek(d->st, fp, append_seg, &p);
+	int rc = 1;
+
+	/* A tenant gets only what it sent itself: another's segment is
+	 * one the target does not hold. */
+	if (dset_fenced(q->domain))
+		rc = dset_has(q->d->ix, q->domain, fp);
+	if (rc == 1)
+		rc = store_peek(q->d->st, fp, append_seg, &p);
+	else if (rc == 0)
+		rc = -ENOENT;
 
 	if (rc == -ENOENT) {
 		fp_to_hex(fp, hex);
@@ -67,7 +77,6 @@ static int put_seg(ddtd *d, wbuf *w, const fp_t *fp)
  * asks again for the rest. */
 static int op_seg_get(req *q)
 {
-	ddtd *d = q->d;
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	uint32_t n = rb_count(r, FP_LEN, UINT32_MAX), m = 0;
@@ -87,7 +96,7 @@ static int op_seg_get(req *q)
 	at = w->len;
 	wb_u32(w, 0);
 	for (; rc == 0 && m < n; m++) {
-		rc = put_seg(d, w, &fps[m]);
+		rc = put_seg(q, w, &fps[m]);
 		if (rc == 1)		/* full: the rest in the next SEG_GET */
 			break;
 	}

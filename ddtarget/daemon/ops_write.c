@@ -13,9 +13,64 @@
 #include <string.h>
 
 #include "ddterr.h"
+#include "dset.h"
 #include "now.h"
 #include "ops.h"
 #include "tenant.h"
+
+/* ---- a tenant's segments (dset.h) ---- */
+
+/* A commit's fence (clean.h): whose segments its trees may name, and
+ * which domain is credited with them. */
+typedef struct fence_arg {
+	req *q;
+	char owner[DDT_MAX_DOMAIN + 1];	/* the unit's domain */
+	clean_fence f;
+} fence_arg;
+
+static int fence_filter(void *arg, const fp_t *fps, uint32_t n, uint8_t *ok)
+{
+	const fence_arg *a = arg;
+
+	return dset_filter(a->q->d->ix, a->q->domain, fps, n, ok);
+}
+
+static int fence_credit(void *arg, const fp_t *fps, uint32_t n)
+{
+	const fence_arg *a = arg;
+
+	return dset_add(a->q->d->ix, a->owner, fps, n);
+}
+
+/* The fence of q's commit under inode ino: a tenant names only what it
+ * holds; anyone else committing into a tenant's unit (the system domain's
+ * admin) credits the tenant with the trees, which it may then read,
+ * query and reuse as its own. NULL: no fence (the system domain's units,
+ * by the system domain's users), or an error in *rc. */
+static const clean_fence *commit_fence(req *q, uint64_t ino, fence_arg *a,
+				       int *rc)
+{
+	uint64_t unit, h = 14695981039346656037ULL;
+
+	*rc = 0;
+	a->q = q;
+	if (dset_fenced(q->domain)) {
+		snprintf(a->owner, sizeof(a->owner), "%s", q->domain);
+		a->f = (clean_fence){ .filter = fence_filter };
+	} else {
+		if ((*rc = ns_unit_of(q->d->ns, ino, &unit)) < 0 ||
+		    (*rc = ns_su_domain(q->d->ns, unit, a->owner)) < 0)
+			return NULL;
+		if (!dset_fenced(a->owner))
+			return NULL;
+		a->f = (clean_fence){ .credit = fence_credit };
+	}
+	for (const unsigned char *p = (const void *)a->owner; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	a->f.arg = a;
+	a->f.salt = h;
+	return &a->f;
+}
 
 /* New segments stored: the target's counters, the session's unit's and
  * its open backups'. */
@@ -80,6 +135,9 @@ static int op_fp_query(req *q)
 		goto out;
 	}
 	rc = store_has(d->st, fps, n, present);
+	/* A tenant hears only of what it sent itself. */
+	if (rc == 0 && dset_fenced(q->domain))
+		rc = dset_filter(d->ix, q->domain, fps, n, present);
 	if (rc < 0)
 		goto out;
 	wb_u32(w, nbytes);
@@ -94,6 +152,22 @@ static int op_fp_query(req *q)
 			bits[i / 8] |= (uint8_t)(1u << (i % 8));
 out:
 	free(present);
+	free(fps);
+	return rc;
+}
+
+/* Every segment of the SEG_PUT was checked against its fingerprint
+ * (store_put_proving): the tenant holds them. */
+static int seg_put_proved(req *q, const store_seg *segs, uint32_t n)
+{
+	fp_t *fps = malloc((n ? n : 1) * sizeof(*fps));
+	int rc;
+
+	if (!fps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		fps[i] = segs[i].fp;
+	rc = dset_add(q->d->ix, q->domain, fps, n);
 	free(fps);
 	return rc;
 }
@@ -120,8 +194,13 @@ static int op_seg_put(req *q)
 				       .data = g.data };
 	}
 	rc = req_parsed(q);
-	if (rc == 0)
+	/* A tenant proves it holds each segment, held already or not. */
+	if (rc == 0 && dset_fenced(q->domain))
+		rc = store_put_proving(d->st, segs, n, &fresh);
+	else if (rc == 0)
 		rc = store_put_tally(d->st, segs, n, &fresh);
+	if (rc == 0 && dset_fenced(q->domain))
+		rc = seg_put_proved(q, segs, n);
 	if (rc == 0) {
 		count_new(q, &fresh);
 		wb_u32(w, (uint32_t)fresh.segs);
@@ -139,8 +218,10 @@ static int op_commit(req *q)
 	uint32_t flags = rb_u32(r);
 	uint32_t n = rb_count(r, DDT_ENTRY_MIN, UINT32_MAX), long_name = 0;
 	uint32_t keep = n < DDT_MAX_COMMIT ? n : DDT_MAX_COMMIT;
+	const clean_fence *f = NULL;
 	ns_entry *e, extra;
 	ddt_attr *out = NULL;
+	fence_arg fa;
 	int rc;
 
 	e = calloc(keep ? keep : 1, sizeof(*e));
@@ -163,8 +244,10 @@ static int op_commit(req *q)
 	if (rc == 0 && !(out = calloc(n ? n : 1, sizeof(*out))))
 		rc = -ENOMEM;
 	if (rc == 0)
+		f = commit_fence(q, dir, &fa, &rc);
+	if (rc == 0)
 		rc = clean_commit(d->cl, dir, e, n,
-				  flags & (DDT_CF_SYNC | DDT_CF_EXCL), out);
+				  flags & (DDT_CF_SYNC | DDT_CF_EXCL), f, out);
 	if (rc == 0) {
 		uint64_t logical = 0;
 
@@ -184,7 +267,9 @@ static int op_commit(req *q)
  * as COMMIT checks its trees. */
 static int op_set_content(req *q)
 {
+	const clean_fence *f = NULL;
 	ddt_content k;
+	fence_arg fa;
 	ddt_attr a;
 	int rc;
 
@@ -193,7 +278,9 @@ static int op_set_content(req *q)
 	if (rc == 0)
 		rc = tenant_ino(q, k.ino);
 	if (rc == 0)
-		rc = clean_set_content(q->d->cl, &k, &a);
+		f = commit_fence(q, k.ino, &fa, &rc);
+	if (rc == 0)
+		rc = clean_set_content(q->d->cl, &k, f, &a);
 	if (rc == 0) {
 		wb_attr(q->w, &a);
 		count_commit(q, k.ino, k.size);

@@ -186,6 +186,7 @@ static void note_verified(clean *c, const fp_t *keys, size_t n)
 
 typedef struct check_ctx {
 	clean *c;
+	const clean_fence *fence;	/* NULL: none */
 	fp_t batch[HAS_BATCH];
 	uint64_t want[HAS_BATCH];	/* a data segment's bytes, as its
 					   parent says; or WANT_META */
@@ -195,6 +196,22 @@ typedef struct check_ctx {
 	size_t nkeys, cap;
 	size_t walked;		/* nodes looked up */
 } check_ctx;
+
+/* What the fence does not let the writer name counts as not on the
+ * target: the same line, so it tells nothing of what others stored. */
+static int fence_batch(check_ctx *x, uint32_t *raw)
+{
+	uint8_t ok[HAS_BATCH];
+	int rc;
+
+	for (uint32_t i = 0; i < x->n; i++)
+		ok[i] = raw[i] != 0;
+	rc = x->fence->filter(x->fence->arg, x->batch, x->n, ok);
+	for (uint32_t i = 0; rc == 0 && i < x->n; i++)
+		if (!ok[i])
+			raw[i] = 0;
+	return rc;
+}
 
 /* Every node of the batch is on the target, and every data segment has
  * exactly the bytes its parent (or, for a level-0 root, the entry's size)
@@ -206,6 +223,10 @@ static int check_flush(check_ctx *x)
 	int rc;
 
 	rc = store_lookup(x->c->st, x->batch, x->n, STORE_PIN_COMMIT, raw);
+	if (rc == 0 && x->fence && x->fence->filter)
+		rc = fence_batch(x, raw);
+	if (rc == 0 && x->fence && x->fence->credit)
+		rc = x->fence->credit(x->fence->arg, x->batch, x->n);
 	for (uint32_t i = 0; rc == 0 && i < x->n; i++) {
 		if (raw[i] && (x->want[i] == WANT_META || raw[i] == x->want[i]))
 			continue;
@@ -252,6 +273,9 @@ static int check_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
 	if (level > 0) {
 		if ((rc = tree_claim_key(fp, level, bytes, &key)) < 0)
 			return rc;
+		if (x->fence)
+			for (int i = 0; i < 8; i++)
+				key.b[i] ^= (uint8_t)(x->fence->salt >> (8 * i));
 		if (was_verified(x->c, &key))
 			return TREE_WALK_SKIP;
 		if ((rc = keep_key(x, &key)) < 0)
@@ -302,6 +326,7 @@ typedef struct bind_args {
 	size_t n;
 	uint32_t flags;
 	const ddt_content *k;
+	const clean_fence *fence;
 	ddt_attr *out;
 } bind_args;
 
@@ -323,6 +348,7 @@ static int checked_bind(clean *c, const bind_args *b)
 	if (!x)
 		return -ENOMEM;
 	x->c = c;
+	x->fence = b->fence;
 	pthread_rwlock_rdlock(&c->gate);
 	if (b->k)
 		rc = check_tree(x, &b->k->root, b->k->level, b->k->size);
@@ -347,17 +373,18 @@ static int checked_bind(clean *c, const bind_args *b)
 }
 
 int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n,
-		 uint32_t flags, ddt_attr *out)
+		 uint32_t flags, const clean_fence *fence, ddt_attr *out)
 {
 	bind_args b = { .dir = dir, .e = e, .n = n, .flags = flags,
-			.out = out };
+			.fence = fence, .out = out };
 
 	return checked_bind(c, &b);
 }
 
-int clean_set_content(clean *c, const ddt_content *k, ddt_attr *out)
+int clean_set_content(clean *c, const ddt_content *k,
+		      const clean_fence *fence, ddt_attr *out)
 {
-	bind_args b = { .k = k, .out = out };
+	bind_args b = { .k = k, .fence = fence, .out = out };
 
 	return checked_bind(c, &b);
 }

@@ -61,16 +61,32 @@ int clean_start(clean *c);
 void clean_cancel(clean *c);
 void clean_status(clean *c, clean_report *out);
 
+/* What a writer may name in its trees, beyond their being on the target
+ * (a tenant: only the segments it proved it holds; the daemon's dset.h),
+ * and who is credited with them. filter (may be NULL) clears ok[i] for
+ * each fps[i] it may not name; credit (may be NULL) hears of every
+ * segment of a tree checked; each 0 or -errno. salt keeps the subtrees
+ * checked for one writer apart from another's (those are not walked
+ * again, so neither filtered nor credited twice). */
+typedef struct clean_fence {
+	int (*filter)(void *arg, const fp_t *fps, uint32_t n, uint8_t *ok);
+	int (*credit)(void *arg, const fp_t *fps, uint32_t n);
+	void *arg;
+	uint64_t salt;
+} clean_fence;
+
 /* Bind files to trees the way every writer must: each entry's tree is
  * checked complete and on the target (every segment, metadata included,
  * looked up: during a clean that pins them), everything durable
- * (store_barrier), then ns_commit (flags: DDT_CF_*). A segment missing is -ENOENT naming it:
- * the client sends it and commits again. */
+ * (store_barrier), then ns_commit (flags: DDT_CF_*). A segment missing,
+ * or one fence (may be NULL) does not let the writer name, is -ENOENT
+ * naming it: the client sends it and commits again. */
 int clean_commit(clean *c, uint64_t dir, const ns_entry *e, size_t n,
-		 uint32_t flags, ddt_attr *out);
+		 uint32_t flags, const clean_fence *fence, ddt_attr *out);
 
 /* SET_CONTENT: k's tree checked as clean_commit() checks one, then
  * ns_set_content(). */
-int clean_set_content(clean *c, const ddt_content *k, ddt_attr *out);
+int clean_set_content(clean *c, const ddt_content *k,
+		      const clean_fence *fence, ddt_attr *out);
 
 #endif

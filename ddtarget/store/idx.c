@@ -14,16 +14,20 @@
 #include "bytes.h"
 #include "ddterr.h"
 
-enum { CF_DEFAULT, CF_FP, CF_CTR, CF_NS, CF_USERS, CF_COUNT };
+enum { CF_DEFAULT, CF_FP, CF_CTR, CF_NS, CF_USERS, CF_DSEG, CF_COUNT };
 
 static const char *const cf_names[CF_COUNT] = {
-	"default", "fp", "ctr", "ns", "users",
+	"default", "fp", "ctr", "ns", "users", "dseg",
 };
 
 /* idx_space values to column families. */
 static int space_cf(int space)
 {
-	return space == IDX_USERS ? CF_USERS : CF_NS;
+	switch (space) {
+	case IDX_USERS: return CF_USERS;
+	case IDX_DSEG: return CF_DSEG;
+	default: return CF_NS;
+	}
 }
 
 /* The "ctr" record: a fixed head, then the directory (ctr.h's

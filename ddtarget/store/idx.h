@@ -85,8 +85,10 @@ int idx_drop(idx *x, const uint64_t *cids, size_t ncids, const fp_t *fps,
 
 /* ---- generic key/value access, for the layers above the store ----
  * The namespace and the users live in the same RocksDB as the segment
- * index, so that one checkpoint captures all of it consistently. */
-enum idx_space { IDX_NS = 0, IDX_USERS = 1 };
+ * index, so that one checkpoint captures all of it consistently; so do
+ * the domains' segment sets (IDX_DSEG: which segments each tenant has
+ * proved it holds, the daemon's dset.h). */
+enum idx_space { IDX_NS = 0, IDX_USERS = 1, IDX_DSEG = 2 };
 
 /* The value of key in space, malloc'd into *out (free()). 0, -ENOENT, -EIO. */
 int idx_kv_get(idx *x, int space, const void *key, size_t klen, void **out,

@@ -102,6 +102,11 @@ typedef struct store_put_new {
 } store_put_new;
 int store_put_tally(store *s, const store_seg *segs, size_t n,
 		    store_put_new *out);
+/* store_put_tally() that checks every segment's bytes against its
+ * fingerprint, those it holds already too: for a writer who must prove
+ * it holds what it names (a tenant's SEG_PUT, the daemon's dset.h). */
+int store_put_proving(store *s, const store_seg *segs, size_t n,
+		      store_put_new *out);
 
 /* fn sees a segment's stored form where it lies (read cache, or the open
  * container under the store's lock: be quick, do not call the store);

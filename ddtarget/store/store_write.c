@@ -437,6 +437,7 @@ static int check_all_fields(const store_seg *segs, size_t n)
 	return rc;
 }
 
+/* isnew NULL: every segment. */
 static int verify_new(const store_seg *segs, size_t n, const uint8_t *isnew)
 {
 	uint8_t *scratch = malloc(CDC_MAX_LIMIT);
@@ -445,7 +446,7 @@ static int verify_new(const store_seg *segs, size_t n, const uint8_t *isnew)
 	if (!scratch)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		if (isnew[i])
+		if (!isnew || isnew[i])
 			rc = verify_seg(&segs[i], i, scratch);
 	free(scratch);
 	return rc;
@@ -510,8 +511,28 @@ int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new)
 	return rc;
 }
 
+static int put_tally(store *s, const store_seg *segs, size_t n,
+		     int verified, store_put_new *out);
+
+int store_put_proving(store *s, const store_seg *segs, size_t n,
+		      store_put_new *out)
+{
+	int rc = check_all_fields(segs, n);
+
+	if (rc == 0)
+		rc = verify_new(segs, n, NULL);
+	return rc < 0 ? rc : put_tally(s, segs, n, 1, out);
+}
+
 int store_put_tally(store *s, const store_seg *segs, size_t n,
 		    store_put_new *out)
+{
+	return put_tally(s, segs, n, 0, out);
+}
+
+/* verified: every segment's bytes were checked already. */
+static int put_tally(store *s, const store_seg *segs, size_t n,
+		     int verified, store_put_new *out)
 {
 	put_sync ps = { .n = 0 };
 	store_put_new fresh = { 0 };
@@ -528,7 +549,7 @@ int store_put_tally(store *s, const store_seg *segs, size_t n,
 	if (!isnew)
 		return -ENOMEM;
 	rc = find_new(s, segs, n, isnew, &nnew);
-	if (rc == 0 && nnew > 0)
+	if (rc == 0 && nnew > 0 && !verified)
 		rc = verify_new(segs, n, isnew);
 	if (rc == 0 && nnew > 0)
 		rc = stage_new(s, segs, n, isnew, &ps, &fresh);
