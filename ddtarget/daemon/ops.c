@@ -87,6 +87,7 @@ static void session_user(ops_session *ss, int role, const char *domain,
 	ss->all_domains = strcmp(domain, DDT_DOMAIN_SYSTEM) == 0 &&
 			  (role == DDT_ROLE_ADMIN || role == DDT_ROLE_STATUS);
 	memset(ss->seen_units, 0, sizeof(ss->seen_units));
+	ss->seen_ino = 0;
 	ss->users_gen = gen;
 }
 

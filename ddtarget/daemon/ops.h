@@ -31,6 +31,8 @@ typedef struct ops_session {
 	 * found visible are remembered: a restore's READs look once. */
 	uint64_t seen_units[8];
 	unsigned seen_next;
+	uint64_t seen_ino;	/* the last inode found visible: a restore's
+				   READs of one file look once */
 	unsigned users_gen;	/* ddtd's when the user was last read */
 	int revoked;		/* its user was removed: the session ends */
 	char peer[64];		/* "address:port", for the log */

@@ -63,17 +63,27 @@ int tenant_su(req *q, const char *name, ns_su *out)
 int tenant_ino(req *q, uint64_t ino)
 {
 	uint64_t root;
-	int rc;
+	int rc, known;
 
 	if (q->all_domains)
+		return 0;
+	pthread_mutex_lock(&q->ss->mu);
+	known = ino != 0 && q->ss->seen_ino == ino;
+	pthread_mutex_unlock(&q->ss->mu);
+	if (known)
 		return 0;
 	if ((rc = ns_unit_of(q->d->ns, ino, &root)) < 0)
 		return rc;
 	rc = unit_visible(q, root);
 	if (rc == 0)
-		rc = ddterr_set(-ENOENT, "inode %llu does not exist",
-				(unsigned long long)ino);
-	return rc < 0 ? rc : 0;
+		return ddterr_set(-ENOENT, "inode %llu does not exist",
+				  (unsigned long long)ino);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&q->ss->mu);
+	q->ss->seen_ino = ino;
+	pthread_mutex_unlock(&q->ss->mu);
+	return 0;
 }
 
 int tenant_alert(req *q, const char *id)

@@ -18,7 +18,7 @@
 #include "ddterr.h"
 #include "ddtc_types.h"
 
-#define AUTH_MAX_USER	64
+#define AUTH_MAX_USER	DDT_MAX_USER
 
 typedef auth_rec user_rec;
 

@@ -13,7 +13,7 @@
 
 #include "idx.h"
 
-#define AUTH_MAX_PASSWORD 1024
+#define AUTH_MAX_PASSWORD DDT_MAX_PASSWORD
 
 /* Create or replace a user (role: a DDT_ROLE_*) of domain (NULL: the one
  * the user has, DDT_DOMAIN_SYSTEM for a new one). A user or domain name
