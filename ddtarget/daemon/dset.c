@@ -58,18 +58,35 @@ int dset_has(idx *ix, const char *domain, const fp_t *fp)
 	return rc < 0 ? rc : 1;
 }
 
+/* Only the fingerprints still present are asked, in one MultiGet. */
 int dset_filter(idx *ix, const char *domain, const fp_t *fps, uint32_t n,
 		uint8_t *present)
 {
-	int rc;
+	uint8_t (*keys)[DSET_KEY_MAX] = malloc((n ? n : 1) * sizeof(*keys));
+	const void **kp = malloc((n ? n : 1) * sizeof(*kp));
+	size_t *kl = malloc((n ? n : 1) * sizeof(*kl));
+	uint32_t *at = malloc((n ? n : 1) * sizeof(*at));
+	uint8_t *got = malloc(n ? n : 1);
+	size_t m = 0;
+	int rc = -ENOMEM;
 
+	if (!keys || !kp || !kl || !at || !got)
+		goto out;
 	for (uint32_t i = 0; i < n; i++) {
 		if (!present[i])
 			continue;
-		rc = dset_has(ix, domain, &fps[i]);
-		if (rc < 0)
-			return rc;
-		present[i] = (uint8_t)rc;
+		kl[m] = dset_key(keys[m], domain, &fps[i]);
+		kp[m] = keys[m];
+		at[m++] = i;
 	}
-	return 0;
+	rc = idx_kv_has_many(ix, IDX_DSEG, kp, kl, m, got);
+	for (size_t j = 0; rc == 0 && j < m; j++)
+		present[at[j]] = got[j];
+out:
+	free(keys);
+	free(kp);
+	free(kl);
+	free(at);
+	free(got);
+	return rc;
 }

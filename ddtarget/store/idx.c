@@ -356,6 +356,45 @@ int idx_sync(idx *x)
 	return err ? db_err(err, "sync") : 0;
 }
 
+int idx_kv_has_many(idx *x, int space, const void *const *keys,
+		    const size_t *klens, size_t n, uint8_t *present)
+{
+	const rocksdb_column_family_handle_t **cfs;
+	char **vals, **errs;
+	size_t *vlens;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	cfs = malloc(n * sizeof(*cfs));
+	vals = calloc(n, sizeof(*vals));
+	errs = calloc(n, sizeof(*errs));
+	vlens = malloc(n * sizeof(*vlens));
+	if (!cfs || !vals || !errs || !vlens) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		cfs[i] = x->cf[space_cf(space)];
+	rocksdb_multi_get_cf(x->db, x->ropts, cfs, n,
+			     (const char *const *)keys, klens, vals, vlens,
+			     errs);
+	for (size_t i = 0; i < n; i++) {
+		if (errs[i] && rc == 0)
+			rc = db_err(errs[i], "read");
+		else
+			free(errs[i]);
+		present[i] = vals[i] != NULL;
+		free(vals[i]);
+	}
+out:
+	free(cfs);
+	free(vals);
+	free(errs);
+	free(vlens);
+	return rc;
+}
+
 int idx_kv_get(idx *x, int space, const void *key, size_t klen, void **out,
 	       size_t *out_len)
 {

@@ -94,6 +94,11 @@ enum idx_space { IDX_NS = 0, IDX_USERS = 1, IDX_DSEG = 2 };
 int idx_kv_get(idx *x, int space, const void *key, size_t klen, void **out,
 	       size_t *out_len);
 
+/* Whether each of n keys of space is there: present[i] 1 or 0, in one
+ * RocksDB MultiGet. 0, -ENOMEM or -EIO. */
+int idx_kv_has_many(idx *x, int space, const void *const *keys,
+		    const size_t *klens, size_t n, uint8_t *present);
+
 /* A set of puts and deletes applied atomically by idx_batch_write(). */
 typedef struct idx_batch idx_batch;
 int idx_batch_new(idx_batch **out);
