@@ -722,6 +722,9 @@ static const struct {
 	{ DDT_OP_USER_ADD, "USER_ADD" }, { DDT_OP_USER_LIST, "USER_LIST" },
 	{ DDT_OP_USER_SET, "USER_SET" },
 	{ DDT_OP_USER_DELETE, "USER_DELETE" },
+	{ DDT_OP_TOKEN_CREATE, "TOKEN_CREATE" },
+	{ DDT_OP_TOKEN_LIST, "TOKEN_LIST" },
+	{ DDT_OP_TOKEN_DELETE, "TOKEN_DELETE" },
 };
 
 const char *ddt_op_name(uint8_t op)

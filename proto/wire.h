@@ -82,6 +82,9 @@ enum ddt_op {
 	DDT_OP_USER_LIST = 0x61,
 	DDT_OP_USER_SET = 0x62,
 	DDT_OP_USER_DELETE = 0x63,
+	DDT_OP_TOKEN_CREATE = 0x64,
+	DDT_OP_TOKEN_LIST = 0x65,
+	DDT_OP_TOKEN_DELETE = 0x66,
 };
 
 /* The frame header (section 1). */

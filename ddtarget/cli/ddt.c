@@ -78,6 +78,8 @@ static void print_help(void)
 "                                     retention lock and quota\n"
 "  checkpoint create|list             take or list checkpoints of the\n"
 "                                     target's metadata\n"
+"  user add|list|passwd|set|rm       manage the target's users, online\n"
+"  token create|list|rm               API tokens that log a user in\n"
 "  help [COMMAND]                     show a command's help\n"
 "\n"
 "%s"
@@ -523,6 +525,19 @@ static const cmd cmds[] = {
 	  "end and shows what it reclaimed (exit 1 if it failed).\n"
 	  "\n"
 	  "  -q, --quiet              no phase lines while watching\n" },
+	{ "token", cmd_token, 1, 2, OP_NAME | OP_RETAIN, 0,
+	  "create [--name LABEL] [--retain D] | list | rm ID",
+	  "API tokens: a token logs its user in instead of the password (give\n"
+	  "it as DDT_PASSWORD or in --password-file), for scripts and\n"
+	  "monitors; revoking one leaves the password and the other tokens\n"
+	  "alone. 'create' makes one for the logged-in user and prints it\n"
+	  "once (the target keeps only its hash); 'list' shows yours (an\n"
+	  "admin: those of the users it manages), 'rm' revokes one by ID.\n"
+	  "A token has its user's level and domain, and goes with its user.\n"
+	  "\n"
+	  "      --name LABEL         what the token is for (up to 64 bytes)\n"
+	  "      --retain D           it expires after D (30d, 12h, ...);\n"
+	  "                           default: never\n" },
 	{ "user", cmd_user, 1, 2, OP_LEVEL | OP_DOMAIN | OP_PASSWORD_STDIN, 0,
 	  "add NAME [--level L] [--domain D] [--password-stdin] | list |\n"
 	  "       passwd [NAME] [--password-stdin] |\n"

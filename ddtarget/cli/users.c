@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "ddtc.h"
+#include "human.h"
+#include "now.h"
 #include "out.h"
 
 /* One line from f into buf, without its newline: 0, or -1 at EOF. */
@@ -182,6 +184,83 @@ int cmd_user(const cmd *cm, const gopts *g, int argc, char **argv)
 	if ((ret = cmd_login(g, 0, &c)) != 0)
 		return ret;
 	ret = run(c, g, op, name);
+	ddtc_close(c);
+	return ret;
+}
+
+/* ---- ddt token ---- */
+
+static int token_print(void *arg, const ddtc_token *t)
+{
+	char made[64], until[64];
+
+	if (++*(size_t *)arg == 1)
+		printf("%-16s  %-16s  %-20s  %-19s  %s\n", "ID", "USER",
+		       "LABEL", "CREATED", "EXPIRES");
+	human_fmt_date(t->created, made);
+	if (t->expires)
+		human_fmt_date(t->expires, until);
+	else
+		snprintf(until, sizeof(until), "never");
+	printf("%-16s  %-16s  %-20s  %-19s  %s\n", t->id, t->user,
+	       t->label[0] ? t->label : "-", made, until);
+	return 0;
+}
+
+static int token_create(ddtc *c, const gopts *g)
+{
+	char token[DDTC_TOKEN_LEN + 1], id[17], until[64];
+	int64_t expires = 0;
+	int rc;
+
+	if ((g->given & OP_RETAIN) && g->retain != DDT_RETAIN_NEVER)
+		expires = now_ns() + g->retain * 1000000000LL;
+	rc = ddtc_token_create(c, g->name, expires, token, id);
+	if (rc < 0)
+		return out_fail(rc, "token create");
+	if (expires)
+		human_fmt_date(expires, until);
+	else
+		snprintf(until, sizeof(until), "never");
+	printf("token:   %s\n", token);
+	printf("id:      %s\n", id);
+	printf("user:    %s\n", g->user);
+	printf("expires: %s\n", until);
+	fprintf(stderr, "ddt: the token is shown this once: keep it as the "
+		"user's password (DDT_PASSWORD, --password-file)\n");
+	explicit_bzero(token, sizeof(token));
+	return 0;
+}
+
+int cmd_token(const cmd *cm, const gopts *g, int argc, char **argv)
+{
+	const char *op = argv[0];
+	size_t n = 0;
+	ddtc *c;
+	int ret = 0, rc = 0;
+
+	if (strcmp(op, "create") && strcmp(op, "list") && strcmp(op, "rm"))
+		return cmd_usage_error(cm, "token: create, list or rm, not "
+				       "'%s'", op);
+	if ((!strcmp(op, "rm")) != (argc == 2))
+		return cmd_usage_error(cm, "token %s: %s", op, argc == 2 ?
+				       "takes no ID" : "give the token's ID");
+	if (strcmp(op, "create") && (g->given & (OP_NAME | OP_RETAIN)))
+		return cmd_usage_error(cm, "token %s: --name and --retain go "
+				       "with token create", op);
+	if ((ret = cmd_login(g, 0, &c)) != 0)
+		return ret;
+	if (!strcmp(op, "create")) {
+		ret = token_create(c, g);
+	} else if (!strcmp(op, "list")) {
+		rc = ddtc_token_list(c, token_print, &n);
+		if (rc == 0 && n == 0)
+			printf("no tokens\n");
+	} else if ((rc = ddtc_token_delete(c, argv[1])) == 0) {
+		printf("revoked token %s\n", argv[1]);
+	}
+	if (rc < 0)
+		ret = out_fail(rc, "token %s", op);
 	ddtc_close(c);
 	return ret;
 }

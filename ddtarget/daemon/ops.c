@@ -253,7 +253,7 @@ static int op_auth(req *q, ops_session *ss)
 static const req_handler *const sections[] = {
 	ops_status_handlers, ops_su_handlers, ops_ns_handlers,
 	ops_write_handlers, ops_read_handlers, ops_backup_handlers,
-	ops_maint_handlers, ops_users_handlers,
+	ops_maint_handlers, ops_users_handlers, ops_tokens_handlers,
 };
 
 /* The handler of op; NULL for HELLO and AUTH (answered above) and for an
@@ -335,6 +335,9 @@ static const struct {
 	{ DDT_OP_USER_DELETE, OC_ADMIN },
 	/* the handler refuses all but its own password to non-admins */
 	{ DDT_OP_USER_SET, OC_SELF },
+	/* a user's own tokens; an admin's of the users it manages */
+	{ DDT_OP_TOKEN_CREATE, OC_SELF }, { DDT_OP_TOKEN_LIST, OC_SELF },
+	{ DDT_OP_TOKEN_DELETE, OC_SELF },
 };
 
 static int class_of(uint8_t op)

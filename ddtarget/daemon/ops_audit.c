@@ -140,6 +140,17 @@ static void d_user(rbuf *r, char *f, size_t cap)
 	str_field(r, f, cap, "target_user");
 }
 
+static void d_token_create(rbuf *r, char *f, size_t cap)
+{
+	str_field(r, f, cap, "label");
+	audit_kv_i64(f, cap, "expires", rb_i64(r));
+}
+
+static void d_token(rbuf *r, char *f, size_t cap)
+{
+	str_field(r, f, cap, "token");
+}
+
 static void d_scrub(rbuf *r, char *f, size_t cap)
 {
 	audit_kv_u64(f, cap, "repair", rb_u8(r));
@@ -164,6 +175,8 @@ static const struct {
 	{ DDT_OP_USER_ADD, "user.add", d_user_add },
 	{ DDT_OP_USER_SET, "user.set", d_user_set },
 	{ DDT_OP_USER_DELETE, "user.delete", d_user },
+	{ DDT_OP_TOKEN_CREATE, "token.create", d_token_create },
+	{ DDT_OP_TOKEN_DELETE, "token.delete", d_token },
 };
 
 void ops_audit_request(const req *q, const rbuf *args, int rc)

@@ -15,5 +15,6 @@ extern const req_handler ops_read_handlers[];	/* ops_read.c */
 extern const req_handler ops_backup_handlers[];	/* ops_backup.c */
 extern const req_handler ops_maint_handlers[];	/* ops_maint.c */
 extern const req_handler ops_users_handlers[];	/* ops_users.c */
+extern const req_handler ops_tokens_handlers[];	/* ops_tokens.c */
 
 #endif

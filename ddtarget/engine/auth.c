@@ -14,9 +14,11 @@
 #include <openssl/rand.h>
 
 #include "auth_rec.h"
+#include "auth_token.h"
 #include "bytes.h"
 #include "ddterr.h"
 #include "ddtc_types.h"
+#include "now.h"
 
 #define AUTH_MAX_USER	DDT_MAX_USER
 
@@ -134,12 +136,37 @@ static int refuse(void)
 	return ddterr_set(-EACCES, "wrong user name or password");
 }
 
+/* A token (auth_token.h) in place of the password: its user's level and
+ * domain as they are now. */
+static int check_token(idx *ix, const char *user, const char *token,
+		       int *out_role, char *out_domain)
+{
+	user_rec r;
+	int rc;
+
+	if (!user_ok(user))
+		return refuse();
+	rc = auth_token_check(ix, user, token, now_ns());
+	if (rc == 0 && (rc = get_rec(ix, user, &r)) == -ENOENT)
+		rc = refuse();
+	if (rc < 0)
+		return rc;
+	if (out_role)
+		*out_role = r.role;
+	if (out_domain)
+		strcpy(out_domain, r.domain);
+	return 0;
+}
+
 int auth_check(idx *ix, const char *user, const char *password,
 	       int *out_role, char *out_domain)
 {
 	uint8_t got[AUTH_HASH_LEN];
 	user_rec r;
 	int rc, known, same;
+
+	if (auth_token_shaped(password))
+		return check_token(ix, user, password, out_role, out_domain);
 
 	known = user_ok(user) && strlen(password) <= AUTH_MAX_PASSWORD;
 	rc = known ? get_rec(ix, user, &r) : -ENOENT;
@@ -180,7 +207,11 @@ int auth_delete_user(idx *ix, const char *user)
 	if (rc < 0)
 		return rc;
 	free(v);
-	return write_one(ix, user, NULL, 0);
+	rc = write_one(ix, user, NULL, 0);
+	/* Its tokens would log nobody in; gone with it. */
+	if (rc == 0)
+		rc = auth_token_delete_user(ix, user);
+	return rc;
 }
 
 int auth_get_user(idx *ix, const char *user, int *out_role,

@@ -14,10 +14,11 @@
 #include "bytes.h"
 #include "ddterr.h"
 
-enum { CF_DEFAULT, CF_FP, CF_CTR, CF_NS, CF_USERS, CF_DSEG, CF_COUNT };
+enum { CF_DEFAULT, CF_FP, CF_CTR, CF_NS, CF_USERS, CF_DSEG, CF_TOKENS,
+       CF_COUNT };
 
 static const char *const cf_names[CF_COUNT] = {
-	"default", "fp", "ctr", "ns", "users", "dseg",
+	"default", "fp", "ctr", "ns", "users", "dseg", "tokens",
 };
 
 /* idx_space values to column families. */
@@ -26,6 +27,7 @@ static int space_cf(int space)
 	switch (space) {
 	case IDX_USERS: return CF_USERS;
 	case IDX_DSEG: return CF_DSEG;
+	case IDX_TOKENS: return CF_TOKENS;
 	default: return CF_NS;
 	}
 }

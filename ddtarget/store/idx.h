@@ -88,7 +88,7 @@ int idx_drop(idx *x, const uint64_t *cids, size_t ncids, const fp_t *fps,
  * index, so that one checkpoint captures all of it consistently; so do
  * the domains' segment sets (IDX_DSEG: which segments each tenant has
  * proved it holds, the daemon's dset.h). */
-enum idx_space { IDX_NS = 0, IDX_USERS = 1, IDX_DSEG = 2 };
+enum idx_space { IDX_NS = 0, IDX_USERS = 1, IDX_DSEG = 2, IDX_TOKENS = 3 };
 
 /* The value of key in space, malloc'd into *out (free()). 0, -ENOENT, -EIO. */
 int idx_kv_get(idx *x, int space, const void *key, size_t klen, void **out,

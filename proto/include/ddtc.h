@@ -112,6 +112,25 @@ int ddtc_user_set(ddtc *c, const char *user, uint32_t mask,
 		  const char *password, int role, const char *domain);
 int ddtc_user_delete(ddtc *c, const char *user);
 
+/* ---- API tokens (PROTOCOL.md section 5, Tokens) ----
+ * A token logs its user in instead of the password (give it as the
+ * password). create: for the logged-in user, label, expires (ns since the
+ * epoch, 0 never); token (DDTC_TOKEN_LEN + 1 bytes) and id (17 bytes)
+ * filled. list: one's own, and an admin's users'. delete: by id. */
+#define DDTC_TOKEN_LEN	86
+typedef struct ddtc_token {
+	char id[17];
+	char user[DDT_MAX_USER + 1];
+	char label[65];
+	int64_t created, expires;
+} ddtc_token;
+typedef int (*ddtc_token_cb)(void *arg, const ddtc_token *t);
+
+int ddtc_token_create(ddtc *c, const char *label, int64_t expires,
+		      char *token, char *id);
+int ddtc_token_list(ddtc *c, ddtc_token_cb cb, void *arg);
+int ddtc_token_delete(ddtc *c, const char *id);
+
 /* ---- storage units (su.c) ---- */
 
 /* A storage unit (ddtc_types.h); created is 0 from ddtc_su_open(). */
