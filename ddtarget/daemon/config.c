@@ -21,6 +21,7 @@ void config_default(ddtd_config *c)
 	c->port = DDT_DEFAULT_PORT;
 	c->unix_socket_gid = -1;
 	c->audit_syslog = 1;
+	c->upload_slack_mb = 1024;
 	snprintf(c->store, sizeof(c->store), "/var/lib/ddtarget");
 	c->max_sessions = 64;
 	c->login_timeout = 10;
@@ -213,6 +214,8 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return copy_path(key, v, c->audit_log, sizeof(c->audit_log));
 	if (!strcmp(key, "audit_syslog"))
 		return parse_bool(key, v, &c->audit_syslog);
+	if (!strcmp(key, "upload_slack_mb"))
+		return parse_int(key, v, 1, 1 << 20, &c->upload_slack_mb);
 	if (!strcmp(key, "user"))
 		return copy_path(key, v, c->user, sizeof(c->user));
 	if (!strcmp(key, "group"))

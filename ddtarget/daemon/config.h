@@ -22,6 +22,7 @@ typedef struct ddtd_config {
 	 * file (config_audit_log); and whether its lines go to syslog. */
 	char audit_log[PATH_MAX];
 	int audit_syslog;
+	int upload_slack_mb;		/* sent, not committed, before a unit */
 	char store[PATH_MAX];		/* the store's root directory */
 	char data_dirs[STORE_MAX_DIRS][PATH_MAX];	/* one per disk */
 	int ndata_dirs;			/* 0: <store>/data/dirN */

@@ -17,6 +17,7 @@
 #include "ingest.h"
 #include "monitor.h"
 #include "ns.h"
+#include "pending.h"
 #include "schedule.h"
 #include "scrub.h"
 #include "store.h"
@@ -40,6 +41,7 @@ typedef struct ddtd {
 	monitor *mon;		/* checks of units; last scrub, clean */
 	bufpool *replies;	/* READ replies' buffers, kept for the next */
 	audit *audit;		/* the audit log; NULL: none */
+	pending *pending;	/* bytes sent and not committed, per unit */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */
 	unsigned users_gen;	/* bumped by each change of a user (ops_users.c);

@@ -459,7 +459,8 @@ static int open_engine(ddtd *d)
 	if ((rc = units_open(&d->units, d->ix)) < 0 ||
 	    (rc = ingest_open(&d->ingest, d->ix)) < 0 ||
 	    (rc = streams_new(&d->streams)) < 0 ||
-	    (rc = bufpool_new(&d->replies)) < 0)
+	    (rc = bufpool_new(&d->replies)) < 0 ||
+	    (rc = pending_new(&d->pending)) < 0)
 		return rc;
 	cc.threshold_pct = d->cfg.clean_threshold;
 	cc.done = clean_done;
@@ -524,6 +525,8 @@ static void close_engine(ddtd *d)
 	bufpool_free(d->replies);	/* after the server: no reply holds one */
 	audit_close(d->audit);
 	d->audit = NULL;
+	pending_free(d->pending);
+	d->pending = NULL;
 }
 
 /* The directory and space check, while the daemon serves. */

@@ -39,6 +39,11 @@ void ops_session_end(ddtd *d, ops_session *ss)
 {
 	if (d->streams)
 		streams_session_end(d->streams, ss);
+	/* What it sent and never committed is garbage: no more its unit's. */
+	pthread_mutex_lock(&ss->mu);
+	pending_add(d->pending, ss->sent_unit, -(int64_t)ss->sent);
+	ss->sent = 0;
+	pthread_mutex_unlock(&ss->mu);
 }
 
 /* An errno that is no code of the protocol's (ENOMEM, ...) is DDT_EIO:

@@ -41,6 +41,9 @@ typedef struct ops_session {
 	 * its unit, so that a restore's READs look it up once. */
 	uint64_t cur_unit;
 	uint64_t read_ino, read_unit;
+	/* New bytes its SEG_PUTs stored and no commit bound yet, counted
+	 * against unit sent_unit (0: none named then; pending.h). */
+	uint64_t sent, sent_unit;
 	/* The units whose reads the audit log has been told of. */
 	uint64_t audited_reads[OPS_AUDITED_READS];
 	unsigned audited_next;
@@ -50,6 +53,10 @@ void ops_session_init(ops_session *ss, const char *peer);
 void ops_session_destroy(ops_session *ss);
 /* The session is over: its streams end (d's stream accounting). */
 void ops_session_end(ddtd *d, ops_session *ss);
+/* logical bytes were committed: as many of the bytes the session sent
+ * stop counting as pending (pending.h); UINT64_MAX: all of them. */
+struct req;
+void ops_sent_settle(struct req *q, uint64_t logical);
 
 /* Handle one request. The reply's payload is appended to w (the caller
  * has already begun the frame). Returns 0, or a negative errno whose

@@ -199,6 +199,8 @@ static int op_backup_end(req *q)
 	if (rc == 0 && streams_backup_close(d->streams, ino, &sb))
 		judge(d, &sb, bytes);
 	if (rc == 0)
+		ops_sent_settle(q, UINT64_MAX);	/* the rest is garbage */
+	if (rc == 0)
 		monitor_check_units(d);
 	return req_reply_attr(w, rc, &a);
 }

@@ -336,6 +336,7 @@ static int op_status(req *q)
 	status_space(d, di, nd, &l);
 	req_kv(&l, "logical_bytes", nst.logical_bytes);
 	req_kv(&l, "stored_bytes", st.stored_bytes);
+	req_kv(&l, "uncommitted_bytes", pending_total(d->pending));
 	req_kv(&l, "raw_bytes", st.raw_bytes);
 	req_kv(&l, "physical_bytes", st.physical_bytes);
 	req_kv(&l, "segments", st.segments);

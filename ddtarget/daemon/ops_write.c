@@ -14,6 +14,7 @@
 
 #include "ddterr.h"
 #include "dset.h"
+#include "fmt.h"
 #include "now.h"
 #include "ops.h"
 #include "tenant.h"
@@ -90,6 +91,75 @@ static void count_new(req *q, const store_put_new *t)
 	streams_new_bytes(q->d->streams, q->ss, t->raw_bytes);
 }
 
+/* ---- segments sent and not committed (pending.h) ---- */
+
+/* -EDQUOT if n more new bytes sent would take the session's unit past its
+ * quota, counting what is committed and what its sessions sent and have
+ * not committed yet; or, before the session names a unit, past
+ * upload_slack_mb. */
+static int sent_allowed(req *q, uint64_t n)
+{
+	ops_session *ss = q->ss;
+	uint64_t unit, sent, bytes, quota, others;
+	char a[FMT_LEN], b[FMT_LEN], c[FMT_LEN];
+	int rc;
+
+	pthread_mutex_lock(&ss->mu);
+	unit = ss->cur_unit;
+	sent = ss->sent;
+	pthread_mutex_unlock(&ss->mu);
+	if (!unit) {
+		uint64_t slack = (uint64_t)q->d->cfg.upload_slack_mb << 20;
+
+		if (sent + n <= slack)
+			return 0;
+		return ddterr_set(-EDQUOT, "SEG_PUT: %s sent and not committed "
+				  "by this session, before it named a storage "
+				  "unit (BACKUP_BEGIN, COMMIT), at most %s",
+				  fmt_bytes(sent, a), fmt_bytes(slack, b));
+	}
+	if ((rc = ns_su_usage(q->d->ns, unit, &bytes, &quota)) < 0)
+		return rc == -ENOENT ? 0 : rc;	/* removed: COMMIT says */
+	others = pending_of(q->d->pending, unit);
+	if (!quota || bytes + others + n <= quota)
+		return 0;
+	return ddterr_set(-EDQUOT, "SEG_PUT: the storage unit's quota of %s "
+			  "would be exceeded (%s committed, %s sent and not "
+			  "committed yet): commit what was sent, or raise the "
+			  "quota", fmt_bytes(quota, a), fmt_bytes(bytes, b),
+			  fmt_bytes(others, c));
+}
+
+/* n new bytes were stored for the session. */
+static void sent_add(req *q, uint64_t n)
+{
+	ops_session *ss = q->ss;
+
+	pthread_mutex_lock(&ss->mu);
+	if (ss->sent && ss->sent_unit != ss->cur_unit) {
+		/* It writes to another unit now: what it sent before counts
+		 * there. */
+		pending_add(q->d->pending, ss->sent_unit, -(int64_t)ss->sent);
+		pending_add(q->d->pending, ss->cur_unit, (int64_t)ss->sent);
+	}
+	ss->sent_unit = ss->cur_unit;
+	ss->sent += n;
+	pending_add(q->d->pending, ss->sent_unit, (int64_t)n);
+	pthread_mutex_unlock(&ss->mu);
+}
+
+void ops_sent_settle(req *q, uint64_t logical)
+{
+	ops_session *ss = q->ss;
+	uint64_t d;
+
+	pthread_mutex_lock(&ss->mu);
+	d = logical < ss->sent ? logical : ss->sent;
+	ss->sent -= d;
+	pending_add(q->d->pending, ss->sent_unit, -(int64_t)d);
+	pthread_mutex_unlock(&ss->mu);
+}
+
 /* logical bytes of files bound under ino (a directory or the file): the
  * counters, and the session writes into that unit now. */
 static void count_commit(req *q, uint64_t ino, uint64_t logical)
@@ -98,6 +168,7 @@ static void count_commit(req *q, uint64_t ino, uint64_t logical)
 	int64_t now = now_ns();
 
 	ingest_add(q->d->ingest, now, add);
+	ops_sent_settle(q, logical);
 	if (ns_unit_of(q->d->ns, ino, &unit) < 0)
 		return;		/* removed meanwhile: counted for the target */
 	units_add_ingest(q->d->units, unit, add);
@@ -172,6 +243,15 @@ static int seg_put_proved(req *q, const store_seg *segs, uint32_t n)
 	return rc;
 }
 
+static uint64_t raw_of(const store_seg *segs, uint32_t n)
+{
+	uint64_t t = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		t += segs[i].raw_len;
+	return t;
+}
+
 static int op_seg_put(req *q)
 {
 	ddtd *d = q->d;
@@ -194,6 +274,8 @@ static int op_seg_put(req *q)
 				       .data = g.data };
 	}
 	rc = req_parsed(q);
+	if (rc == 0)
+		rc = sent_allowed(q, raw_of(segs, n));
 	/* A tenant proves it holds each segment, held already or not. */
 	if (rc == 0 && dset_fenced(q->domain))
 		rc = store_put_proving(d->st, segs, n, &fresh);
@@ -203,6 +285,7 @@ static int op_seg_put(req *q)
 		rc = seg_put_proved(q, segs, n);
 	if (rc == 0) {
 		count_new(q, &fresh);
+		sent_add(q, fresh.raw_bytes);
 		wb_u32(w, (uint32_t)fresh.segs);
 	}
 	free(segs);

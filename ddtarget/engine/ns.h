@@ -82,6 +82,10 @@ int ns_su_domain(ns *n, uint64_t root, char *out);
 int ns_su_get(ns *n, const char *name, ns_su *out);	/* -ENOENT */
 typedef int (*ns_su_cb)(void *arg, const ns_su *su);
 int ns_su_list(ns *n, ns_su_cb cb, void *arg);
+/* The logical bytes the unit whose root is root holds, and its quota (0
+ * none). */
+int ns_su_usage(ns *n, uint64_t root, uint64_t *out_bytes,
+		uint64_t *out_quota);
 /* How many backups the unit whose root is root holds. */
 int ns_su_backups(ns *n, uint64_t root, uint64_t *out);
 /* -ENOTEMPTY unless empty or recursive; -EPERM while it holds a locked

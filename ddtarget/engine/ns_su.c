@@ -334,6 +334,19 @@ int ns_su_backups(ns *n, uint64_t root, uint64_t *out)
 	return rc;
 }
 
+int ns_su_usage(ns *n, uint64_t root, uint64_t *out_bytes,
+		uint64_t *out_quota)
+{
+	inode r;
+	int rc = ns_read_dir(n, root, &r);
+
+	if (rc == 0) {
+		*out_bytes = r.bytes;
+		*out_quota = r.quota;
+	}
+	return rc;
+}
+
 int ns_su_list(ns *n, ns_su_cb cb, void *arg)
 {
 	su_vec s;
