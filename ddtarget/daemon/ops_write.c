@@ -178,6 +178,36 @@ static void count_commit(req *q, uint64_t ino, uint64_t logical)
 	pthread_mutex_unlock(&q->ss->mu);
 }
 
+/* A tenant's FP_QUERY: it hears only of what its domain holds, and only
+ * those are asked of the store, whose answer keeps them from the clean
+ * under way: another domain's segments are neither told of nor kept. */
+static int fenced_has(req *q, fp_t *fps, uint32_t n, uint8_t *present)
+{
+	uint32_t *at = malloc((n ? n : 1) * sizeof(*at)), m = 0;
+	fp_t *mine = malloc((n ? n : 1) * sizeof(*mine));
+	uint8_t *got = malloc(n ? n : 1);
+	int rc = -ENOMEM;
+
+	if (!at || !mine || !got)
+		goto out;
+	memset(present, 1, n);
+	rc = dset_filter(q->d->ix, q->domain, fps, n, present);
+	for (uint32_t i = 0; rc == 0 && i < n; i++)
+		if (present[i]) {
+			at[m] = i;
+			mine[m++] = fps[i];
+		}
+	if (rc == 0 && m)
+		rc = store_has(q->d->st, mine, m, got);
+	for (uint32_t j = 0; rc == 0 && j < m; j++)
+		present[at[j]] = got[j];
+out:
+	free(at);
+	free(mine);
+	free(got);
+	return rc;
+}
+
 /* Bit i of the reply is (byte i / 8) & (1 << (i % 8)): least significant
  * first. */
 static int op_fp_query(req *q)
@@ -205,10 +235,10 @@ static int op_fp_query(req *q)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = store_has(d->st, fps, n, present);
-	/* A tenant hears only of what it sent itself. */
-	if (rc == 0 && dset_fenced(q->domain))
-		rc = dset_filter(d->ix, q->domain, fps, n, present);
+	if (dset_fenced(q->domain))
+		rc = fenced_has(q, fps, n, present);
+	else
+		rc = store_has(d->st, fps, n, present);
 	if (rc < 0)
 		goto out;
 	wb_u32(w, nbytes);
