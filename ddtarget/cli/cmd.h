@@ -44,6 +44,10 @@ enum {
 typedef struct gopts {
 	const char *host, *user, *password_file;
 	int port;
+	/* TLS: --no-tls, --tls-fingerprint, --tls-ca, --known-hosts (NULL,
+	 * 0: as the environment says, ddtc_opts_default) */
+	int no_tls;
+	const char *tls_fingerprint, *tls_ca, *known_hosts;
 	const char *su, *name, *path;
 	unsigned given;		/* OP_* seen on the command line */
 	int codec;		/* --codec: enum codec_id of new segments */

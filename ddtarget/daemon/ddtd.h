@@ -37,6 +37,7 @@ typedef struct ddtd {
 	ingest *ingest;		/* the target's ingest counters */
 	streams *streams;	/* the streams active now */
 	monitor *mon;		/* checks of units; last scrub, clean */
+	struct tlsd *tls;	/* the key, certificate, fingerprint */
 	bufpool *replies;	/* READ replies' buffers, kept for the next */
 	int64_t started;	/* ns since the epoch */
 	int sessions;		/* open sessions; atomic access */

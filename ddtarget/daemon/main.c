@@ -30,6 +30,7 @@
 #include "store.h"
 #include "store_ckpt.h"
 #include "store_dirs.h"
+#include "tlsd.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -92,7 +93,14 @@ static const char usage_text[] =
 "64 KiB before login. A session is closed at its auth_max_failures-th\n"
 "failed login (1); each failure from an address doubles the wait before\n"
 "its next login is checked, from auth_backoff_ms (1000) up to\n"
-"auth_backoff_max_ms (30000). Failures are logged with address and user.\n";
+"auth_backoff_max_ms (30000). Failures are logged with address and user.\n"
+"\n"
+"TLS (PROTOCOL.md section 1, TLS): every session is TLS (1.2 or 1.3) from\n"
+"its first byte. The key and a self-signed certificate are made at first\n"
+"start in <store>/tls_key.pem and tls_cert.pem, or --set tls_cert=FILE\n"
+"--set tls_key=FILE name others; the certificate's SHA-256 fingerprint is\n"
+"logged at start and shown by 'ddt status'. --set tls=loopback-plain also\n"
+"takes plaintext sessions, from loopback peers only (tls=required: none).\n";
 
 enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
        OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_RESTORE };
@@ -599,6 +607,21 @@ static int set_password(ddtd *d, const cmdline *cl)
 }
 
 /* --restore-checkpoint: offline, the report on stdout, exit 0 or 1. */
+/* The key and certificate, made at first start; the fingerprint goes to
+ * the log, where whoever set the target up reads it for the clients. */
+static int start_tls(ddtd *d)
+{
+	int rc = tlsd_open(&d->tls, &d->cfg);
+
+	if (rc < 0)
+		return rc;
+	log_info("TLS certificate %s, fingerprint %s; plaintext %s",
+		 tlsd_cert_path(d->tls), tlsd_fingerprint(d->tls),
+		 d->cfg.tls_plain_loopback ? "also taken from loopback "
+		 "(tls = loopback-plain)" : "refused (tls = required)");
+	return 0;
+}
+
 static int restore_checkpoint(const ddtd *d, const cmdline *cl)
 {
 	store_restore_report r;
@@ -702,6 +725,8 @@ int main(int argc, char **argv)
 		rc = start_maintenance(&d);
 	if (rc == 0)
 		rc = monitor_start(&d.mon, &d);
+	if (rc == 0)
+		rc = start_tls(&d);
 	if (rc == 0) {
 		rc = server_run(&d, lfd, write_pid_file);
 		lfd = -1;
@@ -711,6 +736,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		log_err("%s", ddterr_last(rc));
 	close_engine(&d);
+	tlsd_free(d.tls);
 	if (d.cfg.pid_file[0])
 		unlink(d.cfg.pid_file);
 	if (rc == 0)
