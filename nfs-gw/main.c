@@ -106,6 +106,14 @@ static int start_core(gw *g)
 	o.user = g->conf.user;
 	o.password = g->conf.password;
 	o.client_name = "ddt-nfsd";
+	if (g->conf.tls_fingerprint[0])
+		o.tls_fingerprint = g->conf.tls_fingerprint;
+	if (g->conf.tls_ca[0])
+		o.tls_ca = g->conf.tls_ca;
+	if (g->conf.known_hosts[0])
+		o.known_hosts = g->conf.known_hosts;
+	if (g->conf.no_tls)
+		o.no_tls = 1;
 	nfsd_fh_key(g->conf.password);
 	/* A call must end while the client waits: a target silent this
 	 * long is treated as gone, and the client hears JUKEBOX. */

@@ -32,9 +32,11 @@ daemon_stop || tap_bail "the first daemon did not stop cleanly"
 printf 'bobs-password\n' |
 	"$daemon_bin" -s "$store" --set-password bob --role user >"$dir/pw.out" 2>&1 ||
 	tap_bail "cannot make user bob: $(cat "$dir/pw.out")"
+# The attacker speaks plaintext frames (from loopback addresses); ddt's
+# backup and restore under attack use TLS as always.
 daemon_start --set login_timeout=2 --set auth_max_failures=3 \
 	--set auth_backoff_ms=600 --set auth_backoff_max_ms=2400 \
-	--set workers=2
+	--set workers=2 --set tls=loopback-plain
 
 # ---- a backup of some MiB under attack ----
 t=$dir/tree

@@ -540,16 +540,30 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	session_close(s, 1);
 }
 
-/* Over the gate's caps: one error reply (opcode 0, id 0, EBUSY) written
- * straight to the socket, which is closed at once. What the peer sent is
- * read first, so that the close does not reset the connection. A flood of
- * them is logged one line per REFUSED_LOG_S, not one per connection. */
+/* One error reply (opcode 0, id 0) written straight to a socket that is
+ * no session, in plaintext: what the peer sent is read first, so that
+ * the close that follows does not reset the connection. */
+static void send_refusal(evutil_socket_t fd, int rc)
+{
+	uint8_t junk[4096];
+	wbuf w;
+
+	wb_init(&w);
+	ddt_frame_begin(&w, 0, DDT_F_REPLY, 0, ops_status(rc));
+	wb_str(&w, ddterr_last(rc));
+	if (ddt_frame_finish(&w, 0) == 0)
+		(void)send(fd, w.p, w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	wb_free(&w);
+	(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+}
+
+/* Over the gate's caps: the refusal (EBUSY), and the socket closed at
+ * once. A flood of them is logged one line per REFUSED_LOG_S, not one
+ * per connection. */
 static void refuse_now(server *srv, evutil_socket_t fd, const char *peer,
 		       int rc)
 {
 	int64_t now = now_mono_ns();
-	uint8_t junk[4096];
-	wbuf w;
 
 	srv->refused++;
 	if (now - srv->refused_logged >= REFUSED_LOG_S * 1000000000LL) {
@@ -559,13 +573,7 @@ static void refuse_now(server *srv, evutil_socket_t fd, const char *peer,
 		srv->refused = 0;
 		srv->refused_logged = now;
 	}
-	wb_init(&w);
-	ddt_frame_begin(&w, 0, DDT_F_REPLY, 0, ops_status(rc));
-	wb_str(&w, ddterr_last(rc));
-	if (ddt_frame_finish(&w, 0) == 0)
-		(void)send(fd, w.p, w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	wb_free(&w);
-	(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+	send_refusal(fd, rc);
 	evutil_closesocket(fd);
 }
 
@@ -714,6 +722,18 @@ static int sniff_is_tls(evutil_socket_t fd)
 
 static void sniff_cb(evutil_socket_t fd, short what, void *arg);
 
+/* The login deadline passed before the first bytes told what the peer
+ * speaks: closed as deadline_cb closes a session, with the same line. */
+static void sniff_expired(sniff *n)
+{
+	int rc = ddterr_set(-EPERM, "not logged in within %d s: closing",
+			    n->srv->d->cfg.login_timeout);
+
+	log_info("session %s: %s", n->peer, ddterr_last(rc));
+	send_refusal(n->fd, rc);
+	sniff_free(n, 1);
+}
+
 /* Look again once SNIFF_RETRY_MS has passed, if the deadline allows: a
  * timer now, since the socket stays readable with the bytes peeked. */
 static void sniff_later(sniff *n)
@@ -724,11 +744,8 @@ static void sniff_later(sniff *n)
 
 	event_del(n->ev);
 	if (left <= 0 || event_assign(n->ev, n->srv->base, -1, 0, sniff_cb,
-				      n) != 0 || event_add(n->ev, &tv) != 0) {
-		log_info("session %s: no whole first bytes within %d s: "
-			 "closed", n->peer, n->srv->d->cfg.login_timeout);
-		sniff_free(n, 1);
-	}
+				      n) != 0 || event_add(n->ev, &tv) != 0)
+		sniff_expired(n);
 }
 
 /* The one-line refusal of a plaintext peer (section 1, TLS). */
@@ -760,9 +777,7 @@ static void sniff_cb(evutil_socket_t fd, short what, void *arg)
 	if ((what & EV_TIMEOUT) && !(what & EV_READ) &&
 	    now_mono_ns() - n->accepted >=
 	    (int64_t)srv->d->cfg.login_timeout * 1000000000) {
-		log_info("session %s: sent nothing within %d s: closed",
-			 n->peer, srv->d->cfg.login_timeout);
-		sniff_free(n, 1);
+		sniff_expired(n);
 		return;
 	}
 	tls = sniff_is_tls(n->fd);

@@ -196,6 +196,8 @@ static int ctx_make(tlsd *t, const char *key_path)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 			    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Sessions are long and clients do not resume them: no tickets. */
+	SSL_CTX_set_num_tickets(ctx, 0);
 	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert_path) != 1)
 		return tls_error(-EINVAL, t->cert_path);
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1)

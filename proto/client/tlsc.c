@@ -271,9 +271,11 @@ static int handshake(SSL *ssl, int fd, const char *key, int timeout_s)
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
 			break;
 		if (wait_ready(fd, err, deadline) < 0)
-			return ddterr_set(-ETIMEDOUT, "TLS handshake with "
-					  "ddtargetd at %s: no answer within "
-					  "%d s", key, timeout_s);
+			return ddterr_set(-ETIMEDOUT, "ddtargetd at %s has "
+					  "not answered for %d s, in the TLS "
+					  "handshake (is it hung, or the "
+					  "network down? DDT_TIMEOUT sets the "
+					  "wait)", key, timeout_s);
 	}
 	if (SSL_get_verify_result(ssl) != X509_V_OK)
 		return ddterr_set(-EACCES, "the certificate of ddtargetd at "
