@@ -208,7 +208,11 @@ static SSL_CTX *ctx_make(const tlsc_trust *t)
 	if (!ctx)
 		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* A close without close_notify reads as the end of the stream, as it
+	 * does in plaintext: frames carry their own lengths, so a cut one is
+	 * seen for what it is (and the target ends sessions that way). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+			    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* conn.c's senders write what the socket takes and go on from
 	 * there, from buffers that are not always the same. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
