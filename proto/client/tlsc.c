@@ -35,6 +35,7 @@
 
 #define TLSC_FP_HEX	64
 #define TLSC_FP_LEN	(7 + TLSC_FP_HEX + 1)	/* "SHA256:" hex NUL */
+#define TLSC_READ_BUF	(256 << 10)	/* bytes per read from the socket */
 
 void tlsc_error_text(char *buf, size_t cap)
 {
@@ -217,6 +218,10 @@ static SSL_CTX *ctx_make(const tlsc_trust *t)
 	 * there, from buffers that are not always the same. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* READ replies are megabytes: take what the socket holds in one
+	 * read, not two syscalls per 16 KiB record. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLSC_READ_BUF);
 	if (!t->fingerprint && t->ca_file) {
 		if (SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != 1) {
 			SSL_CTX_free(ctx);
