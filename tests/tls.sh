@@ -92,6 +92,10 @@ mkdir -p "$ca"
 	-keyout other.key -out other.pem -days 2 -subj /CN=other-ca
 ) >"$dir/ca.log" 2>&1 || tap_bail "cannot make the test CA: $(cat "$dir/ca.log")"
 daemon_stop || tap_bail "the daemon did not stop"
+"$daemon_bin" --check-config --set tls_cert="$ca/srv.pem" \
+	--set tls_key="$ca/other.key" >"$dir/cc.out" 2>&1
+tap_ok "--check-config refuses a key that is not the certificate's" sh -c \
+	"test $? -ne 0 && grep -qE 'cannot load the TLS key .*(mismatch|does not match)' '$dir/cc.out'"
 daemon_start --set tls_cert="$ca/srv.pem" --set tls_key="$ca/srv.key"
 run ca1 --tls-ca "$ca/ca.pem" --known-hosts /dev/null status
 tap_is "$rc" 0 "--tls-ca takes the certificate the CA signed for 127.0.0.1"

@@ -622,6 +622,19 @@ static int start_tls(ddtd *d)
 	return 0;
 }
 
+/* --check-config: tls_cert and tls_key, if set, load and match. */
+static int check_tls_files(const ddtd_config *c)
+{
+	tlsd *t = NULL;
+	int rc;
+
+	if (!c->tls_cert[0] && !c->tls_key[0])
+		return 0;
+	rc = tlsd_open(&t, c);
+	tlsd_free(t);
+	return rc;
+}
+
 static int restore_checkpoint(const ddtd *d, const cmdline *cl)
 {
 	store_restore_report r;
@@ -676,7 +689,12 @@ int main(int argc, char **argv)
 
 	if (cl.check) {
 		/* Every setting was checked as it was read; a bad one has
-		 * already ended the run with its line. */
+		 * already ended the run with its line. Configured TLS files
+		 * are loaded too (the store's own pair is not made here). */
+		if ((rc = check_tls_files(&d.cfg)) < 0) {
+			fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
+			return 1;
+		}
 		printf("ddtargetd: configuration OK (store %s, listening on "
 		       "%s port %d)\n", d.cfg.store, d.cfg.listen,
 		       d.cfg.port);

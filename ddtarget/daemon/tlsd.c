@@ -189,6 +189,7 @@ static int fingerprint_of(SSL_CTX *ctx, char out[TLSD_FP_LEN])
 static int ctx_make(tlsd *t, const char *key_path)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	char what[PATH_MAX + 64];
 
 	if (!ctx)
 		return tls_error(-ENOMEM, "cannot make a TLS context");
@@ -198,10 +199,13 @@ static int ctx_make(tlsd *t, const char *key_path)
 			    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	/* Sessions are long and clients do not resume them: no tickets. */
 	SSL_CTX_set_num_tickets(ctx, 0);
+	snprintf(what, sizeof(what), "cannot load the TLS certificate %s",
+		 t->cert_path);
 	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert_path) != 1)
-		return tls_error(-EINVAL, t->cert_path);
+		return tls_error(-EINVAL, what);
+	snprintf(what, sizeof(what), "cannot load the TLS key %s", key_path);
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1)
-		return tls_error(-EINVAL, key_path);
+		return tls_error(-EINVAL, what);
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return tls_error(-EINVAL, "the TLS key does not match the "
 				 "certificate");
