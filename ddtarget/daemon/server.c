@@ -1,6 +1,14 @@
 /* server.c - sessions on libevent (memcached's shape: an event loop for the
  * sockets, a worker pool for the work).
  *
+ * An accepted connection is first sniffed (PROTOCOL.md section 1, TLS):
+ * its first bytes, peeked, say a TLS handshake, and the session runs over
+ * bufferevent_openssl (tlsd.h holds the key and certificate); or a
+ * plaintext frame, which only tls = loopback-plain takes, from loopback,
+ * and which is otherwise refused with one line. The TLS handshake runs on
+ * the loop thread; records are sealed by whichever thread writes to the
+ * session's bufferevent, under its lock.
+ *
  * The loop thread only frames: it reads a header, waits for the whole
  * payload, and queues the request. A worker runs it (ops.c) and writes the
  * reply into the session's bufferevent, which is thread-safe. A session
@@ -705,12 +713,15 @@ static void session_start(sniff *n, SSL *ssl)
 /* What the peer's first bytes are: 1 a TLS record carrying a handshake
  * (0x16, then version 3.1 to 3.4), 0 a frame (whose length would be over
  * what section 3 allows before login if it began so), -EAGAIN too few
- * bytes yet to tell, -1 the peer is gone. */
+ * bytes yet to tell (or none), -1 the peer is gone. */
 static int sniff_is_tls(evutil_socket_t fd)
 {
 	uint8_t b[3];
 	ssize_t n = recv(fd, b, sizeof(b), MSG_PEEK);
 
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		      errno == EINTR))
+		return -EAGAIN;	/* a timer fired a little early, say */
 	if (n <= 0)
 		return -1;
 	if (b[0] != TLS_RECORD_HANDSHAKE)
