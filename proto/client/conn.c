@@ -45,6 +45,7 @@
 #define CONN_RXBUF	(64 << 10)	/* small replies in one recv() */
 #define CONN_TICK_S	2	/* the receiver looks at the clock this often */
 #define CONN_TLS_CHUNK	(256 << 10)	/* per SSL_write, under ssl_mu */
+#define CONN_TLS_REREAD_MS	10	/* a write waiting on a read retries */
 
 struct conn_req {
 	conn *c;
@@ -264,8 +265,11 @@ static ssize_t sock_send(conn *c, const uint8_t *p, size_t n, char *why,
 		     &err, why, cap);
 	if (put > 0)
 		return put;
+	/* A write that must read first (TLS 1.3's key update) looks again
+	 * soon: the receiver may take the bytes it waits for. */
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		(void)tls_wait(c, err, CONN_TICK_S * 1000);
+		(void)tls_wait(c, err, err == SSL_ERROR_WANT_READ ?
+			       CONN_TLS_REREAD_MS : CONN_TICK_S * 1000);
 		return -EINTR;
 	}
 	return -EPIPE;
