@@ -119,8 +119,10 @@ static int start_core(gw *g)
 	 * long is treated as gone, and the client hears JUKEBOX. */
 	o.timeout = 60;
 	rc = gw_sess_new(&g->d.sess, &o);
+	/* A wrong password, or a certificate not the one trusted: no
+	 * reconnecting mends either. */
 	if (rc == -EACCES)
-		return ddterr_set(rc, "ddtargetd refused user %s: %s",
+		return ddterr_set(rc, "cannot log in to ddtargetd as %s: %s",
 				  g->conf.user, ddtc_errmsg(rc));
 	if (!g->d.sess)
 		return rc;
