@@ -15,6 +15,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ddt-demo-XXXXXX")
 [ -x "$bin/ddtargetd" ] && [ -x "$bin/ddt" ] ||
 	{ echo "demo: build first: autoreconf -fi && ./configure && make" >&2; exit 1; }
 
+# The demo's store may be new on a port used before: ddt pins its TLS
+# certificate in the demo's own known-hosts file, not the user's.
+export DDT_KNOWN_HOSTS="$work/known_hosts"
 "$bin/ddtargetd" -s "$store" -p "$port" >"$work/ddtargetd.log" 2>&1 &
 dpid=$!
 trap 'kill $dpid 2>/dev/null; wait $dpid 2>/dev/null; rm -rf "$work"' EXIT

@@ -2,7 +2,7 @@
 # install-deps.sh - the Debian 12 packages that build and test ddtarget.
 # The one list of them: the README, .ci/run and newcomers all use this.
 set -eu
-PKGS="autoconf automake make gcc pkg-config python3
+PKGS="autoconf automake make gcc pkg-config python3 openssl
 libevent-dev librocksdb-dev libisal-dev libssl-dev liblz4-dev libzstd-dev
 libfuse3-dev fuse3 samba smbclient rclone
 libtirpc-dev rpcsvc-proto libinih-dev libnfs-dev libnfs-utils

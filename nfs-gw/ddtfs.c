@@ -37,6 +37,11 @@ static void usage(FILE *f)
 "  -u, --user USER          log in as USER (default admin); the password is\n"
 "                           $DDT_PASSWORD or the first line of --password-file\n"
 "      --password-file F\n"
+"      --tls-fingerprint SHA256:HEX  trust only this target certificate\n"
+"      --tls-ca FILE        trust a certificate a CA of FILE signed\n"
+"      --known-hosts FILE   else pin on first use in FILE (default\n"
+"                           $DDT_KNOWN_HOSTS or ~/.config/ddt/known_hosts)\n"
+"      --no-tls             plaintext (a tls=loopback-plain target, loopback)\n"
 "  -o OPTIONS               mount options, comma-separated: allow_other (for\n"
 "                           Samba), ro, and FUSE's own; default_permissions\n"
 "                           is always on\n"
@@ -88,6 +93,10 @@ static int parse(int argc, char **argv, ddtfs *fs, args *a)
 		{ "cache-mb", required_argument, NULL, 'C' },
 		{ "reconnect", required_argument, NULL, 'R' },
 		{ "readahead-kb", required_argument, NULL, 'A' },
+		{ "tls-fingerprint", required_argument, NULL, 'F' },
+		{ "tls-ca", required_argument, NULL, 'T' },
+		{ "known-hosts", required_argument, NULL, 'K' },
+		{ "no-tls", no_argument, NULL, 'N' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -106,6 +115,10 @@ static int parse(int argc, char **argv, ddtfs *fs, args *a)
 			  break;
 		case 'R': fs->reconnect_secs = atoi(optarg); break;
 		case 'A': a->readahead_kb = (unsigned)atoi(optarg); break;
+		case 'F': a->o.tls_fingerprint = optarg; break;
+		case 'T': a->o.tls_ca = optarg; break;
+		case 'K': a->o.known_hosts = optarg; break;
+		case 'N': a->o.no_tls = 1; break;
 		case 'f': a->foreground = 1; break;
 		case 'd': a->debug = a->foreground = 1; break;
 		case 'h': usage(stdout); exit(0);

@@ -106,13 +106,23 @@ static int start_core(gw *g)
 	o.user = g->conf.user;
 	o.password = g->conf.password;
 	o.client_name = "ddt-nfsd";
+	if (g->conf.tls_fingerprint[0])
+		o.tls_fingerprint = g->conf.tls_fingerprint;
+	if (g->conf.tls_ca[0])
+		o.tls_ca = g->conf.tls_ca;
+	if (g->conf.known_hosts[0])
+		o.known_hosts = g->conf.known_hosts;
+	if (g->conf.no_tls)
+		o.no_tls = 1;
 	nfsd_fh_key(g->conf.password);
 	/* A call must end while the client waits: a target silent this
 	 * long is treated as gone, and the client hears JUKEBOX. */
 	o.timeout = 60;
 	rc = gw_sess_new(&g->d.sess, &o);
+	/* A wrong password, or a certificate not the one trusted: no
+	 * reconnecting mends either. */
 	if (rc == -EACCES)
-		return ddterr_set(rc, "ddtargetd refused user %s: %s",
+		return ddterr_set(rc, "cannot log in to ddtargetd as %s: %s",
 				  g->conf.user, ddtc_errmsg(rc));
 	if (!g->d.sess)
 		return rc;

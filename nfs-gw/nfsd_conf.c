@@ -74,6 +74,19 @@ static int target_key(nfsd_conf *c, const char *k, const char *v)
 		return confval_str(c->user, sizeof(c->user), v);
 	if (!strcmp(k, "password_file"))
 		return confval_str(c->password_file, sizeof(c->password_file), v);
+	if (!strcmp(k, "tls_fingerprint"))
+		return confval_str(c->tls_fingerprint,
+				   sizeof(c->tls_fingerprint), v);
+	if (!strcmp(k, "tls_ca"))
+		return confval_str(c->tls_ca, sizeof(c->tls_ca), v);
+	if (!strcmp(k, "known_hosts"))
+		return confval_str(c->known_hosts, sizeof(c->known_hosts), v);
+	if (!strcmp(k, "tls")) {
+		if (confval_bool(&c->no_tls, v) < 0)
+			return -1;
+		c->no_tls = !c->no_tls;
+		return 0;
+	}
 	return -2;
 }
 

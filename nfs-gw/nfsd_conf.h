@@ -32,6 +32,9 @@ typedef struct nfsd_conf {
 	char user[256];
 	char password[256];	/* read from password_file, else $DDT_PASSWORD */
 	char password_file[1024];
+	/* TLS trust in the target (ddtc_opts): "" for the default */
+	char tls_fingerprint[128], tls_ca[1024], known_hosts[1024];
+	int no_tls;		/* tls = off */
 	char listen[256];
 	int nfs_port, mount_port;
 	int threads;

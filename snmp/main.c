@@ -37,7 +37,8 @@ static void usage(FILE *f)
 	      "  -h, --help          this help\n"
 	      "\n"
 	      "The configuration names ddtargetd ([target]: host, port, user,\n"
-	      "password_file, poll_seconds, timeout_seconds) and snmpd ([agent]:\n"
+	      "password_file, poll_seconds, timeout_seconds; TLS: tls,\n"
+	      "tls_fingerprint, tls_ca, known_hosts) and snmpd ([agent]:\n"
 	      "agentx_socket, ping_seconds); see ddtarget-snmp(8) and\n"
 	      "contrib/snmp/. The user should have the status role\n"
 	      "(ddtargetd --set-password USER --role status).\n", f);

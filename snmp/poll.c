@@ -244,6 +244,14 @@ static int connect_target(poller *p)
 	o.user = p->conf.user;
 	o.password = p->conf.password;
 	o.client_name = "ddtarget-snmp";
+	if (p->conf.tls_fingerprint[0])
+		o.tls_fingerprint = p->conf.tls_fingerprint;
+	if (p->conf.tls_ca[0])
+		o.tls_ca = p->conf.tls_ca;
+	if (p->conf.known_hosts[0])
+		o.known_hosts = p->conf.known_hosts;
+	if (p->conf.no_tls)
+		o.no_tls = 1;
 	o.threads = 1;
 	o.timeout = p->conf.timeout_seconds;
 	rc = ddtc_connect(&p->c, &o);

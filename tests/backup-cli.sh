@@ -148,7 +148,8 @@ else
 	mkdir -p "$dir/nobody"
 	bin=$ddt_bin
 fi
-HOME=$dir/nobody DDT_CACHE_DIR=$dir/nobody "${as[@]}" "$bin" -p "$port" backup "$u" --su s \
+HOME=$dir/nobody DDT_CACHE_DIR=$dir/nobody DDT_KNOWN_HOSTS=$dir/nobody/known_hosts \
+	"${as[@]}" "$bin" -p "$port" backup "$u" --su s \
 	--name unread --no-cache -q >"$dir/u.out" 2>"$dir/u.err"
 rc=$?
 chmod 700 "$u/secret" "$u/closed"

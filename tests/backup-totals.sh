@@ -38,7 +38,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	chmod 0755 "$dir" && mkdir -p "$dir/nobody" &&
 		chown 65534:65534 "$dir/nobody" || tap_bail "set up nobody"
 	as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups
-		 env HOME="$dir/nobody" DDT_CACHE_DIR="$dir/nobody/cache")
+		 env HOME="$dir/nobody" DDT_CACHE_DIR="$dir/nobody/cache"
+		 DDT_KNOWN_HOSTS="$dir/nobody/known_hosts")
 	# The build tree may sit where nobody cannot reach (a 0700 clone).
 	cp "$ddt_bin" "$dir/ddt" && chmod 0755 "$dir/ddt" ||
 		tap_bail "copy ddt for nobody"

@@ -2,7 +2,10 @@
  * and a free loopback port, the admin password it generated, and a clean
  * stop (SIGTERM) or a crash (SIGKILL); with ddtc.h included first, the
  * client library logged in to it. Tests run in parallel, so nothing here
- * is shared between them. */
+ * is shared between them: the daemon speaks TLS, and the certificates
+ * clients pin go to a known-hosts file beside the store
+ * ($DDT_KNOWN_HOSTS), since another test's daemon, with another
+ * certificate, may have had the same port before. */
 #ifndef TEST_DAEMON_H
 #define TEST_DAEMON_H
 
@@ -28,6 +31,11 @@ typedef struct test_daemon {
 	char password[128];
 	char log[600];
 } test_daemon;
+
+/* Set (before daemon_start) by a test that speaks the wire by hand, in
+ * plaintext (rawwire.h does): its daemons take plaintext from loopback
+ * too (tls = loopback-plain); clients of the library still use TLS. */
+static int daemon_plain_ok;
 
 /* Daemons still running when the test exits (a bail-out, say) are killed,
  * so a failed test leaves no process behind. */
@@ -103,7 +111,7 @@ static inline int daemon_start(test_daemon *d, const char *store,
 			       const char *const *extra)
 {
 	const char *bin = getenv("DDTARGETD");
-	char port[16], pwpath[600], bbuf[600];
+	char port[16], pwpath[600], bbuf[600], khpath[600];
 	const char *argv[32];
 	int n = 0, fd;
 	FILE *f;
@@ -124,6 +132,12 @@ static inline int daemon_start(test_daemon *d, const char *store,
 	argv[n++] = "-p";
 	argv[n++] = port;
 	argv[n++] = "-v";
+	if (daemon_plain_ok) {
+		argv[n++] = "-o";
+		argv[n++] = "tls=loopback-plain";
+	}
+	snprintf(khpath, sizeof(khpath), "%s.known_hosts", store);
+	setenv("DDT_KNOWN_HOSTS", khpath, 1);
 	for (int i = 0; extra && extra[i] && n < 30; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;

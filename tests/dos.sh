@@ -37,9 +37,11 @@ for u in carol dave; do
 		"$daemon_bin" -s "$store" --set-password "$u" --role user >"$dir/pw.out" 2>&1 ||
 		tap_bail "cannot make user $u: $(cat "$dir/pw.out")"
 done
+# The attacker speaks plaintext frames (from loopback addresses); ddt's
+# backup and restore under attack use TLS as always.
 daemon_start --set login_timeout=2 --set auth_max_failures=3 \
 	--set auth_backoff_ms=600 --set auth_backoff_max_ms=2400 \
-	--set workers=2
+	--set workers=2 --set tls=loopback-plain
 
 # ---- a backup of some MiB under attack ----
 t=$dir/tree

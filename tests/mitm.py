@@ -5,8 +5,11 @@
 # one bit in the middle of the first segment's data (PROTOCOL.md: frame
 # header, then u64 size, u32 count, (u64 offset, fp, u8 codec, u32
 # raw_len, u32 stored_len, data)...). Each flip is counted in FLIPS_FILE.
+# With "tls" the streams are TLS, which he cannot read: he flips one bit
+# in what the target sends once RAW_SKIP bytes (the handshake, the login)
+# have gone by, once per connection.
 #
-#   mitm.py TARGET_PORT FLIPS_FILE
+#   mitm.py TARGET_PORT FLIPS_FILE [tls]
 import socket
 import struct
 import sys
@@ -14,6 +17,7 @@ import threading
 
 OP_READ = 0x34
 REPLY = 1
+RAW_SKIP = 64 * 1024
 flips = 0
 lock = threading.Lock()
 
@@ -28,9 +32,16 @@ def read_exact(s, n):
     return buf
 
 
+def count_flip():
+    global flips
+    with lock:
+        flips += 1
+        with open(sys.argv[2], "w") as f:
+            f.write(str(flips))
+
+
 def tamper(frame):
     """frame: the bytes after the length field."""
-    global flips
     _, op, flags, _, status = struct.unpack_from("<BBHII", frame, 0)
     if op != OP_READ or not flags & REPLY or status != 0:
         return frame
@@ -45,10 +56,7 @@ def tamper(frame):
         return frame
     b = bytearray(frame)
     b[data + stored // 2] ^= 0x01
-    with lock:
-        flips += 1
-        with open(sys.argv[2], "w") as f:
-            f.write(str(flips))
+    count_flip()
     return bytes(b)
 
 
@@ -87,11 +95,36 @@ def target_to_client(t, c):
         pass
 
 
+def target_to_client_raw(t, c):
+    seen, flipped = 0, False
+    try:
+        while True:
+            b = t.recv(65536)
+            if not b:
+                break
+            if not flipped and seen + len(b) > RAW_SKIP:
+                i = max(0, RAW_SKIP - seen)
+                b = b[:i] + bytes([b[i] ^ 0x01]) + b[i + 1:]
+                flipped = True
+                count_flip()
+            seen += len(b)
+            c.sendall(b)
+    except OSError:
+        pass
+    try:
+        c.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
 def serve(c, port):
     t = socket.create_connection(("127.0.0.1", port))
     threading.Thread(target=client_to_target, args=(c, t),
                      daemon=True).start()
-    target_to_client(t, c)
+    if len(sys.argv) > 3 and sys.argv[3] == "tls":
+        target_to_client_raw(t, c)
+    else:
+        target_to_client(t, c)
 
 
 def main():

@@ -171,6 +171,7 @@ int main(void)
 	o.port = port;
 	o.password = "x";
 	o.timeout = 30;
+	o.no_tls = 1;		/* the target played here speaks plaintext */
 	fill(want, 0, FILE_SIZE);
 	for (uint64_t ino = 1; ino <= NFILES; ino++) {
 		if ((rc = ddtc_connect(&c, &o)) != 0)

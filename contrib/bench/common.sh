@@ -11,7 +11,8 @@
 #   now                      the time in seconds, to the nanosecond
 #   daemon_start [ARGS...]   ddtargetd over $store on a free port ($port),
 #                            nothing scheduled; waits until it answers,
-#                            exports DDT_PASSWORD, sets dpid
+#                            exports DDT_PASSWORD and DDT_KNOWN_HOSTS
+#                            (in $work), sets dpid
 #   daemon_stop              SIGTERM it and reap it
 #   ddt ARGS...              the client against it
 # A daemon still running when the script exits is killed.
@@ -60,7 +61,11 @@ daemon_start() {
 		   python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; then
 			DDT_PASSWORD=$(cat "$store/admin.password") ||
 				die "no admin password in $store"
-			export DDT_PASSWORD
+			# A fresh store's certificate, on a port another run
+			# may have had: pinned anew in a file of the bench's.
+			DDT_KNOWN_HOSTS=$work/known_hosts
+			rm -f "$DDT_KNOWN_HOSTS"
+			export DDT_PASSWORD DDT_KNOWN_HOSTS
 			return 0
 		fi
 		sleep 0.05

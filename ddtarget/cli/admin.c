@@ -417,6 +417,7 @@ int cmd_status(const cmd *cm, const gopts *g, int argc, char **argv)
 		if (health_critical(h))
 			health_print_alerts(h);
 		show_status(l, g);
+		health_print_tls(h);
 		health_print_dirs(h);
 		if (!health_critical(h))
 			health_print_alerts(h);

@@ -83,6 +83,19 @@ int cmd_password(const gopts *g, char *buf, size_t cap)
 	return EXIT_RUNTIME;
 }
 
+/* What the command line says of TLS over what the environment said. */
+static void cmd_tls_opts(const gopts *g, ddtc_opts *o)
+{
+	if (g->no_tls)
+		o->no_tls = 1;
+	if (g->tls_fingerprint)
+		o->tls_fingerprint = g->tls_fingerprint;
+	if (g->tls_ca)
+		o->tls_ca = g->tls_ca;
+	if (g->known_hosts)
+		o->known_hosts = g->known_hosts;
+}
+
 int cmd_login(const gopts *g, int seg_cache, ddtc **out)
 {
 	char password[DDT_MAX_STR + 2], cache[PATH_MAX];
@@ -98,6 +111,7 @@ int cmd_login(const gopts *g, int seg_cache, ddtc **out)
 	o.user = g->user;
 	o.password = password;
 	o.client_name = "ddt " PACKAGE_VERSION;
+	cmd_tls_opts(g, &o);
 	if (g->given & OP_CODEC)
 		o.codec = g->codec;
 	if (seg_cache) {
@@ -112,6 +126,8 @@ int cmd_login(const gopts *g, int seg_cache, ddtc **out)
 	}
 	rc = ddtc_connect(out, &o);
 	explicit_bzero(password, sizeof(password));
+	if (rc == 0 && ddtc_tls_note(*out))
+		out_warn("%s", ddtc_tls_note(*out));
 	if (rc == 0)
 		return 0;
 	/* The library's message says whether the connection or the login

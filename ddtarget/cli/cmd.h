@@ -48,6 +48,10 @@ typedef struct gopts {
 	const char *host, *user, *password_file;
 	int port;
 	char where[320];	/* host:port or the local socket, for messages */
+	/* TLS: --no-tls, --tls-fingerprint, --tls-ca, --known-hosts (NULL,
+	 * 0: as the environment says, ddtc_opts_default) */
+	int no_tls;
+	const char *tls_fingerprint, *tls_ca, *known_hosts;
 	const char *su, *name, *path;
 	const char *domain;	/* --domain */
 	int level;		/* --level: a DDT_ROLE_* */

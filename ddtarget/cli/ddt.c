@@ -46,6 +46,17 @@ static const char conn_help[] =
 "  -p, --port PORT          its port (default 7410)\n"
 "  -u, --user USER          log in as USER (default " USER_DEFAULT ")\n"
 "      --password-file FILE read the password from the first line of FILE\n"
+"      --tls-fingerprint SHA256:HEX\n"
+"                           trust only the target certificate of this\n"
+"                           fingerprint (ddtargetd logs it, ddt status\n"
+"                           shows it; $DDT_TLS_FINGERPRINT)\n"
+"      --tls-ca FILE        trust a certificate a CA of FILE (PEM) signed\n"
+"                           for the host name given ($DDT_TLS_CA)\n"
+"      --known-hosts FILE   pin each target's certificate on first use in\n"
+"                           FILE ($DDT_KNOWN_HOSTS, else\n"
+"                           ~/.config/ddt/known_hosts): the default trust\n"
+"      --no-tls             plaintext, for a target set tls=loopback-plain\n"
+"                           reached over loopback ($DDT_TLS=off)\n"
 "  -h, --help               show help and exit\n";
 
 static const char password_help[] =
@@ -755,12 +766,17 @@ int main(int argc, char **argv)
 	       OPT_CODEC, OPT_RETAIN, OPT_DRY_RUN, OPT_RETENTION, OPT_LOCK,
 	       OPT_QUOTA, OPT_NO_REPAIR, OPT_SOFT_QUOTA, OPT_BACKUP_STREAMS,
 	       OPT_RESTORE_STREAMS, OPT_JSON, OPT_DOMAIN, OPT_LEVEL,
-	       OPT_PASSWORD_STDIN };
+	       OPT_PASSWORD_STDIN, OPT_TLS_FP, OPT_TLS_CA, OPT_KNOWN_HOSTS,
+	       OPT_NO_TLS };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "password-file", required_argument, NULL, OPT_PWFILE },
+		{ "tls-fingerprint", required_argument, NULL, OPT_TLS_FP },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS },
+		{ "no-tls", no_argument, NULL, OPT_NO_TLS },
 		{ "su", required_argument, NULL, OPT_SU },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "path", required_argument, NULL, OPT_PATH },
@@ -820,6 +836,18 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PWFILE:
 			g.password_file = optarg;
+			break;
+		case OPT_TLS_FP:
+			g.tls_fingerprint = optarg;
+			break;
+		case OPT_TLS_CA:
+			g.tls_ca = optarg;
+			break;
+		case OPT_KNOWN_HOSTS:
+			g.known_hosts = optarg;
+			break;
+		case OPT_NO_TLS:
+			g.no_tls = 1;
 			break;
 		case OPT_SU:
 			g.su = optarg;

@@ -35,6 +35,7 @@ struct health_view {
 	ddtc_alert *a;
 	size_t na, cap;
 	int critical, warning;
+	char *tls_fp;		/* STATUS_TEXT's tls_fingerprint */
 };
 
 /* ---- reading ---- */
@@ -116,6 +117,11 @@ static int text_cb(void *arg, const char *key, const char *v)
 	int index;
 	hdir *d;
 
+	if (strcmp(key, "tls_fingerprint") == 0) {
+		free(h->tls_fp);
+		h->tls_fp = strdup(v);
+		return h->tls_fp ? 0 : -ENOMEM;
+	}
 	if (!(what = dir_of_key(key, &index)) || !(d = dir_slot(h, index)))
 		return 0;
 	if (strcmp(what, "path") == 0)
@@ -187,7 +193,15 @@ void health_free(health_view *h)
 		free(h->d[i].state);
 	}
 	free(h->a);
+	free(h->tls_fp);
 	free(h);
+}
+
+void health_print_tls(const health_view *h)
+{
+	if (h->tls_fp)
+		printf("%-17s%s (certificate fingerprint)\n", "tls:",
+		       h->tls_fp);
 }
 
 int health_critical(const health_view *h)

@@ -17,6 +17,9 @@ void health_free(health_view *h);
 int health_critical(const health_view *h);
 /* A table of the directories: path, size, used, free, use%, state. */
 void health_print_dirs(const health_view *h);
+/* The target's TLS certificate fingerprint (STATUS_TEXT's
+ * tls_fingerprint), the one clients pin; nothing from a target without. */
+void health_print_tls(const health_view *h);
 /* The alerts, worst first, or "no alerts". */
 void health_print_alerts(const health_view *h);
 

@@ -33,6 +33,22 @@ static void find_ddtfs(char *buf, size_t cap)
 		snprintf(buf, cap, "ddtfs");
 }
 
+/* ddtfs trusts the target as ddt would: the TLS options go to it in
+ * the environment its client library reads (ddtc_opts_default). */
+static int mount_tls_env(const gopts *g)
+{
+	if (g->no_tls && setenv("DDT_TLS", "off", 1) != 0)
+		return -1;
+	if (g->tls_fingerprint &&
+	    setenv("DDT_TLS_FINGERPRINT", g->tls_fingerprint, 1) != 0)
+		return -1;
+	if (g->tls_ca && setenv("DDT_TLS_CA", g->tls_ca, 1) != 0)
+		return -1;
+	if (g->known_hosts && setenv("DDT_KNOWN_HOSTS", g->known_hosts, 1) != 0)
+		return -1;
+	return 0;
+}
+
 int cmd_mount(const cmd *cm, const gopts *g, int argc, char **argv)
 {
 	char password[DDT_MAX_STR + 2], prog[PATH_MAX], port[16];
@@ -48,6 +64,8 @@ int cmd_mount(const cmd *cm, const gopts *g, int argc, char **argv)
 	if (setenv("DDT_PASSWORD", password, 1) != 0)
 		return out_fail_errno(errno, NULL, "mount");
 	explicit_bzero(password, sizeof(password));
+	if (mount_tls_env(g) < 0)
+		return out_fail_errno(errno, NULL, "mount");
 	find_ddtfs(prog, sizeof(prog));
 	snprintf(port, sizeof(port), "%d", g->port);
 	av[n++] = prog;

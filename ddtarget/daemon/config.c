@@ -184,6 +184,19 @@ static int parse_dirs(ddtd_config *c, const char *v)
 	return 0;
 }
 
+/* "tls": whether plaintext is taken at all (from loopback only). */
+static int parse_tls(const char *v, int *out)
+{
+	if (!strcmp(v, "required"))
+		*out = 0;
+	else if (!strcmp(v, "loopback-plain"))
+		*out = 1;
+	else
+		return ddterr_set(-EINVAL, "tls: '%s' is not required or "
+				  "loopback-plain", v);
+	return 0;
+}
+
 /* The target's stream limits, in ddtd_config.stream_lim's order. */
 static const char *const stream_keys[4] = {
 	"stream_backup_soft", "stream_backup_hard", "stream_restore_soft",
@@ -245,6 +258,12 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 0, 600000, &c->auth_backoff_ms);
 	if (!strcmp(key, "auth_backoff_max_ms"))
 		return parse_int(key, v, 0, 600000, &c->auth_backoff_max_ms);
+	if (!strcmp(key, "tls"))
+		return parse_tls(v, &c->tls_plain_loopback);
+	if (!strcmp(key, "tls_cert"))
+		return copy_path(key, v, c->tls_cert, sizeof(c->tls_cert));
+	if (!strcmp(key, "tls_key"))
+		return copy_path(key, v, c->tls_key, sizeof(c->tls_key));
 	if (!strcmp(key, "clean_schedule"))
 		return copy_schedule(key, v, c->clean_schedule);
 	if (!strcmp(key, "checkpoint_schedule"))

@@ -36,6 +36,11 @@ typedef struct ddtd_config {
 	int auth_max_failures;		/* failed AUTHs a session may make; 1 */
 	int auth_backoff_ms;		/* an address's delay after a failure */
 	int auth_backoff_max_ms;	/* ... doubling up to this */
+	/* TLS (PROTOCOL.md section 1, TLS): "tls = required" (0, the
+	 * default) or "loopback-plain" (1: plaintext too, from loopback). */
+	int tls_plain_loopback;
+	char tls_cert[PATH_MAX];	/* "": <store>/tls_cert.pem, made */
+	char tls_key[PATH_MAX];		/* "": <store>/tls_key.pem, made */
 	int clean_threshold;		/* % live below which a container is cleaned */
 	/* When maintenance runs by itself (schedule.h's forms). */
 	char clean_schedule[SCHEDULE_TEXT_MAX];		/* "tue 06:00" */

@@ -39,6 +39,7 @@ typedef struct ddtd {
 	ingest *ingest;		/* the target's ingest counters */
 	streams *streams;	/* the streams active now */
 	monitor *mon;		/* checks of units; last scrub, clean */
+	struct tlsd *tls;	/* the key, certificate, fingerprint */
 	bufpool *replies;	/* READ replies' buffers, kept for the next */
 	audit *audit;		/* the audit log; NULL: none */
 	pending *pending;	/* bytes sent and not committed, per unit */

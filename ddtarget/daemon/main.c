@@ -32,6 +32,7 @@
 #include "store.h"
 #include "store_ckpt.h"
 #include "store_dirs.h"
+#include "tlsd.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -105,7 +106,15 @@ static const char usage_text[] =
 "failed login (1); each failure from an address, or for a user name from\n"
 "any address, doubles the wait before that address's (that user's) next\n"
 "login is checked, from auth_backoff_ms (1000) up to auth_backoff_max_ms\n"
-"(30000). Failures are logged with address and user.\n";
+"(30000). Failures are logged with address and user.\n"
+"\n"
+"TLS (PROTOCOL.md section 1, TLS): every session is TLS (1.2 or 1.3) from\n"
+"its first byte. The key and a self-signed certificate are made at first\n"
+"start in <store>/tls_key.pem and tls_cert.pem, or --set tls_cert=FILE\n"
+"--set tls_key=FILE name others; the certificate's SHA-256 fingerprint is\n"
+"logged at start and shown by 'ddt status'. --set tls=loopback-plain also\n"
+"takes plaintext sessions, from loopback peers only (tls=required: none).\n"
+"Sessions on the local socket are plaintext: it is this host's own.\n";
 
 enum { OPT_MAX_SESSIONS = 256, OPT_EC, OPT_PIDFILE, OPT_SYSLOG,
        OPT_SETPW, OPT_ADMIN, OPT_ROLE, OPT_DOMAIN, OPT_RESTORE };
@@ -654,6 +663,34 @@ static int set_password(ddtd *d, const cmdline *cl)
 }
 
 /* --restore-checkpoint: offline, the report on stdout, exit 0 or 1. */
+/* The key and certificate, made at first start; the fingerprint goes to
+ * the log, where whoever set the target up reads it for the clients. */
+static int start_tls(ddtd *d)
+{
+	int rc = tlsd_open(&d->tls, &d->cfg);
+
+	if (rc < 0)
+		return rc;
+	log_info("TLS certificate %s, fingerprint %s; plaintext %s",
+		 tlsd_cert_path(d->tls), tlsd_fingerprint(d->tls),
+		 d->cfg.tls_plain_loopback ? "also taken from loopback "
+		 "(tls = loopback-plain)" : "refused (tls = required)");
+	return 0;
+}
+
+/* --check-config: tls_cert and tls_key, if set, load and match. */
+static int check_tls_files(const ddtd_config *c)
+{
+	tlsd *t = NULL;
+	int rc;
+
+	if (!c->tls_cert[0] && !c->tls_key[0])
+		return 0;
+	rc = tlsd_open(&t, c);
+	tlsd_free(t);
+	return rc;
+}
+
 static int restore_checkpoint(ddtd *d, const cmdline *cl)
 {
 	store_restore_report r;
@@ -734,7 +771,12 @@ int main(int argc, char **argv)
 
 	if (cl.check) {
 		/* Every setting was checked as it was read; a bad one has
-		 * already ended the run with its line. */
+		 * already ended the run with its line. Configured TLS files
+		 * are loaded too (the store's own pair is not made here). */
+		if ((rc = check_tls_files(&d.cfg)) < 0) {
+			fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
+			return 1;
+		}
 		printf("ddtargetd: configuration OK (store %s, listening on "
 		       "%s port %d)\n", d.cfg.store, d.cfg.listen,
 		       d.cfg.port);
@@ -794,6 +836,8 @@ int main(int argc, char **argv)
 		rc = start_maintenance(&d);
 	if (rc == 0)
 		rc = monitor_start(&d.mon, &d);
+	if (rc == 0)
+		rc = start_tls(&d);
 	if (rc == 0) {
 		rc = server_run(&d, lfd, write_pid_file);
 		lfd = -1;
@@ -803,6 +847,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		log_err("%s", ddterr_last(rc));
 	close_engine(&d);
+	tlsd_free(d.tls);
 	if (d.cfg.pid_file[0])
 		unlink(d.cfg.pid_file);
 	if (rc == 0)

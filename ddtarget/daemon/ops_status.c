@@ -13,6 +13,7 @@
 #include "store_ckpt.h"
 #include "store_dirs.h"
 #include "tenant.h"
+#include "tlsd.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -130,7 +131,8 @@ static int repairing(ddtd *d)
 }
 
 /* What STATUS cannot carry in a u64: the version, the store's identity,
- * each directory's path, state and problem. */
+ * the TLS certificate's fingerprint, each directory's path, state and
+ * problem. */
 static int op_status_text(req *q)
 {
 	ddtd *d = q->d;
@@ -148,6 +150,8 @@ static int op_status_text(req *q)
 	req_list_begin(&l, w);
 	kv_str(&l, "version", PACKAGE_VERSION);
 	kv_str(&l, "store_id", id);
+	if (d->tls)
+		kv_str(&l, "tls_fingerprint", tlsd_fingerprint(d->tls));
 	for (int i = 0; i < nd; i++) {
 		dir_key(&di[i], "path", key, sizeof(key));
 		kv_str(&l, key, di[i].path);

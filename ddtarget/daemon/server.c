@@ -1,6 +1,14 @@
 /* server.c - sessions on libevent (memcached's shape: an event loop for the
  * sockets, a worker pool for the work).
  *
+ * An accepted connection is first sniffed (PROTOCOL.md section 1, TLS):
+ * its first bytes, peeked, say a TLS handshake, and the session runs over
+ * bufferevent_openssl (tlsd.h holds the key and certificate); or a
+ * plaintext frame, which only tls = loopback-plain takes, from loopback,
+ * and which is otherwise refused with one line. The TLS handshake runs on
+ * the loop thread; records are sealed by whichever thread writes to the
+ * session's bufferevent, under its lock.
+ *
  * The loop thread only frames: it reads a header, waits for the whole
  * payload, and queues the request. A worker runs it (ops.c) and writes the
  * reply into the session's bufferevent, which is thread-safe. A session
@@ -32,6 +40,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
@@ -41,6 +50,7 @@
 #include "log.h"
 #include "net.h"
 #include "now.h"
+#include "tlsd.h"
 #include "tpool.h"
 
 #define SESSION_READ_CHUNK	(1u << 20)
@@ -55,6 +65,11 @@
 #define LOGIN_MAX_INFLIGHT	4
 /* An AUTH still held or running at the deadline: looked at again in. */
 #define DEADLINE_RECHECK_S	1
+/* A TLS record's first byte when it carries a handshake (a ClientHello):
+ * never the first byte of a frame (PROTOCOL.md section 1, TLS). */
+#define TLS_RECORD_HANDSHAKE	0x16
+/* A first TLS record not whole enough to tell: looked at again in. */
+#define SNIFF_RETRY_MS		20
 /* The gate's refusals are logged one line per this many seconds. */
 #define REFUSED_LOG_S		10
 
@@ -89,6 +104,7 @@ struct server {
 	uint64_t refused;	/* by the gate, since refused_logged */
 	int64_t refused_logged;	/* ns, monotonic; loop thread */
 	session *sessions;	/* loop thread only */
+	struct sniff *sniffs;	/* accepted, first byte not in; loop only */
 };
 
 struct request {
@@ -556,16 +572,30 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	session_close(s, 1);
 }
 
-/* Over the gate's caps: one error reply (opcode 0, id 0, EBUSY) written
- * straight to the socket, which is closed at once. What the peer sent is
- * read first, so that the close does not reset the connection. A flood of
- * them is logged one line per REFUSED_LOG_S, not one per connection. */
+/* One error reply (opcode 0, id 0) written straight to a socket that is
+ * no session, in plaintext: what the peer sent is read first, so that
+ * the close that follows does not reset the connection. */
+static void send_refusal(evutil_socket_t fd, int rc)
+{
+	uint8_t junk[4096];
+	wbuf w;
+
+	wb_init(&w);
+	ddt_frame_begin(&w, 0, DDT_F_REPLY, 0, ops_status(rc));
+	wb_str(&w, ddterr_last(rc));
+	if (ddt_frame_finish(&w, 0) == 0)
+		(void)send(fd, w.p, w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	wb_free(&w);
+	(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+}
+
+/* Over the gate's caps: the refusal (EBUSY), and the socket closed at
+ * once. A flood of them is logged one line per REFUSED_LOG_S, not one
+ * per connection. */
 static void refuse_now(server *srv, evutil_socket_t fd, const char *peer,
 		       int rc)
 {
 	int64_t now = now_mono_ns();
-	uint8_t junk[4096];
-	wbuf w;
 
 	srv->refused++;
 	if (now - srv->refused_logged >= REFUSED_LOG_S * 1000000000LL) {
@@ -575,22 +605,79 @@ static void refuse_now(server *srv, evutil_socket_t fd, const char *peer,
 		srv->refused = 0;
 		srv->refused_logged = now;
 	}
-	wb_init(&w);
-	ddt_frame_begin(&w, 0, DDT_F_REPLY, 0, ops_status(rc));
-	wb_str(&w, ddterr_last(rc));
-	if (ddt_frame_finish(&w, 0) == 0)
-		(void)send(fd, w.p, w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	wb_free(&w);
-	(void)recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+	send_refusal(fd, rc);
 	evutil_closesocket(fd);
 }
 
-/* The session's timers: its login deadline, armed now, and the one that
- * holds its AUTHs. 0 or -1. */
-static int session_timers(server *srv, session *s)
-{
-	struct timeval tv = { srv->d->cfg.login_timeout, 0 };
+/* ---- starting a session ---- */
 
+/* Not a session yet: accepted, in the gate, waiting for its first byte,
+ * which says TLS (a handshake record) or plaintext (a frame). Loop
+ * thread only. */
+typedef struct sniff {
+	server *srv;
+	evutil_socket_t fd;
+	gate_addr addr;
+	int loopback;
+	int64_t accepted;	/* ns, monotonic: the login deadline's start */
+	char peer[64];
+	struct event *ev;
+	struct sniff *prev, *next;	/* the server's list */
+} sniff;
+
+static void sniff_free(sniff *n, int close_fd)
+{
+	server *srv = n->srv;
+
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		srv->sniffs = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	if (n->ev)
+		event_free(n->ev);
+	if (close_fd) {
+		gate_leave(srv->gate, &n->addr);
+		evutil_closesocket(n->fd);
+	}
+	free(n);
+}
+
+/* The session's bufferevent: TLS over the socket (accepting), or the
+ * socket itself. NULL on failure (ssl is freed, fd is not closed). */
+static struct bufferevent *session_bev(server *srv, evutil_socket_t fd,
+				       SSL *ssl)
+{
+	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE;
+	struct bufferevent *bev;
+
+	if (!ssl)
+		return bufferevent_socket_new(srv->base, fd, opts);
+	bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+					     BUFFEREVENT_SSL_ACCEPTING, opts);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* A peer that closes without TLS's close_notify is an end of
+	 * session like any other, not an error to log. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* The session's timers: its login deadline (login_timeout from the
+ * accept), and the one that holds its AUTHs. 0 or -1. */
+static int session_timers(server *srv, session *s, int64_t accepted)
+{
+	int64_t left = (int64_t)srv->d->cfg.login_timeout * 1000000 -
+		       (now_mono_ns() - accepted) / 1000;
+	struct timeval tv = { 0, 0 };
+
+	if (left > 0) {
+		tv.tv_sec = (time_t)(left / 1000000);
+		tv.tv_usec = (suseconds_t)(left % 1000000);
+	}
 	s->deadline = evtimer_new(srv->base, deadline_cb, s);
 	s->hold_ev = evtimer_new(srv->base, hold_cb, s);
 	if (!s->deadline || !s->hold_ev || evtimer_add(s->deadline, &tv))
@@ -598,46 +685,42 @@ static int session_timers(server *srv, session *s)
 	return 0;
 }
 
-/* A new connection, TCP or local: its session, a handshake of the gate
- * until it logs in. */
-static void accept_session(server *srv, evutil_socket_t fd, const char *peer,
-			   const gate_addr *addr)
+/* n becomes a session, over TLS if ssl. n's socket and gate place go to
+ * it; on failure both are let go. */
+static void session_start(sniff *n, SSL *ssl)
 {
-	session *s;
-	int rc;
+	server *srv = n->srv;
+	session *s = calloc(1, sizeof(*s));
 
-	rc = gate_enter(srv->gate, addr);
-	if (rc < 0) {
-		refuse_now(srv, fd, peer, rc);
-		return;
-	}
-	s = calloc(1, sizeof(*s));
 	if (!s) {
-		gate_leave(srv->gate, addr);
-		evutil_closesocket(fd);
+		SSL_free(ssl);
+		sniff_free(n, 1);
 		return;
 	}
-	s->addr = *addr;
+	s->addr = n->addr;
 	atomic_init(&s->in_gate, 1);
 	s->srv = srv;
 	atomic_init(&s->refs, 1);
-	ops_session_init(&s->ss, peer);
-	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE |
-					BEV_OPT_THREADSAFE);
-	if (!s->bev)
-		evutil_closesocket(fd);
-	if (!s->bev || session_timers(srv, s) < 0) {
+	ops_session_init(&s->ss, n->peer);
+	s->bev = session_bev(srv, n->fd, ssl);
+	if (!s->bev || session_timers(srv, s, n->accepted) < 0) {
 		if (s->bev)
-			bufferevent_free(s->bev);
+			bufferevent_free(s->bev);	/* closes the socket */
+		else
+			evutil_closesocket(n->fd);
 		if (s->deadline)
 			event_free(s->deadline);
 		if (s->hold_ev)
 			event_free(s->hold_ev);
-		gate_leave(srv->gate, addr);
+		gate_leave(srv->gate, &s->addr);
 		ops_session_destroy(&s->ss);
 		free(s);
+		sniff_free(n, 0);
 		return;
 	}
+	log_debug("session %s: connected%s", n->peer, ssl ? " (TLS)" :
+		  " (plaintext, local)");
+	sniff_free(n, 0);
 	s->next = srv->sessions;
 	if (s->next)
 		s->next->prev = s;
@@ -649,48 +732,189 @@ static void accept_session(server *srv, evutil_socket_t fd, const char *peer,
 	bufferevent_set_max_single_read(s->bev, LOGIN_MAX_PAYLOAD);
 	bufferevent_set_max_single_write(s->bev, SESSION_READ_CHUNK);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	log_debug("session %s: connected", peer);
+}
+
+/* What the peer's first bytes are: 1 a TLS record carrying a handshake
+ * (0x16, then version 3.1 to 3.4), 0 a frame (whose length would be over
+ * what section 3 allows before login if it began so), -EAGAIN too few
+ * bytes yet to tell (or none), -1 the peer is gone. */
+static int sniff_is_tls(evutil_socket_t fd)
+{
+	uint8_t b[3];
+	ssize_t n = recv(fd, b, sizeof(b), MSG_PEEK);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		      errno == EINTR))
+		return -EAGAIN;	/* a timer fired a little early, say */
+	if (n <= 0)
+		return -1;
+	if (b[0] != TLS_RECORD_HANDSHAKE)
+		return 0;
+	if (n < 3)
+		return -EAGAIN;
+	return b[1] == 3 && b[2] >= 1 && b[2] <= 4;
+}
+
+static void sniff_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The login deadline passed before the first bytes told what the peer
+ * speaks: closed as deadline_cb closes a session, with the same line. */
+static void sniff_expired(sniff *n)
+{
+	int rc = ddterr_set(-EPERM, "not logged in within %d s: closing",
+			    n->srv->d->cfg.login_timeout);
+
+	log_info("session %s: %s", n->peer, ddterr_last(rc));
+	send_refusal(n->fd, rc);
+	sniff_free(n, 1);
+}
+
+/* Look again once SNIFF_RETRY_MS has passed, if the deadline allows: a
+ * timer now, since the socket stays readable with the bytes peeked. */
+static void sniff_later(sniff *n)
+{
+	int64_t left = (int64_t)n->srv->d->cfg.login_timeout * 1000000 -
+		       (now_mono_ns() - n->accepted) / 1000;
+	struct timeval tv = { 0, SNIFF_RETRY_MS * 1000 };
+
+	event_del(n->ev);
+	if (left <= 0 || event_assign(n->ev, n->srv->base, -1, 0, sniff_cb,
+				      n) != 0 || event_add(n->ev, &tv) != 0)
+		sniff_expired(n);
+}
+
+/* The one-line refusal of a plaintext peer (section 1, TLS). */
+static void refuse_plain(sniff *n)
+{
+	server *srv = n->srv;
+	int rc = ddterr_set(-EPERM, "the target requires TLS: connect with "
+			    "TLS (ddt does unless told --no-tls)%s",
+			    srv->d->cfg.tls_plain_loopback ? "; plaintext is "
+			    "taken from loopback only" : "");
+
+	gate_leave(srv->gate, &n->addr);
+	refuse_now(srv, n->fd, n->peer, rc);
+	sniff_free(n, 0);
+}
+
+/* The first bytes are in (or a deadline passed): a TLS handshake record
+ * starts a TLS session; a frame, a plaintext one if the target takes
+ * plaintext from this peer, else the refusal. The bytes are only peeked:
+ * the session reads them again. */
+static void sniff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sniff *n = arg;
+	server *srv = n->srv;
+	int tls;
+	SSL *ssl;
+
+	(void)fd;	/* -1 when sniff_later's timer calls */
+	if ((what & EV_TIMEOUT) && !(what & EV_READ) &&
+	    now_mono_ns() - n->accepted >=
+	    (int64_t)srv->d->cfg.login_timeout * 1000000000) {
+		sniff_expired(n);
+		return;
+	}
+	tls = sniff_is_tls(n->fd);
+	if (tls == -EAGAIN) {
+		sniff_later(n);
+	} else if (tls < 0) {
+		sniff_free(n, 1);	/* gone before a byte */
+	} else if (tls) {
+		ssl = tlsd_session_new(srv->d->tls);
+		if (ssl)
+			session_start(n, ssl);
+		else
+			sniff_free(n, 1);
+	} else if (srv->d->cfg.tls_plain_loopback && n->loopback) {
+		session_start(n, NULL);
+	} else {
+		refuse_plain(n);
+	}
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
-	gate_addr addr;
-	char peer[64];
-	int one = 1;
+	server *srv = arg;
+	struct timeval tv = { srv->d->cfg.login_timeout, 0 };
+	sniff *n;
+	int one = 1, rc;
 
 	(void)l;
 	(void)salen;
-	net_peer_name(sa, peer, sizeof(peer));
-	gate_addr_of(sa, &addr);
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		evutil_closesocket(fd);
+		return;
+	}
+	net_peer_name(sa, n->peer, sizeof(n->peer));
+	gate_addr_of(sa, &n->addr);
+	rc = gate_enter(srv->gate, &n->addr);
+	if (rc < 0) {
+		refuse_now(srv, fd, n->peer, rc);
+		free(n);
+		return;
+	}
+	n->srv = srv;
+	n->fd = fd;
+	n->loopback = net_is_loopback(sa);
+	n->accepted = now_mono_ns();
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A client that vanishes without a FIN (a cut cable, a crashed host)
 	 * would hold its session, and a slot under max_sessions, for hours. */
 	net_keepalive(fd);
-	accept_session(arg, fd, peer, &addr);
+	n->next = srv->sniffs;
+	if (n->next)
+		n->next->prev = n;
+	srv->sniffs = n;
+	n->ev = event_new(srv->base, fd, EV_READ, sniff_cb, n);
+	if (!n->ev || event_add(n->ev, &tv) != 0)
+		sniff_free(n, 1);
 }
 
 /* A local peer is known by its uid: the gate counts its handshakes
- * apart from those of other local users and of every network address. */
+ * apart from those of other local users and of every network address.
+ * The local socket is this host's own: its sessions are plaintext
+ * (PROTOCOL.md section 1), with nothing to sniff. */
 static void accept_local_cb(struct evconnlistener *l, evutil_socket_t fd,
 			    struct sockaddr *sa, int salen, void *arg)
 {
+	server *srv = arg;
 	long uid = net_local_peer_uid(fd);
-	int sndbuf = LOCAL_SNDBUF;
-	gate_addr addr;
-	char peer[64];
+	int sndbuf = LOCAL_SNDBUF, rc;
+	sniff *n;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		evutil_closesocket(fd);
+		return;
+	}
+	snprintf(n->peer, sizeof(n->peer), "local:uid=%ld", uid);
+	gate_addr_local(uid, &n->addr);
+	rc = gate_enter(srv->gate, &n->addr);
+	if (rc < 0) {
+		refuse_now(srv, fd, n->peer, rc);
+		free(n);
+		return;
+	}
 	/* A local stream's replies queue in its sender's buffer alone (a
 	 * TCP window grows; this does not): at the 208 KiB default, a 4 MiB
 	 * READ reply would take 20 wake-ups of the reader. Best effort: the
 	 * kernel caps it at net.core.wmem_max. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	snprintf(peer, sizeof(peer), "local:uid=%ld", uid);
-	gate_addr_local(uid, &addr);
-	accept_session(arg, fd, peer, &addr);
+	n->srv = srv;
+	n->fd = fd;
+	n->loopback = 1;
+	n->accepted = now_mono_ns();
+	n->next = srv->sniffs;	/* session_start takes it off the list */
+	if (n->next)
+		n->next->prev = n;
+	srv->sniffs = n;
+	session_start(n, NULL);
 }
 
 /* SIGHUP: after logrotate moved the audit log, write a new one. */
@@ -725,6 +949,8 @@ static void teardown(server *srv)
 	srv->workers = NULL;
 	while (srv->sessions)
 		session_free(srv->sessions);
+	while (srv->sniffs)
+		sniff_free(srv->sniffs, 1);
 }
 
 int server_bind(const ddtd_config *c, int *out_fd)

@@ -1,7 +1,8 @@
 /* net.h - what every server here does with an accepted TCP connection:
- * name its peer for the log, and have the kernel notice a peer that
- * vanished (ddtargetd, ddt-nfsd); and the local (Unix domain) socket by
- * which the appliance's own gateways reach ddtargetd. */
+ * name its peer for the log, have the kernel notice a peer that vanished
+ * (ddtargetd, ddt-nfsd), and tell a peer on this host from the rest; and
+ * the local (Unix domain) socket by which the appliance's own gateways
+ * reach ddtargetd. */
 #ifndef NET_H
 #define NET_H
 
@@ -38,5 +39,9 @@ int net_local_connect(const char *path, int *out_fd);
 /* The uid of the process at the other end of a local socket; -1 if the
  * kernel does not say. */
 long net_local_peer_uid(int fd);
+
+/* 1 if sa is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into
+ * IPv6): a peer on this very host. */
+int net_is_loopback(const struct sockaddr *sa);
 
 #endif

@@ -2,6 +2,14 @@
  * frames under a send mutex, a receiver thread reads replies and matches
  * them by id to the calls waiting for them (see conn.h).
  *
+ * Over TLS (tlsc.c makes the session) the socket is non-blocking and
+ * every SSL_* call on it is made under ssl_mu, since OpenSSL forbids two
+ * threads in one SSL at once; the waits for the socket (poll() on what
+ * SSL_get_error asked for) happen outside it, so the receiver reading and
+ * a sender writing only ever queue for the few microseconds a record
+ * takes to seal or open. A sender writes at most CONN_TLS_CHUNK per call
+ * for the same reason.
+ *
  * The target answers a session's requests in whatever order they finish,
  * so every request is registered in a table by id before its first byte
  * goes out (its reply may arrive before send() returns), and at most
@@ -12,9 +20,11 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +35,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "ddterr.h"
 #include "net.h"
 #include "now.h"
@@ -33,6 +45,8 @@
 #define CONN_SOCKBUF	(4 << 20)	/* a few SEG_PUT frames in flight */
 #define CONN_RXBUF	(64 << 10)	/* small replies in one recv() */
 #define CONN_TICK_S	2	/* the receiver looks at the clock this often */
+#define CONN_TLS_CHUNK	(256 << 10)	/* per SSL_write, under ssl_mu */
+#define CONN_TLS_REREAD_MS	10	/* a write waiting on a read retries */
 
 struct conn_req {
 	conn *c;
@@ -48,6 +62,9 @@ struct conn_req {
 
 struct conn {
 	int fd;
+	SSL *ssl;		/* NULL: plaintext */
+	pthread_mutex_t ssl_mu;	/* around every SSL_* call on ssl */
+	char note[TLSC_NOTE_LEN];	/* tlsc_connect's, for the user */
 	char peer[300];		/* "host:port" (or the socket) for messages */
 	pthread_t rx;
 	int rx_started;
@@ -163,10 +180,107 @@ static int rx_silent_too_long(conn *c)
 	return 1;
 }
 
+/* ---- the socket, plain or TLS ---- */
+
+/* One SSL_read or SSL_write of up to n bytes under ssl_mu: > 0 bytes
+ * moved, or <= 0 with *err what SSL_get_error said (and its text in why
+ * for a failure; errno kept for SSL_ERROR_SYSCALL). */
+static int tls_io(conn *c, int write, void *p, size_t n, int *err,
+		  char *why, size_t cap)
+{
+	int r, e = 0;
+
+	pthread_mutex_lock(&c->ssl_mu);
+	ERR_clear_error();
+	r = write ? SSL_write(c->ssl, p, (int)n) : SSL_read(c->ssl, p, (int)n);
+	if (r <= 0) {
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_SSL || (e == SSL_ERROR_SYSCALL &&
+					   ERR_peek_error()))
+			tlsc_error_text(why, cap);
+		else if (e == SSL_ERROR_SYSCALL)
+			snprintf(why, cap, "%s", errno ? strerror(errno) :
+				 "the target closed it");
+	}
+	pthread_mutex_unlock(&c->ssl_mu);
+	*err = e;
+	return r;
+}
+
+/* Wait until the socket can do what SSL asked for, at most ms (-1: no
+ * limit). 1 ready, 0 the time passed. */
+static int tls_wait(conn *c, int err, int ms)
+{
+	struct pollfd p = { .fd = c->fd };
+	int n;
+
+	p.events = err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+	do
+		n = poll(&p, 1, ms);
+	while (n < 0 && errno == EINTR);
+	return n != 0;
+}
+
+/* Some bytes from the target: > 0, 0 at its close, -EAGAIN when a
+ * receive tick passed with none, else -errno with the reason in why. */
+static ssize_t sock_recv(conn *c, void *dst, size_t n, char *why,
+			 size_t cap)
+{
+	ssize_t got;
+	int err;
+
+	if (!c->ssl) {
+		got = recv(c->fd, dst, n, 0);
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -EAGAIN;
+		if (got < 0 && errno != EINTR)
+			snprintf(why, cap, "%s", strerror(errno));
+		return got < 0 ? -errno : got;
+	}
+	if (n > INT_MAX)
+		n = INT_MAX;
+	got = tls_io(c, 0, dst, n, &err, why, cap);
+	if (got > 0)
+		return got;
+	if (err == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+		return tls_wait(c, err, CONN_TICK_S * 1000) ? -EINTR : -EAGAIN;
+	return -ECONNRESET;
+}
+
+/* Some bytes to the target: > 0 taken, or -errno with the reason. */
+static ssize_t sock_send(conn *c, const uint8_t *p, size_t n, char *why,
+			 size_t cap)
+{
+	ssize_t put;
+	int err;
+
+	if (!c->ssl) {
+		put = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (put < 0 && errno != EINTR)
+			snprintf(why, cap, "%s", strerror(errno));
+		return put < 0 ? -errno : put;
+	}
+	put = tls_io(c, 1, (void *)p, n > CONN_TLS_CHUNK ? CONN_TLS_CHUNK : n,
+		     &err, why, cap);
+	if (put > 0)
+		return put;
+	/* A write that must read first (TLS 1.3's key update) looks again
+	 * soon: the receiver may take the bytes it waits for. */
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		(void)tls_wait(c, err, err == SSL_ERROR_WANT_READ ?
+			       CONN_TLS_REREAD_MS : CONN_TICK_S * 1000);
+		return -EINTR;
+	}
+	return -EPIPE;
+}
+
 /* Read exactly n bytes: from the buffer first, big payloads straight into
  * dst. 0, or -ECONNRESET (-ETIMEDOUT) with the connection marked broken. */
 static int rx_read(conn *c, uint8_t *dst, size_t n)
 {
+	char why[256] = "";
 	size_t have;
 	ssize_t got;
 
@@ -182,12 +296,12 @@ static int rx_read(conn *c, uint8_t *dst, size_t n)
 			continue;
 		}
 		if (n >= CONN_RXBUF)
-			got = recv(c->fd, dst, n, 0);
+			got = sock_recv(c, dst, n, why, sizeof(why));
 		else
-			got = recv(c->fd, c->rb, CONN_RXBUF, 0);
-		if (got < 0 && errno == EINTR)
+			got = sock_recv(c, c->rb, CONN_RXBUF, why, sizeof(why));
+		if (got == -EINTR)
 			continue;
-		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (got == -EAGAIN) {
 			if (rx_silent_too_long(c))
 				return -ETIMEDOUT;
 			continue;
@@ -195,11 +309,9 @@ static int rx_read(conn *c, uint8_t *dst, size_t n)
 		if (got > 0)
 			c->last_rx = now_mono_ns();
 		if (got <= 0) {
-			int err = got < 0 ? errno : ECONNRESET;
-
 			conn_fail(c, -ECONNRESET, "connection to ddtargetd at "
-				  "%s lost: %s", c->peer, got < 0 ?
-				  strerror(err) : "the target closed it");
+				  "%s lost: %s", c->peer, got < 0 ? why :
+				  "the target closed it");
 			return -ECONNRESET;
 		}
 		if (n >= CONN_RXBUF) {
@@ -412,7 +524,8 @@ static int rx_start(conn *c)
 	return 0;
 }
 
-int conn_open(conn **out, const char *host, int port, int timeout_s)
+int conn_open(conn **out, const char *host, int port, int timeout_s,
+	      const tlsc_trust *tls)
 {
 	conn *c = calloc(1, sizeof(*c));
 	int rc;
@@ -426,6 +539,7 @@ int conn_open(conn **out, const char *host, int port, int timeout_s)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->send_mu, NULL);
+	pthread_mutex_init(&c->ssl_mu, NULL);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->slot_cv, NULL);
 	c->max_inflight = 1;
@@ -437,6 +551,11 @@ int conn_open(conn **out, const char *host, int port, int timeout_s)
 	else
 		snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 	rc = sock_connect(host, port, &c->fd);
+	/* The local socket is the target's own host: no wire to protect,
+	 * and the daemon speaks plaintext there (PROTOCOL.md section 1). */
+	if (rc == 0 && tls && !net_host_is_local(host))
+		rc = tlsc_connect(&c->ssl, c->fd, host, port, tls, timeout_s,
+				  c->note);
 	if (rc == 0)
 		rc = rx_start(c);
 	if (rc < 0) {
@@ -455,19 +574,39 @@ void conn_set_inflight(conn *c, uint32_t max)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* Tell a TLS peer the session ends on purpose (close_notify), once and
+ * without waiting: the target takes a bare close as well. */
+static void tls_say_bye(conn *c)
+{
+	int broken;
+
+	pthread_mutex_lock(&c->mu);
+	broken = c->broken;
+	pthread_mutex_unlock(&c->mu);
+	if (!c->ssl || broken)
+		return;
+	pthread_mutex_lock(&c->ssl_mu);
+	(void)SSL_shutdown(c->ssl);
+	ERR_clear_error();
+	pthread_mutex_unlock(&c->ssl_mu);
+}
+
 void conn_close(conn *c)
 {
 	if (!c)
 		return;
+	tls_say_bye(c);
 	if (c->fd >= 0)
 		conn_fail(c, -ECONNRESET, "connection to ddtargetd at %s "
 			  "closed by this client", c->peer);
 	if (c->rx_started)
 		pthread_join(c->rx, NULL);
+	SSL_free(c->ssl);
 	if (c->fd >= 0)
 		close(c->fd);
 	pthread_cond_destroy(&c->slot_cv);
 	pthread_mutex_destroy(&c->mu);
+	pthread_mutex_destroy(&c->ssl_mu);
 	pthread_mutex_destroy(&c->send_mu);
 	free(c->rb);
 	free(c);
@@ -483,18 +622,16 @@ void conn_begin(wbuf *w, uint8_t opcode)
 
 static int send_all(conn *c, const uint8_t *p, size_t n)
 {
+	char why[256] = "";
 	ssize_t put;
 
 	while (n) {
-		put = send(c->fd, p, n, MSG_NOSIGNAL);
+		put = sock_send(c, p, n, why, sizeof(why));
+		if (put == -EINTR)
+			continue;
 		if (put < 0) {
-			int err = errno;
-
-			if (err == EINTR)
-				continue;
 			conn_fail(c, -EPIPE, "connection to ddtargetd at %s "
-				  "lost while sending: %s", c->peer,
-				  strerror(err));
+				  "lost while sending: %s", c->peer, why);
 			return -EPIPE;
 		}
 		p += put;
@@ -612,6 +749,11 @@ void conn_reply_free(conn_reply *r)
 	free(r->buf);
 	r->buf = NULL;
 	r->len = 0;
+}
+
+const char *conn_tls_note(const conn *c)
+{
+	return c->note[0] ? c->note : NULL;
 }
 
 uint64_t conn_wire_bytes(conn *c)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tlsc.h"
 #include "wire.h"
 
 #define CONN_MSG_LEN	512	/* as long as a ddterr message */
@@ -32,12 +33,17 @@ typedef void (*conn_cb)(void *arg, conn_reply *r);
 /* A request sent with conn_start(), to be collected with conn_wait(). */
 typedef struct conn_req conn_req;
 
-/* Connect to host:port (TCP_NODELAY, large socket buffers) and start the
- * receiver thread. Until conn_set_inflight() one request is in flight at a
- * time. A target that sends nothing for timeout_s seconds while requests
- * wait fails the connection (-ETIMEDOUT); an idle one is no failure.
- * 0 or -errno with a message naming the address. */
-int conn_open(conn **out, const char *host, int port, int timeout_s);
+/* Connect to host:port (TCP_NODELAY, large socket buffers), over TLS
+ * with the certificate trusted as tls says (NULL: plaintext), and start
+ * the receiver thread. Until conn_set_inflight() one request is in flight
+ * at a time. A target that sends nothing for timeout_s seconds while
+ * requests wait fails the connection (-ETIMEDOUT); an idle one is no
+ * failure. 0 or -errno with a message naming the address. */
+int conn_open(conn **out, const char *host, int port, int timeout_s,
+	      const tlsc_trust *tls);
+/* The line tlsc_connect left for the user (a certificate pinned now), or
+ * NULL. */
+const char *conn_tls_note(const conn *c);
 /* The limit the target's HELLO gave. */
 void conn_set_inflight(conn *c, uint32_t max);
 /* Fail whatever is pending, join the receiver, close the socket. */

@@ -1,5 +1,5 @@
-/* session.c - a session with the target (ddtc.h, first section): connect,
- * HELLO and AUTH, close; the user's words for codecs and names; the
+/* session.c - a session with the target (ddtc.h, first section): connect
+ * (over TLS unless told not to), HELLO and AUTH, close; the user's words for codecs and names; the
  * target's STATUS and STATUS_TEXT; the session's counters. */
 #include "rpc.h"
 
@@ -11,6 +11,13 @@
 
 #include "codec.h"
 #include "ddterr.h"
+
+static const char *env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
 
 void ddtc_opts_default(ddtc_opts *o)
 {
@@ -28,6 +35,16 @@ void ddtc_opts_default(ddtc_opts *o)
 	o->timeout = DDTC_TIMEOUT_DEFAULT;
 	if ((env = getenv("DDT_TIMEOUT")) != NULL && *env)
 		o->timeout = atoi(env);
+	if ((env = getenv("DDT_TLS")) != NULL && strcmp(env, "off") == 0)
+		o->no_tls = 1;
+	o->tls_fingerprint = env_or_null("DDT_TLS_FINGERPRINT");
+	o->tls_ca = env_or_null("DDT_TLS_CA");
+	o->known_hosts = env_or_null("DDT_KNOWN_HOSTS");
+}
+
+const char *ddtc_tls_note(const ddtc *c)
+{
+	return conn_tls_note(c->cn);
 }
 
 const char *ddtc_errmsg(int rc)
@@ -160,6 +177,7 @@ static void seg_cache_open(ddtc *c, const ddtc_opts *o)
 
 int ddtc_connect(ddtc **out, const ddtc_opts *o)
 {
+	tlsc_trust trust;
 	ddtc_opts def;
 	ddtc *c;
 	long cpus;
@@ -169,6 +187,7 @@ int ddtc_connect(ddtc **out, const ddtc_opts *o)
 		ddtc_opts_default(&def);
 		o = &def;
 	}
+	trust = (tlsc_trust){ o->tls_fingerprint, o->tls_ca, o->known_hosts };
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -176,7 +195,8 @@ int ddtc_connect(ddtc **out, const ddtc_opts *o)
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	c->threads = o->threads > 0 ? o->threads : cpus > 0 ? (int)cpus : 1;
 	rc = conn_open(&c->cn, o->host ? o->host : "127.0.0.1",
-		       o->port ? o->port : DDT_DEFAULT_PORT, o->timeout);
+		       o->port ? o->port : DDT_DEFAULT_PORT, o->timeout,
+		       o->no_tls ? NULL : &trust);
 	if (rc == 0)
 		rc = hello(c, o);
 	if (rc == 0)

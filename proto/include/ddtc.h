@@ -44,6 +44,20 @@ typedef struct ddtc_opts {
 	 * session fails (-ETIMEDOUT). ddtc_opts_default: $DDT_TIMEOUT if set,
 	 * else DDTC_TIMEOUT_DEFAULT; 0 or less: wait for ever. */
 	int timeout;
+	/* TLS (PROTOCOL.md section 1, TLS). The target's certificate is
+	 * trusted by the first of these given: tls_fingerprint
+	 * ("SHA256:<hex>", as ddtargetd logs it and `ddt status` shows it),
+	 * tls_ca (a PEM file of CAs; the certificate must name host), else
+	 * the known_hosts file, which pins the certificate a host:port shows
+	 * first and refuses any other after (NULL: $DDT_KNOWN_HOSTS, else
+	 * $XDG_CONFIG_HOME/ddt/known_hosts, else ~/.config/ddt/known_hosts).
+	 * no_tls 1: plaintext, which a target takes only from loopback and
+	 * only when set so. ddtc_opts_default: $DDT_TLS ("off" sets no_tls),
+	 * $DDT_TLS_FINGERPRINT, $DDT_TLS_CA, $DDT_KNOWN_HOSTS. */
+	int no_tls;
+	const char *tls_fingerprint;
+	const char *tls_ca;
+	const char *known_hosts;
 } ddtc_opts;
 
 #define DDTC_TIMEOUT_DEFAULT 600
@@ -58,6 +72,10 @@ int ddtc_connect(ddtc **out, const ddtc_opts *o);
  * ddtc_rfile holds nothing of a session between calls: it may outlive
  * this one and go on with another. */
 void ddtc_close(ddtc *c);
+
+/* What the user should hear about the session's TLS: a line saying the
+ * target's certificate was pinned now (its first use), or NULL. */
+const char *ddtc_tls_note(const ddtc *c);
 
 /* The message of the last failure on this thread that returned rc (the
  * target's own message for an error reply); never NULL. */
