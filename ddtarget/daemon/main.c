@@ -678,13 +678,18 @@ static int start_tls(ddtd *d)
 	return 0;
 }
 
-/* --check-config: tls_cert and tls_key, if set, load and match. */
+/* --check-config: tls_cert and tls_key go together, and if both files
+ * are there, they load and match (like the other paths, one not there
+ * yet is left for the start to report). */
 static int check_tls_files(const ddtd_config *c)
 {
 	tlsd *t = NULL;
 	int rc;
 
 	if (!c->tls_cert[0] && !c->tls_key[0])
+		return 0;
+	if (c->tls_cert[0] && c->tls_key[0] &&
+	    (access(c->tls_cert, F_OK) != 0 || access(c->tls_key, F_OK) != 0))
 		return 0;
 	rc = tlsd_open(&t, c);
 	tlsd_free(t);
@@ -772,7 +777,8 @@ int main(int argc, char **argv)
 	if (cl.check) {
 		/* Every setting was checked as it was read; a bad one has
 		 * already ended the run with its line. Configured TLS files
-		 * are loaded too (the store's own pair is not made here). */
+		 * that are there are loaded too (the store's own pair is not
+		 * made here). */
 		if ((rc = check_tls_files(&d.cfg)) < 0) {
 			fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
 			return 1;
