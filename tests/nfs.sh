@@ -95,9 +95,10 @@ tap_ok "named with its line" grep -q "line 2: \[server\] nfs_prot: unknown key" 
 printf '[export s]\nclients = 10.0.0.0/33\n' >"$dir/bad.conf"
 "$nfsd_bin" -c "$dir/bad.conf" >/dev/null 2>"$dir/bad.err"
 tap_ok "and so is a bad network" grep -q "clients: bad value" "$dir/bad.err"
-# The gateway trusts the target as ddt does: a [target] tls_fingerprint
-# that is not the target's certificate keeps it from logging in at all.
-sed "s/^port = .*/&\ntls_fingerprint = SHA256:$(printf '%064d' 0)/" \
+# The gateway trusts the target as ddt does: over TCP (TLS), a [target]
+# tls_fingerprint that is not the target's certificate keeps it from
+# logging in at all.
+sed "s|^host = .*|host = 127.0.0.1\nport = $port\ntls_fingerprint = SHA256:$(printf '%064d' 0)|" \
 	"$dir/nfsd.conf" >"$dir/badfp.conf"
 timeout 30 "$nfsd_bin" -c "$dir/badfp.conf" >/dev/null 2>"$dir/badfp.err"
 tap_ok "a wrong tls_fingerprint: ddt-nfsd refuses the target ($?)" \
