@@ -112,6 +112,9 @@ rate "ddt restore, first read" "$(timed "$bin/ddt" -p "$port" restore src "$work
 cmp -s "$work/src/unique" "$work/out/ddt/unique" || die "ddt restore differs"
 rm -rf "$work/out/ddt"
 rate "ddt restore" "$(median_timed 'rm -rf "$work/out/ddt"' "$bin/ddt" -p "$port" restore src "$work/out/ddt" --su bk -q)"
+# The same over the local socket (plaintext, no TCP): what a gateway on
+# the target's host gets, for the strictest comparison.
+rate "ddt restore, local socket" "$(median_timed 'rm -rf "$work/out/ddt"' "$bin/ddt" -H "$store/ddtargetd.sock" restore src "$work/out/ddt" --su bk -q)"
 
 # ---- SMB over ddtfs ----
 "$bin/ddtfs" -f -H "$gwhost" -p "$port" -o allow_other smb "$work/mnt" >"$work/ddtfs.log" 2>&1 &
@@ -196,3 +199,8 @@ if [ -n "${r_nfs____ddt_nfsd__unique:-}" ]; then
 		"$(ratio "$r_nfs____ddt_nfsd__read" "$r_ddt_restore")" \
 		"$(ratio "$r_nfs____ddt_nfsd__first_read" "$r_ddt_restore__first_read")"
 fi
+echo
+echo "read / ddt restore over the local socket (plaintext, no TCP):"
+printf '%-34s %5s\n' "smb over ddtfs" "$(ratio "$r_smb____ddtfs__read" "$r_ddt_restore__local_socket")"
+[ -n "${r_nfs____ddt_nfsd__read:-}" ] &&
+	printf '%-34s %5s\n' "nfs over ddt-nfsd" "$(ratio "$r_nfs____ddt_nfsd__read" "$r_ddt_restore__local_socket")"
