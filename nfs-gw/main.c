@@ -101,20 +101,9 @@ static int start_core(gw *g)
 	int rc;
 
 	ddtc_opts_default(&o);
-	o.host = g->conf.host;
-	o.port = g->conf.port;
-	o.user = g->conf.user;
-	o.password = g->conf.password;
+	ddtc_target_conf_opts(&g->conf.target, &o);
 	o.client_name = "ddt-nfsd";
-	if (g->conf.tls_fingerprint[0])
-		o.tls_fingerprint = g->conf.tls_fingerprint;
-	if (g->conf.tls_ca[0])
-		o.tls_ca = g->conf.tls_ca;
-	if (g->conf.known_hosts[0])
-		o.known_hosts = g->conf.known_hosts;
-	if (g->conf.no_tls)
-		o.no_tls = 1;
-	nfsd_fh_key(g->conf.password);
+	nfsd_fh_key(g->conf.target.password);
 	/* A call must end while the client waits: a target silent this
 	 * long is treated as gone, and the client hears JUKEBOX. */
 	o.timeout = 60;
@@ -123,7 +112,7 @@ static int start_core(gw *g)
 	 * reconnecting mends either. */
 	if (rc == -EACCES)
 		return ddterr_set(rc, "cannot log in to ddtargetd as %s: %s",
-				  g->conf.user, ddtc_errmsg(rc));
+				  g->conf.target.user, ddtc_errmsg(rc));
 	if (!g->d.sess)
 		return rc;
 	rc = gw_files_new(&g->d.files, g->d.sess, g->conf.dirty_cap,
@@ -149,11 +138,11 @@ static void fit_level(gw *g, ddtc *c)
 		for (unsigned i = 0; i < g->conf.nexports; i++)
 			g->conf.exports[i].read_only = 1;
 		gw_info("user %s has the restore level: every export is "
-			"served read-only", g->conf.user);
+			"served read-only", g->conf.target.user);
 	} else if (role == DDT_ROLE_BACKUP || role == DDT_ROLE_STATUS) {
 		gw_warn("user %s has the %s level: NFS clients will be "
 			"refused %s (NFS3ERR_ACCES); give it the user level, "
-			"or restore for read-only exports", g->conf.user,
+			"or restore for read-only exports", g->conf.target.user,
 			ddt_role_name(role), role == DDT_ROLE_BACKUP ?
 			"every read and removal" : "everything");
 	}
@@ -301,6 +290,6 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "ddt-nfsd: %s\n", ddterr_last(rc));
 	teardown(&g);
-	memset(g.conf.password, 0, sizeof(g.conf.password));
+	memset(g.conf.target.password, 0, sizeof(g.conf.target.password));
 	return rc < 0 ? 1 : 0;
 }

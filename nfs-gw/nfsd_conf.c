@@ -66,28 +66,7 @@ static int parse_nets(nfsd_export *e, const char *v)
 
 static int target_key(nfsd_conf *c, const char *k, const char *v)
 {
-	if (!strcmp(k, "host"))
-		return confval_str(c->host, sizeof(c->host), v);
-	if (!strcmp(k, "port"))
-		return confval_int(&c->port, v, 1, 65535);
-	if (!strcmp(k, "user"))
-		return confval_str(c->user, sizeof(c->user), v);
-	if (!strcmp(k, "password_file"))
-		return confval_str(c->password_file, sizeof(c->password_file), v);
-	if (!strcmp(k, "tls_fingerprint"))
-		return confval_str(c->tls_fingerprint,
-				   sizeof(c->tls_fingerprint), v);
-	if (!strcmp(k, "tls_ca"))
-		return confval_str(c->tls_ca, sizeof(c->tls_ca), v);
-	if (!strcmp(k, "known_hosts"))
-		return confval_str(c->known_hosts, sizeof(c->known_hosts), v);
-	if (!strcmp(k, "tls")) {
-		if (confval_bool(&c->no_tls, v) < 0)
-			return -1;
-		c->no_tls = !c->no_tls;
-		return 0;
-	}
-	return -2;
+	return ddtc_target_conf_key(&c->target, k, v);
 }
 
 static int server_key(nfsd_conf *c, const char *k, const char *v)
@@ -224,9 +203,7 @@ static int empty_exports(const nfsd_conf *c, const char *path)
 static void defaults(nfsd_conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	strcpy(c->host, "127.0.0.1");
-	c->port = DDT_DEFAULT_PORT;
-	strcpy(c->user, "admin");
+	ddtc_target_conf_default(&c->target, "admin");
 	strcpy(c->listen, "0.0.0.0");
 	c->nfs_port = 2049;
 	c->mount_port = 20048;
@@ -261,8 +238,7 @@ int nfsd_conf_load(nfsd_conf *c, const char *path)
 						  c->exports[i].su,
 						  c->exports[j].name,
 						  c->exports[i].name);
-	return confval_password(c->password, sizeof(c->password),
-				c->password_file);
+	return ddtc_target_conf_password(&c->target);
 }
 
 static int in_net(const nfsd_net *n, const uint8_t *a)

@@ -4,6 +4,8 @@
 #ifndef NFSD_CONF_H
 #define NFSD_CONF_H
 
+#include "ddtc.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,14 +29,7 @@ typedef struct nfsd_export {
 } nfsd_export;
 
 typedef struct nfsd_conf {
-	char host[256];
-	int port;
-	char user[256];
-	char password[256];	/* read from password_file, else $DDT_PASSWORD */
-	char password_file[1024];
-	/* TLS trust in the target (ddtc_opts): "" for the default */
-	char tls_fingerprint[128], tls_ca[1024], known_hosts[1024];
-	int no_tls;		/* tls = off */
+	ddtc_target_conf target;	/* [target] */
 	char listen[256];
 	int nfs_port, mount_port;
 	int threads;

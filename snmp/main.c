@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		trapq_free(q);
 		return 1;
 	}
-	net_target_name(c.host, c.port, where, sizeof(where));
+	net_target_name(c.target.host, c.target.port, where, sizeof(where));
 	fprintf(stderr, "ddtarget-snmp: serving DDTARGET-MIB for %s\n", where);
 	agent_run(&stop);
 	agent_stop();

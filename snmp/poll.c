@@ -239,26 +239,15 @@ static int connect_target(poller *p)
 	int rc;
 
 	ddtc_opts_default(&o);
-	o.host = p->conf.host;
-	o.port = p->conf.port;
-	o.user = p->conf.user;
-	o.password = p->conf.password;
+	ddtc_target_conf_opts(&p->conf.target, &o);
 	o.client_name = "ddtarget-snmp";
-	if (p->conf.tls_fingerprint[0])
-		o.tls_fingerprint = p->conf.tls_fingerprint;
-	if (p->conf.tls_ca[0])
-		o.tls_ca = p->conf.tls_ca;
-	if (p->conf.known_hosts[0])
-		o.known_hosts = p->conf.known_hosts;
-	if (p->conf.no_tls)
-		o.no_tls = 1;
 	o.threads = 1;
 	o.timeout = p->conf.timeout_seconds;
 	rc = ddtc_connect(&p->c, &o);
 	if (rc == 0 && ddtc_role(p->c) != DDT_ROLE_STATUS && !p->role_noted) {
 		fprintf(stderr, "ddtarget-snmp: note: user %s may do more than "
 			"read status; one made with --role status is enough\n",
-			p->conf.user);
+			p->conf.target.user);
 		p->role_noted = 1;
 	}
 	return rc;
@@ -271,10 +260,10 @@ static void log_state(poller *p, int state, const char *msg)
 
 	if (state == p->logged)
 		return;
-	net_target_name(p->conf.host, p->conf.port, where, sizeof(where));
+	net_target_name(p->conf.target.host, p->conf.target.port, where, sizeof(where));
 	if (state == POLL_REACHABLE)
 		fprintf(stderr, "ddtarget-snmp: reading ddtargetd at %s as "
-			"%s\n", where, p->conf.user);
+			"%s\n", where, p->conf.target.user);
 	else
 		fprintf(stderr, "ddtarget-snmp: ddtargetd %s: %s\n",
 			state == POLL_REFUSED ? "refused" : "unreachable", msg);

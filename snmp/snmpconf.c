@@ -21,27 +21,10 @@ typedef struct parse {
 
 static int target_key(snmpconf *c, const char *k, const char *v)
 {
-	if (!strcmp(k, "host"))
-		return confval_str(c->host, sizeof(c->host), v);
-	if (!strcmp(k, "port"))
-		return confval_int(&c->port, v, 1, 65535);
-	if (!strcmp(k, "user"))
-		return confval_str(c->user, sizeof(c->user), v);
-	if (!strcmp(k, "password_file"))
-		return confval_str(c->password_file, sizeof(c->password_file), v);
-	if (!strcmp(k, "tls_fingerprint"))
-		return confval_str(c->tls_fingerprint,
-				   sizeof(c->tls_fingerprint), v);
-	if (!strcmp(k, "tls_ca"))
-		return confval_str(c->tls_ca, sizeof(c->tls_ca), v);
-	if (!strcmp(k, "known_hosts"))
-		return confval_str(c->known_hosts, sizeof(c->known_hosts), v);
-	if (!strcmp(k, "tls")) {
-		if (confval_bool(&c->no_tls, v) < 0)
-			return -1;
-		c->no_tls = !c->no_tls;
-		return 0;
-	}
+	int rc = ddtc_target_conf_key(&c->target, k, v);
+
+	if (rc != -2)
+		return rc;
 	if (!strcmp(k, "poll_seconds"))
 		return confval_int(&c->poll_seconds, v, 1, 3600);
 	if (!strcmp(k, "timeout_seconds"))
@@ -74,9 +57,7 @@ static int on_key(void *arg, const char *section, const char *k,
 static void defaults(snmpconf *c)
 {
 	memset(c, 0, sizeof(*c));
-	strcpy(c->host, "127.0.0.1");
-	c->port = DDT_DEFAULT_PORT;
-	strcpy(c->user, "snmp");
+	ddtc_target_conf_default(&c->target, "snmp");
 	c->poll_seconds = 5;
 	c->ping_seconds = 1;
 	c->timeout_seconds = 10;
@@ -92,6 +73,5 @@ int snmpconf_load(snmpconf *c, const char *path)
 	rc = confval_ini_done(path, line, p.err);
 	if (rc < 0)
 		return rc;
-	return confval_password(c->password, sizeof(c->password),
-				c->password_file);
+	return ddtc_target_conf_password(&c->target);
 }

@@ -6,15 +6,10 @@
 #ifndef DDTSNMP_SNMPCONF_H
 #define DDTSNMP_SNMPCONF_H
 
+#include "ddtc.h"
+
 typedef struct snmpconf {
-	char host[256];
-	int port;
-	char user[256];
-	char password[256];	/* read from password_file, else $DDT_PASSWORD */
-	char password_file[1024];
-	/* TLS trust in the target (ddtc_opts): "" for the default */
-	char tls_fingerprint[128], tls_ca[1024], known_hosts[1024];
-	int no_tls;		/* tls = off */
+	ddtc_target_conf target;	/* [target] */
 	char agentx_socket[1024]; /* "" : net-snmp's default */
 	int poll_seconds;	/* how old an answer may be */
 	int ping_seconds;	/* agentxPingInterval: how soon snmpd is back */

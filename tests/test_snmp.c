@@ -148,8 +148,8 @@ static int conf_err(const char *dir, const char *text, const char *want)
 	fclose(f);
 	rc = snmpconf_load(&c, path);
 	if (!want)
-		return rc == 0 && c.port == 7411 && c.poll_seconds == 2 &&
-		       !strcmp(c.password, "pw") && c.ping_seconds == 1;
+		return rc == 0 && c.target.port == 7411 && c.poll_seconds == 2 &&
+		       !strcmp(c.target.password, "pw") && c.ping_seconds == 1;
 	if (rc == 0 || !strstr(ddterr_last(rc), want))
 		diag("got rc %d: %s", rc, ddterr_last(rc));
 	return rc < 0 && strstr(ddterr_last(rc), want) != NULL;

@@ -64,6 +64,30 @@ typedef struct ddtc_opts {
 
 void ddtc_opts_default(ddtc_opts *o);
 
+/* The [target] section of a gateway's configuration (ddt-nfsd,
+ * ddtarget-snmp; target_conf.c): where ddtargetd is (host may be its
+ * local socket's path), who to log in as, and how to trust it. */
+typedef struct ddtc_target_conf {
+	char host[256];
+	int port;
+	char user[256];
+	char password[256];	/* from password_file, else $DDT_PASSWORD */
+	char password_file[1024];
+	/* TLS trust (ddtc_opts): "" for the default */
+	char tls_fingerprint[128], tls_ca[1024], known_hosts[1024];
+	int no_tls;		/* tls = off */
+} ddtc_target_conf;
+
+/* Defaults: 127.0.0.1, the default port, user. */
+void ddtc_target_conf_default(ddtc_target_conf *t, const char *user);
+/* One key of the section: 0, -1 a bad value (ddterr message), -2 a key
+ * the section does not have (confval.h's convention). */
+int ddtc_target_conf_key(ddtc_target_conf *t, const char *k, const char *v);
+/* The password, once every key is read: 0 or -errno with a message. */
+int ddtc_target_conf_password(ddtc_target_conf *t);
+/* o's target, login and trust from t, which must outlive o. */
+void ddtc_target_conf_opts(const ddtc_target_conf *t, ddtc_opts *o);
+
 /* Connect, HELLO, AUTH. -ECONNREFUSED, -EACCES (wrong password), -EBUSY...
  * o NULL: the defaults. */
 int ddtc_connect(ddtc **out, const ddtc_opts *o);
