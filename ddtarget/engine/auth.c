@@ -59,19 +59,7 @@ static int get_rec(idx *ix, const char *user, user_rec *r)
 
 static int write_one(idx *ix, const char *user, const void *val, size_t vlen)
 {
-	idx_batch *b;
-	int rc;
-
-	rc = idx_batch_new(&b);
-	if (rc < 0)
-		return rc;
-	if (val)
-		idx_batch_put(b, IDX_USERS, user, strlen(user), val, vlen);
-	else
-		idx_batch_del(b, IDX_USERS, user, strlen(user));
-	rc = idx_batch_write(ix, b, 1);
-	idx_batch_free(b);
-	return rc;
+	return idx_kv_write_one(ix, IDX_USERS, user, strlen(user), val, vlen);
 }
 
 /* The domain a user keeps when none is given: its own, or the

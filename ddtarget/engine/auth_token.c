@@ -131,18 +131,7 @@ static int get_rec(idx *ix, const char *id, auth_token *t, uint8_t *hash)
 static int write_rec(idx *ix, const char *id, const uint8_t *val,
 		     size_t vlen)
 {
-	idx_batch *b;
-	int rc = idx_batch_new(&b);
-
-	if (rc < 0)
-		return rc;
-	if (val)
-		idx_batch_put(b, IDX_TOKENS, id, strlen(id), val, vlen);
-	else
-		idx_batch_del(b, IDX_TOKENS, id, strlen(id));
-	rc = idx_batch_write(ix, b, 1);
-	idx_batch_free(b);
-	return rc;
+	return idx_kv_write_one(ix, IDX_TOKENS, id, strlen(id), val, vlen);
 }
 
 int auth_token_create(idx *ix, const char *user, const char *label,

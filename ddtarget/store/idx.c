@@ -397,6 +397,23 @@ out:
 	return rc;
 }
 
+int idx_kv_write_one(idx *x, int space, const void *key, size_t klen,
+		     const void *val, size_t vlen)
+{
+	idx_batch *b;
+	int rc = idx_batch_new(&b);
+
+	if (rc < 0)
+		return rc;
+	if (val)
+		idx_batch_put(b, space, key, klen, val, vlen);
+	else
+		idx_batch_del(b, space, key, klen);
+	rc = idx_batch_write(x, b, 1);
+	idx_batch_free(b);
+	return rc;
+}
+
 int idx_kv_get(idx *x, int space, const void *key, size_t klen, void **out,
 	       size_t *out_len)
 {

@@ -107,6 +107,10 @@ void idx_batch_put(idx_batch *b, int space, const void *key, size_t klen,
 void idx_batch_del(idx_batch *b, int space, const void *key, size_t klen);
 /* Apply it; sync: durable before returning. The batch stays the caller's. */
 int idx_batch_write(idx *x, idx_batch *b, int sync);
+/* One put (val not NULL) or delete (val NULL) of key in space, durable
+ * before it returns. 0 or -errno. */
+int idx_kv_write_one(idx *x, int space, const void *key, size_t klen,
+		     const void *val, size_t vlen);
 void idx_batch_free(idx_batch *b);
 
 /* Call cb for every key in space that starts with prefix, in byte order,
