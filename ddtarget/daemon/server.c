@@ -1,12 +1,11 @@
 /* server.c - sessions on libevent (memcached's shape: an event loop for the
  * sockets, a worker pool for the work).
  *
- * An accepted connection is first sniffed (PROTOCOL.md section 1, TLS):
- * its first bytes, peeked, say a TLS handshake, and the session runs over
- * bufferevent_openssl (tlsd.h holds the key and certificate); or a
- * plaintext frame, which only tls = loopback-plain takes, from loopback,
- * and which is otherwise refused with one line. The TLS handshake runs on
- * the loop thread; records are sealed by whichever thread writes to the
+ * A connection becomes a session in accept.c (sniffed on the TCP port: TLS
+ * or, where taken, plaintext; plaintext on the local socket), which calls
+ * server_session_start(); a TLS session runs over bufferevent_openssl
+ * (tlsd.h holds the key and certificate). The TLS handshake runs on the
+ * loop thread; records are sealed by whichever thread writes to the
  * session's bufferevent, under its lock.
  *
  * The loop thread only frames: it reads a header, waits for the whole
@@ -24,6 +23,7 @@
  * LOGIN_MAX_PAYLOAD, and its AUTHs run one at a time, each held on the
  * loop (never on a worker) while its address's backoff lasts. */
 #include "server.h"
+#include "server_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,7 +54,6 @@
 #include "tpool.h"
 
 #define SESSION_READ_CHUNK	(1u << 20)
-#define LOCAL_SNDBUF		(4 << 20)	/* a local session's send buffer */
 /* The largest payload before a successful AUTH: HELLO and AUTH need at
  * most 2 + 2 * (2 + DDT_MAX_STR); so a peer not logged in buffers at most
  * this and one read of the same size. */
@@ -65,15 +64,8 @@
 #define LOGIN_MAX_INFLIGHT	4
 /* An AUTH still held or running at the deadline: looked at again in. */
 #define DEADLINE_RECHECK_S	1
-/* A TLS record's first byte when it carries a handshake (a ClientHello):
- * never the first byte of a frame (PROTOCOL.md section 1, TLS). */
-#define TLS_RECORD_HANDSHAKE	0x16
-/* A first TLS record not whole enough to tell: looked at again in. */
-#define SNIFF_RETRY_MS		20
 /* The gate's refusals are logged one line per this many seconds. */
 #define REFUSED_LOG_S		10
-
-typedef struct server server;
 
 typedef struct request request;
 
@@ -95,17 +87,6 @@ typedef struct session {
 	request *held;		/* that AUTH */
 	struct session *prev, *next;	/* the server's list; loop thread */
 } session;
-
-struct server {
-	ddtd *d;
-	struct event_base *base;
-	tpool *workers;		/* run the requests */
-	gate *gate;		/* handshakes and failed logins */
-	uint64_t refused;	/* by the gate, since refused_logged */
-	int64_t refused_logged;	/* ns, monotonic; loop thread */
-	session *sessions;	/* loop thread only */
-	struct sniff *sniffs;	/* accepted, first byte not in; loop only */
-};
 
 struct request {
 	session *s;
@@ -575,7 +556,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 /* One error reply (opcode 0, id 0) written straight to a socket that is
  * no session, in plaintext: what the peer sent is read first, so that
  * the close that follows does not reset the connection. */
-static void send_refusal(evutil_socket_t fd, int rc)
+void server_send_refusal(evutil_socket_t fd, int rc)
 {
 	uint8_t junk[4096];
 	wbuf w;
@@ -592,7 +573,7 @@ static void send_refusal(evutil_socket_t fd, int rc)
 /* Over the gate's caps: the refusal (EBUSY), and the socket closed at
  * once. A flood of them is logged one line per REFUSED_LOG_S, not one
  * per connection. */
-static void refuse_now(server *srv, evutil_socket_t fd, const char *peer,
+void server_refuse_now(server *srv, evutil_socket_t fd, const char *peer,
 		       int rc)
 {
 	int64_t now = now_mono_ns();
@@ -605,27 +586,13 @@ static void refuse_now(server *srv, evutil_socket_t fd, const char *peer,
 		srv->refused = 0;
 		srv->refused_logged = now;
 	}
-	send_refusal(fd, rc);
+	server_send_refusal(fd, rc);
 	evutil_closesocket(fd);
 }
 
-/* ---- starting a session ---- */
+/* ---- starting a session (accept.c hands it over) ---- */
 
-/* Not a session yet: accepted, in the gate, waiting for its first byte,
- * which says TLS (a handshake record) or plaintext (a frame). Loop
- * thread only. */
-typedef struct sniff {
-	server *srv;
-	evutil_socket_t fd;
-	gate_addr addr;
-	int loopback;
-	int64_t accepted;	/* ns, monotonic: the login deadline's start */
-	char peer[64];
-	struct event *ev;
-	struct sniff *prev, *next;	/* the server's list */
-} sniff;
-
-static void sniff_free(sniff *n, int close_fd)
+void server_sniff_free(sniff *n, int close_fd)
 {
 	server *srv = n->srv;
 
@@ -687,14 +654,14 @@ static int session_timers(server *srv, session *s, int64_t accepted)
 
 /* n becomes a session, over TLS if ssl. n's socket and gate place go to
  * it; on failure both are let go. */
-static void session_start(sniff *n, SSL *ssl)
+void server_session_start(sniff *n, SSL *ssl)
 {
 	server *srv = n->srv;
 	session *s = calloc(1, sizeof(*s));
 
 	if (!s) {
 		SSL_free(ssl);
-		sniff_free(n, 1);
+		server_sniff_free(n, 1);
 		return;
 	}
 	s->addr = n->addr;
@@ -715,12 +682,12 @@ static void session_start(sniff *n, SSL *ssl)
 		gate_leave(srv->gate, &s->addr);
 		ops_session_destroy(&s->ss);
 		free(s);
-		sniff_free(n, 0);
+		server_sniff_free(n, 0);
 		return;
 	}
 	log_debug("session %s: connected%s", n->peer, ssl ? " (TLS)" :
 		  " (plaintext, local)");
-	sniff_free(n, 0);
+	server_sniff_free(n, 0);
 	s->next = srv->sessions;
 	if (s->next)
 		s->next->prev = s;
@@ -732,189 +699,6 @@ static void session_start(sniff *n, SSL *ssl)
 	bufferevent_set_max_single_read(s->bev, LOGIN_MAX_PAYLOAD);
 	bufferevent_set_max_single_write(s->bev, SESSION_READ_CHUNK);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-}
-
-/* What the peer's first bytes are: 1 a TLS record carrying a handshake
- * (0x16, then version 3.1 to 3.4), 0 a frame (whose length would be over
- * what section 3 allows before login if it began so), -EAGAIN too few
- * bytes yet to tell (or none), -1 the peer is gone. */
-static int sniff_is_tls(evutil_socket_t fd)
-{
-	uint8_t b[3];
-	ssize_t n = recv(fd, b, sizeof(b), MSG_PEEK);
-
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		      errno == EINTR))
-		return -EAGAIN;	/* a timer fired a little early, say */
-	if (n <= 0)
-		return -1;
-	if (b[0] != TLS_RECORD_HANDSHAKE)
-		return 0;
-	if (n < 3)
-		return -EAGAIN;
-	return b[1] == 3 && b[2] >= 1 && b[2] <= 4;
-}
-
-static void sniff_cb(evutil_socket_t fd, short what, void *arg);
-
-/* The login deadline passed before the first bytes told what the peer
- * speaks: closed as deadline_cb closes a session, with the same line. */
-static void sniff_expired(sniff *n)
-{
-	int rc = ddterr_set(-EPERM, "not logged in within %d s: closing",
-			    n->srv->d->cfg.login_timeout);
-
-	log_info("session %s: %s", n->peer, ddterr_last(rc));
-	send_refusal(n->fd, rc);
-	sniff_free(n, 1);
-}
-
-/* Look again once SNIFF_RETRY_MS has passed, if the deadline allows: a
- * timer now, since the socket stays readable with the bytes peeked. */
-static void sniff_later(sniff *n)
-{
-	int64_t left = (int64_t)n->srv->d->cfg.login_timeout * 1000000 -
-		       (now_mono_ns() - n->accepted) / 1000;
-	struct timeval tv = { 0, SNIFF_RETRY_MS * 1000 };
-
-	event_del(n->ev);
-	if (left <= 0 || event_assign(n->ev, n->srv->base, -1, 0, sniff_cb,
-				      n) != 0 || event_add(n->ev, &tv) != 0)
-		sniff_expired(n);
-}
-
-/* The one-line refusal of a plaintext peer (section 1, TLS). */
-static void refuse_plain(sniff *n)
-{
-	server *srv = n->srv;
-	int rc = ddterr_set(-EPERM, "the target requires TLS: connect with "
-			    "TLS (ddt does unless told --no-tls)%s",
-			    srv->d->cfg.tls_plain_loopback ? "; plaintext is "
-			    "taken from loopback only" : "");
-
-	gate_leave(srv->gate, &n->addr);
-	refuse_now(srv, n->fd, n->peer, rc);
-	sniff_free(n, 0);
-}
-
-/* The first bytes are in (or a deadline passed): a TLS handshake record
- * starts a TLS session; a frame, a plaintext one if the target takes
- * plaintext from this peer, else the refusal. The bytes are only peeked:
- * the session reads them again. */
-static void sniff_cb(evutil_socket_t fd, short what, void *arg)
-{
-	sniff *n = arg;
-	server *srv = n->srv;
-	int tls;
-	SSL *ssl;
-
-	(void)fd;	/* -1 when sniff_later's timer calls */
-	if ((what & EV_TIMEOUT) && !(what & EV_READ) &&
-	    now_mono_ns() - n->accepted >=
-	    (int64_t)srv->d->cfg.login_timeout * 1000000000) {
-		sniff_expired(n);
-		return;
-	}
-	tls = sniff_is_tls(n->fd);
-	if (tls == -EAGAIN) {
-		sniff_later(n);
-	} else if (tls < 0) {
-		sniff_free(n, 1);	/* gone before a byte */
-	} else if (tls) {
-		ssl = tlsd_session_new(srv->d->tls);
-		if (ssl)
-			session_start(n, ssl);
-		else
-			sniff_free(n, 1);
-	} else if (srv->d->cfg.tls_plain_loopback && n->loopback) {
-		session_start(n, NULL);
-	} else {
-		refuse_plain(n);
-	}
-}
-
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-		      struct sockaddr *sa, int salen, void *arg)
-{
-	server *srv = arg;
-	struct timeval tv = { srv->d->cfg.login_timeout, 0 };
-	sniff *n;
-	int one = 1, rc;
-
-	(void)l;
-	(void)salen;
-	n = calloc(1, sizeof(*n));
-	if (!n) {
-		evutil_closesocket(fd);
-		return;
-	}
-	net_peer_name(sa, n->peer, sizeof(n->peer));
-	gate_addr_of(sa, &n->addr);
-	rc = gate_enter(srv->gate, &n->addr);
-	if (rc < 0) {
-		refuse_now(srv, fd, n->peer, rc);
-		free(n);
-		return;
-	}
-	n->srv = srv;
-	n->fd = fd;
-	n->loopback = net_is_loopback(sa);
-	n->accepted = now_mono_ns();
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* A client that vanishes without a FIN (a cut cable, a crashed host)
-	 * would hold its session, and a slot under max_sessions, for hours. */
-	net_keepalive(fd);
-	n->next = srv->sniffs;
-	if (n->next)
-		n->next->prev = n;
-	srv->sniffs = n;
-	n->ev = event_new(srv->base, fd, EV_READ, sniff_cb, n);
-	if (!n->ev || event_add(n->ev, &tv) != 0)
-		sniff_free(n, 1);
-}
-
-/* A local peer is known by its uid: the gate counts its handshakes
- * apart from those of other local users and of every network address.
- * The local socket is this host's own: its sessions are plaintext
- * (PROTOCOL.md section 1), with nothing to sniff. */
-static void accept_local_cb(struct evconnlistener *l, evutil_socket_t fd,
-			    struct sockaddr *sa, int salen, void *arg)
-{
-	server *srv = arg;
-	long uid = net_local_peer_uid(fd);
-	int sndbuf = LOCAL_SNDBUF, rc;
-	sniff *n;
-
-	(void)l;
-	(void)sa;
-	(void)salen;
-	n = calloc(1, sizeof(*n));
-	if (!n) {
-		evutil_closesocket(fd);
-		return;
-	}
-	snprintf(n->peer, sizeof(n->peer), "local:uid=%ld", uid);
-	gate_addr_local(uid, &n->addr);
-	rc = gate_enter(srv->gate, &n->addr);
-	if (rc < 0) {
-		refuse_now(srv, fd, n->peer, rc);
-		free(n);
-		return;
-	}
-	/* A local stream's replies queue in its sender's buffer alone (a
-	 * TCP window grows; this does not): at the 208 KiB default, a 4 MiB
-	 * READ reply would take 20 wake-ups of the reader. Best effort: the
-	 * kernel caps it at net.core.wmem_max. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	n->srv = srv;
-	n->fd = fd;
-	n->loopback = 1;
-	n->accepted = now_mono_ns();
-	n->next = srv->sniffs;	/* session_start takes it off the list */
-	if (n->next)
-		n->next->prev = n;
-	srv->sniffs = n;
-	session_start(n, NULL);
 }
 
 /* SIGHUP: after logrotate moved the audit log, write a new one. */
@@ -950,7 +734,7 @@ static void teardown(server *srv)
 	while (srv->sessions)
 		session_free(srv->sessions);
 	while (srv->sniffs)
-		sniff_free(srv->sniffs, 1);
+		server_sniff_free(srv->sniffs, 1);
 }
 
 int server_bind(const ddtd_config *c, int *out_fd)
@@ -1012,54 +796,6 @@ static int start_gate(server *srv)
 	return gate_new(&srv->gate, &g);
 }
 
-/* The local socket (config_local_socket), if any; its path goes when
- * the daemon stops. */
-typedef struct local_listener {
-	struct evconnlistener *l;
-	char path[PATH_MAX];
-} local_listener;
-
-static int listen_local(server *srv, local_listener *ll)
-{
-	int fd, rc;
-
-	if (config_local_socket(&srv->d->cfg, ll->path, sizeof(ll->path)) < 0)
-		return ddterr_set(-ENAMETOOLONG, "unix_socket: the path is "
-				  "too long");
-	if (!ll->path[0])
-		return 0;
-	rc = net_local_listen(ll->path, 128, srv->d->cfg.unix_socket_gid, &fd);
-	if (rc == -ENAMETOOLONG && !srv->d->cfg.unix_socket[0]) {
-		/* Only the default place: a deep store runs without it. */
-		log_warn("%s; no local socket (set unix_socket)",
-			 ddterr_last(rc));
-		ll->path[0] = '\0';
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
-	ll->l = evconnlistener_new(srv->base, accept_local_cb, srv,
-				   LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (!ll->l) {
-		close(fd);
-		unlink(ll->path);
-		return ddterr_set(-ENOMEM, "cannot listen on the local socket "
-				  "%s", ll->path);
-	}
-	log_info("listening on the local socket %s", ll->path);
-	return 0;
-}
-
-static void local_close(server *srv, local_listener *ll)
-{
-	(void)srv;
-	if (!ll->l)
-		return;
-	evconnlistener_free(ll->l);
-	ll->l = NULL;
-	unlink(ll->path);
-}
-
 int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 {
 	struct evconnlistener *l = NULL;
@@ -1089,7 +825,7 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 		goto out;
 	/* Only now does it listen: a client that connects finds the
 	 * daemon ready (the store open, the admin's password written). */
-	l = evconnlistener_new(srv.base, accept_cb, &srv, LEV_OPT_CLOSE_ON_FREE,
+	l = evconnlistener_new(srv.base, accept_tcp_cb, &srv, LEV_OPT_CLOSE_ON_FREE,
 			       128, fd);
 	if (!l) {
 		rc = ddterr_set(-errno, "cannot listen on %s port %d: %s",
@@ -1097,7 +833,7 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 		goto out;
 	}
 	fd = -1;
-	rc = listen_local(&srv, &local);
+	rc = accept_listen_local(&srv, &local);
 	if (rc < 0)
 		goto out;
 	sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
@@ -1118,14 +854,14 @@ int server_run(ddtd *d, int fd, void (*ready)(ddtd *d))
 	event_base_dispatch(srv.base);
 	evconnlistener_free(l);
 	l = NULL;
-	local_close(&srv, &local);
+	accept_local_close(&srv, &local);
 	teardown(&srv);
 out:
 	if (fd >= 0)
 		close(fd);
 	if (l)
 		evconnlistener_free(l);
-	local_close(&srv, &local);
+	accept_local_close(&srv, &local);
 	tpool_free(srv.workers);
 	gate_free(srv.gate);
 	if (sigterm)
