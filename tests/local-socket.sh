@@ -14,13 +14,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/tap.sh"
 TAG=usock
 . "$top_srcdir/tests/e2e.sh"
-nfsd_bin=$top_builddir/ddt-nfsd
-gpid=
-usock_cleanup() {
-	[ -n "$gpid" ] && kill -9 "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null
-	e2e_cleanup
-}
-trap usock_cleanup EXIT
+. "$top_srcdir/tests/nfsgw.sh"
 sock=$store/ddtargetd.sock
 # lddt ARGS...: ddt over the local socket, output in $dir/l.out / l.err
 lddt() { "$ddt_bin" -H "$sock" "$@" >"$dir/l.out" 2>"$dir/l.err"; }
@@ -57,7 +51,7 @@ tap_ok "a socket that is not there fails" test $? -ne 0
 tap_ok "naming it" grep -qF "cannot connect to ddtargetd's local socket $store/nothing.sock" "$dir/none.err"
 
 # ---- ddt-nfsd over the socket ----
-if [ -x "$nfsd_bin" ] && command -v nfs-cp >/dev/null; then
+if command -v nfs-cp >/dev/null; then
 	printf '%s\n' "$DDT_PASSWORD" >"$dir/password"
 	cat >"$dir/nfsd.conf" <<CONF
 [target]
@@ -71,21 +65,14 @@ rpcbind = no
 [export s]
 root_squash = no
 CONF
-	"$nfsd_bin" -c "$dir/nfsd.conf" >"$dir/gw.out" 2>"$dir/gw.log" &
-	gpid=$!
-	for _ in $(seq 200); do
-		gport=$(sed -n 's/^ddt-nfsd: listening nfs_port=\([0-9]*\).*/\1/p' "$dir/gw.out")
-		[ -n "$gport" ] && break
-		sleep 0.05
-	done
-	U="?nfsport=$gport&mountport=$gport"
-	nfs-cp "$src/d/big" "nfs://127.0.0.1/s/viansfs$U" >/dev/null 2>"$dir/cp.err"
+	nfsgw_start "$dir/nfsd.conf"
+	nfs-cp "$src/d/big" "$(url s viansfs)" >/dev/null 2>"$dir/cp.err"
 	tap_is $? 0 "ddt-nfsd over the local socket takes a file"
-	nfs-cp "nfs://127.0.0.1/s/viansfs$U" "$dir/big.back" >/dev/null 2>>"$dir/cp.err"
+	nfs-cp "$(url s viansfs)" "$dir/big.back" >/dev/null 2>>"$dir/cp.err"
 	tap_ok "and gives it back byte for byte" cmp -s "$src/d/big" "$dir/big.back"
-	kill "$gpid" 2>/dev/null; wait "$gpid" 2>/dev/null; gpid=
+	nfsgw_kill
 else
-	tap_skip "ddt-nfsd or nfs-cp missing"; tap_skip "ddt-nfsd or nfs-cp missing"
+	tap_skip "nfs-cp missing"; tap_skip "nfs-cp missing"
 fi
 
 # ---- its life with the daemon's ----

@@ -12,17 +12,10 @@ top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/tap.sh"
 TAG=nfslv
 . "$top_srcdir/tests/e2e.sh"
-
-nfsd_bin=$top_builddir/ddt-nfsd
+. "$top_srcdir/tests/nfsgw.sh"
 nfsc=$top_builddir/tests/nfsclient
-[ -x "$nfsd_bin" ] && [ -x "$nfsc" ] || tap_bail "build ddt-nfsd and tests/nfsclient first"
+[ -x "$nfsc" ] || tap_bail "build tests/nfsclient first"
 command -v nfs-cat >/dev/null || tap_bail "nfs-cat not found: install libnfs-utils"
-gpid=
-nfs_cleanup() {
-	[ -n "$gpid" ] && kill -9 "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null
-	e2e_cleanup
-}
-trap nfs_cleanup EXIT
 
 # gw_start USER: ddt-nfsd logged in as USER (password USER-pw), export s.
 gw_start() {
@@ -40,22 +33,10 @@ rpcbind = no
 [export s]
 root_squash = no
 CONF
-	: >"$dir/gw.out"
 	: >"$dir/gw.log"
-	"$nfsd_bin" -c "$dir/nfsd.conf" >"$dir/gw.out" 2>>"$dir/gw.log" &
-	gpid=$!
-	gport=
-	for _ in $(seq 200); do
-		gport=$(sed -n 's/^ddt-nfsd: listening nfs_port=\([0-9]*\).*/\1/p' "$dir/gw.out")
-		[ -n "$gport" ] && break
-		kill -0 "$gpid" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -n "$gport" ] || tap_bail "ddt-nfsd did not start; see $dir/gw.log: $(tail -3 "$dir/gw.log")"
-	U="?nfsport=$gport&mountport=$gport"
+	nfsgw_start "$dir/nfsd.conf"
 }
 gw_stop() { stop_pid "$gpid"; gpid=; }
-url() { echo "nfs://127.0.0.1/$1${2:+/$2}$U"; }
 nc() {
 	local e=$1
 	shift

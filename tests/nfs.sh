@@ -17,34 +17,14 @@ top_builddir=${top_builddir:-$top_srcdir}
 TAG=nfs
 . "$top_srcdir/tests/e2e.sh"
 
-nfsd_bin=$top_builddir/ddt-nfsd
+. "$top_srcdir/tests/nfsgw.sh"
 nfsc=$top_builddir/tests/nfsclient
-[ -x "$nfsd_bin" ] && [ -x "$nfsc" ] || tap_bail "build ddt-nfsd and tests/nfsclient first"
+[ -x "$nfsc" ] || tap_bail "build tests/nfsclient first"
 command -v nfs-cp >/dev/null || tap_bail "nfs-cp not found: install libnfs-utils"
-gpid=
-nfs_cleanup() {
-	[ -n "$gpid" ] && kill -9 "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null
-	e2e_cleanup
-}
-trap nfs_cleanup EXIT
 
-# gw_start: ddt-nfsd on a free port over $dir/nfsd.conf; sets gport, U
-# (the URL's query) and url EXPORT [PATH].
-gw_start() {
-	: >"$dir/gw.out"
-	"$nfsd_bin" -c "$dir/nfsd.conf" >"$dir/gw.out" 2>>"$dir/gw.log" &
-	gpid=$!
-	for _ in $(seq 200); do
-		gport=$(sed -n 's/^ddt-nfsd: listening nfs_port=\([0-9]*\).*/\1/p' "$dir/gw.out")
-		[ -n "$gport" ] && break
-		kill -0 "$gpid" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -n "$gport" ] || tap_bail "ddt-nfsd did not start; see $dir/gw.log: $(tail -3 "$dir/gw.log")"
-	U="?nfsport=$gport&mountport=$gport"
-}
-gw_kill() { kill -9 "$gpid" 2>/dev/null; wait "$gpid" 2>/dev/null; gpid=; }
-url() { echo "nfs://127.0.0.1/$1${2:+/$2}$U"; }
+# gw_start: ddt-nfsd over $dir/nfsd.conf (nfsgw.sh).
+gw_start() { nfsgw_start "$dir/nfsd.conf"; }
+gw_kill() { nfsgw_kill; }
 # nc EXPORT OP ARGS...: tests/nfsclient on EXPORT, output in $dir/nc.out
 nc() {
 	local e=$1
