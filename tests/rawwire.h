@@ -262,10 +262,12 @@ static inline int64_t wire_status_key(int fd, const char *key)
 	return got ? (int64_t)v : -1;
 }
 
-/* SU_CREATE or SU_OPEN (op) of name: the reply's status; *root (may be
- * NULL) the unit's root directory, which both replies start with. */
-static inline int wire_su_call(int fd, uint8_t op, const char *name,
-			       uint64_t *root, char *errmsg)
+/* SU_CREATE or SU_OPEN (op) of name (SU_CREATE: in domain, if not
+ * NULL): the reply's status; *root (may be NULL) the unit's root
+ * directory, which both replies start with. */
+static inline int wire_su_call_in(int fd, uint8_t op, const char *name,
+				  const char *domain, uint64_t *root,
+				  char *errmsg)
 {
 	uint8_t *out = NULL;
 	size_t len;
@@ -275,6 +277,8 @@ static inline int wire_su_call(int fd, uint8_t op, const char *name,
 
 	wb_init(&p);
 	wb_str(&p, name);
+	if (domain)
+		wb_str(&p, domain);
 	st = wire_call(fd, op, &p, &out, &len, errmsg);
 	wb_free(&p);
 	if (st == 0 && root) {
@@ -283,6 +287,12 @@ static inline int wire_su_call(int fd, uint8_t op, const char *name,
 	}
 	free(out);
 	return st;
+}
+
+static inline int wire_su_call(int fd, uint8_t op, const char *name,
+			       uint64_t *root, char *errmsg)
+{
+	return wire_su_call_in(fd, op, name, NULL, root, errmsg);
 }
 
 static inline int wire_su_create(int fd, const char *name, uint64_t *root,

@@ -541,24 +541,7 @@ static foreign fg;
 static int su_create_in(int fd, const char *name, const char *domain,
 			uint64_t *root, char *msg)
 {
-	uint8_t *out = NULL;
-	size_t len;
-	wbuf p;
-	rbuf r;
-	int st;
-
-	wb_init(&p);
-	wb_str(&p, name);
-	if (domain)
-		wb_str(&p, domain);
-	st = wire_call(fd, DDT_OP_SU_CREATE, &p, &out, &len, msg);
-	wb_free(&p);
-	if (st == 0 && root) {
-		rb_init(&r, out, len);
-		*root = rb_u64(&r);
-	}
-	free(out);
-	return st;
+	return wire_su_call_in(fd, DDT_OP_SU_CREATE, name, domain, root, msg);
 }
 
 /* Unit acme1 of domain acme, made by the system admin: a file, a symlink,
