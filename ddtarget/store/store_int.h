@@ -12,6 +12,7 @@
 #include "ctr.h"
 #include "ctrcache.h"
 #include "ctrio.h"
+#include "ctrpack.h"
 #include "ec.h"
 #include "fpcache.h"
 #include "fpset.h"
@@ -113,6 +114,7 @@ struct store {
 	char *dirs[STORE_MAX_DIRS];
 	int ndirs;
 	uint32_t container_size;
+	ctrpack_opts pack;	/* codec 0: no compression regions */
 	uint64_t reserve_cfg;
 	ec *e;
 	ctrio_layout L;
@@ -214,6 +216,8 @@ int store_dir_adopt(store *s, int i);
 /* store_octr.c */
 int store_octr_alloc(store *s, uint64_t cid, octr **out);
 void store_octr_free(octr *o);
+/* Whether container cid waits in the sealer's queue. */
+int store_octr_queued_locked(const store *s, uint64_t cid);
 void store_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
 /* Re-raise the sealer's last error on this thread, with its message. */
 int store_seal_error(const store *s);

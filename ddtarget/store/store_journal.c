@@ -388,12 +388,8 @@ typedef struct jref {
 
 static int still_unsealed_locked(const store *s, uint64_t cid)
 {
-	if (s->sq.open && s->sq.open->b.cid == cid)
-		return 1;
-	for (int i = 0; i < s->sq.nqueue; i++)
-		if (s->sq.queue[i]->b.cid == cid)
-			return 1;
-	return 0;
+	return (s->sq.open && s->sq.open->b.cid == cid) ||
+	       store_octr_queued_locked(s, cid);
 }
 
 /* The unsealed containers' journals, each with a reference. */
@@ -434,6 +430,22 @@ static int seal_early(store *s, uint64_t cid, int *out_sealed)
 	return rc;
 }
 
+/* Wait until container cid, queued, is sealed (or sealing failed): the
+ * scrub's walk that follows must find it indexed, to check and complete
+ * it (it was sealed degraded if a data directory is missing). */
+static int wait_sealed(store *s, uint64_t cid)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (store_octr_queued_locked(s, cid) && !s->sq.seal_err)
+		pthread_cond_wait(&s->sq.done_cv, &s->lock);
+	if (store_octr_queued_locked(s, cid))
+		rc = store_seal_error(s);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static int check_one(store *s, const jref *r, int repair,
 		     store_jnl_scrub *out)
 {
@@ -459,6 +471,8 @@ static int check_one(store *s, const jref *r, int repair,
 	out->damaged++;
 	if (repair && (rc = seal_early(s, r->cid, &sealed)) == 0)
 		out->sealed += sealed;
+	if (rc == 0 && repair && sealed)
+		rc = wait_sealed(s, r->cid);
 	return rc;
 }
 

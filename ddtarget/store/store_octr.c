@@ -71,6 +71,14 @@ void store_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
 	}
 }
 
+int store_octr_queued_locked(const store *s, uint64_t cid)
+{
+	for (int i = 0; i < s->sq.nqueue; i++)
+		if (s->sq.queue[i]->b.cid == cid)
+			return 1;
+	return 0;
+}
+
 /* Re-raise an error on this thread with the message another thread kept. */
 int store_seal_error(const store *s)
 {

@@ -622,14 +622,6 @@ int store_get_stats(store *s, store_stats *out)
 	return 0;
 }
 
-static int queued_locked(const store *s, uint64_t cid)
-{
-	for (int i = 0; i < s->sq.nqueue; i++)
-		if (s->sq.queue[i]->b.cid == cid)
-			return 1;
-	return 0;
-}
-
 /* Every journal with staged records gets synced. A queued container whose
  * journal broke holds segments that only its seal will make durable, so
  * the barrier waits for that seal. */
@@ -653,9 +645,9 @@ int store_barrier(store *s)
 			js[nj++] = jnl_ref(j);
 	}
 	for (int i = 0; i < nw && rc == 0; i++) {
-		while (queued_locked(s, wait_cid[i]) && !s->sq.seal_err)
+		while (store_octr_queued_locked(s, wait_cid[i]) && !s->sq.seal_err)
 			pthread_cond_wait(&s->sq.done_cv, &s->lock);
-		if (queued_locked(s, wait_cid[i]))
+		if (store_octr_queued_locked(s, wait_cid[i]))
 			rc = store_seal_error(s);
 	}
 	pthread_mutex_unlock(&s->lock);
