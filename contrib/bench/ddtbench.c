@@ -340,6 +340,8 @@ struct bench {
 	struct corpus co;
 	cdc chunker;
 	int codec;		/* for the store rows */
+	/* The store's compression regions (--regions); codec -1: default. */
+	int reg_codec, reg_level, reg_kb;
 	int threads;		/* for the parallel rows; 1: none */
 	const char *store_base;	/* a fresh store is made below it */
 	int keep;
@@ -768,6 +770,11 @@ static int open_fresh_store(struct bench *b, char *dir)
 				  b->store_base, strerror(-rc));
 	}
 	store_config_default(&cfg, dir);
+	if (b->reg_codec >= 0) {
+		cfg.region_codec = b->reg_codec;
+		cfg.region_level = b->reg_level;
+		cfg.region_size = (uint32_t)b->reg_kb * 1024;
+	}
 	rc = store_lock_take(&b->lock, dir);
 	ipath = rc ? NULL : path_join(dir, STORE_INDEX_DIR);
 	if (rc == 0 && !ipath)
@@ -1104,10 +1111,32 @@ static void usage(FILE *f)
 "  --keep         keep the temporary store instead of removing it\n"
 "  --codec NAME   codec for the store rows: lz4 (default), zstd, gzfast\n"
 "  --max-mb N     read at most N MiB of files (default %d)\n"
+"  --regions CODEC[:LEVEL[:KB]]  the store's compression regions: none,\n"
+"                 or a codec, its level and the region's raw KiB\n"
+"                 (default zstd:3:256)\n"
 "  --threads N    threads for the parallel rows (default: online CPUs;\n"
 "                 1 skips them)\n"
 "  -h, --help     show this text\n",
 		MAX_MB_DEFAULT);
+}
+
+/* --regions CODEC[:LEVEL[:KB]] */
+static int parse_regions(struct bench *b, const char *arg)
+{
+	char name[16];
+	int n, level = STORE_REGION_LEVEL_DEFAULT;
+	int kb = (int)(STORE_REGION_SIZE_DEFAULT / 1024);
+
+	n = sscanf(arg, "%15[a-z0-9]:%d:%d", name, &level, &kb);
+	b->reg_codec = n >= 1 ? codec_from_name(name) : -1;
+	if (b->reg_codec < 0 || kb < 4 || kb > 1024) {
+		fprintf(stderr, "ddtbench: --regions '%s': want CODEC[:LEVEL"
+			"[:KB]], such as zstd:3:128 or none\n", arg);
+		return -1;
+	}
+	b->reg_level = level;
+	b->reg_kb = kb;
+	return 0;
 }
 
 static int parse_args(struct bench *b, int argc, char **argv)
@@ -1117,6 +1146,7 @@ static int parse_args(struct bench *b, int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "codec", required_argument, NULL, 'c' },
 		{ "max-mb", required_argument, NULL, 'm' },
+		{ "regions", required_argument, NULL, 'r' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -1127,6 +1157,7 @@ static int parse_args(struct bench *b, int argc, char **argv)
 	int c;
 
 	b->codec = CODEC_LZ4;
+	b->reg_codec = -1;
 	b->store_base = "/var/tmp";
 	b->threads = cpus > 1 ? (cpus < MAX_THREADS ? (int)cpus : MAX_THREADS)
 			      : 1;
@@ -1155,6 +1186,10 @@ static int parse_args(struct bench *b, int argc, char **argv)
 					"a size in MiB\n", optarg);
 				return 2;
 			}
+			break;
+		case 'r':
+			if (parse_regions(b, optarg) < 0)
+				return 2;
 			break;
 		case 't':
 			c = atoi(optarg);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "ddterr.h"
 #include "ddtc_types.h"
 
@@ -39,6 +40,9 @@ void config_default(ddtd_config *c)
 	snprintf(c->scrub_schedule, sizeof(c->scrub_schedule), "sat 02:00");
 	c->checkpoint_keep = STORE_CKPT_KEEP_DEFAULT;
 	c->read_cache_containers = STORE_READ_CACHE_DEFAULT;
+	c->region_codec = STORE_REGION_CODEC_DEFAULT;
+	c->region_level = STORE_REGION_LEVEL_DEFAULT;
+	c->region_kb = STORE_REGION_SIZE_DEFAULT / 1024;
 	c->health_interval = 30;
 	c->space_warning_pct = 80;
 	c->space_critical_pct = 95;
@@ -57,6 +61,18 @@ static int parse_int(const char *key, const char *v, long lo, long hi,
 		return ddterr_set(-EINVAL, "%s: '%s' is not a number from %ld "
 				  "to %ld", key, v, lo, hi);
 	*out = (int)n;
+	return 0;
+}
+
+/* A codec's name; "none" keeps segments as their writers compressed them. */
+static int parse_region_codec(const char *key, const char *v, int *out)
+{
+	int c = codec_from_name(v);
+
+	if (c < 0)
+		return ddterr_set(-EINVAL, "%s: '%s' is not one of none, lz4, "
+				  "zstd, gzfast", key, v);
+	*out = c;
 	return 0;
 }
 
@@ -300,6 +316,12 @@ int config_set(ddtd_config *c, const char *key, const char *v)
 		return parse_int(key, v, 1, 10000, &c->checkpoint_keep);
 	if (!strcmp(key, "read_cache_containers"))
 		return parse_int(key, v, 1, 4096, &c->read_cache_containers);
+	if (!strcmp(key, "region_compression"))
+		return parse_region_codec(key, v, &c->region_codec);
+	if (!strcmp(key, "region_level"))
+		return parse_int(key, v, -100, 22, &c->region_level);
+	if (!strcmp(key, "region_kb"))
+		return parse_int(key, v, 4, 1024, &c->region_kb);
 	for (int i = 0; i < 4; i++)
 		if (!strcmp(key, stream_keys[i]))
 			return parse_limit(key, v, &c->stream_lim[i]);

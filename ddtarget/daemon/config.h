@@ -62,6 +62,11 @@ typedef struct ddtd_config {
 	char checkpoint_dir[PATH_MAX];	/* "": <store>/checkpoints */
 	int checkpoint_keep;		/* checkpoints kept; 7 */
 	int read_cache_containers;	/* decoded containers kept for reads */
+	/* Compression regions at sealing (store.h): codec id, 0 for none;
+	 * its level; raw KiB a region holds. */
+	int region_codec;
+	int region_level;
+	int region_kb;
 	/* The target's stream limits (PROTOCOL.md, Streams), in units.h's
 	 * LIM_* order: backup soft, hard, restore soft, hard; 0 none. */
 	uint32_t stream_lim[4];

@@ -276,6 +276,9 @@ static void store_cfg(const ddtd *d, store_config *sc)
 		sc->checkpoint_dir = d->cfg.checkpoint_dir;
 	sc->checkpoint_keep = d->cfg.checkpoint_keep;
 	sc->read_cache_containers = (size_t)d->cfg.read_cache_containers;
+	sc->region_codec = d->cfg.region_codec;
+	sc->region_level = d->cfg.region_level;
+	sc->region_size = (uint32_t)d->cfg.region_kb * 1024;
 }
 
 static void clean_done(void *arg, int rc, const char *msg)

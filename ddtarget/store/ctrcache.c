@@ -12,16 +12,18 @@
 struct ctrcache {
 	ctrcache_ent **slots;
 	size_t max;
+	size_t max_bytes, bytes;	/* of the entries in slots */
 	uint64_t clock;
 };
 
-int ctrcache_new(ctrcache **out, size_t max)
+int ctrcache_new(ctrcache **out, size_t max, size_t max_bytes)
 {
 	ctrcache *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;
 	c->max = max ? max : 1;
+	c->max_bytes = max_bytes;
 	c->slots = calloc(c->max, sizeof(*c->slots));
 	if (!c->slots) {
 		free(c);
@@ -45,13 +47,20 @@ static void unref(ctrcache_ent *e)
 		ent_free(e);
 }
 
+static void empty_slot(ctrcache *c, size_t i)
+{
+	c->bytes -= c->slots[i]->bytes;
+	unref(c->slots[i]);
+	c->slots[i] = NULL;
+}
+
 void ctrcache_free(ctrcache *c)
 {
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->max; i++)
 		if (c->slots[i])
-			unref(c->slots[i]);
+			empty_slot(c, i);
 	free(c->slots);
 	free(c);
 }
@@ -70,24 +79,30 @@ ctrcache_ent *ctrcache_get(ctrcache *c, uint64_t cid)
 	return NULL;
 }
 
-/* An empty slot, else the least recently used one, emptied. */
-static size_t victim(ctrcache *c)
+/* The least recently used entry's slot, emptied; or an empty slot when
+ * there is one and the bytes of the others leave room for more. */
+static size_t victim(ctrcache *c, size_t more)
 {
-	size_t best = 0;
+	size_t best = c->max, empty = c->max;
 
 	for (size_t i = 0; i < c->max; i++) {
-		if (!c->slots[i])
-			return i;
-		if (c->slots[i]->last_use < c->slots[best]->last_use)
+		if (!c->slots[i]) {
+			empty = i;
+			continue;
+		}
+		if (best == c->max ||
+		    c->slots[i]->last_use < c->slots[best]->last_use)
 			best = i;
 	}
-	unref(c->slots[best]);
-	c->slots[best] = NULL;
+	if (empty < c->max &&
+	    (!c->max_bytes || c->bytes + more <= c->max_bytes || best == c->max))
+		return empty;
+	empty_slot(c, best);
 	return best;
 }
 
 ctrcache_ent *ctrcache_put(ctrcache *c, uint64_t cid, uint8_t *buf,
-			   ctr_view *view)
+			   ctr_view *view, size_t bytes)
 {
 	ctrcache_ent *e = ctrcache_get(c, cid);
 	size_t i;
@@ -100,7 +115,16 @@ ctrcache_ent *ctrcache_put(ctrcache *c, uint64_t cid, uint8_t *buf,
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	i = victim(c);
+	e->bytes = bytes;
+	/* Decompressed regions make entries of many sizes: evict by bytes
+	 * too, down to one entry. */
+	for (;;) {
+		i = victim(c, bytes);
+		if (!c->max_bytes || c->bytes + bytes <= c->max_bytes ||
+		    c->bytes == 0)
+			break;
+	}
+	c->bytes += bytes;
 	e->cid = cid;
 	e->buf = buf;
 	e->view = *view;
@@ -119,9 +143,7 @@ void ctrcache_release(ctrcache *c, ctrcache_ent *e)
 void ctrcache_drop(ctrcache *c, uint64_t cid)
 {
 	for (size_t i = 0; i < c->max; i++) {
-		if (c->slots[i] && c->slots[i]->cid == cid) {
-			unref(c->slots[i]);
-			c->slots[i] = NULL;
-		}
+		if (c->slots[i] && c->slots[i]->cid == cid)
+			empty_slot(c, i);
 	}
 }

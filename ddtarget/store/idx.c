@@ -232,7 +232,7 @@ static int decode_ctr(uint64_t cid, const uint8_t *p, size_t len, int want_dir,
 	if (!want_dir)
 		return 0;
 	return ctr_dir_decode(p + CTR_REC_HEAD, len - CTR_REC_HEAD,
-			      out->data_len, &out->ents, &n);
+			      out->data_len, NULL, 0, &out->ents, &n);
 }
 
 int idx_get_ctr(idx *x, uint64_t cid, int want_dir, idx_ctr *out)

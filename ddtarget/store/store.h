@@ -10,10 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ddtc_types.h"
 #include "fp.h"
 
 #define STORE_MAX_DIRS		16	/* = EC_MAX_FRAGS */
 #define STORE_READ_CACHE_DEFAULT 64	/* decoded containers kept */
+#define STORE_REGION_CODEC_DEFAULT DDT_CODEC_ZSTD
+#define STORE_REGION_LEVEL_DEFAULT 3
+#define STORE_REGION_SIZE_DEFAULT (256u * 1024)
 #define STORE_CKPT_KEEP_DEFAULT	7
 #define STORE_INDEX_DIR		"index"	/* the index: root/index */
 #define STORE_CKPT_DIR		"checkpoints"	/* by default, root/checkpoints */
@@ -33,6 +37,12 @@ typedef struct store_config {
 	uint64_t bloom_capacity;	/* fingerprints before the filter grows */
 	size_t cache_containers;	/* locality cache, in containers */
 	size_t read_cache_containers;	/* at least a restore's streams */
+	/* Compression regions at sealing (ctrpack.h): a codec id (0 keeps
+	 * every segment as the writer compressed it alone), its level (0:
+	 * the codec's default), and the raw bytes of a region. */
+	int region_codec;		/* STORE_REGION_CODEC_DEFAULT */
+	int region_level;		/* STORE_REGION_LEVEL_DEFAULT */
+	uint32_t region_size;		/* STORE_REGION_SIZE_DEFAULT */
 	/* New segments are refused ("store full") while a disk has less free
 	 * space than this, so that sealing, the index and recovery have room.
 	 * 0: the seal queue plus 1% of the disk, at most 1 GiB of it. */

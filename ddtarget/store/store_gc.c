@@ -236,13 +236,20 @@ static int forward_some(store *s, const ctr_view *v, const uint8_t *alive,
 	pthread_mutex_lock(&s->lock);
 	for (uint32_t i = from; i < to && rc == 0; i++) {
 		const ctr_entry *e = &v->ents[i];
-		store_seg g = { .fp = e->fp, .codec = e->codec,
-				.raw_len = e->raw_len,
-				.stored_len = e->stored_len,
-				.data = v->data + e->off };
+		store_seg g = { .fp = e->fp };
+		ctr_seg cs;
 
 		if (!alive[i])
 			continue;
+		/* A segment of a region goes forward raw; the new container's
+		 * sealing packs it again. */
+		rc = ctr_view_seg(v, i, &cs);
+		if (rc < 0)
+			break;
+		g.codec = cs.codec;
+		g.raw_len = cs.raw_len;
+		g.stored_len = cs.len;
+		g.data = cs.data;
 		rc = store_lookup_locked(s, &e->fp, &c, &sl);
 		if (rc < 0)
 			break;
@@ -253,7 +260,7 @@ static int forward_some(store *s, const ctr_view *v, const uint8_t *alive,
 			break;
 		rc = store_append_locked(s, &g, ps);
 		if (rc == 0)
-			*bytes += e->stored_len;
+			*bytes += cs.len;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;

@@ -20,6 +20,7 @@
 #include "ddterr.h"
 #include "fio.h"
 #include "path.h"
+#include "ctrpack.h"
 #include "store_int.h"
 
 #define GEOMETRY_VERSION 1
@@ -35,6 +36,9 @@ void store_config_default(store_config *c, const char *root)
 	c->bloom_capacity = 1u << 22;
 	c->cache_containers = 64;
 	c->read_cache_containers = STORE_READ_CACHE_DEFAULT;
+	c->region_codec = STORE_REGION_CODEC_DEFAULT;
+	c->region_level = STORE_REGION_LEVEL_DEFAULT;
+	c->region_size = STORE_REGION_SIZE_DEFAULT;
 }
 
 /* ---- the root's lock ---- */
@@ -257,7 +261,9 @@ static int open_engines(store *s, const store_config *cfg)
 	if (rc == 0)
 		rc = fpcache_new(&s->fc, cfg->cache_containers);
 	if (rc == 0)
-		rc = ctrcache_new(&s->cc, cfg->read_cache_containers);
+		rc = ctrcache_new(&s->cc, cfg->read_cache_containers,
+				  cfg->read_cache_containers *
+				  (size_t)cfg->container_size);
 	return rc;
 }
 
@@ -320,9 +326,21 @@ int store_open(store **out, const store_config *cfg, idx *ix)
 	if (cfg->container_size < 64 * 1024 || cfg->container_size > (1u << 30))
 		return ddterr_set(-EINVAL, "store: container size %u out of "
 				  "range 64 KiB..1 GiB", cfg->container_size);
+	if (cfg->region_codec) {
+		ctrpack_opts po = { .codec = cfg->region_codec,
+				    .level = cfg->region_level,
+				    .region_raw = cfg->region_size };
+
+		rc = ctrpack_check(&po);
+		if (rc < 0)
+			return rc;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->pack = (ctrpack_opts){ .codec = cfg->region_codec,
+				  .level = cfg->region_level,
+				  .region_raw = cfg->region_size };
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->seal_mu, NULL);
 	pthread_mutex_init(&s->ck.ckpt_mu, NULL);

@@ -63,6 +63,19 @@ static int apply(const ctr_entry *e, const uint8_t *data, store_seg_fn fn,
 	return fn(arg, e->codec, e->raw_len, data + e->off, e->stored_len);
 }
 
+/* Segment slot of a sealed container: from its region, already
+ * decompressed when the container was read, or as it was stored. */
+static int apply_view(const ctr_view *v, uint32_t slot, store_seg_fn fn,
+		      void *arg)
+{
+	ctr_seg g;
+	int rc = ctr_view_seg(v, slot, &g);
+
+	if (rc < 0)
+		return rc;
+	return fn(arg, g.codec, g.raw_len, g.data, g.len);
+}
+
 #define RA_DEPTH	2	/* containers read ahead of a sequential reader */
 
 static int loading_slot_locked(const store *s, uint64_t cid)
@@ -98,6 +111,21 @@ static int claim_locked(store *s, uint64_t cid)
 	return 1;
 }
 
+/* What a container costs the read cache: its regions decompressed, and
+ * its buffer only while a segment is read from there. */
+static size_t cache_bytes(ctr_view *v, uint8_t **buf)
+{
+	size_t len = v->data ? (size_t)(v->data - *buf) + v->data_len : 0;
+
+	if (v->nreg && !ctr_view_uses_data(v)) {
+		free(*buf);
+		*buf = NULL;
+		v->data = NULL;
+		len = 0;
+	}
+	return len + v->raw_size;
+}
+
 /* Read container cid, which this thread claimed in s->rd.loading (unless
  * the table was full), into the read cache; the entry comes back with a
  * reference taken. Called without the lock. */
@@ -106,15 +134,18 @@ static int load_claimed(store *s, uint64_t cid, int claimed, int ahead,
 {
 	ctr_view view;
 	uint8_t *buf = NULL;
+	size_t bytes = 0;
 	int rc, rebuilt = 0, i;
 
 	*out = NULL;
 	rc = store_load_container(s, cid, &buf, &view, &rebuilt);
+	if (rc == 0)
+		bytes = cache_bytes(&view, &buf);
 	pthread_mutex_lock(&s->lock);
 	if (rc == 0) {
 		s->run.fragments_rebuilt += (uint64_t)rebuilt;
 		s->run.containers_read++;
-		*out = ctrcache_put(s->cc, cid, buf, &view);
+		*out = ctrcache_put(s->cc, cid, buf, &view, bytes);
 		if (*out && ahead) {
 			(*out)->read_ahead = 1;
 			s->run.containers_read_ahead++;
@@ -252,7 +283,7 @@ static int get_once(store *s, const fp_t *fp, store_seg_fn fn, void *arg,
 		rc = ddterr_set(-EIO, "container %" PRIu64 ": slot %u does not "
 				"hold the indexed segment", cid, slot);
 	else
-		rc = apply(&ce->view.ents[slot], ce->view.data, fn, arg);
+		rc = apply_view(&ce->view, slot, fn, arg);
 	pthread_mutex_lock(&s->lock);
 	ctrcache_release(s->cc, ce);
 	pthread_mutex_unlock(&s->lock);

@@ -181,10 +181,11 @@ static uint64_t bad_segments(scrubbing *sc, const idx_ctr *c, ctr_view *view)
 		return c->nseg ? c->nseg : 1;
 	for (uint32_t i = 0; i < view->nseg; i++) {
 		const ctr_entry *e = &view->ents[i];
+		ctr_seg g;
 
-		if (codec_decompress(e->codec, view->data + e->off,
-				     e->stored_len, sc->scratch,
-				     e->raw_len) < 0 ||
+		if (ctr_view_seg(view, i, &g) < 0 ||
+		    codec_decompress(g.codec, g.data, g.len, sc->scratch,
+				     g.raw_len) < 0 ||
 		    fp_compute(&got, sc->scratch, e->raw_len) < 0 ||
 		    !fp_equal(&got, &e->fp))
 			bad++;
@@ -337,7 +338,8 @@ static int check_index(scrubbing *sc, ctr_scrub *cs, const ctr_view *view)
 		     view->ents[i].off != e->off ||
 		     view->ents[i].stored_len != e->stored_len ||
 		     view->ents[i].raw_len != e->raw_len ||
-		     view->ents[i].codec != e->codec))
+		     view->ents[i].codec != e->codec ||
+		     view->ents[i].region != e->region))
 			cs->idx_missing++;
 	}
 	if (view->nseg != c->nseg)

@@ -23,34 +23,61 @@
 
 /* ---- sealing ---- */
 
+/* The container as it goes to disk: its segments packed into compression
+ * regions when the store makes them, else as the builder holds them. */
+static int seal_parts(store *s, const ctr_builder *b, ctrpack *pk,
+		      ctr_parts *out)
+{
+	int rc;
+
+	if (!s->pack.codec) {
+		*out = (ctr_parts){ .cid = b->cid, .ents = b->ents,
+				    .nseg = b->n, .data = b->data,
+				    .data_len = b->data_len };
+		return 0;
+	}
+	rc = ctrpack_build(b, &s->pack, s->writers, pk);
+	if (rc == 0)
+		ctrpack_parts(pk, b->cid, out);
+	return rc;
+}
+
 /* Erasure-code a full container into fragments, then index it. Runs on the
  * sealer thread without the lock (a queued container no longer changes),
  * or at open before any other thread exists. */
 static int seal_one(store *s, const octr *o)
 {
 	const ctr_builder *b = &o->b;
-	uint32_t clen = (uint32_t)ctr_serialized_len(b);
-	uint32_t flen = ctrio_frag_len(&s->L, clen);
 	int k = ec_k(s->e), m = ec_m(s->e);
 	uint8_t statbuf[8 * STATS_WORDS], cidbuf[8];
 	const char *names[2] = { "stats", "next_cid" };
 	const void *vals[2] = { statbuf, cidbuf };
 	const size_t lens[2] = { sizeof(statbuf), sizeof(cidbuf) };
+	ctrpack pk = { 0 };
+	ctr_parts parts;
 	idx_ctr c = { 0 };
-	uint8_t *buf;
+	uint32_t clen, flen;
+	uint8_t *buf = NULL;
 	sums next;
 	int rc, missing = 0;
 
+	rc = seal_parts(s, b, &pk, &parts);
+	if (rc < 0)
+		return rc;
+	clen = (uint32_t)ctr_parts_len(&parts);
+	flen = ctrio_frag_len(&s->L, clen);
 	/* Page-aligned: the fragments go to disk from it with O_DIRECT. */
 	if (posix_memalign((void **)&buf, FIO_DIO_ALIGN,
-			   (size_t)(k + m) * flen) != 0)
-		return -ENOMEM;
-	ctr_serialize(b, buf);
+			   (size_t)(k + m) * flen) != 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ctr_parts_serialize(&parts, buf);
 	rc = ctrio_write(&s->L, s->writers, b->cid, buf, clen, flen,
 			 &missing);
 	free(buf);
 	if (rc < 0)
-		return rc;
+		goto out;
 	if (missing) {
 		pthread_mutex_lock(&s->lock);
 		s->run.degraded_containers++;
@@ -62,10 +89,12 @@ static int seal_one(store *s, const octr *o)
 	c.m = (uint8_t)m;
 	c.frag_len = flen;
 	c.container_len = clen;
-	c.nseg = b->n;
-	c.data_len = b->data_len;
-	c.ents = b->ents;
+	c.nseg = parts.nseg;
+	c.data_len = parts.data_len;
+	c.ents = s->pack.codec ? pk.ents : b->ents;
 	store_octr_sums(o, &c.raw_bytes, &c.stored_bytes);
+	if (s->pack.codec)
+		c.stored_bytes = ctrpack_stored(&pk);
 
 	pthread_mutex_lock(&s->seal_mu);	/* see store_checkpoint() */
 	pthread_mutex_lock(&s->lock);
@@ -86,6 +115,8 @@ static int seal_one(store *s, const octr *o)
 		pthread_mutex_unlock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->seal_mu);
+out:
+	ctrpack_free(&pk);
 	return rc;
 }
 

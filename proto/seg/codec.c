@@ -104,11 +104,11 @@ size_t codec_bound(size_t n)
 	return b;
 }
 
-/* The largest stored form that still saves CODEC_MIN_SAVING percent,
+/* The largest stored form that still saves min_saving percent,
  * computed without overflowing for any n. */
-static size_t max_saving_len(size_t n)
+static size_t max_saving_len(size_t n, int min_saving)
 {
-	const size_t keep = 100 - CODEC_MIN_SAVING;
+	const size_t keep = (size_t)(100 - min_saving);
 
 	return n / 100 * keep + n % 100 * keep / 100;
 }
@@ -133,7 +133,8 @@ static long long lz4_pack(const void *src, size_t n, void *dst, size_t limit)
 	return r > 0 ? r : 0;
 }
 
-static long long zstd_pack(const void *src, size_t n, void *dst, size_t limit)
+static long long zstd_pack(const void *src, size_t n, void *dst, size_t limit,
+			   int level)
 {
 	struct codec_tls *t = tls_get();
 	size_t r;
@@ -145,7 +146,8 @@ static long long zstd_pack(const void *src, size_t n, void *dst, size_t limit)
 		if (!t->zc)
 			return -ENOMEM;
 	}
-	r = ZSTD_compressCCtx(t->zc, dst, limit, src, n, CODEC_ZSTD_LEVEL);
+	r = ZSTD_compressCCtx(t->zc, dst, limit, src, n,
+			      level ? level : CODEC_ZSTD_LEVEL);
 	if (!ZSTD_isError(r))
 		return (long long)r;
 	switch (ZSTD_getErrorCode(r)) {
@@ -206,11 +208,23 @@ static long long gz_pack(const void *src, size_t n, void *dst, size_t limit)
 int codec_compress(int want, const void *src, size_t n, void *dst, size_t cap,
 		   size_t *out_len, int *out_codec)
 {
-	size_t limit = max_saving_len(n);
+	return codec_compress_level(want, 0, CODEC_MIN_SAVING, src, n, dst, cap,
+				    out_len, out_codec);
+}
+
+int codec_compress_level(int want, int level, int min_saving, const void *src,
+			 size_t n, void *dst, size_t cap, size_t *out_len,
+			 int *out_codec)
+{
+	size_t limit;
 	long long got = 0;
 
 	if (want < 0 || want >= CODEC_COUNT)
 		return ddterr_set(-EINVAL, "codec: unknown codec id %d", want);
+	if (min_saving < 0 || min_saving > 99)
+		return ddterr_set(-EINVAL, "codec: a saving of %d%% cannot be "
+				  "asked for", min_saving);
+	limit = max_saving_len(n, min_saving);
 	if (cap < codec_bound(n))
 		return ddterr_set(-EINVAL, "codec: output buffer of %zu bytes "
 				  "is under codec_bound(%zu) = %zu", cap, n,
@@ -222,7 +236,7 @@ int codec_compress(int want, const void *src, size_t n, void *dst, size_t cap,
 			got = lz4_pack(src, n, dst, limit);
 			break;
 		case CODEC_ZSTD:
-			got = zstd_pack(src, n, dst, limit);
+			got = zstd_pack(src, n, dst, limit, level);
 			break;
 		case CODEC_GZFAST:
 			got = gz_pack(src, n, dst, limit);

@@ -34,6 +34,14 @@ size_t codec_bound(size_t n);
 int codec_compress(int want, const void *src, size_t n, void *dst, size_t cap,
 		   size_t *out_len, int *out_codec);
 
+/* codec_compress at a level of the codec's (0: its default; only zstd
+ * has levels, 1..19 and the negative fast ones) keeping the result only if
+ * it saves min_saving percent (0..99): the containers' compression regions
+ * are worth keeping for a few percent, a segment alone is not. */
+int codec_compress_level(int want, int level, int min_saving, const void *src,
+			 size_t n, void *dst, size_t cap, size_t *out_len,
+			 int *out_codec);
+
 /* Decompress src[0..n), stored with codec, into dst, which must come out at
  * exactly raw_len bytes. Returns 0, -EINVAL for an unknown codec, -ENOMEM,
  * or -EBADMSG when the input is corrupt or decodes to another length. Never
