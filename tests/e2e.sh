@@ -6,7 +6,9 @@
 # unmounts it.
 #
 #   daemon_start [ARGS...]   start ddtargetd, no maintenance scheduled unless
-#                            ARGS --set it
+#                            ARGS --set it; with --ec $E2E_EC if set (a test
+#                            that loses disks sets E2E_EC=4+2: on one file
+#                            system a new store's default is 8+1)
 #   daemon_stop              SIGTERM it and reap it; its exit status
 #   daemon_kill              SIGKILL it and reap it
 #   stop_pid PID             SIGTERM a process (SIGKILL after 5 s), reap it
@@ -44,7 +46,7 @@ daemon_start() {
 	# Nothing runs by itself unless the test asks (later --set wins).
 	"$daemon_bin" -s "$store" -p "$port" -v --set clean_schedule=never \
 		--set checkpoint_schedule=never --set expire_schedule=never \
-		--set scrub_schedule=never \
+		--set scrub_schedule=never ${E2E_EC:+--ec "$E2E_EC"} \
 		"$@" >>"$dir/daemon.log" 2>&1 &
 	dpid=$!
 	for _ in $(seq 200); do

@@ -21,6 +21,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 
 TAG=scrub
 . "$top_srcdir/tests/e2e.sh"
+E2E_EC=4+2	# it loses two data directories at a time
 data=$store/data
 conf=$dir/ddtargetd.conf
 # Check the directories every second, so an alert comes and goes quickly.

@@ -101,14 +101,18 @@ static inline store *segdata_open_config(const store_config *c)
 	return s;
 }
 
-/* The store at root with the default configuration but for container_size:
- * small containers make many containers from little data. */
+/* The store at root with the default configuration but for container_size
+ * (small containers make many containers from little data) and its code:
+ * 4 + 2, as on separate disks, because these tests lose and damage
+ * fragments two at a time (on one file system the default is 8 + 1). */
 static inline store *segdata_open(const char *root, uint32_t container_size)
 {
 	store_config c;
 
 	store_config_default(&c, root);
 	c.container_size = container_size;
+	c.k = STORE_EC_SPREAD_K;
+	c.m = STORE_EC_SPREAD_M;
 	return segdata_open_config(&c);
 }
 

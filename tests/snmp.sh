@@ -27,6 +27,7 @@ done
 
 TAG=snmp
 . "$top_srcdir/tests/e2e.sh"
+E2E_EC=4+2	# it loses two data directories at a time
 
 agent_bin=$top_builddir/ddtarget-snmp
 mibs=$top_srcdir/snmp

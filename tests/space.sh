@@ -75,7 +75,7 @@ tap_is "$(bytes st free)" "$avail" "free is df's available"
 tap_ok "the use is df's, $pct%, on one file system" \
 	grep -q "^capacity: .* on 1 file system, $pct% used$" "$dir/st.out"
 row="$(fmt "$size") *$(fmt "$used") *$(fmt "$avail") *$pct%  ok$"
-for d in root dir0 dir1 dir2 dir3 dir4 dir5; do
+for d in root $(ls "$store/data" | grep '^dir[0-9]*$' | sort -V); do
 	tap_ok "the table's $d row is df's ($(fmt "$used") used of $(fmt "$size"), $pct%)" \
 		grep -q "^$d  .* $row" "$dir/st.out"
 done

@@ -310,10 +310,11 @@ static void test_prune_and_refusals(const char *root)
 	ok(rc == -ENOENT && strstr(ddterr_last(rc), "no checkpoints"),
 	   "an empty checkpoint directory: %s", ddterr_last(rc));
 
-	/* The wrong disks: nothing the checkpoint lists is there. */
-	c.ndirs = 6;
-	for (int i = 0; i < 6; i++) {
-		static char d[6][1200];
+	/* The wrong disks: nothing the checkpoint lists is there (as many
+	 * as the default code on one file system has: 8 + 1). */
+	c.ndirs = STORE_EC_SHARED_K + STORE_EC_SHARED_M;
+	for (int i = 0; i < c.ndirs; i++) {
+		static char d[STORE_MAX_DIRS][1200];
 
 		snprintf(d[i], sizeof(d[i]), "%s/wrong%d", root, i);
 		c.dirs[i] = d[i];

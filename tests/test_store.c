@@ -1,6 +1,7 @@
 /* test_store.c - the segment store end to end: batched has/put/get over
  * many thousands of segments, dedup, verification of what is put, reopen,
- * geometry, and reads that survive lost and damaged fragments. */
+ * geometry and its default, and reads that survive lost and damaged
+ * fragments. */
 #include "store.h"
 #include "ddterr.h"
 #include "fio.h"
@@ -211,6 +212,75 @@ static void test_single_disk(const char *root)
 	tstore_close(s);
 }
 
+/* A new store's code: k, m and the directory count as opened, the origin
+ * as its name, into buf; the store is closed again. */
+static void geometry_of(store_config *c, char *buf, size_t cap)
+{
+	store *s = NULL;
+	int k, m, nd, rc = tstore_open(&s, c);
+
+	if (rc < 0) {
+		snprintf(buf, cap, "error: %s", ddterr_last(rc));
+		return;
+	}
+	store_geometry(s, &k, &m, &nd);
+	snprintf(buf, cap, "%d+%d over %d, %s", k, m, nd,
+		 store_ec_origin_name(store_geometry_origin(s)));
+	tstore_close(s);
+}
+
+static void is_str(const char *got, const char *want, const char *desc)
+{
+	if (!ok(strcmp(got, want) == 0, "%s", desc))
+		diag("got '%s', want '%s'", got, want);
+}
+
+/* The default follows the data directories' file systems (here, all one)
+ * and the configuration; reopening keeps what creation chose. */
+static void test_default_geometry(const char *root)
+{
+	char got[256], sub[600], d[6][640];
+	store_config c;
+
+	snprintf(sub, sizeof(sub), "%s/one", root);
+	store_config_default(&c, sub);
+	geometry_of(&c, got, sizeof(got));
+	is_str(got, "8+1 over 9, one-filesystem",
+	   "a new store on one file system gets 8+1");
+	c.ndirs = 0;
+	geometry_of(&c, got, sizeof(got));
+	is_str(got, "8+1 over 9, one-filesystem", "reopened, it keeps it");
+
+	snprintf(sub, sizeof(sub), "%s/six", root);
+	store_config_default(&c, sub);
+	for (int i = 0; i < 6; i++) {
+		snprintf(d[i], sizeof(d[i]), "%s/not/yet/d%d", sub, i);
+		c.dirs[i] = d[i];
+	}
+	c.ndirs = 6;
+	geometry_of(&c, got, sizeof(got));
+	is_str(got, "5+1 over 6, one-filesystem",
+	   "six named directories not made yet, on one file system: 5+1");
+	snprintf(sub, sizeof(sub), "%s/single", root);
+	snprintf(d[0], sizeof(d[0]), "%s/d0", sub);
+	c.root = sub;
+	c.ndirs = 1;
+	geometry_of(&c, got, sizeof(got));
+	is_str(got, "1+0 over 1, one-filesystem", "one named directory: 1+0");
+
+	snprintf(sub, sizeof(sub), "%s/given", root);
+	store_config_default(&c, sub);
+	c.k = 4;
+	c.m = 2;
+	geometry_of(&c, got, sizeof(got));
+	is_str(got, "4+2 over 6, given", "a given 4+2 overrides the default");
+	c.k = 0;
+	c.m = 0;
+	geometry_of(&c, got, sizeof(got));
+	is_str(got, "4+2 over 6, given", "and is kept, with its origin, when "
+	   "reopened without one");
+}
+
 /* Read the range; count failures and keep the first failure's message. */
 static size_t check_errors(store *s, size_t n, int *first_rc, char *msg,
 			   size_t cap)
@@ -373,6 +443,7 @@ int main(void)
 	run_in(root, "bulk", test_bulk);
 	run_in(root, "rules", test_batch_rules);
 	run_in(root, "single", test_single_disk);
+	run_in(root, "default", test_default_geometry);
 	run_in(root, "damage", test_damage);
 	run_in(root, "lostdirs", test_lost_dirs);
 	run_in(root, "concurrent", test_concurrent_reads);

@@ -15,6 +15,19 @@
 #                            (in $work), sets dpid
 #   daemon_stop              SIGTERM it and reap it
 #   ddt ARGS...              the client against it
+#   bench_step TOOL STEP CMD...
+#                            run CMD (a program, not a function), its output
+#                            in $work/TOOL-STEP.log; append to
+#                            $work/steps.tsv its wall seconds, its user and
+#                            system CPU seconds (children included), and
+#                            the daemon's ($dpid, if one runs) over the step
+#                            and until it is idle again; sets step_rc
+#   bench_bytes TOOL STORED DISK ALL
+#                            append a tool's bytes to $work/bytes.tsv: before
+#                            parity, on disk with parity, all it keeps
+#   bench_report FORMAT [--floor TOOL]
+#                            the two files as a table, csv or json
+#                            (report.py); a floor is not a peer
 # A daemon still running when the script exits is killed.
 
 die() {
@@ -80,3 +93,71 @@ daemon_stop() {
 }
 
 ddt() { "$bin/ddt" -p "$port" "$@"; }
+
+# ---- timing steps ----
+
+# The daemon's CPU ticks, user and system ("0 0" without a daemon): fields
+# 14 and 15 of /proc/PID/stat, counted after the ")" that ends its name.
+daemon_ticks() {
+	if [ -n "$dpid" ] && [ -r "/proc/$dpid/stat" ]; then
+		sed 's/.*) //' "/proc/$dpid/stat" | awk '{ print $12, $13 }'
+	else
+		echo "0 0"
+	fi
+}
+
+# A daemon seals containers and writes fragments after the reply that
+# ended a step: its CPU belongs to the step until it is idle (no tick in
+# half a second, twice), at most 60 s. The wall time is the client's.
+daemon_settle() {
+	[ -n "$dpid" ] || return 0
+	last=$(daemon_ticks) still=0
+	for _ in $(seq 120); do
+		sleep 0.5
+		cur=$(daemon_ticks)
+		if [ "$cur" = "$last" ]; then
+			still=$((still + 1))
+			[ $still -ge 2 ] && return 0
+		else
+			still=0
+		fi
+		last=$cur
+	done
+}
+
+bench_step() {
+	b_tool=$1 b_step=$2
+	shift 2
+	b_log=$work/$b_tool-$b_step.log
+	b_d0=$(daemon_ticks)
+	/usr/bin/time -f '%e %U %S' -o "$work/.time" "$@" >"$b_log" 2>&1
+	step_rc=$?
+	daemon_settle
+	b_d1=$(daemon_ticks)
+	b_hz=$(getconf CLK_TCK)
+	if [ $step_rc -ne 0 ]; then
+		echo "${0##*/}: $b_tool $b_step failed (exit $step_rc), see $b_log" >&2
+		b_time="FAIL FAIL FAIL"
+	else
+		b_time=$(tail -n 1 "$work/.time")
+	fi
+	if [ -n "$dpid" ]; then
+		b_daemon=$(echo "$b_d0 $b_d1 $b_hz" | awk '{ printf "%.2f\t%.2f", ($3 - $1) / $5, ($4 - $2) / $5 }')
+	else
+		b_daemon=$(printf '%s\t%s' - -)
+	fi
+	printf '%s\t%s\t%s\t%s\n' "$b_tool" "$b_step" \
+		"$(echo "$b_time" | tr ' ' '\t')" "$b_daemon" >>"$work/steps.tsv"
+	return $step_rc
+}
+
+bench_bytes() {
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$work/bytes.tsv"
+}
+
+bench_report() {
+	b_fmt=$1
+	shift
+	python3 "$bench_here/report.py" --format "$b_fmt" "$@" \
+		"$work/steps.tsv" "$work/bytes.tsv"
+}

@@ -36,6 +36,7 @@ struct health_view {
 	size_t na, cap;
 	int critical, warning;
 	char *tls_fp;		/* STATUS_TEXT's tls_fingerprint */
+	char *ec_reason;	/* ... and ec_reason: why this code */
 };
 
 /* ---- reading ---- */
@@ -117,10 +118,14 @@ static int text_cb(void *arg, const char *key, const char *v)
 	int index;
 	hdir *d;
 
-	if (strcmp(key, "tls_fingerprint") == 0) {
-		free(h->tls_fp);
-		h->tls_fp = strdup(v);
-		return h->tls_fp ? 0 : -ENOMEM;
+	if (strcmp(key, "tls_fingerprint") == 0)
+		slot = &h->tls_fp;
+	else if (strcmp(key, "ec_reason") == 0)
+		slot = &h->ec_reason;
+	if (slot) {
+		free(*slot);
+		*slot = strdup(v);
+		return *slot ? 0 : -ENOMEM;
 	}
 	if (!(what = dir_of_key(key, &index)) || !(d = dir_slot(h, index)))
 		return 0;
@@ -194,6 +199,7 @@ void health_free(health_view *h)
 	}
 	free(h->a);
 	free(h->tls_fp);
+	free(h->ec_reason);
 	free(h);
 }
 
@@ -229,6 +235,8 @@ void health_print_dirs(const health_view *h)
 		printf("%-17serasure code %" PRId64 "+%" PRId64 " over %" PRId64
 		       " data directories\n", "storage:", h->k, h->m,
 		       h->ndata);
+	if (h->ec_reason && h->ec_reason[0])
+		printf("%-17s(%s)\n", "", h->ec_reason);
 	for (int i = 0; i < h->nd; i++) {
 		int len = h->d[i].path ? (int)strlen(h->d[i].path) : 1;
 

@@ -26,7 +26,7 @@ typedef struct ddtd_config {
 	char store[PATH_MAX];		/* the store's root directory */
 	char data_dirs[STORE_MAX_DIRS][PATH_MAX];	/* one per disk */
 	int ndata_dirs;			/* 0: <store>/data/dirN */
-	int k, m;			/* erasure code, at creation; 0: 4+2 */
+	int k, m;			/* erasure code, at creation; 0: default */
 	int workers;			/* worker threads; 0: one per CPU, >= 2 */
 	int max_sessions;		/* concurrent sessions (streams) */
 	/* Before login (PROTOCOL.md section 3, Before login). */

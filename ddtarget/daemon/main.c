@@ -61,7 +61,12 @@ static const char usage_text[] =
 "                          --set clean_schedule='sun 03:00'\n"
 "      --max-sessions N    concurrent sessions, counted once logged in;\n"
 "                          more are told 'busy' (64)\n"
-"      --ec K+M            erasure code for a new store (4+2; 1+0: one disk)\n"
+"      --ec K+M            erasure code for a new store; the default is 4+2\n"
+"                          when its data directories are on separate file\n"
+"                          systems, 8+1 when they share one (parity there\n"
+"                          guards against bad sectors, not a lost disk);\n"
+"                          1+0: no parity. A store keeps the code it was\n"
+"                          made with; 'ddt status' says which and why\n"
 "  -f, --foreground        stay in the foreground (the default; kept for\n"
 "                          service managers that pass it)\n"
 "  -d, --daemon            detach from the terminal\n"
@@ -320,6 +325,20 @@ static void scrub_done(void *arg, const scrub_report *r)
 		log_err("keeping the scrub's verdict: %s", ddterr_last(rc));
 	/* A directory it rebuilt is whole now: say so at once. */
 	health_check_now(d->health);
+}
+
+/* The erasure code and why it is the one it is (chosen at creation),
+ * at every start: an administrator who reads the log of a new store's
+ * first start learns that a store on one disk has one parity fragment. */
+static void report_geometry(ddtd *d)
+{
+	char why[256];
+	int k, m, ndirs;
+
+	store_geometry(d->st, &k, &m, &ndirs);
+	store_geometry_why(d->st, why, sizeof(why));
+	log_info("erasure code %d+%d over %d data directories (%s)", k, m,
+		 ndirs, why);
 }
 
 /* What the store's journal replay found goes to the log and the alerts
@@ -836,6 +855,7 @@ int main(int argc, char **argv)
 		close_engine(&d);
 		return rc < 0;
 	}
+	report_geometry(&d);
 	rc = ensure_admin(&d);
 	if (rc == 0)
 		report_journals(&d);

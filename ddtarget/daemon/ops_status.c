@@ -131,15 +131,15 @@ static int repairing(ddtd *d)
 }
 
 /* What STATUS cannot carry in a u64: the version, the store's identity,
- * the TLS certificate's fingerprint, each directory's path, state and
- * problem. */
+ * the TLS certificate's fingerprint, why the erasure code is what it is,
+ * each directory's path, state and problem. */
 static int op_status_text(req *q)
 {
 	ddtd *d = q->d;
 	wbuf *w = q->w;
 	store_dir_info di[STORE_DIR_INFO_MAX];
 	int nd = STORE_DIR_INFO_MAX, rc, rep;
-	char key[32], id[33];
+	char key[32], id[33], why[256];
 	req_list l;
 
 	if ((rc = req_parsed(q)) < 0 ||
@@ -152,6 +152,10 @@ static int op_status_text(req *q)
 	kv_str(&l, "store_id", id);
 	if (d->tls)
 		kv_str(&l, "tls_fingerprint", tlsd_fingerprint(d->tls));
+	kv_str(&l, "ec_origin",
+	       store_ec_origin_name(store_geometry_origin(d->st)));
+	store_geometry_why(d->st, why, sizeof(why));
+	kv_str(&l, "ec_reason", why);
 	for (int i = 0; i < nd; i++) {
 		dir_key(&di[i], "path", key, sizeof(key));
 		kv_str(&l, key, di[i].path);

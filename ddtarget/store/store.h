@@ -21,6 +21,13 @@
 #define STORE_CKPT_KEEP_DEFAULT	7
 #define STORE_INDEX_DIR		"index"	/* the index: root/index */
 #define STORE_CKPT_DIR		"checkpoints"	/* by default, root/checkpoints */
+/* A new store's erasure code when none is given: data directories on
+ * separate file systems get the spread code; all on one file system get
+ * the shared one (over fewer directories if fewer are named: n-1 + 1). */
+#define STORE_EC_SPREAD_K	4
+#define STORE_EC_SPREAD_M	2
+#define STORE_EC_SHARED_K	8
+#define STORE_EC_SHARED_M	1
 
 typedef struct store store;
 typedef struct store_lock store_lock;
@@ -32,7 +39,9 @@ typedef struct store_config {
 	 * each container's fragments rotate over k + m of them. */
 	const char *dirs[STORE_MAX_DIRS];
 	int ndirs;
-	int k, m;		/* 0: as created, 4 + 2 if new; 1 + 0: one disk */
+	/* 0: as created; if new, the default below (store_geo.c). 1 + 0:
+	 * one disk. */
+	int k, m;
 	uint32_t container_size;	/* bytes; CTR_SIZE_DEFAULT */
 	uint64_t bloom_capacity;	/* fingerprints before the filter grows */
 	size_t cache_containers;	/* locality cache, in containers */
@@ -155,5 +164,20 @@ typedef struct store_stats {
 
 int store_get_stats(store *s, store_stats *out);
 void store_geometry(const store *s, int *out_k, int *out_m, int *out_ndirs);
+
+/* Why the store has its erasure code: decided once, at creation, and kept
+ * in its index (a store made before that is UNRECORDED). */
+typedef enum store_ec_origin {
+	STORE_EC_UNRECORDED = 0,
+	STORE_EC_GIVEN,		/* the configuration named k and m */
+	STORE_EC_ONE_FS,	/* default: data directories on one file system */
+	STORE_EC_SEPARATE_FS,	/* default: on separate file systems */
+} store_ec_origin;
+
+store_ec_origin store_geometry_origin(const store *s);
+/* "given", "one-filesystem", "separate-filesystems", "unrecorded". */
+const char *store_ec_origin_name(store_ec_origin o);
+/* One line for administrators: why the code is what it is. */
+void store_geometry_why(const store *s, char *buf, size_t cap);
 
 #endif

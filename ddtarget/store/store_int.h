@@ -146,6 +146,7 @@ struct store {
 	uint8_t id[16];		/* the store's identity, in every marker */
 	int scrubbing;		/* under lock: one scrub at a time */
 	int tightened;		/* directories closed to others at open */
+	store_ec_origin ec_origin;	/* why its code: store_geo.c */
 
 	/* seal_mu is held by a seal and by cleaning's drop from the
 	 * counters they read to the index batch they write (so neither
@@ -190,9 +191,9 @@ static inline void store_sums_decode(sums *m, const uint8_t *p)
 		*v[i] = get_le64(p + 8 * i);
 }
 
-/* Who calls whom, bottom up: store_dirs.c and store_octr.c are called by
- * the others; store_write.c, store_read.c and store_seal.c build on
- * them; store_journal.c, store_gc.c, store_scrub.c and store_ckpt.c on
+/* Who calls whom, bottom up: store_geo.c, store_dirs.c and store_octr.c
+ * are called by the others; store_write.c, store_read.c and store_seal.c
+ * build on them; store_journal.c, store_gc.c, store_scrub.c and store_ckpt.c on
  * those; store_open.c and store_restore.c on everything. */
 
 /* store_dirs.c */
@@ -212,6 +213,15 @@ int store_dir_check(store *s, int i);
 int store_dir_restore(store *s, int i);
 /* Give data directory i its identity marker, durably: it is whole. */
 int store_dir_adopt(store *s, int i);
+
+/* store_geo.c */
+/* The geometry to open with: the kept one (the config's must match, or
+ * have k = 0), or for a new store (*fresh) the config's or the default;
+ * sets s->ec_origin. *ndirs is 0 for the default layout. */
+int store_geo_resolve(store *s, const store_config *cfg, int *k, int *m,
+		      int *ndirs, int *fresh);
+/* Keep a new store's geometry and its origin in the index. */
+int store_geo_save(store *s);
 
 /* store_octr.c */
 int store_octr_alloc(store *s, uint64_t cid, octr **out);

@@ -23,14 +23,13 @@
 #include "ctrpack.h"
 #include "store_int.h"
 
-#define GEOMETRY_VERSION 1
 #define STORE_LOCK_FILE "store.lock"
 
 void store_config_default(store_config *c, const char *root)
 {
 	memset(c, 0, sizeof(*c));
 	c->root = root;
-	c->k = 0;		/* as created; 4 + 2 for a new store */
+	c->k = 0;		/* as created; for a new store, store_geo.c */
 	c->m = 0;
 	c->container_size = CTR_SIZE_DEFAULT;
 	c->bloom_capacity = 1u << 22;
@@ -142,65 +141,6 @@ static int make_dirs(store *s, const store_config *cfg, int k, int m,
 	return 0;
 }
 
-/* The geometry is fixed at creation: fragments written with one k + m
- * cannot be found or decoded with another. k = 0 in the config asks for
- * whatever the store was made with (4 + 2 for a new one); anything else
- * must match. On success *k, *m (and the directory count, if the config
- * names none) are what the store uses. */
-static int resolve_geometry(store *s, const store_config *cfg, int *k, int *m,
-			    int *ndirs, int *fresh)
-{
-	uint8_t have[4];
-	int rc;
-
-	*k = cfg->k;
-	*m = cfg->m;
-	*ndirs = cfg->ndirs;
-	rc = idx_get_value(s->ix, "geometry", have, sizeof(have));
-	*fresh = rc == -ENOENT;
-	if (rc == -ENOENT) {
-		if (*k == 0) {
-			*k = 4;
-			*m = 2;
-		}
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
-	if (have[0] != GEOMETRY_VERSION)
-		return ddterr_set(-EINVAL, "store %s: unknown geometry record "
-				  "version %u", s->root, have[0]);
-	if (*k == 0) {
-		*k = have[1];
-		*m = have[2];
-		if (!*ndirs)
-			*ndirs = have[3];
-		if (!cfg->ndirs && *ndirs == have[1] + have[2])
-			*ndirs = 0;	/* the default layout */
-	}
-	if (*k != have[1] || *m != have[2] ||
-	    (*ndirs ? *ndirs : *k + *m) != have[3])
-		return ddterr_set(-EINVAL, "store %s was created with k=%u m=%u "
-				  "over %u directories; open it with that "
-				  "geometry, not k=%d m=%d over %d", s->root,
-				  have[1], have[2], have[3], *k, *m,
-				  *ndirs ? *ndirs : *k + *m);
-	return 0;
-}
-
-static int save_geometry(store *s)
-{
-	uint8_t want[4] = { GEOMETRY_VERSION, (uint8_t)ec_k(s->e),
-			    (uint8_t)ec_m(s->e), (uint8_t)s->ndirs };
-	uint8_t have[4];
-	int rc;
-
-	rc = idx_get_value(s->ix, "geometry", have, sizeof(have));
-	if (rc == -ENOENT)
-		return idx_put_value(s->ix, "geometry", want, sizeof(want));
-	return rc;
-}
-
 static int load_counters(store *s)
 {
 	uint8_t buf[8 * STATS_WORDS];
@@ -236,7 +176,7 @@ static int open_engines(store *s, const store_config *cfg)
 {
 	int k, m, ndirs, fresh, rc;
 
-	rc = resolve_geometry(s, cfg, &k, &m, &ndirs, &fresh);
+	rc = store_geo_resolve(s, cfg, &k, &m, &ndirs, &fresh);
 	if (rc == 0) {
 		store_config c = *cfg;
 
@@ -253,7 +193,7 @@ static int open_engines(store *s, const store_config *cfg)
 	s->L.e = s->e;
 	s->L.ndirs = s->ndirs;
 	s->L.dirs = s->dirs;
-	rc = save_geometry(s);
+	rc = store_geo_save(s);
 	if (rc == 0)
 		rc = load_counters(s);
 	if (rc == 0)

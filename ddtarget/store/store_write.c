@@ -659,10 +659,3 @@ int store_barrier(store *s)
 	}
 	return rc;
 }
-
-void store_geometry(const store *s, int *out_k, int *out_m, int *out_ndirs)
-{
-	*out_k = ec_k(s->e);
-	*out_m = ec_m(s->e);
-	*out_ndirs = s->ndirs;
-}

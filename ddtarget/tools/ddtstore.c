@@ -53,8 +53,10 @@ static void print_help(FILE *f)
 "\n"
 "Options:\n"
 "  -s, --store DIR  the store (default $DDTSTORE, else %s)\n"
-"      --k K        data fragments per container (default 4)\n"
-"      --m M        parity fragments per container (default 2)\n"
+"      --k K        data fragments per container of a new store\n"
+"      --m M        parity fragments per container (0 if --k comes alone);\n"
+"                   without --k a new store gets 4+2 when its data\n"
+"                   directories are on separate file systems, else 8+1\n"
 "      --codec NAME lz4 (default), zstd, gzfast or none\n"
 "      --no-repair  scrub: report what is wrong, change nothing\n"
 "      --rate MB    scrub: read at most MB megabytes a second\n"
@@ -63,7 +65,8 @@ static void print_help(FILE *f)
 "  -h, --help       show this help and exit\n"
 "  -V, --version    show the version and exit\n"
 "\n"
-"A store remembers the k and m it was created with; open it with the same.\n"
+"A store remembers the k and m it was created with; open it with the same,\n"
+"or without --k.\n"
 "The checkpoint commands take the store as their first argument, or from\n"
 "-s (then NAME comes first).\n"
 "Exit status: 0 success, 1 runtime error, or a check or scrub that found a\n"
@@ -109,7 +112,7 @@ static char *dir_lines(store *s)
 
 static int cmd_stats(const opts *o, int argc, char **argv)
 {
-	char b[6][FMT_LEN], *dirs;
+	char b[6][FMT_LEN], *dirs, why[256];
 	store_stats st;
 	ddts_store h;
 	store *s;
@@ -131,6 +134,7 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 		return ret;
 	}
 	store_geometry(s, &k, &m, &nd);
+	store_geometry_why(s, why, sizeof(why));
 	dirs = dir_lines(s);
 	ret = ddts_close_store(&h, o->root);
 	if (ret) {
@@ -139,6 +143,7 @@ static int cmd_stats(const opts *o, int argc, char **argv)
 	}
 	printf("store:             %s\n", o->root);
 	printf("geometry:          %d+%d over %d directories\n", k, m, nd);
+	printf("                   (%s)\n", why);
 	printf("segments:          %" PRIu64 " (%" PRIu64
 	       " in the open container)\n", st.segments, st.open_segments);
 	printf("containers:        %" PRIu64 " sealed\n", st.containers);
