@@ -1113,7 +1113,7 @@ static void usage(FILE *f)
 "  --max-mb N     read at most N MiB of files (default %d)\n"
 "  --regions CODEC[:LEVEL[:KB]]  the store's compression regions: none,\n"
 "                 or a codec, its level and the region's raw KiB\n"
-"                 (default zstd:3:256)\n"
+"                 (default zstd:1:256)\n"
 "  --threads N    threads for the parallel rows (default: online CPUs;\n"
 "                 1 skips them)\n"
 "  -h, --help     show this text\n",
@@ -1131,7 +1131,7 @@ static int parse_regions(struct bench *b, const char *arg)
 	b->reg_codec = n >= 1 ? codec_from_name(name) : -1;
 	if (b->reg_codec < 0 || kb < 4 || kb > 1024) {
 		fprintf(stderr, "ddtbench: --regions '%s': want CODEC[:LEVEL"
-			"[:KB]], such as zstd:3:128 or none\n", arg);
+			"[:KB]], such as zstd:1:256 or none\n", arg);
 		return -1;
 	}
 	b->reg_level = level;

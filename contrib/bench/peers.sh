@@ -9,9 +9,9 @@
 #
 # usage: contrib/bench/peers.sh [--data DIR] [--tools "ddt restic borg"]
 #                               [--no-ec10] [--format table|csv|json]
-# DDT_PEERS_EC forces ddt's code in its first run; DDT_PEERS_CODEC its codec
-# (lz4; zstd is smaller). Needs: the data set (built like store-bench.sh
-# does, with mkdata.py), ./ddtargetd and ./ddt built at the top of the tree,
+# DDT_PEERS_EC forces ddt's code in its first run; DDT_PEERS_CODEC the
+# codec on the wire (default: the client's, none to this host). Needs: the
+# data set (built like store-bench.sh does, with mkdata.py), ./ddtargetd and ./ddt built at the top of the tree,
 # restic and borgbackup (apt-get install restic borgbackup). The work
 # directory (DDT_PEERS_WORK) is removed at the end unless DDT_PEERS_KEEP is
 # set.
@@ -77,7 +77,7 @@ status_key() {
 # bench_ddt N [EC]: a ddt run on a store of its own, with the erasure code
 # EC or the target's default.
 bench_ddt() {
-	local n=$1 ec=${2:-} codec="--codec ${DDT_PEERS_CODEC:-lz4}" name id
+	local n=$1 ec=${2:-} codec=${DDT_PEERS_CODEC:+--codec $DDT_PEERS_CODEC} name id
 	store=$work/ddt-store$n
 	export DDT_CACHE_DIR=$work/ddt-cache$n
 	daemon_start ${ec:+--ec "$ec"}

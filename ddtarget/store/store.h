@@ -16,7 +16,7 @@
 #define STORE_MAX_DIRS		16	/* = EC_MAX_FRAGS */
 #define STORE_READ_CACHE_DEFAULT 64	/* decoded containers kept */
 #define STORE_REGION_CODEC_DEFAULT DDT_CODEC_ZSTD
-#define STORE_REGION_LEVEL_DEFAULT 3
+#define STORE_REGION_LEVEL_DEFAULT 1
 #define STORE_REGION_SIZE_DEFAULT (256u * 1024)
 #define STORE_CKPT_KEEP_DEFAULT	7
 #define STORE_INDEX_DIR		"index"	/* the index: root/index */
