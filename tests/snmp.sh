@@ -155,9 +155,7 @@ with open('$src/text.txt', 'w') as f:
 size=$(stat -c %s "$src/text.txt")
 # Both poll and walk see the same figures once the backup is in and one
 # more poll has passed.
-# LZ4 on the wire: so the segments are compressed already in the open
-# container, which the target compresses again only when it seals it.
-run b1 backup "$src" --su u --name plain -q --codec lz4
+run b1 backup "$src" --su u --name plain -q
 tap_is "$rc" 0 "a backup of ${size} bytes into u"
 # A poll may fall inside the backup (counted, its file not yet in): wait
 # for the figures of the finished backup.

@@ -751,17 +751,6 @@ void conn_reply_free(conn_reply *r)
 	r->len = 0;
 }
 
-int conn_on_this_host(const conn *c)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &len) < 0)
-		return 0;
-	return ss.ss_family == AF_UNIX ||
-	       net_is_loopback((const struct sockaddr *)&ss);
-}
-
 const char *conn_tls_note(const conn *c)
 {
 	return c->note[0] ? c->note : NULL;

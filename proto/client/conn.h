@@ -44,10 +44,6 @@ int conn_open(conn **out, const char *host, int port, int timeout_s,
 /* The line tlsc_connect left for the user (a certificate pinned now), or
  * NULL. */
 const char *conn_tls_note(const conn *c);
-
-/* 1 if the target is on this host: the local socket, or a loopback
- * address. */
-int conn_on_this_host(const conn *c);
 /* The limit the target's HELLO gave. */
 void conn_set_inflight(conn *c, uint32_t max);
 /* Fail whatever is pending, join the receiver, close the socket. */

@@ -29,7 +29,7 @@ void ddtc_opts_default(ddtc_opts *o)
 	o->user = "admin";
 	o->password = "";
 	o->client_name = "ddtc";
-	o->codec = DDTC_CODEC_AUTO;
+	o->codec = CODEC_LZ4;
 	o->threads = 0;
 	o->seg_cache_path = NULL;
 	o->timeout = DDTC_TIMEOUT_DEFAULT;
@@ -68,16 +68,9 @@ const char *ddtc_codec_name(int codec)
 }
 
 /* The codec to compress with: the one asked for if the target takes it,
- * else LZ4, else none (always accepted: the target must store raw). Left
- * to choose, none to a target on this host: no wire to spare, and the
- * target compresses its containers' regions anyway (a third of the
- * client's CPU time on a first backup went to LZ4); LZ4 over a network. */
-static int pick_codec(const ddtc *c, int want, uint64_t accepted)
+ * else LZ4, else none (always accepted: the target must store raw). */
+static int pick_codec(int want, uint64_t accepted)
 {
-	if (want == DDTC_CODEC_AUTO)
-		want = conn_on_this_host(c->cn) ? CODEC_NONE : CODEC_LZ4;
-	if (want == CODEC_NONE)
-		return CODEC_NONE;
 	if (want > CODEC_NONE && want < CODEC_COUNT &&
 	    (accepted >> want) & 1)
 		return want;
@@ -109,7 +102,7 @@ static int hello_apply(ddtc *c, const ddtc_opts *o, uint32_t version,
 		return ddterr_set(-EPROTO, "the target's payload limit %u is "
 				  "too small for its own %u-byte segments",
 				  max_payload, cut[2]);
-	c->codec = pick_codec(c, o->codec, codecs);
+	c->codec = pick_codec(o->codec, codecs);
 	conn_set_inflight(c->cn, inflight);
 	return 0;
 }

@@ -33,9 +33,7 @@ typedef struct ddtc_opts {
 	const char *user;	/* default "admin" */
 	const char *password;
 	const char *client_name; /* for the target's log; default "ddtc" */
-	int codec;		/* DDT_CODEC_* of new segments, or
-				 * DDTC_CODEC_AUTO (the default): none to a
-				 * target on this host, LZ4 to another */
+	int codec;		/* DDT_CODEC_* of new segments; default LZ4 */
 	int threads;		/* segmenting/compressing threads; 0: one per CPU */
 	/* Fingerprints known to be on the target, kept across sessions in
 	 * this file (rewritten atomically at ddtc_close(); a damaged one is
@@ -114,7 +112,6 @@ int ddtc_role(const ddtc *c);
 /* The codec names a user gives (ddtc_opts.codec): "none", "lz4", "zstd",
  * "gzfast". ddtc_codec_from_name() gives the id or -EINVAL;
  * ddtc_codec_name() the name, NULL for an unknown id. */
-#define DDTC_CODEC_AUTO (-1)
 int ddtc_codec_from_name(const char *name);
 const char *ddtc_codec_name(int codec);
 
