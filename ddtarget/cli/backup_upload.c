@@ -52,7 +52,6 @@
 #define SMALL_BATCH	256		/* files in one batch */
 #define SMALL_BATCH_BYTES (2u << 20)	/* and their bytes, about */
 
-_Static_assert(SMALL_FILE < SMALL_BUF, "a small file is read whole");
 /* A file modified this close to when it was read may change again within
  * the same timestamp tick without its times showing it (racy git): it is
  * stored, but not cached. 2 s covers FAT's granularity too. */
@@ -288,49 +287,62 @@ out:
 typedef struct small {
 	struct stat st, st2;	/* before and after the read */
 	int64_t t_open;
+	uint8_t *data;		/* read into the batch's room */
 	size_t len;
 } small;
 
-/* Read e whole into w->buf. 0: read (sm->len bytes); 1: not small after
- * all (grown past the buffer, or no regular file): store it alone; -1:
- * failed, reported. */
+/* Read e whole into the batch's room (no copy on the way). 0: read
+ * (sm->len bytes at sm->data); 1: not small after all (grown, or no
+ * longer the regular file the walk met): store it alone; -1: failed,
+ * reported. The walk's lstat stands for the fstat before the read (one
+ * system call a file fewer): the one after it tells whether the file
+ * changed since the walk met it. */
 static int small_read(worker *w, bent *e, small *sm)
 {
+	size_t cap = (size_t)e->st.st_size + 1;
 	bk *b = w->b;
 	ssize_t r;
 	int fd, rc = -1;
 
 	sm->t_open = now_ns();
 	sm->len = 0;
+	sm->st = e->st;
+	sm->data = ddtc_fbatch_room(w->fb, cap);
+	if (!sm->data) {
+		err_nomem(b, "store small files");
+		return -1;
+	}
 	fd = open_file(e->path);
 	if (fd < 0) {
 		err_local(b, errno, "back up", e->path);
 		return -1;
 	}
-	if (fstat(fd, &sm->st) < 0) {
-		err_local(b, errno, "back up", e->path);
-		goto out;
-	}
-	rc = 1;
-	if (!S_ISREG(sm->st.st_mode) || sm->st.st_size > (off_t)SMALL_FILE)
-		goto out;
-	while (sm->len < w->cap) {
-		r = read(fd, w->buf + sm->len, w->cap - sm->len);
+	/* Read until the size the walk saw is in (one read, mostly: no
+	 * second one to see the end) or the end comes. */
+	while (sm->len < cap) {
+		if (sm->len == cap - 1 && sm->len)
+			break;
+		r = read(fd, sm->data + sm->len, cap - sm->len);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EISDIR)
+			break;		/* no longer a file: fstat says so */
 		if (r < 0) {
 			err_local(b, errno, "read", e->path);
-			rc = -1;
 			goto out;
 		}
 		if (r == 0)
 			break;
 		sm->len += (size_t)r;
 	}
-	if (sm->len == w->cap)	/* it grew: the usual way copes with that */
+	if (fstat(fd, &sm->st2) < 0) {
+		err_local(b, errno, "back up", e->path);
 		goto out;
-	if (fstat(fd, &sm->st2) < 0)
-		sm->st2 = sm->st;
+	}
+	rc = 1;
+	if (sm->len == cap || !S_ISREG(sm->st2.st_mode) ||
+	    sm->st2.st_ino != sm->st.st_ino || sm->st2.st_dev != sm->st.st_dev)
+		goto out;
 	rc = 0;
 out:
 	close(fd);
@@ -349,7 +361,7 @@ static int small_add(worker *w, bent *e, small *sm)
 	if (rc != 0)
 		return 0;
 	fill_meta(&m, e, &sm->st);
-	rc = ddtc_fbatch_add(w->fb, &m, w->buf, sm->len);
+	rc = ddtc_fbatch_add(w->fb, &m, sm->data, sm->len);
 	if (rc < 0) {
 		err_target(w->b, rc, "store", e->path);
 		return 0;

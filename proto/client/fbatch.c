@@ -174,6 +174,14 @@ static int fb_cut(ddtc_fbatch *b, size_t base, size_t len)
 	return 0;
 }
 
+void *ddtc_fbatch_room(ddtc_fbatch *b, size_t n)
+{
+	if (fb_grow((void **)&b->buf, &b->cap, b->len + n, 1,
+		    FB_FIRST_BUF) < 0)
+		return NULL;
+	return b->buf + b->len;
+}
+
 int ddtc_fbatch_add(ddtc_fbatch *b, const ddtc_meta *m, const void *data,
 		    size_t len)
 {
@@ -185,7 +193,10 @@ int ddtc_fbatch_add(ddtc_fbatch *b, const ddtc_meta *m, const void *data,
 	if (rc == 0)
 		rc = fb_grow((void **)&b->file, &b->filecap, b->nfile + 1,
 			     sizeof(*b->file), 16);
-	if (rc == 0)
+	/* Read into ddtc_fbatch_room(): the bytes are in place already. */
+	if (rc == 0 && data == b->buf + b->len && len <= b->cap - b->len)
+		b->len += len;
+	else if (rc == 0)
 		rc = fb_append(b, data, len);
 	if (rc < 0)
 		return rc;
@@ -322,7 +333,7 @@ static int fb_query_take(ddtc_fbatch *b, conn_req *k, size_t first,
 {
 	const uint8_t *bits;
 	conn_reply rep;
-	uint32_t len, have;
+	uint32_t len, *have, nhave = 0;
 	rbuf r;
 	int rc;
 
@@ -337,17 +348,20 @@ static int fb_query_take(ddtc_fbatch *b, conn_req *k, size_t first,
 				  "not parse; is it a ddtargetd of this "
 				  "protocol version?");
 	}
+	/* What the target holds goes to the cache in one call (its lock,
+	 * taken once), after the loop has moved the rest down in ask. */
+	have = malloc(n * sizeof(*have));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t s = b->ask[first + i];
 
-		if (bits[i / 8] >> (i % 8) & 1) {
-			have = s;
-			if (b->c->sc)
-				segcache_add(b->c->sc, b->fp, &have, 1);
-		} else {
+		if (!(bits[i / 8] >> (i % 8) & 1))
 			b->ask[(*kept)++] = s;
-		}
+		else if (have)
+			have[nhave++] = s;
 	}
+	if (b->c->sc && nhave)
+		segcache_add(b->c->sc, b->fp, have, nhave);
+	free(have);
 	conn_reply_free(&rep);
 	return 0;
 }

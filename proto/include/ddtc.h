@@ -315,6 +315,10 @@ int ddtc_fbatch_new(ddtc *c, ddtc_fbatch **out);
  * failure the batch is as it was. */
 int ddtc_fbatch_add(ddtc_fbatch *b, const ddtc_meta *m, const void *data,
 		    size_t len);
+/* Room for n bytes at the batch's end, valid until the next call on the
+ * batch: a file read there and then added (data pointing there) is not
+ * copied. NULL without memory. */
+void *ddtc_fbatch_room(ddtc_fbatch *b, size_t n);
 /* Files added, and the bytes of their content. */
 size_t ddtc_fbatch_count(const ddtc_fbatch *b);
 size_t ddtc_fbatch_bytes(const ddtc_fbatch *b);
