@@ -194,7 +194,8 @@ int ddtc_fbatch_add(ddtc_fbatch *b, const ddtc_meta *m, const void *data,
 		rc = fb_grow((void **)&b->file, &b->filecap, b->nfile + 1,
 			     sizeof(*b->file), 16);
 	/* Read into ddtc_fbatch_room(): the bytes are in place already. */
-	if (rc == 0 && data == b->buf + b->len && len <= b->cap - b->len)
+	if (rc == 0 && b->buf && data == b->buf + b->len &&
+	    len <= b->cap - b->len)
 		b->len += len;
 	else if (rc == 0)
 		rc = fb_append(b, data, len);
