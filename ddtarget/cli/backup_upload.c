@@ -7,6 +7,15 @@
  * fewer workers and bigger reads, so they neither starve the small ones
  * nor turn the disk into many competing sequential streams.
  *
+ * Small files (SMALL_FILE or less) go in batches of up to SMALL_BATCH
+ * files or SMALL_BATCH_BYTES, in walk order across directories: a worker
+ * reads a batch's files whole and stores them with the library's file
+ * batch (ddtc_fbatch_*: one FP_QUERY, few SEG_PUTs, one COMMIT per
+ * directory), since per file round trips and hand-offs, not bytes, are
+ * what a tree of small files costs. A file of a batch that fails is
+ * stored again alone, which names it in the error and leaves the others
+ * stored.
+ *
  * Two things wait for the end (upload_finish). A hard link needs the
  * target inode of its first name, known once that file is committed, so
  * links are made after every upload. A directory's times are set after
@@ -39,6 +48,10 @@
 #define QUEUE_MAX	1024	/* jobs the walk may run ahead, per queue */
 #define SETATTR_BATCH	64	/* directories per end-of-run job */
 #define SEND_TRIES	4	/* sends of one file before its failure counts */
+#define SMALL_FILE	(256u << 10)	/* at most this: stored in batches */
+#define SMALL_BATCH	256		/* files in one batch */
+#define SMALL_BATCH_BYTES (2u << 20)	/* and their bytes, about */
+
 /* A file modified this close to when it was read may change again within
  * the same timestamp tick without its times showing it (racy git): it is
  * stored, but not cached. 2 s covers FAT's granularity too. */
@@ -49,12 +62,12 @@ typedef struct dirattr {
 	int64_t atime, mtime;
 } dirattr;
 
-enum { J_FILE, J_COMMIT, J_SYMLINK, J_LINK, J_SETATTR };
+enum { J_FILE, J_SMALL, J_COMMIT, J_SYMLINK, J_LINK, J_SETATTR };
 
 typedef struct job {
 	struct job *next;	/* J_LINK: the list of links to make */
 	int type;
-	bent *e;		/* J_COMMIT: n of them, else one */
+	bent *e;		/* J_COMMIT, J_SMALL: n of them, else one */
 	size_t n;
 	char *target;		/* J_SYMLINK */
 	dirattr *d;		/* J_SETATTR: n of them */
@@ -73,10 +86,15 @@ typedef struct worker {
 	bk *b;
 	uint8_t *buf;
 	size_t cap;
+	ddtc_fbatch *fb;	/* J_SMALL's, made at the first */
 } worker;
 
 typedef struct upload {
 	lane small, big;
+	/* The small files gathering for the next J_SMALL: the walk's. */
+	bent *sm;
+	size_t sm_n;
+	uint64_t sm_bytes;
 	/* What waits for the end; the walk's thread adds to them. */
 	job *links, **links_tail;
 	dirattr *dirs;
@@ -203,13 +221,31 @@ static int send_file(worker *w, bent *e, int fd, const struct stat *st,
 	return 0;
 }
 
+/* e, read from t_open on (st before, st2 after), is stored as a. What
+ * was stored is what was read; if the file moved meanwhile the copy may
+ * mix two versions: say so, and never cache it. */
+static void stored(bk *b, bent *e, const ddt_attr *a, const struct stat *st,
+		   const struct stat *st2, int64_t t_open)
+{
+	int changed = st2->st_size != st->st_size ||
+		      ts_ns(&st2->st_mtim) != ts_ns(&st->st_mtim) ||
+		      ts_ns(&st2->st_ctim) != ts_ns(&st->st_ctim);
+
+	if (changed)
+		err_warn(b, "back up %s: the file changed while it was read "
+			 "(back it up again when it is quiet)", e->path);
+	file_done(b, e, a, st, !changed &&
+		  ts_ns(&st->st_mtim) < t_open - RACY_NS &&
+		  ts_ns(&st->st_ctim) < t_open - RACY_NS);
+}
+
 static void store_file(worker *w, bent *e)
 {
 	bk *b = w->b;
 	int64_t t_open = now_ns();
 	struct stat st, st2;
 	ddt_attr a;
-	int fd, rc, changed;
+	int fd, rc;
 
 	fd = open_file(e->path);
 	if (fd < 0) {
@@ -240,19 +276,136 @@ static void store_file(worker *w, bent *e)
 		goto out;
 	if (fstat(fd, &st2) < 0)
 		st2 = st;
-	/* What was stored is what was read; if the file moved meanwhile the
-	 * copy may mix two versions: say so, and never cache it. */
-	changed = st2.st_size != st.st_size ||
-		  ts_ns(&st2.st_mtim) != ts_ns(&st.st_mtim) ||
-		  ts_ns(&st2.st_ctim) != ts_ns(&st.st_ctim);
-	if (changed)
-		err_warn(b, "back up %s: the file changed while it was read "
-			 "(back it up again when it is quiet)", e->path);
-	file_done(b, e, &a, &st, !changed &&
-		  ts_ns(&st.st_mtim) < t_open - RACY_NS &&
-		  ts_ns(&st.st_ctim) < t_open - RACY_NS);
+	stored(b, e, &a, &st, &st2, t_open);
 out:
 	close(fd);
+}
+
+/* ---- storing small files in batches ---- */
+
+/* A small file as read for its batch. */
+typedef struct small {
+	struct stat st, st2;	/* before and after the read */
+	int64_t t_open;
+	uint8_t *data;		/* read into the batch's room */
+	size_t len;
+} small;
+
+/* Read e whole into the batch's room (no copy on the way). 0: read
+ * (sm->len bytes at sm->data); 1: not small after all (grown, or no
+ * longer the regular file the walk met): store it alone; -1: failed,
+ * reported. The walk's lstat stands for the fstat before the read (one
+ * system call a file fewer): the one after it tells whether the file
+ * changed since the walk met it. */
+static int small_read(worker *w, bent *e, small *sm)
+{
+	size_t cap = (size_t)e->st.st_size + 1;
+	bk *b = w->b;
+	ssize_t r;
+	int fd, rc = -1;
+
+	sm->t_open = now_ns();
+	sm->len = 0;
+	sm->st = e->st;
+	sm->data = ddtc_fbatch_room(w->fb, cap);
+	if (!sm->data) {
+		err_nomem(b, "store small files");
+		return -1;
+	}
+	fd = open_file(e->path);
+	if (fd < 0) {
+		err_local(b, errno, "back up", e->path);
+		return -1;
+	}
+	/* Read until the size the walk saw is in (one read, mostly: no
+	 * second one to see the end) or the end comes. */
+	while (sm->len < cap) {
+		if (sm->len == cap - 1 && sm->len)
+			break;
+		r = read(fd, sm->data + sm->len, cap - sm->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EISDIR)
+			break;		/* no longer a file: fstat says so */
+		if (r < 0) {
+			err_local(b, errno, "read", e->path);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		sm->len += (size_t)r;
+	}
+	if (fstat(fd, &sm->st2) < 0) {
+		err_local(b, errno, "back up", e->path);
+		goto out;
+	}
+	rc = 1;
+	if (sm->len == cap || !S_ISREG(sm->st2.st_mode) ||
+	    sm->st2.st_ino != sm->st.st_ino || sm->st2.st_dev != sm->st.st_dev)
+		goto out;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+/* Read e[i] and add it to w's batch: 1 added, else 0 (stored alone, or
+ * its failure reported). */
+static int small_add(worker *w, bent *e, small *sm)
+{
+	ddtc_meta m;
+	int rc = small_read(w, e, sm);
+
+	if (rc == 1)
+		store_file(w, e);
+	if (rc != 0)
+		return 0;
+	fill_meta(&m, e, &sm->st);
+	rc = ddtc_fbatch_add(w->fb, &m, sm->data, sm->len);
+	if (rc < 0) {
+		err_target(w->b, rc, "store", e->path);
+		return 0;
+	}
+	return 1;
+}
+
+/* Store e[0..n) as one batch. A file the batch could not store is sent
+ * again alone (store_file): a segment the cache promised and the target
+ * lacks is then sent, and any other failure names the file. */
+static void store_small(worker *w, bent *e, size_t n)
+{
+	bk *b = w->b;
+	size_t *idx = calloc(n, sizeof(*idx)), na = 0, k;
+	small *sm = calloc(n, sizeof(*sm));
+	ddt_attr *out = calloc(n, sizeof(*out));
+	int *rcs = calloc(n, sizeof(*rcs));
+
+	if (!idx || !sm || !out || !rcs || (!w->fb &&
+	    ddtc_fbatch_new(b->c, &w->fb) < 0)) {
+		err_nomem(b, "store small files");
+		goto out;
+	}
+	for (size_t i = 0; i < n && !atomic_load(&b->failed); i++)
+		if (small_add(w, &e[i], &sm[i]))
+			idx[na++] = i;
+	if (na && !atomic_load(&b->failed))
+		(void)ddtc_fbatch_store(w->fb, 0, out, rcs);
+	for (k = 0; k < na && !atomic_load(&b->failed); k++) {
+		size_t i = idx[k];
+
+		if (rcs[k] < 0) {
+			store_file(w, &e[i]);
+			continue;
+		}
+		atomic_fetch_add(&b->done_bytes, sm[i].len);
+		stored(b, &e[i], &out[k], &sm[i].st, &sm[i].st2,
+		       sm[i].t_open);
+	}
+out:
+	free(idx);
+	free(sm);
+	free(out);
+	free(rcs);
 }
 
 /* ---- committing unchanged files ---- */
@@ -388,6 +541,9 @@ static void run_job(worker *w, job *j)
 	case J_FILE:
 		store_file(w, j->e);
 		break;
+	case J_SMALL:
+		store_small(w, j->e, j->n);
+		break;
 	case J_COMMIT:
 		commit_batch(w, j->e, j->n);
 		break;
@@ -462,6 +618,7 @@ static int worker_init(void *ctx, void **out)
 	if (!w)
 		return -ENOMEM;
 	w->b = l->b;
+	w->fb = NULL;
 	w->cap = l->buf;
 	w->buf = malloc(w->cap);
 	if (!w->buf) {
@@ -477,6 +634,7 @@ static void worker_fini(void *ctx, void *arg)
 	worker *w = arg;
 
 	(void)ctx;
+	ddtc_fbatch_free(w->fb);
 	free(w->buf);
 	free(w);
 }
@@ -548,10 +706,52 @@ static void queue_one(bk *b, lane *l, int type, const bent *e, char *target)
 	enqueue(b, l, j);
 }
 
+/* The small files gathered so far go to a worker as one batch. */
+static void small_flush(bk *b)
+{
+	upload *up = b->up;
+	job *j;
+
+	if (up->sm_n == 0)
+		return;
+	j = job_new(J_SMALL, up->sm, up->sm_n);
+	if (!j) {
+		for (size_t i = 0; i < up->sm_n; i++)
+			free(up->sm[i].path);
+		free(up->sm);
+		err_nomem(b, "queue small files");
+	} else {
+		enqueue(b, &up->small, j);
+	}
+	up->sm = NULL;
+	up->sm_n = 0;
+	up->sm_bytes = 0;
+}
+
+/* Takes e's path. */
+static void small_gather(bk *b, const bent *e)
+{
+	upload *up = b->up;
+
+	if (!up->sm && !(up->sm = malloc(SMALL_BATCH * sizeof(*up->sm)))) {
+		free(e->path);
+		err_nomem(b, "queue small files");
+		return;
+	}
+	up->sm[up->sm_n++] = *e;
+	up->sm_bytes += (uint64_t)e->st.st_size;
+	if (up->sm_n == SMALL_BATCH || up->sm_bytes >= SMALL_BATCH_BYTES)
+		small_flush(b);
+}
+
 void upload_file(bk *b, const bent *e)
 {
 	upload *up = b->up;
 
+	if ((uint64_t)e->st.st_size <= SMALL_FILE) {
+		small_gather(b, e);
+		return;
+	}
 	queue_one(b, (uint64_t)e->st.st_size >= BIG_FILE ? &up->big :
 		  &up->small, J_FILE, e, NULL);
 }
@@ -606,6 +806,7 @@ void upload_finish(bk *b)
 	job *l, *next, *j;
 	size_t i;
 
+	small_flush(b);
 	drain(up);
 	for (l = up->links; l; l = next) {
 		next = l->next;
@@ -641,6 +842,9 @@ void upload_stop(bk *b)
 		return;
 	tpool_free(up->small.pool);
 	tpool_free(up->big.pool);
+	for (size_t i = 0; i < up->sm_n; i++)
+		free(up->sm[i].path);
+	free(up->sm);
 	for (job *l = up->links, *next; l; l = next) {
 		next = l->next;
 		job_free(l);

@@ -2,7 +2,8 @@
  * file trees already on the target, all or none. The file writer (file.c)
  * ends each file with one; a backup binds an unchanged file's cached root
  * with one, without reading the file; ddtc_create() (rfile.c) makes an
- * empty file with one. */
+ * empty file with one; a batch of small files (fbatch.c) ends with one per
+ * directory, all sent before the first reply is awaited. */
 #include "rpc.h"
 
 #include <errno.h>
@@ -41,12 +42,10 @@ int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 	return commit_entries(c, dir, e, n, sync ? DDT_CF_SYNC : 0, out);
 }
 
-int commit_entries(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
-		   uint32_t flags, ddt_attr *out)
+int commit_start(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
+		 uint32_t flags, conn_req **out)
 {
-	conn_reply rep;
 	wbuf w;
-	rbuf r;
 	int rc;
 
 	conn_begin(&w, DDT_OP_COMMIT);
@@ -62,8 +61,30 @@ int commit_entries(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 		return ddterr_set(-E2BIG, "a COMMIT of %zu entries does not "
 				  "fit one request; commit fewer at once", n);
 	}
-	rc = rpc_call(c, &w, &rep, &r);
+	rc = conn_start(c->cn, &w, out);
+	wb_free(&w);
+	return rc;
+}
+
+int commit_collect(conn_req *k, size_t n, ddt_attr *out)
+{
+	conn_reply rep;
+	rbuf r;
+	int rc;
+
+	rc = conn_wait(k, &rep);
 	if (rc < 0)
 		return rc;
+	rb_init(&r, rep.buf, rep.len);
 	return commit_reply(&rep, &r, n, out);
+}
+
+int commit_entries(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
+		   uint32_t flags, ddt_attr *out)
+{
+	conn_req *k;
+	int rc;
+
+	rc = commit_start(c, dir, e, n, flags, &k);
+	return rc < 0 ? rc : commit_collect(k, n, out);
 }

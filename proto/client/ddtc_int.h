@@ -49,5 +49,12 @@ int ddtc_name_check(const char *name);
  * (commit.c). */
 int commit_entries(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 		   uint32_t flags, ddt_attr *out);
+/* The same in two halves, so that several COMMITs share a round trip:
+ * commit_start() sends it (or returns -errno, -E2BIG when it does not fit
+ * one request, and then nothing was sent); commit_collect() waits for
+ * its reply, exactly once per COMMIT started, and fills out[0..n). */
+int commit_start(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
+		 uint32_t flags, conn_req **out);
+int commit_collect(conn_req *k, size_t n, ddt_attr *out);
 
 #endif

@@ -31,6 +31,7 @@
 #define READ_WINDOWS	4		/* READs in flight per stream */
 #define READ_DIO_ALIGN	4096	/* what O_DIRECT wants of buffers, sizes and
 				   offsets on the file systems we meet */
+#define READ_DIO_MIN	(1u << 20)	/* smaller windows go buffered */
 
 /* Bytes [off, end) of a file being filled into dst; pos: done up to. */
 typedef struct read_range {
@@ -220,8 +221,11 @@ typedef struct read_stream {
 	 * system takes it: a restore writes gigabytes once, and filling
 	 * the page cache with them costs more CPU than the copy itself
 	 * (several times more on some virtual machines) and evicts what is
-	 * worth keeping. The tail and anything unaligned go buffered. */
-	int dio_ok, dio_on, fd_flags;
+	 * worth keeping. The tail and anything unaligned go buffered, and
+	 * so does a window under READ_DIO_MIN: a small file is one buffered
+	 * write, not a synchronous disk write and three fcntl calls, and
+	 * the descriptor is looked at (dio_setup) only for a large one. */
+	int dio_setup, dio_ok, dio_on, fd_flags;
 	uint64_t fd_pos;	/* the descriptor's offset */
 	uint8_t *mem;		/* mem[0] is file offset start */
 	uint8_t *scratch;
@@ -253,6 +257,7 @@ static void read_direct_setup(read_stream *s)
 		    !(s->fd_flags & O_APPEND) && pos >= 0 &&
 		    fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode);
 	s->fd_pos = pos > 0 ? (uint64_t)pos : 0;
+	s->dio_setup = 1;
 }
 
 /* One write, O_DIRECT or not as direct says. */
@@ -284,7 +289,10 @@ static int read_write_all(read_stream *s, const uint8_t *p, size_t n)
 	size_t head = 0;
 	int rc = 0;
 
-	if (s->dio_ok && ((uintptr_t)p | s->fd_pos) % READ_DIO_ALIGN == 0)
+	if (n >= READ_DIO_MIN && !s->dio_setup)
+		read_direct_setup(s);
+	if (n >= READ_DIO_MIN && s->dio_ok &&
+	    ((uintptr_t)p | s->fd_pos) % READ_DIO_ALIGN == 0)
 		head = n / READ_DIO_ALIGN * READ_DIO_ALIGN;
 	if (head)
 		rc = read_write_part(s, p, head, 1);
@@ -296,13 +304,22 @@ static int read_write_all(read_stream *s, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Set up window slot for [off, off + len). */
-static void read_window(read_stream *s, int slot, uint64_t off, uint64_t len)
+/* Set up window slot for [off, off + len); a descriptor's window gets
+ * its buffer when first used (a small file needs one). 0 or -ENOMEM. */
+static int read_window(read_stream *s, int slot, uint64_t off, uint64_t len)
 {
 	uint8_t *dst = s->fd < 0 ? s->mem + (off - s->start) : s->buf[slot];
 
+	if (!dst && posix_memalign((void **)&s->buf[slot], READ_DIO_ALIGN,
+				   READ_WINDOW) != 0) {
+		s->buf[slot] = NULL;
+		return ddterr_set(-ENOMEM, "no memory for a read window");
+	}
+	if (!dst)
+		dst = s->buf[slot];
 	read_init(&s->q[slot], s->ino, off, len, dst);
 	s->q[slot].scratch = s->scratch;
+	return 0;
 }
 
 /* A window is complete: write it out (to a descriptor). */
@@ -328,8 +345,9 @@ static int read_issue(read_stream *s)
 		len = s->end - s->issued;
 		if (len > READ_WINDOW)
 			len = READ_WINDOW;
-		read_window(s, slot, s->issued, len);
-		rc = read_start(s->c, &s->q[slot], &s->k[slot]);
+		rc = read_window(s, slot, s->issued, len);
+		if (rc == 0)
+			rc = read_start(s->c, &s->q[slot], &s->k[slot]);
 		if (rc < 0)
 			return rc;
 		s->count++;
@@ -362,8 +380,9 @@ static int read_stream_run(read_stream *s)
 	uint64_t len = s->end - s->start;
 	int rc;
 
-	read_window(s, 0, s->start, len < READ_WINDOW ? len : READ_WINDOW);
-	rc = read_fill(s->c, q);
+	rc = read_window(s, 0, s->start, len < READ_WINDOW ? len : READ_WINDOW);
+	if (rc == 0)
+		rc = read_fill(s->c, q);
 	if (rc == 0)
 		rc = read_sink(s, q);
 	if (rc < 0)
@@ -411,7 +430,6 @@ static int read_stream_new(ddtc *c, uint64_t ino, uint64_t start, uint64_t len,
 			   uint8_t *mem, int fd, read_stream **out)
 {
 	read_stream *s = calloc(1, sizeof(*s));
-	int i;
 
 	if (!s)
 		return -ENOMEM;
@@ -422,18 +440,10 @@ static int read_stream_new(ddtc *c, uint64_t ino, uint64_t start, uint64_t len,
 	s->mem = mem;
 	s->fd = mem ? -1 : fd;
 	s->scratch = malloc(CDC_MAX_LIMIT);
-	for (i = 0; !mem && i < READ_WINDOWS; i++)
-		if (posix_memalign((void **)&s->buf[i], READ_DIO_ALIGN,
-				   READ_WINDOW) != 0) {
-			s->buf[i] = NULL;
-			break;
-		}
-	if (!s->scratch || (!mem && i < READ_WINDOWS)) {
+	if (!s->scratch) {
 		read_stream_free(s);
 		return -ENOMEM;
 	}
-	if (!mem)
-		read_direct_setup(s);
 	*out = s;
 	return 0;
 }

@@ -14,7 +14,8 @@
  * codes, ddtc_types.h); ddtc_errmsg() then says what failed in one line.
  *
  * The sections below are the library's files: session.c, su.c,
- * namespace.c, file.c and commit.c, rfile.c, read.c, backup.c, maint.c. */
+ * namespace.c, file.c and commit.c, fbatch.c, rfile.c, read.c, backup.c,
+ * maint.c. */
 #ifndef DDTC_H
 #define DDTC_H
 
@@ -296,6 +297,39 @@ void ddtc_file_abort(ddtc_file *f);
 typedef ddt_entry ddtc_entry;
 int ddtc_commit(ddtc *c, uint64_t dir, const ddtc_entry *e, size_t n,
 		int sync, ddt_attr *out);
+
+/* ---- many small files at once (fbatch.c) ---- */
+
+/* Whole small files stored together: their segments are fingerprinted as
+ * they are added, then one FP_QUERY asks about all of them, as few
+ * SEG_PUTs as fit send the missing ones, and one COMMIT per directory
+ * (all sent before the first reply is awaited) binds their names. A
+ * backup of many small files so pays a few round trips per batch, not
+ * three per file. The files are cut and their trees built exactly as
+ * ddtc_file_*() does, so both deduplicate against each other. One thread
+ * uses a batch at a time; many batches may be stored at once. */
+typedef struct ddtc_fbatch ddtc_fbatch;
+
+int ddtc_fbatch_new(ddtc *c, ddtc_fbatch **out);
+/* Add the file m with its whole content data[0..len) (copied). On
+ * failure the batch is as it was. */
+int ddtc_fbatch_add(ddtc_fbatch *b, const ddtc_meta *m, const void *data,
+		    size_t len);
+/* Room for n bytes at the batch's end, valid until the next call on the
+ * batch: a file read there and then added (data pointing there) is not
+ * copied. NULL without memory. */
+void *ddtc_fbatch_room(ddtc_fbatch *b, size_t n);
+/* Files added, and the bytes of their content. */
+size_t ddtc_fbatch_count(const ddtc_fbatch *b);
+size_t ddtc_fbatch_bytes(const ddtc_fbatch *b);
+/* Store and commit every file added (sync: DDT_CF_SYNC on each COMMIT).
+ * rcs[i] is file i's status (0: committed, out[i] its attributes); a
+ * COMMIT is all or nothing, so a file whose directory's COMMIT failed
+ * shares its error, and a failure before the COMMITs is every file's.
+ * Returns 0 if every file is committed, else the first failure (its
+ * message in ddtc_errmsg). The batch is empty again afterwards. */
+int ddtc_fbatch_store(ddtc_fbatch *b, int sync, ddt_attr *out, int *rcs);
+void ddtc_fbatch_free(ddtc_fbatch *b);
 
 /* ---- random-access files (rfile.c): under the NFS gateway and the
  * FUSE mount ---- */
