@@ -27,7 +27,7 @@
 #include "ns.h"
 #include "ops.h"
 #include "path.h"
-#include "server.h"
+#include "serve.h"
 #include "privs.h"
 #include "store.h"
 #include "store_ckpt.h"
@@ -813,7 +813,7 @@ int main(int argc, char **argv)
 	/* The port before anything else: one in use must not leave a new
 	 * store and a password behind. */
 	if (!cl.set_password_user && !cl.restore &&
-	    (rc = server_bind(&d.cfg, &lfd)) < 0) {
+	    (rc = serve_bind(&d.cfg, &lfd)) < 0) {
 		fprintf(stderr, "ddtargetd: %s\n", ddterr_last(rc));
 		return 1;
 	}
@@ -868,7 +868,7 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = start_tls(&d);
 	if (rc == 0) {
-		rc = server_run(&d, lfd, write_pid_file);
+		rc = serve_run(&d, lfd, write_pid_file);
 		lfd = -1;
 	}
 	if (lfd >= 0)

@@ -1,7 +1,9 @@
-/* server_int.h - what the protocol server's two files share: the server
- * itself, a connection not yet a session (a sniff), and the calls by
- * which accept.c (the listeners, sniffing) hands a connection to
- * server.c (the sessions). Loop thread only. */
+/* server_int.h - what the protocol server's three files share: the
+ * server itself, a connection not yet a session (a sniff), the calls by
+ * which accept.c (the listeners, sniffing) hands a connection to server.c
+ * (the sessions), and those by which serve.c (the loop) starts and ends
+ * both. Calls go one way: serve.c -> accept.c -> server.c. Loop thread
+ * only. */
 #ifndef DDTD_SERVER_INT_H
 #define DDTD_SERVER_INT_H
 
@@ -57,6 +59,11 @@ void server_send_refusal(evutil_socket_t fd, int rc);
  * and the socket closed. */
 void server_refuse_now(server *srv, evutil_socket_t fd, const char *peer,
 		       int rc);
+
+/* After the loop: the workers finish what was queued (their replies may
+ * go nowhere), then every session and sniff is freed whatever its
+ * references. */
+void server_teardown(server *srv);
 
 /* ---- accept.c ---- */
 
