@@ -10,11 +10,11 @@
 # usage: contrib/bench/peers.sh [--data DIR] [--tools "ddt restic borg"]
 #                               [--no-ec10] [--format table|csv|json]
 # DDT_PEERS_EC forces ddt's code in its first run; DDT_PEERS_CODEC the
-# codec on the wire (default: the client's, none to this host). Needs: the
-# data set (built like store-bench.sh does, with mkdata.py), ./ddtargetd and ./ddt built at the top of the tree,
-# restic and borgbackup (apt-get install restic borgbackup). The work
-# directory (DDT_PEERS_WORK) is removed at the end unless DDT_PEERS_KEEP is
-# set.
+# codec on the wire (default: the client's, LZ4). Needs: the data set
+# (built like store-bench.sh does, with mkdata.py), ./ddtargetd and ./ddt
+# built at the top of the tree, restic and borgbackup (apt-get install
+# restic borgbackup). The work directory (DDT_PEERS_WORK) is removed at
+# the end unless DDT_PEERS_KEEP is set.
 set -u
 . "$(dirname "$0")/common.sh"
 data=${DDT_BENCH_DATA:-/var/tmp/ddt-bench-data}
