@@ -57,17 +57,28 @@ static int list_cb(void *arg, const char *user, int role,
 }
 
 /* The fastest of three checks, in seconds: one run may be descheduled. */
+/* This thread's CPU seconds: the hash is all CPU, and other processes on
+ * a loaded machine stretch wall time, not this. */
+static double thread_cpu_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The least CPU time of five failed checks. */
 static double check_time(idx *ix, const char *user, const char *pw)
 {
 	double best = 1e9;
 
-	for (int i = 0; i < 3; i++) {
-		double t0 = now_mono_sec(), t;
+	for (int i = 0; i < 5; i++) {
+		double t0 = thread_cpu_sec(), t;
 		int role;
 
 		if (auth_check(ix, user, pw, &role, NULL) != -EACCES)
 			return -1;
-		t = now_mono_sec() - t0;
+		t = thread_cpu_sec() - t0;
 		best = t < best ? t : best;
 	}
 	return best;
@@ -148,7 +159,7 @@ static void test_users(const char *root)
 	t_wrong = check_time(ix, "admin", PW_BOB);
 	t_unknown = check_time(ix, "mallory", PW_BOB);
 	ok(t_wrong > 0 && t_unknown > t_wrong / 3 && t_unknown < t_wrong * 3,
-	   "and about the same time (%.1f ms vs %.1f ms)", t_unknown * 1e3,
+	   "and about the same CPU time (%.1f ms vs %.1f ms)", t_unknown * 1e3,
 	   t_wrong * 1e3);
 	ok(auth_check(ix, "admin", "", &role, NULL) == -EACCES &&
 	   auth_check(ix, "bad name", PW_ADMIN, &role, NULL) == -EACCES &&
