@@ -72,10 +72,9 @@ int commit_collect(conn_req *k, size_t n, ddt_attr *out)
 	rbuf r;
 	int rc;
 
-	rc = conn_wait(k, &rep);
+	rc = rpc_wait(k, &rep, &r);
 	if (rc < 0)
 		return rc;
-	rb_init(&r, rep.buf, rep.len);
 	return commit_reply(&rep, &r, n, out);
 }
 

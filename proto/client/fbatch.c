@@ -20,6 +20,7 @@
  * All of it runs on the caller's thread: a backup stores several batches
  * at once from its workers, which keeps the link and both cores busy. */
 #include "rpc.h"
+#include "segq.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -338,10 +339,9 @@ static int fb_query_take(ddtc_fbatch *b, conn_req *k, size_t first,
 	rbuf r;
 	int rc;
 
-	rc = conn_wait(k, &rep);
+	rc = rpc_wait(k, &rep, &r);
 	if (rc < 0)
 		return rc;
-	rb_init(&r, rep.buf, rep.len);
 	bits = rb_blob(&r, &len);
 	if (rb_done(&r) < 0 || len != (n + 7) / 8) {
 		conn_reply_free(&rep);
@@ -408,21 +408,8 @@ static int fb_query(ddtc_fbatch *b)
 static int fb_put_add(ddtc_fbatch *b, wbuf *w, uint32_t i)
 {
 	const fb_seg *s = &b->seg[i];
-	size_t bound = codec_bound(s->len), stored;
-	uint8_t *dst;
-	int codec, rc;
 
-	dst = wb_seg_begin(w, &b->fp[i], s->len, bound);
-	if (!dst)
-		return ddterr_set(w->err, "no memory for a SEG_PUT frame");
-	rc = codec_compress(b->c->codec, b->buf + s->off, s->len, dst, bound,
-			    &stored, &codec);
-	if (rc < 0)
-		return rc;
-	wb_seg_end(w, dst, (uint8_t)codec, (uint32_t)stored);
-	atomic_fetch_add(&b->c->segments_sent, 1);
-	atomic_fetch_add(&b->c->bytes_sent_stored, stored);
-	return 0;
+	return segq_put_seg(b->c, w, &b->fp[i], b->buf + s->off, s->len);
 }
 
 static int fb_put_send(ddtc_fbatch *b, wbuf *w, uint32_t count,
@@ -438,10 +425,9 @@ static int fb_put_take(conn_req *k)
 	rbuf r;
 	int rc;
 
-	rc = conn_wait(k, &rep);
+	rc = rpc_wait(k, &rep, &r);
 	if (rc < 0)
 		return rc;
-	rb_init(&r, rep.buf, rep.len);
 	(void)rb_u32(&r);	/* how many were new: not ours to use */
 	return rpc_end(&rep, &r, DDT_OP_SEG_PUT);
 }

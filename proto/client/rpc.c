@@ -19,6 +19,15 @@ int rpc_call(ddtc *c, wbuf *w, conn_reply *rep, rbuf *r)
 	return rc;
 }
 
+int rpc_wait(conn_req *k, conn_reply *rep, rbuf *r)
+{
+	int rc = conn_wait(k, rep);
+
+	if (rc == 0)
+		rb_init(r, rep->buf, rep->len);
+	return rc;
+}
+
 int rpc_end(conn_reply *rep, rbuf *r, uint8_t op)
 {
 	int rc = rb_done(r);
@@ -58,10 +67,9 @@ int rpc_wait_attr(conn_req *k, uint8_t op, ddt_attr *out)
 	rbuf r;
 	int rc;
 
-	rc = conn_wait(k, &rep);
+	rc = rpc_wait(k, &rep, &r);
 	if (rc < 0)
 		return rc;
-	rb_init(&r, rep.buf, rep.len);
 	rb_attr(&r, &a);
 	rc = rpc_end(&rep, &r, op);
 	if (rc == 0 && out)

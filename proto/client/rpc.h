@@ -11,6 +11,10 @@
  * which rpc_end() frees. */
 int rpc_call(ddtc *c, wbuf *w, conn_reply *rep, rbuf *r);
 
+/* The reply of a request started with conn_start(): on success r reads
+ * its payload, which rpc_end() frees. */
+int rpc_wait(conn_req *k, conn_reply *rep, rbuf *r);
+
 /* The reply was read: check that it parsed exactly (else -EPROTO), free
  * it. */
 int rpc_end(conn_reply *rep, rbuf *r, uint8_t op);

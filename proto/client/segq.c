@@ -431,25 +431,31 @@ static void sq_frame_begin(wbuf *w)
 	wb_u32(w, 0);		/* the count, known at the end */
 }
 
+int segq_put_seg(ddtc *c, wbuf *w, const fp_t *fp, const uint8_t *raw,
+		 uint32_t len)
+{
+	size_t bound = codec_bound(len), stored;
+	uint8_t *dst;
+	int codec, rc;
+
+	dst = wb_seg_begin(w, fp, len, bound);
+	if (!dst)
+		return ddterr_set(w->err, "no memory for a SEG_PUT frame");
+	rc = codec_compress(c->codec, raw, len, dst, bound, &stored, &codec);
+	if (rc < 0)
+		return rc;
+	wb_seg_end(w, dst, (uint8_t)codec, (uint32_t)stored);
+	atomic_fetch_add(&c->segments_sent, 1);
+	atomic_fetch_add(&c->bytes_sent_stored, stored);
+	return 0;
+}
+
 /* Append segment i, compressed in place: no copy of its stored form. */
 static int sq_frame_add(segq_batch *b, wbuf *w, uint32_t i)
 {
 	const segq_seg *s = &b->seg[i];
-	size_t bound = codec_bound(s->len), stored;
-	uint8_t *dst;
-	int codec, rc;
 
-	dst = wb_seg_begin(w, &b->fp[i], s->len, bound);
-	if (!dst)
-		return ddterr_set(w->err, "no memory for a SEG_PUT frame");
-	rc = codec_compress(b->c->codec, b->buf + s->off, s->len, dst, bound,
-			    &stored, &codec);
-	if (rc < 0)
-		return rc;
-	wb_seg_end(w, dst, (uint8_t)codec, (uint32_t)stored);
-	atomic_fetch_add(&b->c->segments_sent, 1);
-	atomic_fetch_add(&b->c->bytes_sent_stored, stored);
-	return 0;
+	return segq_put_seg(b->c, w, &b->fp[i], b->buf + s->off, s->len);
 }
 
 /* Send the frame holding ask[first .. first + count). */

@@ -80,6 +80,13 @@ int segq_seg_add(segq_batch *b, size_t off, size_t len);
 /* Hash, feed, query and put b's segments (b->len bytes); b is the
  * queue's. */
 void segq_submit(segq *q, segq_batch *b);
+
+/* Append one segment of len raw bytes to the SEG_PUT frame in w,
+ * compressed with the session's codec straight into the frame, and count
+ * it sent. 0, -ENOMEM, or the codec's error. The batches of segq and of
+ * fbatch (small files) both fill their frames with it. */
+int segq_put_seg(ddtc *c, wbuf *w, const fp_t *fp, const uint8_t *raw,
+		 uint32_t len);
 /* Submit *b's segments, the first cut bytes, and put the rest in a fresh
  * full-size batch at *b; then wait for the session's memory cap. */
 int segq_rollover(segq *q, segq_batch **b, size_t cut);
