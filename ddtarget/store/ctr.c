@@ -152,11 +152,17 @@ void ctr_parts_serialize(const ctr_parts *p, uint8_t *out)
 	memcpy(dir + dlen, p->data, p->data_len);
 }
 
+void ctr_builder_parts(const ctr_builder *b, ctr_parts *out)
+{
+	*out = (ctr_parts){ .cid = b->cid, .ents = b->ents, .nseg = b->n,
+			    .data = b->data, .data_len = b->data_len };
+}
+
 void ctr_serialize(const ctr_builder *b, uint8_t *out)
 {
-	ctr_parts p = { .cid = b->cid, .ents = b->ents, .nseg = b->n,
-			.data = b->data, .data_len = b->data_len };
+	ctr_parts p;
 
+	ctr_builder_parts(b, &p);
 	ctr_parts_serialize(&p, out);
 }
 

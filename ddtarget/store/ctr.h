@@ -106,6 +106,9 @@ size_t ctr_serialized_len(const ctr_builder *b);
  * bytes). */
 void ctr_serialize(const ctr_builder *b, uint8_t *out);
 
+/* The builder's segments as they are: the parts of a format 1 container. */
+void ctr_builder_parts(const ctr_builder *b, ctr_parts *out);
+
 size_t ctr_parts_len(const ctr_parts *p);
 void ctr_parts_serialize(const ctr_parts *p, uint8_t *out);
 

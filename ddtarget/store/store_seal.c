@@ -31,9 +31,7 @@ static int seal_parts(store *s, const ctr_builder *b, ctrpack *pk,
 	int rc;
 
 	if (!s->pack.codec) {
-		*out = (ctr_parts){ .cid = b->cid, .ents = b->ents,
-				    .nseg = b->n, .data = b->data,
-				    .data_len = b->data_len };
+		ctr_builder_parts(b, out);
 		return 0;
 	}
 	rc = ctrpack_build(b, &s->pack, s->writers, pk);
