@@ -244,6 +244,9 @@ int store_octr_alloc(store *s, uint64_t cid, octr **out);
 void store_octr_free(octr *o);
 /* Whether container cid waits in the sealer's queue. */
 int store_octr_queued_locked(const store *s, uint64_t cid);
+/* The open or a queued container cid (in memory); NULL if it is sealed
+ * or gone. */
+octr *store_unsealed_locked(const store *s, uint64_t cid);
 void store_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored);
 /* Re-raise the sealer's last error on this thread, with its message. */
 int store_seal_error(const store *s);

@@ -396,12 +396,6 @@ typedef struct jref {
 	int want;		/* copies it should have */
 } jref;
 
-static int still_unsealed_locked(const store *s, uint64_t cid)
-{
-	return (s->sq.open && s->sq.open->b.cid == cid) ||
-	       store_octr_queued_locked(s, cid);
-}
-
 /* The unsealed containers' journals, each with a reference. */
 static int collect_jrefs(store *s, jref *v)
 {
@@ -433,7 +427,7 @@ static int seal_early(store *s, uint64_t cid, int *out_sealed)
 	if (s->sq.open && s->sq.open->b.cid == cid && s->sq.open->b.n) {
 		rc = store_rotate_locked(s);
 		*out_sealed = rc == 0;
-	} else if (still_unsealed_locked(s, cid)) {
+	} else if (store_unsealed_locked(s, cid)) {
 		*out_sealed = 1;	/* queued: the sealer has it */
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -470,7 +464,7 @@ static int check_one(store *s, const jref *r, int repair,
 			   damaged == 0;	/* made, or left, one short */
 	}
 	pthread_mutex_lock(&s->lock);
-	still = still_unsealed_locked(s, r->cid);
+	still = store_unsealed_locked(s, r->cid) != NULL;
 	pthread_mutex_unlock(&s->lock);
 	if (!still)
 		return 0;	/* sealed meanwhile: its journal is gone */

@@ -91,6 +91,16 @@ void store_octr_sums(const octr *o, uint64_t *raw, uint64_t *stored)
 	}
 }
 
+octr *store_unsealed_locked(const store *s, uint64_t cid)
+{
+	if (s->sq.open && s->sq.open->b.cid == cid)
+		return s->sq.open;
+	for (int i = 0; i < s->sq.nqueue; i++)
+		if (s->sq.queue[i]->b.cid == cid)
+			return s->sq.queue[i];
+	return NULL;
+}
+
 int store_octr_queued_locked(const store *s, uint64_t cid)
 {
 	for (int i = 0; i < s->sq.nqueue; i++)

@@ -13,16 +13,6 @@
 #include "ddterr.h"
 #include "store_int.h"
 
-/* The in-memory container cid, if it is open or waiting for the sealer. */
-static const octr *find_unsealed_locked(const store *s, uint64_t cid)
-{
-	if (s->sq.open->b.cid == cid)
-		return s->sq.open;
-	for (int i = 0; i < s->sq.nqueue; i++)
-		if (s->sq.queue[i]->b.cid == cid)
-			return s->sq.queue[i];
-	return NULL;
-}
 
 /* Read and decode a sealed container; called without the lock. */
 int store_load_container(store *s, uint64_t cid, uint8_t **out_buf,
@@ -262,7 +252,7 @@ static int get_once(store *s, const fp_t *fp, store_seg_fn fn, void *arg,
 	pthread_mutex_lock(&s->lock);
 	*out_drops = s->gc.drops;
 	rc = store_lookup_locked(s, fp, &cid, &slot);
-	if (rc == 1 && (o = find_unsealed_locked(s, cid)) != NULL) {
+	if (rc == 1 && (o = store_unsealed_locked(s, cid)) != NULL) {
 		if (slot < o->b.n && fp_equal(&o->b.ents[slot].fp, fp))
 			rc = apply(&o->b.ents[slot], o->b.data, fn, arg);
 		else

@@ -9,11 +9,12 @@
  * three ways: containers sealed since (on disk, not listed: read back and
  * indexed), containers the cleaner removed since (listed, not on disk:
  * dropped), and containers still in their journals (left to store_open,
- * which replays them). A container that has a journal is never indexed
- * from its fragments here, even when they are whole: after a crash a
- * journal can be reopened and grow past what an earlier seal of the same
- * id wrote, and indexing the old fragments would make store_open delete
- * the journal with the newer segments in it. */
+ * which replays them, or adopts the fragments if they hold every record
+ * of the journal: store_adopt.c). A container that has a journal is never
+ * indexed from its fragments here, even when they are whole: after a
+ * crash a journal can be reopened and grow past what an earlier seal of
+ * the same id wrote, and indexing the old fragments would make store_open
+ * delete the journal with the newer segments in it. */
 #include "store_ckpt.h"
 
 #include <dirent.h>
@@ -318,52 +319,6 @@ static int drop_lost(recon *c)
 
 /* ---- (b) what the disks hold and the checkpoint does not ---- */
 
-/* A whole, own header of one of cid's fragments: its lengths are the
- * container's. 1 if found. */
-static int find_header(const recon *c, uint64_t cid, frag_hdr *out)
-{
-	char path[4096];
-	frag_hdr f;
-
-	for (int i = 0; i < c->k + c->m; i++) {
-		ctrio_frag_path(&c->L, cid, i, path, sizeof(path));
-		if (frag_read_hdr(path, &f) == 0 && f.cid == cid &&
-		    f.k == c->k && f.m == c->m && f.index == i &&
-		    ctrio_frag_len_ok(&c->L, f.container_len, f.payload_len)) {
-			*out = f;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int index_view(recon *c, const frag_hdr *f, const ctr_view *v)
-{
-	uint64_t segs, raw, stored;
-	idx_ctr ic = {
-		.cid = f->cid, .k = (uint8_t)c->k, .m = (uint8_t)c->m,
-		.frag_len = f->payload_len, .container_len = f->container_len,
-		.nseg = v->nseg, .data_len = v->data_len, .ents = v->ents,
-	};
-	int rc;
-
-	for (uint32_t i = 0; i < v->nseg; i++) {
-		ic.raw_bytes += v->ents[i].raw_len;
-		ic.stored_bytes += v->ents[i].stored_len;
-	}
-	rc = idx_adopt_ctr(c->x, &ic, &segs, &raw, &stored);
-	if (rc < 0)
-		return rc;
-	c->sm.containers++;
-	c->sm.physical += (uint64_t)(c->k + c->m) *
-			  frag_file_len(f->payload_len);
-	c->sm.segments += segs;
-	c->sm.raw += raw;
-	c->sm.stored += stored;
-	c->sm.logical += raw;	/* at least; duplicates offered are unknown */
-	return 0;
-}
-
 /* Read container cid back and index it: 0, 1 if it cannot be read (left
  * in place), or a hard error. */
 static int adopt(recon *c, uint64_t cid)
@@ -373,18 +328,11 @@ static int adopt(recon *c, uint64_t cid)
 	frag_hdr f;
 	int rc;
 
-	if (!find_header(c, cid, &f))
-		return 1;
-	rc = ctrio_read(&c->L, cid, f.container_len, f.payload_len, &buf, NULL);
-	if (rc < 0)
-		return rc == -ENOMEM ? rc : 1;
-	rc = ctr_parse(buf, f.container_len, cid, &v);
-	if (rc == 0) {
-		rc = index_view(c, &f, &v);
-		ctr_view_free(&v);
-	} else if (rc != -ENOMEM) {
-		rc = 1;
-	}
+	rc = store_found_read(&c->L, c->k, c->m, cid, &f, &buf, &v);
+	if (rc != 0)
+		return rc;
+	rc = store_found_index(c->x, c->k, c->m, &f, &v, &c->sm);
+	ctr_view_free(&v);
 	free(buf);
 	return rc;
 }

@@ -619,17 +619,6 @@ int store_get_stats(store *s, store_stats *out)
 
 /* ---- durability ---- */
 
-/* The open or a queued container cid; NULL if it is sealed (or gone). */
-static octr *unsealed_locked(store *s, uint64_t cid)
-{
-	if (s->sq.open->b.cid == cid)
-		return s->sq.open;
-	for (int i = 0; i < s->sq.nqueue; i++)
-		if (s->sq.queue[i]->b.cid == cid)
-			return s->sq.queue[i];
-	return NULL;
-}
-
 /* What making segments durable takes once the lock is let go: journals
  * to sync, seals to wait for, the index to sync. */
 typedef struct durable_plan {
@@ -684,7 +673,7 @@ static int journal_slot_locked(store *s, octr *o, uint32_t slot,
 static int plan_one_locked(store *s, uint64_t cid, uint32_t slot,
 			   durable_plan *p)
 {
-	octr *o = unsealed_locked(s, cid);
+	octr *o = store_unsealed_locked(s, cid);
 
 	if (o)
 		return journal_slot_locked(s, o, slot, p);
