@@ -47,6 +47,7 @@ struct idx {
 	rocksdb_cache_t *cache;
 	rocksdb_column_family_handle_t *cf[CF_COUNT];
 	rocksdb_readoptions_t *ropts;
+	rocksdb_readoptions_t *ropts_ctr;	/* container records: no fill */
 	rocksdb_writeoptions_t *wsync, *wnosync;
 };
 
@@ -59,15 +60,35 @@ static int db_err(char *err, const char *what)
 	return rc;
 }
 
+/* Index and filter blocks in 4 KiB partitions, through the block cache,
+ * with only their top level pinned. A table's whole filter is some 1.2 MiB
+ * per million keys, larger than a shard of the block cache (64 MiB in 64
+ * shards), so unpartitioned it was never kept: every Get of a fingerprint
+ * read and checksummed whole filters again (1 TB of data simulated,
+ * contrib/bench/idxbench.c: 600 random lookups/s). Partitions are cached
+ * like data blocks, and the memory stays the cache's size however large
+ * the index grows. */
+static void set_partitioned_metadata(rocksdb_block_based_table_options_t *t)
+{
+	rocksdb_block_based_options_set_index_type(
+		t, rocksdb_block_based_table_index_type_two_level_index_search);
+	rocksdb_block_based_options_set_partition_filters(t, 1);
+	rocksdb_block_based_options_set_metadata_block_size(t, 4096);
+	rocksdb_block_based_options_set_cache_index_and_filter_blocks(t, 1);
+	rocksdb_block_based_options_set_pin_top_level_index_and_filter(t, 1);
+}
+
 static int make_options(idx *x, size_t cache_mb)
 {
 	x->dbopts = rocksdb_options_create();
 	x->tbl = rocksdb_block_based_options_create();
 	x->cache = rocksdb_cache_create_lru(cache_mb << 20);
 	x->ropts = rocksdb_readoptions_create();
+	x->ropts_ctr = rocksdb_readoptions_create();
 	x->wsync = rocksdb_writeoptions_create();
 	x->wnosync = rocksdb_writeoptions_create();
-	if (!x->dbopts || !x->tbl || !x->cache || !x->ropts || !x->wsync ||
+	if (!x->dbopts || !x->tbl || !x->cache || !x->ropts || !x->ropts_ctr ||
+	    !x->wsync ||
 	    !x->wnosync)
 		return -ENOMEM;
 	rocksdb_options_set_create_if_missing(x->dbopts, 1);
@@ -81,8 +102,13 @@ static int make_options(idx *x, size_t cache_mb)
 	rocksdb_block_based_options_set_block_cache(x->tbl, x->cache);
 	rocksdb_block_based_options_set_filter_policy(
 		x->tbl, rocksdb_filterpolicy_create_bloom_full(10));
-	rocksdb_block_based_options_set_cache_index_and_filter_blocks(x->tbl, 1);
+	set_partitioned_metadata(x->tbl);
 	rocksdb_writeoptions_set_sync(x->wsync, 1);
+	/* A container's record (some 48 KiB: its whole directory) is read to
+	 * be kept elsewhere, in the locality or the read cache; kept in the
+	 * block cache too, each would push out a dozen of the 4 KiB index
+	 * and filter partitions that every fingerprint lookup needs. */
+	rocksdb_readoptions_set_fill_cache(x->ropts_ctr, 0);
 	for (int i = 0; i < CF_COUNT; i++) {
 		x->opts[i] = rocksdb_options_create_copy(x->dbopts);
 		if (!x->opts[i])
@@ -90,6 +116,11 @@ static int make_options(idx *x, size_t cache_mb)
 		rocksdb_options_set_block_based_table_factory(x->opts[i], x->tbl);
 	}
 	rocksdb_options_set_compression(x->opts[CF_FP], rocksdb_no_compression);
+	/* The store's own Bloom filter answers for new fingerprints before
+	 * the index is asked, so a fingerprint lookup almost always finds its
+	 * key: the last level, where most keys live, needs no filter (a
+	 * tenth of the filter memory), only the levels above it do. */
+	rocksdb_options_set_optimize_filters_for_hits(x->opts[CF_FP], 1);
 	return 0;
 }
 
@@ -148,6 +179,8 @@ void idx_close(idx *x)
 		rocksdb_cache_destroy(x->cache);
 	if (x->ropts)
 		rocksdb_readoptions_destroy(x->ropts);
+	if (x->ropts_ctr)
+		rocksdb_readoptions_destroy(x->ropts_ctr);
 	if (x->wsync)
 		rocksdb_writeoptions_destroy(x->wsync);
 	if (x->wnosync)
@@ -155,13 +188,15 @@ void idx_close(idx *x)
 	free(x);
 }
 
-/* Fetch a value: 0 with *out (free()), -ENOENT, or -EIO. */
+/* Fetch a value: 0 with *out (free()), -ENOENT, or -EIO. A container
+ * record is not kept in the block cache (make_options). */
 static int get(idx *x, int cf, const void *key, size_t klen, char **out,
 	       size_t *out_len)
 {
 	char *err = NULL, *v;
 
-	v = rocksdb_get_cf(x->db, x->ropts, x->cf[cf], key, klen, out_len, &err);
+	v = rocksdb_get_cf(x->db, cf == CF_CTR ? x->ropts_ctr : x->ropts,
+			   x->cf[cf], key, klen, out_len, &err);
 	if (err)
 		return db_err(err, "read");
 	if (!v)
@@ -288,7 +323,7 @@ static int write_batch(idx *x, rocksdb_writebatch_t *b, int sync,
 
 int idx_get_blob(idx *x, const char *name, void **out, size_t *out_len)
 {
-	char *v;
+	char *v = NULL;
 	int rc = get(x, CF_DEFAULT, name, strlen(name), &v, out_len);
 
 	if (rc == 0)
@@ -702,6 +737,32 @@ int idx_ctr_list(idx *x, uint64_t from, uint64_t *out, size_t max,
 
 	*out_n = l.n;
 	return rc < 0 ? rc : 0;
+}
+
+/* ---- memory figures ---- */
+
+/* Sum of an integer property over the column families; a family that
+ * does not answer adds nothing. */
+static uint64_t property_sum(idx *x, const char *name)
+{
+	uint64_t sum = 0, v;
+
+	for (int i = 0; i < CF_COUNT; i++)
+		if (rocksdb_property_int_cf(x->db, x->cf[i], name, &v) == 0)
+			sum += v;
+	return sum;
+}
+
+int idx_mem_figures(idx *x, idx_mem *out)
+{
+	out->cache_capacity = rocksdb_cache_get_capacity(x->cache);
+	out->cache_usage = rocksdb_cache_get_usage(x->cache);
+	out->cache_pinned = rocksdb_cache_get_pinned_usage(x->cache);
+	out->memtables = property_sum(x, "rocksdb.cur-size-all-mem-tables");
+	out->table_readers = property_sum(x,
+					  "rocksdb.estimate-table-readers-mem");
+	out->sst_bytes = property_sum(x, "rocksdb.total-sst-files-size");
+	return 0;
 }
 
 /* ---- checkpoints and their reconciliation ---- */

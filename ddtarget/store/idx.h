@@ -133,6 +133,16 @@ int idx_foreach_fp(idx *x, idx_fp_cb cb, void *arg);
  * for its whole length, and sees containers sealed or deleted meanwhile. */
 int idx_ctr_list(idx *x, uint64_t from, uint64_t *out, size_t max,
 		 size_t *out_n);
+/* What the index holds in memory and on disk, in bytes, as RocksDB counts
+ * it (every column family): its block cache (capacity, usage, and the part
+ * pinned by readers), the memtables, the table readers' own memory (index
+ * and filter blocks that live outside the block cache), and the SST files. */
+typedef struct idx_mem {
+	uint64_t cache_capacity, cache_usage, cache_pinned;
+	uint64_t memtables, table_readers, sst_bytes;
+} idx_mem;
+int idx_mem_figures(idx *x, idx_mem *out);
+
 /* ---- checkpoints and their reconciliation (store_ckpt.c) ---- */
 
 /* A consistent copy of the whole index (every column family) in dir, which
