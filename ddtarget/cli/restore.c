@@ -1,9 +1,13 @@
 /* restore.c - ddt restore. This thread walks the backup's tree on the
- * target, in name order, and creates every directory, symbolic link and
- * (empty) file locally as it meets it; workers then stream the files'
- * contents with ddtc_read_to_fd(), several files in flight, so small files
- * do not wait on each other's round trips. Each file is opened by the walk
- * and handed over with its descriptor, so the queue bounds the open files.
+ * target, in name order, and creates every directory as it meets it; the
+ * rest goes to workers. Small files (up to SMALL_MAX) and symbolic links
+ * go in batches of up to BATCH_FILES: a worker reads a batch's files with
+ * ddtc_read_files() (a few READ_FILES for the lot, not a round trip per
+ * file), and creates, fills and closes each as its bytes arrive, so inode
+ * creation, decoding and writing run on every core at once and a file
+ * never exists half-written. A large file is one job: created by its
+ * worker and streamed with ddtc_read_to_fd(), several windows in flight.
+ * A worker holds at most one file open.
  *
  * As in a backup, two things wait for the end: hard links (made only once
  * the first name's content is complete, so no name ever shows a partial
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 #include "dirlist.h"
+#include "fdio.h"
 #include "human.h"
 #include "now.h"
 #include "path.h"
@@ -34,8 +39,11 @@
 #include "tpool.h"
 #include "util.h"
 
-#define WORKERS		16	/* files in flight at once */
-#define QUEUE_MAX	64	/* opened files waiting for a worker */
+#define WORKERS		16	/* jobs in flight at once */
+#define QUEUE_MAX	64	/* jobs waiting for a worker */
+#define SMALL_MAX	(1u << 20)	/* files up to this go in batches */
+#define BATCH_FILES	256	/* files and links in one batch */
+#define BATCH_BYTES	(4u << 20)	/* file bytes in one batch */
 
 /* A target inode with several names, by target inode number. */
 typedef struct rino {
@@ -45,13 +53,22 @@ typedef struct rino {
 	int ok;			/* its content is complete */
 } rino;
 
-/* A file whose content a worker is to fetch. */
+/* A file whose content a worker is to fetch, or a symbolic link. */
 typedef struct rjob {
 	char *path;
 	int fd;
 	ddt_attr a;
 	rino *li;		/* set when the inode has other names */
 } rjob;
+
+/* Small files and symbolic links for one worker: files' inodes and sizes
+ * apart, as ddtc_read_files() takes them. */
+typedef struct rbatch {
+	rjob f[BATCH_FILES], l[BATCH_FILES];
+	uint64_t ino[BATCH_FILES], size[BATCH_FILES];
+	size_t nf, nl;
+	uint64_t bytes;
+} rbatch;
 
 /* A hard link to make at the end, or a directory to finish. */
 typedef struct rlink {
@@ -89,6 +106,7 @@ struct rs {
 		warnings;
 
 	/* Walk thread only. */
+	rbatch *batch;		/* being filled */
 	rino **ino;
 	size_t ino_nb, ino_n;
 	rlink *links, **links_tail;
@@ -177,12 +195,21 @@ static int set_fd_attrs(rs *r, int fd, const ddt_attr *a)
 	return 0;
 }
 
+static int open_new(rs *r, const char *path);
+static void make_symlink(rs *r, const char *path, const ddt_attr *a);
+
+/* A large file: created here, streamed in. */
 static void fetch(rworker *w, rjob *j)
 {
 	rs *r = w->r;
 	uint64_t n = 0;
-	int rc, fd = j->fd;
+	int rc, fd = open_new(r, j->path);
 
+	if (fd < 0) {
+		fail_local(r, -fd, "restore", j->path);
+		return;
+	}
+	j->fd = fd;
 	pthread_mutex_lock(&w->lock);
 	w->fd = fd;
 	pthread_mutex_unlock(&w->lock);
@@ -230,39 +257,143 @@ bad:
 	unlink(j->path);
 }
 
-/* A file that will not be fetched: it was created empty by the walk. */
-static void rjob_drop(rjob *j)
-{
-	unlink(j->path);
-	rjob_free(j);
-}
-
-/* A file is fetched, or after a fatal error only removed: what is queued
- * then is dropped, not run. */
+/* A large file is fetched; after a fatal error what is queued is
+ * dropped, not run. */
 static void rjob_run(void *w, void *arg)
 {
 	rjob *j = arg;
 
-	if (atomic_load(&((rworker *)w)->r->failed)) {
-		rjob_drop(j);
-		return;
-	}
-	fetch(w, j);
+	if (!atomic_load(&((rworker *)w)->r->failed))
+		fetch(w, j);
 	rjob_free(j);
 }
 
-/* Hand j to the workers; the walk waits while QUEUE_MAX files are open
- * and waiting. After a fatal error j is dropped. */
+/* Hand j to the workers; the walk waits while QUEUE_MAX jobs wait.
+ * After a fatal error j is dropped. */
 static void rjob_queue(rs *r, rjob *j)
 {
 	if (atomic_load(&r->failed)) {
-		rjob_drop(j);
+		rjob_free(j);
 		return;
 	}
 	if (tpool_push(r->pool, rjob_run, j) < 0) {
-		rjob_drop(j);
+		rjob_free(j);
 		fail_local(r, ENOMEM, "restore", "files");
 	}
+}
+
+/* ---- batches of small files and links ---- */
+
+static void rbatch_free(rbatch *b)
+{
+	for (size_t i = 0; i < b->nf; i++)
+		free(b->f[i].path);
+	for (size_t i = 0; i < b->nl; i++)
+		free(b->l[i].path);
+	free(b);
+}
+
+typedef struct rbatch_run_ctx {
+	rs *r;
+	rbatch *b;
+} rbatch_run_ctx;
+
+/* Small file i's bytes are in: create it, fill it, give it its owner,
+ * mode and times. A file that fails is removed, never left partial. A
+ * fatal error stops the batch (non-zero). */
+static int rbatch_file(void *arg, size_t i, int rc, const void *data,
+		       size_t len)
+{
+	rbatch_run_ctx *x = arg;
+	rs *r = x->r;
+	rjob *j = &x->b->f[i];
+	int fd;
+
+	if (atomic_load(&r->failed))
+		return 1;
+	if (rc < 0) {
+		fail_target(r, rc, "restore", j->path);
+		return 0;
+	}
+	fd = open_new(r, j->path);
+	if (fd < 0) {
+		fail_local(r, -fd, "restore", j->path);
+		return 0;
+	}
+	rc = fd_write_all(fd, data, len);
+	if (rc == 0)
+		rc = set_fd_attrs(r, fd, &j->a);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(j->path);
+		fail_local(r, -rc, "restore", j->path);
+		return 0;
+	}
+	if (j->li)
+		j->li->ok = 1;
+	atomic_fetch_add(&r->files, 1);
+	atomic_fetch_add(&r->bytes, len);
+	atomic_fetch_add(&r->done_bytes, len);
+	return 0;
+}
+
+/* A worker's batch: its links, then its files, read in few round trips.
+ * What the read could not give, each file's callback has reported. */
+static void rbatch_run(void *w, void *arg)
+{
+	rbatch_run_ctx x = { ((rworker *)w)->r, arg };
+	rs *r = x.r;
+	rbatch *b = x.b;
+
+	for (size_t i = 0; i < b->nl && !atomic_load(&r->failed); i++)
+		make_symlink(r, b->l[i].path, &b->l[i].a);
+	if (b->nf > 0 && !atomic_load(&r->failed))
+		(void)ddtc_read_files(r->c, b->ino, b->size, b->nf,
+				      rbatch_file, &x);
+	rbatch_free(b);
+}
+
+/* Hand the batch being filled to the workers (as rjob_queue). */
+static void rbatch_flush(rs *r)
+{
+	rbatch *b = r->batch;
+
+	r->batch = NULL;
+	if (!b)
+		return;
+	if (atomic_load(&r->failed)) {
+		rbatch_free(b);
+		return;
+	}
+	if (tpool_push(r->pool, rbatch_run, b) < 0) {
+		rbatch_free(b);
+		fail_local(r, ENOMEM, "restore", "files");
+	}
+}
+
+/* Add a small file or a link to the batch (taking path), and hand the
+ * batch over once full. 0 or -ENOMEM. */
+static int rbatch_add(rs *r, char *path, const ddt_attr *a, rino *li)
+{
+	rbatch *b = r->batch;
+	rjob *j;
+
+	if (!b && !(b = r->batch = calloc(1, sizeof(*b))))
+		return -ENOMEM;
+	if (a->type == DDT_T_SYMLINK) {
+		j = &b->l[b->nl++];
+	} else {
+		j = &b->f[b->nf];
+		b->ino[b->nf] = a->ino;
+		b->size[b->nf++] = a->size;
+		b->bytes += a->size;
+	}
+	*j = (rjob){ .path = path, .fd = -1, .a = *a, .li = li };
+	if (b->nf == BATCH_FILES || b->nl == BATCH_FILES ||
+	    b->bytes >= BATCH_BYTES)
+		rbatch_flush(r);
+	return 0;
 }
 
 static int worker_init(void *ctx, void **out)
@@ -470,7 +601,6 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 {
 	rino *li = NULL;
 	rjob *j;
-	int fd;
 
 	if (a->nlink > 1) {
 		rino *first = ino_find(r, a->ino);
@@ -497,22 +627,21 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 			return;
 		}
 	}
-	fd = open_new(r, path);
-	if (fd < 0) {
-		fail_local(r, -fd, "restore", path);
-		free(path);
+	if (a->size <= SMALL_MAX) {
+		if (rbatch_add(r, path, a, li) < 0) {
+			free(path);
+			fail_local(r, ENOMEM, "restore", "files");
+		}
 		return;
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		close(fd);
-		unlink(path);
 		free(path);
 		fail_local(r, ENOMEM, "restore", "files");
 		return;
 	}
 	j->path = path;
-	j->fd = fd;
+	j->fd = -1;
 	j->a = *a;
 	j->li = li;
 	rjob_queue(r, j);
@@ -532,8 +661,11 @@ static void restore_entry(rs *r, char *path, const ddt_attr *a)
 		make_file(r, path, a);
 		return;
 	case DDT_T_SYMLINK:
-		make_symlink(r, path, a);
-		break;
+		if (rbatch_add(r, path, a, NULL) < 0) {
+			fail_local(r, ENOMEM, "restore", path);
+			break;
+		}
+		return;
 	case DDT_T_DIR:
 		rc = make_dir(r, path);
 		if (rc < 0) {
@@ -807,6 +939,7 @@ static int run(rs *r)
 		else
 			restore_entry(r, path, &a);
 	}
+	rbatch_flush(r);
 	tpool_drain(r->pool);
 	/* The line samples the workers' files: stop it before them. */
 	out_progress_stop(pg);

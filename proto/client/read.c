@@ -121,26 +121,46 @@ static int read_seg(read_range *q, uint64_t so, const ddt_seg *s)
 	return 0;
 }
 
+/* A reply's (u64 offset, seg)[] passed over, unused. */
+static void read_skip_segs(rbuf *r)
+{
+	uint32_t n = rb_count(r, DDT_READ_SEG_MIN, UINT32_MAX);
+	uint64_t so;
+	ddt_seg s;
+
+	for (uint32_t i = 0; i < n && !r->err; i++)
+		rb_read_seg(r, &so, &s);
+}
+
+/* A reply's (u64 offset, seg)[] into q. Past a segment that fails, the
+ * rest are parsed but not used: the caller may read on in r. */
+static int read_apply_segs(read_range *q, rbuf *r)
+{
+	uint32_t n = rb_count(r, DDT_READ_SEG_MIN, UINT32_MAX), i;
+	uint64_t so;
+	ddt_seg s;
+	int rc = 0;
+
+	for (i = 0; i < n && !r->err; i++) {
+		rb_read_seg(r, &so, &s);
+		if (!r->err && rc == 0)
+			rc = read_seg(q, so, &s);
+	}
+	return rc;
+}
+
 /* Apply a READ reply: the size (which may shorten the range), then the
  * segments. */
 static int read_apply(read_range *q, const uint8_t *p, size_t len)
 {
-	uint32_t n, i;
-	uint64_t so;
-	ddt_seg s;
-	int rc = 0;
+	int rc;
 	rbuf r;
 
 	rb_init(&r, p, len);
 	q->size = rb_u64(&r);
-	n = rb_count(&r, DDT_READ_SEG_MIN, UINT32_MAX);
 	if (q->end > q->size)
 		q->end = q->size > q->off ? q->size : q->off;
-	for (i = 0; i < n && rc == 0 && !r.err; i++) {
-		rb_read_seg(&r, &so, &s);
-		if (!r.err)
-			rc = read_seg(q, so, &s);
-	}
+	rc = read_apply_segs(q, &r);
 	if (rc == 0 && rb_done(&r) < 0)
 		rc = ddterr_set(-EPROTO, "the target's READ reply does not "
 				"parse");
@@ -457,6 +477,270 @@ static int read_stream_do(read_stream *s, uint64_t *out_done)
 	else
 		*out_done = s->done - s->start;
 	read_stream_free(s);
+	return rc;
+}
+
+/* ---- many small files: READ_FILES ---- */
+
+/*
+ * ddtc_read_files() asks for many files per READ_FILES, up to
+ * READ_FILES_BYTES of them (by the sizes the caller gives) so that a reply
+ * stays far below the payload limit, and keeps READ_FILES_INFLIGHT such
+ * requests in flight: a restore of small files pays one round trip and
+ * one wake-up per request, not per file, and the target one hand-off to
+ * a worker. Each file is decoded and checked (read_seg) on the caller's
+ * thread into one buffer, reused, and handed to the callback whole, in
+ * the caller's order. A file the reply left out or cut short is read on
+ * at once (READ_FILES again, READ for a file's rest), before the next
+ * file is handed over.
+ */
+#define READ_FILES_BYTES	(2u << 20)	/* file bytes per request */
+#define READ_FILES_INFLIGHT	4
+
+typedef struct read_files {
+	ddtc *c;
+	const uint64_t *inos, *sizes;
+	size_t n;
+	ddtc_file_cb cb;
+	void *arg;
+	size_t asked, handed;	/* files asked for, handed to cb */
+	int stopped;		/* cb returned non-zero */
+	uint8_t *buf, *scratch;
+	size_t cap;
+	/* Requests in flight, oldest first: files [from[i], to[i]). */
+	conn_req *k[READ_FILES_INFLIGHT];
+	size_t from[READ_FILES_INFLIGHT], to[READ_FILES_INFLIGHT];
+	int head, count;
+} read_files;
+
+/* The end of the group of files starting at from: as many as fit one
+ * request. */
+static size_t read_files_group(const read_files *f, size_t from)
+{
+	uint64_t bytes = f->sizes[from];
+	size_t to = from + 1;
+
+	while (to < f->n && to - from < DDT_MAX_READ_FILES &&
+	       bytes + f->sizes[to] <= READ_FILES_BYTES)
+		bytes += f->sizes[to++];
+	return to;
+}
+
+static int read_files_start(read_files *f, size_t from, size_t to,
+			    conn_req **out)
+{
+	wbuf w;
+	int rc;
+
+	conn_begin(&w, DDT_OP_READ_FILES);
+	wb_u32(&w, (uint32_t)(to - from));
+	for (size_t i = from; i < to; i++)
+		wb_u64(&w, f->inos[i]);
+	rc = conn_start(f->c->cn, &w, out);
+	wb_free(&w);
+	return rc;
+}
+
+/* Start requests for the files not yet asked for, up to the limit. */
+static int read_files_issue(read_files *f)
+{
+	int slot, rc;
+
+	while (f->count < READ_FILES_INFLIGHT && f->asked < f->n) {
+		slot = (f->head + f->count) % READ_FILES_INFLIGHT;
+		f->from[slot] = f->asked;
+		f->to[slot] = read_files_group(f, f->asked);
+		rc = read_files_start(f, f->from[slot], f->to[slot],
+				      &f->k[slot]);
+		if (rc < 0)
+			return rc;
+		f->asked = f->to[slot];
+		f->count++;
+	}
+	return 0;
+}
+
+/* Room for a file of size bytes in f->buf. */
+static int read_files_room(read_files *f, uint64_t size)
+{
+	uint8_t *p;
+
+	if (size <= f->cap)
+		return 0;
+	p = realloc(f->buf, (size_t)size);
+	if (!p)
+		return ddterr_set(-ENOMEM, "no memory for a %" PRIu64 "-byte "
+				  "file", size);
+	f->buf = p;
+	f->cap = (size_t)size;
+	return 0;
+}
+
+/* File i's entry of a reply, read on with READ if it was cut short:
+ * its bytes in f->buf, or its own error. */
+static int read_files_entry(read_files *f, size_t i, rbuf *r)
+{
+	uint32_t status = rb_u32(r);
+	char msg[DDT_MAX_STR + 1];
+	read_range q;
+	uint64_t size;
+	int rc;
+
+	if (status) {
+		rb_str(r, msg, sizeof(msg));
+		rc = status < 4096 ? -(int)status : -EIO;
+		return ddterr_set(rc, "%s", msg);
+	}
+	size = rb_u64(r);
+	rc = size == f->sizes[i] ? read_files_room(f, size) :
+	     ddterr_set(-ESTALE, "inode %" PRIu64 " changed size while being "
+			"read (%" PRIu64 " then %" PRIu64 " bytes)", f->inos[i],
+			f->sizes[i], size);
+	read_init(&q, f->inos[i], 0, size, f->buf);
+	q.size = size;
+	q.scratch = f->scratch;
+	if (rc == 0)
+		rc = read_apply_segs(&q, r);
+	else
+		read_skip_segs(r);
+	if (rc == 0 && !r->err && q.pos < q.end)
+		rc = read_fill(f->c, &q);
+	if (rc == 0 && q.size != size)
+		rc = ddterr_set(-ESTALE, "inode %" PRIu64 " changed size while "
+				"being read", f->inos[i]);
+	return rc;
+}
+
+/* Hand file i to the callback; its non-zero return stops the call. */
+static int read_files_hand(read_files *f, size_t i, int rc)
+{
+	f->handed = i + 1;
+	rc = f->cb(f->arg, i, rc, rc == 0 ? f->buf : NULL,
+		   rc == 0 ? (size_t)f->sizes[i] : 0);
+	f->stopped = rc != 0;
+	return rc;
+}
+
+/* A reply for files [from, to): its m entries to the callback. *m may be
+ * short of to - from: the rest are asked for again. */
+static int read_files_apply(read_files *f, size_t from, size_t to,
+			    conn_reply *rep, size_t *out_m)
+{
+	uint32_t m;
+	int rc = 0, frc;
+	rbuf r;
+
+	rb_init(&r, rep->buf, rep->len);
+	m = rb_count(&r, 4, UINT32_MAX);
+	if (!r.err && (m > to - from || (m == 0 && to > from)))
+		return ddterr_set(-EPROTO, "the target's READ_FILES reply "
+				  "holds %u files of %zu asked for", m,
+				  to - from);
+	for (uint32_t j = 0; j < m && rc == 0 && !r.err; j++) {
+		frc = read_files_entry(f, from + j, &r);
+		if (r.err)
+			break;
+		if (frc == -ENOMEM)
+			return frc;	/* not the file's: the call's */
+		rc = read_files_hand(f, from + j, frc);
+	}
+	if (rc == 0 && rb_done(&r) < 0)
+		return ddterr_set(-EPROTO, "the target's READ_FILES reply "
+				  "does not parse");
+	*out_m = m;
+	return rc;
+}
+
+/* Files [from, to), asked for again one request at a time: what a reply
+ * left for the next. */
+static int read_files_sync(read_files *f, size_t from, size_t to)
+{
+	conn_reply rep;
+	conn_req *k;
+	size_t m;
+	int rc;
+
+	while (from < to) {
+		rc = read_files_start(f, from, to, &k);
+		if (rc == 0)
+			rc = conn_wait(k, &rep);
+		if (rc < 0)
+			return rc;
+		rc = read_files_apply(f, from, to, &rep, &m);
+		conn_reply_free(&rep);
+		if (rc)
+			return rc;
+		from += m;
+	}
+	return 0;
+}
+
+/* Collect the oldest request in flight and hand over its files. */
+static int read_files_next(read_files *f)
+{
+	int slot = f->head, rc;
+	conn_reply rep;
+	size_t m = 0;
+
+	f->head = (f->head + 1) % READ_FILES_INFLIGHT;
+	f->count--;
+	rc = conn_wait(f->k[slot], &rep);
+	if (rc < 0)
+		return rc;
+	rc = read_files_apply(f, f->from[slot], f->to[slot], &rep, &m);
+	conn_reply_free(&rep);
+	if (rc == 0)
+		rc = read_files_sync(f, f->from[slot] + m, f->to[slot]);
+	return rc;
+}
+
+/* The call ends early: the requests still in flight collected and
+ * dropped, and after a failure (not the callback's stop) every file not
+ * yet handed over gets its error. */
+static int read_files_abandon(read_files *f, int rc)
+{
+	int stopped = f->stopped;
+
+	char msg[CONN_MSG_LEN];
+	conn_reply rep;
+
+	snprintf(msg, sizeof(msg), "%s", ddterr_last(rc));
+	for (; f->count > 0; f->count--) {
+		if (conn_wait(f->k[f->head], &rep) == 0)
+			conn_reply_free(&rep);
+		f->head = (f->head + 1) % READ_FILES_INFLIGHT;
+	}
+	for (size_t i = f->handed; !stopped && i < f->n; i++) {
+		ddterr_set(rc, "%s", msg);
+		if (read_files_hand(f, i, rc))
+			break;
+	}
+	return ddterr_set(rc, "%s", msg);
+}
+
+int ddtc_read_files(ddtc *c, const uint64_t *inos, const uint64_t *sizes,
+		    size_t n, ddtc_file_cb cb, void *arg)
+{
+	read_files f = { .c = c, .inos = inos, .sizes = sizes, .n = n,
+			 .cb = cb, .arg = arg };
+	int rc = 0;
+
+	f.scratch = malloc(CDC_MAX_LIMIT);
+	if (!f.scratch)
+		rc = ddterr_set(-ENOMEM, "no memory to read files");
+	while (rc == 0 && f.handed < n) {
+		rc = read_files_issue(&f);
+		if (rc == 0 && f.count == 0)
+			rc = ddterr_set(-EPROTO, "READ_FILES: files left over");
+		if (rc == 0)
+			rc = read_files_next(&f);
+	}
+	if (f.stopped)
+		(void)read_files_abandon(&f, -ECANCELED);
+	else if (rc < 0)
+		rc = read_files_abandon(&f, rc);
+	free(f.buf);
+	free(f.scratch);
 	return rc;
 }
 

@@ -412,6 +412,21 @@ int ddtc_read(ddtc *c, uint64_t ino, uint64_t off, void *buf, size_t n,
  * works too; *out_bytes is the file's size. */
 int ddtc_read_to_fd(ddtc *c, uint64_t ino, int fd, uint64_t *out_bytes);
 
+/* Many small files, whole, in few round trips (READ_FILES, several in
+ * flight): sizes[i] is file inos[i]'s size as the caller knows it (from
+ * its attributes; a file found another size fails -ESTALE). cb runs once
+ * per file, in order, on the calling thread: rc 0 with the file's len
+ * bytes at data (valid during the call), or the file's own error (its
+ * message in ddtc_errmsg(rc)); then the call goes on. A non-zero return
+ * from cb stops the call, which returns it. Otherwise 0, or the error
+ * that ended the call (the connection, no memory), which every file not
+ * yet handed over gets first. The caller bounds the memory: one buffer
+ * as large as the largest file is used. */
+typedef int (*ddtc_file_cb)(void *arg, size_t i, int rc, const void *data,
+			    size_t len);
+int ddtc_read_files(ddtc *c, const uint64_t *inos, const uint64_t *sizes,
+		    size_t n, ddtc_file_cb cb, void *arg);
+
 /* ---- backups (backup.c) ---- */
 
 /* A backup (ddtc_types.h). */
