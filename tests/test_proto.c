@@ -571,6 +571,9 @@ static void test_read_files(const test_daemon *d)
 	uint8_t *want[4 + RF_BIG] = { NULL }, small[1000];
 	rf_file got[4 + RF_BIG];
 	uint64_t inos[4 + RF_BIG], dir, many[DDT_MAX_READ_FILES + 1];
+	uint8_t *many_want[DDT_MAX_READ_FILES + 1];
+	rf_file *many_got = xmalloc((DDT_MAX_READ_FILES + 1) *
+				    sizeof(*many_got));
 	uint32_t m = 0, m2 = 0;
 	size_t big = BIG_LEN;
 	fp_t f, zero = { { 0 } };
@@ -617,16 +620,23 @@ static void test_read_files(const test_daemon *d)
 		whole &= got[i].status == 0 && got[i].same;
 	ok(whole, "asking again from there brings the other %u, whole", m2);
 
-	for (uint32_t i = 0; i <= DDT_MAX_READ_FILES; i++)
+	for (uint32_t i = 0; i <= DDT_MAX_READ_FILES; i++) {
 		many[i] = inos[0];
-	st = read_files(fd, many, DDT_MAX_READ_FILES, want, got, &m, msg);
-	ok(st == 0 && m == DDT_MAX_READ_FILES,
+		many_want[i] = small;
+	}
+	st = read_files(fd, many, DDT_MAX_READ_FILES, many_want, many_got, &m,
+			msg);
+	for (uint32_t i = 0; i < m; i++)
+		whole &= many_got[i].status == 0 && many_got[i].same;
+	ok(st == 0 && m == DDT_MAX_READ_FILES && whole,
 	   "READ_FILES of %d files works (%u back)", DDT_MAX_READ_FILES, m);
-	st = read_files(fd, many, DDT_MAX_READ_FILES + 1, want, got, &m, msg);
+	st = read_files(fd, many, DDT_MAX_READ_FILES + 1, many_want, many_got,
+			&m, msg);
 	ok(st == DDT_EINVAL && strstr(msg, "1024") && alive(fd),
 	   "one more is EINVAL, and the session goes on: %s", msg);
 	for (int i = 0; i < RF_BIG; i++)
 		free(want[4 + i]);
+	free(many_got);
 	close(fd);
 }
 
