@@ -1,7 +1,9 @@
-/* restore.c - ddt restore. This thread walks the backup's tree on the
- * target, in name order, and creates every directory as it meets it; the
- * rest goes to workers. Small files (up to SMALL_MAX) and symbolic links
- * go in batches of up to BATCH_FILES: a worker reads a batch's files with
+/* restore.c - ddt restore. Listers (a pool of LISTERS threads) walk the
+ * backup's tree on the target, a directory per job, so that the READDIR
+ * round trips overlap; each creates the subdirectories it meets and
+ * queues their listing, and hands the rest to workers. Small files (up to
+ * SMALL_MAX) and symbolic links go in batches of up to BATCH_FILES, each
+ * lister filling its own across directories: a worker reads a batch with
  * ddtc_read_files() (a few READ_FILES for the lot, not a round trip per
  * file), and creates, fills and closes each as its bytes arrive, so inode
  * creation, decoding and writing run on every core at once and a file
@@ -39,6 +41,7 @@
 #include "tpool.h"
 #include "util.h"
 
+#define LISTERS		4	/* directories listed at once */
 #define WORKERS		16	/* jobs in flight at once */
 #define QUEUE_MAX	64	/* jobs waiting for a worker */
 #define SMALL_MAX	(1u << 20)	/* files up to this go in batches */
@@ -84,6 +87,12 @@ typedef struct rdir {
 
 typedef struct rs rs;
 
+/* A lister's own state: the batch it is filling. */
+typedef struct rlister {
+	rs *r;
+	rbatch *b;
+} rlister;
+
 /* A worker's own state (tpool's per-thread state), in rs so that the
  * progress line can look at the file each one is filling. */
 typedef struct rworker {
@@ -97,16 +106,19 @@ struct rs {
 	const restore_opts *o;
 	int as_root;
 
-	tpool *pool;
+	tpool *lister;		/* rlist jobs; no bound: they queue more */
+	tpool *pool;		/* rjob and rbatch jobs */
 	rworker w[WORKERS];
 	atomic_uint nw;		/* of w, taken by the workers as they start */
+	rlister ls[LISTERS];
+	atomic_uint nls;	/* of ls, likewise */
 
 	atomic_int failed;
 	atomic_uint_fast64_t files, dirs, symlinks, nlinks, bytes, done_bytes,
 		warnings;
 
-	/* Walk thread only. */
-	rbatch *batch;		/* being filled */
+	/* The listers', under mu. */
+	pthread_mutex_t mu;
 	rino **ino;
 	size_t ino_nb, ino_n;
 	rlink *links, **links_tail;
@@ -354,12 +366,12 @@ static void rbatch_run(void *w, void *arg)
 	rbatch_free(b);
 }
 
-/* Hand the batch being filled to the workers (as rjob_queue). */
-static void rbatch_flush(rs *r)
+/* Hand the batch a lister was filling to the workers (as rjob_queue). */
+static void rbatch_flush(rs *r, rbatch **bp)
 {
-	rbatch *b = r->batch;
+	rbatch *b = *bp;
 
-	r->batch = NULL;
+	*bp = NULL;
 	if (!b)
 		return;
 	if (atomic_load(&r->failed)) {
@@ -374,12 +386,13 @@ static void rbatch_flush(rs *r)
 
 /* Add a small file or a link to the batch (taking path), and hand the
  * batch over once full. 0 or -ENOMEM. */
-static int rbatch_add(rs *r, char *path, const ddt_attr *a, rino *li)
+static int rbatch_add(rs *r, rbatch **bp, char *path, const ddt_attr *a,
+		      rino *li)
 {
-	rbatch *b = r->batch;
+	rbatch *b = *bp;
 	rjob *j;
 
-	if (!b && !(b = r->batch = calloc(1, sizeof(*b))))
+	if (!b && !(b = *bp = calloc(1, sizeof(*b))))
 		return -ENOMEM;
 	if (a->type == DDT_T_SYMLINK) {
 		j = &b->l[b->nl++];
@@ -392,7 +405,7 @@ static int rbatch_add(rs *r, char *path, const ddt_attr *a, rino *li)
 	*j = (rjob){ .path = path, .fd = -1, .a = *a, .li = li };
 	if (b->nf == BATCH_FILES || b->nl == BATCH_FILES ||
 	    b->bytes >= BATCH_BYTES)
-		rbatch_flush(r);
+		rbatch_flush(r, bp);
 	return 0;
 }
 
@@ -416,8 +429,32 @@ static void worker_fini(void *ctx, void *arg)
 	pthread_mutex_destroy(&w->lock);
 }
 
+static int lister_init(void *ctx, void **out)
+{
+	rs *r = ctx;
+	rlister *l = &r->ls[atomic_fetch_add(&r->nls, 1)];
+
+	l->r = r;
+	*out = l;
+	return 0;
+}
+
+/* The listers are idle (drained): what their batches hold goes to the
+ * workers. */
+static void listers_flush(rs *r)
+{
+	for (unsigned i = 0; i < atomic_load(&r->nls); i++)
+		rbatch_flush(r, &r->ls[i].b);
+}
+
 static int workers_start(rs *r)
 {
+	tpool_opts lo = {
+		.threads = LISTERS,
+		.worker_init = lister_init,
+		.ctx = r,
+		.name = "ddt-list",
+	};
 	tpool_opts o = {
 		.threads = WORKERS,
 		.max_queued = QUEUE_MAX,
@@ -427,14 +464,20 @@ static int workers_start(rs *r)
 		.name = "ddt-restore",
 	};
 
-	return tpool_new(&r->pool, &o);
+	int rc = tpool_new(&r->pool, &o);
+
+	return rc < 0 ? rc : tpool_new(&r->lister, &lo);
 }
 
 static void workers_stop(rs *r)
 {
+	tpool_free(r->lister);
+	r->lister = NULL;
+	listers_flush(r);	/* nothing, or what a failure left */
 	tpool_free(r->pool);
 	r->pool = NULL;
 	atomic_store(&r->nw, 0);
+	atomic_store(&r->nls, 0);
 }
 
 /* Bytes done: the finished files, and how far the open ones have got. */
@@ -537,21 +580,30 @@ static int make_dir(rs *r, const char *path)
 	return 0;
 }
 
+/* A directory made, for finish_dirs. A lister pushes a directory before
+ * queueing its listing, so each comes before all inside it. */
 static int dirs_push(rs *r, const char *path, const ddt_attr *a)
 {
+	char *p = strdup(path);
+	int rc = 0;
+
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_lock(&r->mu);
 	if (r->ndv == r->dv_cap) {
 		rdir *d = util_grow_array(r->dv, &r->dv_cap, sizeof(*d), 256);
 
-		if (!d)
-			return -ENOMEM;
-		r->dv = d;
+		if (d)
+			r->dv = d;
+		else
+			rc = -ENOMEM;
 	}
-	r->dv[r->ndv].path = strdup(path);
-	if (!r->dv[r->ndv].path)
-		return -ENOMEM;
-	r->dv[r->ndv].a = *a;
-	r->ndv++;
-	return 0;
+	if (rc == 0)
+		r->dv[r->ndv++] = (rdir){ .path = p, .a = *a };
+	pthread_mutex_unlock(&r->mu);
+	if (rc < 0)
+		free(p);
+	return rc;
 }
 
 static void make_symlink(rs *r, const char *path, const ddt_attr *a)
@@ -596,39 +648,50 @@ static int open_new(rs *r, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A name of an inode with several: the first met is restored (*li
+ * set), the others become links at the end (1: path taken). 0, 1 or
+ * -ENOMEM. */
+static int note_link(rs *r, char *path, uint64_t ino, rino **li)
+{
+	rino *first;
+	rlink *l;
+	int rc = 1;
+
+	pthread_mutex_lock(&r->mu);
+	first = ino_find(r, ino);
+	if (!first) {
+		*li = ino_add(r, ino, path);
+		rc = *li ? 0 : -ENOMEM;
+	} else if ((l = malloc(sizeof(*l)))) {
+		*l = (rlink){ .path = path, .first = first };
+		*r->links_tail = l;
+		r->links_tail = &l->next;
+	} else {
+		rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
 /* Takes path. */
-static void make_file(rs *r, char *path, const ddt_attr *a)
+static void make_file(rs *r, rbatch **bp, char *path, const ddt_attr *a)
 {
 	rino *li = NULL;
 	rjob *j;
+	int rc;
 
 	if (a->nlink > 1) {
-		rino *first = ino_find(r, a->ino);
-
-		if (first) {
-			rlink *l = malloc(sizeof(*l));
-
-			if (!l) {
-				free(path);
-				fail_local(r, ENOMEM, "restore", "links");
-				return;
-			}
-			l->next = NULL;
-			l->path = path;
-			l->first = first;
-			*r->links_tail = l;
-			r->links_tail = &l->next;
+		rc = note_link(r, path, a->ino, &li);
+		if (rc == 1)
 			return;
-		}
-		li = ino_add(r, a->ino, path);
-		if (!li) {
+		if (rc < 0) {
 			free(path);
 			fail_local(r, ENOMEM, "restore", "links");
 			return;
 		}
 	}
 	if (a->size <= SMALL_MAX) {
-		if (rbatch_add(r, path, a, li) < 0) {
+		if (rbatch_add(r, bp, path, a, li) < 0) {
 			free(path);
 			fail_local(r, ENOMEM, "restore", "files");
 		}
@@ -649,19 +712,19 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 
 /* ---- the walk ---- */
 
-static void restore_tree(rs *r, uint64_t ino, const char *path);
+static void list_queue(rs *r, uint64_t ino, const char *path);
 
 /* Takes path. */
-static void restore_entry(rs *r, char *path, const ddt_attr *a)
+static void restore_entry(rs *r, rbatch **bp, char *path, const ddt_attr *a)
 {
 	int rc;
 
 	switch (a->type) {
 	case DDT_T_FILE:
-		make_file(r, path, a);
+		make_file(r, bp, path, a);
 		return;
 	case DDT_T_SYMLINK:
-		if (rbatch_add(r, path, a, NULL) < 0) {
+		if (rbatch_add(r, bp, path, a, NULL) < 0) {
 			fail_local(r, ENOMEM, "restore", path);
 			break;
 		}
@@ -677,7 +740,7 @@ static void restore_entry(rs *r, char *path, const ddt_attr *a)
 			break;
 		}
 		atomic_fetch_add(&r->dirs, 1);
-		restore_tree(r, a->ino, path);
+		list_queue(r, a->ino, path);
 		break;
 	default:
 		out_warn("restore %s: the target gave an unknown type %u",
@@ -688,7 +751,9 @@ static void restore_entry(rs *r, char *path, const ddt_attr *a)
 	free(path);
 }
 
-static void restore_tree(rs *r, uint64_t ino, const char *path)
+/* List directory ino, made at path; its files and links go into the
+ * lister's batch (*bp), its subdirectories to the listers. */
+static void restore_tree(rs *r, uint64_t ino, const char *path, rbatch **bp)
 {
 	dirlist l = { 0 };
 	size_t i;
@@ -716,13 +781,47 @@ static void restore_tree(rs *r, uint64_t ino, const char *path)
 		if (!child)
 			fail_local(r, ENOMEM, "restore", path);
 		else
-			restore_entry(r, child, &l.v[i].a);
+			restore_entry(r, bp, child, &l.v[i].a);
 next:
-		/* Each name goes once done with: the subtrees need the room. */
 		free(l.v[i].name);
 		l.v[i].name = NULL;
 	}
 	dirlist_free(&l);
+}
+
+/* A directory to list. */
+typedef struct rlist {
+	rs *r;
+	uint64_t ino;
+	char *path;
+} rlist;
+
+static void list_run(void *w, void *arg)
+{
+	rlist *d = arg;
+
+	if (!atomic_load(&d->r->failed))
+		restore_tree(d->r, d->ino, d->path, &((rlister *)w)->b);
+	free(d->path);
+	free(d);
+}
+
+static void list_queue(rs *r, uint64_t ino, const char *path)
+{
+	rlist *d = malloc(sizeof(*d));
+
+	if (!d || !(d->path = strdup(path))) {
+		free(d);
+		fail_local(r, ENOMEM, "read the listing of", path);
+		return;
+	}
+	d->r = r;
+	d->ino = ino;
+	if (tpool_push(r->lister, list_run, d) < 0) {
+		free(d->path);
+		free(d);
+		fail_local(r, ENOMEM, "read the listing of", path);
+	}
 }
 
 /* ---- the end: links, then directories deepest first ---- */
@@ -930,16 +1029,19 @@ static int run(rs *r)
 		if (fresh && dirs_push(r, r->o->dir, &a) < 0)
 			fail_local(r, ENOMEM, "restore", r->o->dir);
 		atomic_fetch_add(&r->dirs, 1);
-		restore_tree(r, a.ino, r->o->dir);
+		list_queue(r, a.ino, r->o->dir);
+		tpool_drain(r->lister);
+		listers_flush(r);
 	} else {
 		char *path = path_join(r->o->dir, name);
+		rbatch *b = NULL;
 
 		if (!path)
 			fail_local(r, ENOMEM, "restore", r->o->dir);
 		else
-			restore_entry(r, path, &a);
+			restore_entry(r, &b, path, &a);
+		rbatch_flush(r, &b);
 	}
-	rbatch_flush(r);
 	tpool_drain(r->pool);
 	/* The line samples the workers' files: stop it before them. */
 	out_progress_stop(pg);
@@ -970,6 +1072,7 @@ int restore_run(ddtc *c, const restore_opts *o)
 	r->o = o;
 	r->as_root = geteuid() == 0;
 	r->links_tail = &r->links;
+	pthread_mutex_init(&r->mu, NULL);
 	ret = run(r);
 	make_links(r);		/* frees what a failed run left */
 	finish_dirs(r);
@@ -981,6 +1084,7 @@ int restore_run(ddtc *c, const restore_opts *o)
 		}
 	free(r->ino);
 	free(r->dv);
+	pthread_mutex_destroy(&r->mu);
 	free(r);
 	return ret;
 }
