@@ -208,7 +208,8 @@ static int set_fd_attrs(rs *r, int fd, const ddt_attr *a)
 }
 
 static int open_new(rs *r, const char *path);
-static void make_symlink(rs *r, const char *path, const ddt_attr *a);
+static void make_symlink(rs *r, const char *path, const ddt_attr *a,
+			 const char *target);
 
 /* A large file: created here, streamed in. */
 static void fetch(rworker *w, rjob *j)
@@ -350,6 +351,27 @@ static int rbatch_file(void *arg, size_t i, int rc, const void *data,
 	return 0;
 }
 
+/* A batch's links: their targets in one round trip. One whose target
+ * did not come is asked for again alone, for the line naming why. */
+static void rbatch_links(rs *r, rbatch *b)
+{
+	ddtc_readlink_req *q = calloc(b->nl, sizeof(*q));
+	char *bufs = malloc(b->nl * (DDT_MAX_STR + 1));
+	size_t i;
+
+	for (i = 0; q && bufs && i < b->nl; i++)
+		q[i] = (ddtc_readlink_req){ .ino = b->l[i].a.ino,
+					    .buf = bufs + i * (DDT_MAX_STR + 1),
+					    .cap = DDT_MAX_STR + 1 };
+	if (q && bufs)
+		(void)ddtc_readlink_many(r->c, q, b->nl);
+	for (i = 0; i < b->nl && !atomic_load(&r->failed); i++)
+		make_symlink(r, b->l[i].path, &b->l[i].a,
+			     q && bufs && q[i].rc == 0 ? q[i].buf : NULL);
+	free(q);
+	free(bufs);
+}
+
 /* A worker's batch: its links, then its files, read in few round trips.
  * What the read could not give, each file's callback has reported. */
 static void rbatch_run(void *w, void *arg)
@@ -358,8 +380,8 @@ static void rbatch_run(void *w, void *arg)
 	rs *r = x.r;
 	rbatch *b = x.b;
 
-	for (size_t i = 0; i < b->nl && !atomic_load(&r->failed); i++)
-		make_symlink(r, b->l[i].path, &b->l[i].a);
+	if (b->nl > 0 && !atomic_load(&r->failed))
+		rbatch_links(r, b);
 	if (b->nf > 0 && !atomic_load(&r->failed))
 		(void)ddtc_read_files(r->c, b->ino, b->size, b->nf,
 				      rbatch_file, &x);
@@ -606,16 +628,21 @@ static int dirs_push(rs *r, const char *path, const ddt_attr *a)
 	return rc;
 }
 
-static void make_symlink(rs *r, const char *path, const ddt_attr *a)
+/* The link at path, to target (NULL: asked of the target here). */
+static void make_symlink(rs *r, const char *path, const ddt_attr *a,
+			 const char *target)
 {
-	char target[DDT_MAX_STR + 1];
+	char buf[DDT_MAX_STR + 1];
 	struct timespec ts[2] = { ts_of(a->atime), ts_of(a->mtime) };
 	int rc;
 
-	rc = ddtc_readlink(r->c, a->ino, target, sizeof(target));
-	if (rc < 0) {
-		fail_target(r, rc, "restore", path);
-		return;
+	if (!target) {
+		rc = ddtc_readlink(r->c, a->ino, buf, sizeof(buf));
+		if (rc < 0) {
+			fail_target(r, rc, "restore", path);
+			return;
+		}
+		target = buf;
 	}
 	if (symlink(target, path) < 0) {
 		rc = errno == EEXIST ? clear_way(r, path) : -errno;

@@ -260,6 +260,16 @@ int ddtc_setattr_many(ddtc *c, ddtc_setattr_req *reqs, size_t n);
 int ddtc_symlink(ddtc *c, uint64_t dir, const char *name, const char *target,
 		 uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);
 int ddtc_readlink(ddtc *c, uint64_t ino, char *buf, size_t cap);
+/* Several READLINKs, all sent before the first reply is awaited (one
+ * round trip for all, as ddtc_setattr_many). rc is each one's result;
+ * the message of a failed one is not kept (ask it alone for that). */
+typedef struct ddtc_readlink_req {
+	uint64_t ino;
+	char *buf;
+	size_t cap;
+	int rc;			/* out */
+} ddtc_readlink_req;
+int ddtc_readlink_many(ddtc *c, ddtc_readlink_req *reqs, size_t n);
 int ddtc_link(ddtc *c, uint64_t ino, uint64_t dir, const char *name,
 	      ddt_attr *out);
 
