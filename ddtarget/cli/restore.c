@@ -8,7 +8,10 @@
  * file), and creates, fills and closes each as its bytes arrive, so inode
  * creation, decoding and writing run on every core at once and a file
  * never exists half-written. A large file is one job: created by its
- * worker and streamed with ddtc_read_to_fd(), several windows in flight.
+ * worker of its own pool and streamed with ddtc_read_to_fd(), several
+ * windows in flight; BIG_WORKERS of them at once are enough to fill the
+ * pipe, and each more would first-touch another 17 MiB of buffers (page
+ * faults cost a restore of large files an eighth of its CPU with 16).
  * A worker holds at most one file open.
  *
  * As in a backup, two things wait for the end: hard links (made only once
@@ -42,7 +45,8 @@
 #include "util.h"
 
 #define LISTERS		4	/* directories listed at once */
-#define WORKERS		16	/* jobs in flight at once */
+#define WORKERS		16	/* batches in flight at once */
+#define BIG_WORKERS	4	/* large files streamed at once */
 #define QUEUE_MAX	64	/* jobs waiting for a worker */
 #define SMALL_MAX	(1u << 20)	/* files up to this go in batches */
 #define BATCH_FILES	256	/* files and links in one batch */
@@ -107,8 +111,9 @@ struct rs {
 	int as_root;
 
 	tpool *lister;		/* rlist jobs; no bound: they queue more */
-	tpool *pool;		/* rjob and rbatch jobs */
-	rworker w[WORKERS];
+	tpool *pool;		/* rbatch jobs */
+	tpool *big;		/* rjob jobs */
+	rworker w[WORKERS + BIG_WORKERS];
 	atomic_uint nw;		/* of w, taken by the workers as they start */
 	rlister ls[LISTERS];
 	atomic_uint nls;	/* of ls, likewise */
@@ -289,7 +294,7 @@ static void rjob_queue(rs *r, rjob *j)
 		rjob_free(j);
 		return;
 	}
-	if (tpool_push(r->pool, rjob_run, j) < 0) {
+	if (tpool_push(r->big, rjob_run, j) < 0) {
 		rjob_free(j);
 		fail_local(r, ENOMEM, "restore", "files");
 	}
@@ -486,8 +491,14 @@ static int workers_start(rs *r)
 		.name = "ddt-restore",
 	};
 
-	int rc = tpool_new(&r->pool, &o);
+	tpool_opts bo = o;
+	int rc;
 
+	bo.threads = BIG_WORKERS;
+	bo.name = "ddt-big";
+	rc = tpool_new(&r->pool, &o);
+	if (rc == 0)
+		rc = tpool_new(&r->big, &bo);
 	return rc < 0 ? rc : tpool_new(&r->lister, &lo);
 }
 
@@ -498,6 +509,8 @@ static void workers_stop(rs *r)
 	listers_flush(r);	/* nothing, or what a failure left */
 	tpool_free(r->pool);
 	r->pool = NULL;
+	tpool_free(r->big);
+	r->big = NULL;
 	atomic_store(&r->nw, 0);
 	atomic_store(&r->nls, 0);
 }
@@ -1070,6 +1083,7 @@ static int run(rs *r)
 		rbatch_flush(r, &b);
 	}
 	tpool_drain(r->pool);
+	tpool_drain(r->big);
 	/* The line samples the workers' files: stop it before them. */
 	out_progress_stop(pg);
 	workers_stop(r);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +325,75 @@ static int read_write_all(read_stream *s, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* ---- a thread's buffers, kept from one stream to the next ---- */
+
+/*
+ * A stream's windows (4 MiB each) and scratch went back to malloc when its
+ * file was done, and the next file's came back as fresh pages often
+ * enough (the heaps of glibc's thread arenas come and go) that a restore
+ * of large files spent an eighth of its client's CPU in page faults,
+ * decompressing into untouched memory. The thread that ran a stream keeps
+ * its buffers for its next one instead, and frees them when it exits.
+ */
+typedef struct read_bufs {
+	uint8_t *win[READ_WINDOWS];
+	uint8_t *scratch;
+} read_bufs;
+
+static pthread_key_t read_bufs_key;
+static int read_bufs_ok;
+static pthread_once_t read_bufs_once = PTHREAD_ONCE_INIT;
+
+static void read_bufs_free(void *p)
+{
+	read_bufs *b = p;
+
+	for (int i = 0; i < READ_WINDOWS; i++)
+		free(b->win[i]);
+	free(b->scratch);
+	free(b);
+}
+
+static void read_bufs_key_make(void)
+{
+	read_bufs_ok = pthread_key_create(&read_bufs_key, read_bufs_free) == 0;
+}
+
+/* The calling thread's kept buffers; NULL if there is no room for them. */
+static read_bufs *read_bufs_mine(void)
+{
+	read_bufs *b;
+
+	pthread_once(&read_bufs_once, read_bufs_key_make);
+	if (!read_bufs_ok)
+		return NULL;
+	b = pthread_getspecific(read_bufs_key);
+	if (!b && (b = calloc(1, sizeof(*b))) &&
+	    pthread_setspecific(read_bufs_key, b) != 0) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
+/* Take *kept (a buffer kept by this thread), leaving NULL there. */
+static uint8_t *read_bufs_take(uint8_t **kept)
+{
+	uint8_t *p = *kept;
+
+	*kept = NULL;
+	return p;
+}
+
+/* Keep p in *kept if that is free, else free it. */
+static void read_bufs_keep(uint8_t **kept, uint8_t *p)
+{
+	if (!*kept)
+		*kept = p;
+	else
+		free(p);
+}
+
 /* Set up window slot for [off, off + len); a descriptor's window gets
  * its buffer when first used (a small file needs one). 0 or -ENOMEM. */
 static int read_window(read_stream *s, int slot, uint64_t off, uint64_t len)
@@ -437,11 +507,20 @@ static int read_stream_abandon(read_stream *s, int rc)
 
 static void read_stream_free(read_stream *s)
 {
+	read_bufs *b = read_bufs_mine();
+
 	if (s->dio_on)
 		(void)read_set_direct(s, 0);	/* the descriptor as found */
-	for (int i = 0; i < READ_WINDOWS; i++)
-		free(s->buf[i]);
-	free(s->scratch);
+	for (int i = 0; i < READ_WINDOWS; i++) {
+		if (b)
+			read_bufs_keep(&b->win[i], s->buf[i]);
+		else
+			free(s->buf[i]);
+	}
+	if (b)
+		read_bufs_keep(&b->scratch, s->scratch);
+	else
+		free(s->scratch);
 	free(s);
 }
 
@@ -450,6 +529,7 @@ static int read_stream_new(ddtc *c, uint64_t ino, uint64_t start, uint64_t len,
 			   uint8_t *mem, int fd, read_stream **out)
 {
 	read_stream *s = calloc(1, sizeof(*s));
+	read_bufs *b;
 
 	if (!s)
 		return -ENOMEM;
@@ -459,7 +539,13 @@ static int read_stream_new(ddtc *c, uint64_t ino, uint64_t start, uint64_t len,
 	s->end = len > UINT64_MAX - start ? UINT64_MAX : start + len;
 	s->mem = mem;
 	s->fd = mem ? -1 : fd;
-	s->scratch = malloc(CDC_MAX_LIMIT);
+	if ((b = read_bufs_mine())) {
+		for (int i = 0; i < READ_WINDOWS; i++)
+			s->buf[i] = read_bufs_take(&b->win[i]);
+		s->scratch = read_bufs_take(&b->scratch);
+	}
+	if (!s->scratch)
+		s->scratch = malloc(CDC_MAX_LIMIT);
 	if (!s->scratch) {
 		read_stream_free(s);
 		return -ENOMEM;
@@ -505,8 +591,11 @@ typedef struct read_files {
 	void *arg;
 	size_t asked, handed;	/* files asked for, handed to cb */
 	int stopped;		/* cb returned non-zero */
+	read_bufs *kept;	/* the thread's, where buf and scratch came
+				   from and go back to (may be NULL) */
 	uint8_t *buf, *scratch;
 	size_t cap;
+	int buf_kept;		/* buf is a kept window */
 	/* Requests in flight, oldest first: files [from[i], to[i]). */
 	conn_req *k[READ_FILES_INFLIGHT];
 	size_t from[READ_FILES_INFLIGHT], to[READ_FILES_INFLIGHT];
@@ -560,17 +649,44 @@ static int read_files_issue(read_files *f)
 	return 0;
 }
 
-/* Room for a file of size bytes in f->buf. */
+/* f->buf given back: a kept window to the thread, else to malloc. */
+static void read_files_drop(read_files *f)
+{
+	if (f->buf_kept)
+		read_bufs_keep(&f->kept->win[0], f->buf);
+	else
+		free(f->buf);
+	f->buf = NULL;
+	f->cap = 0;
+	f->buf_kept = 0;
+}
+
+/* Room for a file of size bytes in f->buf: the thread's first window
+ * (made now if it has none; kept when done) where it is large enough, as
+ * a restore's small files always are. */
 static int read_files_room(read_files *f, uint64_t size)
 {
 	uint8_t *p;
 
 	if (size <= f->cap)
 		return 0;
-	p = realloc(f->buf, (size_t)size);
+	if (!f->buf && f->kept && size <= READ_WINDOW) {
+		p = read_bufs_take(&f->kept->win[0]);
+		if (!p && posix_memalign((void **)&p, READ_DIO_ALIGN,
+					 READ_WINDOW) != 0)
+			p = NULL;
+		if (p) {
+			f->buf = p;
+			f->cap = READ_WINDOW;
+			f->buf_kept = 1;
+			return 0;
+		}
+	}
+	p = malloc((size_t)size);
 	if (!p)
 		return ddterr_set(-ENOMEM, "no memory for a %" PRIu64 "-byte "
 				  "file", size);
+	read_files_drop(f);
 	f->buf = p;
 	f->cap = (size_t)size;
 	return 0;
@@ -725,7 +841,10 @@ int ddtc_read_files(ddtc *c, const uint64_t *inos, const uint64_t *sizes,
 			 .cb = cb, .arg = arg };
 	int rc = 0;
 
-	f.scratch = malloc(CDC_MAX_LIMIT);
+	if ((f.kept = read_bufs_mine()))
+		f.scratch = read_bufs_take(&f.kept->scratch);
+	if (!f.scratch)
+		f.scratch = malloc(CDC_MAX_LIMIT);
 	if (!f.scratch)
 		rc = ddterr_set(-ENOMEM, "no memory to read files");
 	while (rc == 0 && f.handed < n) {
@@ -739,8 +858,11 @@ int ddtc_read_files(ddtc *c, const uint64_t *inos, const uint64_t *sizes,
 		(void)read_files_abandon(&f, -ECANCELED);
 	else if (rc < 0)
 		rc = read_files_abandon(&f, rc);
-	free(f.buf);
-	free(f.scratch);
+	read_files_drop(&f);
+	if (f.kept)
+		read_bufs_keep(&f.kept->scratch, f.scratch);
+	else
+		free(f.scratch);
 	return rc;
 }
 
