@@ -286,24 +286,32 @@ static int op_read(req *q)
 
 /* ---- READ_FILES: many small files in one request ---- */
 
+/* A file of a READ_FILES request: its attributes, or why not. */
+typedef struct rf_file {
+	uint64_t ino;
+	int rc;
+	ddt_attr a;
+} rf_file;
+
 /* One file's entry of a READ_FILES reply: status 0, its size and its
  * segments from offset 0; or its error and message, the entry's
  * segments (if any were appended) taken back. *last: the reply ends
  * with this entry (the file did not fit whole). 1: the file got none of
  * the room, and is left for the next request. */
-static int read_file_entry(req *q, uint64_t ino, int first, int *last)
+static int read_file_entry(req *q, const rf_file *f, int first, int *last)
 {
 	wbuf *w = q->w;
 	size_t at = w->len;
-	int rc, whole = 1;
+	int rc = f->rc, whole = 1;
 	uint32_t sent = 0;
 	ddt_attr a;
 
 	wb_u32(w, 0);
-	rc = read_attr(q, ino, &a);
+	if (rc < 0)	/* again, for its message */
+		rc = read_attr(q, f->ino, &a);
 	if (rc == 0) {
-		wb_u64(w, a.size);
-		rc = read_segs(q->d, w, &a, 0, UINT32_MAX, &sent, &whole);
+		wb_u64(w, f->a.size);
+		rc = read_segs(q->d, w, &f->a, 0, UINT32_MAX, &sent, &whole);
 	}
 	if (rc == 0 && !whole && !first && sent == 0) {
 		w->len = at;	/* not one segment of it fitted */
@@ -320,6 +328,23 @@ static int read_file_entry(req *q, uint64_t ino, int first, int *last)
 	return 0;
 }
 
+/* Every file's attributes first: the reply's room is then taken at once,
+ * for the bytes the files hold (and what a segment adds to them), not
+ * for a whole payload. */
+static void read_files_attrs(req *q, rf_file *f, uint32_t n)
+{
+	uint64_t bytes = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		f[i].rc = read_attr(q, f[i].ino, &f[i].a);
+		if (f[i].rc == 0)
+			bytes += f[i].a.size;
+	}
+	bytes += bytes / 32 + (uint64_t)n * 64 + 4096;
+	grow_reply(q->d, q->w, bytes < DDT_MAX_PAYLOAD ? (size_t)bytes :
+		   DDT_MAX_PAYLOAD);
+}
+
 /* The files in request order, each whole, until the payload is full:
  * the last one in the reply may be partial (the client goes on with
  * READ), and those after it are for the next READ_FILES. A file's error
@@ -329,26 +354,25 @@ static int op_read_files(req *q)
 	rbuf *r = &q->r;
 	wbuf *w = q->w;
 	uint32_t n = rb_count(r, 8, UINT32_MAX), m = 0;
-	uint64_t *inos;
+	rf_file *f;
 	int rc = 0, last = 0;
 	size_t at;
 
 	if (n > DDT_MAX_READ_FILES)
 		return req_skip_over_limit(q, n, 8, "files",
 					   DDT_MAX_READ_FILES);
-	inos = malloc((n ? n : 1) * sizeof(*inos));
-	if (!inos)
+	f = calloc(n ? n : 1, sizeof(*f));
+	if (!f)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
-		inos[i] = rb_u64(r);
+		f[i].ino = rb_u64(r);
 	rc = req_parsed(q);
 	at = w->len;
 	wb_u32(w, 0);
-	/* The most a reply holds, at once: see op_read. */
-	if (rc == 0 && n > 0)
-		grow_reply(q->d, w, DDT_MAX_PAYLOAD);
+	if (rc == 0)
+		read_files_attrs(q, f, n);
 	for (; rc == 0 && m < n && !last; m++) {
-		rc = read_file_entry(q, inos[m], m == 0, &last);
+		rc = read_file_entry(q, &f[m], m == 0, &last);
 		if (rc == 1) {
 			rc = 0;
 			break;
@@ -356,7 +380,7 @@ static int op_read_files(req *q)
 	}
 	if (rc == 0)
 		wb_put_u32_at(w, at, m);
-	free(inos);
+	free(f);
 	return rc;
 }
 
