@@ -30,6 +30,7 @@
  * DDT_MAX_COMMIT, which a front end sizes its batches by, is public. */
 #define DDT_MAX_QUERY		16384	/* fingerprints in one FP_QUERY */
 #define DDT_MAX_GET		4096	/* fingerprints in one SEG_GET */
+#define DDT_MAX_READ_FILES	1024	/* inodes in one READ_FILES */
 #define DDT_MAX_READDIR		100000	/* READDIR entries; max 0 or over: this */
 
 #define DDT_F_REPLY		1u
@@ -64,6 +65,7 @@ enum ddt_op {
 	DDT_OP_SEG_GET = 0x33,
 	DDT_OP_READ = 0x34,
 	DDT_OP_SET_CONTENT = 0x35,
+	DDT_OP_READ_FILES = 0x36,
 	DDT_OP_BACKUP_BEGIN = 0x40,
 	DDT_OP_BACKUP_END = 0x41,
 	DDT_OP_BACKUP_LIST = 0x42,

@@ -145,6 +145,13 @@ static void b_read(ctx *c, wbuf *p)
 	wb_u32(p, 100);
 }
 
+static void b_read_files(ctx *c, wbuf *p)
+{
+	(void)c;
+	wb_u32(p, 1);
+	wb_u64(p, fx.file);
+}
+
 static void b_seg_get(ctx *c, wbuf *p)
 {
 	(void)c;
@@ -377,6 +384,7 @@ static const opcase cases[] = {
 	{ DDT_OP_READLINK, READ, b_link, NULL },
 	{ DDT_OP_READ, READ, b_read, NULL },
 	{ DDT_OP_SEG_GET, READ, b_seg_get, NULL },
+	{ DDT_OP_READ_FILES, READ, b_read_files, NULL },
 	{ DDT_OP_FP_QUERY, WRITE, b_fp_query, NULL },
 	{ DDT_OP_SEG_PUT, WRITE, b_seg_put, NULL },
 	{ DDT_OP_BACKUP_BEGIN, WRITE, b_begin, t_begin },

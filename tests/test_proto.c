@@ -2,7 +2,8 @@
  * on, one test each, over a raw socket to a real ddtargetd: which opcode
  * and id an error reply carries; a failed AUTH ends the session; the role
  * of the first user; count limits are DDT_EINVAL and the session goes on;
- * FP_QUERY's bit order; SEG_GET answers with what fits; BACKUP_BEGIN's
+ * FP_QUERY's bit order; SEG_GET answers with what fits; READ_FILES too,
+ * each file's error its own; BACKUP_BEGIN's
  * name rules and one backup per name and second; BACKUP_END's totals are
  * checked; a busy maintenance job does not end the session. */
 #include "cdc.h"
@@ -497,6 +498,148 @@ static void test_seg_get(const test_daemon *d)
 	close(fd);
 }
 
+/* ---- READ_FILES (section 5, Reads) ---- */
+
+#define RF_BIG		10	/* 1-MiB files: more than one reply holds */
+
+/* One file of a READ_FILES reply, as parsed. */
+typedef struct rf_file {
+	uint32_t status, nseg;
+	uint64_t size;
+	int same;		/* its segments tile [0, size) with want's bytes */
+	char msg[DDT_MAX_STR + 1];
+} rf_file;
+
+/* READ_FILES inos[0..n): *m files back into out[], each checked against
+ * want[i] (NULL: not checked). The request's status. */
+static int read_files(int fd, const uint64_t *inos, uint32_t n,
+		      uint8_t *const *want, rf_file *out, uint32_t *m,
+		      char *msg)
+{
+	uint8_t *o = NULL;
+	size_t len = 0;
+	wbuf p;
+	rbuf r;
+	int st;
+
+	wb_init(&p);
+	wb_u32(&p, n);
+	for (uint32_t i = 0; i < n; i++)
+		wb_u64(&p, inos[i]);
+	st = wire_call(fd, DDT_OP_READ_FILES, &p, &o, &len, msg);
+	wb_free(&p);
+	*m = 0;
+	if (st != 0)
+		return st;
+	rb_init(&r, o, len);
+	*m = rb_count(&r, 4, n);
+	for (uint32_t i = 0; i < *m && !r.err; i++) {
+		rf_file *f = &out[i];
+		uint64_t at = 0;
+
+		memset(f, 0, sizeof(*f));
+		f->status = rb_u32(&r);
+		if (f->status) {
+			rb_str(&r, f->msg, sizeof(f->msg));
+			continue;
+		}
+		f->size = rb_u64(&r);
+		f->nseg = rb_count(&r, DDT_READ_SEG_MIN, UINT32_MAX);
+		f->same = 1;
+		for (uint32_t j = 0; j < f->nseg && !r.err; j++) {
+			uint64_t off;
+			ddt_seg sg;
+
+			rb_read_seg(&r, &off, &sg);
+			f->same &= !r.err && off == at && sg.codec == 0 &&
+				   off + sg.raw_len <= f->size &&
+				   (!want[i] || memcmp(sg.data, want[i] + off,
+						       sg.raw_len) == 0);
+			at = off + sg.raw_len;
+		}
+		f->same &= at == f->size;
+	}
+	st = rb_done(&r) == 0 ? 0 : -1;
+	free(o);
+	return st;
+}
+
+static void test_read_files(const test_daemon *d)
+{
+	char msg[DDT_MAX_STR + 1] = "", name[32];
+	int fd = wire_admin_login(d), st, whole = 1;
+	uint8_t *want[4 + RF_BIG] = { NULL }, small[1000];
+	rf_file got[4 + RF_BIG];
+	uint64_t inos[4 + RF_BIG], dir, many[DDT_MAX_READ_FILES + 1];
+	uint8_t *many_want[DDT_MAX_READ_FILES + 1];
+	rf_file *many_got = xmalloc((DDT_MAX_READ_FILES + 1) *
+				    sizeof(*many_got));
+	uint32_t m = 0, m2 = 0;
+	size_t big = BIG_LEN;
+	fp_t f, zero = { { 0 } };
+
+	su_create(fd, "rf");
+	dir = su_root(fd, "rf");
+	memset(small, 'a', sizeof(small));
+	f = put_filled(fd, 'a', sizeof(small));
+	inos[0] = commit1(fd, dir, "small", sizeof(small), &f);
+	want[0] = small;
+	inos[1] = dir;				/* a directory */
+	inos[2] = commit1(fd, dir, "empty", 0, &zero);
+	inos[3] = UINT64_MAX / 2;		/* no such inode */
+	rnd_seed(12);
+	for (int i = 0; i < RF_BIG; i++) {
+		want[4 + i] = xmalloc(BIG_LEN);
+		rnd_fill(want[4 + i], BIG_LEN);
+		put_raw(fd, &want[4 + i], &big, 1, &f);
+		snprintf(name, sizeof(name), "big%d", i);
+		inos[4 + i] = commit1(fd, dir, name, BIG_LEN, &f);
+	}
+
+	st = read_files(fd, inos, 4 + RF_BIG, want, got, &m, msg);
+	ok(st == 0 && m > 4 && m < 4 + RF_BIG,
+	   "READ_FILES of %d files answers with the first %u (the payload is "
+	   "full) %s", 4 + RF_BIG, m, msg);
+	ok(m > 0 && got[0].status == 0 && got[0].size == sizeof(small) &&
+	   got[0].nseg == 1 && got[0].same,
+	   "a small file comes whole, its bytes as stored");
+	ok(m > 1 && got[1].status == DDT_EISDIR && got[1].msg[0],
+	   "a directory among them is its entry's DDT_EISDIR: %s", got[1].msg);
+	ok(m > 2 && got[2].status == 0 && got[2].size == 0 &&
+	   got[2].nseg == 0, "an empty file: size 0, no segment");
+	ok(m > 3 && got[3].status == DDT_ENOENT && got[3].msg[0],
+	   "an inode that is not there: DDT_ENOENT, and the rest are read: %s",
+	   got[3].msg);
+	for (uint32_t i = 4; i < m; i++)
+		whole &= got[i].status == 0 && got[i].size == BIG_LEN &&
+			 got[i].same;
+	ok(m > 4 && whole, "the 1-MiB files before the cut come whole");
+	st = read_files(fd, inos + m, 4 + RF_BIG - m, want + m, got, &m2, msg);
+	whole = st == 0 && m + m2 == 4 + RF_BIG;
+	for (uint32_t i = 0; whole && i < m2; i++)
+		whole &= got[i].status == 0 && got[i].same;
+	ok(whole, "asking again from there brings the other %u, whole", m2);
+
+	for (uint32_t i = 0; i <= DDT_MAX_READ_FILES; i++) {
+		many[i] = inos[0];
+		many_want[i] = small;
+	}
+	st = read_files(fd, many, DDT_MAX_READ_FILES, many_want, many_got, &m,
+			msg);
+	for (uint32_t i = 0; i < m; i++)
+		whole &= many_got[i].status == 0 && many_got[i].same;
+	ok(st == 0 && m == DDT_MAX_READ_FILES && whole,
+	   "READ_FILES of %d files works (%u back)", DDT_MAX_READ_FILES, m);
+	st = read_files(fd, many, DDT_MAX_READ_FILES + 1, many_want, many_got,
+			&m, msg);
+	ok(st == DDT_EINVAL && strstr(msg, "1024") && alive(fd),
+	   "one more is EINVAL, and the session goes on: %s", msg);
+	for (int i = 0; i < RF_BIG; i++)
+		free(want[4 + i]);
+	free(many_got);
+	close(fd);
+}
+
 /* ---- BACKUP_BEGIN's names (section 5, Backups) ---- */
 
 /* id is name@YYYYMMDDTHHMMSSZ, the UTC time within [t0, t1]. */
@@ -712,6 +855,7 @@ int main(void)
 	test_limits(&d);
 	test_fp_bits(&d);
 	test_seg_get(&d);
+	test_read_files(&d);
 	test_backup_names(&d);
 	test_backup_end(&d);
 	test_busy_job(&d);

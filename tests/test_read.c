@@ -5,7 +5,10 @@
  * may change a segment's bytes on the way. ddtc_read must refuse each
  * (EBADMSG, or EIO when the target sends nothing more) rather than fill
  * the caller's buffer with shifted, stale or changed bytes, naming the
- * inode and the offset, and read a truthful file exactly. The target here is a thread speaking PROTOCOL.md by hand. */
+ * inode and the offset, and read a truthful file exactly. So must
+ * ddtc_read_files (READ_FILES), file by file: one file's lie or error is
+ * its own, and the files after it still read exactly. The target here is
+ * a thread speaking PROTOCOL.md by hand. */
 #include "ddtc.h"
 #include "tap.h"
 #include "testutil.h"
@@ -81,6 +84,26 @@ static void answer_read(wbuf *w, uint64_t ino, uint64_t off, uint32_t len)
 	wb_put_u32_at(w, at, n);
 }
 
+/* READ_FILES: each file as answer_read gives it whole; an inode not
+ * here is its entry's DDT_ENOENT. */
+static void answer_read_files(wbuf *w, rbuf *r)
+{
+	uint32_t n = rb_count(r, 8, UINT32_MAX);
+
+	wb_u32(w, n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t ino = rb_u64(r);
+
+		if (ino >= 1 && ino <= NFILES) {
+			wb_u32(w, 0);
+			answer_read(w, ino, 0, FILE_SIZE);
+		} else {
+			wb_u32(w, DDT_ENOENT);
+			wb_str(w, "inode not here");
+		}
+	}
+}
+
 static void answer(int fd, const ddt_hdr *h, const uint8_t *p)
 {
 	wbuf w;
@@ -101,6 +124,9 @@ static void answer(int fd, const ddt_hdr *h, const uint8_t *p)
 		break;
 	case DDT_OP_AUTH:
 		wb_u8(&w, DDT_ROLE_ADMIN);
+		break;
+	case DDT_OP_READ_FILES:
+		answer_read_files(&w, &r);
 		break;
 	case DDT_OP_READ: {
 		uint64_t ino = rb_u64(&r), off = rb_u64(&r);
@@ -155,6 +181,81 @@ static int listen_loopback(int *port)
 	return fd;
 }
 
+/* What ddtc_read_files handed over, per file. */
+typedef struct got_file {
+	int calls, rc, exact;
+	char msg[256];
+} got_file;
+
+typedef struct got_files {
+	got_file f[16];
+	size_t stop_at;		/* return 1 at this file (SIZE_MAX: never) */
+} got_files;
+
+static int got_cb(void *arg, size_t i, int rc, const void *data, size_t len)
+{
+	got_files *g = arg;
+	uint8_t want[FILE_SIZE];
+
+	fill(want, 0, FILE_SIZE);
+	g->f[i].calls++;
+	g->f[i].rc = rc;
+	g->f[i].exact = rc == 0 && len == FILE_SIZE &&
+			memcmp(data, want, FILE_SIZE) == 0;
+	if (rc < 0)
+		snprintf(g->f[i].msg, sizeof(g->f[i].msg), "%s",
+			 ddtc_errmsg(rc));
+	return i == g->stop_at;
+}
+
+/* Every lie among truthful files in one ddtc_read_files. */
+static void test_read_files(const ddtc_opts *o)
+{
+	uint64_t inos[] = { 1, 2, 3, 4, 5, 6, 99, 1 }, sizes[8];
+	got_files *g = xmalloc(sizeof(*g));
+	int rc, calls = 1;
+	ddtc *c;
+
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i < 8; i++)
+		sizes[i] = FILE_SIZE;
+	if ((rc = ddtc_connect(&c, o)) != 0)
+		tap_bail("connect: %s", ddtc_errmsg(rc));
+	g->stop_at = SIZE_MAX;
+	rc = ddtc_read_files(c, inos, sizes, 8, got_cb, g);
+	for (size_t i = 0; i < 8; i++)
+		calls &= g->f[i].calls == 1;
+	ok(rc == 0 && calls, "ddtc_read_files hands each of 8 files over "
+	   "once (%d)", rc);
+	ok(g->f[0].exact && g->f[7].exact,
+	   "the truthful file reads exactly, and again after the lies");
+	ok(g->f[1].rc == -EBADMSG && g->f[2].rc == -EBADMSG &&
+	   g->f[3].rc == -EBADMSG && strstr(g->f[1].msg, "damaged"),
+	   "a gap, an overlap, a segment past the size: each its own "
+	   "EBADMSG: %s", g->f[1].msg);
+	ok(g->f[4].rc == -EBADMSG && strstr(g->f[4].msg, "inode 5: the "
+	   "100-byte segment at offset 100 does not match its fingerprint"),
+	   "a byte changed on the way: EBADMSG: %s", g->f[4].msg);
+	ok(g->f[5].rc == -EIO, "a file short of its size is read on, and "
+	   "fails: %s", g->f[5].msg);
+	ok(g->f[6].rc == -ENOENT && strstr(g->f[6].msg, "not here"),
+	   "an inode the target lacks: its own ENOENT: %s", g->f[6].msg);
+
+	memset(g, 0, sizeof(*g));
+	g->stop_at = 2;
+	rc = ddtc_read_files(c, inos, sizes, 8, got_cb, g);
+	ok(rc == 1 && g->f[2].calls == 1 && g->f[3].calls == 0,
+	   "a callback's non-zero return stops the call, and is returned");
+	memset(g, 0, sizeof(*g));
+	g->stop_at = SIZE_MAX;
+	sizes[0] = FILE_SIZE + 1;
+	rc = ddtc_read_files(c, inos, sizes, 1, got_cb, g);
+	ok(rc == 0 && g->f[0].rc == -ESTALE,
+	   "a file of another size than expected: ESTALE: %s", g->f[0].msg);
+	ddtc_close(c);
+	free(g);
+}
+
 int main(void)
 {
 	uint8_t want[FILE_SIZE], got[FILE_SIZE];
@@ -197,6 +298,7 @@ int main(void)
 			   ddtc_errmsg(rc));
 		ddtc_close(c);
 	}
+	test_read_files(&o);
 	shutdown(lfd, SHUT_RDWR);
 	close(lfd);
 	pthread_join(t, NULL);

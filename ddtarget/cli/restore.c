@@ -1,9 +1,18 @@
-/* restore.c - ddt restore. This thread walks the backup's tree on the
- * target, in name order, and creates every directory, symbolic link and
- * (empty) file locally as it meets it; workers then stream the files'
- * contents with ddtc_read_to_fd(), several files in flight, so small files
- * do not wait on each other's round trips. Each file is opened by the walk
- * and handed over with its descriptor, so the queue bounds the open files.
+/* restore.c - ddt restore. Listers (a pool of LISTERS threads) walk the
+ * backup's tree on the target, a directory per job, so that the READDIR
+ * round trips overlap; each creates the subdirectories it meets and
+ * queues their listing, and hands the rest to workers. Small files (up to
+ * SMALL_MAX) and symbolic links go in batches of up to BATCH_FILES, each
+ * lister filling its own across directories: a worker reads a batch with
+ * ddtc_read_files() (a few READ_FILES for the lot, not a round trip per
+ * file), and creates, fills and closes each as its bytes arrive, so inode
+ * creation, decoding and writing run on every core at once and a file
+ * never exists half-written. A large file is one job: created by its
+ * worker of its own pool and streamed with ddtc_read_to_fd(), several
+ * windows in flight; BIG_WORKERS of them at once are enough to fill the
+ * pipe, and each more would first-touch another 17 MiB of buffers (page
+ * faults cost a restore of large files an eighth of its CPU with 16).
+ * A worker holds at most one file open.
  *
  * As in a backup, two things wait for the end: hard links (made only once
  * the first name's content is complete, so no name ever shows a partial
@@ -27,6 +36,7 @@
 #include <unistd.h>
 
 #include "dirlist.h"
+#include "fdio.h"
 #include "human.h"
 #include "now.h"
 #include "path.h"
@@ -34,8 +44,13 @@
 #include "tpool.h"
 #include "util.h"
 
-#define WORKERS		16	/* files in flight at once */
-#define QUEUE_MAX	64	/* opened files waiting for a worker */
+#define LISTERS		4	/* directories listed at once */
+#define WORKERS		16	/* batches in flight at once */
+#define BIG_WORKERS	4	/* large files streamed at once */
+#define QUEUE_MAX	64	/* jobs waiting for a worker */
+#define SMALL_MAX	(1u << 20)	/* files up to this go in batches */
+#define BATCH_FILES	256	/* files and links in one batch */
+#define BATCH_BYTES	(4u << 20)	/* file bytes in one batch */
 
 /* A target inode with several names, by target inode number. */
 typedef struct rino {
@@ -45,13 +60,22 @@ typedef struct rino {
 	int ok;			/* its content is complete */
 } rino;
 
-/* A file whose content a worker is to fetch. */
+/* A file whose content a worker is to fetch, or a symbolic link. */
 typedef struct rjob {
 	char *path;
 	int fd;
 	ddt_attr a;
 	rino *li;		/* set when the inode has other names */
 } rjob;
+
+/* Small files and symbolic links for one worker: files' inodes and sizes
+ * apart, as ddtc_read_files() takes them. */
+typedef struct rbatch {
+	rjob f[BATCH_FILES], l[BATCH_FILES];
+	uint64_t ino[BATCH_FILES], size[BATCH_FILES];
+	size_t nf, nl;
+	uint64_t bytes;
+} rbatch;
 
 /* A hard link to make at the end, or a directory to finish. */
 typedef struct rlink {
@@ -67,6 +91,12 @@ typedef struct rdir {
 
 typedef struct rs rs;
 
+/* A lister's own state: the batch it is filling. */
+typedef struct rlister {
+	rs *r;
+	rbatch *b;
+} rlister;
+
 /* A worker's own state (tpool's per-thread state), in rs so that the
  * progress line can look at the file each one is filling. */
 typedef struct rworker {
@@ -80,15 +110,20 @@ struct rs {
 	const restore_opts *o;
 	int as_root;
 
-	tpool *pool;
-	rworker w[WORKERS];
+	tpool *lister;		/* rlist jobs; no bound: they queue more */
+	tpool *pool;		/* rbatch jobs */
+	tpool *big;		/* rjob jobs */
+	rworker w[WORKERS + BIG_WORKERS];
 	atomic_uint nw;		/* of w, taken by the workers as they start */
+	rlister ls[LISTERS];
+	atomic_uint nls;	/* of ls, likewise */
 
 	atomic_int failed;
 	atomic_uint_fast64_t files, dirs, symlinks, nlinks, bytes, done_bytes,
 		warnings;
 
-	/* Walk thread only. */
+	/* The listers', under mu. */
+	pthread_mutex_t mu;
 	rino **ino;
 	size_t ino_nb, ino_n;
 	rlink *links, **links_tail;
@@ -177,12 +212,22 @@ static int set_fd_attrs(rs *r, int fd, const ddt_attr *a)
 	return 0;
 }
 
+static int open_new(rs *r, const char *path);
+static void make_symlink(rs *r, const char *path, const ddt_attr *a,
+			 const char *target);
+
+/* A large file: created here, streamed in. */
 static void fetch(rworker *w, rjob *j)
 {
 	rs *r = w->r;
 	uint64_t n = 0;
-	int rc, fd = j->fd;
+	int rc, fd = open_new(r, j->path);
 
+	if (fd < 0) {
+		fail_local(r, -fd, "restore", j->path);
+		return;
+	}
+	j->fd = fd;
 	pthread_mutex_lock(&w->lock);
 	w->fd = fd;
 	pthread_mutex_unlock(&w->lock);
@@ -230,39 +275,165 @@ bad:
 	unlink(j->path);
 }
 
-/* A file that will not be fetched: it was created empty by the walk. */
-static void rjob_drop(rjob *j)
-{
-	unlink(j->path);
-	rjob_free(j);
-}
-
-/* A file is fetched, or after a fatal error only removed: what is queued
- * then is dropped, not run. */
+/* A large file is fetched; after a fatal error what is queued is
+ * dropped, not run. */
 static void rjob_run(void *w, void *arg)
 {
 	rjob *j = arg;
 
-	if (atomic_load(&((rworker *)w)->r->failed)) {
-		rjob_drop(j);
-		return;
-	}
-	fetch(w, j);
+	if (!atomic_load(&((rworker *)w)->r->failed))
+		fetch(w, j);
 	rjob_free(j);
 }
 
-/* Hand j to the workers; the walk waits while QUEUE_MAX files are open
- * and waiting. After a fatal error j is dropped. */
+/* Hand j to the workers; the walk waits while QUEUE_MAX jobs wait.
+ * After a fatal error j is dropped. */
 static void rjob_queue(rs *r, rjob *j)
 {
 	if (atomic_load(&r->failed)) {
-		rjob_drop(j);
+		rjob_free(j);
 		return;
 	}
-	if (tpool_push(r->pool, rjob_run, j) < 0) {
-		rjob_drop(j);
+	if (tpool_push(r->big, rjob_run, j) < 0) {
+		rjob_free(j);
 		fail_local(r, ENOMEM, "restore", "files");
 	}
+}
+
+/* ---- batches of small files and links ---- */
+
+static void rbatch_free(rbatch *b)
+{
+	for (size_t i = 0; i < b->nf; i++)
+		free(b->f[i].path);
+	for (size_t i = 0; i < b->nl; i++)
+		free(b->l[i].path);
+	free(b);
+}
+
+typedef struct rbatch_run_ctx {
+	rs *r;
+	rbatch *b;
+} rbatch_run_ctx;
+
+/* Small file i's bytes are in: create it, fill it, give it its owner,
+ * mode and times. A file that fails is removed, never left partial. A
+ * fatal error stops the batch (non-zero). */
+static int rbatch_file(void *arg, size_t i, int rc, const void *data,
+		       size_t len)
+{
+	rbatch_run_ctx *x = arg;
+	rs *r = x->r;
+	rjob *j = &x->b->f[i];
+	int fd;
+
+	if (atomic_load(&r->failed))
+		return 1;
+	if (rc < 0) {
+		fail_target(r, rc, "restore", j->path);
+		return 0;
+	}
+	fd = open_new(r, j->path);
+	if (fd < 0) {
+		fail_local(r, -fd, "restore", j->path);
+		return 0;
+	}
+	rc = fd_write_all(fd, data, len);
+	if (rc == 0)
+		rc = set_fd_attrs(r, fd, &j->a);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(j->path);
+		fail_local(r, -rc, "restore", j->path);
+		return 0;
+	}
+	if (j->li)
+		j->li->ok = 1;
+	atomic_fetch_add(&r->files, 1);
+	atomic_fetch_add(&r->bytes, len);
+	atomic_fetch_add(&r->done_bytes, len);
+	return 0;
+}
+
+/* A batch's links: their targets in one round trip. One whose target
+ * did not come is asked for again alone, for the line naming why. */
+static void rbatch_links(rs *r, rbatch *b)
+{
+	ddtc_readlink_req *q = calloc(b->nl, sizeof(*q));
+	char *bufs = malloc(b->nl * (DDT_MAX_STR + 1));
+	size_t i;
+
+	for (i = 0; q && bufs && i < b->nl; i++)
+		q[i] = (ddtc_readlink_req){ .ino = b->l[i].a.ino,
+					    .buf = bufs + i * (DDT_MAX_STR + 1),
+					    .cap = DDT_MAX_STR + 1 };
+	if (q && bufs)
+		(void)ddtc_readlink_many(r->c, q, b->nl);
+	for (i = 0; i < b->nl && !atomic_load(&r->failed); i++)
+		make_symlink(r, b->l[i].path, &b->l[i].a,
+			     q && bufs && q[i].rc == 0 ? q[i].buf : NULL);
+	free(q);
+	free(bufs);
+}
+
+/* A worker's batch: its links, then its files, read in few round trips.
+ * What the read could not give, each file's callback has reported. */
+static void rbatch_run(void *w, void *arg)
+{
+	rbatch_run_ctx x = { ((rworker *)w)->r, arg };
+	rs *r = x.r;
+	rbatch *b = x.b;
+
+	if (b->nl > 0 && !atomic_load(&r->failed))
+		rbatch_links(r, b);
+	if (b->nf > 0 && !atomic_load(&r->failed))
+		(void)ddtc_read_files(r->c, b->ino, b->size, b->nf,
+				      rbatch_file, &x);
+	rbatch_free(b);
+}
+
+/* Hand the batch a lister was filling to the workers (as rjob_queue). */
+static void rbatch_flush(rs *r, rbatch **bp)
+{
+	rbatch *b = *bp;
+
+	*bp = NULL;
+	if (!b)
+		return;
+	if (atomic_load(&r->failed)) {
+		rbatch_free(b);
+		return;
+	}
+	if (tpool_push(r->pool, rbatch_run, b) < 0) {
+		rbatch_free(b);
+		fail_local(r, ENOMEM, "restore", "files");
+	}
+}
+
+/* Add a small file or a link to the batch (taking path), and hand the
+ * batch over once full. 0 or -ENOMEM. */
+static int rbatch_add(rs *r, rbatch **bp, char *path, const ddt_attr *a,
+		      rino *li)
+{
+	rbatch *b = *bp;
+	rjob *j;
+
+	if (!b && !(b = *bp = calloc(1, sizeof(*b))))
+		return -ENOMEM;
+	if (a->type == DDT_T_SYMLINK) {
+		j = &b->l[b->nl++];
+	} else {
+		j = &b->f[b->nf];
+		b->ino[b->nf] = a->ino;
+		b->size[b->nf++] = a->size;
+		b->bytes += a->size;
+	}
+	*j = (rjob){ .path = path, .fd = -1, .a = *a, .li = li };
+	if (b->nf == BATCH_FILES || b->nl == BATCH_FILES ||
+	    b->bytes >= BATCH_BYTES)
+		rbatch_flush(r, bp);
+	return 0;
 }
 
 static int worker_init(void *ctx, void **out)
@@ -285,8 +456,32 @@ static void worker_fini(void *ctx, void *arg)
 	pthread_mutex_destroy(&w->lock);
 }
 
+static int lister_init(void *ctx, void **out)
+{
+	rs *r = ctx;
+	rlister *l = &r->ls[atomic_fetch_add(&r->nls, 1)];
+
+	l->r = r;
+	*out = l;
+	return 0;
+}
+
+/* The listers are idle (drained): what their batches hold goes to the
+ * workers. */
+static void listers_flush(rs *r)
+{
+	for (unsigned i = 0; i < atomic_load(&r->nls); i++)
+		rbatch_flush(r, &r->ls[i].b);
+}
+
 static int workers_start(rs *r)
 {
+	tpool_opts lo = {
+		.threads = LISTERS,
+		.worker_init = lister_init,
+		.ctx = r,
+		.name = "ddt-list",
+	};
 	tpool_opts o = {
 		.threads = WORKERS,
 		.max_queued = QUEUE_MAX,
@@ -296,14 +491,28 @@ static int workers_start(rs *r)
 		.name = "ddt-restore",
 	};
 
-	return tpool_new(&r->pool, &o);
+	tpool_opts bo = o;
+	int rc;
+
+	bo.threads = BIG_WORKERS;
+	bo.name = "ddt-big";
+	rc = tpool_new(&r->pool, &o);
+	if (rc == 0)
+		rc = tpool_new(&r->big, &bo);
+	return rc < 0 ? rc : tpool_new(&r->lister, &lo);
 }
 
 static void workers_stop(rs *r)
 {
+	tpool_free(r->lister);
+	r->lister = NULL;
+	listers_flush(r);	/* nothing, or what a failure left */
 	tpool_free(r->pool);
 	r->pool = NULL;
+	tpool_free(r->big);
+	r->big = NULL;
 	atomic_store(&r->nw, 0);
+	atomic_store(&r->nls, 0);
 }
 
 /* Bytes done: the finished files, and how far the open ones have got. */
@@ -406,33 +615,47 @@ static int make_dir(rs *r, const char *path)
 	return 0;
 }
 
+/* A directory made, for finish_dirs. A lister pushes a directory before
+ * queueing its listing, so each comes before all inside it. */
 static int dirs_push(rs *r, const char *path, const ddt_attr *a)
 {
+	char *p = strdup(path);
+	int rc = 0;
+
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_lock(&r->mu);
 	if (r->ndv == r->dv_cap) {
 		rdir *d = util_grow_array(r->dv, &r->dv_cap, sizeof(*d), 256);
 
-		if (!d)
-			return -ENOMEM;
-		r->dv = d;
+		if (d)
+			r->dv = d;
+		else
+			rc = -ENOMEM;
 	}
-	r->dv[r->ndv].path = strdup(path);
-	if (!r->dv[r->ndv].path)
-		return -ENOMEM;
-	r->dv[r->ndv].a = *a;
-	r->ndv++;
-	return 0;
+	if (rc == 0)
+		r->dv[r->ndv++] = (rdir){ .path = p, .a = *a };
+	pthread_mutex_unlock(&r->mu);
+	if (rc < 0)
+		free(p);
+	return rc;
 }
 
-static void make_symlink(rs *r, const char *path, const ddt_attr *a)
+/* The link at path, to target (NULL: asked of the target here). */
+static void make_symlink(rs *r, const char *path, const ddt_attr *a,
+			 const char *target)
 {
-	char target[DDT_MAX_STR + 1];
+	char buf[DDT_MAX_STR + 1];
 	struct timespec ts[2] = { ts_of(a->atime), ts_of(a->mtime) };
 	int rc;
 
-	rc = ddtc_readlink(r->c, a->ino, target, sizeof(target));
-	if (rc < 0) {
-		fail_target(r, rc, "restore", path);
-		return;
+	if (!target) {
+		rc = ddtc_readlink(r->c, a->ino, buf, sizeof(buf));
+		if (rc < 0) {
+			fail_target(r, rc, "restore", path);
+			return;
+		}
+		target = buf;
 	}
 	if (symlink(target, path) < 0) {
 		rc = errno == EEXIST ? clear_way(r, path) : -errno;
@@ -465,54 +688,63 @@ static int open_new(rs *r, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A name of an inode with several: the first met is restored (*li
+ * set), the others become links at the end (1: path taken). 0, 1 or
+ * -ENOMEM. */
+static int note_link(rs *r, char *path, uint64_t ino, rino **li)
+{
+	rino *first;
+	rlink *l;
+	int rc = 1;
+
+	pthread_mutex_lock(&r->mu);
+	first = ino_find(r, ino);
+	if (!first) {
+		*li = ino_add(r, ino, path);
+		rc = *li ? 0 : -ENOMEM;
+	} else if ((l = malloc(sizeof(*l)))) {
+		*l = (rlink){ .path = path, .first = first };
+		*r->links_tail = l;
+		r->links_tail = &l->next;
+	} else {
+		rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
 /* Takes path. */
-static void make_file(rs *r, char *path, const ddt_attr *a)
+static void make_file(rs *r, rbatch **bp, char *path, const ddt_attr *a)
 {
 	rino *li = NULL;
 	rjob *j;
-	int fd;
+	int rc;
 
 	if (a->nlink > 1) {
-		rino *first = ino_find(r, a->ino);
-
-		if (first) {
-			rlink *l = malloc(sizeof(*l));
-
-			if (!l) {
-				free(path);
-				fail_local(r, ENOMEM, "restore", "links");
-				return;
-			}
-			l->next = NULL;
-			l->path = path;
-			l->first = first;
-			*r->links_tail = l;
-			r->links_tail = &l->next;
+		rc = note_link(r, path, a->ino, &li);
+		if (rc == 1)
 			return;
-		}
-		li = ino_add(r, a->ino, path);
-		if (!li) {
+		if (rc < 0) {
 			free(path);
 			fail_local(r, ENOMEM, "restore", "links");
 			return;
 		}
 	}
-	fd = open_new(r, path);
-	if (fd < 0) {
-		fail_local(r, -fd, "restore", path);
-		free(path);
+	if (a->size <= SMALL_MAX) {
+		if (rbatch_add(r, bp, path, a, li) < 0) {
+			free(path);
+			fail_local(r, ENOMEM, "restore", "files");
+		}
 		return;
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		close(fd);
-		unlink(path);
 		free(path);
 		fail_local(r, ENOMEM, "restore", "files");
 		return;
 	}
 	j->path = path;
-	j->fd = fd;
+	j->fd = -1;
 	j->a = *a;
 	j->li = li;
 	rjob_queue(r, j);
@@ -520,20 +752,23 @@ static void make_file(rs *r, char *path, const ddt_attr *a)
 
 /* ---- the walk ---- */
 
-static void restore_tree(rs *r, uint64_t ino, const char *path);
+static void list_queue(rs *r, uint64_t ino, const char *path);
 
 /* Takes path. */
-static void restore_entry(rs *r, char *path, const ddt_attr *a)
+static void restore_entry(rs *r, rbatch **bp, char *path, const ddt_attr *a)
 {
 	int rc;
 
 	switch (a->type) {
 	case DDT_T_FILE:
-		make_file(r, path, a);
+		make_file(r, bp, path, a);
 		return;
 	case DDT_T_SYMLINK:
-		make_symlink(r, path, a);
-		break;
+		if (rbatch_add(r, bp, path, a, NULL) < 0) {
+			fail_local(r, ENOMEM, "restore", path);
+			break;
+		}
+		return;
 	case DDT_T_DIR:
 		rc = make_dir(r, path);
 		if (rc < 0) {
@@ -545,7 +780,7 @@ static void restore_entry(rs *r, char *path, const ddt_attr *a)
 			break;
 		}
 		atomic_fetch_add(&r->dirs, 1);
-		restore_tree(r, a->ino, path);
+		list_queue(r, a->ino, path);
 		break;
 	default:
 		out_warn("restore %s: the target gave an unknown type %u",
@@ -556,7 +791,9 @@ static void restore_entry(rs *r, char *path, const ddt_attr *a)
 	free(path);
 }
 
-static void restore_tree(rs *r, uint64_t ino, const char *path)
+/* List directory ino, made at path; its files and links go into the
+ * lister's batch (*bp), its subdirectories to the listers. */
+static void restore_tree(rs *r, uint64_t ino, const char *path, rbatch **bp)
 {
 	dirlist l = { 0 };
 	size_t i;
@@ -584,13 +821,47 @@ static void restore_tree(rs *r, uint64_t ino, const char *path)
 		if (!child)
 			fail_local(r, ENOMEM, "restore", path);
 		else
-			restore_entry(r, child, &l.v[i].a);
+			restore_entry(r, bp, child, &l.v[i].a);
 next:
-		/* Each name goes once done with: the subtrees need the room. */
 		free(l.v[i].name);
 		l.v[i].name = NULL;
 	}
 	dirlist_free(&l);
+}
+
+/* A directory to list. */
+typedef struct rlist {
+	rs *r;
+	uint64_t ino;
+	char *path;
+} rlist;
+
+static void list_run(void *w, void *arg)
+{
+	rlist *d = arg;
+
+	if (!atomic_load(&d->r->failed))
+		restore_tree(d->r, d->ino, d->path, &((rlister *)w)->b);
+	free(d->path);
+	free(d);
+}
+
+static void list_queue(rs *r, uint64_t ino, const char *path)
+{
+	rlist *d = malloc(sizeof(*d));
+
+	if (!d || !(d->path = strdup(path))) {
+		free(d);
+		fail_local(r, ENOMEM, "read the listing of", path);
+		return;
+	}
+	d->r = r;
+	d->ino = ino;
+	if (tpool_push(r->lister, list_run, d) < 0) {
+		free(d->path);
+		free(d);
+		fail_local(r, ENOMEM, "read the listing of", path);
+	}
 }
 
 /* ---- the end: links, then directories deepest first ---- */
@@ -798,16 +1069,21 @@ static int run(rs *r)
 		if (fresh && dirs_push(r, r->o->dir, &a) < 0)
 			fail_local(r, ENOMEM, "restore", r->o->dir);
 		atomic_fetch_add(&r->dirs, 1);
-		restore_tree(r, a.ino, r->o->dir);
+		list_queue(r, a.ino, r->o->dir);
+		tpool_drain(r->lister);
+		listers_flush(r);
 	} else {
 		char *path = path_join(r->o->dir, name);
+		rbatch *b = NULL;
 
 		if (!path)
 			fail_local(r, ENOMEM, "restore", r->o->dir);
 		else
-			restore_entry(r, path, &a);
+			restore_entry(r, &b, path, &a);
+		rbatch_flush(r, &b);
 	}
 	tpool_drain(r->pool);
+	tpool_drain(r->big);
 	/* The line samples the workers' files: stop it before them. */
 	out_progress_stop(pg);
 	workers_stop(r);
@@ -837,6 +1113,7 @@ int restore_run(ddtc *c, const restore_opts *o)
 	r->o = o;
 	r->as_root = geteuid() == 0;
 	r->links_tail = &r->links;
+	pthread_mutex_init(&r->mu, NULL);
 	ret = run(r);
 	make_links(r);		/* frees what a failed run left */
 	finish_dirs(r);
@@ -848,6 +1125,7 @@ int restore_run(ddtc *c, const restore_opts *o)
 		}
 	free(r->ino);
 	free(r->dv);
+	pthread_mutex_destroy(&r->mu);
 	free(r);
 	return ret;
 }

@@ -199,64 +199,194 @@ static void grow_reply(ddtd *d, wbuf *w, size_t n)
 		wb_grow(w, n);
 }
 
-static int op_read(req *q)
+/* The data segments of file a that overlap [off, off + len), appended to
+ * w after a u32 count, as many as fit the payload (and READ_MAX_SEGS):
+ * *out_sent of them. *whole: they reach the range's end (or the file's). */
+static int read_segs(ddtd *d, wbuf *w, const ddt_attr *a, uint64_t off,
+		     uint32_t len, uint32_t *out_sent, int *whole)
 {
-	ddtd *d = q->d;
-	rbuf *r = &q->r;
-	wbuf *w = q->w;
-	uint64_t ino = rb_u64(r), off = rb_u64(r);
-	uint32_t len = rb_u32(r), n = 0, sent = 0;
 	tree_entry *segs = NULL;
 	uint64_t *offs = NULL;
-	ddt_attr a;
-	size_t at;
-	int rc;
+	uint32_t n = 0, sent = 0;
+	size_t at = w->len;
+	int rc = 0;
 
-	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0 ||
-	    (rc = ns_getattr(d->ns, ino, &a)) < 0)
-		return rc;
-	if (a.type != DDT_T_FILE)
-		return ddterr_set(a.type == DDT_T_DIR ? -EISDIR : -EINVAL,
-				  "inode %" PRIu64 " is not a regular file", ino);
-	count_read(q, ino);
-	wb_u64(w, a.size);
-	at = w->len;
 	wb_u32(w, 0);
-	if (off >= a.size || len == 0)
+	*whole = 1;
+	*out_sent = 0;
+	if (off >= a->size || len == 0)
 		return 0;
-	/* Room for the window, compressed or not, at once (growing the
-	 * reply by doubling would copy it again and again), in a buffer a
-	 * reply sent earlier gave back (bufpool.h). */
-	grow_reply(d, w, len < DDT_MAX_PAYLOAD ? len + 64 * 1024 :
-		   DDT_MAX_PAYLOAD);
 	segs = malloc(READ_MAX_SEGS * sizeof(*segs));
 	offs = malloc(READ_MAX_SEGS * sizeof(*offs));
 	if (!segs || !offs) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = tree_map(&a.root, a.level, a.size, off, len, fetch_meta, d->st,
+	rc = tree_map(&a->root, a->level, a->size, off, len, fetch_meta, d->st,
 		      segs, offs, READ_MAX_SEGS, &n);
 	if (rc == -EBADMSG)
 		rc = ddterr_set(rc, "the file's tree is damaged: %s",
 				ddterr_last(rc));
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
-		rc = put_read_seg(d, w, &segs[i], offs[i], a.level == 0);
+		rc = put_read_seg(d, w, &segs[i], offs[i], a->level == 0);
 		if (rc == 1) {		/* full: the rest in the next READ */
 			rc = 0;
 			break;
 		}
 		sent += rc == 0;
 	}
+	if (rc == 0 && n > 0)
+		*whole = sent == n && offs[n - 1] + segs[n - 1].bytes >=
+			 (a->size - off < len ? a->size : off + len);
 	wb_put_u32_at(w, at, sent);
+	*out_sent = sent;
 out:
 	free(segs);
 	free(offs);
 	return rc;
 }
 
+/* The regular file ino, for reading: its attributes, the session
+ * counted as a restore stream of its unit. */
+static int read_attr(req *q, uint64_t ino, ddt_attr *a)
+{
+	int rc;
+
+	if ((rc = tenant_ino(q, ino)) < 0 ||
+	    (rc = ns_getattr(q->d->ns, ino, a)) < 0)
+		return rc;
+	if (a->type != DDT_T_FILE)
+		return ddterr_set(a->type == DDT_T_DIR ? -EISDIR : -EINVAL,
+				  "inode %" PRIu64 " is not a regular file", ino);
+	count_read(q, ino);
+	return 0;
+}
+
+static int op_read(req *q)
+{
+	ddtd *d = q->d;
+	rbuf *r = &q->r;
+	wbuf *w = q->w;
+	uint64_t ino = rb_u64(r), off = rb_u64(r);
+	uint32_t len = rb_u32(r), sent;
+	int rc, whole;
+	ddt_attr a;
+
+	if ((rc = req_parsed(q)) < 0 || (rc = read_attr(q, ino, &a)) < 0)
+		return rc;
+	wb_u64(w, a.size);
+	/* Room for the window, compressed or not, at once (growing the
+	 * reply by doubling would copy it again and again), in a buffer a
+	 * reply sent earlier gave back (bufpool.h). */
+	if (off < a.size && len > 0)
+		grow_reply(d, w, len < DDT_MAX_PAYLOAD ? len + 64 * 1024 :
+			   DDT_MAX_PAYLOAD);
+	return read_segs(d, w, &a, off, len, &sent, &whole);
+}
+
+/* ---- READ_FILES: many small files in one request ---- */
+
+/* A file of a READ_FILES request: its attributes, or why not. */
+typedef struct rf_file {
+	uint64_t ino;
+	int rc;
+	ddt_attr a;
+} rf_file;
+
+/* One file's entry of a READ_FILES reply: status 0, its size and its
+ * segments from offset 0; or its error and message, the entry's
+ * segments (if any were appended) taken back. *last: the reply ends
+ * with this entry (the file did not fit whole). 1: the file got none of
+ * the room, and is left for the next request. */
+static int read_file_entry(req *q, const rf_file *f, int first, int *last)
+{
+	wbuf *w = q->w;
+	size_t at = w->len;
+	int rc = f->rc, whole = 1;
+	uint32_t sent = 0;
+	ddt_attr a;
+
+	wb_u32(w, 0);
+	if (rc < 0)	/* again, for its message */
+		rc = read_attr(q, f->ino, &a);
+	if (rc == 0) {
+		wb_u64(w, f->a.size);
+		rc = read_segs(q->d, w, &f->a, 0, UINT32_MAX, &sent, &whole);
+	}
+	if (rc == 0 && !whole && !first && sent == 0) {
+		w->len = at;	/* not one segment of it fitted */
+		return 1;
+	}
+	*last = !whole;
+	if (rc == -ENOMEM || w->err)
+		return rc ? rc : -ENOMEM;
+	if (rc < 0) {
+		w->len = at;
+		wb_u32(w, ops_status(rc));
+		wb_str(w, ddterr_last(rc));
+	}
+	return 0;
+}
+
+/* Every file's attributes first: the reply's room is then taken at once,
+ * for the bytes the files hold (and what a segment adds to them), not
+ * for a whole payload. */
+static void read_files_attrs(req *q, rf_file *f, uint32_t n)
+{
+	uint64_t bytes = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		f[i].rc = read_attr(q, f[i].ino, &f[i].a);
+		if (f[i].rc == 0)
+			bytes += f[i].a.size;
+	}
+	bytes += bytes / 32 + (uint64_t)n * 64 + 4096;
+	grow_reply(q->d, q->w, bytes < DDT_MAX_PAYLOAD ? (size_t)bytes :
+		   DDT_MAX_PAYLOAD);
+}
+
+/* The files in request order, each whole, until the payload is full:
+ * the last one in the reply may be partial (the client goes on with
+ * READ), and those after it are for the next READ_FILES. A file's error
+ * is its entry's; only a malformed request, or no memory, fails it. */
+static int op_read_files(req *q)
+{
+	rbuf *r = &q->r;
+	wbuf *w = q->w;
+	uint32_t n = rb_count(r, 8, UINT32_MAX), m = 0;
+	rf_file *f;
+	int rc = 0, last = 0;
+	size_t at;
+
+	if (n > DDT_MAX_READ_FILES)
+		return req_skip_over_limit(q, n, 8, "files",
+					   DDT_MAX_READ_FILES);
+	f = calloc(n ? n : 1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		f[i].ino = rb_u64(r);
+	rc = req_parsed(q);
+	at = w->len;
+	wb_u32(w, 0);
+	if (rc == 0)
+		read_files_attrs(q, f, n);
+	for (; rc == 0 && m < n && !last; m++) {
+		rc = read_file_entry(q, &f[m], m == 0, &last);
+		if (rc == 1) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc == 0)
+		wb_put_u32_at(w, at, m);
+	free(f);
+	return rc;
+}
+
 const req_handler ops_read_handlers[] = {
 	{ DDT_OP_SEG_GET, op_seg_get },
 	{ DDT_OP_READ, op_read },
+	{ DDT_OP_READ_FILES, op_read_files },
 	{ 0, NULL }
 };

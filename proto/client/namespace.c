@@ -264,22 +264,16 @@ int ddtc_symlink(ddtc *c, uint64_t dir, const char *name, const char *target,
 	return rpc_attr(c, &w, DDT_OP_SYMLINK, out);
 }
 
-int ddtc_readlink(ddtc *c, uint64_t ino, char *buf, size_t cap)
+/* A READLINK reply, the target into buf. */
+static int readlink_take(conn_reply *rep, rbuf *r, uint64_t ino, char *buf,
+			 size_t cap)
 {
 	char target[DDT_MAX_STR + 1];
-	conn_reply rep;
 	size_t n;
-	wbuf w;
-	rbuf r;
 	int rc;
 
-	conn_begin(&w, DDT_OP_READLINK);
-	wb_u64(&w, ino);
-	rc = rpc_call(c, &w, &rep, &r);
-	if (rc < 0)
-		return rc;
-	rb_str(&r, target, sizeof(target));
-	rc = rpc_end(&rep, &r, DDT_OP_READLINK);
+	rb_str(r, target, sizeof(target));
+	rc = rpc_end(rep, r, DDT_OP_READLINK);
 	if (rc < 0)
 		return rc;
 	n = strlen(target);
@@ -289,6 +283,53 @@ int ddtc_readlink(ddtc *c, uint64_t ino, char *buf, size_t cap)
 				  ino, n, cap);
 	memcpy(buf, target, n + 1);
 	return 0;
+}
+
+static void readlink_begin(wbuf *w, uint64_t ino)
+{
+	conn_begin(w, DDT_OP_READLINK);
+	wb_u64(w, ino);
+}
+
+int ddtc_readlink(ddtc *c, uint64_t ino, char *buf, size_t cap)
+{
+	conn_reply rep;
+	wbuf w;
+	rbuf r;
+	int rc;
+
+	readlink_begin(&w, ino);
+	rc = rpc_call(c, &w, &rep, &r);
+	return rc < 0 ? rc : readlink_take(&rep, &r, ino, buf, cap);
+}
+
+int ddtc_readlink_many(ddtc *c, ddtc_readlink_req *reqs, size_t n)
+{
+	conn_req **k = calloc(n ? n : 1, sizeof(*k));
+	conn_reply rep;
+	size_t sent = 0;
+	int rc = 0;
+	wbuf w;
+	rbuf r;
+
+	if (!k)
+		return ddterr_set(-ENOMEM, "no memory for %zu READLINKs", n);
+	for (; sent < n; sent++) {
+		readlink_begin(&w, reqs[sent].ino);
+		rc = conn_start(c->cn, &w, &k[sent]);
+		wb_free(&w);
+		if (rc < 0)
+			break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ddtc_readlink_req *q = &reqs[i];
+
+		q->rc = i < sent ? rpc_wait(k[i], &rep, &r) : rc;
+		if (i < sent && q->rc == 0)
+			q->rc = readlink_take(&rep, &r, q->ino, q->buf, q->cap);
+	}
+	free(k);
+	return rc;
 }
 
 int ddtc_link(ddtc *c, uint64_t ino, uint64_t dir, const char *name,

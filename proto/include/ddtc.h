@@ -260,6 +260,16 @@ int ddtc_setattr_many(ddtc *c, ddtc_setattr_req *reqs, size_t n);
 int ddtc_symlink(ddtc *c, uint64_t dir, const char *name, const char *target,
 		 uint32_t uid, uint32_t gid, int64_t mtime, ddt_attr *out);
 int ddtc_readlink(ddtc *c, uint64_t ino, char *buf, size_t cap);
+/* Several READLINKs, all sent before the first reply is awaited (one
+ * round trip for all, as ddtc_setattr_many). rc is each one's result;
+ * the message of a failed one is not kept (ask it alone for that). */
+typedef struct ddtc_readlink_req {
+	uint64_t ino;
+	char *buf;
+	size_t cap;
+	int rc;			/* out */
+} ddtc_readlink_req;
+int ddtc_readlink_many(ddtc *c, ddtc_readlink_req *reqs, size_t n);
 int ddtc_link(ddtc *c, uint64_t ino, uint64_t dir, const char *name,
 	      ddt_attr *out);
 
@@ -411,6 +421,21 @@ int ddtc_read(ddtc *c, uint64_t ino, uint64_t off, void *buf, size_t n,
  * Written in order with write(2) from fd's current position, so a pipe
  * works too; *out_bytes is the file's size. */
 int ddtc_read_to_fd(ddtc *c, uint64_t ino, int fd, uint64_t *out_bytes);
+
+/* Many small files, whole, in few round trips (READ_FILES, several in
+ * flight): sizes[i] is file inos[i]'s size as the caller knows it (from
+ * its attributes; a file found another size fails -ESTALE). cb runs once
+ * per file, in order, on the calling thread: rc 0 with the file's len
+ * bytes at data (valid during the call), or the file's own error (its
+ * message in ddtc_errmsg(rc)); then the call goes on. A non-zero return
+ * from cb stops the call, which returns it. Otherwise 0, or the error
+ * that ended the call (the connection, no memory), which every file not
+ * yet handed over gets first. The caller bounds the memory: one buffer
+ * as large as the largest file is used. */
+typedef int (*ddtc_file_cb)(void *arg, size_t i, int rc, const void *data,
+			    size_t len);
+int ddtc_read_files(ddtc *c, const uint64_t *inos, const uint64_t *sizes,
+		    size_t n, ddtc_file_cb cb, void *arg);
 
 /* ---- backups (backup.c) ---- */
 
