@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #define FILE_SIZE	300
@@ -104,6 +105,10 @@ static void answer_read_files(wbuf *w, rbuf *r)
 	}
 }
 
+/* Whether the target played says it takes READ_FILES, and how many it
+ * was sent. */
+static atomic_int takes_read_files = 1, read_files_asked;
+
 static void answer(int fd, const ddt_hdr *h, const uint8_t *p)
 {
 	wbuf w;
@@ -125,7 +130,13 @@ static void answer(int fd, const ddt_hdr *h, const uint8_t *p)
 	case DDT_OP_AUTH:
 		wb_u8(&w, DDT_ROLE_ADMIN);
 		break;
+	case DDT_OP_STATUS:
+		wb_u32(&w, 1);
+		wb_str(&w, "proto_read_files");
+		wb_u64(&w, (uint64_t)atomic_load(&takes_read_files));
+		break;
 	case DDT_OP_READ_FILES:
+		atomic_fetch_add(&read_files_asked, 1);
 		answer_read_files(&w, &r);
 		break;
 	case DDT_OP_READ: {
@@ -256,6 +267,37 @@ static void test_read_files(const ddtc_opts *o)
 	free(g);
 }
 
+/* A target whose STATUS lacks proto_read_files is read file by file. */
+static void test_read_files_fallback(const ddtc_opts *o)
+{
+	uint64_t inos[] = { 1, 1, 1 }, sizes[] = { FILE_SIZE, FILE_SIZE,
+						   FILE_SIZE };
+	got_files *g = xmalloc(sizeof(*g));
+	int rc, asked;
+	ddtc *c;
+
+	memset(g, 0, sizeof(*g));
+	g->stop_at = SIZE_MAX;
+	atomic_store(&takes_read_files, 0);
+	asked = atomic_load(&read_files_asked);
+	if ((rc = ddtc_connect(&c, o)) != 0)
+		tap_bail("connect: %s", ddtc_errmsg(rc));
+	rc = ddtc_read_files(c, inos, sizes, 3, got_cb, g);
+	ok(rc == 0 && g->f[0].exact && g->f[1].exact && g->f[2].exact &&
+	   atomic_load(&read_files_asked) == asked,
+	   "a target without READ_FILES: each file read exactly with READ");
+	sizes[1] = FILE_SIZE - 1;
+	memset(g, 0, sizeof(*g));
+	g->stop_at = SIZE_MAX;
+	rc = ddtc_read_files(c, inos, sizes, 3, got_cb, g);
+	ok(rc == 0 && g->f[0].exact && g->f[1].rc == -ESTALE && g->f[2].exact,
+	   "and a file of another size than expected is its own ESTALE: %s",
+	   g->f[1].msg);
+	ddtc_close(c);
+	atomic_store(&takes_read_files, 1);
+	free(g);
+}
+
 int main(void)
 {
 	uint8_t want[FILE_SIZE], got[FILE_SIZE];
@@ -299,6 +341,7 @@ int main(void)
 		ddtc_close(c);
 	}
 	test_read_files(&o);
+	test_read_files_fallback(&o);
 	shutdown(lfd, SHUT_RDWR);
 	close(lfd);
 	pthread_join(t, NULL);

@@ -364,6 +364,7 @@ static int op_status(req *q)
 	       (uint64_t)((now_ns() - d->started) / 1000000000));
 	/* What this target adds to version 1 (PROTOCOL.md, section 5). */
 	req_kv(&l, "proto_set_content", 1);
+	req_kv(&l, "proto_read_files", 1);
 	status_ingest(d, &l);
 	status_streams(d, &l);
 	status_maint(d, &l);

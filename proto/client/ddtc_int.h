@@ -34,12 +34,16 @@ struct ddtc {
 	/* Whether the target takes SET_CONTENT (session.c): 0 not
 	 * asked yet, 1 yes, -1 no. */
 	atomic_int set_content;
+	atomic_int read_files;	/* the same for proto_read_files */
 };
 
 /* 0 if the target takes SET_CONTENT and COMMIT's DDT_CF_EXCL (its
  * STATUS says proto_set_content, asked once per session), else
  * -EOPNOTSUPP with a message; or STATUS's failure (session.c). */
 int session_has_set_content(ddtc *c);
+/* 1 if the target takes READ_FILES (STATUS's proto_read_files, asked
+ * once per session), 0 if not, or STATUS's failure (session.c). */
+int session_has_read_files(ddtc *c);
 
 /* 0 if name may be made on the target (the whole rule of ddtc_types.h),
  * else the target's code and line, without asking it (namespace.c). */

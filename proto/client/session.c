@@ -276,28 +276,50 @@ int ddtc_status_text(ddtc *c, ddtc_text_cb cb, void *arg)
 	return rpc_end_cb(&rep, &r, DDT_OP_STATUS_TEXT, rc);
 }
 
-static int set_content_kv(void *arg, const char *key, uint64_t value)
+typedef struct proto_key {
+	const char *key;
+	int has;
+} proto_key;
+
+static int proto_key_kv(void *arg, const char *key, uint64_t value)
 {
-	if (strcmp(key, "proto_set_content") == 0 && value == 1)
-		*(int *)arg = 1;
+	proto_key *k = arg;
+
+	if (strcmp(key, k->key) == 0 && value == 1)
+		k->has = 1;
 	return 0;
+}
+
+/* 1 if the target's STATUS says key = 1, 0 if not, asked once per session
+ * and kept in *cache (0 not asked, 1 yes, -1 no); or STATUS's failure. */
+static int session_proto(ddtc *c, atomic_int *cache, const char *key)
+{
+	proto_key k = { .key = key };
+	int v = atomic_load(cache), rc;
+
+	if (v == 0) {
+		rc = ddtc_status(c, proto_key_kv, &k);
+		if (rc < 0)
+			return rc;
+		v = k.has ? 1 : -1;
+		atomic_store(cache, v);
+	}
+	return v > 0;
 }
 
 int session_has_set_content(ddtc *c)
 {
-	int v = atomic_load(&c->set_content), has = 0, rc;
+	int rc = session_proto(c, &c->set_content, "proto_set_content");
 
-	if (v == 0) {
-		rc = ddtc_status(c, set_content_kv, &has);
-		if (rc < 0)
-			return rc;
-		v = has ? 1 : -1;
-		atomic_store(&c->set_content, v);
-	}
-	if (v < 0)
+	if (rc == 0)
 		return ddterr_set(-EOPNOTSUPP, "the target does not take "
 				  "SET_CONTENT or exclusive creates (no "
 				  "proto_set_content in its STATUS): upgrade "
 				  "ddtargetd");
-	return 0;
+	return rc < 0 ? rc : 0;
+}
+
+int session_has_read_files(ddtc *c)
+{
+	return session_proto(c, &c->read_files, "proto_read_files");
 }
