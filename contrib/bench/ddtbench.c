@@ -7,6 +7,7 @@
  * only prepares a measurement (segmenting and compressing before a store
  * ingest, for instance) is done first and never timed. MB means 10^6 bytes.
  */
+#include "benchstore.h"
 #include "cdc.h"
 #include "codec.h"
 #include "ddterr.h"
@@ -738,15 +739,7 @@ static void remove_tree(const char *dir)
 /* Close b's store, its index and its lock; store_close's error. */
 static int close_store(struct bench *b)
 {
-	int rc = b->st ? store_close(b->st) : 0;
-
-	if (b->ix)
-		idx_close(b->ix);
-	store_lock_release(b->lock);
-	b->st = NULL;
-	b->ix = NULL;
-	b->lock = NULL;
-	return rc;
+	return benchstore_close(&b->lock, &b->ix, &b->st);
 }
 
 /* A fresh store in a new directory under the base, opened as its owner
@@ -755,7 +748,6 @@ static int close_store(struct bench *b)
 static int open_fresh_store(struct bench *b, char *dir)
 {
 	store_config cfg;
-	char *ipath;
 	int rc;
 
 	if (snprintf(dir, PATH_MAX, "%s/ddtbench.XXXXXX", b->store_base) >=
@@ -775,20 +767,8 @@ static int open_fresh_store(struct bench *b, char *dir)
 		cfg.region_level = b->reg_level;
 		cfg.region_size = (uint32_t)b->reg_kb * 1024;
 	}
-	rc = store_lock_take(&b->lock, dir);
-	ipath = rc ? NULL : path_join(dir, STORE_INDEX_DIR);
-	if (rc == 0 && !ipath)
-		rc = -ENOMEM;
-	if (rc == 0)
-		rc = idx_open(&b->ix, ipath, 0);
-	free(ipath);
-	if (rc == 0)
-		rc = store_open(&b->st, &cfg, b->ix);
-	if (rc) {
-		close_store(b);
-		return fail(rc, "store_open");
-	}
-	return 0;
+	rc = benchstore_open(&cfg, &b->lock, &b->ix, &b->st);
+	return rc < 0 ? fail(rc, "store_open") : 0;
 }
 
 static int put_fn(void *ctx, int t, int nt)

@@ -15,6 +15,7 @@
  * SHA-256 digests are. Memory is the process's own (VmRSS, VmHWM) beside
  * what each part holds. The filter sizes come from the store's internals
  * (store_int.h): a benchmark may look, nothing else does. */
+#include "benchstore.h"
 #include "codec.h"
 #include "ddterr.h"
 #include "fp.h"
@@ -144,33 +145,16 @@ static int fail(int rc, const char *what)
 static int open_store(bench *b)
 {
 	store_config cfg;
-	char *ipath;
 	int rc;
 
 	store_config_default(&cfg, b->dir);
-	rc = store_lock_take(&b->lock, b->dir);
-	ipath = rc ? NULL : path_join(b->dir, STORE_INDEX_DIR);
-	if (rc == 0 && !ipath)
-		rc = -ENOMEM;
-	if (rc == 0)
-		rc = idx_open(&b->ix, ipath, 0);
-	free(ipath);
-	if (rc == 0)
-		rc = store_open(&b->st, &cfg, b->ix);
+	rc = benchstore_open(&cfg, &b->lock, &b->ix, &b->st);
 	return rc < 0 ? fail(rc, "open the store") : 0;
 }
 
 static int close_store(bench *b)
 {
-	int rc = b->st ? store_close(b->st) : 0;
-
-	if (b->ix)
-		idx_close(b->ix);
-	store_lock_release(b->lock);
-	b->st = NULL;
-	b->ix = NULL;
-	b->lock = NULL;
-	return rc;
+	return benchstore_close(&b->lock, &b->ix, &b->st);
 }
 
 /* ---- the fill ---- */
