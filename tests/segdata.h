@@ -145,32 +145,6 @@ static inline int segdata_put(store *s, uint64_t seed, uint64_t first,
 	return 0;
 }
 
-/* segdata_put(), each batch then made durable as a commit makes the
- * segments it names (store_make_durable). */
-static inline int segdata_put_durable(store *s, uint64_t seed, uint64_t first,
-				      size_t n)
-{
-	for (size_t done = 0; done < n; done += SEGDATA_BATCH) {
-		size_t cnt = n - done < SEGDATA_BATCH ? n - done : SEGDATA_BATCH;
-		fp_t *fps = malloc(cnt * sizeof(*fps));
-		segbatch b;
-		int rc;
-
-		if (!fps || segbatch_make(&b, seed, first + done, cnt) != 0)
-			tap_bail("segbatch_make");
-		for (size_t i = 0; i < b.n; i++)
-			fps[i] = b.segs[i].fp;
-		rc = store_put(s, b.segs, b.n, NULL);
-		if (rc == 0)
-			rc = store_make_durable(s, fps, b.n);
-		segbatch_free(&b);
-		free(fps);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 /* The path of fragment index of container cid in a store with the default
  * data directories (root/data/dir0..5) and geometry (4 + 2). */
 static inline void segdata_frag_path(const char *root, uint64_t cid,

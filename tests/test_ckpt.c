@@ -434,7 +434,7 @@ static void child(const char *root, int fd)
 	if (!s)
 		_exit(2);
 	for (b = 0; b < 100000; b++) {
-		if (segdata_put_durable(s, SEED + 1, (uint64_t)b * KBATCH, KBATCH))
+		if (segdata_put(s, SEED + 1, (uint64_t)b * KBATCH, KBATCH, NULL))
 			_exit(3);
 		if (b == 20 && store_checkpoint(s, NULL, 0, NULL, 0))
 			_exit(4);
@@ -487,59 +487,6 @@ static void test_killed(const char *root)
 	tstore_close(s);
 }
 
-static void sh(const char *root, const char *cmd)
-{
-	char line[2048];
-
-	snprintf(line, sizeof(line), "cd '%s' && %s", root, cmd);
-	if (system(line) != 0)
-		tap_bail("%s", cmd);
-}
-
-/* A container sealed whole whose journal, holding only what a commit
- * named, survives next to it with no index entry (a crash before the
- * index sync; here a checkpoint from before the seal, restored, with the
- * journal put back): the next open indexes it from its fragments, so the
- * segments the journal lacks are not lost to a replay. */
-static void test_adopt(const char *root)
-{
-	char name[STORE_CKPT_NAME_MAX];
-	store_restore_report r;
-	store *s = open_at(root);
-	fp_t named[2];
-	segbatch b;
-	int rc;
-
-	if (!s || segdata_put(s, SEED + 5, 0, 300, NULL) || store_flush(s) ||
-	    store_checkpoint(s, NULL, 0, name, sizeof(name)))
-		tap_bail("setup");
-	/* Five segments of at most 16 KiB: one container. */
-	if (segdata_put(s, SEED + 6, 0, 5, NULL) ||
-	    segbatch_make(&b, SEED + 6, 0, 2))
-		tap_bail("put");
-	for (int i = 0; i < 2; i++)
-		named[i] = b.segs[i].fp;
-	segbatch_free(&b);
-	ok(store_make_durable(s, named, 2) == 0, "5 segments put, 2 of them "
-	   "made durable: journaled");
-	sh(root, "find . -name '*.jnl' -exec cp -p {} {}.saved ';'");
-	if (store_flush(s) || tstore_close(s))
-		tap_bail("seal");
-	rm_index(root);
-	sh(root, "for f in $(find . -name '*.jnl.saved'); do "
-		 "mv \"$f\" \"${f%.saved}\"; done");
-	rc = restore(root, name, &r);
-	show(&r);
-	ok(rc == 0 && r.journaled == 1, "a checkpoint from before the seal "
-	   "restores, the journal left to the open");
-	s = open_at(root);
-	ok(s && segdata_check(s, SEED + 6, 0, 5) == 0 &&
-	   segdata_check(s, SEED + 5, 0, 300) == 0,
-	   "the open adopts the sealed container: all 5 read, not only the "
-	   "2 its journal held");
-	tstore_close(s);
-}
-
 int main(void)
 {
 	char *root = tap_tmpdir("ckpt");
@@ -553,7 +500,6 @@ int main(void)
 	run_in(root, "prune", test_prune_and_refusals);
 	run_in(root, "online", test_online);
 	run_in(root, "otherfs", test_other_fs);
-	run_in(root, "adopt", test_adopt);
 	tap_rmtree(root);
 	free(root);
 	return tap_done();

@@ -111,63 +111,6 @@ static void test_bulk(const char *root)
 	tstore_close(s);
 }
 
-/* fps of segments seed first..first+n-1. */
-static fp_t *fps_of(uint64_t seed, uint64_t first, size_t n)
-{
-	fp_t *fps = malloc(n * sizeof(*fps));
-	segbatch b;
-
-	if (!fps || segbatch_make(&b, seed, first, n) != 0)
-		tap_bail("segbatch_make");
-	for (size_t i = 0; i < n; i++)
-		fps[i] = b.segs[i].fp;
-	segbatch_free(&b);
-	return fps;
-}
-
-/* A put is held, not journaled: what fills containers goes to fragments
- * only; a commit journals just the segments it names that are still in
- * memory, once each; a close journals the rest. */
-static void test_journal_only_named(const char *root)
-{
-	store *s = open_store(root, 4, 2);
-	store_stats st, st2;
-	fp_t *head, *tail;
-	int rc;
-
-	if (!s)
-		tap_bail("open");
-	ok(put_range(s, SEED + 7, 0, 3000) == 3000, "3000 segments put");
-	store_get_stats(s, &st);
-	ok(st.journaled_bytes == 0 && st.containers >= 10,
-	   "none went to a journal (%llu bytes), %llu containers sealed",
-	   (unsigned long long)st.journaled_bytes,
-	   (unsigned long long)st.containers);
-	head = fps_of(SEED + 7, 0, 100);
-	tail = fps_of(SEED + 7, 2900, 100);
-	rc = store_make_durable(s, head, 100);
-	store_get_stats(s, &st);
-	ok(rc == 0 && st.journaled_bytes == 0,
-	   "making sealed segments durable journals nothing");
-	rc = store_make_durable(s, tail, 100);
-	store_get_stats(s, &st);
-	ok(rc == 0 && st.journaled_bytes > 0 &&
-	   st.journaled_bytes <= 100 * (uint64_t)CDC_MAX_LIMIT,
-	   "the newest segments, named, are journaled (%llu bytes)",
-	   (unsigned long long)st.journaled_bytes);
-	rc = store_make_durable(s, tail, 100);
-	store_get_stats(s, &st2);
-	ok(rc == 0 && st2.journaled_bytes == st.journaled_bytes,
-	   "naming them again journals nothing more");
-	free(head);
-	free(tail);
-	ok(tstore_close(s) == 0, "close");
-	s = open_store(root, 4, 2);
-	ok(s && segdata_check(s, SEED + 7, 0, 3000) == 0,
-	   "after a close every segment reads, named or not");
-	tstore_close(s);
-}
-
 static void test_batch_rules(const char *root)
 {
 	store *s = open_store(root, 4, 2);
@@ -498,7 +441,6 @@ int main(void)
 	char *root = tap_tmpdir("store");
 
 	run_in(root, "bulk", test_bulk);
-	run_in(root, "jonly", test_journal_only_named);
 	run_in(root, "rules", test_batch_rules);
 	run_in(root, "single", test_single_disk);
 	run_in(root, "default", test_default_geometry);

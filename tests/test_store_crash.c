@@ -1,15 +1,10 @@
-/* test_store_crash.c - what store_make_durable acknowledged survives a
- * crash.
+/* test_store_crash.c - what store_put acknowledged survives a crash.
  *
- * A child process puts batches and, every COMMIT_EVERY batches, makes the
- * segments of those batches durable as a commit does, then reports them
- * acknowledged through a pipe; the parent kills it with SIGKILL at a
- * random moment (or the child dies at an armed write in the middle of a
- * journal, fragment or directory write), then reopens the store and reads
- * every acknowledged segment back. Small containers make the kill land in
- * a seal often, and put the segments a commit names in every state: in
- * the open container, queued for the sealer, sealed with the index not yet
- * synced, and durable. */
+ * A child process writes batches and reports each acknowledged batch
+ * through a pipe; the parent kills it with SIGKILL at a random moment (or
+ * the child dies at an armed write in the middle of a journal, fragment or
+ * directory write), then reopens the store and reads every acknowledged
+ * segment back. Small containers make the kill land in a seal often. */
 #include "store.h"
 #include "ddterr.h"
 #include "fio.h"
@@ -23,7 +18,6 @@
 #include <time.h>
 
 #define BATCH	64
-#define COMMIT_EVERY	3
 #define ROUNDS	6
 #define CONTAINER_SIZE	(128 * 1024)
 
@@ -36,9 +30,6 @@ static void child(const char *root, uint64_t seed, int fd, long crash_after)
 
 	if (!s)
 		_exit(2);
-	fp_t fps[COMMIT_EVERY * BATCH];
-	size_t nfp = 0;
-
 	if (crash_after >= 0)
 		fio_fault_arm(FIO_FAULT_CRASH, crash_after, 0);
 	for (uint32_t b = 0; b < 100000; b++) {
@@ -48,14 +39,7 @@ static void child(const char *root, uint64_t seed, int fd, long crash_after)
 			_exit(3);
 		if (store_put(s, sb.segs, sb.n, NULL) != 0)
 			_exit(4);
-		for (size_t i = 0; i < sb.n; i++)
-			fps[nfp++] = sb.segs[i].fp;
 		segbatch_free(&sb);
-		if ((b + 1) % COMMIT_EVERY)
-			continue;
-		if (store_make_durable(s, fps, nfp) != 0)
-			_exit(6);
-		nfp = 0;
 		if (write(fd, &b, sizeof(b)) != sizeof(b))
 			_exit(5);
 	}

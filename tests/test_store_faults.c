@@ -30,15 +30,14 @@ static void test_journal_full(const char *root)
 		tap_bail("setup");
 	fio_fault_arm(FIO_FAULT_ENOSPC, 0, 1);
 	ddterr_clear();
-	rc = segdata_put_durable(s, 1, 100, 20);
+	rc = segdata_put(s, 1, 100, 20, NULL);
 	ok(rc == -ENOSPC && strstr(ddterr_last(rc), "journal"),
-	   "a full disk under the journal fails the commit: %s",
-	   ddterr_last(rc));
-	rc = segdata_put_durable(s, 1, 100, 20);
+	   "a full disk under the journal fails the put: %s", ddterr_last(rc));
+	rc = segdata_put(s, 1, 100, 20, NULL);
 	ok(rc == -ENOSPC, "and keeps failing while the disk is full");
 	fio_fault_clear();
 	ok(segdata_check(s, 1, 0, 100) == 0, "earlier segments still read");
-	rc = segdata_put_durable(s, 1, 100, 20);
+	rc = segdata_put(s, 1, 100, 20, NULL);
 	ok(rc == 0 && segdata_check(s, 1, 0, 120) == 0,
 	   "once space is back the same batch goes in and reads back");
 	tstore_close(s);
@@ -54,15 +53,15 @@ static void test_torn_journal_write(const char *root)
 
 	/* Small batches: the container never fills, so the one write the
 	 * fault tears is the journal's. */
-	if (!s || segdata_put_durable(s, 2, 0, 10) != 0)
+	if (!s || segdata_put(s, 2, 0, 10, NULL) != 0)
 		tap_bail("setup");
 	fio_fault_arm(FIO_FAULT_SHORT, 0, 0);
-	rc = segdata_put_durable(s, 2, 50, 10);
+	rc = segdata_put(s, 2, 50, 10, NULL);
 	fio_fault_clear();
-	ok(rc == -ENOSPC, "a torn journal write fails the commit: %s",
+	ok(rc == -ENOSPC, "a torn journal write fails the put: %s",
 	   ddterr_last(rc));
-	rc = segdata_put_durable(s, 2, 100, 10);
-	ok(rc == 0, "the next commit works (%s)", rc ? ddterr_last(rc) : "ok");
+	rc = segdata_put(s, 2, 100, 10, NULL);
+	ok(rc == 0, "the next put works (%s)", rc ? ddterr_last(rc) : "ok");
 	tstore_close(s);
 	s = segdata_open(root, CONTAINER_SIZE);
 	ok(s && segdata_check(s, 2, 0, 10) == 0 && segdata_check(s, 2, 100, 10) == 0,
@@ -79,10 +78,10 @@ static void test_fsync_error(const char *root)
 		tap_bail("setup");
 	fio_fault_arm(FIO_FAULT_FSYNC_EIO, 0, 0);
 	ddterr_clear();
-	rc = segdata_put_durable(s, 3, 0, 10);
+	rc = segdata_put(s, 3, 0, 10, NULL);
 	fio_fault_clear();
-	ok(rc == -EIO, "a failed fsync fails the commit: %s", ddterr_last(rc));
-	ok(segdata_put_durable(s, 3, 0, 10) == 0 &&
+	ok(rc == -EIO, "a failed fsync fails the put: %s", ddterr_last(rc));
+	ok(segdata_put(s, 3, 0, 10, NULL) == 0 &&
 	   segdata_check(s, 3, 0, 10) == 0,
 	   "a retry succeeds and reads back");
 	tstore_close(s);
@@ -118,10 +117,9 @@ static void test_seal_full(const char *root)
 	ok(s && segdata_check(s, 4, 0, 210) == 0, "all of it after a reopen");
 	tstore_close(s);
 
-	/* A full disk and a close: the journal keeps what was committed for
-	 * the next open. */
+	/* A full disk and a close: the journal keeps it for the next open. */
 	s = segdata_open(root, CONTAINER_SIZE);
-	if (!s || segdata_put_durable(s, 4, 300, 10) != 0)
+	if (!s || segdata_put(s, 4, 300, 10, NULL) != 0)
 		tap_bail("setup 2");
 	fio_fault_arm(FIO_FAULT_ENOSPC, 1, 1);
 	rc = store_flush(s);

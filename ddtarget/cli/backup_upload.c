@@ -262,9 +262,7 @@ static void store_file(worker *w, bent *e)
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	/* Each retry follows a clean on the target that took segments this
-	 * file was told it could dedup against, or a restart of the target
-	 * that lost segments sent before it and never committed (the
-	 * client's segment cache still listed them); two in a row is rare. */
+	 * file was told it could dedup against; two in a row is rare. */
 	for (int tries = 1;; tries++) {
 		rc = send_file(w, e, fd, &st, tries == SEND_TRIES, &a);
 		if (rc != -EAGAIN)

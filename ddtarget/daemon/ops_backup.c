@@ -191,9 +191,11 @@ static int op_backup_end(req *q)
 
 	if ((rc = req_parsed(q)) < 0 || (rc = tenant_ino(q, ino)) < 0)
 		return rc;
-	/* What the backup's commits named was made durable by each commit
-	 * (clean.c), so the end has only its own record to sync. */
-	rc = ns_backup_end(d->ns, ino, files, bytes, &a);
+	/* Everything the backup's commits name must be durable before the
+	 * backup is called complete. */
+	rc = store_barrier(d->st);
+	if (rc == 0)
+		rc = ns_backup_end(d->ns, ino, files, bytes, &a);
 	if (rc == 0 && streams_backup_close(d->streams, ino, &sb))
 		judge(d, &sb, bytes);
 	if (rc == 0)

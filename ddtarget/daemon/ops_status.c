@@ -351,7 +351,6 @@ static int op_status(req *q)
 	req_kv(&l, "containers", st.containers);
 	req_kv(&l, "degraded_containers", st.degraded_containers);
 	req_kv(&l, "journals_unmirrored", st.journals_unmirrored);
-	req_kv(&l, "journaled_bytes", st.journaled_bytes);
 	req_kv(&l, "containers_read", st.containers_read);
 	req_kv(&l, "containers_read_ahead", st.containers_read_ahead);
 	req_kv(&l, "files", nst.files);

@@ -194,6 +194,7 @@ typedef struct check_ctx {
 	int root_data;		/* batch[0] is a level-0 root */
 	fp_t *keys;		/* subtrees walked: remembered once all is well */
 	size_t nkeys, cap;
+	size_t walked;		/* nodes looked up */
 } check_ctx;
 
 /* What the fence does not let the writer name counts as not on the
@@ -214,9 +215,7 @@ static int fence_batch(check_ctx *x, uint32_t *raw)
 
 /* Every node of the batch is on the target, and every data segment has
  * exactly the bytes its parent (or, for a level-0 root, the entry's size)
- * gives it: one off would leave a hole or an overlap in every read. Then
- * every node is made durable: present is not yet durable (a segment only
- * just sent, or another session's this file shares, may be in memory). */
+ * gives it: one off would leave a hole or an overlap in every read. */
 static int check_flush(check_ctx *x)
 {
 	uint32_t raw[HAS_BATCH];
@@ -243,8 +242,6 @@ static int check_flush(check_ctx *x)
 					"its parent",
 					(unsigned long long)x->want[i]);
 	}
-	if (rc == 0)
-		rc = store_make_durable(x->c->st, x->batch, x->n);
 	x->n = 0;
 	return rc;
 }
@@ -284,6 +281,7 @@ static int check_visit(void *arg, int level, const fp_t *fp, uint64_t bytes)
 		if ((rc = keep_key(x, &key)) < 0)
 			return rc;
 	}
+	x->walked++;
 	x->want[x->n] = level > 0 ? WANT_META : bytes;
 	x->batch[x->n++] = *fp;
 	return x->n == HAS_BATCH ? check_flush(x) : 0;
@@ -359,7 +357,11 @@ static int checked_bind(clean *c, const bind_args *b)
 	if (rc < 0 && rc != -ENOMEM && !b->k)
 		rc = ddterr_set(rc, "\"%s\": %s", b->e[i - 1].name,
 				ddterr_last(rc));
-	/* A remembered tree was made durable when it was first checked. */
+	/* Present is not yet durable: another session may have staged a
+	 * segment this file shares. (A remembered tree was durable when it
+	 * was first checked.) */
+	if (rc == 0 && x->walked)
+		rc = store_barrier(c->st);
 	if (rc == 0)
 		note_verified(c, x->keys, x->nkeys);
 	if (rc == 0)

@@ -600,11 +600,6 @@ jnl *jnl_ref(jnl *j)
 	return j;
 }
 
-int jnl_shared(jnl *j)
-{
-	return atomic_load(&j->refs) > 1;
-}
-
 void jnl_close(jnl *j)
 {
 	if (!j || atomic_fetch_sub(&j->refs, 1) != 1)

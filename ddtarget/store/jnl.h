@@ -1,12 +1,11 @@
 /* jnl.h - the write-ahead log of the open container, kept in copies.
  *
- * A segment a commit names is made durable by this log before the commit
- * binds it, unless its container was sealed first; the index learns of a
- * segment only when its container is sealed. So after a crash the index
- * never points at bytes that were not written, and replaying the log
- * rebuilds the open container with every segment a commit named.
+ * A put is acknowledged only after its segments are in this log and the log
+ * is fsynced; the index learns of a segment only when its container is
+ * sealed. So after a crash the index never points at bytes that were not
+ * written, and replaying the log rebuilds the open container exactly.
  *
- * The log is the only home of committed data until its container is
+ * The log is the only home of acknowledged data until its container is
  * sealed, so it is written twice, to two files on two disks (the store puts
  * the first under its root and the second in a data directory): every group
  * write goes to both at the same offset, and the copies stay identical
@@ -92,8 +91,6 @@ int jnl_copies(jnl *j);
  * keeps the journal alive. jnl_close() drops one; the last frees. */
 jnl *jnl_ref(jnl *j);
 void jnl_close(jnl *j);
-/* Whether another reference than the caller's is held. */
-int jnl_shared(jnl *j);
 
 typedef int (*jnl_replay_cb)(void *arg, const fp_t *fp, int codec,
 			     uint32_t raw_len, const void *data,
@@ -109,7 +106,7 @@ typedef struct jnl_replay_report {
 	uint32_t bad[JNL_COPIES];	/* records copy i lacked */
 	int bad_headers;	/* copies whose header was damaged */
 	/* Stretches no copy holds a good record in, followed by good
-	 * records (a torn tail is not one): committed data may be lost. */
+	 * records (a torn tail is not one): acknowledged data may be lost. */
 	uint32_t lost_ranges;
 	uint64_t lost_bytes;
 	uint64_t lost_off;	/* where the first one starts */

@@ -73,9 +73,8 @@ void store_lock_release(store_lock *lk);
 
 /* Open or create the store on index ix (which store_close leaves open).
  * Its geometry is fixed: another k, m or directory count is refused, with
- * what it was made with. The journals are replayed: all that
- * store_make_durable() or store_barrier() returned for before a crash is
- * there (and what the journals held besides). 0 or -errno and a ddterr message,
+ * what it was made with. The journals are replayed: all that put
+ * acknowledged before a crash is there. 0 or -errno and a ddterr message,
  * as every call. */
 int store_open(store **out, const store_config *cfg, struct idx *ix);
 /* Make everything durable and free the store (also on error: the first
@@ -107,13 +106,12 @@ typedef struct store_seg {
 	const void *data;	/* stored_len bytes */
 } store_seg;
 
-/* Store a batch: segments held already are skipped; the new are held
- * (findable, readable) when it returns 0 (*out_new, may be NULL, counts
- * them), and durable once sealed, or once store_make_durable() names them
- * or store_barrier() returns; a crash before may lose them. Fields that do
+/* Store a batch: segments held already are skipped; the new are durable
+ * when it returns 0 (*out_new, may be NULL, counts them). Fields that do
  * not fit together are -EINVAL, bytes that do not decode and hash to their
  * name -EBADMSG; then nothing of the batch is stored. New segments are
- * -ENOSPC ("store full") while a disk is within its reserve. */
+ * -ENOSPC ("store full") while a disk is within its reserve. After -ENOSPC
+ * or -EIO, what could not be made durable is not stored. */
 int store_put(store *s, const store_seg *segs, size_t n, size_t *out_new);
 /* store_put() that also says how many raw and stored bytes the segments
  * it found new hold (what a target's ingest counters count). */
@@ -142,14 +140,8 @@ int store_read(store *s, const fp_t *fp, void *buf, size_t cap,
 
 /* Seal the open container now (normally it is sealed when full). */
 int store_flush(store *s);
-/* Make fps[0..n) durable, those held: a segment still in memory is
- * written to its container's journal and fsynced (a container whose
- * journal broke is sealed first), and one sealed since the index was last
- * synced is made durable by syncing it. A commit calls this for every
- * segment it names before it binds them. 0, or the write's error. */
-int store_make_durable(store *s, const fp_t *fps, size_t n);
-/* Make everything held so far durable, as store_make_durable() would
- * make each of them (a backup's end, a clean before it drops). */
+/* Wait until every segment store_has() reports is durable (another
+ * writer's may be on their way); a commit calls this first. */
 int store_barrier(store *s);
 
 typedef struct store_stats {
@@ -168,9 +160,6 @@ typedef struct store_stats {
 	 * disk's fragments, and journals written in one copy only. */
 	uint64_t containers_read, containers_read_ahead;
 	uint64_t degraded_containers, journals_unmirrored;
-	/* Since open: bytes of segments written to a journal because a
-	 * commit named them before their container was sealed. */
-	uint64_t journaled_bytes;
 } store_stats;
 
 int store_get_stats(store *s, store_stats *out);

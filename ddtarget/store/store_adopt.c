@@ -1,8 +1,6 @@
 /* store_adopt.c - containers found whole on disk that the index does not
- * list: read back from their fragments and indexed. A checkpoint restore
- * adopts the containers sealed after its checkpoint; recovery adopts a
- * container sealed just before a crash whose index entry was not yet
- * durable, when its fragments hold every record its journal does. */
+ * list: read back from their fragments and indexed, as a checkpoint
+ * restore adopts the containers sealed after its checkpoint. */
 #include "store.h"
 
 #include <errno.h>
@@ -78,47 +76,4 @@ int store_found_index(idx *x, int k, int m, const frag_hdr *f,
 	sm->stored += stored;
 	sm->logical += raw;	/* at least; duplicates offered are unknown */
 	return 0;
-}
-
-/* Whether view v holds every segment builder b does. */
-static int holds_all(const ctr_view *v, const ctr_builder *b)
-{
-	fpset *have;
-	int all = 1;
-
-	if (fpset_new(&have) < 0)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < v->nseg && all >= 0; i++)
-		if (fpset_add(have, &v->ents[i].fp) < 0)
-			all = -ENOMEM;
-	for (uint32_t i = 0; i < b->n && all > 0; i++)
-		all = fpset_has(have, &b->ents[i].fp);
-	fpset_free(have);
-	return all;
-}
-
-int store_adopt_sealed(store *s, const octr *o, int *out_adopted)
-{
-	int k = ec_k(s->e), m = ec_m(s->e), rc, all;
-	uint8_t *buf = NULL;
-	ctr_view v;
-	frag_hdr f;
-
-	*out_adopted = 0;
-	rc = store_found_read(&s->L, k, m, o->b.cid, &f, &buf, &v);
-	if (rc != 0)
-		return rc < 0 ? rc : 0;
-	all = holds_all(&v, &o->b);
-	rc = all < 0 ? all : 0;
-	if (all > 0) {
-		rc = store_found_index(s->ix, k, m, &f, &v, &s->sealed);
-		if (rc == 0)
-			rc = idx_sync(s->ix);
-		*out_adopted = rc == 0;
-	}
-	for (uint32_t i = 0; *out_adopted && i < v.nseg; i++)
-		bloom_add(s->bl, &v.ents[i].fp);
-	ctr_view_free(&v);
-	free(buf);
-	return rc < 0 ? rc : 0;
 }

@@ -226,7 +226,8 @@ int store_gc_scan(store *s, uint64_t boundary, store_live_fn live,
 /* Append entries [from, to) of v that are alive and still indexed in cid to
  * the open container, under the lock. */
 static int forward_some(store *s, const ctr_view *v, const uint8_t *alive,
-			uint32_t from, uint32_t to, uint64_t *bytes)
+			uint32_t from, uint32_t to, put_sync *ps,
+			uint64_t *bytes)
 {
 	uint64_t c;
 	uint32_t sl;
@@ -257,7 +258,7 @@ static int forward_some(store *s, const ctr_view *v, const uint8_t *alive,
 			continue;	/* copied forward already */
 		if (!checked++ && (rc = store_check_space(s, 1)) < 0)
 			break;
-		rc = store_append_locked(s, &g);
+		rc = store_append_locked(s, &g, ps);
 		if (rc == 0)
 			*bytes += cs.len;
 	}
@@ -268,9 +269,10 @@ static int forward_some(store *s, const ctr_view *v, const uint8_t *alive,
 int store_gc_forward(store *s, uint64_t cid, store_live_fn live, void *larg,
 		     uint64_t *out_bytes)
 {
+	put_sync ps = { .n = 0 };
 	uint8_t *buf = NULL, *alive = NULL;
 	ctr_view v = { 0 };
-	int rc, rebuilt = 0;
+	int rc, rc2, rebuilt = 0;
 
 	*out_bytes = 0;
 	rc = store_load_container(s, cid, &buf, &v, &rebuilt);
@@ -285,9 +287,11 @@ int store_gc_forward(store *s, uint64_t cid, store_live_fn live, void *larg,
 	for (uint32_t i = 0; rc == 0 && i < v.nseg; i += FORWARD_BATCH)
 		rc = forward_some(s, &v, alive, i,
 				  i + FORWARD_BATCH < v.nseg ?
-				  i + FORWARD_BATCH : v.nseg, out_bytes);
-	/* What went forward is sealed, and so durable, before anything is
-	 * dropped (store_gc_drop's flush). */
+				  i + FORWARD_BATCH : v.nseg, &ps, out_bytes);
+	/* Whatever was appended is findable: make it durable in any case. */
+	rc2 = store_sync_all(&ps);
+	if (rc == 0)
+		rc = rc2;
 out:
 	free(alive);
 	ctr_view_free(&v);

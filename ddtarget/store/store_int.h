@@ -30,27 +30,21 @@
 #define STATS_WORDS	6
 
 /* Where a container's journal copies are: [0] under the root, [1] in
- * data directory mdir (NULL, -1: no second copy). nospare: a writer may
- * still be writing into the files, so they are never reused as spares. */
+ * data directory mdir (NULL, -1: no second copy). */
 typedef struct jpaths {
 	char *path[JNL_COPIES];
 	int mdir;
-	int nospare;
 } jpaths;
 
 /* A container being filled, or full and waiting to be sealed. Its bytes
- * stay here until the index knows it, so reads can be served meanwhile.
- * A segment goes into its journal only when a commit names it (or a
- * barrier asks for everything): most are sealed into fragments first and
- * never journaled at all. */
+ * stay here until the index knows it, so reads can be served meanwhile. */
 typedef struct octr {
 	ctr_builder b;
 	/* Until the container is freed (writers may still sync). NULL for a
 	 * container replayed from a journal that was not whole: its records
 	 * are durable as they are, and it is sealed at once. */
 	jnl *j;
-	uint8_t *jd;		/* jd[slot]: the segment is in the journal */
-	uint32_t jd_cap;
+	uint32_t base;		/* segments replayed before j was reopened */
 	jpaths jp;
 } octr;
 
@@ -88,18 +82,8 @@ typedef struct store_sealq {
 	int nqueue;
 	int seal_err;		/* the sealer's last failure, until retried */
 	char seal_msg[512];
-	/* Sealed containers whose index entries may not be durable yet
-	 * (seal_done_locked(), store_seal.c). A journal holds only what
-	 * commits named, so a commit that names a segment of one of these
-	 * syncs the index first (store_make_durable). An entry leaves only
-	 * once the sync that covers it has returned; sync_mu lets one
-	 * store_drop_lingering() run at a time. */
-	struct lingering {
-		uint64_t cid;
-		jpaths jp;
-	} linger[LINGER_MAX];
+	jpaths linger[LINGER_MAX];	/* seal_done_locked(), store_seal.c */
 	int nlinger;
-	pthread_mutex_t sync_mu;
 } store_sealq;
 
 /* Cleaning (store_gc.c): while a clean runs, every fingerprint a lookup
@@ -173,9 +157,9 @@ struct store {
 	store_ckpts ck;
 };
 
-/* The journals a commit's segments were staged in (store_make_durable),
- * and how far each must be durable before it may bind them: the open
- * container's and those of the containers queued for the sealer. */
+/* The journals one put staged records in, and how far each must be
+ * durable before the put may return. Usually one; a batch that fills the
+ * open container spans two or more. */
 #define PUT_JOURNALS 8
 
 typedef struct put_sync {
@@ -260,12 +244,11 @@ void store_jnl_paths_free(jpaths *jp);
 void store_jnl_find_spares(store *s);
 /* Keep a sealed container's journal copies as spares, or delete them. */
 void store_jnl_retire(store *s, jpaths *jp);
-/* Note that o's segment slot was appended (not yet journaled), or was
- * replayed from its journal. 0 or -ENOMEM. */
-int store_octr_note(octr *o, uint32_t slot, int journaled);
-/* Under the lock: a new open container; the open one queued for the
- * sealer and a new one opened. */
+/* Under the lock: a new open container; the open one trimmed to what its
+ * broken journal made durable; the open one queued for the sealer and a
+ * new one opened. */
 int store_open_new_locked(store *s);
+void store_trim_to_durable_locked(store *s, octr *o);
 int store_rotate_locked(store *s);
 
 /* store_write.c */
@@ -274,7 +257,7 @@ int store_bloom_fill(store *s, bloom *b);
 int store_lookup_locked(store *s, const fp_t *fp, uint64_t *cid,
 			uint32_t *slot);
 int store_check_space(store *s, int cleaning);
-int store_append_locked(store *s, const store_seg *g);
+int store_append_locked(store *s, const store_seg *g, put_sync *ps);
 int store_sync_all(put_sync *ps);
 
 /* store_read.c */
@@ -286,16 +269,13 @@ void *store_reader_main(void *arg);	/* read-ahead */
 void *store_sealer_main(void *arg);
 /* Sync the index and retire the journals it now holds durably. */
 int store_drop_lingering(store *s);
-/* Whether sealed container cid waits for the index sync that makes its
- * entry durable. */
-int store_lingering_locked(const store *s, uint64_t cid);
 
 /* store_journal.c */
 /* Replay every journal left by the last run into s->open and s->queue. */
 int store_journal_recover(store *s);
 void store_journal_events_free(store *s);
 
-/* store_adopt.c */
+/* store_adopt.c, for store_restore.c */
 struct frag_hdr;
 /* Container cid read whole from its fragments: 0 with *out_hdr (a header
  * of its), *out_buf (free()) and *out_view (ctr_view_free()); 1 if no
@@ -307,12 +287,6 @@ int store_found_read(const ctrio_layout *L, int k, int m, uint64_t cid,
  * *sm; not synced. */
 int store_found_index(idx *x, int k, int m, const struct frag_hdr *f,
 		      const ctr_view *v, sums *sm);
-/* At open, before any other thread: o, replayed from its journal, is not
- * indexed. If its container was sealed whole before the crash and holds
- * every segment the journal does, it is indexed from its fragments
- * (synced; *out_adopted 1) and the journal is not needed: replaying it
- * would seal only what commits named over the fragments that hold more. */
-int store_adopt_sealed(store *s, const octr *o, int *out_adopted);
 
 /* store_ckpt.c, for store_restore.c */
 struct store_ckpt_info;

@@ -290,7 +290,7 @@ static int replay_one(store *s, octr *o, int *out_whole, uint64_t *out_tail)
 static int recover_one(store *s, uint64_t cid, octr **out, int *out_seal)
 {
 	uint64_t tail = 0;
-	int whole = 0, adopted = 0, rc;
+	int whole = 0, rc;
 	idx_ctr c;
 	octr *o;
 
@@ -313,13 +313,6 @@ static int recover_one(store *s, uint64_t cid, octr **out, int *out_seal)
 		goto fail;
 	if (o->b.n == 0)
 		goto drop;
-	/* A journal holds only what commits named: if the seal finished
-	 * before the crash, the fragments hold that and more. */
-	rc = store_adopt_sealed(s, o, &adopted);
-	if (rc < 0)
-		goto fail;
-	if (adopted)
-		goto drop;
 	for (uint32_t i = 0; i < o->b.n; i++)
 		bloom_add(s->bl, &o->b.ents[i].fp);
 	if (whole) {
@@ -328,10 +321,7 @@ static int recover_one(store *s, uint64_t cid, octr **out, int *out_seal)
 		if (rc < 0)
 			goto fail;
 	}
-	for (uint32_t i = 0; rc == 0 && i < o->b.n; i++)
-		rc = store_octr_note(o, i, 1);	/* durable as they are */
-	if (rc < 0)
-		goto fail;
+	o->base = o->b.n;
 	*out_seal = !whole;
 	*out = o;
 	return 0;

@@ -1,7 +1,7 @@
 /* store_journal.h - what the store's journals went through, for the
  * daemon's log and alerts: the replay at open, and a scrub's check.
  *
- * Until a container is sealed the segments commits named live only in its
+ * Until a container is sealed its acknowledged segments live only in its
  * journal, which the store keeps in two copies: one under the root, one in
  * a data directory (another disk). Replay reads each record from a copy
  * that holds it whole, so a damaged copy costs nothing; a record no copy

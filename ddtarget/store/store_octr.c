@@ -1,12 +1,11 @@
 /* store_octr.c - the containers not yet sealed: the open one that writers
- * fill, and the full ones queued for the sealer, each in memory (and what
- * commits named of it in its journal); a new one opens when the open one
- * is full, and a sealed one's journal is retired. Sealing (store_seal.c)
- * and the replay of the journals at open (store_journal.c) both build on
- * this.
+ * fill, and the full ones queued for the sealer, each in memory and in
+ * its journal; a new one opens when the open one is full, and a sealed
+ * one's journal is retired. Sealing (store_seal.c) and the replay of the
+ * journals at open (store_journal.c) both build on this.
  *
  * A journal has two copies, the first in root/journal, the second in the
- * journal/ folder of a data directory (another disk), so that committed
+ * journal/ folder of a data directory (another disk), so that acknowledged
  * data survives a bad sector or a lost disk before it is sealed, as it
  * does after. The second copy goes to data directory cid mod ndirs, or the
  * next one that is there and carries this store's marker: the journals'
@@ -39,7 +38,6 @@ void store_octr_free(octr *o)
 	if (!o)
 		return;
 	jnl_close(o->j);
-	free(o->jd);
 	ctr_builder_free(&o->b);
 	store_jnl_paths_free(&o->jp);
 	free(o);
@@ -61,24 +59,6 @@ int store_octr_alloc(store *s, uint64_t cid, octr **out)
 		return rc;
 	}
 	*out = o;
-	return 0;
-}
-
-int store_octr_note(octr *o, uint32_t slot, int journaled)
-{
-	if (slot >= o->jd_cap) {
-		uint32_t cap = o->jd_cap ? o->jd_cap * 2 : 256;
-		uint8_t *jd;
-
-		while (cap <= slot)
-			cap *= 2;
-		jd = realloc(o->jd, cap);
-		if (!jd)
-			return -ENOMEM;
-		o->jd = jd;
-		o->jd_cap = cap;
-	}
-	o->jd[slot] = (uint8_t)journaled;
 	return 0;
 }
 
@@ -151,7 +131,6 @@ void store_jnl_paths_free(jpaths *jp)
 		jp->path[i] = NULL;
 	}
 	jp->mdir = -1;
-	jp->nospare = 0;
 }
 
 /* Data directory d can take a journal copy: it is there with this
@@ -237,14 +216,10 @@ static void retire_copy(store *s, int loc, const char *path)
 
 void store_jnl_retire(store *s, jpaths *jp)
 {
-	for (int i = 0; i < JNL_COPIES; i++) {
-		if (!jp->path[i])
-			continue;
-		if (jp->nospare)
-			(void)fio_unlink(jp->path[i]);
-		else
-			retire_copy(s, i ? jp->mdir + 1 : 0, jp->path[i]);
-	}
+	if (jp->path[0])
+		retire_copy(s, 0, jp->path[0]);
+	if (jp->path[1])
+		retire_copy(s, jp->mdir + 1, jp->path[1]);
 	store_jnl_paths_free(jp);
 }
 
@@ -309,11 +284,25 @@ int store_open_new_locked(store *s)
 	return 0;
 }
 
+/* A container whose journal broke keeps only what the journal made
+ * durable: later segments were never acknowledged, so they go. */
+void store_trim_to_durable_locked(store *s, octr *o)
+{
+	uint32_t keep = o->base + jnl_durable_records(o->j);
+
+	if (keep >= o->b.n)
+		return;
+	o->b.n = keep;
+	o->b.data_len = keep ? o->b.ents[keep - 1].off +
+			       o->b.ents[keep - 1].stored_len : 0;
+	(void)fpcache_insert(s->fc, o->b.cid, o->b.ents, keep, 1);
+}
+
 /* Queue the open container for sealing and open a new one. Waits while
  * the queue is full; a sealer that failed is told to try again and its
  * error is returned, so a full disk stops writers with its own message.
- * One whose journal broke is sealed whole all the same: its segments are
- * whole in memory. */
+ * A container whose journal broke is trimmed first, and dropped if nothing
+ * of it was durable. */
 int store_rotate_locked(store *s)
 {
 	octr *old = s->sq.open;
@@ -333,6 +322,8 @@ int store_rotate_locked(store *s)
 	rc = store_open_new_locked(s);
 	if (rc < 0)
 		return rc;
+	if (jnl_broken(old->j))
+		store_trim_to_durable_locked(s, old);
 	if (old->b.n == 0) {
 		fpcache_remove(s->fc, old->b.cid);
 		for (int i = 0; i < JNL_COPIES; i++)

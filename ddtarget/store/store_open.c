@@ -225,7 +225,7 @@ static void start_writers(store *s)
 static void store_free(store *s)
 {
 	for (int i = 0; i < s->sq.nlinger; i++)
-		store_jnl_paths_free(&s->sq.linger[i].jp);
+		store_jnl_paths_free(&s->sq.linger[i]);
 	store_journal_events_free(s);
 	for (int i = 0; i < s->sq.nqueue; i++)
 		store_octr_free(s->sq.queue[i]);
@@ -244,7 +244,6 @@ static void store_free(store *s)
 	free(s->ck.ckpt_dir);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->seal_mu);
-	pthread_mutex_destroy(&s->sq.sync_mu);
 	pthread_mutex_destroy(&s->ck.ckpt_mu);
 	fpset_free(s->gc.pins);
 	pthread_cond_destroy(&s->sq.work_cv);
@@ -284,7 +283,6 @@ int store_open(store **out, const store_config *cfg, idx *ix)
 				  .region_raw = cfg->region_size };
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->seal_mu, NULL);
-	pthread_mutex_init(&s->sq.sync_mu, NULL);
 	pthread_mutex_init(&s->ck.ckpt_mu, NULL);
 	pthread_cond_init(&s->sq.work_cv, NULL);
 	pthread_cond_init(&s->sq.done_cv, NULL);
@@ -344,10 +342,6 @@ int store_close(store *s)
 
 	if (!s)
 		return 0;
-	/* What is held and not yet durable goes to the journals, so the
-	 * next open finds it (a commit made durable only what it named). */
-	if (s->sq.open)
-		rc = store_barrier(s);
 	if (s->sq.sealer_started) {
 		pthread_mutex_lock(&s->lock);
 		s->stopping = 1;
@@ -359,7 +353,7 @@ int store_close(store *s)
 	if (s->rd.reader_started)
 		pthread_join(s->rd.reader, NULL);
 	/* What the sealer could not seal is safe in its journal. */
-	if (s->sq.seal_err && rc == 0)
+	if (s->sq.seal_err)
 		rc = store_seal_error(s);
 	rc2 = store_drop_lingering(s);
 	if (rc == 0)

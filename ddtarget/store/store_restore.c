@@ -9,12 +9,11 @@
  * three ways: containers sealed since (on disk, not listed: read back and
  * indexed), containers the cleaner removed since (listed, not on disk:
  * dropped), and containers still in their journals (left to store_open,
- * which replays them, or adopts the fragments if they hold every record
- * of the journal: store_adopt.c). A container that has a journal is never
- * indexed from its fragments here, even when they are whole: after a
- * crash a journal can be reopened and grow past what an earlier seal of
- * the same id wrote, and indexing the old fragments would make store_open
- * delete the journal with the newer segments in it. */
+ * which replays them). A container that has a journal is never indexed
+ * from its fragments here, even when they are whole: after a crash a
+ * journal can be reopened and grow past what an earlier seal of the same
+ * id wrote, and indexing the old fragments would make store_open delete
+ * the journal with the newer segments in it. */
 #include "store_ckpt.h"
 
 #include <dirent.h>

@@ -121,63 +121,44 @@ out:
 /* After a seal: the container is found through the index now. Its journal
  * must outlive the index write, which is not synced per seal (a flush per
  * container would halve the sealer's speed); it waits in s->sq.linger until
- * the next idx_sync(). A journal someone still holds (a commit writing
- * into it as the seal ended) is never reused as a spare: that late write
- * would land in another container's journal. */
+ * the next idx_sync(). */
 static void seal_done_locked(store *s)
 {
 	octr *o = s->sq.queue[0];
-	struct lingering *l = &s->sq.linger[s->sq.nlinger++];
 
 	memmove(s->sq.queue, s->sq.queue + 1, (size_t)(s->sq.nqueue - 1) * sizeof(octr *));
 	s->sq.nqueue--;
 	fpcache_pin(s->fc, o->b.cid, 0);
 	if (o->j && o->jp.path[1] && jnl_copies(o->j) < 2)
 		s->run.journals_unmirrored++;	/* its second copy failed */
-	l->cid = o->b.cid;
-	l->jp = o->jp;
-	l->jp.nospare = o->j && jnl_shared(o->j);
+	s->sq.linger[s->sq.nlinger++] = o->jp;
 	o->jp.path[0] = o->jp.path[1] = NULL;
 	store_octr_free(o);
 }
 
-int store_lingering_locked(const store *s, uint64_t cid)
-{
-	for (int i = 0; i < s->sq.nlinger; i++)
-		if (s->sq.linger[i].cid == cid)
-			return 1;
-	return 0;
-}
-
 /* Sync the index, then drop the journals of the containers it now holds
- * durably. An entry leaves the list only after the sync, so whoever finds
- * a container there knows its index entry may not be durable yet. If an
- * unlink is lost to a crash, open deletes the journal again (its
- * container is indexed). Called without the lock, by the sealer, by a
- * commit, or with no sealer running. */
+ * durably. If an unlink is lost to a crash, open deletes the journal again
+ * (its container is indexed). Called without the lock by the sealer, or
+ * with no sealer running. */
 int store_drop_lingering(store *s)
 {
 	jpaths paths[LINGER_MAX];
 	int n, rc;
 
-	pthread_mutex_lock(&s->sq.sync_mu);
 	pthread_mutex_lock(&s->lock);
 	n = s->sq.nlinger;
+	memcpy(paths, s->sq.linger, (size_t)n * sizeof(paths[0]));
+	s->sq.nlinger = 0;
 	pthread_mutex_unlock(&s->lock);
-	rc = n ? idx_sync(s->ix) : 0;
-	pthread_mutex_lock(&s->lock);
-	/* The sealer may have added more behind the n synced. */
-	for (int i = 0; i < n; i++)
-		paths[i] = s->sq.linger[i].jp;
-	if (rc == 0) {
-		memmove(s->sq.linger, s->sq.linger + n,
-			(size_t)(s->sq.nlinger - n) * sizeof(s->sq.linger[0]));
-		s->sq.nlinger -= n;
+	if (n == 0)
+		return 0;
+	rc = idx_sync(s->ix);
+	for (int i = 0; i < n; i++) {
+		if (rc == 0)
+			store_jnl_retire(s, &paths[i]);
+		else
+			store_jnl_paths_free(&paths[i]);
 	}
-	pthread_mutex_unlock(&s->lock);
-	for (int i = 0; rc == 0 && i < n; i++)
-		store_jnl_retire(s, &paths[i]);
-	pthread_mutex_unlock(&s->sq.sync_mu);
 	return rc;
 }
 
@@ -197,30 +178,6 @@ static void wait_to_retry_locked(store *s)
 		s->sq.seal_err = 0;
 }
 
-static void note_sync_error_locked(store *s, int rc)
-{
-	s->sq.seal_err = rc;
-	snprintf(s->sq.seal_msg, sizeof(s->sq.seal_msg),
-		 "cannot sync the index: %s", ddterr_last(rc));
-}
-
-/* Sync the index when the linger list is full, or when the queue has run
- * dry (a pause, or a flush waiting). Under the lock, let go meanwhile. */
-static int sync_if_due_locked(store *s)
-{
-	int rc;
-
-	if (s->sq.nlinger < LINGER_MAX &&
-	    (s->sq.nqueue > 0 || s->sq.nlinger == 0))
-		return 0;
-	pthread_mutex_unlock(&s->lock);
-	rc = store_drop_lingering(s);
-	pthread_mutex_lock(&s->lock);
-	if (rc < 0)
-		note_sync_error_locked(s, rc);
-	return rc;
-}
-
 void *store_sealer_main(void *arg)
 {
 	store *s = arg;
@@ -234,12 +191,6 @@ void *store_sealer_main(void *arg)
 			wait_to_retry_locked(s);
 		if (s->sq.nqueue == 0 || (s->stopping && s->sq.seal_err))
 			break;		/* stopping, nothing (more) to do */
-		/* A sync that failed left the list full: no seal before it
-		 * is emptied. */
-		if (s->sq.nlinger == LINGER_MAX && sync_if_due_locked(s) < 0) {
-			pthread_cond_broadcast(&s->sq.done_cv);
-			continue;
-		}
 		pthread_mutex_unlock(&s->lock);
 		rc = seal_one(s, s->sq.queue[0]);
 		pthread_mutex_lock(&s->lock);
@@ -250,7 +201,19 @@ void *store_sealer_main(void *arg)
 				 s->sq.queue[0]->b.cid, ddterr_last(rc));
 		} else {
 			seal_done_locked(s);
-			(void)sync_if_due_locked(s);
+			/* Sync when the linger list is full, or when the
+			 * queue has run dry (a pause, or a flush waiting). */
+			if (s->sq.nlinger == LINGER_MAX || s->sq.nqueue == 0) {
+				pthread_mutex_unlock(&s->lock);
+				rc = store_drop_lingering(s);
+				pthread_mutex_lock(&s->lock);
+				if (rc < 0) {
+					s->sq.seal_err = rc;
+					snprintf(s->sq.seal_msg, sizeof(s->sq.seal_msg),
+						 "cannot sync the index: %s",
+						 ddterr_last(rc));
+				}
+			}
 		}
 		pthread_cond_broadcast(&s->sq.done_cv);
 	}

@@ -6,23 +6,19 @@
  * their public face, store_int.h what they share.
  *
  * The life of a segment: store_put() finds it new (under the lock),
- * hashes it (outside) and appends it to the open container in memory
- * (under the lock), and returns: it is findable, not yet durable. When the
- * open container is full it joins the seal queue and a new one opens; the
- * sealer thread erasure-codes the full one into fragment files, fsyncs
- * them, and only then indexes its fingerprints in one RocksDB batch. Most
- * segments never go anywhere else. A commit that names a segment still in
- * memory first writes it to its container's journal and waits for the
- * fsync (store_make_durable; group commit, jnl.c); one that names a
- * segment of a container sealed since the index was last synced syncs the
- * index. So the bytes a backup streams go to disk once, and what a commit
- * names is durable before it binds. A journal holds only what commits
- * named; it is kept until the index holds its container durably (an
- * idx_sync() every few containers, or when the queue runs dry), so a crash
- * that loses the last index writes replays what was committed. At any
- * instant a segment is findable in memory (open or queued container,
- * pinned in the locality cache) or through the index; a committed one is
- * durable in a journal or in fragments with a durable index entry. */
+ * hashes it (outside), appends it to the open container in memory and
+ * stages its journal record (under the lock), then waits outside the lock
+ * until the journal is fsynced (group commit, jnl.c): from then on it is
+ * durable and put returns. When the open container is full it joins the
+ * seal queue and a new one opens; the sealer thread erasure-codes the full
+ * one into fragment files, fsyncs them, and only then indexes its
+ * fingerprints in one RocksDB batch. That batch is not synced by itself:
+ * the container's journal is kept until a later idx_sync() (every few
+ * containers, or when the queue runs dry), so a crash that loses the last
+ * index writes finds their journals and seals them again. At any instant a
+ * segment is findable in memory (open or queued container, pinned in the
+ * locality cache) or through the index, and durable in a journal or in
+ * fragments with a durable index entry. */
 #include "store.h"
 
 #include <errno.h>
@@ -356,11 +352,12 @@ int store_sync_all(put_sync *ps)
 }
 
 /* Append one new segment to the open container (rotating it first if the
- * segment does not fit). Each step that fails undoes the ones before it,
- * so builder and cache stay in step. */
-int store_append_locked(store *s, const store_seg *g)
+ * segment does not fit) and stage its journal record. Each step that fails
+ * undoes the ones before it, so builder, journal and cache stay in step. */
+int store_append_locked(store *s, const store_seg *g, put_sync *ps)
 {
 	ctr_builder *b;
+	uint64_t ticket;
 	uint32_t slot;
 	int rc;
 
@@ -376,7 +373,8 @@ int store_append_locked(store *s, const store_seg *g)
 			       g->stored_len, &slot);
 	if (rc < 0)
 		return rc;
-	rc = store_octr_note(s->sq.open, slot, 0);
+	rc = jnl_add(s->sq.open->j, &g->fp, g->codec, g->raw_len, g->data,
+		     g->stored_len, &ticket);
 	if (rc < 0) {
 		b->n--;
 		b->data_len -= g->stored_len;
@@ -387,7 +385,7 @@ int store_append_locked(store *s, const store_seg *g)
 		 * fails, reads check fingerprints and only speed suffers. */
 		(void)fpcache_insert(s->fc, b->cid, b->ents, b->n, 1);
 	bloom_add(s->bl, &g->fp);
-	return 0;
+	return note_ticket(ps, s->sq.open->j, ticket);
 }
 
 /* A duplicate's bytes are never decoded, but its length is known: one
@@ -454,21 +452,22 @@ static int verify_new(const store_seg *segs, size_t n, const uint8_t *isnew)
 	return rc;
 }
 
-/* A journal that broke under the open container: the container goes to
- * the sealer with all its segments (they are whole in memory; a commit
- * that names one waits for that seal), and a new one opens with a new
- * journal. Returns 0 when the open container is usable again. */
+/* A journal that broke under the open container is replaced, keeping
+ * what it made durable; trimmed first, so that if no new container can be
+ * opened (the disk is still full) the undurable segments at least stop
+ * being findable. Returns 0 when the open container is usable again. */
 static int repair_locked(store *s)
 {
 	if (!jnl_broken(s->sq.open->j))
 		return 0;
+	store_trim_to_durable_locked(s, s->sq.open);
 	return store_rotate_locked(s);
 }
 
-/* Append the segments still new (another writer may have stored some
- * since find_new) to the open container. */
+/* Stage the segments still new (another writer may have stored some since
+ * find_new) into the open container and its journal. */
 static int stage_new(store *s, const store_seg *segs, size_t n,
-		     const uint8_t *isnew, store_put_new *out)
+		     const uint8_t *isnew, put_sync *ps, store_put_new *out)
 {
 	store_put_new fresh = { 0 };
 	uint64_t cid;
@@ -490,7 +489,7 @@ static int stage_new(store *s, const store_seg *segs, size_t n,
 		}
 		if (fresh.segs == 0 && (rc = store_check_space(s, 0)) < 0)
 			break;
-		rc = store_append_locked(s, &segs[i]);
+		rc = store_append_locked(s, &segs[i], ps);
 		if (rc == 0) {
 			fresh.segs++;
 			fresh.raw_bytes += segs[i].raw_len;
@@ -535,12 +534,13 @@ int store_put_tally(store *s, const store_seg *segs, size_t n,
 static int put_tally(store *s, const store_seg *segs, size_t n,
 		     int verified, store_put_new *out)
 {
+	put_sync ps = { .n = 0 };
 	store_put_new fresh = { 0 };
 	size_t nnew = 0;
 	char msg[512];
 	uint64_t logical = 0;
 	uint8_t *isnew;
-	int rc;
+	int rc, rc2;
 
 	rc = check_all_fields(segs, n);
 	if (rc < 0)
@@ -552,7 +552,12 @@ static int put_tally(store *s, const store_seg *segs, size_t n,
 	if (rc == 0 && nnew > 0 && !verified)
 		rc = verify_new(segs, n, isnew);
 	if (rc == 0 && nnew > 0)
-		rc = stage_new(s, segs, n, isnew, &fresh);
+		rc = stage_new(s, segs, n, isnew, &ps, &fresh);
+	/* Whatever was staged is synced even if the put failed later: it is
+	 * findable already, so it must not stay undurable. */
+	rc2 = store_sync_all(&ps);
+	if (rc == 0)
+		rc = rc2;
 	free(isnew);
 	for (size_t i = 0; i < n; i++)
 		logical += segs[i].raw_len;
@@ -617,144 +622,40 @@ int store_get_stats(store *s, store_stats *out)
 	return 0;
 }
 
-/* ---- durability ---- */
-
-/* What making segments durable takes once the lock is let go: journals
- * to sync, seals to wait for, the index to sync. */
-typedef struct durable_plan {
-	put_sync ps;
-	uint64_t wait_cid[SEAL_QUEUE_MAX + 1];
-	int nwait;
-	int idx_sync;
-} durable_plan;
-
-static void plan_wait(durable_plan *p, uint64_t cid)
-{
-	for (int i = 0; i < p->nwait; i++)
-		if (p->wait_cid[i] == cid)
-			return;
-	if (p->nwait < SEAL_QUEUE_MAX + 1)
-		p->wait_cid[p->nwait++] = cid;
-}
-
-/* Stage segment slot of unsealed container o in its journal, unless it
- * is there already. A container without a usable journal (it broke, or
- * a replay found it damaged) is waited for instead: its seal makes the
- * segment durable. */
-static int journal_slot_locked(store *s, octr *o, uint32_t slot,
-			       durable_plan *p)
-{
-	const ctr_entry *e = &o->b.ents[slot];
-	uint64_t ticket;
-	int rc;
-
-	if (o->jd[slot])
-		return 0;
-	if (!o->j || jnl_broken(o->j)) {
-		plan_wait(p, o->b.cid);
-		return 0;
-	}
-	rc = jnl_add(o->j, &e->fp, e->codec, e->raw_len, o->b.data + e->off,
-		     e->stored_len, &ticket);
-	if (rc < 0 && jnl_broken(o->j)) {
-		plan_wait(p, o->b.cid);
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
-	o->jd[slot] = 1;
-	s->run.journaled_bytes += e->stored_len;
-	return note_ticket(&p->ps, o->j, ticket);
-}
-
-/* Where segment (cid, slot) stands: in memory (journal it), in a
- * container sealed since the last index sync (sync the index), or
- * durable already. */
-static int plan_one_locked(store *s, uint64_t cid, uint32_t slot,
-			   durable_plan *p)
-{
-	octr *o = store_unsealed_locked(s, cid);
-
-	if (o)
-		return journal_slot_locked(s, o, slot, p);
-	if (store_lingering_locked(s, cid))
-		p->idx_sync = 1;
-	return 0;
-}
-
-/* Wait for the seals the plan names; a container sealed this way was
- * only partly journaled, so the index must be synced after. */
-static int wait_seals_locked(store *s, durable_plan *p)
-{
-	for (int i = 0; i < p->nwait; i++) {
-		while (store_octr_queued_locked(s, p->wait_cid[i]) &&
-		       !s->sq.seal_err)
-			pthread_cond_wait(&s->sq.done_cv, &s->lock);
-		if (store_octr_queued_locked(s, p->wait_cid[i]))
-			return store_seal_error(s);
-		p->idx_sync = 1;
-	}
-	return 0;
-}
-
-/* Carry the plan out: journals, seals, index. rc: the planning's. */
-static int carry_out(store *s, durable_plan *p, int rc)
-{
-	int r = store_sync_all(&p->ps);
-
-	if (rc == 0)
-		rc = r;
-	if (rc == 0 && p->nwait) {
-		pthread_mutex_lock(&s->lock);
-		rc = wait_seals_locked(s, p);
-		pthread_mutex_unlock(&s->lock);
-	}
-	if (rc == 0 && p->idx_sync)
-		rc = store_drop_lingering(s);
-	return rc;
-}
-
-/* The open container goes to the sealer if its journal broke, so that
- * what a commit needs of it is sealed rather than journaled. */
-static int plan_start_locked(store *s, durable_plan *p)
-{
-	memset(p, 0, sizeof(*p));
-	return repair_locked(s);
-}
-
-int store_make_durable(store *s, const fp_t *fps, size_t n)
-{
-	durable_plan p;
-	uint64_t cid;
-	uint32_t slot;
-	int rc;
-
-	pthread_mutex_lock(&s->lock);
-	rc = plan_start_locked(s, &p);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = store_lookup_locked(s, &fps[i], &cid, &slot);
-		/* Absent: nothing to keep (the commit's check says so). */
-		rc = rc == 1 ? plan_one_locked(s, cid, slot, &p) : rc;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return carry_out(s, &p, rc);
-}
-
+/* Every journal with staged records gets synced. A queued container whose
+ * journal broke holds segments that only its seal will make durable, so
+ * the barrier waits for that seal. */
 int store_barrier(store *s)
 {
-	durable_plan p;
-	int rc;
+	jnl *js[SEAL_QUEUE_MAX + 1];
+	uint64_t wait_cid[SEAL_QUEUE_MAX];
+	int nj = 0, nw = 0, rc = 0, r;
 
 	pthread_mutex_lock(&s->lock);
-	rc = plan_start_locked(s, &p);
-	for (int i = -1; i < s->sq.nqueue && rc == 0; i++) {
-		octr *o = i < 0 ? s->sq.open : s->sq.queue[i];
+	rc = repair_locked(s);
+	js[nj++] = jnl_ref(s->sq.open->j);
+	for (int i = 0; i < s->sq.nqueue; i++) {
+		jnl *j = s->sq.queue[i]->j;
 
-		for (uint32_t j = 0; j < o->b.n && rc == 0; j++)
-			rc = journal_slot_locked(s, o, j, &p);
+		if (!j)
+			continue;	/* replayed: durable as it is */
+		if (jnl_broken(j))
+			wait_cid[nw++] = s->sq.queue[i]->b.cid;
+		else
+			js[nj++] = jnl_ref(j);
 	}
-	if (rc == 0 && s->sq.nlinger)
-		p.idx_sync = 1;
+	for (int i = 0; i < nw && rc == 0; i++) {
+		while (store_octr_queued_locked(s, wait_cid[i]) && !s->sq.seal_err)
+			pthread_cond_wait(&s->sq.done_cv, &s->lock);
+		if (store_octr_queued_locked(s, wait_cid[i]))
+			rc = store_seal_error(s);
+	}
 	pthread_mutex_unlock(&s->lock);
-	return carry_out(s, &p, rc);
+	for (int i = 0; i < nj; i++) {
+		r = jnl_commit(js[i]);
+		if (r < 0 && rc == 0)
+			rc = r;
+		jnl_close(js[i]);
+	}
+	return rc;
 }

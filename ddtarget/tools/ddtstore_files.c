@@ -4,9 +4,9 @@
  * Until the namespace exists, a file's manifest is a "recipe": a text file
  * STORE/recipes/<sha256 of the absolute path>.recipe whose first line is the
  * (escaped) path and every further line "<fingerprint hex> <raw length>", in
- * file order. A recipe is renamed into place only after store_barrier() has
- * made every segment it names durable, so a recipe never names a segment
- * the store does not hold.
+ * file order. A recipe is renamed into place only after every segment it
+ * names has been acknowledged by store_put(), so a recipe never names a
+ * segment the store does not hold.
  *
  * The write path is the one the client library will take: cut, fingerprint,
  * ask the store in batches which fingerprints it lacks, then compress and
@@ -395,11 +395,6 @@ static int ingest_publish(ingest *g)
 
 	if (g->nrec == 0)
 		return 0;
-	ddterr_clear();
-	rc = store_barrier(g->s);
-	if (rc < 0)
-		return ddts_fail(rc, "check the store's disks and free space, "
-				 "then ingest again", "make segments durable");
 	dfd = open(g->rdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return ddts_fail_errno(errno, "check the store directory",
