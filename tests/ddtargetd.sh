@@ -3,7 +3,8 @@
 # client backing up a varied tree and restoring it byte for byte with its
 # attributes, a second backup that sends almost nothing, clear errors for a
 # wrong password and an unknown storage unit, and a daemon killed with
-# SIGKILL mid-backup whose acknowledged backups all restore afterwards.
+# SIGKILL mid-backup whose acknowledged backups all restore afterwards, and
+# a SIGKILL right after a large backup ended, which restores whole.
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -156,8 +157,13 @@ tap_ok "the second backup restores exactly after the crash" diff -r --no-derefer
 run b3 backup "$big" --su s1 --name big
 tap_is "$rc" 0 "the interrupted backup can be run again"
 id3=$(field b3 backup)
+# A SIGKILL right after the backup's end: all of its 192 MiB is durable,
+# the last of it only in the open container's journal.
+daemon_kill
+daemon_start
 run r5 restore "$id3" "$dir/restore5" --su s1
-tap_ok "and restores exactly" diff -r "$big" "$dir/restore5"
+tap_ok "and restores exactly after a SIGKILL right after it ended" \
+	diff -r "$big" "$dir/restore5"
 
 daemon_stop
 tap_is "$?" 0 "ddtargetd stops cleanly on SIGTERM"
