@@ -3,6 +3,8 @@
 #include "benchstore.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "path.h"
@@ -18,6 +20,20 @@ int benchstore_close(store_lock **lk, idx **ix, store **st)
 	*ix = NULL;
 	*lk = NULL;
 	return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
+int benchstore_remove(const char *dir)
+{
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
 }
 
 int benchstore_open(const store_config *cfg, store_lock **lk, idx **ix,

@@ -13,5 +13,8 @@ int benchstore_open(const store_config *cfg, store_lock **lk, idx **ix,
 /* Close what is open of the three (NULL is skipped) and clear them;
  * store_close's error. */
 int benchstore_close(store_lock **lk, idx **ix, store **st);
+/* Remove the store directory dir and all in it: 0, or -errno (some of it
+ * may be left). */
+int benchstore_remove(const char *dir);
 
 #endif

@@ -22,7 +22,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -720,20 +719,13 @@ static int prepare_segments(struct bench *b)
 
 /* ---- the store ------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 ? 0 : -1;
-}
-
 static void remove_tree(const char *dir)
 {
-	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	int rc = benchstore_remove(dir);
+
+	if (rc < 0)
 		fprintf(stderr, "ddtbench: could not remove %s entirely: %s; "
-			"remove it by hand\n", dir, strerror(errno));
+			"remove it by hand\n", dir, strerror(-rc));
 }
 
 /* Close b's store, its index and its lock; store_close's error. */

@@ -532,15 +532,6 @@ static int parse_args(bench *b, int argc, char **argv)
 	return rc;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 ? 0 : -1;
-}
-
 static int make_store_dir(bench *b)
 {
 	if (snprintf(b->dir, sizeof(b->dir), "%s/idxbench.XXXXXX", b->base) >=
@@ -609,7 +600,7 @@ int main(int argc, char **argv)
 		    .batch = BATCH_DEFAULT, .seconds = SECONDS_DEFAULT,
 		    .only = -1 };
 	char *ipath = NULL;
-	int rc = parse_args(&b, argc, argv);
+	int rc = parse_args(&b, argc, argv), r2;
 
 	if (rc == 0 && !b.reuse)
 		rc = make_store_dir(&b);
@@ -625,9 +616,9 @@ int main(int argc, char **argv)
 	free(ipath);
 	if (b.dir[0] && b.keep)
 		printf("store kept: %s\n", b.dir);
-	else if (b.dir[0] && nftw(b.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
+	else if (b.dir[0] && (r2 = benchstore_remove(b.dir)) < 0)
 		fprintf(stderr, "idxbench: could not remove %s: %s\n", b.dir,
-			strerror(errno));
+			strerror(-r2));
 	if (rc < 0)
 		fprintf(stderr, "idxbench: %s\n", ddterr_last(rc));
 	return rc < 0 ? 1 : 0;
