@@ -37,10 +37,8 @@ typedef struct ops_session {
 	int revoked;		/* its user was removed: the session ends */
 	char peer[64];		/* "address:port", for the log */
 	/* The unit its new segments are counted to (ingest): of its last
-	 * BACKUP_BEGIN or commit; 0 none. And the last file it READ, with
-	 * its unit, so that a restore's READs look it up once. */
+	 * BACKUP_BEGIN or commit; 0 none. */
 	uint64_t cur_unit;
-	uint64_t read_ino, read_unit;
 	/* New bytes its SEG_PUTs stored and no commit bound yet, counted
 	 * against unit sent_unit (0: none named then; pending.h). */
 	uint64_t sent, sent_unit;

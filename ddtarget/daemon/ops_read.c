@@ -165,25 +165,11 @@ static int put_read_seg(ddtd *d, wbuf *w, const tree_entry *e, uint64_t off,
 	return store_peek(d->st, &e->fp, append_checked, &q);
 }
 
-/* A READ of file ino makes the session a restore stream of its unit
- * (PROTOCOL.md, Streams); a restore reads a file with many READs, so the
- * session remembers the last file's unit. */
-static void count_read(req *q, uint64_t ino)
+/* A READ of a file of unit makes the session a restore stream of that
+ * unit (PROTOCOL.md, Streams). */
+static void count_read(req *q, uint64_t unit)
 {
-	ops_session *ss = q->ss;
-	uint64_t unit = 0;
-
-	pthread_mutex_lock(&ss->mu);
-	if (ss->read_ino == ino)
-		unit = ss->read_unit;
-	pthread_mutex_unlock(&ss->mu);
-	if (!unit && ns_unit_of(q->d->ns, ino, &unit) < 0)
-		return;
-	pthread_mutex_lock(&ss->mu);
-	ss->read_ino = ino;
-	ss->read_unit = unit;
-	pthread_mutex_unlock(&ss->mu);
-	streams_read(q->d->streams, ss, unit, now_ns());
+	streams_read(q->d->streams, q->ss, unit, now_ns());
 	ops_audit_read(q, unit);
 }
 
@@ -250,15 +236,16 @@ out:
  * counted as a restore stream of its unit. */
 static int read_attr(req *q, uint64_t ino, ddt_attr *a)
 {
+	uint64_t unit;
 	int rc;
 
 	if ((rc = tenant_ino(q, ino)) < 0 ||
-	    (rc = ns_getattr(q->d->ns, ino, a)) < 0)
+	    (rc = ns_getattr_unit(q->d->ns, ino, a, &unit)) < 0)
 		return rc;
 	if (a->type != DDT_T_FILE)
 		return ddterr_set(a->type == DDT_T_DIR ? -EISDIR : -EINVAL,
 				  "inode %" PRIu64 " is not a regular file", ino);
-	count_read(q, ino);
+	count_read(q, unit);
 	return 0;
 }
 

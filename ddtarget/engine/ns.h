@@ -107,6 +107,8 @@ int ns_su_set(ns *n, const char *name, uint32_t mask, uint64_t retention,
  * sets its ctime. */
 
 int ns_getattr(ns *n, uint64_t ino, ddt_attr *out);
+/* ns_getattr() and ns_unit_of() in one read of the inode. */
+int ns_getattr_unit(ns *n, uint64_t ino, ddt_attr *out, uint64_t *out_unit);
 /* The root inode of the storage unit holding ino (a root: itself). */
 int ns_unit_of(ns *n, uint64_t ino, uint64_t *out_root);
 int ns_lookup(ns *n, uint64_t dir, const char *name, ddt_attr *out);

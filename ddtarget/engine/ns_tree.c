@@ -23,6 +23,18 @@ int ns_getattr(ns *n, uint64_t ino, ddt_attr *out)
 	return rc;
 }
 
+int ns_getattr_unit(ns *n, uint64_t ino, ddt_attr *out, uint64_t *out_unit)
+{
+	inode in;
+	int rc = ns_read_inode(n, ino, &in);
+
+	if (rc == 0) {
+		ns_to_attr(&in, out);
+		*out_unit = in.su;
+	}
+	return rc;
+}
+
 int ns_unit_of(ns *n, uint64_t ino, uint64_t *out_root)
 {
 	inode in;
